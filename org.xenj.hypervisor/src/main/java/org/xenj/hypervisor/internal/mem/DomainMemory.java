@@ -1,0 +1,208 @@
+package org.xenj.hypervisor.internal.mem;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+import org.xenj.hypervisor.spi.GuestMemory;
+
+/**
+ * One domain's guest-physical RAM: the p2m (guest frame -> machine frame) over frames the domain
+ * owns in {@link MachineMemory}. A domain sees only its own frames: every access goes through its
+ * p2m, and an unmapped guest frame is not RAM. Slow-path accessors for devices, loaders and
+ * hypercalls; the CPU caches translations in its TLB instead.
+ */
+public final class DomainMemory implements GuestMemory {
+
+    public static final int INVALID_MFN = -1;
+    private static final VarHandle LE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private final MachineMemory machine;
+    private final int domid;
+    /** gfn -> mfn, {@link #INVALID_MFN} where the domain has no RAM. Replaced, never resized in place. */
+    private volatile int[] p2m;
+
+    public DomainMemory(MachineMemory machine, int domid) {
+        this.machine = machine;
+        this.domid = domid;
+        this.p2m = new int[0];
+    }
+
+    public MachineMemory machine() {
+        return machine;
+    }
+
+    public int domid() {
+        return domid;
+    }
+
+    /** Allocates {@code frames} machine frames and maps them at guest frames {@code [firstGfn, firstGfn+frames)}. */
+    public synchronized void populate(long firstGfn, int frames) {
+        int[] mfns = machine.allocate(domid, frames);
+        int end = Math.toIntExact(firstGfn + frames);
+        int[] map = p2m.length >= end ? p2m.clone() : grow(p2m, end);
+        for (int i = 0; i < frames; i++) {
+            int gfn = (int) firstGfn + i;
+            if (map[gfn] != INVALID_MFN) {
+                machine.free(domid, mfns);
+                throw new IllegalStateException("guest frame " + gfn + " is already populated");
+            }
+            map[gfn] = mfns[i];
+        }
+        p2m = map;
+    }
+
+    /** Unmaps and frees one guest frame (balloon down); returns false if it was not populated. */
+    public synchronized boolean release(long gfn) {
+        int[] map = p2m;
+        if (gfn < 0 || gfn >= map.length || map[(int) gfn] == INVALID_MFN) {
+            return false;
+        }
+        int[] copy = map.clone();
+        int mfn = copy[(int) gfn];
+        copy[(int) gfn] = INVALID_MFN;
+        p2m = copy;
+        machine.free(domid, new int[] {mfn});
+        return true;
+    }
+
+    /** Returns every frame to the machine (domain destruction). */
+    public synchronized void releaseAll() {
+        int[] map = p2m;
+        p2m = new int[0];
+        machine.free(domid, Arrays.stream(map).filter(m -> m != INVALID_MFN).toArray());
+    }
+
+    private static int[] grow(int[] map, int size) {
+        int[] n = Arrays.copyOf(map, size);
+        Arrays.fill(n, map.length, size, INVALID_MFN);
+        return n;
+    }
+
+    /** Machine frame behind guest frame {@code gfn}, or {@link #INVALID_MFN}. */
+    public int mfn(long gfn) {
+        int[] map = p2m;
+        return gfn >= 0 && gfn < map.length ? map[(int) gfn] : INVALID_MFN;
+    }
+
+    /** Number of guest frames addressable (populated or not). */
+    public int gfnLimit() {
+        return p2m.length;
+    }
+
+    public int populatedFrames() {
+        int n = 0;
+        for (int m : p2m) {
+            if (m != INVALID_MFN) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public long size() {
+        return (long) populatedFrames() << MachineMemory.PAGE_SHIFT;
+    }
+
+    @Override
+    public boolean isRam(long gpa, int length) {
+        if (gpa < 0 || length < 0) {
+            return false;
+        }
+        for (long p = gpa >>> 12; p <= (gpa + Math.max(length, 1) - 1) >>> 12; p++) {
+            if (mfn(p) == INVALID_MFN) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private int mfnOrThrow(long gpa) {
+        int mfn = mfn(gpa >>> MachineMemory.PAGE_SHIFT);
+        if (mfn == INVALID_MFN) {
+            throw new IndexOutOfBoundsException("guest-physical 0x" + Long.toHexString(gpa) + " is not RAM of domain " + domid);
+        }
+        return mfn;
+    }
+
+    @Override
+    public void read(long gpa, byte[] dst, int off, int len) {
+        while (len > 0) {
+            int mfn = mfnOrThrow(gpa);
+            int inPage = (int) (gpa & (MachineMemory.PAGE_SIZE - 1));
+            int n = Math.min(len, MachineMemory.PAGE_SIZE - inPage);
+            System.arraycopy(machine.chunk(mfn), MachineMemory.offset(mfn) + inPage, dst, off, n);
+            gpa += n;
+            off += n;
+            len -= n;
+        }
+    }
+
+    @Override
+    public void write(long gpa, byte[] src, int off, int len) {
+        while (len > 0) {
+            int mfn = mfnOrThrow(gpa);
+            int inPage = (int) (gpa & (MachineMemory.PAGE_SIZE - 1));
+            int n = Math.min(len, MachineMemory.PAGE_SIZE - inPage);
+            System.arraycopy(src, off, machine.chunk(mfn), MachineMemory.offset(mfn) + inPage, n);
+            gpa += n;
+            off += n;
+            len -= n;
+        }
+    }
+
+    @Override
+    public int read8(long gpa) {
+        int mfn = mfnOrThrow(gpa);
+        return machine.chunk(mfn)[MachineMemory.offset(mfn) + (int) (gpa & 0xfff)] & 0xff;
+    }
+
+    @Override
+    public int read16(long gpa) {
+        if ((gpa & 0xfff) > 0xffe) {
+            return read8(gpa) | read8(gpa + 1) << 8;
+        }
+        int mfn = mfnOrThrow(gpa);
+        return (short) LE16.get(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff)) & 0xffff;
+    }
+
+    @Override
+    public int read32(long gpa) {
+        if ((gpa & 0xfff) > 0xffc) {
+            return read16(gpa) | read16(gpa + 2) << 16;
+        }
+        int mfn = mfnOrThrow(gpa);
+        return (int) LE32.get(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff));
+    }
+
+    @Override
+    public void write8(long gpa, int value) {
+        int mfn = mfnOrThrow(gpa);
+        machine.chunk(mfn)[MachineMemory.offset(mfn) + (int) (gpa & 0xfff)] = (byte) value;
+    }
+
+    @Override
+    public void write16(long gpa, int value) {
+        if ((gpa & 0xfff) > 0xffe) {
+            write8(gpa, value);
+            write8(gpa + 1, value >>> 8);
+            return;
+        }
+        int mfn = mfnOrThrow(gpa);
+        LE16.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), (short) value);
+    }
+
+    @Override
+    public void write32(long gpa, int value) {
+        if ((gpa & 0xfff) > 0xffc) {
+            write16(gpa, value);
+            write16(gpa + 2, value >>> 16);
+            return;
+        }
+        int mfn = mfnOrThrow(gpa);
+        LE32.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), value);
+    }
+}

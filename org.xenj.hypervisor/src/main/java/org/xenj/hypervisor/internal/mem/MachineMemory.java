@@ -1,0 +1,152 @@
+package org.xenj.hypervisor.internal.mem;
+
+import java.util.Arrays;
+
+import org.xenj.hypervisor.api.HypervisorException;
+
+/**
+ * The memory given to xenj ({@code xenj.memory}), split into 4 KiB machine frames, each owned by
+ * exactly one domain or free. Frames live in 1 MiB chunks of {@code byte[]} allocated on first
+ * use, so that a large configured size costs host memory only as domains take it. The CPU's TLB
+ * caches (chunk, offset) pairs from {@link #chunk} and {@link #offset}; nothing here is on the
+ * per-instruction path.
+ */
+public final class MachineMemory {
+
+    public static final int PAGE_SHIFT = 12;
+    public static final int PAGE_SIZE = 1 << PAGE_SHIFT;
+    /** Frames per chunk (256 x 4 KiB = 1 MiB). */
+    public static final int CHUNK_FRAMES_SHIFT = 8;
+    public static final int CHUNK_FRAMES = 1 << CHUNK_FRAMES_SHIFT;
+    /** Owner value of a free frame. */
+    public static final int FREE = -1;
+
+    private final int totalFrames;
+    private final byte[][] chunks;
+    private final int[] chunkUse;
+    private final int[] owner;
+    /** Free frames as a stack, lowest mfn on top at start so that allocations are compact. */
+    private final int[] freeStack;
+    private int freeTop;
+
+    public MachineMemory(long bytes) {
+        long frames = bytes >>> PAGE_SHIFT;
+        if (frames < CHUNK_FRAMES || frames > (1L << 30)) {
+            throw new IllegalArgumentException("xenj.memory must be between 1 MiB and 4 TiB, was " + bytes + " bytes");
+        }
+        this.totalFrames = (int) (frames & ~(CHUNK_FRAMES - 1));
+        this.chunks = new byte[totalFrames >>> CHUNK_FRAMES_SHIFT][];
+        this.chunkUse = new int[chunks.length];
+        this.owner = new int[totalFrames];
+        Arrays.fill(owner, FREE);
+        this.freeStack = new int[totalFrames];
+        for (int i = 0; i < totalFrames; i++) {
+            freeStack[i] = totalFrames - 1 - i;
+        }
+        this.freeTop = totalFrames;
+    }
+
+    /** Parses sizes like {@code 2048M}, {@code 2G}, {@code 512k} or plain bytes. */
+    public static long parseSize(String text) {
+        String t = text.trim().toUpperCase();
+        long mul = 1;
+        if (t.endsWith("B")) {
+            t = t.substring(0, t.length() - 1);
+        }
+        char last = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
+        switch (last) {
+            case 'K' -> mul = 1L << 10;
+            case 'M' -> mul = 1L << 20;
+            case 'G' -> mul = 1L << 30;
+            case 'T' -> mul = 1L << 40;
+            default -> mul = 1;
+        }
+        if (mul != 1) {
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            return Math.multiplyExact(Long.parseLong(t.trim()), mul);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException("not a memory size: '" + text + "' (use e.g. 2048M or 2G)");
+        }
+    }
+
+    public int totalFrames() {
+        return totalFrames;
+    }
+
+    public synchronized int freeFrames() {
+        return freeTop;
+    }
+
+    /**
+     * Gives {@code count} free frames to {@code domid}, zeroed. All or nothing: when memory is short
+     * nothing changes and the error says how much was asked for and how much is free.
+     */
+    public synchronized int[] allocate(int domid, int count) {
+        if (domid < 0) {
+            throw new IllegalArgumentException("bad domid " + domid);
+        }
+        if (count < 0 || count > freeTop) {
+            throw new HypervisorException("not enough free memory: asked for " + ((long) count << PAGE_SHIFT >> 10)
+                    + " KiB, " + ((long) freeTop << PAGE_SHIFT >> 10) + " KiB free of "
+                    + ((long) totalFrames << PAGE_SHIFT >> 10) + " KiB");
+        }
+        int[] mfns = new int[count];
+        for (int i = 0; i < count; i++) {
+            int mfn = freeStack[--freeTop];
+            owner[mfn] = domid;
+            int c = mfn >>> CHUNK_FRAMES_SHIFT;
+            if (chunks[c] == null) {
+                chunks[c] = new byte[CHUNK_FRAMES << PAGE_SHIFT];
+            }
+            chunkUse[c]++;
+            mfns[i] = mfn;
+        }
+        return mfns;
+    }
+
+    /** Returns frames to the free pool, scrubbed. Frames not owned by {@code domid} are refused. */
+    public synchronized void free(int domid, int[] mfns) {
+        for (int mfn : mfns) {
+            if (mfn < 0 || mfn >= totalFrames || owner[mfn] != domid) {
+                throw new IllegalStateException("frame " + mfn + " is not owned by domain " + domid);
+            }
+        }
+        for (int mfn : mfns) {
+            owner[mfn] = FREE;
+            int c = mfn >>> CHUNK_FRAMES_SHIFT;
+            Arrays.fill(chunks[c], offset(mfn), offset(mfn) + PAGE_SIZE, (byte) 0);
+            if (--chunkUse[c] == 0) {
+                chunks[c] = null; // give the host its memory back
+            }
+            freeStack[freeTop++] = mfn;
+        }
+    }
+
+    /** Moves ownership of one frame (grant transfer, page exchange). */
+    public synchronized void transfer(int mfn, int fromDomid, int toDomid) {
+        if (owner[mfn] != fromDomid) {
+            throw new IllegalStateException("frame " + mfn + " is not owned by domain " + fromDomid);
+        }
+        owner[mfn] = toDomid;
+    }
+
+    /** The domain owning {@code mfn}, or {@link #FREE}; -2 for an mfn outside machine memory. */
+    public int owner(long mfn) {
+        if (mfn < 0 || mfn >= totalFrames) {
+            return -2;
+        }
+        return owner[(int) mfn];
+    }
+
+    /** The backing array of a frame. Valid only while the frame is owned. */
+    public byte[] chunk(int mfn) {
+        return chunks[mfn >>> CHUNK_FRAMES_SHIFT];
+    }
+
+    /** Byte offset of a frame within its {@link #chunk}. */
+    public static int offset(int mfn) {
+        return (mfn & (CHUNK_FRAMES - 1)) << PAGE_SHIFT;
+    }
+}

@@ -1,0 +1,46 @@
+package org.xenj.hypervisor.spi;
+
+import org.osgi.annotation.versioning.ProviderType;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.ShutdownReason;
+
+/**
+ * What a device model is given for one HVM domain: its I/O and MMIO address spaces, its
+ * interrupt lines (GSIs, routed by the hypervisor's PIC/IOAPIC), its RAM and its console.
+ */
+@ProviderType
+public interface HvmPlatform {
+
+    int domid();
+
+    DomainConfig config();
+
+    /** Claims ports {@code [base, base+count)}; throws if any is taken. */
+    void mapIo(int base, int count, IoHandler handler);
+
+    void unmapIo(int base, int count);
+
+    /** Claims guest-physical {@code [base, base+size)}; throws if it overlaps RAM or another device. */
+    void mapMmio(long base, long size, MmioHandler handler);
+
+    void unmapMmio(long base, long size);
+
+    /** Drives interrupt line {@code gsi} (0..23) to {@code level}. Edge sources raise then lower. */
+    void setIrq(int gsi, boolean level);
+
+    GuestMemory memory();
+
+    /** Bytes the guest wrote to its console device (UART): shown by {@code xl console}, logged. */
+    void consoleOutput(byte[] data, int off, int len);
+
+    /** Registers where typed console input goes (the UART's receive path). */
+    void setConsoleInput(ConsoleInput input);
+
+    /** A hard reset (keyboard controller 0xFE, port 0xCF9): the domain reboots. */
+    void requestReset();
+
+    void requestShutdown(ShutdownReason reason);
+
+    /** Logs to the hypervisor's dmesg ring, prefixed with the domain. */
+    void log(String message);
+}
