@@ -1,0 +1,41 @@
+package org.xenj.hypervisor.internal.exec;
+
+/**
+ * What the IA-32 CPU core needs from the platform around it (implemented by the HVM platform:
+ * port/MMIO dispatch to the hypervisor's PIC/PIT/RTC/APIC and the device model; by the PV
+ * platform for PV guests). Calls here are off the per-instruction path: port I/O, MMIO (non-RAM
+ * physical addresses), interrupt checks at block boundaries, hypercalls.
+ */
+public interface CpuEnvironment {
+
+    int ioRead(int port, int size);
+
+    void ioWrite(int port, int size, int value);
+
+    /** A guest-physical access that is not RAM. Unclaimed addresses read all ones, writes are dropped. */
+    long mmioRead(long gpa, int size);
+
+    void mmioWrite(long gpa, int size, long value);
+
+    /** Cheap check (a volatile read): is a maskable interrupt pending for this vCPU? */
+    boolean interruptPending();
+
+    /** Acknowledges the highest-priority pending maskable interrupt and returns its vector, or -1. */
+    int acknowledgeInterrupt();
+
+    /**
+     * Lets platform timers whose deadline passed fire (raising their interrupts). Called at block
+     * boundaries at most every few microseconds and before halting. Returns the next deadline
+     * ({@link System#nanoTime()} scale) or {@link Long#MAX_VALUE}.
+     */
+    long serviceTimers(long nowNanos);
+
+    /** Reads/writes MSRs the platform owns (APIC base etc.); returns false if unknown (CPU raises #GP). */
+    default boolean readMsr(int msr, long[] out) {
+        return false;
+    }
+
+    default boolean writeMsr(int msr, long value) {
+        return false;
+    }
+}
