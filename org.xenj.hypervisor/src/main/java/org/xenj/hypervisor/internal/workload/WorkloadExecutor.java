@@ -28,6 +28,7 @@ public final class WorkloadExecutor implements VCpuExecutor {
     private long sink;
 
     // duty-cycle state, touched only by the executing pCPU (and the timer via wakeAt)
+    private boolean periodStarted;
     private long periodStart;
     private long usedInPeriod;
     private volatile long blockedUntil;
@@ -48,7 +49,7 @@ public final class WorkloadExecutor implements VCpuExecutor {
         try {
             return switch (spec.kind()) {
                 case IDLE -> RunExit.BLOCKED;
-                case SPIN -> spin(start, deadlineNanos, Long.MAX_VALUE);
+                case SPIN -> spin(start, deadlineNanos, false, 0);
                 case DUTY -> duty(start, deadlineNanos);
             };
         } finally {
@@ -56,7 +57,7 @@ public final class WorkloadExecutor implements VCpuExecutor {
         }
     }
 
-    private RunExit spin(long now, long deadline, long budgetEnd) {
+    private RunExit spin(long now, long deadline, boolean budgeted, long budgetEnd) {
         long units = 0;
         long s = sink;
         RunExit exit = RunExit.PREEMPTED;
@@ -72,7 +73,7 @@ public final class WorkloadExecutor implements VCpuExecutor {
             if (now - deadline >= 0) {
                 break;
             }
-            if (now - budgetEnd >= 0) {
+            if (budgeted && now - budgetEnd >= 0) {
                 exit = RunExit.BLOCKED;
                 break;
             }
@@ -88,15 +89,19 @@ public final class WorkloadExecutor implements VCpuExecutor {
     }
 
     private RunExit duty(long now, long deadline) {
-        if (now - periodStart >= PERIOD_NANOS || periodStart == 0) {
-            periodStart = now - (periodStart == 0 ? 0 : (now - periodStart) % PERIOD_NANOS);
+        if (!periodStarted) {
+            periodStarted = true;
+            periodStart = now;
+            usedInPeriod = 0;
+        } else if (now - periodStart >= PERIOD_NANOS) {
+            periodStart += (now - periodStart) / PERIOD_NANOS * PERIOD_NANOS;
             usedInPeriod = 0;
         }
         long budget = spec.dutyPercent() * PERIOD_NANOS / 100 - usedInPeriod;
         if (budget <= 0) {
             return blockUntil(periodStart + PERIOD_NANOS);
         }
-        RunExit exit = spin(now, deadline, now + budget);
+        RunExit exit = spin(now, deadline, true, now + budget);
         usedInPeriod += System.nanoTime() - now;
         if (exit == RunExit.BLOCKED) {
             return blockUntil(periodStart + PERIOD_NANOS);
