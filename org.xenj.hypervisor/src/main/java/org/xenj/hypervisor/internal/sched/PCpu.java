@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.sched;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.concurrent.locks.LockSupport;
 
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
@@ -13,6 +15,31 @@ import org.xenj.hypervisor.spi.SchedulerInstance;
  * executor throws ends the thread.
  */
 public final class PCpu {
+
+    /**
+     * Run time is charged as the pCPU thread's CPU time, not wall time: on a busy host the OS
+     * may deschedule a pCPU thread in the middle of a slice, and that time is nobody's work.
+     */
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final boolean THREAD_CLOCK = enableThreadClock();
+
+    private static boolean enableThreadClock() {
+        try {
+            if (THREADS.isCurrentThreadCpuTimeSupported()) {
+                if (!THREADS.isThreadCpuTimeEnabled()) {
+                    THREADS.setThreadCpuTimeEnabled(true);
+                }
+                return THREADS.getCurrentThreadCpuTime() >= 0;
+            }
+        } catch (UnsupportedOperationException | SecurityException e) {
+            // fall back to wall time
+        }
+        return false;
+    }
+
+    private static long runClock() {
+        return THREAD_CLOCK ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
+    }
 
     final int id;
     private final Thread thread;
@@ -146,6 +173,7 @@ public final class PCpu {
             }
             if (next != null) {
                 long start = System.nanoTime();
+                long clock0 = runClock();
                 long deadline = start + budget;
                 if (deadline < start) {
                     deadline = Long.MAX_VALUE;
@@ -160,7 +188,7 @@ public final class PCpu {
                     exit = RunExit.CRASH;
                     cause = t;
                 }
-                ran = System.nanoTime() - start;
+                ran = Math.max(0, runClock() - clock0);
                 next.accountRun(ran);
                 busyNanos += ran;
                 prev = next;

@@ -24,6 +24,7 @@ public final class WorkloadExecutor implements VCpuExecutor {
     private volatile boolean shutdownRequested;
     private volatile long workUnits;
     private volatile long runNanos;
+    private volatile long blocks;
     /** Results of the mixing loop, kept so that the JIT cannot drop it. */
     private long sink;
 
@@ -111,6 +112,7 @@ public final class WorkloadExecutor implements VCpuExecutor {
 
     private RunExit blockUntil(long wakeAt) {
         blockedUntil = wakeAt;
+        blocks++;
         HostTimer.Handle old = timer;
         if (old != null) {
             old.cancel();
@@ -146,6 +148,11 @@ public final class WorkloadExecutor implements VCpuExecutor {
     /** Work units done so far (a unit is a fixed amount of computation). */
     public long workUnits() {
         return workUnits;
+    }
+
+    /** How often a duty-cycle vCPU blocked waiting for its next period. */
+    public long blocks() {
+        return blocks;
     }
 
     /** Time spent inside {@link #run}, as the workload measured it. */
