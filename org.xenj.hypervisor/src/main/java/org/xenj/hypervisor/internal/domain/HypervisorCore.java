@@ -73,6 +73,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final DomainImpl dom0;
     private final ShutdownHandler shutdowns;
     private int nextDomid = 1;
+    private volatile boolean closing;
     private volatile boolean closed;
 
     public HypervisorCore(CoreConfig settings, Plugins plugins) {
@@ -185,7 +186,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         if (listeners.isEmpty() || closed) {
             return;
         }
-        control.execute(() -> {
+        onControl(() -> {
             for (DomainListener l : listeners) {
                 try {
                     event.accept(l);
@@ -200,13 +201,17 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         if (closed) {
             return;
         }
-        control.execute(() -> {
-            try {
-                task.run();
-            } catch (RuntimeException e) {
-                log("control task failed: " + e);
-            }
-        });
+        try {
+            control.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    log("control task failed: " + e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // stopping: the hypervisor is going away with its domains
+        }
     }
 
     private DomainImpl requireDomain(int domid) {
@@ -290,7 +295,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     }
 
     private void checkOpen() {
-        if (closed) {
+        if (closing) {
             throw new HypervisorException("the hypervisor is shutting down");
         }
     }
@@ -677,9 +682,10 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
 
     @Override
     public void close() {
-        if (closed) {
+        if (closing) {
             return;
         }
+        closing = true; // no new domains, no restarts from now on
         plugins.setListener(null);
         for (DomainImpl d : new ArrayList<>(domains.values())) {
             if (d.sched != null && d.phase != DomainImpl.Phase.DYING && d.phase != DomainImpl.Phase.GONE) {

@@ -200,8 +200,12 @@ public final class CpuPoolManager implements CpuPools {
         CpuPool pool0 = pools.get(DEFAULT_POOL);
         int[] ids = p.sched.pcpus();
         int[] after0 = Arrays.stream(concat(pool0.sched.pcpus(), ids)).sorted().toArray();
-        movePcpus(p, pool0, ids, new int[0], after0);
+        // the empty pool gets no policy instance at all (a policy may not cope with zero pCPUs)
+        core.detachPcpus(p.sched, ids);
         p.sched.swap(null, null, new int[0]);
+        SchedulerType t0 = pool0.sched.type();
+        pool0.sched.swap(t0, t0 == null ? null : pool0.paramsFor(SchedulerRegistry.nameOf(t0)), after0);
+        core.attachPcpus(pool0.sched, ids);
         pools.remove(name);
         log.accept("cpupool " + name + " destroyed; pCPUs " + Arrays.toString(ids) + " back in " + DEFAULT_POOL);
     }

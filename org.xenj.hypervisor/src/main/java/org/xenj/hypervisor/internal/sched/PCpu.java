@@ -55,8 +55,11 @@ public final class PCpu {
     private volatile long busyNanos;
     private volatile long idleNanos;
 
-    PCpu(int id, PoolScheduler initial) {
+    private final java.util.function.Consumer<String> log;
+
+    PCpu(int id, PoolScheduler initial, java.util.function.Consumer<String> log) {
         this.id = id;
+        this.log = log;
         this.pool = initial;
         this.thread = new Thread(this::loop, "xenj-pcpu-" + id);
         this.thread.setDaemon(true);
@@ -122,6 +125,19 @@ public final class PCpu {
     }
 
     private void loop() {
+        while (running) {
+            try {
+                schedulingLoop();
+            } catch (Throwable t) {
+                // last resort: a bug of ours; keep the pCPU alive, after a pause so it cannot spin
+                log.accept("pCPU " + id + ": internal error, continuing: " + t);
+                current = null;
+                LockSupport.parkNanos(this, 1_000_000L);
+            }
+        }
+    }
+
+    private void schedulingLoop() {
         VCpu prev = null;
         RunExit exit = RunExit.PREEMPTED;
         Throwable cause = null;
@@ -133,24 +149,30 @@ public final class PCpu {
             VCpu passPrev = null;
             boolean prevRunnable = false;
             if (prev != null) {
-                held = PoolScheduler.lockPoolOf(prev.domain);
-                boolean runnable = held.vcpuReturned(prev, exit, cause, id);
-                current = null;
-                SchedulerInstance inst = held.instance();
-                if (held == pool && inst != null && inst == decisionInstance && !prev.removed) {
-                    passPrev = prev;
-                    prevRunnable = runnable;
-                    prev.schedRunnable = runnable; // the policy re-queues it unless it picks it again
-                } else {
-                    // the policy that dispatched it is gone (hot-swap, pool change): wake it into the current one
-                    prev.schedRunnable = false;
-                    held.refresh(prev);
-                    if (held != pool) {
-                        held.unlock();
-                        held = lockOwnPool();
+                PoolScheduler vp = PoolScheduler.lockPoolOf(prev.domain);
+                boolean keep = false;
+                try {
+                    boolean runnable = vp.vcpuReturned(prev, exit, cause, id);
+                    current = null;
+                    SchedulerInstance inst = vp.instance();
+                    if (vp == pool && inst != null && inst == decisionInstance && !prev.removed) {
+                        passPrev = prev;
+                        prevRunnable = runnable;
+                        prev.schedRunnable = runnable; // the policy re-queues it unless it picks it again
+                        keep = true;
+                    } else {
+                        // the policy that dispatched it is gone (hot-swap, pool change): wake it into the current one
+                        prev.schedRunnable = false;
+                        vp.refresh(prev);
+                        keep = vp == pool;
+                    }
+                } finally {
+                    prev = null;
+                    if (!keep) {
+                        vp.unlock();
                     }
                 }
-                prev = null;
+                held = keep ? vp : lockOwnPool();
             } else {
                 held = lockOwnPool();
             }

@@ -522,7 +522,7 @@ public final class PoolScheduler {
             ScheduleDecision d;
             try {
                 d = inst.schedule(pcpu.id, now, handBack, handBackRunnable, handBackRan);
-            } catch (RuntimeException | LinkageError e) {
+            } catch (Throwable e) { // even an Error from a policy must not end the pCPU thread
                 if (handBack instanceof VCpu hv) {
                     policyFault(hv, e);
                 } else {

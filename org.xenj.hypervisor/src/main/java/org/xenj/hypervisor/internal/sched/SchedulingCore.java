@@ -23,7 +23,7 @@ public final class SchedulingCore {
         this.pcpus = new PCpu[nrPcpus];
         this.limbo = new PoolScheduler("(none)", pcpus, log);
         for (int i = 0; i < nrPcpus; i++) {
-            pcpus[i] = new PCpu(i, limbo);
+            pcpus[i] = new PCpu(i, limbo, log);
         }
         for (PCpu p : pcpus) {
             p.start();
