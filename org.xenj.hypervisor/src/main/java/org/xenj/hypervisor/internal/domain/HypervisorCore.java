@@ -89,6 +89,9 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             throw new HypervisorException("xenj.dom0.memory (" + (settings.dom0MemoryBytes() >> 20) + " MiB) must be at least 4 KiB and less than xenj.memory ("
                     + ((long) machine.totalFrames() << MachineMemory.PAGE_SHIFT >> 20) + " MiB)");
         }
+        if (settings.pcpus() < 1 || settings.pcpus() > 512) {
+            throw new HypervisorException("xenj.pcpus must be 1..512, was " + settings.pcpus());
+        }
         this.timer = new HostTimerThread(this::log);
         this.control = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "xenj-control");
