@@ -118,6 +118,14 @@ public final class PoolScheduler {
     }
 
     void lock() {
+        // critical sections are a few microseconds: spin briefly before parking, because a parked
+        // pCPU thread on a busy host may wait milliseconds for the OS to run it again
+        for (int i = 0; i < 256; i++) {
+            if (lock.tryLock()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
         lock.lock();
     }
 
@@ -129,7 +137,7 @@ public final class PoolScheduler {
     static PoolScheduler lockPoolOf(SchedDomain d) {
         while (true) {
             PoolScheduler p = d.pool;
-            p.lock.lock();
+            p.lock();
             if (d.pool == p) {
                 return p;
             }

@@ -79,8 +79,8 @@ public final class SchedSwapBench {
             Arrays.sort(stalls);
             Arrays.sort(held);
             long dbl = ProbeExecutor.DOUBLE_RUNS.get() - doubleBefore;
-            System.out.printf("swap_stall_us p90=%.1f p99=%.1f (host load shows here: the host OS may deschedule a pCPU thread)%n",
-                    stalls[swaps * 9 / 10], stalls[swaps * 99 / 100]);
+            System.out.printf("swap_stall_us p90=%.1f p99=%.1f host_cores=%d host_loadavg=%s (a loaded host deschedules pCPU threads)%n",
+                    stalls[swaps * 9 / 10], stalls[swaps * 99 / 100], Runtime.getRuntime().availableProcessors(), loadAverage());
             System.out.printf("swap_lock_held_us median=%.1f max=%.1f%n", held[swaps / 2] / 1000.0, held[swaps - 1] / 1000.0);
             System.out.printf("protocol_violations=%d policy_faults=%d%n", checker.violations(), hv.scheduling().pcpu(0).pool().policyFaults());
             System.out.printf("swap_stall_us median=%.1f max=%.1f swaps=%d lost=%d double=%d%n", stalls[swaps / 2], stalls[swaps - 1],
@@ -132,6 +132,14 @@ public final class SchedSwapBench {
             }
         }
         return lo;
+    }
+
+    private static String loadAverage() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "?";
+        }
     }
 
     private static void sleepMicros(long us) throws InterruptedException {
