@@ -118,6 +118,24 @@ class ShutdownActionsTest {
     }
 
     @Test
+    void aGuestShuttingItselfDownGetsItsReasonsAction() {
+        ProbeGuestBuilder probes = new ProbeGuestBuilder(DomainType.PV, 0, 0, 16);
+        fx.plugins().addBuilder(probes);
+        Domain d = hv.create(org.xenj.hypervisor.api.DomainConfig.builder("self").type(DomainType.PV).memoryMiB(2).vcpus(2)
+                .onPoweroff(ShutdownAction.DESTROY).onCrash(ShutdownAction.PRESERVE).build());
+        assertTrue(TestCores.await(() -> probes.executors.get(1).runs() > 0, 5000));
+        probes.executors.get(1).shutdownOnNextRun(ShutdownReason.CRASH);
+        assertTrue(TestCores.await(() -> d.state() == DomainState.CRASHED, 5000), "on_crash=preserve keeps it, crashed");
+        assertEquals(ShutdownReason.CRASH, d.shutdownReason());
+        assertTrue(TestCores.await(() -> hv.schedOf(d.id()).quiescent(), 2000), "its other vCPU stopped too");
+        long r0 = probes.executors.get(0).runs();
+        LifecycleTest.sleep(20);
+        assertEquals(r0, probes.executors.get(0).runs());
+        assertTrue(TestCores.await(() -> events.stream().anyMatch(e -> e.startsWith("self ") && e.endsWith("->CRASHED")), 2000),
+                events.toString());
+    }
+
+    @Test
     void shutdownOfAGuestWithoutAChannelIsAClearError() {
         ProbeGuestBuilder probes = new ProbeGuestBuilder(DomainType.PV, 0, 0, 16);
         fx.plugins().addBuilder(probes);

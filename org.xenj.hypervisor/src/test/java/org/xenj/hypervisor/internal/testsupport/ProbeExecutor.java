@@ -24,6 +24,7 @@ public final class ProbeExecutor implements VCpuExecutor {
     private volatile boolean exitRequested;
     private volatile long wakeAt = Long.MIN_VALUE;
     private volatile boolean throwNext;
+    private volatile org.xenj.hypervisor.api.ShutdownReason shutdownNext;
     private volatile long runs;
     private final long[] starts;
     private final long[] ends;
@@ -50,6 +51,11 @@ public final class ProbeExecutor implements VCpuExecutor {
             if (throwNext) {
                 throwNext = false;
                 throw new IllegalStateException("probe executor failure (test)");
+            }
+            org.xenj.hypervisor.api.ShutdownReason r = shutdownNext;
+            if (r != null) {
+                context.requestShutdown(r); // as a PV guest's SCHEDOP_shutdown does, from its vCPU
+                return RunExit.SHUTDOWN;
             }
             long n = ++runs;
             if (blockEvery > 0 && n % blockEvery == 0) {
@@ -94,6 +100,11 @@ public final class ProbeExecutor implements VCpuExecutor {
     @Override
     public boolean wakeupPending() {
         return System.nanoTime() - wakeAt >= 0;
+    }
+
+    /** Makes the guest shut down itself with {@code reason} on its next run. */
+    public void shutdownOnNextRun(org.xenj.hypervisor.api.ShutdownReason reason) {
+        shutdownNext = reason;
     }
 
     /** Makes the next run throw (to test that a failing executor crashes only its domain). */
