@@ -84,11 +84,18 @@ public final class ConsoleRing implements ConsoleAccess {
 
     @Override
     public void write(byte[] data) {
+        if (data == null) {
+            throw new HypervisorException("console of " + owner + ": nothing to write");
+        }
         ConsoleInput in = input;
         if (in == null) {
             throw new HypervisorException("console of " + owner + " takes no input (the guest has no console device yet)");
         }
-        in.input(data.clone());
+        try {
+            in.input(data.clone());
+        } catch (RuntimeException e) {
+            throw new HypervisorException("console of " + owner + " refused input: " + e.getMessage(), e);
+        }
     }
 
     /** Drops every subscriber (the domain is gone). */

@@ -267,6 +267,9 @@ public final class CpuPoolManager implements CpuPools {
     @Override
     public synchronized void setDomainParams(int domid, Map<String, String> params) {
         SchedDomain d = directory.schedDomain(domid);
+        if (params == null) {
+            throw new HypervisorException("no parameters given");
+        }
         Map<String, String> copy = new TreeMap<>(params);
         Integer weight = copy.containsKey(WEIGHT) ? parseInt(WEIGHT, copy.get(WEIGHT), 1, 65535) : null;
         Integer cap = copy.containsKey(CAP) ? parseInt(CAP, copy.get(CAP), 0, 6400) : null;
@@ -333,6 +336,9 @@ public final class CpuPoolManager implements CpuPools {
         SchedulerType t = p.sched.type();
         if (t == null) {
             throw new HypervisorException("cpupool " + pool + " has no scheduler right now");
+        }
+        if (params == null) {
+            throw new HypervisorException("no parameters given");
         }
         Map<String, String> copy = new TreeMap<>(params);
         try {

@@ -19,6 +19,7 @@ public final class HostTimerThread implements HostTimer, AutoCloseable {
     private final Consumer<String> log;
     private volatile boolean running = true;
     private long sequence;
+    private int cancelledInQueue;
 
     public HostTimerThread(Consumer<String> log) {
         this.log = log;
@@ -32,7 +33,7 @@ public final class HostTimerThread implements HostTimer, AutoCloseable {
         Task t;
         boolean earliest;
         synchronized (queue) {
-            t = new Task(deadlineNanos, sequence++, task);
+            t = new Task(this, deadlineNanos, sequence++, task);
             queue.add(t);
             earliest = queue.peek() == t;
         }
@@ -52,6 +53,13 @@ public final class HostTimerThread implements HostTimer, AutoCloseable {
                 }
             }
             return n;
+        }
+    }
+
+    /** Entries in the queue, cancelled ones included (for tests). */
+    int queued() {
+        synchronized (queue) {
+            return queue.size();
         }
     }
 
@@ -100,13 +108,28 @@ public final class HostTimerThread implements HostTimer, AutoCloseable {
         }
     }
 
+    /**
+     * Cancelled tasks are dropped lazily when they reach the head; if they pile up (timers re-armed
+     * far ahead, again and again), they are purged so the queue stays as small as the live timers.
+     */
+    private void cancelled() {
+        synchronized (queue) {
+            if (++cancelledInQueue > 64 && cancelledInQueue > queue.size() / 2) {
+                queue.removeIf(x -> x.cancelled);
+                cancelledInQueue = 0;
+            }
+        }
+    }
+
     private static final class Task implements Handle, Comparable<Task> {
+        final HostTimerThread owner;
         final long deadline;
         final long seq;
         final Runnable task;
         volatile boolean cancelled;
 
-        Task(long deadline, long seq, Runnable task) {
+        Task(HostTimerThread owner, long deadline, long seq, Runnable task) {
+            this.owner = owner;
             this.deadline = deadline;
             this.seq = seq;
             this.task = task;
@@ -114,7 +137,10 @@ public final class HostTimerThread implements HostTimer, AutoCloseable {
 
         @Override
         public void cancel() {
-            cancelled = true;
+            if (!cancelled) {
+                cancelled = true;
+                owner.cancelled();
+            }
         }
 
         @Override

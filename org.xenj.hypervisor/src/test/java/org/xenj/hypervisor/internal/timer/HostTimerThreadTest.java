@@ -14,6 +14,18 @@ import org.xenj.hypervisor.internal.exec.HostTimer;
 class HostTimerThreadTest {
 
     @Test
+    void cancelledFarTimersDoNotPileUp() {
+        try (HostTimerThread t = new HostTimerThread(m -> { })) {
+            long far = System.nanoTime() + 3_600_000_000_000L;
+            for (int i = 0; i < 10_000; i++) {
+                t.schedule(far + i, () -> { }).cancel();
+            }
+            assertTrue(t.queued() < 200, "queue holds " + t.queued() + " entries");
+            assertEquals(0, t.pending());
+        }
+    }
+
+    @Test
     void runsTasksInDeadlineOrderSkipsCancelledAndSurvivesFailures() throws Exception {
         List<String> log = new CopyOnWriteArrayList<>();
         List<Integer> order = new CopyOnWriteArrayList<>();
