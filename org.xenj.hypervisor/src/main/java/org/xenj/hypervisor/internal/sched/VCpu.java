@@ -24,8 +24,11 @@ public final class VCpu implements SchedVCpu, VCpuWaker {
     // --- guarded by the pool lock ---
     /** The guest blocked (HLT, SCHEDOP_block) and nothing woke it yet. */
     boolean blocked;
-    /** A wake-up arrived while executing; keeps the vCPU runnable if it blocks at the same time. */
-    boolean wakePending;
+    /**
+     * A wake-up arrived while executing; keeps the vCPU runnable if it blocks at the same time.
+     * Volatile: {@link #wake} sets it without the lock while the vCPU executes.
+     */
+    volatile boolean wakePending;
     /** Returned SHUTDOWN/CRASH: never runs again in this domain incarnation. */
     boolean stopped;
     /** Taken out of the scheduler (domain destroyed). */
@@ -147,6 +150,15 @@ public final class VCpu implements SchedVCpu, VCpuWaker {
     /** Ends a block (interrupt, event, timer). Safe from any thread. */
     @Override
     public void wake() {
+        // Fast path, no lock, for the common case of an interrupt to a running vCPU. Safe because
+        // the pCPU handing it back writes executingOn = -1 before it reads wakePending: either it
+        // sees our flag, or we see -1 below and take the locked path.
+        if (executingOn >= 0) {
+            wakePending = true;
+            if (executingOn >= 0) {
+                return;
+            }
+        }
         PoolScheduler p = PoolScheduler.lockPoolOf(domain);
         try {
             if (executingOn >= 0) {
