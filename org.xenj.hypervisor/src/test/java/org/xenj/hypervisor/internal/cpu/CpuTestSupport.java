@@ -127,6 +127,16 @@ class CpuTestSupport {
         }
     }
 
+    /** Runs with exception and interrupt delivery (as the executor does) until HLT. */
+    void runDeliveringToHlt() {
+        for (int i = 0; i < 10_000 && !cpu.isHalted() && !cpu.tripleFaulted(); i++) {
+            cpu.runSlice(1000);
+        }
+        if (!cpu.isHalted()) {
+            throw new AssertionError("CPU did not halt\n" + cpu.stateString());
+        }
+    }
+
     int reg(int r) {
         return cpu.getReg32(r);
     }
