@@ -23,6 +23,17 @@ public final class X87 extends X87StackOps implements FpuUnit {
         }
     }
 
+    /** Selector of the segment the CPU used for the last memory operand (recorded as FDS). */
+    private int dataSelector;
+
+    /**
+     * Tells the unit which data segment selector the next memory operand goes through, so that
+     * FSTENV/FSAVE report FDS as hardware does. Optional: without it FDS reads 0.
+     */
+    public void setDataSelector(int selector) {
+        dataSelector = selector & 0xffff;
+    }
+
     @Override
     public boolean errorPending() {
         return (sw & ES) != 0;
@@ -79,19 +90,27 @@ public final class X87 extends X87StackOps implements FpuUnit {
     @Override
     public int execute(int opcode, int modrm, int linear, int eflags, boolean opSize32, boolean protectedMode,
             int fip, int fcs) {
+        int oldFip = this.fip, oldFcs = this.fcs, oldFop = this.fop, oldFdp = this.fdp, oldFds = this.fds;
         if (!isControl(opcode, modrm)) {
             this.fip = fip;
             this.fcs = fcs & 0xffff;
             this.fop = (opcode & 7) << 8 | modrm;
             if (modrm < 0xC0) {
                 this.fdp = linear;
+                this.fds = dataSelector;
             }
         }
         eflagsForCmov = eflags;
-        if (modrm < 0xC0) {
-            return executeMemory(opcode, modrm >>> 3 & 7, linear, opSize32, protectedMode);
+        int result = modrm < 0xC0 ? executeMemory(opcode, modrm >>> 3 & 7, linear, opSize32, protectedMode)
+                : executeRegister(opcode, modrm);
+        if (result == UNDEFINED) { // #UD leaves the last-instruction pointers alone
+            this.fip = oldFip;
+            this.fcs = oldFcs;
+            this.fop = oldFop;
+            this.fdp = oldFdp;
+            this.fds = oldFds;
         }
-        return executeRegister(opcode, modrm);
+        return result;
     }
 
     // ---------------------------------------------------------------- memory forms
@@ -202,6 +221,10 @@ public final class X87 extends X87StackOps implements FpuUnit {
         sw &= ~C1;
         long s = rSig;
         int e = rSe;
+        if ((emptyMask >>> ((top - 1) & 7) & 1) == 0) { // stack overflow takes priority over operand checks
+            pushChecked(s, e);
+            return;
+        }
         if (realFormat) {
             int cls = classify(s, e);
             if (cls == SNAN) {
@@ -365,7 +388,9 @@ public final class X87 extends X87StackOps implements FpuUnit {
         if (xDenormal) {
             bCls = DENORMAL;
         }
-        sw &= ~C1;
+        if (!toEflags) {
+            sw &= ~C1; // FCOMI/FUCOMI leave C1 alone (measured on AMD)
+        }
         int r = compare(quiet);
         if (r < 0) {
             return NO_EFLAGS;
@@ -380,12 +405,12 @@ public final class X87 extends X87StackOps implements FpuUnit {
         return NO_EFLAGS;
     }
 
+    /** Empty operand: IE+SF; the codes/flags say "unordered" even when unmasked, only the pops are suppressed. */
     private int compareUnderflow(int pops, boolean toEflags) {
-        if (stackUnderflow()) {
-            return NO_EFLAGS;
-        }
-        for (int i = 0; i < pops; i++) {
-            pop();
+        if (!stackUnderflow()) {
+            for (int i = 0; i < pops; i++) {
+                pop();
+            }
         }
         if (toEflags) {
             return EFLAGS_ZF | EFLAGS_PF | EFLAGS_CF;

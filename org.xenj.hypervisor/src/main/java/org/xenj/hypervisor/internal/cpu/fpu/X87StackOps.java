@@ -50,8 +50,8 @@ abstract class X87StackOps extends X87Env {
         };
     }
 
+    /** FCMOVcc; leaves C1 alone (measured on AMD). */
     final void fcmov(int i, boolean condition) {
-        sw &= ~C1;
         if (isEmpty(0) || isEmpty(i)) {
             stackUnderflowResult(0, false);
             return;
@@ -113,7 +113,13 @@ abstract class X87StackOps extends X87Env {
                 }
                 // FNOP
             }
-            case 3 -> fstReg(i, true); // FSTP1 alias
+            case 3 -> { // FSTP1 alias: on an empty ST0 it only pops, without a stack fault (measured on AMD)
+                if (isEmpty(0)) {
+                    pop();
+                } else {
+                    fstReg(i, true);
+                }
+            }
             case 4 -> {
                 return signAndTest(i);
             }
