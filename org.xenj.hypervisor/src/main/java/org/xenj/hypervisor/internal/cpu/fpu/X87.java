@@ -74,6 +74,37 @@ public final class X87 extends X87StackOps implements FpuUnit {
         return stSe(i);
     }
 
+    /**
+     * Whether an ESC encoding exists (the others raise #UD, which takes priority over a pending
+     * #MF). Includes the undocumented aliases real CPUs execute (FSTP1, FXCH4, FCOM2, FFREEP, ...).
+     */
+    public static boolean isDefined(int opcode, int modrm) {
+        int reg = modrm >>> 3 & 7;
+        if (modrm < 0xC0) {
+            return switch (opcode) {
+                case 0xD9 -> reg != 1;
+                case 0xDB -> reg != 4 && reg != 6;
+                case 0xDD -> reg != 5;
+                default -> true;
+            };
+        }
+        int i = modrm & 7;
+        return switch (opcode) {
+            case 0xD9 -> switch (reg) {
+                case 2 -> i == 0;
+                case 4 -> i != 2 && i != 3 && i != 6 && i != 7;
+                case 5 -> i != 7;
+                default -> true;
+            };
+            case 0xDA -> reg < 4 || modrm == 0xE9;
+            case 0xDB -> reg < 4 || reg == 5 || reg == 6 || reg == 4 && i <= 4;
+            case 0xDD -> reg < 6;
+            case 0xDE -> reg != 3 || i == 1;
+            case 0xDF -> reg < 4 || reg == 5 || reg == 6 || modrm == 0xE0;
+            default -> true;
+        };
+    }
+
     /** True for the control instructions, which leave FIP/FOP/FDP alone. */
     private static boolean isControl(int opcode, int modrm) {
         boolean mem = modrm < 0xC0;
@@ -148,6 +179,7 @@ public final class X87 extends X87StackOps implements FpuUnit {
                     case 6 -> {
                         storeEnv(a, opSize32, pm);
                         cw |= EXC_MASK;
+                        updateSummary(); // everything masked now: no #MF pending any more
                     }
                     case 7 -> mem.writeWord(a, cw);
                     default -> {
@@ -392,8 +424,8 @@ public final class X87 extends X87StackOps implements FpuUnit {
             sw &= ~C1; // FCOMI/FUCOMI leave C1 alone (measured on AMD)
         }
         int r = compare(quiet);
-        if (r < 0) {
-            return NO_EFLAGS;
+        if (compareTrapped) {
+            pops = 0; // an unmasked exception still sets the codes/flags, but suppresses the pops
         }
         for (int i = 0; i < pops; i++) {
             pop();
@@ -488,7 +520,10 @@ public final class X87 extends X87StackOps implements FpuUnit {
             }
             case 0xDD -> {
                 switch (reg) {
-                    case 0 -> free(i); // FFREE
+                    case 0 -> { // FFREE (clears C1 on AMD)
+                        sw &= ~C1;
+                        free(i);
+                    }
                     case 1 -> fxch(i);
                     case 2, 3 -> fstReg(i, reg == 3);
                     case 4, 5 -> {
@@ -502,6 +537,7 @@ public final class X87 extends X87StackOps implements FpuUnit {
             default -> { // 0xDF
                 switch (reg) {
                     case 0 -> { // FFREEP
+                        sw &= ~C1;
                         free(i);
                         pop();
                     }

@@ -425,22 +425,24 @@ abstract class X87Arith extends X87State {
         return true;
     }
 
+    /** Set by {@link #compare}: an unmasked exception was raised (the caller must not pop). */
+    boolean compareTrapped;
+
     /**
-     * Compares a with b. Returns 0 (a &gt; b), 1 (a &lt; b), 2 (equal), 3 (unordered), or -1 when an
-     * unmasked exception leaves the condition codes alone. {@code quiet}: only SNaN/unsupported
+     * Compares a with b. Returns 0 (a &gt; b), 1 (a &lt; b), 2 (equal) or 3 (unordered); the result is
+     * valid even when an exception is unmasked ({@link #compareTrapped}), as measured on hardware. {@code quiet}: only SNaN/unsupported
      * operands are invalid (FUCOM), otherwise any NaN (FCOM).
      */
     final int compare(boolean quiet) {
+        compareTrapped = false;
         if (aCls >= QNAN || bCls >= QNAN) {
             boolean inv = !quiet || aCls == SNAN || aCls == UNSUPPORTED || bCls == SNAN || bCls == UNSUPPORTED;
-            if (inv && signal(IE)) {
-                return -1;
+            if (inv) {
+                compareTrapped = signal(IE);
             }
             return 3;
         }
-        if (denormalTrap(true)) {
-            return -1;
-        }
+        compareTrapped = denormalTrap(true);
         if (aCls == ZERO && bCls == ZERO) {
             return 2;
         }

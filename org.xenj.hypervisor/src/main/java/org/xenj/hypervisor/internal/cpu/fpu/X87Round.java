@@ -138,11 +138,11 @@ abstract class X87Round extends X87Arith {
      */
     final boolean partialRemainder(boolean nearest, long rawASig, int rawASe) {
         if (aCls >= QNAN || bCls >= QNAN) {
-            sw &= ~C2;
+            sw &= ~(C1 | C2);
             return nanResult();
         }
         if (aCls == INF || bCls == ZERO) {
-            sw &= ~C2;
+            sw &= ~(C1 | C2);
             return invalid();
         }
         if (denormalTrap(true)) {

@@ -97,11 +97,11 @@ abstract class X87StackOps extends X87Env {
         switch (reg) {
             case 0 -> { // FLD ST(i)
                 sw &= ~C1;
-                if (isEmpty(i)) {
+                if (isEmpty(i)) { // underflow wins over overflow (measured on AMD)
                     if (stackUnderflow()) {
                         return FpuUnit.NO_EFLAGS;
                     }
-                    pushChecked(INDEFINITE_SIG, INDEFINITE_SE);
+                    push(INDEFINITE_SIG, INDEFINITE_SE);
                 } else {
                     pushChecked(stSig(i), stSe(i));
                 }
@@ -149,16 +149,12 @@ abstract class X87StackOps extends X87Env {
             case 4 -> { // FTST
                 sw &= ~C1;
                 if (isEmpty(0)) {
-                    if (!stackUnderflow()) {
-                        setConditionCodes(C3 | C2 | C0);
-                    }
+                    stackUnderflow();
+                    setConditionCodes(C3 | C2 | C0);
                 } else {
                     unpackSt0AsA();
                     unpackB(0, 0);
-                    int r = compare(false);
-                    if (r >= 0) {
-                        setConditionCodes(compareCodes(r));
-                    }
+                    setConditionCodes(compareCodes(compare(false)));
                 }
             }
             case 5 -> fxam();

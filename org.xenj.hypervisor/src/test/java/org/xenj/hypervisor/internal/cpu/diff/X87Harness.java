@@ -142,6 +142,11 @@ final class X87Harness {
                             | (code[pos + 3] & 0xff) << 24;
                     pos += 4;
                 }
+                if (!X87.isDefined(b, modrm)) {
+                    res.vector = 6;
+                    res.eip = DiffCase.CODE_BASE + start;
+                    break;
+                }
                 if (!noWait(b, modrm) && fpu.errorPending()) {
                     res.vector = 16;
                     res.eip = DiffCase.CODE_BASE + start;
