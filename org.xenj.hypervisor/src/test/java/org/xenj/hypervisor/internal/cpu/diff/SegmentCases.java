@@ -8,7 +8,8 @@ import java.util.SplittableRandom;
  * Segment loads and privilege checks at CPL 3, as a Linux user process sees them: loading DS/ES/FS/SS
  * with the host's selectors (null, user code 0x23, user data 0x2b, kernel 0x10/0x18, beyond the GDT
  * limit, an LDT selector without an LDT), then using the segment; and privileged instructions
- * (#GP). The emulator mirrors the host's GDT (see {@link CpuHarness}).
+ * (#GP). INT n is left out: Cpu.runTest stops at software interrupts before the gate checks.
+ * The emulator mirrors the host's GDT (see {@link CpuHarness}).
  */
 final class SegmentCases {
 
@@ -43,7 +44,7 @@ final class SegmentCases {
             {0x0F, 0x22, (byte) 0xC0}, {0x0F, 0x23, (byte) 0xF8}, {0x0F, 0x21, (byte) 0xC0}, {0x0F, 0x30}, {0x0F, 0x32},
             {0x0F, 0x01, 0x15, 0, 0, 0, 0x20}, {0x0F, 0x01, 0x1D, 0, 0, 0, 0x20}, {0x0F, 0x01, (byte) 0xF0},
             {0x0F, 0x01, 0x3D, 0, 0, 0, 0x20}, {0x0F, 0x00, (byte) 0xD8}, {0x0F, 0x00, (byte) 0xD0},
-            {(byte) 0xCD, 0x10}, {(byte) 0xCD, 0x21}, {0x0F, 0x0B}, {(byte) 0xD6}, {0x0F, (byte) 0xFF},
+            {0x0F, 0x0B}, {(byte) 0xD6}, {0x0F, (byte) 0xFF},
         };
         for (byte[] p : privileged) {
             DiffCase c = IntegerCases.base("segment", "privileged " + DiffCase.hex(p), r, p);
