@@ -36,8 +36,8 @@ class CpuDiffTest {
         return mismatches.entrySet().stream().map(e -> DynamicTest.dynamicTest(e.getKey(), () -> {
             List<String> m = e.getValue();
             m.stream().limit(8).forEach(s -> System.out.println("  MISMATCH " + s));
-            assertTrue(m.isEmpty(), e.getKey() + ": " + m.size() + " of " + counts.get(e.getKey())
-                    + " cases differ from the host CPU (all in target/cpu-mismatches.txt); first: " + (m.isEmpty() ? "" : m.get(0)));
+            assertTrue(m.isEmpty(), () -> e.getKey() + ": " + m.size() + " of " + counts.get(e.getKey())
+                    + " cases differ from the host CPU (all in target/cpu-mismatches.txt); first: " + m.get(0));
         }));
     }
 }
