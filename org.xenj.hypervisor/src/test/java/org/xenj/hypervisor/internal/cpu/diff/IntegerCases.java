@@ -31,6 +31,7 @@ final class IntegerCases {
             cases.add(string(r, i));
             cases.add(bitOp(r, i));
             cases.add(setccCmov(r, i));
+            cases.add(MiscCases.random(r, i));
         }
         cases.addAll(SegmentCases.all(r, perGroup));
         return cases;
