@@ -63,12 +63,17 @@ public final class PicPair {
         }
     }
 
-    /** The slave's INT output feeds master IR2 as an edge each time it has something pending. */
+    /**
+     * The slave's INT output drives master IR2. It is tracked as a level: a slave request that
+     * vanishes before INTA withdraws the master's request too, so a cascade INTA always finds the
+     * slave's request (no spurious IRQ15 from our own modelling).
+     */
     private void update() {
         if (slave.pendingInput() >= 0) {
-            master.setInput(CASCADE, true);
+            master.irr |= 1 << CASCADE;
+        } else {
+            master.irr &= ~(1 << CASCADE);
         }
-        master.setInput(CASCADE, false);
         outputChanged.run();
     }
 
