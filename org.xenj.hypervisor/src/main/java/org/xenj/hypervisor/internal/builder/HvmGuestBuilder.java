@@ -64,7 +64,7 @@ public final class HvmGuestBuilder implements GuestBuilder {
             devices = model.attach(platform);
             VCpuExecutor[] executors = new VCpuExecutor[config.vcpus()];
             for (int i = 0; i < executors.length; i++) {
-                executors[i] = vcpus.create(context, i, platform.environment(i), i == 0 ? entry : null);
+                executors[i] = vcpus.create(context, i, platform, i == 0 ? entry : null);
             }
             context.log(String.format("HVM direct boot: bzImage protocol %d.%02d, entry 0x%x, initrd %d KiB at 0x%x, "
                     + "%d MiB RAM, device model %s", kernel.protocol() >> 8, kernel.protocol() & 0xff, entry.eip(),

@@ -1,8 +1,8 @@
 package org.xenj.hypervisor.internal.builder;
 
-import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.GuestContext;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
+import org.xenj.hypervisor.internal.platform.HvmPlatformImpl;
 
 /** Makes the executor that runs one vCPU of an HVM guest on the platform's environment. */
 @FunctionalInterface
@@ -12,5 +12,5 @@ public interface HvmVCpuFactory {
      * {@code entry} is where vCPU 0 starts (32-bit protected mode, as {@link LinuxDirectBoot}
      * describes); application processors get {@code null} and wait for an INIT/SIPI.
      */
-    VCpuExecutor create(GuestContext context, int vcpu, CpuEnvironment environment, LinuxDirectBoot.EntryState entry);
+    VCpuExecutor create(GuestContext context, int vcpu, HvmPlatformImpl platform, LinuxDirectBoot.EntryState entry);
 }

@@ -39,6 +39,9 @@ public final class HvmPlatformImpl implements HvmPlatform {
     private long hostTimerDeadline = Long.MAX_VALUE;
     private HostTimer.Handle hostTimer;
     private volatile boolean destroyed;
+    /** Set by a device whose timer was reprogrammed: the next deadline may now be earlier. */
+    private volatile boolean timersChanged;
+    private final java.util.List<Runnable> shutdownListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public HvmPlatformImpl(GuestContext context, TimeSource clock, long wallClockMillis) {
         this.context = context;
@@ -51,8 +54,8 @@ public final class HvmPlatformImpl implements HvmPlatform {
         this.ports = new IoPortBus(context::log);
         this.mmio = new MmioBus(context::log);
         this.fabric = new InterruptFabric(vcpus, clock, wakers);
-        this.pit = new Pit8254(clock, fabric);
-        this.rtc = new Mc146818Rtc(clock, fabric, wallClockMillis);
+        this.pit = new Pit8254(clock, fabric, this::timersChanged);
+        this.rtc = new Mc146818Rtc(clock, fabric, wallClockMillis, this::timersChanged);
         PicPair pic = fabric.pic();
         ports.map(PicPair.MASTER_BASE, 2, pic.ports(true));
         ports.map(PicPair.SLAVE_BASE, 2, pic.ports(false));
@@ -65,7 +68,29 @@ public final class HvmPlatformImpl implements HvmPlatform {
         this.environments = new VCpuEnvironment[vcpus];
         for (int i = 0; i < vcpus; i++) {
             environments[i] = new VCpuEnvironment(this, i, fabric.lapic(i));
+            fabric.lapic(i).setTimerChanged(this::timersChanged);
         }
+    }
+
+    private void timersChanged() {
+        timersChanged = true;
+    }
+
+    /** Runs {@code listener} when the guest asks for poweroff or reset (the vCPU executors stop). */
+    public void onShutdownRequest(Runnable listener) {
+        shutdownListeners.add(listener);
+    }
+
+    /**
+     * After device code ran outside any device lock: a reprogrammed timer may now be due earlier
+     * than the host timer or the CPU's cached deadline, so re-evaluate (and re-arm) right away.
+     */
+    void afterDeviceAccess() {
+        if (timersChanged) {
+            timersChanged = false;
+            serviceTimers(clock.nanoTime());
+        }
+        fabric.flushWakes();
     }
 
     public HvmPlatformImpl(GuestContext context) {
@@ -150,24 +175,24 @@ public final class HvmPlatformImpl implements HvmPlatform {
 
     int ioRead(int port, int size) {
         int v = ports.read(port, size);
-        fabric.flushWakes();
+        afterDeviceAccess();
         return v;
     }
 
     void ioWrite(int port, int size, int value) {
         ports.write(port, size, value);
-        fabric.flushWakes();
+        afterDeviceAccess();
     }
 
     long mmioRead(long gpa, int size) {
         long v = mmio.read(gpa, size);
-        fabric.flushWakes();
+        afterDeviceAccess();
         return v;
     }
 
     void mmioWrite(long gpa, int size, long value) {
         mmio.write(gpa, size, value);
-        fabric.flushWakes();
+        afterDeviceAccess();
     }
 
     // ---- HvmPlatform (device model side) ----
@@ -232,12 +257,15 @@ public final class HvmPlatformImpl implements HvmPlatform {
     @Override
     public void requestReset() {
         context.log("platform reset requested by the guest");
-        context.requestShutdown(ShutdownReason.REBOOT);
+        requestShutdown(ShutdownReason.REBOOT);
     }
 
     @Override
     public void requestShutdown(ShutdownReason reason) {
         context.requestShutdown(reason);
+        for (Runnable r : shutdownListeners) {
+            r.run();
+        }
     }
 
     @Override

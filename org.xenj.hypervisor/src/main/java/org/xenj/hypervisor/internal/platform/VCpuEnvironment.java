@@ -42,7 +42,7 @@ final class VCpuEnvironment implements CpuEnvironment {
     public long mmioRead(long gpa, int size) {
         if (isLapic(gpa)) {
             long v = lapicMmio.mmioRead(gpa - LocalApic.DEFAULT_BASE, size);
-            fabric.flushWakes();
+            platform.afterDeviceAccess();
             return v;
         }
         return platform.mmioRead(gpa, size);
@@ -52,7 +52,7 @@ final class VCpuEnvironment implements CpuEnvironment {
     public void mmioWrite(long gpa, int size, long value) {
         if (isLapic(gpa)) {
             lapicMmio.mmioWrite(gpa - LocalApic.DEFAULT_BASE, size, value);
-            fabric.flushWakes();
+            platform.afterDeviceAccess();
             return;
         }
         platform.mmioWrite(gpa, size, value);

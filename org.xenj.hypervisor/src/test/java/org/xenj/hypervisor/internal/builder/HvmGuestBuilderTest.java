@@ -83,8 +83,8 @@ class HvmGuestBuilderTest {
     void setUp() throws Exception {
         kernel = dir.resolve("bzImage");
         Files.write(kernel, TestImages.defaultImage());
-        builder = new HvmGuestBuilder((ctx, vcpu, env, entry) -> {
-            assertNotNull(env);
+        builder = new HvmGuestBuilder((ctx, vcpu, platform, entry) -> {
+            assertNotNull(platform.environment(vcpu));
             entries.add(entry);
             return idle;
         });

@@ -74,6 +74,30 @@ class HvmPlatformImplTest {
     }
 
     @Test
+    void reprogrammingATimerArmsTheHostTimerAtOnce() {
+        assertEquals(Long.MAX_VALUE, cpu.serviceTimers(clock.now), "nothing programmed");
+        assertTrue(ctx.timerDeadlines.isEmpty());
+        // The CPU caches that "never" and will not ask again soon: the write itself must arm the wake-up.
+        cpu.ioWrite(0x43, 1, 0x34);
+        cpu.ioWrite(0x40, 1, 0xa9);
+        cpu.ioWrite(0x40, 1, 0x04);
+        assertEquals(1, ctx.timerDeadlines.size());
+        assertTrue(ctx.timerDeadlines.get(0) > clock.now);
+        cpu.mmioWrite(0xfee00320L, 4, 0x30);
+        cpu.mmioWrite(0xfee00380L, 4, 10);
+        assertEquals(2, ctx.timerDeadlines.size(), "an earlier LAPIC deadline re-arms");
+    }
+
+    @Test
+    void shutdownRequestsReachListeners() {
+        int[] stops = new int[1];
+        platform.onShutdownRequest(() -> stops[0]++);
+        platform.requestShutdown(ShutdownReason.POWEROFF);
+        assertEquals(1, stops[0]);
+        assertEquals(List.of(ShutdownReason.POWEROFF), ctx.shutdowns);
+    }
+
+    @Test
     void deviceModelIrqFromAnotherThreadIsSeen() throws Exception {
         initPicLikeLinux();
         Thread t = new Thread(() -> platform.setIrq(4, true));

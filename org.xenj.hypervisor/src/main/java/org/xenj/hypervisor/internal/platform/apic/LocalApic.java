@@ -66,6 +66,13 @@ public final class LocalApic {
         this.bus = bus;
     }
 
+    private Runnable timerChanged = () -> { };
+
+    /** Told (under the lock; it must only set a flag) when the timer is reprogrammed. */
+    public void setTimerChanged(Runnable timerChanged) {
+        this.timerChanged = timerChanged;
+    }
+
     /**
      * Power-on state followed by what firmware leaves for an OS (virtual-wire mode, as Xen's
      * hvmloader sets it up): APIC enabled, LINT0 = ExtINT from the PIC, LINT1 = NMI.
@@ -329,6 +336,7 @@ public final class LocalApic {
                     initialCount = value;
                     timerStart = clock.nanoTime();
                     timerFired = 0;
+                    timerChanged.run();
                     changed.run();
                 }
                 case 0x3e0 -> {
@@ -356,6 +364,9 @@ public final class LocalApic {
         if (index == LVT_TIMER && oldMode != timerMode()) {
             timerStart = clock.nanoTime();
             timerFired = 0;
+        }
+        if (index == LVT_TIMER) {
+            timerChanged.run();
         }
         changed.run();
     }

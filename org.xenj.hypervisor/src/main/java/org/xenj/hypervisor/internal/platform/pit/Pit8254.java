@@ -19,11 +19,17 @@ public final class Pit8254 {
     private final PitChannel[] channels = {new PitChannel(), new PitChannel(), new PitChannel()};
     /** Port 0x61 bits 0-3 as written (gate 2, speaker, parity/IOCHK enables). */
     private int portB;
+    private final Runnable timerChanged;
 
-    public Pit8254(TimeSource clock, IrqLine irq) {
+    public Pit8254(TimeSource clock, IrqLine irq, Runnable timerChanged) {
         this.clock = clock;
         this.irq = irq;
+        this.timerChanged = timerChanged;
         reset();
+    }
+
+    public Pit8254(TimeSource clock, IrqLine irq) {
+        this(clock, irq, () -> { });
     }
 
     public synchronized void reset() {
@@ -70,6 +76,9 @@ public final class Pit8254 {
                         channels[offset].write(value, now);
                     } else {
                         control(value & 0xff, now);
+                    }
+                    if (offset == 0 || offset == 3) {
+                        timerChanged.run();
                     }
                 }
             }

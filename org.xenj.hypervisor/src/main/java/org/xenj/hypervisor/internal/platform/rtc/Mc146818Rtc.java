@@ -44,9 +44,16 @@ public final class Mc146818Rtc {
     private long lastPeriodSeen;
     private boolean irqLineHigh;
 
+    private final Runnable timerChanged;
+
     public Mc146818Rtc(TimeSource clock, IrqLine irq, long epochMillisNow) {
+        this(clock, irq, epochMillisNow, () -> { });
+    }
+
+    public Mc146818Rtc(TimeSource clock, IrqLine irq, long epochMillisNow, Runnable timerChanged) {
         this.clock = clock;
         this.irq = irq;
+        this.timerChanged = timerChanged;
         long now = clock.nanoTime();
         baseSeconds = Math.floorDiv(epochMillisNow, 1000);
         baseNanos = now - Math.floorMod(epochMillisNow, 1000) * 1_000_000L;
@@ -329,6 +336,7 @@ public final class Mc146818Rtc {
                     }
                 } else {
                     writeRegister(currentIndex(), value & 0xff);
+                    timerChanged.run();
                 }
             }
         };
