@@ -40,7 +40,11 @@ public final class PcDevices implements DeviceModelInstance {
         PcDevices d = new PcDevices(platform);
         platform.mapIo(COM1, 8, d.com1);
         try {
-            platform.mapIo(PciHostBridge.BASE, 8, d.pci);
+            // 0xCF9 (reset control) belongs to the hypervisor's platform: a dword at 0xCF8 still
+            // reaches CONFIG_ADDRESS, because dispatch goes by the first port of an access.
+            platform.mapIo(PciHostBridge.BASE, 1, d.pci);
+            platform.mapIo(PciHostBridge.BASE + 2, 2, new OffsetIo(d.pci, 2));
+            platform.mapIo(PciHostBridge.BASE + 4, 4, new OffsetIo(d.pci, 4));
             platform.mapIo(I8042.BASE, 1, d.kbc);
             platform.mapIo(I8042.BASE + 4, 1, new OffsetIo(d.kbc, 4));
             platform.mapIo(SystemControlPortA.PORT, 1, d.port92);
@@ -78,13 +82,14 @@ public final class PcDevices implements DeviceModelInstance {
 
     private void unmapAll() {
         platform.unmapIo(COM1, 8);
-        platform.unmapIo(PciHostBridge.BASE, 8);
+        platform.unmapIo(PciHostBridge.BASE, 1);
+        platform.unmapIo(PciHostBridge.BASE + 2, 6);
         platform.unmapIo(I8042.BASE, 1);
         platform.unmapIo(I8042.BASE + 4, 1);
         platform.unmapIo(SystemControlPortA.PORT, 1);
     }
 
-    /** Presents a handler's register at a fixed offset (0x64 is offset 4 of the 8042, but 0x61 sits between). */
+    /** Presents a handler's registers from a fixed offset (0x64 is offset 4 of the 8042, but 0x61 sits between). */
     private record OffsetIo(org.xenj.hypervisor.spi.IoHandler target, int offset) implements org.xenj.hypervisor.spi.IoHandler {
         @Override
         public int ioRead(int off, int size) {
