@@ -24,7 +24,7 @@ public final class BootMain {
             boolean done = r.waitForShutdown(seconds * 1000);
             System.out.printf("%n[boot] after %.1f s: %s, exit %s, shutdown %s%n", (System.nanoTime() - t0) / 1e9,
                     done ? "stopped" : "still running", r.lastExit(), r.shutdownReason());
-            if (r.executor() instanceof org.xenj.hypervisor.internal.cpu.CpuExecutor ce) {
+            if (r.cpuExecutor() != null) { var ce = r.cpuExecutor();
                 System.out.println("[boot] instructions " + ce.instructionCount());
                 System.out.println(ce.cpu().stateString());
             }

@@ -69,6 +69,11 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
         return guest.executor(0);
     }
 
+    /** The IA-32 executor behind the vCPU, for instruction counts and state dumps. */
+    public org.xenj.hypervisor.internal.cpu.CpuExecutor cpuExecutor() {
+        return guest.executor(0) instanceof org.xenj.hypervisor.internal.builder.HaltAwareExecutor h ? h.cpuExecutor() : null;
+    }
+
     private void runVcpu(VCpuExecutor cpu) {
         while (!stop) {
             RunExit exit = cpu.run(System.nanoTime() + 10_000_000);

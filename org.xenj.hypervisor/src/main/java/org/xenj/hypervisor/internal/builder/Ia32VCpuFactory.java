@@ -41,7 +41,7 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
         cpu.setEflags(0x2);
         CpuExecutor executor = new CpuExecutor(cpu, env, context::log);
         platform.onShutdownRequest(executor::requestShutdown);
-        return executor;
+        return new HaltAwareExecutor(executor, platform);
     }
 
     static boolean apicEnabled(GuestContext context) {
