@@ -83,9 +83,10 @@ final class MemoryOps {
 
     private static int increase(HypercallContext c, int list, int nr) {
         XenDomain d = c.domain;
+        long current = d.currentPages();
         int done = 0;
         for (; done < nr; done++) {
-            if (d.currentPages() >= d.maxPages) {
+            if (current + done >= d.maxPages) {
                 break;
             }
             int mfn;
@@ -109,9 +110,10 @@ final class MemoryOps {
         if (list == 0 && nr > 0) {
             return -EFAULT;
         }
+        long current = d.currentPages();
         int done = 0;
         for (; done < nr; done++) {
-            if (d.currentPages() >= d.maxPages) {
+            if (current + done >= d.maxPages) {
                 break;
             }
             int gpfn = c.memory.read32(list + 4 * done);

@@ -142,7 +142,16 @@ public final class XenDomain {
 
     /** Pages of RAM the domain holds (Xen's tot_pages). */
     public long currentPages() {
-        return memory.populatedFrames();
+        long n = 0;
+        for (long g = 0; g < memory.gfnLimit(); g++) {
+            int mfn = memory.mfn(g);
+            if (mfn >= 0 && machine.owner(mfn) == domid) {
+                n++;
+            }
+        }
+        synchronized (specialFrames) {
+            return pv ? n - specialFrames.size() : n;
+        }
     }
 
     /** Xen system time: nanoseconds since the host's start. */
