@@ -56,7 +56,7 @@ public final class PvStartOfDay {
             lowest = Math.min(lowest, s.vaddr());
             highest = Math.max(highest, s.vaddr() + s.memsz());
         }
-        if (lowest < virtBase || highest > HYPERVISOR_VIRT_START) {
+        if (lowest < virtBase || highest > (HYPERVISOR_VIRT_START & 0xffffffffL)) {
             throw new HypervisorException("PV kernel segments 0x" + Long.toHexString(lowest) + "-0x" + Long.toHexString(highest)
                     + " are outside VIRT_BASE 0x" + Long.toHexString(virtBase) + " .. hypervisor area");
         }
@@ -87,7 +87,7 @@ public final class PvStartOfDay {
             nrPt = need;
         }
         int stackPfn = ptPfn + nrPt;
-        if (((vEnd - virtBase) >>> 12) > nrPages || vEnd > HYPERVISOR_VIRT_START) {
+        if (((vEnd - virtBase) >>> 12) > nrPages || vEnd > (HYPERVISOR_VIRT_START & 0xffffffffL)) {
             throw new HypervisorException("PV domain memory (" + (nrPages >> 8) + " MiB) is too small for the kernel and its start-of-day pages");
         }
 
