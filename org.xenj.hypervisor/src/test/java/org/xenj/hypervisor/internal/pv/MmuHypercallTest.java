@@ -174,6 +174,7 @@ class MmuHypercallTest {
         assertEquals(-EPERM, a.call(HC_MEMORY_OP, XENMEM_CURRENT_RESERVATION, a.scratch(3)));
         m.write16(res + 16, 2);
         assertEquals(-EPERM, a.call(HC_MEMORY_OP, XENMEM_INCREASE_RESERVATION, res));
+        m.write16(a.scratch(4), DOMID_SELF);
         assertEquals(-EACCES, a.call(HC_MEMORY_OP, XENMEM_ADD_TO_PHYSMAP, a.scratch(4)));
     }
 
