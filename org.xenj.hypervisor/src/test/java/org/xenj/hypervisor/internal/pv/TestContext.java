@@ -27,6 +27,8 @@ public final class TestContext implements GuestContext {
     public final AtomicInteger wakes = new AtomicInteger();
     public volatile ShutdownReason shutdown;
     public ConsoleInput input;
+    /** Fuzzing: drop console output and timers instead of keeping them. */
+    public volatile boolean discard;
     public final List<long[]> timerDeadlines = new ArrayList<>();
     public final List<Runnable> timerTasks = new ArrayList<>();
 
@@ -63,6 +65,9 @@ public final class TestContext implements GuestContext {
 
     @Override
     public synchronized void consoleOutput(byte[] data, int off, int len) {
+        if (discard) {
+            return;
+        }
         console.write(data, off, len);
     }
 
@@ -77,7 +82,9 @@ public final class TestContext implements GuestContext {
 
     @Override
     public synchronized void log(String message) {
-        log.add(message);
+        if (log.size() < 1000) {
+            log.add(message);
+        }
     }
 
     @Override
@@ -87,6 +94,12 @@ public final class TestContext implements GuestContext {
 
     @Override
     public synchronized HostTimer.Handle schedule(long deadlineNanos, Runnable task) {
+        if (discard) {
+            if (timerTasks.size() < 16) {
+                timerTasks.add(task);
+            }
+            return () -> { };
+        }
         long[] cancelled = {deadlineNanos, 0};
         timerDeadlines.add(cancelled);
         timerTasks.add(() -> {
