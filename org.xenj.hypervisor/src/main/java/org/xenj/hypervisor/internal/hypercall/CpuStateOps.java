@@ -147,6 +147,10 @@ final class CpuStateOps {
             java.util.Arrays.fill(v.gdtFrames, 0);
             System.arraycopy(frames, 0, v.gdtFrames, 0, nr);
             v.gdtEntries = entries;
+            if (d.hypervisorArea != null) {
+                d.hypervisorArea.mapGdt(v.id, frames);
+            }
+            v.tlbFlushRequested = true;
         }
         return 0;
     }

@@ -46,6 +46,8 @@ public final class XenDomain {
     public final PvPageTables pageTables;
     /** Held while page tables change (mmu_update, mmuext_op, update_va_mapping, grant PTEs). */
     public final Object mmuLock = new Object();
+    /** PV: the hypervisor's read-only area (M2P, GDT windows); set by the builder. */
+    public org.xenj.hypervisor.internal.pv.PvHypervisorArea hypervisorArea;
     public final long[] hvmParams = new long[XenAbi.HVM_NR_PARAMS];
     private final GuestVirtualMemory[] views;
     private final List<Integer> specialFrames = new ArrayList<>();

@@ -78,6 +78,35 @@ public final class DomainMemory implements GuestMemory {
     }
 
     /**
+     * PV memory plan for RAM the core already populated: remaps every populated frame at guest
+     * frame = machine frame and returns the machine frames in their former guest-frame order (the
+     * PV guest's pfn -> mfn list). Nothing is allocated or freed.
+     */
+    public synchronized int[] toIdentity() {
+        int[] map = p2m;
+        int n = 0;
+        int end = 0;
+        for (int m : map) {
+            if (m != INVALID_MFN) {
+                n++;
+                end = Math.max(end, m + 1);
+            }
+        }
+        int[] list = new int[n];
+        int[] identity = new int[end];
+        Arrays.fill(identity, INVALID_MFN);
+        int i = 0;
+        for (int m : map) {
+            if (m != INVALID_MFN) {
+                list[i++] = m;
+                identity[m] = m;
+            }
+        }
+        p2m = identity;
+        return list;
+    }
+
+    /**
      * Maps an existing machine frame at {@code gfn} without allocating: a frame of another domain
      * granted to this one, or a special frame of this domain (shared_info placed by the guest).
      * Such a frame is never freed by {@link #release} or {@link #releaseAll} unless owned.

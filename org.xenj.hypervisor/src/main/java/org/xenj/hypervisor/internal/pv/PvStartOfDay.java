@@ -41,9 +41,10 @@ public final class PvStartOfDay {
     /**
      * Lays out {@code kernel} in a domain of {@code nrPages} pseudo-physical pages.
      *
-     * @param consoleMfn the console ring frame (already allocated), mapped at its pfn
+     * @param p2m the domain's RAM, pseudo-physical page -> machine frame (identity-mapped already)
      */
-    public static PvBootState build(XenDomain d, ElfKernel kernel, int nrPages, String cmdline) {
+    public static PvBootState build(XenDomain d, ElfKernel kernel, int[] p2m, String cmdline) {
+        int nrPages = p2m.length;
         String pae = kernel.paeMode();
         if (!(pae.startsWith("yes") || pae.equals("bimodal"))) {
             throw new HypervisorException("PV kernel is not PAE (PAE_MODE note '" + pae + "'); xenj runs x86_32 PAE PV guests only");
@@ -60,7 +61,6 @@ public final class PvStartOfDay {
             throw new HypervisorException("PV kernel segments 0x" + Long.toHexString(lowest) + "-0x" + Long.toHexString(highest)
                     + " are outside VIRT_BASE 0x" + Long.toHexString(virtBase) + " .. hypervisor area");
         }
-        int[] p2m = d.memory.populateIdentity(nrPages);
         d.setPseudoPhysPages(nrPages);
 
         // --- the layout, in pseudo-physical pages
@@ -136,7 +136,7 @@ public final class PvStartOfDay {
         }
 
         // --- read-only M2P in the hypervisor slots, then validate and pin like Xen
-        buildM2p(d, p2m, nrPages);
+        d.hypervisorArea = PvHypervisorArea.build(d, p2m);
         synchronized (d.mmuLock) {
             int rc = d.pageTables.pin(l3Mfn, PvPageTables.L3);
             if (rc != 0) {
@@ -202,38 +202,4 @@ public final class PvStartOfDay {
         }
     }
 
-    /** One int per machine frame, read-only at MACH2PHYS_VIRT_START; entries of other domains read as invalid. */
-    private static void buildM2p(XenDomain d, int[] p2m, int nrPages) {
-        int entries = d.machine.totalFrames();
-        int frames = (entries + 1023) / 1024;
-        int maxFrames = (MACH2PHYS_VIRT_END - MACH2PHYS_VIRT_START) >>> 12;
-        if (frames > maxFrames) {
-            throw new HypervisorException("machine memory too large for the x86_32 M2P window");
-        }
-        int[] m2p = new int[frames];
-        for (int i = 0; i < frames; i++) {
-            m2p[i] = d.allocateSpecialFrame();
-            for (int k = 0; k < 4096; k += 8) {
-                MachineFrames.write64(d.machine, ((long) m2p[i] << 12) + k, -1L);
-            }
-        }
-        d.setM2pFrames(m2p);
-        for (int pfn = 0; pfn < nrPages; pfn++) {
-            d.setM2p(p2m[pfn], pfn);
-        }
-        int l1s = (frames + 511) / 512;
-        long[] slots = new long[l1s];
-        for (int i = 0; i < l1s; i++) {
-            int l1 = d.allocateSpecialFrame();
-            for (int k = 0; k < 512 && i * 512 + k < frames; k++) {
-                MachineFrames.write64(d.machine, ((long) l1 << 12) + 8L * k, (long) m2p[i * 512 + k] << 12 | P | A);
-            }
-            d.pageTables.markXen(l1);
-            slots[i] = (long) l1 << 12 | P | A;
-        }
-        for (int f : m2p) {
-            d.pageTables.markXen(f);
-        }
-        d.pageTables.setXenSlots(slots);
-    }
 }

@@ -27,12 +27,13 @@ public final class PvFixture {
 
         Dom(int domid) {
             ctx = new TestContext(machine, domid, DomainType.PV);
+            int[] p2m = ctx.memory.populateIdentity(PAGES);
             xen = host.createDomain(ctx, true, 1, PAGES + 64);
             PvDomainServices.allocatePorts(xen);
             byte[] code = new byte[3 * 4096];
             code[0] = (byte) 0xf4; // hlt
             ElfKernel k = new ElfKernel(TestElf.kernel(VIRT_BASE, code, code.length, VIRT_BASE + 4096));
-            boot = PvStartOfDay.build(xen, k, PAGES, "console=hvc0");
+            boot = PvStartOfDay.build(xen, k, p2m, "console=hvc0");
             services = new PvDomainServices(host, xen, "test" + domid);
             hc = new HypercallContext(xen, 0, regs);
             regs.gpr[GuestRegisters.ESP] = boot.esp();

@@ -73,7 +73,7 @@ class PvStartOfDayTest {
         var ctx = new TestContext(f.machine, 5, org.xenj.hypervisor.api.DomainType.PV);
         var x = f.host.createDomain(ctx, true, 1, 2048);
         HypervisorException e = assertThrows(HypervisorException.class,
-                () -> PvStartOfDay.build(x, new ElfKernel(img), 1024, ""));
+                () -> PvStartOfDay.build(x, new ElfKernel(img), ctx.memory.populateIdentity(1024), ""));
         assertTrue(e.getMessage().contains("PAE"), e.getMessage());
     }
 
