@@ -195,8 +195,13 @@ final class CpuStateOps {
             ss = r.ss();
         }
         c.domain.events.setUpcallMask(c.vcpu.id, (eflags & 0x200) == 0);
+        try {
+            r.loadSegments(cs, ss);
+        } catch (IllegalArgumentException badSelector) {
+            c.vcpu.failsafeRequested = true; // as Xen: a frame that cannot be loaded goes to the failsafe callback
+            return eax;
+        }
         r.setEip(eip);
-        r.loadSegments(cs, ss);
         r.setEflags(eflags & ~0x3000 | 0x200);
         r.set(GuestRegisters.ESP, newSp);
         return eax; // the dispatcher's result is EAX: restore the guest's

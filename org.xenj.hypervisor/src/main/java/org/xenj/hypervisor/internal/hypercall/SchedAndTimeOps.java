@@ -54,6 +54,9 @@ final class SchedAndTimeOps {
                 if (r == null) {
                     return -EINVAL;
                 }
+                for (XenVcpu v : c.domain.vcpus) {
+                    v.shutdownRequested = true;
+                }
                 c.domain.context.requestShutdown(r);
                 return 0;
             }

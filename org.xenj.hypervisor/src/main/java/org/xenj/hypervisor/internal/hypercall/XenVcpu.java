@@ -35,6 +35,10 @@ public final class XenVcpu {
     /** Set by SCHEDOP_block/poll/yield; the vCPU loop consumes them after the hypercall returns. */
     public volatile boolean blockRequested;
     public volatile boolean yieldRequested;
+    /** Set by SCHEDOP_shutdown (or a crash the hypervisor decides): the vCPU loop stops. */
+    public volatile boolean shutdownRequested;
+    /** HYPERVISOR_iret could not load the frame's selectors: enter the failsafe callback. */
+    public boolean failsafeRequested;
     /** Flushes requested by the guest (MMUEXT/UVMF); the CPU clears its TLB when it sees them. */
     public volatile boolean tlbFlushRequested;
 
