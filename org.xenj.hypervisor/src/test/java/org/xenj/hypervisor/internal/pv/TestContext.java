@@ -17,11 +17,11 @@ import org.xenj.hypervisor.spi.ConsoleInput;
 import org.xenj.hypervisor.spi.DeviceModel;
 
 /** A GuestContext for tests: records console output, shutdowns, wake-ups and timers (run by hand). */
-public final class TestContext implements GuestContext {
+public class TestContext implements GuestContext {
 
     public final int domid;
     public final DomainMemory memory;
-    public final DomainConfig config;
+    public DomainConfig config;
     public final ByteArrayOutputStream console = new ByteArrayOutputStream();
     public final List<String> log = new ArrayList<>();
     public final AtomicInteger wakes = new AtomicInteger();
