@@ -9,8 +9,8 @@ package org.xenj.sched.credit.internal;
  */
 final class CreditAccounting {
 
-    /** A runnable vCPU keeps at most this many periods of unused credit; a blocked one one period. */
-    private static final int RUNNABLE_CREDIT_PERIODS = 2;
+    /** A vCPU keeps at most this many periods of unused credit (Xen: one; two lose less to rounding of slices). */
+    private static final int MAX_CREDIT_PERIODS = 2;
     /** Debt beyond this many periods is forgiven, so a long-starved domain is not punished forever. */
     private static final int MAX_DEBT_PERIODS = 3;
 
@@ -24,7 +24,10 @@ final class CreditAccounting {
         scheduler.refreshDefaults();
         scheduler.refreshPcpus();
         long period = scheduler.params.tsliceNanos();
-        scheduler.nextAccounting = now + period;
+        // Keep to the period grid (a late accounting does not stretch the period), but never
+        // grant more than one period at once after a long idle stretch.
+        long next = scheduler.nextAccounting + period;
+        scheduler.nextAccounting = next - now > 0 ? next : now + period;
 
         countActive();
         shareOut(period * Math.max(1, scheduler.poolPcpus.length), period);
@@ -110,7 +113,7 @@ final class CreditAccounting {
             if (v.isActive()) {
                 v.credit += perVCpu;
             }
-            long ceiling = (v.runnable ? RUNNABLE_CREDIT_PERIODS : 1) * period;
+            long ceiling = MAX_CREDIT_PERIODS * period;
             if (v.credit > ceiling) {
                 v.credit = ceiling;
             }

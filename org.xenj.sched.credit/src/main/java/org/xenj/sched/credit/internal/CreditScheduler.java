@@ -23,8 +23,8 @@ import org.xenj.hypervisor.spi.SchedulerInstance;
  * when their cap budget runs out.
  *
  * <p>There is no timer of our own: accounting runs in whichever {@link #schedule} call first finds
- * it due. Busy pCPUs call schedule at least once per timeslice, and idle pCPUs are asked back at the
- * next accounting while capped vCPUs are parked, so accounting is never later than one timeslice.
+ * it due. Busy pCPUs call schedule at least once per timeslice; while capped vCPUs are parked,
+ * every slice and idle period ends at the next accounting, so the parked vCPUs are released on time.
  *
  * <p>Called only under the pool's scheduling lock (see {@link SchedulerInstance}).
  */
@@ -231,6 +231,10 @@ final class CreditScheduler implements SchedulerInstance {
         }
         if (v.domain.isCapped()) {
             slice = Math.min(slice, v.domain.capBudget);
+        }
+        if (parkedCount > 0) {
+            // Parked vCPUs are released by the next accounting: be back for it, as Xen's timer would.
+            slice = Math.min(slice, nextAccounting - context.nowNanos());
         }
         return Math.max(slice, MIN_SLICE_NANOS);
     }

@@ -2,7 +2,9 @@ package org.xenj.sched.credit.internal;
 
 /**
  * One pCPU's run queue: a doubly linked list through {@link CreditVCpu}'s own links, ordered by
- * priority, first-in first-out within a priority (Xen's runq_insert). Nothing is allocated.
+ * priority like Xen's runq_insert, and within a priority by credit (most credit first; FIFO on
+ * ties). Ordering by credit is our refinement: Xen keeps FIFO order within a priority, which lets a
+ * vCPU that is owed a lot of CPU wait behind one that is owed little. Nothing is allocated.
  */
 final class RunQueue {
 
@@ -27,13 +29,13 @@ final class RunQueue {
         return head == null;
     }
 
-    /** Inserts behind every queued vCPU of the same or a higher priority. */
+    /** Inserts behind every queued vCPU that goes first: higher priority, or same priority and no less credit. */
     void insert(CreditVCpu v) {
         if (v.queuedOn >= 0) {
             throw new IllegalStateException(v + " is already queued on pCPU " + v.queuedOn);
         }
         CreditVCpu after = tail;
-        while (after != null && after.priority < v.priority) {
+        while (after != null && !goesFirst(after, v)) {
             after = after.queuePrev;
         }
         CreditVCpu before = after == null ? head : after.queueNext;
@@ -51,6 +53,10 @@ final class RunQueue {
         }
         v.queuedOn = pcpu;
         size++;
+    }
+
+    private static boolean goesFirst(CreditVCpu queued, CreditVCpu v) {
+        return queued.priority > v.priority || (queued.priority == v.priority && queued.credit >= v.credit);
     }
 
     void remove(CreditVCpu v) {
