@@ -1,0 +1,13 @@
+package org.xenj.sched.rr.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/** ConfigAdmin PID {@code org.xenj.sched.rr}. */
+@ObjectClassDefinition(name = "xenj round-robin scheduler",
+        description = "Default slice of round-robin pools whose slice was not set with xen:sched-rr.")
+@interface RrConfig {
+
+    @AttributeDefinition(name = "Slice (ms)", min = "1", max = "1000", description = "How long each vCPU runs in turn.")
+    int slice_ms() default RoundRobinScheduler.DEFAULT_SLICE_MS;
+}
