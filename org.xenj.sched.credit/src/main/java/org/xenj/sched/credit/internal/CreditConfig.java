@@ -11,10 +11,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Timeslice (ms)", min = "1", max = "1000",
             description = "Timeslice in milliseconds; the tick is a third of it and accounting runs once per timeslice.")
-    int tslice_ms() default CreditPoolParams.DEFAULT_TSLICE_MS;
+    // Double underscore: DS maps it to the property name "tslice_ms" (a single one would become a dot).
+    int tslice__ms() default CreditPoolParams.DEFAULT_TSLICE_MS;
 
     @AttributeDefinition(name = "Ratelimit (us)", min = "0", max = "500000",
             description = "Minimum run time in microseconds before a vCPU can be preempted; 0 = off, else 100..500000 "
                     + "and not above the timeslice.")
-    int ratelimit_us() default CreditPoolParams.DEFAULT_RATELIMIT_US;
+    int ratelimit__us() default CreditPoolParams.DEFAULT_RATELIMIT_US;
 }

@@ -35,7 +35,7 @@ public final class CreditSchedulerType implements SchedulerType {
     @Modified
     void configure(CreditConfig config) {
         try {
-            defaults = new CreditPoolParams(config.tslice_ms(), config.ratelimit_us());
+            defaults = new CreditPoolParams(config.tslice__ms(), config.ratelimit__us());
         } catch (IllegalArgumentException e) {
             // A typo in a config file must not take the scheduler away from running domains.
             LOG.log(System.Logger.Level.ERROR, "Configuration " + PID + " rejected, keeping " + defaults + ": "

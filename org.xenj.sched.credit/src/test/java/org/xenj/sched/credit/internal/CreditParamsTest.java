@@ -93,12 +93,12 @@ class CreditParamsTest {
             }
 
             @Override
-            public int tslice_ms() {
+            public int tslice__ms() {
                 return tsliceMs;
             }
 
             @Override
-            public int ratelimit_us() {
+            public int ratelimit__us() {
                 return ratelimitUs;
             }
         };

@@ -34,7 +34,7 @@ public final class RoundRobinSchedulerType implements SchedulerType {
     @Modified
     void configure(RrConfig config) {
         try {
-            defaultSliceMs = RoundRobinScheduler.checkSlice(config.slice_ms());
+            defaultSliceMs = RoundRobinScheduler.checkSlice(config.slice__ms());
         } catch (IllegalArgumentException e) {
             LOG.log(System.Logger.Level.ERROR, "Configuration " + PID + " rejected, keeping slice_ms="
                     + defaultSliceMs + ": " + e.getMessage());

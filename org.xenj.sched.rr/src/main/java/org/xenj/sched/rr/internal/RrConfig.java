@@ -9,5 +9,6 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @interface RrConfig {
 
     @AttributeDefinition(name = "Slice (ms)", min = "1", max = "1000", description = "How long each vCPU runs in turn.")
-    int slice_ms() default RoundRobinScheduler.DEFAULT_SLICE_MS;
+    // Double underscore: the property is "slice_ms" (a single underscore would map to a dot).
+    int slice__ms() default RoundRobinScheduler.DEFAULT_SLICE_MS;
 }

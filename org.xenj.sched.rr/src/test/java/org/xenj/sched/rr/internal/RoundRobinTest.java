@@ -142,7 +142,7 @@ class RoundRobinTest {
             }
 
             @Override
-            public int slice_ms() {
+            public int slice__ms() {
                 return sliceMs;
             }
         };
