@@ -169,10 +169,15 @@ final class CreditScheduler implements SchedulerInstance {
         }
         CreditVCpu was = current[pcpu];
         current[pcpu] = null;
+        CreditVCpu p = prev == null ? null : lookup(prev);
         if (was != null && was.runningOn == pcpu) {
             was.runningOn = -1;
+            if (was != p && was.runnable && !was.parked && !was.isQueued()) {
+                // The core reports something else than what we started here: the vCPU we started is
+                // evidently off this pCPU, so queue it rather than lose it.
+                queueFor(was, pcpu).insert(was);
+            }
         }
-        CreditVCpu p = prev == null ? null : lookup(prev);
         if (p != null) {
             if (p.runningOn == pcpu) {
                 p.runningOn = -1;
