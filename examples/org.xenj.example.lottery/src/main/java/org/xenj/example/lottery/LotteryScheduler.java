@@ -29,7 +29,8 @@ final class LotteryScheduler implements SchedulerInstance {
     /** Runnable, not running: the vCPUs in the draw, densely packed. */
     private LotteryVCpu[] waiting = new LotteryVCpu[16];
     private int waitingCount;
-    private boolean[] busy = new boolean[0];
+    /** What each pCPU was last given, or null. */
+    private LotteryVCpu[] current = new LotteryVCpu[0];
     private int sliceMs = DEFAULT_SLICE_MS;
 
     LotteryScheduler(SchedulerContext context, long seed) {
@@ -62,7 +63,7 @@ final class LotteryScheduler implements SchedulerInstance {
         }
         leaveDraw(v);
         if (v.runningOn >= 0) {
-            busy[v.runningOn] = false;
+            current[v.runningOn] = null;
             context.kick(v.runningOn);
         }
         byIndex[vcpu.index()] = null;
@@ -96,11 +97,19 @@ final class LotteryScheduler implements SchedulerInstance {
 
     @Override
     public ScheduleDecision schedule(int pcpu, long nowNanos, SchedVCpu prev, boolean prevRunnable, long prevRanNanos) {
-        if (pcpu >= busy.length) {
-            busy = Arrays.copyOf(busy, pcpu + 1);
+        if (pcpu >= current.length) {
+            current = Arrays.copyOf(current, pcpu + 1);
         }
-        busy[pcpu] = false;
+        LotteryVCpu was = current[pcpu];
+        current[pcpu] = null;
         LotteryVCpu p = prev == null ? null : lookup(prev);
+        if (was != null && was != p && was.runningOn == pcpu) {
+            // Not what the core reports as having run here: it is off the pCPU, keep it in the draw.
+            was.runningOn = -1;
+            if (was.runnable) {
+                enterDraw(was);
+            }
+        }
         if (p != null) {
             p.runningOn = -1;
             p.runnable = prevRunnable;
@@ -116,7 +125,7 @@ final class LotteryScheduler implements SchedulerInstance {
         }
         leaveDraw(winner);
         winner.runningOn = pcpu;
-        busy[pcpu] = true;
+        current[pcpu] = winner;
         if (waitingCount > 0) {
             kickIdlePcpuFor(waiting[0]);
         }
@@ -175,7 +184,7 @@ final class LotteryScheduler implements SchedulerInstance {
 
     private void kickIdlePcpuFor(LotteryVCpu v) {
         for (int pcpu : context.pcpus()) {
-            if ((pcpu >= busy.length || !busy[pcpu]) && v.vcpu.canRunOn(pcpu)) {
+            if ((pcpu >= current.length || current[pcpu] == null) && v.vcpu.canRunOn(pcpu)) {
                 context.kick(pcpu);
                 return;
             }

@@ -116,11 +116,15 @@ final class RoundRobinScheduler implements SchedulerInstance {
     public ScheduleDecision schedule(int pcpu, long nowNanos, SchedVCpu prev, boolean prevRunnable, long prevRanNanos) {
         ensurePcpu(pcpu);
         RrVCpu was = current[pcpu];
-        if (was != null && was.runningOn == pcpu) {
-            was.runningOn = -1;
-        }
         current[pcpu] = null;
         RrVCpu p = prev == null ? null : lookup(prev);
+        if (was != null && was.runningOn == pcpu) {
+            was.runningOn = -1;
+            if (was != p && was.runnable) {
+                // The core reports something else than what we started here: keep ours in the queue.
+                queue.append(was);
+            }
+        }
         if (p != null) {
             if (p.runningOn == pcpu) {
                 p.runningOn = -1;
