@@ -29,6 +29,7 @@ final class ConsoleBridge {
     private final BooleanSupplier domainAlive;
     private final BlockingQueue<byte[]> pending = new ArrayBlockingQueue<>(QUEUE_CHUNKS);
     private volatile boolean dropped;
+    private boolean inputRefusedShown;
 
     ConsoleBridge(ConsoleAccess console, KeyInput keys, OutputStream terminal, BooleanSupplier domainAlive) {
         this.console = console;
@@ -55,7 +56,7 @@ final class ConsoleBridge {
                     b = keys.read(0);
                 }
                 if (n > 0) {
-                    console.write(java.util.Arrays.copyOf(typed, n));
+                    deliver(java.util.Arrays.copyOf(typed, n));
                 }
                 if (b == DETACH) {
                     drainOutput();
@@ -72,6 +73,22 @@ final class ConsoleBridge {
                         return End.DOMAIN_GONE;
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * Keys to the guest. A console that refuses input (no device yet, domain dying) must not end
+     * the session: the user still sees output and detaches with Ctrl+]; they are told once.
+     */
+    private void deliver(byte[] keys) throws IOException {
+        try {
+            console.write(keys);
+        } catch (RuntimeException refused) {
+            if (!inputRefusedShown) {
+                inputRefusedShown = true;
+                terminal.write(("\r\n[xen:console: input not delivered: " + refused.getMessage() + "]\r\n").getBytes());
+                terminal.flush();
             }
         }
     }

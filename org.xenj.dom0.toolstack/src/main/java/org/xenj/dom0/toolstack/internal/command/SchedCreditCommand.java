@@ -91,7 +91,8 @@ public class SchedCreditCommand extends XenCommand {
                     + pp.getOrDefault("ratelimit_us", "?") + "us");
             ShellTable t = domainTable();
             for (Domain d : hypervisor.list()) {
-                if (p.name().equals(d.pool())) {
+                // Domain-0 runs no guest code, so no scheduler holds parameters for it.
+                if (p.name().equals(d.pool()) && !d.isPrivileged()) {
                     addDomain(t, pools, d);
                 }
             }

@@ -75,6 +75,26 @@ class ConsoleBridgeTest {
     }
 
     @Test
+    void refusedInputIsReportedOnceAndTheSessionGoesOn() throws Exception {
+        StubHypervisor.StubConsole console = new StubHypervisor.StubConsole() {
+            @Override
+            public synchronized void write(byte[] input) {
+                throw new org.xenj.hypervisor.api.HypervisorException("no console device");
+            }
+        };
+        ScriptedKeys keys = new ScriptedKeys();
+        keys.keys.add((int) 'a');
+        keys.keys.add(KeyInput.TIMEOUT);
+        keys.keys.add((int) 'b');
+        keys.keys.add(ConsoleBridge.DETACH);
+        ByteArrayOutputStream term = new ByteArrayOutputStream();
+        ConsoleBridge.End end = new ConsoleBridge(console, keys, term, () -> true).run();
+        assertEquals(ConsoleBridge.End.DETACHED, end);
+        String shown = term.toString(StandardCharsets.UTF_8);
+        assertEquals(1, shown.split("input not delivered: no console device", -1).length - 1, shown);
+    }
+
+    @Test
     void pollingKeyInputTimesOutAndReads() throws Exception {
         java.io.ByteArrayInputStream in = new java.io.ByteArrayInputStream(new byte[] {7});
         KeyInput k = KeyInput.polling(in);
