@@ -80,11 +80,11 @@ class SchedulingCoreTest {
     void dutyCycleBlocksAndIsWokenByTheTimer() {
         Domain duty = hv.create(TestCores.workload("duty", "duty:30").build());
         WorkloadGuest g = (WorkloadGuest) hv.guestOf(duty.id());
-        assertTrue(TestCores.await(() -> duty.uptimeNanos() > 400_000_000L, 2000));
+        // it must block between bursts (not spin) and be woken by its timer again and again; on a
+        // loaded host each wake-up may wait for the OS, so count periods rather than time them
+        assertTrue(TestCores.await(() -> g.workload(0).blocks() >= 8, 10_000), "blocked and was woken " + g.workload(0).blocks() + " times");
         double share = (double) duty.cpuTimeNanos() / duty.uptimeNanos();
-        // it must block between bursts (not spin) and be woken by its timer again and again
         assertTrue(share < 0.6, "duty:30 share " + share);
-        assertTrue(g.workload(0).blocks() >= 5, "blocked and was woken " + g.workload(0).blocks() + " times in 400 ms");
         assertTrue(g.workUnits() > 0);
     }
 
