@@ -465,6 +465,16 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         fire(l -> l.destroyed(d.id, name));
     }
 
+    /** Waits (bounded) until no vCPU of {@code d} executes; false on timeout. */
+    boolean awaitQuiescent(DomainImpl d) {
+        try {
+            return sched.awaitQuiescent(d.sched, QUIESCE_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     @Override
     public void pause(int domid) {
         DomainImpl d;
@@ -476,11 +486,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             d.userPaused = true;
             applyActive(d);
         }
-        try {
-            sched.awaitQuiescent(d.sched, QUIESCE_MILLIS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        awaitQuiescent(d);
         if (before != DomainState.PAUSED) {
             fire(l -> l.stateChanged(d, before));
         }
