@@ -99,7 +99,8 @@ class SchedulingCoreTest {
             LifecycleSleepShim.micros(300);
         }
         hv.pinVCpu(a.id(), 0, new int[] {0});
-        assertTrue(TestCores.await(() -> hv.vcpus(a.id()).get(0).pcpu() == 0, 2000));
+        VCpu va = hv.schedOf(a.id()).vcpu(0);
+        assertTrue(TestCores.await(() -> va.executingOn() == 0 || va.lastPcpu() == 0, 10_000), "moves to pCPU 0");
         for (int i = 0; i < 200; i++) {
             int on = hv.vcpus(a.id()).get(0).pcpu();
             assertTrue(on == -1 || on == 0, "re-pinned to 0, ran on " + on);
