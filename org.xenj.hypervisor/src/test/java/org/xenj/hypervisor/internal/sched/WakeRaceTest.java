@@ -88,7 +88,7 @@ class WakeRaceTest {
             int raises = 300;
             ex.raisesLeft.set(raises);
             fx.core().create(DomainConfig.builder("events").type(DomainType.PVH).memoryMiB(2).build());
-            assertTrue(TestCores.await(() -> ex.handled.get() == raises, 5000),
+            assertTrue(TestCores.await(() -> ex.handled.get() == raises, 20_000),
                     "handled " + ex.handled.get() + " of " + raises + " events; the vCPU slept through one");
             assertEquals(0, ex.pending.get());
         } finally {
