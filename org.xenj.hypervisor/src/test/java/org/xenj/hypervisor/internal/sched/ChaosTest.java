@@ -17,6 +17,7 @@ import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.internal.domain.HypervisorCore;
 import org.xenj.hypervisor.internal.testsched.FairShareSchedulerType;
+import org.xenj.hypervisor.internal.testsched.FifoSchedulerType;
 import org.xenj.hypervisor.internal.testsupport.ProbeExecutor;
 import org.xenj.hypervisor.internal.testsupport.ProbeGuestBuilder;
 import org.xenj.hypervisor.internal.testsupport.TestCores;
@@ -80,6 +81,15 @@ class ChaosTest {
                     hv.cpupools().destroy("extra");
                 }
                 Thread.sleep(2);
+            }));
+            java.util.concurrent.atomic.AtomicReference<FifoSchedulerType> fifo = new java.util.concurrent.atomic.AtomicReference<>(
+                    (FifoSchedulerType) hv.scheduling().pcpu(0).pool().type());
+            threads.add(actor("bundles", stop, failures, r -> {
+                // a scheduler bundle updated: the new service comes, then the old one goes
+                FifoSchedulerType fresh = new FifoSchedulerType("fifo", fx.checker(), 1000);
+                fx.plugins().addScheduler(fresh);
+                fx.plugins().removeScheduler(fifo.getAndSet(fresh));
+                Thread.sleep(3);
             }));
             for (Thread t : threads) {
                 t.start();
