@@ -468,8 +468,11 @@ abstract class CpuExec extends CpuString {
             mask &= 0xffff;
         }
         addSp(o32 ? 4 : 2);
+        boolean wasEnabled = (flags & IF) != 0;
         writeFlags(v, mask);
-        stopBlock = true; // IF may have been set: let the executor look for interrupts
+        if (!wasEnabled && (flags & IF) != 0) {
+            stopBlock = true; // interrupts just got enabled: let the executor look for pending ones
+        }
     }
 
     private void cli() {
@@ -515,8 +518,11 @@ abstract class CpuExec extends CpuString {
     }
 
     private void iretInsn() {
+        boolean wasEnabled = (flags & IF) != 0;
         iret(o32);
-        stopBlock = true;
+        if (!wasEnabled && (flags & IF) != 0) {
+            stopBlock = true;
+        }
     }
 
     private void group3(int bits) {
