@@ -1,6 +1,7 @@
 package org.xenj.hypervisor.internal.cpu;
 
 import org.xenj.hypervisor.internal.cpu.fpu.FpuUnit;
+import org.xenj.hypervisor.internal.cpu.fpu.X87;
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 
@@ -595,6 +596,9 @@ abstract class CpuExec extends CpuString {
         FpuUnit f = fpu;
         if ((cr0 & (CR0_EM | CR0_TS)) != 0 || f == null) {
             throw fault(NM, 0);
+        }
+        if (!X87.isDefined(op, modrm)) {
+            throw fault(UD, 0); // #UD has priority over a pending #MF
         }
         if (!noWait(op) && f.errorPending() && (cr0 & CR0_NE) != 0) {
             throw fault(MF, 0);
