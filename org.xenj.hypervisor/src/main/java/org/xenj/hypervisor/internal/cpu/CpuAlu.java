@@ -264,13 +264,13 @@ abstract class CpuAlu extends CpuTransfer {
             }
             setReg16(EAX, (n / d) | ((n % d) << 8));
         } else if (bits == 16) {
-            int d = src & 0xffff;
-            int n = ((regs[EDX] & 0xffff) << 16) | (regs[EAX] & 0xffff);
-            if (d == 0 || Integer.divideUnsigned(n, d) > 0xffff) {
+            long d = src & 0xffff;
+            long n = ((regs[EDX] & 0xffffL) << 16) | (regs[EAX] & 0xffff);
+            if (d == 0 || n / d > 0xffff) {
                 throw fault(DE, 0);
             }
-            setReg16(EAX, Integer.divideUnsigned(n, d));
-            setReg16(EDX, Integer.remainderUnsigned(n, d));
+            setReg16(EAX, (int) (n / d));
+            setReg16(EDX, (int) (n % d));
         } else {
             long d = src & 0xffffffffL;
             long n = ((long) regs[EDX] << 32) | (regs[EAX] & 0xffffffffL);

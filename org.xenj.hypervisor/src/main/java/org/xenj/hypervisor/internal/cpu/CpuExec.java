@@ -283,7 +283,7 @@ abstract class CpuExec extends CpuString {
         int v = pop(o32);
         try {
             // the address is computed with ESP already incremented
-            if (mod != 3 && prefixSeg < 0 && eaSeg == SS && a32 && (modrm & 7) == 4) {
+            if (mod != 3 && eaBaseEsp) {
                 eaOff += o32 ? 4 : 2;
             }
             writeE(opBits(), v);
@@ -587,7 +587,8 @@ abstract class CpuExec extends CpuString {
     /** Control instructions that do not wait for pending x87 exceptions (FN* forms). */
     private boolean noWait(int op) {
         if (mod == 3) {
-            return (op == 0xdb && (modrm == 0xe2 || modrm == 0xe3)) || (op == 0xdf && modrm == 0xe0);
+            // FNENI, FNDISI, FNCLEX, FNINIT, FNSETPM and FNSTSW AX do not wait
+            return (op == 0xdb && modrm >= 0xe0 && modrm <= 0xe4) || (op == 0xdf && modrm == 0xe0);
         }
         return (op == 0xd9 && (reg == 6 || reg == 7)) || (op == 0xdd && (reg == 6 || reg == 7));
     }
