@@ -277,6 +277,26 @@ public final class Cpu extends CpuExec0F {
         return fpu;
     }
 
+    /**
+     * Halts the vCPU from outside an instruction (a PV guest's SCHEDOP_block or emulated HLT):
+     * the current block ends and the executor reports BLOCKED until an interrupt is deliverable.
+     */
+    public void halt() {
+        halted = true;
+        stopBlock = true;
+    }
+
+    /** Ends the current block after this instruction (state changed behind the CPU's back, e.g. by a hypercall). */
+    public void endBlock() {
+        stopBlock = true;
+    }
+
+    /** Forgets cached translations (a PV guest's TLB flush or new page-table base by hypercall). */
+    public void flushTlbAll() {
+        flushTlb(true);
+        stopBlock = true;
+    }
+
     public void setDeliveryHook(DeliveryHook hook) {
         deliveryHook = hook;
     }
