@@ -86,7 +86,7 @@ final class X87Cases {
                     switch (reg) {
                         case 0: return mem(op, 0, r.nextBoolean() ? M32A : M32B);
                         case 1: return mem(op, 0, M32A);
-                        case 4: return concat(mem(op, 6, ENV), mem(op, 4, ENV));
+                        case 4: return r.nextBoolean() ? concat(mem(op, 6, ENV), mem(op, 4, ENV)) : mem(op, 4, ENV);
                         case 5: return mem(op, 5, CW_SLOT);
                         default: return mem(op, reg, reg == 6 ? ENV : OUT);
                     }
@@ -161,7 +161,7 @@ final class X87Cases {
     }
 
     static void randomState(DiffCase c, SplittableRandom r) {
-        int pc = new int[] {0, 2, 3, 3}[r.nextInt(4)];
+        int pc = new int[] {0, 2, 3, 3, 1}[r.nextInt(r.nextInt(20) == 0 ? 5 : 4)];
         int masks = r.nextInt(5) == 0 ? r.nextInt(64) : 0x3f;
         int cw = 0x0040 | masks | pc << 8 | r.nextInt(4) << 10;
         int top = r.nextInt(8);
@@ -195,8 +195,8 @@ final class X87Cases {
             bcd |= (long) r.nextInt(10) << (4 * i);
         }
         d.putLong(BCD, bcd).putShort(BCD + 8, (short) ((r.nextBoolean() ? 0x8000 : 0) | r.nextInt(10) << 4 | r.nextInt(10)));
-        d.putShort(CW_SLOT, (short) (0x0040 | (r.nextInt(4) == 0 ? r.nextInt(64) : 0x3f) | new int[] {0, 2, 3}[r.nextInt(3)] << 8
-                | r.nextInt(4) << 10));
+        d.putShort(CW_SLOT, (short) (r.nextInt(10) == 0 ? r.nextInt(0x10000)
+                : 0x0040 | (r.nextInt(4) == 0 ? r.nextInt(64) : 0x3f) | new int[] {0, 2, 3}[r.nextInt(3)] << 8 | r.nextInt(4) << 10));
         c.eflags = 0x202 | (r.nextBoolean() ? 1 : 0) | (r.nextBoolean() ? 0x40 : 0) | (r.nextBoolean() ? 4 : 0);
     }
 
@@ -241,7 +241,9 @@ final class X87Cases {
             case 0xF1 -> Math.scalb(r.nextDouble(0.5, 1), r.nextInt(-200, 200));
             case 0xF9 -> r.nextDouble(-0.29, 0.29);
             case 0xF3 -> r.nextDouble(-1000, 1000);
-            default -> r.nextDouble(-1000, 1000) / (1 << r.nextInt(12));
+            default -> r.nextInt(3) == 0
+                    ? (r.nextInt(-2000, 2000) * 0.5 * Math.PI) * (1 + r.nextDouble(-1e-9, 1e-9)) // near zeros and poles
+                    : r.nextDouble(-1000, 1000) / (1 << r.nextInt(12));
         };
         long bits = Double.doubleToRawLongBits(x);
         long sig = (bits << 11) | 0x8000_0000_0000_0000L | r.nextInt(2048);
