@@ -91,7 +91,13 @@ public final class LinuxBootProbe {
         long start = System.nanoTime();
         long end = start + (long) (seconds * 1e9);
         RunExit r = RunExit.PREEMPTED;
+        long report = start + 20_000_000_000L;
         while (System.nanoTime() < end) {
+            if (System.nanoTime() > report) {
+                report += 20_000_000_000L;
+                System.out.printf(Locale.ROOT, "%n*** probe status: %d instructions, EIP=%08x EFLAGS=%08x%n", ex.instructionCount(),
+                        cpu.getEip(), cpu.getEflags());
+            }
             r = ex.run(System.nanoTime() + 10_000_000L);
             if (r == RunExit.BLOCKED) {
                 long next = pc.serviceTimers(System.nanoTime());
