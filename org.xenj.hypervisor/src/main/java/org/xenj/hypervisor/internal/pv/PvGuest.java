@@ -59,6 +59,7 @@ public final class PvGuest implements Guest {
 
     @Override
     public void destroy() {
+        services.close();
         host.destroyDomain(domain.domid);
     }
 }
