@@ -87,6 +87,7 @@ abstract class CpuAlu extends CpuTransfer {
         v &= m;
         int msb = bits - 1;
         int res;
+        int oldCf = eflags() & CF;
         int f = eflags() & ~(CF | OF);
         switch (op) {
             case 0: { // ROL
@@ -108,7 +109,7 @@ abstract class CpuAlu extends CpuTransfer {
                 if (c == 0) {
                     return v;
                 }
-                long wide = ((long) (f & CF) << bits) | v; // bits+1 wide value: CF above the operand
+                long wide = ((long) oldCf << bits) | (v & 0xffffffffL); // bits+1 wide value: CF above the operand
                 long full = (wide << c) | (wide >>> (bits + 1 - c));
                 res = (int) full & m;
                 int cf = (int) (full >>> bits) & 1;
@@ -120,8 +121,7 @@ abstract class CpuAlu extends CpuTransfer {
                 if (c == 0) {
                     return v;
                 }
-                int oldCf = f & CF;
-                long wide = ((long) oldCf << bits) | v;
+                long wide = ((long) oldCf << bits) | (v & 0xffffffffL);
                 long full = (wide >>> c) | (wide << (bits + 1 - c));
                 res = (int) full & m;
                 int cf = (int) (full >>> bits) & 1;
@@ -178,8 +178,7 @@ abstract class CpuAlu extends CpuTransfer {
                 res = (int) (wide << count >>> 32) & m;
                 cf = (int) ((wide << (count - 1)) >>> 47) & 1;
             } else {
-                long wide = ((long) dst << 32) | ((long) src << 16) | dst;
-                wide = ((long) dst) | ((long) src << 16) | ((long) dst << 32);
+                long wide = ((long) dst) | ((long) src << 16) | ((long) dst << 32);
                 res = (int) (wide >>> count) & m;
                 cf = (int) (wide >>> (count - 1)) & 1;
             }

@@ -264,8 +264,8 @@ public final class X87 extends X87StackOps implements FpuUnit {
                     return;
                 }
                 s |= QUIET_BIT;
-            } else if (srcDenormal && signal(DE)) {
-                return;
+            } else if (srcDenormal) {
+                signal(DE); // even unmasked, the (normalized) value is loaded (measured on AMD)
             }
         }
         pushChecked(s, e);

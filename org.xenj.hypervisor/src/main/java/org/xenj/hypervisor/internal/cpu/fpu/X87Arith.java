@@ -75,10 +75,21 @@ abstract class X87Arith extends X87State {
      * Rounds the normalized value (hi has its top bit set; lo holds the bits below) with biased
      * exponent {@code exp} to {@code prec} significand bits, handling denormal results, overflow
      * and underflow; sets C1 (rounded up), PE, UE, OE; the result goes to rSig/rSe. Tininess is
-     * detected before rounding, as on x87 hardware.
+     * detected after rounding, as measured on the host (AMD).
      */
     final void roundPack(boolean neg, int exp, long hi, long lo, int prec) {
         int flags = 0;
+        if (exp == 0 && roundSig(neg, hi, lo, prec) == 0) {
+            // rounds up to the smallest normal: not tiny (AMD detects tininess after rounding)
+            exp = 1;
+            hi = INTEGER_BIT;
+            lo = 0;
+            flags = PE;
+            setC1(true);
+            setResult(neg, exp, hi);
+            signal(flags);
+            return;
+        }
         if (exp <= 0 && (cw & UE) == 0) {
             exp += BIAS_ADJUST;
             flags |= UE;

@@ -112,6 +112,9 @@ abstract class X87Convert extends X87Round {
         int te = exp - BIAS + FMT_BIAS[fmt];
         long lo = 0;
         boolean tiny = te <= 0;
+        if (te == 0 && roundSig(neg, s, 0, prec) == 0) {
+            tiny = false; // rounds up to the smallest normal (tininess after rounding)
+        }
         if (tiny) {
             if ((cw & UE) == 0) {
                 signal(UE);

@@ -10,6 +10,10 @@ abstract class X87Env extends X87Transcendental {
     static final int DEFAULT_MXCSR = 0x1F80;
     static final int MXCSR_MASK = 0xFFBF;
 
+    /** Scratch for FRSTOR/FXRSTOR, which read all registers before committing any. */
+    private final long[] loadSig = new long[8];
+    private final int[] loadSe = new int[8];
+
     X87Env(FpuMemory mem) {
         super(mem);
         mxcsr = DEFAULT_MXCSR;
@@ -137,8 +141,8 @@ abstract class X87Env extends X87Transcendental {
 
     final void frstor(int a, boolean opSize32, boolean pm) {
         int regs = a + envSize(opSize32);
-        long[] s = new long[8]; // FRSTOR is rare (context switches); reading all first keeps faults clean
-        int[] e = new int[8];
+        long[] s = loadSig; // read everything before changing state: a fault leaves the FPU intact
+        int[] e = loadSe;
         for (int i = 0; i < 8; i++) {
             s[i] = mem.readQword(regs + 10 * i);
             e[i] = mem.readWord(regs + 10 * i + 8);
@@ -188,8 +192,8 @@ abstract class X87Env extends X87Transcendental {
         long s0 = mem.readQword(a + 32);
         int e0 = mem.readWord(a + 40);
         // Remaining registers: read each before writing any state, as above.
-        long[] s = new long[8];
-        int[] e = new int[8];
+        long[] s = loadSig;
+        int[] e = loadSe;
         s[0] = s0;
         e[0] = e0;
         for (int i = 1; i < 8; i++) {

@@ -115,6 +115,7 @@ abstract class X87StackOps extends X87Env {
             }
             case 3 -> { // FSTP1 alias: on an empty ST0 it only pops, without a stack fault (measured on AMD)
                 if (isEmpty(0)) {
+                    sw &= ~C1;
                     pop();
                 } else {
                     fstReg(i, true);
@@ -259,7 +260,6 @@ abstract class X87StackOps extends X87Env {
     /** ST0 = f(ST0): -1 F2XM1, -2 FSQRT, -3 FRNDINT, else a trig function. */
     private void unaryOnSt0(int fn) {
         if (isEmpty(0)) {
-            sw &= ~C2;
             stackUnderflowResult(0, false);
             return;
         }

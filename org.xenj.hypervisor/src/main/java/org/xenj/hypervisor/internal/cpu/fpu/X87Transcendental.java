@@ -19,21 +19,29 @@ abstract class X87Transcendental extends X87Convert {
         super(mem);
     }
 
-    /** a (finite, nonzero, unpacked) as a double; exponent outside double's range saturates naturally. */
-    final double aToDouble() {
-        double m = (double) (aSig >>> 1) * 2.0; // round-to-nearest of the 64-bit significand
-        double d = Math.scalb(m, aExp - BIAS - 63);
-        return aNeg ? -d : d;
+    /** The top 53 bits of a 64-bit significand as an exact double (the value's "head"). */
+    static double head(long sig, int exp, boolean neg) {
+        double d = Math.scalb((double) (sig >>> 11), exp - BIAS - 52);
+        return neg ? -d : d;
     }
 
-    final double bToDouble() {
-        double m = (double) (bSig >>> 1) * 2.0;
-        double d = Math.scalb(m, bExp - BIAS - 63);
-        return bNeg ? -d : d;
+    /** The low 11 bits as an exact double: head + tail is the extended value exactly. */
+    static double tail(long sig, int exp, boolean neg) {
+        double d = Math.scalb((double) (sig & 0x7ff), exp - BIAS - 63);
+        return neg ? -d : d;
     }
 
     final void resultFromDouble(double d) {
         doubleToExt(Double.doubleToRawLongBits(d));
+    }
+
+    /** Flags of an approximated (inexact) result: PE, and UE when it came out denormal. */
+    final void approximateFlags() {
+        int flags = PE;
+        if ((rSe & EXP_MAX) == 0 && rSig != 0) {
+            flags |= UE;
+        }
+        signal(flags);
     }
 
     /** sin/cos/tan of a. Returns 1 = done, 0 = unmasked exception (no write), 2 = out of range (C2 set). */
@@ -70,10 +78,20 @@ abstract class X87Transcendental extends X87Convert {
             }
             return 1;
         }
-        double x = aToDouble();
-        double r = fn == T_SIN ? Math.sin(x) : fn == T_COS ? Math.cos(x) : Math.tan(x);
+        // f(h + t) = f(h) + f'(h) t: the tail carries the 11 significand bits a double drops
+        double h = head(aSig, aExp, aNeg);
+        double t = tail(aSig, aExp, aNeg);
+        double r;
+        if (fn == T_SIN) {
+            r = Math.sin(h) + Math.cos(h) * t;
+        } else if (fn == T_COS) {
+            r = Math.cos(h) - Math.sin(h) * t;
+        } else {
+            double tan = Math.tan(h);
+            r = tan + (1 + tan * tan) * t;
+        }
         resultFromDouble(r);
-        signal(PE);
+        approximateFlags();
         return 1;
     }
 
@@ -102,8 +120,10 @@ abstract class X87Transcendental extends X87Convert {
             unpackB(LN2_SIG, BIAS - 1);
             return arith(OP_MUL, 64);
         }
-        resultFromDouble(Math.expm1(aToDouble() * LN2));
-        signal(PE);
+        double h = head(aSig, aExp, aNeg);
+        double e = Math.expm1(h * LN2);
+        resultFromDouble(e + (e + 1) * LN2 * tail(aSig, aExp, aNeg));
+        approximateFlags();
         return true;
     }
 
@@ -142,7 +162,8 @@ abstract class X87Transcendental extends X87Convert {
                     return false;
                 }
             } else {
-                double l = Math.log1p(aToDouble()) / LN2;
+                double h = head(aSig, aExp, aNeg);
+                double l = (Math.log1p(h) + tail(aSig, aExp, aNeg) / (1 + h)) / LN2;
                 if (Double.isNaN(l)) {
                     return invalid();
                 }
@@ -155,9 +176,8 @@ abstract class X87Transcendental extends X87Convert {
             setResult(true, EXP_MAX, INTEGER_BIT);
         } else if (aCls == INF) {
             setResult(false, EXP_MAX, INTEGER_BIT);
-        } else { // log2(m * 2^e) = e + log2(m), m in [1, 2)
-            double m = (double) (aSig >>> 1) * 2.0 / 0x1p63;
-            resultFromDouble((aExp - BIAS) + Math.log(m) / LN2);
+        } else {
+            resultFromDouble(log2(aExp - BIAS, aSig));
         }
         unpackA(rSig, rSe);
         bNeg = yNeg;
@@ -166,9 +186,27 @@ abstract class X87Transcendental extends X87Convert {
         bCls = yCls == DENORMAL ? NORMAL : yCls;
         boolean ok = arith(OP_MUL, 64);
         if (ok && aCls == NORMAL && bCls == NORMAL) {
-            signal(PE);
+            approximateFlags();
         }
         return ok;
+    }
+
+    /**
+     * log2 of sig * 2^(e - 63) (sig normalized). Near 1 (e = -1 or 0) it goes through log1p of the
+     * exact difference x - 1, avoiding the cancellation of e + log2(m).
+     */
+    private static double log2(int e, long sig) {
+        if (e == 0 || e == -1) {
+            // x - 1 exactly in fixed point: f * 2^-63 for x in [1, 2), f * 2^-64 for x in [0.5, 1)
+            long f = e == 0 ? sig ^ Long.MIN_VALUE : sig;
+            int scale = e == 0 ? 63 : 64;
+            double hi = Math.scalb((double) (f >> 11), 11 - scale);
+            double lo = Math.scalb((double) (f & 0x7ff), -scale);
+            return (Math.log1p(hi) + lo / (1 + hi)) / LN2;
+        }
+        double mh = head(sig, BIAS, false);
+        double ml = tail(sig, BIAS, false);
+        return e + (Math.log(mh) + ml / mh) / LN2;
     }
 
     /** FPATAN: atan(b / a) with the quadrant of (a, b) = (ST0, ST1). */
@@ -182,12 +220,36 @@ abstract class X87Transcendental extends X87Convert {
         }
         double x = aCls == ZERO ? (aNeg ? -0.0 : 0.0) : aCls == INF ? (aNeg ? -1.0 / 0 : 1.0 / 0) : 0;
         double y = bCls == ZERO ? (bNeg ? -0.0 : 0.0) : bCls == INF ? (bNeg ? -1.0 / 0 : 1.0 / 0) : 0;
+        double correction = 0;
         if (aCls != ZERO && aCls != INF && bCls != ZERO && bCls != INF) {
+            if (!aNeg && bExp - aExp < -30) {
+                // atan(y/x) = y/x to extended precision; the exact divide also gets denormals right
+                boolean yNeg = bNeg;
+                int yExp = bExp;
+                long ySig = bSig;
+                int yCls = bCls;
+                bNeg = aNeg;
+                bExp = aExp;
+                bSig = aSig;
+                bCls = aCls;
+                aNeg = yNeg;
+                aExp = yExp;
+                aSig = ySig;
+                aCls = yCls;
+                boolean ok = arith(OP_DIV, 64);
+                if (ok) {
+                    approximateFlags();
+                }
+                return ok;
+            }
             int k = Math.max(aExp, bExp);
             aExp -= k - BIAS;
             bExp -= k - BIAS;
-            x = aToDouble();
-            y = bToDouble();
+            x = head(aSig, aExp, aNeg);
+            y = head(bSig, bExp, bNeg);
+            double xl = tail(aSig, aExp, aNeg);
+            double yl = tail(bSig, bExp, bNeg);
+            correction = (x * yl - y * xl) / (x * x + y * y);
         } else {
             if (aCls != ZERO && aCls != INF) {
                 x = aNeg ? -1 : 1;
@@ -197,9 +259,12 @@ abstract class X87Transcendental extends X87Convert {
             }
         }
         double r = Math.atan2(y, x);
+        if (correction != 0) {
+            r += correction; // (never on signed zeros: -0 + 0 would lose the sign)
+        }
         resultFromDouble(r);
         if (r != 0) {
-            signal(PE);
+            approximateFlags();
         }
         return true;
     }

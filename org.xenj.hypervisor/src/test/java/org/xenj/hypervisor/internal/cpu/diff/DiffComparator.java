@@ -63,6 +63,7 @@ final class DiffComparator {
             }
         }
         if (differs) {
+            sb.append("\n      x87 before: ").append(FpuImage.describe(c.fpu));
             sb.append("\n      x87 native: ").append(FpuImage.describe(w)).append("\n      x87 emu:    ")
                     .append(FpuImage.describe(g));
         }
@@ -74,8 +75,11 @@ final class DiffComparator {
             return false;
         }
         int wexp = we & 0x7fff, gexp = ge & 0x7fff;
-        if (wexp == 0x7fff || gexp == 0x7fff || wexp == 0 || gexp == 0) {
+        if (wexp == 0x7fff || gexp == 0x7fff) {
             return ws == gs && we == ge;
+        }
+        if (wexp == 0 || gexp == 0) { // denormals: the same scale, compare the significands
+            return wexp == gexp && Math.abs((double) ws - (double) gs) <= Math.abs((double) ws) * 0x1p-40 + 0x1p12;
         }
         double a = Math.scalb((double) (ws >>> 1), wexp - gexp);
         double b = (double) (gs >>> 1);

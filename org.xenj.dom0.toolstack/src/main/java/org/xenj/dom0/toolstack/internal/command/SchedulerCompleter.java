@@ -1,0 +1,25 @@
+package org.xenj.dom0.toolstack.internal.command;
+
+import java.util.List;
+
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.api.console.CommandLine;
+import org.apache.karaf.shell.api.console.Completer;
+import org.apache.karaf.shell.api.console.Session;
+import org.apache.karaf.shell.support.completers.StringsCompleter;
+import org.xenj.hypervisor.api.Hypervisor;
+
+/** Completes the names of the schedulers present right now (plugins come and go). */
+@Service
+public class SchedulerCompleter implements Completer {
+
+    @Reference
+    Hypervisor hypervisor;
+
+    @Override
+    public int complete(Session session, CommandLine commandLine, List<String> candidates) {
+        StringsCompleter names = new StringsCompleter(hypervisor.info().availableSchedulers());
+        return names.complete(session, commandLine, candidates);
+    }
+}

@@ -1,0 +1,22 @@
+package org.xenj.dom0.toolstack.internal.command;
+
+import org.apache.karaf.shell.api.action.Argument;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Completion;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.xenj.hypervisor.api.Domain;
+
+@Service
+@Command(scope = "xen", name = "unpause", description = "Lets a paused domain run again (xl unpause)")
+public class UnpauseCommand extends XenCommand {
+
+    @Argument(index = 0, name = "domain", description = "Domain name or id", required = true)
+    @Completion(DomainCompleter.class)
+    String domain;
+
+    @Override
+    protected void run() {
+        Domain d = domain(domain);
+        hypervisor.unpause(d.id());
+    }
+}

@@ -1,0 +1,361 @@
+package org.xenj.dom0.toolstack.internal.command;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xenj.dom0.toolstack.internal.xlcfg.XlConfigException;
+import org.xenj.hypervisor.api.DomainState;
+import org.xenj.hypervisor.api.HypervisorException;
+
+class CommandsTest {
+
+    @TempDir
+    Path dir;
+
+    StubHypervisor hv;
+    ByteArrayOutputStream bytes;
+
+    @BeforeEach
+    void setUp() {
+        hv = new StubHypervisor();
+        bytes = new ByteArrayOutputStream();
+    }
+
+    private <T extends XenCommand> T wire(T c) {
+        c.hypervisor = hv;
+        c.out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        return c;
+    }
+
+    private String output() {
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private String exec(XenCommand c) throws Exception {
+        wire(c).execute();
+        return output();
+    }
+
+    /** The table rows of the output, each cell trimmed and joined by one tab: padding-independent. */
+    private String rows() {
+        StringBuilder sb = new StringBuilder();
+        for (String line : output().split("\n")) {
+            String[] cells = line.split("[\t|\u2502]");
+            for (int i = 0; i < cells.length; i++) {
+                sb.append(i == 0 ? "" : "\t").append(cells[i].trim());
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    private void addWorkload(String name) {
+        hv.create(org.xenj.hypervisor.api.DomainConfig.builder(name).type(org.xenj.hypervisor.api.DomainType.WORKLOAD).memoryMiB(64).build());
+        hv.calls.clear();
+    }
+
+    @Test
+    void listPrintsXlColumnsAndDomain0First() throws Exception {
+        addWorkload("w1");
+        exec(new ListCommand());
+        String[] lines = rows().split("\n");
+        assertEquals("Name\tID\tMem\tVCPUs\tState\tTime(s)", lines[0]);
+        assertEquals("Domain-0\t0\t1024\t2\tr-----\t12.3", lines[2]);
+        assertEquals("w1\t1\t64\t1\tr-----\t0.0", lines[3]);
+    }
+
+    @Test
+    void listNoFormatIsTabSeparated() throws Exception {
+        ListCommand c = new ListCommand();
+        c.noFormat = true;
+        String out = exec(c);
+        assertFalse(out.contains("|") || out.contains("\u2502"), out);
+        assertTrue(rows().contains("Domain-0\t0\t1024\t2\tr-----\t12.3"), out);
+    }
+
+    @Test
+    void listLongIsJsonWithConfig() throws Exception {
+        addWorkload("w1");
+        ListCommand c = new ListCommand();
+        c.longFormat = true;
+        c.domains = List.of("w1");
+        String out = exec(c);
+        assertTrue(out.trim().startsWith("["), out);
+        assertTrue(out.contains("\"name\": \"w1\""), out);
+        assertTrue(out.contains("\"domid\": 1"), out);
+        assertTrue(out.contains("\"type\": \"workload\""), out);
+        assertFalse(out.contains("Domain-0"), out);
+    }
+
+    @Test
+    void listOfUnknownDomainFails() {
+        ListCommand c = wire(new ListCommand());
+        c.domains = List.of("nope");
+        HypervisorException e = assertThrows(HypervisorException.class, c::execute);
+        assertEquals("no domain 'nope'", e.getMessage());
+    }
+
+    @Test
+    void createFromFileWithOverride() throws Exception {
+        Path cfg = dir.resolve("w.cfg");
+        Files.writeString(cfg, "name = 'spin1'\ntype = 'workload'\nworkload = 'spin'\nmemory = 32\n");
+        CreateCommand c = new CreateCommand();
+        c.file = cfg.toString();
+        c.overrides = List.of("name=spin2");
+        String out = exec(c);
+        assertEquals(List.of("create spin2"), hv.calls);
+        assertEquals("Created domain spin2 (id 1)\n", out);
+        assertEquals(32L * 1024, hv.lookup("spin2").orElseThrow().memoryKiB());
+    }
+
+    @Test
+    void createPausedAndFromOverridesAlone() throws Exception {
+        CreateCommand c = new CreateCommand();
+        c.file = "name=p1";
+        c.overrides = List.of("type=workload");
+        c.paused = true;
+        exec(c);
+        assertEquals(DomainState.PAUSED, hv.lookup("p1").orElseThrow().state());
+    }
+
+    @Test
+    void createDryRunPrintsJsonAndCreatesNothing() throws Exception {
+        Path cfg = dir.resolve("w.cfg");
+        Files.writeString(cfg, "name = 'dry'\nvcpus = 2\n");
+        CreateCommand c = new CreateCommand();
+        c.file = cfg.toString();
+        c.dryRun = true;
+        String out = exec(c);
+        assertTrue(hv.calls.isEmpty());
+        assertTrue(out.contains("\"vcpus\": 2"), out);
+        assertTrue(out.contains("\"name\": \"dry\""), out);
+    }
+
+    @Test
+    void createWithBadFileNamesFileLineKeyAndChangesNothing() throws Exception {
+        Path cfg = dir.resolve("bad.cfg");
+        Files.writeString(cfg, "name = 'bad'\nvcpus = 2\nmemory = 'lots'\n");
+        CreateCommand c = wire(new CreateCommand());
+        c.file = cfg.toString();
+        XlConfigException e = assertThrows(XlConfigException.class, c::execute);
+        assertEquals(cfg + ":3: key 'memory': expected a number of MiB, got \"lots\"", e.getMessage());
+        assertTrue(hv.calls.isEmpty());
+        assertEquals(1, hv.list().size());
+    }
+
+    @Test
+    void lifecycleCommandsResolveNamesAndIds() throws Exception {
+        addWorkload("w1");
+        PauseCommand p = new PauseCommand();
+        p.domain = "w1";
+        exec(p);
+        UnpauseCommand u = new UnpauseCommand();
+        u.domain = "1";
+        exec(u);
+        RebootCommand r = new RebootCommand();
+        r.domain = "w1";
+        exec(r);
+        ShutdownCommand s = new ShutdownCommand();
+        s.domain = "w1";
+        exec(s);
+        DestroyCommand d = new DestroyCommand();
+        d.domain = "w1";
+        exec(d);
+        assertEquals(List.of("pause 1", "unpause 1", "reboot 1", "shutdown 1 POWEROFF", "destroy 1"), hv.calls);
+    }
+
+    @Test
+    void domain0CannotBeDestroyed() {
+        DestroyCommand d = wire(new DestroyCommand());
+        d.domain = "Domain-0";
+        assertThrows(IllegalArgumentException.class, d::execute);
+        assertTrue(hv.calls.isEmpty());
+    }
+
+    @Test
+    void infoPrintsKeyValueLines() throws Exception {
+        String out = exec(new InfoCommand());
+        assertTrue(out.contains("nr_cpus               : 4"), out);
+        assertTrue(out.contains("total_memory          : 2048"), out);
+        assertTrue(out.contains("free_memory           : 1024"), out);
+        assertTrue(out.contains("schedulers            : credit rr"), out);
+    }
+
+    @Test
+    void dmesgPrintsAndClears() throws Exception {
+        DmesgCommand c = new DmesgCommand();
+        c.clear = true;
+        String out = exec(c);
+        assertEquals("(XEN) xenj starting\n(XEN) Domain-0 created\n", out);
+        assertEquals(List.of("clearDmesg"), hv.calls);
+        assertTrue(hv.dmesg().isEmpty());
+    }
+
+    @Test
+    void vcpuListAndPin() throws Exception {
+        VcpuListCommand l = new VcpuListCommand();
+        l.noFormat = true;
+        l.domains = List.of("Domain-0");
+        String out = exec(l);
+        assertTrue(rows().contains("Domain-0\t0\t0\t1\tr--\t2.5\tall"), out);
+        assertTrue(rows().contains("Domain-0\t0\t1\t-\t-b-\t2.5\tall"), out);
+        VcpuPinCommand p = new VcpuPinCommand();
+        p.domain = "Domain-0";
+        p.vcpu = "all";
+        p.cpus = "1-2";
+        exec(p);
+        assertEquals(List.of("pin 0 0 1,2", "pin 0 1 1,2"), hv.calls);
+        VcpuPinCommand bad = wire(new VcpuPinCommand());
+        bad.domain = "Domain-0";
+        bad.vcpu = "7";
+        bad.cpus = "1";
+        assertThrows(IllegalArgumentException.class, bad::execute);
+    }
+
+    @Test
+    void schedCreditSetsDomainAndPoolParameters() throws Exception {
+        addWorkload("w1");
+        SchedCreditCommand c = new SchedCreditCommand();
+        c.domain = "w1";
+        c.weight = 512;
+        c.cap = 50;
+        exec(c);
+        SchedCreditCommand p = new SchedCreditCommand();
+        p.pool = "Pool-0";
+        p.tslice = 10;
+        exec(p);
+        assertEquals(List.of("domain-params 1 {cap=50, weight=512}", "pool-params Pool-0 {tslice_ms=10}"), hv.calls);
+    }
+
+    @Test
+    void schedCreditListsDomainsOfCreditPools() throws Exception {
+        addWorkload("w1");
+        hv.domainParams.put(1, java.util.Map.of("weight", "512", "cap", "0"));
+        SchedCreditCommand c = new SchedCreditCommand();
+        c.noFormat = true;
+        String out = exec(c);
+        assertTrue(out.startsWith("Cpupool Pool-0: tslice=30ms ratelimit=1000us\n"), out);
+        assertTrue(rows().contains("w1\t1\t512\t0"), out);
+    }
+
+    @Test
+    void schedCreditRefusesBadWeightAndWeightWithoutDomain() {
+        SchedCreditCommand noDomain = wire(new SchedCreditCommand());
+        noDomain.weight = 5;
+        assertThrows(IllegalArgumentException.class, noDomain::execute);
+        SchedCreditCommand bad = wire(new SchedCreditCommand());
+        bad.domain = "Domain-0";
+        bad.weight = 0;
+        assertThrows(IllegalArgumentException.class, bad::execute);
+        assertTrue(hv.calls.isEmpty());
+    }
+
+    @Test
+    void schedRrSetsSlice() throws Exception {
+        SchedRrCommand c = new SchedRrCommand();
+        c.pool = "fast";
+        c.slice = 5;
+        exec(c);
+        assertEquals(List.of("pool-params fast {slice_ms=5}"), hv.calls);
+    }
+
+    @Test
+    void cpupoolCreateFromKeyValuesAndFromFile() throws Exception {
+        CpupoolCreateCommand c = new CpupoolCreateCommand();
+        c.args = List.of("name=fast", "sched=rr", "cpus=2-3");
+        String out = exec(c);
+        assertEquals(List.of("cpupool-create fast rr 2,3"), hv.calls);
+        assertTrue(out.contains("Created cpupool fast"), out);
+
+        Path cfg = dir.resolve("pool.cfg");
+        Files.writeString(cfg, "name = \"slow\"\nsched = \"credit\"\ncpus = [\"1\"]\n");
+        CpupoolCreateCommand f = new CpupoolCreateCommand();
+        f.args = List.of(cfg.toString());
+        exec(f);
+        assertEquals("cpupool-create slow credit 1", hv.calls.get(1));
+    }
+
+    @Test
+    void cpupoolCreateWithNrCpusTakesFromTheEndOfPool0() throws Exception {
+        CpupoolCreateCommand c = new CpupoolCreateCommand();
+        c.args = List.of("name=p", "nr_cpus=2");
+        exec(c);
+        assertEquals(List.of("cpupool-create p credit 2,3"), hv.calls);
+        CpupoolCreateCommand tooMany = wire(new CpupoolCreateCommand());
+        tooMany.args = List.of("name=q", "nr_cpus=4");
+        assertThrows(XlConfigException.class, tooMany::execute);
+    }
+
+    @Test
+    void cpupoolCreateRefusesMissingNameAndBadCpus() {
+        CpupoolCreateCommand noName = wire(new CpupoolCreateCommand());
+        noName.args = List.of("cpus=1");
+        assertEquals("name", assertThrows(XlConfigException.class, noName::execute).key());
+        CpupoolCreateCommand badCpus = wire(new CpupoolCreateCommand());
+        badCpus.args = List.of("name=x", "cpus=one");
+        assertEquals("cpus", assertThrows(XlConfigException.class, badCpus::execute).key());
+        assertTrue(hv.calls.isEmpty());
+    }
+
+    @Test
+    void cpupoolListMigrateSchedDestroy() throws Exception {
+        addWorkload("w1");
+        CpupoolListCommand l = new CpupoolListCommand();
+        l.noFormat = true;
+        String out = exec(l);
+        assertTrue(rows().contains("Pool-0\t4\tcredit\ty\t1"), out);
+        CpupoolMigrateCommand m = new CpupoolMigrateCommand();
+        m.domain = "w1";
+        m.pool = "fast";
+        exec(m);
+        CpupoolSchedCommand s = new CpupoolSchedCommand();
+        s.pool = "Pool-0";
+        s.scheduler = "rr";
+        exec(s);
+        CpupoolDestroyCommand d = new CpupoolDestroyCommand();
+        d.pool = "fast";
+        exec(d);
+        assertEquals(List.of("migrate 1 fast", "sched Pool-0 rr", "cpupool-destroy fast"), hv.calls);
+        CpupoolDestroyCommand pool0 = wire(new CpupoolDestroyCommand());
+        pool0.pool = "Pool-0";
+        assertThrows(IllegalArgumentException.class, pool0::execute);
+    }
+
+    @Test
+    void topBatchPrintsOneTablePerIteration() throws Exception {
+        TopCommand t = new TopCommand();
+        t.batch = true;
+        t.iterations = 2;
+        t.delaySeconds = 0.1;
+        String out = exec(t);
+        assertEquals(2, out.split("xentop - ", -1).length - 1, out);
+        assertTrue(out.contains("1 domains: 1 running"), out);
+        assertTrue(out.contains("NAME"), out);
+        assertTrue(out.contains("Domain-0"), out);
+    }
+
+    @Test
+    void formatsCpuLists() {
+        assertEquals("0-2,5", Formats.cpuList(new int[] {5, 0, 1, 2}));
+        assertEquals("all", Formats.cpuList(new int[0]));
+        assertEquals("1,2,3,7", Formats.join(Formats.parseCpuList("1-3,7")));
+        assertEquals(0, Formats.parseCpuList("all").length);
+        assertThrows(IllegalArgumentException.class, () -> Formats.parseCpuList("3-1"));
+        assertThrows(IllegalArgumentException.class, () -> Formats.parseCpuList("x"));
+        assertEquals("--p---", Formats.stateFlags(DomainState.PAUSED));
+        assertEquals("-----d", Formats.stateFlags(DomainState.DYING));
+    }
+}

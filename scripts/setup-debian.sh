@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what xenj needs on a Debian (bookworm) machine, and nothing when it is all there:
+#   build:  JDK 17, Maven
+#   tests:  gcc-multilib (gcc -m32), nasm, cpio (guest initramfs, test kernels)
+#   guests: i386 as a foreign architecture, used only by `apt-get download` of guest packages
+#           (the kernel and busybox the default guest is made of); nothing i386 gets installed.
+# Runs as root (CI) or through sudo.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup-debian: run as root or install sudo" >&2; exit 1; }
+    SUDO="sudo"
+fi
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1; }
+
+java_major() {
+    java -version 2>&1 | awk -F'"' '/version/ { split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit }'
+}
+
+if ! have java || ! have javac || [ "$(java_major)" != 17 ]; then
+    missing+=(openjdk-17-jdk-headless)
+fi
+have mvn || missing+=(maven)
+have nasm || missing+=(nasm)
+have cpio || missing+=(cpio)
+have gzip || missing+=(gzip)
+have xz || missing+=(xz-utils)
+if ! have gcc || ! echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null - >/dev/null 2>&1; then
+    missing+=(gcc-multilib)
+fi
+
+updated=0
+apt_update() {
+    if [ "$updated" -eq 0 ]; then
+        $SUDO apt-get update -q
+        updated=1
+    fi
+}
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup-debian: installing ${missing[*]}" >&2
+    apt_update
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Guest packages are i386 .debs fetched with `apt-get download`; apt must know the architecture.
+if have dpkg && ! dpkg --print-foreign-architectures | grep -qx i386; then
+    echo "setup-debian: adding i386 as a foreign architecture (for apt-get download of guest packages)" >&2
+    $SUDO dpkg --add-architecture i386
+    updated=0
+    apt_update
+fi
+
+# Java 17 must be the one Maven and Karaf use (Karaf 4.4's console fails on JDK 24+).
+if [ "$(java_major)" != 17 ] && [ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ]; then
+    echo "setup-debian: note: 'java' is not 17; ./xenj uses JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64" >&2
+fi
