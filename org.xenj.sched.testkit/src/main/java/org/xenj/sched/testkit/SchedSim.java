@@ -42,6 +42,8 @@ public final class SchedSim implements SchedulerContext {
     private long statsSince = START_NANOS;
     private int nextIndex;
     private boolean sleepOnBlock;
+    /** Fraction of wall time a pCPU thread gets from a busy host; the core charges that CPU time. */
+    private double hostShare = 1.0;
     private long idleWhileRunnableNanos;
     private long scheduleCalls;
 
@@ -76,6 +78,18 @@ public final class SchedSim implements SchedulerContext {
      */
     public SchedSim sleepOnBlock(boolean value) {
         sleepOnBlock = value;
+        return this;
+    }
+
+    /**
+     * Simulates a busy host: pCPU threads get only {@code share} of wall time, and vCPUs are charged
+     * (and credited in the figures) the CPU time they really got, as the core charges thread CPU time.
+     */
+    public SchedSim hostShare(double share) {
+        if (!(share > 0 && share <= 1)) {
+            throw new IllegalArgumentException("host share must be in (0, 1]: " + share);
+        }
+        hostShare = share;
         return this;
     }
 
@@ -252,7 +266,7 @@ public final class SchedSim implements SchedulerContext {
             for (int p = 0; p < pcpus.length; p++) {
                 SimVCpu v = current[p];
                 if (v != null) {
-                    v.cpuNanos += dt;
+                    v.cpuNanos += cpuTime(dt);
                     busyNanos[p] += dt;
                 } else if (someoneWaitsFor(p)) {
                     idleWhileRunnableNanos += dt;
@@ -315,6 +329,7 @@ public final class SchedSim implements SchedulerContext {
             }
         }
         current[p] = null;
+        ran = cpuTime(ran);
         if (handBack[p]) {
             // Dispatched by a swapped-out instance: the new one only learns that it may run.
             handBack[p] = false;
@@ -367,6 +382,10 @@ public final class SchedSim implements SchedulerContext {
         current[p] = next;
         startedAt[p] = now;
         deadline[p] = saturatingAdd(now, d.sliceNanos());
+    }
+
+    private long cpuTime(long wallNanos) {
+        return hostShare == 1.0 ? wallNanos : (long) (wallNanos * hostShare);
     }
 
     private static long saturatingAdd(long a, long b) {

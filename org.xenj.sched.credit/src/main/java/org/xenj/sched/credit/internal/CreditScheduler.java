@@ -54,6 +54,8 @@ final class CreditScheduler implements SchedulerInstance {
 
     long nextAccounting;
     int parkedCount;
+    /** CPU time charged to the pool's vCPUs since the last accounting: what accounting hands out. */
+    long burnedThisPeriod;
 
     CreditScheduler(SchedulerContext context, Supplier<CreditPoolParams> defaults) {
         this.context = context;
@@ -249,6 +251,7 @@ final class CreditScheduler implements SchedulerInstance {
         if (ranNanos > 0) {
             v.credit -= ranNanos;
             v.ranThisPeriod = true;
+            burnedThisPeriod += ranNanos;
         }
         if (v.priority == Priority.BOOST) {
             v.priority = Priority.UNDER;
