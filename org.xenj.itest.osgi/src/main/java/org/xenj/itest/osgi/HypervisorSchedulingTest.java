@@ -8,6 +8,7 @@ import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -25,6 +26,7 @@ import org.xenj.hypervisor.api.Domain;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.Hypervisor;
+import org.xenj.hypervisor.api.VCpuInfo;
 
 /**
  * The schedulers under the real hypervisor core: pCPU threads running WORKLOAD domains, scheduler
@@ -36,6 +38,8 @@ class HypervisorSchedulingTest {
     private static final String POOL = "itest";
     private static final long TIMEOUT_MS = 10_000;
     private static final int PCPUS = 2;
+    /** How the core logs a refused decision or an exception from a scheduler instance. */
+    private static final Pattern SCHEDULER_FAULT = Pattern.compile("scheduler \\S+ of \\S+ (failed|picked|refused)");
 
     private final BundleContext context = FrameworkUtil.getBundle(HypervisorSchedulingTest.class).getBundleContext();
     /** Waited for once per run: without a hypervisor core every test is skipped quickly. */
@@ -79,6 +83,7 @@ class HypervisorSchedulingTest {
         if (hv == null) {
             return;
         }
+        List<String> faults = hv.dmesg().stream().filter(l -> SCHEDULER_FAULT.matcher(l).find()).toList();
         for (int domid : domains) {
             try {
                 hv.destroy(domid);
@@ -93,6 +98,8 @@ class HypervisorSchedulingTest {
                     () -> pools.list().stream().noneMatch(p -> p.name().equals(POOL) && p.domains() > 0));
             pools.destroy(POOL);
         }
+        hv.clearDmesg();
+        assertEquals(List.of(), faults, "the core refused no scheduler decision and no scheduler threw");
     }
 
     /**
@@ -148,20 +155,33 @@ class HypervisorSchedulingTest {
         return t;
     }
 
+    /** Every vCPU of every domain gets CPU time again: none was lost in a hand-over. */
     private void assertAllProgress(List<Domain> ds, String when) {
-        long[] before = cpu(ds);
-        Await.until("every domain runs " + when, TIMEOUT_MS, () -> {
-            long[] now = cpu(ds);
-            for (int i = 0; i < now.length; i++) {
-                if (now[i] <= before[i]) {
-                    return false;
+        List<long[]> before = new ArrayList<>();
+        for (Domain d : ds) {
+            before.add(vcpuTimes(d));
+        }
+        Await.until("every vCPU runs " + when, TIMEOUT_MS, () -> {
+            for (int i = 0; i < ds.size(); i++) {
+                long[] now = vcpuTimes(ds.get(i));
+                for (int v = 0; v < now.length; v++) {
+                    if (now[v] <= before.get(i)[v]) {
+                        return false;
+                    }
                 }
             }
             return true;
         });
-        for (Domain d : ds) {
-            assertEquals(d.vcpus(), hv.vcpus(d.id()).size(), d.name() + " kept all its vCPUs " + when);
+    }
+
+    private long[] vcpuTimes(Domain d) {
+        List<VCpuInfo> vcpus = hv.vcpus(d.id());
+        assertEquals(d.vcpus(), vcpus.size(), d.name() + " has all its vCPUs");
+        long[] t = new long[vcpus.size()];
+        for (VCpuInfo v : vcpus) {
+            t[v.vcpu()] = v.cpuTimeNanos();
         }
+        return t;
     }
 
     private Bundle bundle(String bsn) {
