@@ -210,7 +210,7 @@ final class CreditScheduler implements SchedulerInstance {
             runStart[pcpu] = nowNanos;
         }
         kickIdlePeerFor(pcpu);
-        return ScheduleDecision.run(next.vcpu, sliceFor(next, params.tsliceNanos()));
+        return next.decision(sliceFor(next, params.tsliceNanos()));
     }
 
     /**
@@ -228,7 +228,7 @@ final class CreditScheduler implements SchedulerInstance {
         }
         p.runningOn = pcpu;
         current[pcpu] = p;
-        return ScheduleDecision.run(p.vcpu, sliceFor(p, ratelimit - runtime));
+        return p.decision(sliceFor(p, ratelimit - runtime));
     }
 
     private long sliceFor(CreditVCpu v, long wanted) {
