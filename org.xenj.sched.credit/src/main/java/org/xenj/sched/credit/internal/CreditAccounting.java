@@ -38,8 +38,14 @@ final class CreditAccounting {
 
         long supply = scheduler.burnedThisPeriod;
         scheduler.burnedThisPeriod = 0;
+        long perPcpu = 0;
+        long[] byPcpu = scheduler.burnedOnPcpu;
+        for (int i = 0; i < byPcpu.length; i++) {
+            perPcpu = Math.max(perPcpu, byPcpu[i]);
+            byPcpu[i] = 0;
+        }
         countActive();
-        shareOut(supply, supply / Math.max(1, scheduler.poolPcpus.length), period);
+        shareOut(supply, perPcpu, period);
         long excess = 0;
         for (CreditDomain domain : scheduler.domainList) {
             excess += grant(domain, period);

@@ -56,6 +56,8 @@ final class CreditScheduler implements SchedulerInstance {
     int parkedCount;
     /** CPU time charged to the pool's vCPUs since the last accounting: what accounting hands out. */
     long burnedThisPeriod;
+    /** The same per pCPU: the most any pCPU delivered is what one vCPU can use in a period. */
+    long[] burnedOnPcpu = new long[0];
 
     CreditScheduler(SchedulerContext context, Supplier<CreditPoolParams> defaults) {
         this.context = context;
@@ -185,6 +187,7 @@ final class CreditScheduler implements SchedulerInstance {
                 p.runningOn = -1;
             }
             charge(p, Math.max(0, prevRanNanos));
+            burnedOnPcpu[pcpu] += Math.max(0, prevRanNanos);
             p.runnable = prevRunnable;
             if (!prevRunnable && p.isQueued()) {
                 runQueues[p.queuedOn].remove(p);
@@ -476,6 +479,7 @@ final class CreditScheduler implements SchedulerInstance {
         }
         current = Arrays.copyOf(current, size);
         runStart = Arrays.copyOf(runStart, size);
+        burnedOnPcpu = Arrays.copyOf(burnedOnPcpu, size);
     }
 
     RunQueue[] runQueues() {

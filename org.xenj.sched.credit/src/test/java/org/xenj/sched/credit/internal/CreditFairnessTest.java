@@ -66,6 +66,21 @@ class CreditFairnessTest {
     }
 
     @Test
+    void aLoneHogOnTwoPcpusIsNotPushedIntoDebtAndALateComerDoesNotOvertakeIt() {
+        SchedSim sim = credit(2);
+        SimVCpu first = sim.add(1, 256, Workload.cpuBound());
+        sim.runFor(5 * SECOND);
+        sim.add(2, 256, Workload.cpuBound());
+        sim.add(3, 256, Workload.cpuBound());
+        sim.resetStats();
+        sim.runFor(300 * MS);
+        // Three equal hogs on two pCPUs from the start: the one that ran alone is not behind.
+        System.out.printf("credit first 300 ms after two hogs join a lone one on 2 pCPUs -> %.4f %.4f %.4f%n",
+                sim.share(1), sim.share(2), sim.share(3));
+        assertTrue(first.cpuNanos() >= 0.5 * sim.elapsedNanos(), "the first hog keeps about 2/3 of a pCPU");
+    }
+
+    @Test
     void weightsHoldAcrossFourDomainsAndTwoPcpus() {
         SchedSim sim = credit(2);
         int[] weights = {128, 256, 512, 1024};
