@@ -8,6 +8,22 @@ import org.osgi.annotation.versioning.ConsumerType;
  * One pool's scheduler state. Holds typed per-vCPU state of its own, keyed by
  * {@link SchedVCpu#index()}. All methods are called with the pool's scheduling lock held, from
  * pCPU threads or the control thread, so an instance needs no locking of its own; none may block.
+ *
+ * <p>What the core guarantees (and checks in return):
+ * <ul>
+ * <li>A vCPU returned by {@link #schedule} is <em>running</em> until it comes back as
+ * {@code prev} on that pCPU's next call, or is {@link #remove}d. {@code prev} is passed only to
+ * the instance that dispatched it; when {@code prevRunnable}, queue it again (unless returning it
+ * once more).</li>
+ * <li>{@link #wake} is called only for a vCPU this instance holds as not runnable and not running;
+ * {@link #sleep} only for one it holds as runnable (queued). A running vCPU that blocks or is
+ * paused comes back as {@code prev} with {@code prevRunnable == false} instead.</li>
+ * <li>On a hot-swap, vCPUs still running under the old instance are {@link #insert}ed as not
+ * runnable and {@link #wake}d when their pCPU hands them back.</li>
+ * <li>The core refuses an answer naming a vCPU that is running elsewhere, may not run on that
+ * pCPU ({@link SchedVCpu#canRunOn}), is not runnable, or is not in the pool; such refusals are
+ * logged as scheduler faults. An exception thrown here crashes the domain concerned.</li>
+ * </ul>
  */
 @ConsumerType
 public interface SchedulerInstance {

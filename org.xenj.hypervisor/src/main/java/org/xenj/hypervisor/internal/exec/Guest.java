@@ -9,6 +9,14 @@ public interface Guest {
     default void reset() {
     }
 
+    /**
+     * Asks the guest to shut down or reboot (PV: xenstore control/shutdown; HVM: ACPI power
+     * button). Returns false if this guest has no way to be asked; the caller then reports that.
+     */
+    default boolean requestGuestShutdown(org.xenj.hypervisor.api.ShutdownReason reason) {
+        return false;
+    }
+
     /** Releases host resources (device models, timers). Memory is freed by the domain core. */
     void destroy();
 }

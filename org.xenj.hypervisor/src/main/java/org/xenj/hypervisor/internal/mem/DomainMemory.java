@@ -54,6 +54,86 @@ public final class DomainMemory implements GuestMemory {
         p2m = map;
     }
 
+    /**
+     * PV memory plan: allocates {@code frames} machine frames and maps each at guest frame = machine
+     * frame (identity), so that page tables holding machine addresses walk through this p2m.
+     * Returns the machine frames in allocation order (the PV guest's pfn -> mfn list).
+     */
+    public synchronized int[] populateIdentity(int frames) {
+        int[] mfns = machine.allocate(domid, frames);
+        int end = 0;
+        for (int m : mfns) {
+            end = Math.max(end, m + 1);
+        }
+        int[] map = p2m.length >= end ? p2m.clone() : grow(p2m, end);
+        for (int m : mfns) {
+            if (map[m] != INVALID_MFN) {
+                machine.free(domid, mfns);
+                throw new IllegalStateException("guest frame " + m + " is already populated");
+            }
+            map[m] = m;
+        }
+        p2m = map;
+        return mfns;
+    }
+
+    /**
+     * PV memory plan for RAM the core already populated: remaps every populated frame at guest
+     * frame = machine frame and returns the machine frames in their former guest-frame order (the
+     * PV guest's pfn -> mfn list). Nothing is allocated or freed.
+     */
+    public synchronized int[] toIdentity() {
+        int[] map = p2m;
+        int n = 0;
+        int end = 0;
+        for (int m : map) {
+            if (m != INVALID_MFN) {
+                n++;
+                end = Math.max(end, m + 1);
+            }
+        }
+        int[] list = new int[n];
+        int[] identity = new int[end];
+        Arrays.fill(identity, INVALID_MFN);
+        int i = 0;
+        for (int m : map) {
+            if (m != INVALID_MFN) {
+                list[i++] = m;
+                identity[m] = m;
+            }
+        }
+        p2m = identity;
+        return list;
+    }
+
+    /**
+     * Maps an existing machine frame at {@code gfn} without allocating: a frame of another domain
+     * granted to this one, or a special frame of this domain (shared_info placed by the guest).
+     * Such a frame is never freed by {@link #release} or {@link #releaseAll} unless owned.
+     */
+    public synchronized void mapFrame(long gfn, int mfn) {
+        int[] map = p2m;
+        if (gfn >= 0 && gfn < map.length && map[(int) gfn] != INVALID_MFN) {
+            throw new IllegalStateException("guest frame " + gfn + " is already populated");
+        }
+        int[] copy = gfn < map.length ? map.clone() : grow(map, Math.toIntExact(gfn + 1));
+        copy[(int) gfn] = mfn;
+        p2m = copy;
+    }
+
+    /** Removes {@code gfn} from the p2m without freeing its frame; returns the frame or {@link #INVALID_MFN}. */
+    public synchronized int unmapFrame(long gfn) {
+        int[] map = p2m;
+        if (gfn < 0 || gfn >= map.length || map[(int) gfn] == INVALID_MFN) {
+            return INVALID_MFN;
+        }
+        int[] copy = map.clone();
+        int mfn = copy[(int) gfn];
+        copy[(int) gfn] = INVALID_MFN;
+        p2m = copy;
+        return mfn;
+    }
+
     /** Unmaps and frees one guest frame (balloon down); returns false if it was not populated. */
     public synchronized boolean release(long gfn) {
         int[] map = p2m;
@@ -64,7 +144,9 @@ public final class DomainMemory implements GuestMemory {
         int mfn = copy[(int) gfn];
         copy[(int) gfn] = INVALID_MFN;
         p2m = copy;
-        machine.free(domid, new int[] {mfn});
+        if (machine.owner(mfn) == domid) {
+            machine.free(domid, new int[] {mfn});
+        }
         return true;
     }
 
@@ -72,7 +154,8 @@ public final class DomainMemory implements GuestMemory {
     public synchronized void releaseAll() {
         int[] map = p2m;
         p2m = new int[0];
-        machine.free(domid, Arrays.stream(map).filter(m -> m != INVALID_MFN).toArray());
+        // Foreign frames (grant mappings) are mapped, not owned: only owned frames go back.
+        machine.free(domid, Arrays.stream(map).filter(m -> m != INVALID_MFN && machine.owner(m) == domid).distinct().toArray());
     }
 
     private static int[] grow(int[] map, int size) {

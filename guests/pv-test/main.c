@@ -1,0 +1,281 @@
+/*
+ * xenj PV test kernel. Exercises the x86_32 PV ABI end to end and reports over the PV console:
+ *  1. console output through the console ring (and console_io),
+ *  2. shared_info mapped, event callback registered, VIRQ_TIMER bound, a single-shot timer,
+ *  3. an event channel and a granted page shared with a Domain 0 (Java) test backend, which it
+ *     finds through xenstore,
+ *  4. SCHEDOP_shutdown with reason poweroff.
+ * Structures are declared here from the ABI's numbers (no Xen headers needed).
+ */
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+
+#define VIRT_BASE 0xC0000000u
+#define M2P ((const u32 *)0xF5800000u)
+#define DOMID_SELF 0x7FF0
+
+struct start_info {
+    char magic[32];
+    u32 nr_pages, shared_info, flags, store_mfn, store_evtchn, console_mfn, console_evtchn;
+    u32 pt_base, nr_pt_frames, mfn_list, mod_start, mod_len;
+    char cmd_line[1024];
+};
+struct vcpu_time_info { u32 version, pad0; u64 tsc_timestamp, system_time; u32 mul; signed char shift; u8 flags, pad[2]; };
+struct vcpu_info { u8 upcall_pending, upcall_mask, pad[2]; u32 pending_sel; u32 cr2, arch_pad[5]; struct vcpu_time_info time; };
+struct shared_info { struct vcpu_info vcpu_info[32]; u32 evtchn_pending[32]; u32 evtchn_mask[32]; u32 wc_version, wc_sec, wc_nsec; };
+struct xencons { char in[1024]; char out[2048]; u32 in_cons, in_prod, out_cons, out_prod; };
+struct xenstore { char req[1024]; char rsp[1024]; u32 req_cons, req_prod, rsp_cons, rsp_prod; };
+struct grant_entry { u16 flags, domid; u32 frame; };
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+#define HYPERCALL(nr, a1, a2, a3, a4, a5) ({                                            \
+    long r_; long b_ = (long)(a1), c_ = (long)(a2), d_ = (long)(a3), s_ = (long)(a4), D_ = (long)(a5); \
+    __asm__ volatile("call hypercall_page + " STR(nr) " * 32"                           \
+        : "=a"(r_), "+b"(b_), "+c"(c_), "+d"(d_), "+S"(s_), "+D"(D_) : : "memory");    \
+    r_; })
+
+/* hypercall numbers and sub-ops (xen.h and friends) */
+#define HC_set_callbacks 4
+#define HC_update_va_mapping 14
+#define HC_set_timer_op 15
+#define HC_console_io 18
+#define HC_grant_table_op 20
+#define HC_sched_op 29
+#define HC_event_channel_op 32
+#define SCHEDOP_yield 0
+#define SCHEDOP_block 1
+#define SCHEDOP_shutdown 2
+#define EVTCHNOP_bind_virq 1
+#define EVTCHNOP_send 4
+#define EVTCHNOP_alloc_unbound 6
+#define EVTCHNOP_unmask 9
+#define GNTTABOP_setup_table 2
+#define UVMF_INVLPG 2
+#define VIRQ_TIMER 0
+#define GTF_permit_access 1
+#define SHUTDOWN_poweroff 0
+#define XS_READ 2
+#define XS_WRITE 11
+#define XS_ERROR 16
+#define XS_WATCH_EVENT 15
+
+extern char hypercall_page[];
+extern void hypervisor_callback(void);
+extern void failsafe_callback(void);
+
+static struct start_info *si;
+static volatile struct shared_info *shared;
+static volatile struct xencons *cons;
+static volatile struct xenstore *store;
+static volatile u32 events_seen[1024];
+static u32 timer_port, backend_port;
+
+static u8 shared_info_page[4096] __attribute__((aligned(4096)));
+static u8 grant_table_page[4096] __attribute__((aligned(4096)));
+static u8 shared_page[4096] __attribute__((aligned(4096)));
+
+#define barrier() __asm__ volatile("" ::: "memory")
+#define mb() __asm__ volatile("lock; addl $0,0(%%esp)" ::: "memory")
+
+static u32 pfn_to_mfn(u32 pfn) { return ((const u32 *)si->mfn_list)[pfn]; }
+static u32 va_to_mfn(const void *va) { return pfn_to_mfn(((u32)va - VIRT_BASE) >> 12); }
+static void *mfn_to_va(u32 mfn) { return (void *)(VIRT_BASE + (M2P[mfn] << 12)); }
+
+static long evtchn_op(int cmd, void *arg) { return HYPERCALL(HC_event_channel_op, cmd, arg, 0, 0, 0); }
+static void notify(u32 port) { u32 p = port; evtchn_op(EVTCHNOP_send, &p); }
+static void yield(void) { HYPERCALL(HC_sched_op, SCHEDOP_yield, 0, 0, 0, 0); }
+static void block(void) { HYPERCALL(HC_sched_op, SCHEDOP_block, 0, 0, 0, 0); }
+
+static u32 slen(const char *s) { u32 n = 0; while (s[n]) n++; return n; }
+
+static void cons_write(const char *s, u32 n) {
+    u32 prod = cons->out_prod;
+    for (u32 i = 0; i < n; i++) {
+        while (prod - cons->out_cons >= sizeof(cons->out)) {
+            cons->out_prod = prod;
+            notify(si->console_evtchn);
+            yield();
+        }
+        cons->out[prod & (sizeof(cons->out) - 1)] = s[i];
+        prod++;
+    }
+    mb();
+    cons->out_prod = prod;
+    notify(si->console_evtchn);
+}
+
+static void print(const char *s) { cons_write(s, slen(s)); }
+
+static void print_num(u32 v) {
+    char b[12];
+    int i = 11;
+    b[i] = 0;
+    do { b[--i] = '0' + v % 10; v /= 10; } while (v);
+    print(b + i);
+}
+
+/* Event upcall (events are masked on entry): collect pending ports, then unmask. */
+void do_event(void) {
+    volatile struct vcpu_info *vi = &shared->vcpu_info[0];
+    vi->upcall_pending = 0;
+    u32 sel = __sync_lock_test_and_set(&shared->vcpu_info[0].pending_sel, 0);
+    while (sel) {
+        int w = __builtin_ctz(sel);
+        sel &= sel - 1;
+        u32 pend = shared->evtchn_pending[w] & ~shared->evtchn_mask[w];
+        while (pend) {
+            int b = __builtin_ctz(pend);
+            pend &= pend - 1;
+            __sync_fetch_and_and(&shared->evtchn_pending[w], ~(1u << b));
+            events_seen[w * 32 + b]++;
+        }
+    }
+    vi->upcall_mask = 0;
+}
+
+/* ---- xenstore client: one request at a time over the ring */
+static u32 xs_req_id;
+
+static void xs_put(const void *p, u32 n) {
+    const char *c = p;
+    u32 prod = store->req_prod;
+    for (u32 i = 0; i < n; i++) {
+        while (prod - store->req_cons >= sizeof(store->req)) { yield(); }
+        store->req[prod & (sizeof(store->req) - 1)] = c[i];
+        prod++;
+    }
+    mb();
+    store->req_prod = prod;
+}
+
+static void xs_get(void *p, u32 n) {
+    char *c = p;
+    for (u32 i = 0; i < n; i++) {
+        while (store->rsp_prod == store->rsp_cons) { yield(); }
+        c[i] = store->rsp[store->rsp_cons & (sizeof(store->rsp) - 1)];
+        mb();
+        store->rsp_cons++;
+    }
+}
+
+/* Sends a request (path, NUL, value) and reads the reply into buf; returns its type. */
+static u32 xs_request(u32 type, const char *path, const char *value, char *buf, u32 max) {
+    u32 plen = slen(path) + 1;
+    u32 vlen = value ? slen(value) : 0;
+    u32 hdr[4] = { type, ++xs_req_id, 0, plen + vlen };
+    xs_put(hdr, sizeof(hdr));
+    xs_put(path, plen);
+    if (vlen) xs_put(value, vlen);
+    notify(si->store_evtchn);
+    for (;;) {
+        u32 r[4];
+        xs_get(r, sizeof(r));
+        char tmp[256];
+        u32 n = r[3];
+        for (u32 i = 0; i < n; i++) {
+            char ch;
+            xs_get(&ch, 1);
+            if (i < sizeof(tmp)) tmp[i] = ch;
+        }
+        if (r[0] == XS_WATCH_EVENT) continue;
+        u32 k = n < max - 1 ? n : max - 1;
+        for (u32 i = 0; i < k; i++) buf[i] = tmp[i];
+        buf[k] = 0;
+        return r[0];
+    }
+}
+
+static int xs_write(const char *path, const char *value) {
+    char buf[16];
+    return xs_request(XS_WRITE, path, value, buf, sizeof(buf)) == XS_WRITE ? 0 : -1;
+}
+
+static void fmt_num(char *out, u32 v) {
+    char b[12];
+    int i = 11, j = 0;
+    b[i] = 0;
+    do { b[--i] = '0' + v % 10; v /= 10; } while (v);
+    while (b[i]) out[j++] = b[i++];
+    out[j] = 0;
+}
+
+static int streq(const char *a, const char *b) { while (*a && *a == *b) { a++; b++; } return *a == *b; }
+
+static void shutdown(int reason) {
+    u32 r = reason;
+    HYPERCALL(HC_sched_op, SCHEDOP_shutdown, &r, 0, 0, 0);
+    for (;;) yield();
+}
+
+static void fail(const char *why) {
+    print("pv-test: FAIL ");
+    print(why);
+    print("\n");
+    shutdown(3); /* crash */
+}
+
+void kernel_main(struct start_info *start) {
+    si = start;
+    cons = mfn_to_va(si->console_mfn);
+    store = mfn_to_va(si->store_mfn);
+    print("pv-test: hello from a xenj PV guest (");
+    print(si->magic);
+    print(", ");
+    print_num(si->nr_pages);
+    print(" pages)\n");
+    const char *msg = "pv-test: console_io works\n";
+    HYPERCALL(HC_console_io, 0, slen(msg), msg, 0, 0);
+
+    /* shared_info, callbacks, timer */
+    if (HYPERCALL(HC_update_va_mapping, shared_info_page, si->shared_info | 7, 0, UVMF_INVLPG, 0) != 0)
+        fail("mapping shared_info");
+    shared = (volatile struct shared_info *)shared_info_page;
+    HYPERCALL(HC_set_callbacks, 0xe019, hypervisor_callback, 0xe019, failsafe_callback, 0);
+    struct { u32 virq, vcpu, port; } bv = { VIRQ_TIMER, 0, 0 };
+    if (evtchn_op(EVTCHNOP_bind_virq, &bv) != 0) fail("bind_virq");
+    timer_port = bv.port;
+    u64 now = shared->vcpu_info[0].time.system_time;
+    u64 when = now + 10000000ull; /* 10 ms */
+    HYPERCALL(HC_set_timer_op, (u32)when, (u32)(when >> 32), 0, 0, 0);
+    while (!events_seen[timer_port]) block();
+    print("pv-test: timer fired on port ");
+    print_num(timer_port);
+    print("\n");
+
+    /* a page and a port for the Domain 0 backend, announced in xenstore */
+    struct { u16 dom, nr; u32 nr_frames; u16 status, pad; u32 frame_list; } st = { DOMID_SELF, 0, 1, 0, 0, 0 };
+    u32 gframe = 0;
+    st.frame_list = (u32)&gframe;
+    if (HYPERCALL(HC_grant_table_op, GNTTABOP_setup_table, &st, 1, 0, 0) != 0 || st.status != 0) fail("setup_table");
+    if (HYPERCALL(HC_update_va_mapping, grant_table_page, (gframe << 12) | 7, 0, UVMF_INVLPG, 0) != 0)
+        fail("mapping the grant table");
+    volatile struct grant_entry *gt = (volatile struct grant_entry *)grant_table_page;
+    const char *hello = "xenj-grant-ok";
+    for (u32 i = 0; i <= slen(hello); i++) shared_page[i] = hello[i];
+    gt[8].domid = 0;
+    gt[8].frame = va_to_mfn(shared_page);
+    mb();
+    gt[8].flags = GTF_permit_access;
+    struct { u16 dom, remote; u32 port; } au = { DOMID_SELF, 0, 0 };
+    if (evtchn_op(EVTCHNOP_alloc_unbound, &au) != 0) fail("alloc_unbound");
+    backend_port = au.port;
+    char num[12];
+    fmt_num(num, backend_port);
+    if (xs_write("data/pv-test/ring-ref", "8") || xs_write("data/pv-test/port", num)
+            || xs_write("data/pv-test/state", "ready"))
+        fail("xenstore write");
+    print("pv-test: offered grant 8 and port ");
+    print(num);
+    print(" to dom0\n");
+    while (!events_seen[backend_port]) block();
+    if (!streq((const char *)shared_page + 2048, "backend-was-here")) fail("backend reply in the granted page");
+    char state[32];
+    if (xs_request(XS_READ, "data/pv-test/state", 0, state, sizeof(state)) != XS_READ || !streq(state, "connected"))
+        fail("xenstore state");
+    print("pv-test: grant shared with dom0: ok\n");
+    print("pv-test: all done, powering off\n");
+    shutdown(SHUTDOWN_poweroff);
+}

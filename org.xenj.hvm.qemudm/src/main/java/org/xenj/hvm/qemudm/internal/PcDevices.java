@@ -1,0 +1,104 @@
+package org.xenj.hvm.qemudm.internal;
+
+import org.xenj.hypervisor.spi.DeviceModelInstance;
+import org.xenj.hypervisor.spi.HvmPlatform;
+import org.xenj.hvm.qemudm.internal.kbd.I8042;
+import org.xenj.hvm.qemudm.internal.pci.I440fx;
+import org.xenj.hvm.qemudm.internal.pci.PciHostBridge;
+import org.xenj.hvm.qemudm.internal.pci.Piix3;
+import org.xenj.hvm.qemudm.internal.sysport.SystemControlPortA;
+import org.xenj.hvm.qemudm.internal.uart.Uart16550;
+
+/**
+ * One domain's devices: COM1 (16550A at 0x3F8, IRQ4) as the domain console, the PCI host
+ * (0xCF8-0xCFF) with the i440FX at 00:00.0 and the PIIX3 at 00:01.0, the 8042 at 0x60/0x64 and
+ * port 0x92.
+ */
+public final class PcDevices implements DeviceModelInstance {
+
+    static final int COM1 = 0x3f8;
+    static final int COM1_IRQ = 4;
+
+    private final HvmPlatform platform;
+    private final Uart16550 com1;
+    private final PciHostBridge pci;
+    private final I8042 kbc;
+    private final SystemControlPortA port92;
+    private volatile boolean attached;
+
+    private PcDevices(HvmPlatform platform) {
+        this.platform = platform;
+        this.com1 = new Uart16550(platform::consoleOutput, level -> platform.setIrq(COM1_IRQ, level != 0));
+        this.pci = new PciHostBridge();
+        pci.add(0, 0, new I440fx());
+        pci.add(1, 0, new Piix3());
+        this.kbc = new I8042(platform::requestReset, platform::setIrq);
+        this.port92 = new SystemControlPortA(platform::requestReset);
+    }
+
+    static PcDevices attach(HvmPlatform platform) {
+        PcDevices d = new PcDevices(platform);
+        platform.mapIo(COM1, 8, d.com1);
+        try {
+            // 0xCF9 (reset control) belongs to the hypervisor's platform: a dword at 0xCF8 still
+            // reaches CONFIG_ADDRESS, because dispatch goes by the first port of an access.
+            platform.mapIo(PciHostBridge.BASE, 1, d.pci);
+            platform.mapIo(PciHostBridge.BASE + 2, 2, new OffsetIo(d.pci, 2));
+            platform.mapIo(PciHostBridge.BASE + 4, 4, new OffsetIo(d.pci, 4));
+            platform.mapIo(I8042.BASE, 1, d.kbc);
+            platform.mapIo(I8042.BASE + 4, 1, new OffsetIo(d.kbc, 4));
+            platform.mapIo(SystemControlPortA.PORT, 1, d.port92);
+        } catch (RuntimeException e) {
+            d.unmapAll();
+            throw e;
+        }
+        platform.setConsoleInput(data -> {
+            if (d.attached) {
+                d.com1.receive(data);
+            }
+        });
+        d.attached = true;
+        platform.log("qemu-dm: COM1 16550A @0x3f8 irq 4, PCI 00:00.0 i440FX, 00:01.0 PIIX3, i8042, port 0x92");
+        return d;
+    }
+
+    Uart16550 com1() {
+        return com1;
+    }
+
+    @Override
+    public void reset() {
+        com1.reset();
+        pci.reset();
+        kbc.reset();
+        port92.resetState();
+    }
+
+    @Override
+    public void detach() {
+        attached = false;
+        unmapAll();
+    }
+
+    private void unmapAll() {
+        platform.unmapIo(COM1, 8);
+        platform.unmapIo(PciHostBridge.BASE, 1);
+        platform.unmapIo(PciHostBridge.BASE + 2, 6);
+        platform.unmapIo(I8042.BASE, 1);
+        platform.unmapIo(I8042.BASE + 4, 1);
+        platform.unmapIo(SystemControlPortA.PORT, 1);
+    }
+
+    /** Presents a handler's registers from a fixed offset (0x64 is offset 4 of the 8042, but 0x61 sits between). */
+    private record OffsetIo(org.xenj.hypervisor.spi.IoHandler target, int offset) implements org.xenj.hypervisor.spi.IoHandler {
+        @Override
+        public int ioRead(int off, int size) {
+            return target.ioRead(offset + off, size);
+        }
+
+        @Override
+        public void ioWrite(int off, int size, int value) {
+            target.ioWrite(offset + off, size, value);
+        }
+    }
+}

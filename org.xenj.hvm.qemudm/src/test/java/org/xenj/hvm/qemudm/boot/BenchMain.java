@@ -1,0 +1,56 @@
+package org.xenj.hvm.qemudm.boot;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainType;
+
+/**
+ * The Linux boot benchmark: boots the guest of shared/bench/build-linux-guest.sh and times its
+ * {@code @@BENCH} markers as the peers' harness does (boot = process start to the BOOT marker,
+ * work = BOOT to WORK-END). Last line: {@code xenj boot_s=<s> work_s=<s> md5=<ok|bad>}.
+ * Args: guest dir, expected md5, timeout seconds.
+ */
+public final class BenchMain {
+
+    private static final Pattern MD5 = Pattern.compile("@@BENCH MD5-END up=\\S+ md5=([0-9a-f]+)");
+
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        String expectedMd5 = args.length > 1 ? args[1] : "77377273b0a4b61febdbf7bbf52b9db9";
+        long timeoutMs = (args.length > 2 ? Long.parseLong(args[2]) : 1800) * 1000;
+        long jvmStartMs = ManagementFactory.getRuntimeMXBean().getStartTime();
+        String cmdline = Files.readString(dir.resolve("cmdline")).trim();
+        DomainConfig cfg = DomainConfig.builder("bench").type(DomainType.HVM).memoryMiB(256)
+                .kernel(dir.resolve("bzImage").toString()).ramdisk(dir.resolve("initramfs.cpio.gz").toString())
+                .cmdline(cmdline).build();
+        boolean echo = Boolean.getBoolean("xenj.bench.echo");
+        try (DirectBootRunner vm = new DirectBootRunner(cfg, echo ? System.err : null)) {
+            vm.start();
+            int boot = vm.waitFor("@@BENCH BOOT", 0, timeoutMs);
+            double bootS = boot < 0 ? Double.NaN : (System.currentTimeMillis() - jvmStartMs) / 1000.0;
+            long bootNs = System.nanoTime();
+            int end = boot < 0 ? -1 : vm.waitFor("@@BENCH WORK-END", boot, timeoutMs);
+            double workS = end < 0 ? Double.NaN : (System.nanoTime() - bootNs) / 1e9;
+            Matcher m = MD5.matcher(vm.consoleText());
+            String md5 = m.find() && m.group(1).equals(expectedMd5) ? "ok" : "bad";
+            long insns = vm.cpuExecutor() == null ? 0 : vm.cpuExecutor().instructionCount();
+            System.out.println("# guest instructions: " + insns + ", shutdown: " + vm.shutdownReason());
+            if (boot < 0 || end < 0) {
+                System.out.println("# console tail:\n" + LinuxBootTest.tail(vm.consoleText()));
+            }
+            System.out.printf("xenj boot_s=%s work_s=%s md5=%s%n", fmt(bootS), fmt(workS), md5);
+        }
+    }
+
+    private static String fmt(double s) {
+        return Double.isNaN(s) ? "NA" : String.format("%.2f", s);
+    }
+}

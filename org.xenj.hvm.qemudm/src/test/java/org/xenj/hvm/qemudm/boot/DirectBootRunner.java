@@ -1,0 +1,232 @@
+package org.xenj.hvm.qemudm.boot;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.ShutdownReason;
+import org.xenj.hypervisor.internal.builder.HvmGuestBuilder;
+import org.xenj.hypervisor.internal.exec.Guest;
+import org.xenj.hypervisor.internal.exec.GuestContext;
+import org.xenj.hypervisor.internal.exec.HostTimer;
+import org.xenj.hypervisor.internal.exec.VCpuExecutor;
+import org.xenj.hypervisor.internal.exec.VCpuExecutor.RunExit;
+import org.xenj.hypervisor.internal.exec.VCpuWaker;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.spi.ConsoleInput;
+import org.xenj.hypervisor.spi.DeviceModel;
+import org.xenj.hvm.qemudm.internal.QemuDeviceModel;
+
+/**
+ * Boots one single-vCPU HVM domain with the real builder, CPU and device model, but without the
+ * domain core: its own thread runs the vCPU (blocking on HLT until woken), a scheduled executor
+ * stands in for the host timer. For the boot test's direct mode and for diagnosing boots.
+ */
+public final class DirectBootRunner implements GuestContext, AutoCloseable {
+
+    private final DomainConfig config;
+    private final DomainMemory memory;
+    private final ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
+        Thread t = new Thread(r, "xenj-host-timer");
+        t.setDaemon(true);
+        return t;
+    });
+    private final ByteArrayOutputStream console = new ByteArrayOutputStream();
+    private final PrintStream echo;
+    private final Object wakeLock = new Object();
+    private boolean woken;
+    private volatile ConsoleInput input;
+    private volatile ShutdownReason shutdown;
+    private volatile RunExit lastExit;
+    private volatile boolean stop;
+    private Thread vcpuThread;
+    private Guest guest;
+    private final StringBuilder log = new StringBuilder();
+
+    public DirectBootRunner(DomainConfig config, PrintStream echo) {
+        this.config = config;
+        this.echo = echo;
+        MachineMemory machine = new MachineMemory((config.memoryMiB() + 1) << 20);
+        this.memory = new DomainMemory(machine, 1);
+        memory.populate(0, (int) (config.memoryMiB() << 8));
+        timers.setRemoveOnCancelPolicy(true);
+    }
+
+    public void start() {
+        guest = new HvmGuestBuilder().build(this);
+        VCpuExecutor cpu = guest.executor(0);
+        vcpuThread = new Thread(() -> runVcpu(cpu), "xenj-vcpu-" + config.name());
+        vcpuThread.setDaemon(true);
+        vcpuThread.start();
+    }
+
+    public VCpuExecutor executor() {
+        return guest.executor(0);
+    }
+
+    /** The IA-32 executor behind the vCPU, for instruction counts and state dumps. */
+    public org.xenj.hypervisor.internal.cpu.CpuExecutor cpuExecutor() {
+        return guest.executor(0) instanceof org.xenj.hypervisor.internal.builder.HaltAwareExecutor h ? h.cpuExecutor() : null;
+    }
+
+    private void runVcpu(VCpuExecutor cpu) {
+        while (!stop) {
+            RunExit exit = cpu.run(System.nanoTime() + 10_000_000);
+            lastExit = exit;
+            if (exit == RunExit.SHUTDOWN || exit == RunExit.CRASH) {
+                if (exit == RunExit.CRASH && shutdown == null) {
+                    shutdown = ShutdownReason.CRASH;
+                }
+                return;
+            }
+            if (exit == RunExit.BLOCKED) {
+                synchronized (wakeLock) {
+                    long until = System.nanoTime() + 50_000_000;
+                    while (!woken && !stop && !cpu.wakeupPending() && System.nanoTime() < until) {
+                        try {
+                            wakeLock.wait(5);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                    woken = false;
+                }
+            }
+        }
+    }
+
+    public synchronized String consoleText() {
+        return console.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    public void type(String text) {
+        ConsoleInput in = input;
+        if (in != null) {
+            in.input(text.getBytes(StandardCharsets.ISO_8859_1));
+        }
+    }
+
+    /** Waits until the console output (from {@code from}) contains {@code text}; returns its index or -1. */
+    public int waitFor(String text, int from, long timeoutMillis) throws InterruptedException {
+        long end = System.currentTimeMillis() + timeoutMillis;
+        while (System.currentTimeMillis() < end) {
+            String s = consoleText();
+            int i = s.indexOf(text, Math.min(from, s.length()));
+            if (i >= 0) {
+                return i;
+            }
+            if (shutdown != null) {
+                return -1;
+            }
+            Thread.sleep(20);
+        }
+        return -1;
+    }
+
+    public ShutdownReason shutdownReason() {
+        return shutdown;
+    }
+
+    public RunExit lastExit() {
+        return lastExit;
+    }
+
+    public synchronized String log() {
+        return log.toString();
+    }
+
+    public boolean waitForShutdown(long timeoutMillis) throws InterruptedException {
+        vcpuThread.join(timeoutMillis);
+        return !vcpuThread.isAlive();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop = true;
+        synchronized (wakeLock) {
+            wakeLock.notifyAll();
+        }
+        if (vcpuThread != null) {
+            guest.executor(0).requestExit();
+            vcpuThread.join(2000);
+        }
+        if (guest != null) {
+            guest.destroy();
+        }
+        timers.shutdownNow();
+        memory.releaseAll();
+    }
+
+    // ---- GuestContext ----
+
+    @Override
+    public int domid() {
+        return 1;
+    }
+
+    @Override
+    public DomainConfig config() {
+        return config;
+    }
+
+    @Override
+    public DomainMemory memory() {
+        return memory;
+    }
+
+    @Override
+    public VCpuWaker waker(int vcpu) {
+        return () -> {
+            synchronized (wakeLock) {
+                woken = true;
+                wakeLock.notifyAll();
+            }
+        };
+    }
+
+    @Override
+    public void requestShutdown(ShutdownReason reason) {
+        if (shutdown == null) {
+            shutdown = reason;
+        }
+    }
+
+    @Override
+    public synchronized void consoleOutput(byte[] data, int off, int len) {
+        console.write(data, off, len);
+        if (echo != null) {
+            echo.write(data, off, len);
+            echo.flush();
+        }
+    }
+
+    @Override
+    public void setConsoleInput(ConsoleInput input) {
+        this.input = input;
+    }
+
+    @Override
+    public synchronized void log(String message) {
+        log.append(message).append('\n');
+        if (echo != null) {
+            echo.println("[xenj] " + message);
+        }
+    }
+
+    @Override
+    public List<DeviceModel> deviceModels() {
+        return List.of(new QemuDeviceModel());
+    }
+
+    @Override
+    public HostTimer.Handle schedule(long deadlineNanos, Runnable task) {
+        long delay = Math.max(0, deadlineNanos - System.nanoTime());
+        var f = timers.schedule(task, delay, TimeUnit.NANOSECONDS);
+        return () -> f.cancel(false);
+    }
+}

@@ -1,0 +1,120 @@
+package org.xenj.hypervisor.internal.builder;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+import org.osgi.service.component.annotations.Component;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.HypervisorException;
+import org.xenj.hypervisor.internal.exec.Guest;
+import org.xenj.hypervisor.internal.exec.GuestBuilder;
+import org.xenj.hypervisor.internal.exec.GuestContext;
+import org.xenj.hypervisor.internal.exec.VCpuExecutor;
+import org.xenj.hypervisor.internal.platform.HvmPlatformImpl;
+import org.xenj.hypervisor.spi.DeviceModel;
+import org.xenj.hypervisor.spi.DeviceModelInstance;
+
+/**
+ * Builds {@code type="hvm"} guests: the hypervisor-side platform, the device model's devices, the
+ * e820 map and CMOS memory size, and (with {@code kernel=}) a direct Linux boot. The domain core
+ * has populated RAM already; nothing here allocates guest memory.
+ */
+@Component(service = GuestBuilder.class)
+public final class HvmGuestBuilder implements GuestBuilder {
+
+    private final HvmVCpuFactory vcpus;
+
+    public HvmGuestBuilder() {
+        this(new Ia32VCpuFactory());
+    }
+
+    public HvmGuestBuilder(HvmVCpuFactory vcpus) {
+        this.vcpus = vcpus;
+    }
+
+    @Override
+    public boolean supports(DomainType type) {
+        return type == DomainType.HVM;
+    }
+
+    @Override
+    public Guest build(GuestContext context) {
+        DomainConfig config = context.config();
+        DeviceModel model = context.deviceModels().stream().filter(m -> m.supports(config)).findFirst()
+                .orElseThrow(() -> new HypervisorException("no HVM device model is available for domain '" + config.name()
+                        + "' (is the org.xenj.hvm.qemudm bundle active?)"));
+        if (config.kernel() == null || config.kernel().isBlank()) {
+            throw new HypervisorException("domain '" + config.name() + "': type=\"hvm\" needs kernel= (direct boot); "
+                    + "firmware boot is not supported yet");
+        }
+        BzImage kernel = BzImage.parse(read(config.kernel(), "kernel"), config.kernel());
+        byte[] initrd = config.ramdisk() == null || config.ramdisk().isBlank() ? null : read(config.ramdisk(), "ramdisk");
+
+        E820Map map = E820Map.forHvm(context.memory());
+        LinuxDirectBoot boot = new LinuxDirectBoot();
+        LinuxDirectBoot.EntryState entry = boot.load(context.memory(), map, kernel, initrd, config.cmdline());
+
+        HvmPlatformImpl platform = new HvmPlatformImpl(context);
+        DeviceModelInstance devices = null;
+        try {
+            platform.rtc().setMemorySize(map.ramTop(), 0);
+            devices = model.attach(platform);
+            VCpuExecutor[] executors = new VCpuExecutor[config.vcpus()];
+            for (int i = 0; i < executors.length; i++) {
+                executors[i] = vcpus.create(context, i, platform, i == 0 ? entry : null);
+            }
+            context.log(String.format("HVM direct boot: bzImage protocol %d.%02d, entry 0x%x, initrd %d KiB at 0x%x, "
+                    + "%d MiB RAM, device model %s", kernel.protocol() >> 8, kernel.protocol() & 0xff, entry.eip(),
+                    boot.layout().initrdSize() >> 10, boot.layout().initrdAddress(), map.ramTop() >> 20, model.name()));
+            return new HvmGuest(platform, devices, executors);
+        } catch (RuntimeException e) {
+            platform.destroy();
+            if (devices != null) {
+                devices.detach();
+            }
+            throw e instanceof HypervisorException ? e : new HypervisorException("cannot build HVM domain '" + config.name()
+                    + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] read(String file, String what) {
+        try {
+            return Files.readAllBytes(Path.of(file));
+        } catch (NoSuchFileException e) {
+            throw new HypervisorException(what + " file not found: " + file);
+        } catch (IOException | RuntimeException e) {
+            throw new HypervisorException("cannot read " + what + " " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A built HVM guest: its platform, its device model instance and its vCPUs. */
+    static final class HvmGuest implements Guest {
+        private final HvmPlatformImpl platform;
+        private final DeviceModelInstance devices;
+        private final VCpuExecutor[] executors;
+
+        HvmGuest(HvmPlatformImpl platform, DeviceModelInstance devices, VCpuExecutor[] executors) {
+            this.platform = platform;
+            this.devices = devices;
+            this.executors = executors;
+        }
+
+        @Override
+        public VCpuExecutor executor(int vcpu) {
+            return executors[vcpu];
+        }
+
+        HvmPlatformImpl platform() {
+            return platform;
+        }
+
+        @Override
+        public void destroy() {
+            platform.destroy();
+            devices.detach();
+        }
+    }
+}

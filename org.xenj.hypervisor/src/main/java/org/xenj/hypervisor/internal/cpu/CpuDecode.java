@@ -1,0 +1,383 @@
+package org.xenj.hypervisor.internal.cpu;
+
+import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+
+/**
+ * Instruction fetch and decode. Fetch reads straight from the RAM chunk of the current code page
+ * (a window {@code [fPageStart, fLimit)} of chunk indexes, bounded by the page and the CS limit),
+ * so self-modifying code needs no special care. Decoding is driven by {@link OpTable}: prefixes,
+ * opcode, ModRM/SIB/displacement (effective address computed) and immediates are all consumed
+ * before execution starts, and EIP then already points to the next instruction; a fault restores
+ * it from {@link #startEip}.
+ */
+abstract class CpuDecode extends CpuAlu {
+
+    // ---- fetch window ----
+    private byte[] fMem;
+    private int fIdx, fLimit, fPageStart, fOff;
+    /** CS default size (D bit). */
+    boolean code32;
+
+    // ---- the decoded instruction ----
+    int startEip;
+    int op;
+    int modrm, mod, reg, rm;
+    int eaSeg, eaOff;
+    int imm, imm2;
+    int prefixSeg;
+    /** 0, 0xF2 (REPNE) or 0xF3 (REP/REPE). */
+    int rep;
+    boolean o32, a32, lock;
+
+    CpuDecode(DomainMemory memory, CpuEnvironment env) {
+        super(memory, env);
+    }
+
+    @Override
+    final void flushFetch() {
+        fLimit = 0;
+        fPageStart = 0;
+        fIdx = 0;
+    }
+
+    @Override
+    final void codeSegmentChanged() {
+        code32 = (segAttr[CS] & ATTR_DB) != 0;
+        flushFetch();
+    }
+
+    private void refill(int lin) {
+        long off = (lin - segBase[CS]) & 0xffffffffL;
+        long limit = segLimit[CS] & 0xffffffffL;
+        if (off > limit) {
+            throw fault(GP, 0);
+        }
+        if (codePage(lin)) {
+            fMem = codeChunk;
+            fOff = codeOff;
+            fIdx = fOff + lin;
+            fPageStart = fOff + (lin & PAGE_MASK);
+            int pageRemain = 0x1000 - (lin & 0xfff);
+            fLimit = fIdx + (int) Math.min(pageRemain, limit - off + 1);
+        } else {
+            fMem = null;
+            fOff = 0;
+            fIdx = lin;
+            fLimit = lin;
+            fPageStart = lin;
+        }
+    }
+
+    private void fetchStart() {
+        int lin = segBase[CS] + eip;
+        int idx = fOff + lin;
+        if (idx >= fPageStart && idx < fLimit) {
+            fIdx = idx;
+        } else {
+            refill(lin);
+        }
+    }
+
+    final int fetch8() {
+        int i = fIdx;
+        if (i < fLimit) {
+            fIdx = i + 1;
+            return fMem[i] & 0xff;
+        }
+        return fetchSlow();
+    }
+
+    private int fetchSlow() {
+        int lin = fIdx - fOff;
+        if (lin - (segBase[CS] + startEip) >= 15) {
+            throw fault(GP, 0); // instruction longer than 15 bytes
+        }
+        refill(lin);
+        if (fMem == null) {
+            fIdx = lin + 1;
+            return read8(lin);
+        }
+        return fMem[fIdx++] & 0xff;
+    }
+
+    final int fetch16() {
+        int i = fIdx;
+        if (i + 2 <= fLimit) {
+            fIdx = i + 2;
+            return (short) LE16.get(fMem, i) & 0xffff;
+        }
+        return fetch8() | fetch8() << 8;
+    }
+
+    final int fetch32() {
+        int i = fIdx;
+        if (i + 4 <= fLimit) {
+            fIdx = i + 4;
+            return (int) LE32.get(fMem, i);
+        }
+        return fetch16() | fetch16() << 16;
+    }
+
+    /** Offset in CS of the next byte to fetch. */
+    final int fetchEip() {
+        int e = fIdx - fOff - segBase[CS];
+        return code32 ? e : e & 0xffff;
+    }
+
+    /**
+     * Decodes the instruction at CS:EIP into the fields above and advances EIP past it. Returns the
+     * opcode (0x000-0x0FF one byte, 0x100-0x1FF two byte).
+     */
+    final int decode() {
+        startEip = eip;
+        fetchStart();
+        boolean o = code32, a = code32;
+        int seg = -1, rp = 0;
+        boolean lk = false;
+        int b = fetch8();
+        while ((OpTable.ATTR[b] & OpTable.PREFIX) != 0) {
+            switch (b) {
+                case 0x26 -> seg = ES;
+                case 0x2e -> seg = CS;
+                case 0x36 -> seg = SS;
+                case 0x3e -> seg = DS;
+                case 0x64 -> seg = FS;
+                case 0x65 -> seg = GS;
+                case 0x66 -> o = !code32;
+                case 0x67 -> a = !code32;
+                case 0xf0 -> lk = true;
+                default -> rp = b;
+            }
+            b = fetch8();
+        }
+        if (b == 0x0f) {
+            b = 0x100 | fetch8();
+        }
+        o32 = o;
+        a32 = a;
+        prefixSeg = seg;
+        rep = rp;
+        lock = lk;
+        op = b;
+        int attr = OpTable.ATTR[b];
+        if ((attr & OpTable.MODRM) != 0) {
+            int m = fetch8();
+            modrm = m;
+            mod = m >>> 6;
+            reg = (m >>> 3) & 7;
+            rm = m & 7;
+            if (mod != 3) {
+                if (a) {
+                    decodeEa32(m);
+                } else {
+                    decodeEa16(m);
+                }
+            }
+        }
+        switch (attr & 0xf) {
+            case OpTable.I_NONE -> { }
+            case OpTable.I_B -> imm = fetch8();
+            case OpTable.I_W -> imm = fetch16();
+            case OpTable.I_Z -> imm = o ? fetch32() : fetch16();
+            case OpTable.I_MOFFS -> imm = a ? fetch32() : fetch16();
+            case OpTable.I_FAR -> {
+                imm = o ? fetch32() : fetch16();
+                imm2 = fetch16();
+            }
+            case OpTable.I_ENTER -> {
+                imm = fetch16();
+                imm2 = fetch8();
+            }
+            case OpTable.I_GRP3B -> {
+                if (reg < 2) {
+                    imm = fetch8();
+                }
+            }
+            case OpTable.I_GRP3Z -> {
+                if (reg < 2) {
+                    imm = o ? fetch32() : fetch16();
+                }
+            }
+            default -> { }
+        }
+        eip = fetchEip();
+        return b;
+    }
+
+    private void decodeEa16(int m) {
+        int off;
+        int seg = DS;
+        switch (m & 7) {
+            case 0 -> off = regs[EBX] + regs[ESI];
+            case 1 -> off = regs[EBX] + regs[EDI];
+            case 2 -> { off = regs[EBP] + regs[ESI]; seg = SS; }
+            case 3 -> { off = regs[EBP] + regs[EDI]; seg = SS; }
+            case 4 -> off = regs[ESI];
+            case 5 -> off = regs[EDI];
+            case 6 -> {
+                if (mod == 0) {
+                    off = 0;
+                } else {
+                    off = regs[EBP];
+                    seg = SS;
+                }
+            }
+            default -> off = regs[EBX];
+        }
+        if (mod == 1) {
+            off += (byte) fetch8();
+        } else if (mod == 2 || (mod == 0 && (m & 7) == 6)) {
+            off += fetch16();
+        }
+        eaOff = off & 0xffff;
+        eaSeg = prefixSeg >= 0 ? prefixSeg : seg;
+    }
+
+    private void decodeEa32(int m) {
+        int r = m & 7;
+        int off;
+        int seg = DS;
+        if (r == 4) {
+            int sib = fetch8();
+            int base = sib & 7;
+            int index = (sib >>> 3) & 7;
+            if (base == 5 && mod == 0) {
+                off = fetch32();
+            } else {
+                off = regs[base];
+                if (base == ESP || base == EBP) {
+                    seg = SS;
+                }
+            }
+            if (index != 4) {
+                off += regs[index] << (sib >>> 6);
+            }
+        } else if (r == 5 && mod == 0) {
+            off = fetch32();
+        } else {
+            off = regs[r];
+            if (r == EBP) {
+                seg = SS;
+            }
+        }
+        if (mod == 1) {
+            off += (byte) fetch8();
+        } else if (mod == 2) {
+            off += fetch32();
+        }
+        eaOff = off;
+        eaSeg = prefixSeg >= 0 ? prefixSeg : seg;
+    }
+
+    // ------------------------------------------------------------------ operand access
+
+    final int opBits() {
+        return o32 ? 32 : 16;
+    }
+
+    final int getReg(int bits, int idx) {
+        return bits == 32 ? regs[idx] : bits == 16 ? regs[idx] & 0xffff : reg8(idx);
+    }
+
+    final void setReg(int bits, int idx, int v) {
+        if (bits == 32) {
+            regs[idx] = v;
+        } else if (bits == 16) {
+            setReg16(idx, v);
+        } else {
+            setReg8(idx, v);
+        }
+    }
+
+    final int readMem(int bits, int seg, int off) {
+        if (bits == 32) {
+            return read32(linR(seg, off, 4));
+        }
+        if (bits == 16) {
+            return read16(linR(seg, off, 2));
+        }
+        return read8(linR(seg, off, 1));
+    }
+
+    final void writeMem(int bits, int seg, int off, int v) {
+        if (bits == 32) {
+            write32(linW(seg, off, 4), v);
+        } else if (bits == 16) {
+            write16(linW(seg, off, 2), v);
+        } else {
+            write8(linW(seg, off, 1), v);
+        }
+    }
+
+    final int readLin(int bits, int lin) {
+        return bits == 32 ? read32(lin) : bits == 16 ? read16(lin) : read8(lin);
+    }
+
+    final void writeLin(int bits, int lin, int v) {
+        if (bits == 32) {
+            write32(lin, v);
+        } else if (bits == 16) {
+            write16(lin, v);
+        } else {
+            write8(lin, v);
+        }
+    }
+
+    /** The r/m operand. */
+    final int readE(int bits) {
+        return mod == 3 ? getReg(bits, rm) : readMem(bits, eaSeg, eaOff);
+    }
+
+    final void writeE(int bits, int v) {
+        if (mod == 3) {
+            setReg(bits, rm, v);
+        } else {
+            writeMem(bits, eaSeg, eaOff, v);
+        }
+    }
+
+    private int rmwLin;
+
+    /** Reads the r/m operand of a read-modify-write; the later {@link #writeRmw} cannot fault. */
+    final int readRmw(int bits) {
+        if (mod == 3) {
+            return getReg(bits, rm);
+        }
+        int size = bits >>> 3;
+        int lin = linW(eaSeg, eaOff, size);
+        checkWritable(lin, size);
+        rmwLin = lin;
+        return readLin(bits, lin);
+    }
+
+    final void writeRmw(int bits, int v) {
+        if (mod == 3) {
+            setReg(bits, rm, v);
+        } else {
+            writeLin(bits, rmwLin, v);
+        }
+    }
+
+    /** Effective address offset + {@code delta}, wrapped to the address size. */
+    final int eaPlus(int delta) {
+        int o = eaOff + delta;
+        return a32 ? o : o & 0xffff;
+    }
+
+    final int dataSeg() {
+        return prefixSeg >= 0 ? prefixSeg : DS;
+    }
+
+    /** Sign-extended 8-bit immediate. */
+    final int simm8() {
+        return (byte) imm;
+    }
+
+    /** Requires a memory operand (LEA, LDS, LGDT...): #UD for a register form. */
+    final void requireMem() {
+        if (mod == 3) {
+            throw fault(UD, 0);
+        }
+    }
+}

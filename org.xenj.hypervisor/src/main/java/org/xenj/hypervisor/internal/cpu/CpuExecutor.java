@@ -1,0 +1,146 @@
+package org.xenj.hypervisor.internal.cpu;
+
+import java.util.function.Consumer;
+
+import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.exec.VCpuExecutor;
+
+/**
+ * Runs a {@link Cpu} for the scheduler. Between blocks of instructions it checks, in this order:
+ * the exit and shutdown flags, the deadline and platform timers (reading the clock only every few
+ * blocks), and pending interrupts (delivered when IF=1 and no interrupt shadow). HLT makes the
+ * vCPU {@link RunExit#BLOCKED} unless an interrupt can be taken. Nothing the guest does escapes
+ * {@link #run}: a triple fault or an internal error returns {@link RunExit#CRASH} after logging
+ * the CPU state.
+ */
+public final class CpuExecutor implements VCpuExecutor {
+
+    /** Instructions per block between interrupt checks. */
+    static final int BLOCK = 1024;
+    /** Blocks between clock reads. */
+    private static final int CLOCK_EVERY = 8;
+
+    private final Cpu cpu;
+    private final CpuEnvironment env;
+    private final Consumer<String> crashLog;
+    private volatile boolean exitRequested;
+    private volatile boolean shutdownRequested;
+    private long nextTimer;
+    private String crashReport;
+
+    public CpuExecutor(Cpu cpu, CpuEnvironment env, Consumer<String> crashLog) {
+        this.cpu = cpu;
+        this.env = env;
+        this.crashLog = crashLog == null ? s -> { } : crashLog;
+    }
+
+    public Cpu cpu() {
+        return cpu;
+    }
+
+    /** Total guest instructions executed (for MIPS figures). */
+    public long instructionCount() {
+        return cpu.instructionCount();
+    }
+
+    /** Makes {@link #run} return {@link RunExit#SHUTDOWN} at its next check (platform poweroff/reset). */
+    public void requestShutdown() {
+        shutdownRequested = true;
+    }
+
+    public boolean shutdownRequested() {
+        return shutdownRequested;
+    }
+
+    /** The CPU state logged at the last crash, or null. */
+    public String crashReport() {
+        return crashReport;
+    }
+
+    @Override
+    public void requestExit() {
+        exitRequested = true;
+    }
+
+    @Override
+    public boolean wakeupPending() {
+        if (shutdownRequested || exitRequested) {
+            return true;
+        }
+        if (cpu.interruptsEnabled() && env.interruptPending()) {
+            return true;
+        }
+        if (!cpu.isHalted()) {
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public RunExit run(long deadlineNanos) {
+        try {
+            return loop(deadlineNanos);
+        } catch (Throwable t) { // a hypervisor bug: crash this domain only
+            crash("internal error: " + t);
+            if (t instanceof VirtualMachineError && !(t instanceof StackOverflowError)) {
+                throw (VirtualMachineError) t;
+            }
+            return RunExit.CRASH;
+        }
+    }
+
+    private RunExit loop(long deadline) {
+        int clock = 0;
+        long now = System.nanoTime();
+        if (now >= nextTimer) {
+            nextTimer = env.serviceTimers(now);
+        }
+        while (true) {
+            if (exitRequested) {
+                exitRequested = false;
+                return RunExit.PREEMPTED;
+            }
+            if (shutdownRequested) {
+                return RunExit.SHUTDOWN;
+            }
+            if (++clock >= CLOCK_EVERY || cpu.isHalted()) {
+                clock = 0;
+                now = System.nanoTime();
+                if (now >= nextTimer) {
+                    nextTimer = env.serviceTimers(now);
+                }
+                if (now - deadline >= 0) {
+                    return RunExit.PREEMPTED;
+                }
+            }
+            if (cpu.interruptsEnabled() && env.interruptPending()) {
+                if (cpu.interruptShadow) {
+                    cpu.interruptShadow = false;
+                    cpu.runSlice(1);
+                    if (cpu.tripleFaulted()) {
+                        return crash(cpu.tripleFaultReason);
+                    }
+                    continue;
+                }
+                int vector = env.acknowledgeInterrupt();
+                if (vector >= 0) {
+                    cpu.deliverExternal(vector);
+                }
+            }
+            if (cpu.isHalted()) {
+                return RunExit.BLOCKED;
+            }
+            cpu.interruptShadow = false;
+            cpu.runSlice(BLOCK);
+            if (cpu.tripleFaulted()) {
+                return crash(cpu.tripleFaultReason);
+            }
+        }
+    }
+
+    private RunExit crash(String reason) {
+        crashReport = "vCPU crashed: " + reason + "\n" + cpu.stateString();
+        crashLog.accept(crashReport);
+        return RunExit.CRASH;
+    }
+}

@@ -1,0 +1,541 @@
+package org.xenj.hypervisor.internal.cpu;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
+
+/**
+ * Linear memory: the software TLB, the page walker (2-level, PSE, PAE, PGE, accessed/dirty) and
+ * guest-physical access (RAM through the domain's p2m, everything else as MMIO).
+ *
+ * <p>The TLB is direct-mapped and kept as primitive arrays indexed by virtual page number. There
+ * are two sets, one for supervisor (CPL 0-2) and one for user (CPL 3) accesses, each with a read
+ * tag and a write tag per slot; a tag is the page's linear base address when that access is
+ * allowed without a walk (for writes: writable and already dirty), else -1. The data of a slot is
+ * the host chunk and an offset so that {@code chunk[off + linear]} is the byte.
+ */
+abstract class CpuMmu extends CpuRegs {
+
+    static final VarHandle LE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    static final VarHandle LE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    static final VarHandle LE64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    static final int TLB_BITS = 12;
+    static final int TLB_SIZE = 1 << TLB_BITS;
+    static final int TLB_MASK = TLB_SIZE - 1;
+    static final int PAGE_MASK = ~0xfff;
+
+    static final int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8;
+
+    final DomainMemory memory;
+    final MachineMemory machine;
+    final CpuEnvironment env;
+
+    private final int[] kTagR = new int[TLB_SIZE], kTagW = new int[TLB_SIZE], kOff = new int[TLB_SIZE];
+    private final byte[][] kMem = new byte[TLB_SIZE][];
+    private final boolean[] kGlobal = new boolean[TLB_SIZE];
+    private final int[] uTagR = new int[TLB_SIZE], uTagW = new int[TLB_SIZE], uOff = new int[TLB_SIZE];
+    private final byte[][] uMem = new byte[TLB_SIZE][];
+    private final boolean[] uGlobal = new boolean[TLB_SIZE];
+
+    /** The set in use for the current privilege (user set at CPL 3). */
+    int[] tagR, tagW, tOff;
+    byte[][] tMem;
+    boolean userMode;
+
+    /** Result of the last walk. */
+    private boolean walkWritable;
+    private boolean walkGlobal;
+    /** Physical address of the last access that missed RAM (MMIO). */
+    long mmioPhys;
+
+    CpuMmu(DomainMemory memory, CpuEnvironment env) {
+        this.memory = memory;
+        this.machine = memory.machine();
+        this.env = env;
+        Arrays.fill(kTagR, -1);
+        Arrays.fill(kTagW, -1);
+        Arrays.fill(uTagR, -1);
+        Arrays.fill(uTagW, -1);
+        selectTlb(false);
+    }
+
+    final void selectTlb(boolean user) {
+        userMode = user;
+        if (user) {
+            tagR = uTagR; tagW = uTagW; tOff = uOff; tMem = uMem;
+        } else {
+            tagR = kTagR; tagW = kTagW; tOff = kOff; tMem = kMem;
+        }
+    }
+
+    /** Forgets every cached translation ({@code globalsToo=false}: keeps PGE global pages, as a CR3 load). */
+    final void flushTlb(boolean globalsToo) {
+        boolean keepGlobals = !globalsToo && (cr4 & CR4_PGE) != 0;
+        for (int i = 0; i < TLB_SIZE; i++) {
+            if (!keepGlobals || !kGlobal[i]) {
+                kTagR[i] = -1;
+                kTagW[i] = -1;
+            }
+            if (!keepGlobals || !uGlobal[i]) {
+                uTagR[i] = -1;
+                uTagW[i] = -1;
+            }
+        }
+        flushFetch();
+    }
+
+    final void invlpg(int lin) {
+        int i = (lin >>> 12) & TLB_MASK;
+        kTagR[i] = kTagW[i] = uTagR[i] = uTagW[i] = -1;
+        flushFetch();
+    }
+
+    /** Drops the interpreter's cached code page (overridden by the decoder). */
+    abstract void flushFetch();
+
+    // ------------------------------------------------------------------ page walk
+
+    private static boolean paging(int cr0) {
+        return cr0 < 0; // CR0.PG is bit 31
+    }
+
+    /**
+     * Translates a linear address for an access, setting accessed/dirty bits, or raises #PF.
+     * {@code user} is the privilege of the access (CPL 3 and not an implicit supervisor access).
+     */
+    final long translate(int lin, boolean write, boolean user) {
+        if (!paging(cr0)) {
+            walkWritable = true;
+            walkGlobal = false;
+            return lin & 0xffffffffL;
+        }
+        return (cr4 & CR4_PAE) != 0 ? walkPae(lin, write, user) : walk32(lin, write, user);
+    }
+
+    private long walk32(int lin, boolean write, boolean user) {
+        long pdeAddr = (cr3 & PAGE_MASK & 0xffffffffL) + ((lin >>> 22) << 2);
+        int pde = physRead32(pdeAddr);
+        if ((pde & 1) == 0) {
+            throw pageFault(lin, write, user, 0);
+        }
+        if ((pde & 0x80) != 0 && (cr4 & CR4_PSE) != 0) {
+            checkRights(lin, write, user, pde, pde);
+            int upd = pde | 0x20 | (write ? 0x40 : 0);
+            if (upd != pde) {
+                physWrite32(pdeAddr, upd);
+            }
+            walkWritable = writeAllowed(pde, pde, user) && (upd & 0x40) != 0;
+            walkGlobal = (pde & 0x100) != 0;
+            return ((pde & 0xffc00000L) | (lin & 0x3fffff)) & 0xffffffffL;
+        }
+        long pteAddr = (pde & PAGE_MASK & 0xffffffffL) + (((lin >>> 12) & 0x3ff) << 2);
+        int pte = physRead32(pteAddr);
+        if ((pte & 1) == 0) {
+            throw pageFault(lin, write, user, 0);
+        }
+        checkRights(lin, write, user, pde, pte);
+        if ((pde & 0x20) == 0) {
+            physWrite32(pdeAddr, pde | 0x20);
+        }
+        int upd = pte | 0x20 | (write ? 0x40 : 0);
+        if (upd != pte) {
+            physWrite32(pteAddr, upd);
+        }
+        walkWritable = writeAllowed(pde, pte, user) && (upd & 0x40) != 0;
+        walkGlobal = (pte & 0x100) != 0;
+        return ((pte & PAGE_MASK) & 0xffffffffL) | (lin & 0xfff);
+    }
+
+    /** Bits 36..62 of a PAE entry must be zero (we implement a 36-bit physical space, no NX). */
+    private static final long PAE_RSVD = 0xfffffff000000000L;
+    private static final long PAE_ADDR = 0x0000000ffffff000L;
+
+    private long walkPae(int lin, boolean write, boolean user) {
+        long pdpte = physRead64((cr3 & 0xffffffe0L) + ((lin >>> 30) << 3));
+        if ((pdpte & 1) == 0) {
+            throw pageFault(lin, write, user, 0);
+        }
+        if ((pdpte & (PAE_RSVD | 0x1e6)) != 0) {
+            throw pageFault(lin, write, user, PF_RSVD | PF_P);
+        }
+        long pdeAddr = (pdpte & PAE_ADDR) + (((lin >>> 21) & 0x1ff) << 3);
+        long pde = physRead64(pdeAddr);
+        if ((pde & 1) == 0) {
+            throw pageFault(lin, write, user, 0);
+        }
+        if ((pde & PAE_RSVD) != 0) {
+            throw pageFault(lin, write, user, PF_RSVD | PF_P);
+        }
+        if ((pde & 0x80) != 0) {
+            if ((pde & 0x1fe000L) != 0) {
+                throw pageFault(lin, write, user, PF_RSVD | PF_P);
+            }
+            checkRights(lin, write, user, (int) pde, (int) pde);
+            long upd = pde | 0x20 | (write ? 0x40 : 0);
+            if (upd != pde) {
+                physWrite32(pdeAddr, (int) upd);
+            }
+            walkWritable = writeAllowed((int) pde, (int) pde, user) && (upd & 0x40) != 0;
+            walkGlobal = (pde & 0x100) != 0;
+            return (pde & 0xfffe00000L) | (lin & 0x1fffff);
+        }
+        long pteAddr = (pde & PAE_ADDR) + (((lin >>> 12) & 0x1ff) << 3);
+        long pte = physRead64(pteAddr);
+        if ((pte & 1) == 0) {
+            throw pageFault(lin, write, user, 0);
+        }
+        if ((pte & PAE_RSVD) != 0) {
+            throw pageFault(lin, write, user, PF_RSVD | PF_P);
+        }
+        checkRights(lin, write, user, (int) pde, (int) pte);
+        if ((pde & 0x20) == 0) {
+            physWrite32(pdeAddr, (int) pde | 0x20);
+        }
+        long upd = pte | 0x20 | (write ? 0x40 : 0);
+        if (upd != pte) {
+            physWrite32(pteAddr, (int) upd);
+        }
+        walkWritable = writeAllowed((int) pde, (int) pte, user) && (upd & 0x40) != 0;
+        walkGlobal = (pte & 0x100) != 0;
+        return (pte & PAE_ADDR) | (lin & 0xfff);
+    }
+
+    private boolean writeAllowed(int pde, int pte, boolean user) {
+        boolean w = (pde & pte & 2) != 0;
+        if (user) {
+            return w && (pde & pte & 4) != 0;
+        }
+        return w || (cr0 & CR0_WP) == 0;
+    }
+
+    private void checkRights(int lin, boolean write, boolean user, int pde, int pte) {
+        if (user && (pde & pte & 4) == 0) {
+            throw pageFault(lin, write, user, PF_P);
+        }
+        if (write && !writeAllowed(pde, pte, user)) {
+            throw pageFault(lin, write, user, PF_P);
+        }
+    }
+
+    private CpuFault pageFault(int lin, boolean write, boolean user, int bits) {
+        cr2 = lin;
+        return fault(PFV, bits | (write ? PF_W : 0) | (user ? PF_U : 0));
+    }
+
+    // ------------------------------------------------------------------ TLB fill
+
+    /** Walks and caches {@code lin}'s page in the given set; returns the slot, or -1 for MMIO ({@link #mmioPhys}). */
+    private int fill(int lin, boolean write, boolean user) {
+        long pa = translate(lin, write, user);
+        int mfn = memory.mfn(pa >>> 12);
+        if (mfn == DomainMemory.INVALID_MFN) {
+            mmioPhys = pa;
+            return -1;
+        }
+        int i = (lin >>> 12) & TLB_MASK;
+        int page = lin & PAGE_MASK;
+        if (user) {
+            uTagR[i] = page;
+            uTagW[i] = walkWritable ? page : -1;
+            uMem[i] = machine.chunk(mfn);
+            uOff[i] = MachineMemory.offset(mfn) - page;
+            uGlobal[i] = walkGlobal;
+        } else {
+            kTagR[i] = page;
+            kTagW[i] = walkWritable ? page : -1;
+            kMem[i] = machine.chunk(mfn);
+            kOff[i] = MachineMemory.offset(mfn) - page;
+            kGlobal[i] = walkGlobal;
+        }
+        return i;
+    }
+
+    // ------------------------------------------------------------------ linear access, current privilege
+
+    final int read8(int lin) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (tagR[i] == (lin & PAGE_MASK)) {
+            return tMem[i][tOff[i] + lin] & 0xff;
+        }
+        return read8Slow(lin, userMode);
+    }
+
+    final int read16(int lin) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (tagR[i] == ((lin + 1) & PAGE_MASK)) {
+            return (short) LE16.get(tMem[i], tOff[i] + lin) & 0xffff;
+        }
+        return read16Slow(lin, userMode);
+    }
+
+    final int read32(int lin) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (tagR[i] == ((lin + 3) & PAGE_MASK)) {
+            return (int) LE32.get(tMem[i], tOff[i] + lin);
+        }
+        return read32Slow(lin, userMode);
+    }
+
+    final void write8(int lin, int v) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (tagW[i] == (lin & PAGE_MASK)) {
+            tMem[i][tOff[i] + lin] = (byte) v;
+            return;
+        }
+        write8Slow(lin, v, userMode);
+    }
+
+    final void write16(int lin, int v) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (tagW[i] == ((lin + 1) & PAGE_MASK)) {
+            LE16.set(tMem[i], tOff[i] + lin, (short) v);
+            return;
+        }
+        write16Slow(lin, v, userMode);
+    }
+
+    final void write32(int lin, int v) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (tagW[i] == ((lin + 3) & PAGE_MASK)) {
+            LE32.set(tMem[i], tOff[i] + lin, v);
+            return;
+        }
+        write32Slow(lin, v, userMode);
+    }
+
+    /** Makes sure a write of {@code size} bytes at {@code lin} cannot fault (read-modify-write, multi-part stores). */
+    final void checkWritable(int lin, int size) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (tagW[i] != ((lin + size - 1) & PAGE_MASK)) {
+            checkWritableSlow(lin, size, userMode);
+        }
+    }
+
+    final void checkWritableSlow(int lin, int size, boolean user) {
+        if (((lin ^ (lin + size - 1)) & PAGE_MASK) != 0) {
+            probeWrite(lin, user);
+            probeWrite(lin + size - 1, user);
+        } else {
+            probeWrite(lin, user);
+        }
+    }
+
+    private void probeWrite(int lin, boolean user) {
+        int i = (lin >>> 12) & TLB_MASK;
+        int[] tw = user ? uTagW : kTagW;
+        if (tw[i] != (lin & PAGE_MASK)) {
+            fill(lin, true, user);
+        }
+    }
+
+    private int read8Slow(int lin, boolean user) {
+        int i = fill(lin, false, user);
+        if (i < 0) {
+            return (int) env.mmioRead(mmioPhys, 1) & 0xff;
+        }
+        return (user ? uMem : kMem)[i][(user ? uOff : kOff)[i] + lin] & 0xff;
+    }
+
+    private int read16Slow(int lin, boolean user) {
+        if ((lin & 0xfff) == 0xfff) {
+            return read8Slow(lin, user) | read8Slow(lin + 1, user) << 8;
+        }
+        int i = fill(lin, false, user);
+        if (i < 0) {
+            return (int) env.mmioRead(mmioPhys, 2) & 0xffff;
+        }
+        return (short) LE16.get((user ? uMem : kMem)[i], (user ? uOff : kOff)[i] + lin) & 0xffff;
+    }
+
+    private int read32Slow(int lin, boolean user) {
+        if ((lin & 0xfff) > 0xffc) {
+            int v = 0;
+            for (int k = 0; k < 4; k++) {
+                v |= read8Slow(lin + k, user) << (8 * k);
+            }
+            return v;
+        }
+        int i = fill(lin, false, user);
+        if (i < 0) {
+            return (int) env.mmioRead(mmioPhys, 4);
+        }
+        return (int) LE32.get((user ? uMem : kMem)[i], (user ? uOff : kOff)[i] + lin);
+    }
+
+    private void write8Slow(int lin, int v, boolean user) {
+        int i = fill(lin, true, user);
+        if (i < 0) {
+            env.mmioWrite(mmioPhys, 1, v & 0xff);
+            return;
+        }
+        (user ? uMem : kMem)[i][(user ? uOff : kOff)[i] + lin] = (byte) v;
+    }
+
+    private void write16Slow(int lin, int v, boolean user) {
+        if ((lin & 0xfff) == 0xfff) {
+            checkWritableSlow(lin, 2, user);
+            write8Slow(lin, v, user);
+            write8Slow(lin + 1, v >>> 8, user);
+            return;
+        }
+        int i = fill(lin, true, user);
+        if (i < 0) {
+            env.mmioWrite(mmioPhys, 2, v & 0xffff);
+            return;
+        }
+        LE16.set((user ? uMem : kMem)[i], (user ? uOff : kOff)[i] + lin, (short) v);
+    }
+
+    private void write32Slow(int lin, int v, boolean user) {
+        if ((lin & 0xfff) > 0xffc) {
+            checkWritableSlow(lin, 4, user);
+            for (int k = 0; k < 4; k++) {
+                write8Slow(lin + k, v >>> (8 * k), user);
+            }
+            return;
+        }
+        int i = fill(lin, true, user);
+        if (i < 0) {
+            env.mmioWrite(mmioPhys, 4, v & 0xffffffffL);
+            return;
+        }
+        LE32.set((user ? uMem : kMem)[i], (user ? uOff : kOff)[i] + lin, v);
+    }
+
+    // ------------------------------------------------------------------ implicit supervisor accesses (GDT, IDT, TSS)
+
+    final int sysRead8(int lin) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (kTagR[i] == (lin & PAGE_MASK)) {
+            return kMem[i][kOff[i] + lin] & 0xff;
+        }
+        return read8Slow(lin, false);
+    }
+
+    final int sysRead16(int lin) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (kTagR[i] == ((lin + 1) & PAGE_MASK)) {
+            return (short) LE16.get(kMem[i], kOff[i] + lin) & 0xffff;
+        }
+        return read16Slow(lin, false);
+    }
+
+    final int sysRead32(int lin) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (kTagR[i] == ((lin + 3) & PAGE_MASK)) {
+            return (int) LE32.get(kMem[i], kOff[i] + lin);
+        }
+        return read32Slow(lin, false);
+    }
+
+    final void sysWrite8(int lin, int v) {
+        write8Slow(lin, v, false);
+    }
+
+    final void sysWrite16(int lin, int v) {
+        write16Slow(lin, v, false);
+    }
+
+    final void sysWrite32(int lin, int v) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (kTagW[i] == ((lin + 3) & PAGE_MASK)) {
+            LE32.set(kMem[i], kOff[i] + lin, v);
+            return;
+        }
+        write32Slow(lin, v, false);
+    }
+
+    /** Reads/writes with an explicit privilege (stack frames built for another privilege level). */
+    final int readAs32(int lin, boolean user) {
+        return user == userMode ? read32(lin) : read32Slow(lin, user);
+    }
+
+    final int readAs16(int lin, boolean user) {
+        return user == userMode ? read16(lin) : read16Slow(lin, user);
+    }
+
+    final void writeAs32(int lin, int v, boolean user) {
+        if (user == userMode) {
+            write32(lin, v);
+        } else {
+            write32Slow(lin, v, user);
+        }
+    }
+
+    final void writeAs16(int lin, int v, boolean user) {
+        if (user == userMode) {
+            write16(lin, v);
+        } else {
+            write16Slow(lin, v, user);
+        }
+    }
+
+    /** Chunk of the last successful {@link #resolve}. */
+    byte[] resolvedMem;
+
+    /**
+     * Translates {@code lin} for a bulk access at the current privilege and returns the index of its
+     * byte in {@link #resolvedMem}, or -1 when the page is not RAM. May fault (#PF).
+     */
+    final int resolve(int lin, boolean write) {
+        int i = (lin >>> 12) & TLB_MASK;
+        int[] tags = write ? tagW : tagR;
+        if (tags[i] != (lin & PAGE_MASK)) {
+            i = fill(lin, write, userMode);
+            if (i < 0) {
+                return -1;
+            }
+        }
+        resolvedMem = tMem[i];
+        return tOff[i] + lin;
+    }
+
+    // ------------------------------------------------------------------ code fetch support
+
+    /** Result of {@link #codePage}: the chunk, and the offset so that {@code chunk[off + linear]} is the byte. */
+    byte[] codeChunk;
+    int codeOff;
+
+    /** Translates an instruction fetch; returns false for non-RAM code (fetch byte by byte through MMIO). */
+    final boolean codePage(int lin) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (tagR[i] != (lin & PAGE_MASK)) {
+            i = fill(lin, false, userMode);
+            if (i < 0) {
+                return false;
+            }
+        }
+        codeChunk = tMem[i];
+        codeOff = tOff[i];
+        return true;
+    }
+
+    // ------------------------------------------------------------------ guest-physical access
+
+    final int physRead32(long pa) {
+        int mfn = memory.mfn(pa >>> 12);
+        if (mfn == DomainMemory.INVALID_MFN || (pa & 0xfff) > 0xffc) {
+            return mfn == DomainMemory.INVALID_MFN ? (int) env.mmioRead(pa, 4) : memory.read32(pa);
+        }
+        return (int) LE32.get(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (pa & 0xfff));
+    }
+
+    final long physRead64(long pa) {
+        return (physRead32(pa) & 0xffffffffL) | ((long) physRead32(pa + 4) << 32);
+    }
+
+    final void physWrite32(long pa, int v) {
+        int mfn = memory.mfn(pa >>> 12);
+        if (mfn == DomainMemory.INVALID_MFN) {
+            env.mmioWrite(pa, 4, v & 0xffffffffL);
+            return;
+        }
+        memory.write32(pa, v);
+    }
+}

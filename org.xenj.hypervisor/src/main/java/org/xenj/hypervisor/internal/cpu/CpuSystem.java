@@ -1,0 +1,395 @@
+package org.xenj.hypervisor.internal.cpu;
+
+import java.nio.charset.StandardCharsets;
+
+import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+
+/**
+ * System instructions: control and debug registers, descriptor-table registers, CPUID, MSRs,
+ * time stamp counter, SYSENTER/SYSEXIT, and the protected-mode checks they need.
+ */
+abstract class CpuSystem extends CpuExec {
+
+    static final int MSR_TSC = 0x10, MSR_PLATFORM_ID = 0x17, MSR_APIC_BASE = 0x1b, MSR_FEATURE_CONTROL = 0x3a,
+            MSR_UCODE_REV = 0x8b, MSR_MTRRCAP = 0xfe, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
+            MSR_SYSENTER_EIP = 0x176, MSR_MISC_ENABLE = 0x1a0, MSR_MTRR_PHYS_BASE0 = 0x200, MSR_MTRR_FIX64K = 0x250,
+            MSR_MTRR_FIX16K_80000 = 0x258, MSR_MTRR_FIX16K_A0000 = 0x259, MSR_MTRR_FIX4K_C0000 = 0x268, MSR_PAT = 0x277,
+            MSR_MTRR_DEF_TYPE = 0x2ff;
+
+    /** CPUID leaf 1 EDX bits. */
+    static final int FEAT_FPU = 1, FEAT_DE = 1 << 2, FEAT_PSE = 1 << 3, FEAT_TSC = 1 << 4, FEAT_MSR = 1 << 5,
+            FEAT_PAE = 1 << 6, FEAT_CX8 = 1 << 8, FEAT_APIC = 1 << 9, FEAT_SEP = 1 << 11, FEAT_MTRR = 1 << 12,
+            FEAT_PGE = 1 << 13, FEAT_CMOV = 1 << 15, FEAT_PAT = 1 << 16, FEAT_CLFSH = 1 << 19, FEAT_FXSR = 1 << 24;
+
+    /** Family 6, model 8, stepping 3. */
+    static final int CPU_SIGNATURE = 0x683;
+    private static final byte[] BRAND = "xenj virtual IA-32 CPU\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+            .substring(0, 48).getBytes(StandardCharsets.US_ASCII);
+
+    boolean apicPresent;
+    int apicId;
+    CpuidHook cpuidHook;
+    private final long tscEpoch = System.nanoTime();
+    final int[] cpuidOut = new int[4];
+    private final long[] msrOut = new long[1];
+
+    CpuSystem(DomainMemory memory, CpuEnvironment env) {
+        super(memory, env);
+    }
+
+    final void requireCpl0() {
+        if (protectedMode() && (cpl != 0 || v86())) {
+            throw fault(GP, 0);
+        }
+    }
+
+    final void requireProtected() {
+        if (!protectedMode() || v86()) {
+            throw fault(UD, 0);
+        }
+    }
+
+    // ------------------------------------------------------------------ control registers
+
+    final int readCr(int n) {
+        switch (n) {
+            case 0: return cr0;
+            case 2: return cr2;
+            case 3: return cr3;
+            case 4: return cr4;
+            default: throw fault(UD, 0);
+        }
+    }
+
+    static final int CR4_SUPPORTED = CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+
+    final void writeCr(int n, int v) {
+        switch (n) {
+            case 0 -> {
+                if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) {
+                    throw fault(GP, 0);
+                }
+                if ((v & CR0_NW) != 0 && (v & CR0_CD) == 0) {
+                    throw fault(GP, 0);
+                }
+                int old = cr0;
+                cr0 = v | CR0_ET;
+                if (((old ^ cr0) & (CR0_PG | CR0_WP | CR0_PE)) != 0) {
+                    flushTlb(true);
+                }
+                if (((old ^ cr0) & CR0_PE) != 0) {
+                    for (int s = 0; s < 6; s++) {
+                        computeRanges(s);
+                    }
+                    if ((cr0 & CR0_PE) == 0) {
+                        setCpl(0);
+                    }
+                    stopBlock = true;
+                }
+            }
+            case 2 -> cr2 = v;
+            case 3 -> {
+                cr3 = v;
+                flushTlb(false);
+            }
+            case 4 -> {
+                if ((v & ~CR4_SUPPORTED) != 0) {
+                    throw fault(GP, 0);
+                }
+                int old = cr4;
+                cr4 = v;
+                if (((old ^ v) & (CR4_PSE | CR4_PAE | CR4_PGE)) != 0) {
+                    flushTlb(true);
+                }
+            }
+            default -> throw fault(UD, 0);
+        }
+    }
+
+    final int readDr(int n) {
+        if ((n == 4 || n == 5) && (cr4 & CR4_DE) == 0) {
+            n += 2;
+        } else if (n == 4 || n == 5) {
+            throw fault(UD, 0);
+        }
+        if (n == 6) {
+            return dr[6] | 0xffff0ff0;
+        }
+        if (n == 7) {
+            return dr[7] | 0x400;
+        }
+        return dr[n];
+    }
+
+    final void writeDr(int n, int v) {
+        if ((n == 4 || n == 5) && (cr4 & CR4_DE) == 0) {
+            n += 2;
+        } else if (n == 4 || n == 5) {
+            throw fault(UD, 0);
+        }
+        dr[n] = v;
+    }
+
+    // ------------------------------------------------------------------ descriptor tables
+
+    final void lgdtLidt(boolean idt) {
+        requireMem();
+        requireCpl0();
+        int limit = readMem(16, eaSeg, eaOff);
+        int base = readMem(32, eaSeg, eaPlus(2));
+        if (!o32) {
+            base &= 0xffffff;
+        }
+        if (idt) {
+            idtrBase = base;
+            idtrLimit = limit;
+        } else {
+            gdtrBase = base;
+            gdtrLimit = limit;
+        }
+    }
+
+    final void sgdtSidt(boolean idt) {
+        requireMem();
+        int lin = linW(eaSeg, eaOff, 6);
+        checkWritable(lin, 6);
+        write16(lin, idt ? idtrLimit : gdtrLimit);
+        write32(lin + 2, idt ? idtrBase : gdtrBase);
+    }
+
+    final void lldt(int sel) {
+        requireProtected();
+        requireCpl0();
+        if ((sel & 0xfffc) == 0) {
+            ldtrSel = sel;
+            ldtrBase = 0;
+            ldtrLimit = 0;
+            return;
+        }
+        if ((sel & 4) != 0) {
+            throw fault(GP, sel & 0xfffc);
+        }
+        readDescriptor(sel, GP);
+        if (((descHi >>> 8) & 0x1f) != 2) {
+            throw fault(GP, sel & 0xfffc);
+        }
+        if (!present(descHi)) {
+            throw fault(NP, sel & 0xfffc);
+        }
+        ldtrSel = sel;
+        ldtrBase = descBase(descLo, descHi);
+        ldtrLimit = descLimit(descLo, descHi);
+    }
+
+    final void ltr(int sel) {
+        requireProtected();
+        requireCpl0();
+        if ((sel & 0xfffc) == 0 || (sel & 4) != 0) {
+            throw fault(GP, sel & 0xfffc);
+        }
+        readDescriptor(sel, GP);
+        int type = (descHi >>> 8) & 0x1f;
+        if (type != 1 && type != 9) {
+            throw fault(GP, sel & 0xfffc);
+        }
+        if (!present(descHi)) {
+            throw fault(NP, sel & 0xfffc);
+        }
+        descHi |= 0x200;
+        sysWrite32(descAddr + 4, descHi);
+        trSel = sel;
+        trBase = descBase(descLo, descHi);
+        trLimit = descLimit(descLo, descHi);
+        trAttr = descAttr(descHi);
+    }
+
+    /**
+     * LAR/LSL/VERR/VERW helper: reads the descriptor of {@code sel} if it is visible at the current
+     * privilege; returns false (ZF=0) otherwise, never faulting on a bad selector.
+     */
+    final boolean probeDescriptor(int sel, boolean forLsl) {
+        if ((sel & 0xfffc) == 0) {
+            return false;
+        }
+        int index = sel & 0xfff8;
+        if ((sel & 4) != 0 ? (ldtrSel & 0xfffc) == 0 || index + 7 > (ldtrLimit & 0xffffffffL) : index + 7 > (gdtrLimit & 0xffff)) {
+            return false;
+        }
+        readDescriptor(sel, GP);
+        int hi = descHi;
+        int type = (hi >>> 8) & 0x1f;
+        if ((type & 0x10) == 0) {
+            boolean ok = forLsl ? (type == 1 || type == 2 || type == 3 || type == 9 || type == 0xb)
+                    : (type == 1 || type == 2 || type == 3 || type == 4 || type == 5 || type == 9 || type == 0xb || type == 0xc);
+            if (!ok) {
+                return false;
+            }
+        } else if ((type & 0x1c) == 0x1c) {
+            return true; // conforming code: no privilege check
+        }
+        return dpl(hi) >= cpl && dpl(hi) >= (sel & 3);
+    }
+
+    // ------------------------------------------------------------------ CPUID
+
+    final void cpuid() {
+        int leaf = regs[EAX];
+        int sub = regs[ECX];
+        int[] r = cpuidOut;
+        r[0] = r[1] = r[2] = r[3] = 0;
+        switch (leaf) {
+            case 0 -> {
+                r[0] = 2;
+                r[1] = 0x756e6547; // "Genu"
+                r[3] = 0x49656e69; // "ineI"
+                r[2] = 0x6c65746e; // "ntel"
+            }
+            case 1 -> {
+                r[0] = CPU_SIGNATURE;
+                r[1] = (apicId << 24) | (8 << 8);
+                int edx = FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 | FEAT_SEP
+                        | FEAT_MTRR | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_CLFSH;
+                if (apicPresent) {
+                    edx |= FEAT_APIC;
+                }
+                if (fpu == null) {
+                    edx &= ~FEAT_FPU;
+                } else {
+                    edx |= FEAT_FXSR;
+                }
+                r[3] = edx;
+            }
+            case 2 -> r[0] = 1; // one iteration, no cache descriptors
+            case 0x80000000 -> r[0] = 0x80000004;
+            case 0x80000002, 0x80000003, 0x80000004 -> {
+                int base = (leaf - 0x80000002) * 16;
+                for (int i = 0; i < 4; i++) {
+                    r[i] = (BRAND[base + 4 * i] & 0xff) | (BRAND[base + 4 * i + 1] & 0xff) << 8
+                            | (BRAND[base + 4 * i + 2] & 0xff) << 16 | (BRAND[base + 4 * i + 3] & 0xff) << 24;
+                }
+            }
+            default -> { }
+        }
+        CpuidHook hook = cpuidHook;
+        if (hook != null) {
+            hook.adjust(leaf, sub, r);
+        }
+        regs[EAX] = r[0];
+        regs[EBX] = r[1];
+        regs[ECX] = r[2];
+        regs[EDX] = r[3];
+    }
+
+    // ------------------------------------------------------------------ TSC and MSRs
+
+    /** Guest TSC: 1 GHz, following the host's monotonic clock. */
+    final long tsc() {
+        return System.nanoTime() - tscEpoch + tscOffset;
+    }
+
+    final void rdtsc() {
+        if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) {
+            throw fault(GP, 0);
+        }
+        long t = tsc();
+        regs[EAX] = (int) t;
+        regs[EDX] = (int) (t >>> 32);
+    }
+
+    final long readMsr(int msr) {
+        switch (msr) {
+            case MSR_TSC: return tsc();
+            case MSR_PLATFORM_ID, MSR_UCODE_REV, MSR_FEATURE_CONTROL: return 0;
+            case MSR_SYSENTER_CS: return sysenterCs & 0xffffffffL;
+            case MSR_SYSENTER_ESP: return sysenterEsp & 0xffffffffL;
+            case MSR_SYSENTER_EIP: return sysenterEip & 0xffffffffL;
+            case MSR_PAT: return pat;
+            case MSR_MTRRCAP: return 0x508; // 8 variable ranges, fixed ranges, write-combining
+            case MSR_MTRR_DEF_TYPE: return mtrrDefType;
+            case MSR_MISC_ENABLE: return miscEnable;
+            default:
+                break;
+        }
+        if (msr >= MSR_MTRR_PHYS_BASE0 && msr < MSR_MTRR_PHYS_BASE0 + 16) {
+            return mtrrVar[msr - MSR_MTRR_PHYS_BASE0];
+        }
+        int fixed = fixedMtrrIndex(msr);
+        if (fixed >= 0) {
+            return mtrrFixed[fixed];
+        }
+        long[] out = msrOut;
+        if (env.readMsr(msr, out)) {
+            return out[0];
+        }
+        if (msr == MSR_APIC_BASE && apicPresent) {
+            return 0xfee00000L | 0x800 | (apicId == 0 ? 0x100 : 0);
+        }
+        throw fault(GP, 0);
+    }
+
+    private static int fixedMtrrIndex(int msr) {
+        if (msr == MSR_MTRR_FIX64K) {
+            return 0;
+        }
+        if (msr == MSR_MTRR_FIX16K_80000 || msr == MSR_MTRR_FIX16K_A0000) {
+            return msr - MSR_MTRR_FIX16K_80000 + 1;
+        }
+        if (msr >= MSR_MTRR_FIX4K_C0000 && msr < MSR_MTRR_FIX4K_C0000 + 8) {
+            return msr - MSR_MTRR_FIX4K_C0000 + 3;
+        }
+        return -1;
+    }
+
+    final void writeMsr(int msr, long v) {
+        switch (msr) {
+            case MSR_TSC -> tscOffset += v - tsc();
+            case MSR_UCODE_REV, MSR_PLATFORM_ID -> { }
+            case MSR_SYSENTER_CS -> sysenterCs = (int) v;
+            case MSR_SYSENTER_ESP -> sysenterEsp = (int) v;
+            case MSR_SYSENTER_EIP -> sysenterEip = (int) v;
+            case MSR_PAT -> pat = v;
+            case MSR_MTRR_DEF_TYPE -> mtrrDefType = v & 0xcff;
+            case MSR_MISC_ENABLE -> miscEnable = v;
+            default -> {
+                if (msr >= MSR_MTRR_PHYS_BASE0 && msr < MSR_MTRR_PHYS_BASE0 + 16) {
+                    mtrrVar[msr - MSR_MTRR_PHYS_BASE0] = v;
+                } else if (fixedMtrrIndex(msr) >= 0) {
+                    mtrrFixed[fixedMtrrIndex(msr)] = v;
+                } else if (!env.writeMsr(msr, v)) {
+                    if (msr == MSR_APIC_BASE && apicPresent) {
+                        return; // platform without an APIC_BASE handler: keep the default
+                    }
+                    throw fault(GP, 0);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ SYSENTER / SYSEXIT
+
+    final void sysenter() {
+        if (!protectedMode() || (sysenterCs & 0xfffc) == 0) {
+            throw fault(GP, 0);
+        }
+        flags &= ~(VM | IF | RF);
+        setCpl(0);
+        int cs = sysenterCs & 0xfffc;
+        setSegRaw(CS, cs, 0, -1, 0xc09b);
+        setSegRaw(SS, cs + 8, 0, -1, 0xc093);
+        regs[ESP] = sysenterEsp;
+        eip = sysenterEip;
+    }
+
+    final void sysexit() {
+        if (!protectedMode() || v86() || cpl != 0 || (sysenterCs & 0xfffc) == 0) {
+            throw fault(GP, 0);
+        }
+        int cs = sysenterCs & 0xfffc;
+        setCpl(3);
+        setSegRaw(CS, (cs + 16) | 3, 0, -1, 0xc0fb);
+        setSegRaw(SS, (cs + 24) | 3, 0, -1, 0xc0f3);
+        regs[ESP] = regs[ECX];
+        eip = regs[EDX];
+    }
+}

@@ -1,0 +1,168 @@
+package org.xenj.hypervisor.internal.domain;
+
+import java.util.UUID;
+
+import org.xenj.hypervisor.api.Domain;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainState;
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.ShutdownReason;
+import org.xenj.hypervisor.internal.console.ConsoleRing;
+import org.xenj.hypervisor.internal.exec.Guest;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.internal.sched.SchedDomain;
+import org.xenj.hypervisor.internal.sched.VCpu;
+
+/**
+ * One domain. Its life-cycle fields are changed by {@link HypervisorCore} under the core's
+ * lock; readers (monitoring) get racy but consistent-enough snapshots, as {@code xl list} does.
+ */
+final class DomainImpl implements Domain {
+
+    /** Where a domain is in its life, beyond what the scheduler shows. */
+    enum Phase { LIVE, SHUTDOWN, CRASHED, DYING, GONE }
+
+    private final HypervisorCore core;
+    final int id;
+    final UUID uuid;
+    final DomainConfig config;
+    final DomainMemory memory;
+    /** Null for Domain-0, which runs no guest code. */
+    final SchedDomain sched;
+    final ConsoleRing console;
+    final long createdNanos;
+    volatile String name;
+    volatile Guest guest;
+    volatile DomainContext context;
+    volatile boolean userPaused;
+    volatile boolean awaitingBuild;
+    volatile Phase phase = Phase.LIVE;
+    volatile ShutdownReason shutdownReason;
+    /** Frozen CPU time once gone. */
+    volatile long finalCpuNanos = -1;
+
+    DomainImpl(HypervisorCore core, int id, String name, UUID uuid, DomainConfig config, DomainMemory memory, SchedDomain sched) {
+        this.core = core;
+        this.id = id;
+        this.name = name;
+        this.uuid = uuid;
+        this.config = config;
+        this.memory = memory;
+        this.sched = sched;
+        this.console = new ConsoleRing(name);
+        this.createdNanos = System.nanoTime();
+    }
+
+    @Override
+    public int id() {
+        return id;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public UUID uuid() {
+        return uuid;
+    }
+
+    @Override
+    public DomainState state() {
+        switch (phase) {
+            case SHUTDOWN:
+                return DomainState.SHUTDOWN;
+            case CRASHED:
+                return DomainState.CRASHED;
+            case DYING:
+            case GONE:
+                return DomainState.DYING;
+            default:
+                break;
+        }
+        if (sched == null) {
+            return DomainState.RUNNING;
+        }
+        if (userPaused || awaitingBuild || !core.poolHasScheduler(sched)) {
+            return DomainState.PAUSED;
+        }
+        for (int i = 0; i < sched.vcpuCount(); i++) {
+            switch (sched.vcpu(i).state()) {
+                case RUNNING, RUNNABLE:
+                    return DomainState.RUNNING;
+                default:
+                    break;
+            }
+        }
+        return DomainState.BLOCKED;
+    }
+
+    @Override
+    public DomainType type() {
+        return config.type();
+    }
+
+    @Override
+    public int vcpus() {
+        return sched == null ? core.nrPcpus() : sched.vcpuCount();
+    }
+
+    @Override
+    public long memoryKiB() {
+        return (long) memory.populatedFrames() << MachineMemory.PAGE_SHIFT >> 10;
+    }
+
+    @Override
+    public long maxMemoryKiB() {
+        return config.maxMemoryMiB() << 10;
+    }
+
+    @Override
+    public long uptimeNanos() {
+        return System.nanoTime() - createdNanos;
+    }
+
+    @Override
+    public long cpuTimeNanos() {
+        if (finalCpuNanos >= 0) {
+            return finalCpuNanos;
+        }
+        return sched == null ? core.dom0CpuNanos() : sched.cpuTimeNanos();
+    }
+
+    @Override
+    public String pool() {
+        return sched == null ? org.xenj.hypervisor.api.CpuPools.DEFAULT_POOL : core.poolName(sched);
+    }
+
+    @Override
+    public DomainConfig config() {
+        return config;
+    }
+
+    @Override
+    public ShutdownReason shutdownReason() {
+        return shutdownReason;
+    }
+
+    /** Whether the domain may run now (the pool's scheduler aside). */
+    boolean shouldRun() {
+        return phase == Phase.LIVE && !userPaused && !awaitingBuild && guest != null;
+    }
+
+    VCpu vcpu(int i) {
+        return sched.vcpu(i);
+    }
+
+    /** The built guest, for tests and tools inside the bundle; null until built. */
+    Guest guest() {
+        return guest;
+    }
+
+    @Override
+    public String toString() {
+        return "d" + id + " (" + name + ")";
+    }
+}

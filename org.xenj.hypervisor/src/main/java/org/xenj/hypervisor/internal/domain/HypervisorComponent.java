@@ -1,0 +1,208 @@
+package org.xenj.hypervisor.internal.domain;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.xenj.hypervisor.api.ConsoleAccess;
+import org.xenj.hypervisor.api.CpuPools;
+import org.xenj.hypervisor.api.Domain;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainListener;
+import org.xenj.hypervisor.api.HostInfo;
+import org.xenj.hypervisor.api.Hypervisor;
+import org.xenj.hypervisor.api.HypervisorException;
+import org.xenj.hypervisor.api.PCpuInfo;
+import org.xenj.hypervisor.api.ShutdownReason;
+import org.xenj.hypervisor.api.VCpuInfo;
+import org.xenj.hypervisor.internal.exec.GuestBuilder;
+import org.xenj.hypervisor.spi.DeviceModel;
+import org.xenj.hypervisor.spi.SchedulerType;
+
+/**
+ * Publishes the {@link Hypervisor} service: a thin OSGi wrapper over {@link HypervisorCore}.
+ * Scheduler types, guest builders and device models are tracked with dynamic, greedy, multiple
+ * references; binds may arrive before activation and are kept in {@link Plugins}. Unbinds
+ * remove by identity (a replacement is bound before the old service is unbound).
+ */
+@Component(service = Hypervisor.class, immediate = true, configurationPid = "org.xenj.hypervisor")
+@Designate(ocd = HypervisorComponent.Config.class)
+public final class HypervisorComponent implements Hypervisor {
+
+    @ObjectClassDefinition(name = "xenj hypervisor", description = "Start-up settings of the hypervisor")
+    public @interface Config {
+        @AttributeDefinition(description = "Memory given to xenj, split into 4 KiB frames (e.g. 2048M, 2G)")
+        String xenj_memory() default CoreConfig.DEFAULT_MEMORY;
+
+        @AttributeDefinition(description = "Number of pCPUs (host worker threads); 0 = one per host core")
+        int xenj_pcpus() default 0;
+
+        @AttributeDefinition(description = "Memory owned by Domain-0")
+        String xenj_dom0_memory() default CoreConfig.DEFAULT_DOM0_MEMORY;
+
+        @AttributeDefinition(description = "Scheduler of Pool-0 (credit, rr, ...)")
+        String xenj_scheduler() default CoreConfig.DEFAULT_SCHEDULER;
+    }
+
+    private final Plugins plugins = new Plugins();
+    private volatile HypervisorCore core;
+
+    @Activate
+    void activate(Config config) {
+        core = new HypervisorCore(CoreConfig.parse(config.xenj_memory(), config.xenj_pcpus(), config.xenj_dom0_memory(),
+                config.xenj_scheduler()), plugins);
+    }
+
+    @Deactivate
+    void deactivate() {
+        HypervisorCore c = core;
+        core = null;
+        if (c != null) {
+            c.close();
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindSchedulerType(SchedulerType t) {
+        plugins.addScheduler(t);
+    }
+
+    void unbindSchedulerType(SchedulerType t) {
+        plugins.removeScheduler(t);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindGuestBuilder(GuestBuilder b) {
+        plugins.addBuilder(b);
+    }
+
+    void unbindGuestBuilder(GuestBuilder b) {
+        plugins.removeBuilder(b);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindDeviceModel(DeviceModel m) {
+        plugins.addDeviceModel(m);
+    }
+
+    void unbindDeviceModel(DeviceModel m) {
+        plugins.removeDeviceModel(m);
+    }
+
+    private HypervisorCore core() {
+        HypervisorCore c = core;
+        if (c == null) {
+            throw new HypervisorException("the hypervisor is not running");
+        }
+        return c;
+    }
+
+    @Override
+    public Domain create(DomainConfig config) {
+        return core().create(config);
+    }
+
+    @Override
+    public void destroy(int domid) {
+        core().destroy(domid);
+    }
+
+    @Override
+    public void pause(int domid) {
+        core().pause(domid);
+    }
+
+    @Override
+    public void unpause(int domid) {
+        core().unpause(domid);
+    }
+
+    @Override
+    public void shutdown(int domid, ShutdownReason reason) {
+        core().shutdown(domid, reason);
+    }
+
+    @Override
+    public void reboot(int domid) {
+        core().reboot(domid);
+    }
+
+    @Override
+    public List<Domain> list() {
+        return core().list();
+    }
+
+    @Override
+    public Optional<Domain> lookup(int domid) {
+        return core().lookup(domid);
+    }
+
+    @Override
+    public Optional<Domain> lookup(String name) {
+        return core().lookup(name);
+    }
+
+    @Override
+    public Domain resolve(String nameOrId) {
+        return core().resolve(nameOrId);
+    }
+
+    @Override
+    public HostInfo info() {
+        return core().info();
+    }
+
+    @Override
+    public List<PCpuInfo> pcpus() {
+        return core().pcpus();
+    }
+
+    @Override
+    public List<VCpuInfo> vcpus(int domid) {
+        return core().vcpus(domid);
+    }
+
+    @Override
+    public void pinVCpu(int domid, int vcpu, int[] pcpus) {
+        core().pinVCpu(domid, vcpu, pcpus);
+    }
+
+    @Override
+    public List<String> dmesg() {
+        return core().dmesg();
+    }
+
+    @Override
+    public void clearDmesg() {
+        core().clearDmesg();
+    }
+
+    @Override
+    public ConsoleAccess console(int domid) {
+        return core().console(domid);
+    }
+
+    @Override
+    public CpuPools cpupools() {
+        return core().cpupools();
+    }
+
+    @Override
+    public void addListener(DomainListener listener) {
+        core().addListener(listener);
+    }
+
+    @Override
+    public void removeListener(DomainListener listener) {
+        core().removeListener(listener);
+    }
+}

@@ -1,0 +1,748 @@
+package org.xenj.hypervisor.internal.domain;
+
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import org.xenj.hypervisor.api.ConsoleAccess;
+import org.xenj.hypervisor.api.CpuPools;
+import org.xenj.hypervisor.api.Domain;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainListener;
+import org.xenj.hypervisor.api.DomainState;
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.HostInfo;
+import org.xenj.hypervisor.api.Hypervisor;
+import org.xenj.hypervisor.api.HypervisorException;
+import org.xenj.hypervisor.api.PCpuInfo;
+import org.xenj.hypervisor.api.ShutdownReason;
+import org.xenj.hypervisor.api.VCpuInfo;
+import org.xenj.hypervisor.internal.exec.Guest;
+import org.xenj.hypervisor.internal.exec.GuestBuilder;
+import org.xenj.hypervisor.internal.exec.HostTimer;
+import org.xenj.hypervisor.internal.exec.VCpuExecutor;
+import org.xenj.hypervisor.internal.log.Dmesg;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.internal.pool.CpuPoolManager;
+import org.xenj.hypervisor.internal.pool.DomainDirectory;
+import org.xenj.hypervisor.internal.sched.Bits;
+import org.xenj.hypervisor.internal.sched.PCpu;
+import org.xenj.hypervisor.internal.sched.PoolScheduler;
+import org.xenj.hypervisor.internal.sched.SchedDomain;
+import org.xenj.hypervisor.internal.sched.SchedulingCore;
+import org.xenj.hypervisor.internal.sched.VCpu;
+import org.xenj.hypervisor.internal.timer.HostTimerThread;
+import org.xenj.hypervisor.spi.DeviceModel;
+import org.xenj.hypervisor.spi.SchedulerType;
+
+/**
+ * The hypervisor as plain Java (the DS component is a thin wrapper): Domain-0, machine memory
+ * partitioned among domains, the domain life-cycle, pCPUs and cpupools. Management calls are
+ * serialised on this object's monitor; pCPU threads never take it, they hand domain events to
+ * the control thread.
+ */
+public final class HypervisorCore implements Hypervisor, AutoCloseable {
+
+    public static final String VERSION = "xenj-0.1";
+    static final String DOM0_NAME = "Domain-0";
+    private static final long QUIESCE_MILLIS = 5000;
+
+    private final CoreConfig settings;
+    private final Plugins plugins;
+    private final Dmesg dmesg = new Dmesg();
+    private final HostTimerThread timer;
+    private final MachineMemory machine;
+    private final SchedulingCore sched;
+    private final CpuPoolManager pools;
+    private final ExecutorService control;
+    private final ConcurrentSkipListMap<Integer, DomainImpl> domains = new ConcurrentSkipListMap<>();
+    private final CopyOnWriteArrayList<DomainListener> listeners = new CopyOnWriteArrayList<>();
+    private final long startNanos = System.nanoTime();
+    private final String hostname;
+    private final DomainImpl dom0;
+    private final ShutdownHandler shutdowns;
+    private int nextDomid = 1;
+    private volatile boolean closing;
+    private volatile boolean closed;
+
+    public HypervisorCore(CoreConfig settings, Plugins plugins) {
+        this.settings = settings;
+        this.plugins = plugins;
+        try {
+            this.machine = new MachineMemory(settings.memoryBytes());
+        } catch (IllegalArgumentException e) {
+            throw new HypervisorException("bad xenj.memory: " + e.getMessage(), e);
+        }
+        long dom0Frames = settings.dom0MemoryBytes() >>> MachineMemory.PAGE_SHIFT;
+        if (dom0Frames < 1 || dom0Frames >= machine.totalFrames()) {
+            throw new HypervisorException("xenj.dom0.memory (" + (settings.dom0MemoryBytes() >> 20) + " MiB) must be at least 4 KiB and less than xenj.memory ("
+                    + ((long) machine.totalFrames() << MachineMemory.PAGE_SHIFT >> 20) + " MiB)");
+        }
+        if (settings.pcpus() < 1 || settings.pcpus() > 512) {
+            throw new HypervisorException("xenj.pcpus must be 1..512, was " + settings.pcpus());
+        }
+        this.timer = new HostTimerThread(this::log);
+        this.control = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "xenj-control");
+            t.setDaemon(true);
+            return t;
+        });
+        this.hostname = hostname();
+        this.sched = new SchedulingCore(settings.pcpus(), this::log);
+        this.pools = new CpuPoolManager(sched, new Directory(), settings.scheduler(), this::log);
+        this.shutdowns = new ShutdownHandler(this);
+        DomainMemory mem0 = new DomainMemory(machine, Domain.PRIVILEGED_ID);
+        mem0.populate(0, (int) dom0Frames);
+        DomainConfig c0 = DomainConfig.builder(DOM0_NAME).type(DomainType.DOM0)
+                .memoryMiB(Math.max(1, settings.dom0MemoryBytes() >> 20)).vcpus(Math.min(128, settings.pcpus())).build();
+        this.dom0 = new DomainImpl(this, Domain.PRIVILEGED_ID, DOM0_NAME, new UUID(0, 0), c0, mem0, null);
+        domains.put(0, dom0);
+        dmesg.setMirror(line -> {
+            byte[] b = (line + "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            dom0.console.output(b, 0, b.length);
+        });
+        log("xenj " + VERSION + ": " + settings.pcpus() + " pCPUs, " + (settings.memoryBytes() >> 20) + " MiB ("
+                + machine.totalFrames() + " frames), Domain-0 " + (settings.dom0MemoryBytes() >> 20) + " MiB, scheduler "
+                + settings.scheduler());
+        plugins.setListener(new PluginListener());
+    }
+
+    private static String hostname() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            return "localhost";
+        }
+    }
+
+    // ------------------------------------------------------------------ internals for collaborators
+
+    void log(String message) {
+        dmesg.log(message);
+    }
+
+    Plugins plugins() {
+        return plugins;
+    }
+
+    HostTimer timer() {
+        return timer;
+    }
+
+    int nrPcpus() {
+        return sched.nrPcpus();
+    }
+
+    /** The scheduling core, for tests and benchmarks inside the bundle. */
+    public SchedulingCore scheduling() {
+        return sched;
+    }
+
+    public CpuPoolManager poolManager() {
+        return pools;
+    }
+
+    public MachineMemory machineMemory() {
+        return machine;
+    }
+
+    /** The built guest of a domain (e.g. a WorkloadGuest), for tests inside the bundle. */
+    public Guest guestOf(int domid) {
+        DomainImpl d = domains.get(domid);
+        return d == null ? null : d.guest();
+    }
+
+    /** The scheduling side of a domain, for tests inside the bundle. */
+    public SchedDomain schedOf(int domid) {
+        return requireGuest(domid).sched;
+    }
+
+    boolean poolHasScheduler(SchedDomain s) {
+        return s.pool().type() != null;
+    }
+
+    String poolName(SchedDomain s) {
+        return s.pool().name();
+    }
+
+    long dom0CpuNanos() {
+        long total = ProcessHandle.current().info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
+        long guests = 0;
+        for (int i = 0; i < sched.nrPcpus(); i++) {
+            guests += sched.pcpu(i).busyNanos();
+        }
+        return Math.max(0, total - guests);
+    }
+
+    void fire(Consumer<DomainListener> event) {
+        if (listeners.isEmpty() || closed) {
+            return;
+        }
+        onControl(() -> {
+            for (DomainListener l : listeners) {
+                try {
+                    event.accept(l);
+                } catch (RuntimeException e) {
+                    log("domain listener " + l.getClass().getName() + " failed: " + e);
+                }
+            }
+        });
+    }
+
+    void onControl(Runnable task) {
+        if (closed) {
+            return;
+        }
+        try {
+            control.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    log("control task failed: " + e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // stopping: the hypervisor is going away with its domains
+        }
+    }
+
+    private DomainImpl requireDomain(int domid) {
+        DomainImpl d = domains.get(domid);
+        if (d == null || d.phase == DomainImpl.Phase.GONE) {
+            throw new HypervisorException("no domain with id " + domid);
+        }
+        return d;
+    }
+
+    private DomainImpl requireGuest(int domid) {
+        DomainImpl d = requireDomain(domid);
+        if (d.sched == null) {
+            throw new HypervisorException("Domain-0 runs no guest code; the operation applies to guest domains only");
+        }
+        return d;
+    }
+
+    // ------------------------------------------------------------------ create
+
+    @Override
+    public Domain create(DomainConfig config) {
+        if (config == null) {
+            throw new HypervisorException("no domain configuration given");
+        }
+        return createDomain(config, UUID.randomUUID(), config.startPaused());
+    }
+
+    synchronized DomainImpl createDomain(DomainConfig config, UUID uuid, boolean paused) {
+        checkOpen();
+        validateName(config.name());
+        if (config.type() == DomainType.DOM0) {
+            throw new HypervisorException("type DOM0 is Domain-0's alone; choose hvm, pv, pvh or workload");
+        }
+        PoolScheduler pool = pools.pool(config.pool());
+        int[] affinity = Affinity.parse(config.cpus(), sched.nrPcpus());
+        long frames = config.memoryMiB() << (20 - MachineMemory.PAGE_SHIFT);
+        if (frames > Integer.MAX_VALUE) {
+            throw new HypervisorException("memory=" + config.memoryMiB() + " MiB is more than xenj can give one domain");
+        }
+        int domid = nextDomid;
+        DomainMemory memory = new DomainMemory(machine, domid);
+        try {
+            memory.populate(0, (int) frames);
+        } catch (HypervisorException e) {
+            throw new HypervisorException("cannot create domain '" + config.name() + "': " + e.getMessage(), e);
+        }
+        nextDomid = domid + 1 >= 0x7ff0 ? 1 : domid + 1;
+        SchedDomain sd = new SchedDomain(domid, config.vcpus(), shutdowns);
+        CpuPoolManager.initialParams(sd, config.cpuWeight(), config.cap());
+        DomainImpl d = new DomainImpl(this, domid, config.name(), uuid, config, memory, sd);
+        d.userPaused = paused;
+        d.context = new DomainContext(this, d);
+        sched.register(sd, pool);
+        if (affinity != null) {
+            long[] bits = Bits.of(affinity);
+            for (int i = 0; i < sd.vcpuCount(); i++) {
+                PoolScheduler.affinityChanged(sd.vcpu(i), bits);
+            }
+        }
+        domains.put(domid, d);
+        String missing = missingPlugin(config);
+        if (missing != null) {
+            d.awaitingBuild = true;
+            log("d" + domid + " (" + config.name() + ") created paused: waiting for " + missing);
+        } else {
+            try {
+                build(d);
+            } catch (RuntimeException | LinkageError e) {
+                discard(d);
+                String msg = e instanceof HypervisorException ? e.getMessage() : e.toString();
+                log("d" + domid + " (" + config.name() + ") build failed: " + msg);
+                throw new HypervisorException("cannot build domain '" + config.name() + "': " + msg, e);
+            }
+        }
+        applyActive(d);
+        log("d" + domid + " (" + config.name() + ") created: " + config.type() + ", " + config.vcpus() + " vCPUs, "
+                + config.memoryMiB() + " MiB, pool " + config.pool() + (paused ? ", paused" : ""));
+        fire(l -> l.created(d));
+        return d;
+    }
+
+    private void checkOpen() {
+        if (closing) {
+            throw new HypervisorException("the hypervisor is shutting down");
+        }
+    }
+
+    private void validateName(String name) {
+        if (name == null || !name.matches("[A-Za-z0-9_.+:@-]{1,64}")) {
+            throw new HypervisorException("bad domain name '" + name + "': use 1-64 letters, digits or _ . + : @ -");
+        }
+        if (name.matches("[0-9]+")) {
+            throw new HypervisorException("bad domain name '" + name + "': a name cannot be only digits (it would read as an id)");
+        }
+        for (DomainImpl d : domains.values()) {
+            if (d.name.equals(name) && d.phase != DomainImpl.Phase.GONE) {
+                throw new HypervisorException("a domain named '" + name + "' already exists (id " + d.id + ")");
+            }
+        }
+    }
+
+    /** What the domain waits for before it can be built, or null. */
+    private String missingPlugin(DomainConfig config) {
+        if (plugins.builderFor(config.type()) == null) {
+            return "a " + config.type() + " guest builder";
+        }
+        if (config.type() == DomainType.HVM) {
+            for (DeviceModel m : plugins.deviceModels()) {
+                try {
+                    if (m.supports(config)) {
+                        return null;
+                    }
+                } catch (RuntimeException e) {
+                    // a broken model supports nothing
+                }
+            }
+            return "a device model";
+        }
+        return null;
+    }
+
+    private void build(DomainImpl d) {
+        GuestBuilder builder = plugins.builderFor(d.config.type());
+        Guest guest = builder.build(d.context);
+        if (guest == null) {
+            throw new HypervisorException(builder.getClass().getSimpleName() + " built nothing");
+        }
+        VCpuExecutor[] executors = new VCpuExecutor[d.sched.vcpuCount()];
+        for (int i = 0; i < executors.length; i++) {
+            executors[i] = guest.executor(i);
+            if (executors[i] == null) {
+                try {
+                    guest.destroy();
+                } catch (RuntimeException e) {
+                    log("d" + d.id + ": destroying a half-built guest failed: " + e);
+                }
+                throw new HypervisorException("the guest builder gave no executor for vCPU " + i);
+            }
+        }
+        for (int i = 0; i < executors.length; i++) {
+            d.vcpu(i).setExecutor(executors[i]);
+        }
+        d.guest = guest;
+        d.awaitingBuild = false;
+    }
+
+    /** Undoes a creation that failed half-way: nothing of the domain stays. */
+    private void discard(DomainImpl d) {
+        sched.unregister(d.sched);
+        sched.releaseIndexes(d.sched);
+        d.memory.releaseAll();
+        domains.remove(d.id);
+        d.phase = DomainImpl.Phase.GONE;
+    }
+
+    /** Tells the scheduling core whether the domain may run now. */
+    void applyActive(DomainImpl d) {
+        d.sched.pool().setActive(d.sched, d.shouldRun());
+        for (int i = 0; i < d.sched.vcpuCount(); i++) {
+            PoolScheduler.refreshVCpu(d.vcpu(i));
+        }
+    }
+
+    /** Builds every domain that waited for a builder or device model which is now there. */
+    synchronized void buildWaiting() {
+        for (DomainImpl d : domains.values()) {
+            if (!d.awaitingBuild || d.phase != DomainImpl.Phase.LIVE || missingPlugin(d.config) != null) {
+                continue;
+            }
+            DomainState before = d.state();
+            try {
+                build(d);
+                log("d" + d.id + " (" + d.name + ") built now that its " + d.config.type() + " builder is there");
+                applyActive(d);
+                fire(l -> l.stateChanged(d, before));
+            } catch (RuntimeException | LinkageError e) {
+                log("d" + d.id + " (" + d.name + ") build failed, destroying it: " + e.getMessage());
+                onControl(() -> destroy(d.id));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ destroy, pause
+
+    @Override
+    public void destroy(int domid) {
+        DomainImpl d;
+        DomainState before;
+        synchronized (this) {
+            d = requireGuest(domid);
+            if (d.phase == DomainImpl.Phase.DYING) {
+                throw new HypervisorException("domain " + domid + " (" + d.name + ") is already being destroyed");
+            }
+            before = d.state();
+            d.phase = DomainImpl.Phase.DYING;
+            sched.unregister(d.sched);
+        }
+        fire(l -> l.stateChanged(d, before));
+        boolean quiet;
+        try {
+            quiet = sched.awaitQuiescent(d.sched, QUIESCE_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            quiet = false;
+        }
+        if (quiet) {
+            teardown(d);
+        } else {
+            log("d" + domid + " (" + d.name + "): a vCPU does not leave its pCPU; memory is freed when it does");
+            Thread reaper = new Thread(() -> {
+                try {
+                    while (!sched.awaitQuiescent(d.sched, 60_000)) {
+                        log("d" + domid + " still has a vCPU on a pCPU");
+                    }
+                    teardown(d);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "xenj-reaper-d" + domid);
+            reaper.setDaemon(true);
+            reaper.start();
+        }
+    }
+
+    /** Frees everything of a dying domain whose vCPUs are off every pCPU. */
+    private synchronized void teardown(DomainImpl d) {
+        if (d.phase == DomainImpl.Phase.GONE) {
+            return;
+        }
+        d.finalCpuNanos = d.sched.cpuTimeNanos();
+        Guest g = d.guest;
+        if (g != null) {
+            try {
+                g.destroy();
+            } catch (RuntimeException | LinkageError e) {
+                log("d" + d.id + ": guest teardown failed: " + e);
+            }
+        }
+        long kib = d.memoryKiB();
+        d.memory.releaseAll();
+        sched.releaseIndexes(d.sched);
+        d.console.closeAll();
+        domains.remove(d.id);
+        d.phase = DomainImpl.Phase.GONE;
+        log("d" + d.id + " (" + d.name + ") destroyed, " + kib + " KiB returned");
+        String name = d.name;
+        fire(l -> l.destroyed(d.id, name));
+    }
+
+    @Override
+    public void pause(int domid) {
+        DomainImpl d;
+        DomainState before;
+        synchronized (this) {
+            d = requireGuest(domid);
+            requireLive(d, "paused");
+            before = d.state();
+            d.userPaused = true;
+            applyActive(d);
+        }
+        try {
+            sched.awaitQuiescent(d.sched, QUIESCE_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (before != DomainState.PAUSED) {
+            fire(l -> l.stateChanged(d, before));
+        }
+    }
+
+    @Override
+    public synchronized void unpause(int domid) {
+        DomainImpl d = requireGuest(domid);
+        requireLive(d, "unpaused");
+        DomainState before = d.state();
+        d.userPaused = false;
+        applyActive(d);
+        if (before == DomainState.PAUSED) {
+            fire(l -> l.stateChanged(d, before));
+        }
+    }
+
+    private static void requireLive(DomainImpl d, String what) {
+        if (d.phase != DomainImpl.Phase.LIVE) {
+            throw new HypervisorException("domain " + d.id + " (" + d.name + ") is " + d.state().name().toLowerCase()
+                    + " and cannot be " + what);
+        }
+    }
+
+    // ------------------------------------------------------------------ shutdown
+
+    @Override
+    public void shutdown(int domid, ShutdownReason reason) {
+        Guest g;
+        DomainImpl d;
+        synchronized (this) {
+            d = requireGuest(domid);
+            requireLive(d, "shut down");
+            g = d.guest;
+        }
+        if (g == null) {
+            throw new HypervisorException("domain " + domid + " (" + d.name + ") has not started yet (" + missingPlugin(d.config)
+                    + " missing); use destroy");
+        }
+        ShutdownReason r = reason == null ? ShutdownReason.POWEROFF : reason;
+        boolean asked;
+        try {
+            asked = g.requestGuestShutdown(r);
+        } catch (RuntimeException e) {
+            throw new HypervisorException("asking domain " + domid + " to " + r.name().toLowerCase() + " failed: " + e.getMessage(), e);
+        }
+        if (!asked) {
+            throw new HypervisorException("domain " + domid + " (" + d.name + ", " + d.config.type()
+                    + ") cannot be asked to " + r.name().toLowerCase() + ": its guest has no shutdown channel (no PV drivers); use destroy");
+        }
+        log("d" + domid + " (" + d.name + ") asked to " + r.name().toLowerCase());
+    }
+
+    @Override
+    public void reboot(int domid) {
+        shutdown(domid, ShutdownReason.REBOOT);
+    }
+
+    /** The guest (or a vCPU failure) ended the domain's run; see {@link ShutdownHandler}. */
+    void guestShutdown(DomainImpl d, ShutdownReason reason, Throwable cause) {
+        shutdowns.shutdownRequested(d, reason, cause);
+    }
+
+    DomainImpl domain(int domid) {
+        return domains.get(domid);
+    }
+
+    /** Renames a preserved domain (rename-restart). */
+    synchronized void rename(DomainImpl d, String newName) {
+        d.name = newName;
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    @Override
+    public List<Domain> list() {
+        List<Domain> out = new ArrayList<>();
+        for (DomainImpl d : domains.values()) {
+            if (d.phase != DomainImpl.Phase.GONE) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Optional<Domain> lookup(int domid) {
+        DomainImpl d = domains.get(domid);
+        return d == null || d.phase == DomainImpl.Phase.GONE ? Optional.empty() : Optional.of(d);
+    }
+
+    @Override
+    public Optional<Domain> lookup(String name) {
+        if (name == null) {
+            return Optional.empty();
+        }
+        for (DomainImpl d : domains.values()) {
+            if (d.name.equals(name) && d.phase != DomainImpl.Phase.GONE) {
+                return Optional.of(d);
+            }
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public Domain resolve(String nameOrId) {
+        String key = nameOrId == null ? "" : nameOrId.trim();
+        Optional<Domain> d = key.matches("[0-9]{1,9}") ? lookup(Integer.parseInt(key)) : lookup(key);
+        return d.orElseThrow(() -> new HypervisorException("no domain '" + nameOrId + "' (xen:list shows the domains)"));
+    }
+
+    @Override
+    public HostInfo info() {
+        return new HostInfo(hostname, VERSION, "xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p", sched.nrPcpus(),
+                (long) machine.totalFrames() << MachineMemory.PAGE_SHIFT >> 10,
+                (long) machine.freeFrames() << MachineMemory.PAGE_SHIFT >> 10,
+                settings.scheduler(), pools.availableSchedulers(), System.nanoTime() - startNanos);
+    }
+
+    @Override
+    public List<PCpuInfo> pcpus() {
+        List<PCpuInfo> out = new ArrayList<>();
+        for (int i = 0; i < sched.nrPcpus(); i++) {
+            PCpu p = sched.pcpu(i);
+            VCpu v = p.current();
+            out.add(new PCpuInfo(i, p.pool().name(), v == null ? -1 : v.domid(), v == null ? -1 : v.vcpuId(), p.busyNanos(), p.idleNanos()));
+        }
+        return out;
+    }
+
+    @Override
+    public List<VCpuInfo> vcpus(int domid) {
+        DomainImpl d = requireDomain(domid);
+        List<VCpuInfo> out = new ArrayList<>();
+        if (d.sched == null) {
+            int n = d.vcpus();
+            long each = dom0CpuNanos() / n;
+            for (int i = 0; i < n; i++) {
+                out.add(new VCpuInfo(0, d.name, i, i % sched.nrPcpus(), org.xenj.hypervisor.api.VCpuState.RUNNING, each, new int[0]));
+            }
+            return out;
+        }
+        for (int i = 0; i < d.sched.vcpuCount(); i++) {
+            VCpu v = d.vcpu(i);
+            long[] aff = v.hardAffinity();
+            out.add(new VCpuInfo(domid, d.name, i, v.executingOn(), v.state(), v.cpuTimeNanos(), aff == null ? new int[0] : Bits.members(aff)));
+        }
+        return out;
+    }
+
+    @Override
+    public synchronized void pinVCpu(int domid, int vcpu, int[] pcpus) {
+        DomainImpl d = requireGuest(domid);
+        if (vcpu < 0 || vcpu >= d.sched.vcpuCount()) {
+            throw new HypervisorException("domain " + domid + " (" + d.name + ") has vCPUs 0.." + (d.sched.vcpuCount() - 1) + ", not " + vcpu);
+        }
+        long[] bits = null;
+        if (pcpus != null && pcpus.length > 0) {
+            for (int c : pcpus) {
+                if (c < 0 || c >= sched.nrPcpus()) {
+                    throw new HypervisorException("no pCPU " + c + " (pCPUs are 0.." + (sched.nrPcpus() - 1) + ")");
+                }
+            }
+            bits = Bits.of(pcpus);
+        }
+        PoolScheduler.affinityChanged(d.vcpu(vcpu), bits);
+    }
+
+    @Override
+    public List<String> dmesg() {
+        return dmesg.lines();
+    }
+
+    @Override
+    public void clearDmesg() {
+        dmesg.clear();
+    }
+
+    @Override
+    public ConsoleAccess console(int domid) {
+        return requireDomain(domid).console;
+    }
+
+    @Override
+    public CpuPools cpupools() {
+        return pools;
+    }
+
+    @Override
+    public void addListener(DomainListener listener) {
+        if (listener != null) {
+            listeners.addIfAbsent(listener);
+        }
+    }
+
+    @Override
+    public void removeListener(DomainListener listener) {
+        listeners.remove(listener);
+    }
+
+    // ------------------------------------------------------------------ stop
+
+    @Override
+    public void close() {
+        if (closing) {
+            return;
+        }
+        closing = true; // no new domains, no restarts from now on
+        plugins.setListener(null);
+        for (DomainImpl d : new ArrayList<>(domains.values())) {
+            if (d.sched != null && d.phase != DomainImpl.Phase.DYING && d.phase != DomainImpl.Phase.GONE) {
+                try {
+                    destroy(d.id);
+                } catch (RuntimeException e) {
+                    log("destroying d" + d.id + " at stop failed: " + e.getMessage());
+                }
+            }
+        }
+        closed = true;
+        sched.shutdown();
+        timer.close();
+        control.shutdown();
+        try {
+            control.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ------------------------------------------------------------------ adapters
+
+    private final class Directory implements DomainDirectory {
+        @Override
+        public SchedDomain schedDomain(int domid) {
+            DomainImpl d = requireGuest(domid);
+            if (d.phase == DomainImpl.Phase.DYING) {
+                throw new HypervisorException("domain " + domid + " is being destroyed");
+            }
+            return d.sched;
+        }
+
+        @Override
+        public String domainName(int domid) {
+            DomainImpl d = domains.get(domid);
+            return d == null ? "?" : d.name;
+        }
+    }
+
+    private final class PluginListener implements Plugins.Listener {
+        @Override
+        public void schedulerAdded(SchedulerType t) {
+            pools.typeAdded(t);
+        }
+
+        @Override
+        public void schedulerRemoved(SchedulerType t) {
+            pools.typeRemoved(t);
+        }
+
+        @Override
+        public void buildersChanged() {
+            onControl(HypervisorCore.this::buildWaiting);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package org.xenj.hypervisor.internal.domain;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.internal.exec.GuestBuilder;
+import org.xenj.hypervisor.spi.DeviceModel;
+import org.xenj.hypervisor.spi.SchedulerType;
+
+/**
+ * The services the core uses that come and go at runtime (OSGi dynamic references): scheduler
+ * types, guest builders, device models. The DS component fills it from its bind methods, which
+ * may run before the core exists; the core subscribes when it starts. Removal is by identity, so
+ * an update that binds the new service before unbinding the old keeps the new one.
+ */
+public final class Plugins {
+
+    /** Told of changes; called on the binding thread. */
+    public interface Listener {
+        void schedulerAdded(SchedulerType t);
+
+        void schedulerRemoved(SchedulerType t);
+
+        /** A builder or device model appeared: domains waiting for one may be built now. */
+        void buildersChanged();
+    }
+
+    private final CopyOnWriteArrayList<SchedulerType> schedulers = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<GuestBuilder> builders = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<DeviceModel> deviceModels = new CopyOnWriteArrayList<>();
+    private volatile Listener listener;
+
+    /** Subscribes; the listener is then told of every scheduler already present. */
+    public synchronized void setListener(Listener l) {
+        this.listener = l;
+        if (l != null) {
+            for (SchedulerType t : schedulers) {
+                l.schedulerAdded(t);
+            }
+        }
+    }
+
+    public synchronized void addScheduler(SchedulerType t) {
+        schedulers.addIfAbsent(t);
+        Listener l = listener;
+        if (l != null) {
+            l.schedulerAdded(t);
+        }
+    }
+
+    public synchronized void removeScheduler(SchedulerType t) {
+        if (schedulers.remove(t)) {
+            Listener l = listener;
+            if (l != null) {
+                l.schedulerRemoved(t);
+            }
+        }
+    }
+
+    public void addBuilder(GuestBuilder b) {
+        builders.addIfAbsent(b);
+        notifyBuilders();
+    }
+
+    public void removeBuilder(GuestBuilder b) {
+        builders.remove(b);
+    }
+
+    public void addDeviceModel(DeviceModel m) {
+        deviceModels.addIfAbsent(m);
+        notifyBuilders();
+    }
+
+    public void removeDeviceModel(DeviceModel m) {
+        deviceModels.remove(m);
+    }
+
+    private void notifyBuilders() {
+        Listener l = listener;
+        if (l != null) {
+            l.buildersChanged();
+        }
+    }
+
+    /** The newest builder supporting {@code type}, or null. */
+    public GuestBuilder builderFor(DomainType type) {
+        GuestBuilder found = null;
+        for (GuestBuilder b : builders) {
+            try {
+                if (b.supports(type)) {
+                    found = b;
+                }
+            } catch (RuntimeException e) {
+                // a broken builder supports nothing
+            }
+        }
+        return found;
+    }
+
+    /** Device models, newest first (the best guess for "best"). */
+    public List<DeviceModel> deviceModels() {
+        List<DeviceModel> out = new java.util.ArrayList<>(deviceModels);
+        java.util.Collections.reverse(out);
+        return out;
+    }
+}

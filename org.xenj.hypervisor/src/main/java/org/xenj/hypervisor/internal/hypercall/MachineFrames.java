@@ -1,0 +1,102 @@
+package org.xenj.hypervisor.internal.hypercall;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+import org.xenj.hypervisor.internal.mem.MachineMemory;
+
+/**
+ * Little-endian access to machine frames by machine address, for structures the hypervisor owns
+ * inside guest frames (page tables, shared_info, grant entries, rings). Callers check ownership
+ * first; these helpers only do the arithmetic. 32-bit accesses to aligned words can be atomic,
+ * which event-channel bitmaps shared with running vCPUs need.
+ */
+public final class MachineFrames {
+
+    private static final VarHandle LE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LE64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private MachineFrames() {
+    }
+
+    private static int idx(long ma) {
+        return MachineMemory.offset((int) (ma >>> 12)) + (int) (ma & 0xfff);
+    }
+
+    private static byte[] chunk(MachineMemory m, long ma) {
+        return m.chunk((int) (ma >>> 12));
+    }
+
+    public static int read8(MachineMemory m, long ma) {
+        return chunk(m, ma)[idx(ma)] & 0xff;
+    }
+
+    public static void write8(MachineMemory m, long ma, int v) {
+        chunk(m, ma)[idx(ma)] = (byte) v;
+    }
+
+    /** {@code ma} must be 2-aligned. */
+    public static int read16(MachineMemory m, long ma) {
+        return (short) LE16.get(chunk(m, ma), idx(ma)) & 0xffff;
+    }
+
+    public static void write16(MachineMemory m, long ma, int v) {
+        LE16.set(chunk(m, ma), idx(ma), (short) v);
+    }
+
+    /** {@code ma} must be 4-aligned (all our uses are). */
+    public static int read32(MachineMemory m, long ma) {
+        return (int) LE32.getVolatile(chunk(m, ma), idx(ma));
+    }
+
+    public static void write32(MachineMemory m, long ma, int v) {
+        LE32.setVolatile(chunk(m, ma), idx(ma), v);
+    }
+
+    /** Atomically ORs {@code bits} into the aligned word at {@code ma}; returns the old value. */
+    public static int getAndOr32(MachineMemory m, long ma, int bits) {
+        return (int) LE32.getAndBitwiseOr(chunk(m, ma), idx(ma), bits);
+    }
+
+    /** Atomically ANDs {@code bits} into the aligned word at {@code ma}; returns the old value. */
+    public static int getAndAnd32(MachineMemory m, long ma, int bits) {
+        return (int) LE32.getAndBitwiseAnd(chunk(m, ma), idx(ma), bits);
+    }
+
+    public static boolean compareAndSet16(MachineMemory m, long ma, int expect, int update) {
+        // 16-bit CAS through the containing aligned word (VarHandles offer no 16-bit atomics).
+        long word = ma & ~3L;
+        int shift = (int) (ma & 2) * 8;
+        byte[] c = chunk(m, word);
+        int i = idx(word);
+        int old = (int) LE32.getVolatile(c, i);
+        if ((old >>> shift & 0xffff) != (expect & 0xffff)) {
+            return false;
+        }
+        int nu = old & ~(0xffff << shift) | (update & 0xffff) << shift;
+        return LE32.compareAndSet(c, i, old, nu);
+    }
+
+    /** {@code ma} must be 8-aligned. */
+    public static long read64(MachineMemory m, long ma) {
+        return (long) LE64.getVolatile(chunk(m, ma), idx(ma));
+    }
+
+    public static void write64(MachineMemory m, long ma, long v) {
+        LE64.setVolatile(chunk(m, ma), idx(ma), v);
+    }
+
+    public static void copyIn(MachineMemory m, long ma, byte[] src, int off, int len) {
+        System.arraycopy(src, off, chunk(m, ma), idx(ma), len);
+    }
+
+    public static void copyOut(MachineMemory m, long ma, byte[] dst, int off, int len) {
+        System.arraycopy(chunk(m, ma), idx(ma), dst, off, len);
+    }
+
+    public static void zeroFrame(MachineMemory m, int mfn) {
+        java.util.Arrays.fill(m.chunk(mfn), MachineMemory.offset(mfn), MachineMemory.offset(mfn) + MachineMemory.PAGE_SIZE, (byte) 0);
+    }
+}

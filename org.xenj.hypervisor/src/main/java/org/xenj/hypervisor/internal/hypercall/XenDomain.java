@@ -1,0 +1,246 @@
+package org.xenj.hypervisor.internal.hypercall;
+
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.SH_WC_NSEC;
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.SH_WC_SEC;
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.SH_WC_VERSION;
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VCPU_INFO_SIZE;
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VI_TIME;
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VT_SYSTEM_TIME;
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VT_TSC_SHIFT;
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VT_TSC_TIMESTAMP;
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VT_TSC_TO_SYSTEM_MUL;
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VT_VERSION;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.xenj.hypervisor.internal.evtchn.EventChannels;
+import org.xenj.hypervisor.internal.evtchn.SharedInfoEvents;
+import org.xenj.hypervisor.internal.exec.GuestContext;
+import org.xenj.hypervisor.internal.gnttab.GrantFrames;
+import org.xenj.hypervisor.internal.gnttab.GrantTable;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.internal.pv.PvPageTables;
+import org.xenj.hypervisor.internal.xenabi.XenAbi;
+
+/**
+ * The Xen-ABI side of one guest domain (PV or HVM): its vCPUs' Xen state, event channels, grant
+ * table, PV page-table types, shared_info frame and the console/xenstore connection. Created by
+ * {@link XenHost#createDomain}; torn down by {@link XenHost#destroyDomain}.
+ */
+public final class XenDomain {
+
+    public final XenHost host;
+    public final GuestContext context;
+    public final int domid;
+    public final boolean pv;
+    public final DomainMemory memory;
+    public final MachineMemory machine;
+    public final XenVcpu[] vcpus;
+    public final int sharedInfoMfn;
+    public final SharedInfoEvents events;
+    public final EventChannels evtchn;
+    public final GrantTable gnttab;
+    /** PV only; null for HVM. */
+    public final PvPageTables pageTables;
+    /** Held while page tables change (mmu_update, mmuext_op, update_va_mapping, grant PTEs). */
+    public final Object mmuLock = new Object();
+    /** PV: the hypervisor's read-only area (M2P, GDT windows); set by the builder. */
+    public org.xenj.hypervisor.internal.pv.PvHypervisorArea hypervisorArea;
+    public final long[] hvmParams = new long[XenAbi.HVM_NR_PARAMS];
+    private final GuestVirtualMemory[] views;
+    private final List<Integer> specialFrames = new ArrayList<>();
+
+    /** PV: frames holding this domain's read-only M2P table (one int per machine frame), or empty. */
+    private int[] m2pFrames = new int[0];
+    /** PV: number of pages in the guest's pseudo-physical space (start_info nr_pages). */
+    private volatile int pseudoPhysPages;
+
+    public volatile long maxPages;
+    public volatile int vmAssist;
+    public int consoleMfn = -1;
+    public int consolePort;
+    public int storeMfn = -1;
+    public int storePort;
+
+    XenDomain(XenHost host, GuestContext context, boolean pv, int vcpuCount, long maxPages) {
+        this.host = host;
+        this.context = context;
+        this.domid = context.domid();
+        this.pv = pv;
+        this.memory = context.memory();
+        this.machine = memory.machine();
+        this.maxPages = maxPages;
+        this.vcpus = new XenVcpu[vcpuCount];
+        this.views = new GuestVirtualMemory[vcpuCount];
+        this.pageTables = pv ? new PvPageTables(machine, domid) : null;
+        for (int i = 0; i < vcpuCount; i++) {
+            vcpus[i] = new XenVcpu(i);
+            views[i] = pv ? new PvVirtualMemory(memory, vcpus[i]) : new PhysicalGuestMemory(memory);
+        }
+        this.sharedInfoMfn = allocateSpecialFrame();
+        this.events = new SharedInfoEvents(machine, sharedInfoMfn, v -> {
+            if (v >= 0 && v < vcpuCount) {
+                context.waker(v).wake();
+            }
+        });
+        for (int i = 0; i < vcpuCount; i++) {
+            events.setUpcallMask(i, true); // upcalls start masked, as Xen builds PV vCPUs
+        }
+        this.evtchn = host.evtchnHub.register(domid, vcpuCount, events);
+        this.gnttab = host.grantHub.register(domid, new Frames(), pv ? new PvGrantMapper(this) : new HvmGrantMapper(this), 32);
+    }
+
+    /** The guest-memory view hypercalls of {@code vcpu} use. */
+    public GuestVirtualMemory view(int vcpu) {
+        return views[vcpu];
+    }
+
+    /**
+     * A frame the hypervisor keeps for the domain outside its pseudo-physical RAM (shared_info,
+     * grant table, rings). PV: identity-mapped like all its frames. HVM: unmapped until the guest
+     * places it with add_to_physmap.
+     */
+    public int allocateSpecialFrame() {
+        int mfn;
+        if (pv) {
+            mfn = memory.populateIdentity(1)[0];
+        } else {
+            mfn = machine.allocate(domid, 1)[0];
+        }
+        synchronized (specialFrames) {
+            specialFrames.add(mfn);
+        }
+        return mfn;
+    }
+
+    void releaseSpecialFrames() {
+        synchronized (specialFrames) {
+            for (int mfn : specialFrames) {
+                // PV special frames are in the p2m and go back with the domain's RAM.
+                if (!pv && machine.owner(mfn) == domid && !mappedInP2m(mfn)) {
+                    machine.free(domid, new int[] {mfn});
+                }
+            }
+            specialFrames.clear();
+        }
+    }
+
+    private boolean mappedInP2m(int mfn) {
+        for (long g = 0; g < memory.gfnLimit(); g++) {
+            if (memory.mfn(g) == mfn) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public boolean isSpecialFrame(int mfn) {
+        synchronized (specialFrames) {
+            return specialFrames.contains(mfn);
+        }
+    }
+
+    /** Pages of RAM the domain holds (Xen's tot_pages). */
+    public long currentPages() {
+        long n = 0;
+        for (long g = 0; g < memory.gfnLimit(); g++) {
+            int mfn = memory.mfn(g);
+            if (mfn >= 0 && machine.owner(mfn) == domid) {
+                n++;
+            }
+        }
+        synchronized (specialFrames) {
+            return pv ? n - specialFrames.size() : n;
+        }
+    }
+
+    /** Xen system time: nanoseconds since the host's start. */
+    public long systemTime() {
+        return host.systemTime();
+    }
+
+    /**
+     * Publishes vcpu_time_info (TSC = system time in ns, so mul 2^31 with shift 1 is the identity)
+     * and the wallclock, with the version protocol guests rely on (odd while updating).
+     */
+    public void updateTime(int vcpu) {
+        long vt = ((long) sharedInfoMfn << 12) + (long) vcpu * VCPU_INFO_SIZE + VI_TIME;
+        long now = systemTime();
+        int ver = MachineFrames.read32(machine, vt + VT_VERSION);
+        MachineFrames.write32(machine, vt + VT_VERSION, ver + 1 | 1);
+        MachineFrames.write64(machine, vt + VT_TSC_TIMESTAMP, now);
+        MachineFrames.write64(machine, vt + VT_SYSTEM_TIME, now);
+        MachineFrames.write32(machine, vt + VT_TSC_TO_SYSTEM_MUL, 0x8000_0000);
+        MachineFrames.write8(machine, vt + VT_TSC_SHIFT, 1);
+        MachineFrames.write32(machine, vt + VT_VERSION, (ver + 1 | 1) + 1);
+        long sh = (long) sharedInfoMfn << 12;
+        long wall = host.bootWallclockNanos();
+        int wv = MachineFrames.read32(machine, sh + SH_WC_VERSION);
+        MachineFrames.write32(machine, sh + SH_WC_VERSION, wv + 1 | 1);
+        MachineFrames.write32(machine, sh + SH_WC_SEC, (int) (wall / 1_000_000_000L));
+        MachineFrames.write32(machine, sh + SH_WC_NSEC, (int) (wall % 1_000_000_000L));
+        MachineFrames.write32(machine, sh + SH_WC_VERSION, (wv + 1 | 1) + 1);
+    }
+
+    public void setM2pFrames(int[] frames) {
+        this.m2pFrames = frames.clone();
+    }
+
+    public int[] m2pFrames() {
+        return m2pFrames.clone();
+    }
+
+    /** Records machine frame -> pseudo-physical frame in the M2P (MMU_MACHPHYS_UPDATE); 0 or -EINVAL. */
+    public int setM2p(int mfn, int pfn) {
+        int frame = mfn >>> 10;
+        if (mfn < 0 || frame >= m2pFrames.length) {
+            return -XenAbi.EINVAL;
+        }
+        MachineFrames.write32(machine, ((long) m2pFrames[frame] << 12) + 4L * (mfn & 1023), pfn);
+        return 0;
+    }
+
+    public int m2p(int mfn) {
+        int frame = mfn >>> 10;
+        if (mfn < 0 || frame >= m2pFrames.length) {
+            return -1;
+        }
+        return MachineFrames.read32(machine, ((long) m2pFrames[frame] << 12) + 4L * (mfn & 1023));
+    }
+
+    public int pseudoPhysPages() {
+        return pseudoPhysPages;
+    }
+
+    public void setPseudoPhysPages(int n) {
+        pseudoPhysPages = n;
+    }
+
+    /** Frames as the grant table sees them. */
+    private final class Frames implements GrantFrames {
+        @Override
+        public int allocateFrame() {
+            try {
+                return allocateSpecialFrame();
+            } catch (RuntimeException e) {
+                return -1;
+            }
+        }
+
+        @Override
+        public int ownFrameToMfn(int frame) {
+            if (pv) {
+                return frame >= 0 && machine.owner(frame) == domid ? frame : -1;
+            }
+            int mfn = memory.mfn(frame & 0xffffffffL);
+            return mfn >= 0 && machine.owner(mfn) == domid ? mfn : -1;
+        }
+
+        @Override
+        public int guestFrameOf(int mfn) {
+            return mfn; // PV: machine frames; HVM guests place grant frames with add_to_physmap
+        }
+    }
+}

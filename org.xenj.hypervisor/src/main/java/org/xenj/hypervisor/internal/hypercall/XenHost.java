@@ -1,0 +1,107 @@
+package org.xenj.hypervisor.internal.hypercall;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.xenj.hypervisor.internal.evtchn.Dom0Events;
+import org.xenj.hypervisor.internal.evtchn.EventChannelHub;
+import org.xenj.hypervisor.internal.evtchn.EventChannels;
+import org.xenj.hypervisor.internal.exec.GuestContext;
+import org.xenj.hypervisor.internal.gnttab.GrantFrames;
+import org.xenj.hypervisor.internal.gnttab.GrantHostMapper;
+import org.xenj.hypervisor.internal.gnttab.GrantHub;
+import org.xenj.hypervisor.internal.gnttab.GrantTable;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.internal.xenabi.XenAbi;
+import org.xenj.hypervisor.internal.xenstore.XenStore;
+
+/**
+ * The Xen ABI of one hypervisor instance: the hypercall table, all domains' event channels and
+ * grant tables, xenstore, and Domain 0's Java end of them (Dom0 has no guest memory: its
+ * backends are Java code listening on Dom0 ports and mapping grants by handle).
+ */
+public final class XenHost {
+
+    public final MachineMemory machine;
+    public final EventChannelHub evtchnHub = new EventChannelHub();
+    public final GrantHub grantHub;
+    public final XenStore store = new XenStore();
+    public final HypercallDispatcher dispatcher = new HypercallDispatcher();
+    public final Dom0Events dom0Events = new Dom0Events(XenAbi.EVTCHN_2L_PORTS);
+    public final EventChannels dom0Evtchn;
+    public final GrantTable dom0Grants;
+    private final Map<Integer, XenDomain> domains = new ConcurrentHashMap<>();
+    private final long bootNanos = System.nanoTime();
+    private final long bootWallclockNanos = System.currentTimeMillis() * 1_000_000L;
+
+    public XenHost(MachineMemory machine) {
+        this.machine = machine;
+        this.grantHub = new GrantHub(machine);
+        this.dom0Evtchn = evtchnHub.register(0, 1, dom0Events);
+        this.dom0Grants = grantHub.register(0, new GrantFrames() {
+            @Override
+            public int allocateFrame() {
+                return -1;
+            }
+
+            @Override
+            public int ownFrameToMfn(int frame) {
+                return -1;
+            }
+
+            @Override
+            public int guestFrameOf(int mfn) {
+                return mfn;
+            }
+        }, GrantHostMapper.NONE, 0);
+        store.write(0, "/local/domain/0/name", "Domain-0");
+        store.write(0, "/local/domain/0/domid", "0");
+    }
+
+    /** Creates the Xen side of a guest domain (PV or HVM) with {@code vcpus} vCPUs. */
+    public XenDomain createDomain(GuestContext context, boolean pv, int vcpus, long maxPages) {
+        if (context.domid() == 0 || domains.containsKey(context.domid())) {
+            throw new IllegalStateException("domain " + context.domid() + " already exists");
+        }
+        XenDomain d = new XenDomain(this, context, pv, vcpus, maxPages);
+        domains.put(d.domid, d);
+        return d;
+    }
+
+    public XenDomain domain(int domid) {
+        return domains.get(domid);
+    }
+
+    /**
+     * Tears a domain's Xen state down before the core frees its memory: timers stop, event
+     * channels close (peers see unbound ports), grants are revoked, xenstore forgets it.
+     */
+    public void destroyDomain(int domid) {
+        XenDomain d = domains.remove(domid);
+        if (d == null) {
+            return;
+        }
+        for (XenVcpu v : d.vcpus) {
+            SchedAndTimeOps.cancelTimer(v);
+        }
+        evtchnHub.unregister(domid);
+        grantHub.unregister(domid);
+        store.releaseDomain(domid);
+        d.releaseSpecialFrames();
+    }
+
+    /** Xen system time (ns since this host started). */
+    public long systemTime() {
+        return System.nanoTime() - bootNanos;
+    }
+
+    /** Host {@link System#nanoTime()} of a Xen system time. */
+    public long hostNanosOf(long systemTime) {
+        return bootNanos + systemTime;
+    }
+
+    /** Wallclock at system time 0, in ns since the epoch (shared_info wc_sec/wc_nsec). */
+    public long bootWallclockNanos() {
+        return bootWallclockNanos;
+    }
+}

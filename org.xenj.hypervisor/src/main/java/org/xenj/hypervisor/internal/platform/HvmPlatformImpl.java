@@ -1,0 +1,283 @@
+package org.xenj.hypervisor.internal.platform;
+
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.ShutdownReason;
+import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.exec.GuestContext;
+import org.xenj.hypervisor.internal.exec.HostTimer;
+import org.xenj.hypervisor.internal.exec.VCpuWaker;
+import org.xenj.hypervisor.internal.platform.apic.IoApic;
+import org.xenj.hypervisor.internal.platform.pic.PicPair;
+import org.xenj.hypervisor.internal.platform.pit.Pit8254;
+import org.xenj.hypervisor.internal.platform.rtc.Mc146818Rtc;
+import org.xenj.hypervisor.spi.ConsoleInput;
+import org.xenj.hypervisor.spi.GuestMemory;
+import org.xenj.hypervisor.spi.HvmPlatform;
+import org.xenj.hypervisor.spi.IoHandler;
+import org.xenj.hypervisor.spi.MmioHandler;
+
+/**
+ * One HVM domain's platform: the devices the hypervisor keeps (PIC pair + ELCR, PIT + port 0x61,
+ * RTC/CMOS, IOAPIC, a local APIC per vCPU, reset control 0xCF9), the port and MMIO spaces the
+ * device model plugs into, and one {@link CpuEnvironment} per vCPU. Timers fire from
+ * {@link #serviceTimers}, called by the CPU at block boundaries and by a host timer when a vCPU
+ * halts, so guest time follows the host clock whether or not the guest is running.
+ */
+public final class HvmPlatformImpl implements HvmPlatform {
+
+    private final GuestContext context;
+    private final TimeSource clock;
+    private final IoPortBus ports;
+    private final MmioBus mmio;
+    private final InterruptFabric fabric;
+    private final Pit8254 pit;
+    private final Mc146818Rtc rtc;
+    private final VCpuEnvironment[] environments;
+    private final Runnable hostTimerTask = this::serviceFromHostTimer;
+
+    private final Object timerLock = new Object();
+    private long hostTimerDeadline = Long.MAX_VALUE;
+    private HostTimer.Handle hostTimer;
+    private volatile boolean destroyed;
+    /** Set by a device whose timer was reprogrammed: the next deadline may now be earlier. */
+    private volatile boolean timersChanged;
+    private final java.util.List<Runnable> shutdownListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    public HvmPlatformImpl(GuestContext context, TimeSource clock, long wallClockMillis) {
+        this.context = context;
+        this.clock = clock;
+        int vcpus = context.config().vcpus();
+        VCpuWaker[] wakers = new VCpuWaker[vcpus];
+        for (int i = 0; i < vcpus; i++) {
+            wakers[i] = context.waker(i);
+        }
+        this.ports = new IoPortBus(context::log);
+        this.mmio = new MmioBus(context::log);
+        this.fabric = new InterruptFabric(vcpus, clock, wakers);
+        this.pit = new Pit8254(clock, fabric, this::timersChanged);
+        this.rtc = new Mc146818Rtc(clock, fabric, wallClockMillis, this::timersChanged);
+        PicPair pic = fabric.pic();
+        ports.map(PicPair.MASTER_BASE, 2, pic.ports(true));
+        ports.map(PicPair.SLAVE_BASE, 2, pic.ports(false));
+        ports.map(PicPair.ELCR_BASE, 2, pic.elcrPorts());
+        ports.map(Pit8254.BASE, 4, pit.ports());
+        ports.map(Pit8254.PORT_B, 1, pit.portB());
+        ports.map(Mc146818Rtc.BASE, 2, rtc.ports());
+        ports.map(ResetControl.PORT, 1, new ResetControl(this::requestReset));
+        mmio.map(IoApic.DEFAULT_BASE, 0x1000, fabric.ioApic().mmio());
+        this.environments = new VCpuEnvironment[vcpus];
+        for (int i = 0; i < vcpus; i++) {
+            environments[i] = new VCpuEnvironment(this, i, fabric.lapic(i));
+            fabric.lapic(i).setTimerChanged(this::timersChanged);
+        }
+    }
+
+    private void timersChanged() {
+        timersChanged = true;
+    }
+
+    /** Runs {@code listener} when the guest asks for poweroff or reset (the vCPU executors stop). */
+    public void onShutdownRequest(Runnable listener) {
+        shutdownListeners.add(listener);
+    }
+
+    /**
+     * After device code ran outside any device lock: a reprogrammed timer may now be due earlier
+     * than the host timer or the CPU's cached deadline, so re-evaluate (and re-arm) right away.
+     */
+    void afterDeviceAccess() {
+        if (timersChanged) {
+            timersChanged = false;
+            serviceTimers(clock.nanoTime());
+        }
+        fabric.flushWakes();
+    }
+
+    public HvmPlatformImpl(GuestContext context) {
+        this(context, TimeSource.SYSTEM, System.currentTimeMillis());
+    }
+
+    public CpuEnvironment environment(int vcpu) {
+        return environments[vcpu];
+    }
+
+    public InterruptFabric fabric() {
+        return fabric;
+    }
+
+    public Mc146818Rtc rtc() {
+        return rtc;
+    }
+
+    IoPortBus ports() {
+        return ports;
+    }
+
+    MmioBus mmioBus() {
+        return mmio;
+    }
+
+    /** Platform reset (reboot in place): every hypervisor-side device to power-on state. */
+    public void reset() {
+        fabric.reset();
+        pit.reset();
+        fabric.flushWakes();
+    }
+
+    public void destroy() {
+        destroyed = true;
+        synchronized (timerLock) {
+            if (hostTimer != null) {
+                hostTimer.cancel();
+                hostTimer = null;
+            }
+        }
+    }
+
+    /** Fires due timers; returns the next deadline and makes sure a host timer will wake us then. */
+    public long serviceTimers(long now) {
+        long next = pit.service(now);
+        next = Math.min(next, rtc.service(now));
+        for (int i = 0; i < fabric.vcpus(); i++) {
+            next = Math.min(next, fabric.lapic(i).service(now));
+        }
+        fabric.flushWakes();
+        armHostTimer(next, now);
+        return next;
+    }
+
+    private void armHostTimer(long next, long now) {
+        if (next == Long.MAX_VALUE || destroyed) {
+            return;
+        }
+        synchronized (timerLock) {
+            if (next < hostTimerDeadline || hostTimerDeadline <= now) {
+                if (hostTimer != null) {
+                    hostTimer.cancel();
+                }
+                hostTimerDeadline = next;
+                hostTimer = context.schedule(next, hostTimerTask);
+            }
+        }
+    }
+
+    private void serviceFromHostTimer() {
+        if (!destroyed) {
+            synchronized (timerLock) {
+                hostTimerDeadline = Long.MAX_VALUE;
+                hostTimer = null;
+            }
+            serviceTimers(clock.nanoTime());
+        }
+    }
+
+    // ---- CPU side (called through VCpuEnvironment) ----
+
+    int ioRead(int port, int size) {
+        int v = ports.read(port, size);
+        afterDeviceAccess();
+        return v;
+    }
+
+    void ioWrite(int port, int size, int value) {
+        ports.write(port, size, value);
+        afterDeviceAccess();
+    }
+
+    long mmioRead(long gpa, int size) {
+        long v = mmio.read(gpa, size);
+        afterDeviceAccess();
+        return v;
+    }
+
+    void mmioWrite(long gpa, int size, long value) {
+        mmio.write(gpa, size, value);
+        afterDeviceAccess();
+    }
+
+    // ---- HvmPlatform (device model side) ----
+
+    @Override
+    public int domid() {
+        return context.domid();
+    }
+
+    @Override
+    public DomainConfig config() {
+        return context.config();
+    }
+
+    @Override
+    public void mapIo(int base, int count, IoHandler handler) {
+        ports.map(base, count, handler);
+    }
+
+    @Override
+    public void unmapIo(int base, int count) {
+        ports.unmap(base, count);
+    }
+
+    @Override
+    public void mapMmio(long base, long size, MmioHandler handler) {
+        if (size > 0 && context.memory().isRam(base, (int) Math.min(size, Integer.MAX_VALUE))) {
+            throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps guest RAM");
+        }
+        if (base <= LocalApicRange.BASE + 0xfff && LocalApicRange.BASE < base + size) {
+            throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps the local APIC");
+        }
+        mmio.map(base, size, handler);
+    }
+
+    @Override
+    public void unmapMmio(long base, long size) {
+        mmio.unmap(base, size);
+    }
+
+    @Override
+    public void setIrq(int gsi, boolean level) {
+        fabric.set(gsi, level);
+        fabric.flushWakes();
+    }
+
+    @Override
+    public GuestMemory memory() {
+        return context.memory();
+    }
+
+    @Override
+    public void consoleOutput(byte[] data, int off, int len) {
+        context.consoleOutput(data, off, len);
+    }
+
+    @Override
+    public void setConsoleInput(ConsoleInput input) {
+        context.setConsoleInput(input);
+    }
+
+    @Override
+    public void requestReset() {
+        context.log("platform reset requested by the guest");
+        requestShutdown(ShutdownReason.REBOOT);
+    }
+
+    @Override
+    public void requestShutdown(ShutdownReason reason) {
+        context.requestShutdown(reason);
+        for (Runnable r : shutdownListeners) {
+            r.run();
+        }
+    }
+
+    @Override
+    public void log(String message) {
+        context.log(message);
+    }
+
+    /** Where every vCPU's local APIC page sits. */
+    static final class LocalApicRange {
+        static final long BASE = org.xenj.hypervisor.internal.platform.apic.LocalApic.DEFAULT_BASE;
+
+        private LocalApicRange() {
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package org.xenj.hypervisor.internal.platform;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+import org.xenj.hypervisor.internal.exec.VCpuWaker;
+import org.xenj.hypervisor.internal.platform.apic.ApicBus;
+import org.xenj.hypervisor.internal.platform.apic.IoApic;
+import org.xenj.hypervisor.internal.platform.apic.LocalApic;
+import org.xenj.hypervisor.internal.platform.pic.PicPair;
+
+/**
+ * A domain's interrupt controllers wired together as on a PC: ISA IRQs reach the PIC pair and the
+ * IOAPIC; the PIC's INTR reaches vCPU 0 through LINT0 (virtual wire); the IOAPIC and IPIs reach
+ * local APICs. One lock guards all of it, so that any thread may raise a line. Each vCPU's
+ * "interrupt pending" is kept in a volatile slot the CPU reads without locking. Wake-ups are
+ * collected under the lock and handed to the scheduler only by {@link #flushWakes()}, outside it,
+ * so that no scheduler lock is ever taken while the fabric lock is held.
+ */
+public final class InterruptFabric implements IrqLine, ApicBus {
+
+    private final Object lock = new Object();
+    private final PicPair pic;
+    private final IoApic ioApic;
+    private final LocalApic[] lapics;
+    private final VCpuWaker[] wakers;
+    /** Per vCPU: 1 if an interrupt is deliverable now. */
+    private final AtomicIntegerArray pending;
+    /** Per vCPU: 1 if it must be woken at the next {@link #flushWakes}. */
+    private final AtomicIntegerArray wakeDue;
+    private volatile boolean anyWakeDue;
+
+    public InterruptFabric(int vcpus, TimeSource clock, VCpuWaker[] wakers) {
+        this.wakers = wakers.clone();
+        this.pending = new AtomicIntegerArray(vcpus);
+        this.wakeDue = new AtomicIntegerArray(vcpus);
+        this.lapics = new LocalApic[vcpus];
+        this.pic = new PicPair(lock, this::recompute);
+        this.ioApic = new IoApic(lock);
+        for (int i = 0; i < vcpus; i++) {
+            lapics[i] = new LocalApic(lock, clock, i, i == 0, this::recompute);
+            lapics[i].setBus(this);
+        }
+        ioApic.setBus(this);
+        recompute();
+    }
+
+    public PicPair pic() {
+        return pic;
+    }
+
+    public IoApic ioApic() {
+        return ioApic;
+    }
+
+    public LocalApic lapic(int vcpu) {
+        return lapics[vcpu];
+    }
+
+    public int vcpus() {
+        return lapics.length;
+    }
+
+    public void reset() {
+        synchronized (lock) {
+            pic.reset();
+            ioApic.reset();
+            for (LocalApic l : lapics) {
+                l.reset();
+            }
+        }
+    }
+
+    /** ISA IRQ {@code irq} < 16 goes to the PIC and to IOAPIC pin (IRQ0 -> pin 2, else same); GSIs >= 16 to the IOAPIC. */
+    @Override
+    public void set(int irq, boolean level) {
+        if (irq < 0 || irq >= IoApic.PINS) {
+            throw new IllegalArgumentException("no such interrupt line: " + irq);
+        }
+        synchronized (lock) {
+            if (irq < 16) {
+                pic.setIrq(irq, level);
+                ioApic.setPin(irq == 0 ? 2 : irq, level);
+            } else {
+                ioApic.setPin(irq, level);
+            }
+        }
+    }
+
+    /** Lock-free: what the CPU polls at block boundaries. */
+    public boolean interruptPending(int vcpu) {
+        return pending.get(vcpu) != 0;
+    }
+
+    /** INTA for {@code vcpu}: the local APIC first, then the PIC through LINT0; -1 if nothing. */
+    public int acknowledge(int vcpu) {
+        synchronized (lock) {
+            LocalApic lapic = lapics[vcpu];
+            int vector = lapic.acknowledge();
+            if (vector < 0 && vcpu == 0 && lapic.acceptsPicInterrupts() && pic.outputPending()) {
+                vector = pic.acknowledge();
+            }
+            recompute();
+            return vector;
+        }
+    }
+
+    /** Runs under the lock after any state change. */
+    private void recompute() {
+        if (lapics == null || pic == null) {
+            return; // still constructing
+        }
+        for (int i = 0; i < lapics.length; i++) {
+            LocalApic lapic = lapics[i];
+            if (lapic == null) {
+                return;
+            }
+            boolean now = lapic.interruptDeliverable() || (i == 0 && lapic.acceptsPicInterrupts() && pic.outputPending());
+            int before = pending.getAndSet(i, now ? 1 : 0);
+            if (now && before == 0) {
+                wakeDue.set(i, 1);
+                anyWakeDue = true;
+            }
+        }
+    }
+
+    /** Wakes vCPUs that got an interrupt; call after leaving any device code. Cheap when there is none. */
+    public void flushWakes() {
+        if (!anyWakeDue) {
+            return;
+        }
+        anyWakeDue = false;
+        for (int i = 0; i < wakers.length; i++) {
+            if (wakeDue.getAndSet(i, 0) != 0 && wakers[i] != null) {
+                wakers[i].wake();
+            }
+        }
+    }
+
+    @Override
+    public void deliver(LocalApic source, int shorthand, boolean logical, int destination, int deliveryMode, int vector,
+            boolean level) {
+        if (deliveryMode != 0 && deliveryMode != 1) {
+            return; // SMI, NMI, INIT, STARTUP, ExtINT messages: not modelled (one vCPU boots; NMIs unused)
+        }
+        for (LocalApic target : lapics) {
+            boolean hit = switch (shorthand) {
+                case 1 -> target == source;
+                case 2 -> true;
+                case 3 -> target != source;
+                default -> target.matches(logical, destination);
+            };
+            if (hit) {
+                target.accept(vector, level);
+                if (deliveryMode == 1) {
+                    return; // lowest priority: one recipient is enough
+                }
+            }
+        }
+    }
+
+    @Override
+    public void endOfInterrupt(int vector) {
+        ioApic.endOfInterrupt(vector);
+    }
+}

@@ -1,0 +1,92 @@
+package org.xenj.hypervisor.internal.platform;
+
+import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.platform.apic.LocalApic;
+import org.xenj.hypervisor.spi.MmioHandler;
+
+/**
+ * What one vCPU's CPU core sees of the platform: shared port and MMIO spaces, its own local APIC
+ * page (each vCPU sees its own APIC at the same address) and its own interrupt state.
+ */
+final class VCpuEnvironment implements CpuEnvironment {
+
+    private final HvmPlatformImpl platform;
+    private final int vcpu;
+    private final LocalApic lapic;
+    private final MmioHandler lapicMmio;
+    private final InterruptFabric fabric;
+
+    VCpuEnvironment(HvmPlatformImpl platform, int vcpu, LocalApic lapic) {
+        this.platform = platform;
+        this.vcpu = vcpu;
+        this.lapic = lapic;
+        this.lapicMmio = lapic.mmio();
+        this.fabric = platform.fabric();
+    }
+
+    @Override
+    public int ioRead(int port, int size) {
+        return platform.ioRead(port, size);
+    }
+
+    @Override
+    public void ioWrite(int port, int size, int value) {
+        platform.ioWrite(port, size, value);
+    }
+
+    private boolean isLapic(long gpa) {
+        return gpa - LocalApic.DEFAULT_BASE >= 0 && gpa - LocalApic.DEFAULT_BASE < 0x1000 && lapic.hardwareEnabled();
+    }
+
+    @Override
+    public long mmioRead(long gpa, int size) {
+        if (isLapic(gpa)) {
+            long v = lapicMmio.mmioRead(gpa - LocalApic.DEFAULT_BASE, size);
+            platform.afterDeviceAccess();
+            return v;
+        }
+        return platform.mmioRead(gpa, size);
+    }
+
+    @Override
+    public void mmioWrite(long gpa, int size, long value) {
+        if (isLapic(gpa)) {
+            lapicMmio.mmioWrite(gpa - LocalApic.DEFAULT_BASE, size, value);
+            platform.afterDeviceAccess();
+            return;
+        }
+        platform.mmioWrite(gpa, size, value);
+    }
+
+    @Override
+    public boolean interruptPending() {
+        return fabric.interruptPending(vcpu);
+    }
+
+    @Override
+    public int acknowledgeInterrupt() {
+        return fabric.acknowledge(vcpu);
+    }
+
+    @Override
+    public long serviceTimers(long nowNanos) {
+        return platform.serviceTimers(nowNanos);
+    }
+
+    @Override
+    public boolean readMsr(int msr, long[] out) {
+        if (msr == LocalApic.MSR_APIC_BASE) {
+            out[0] = lapic.baseMsr();
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public boolean writeMsr(int msr, long value) {
+        if (msr == LocalApic.MSR_APIC_BASE) {
+            return lapic.writeBaseMsr(value);
+        }
+        return false;
+    }
+}

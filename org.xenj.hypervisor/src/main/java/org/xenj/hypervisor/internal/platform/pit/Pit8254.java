@@ -1,0 +1,133 @@
+package org.xenj.hypervisor.internal.platform.pit;
+
+import org.xenj.hypervisor.internal.platform.IrqLine;
+import org.xenj.hypervisor.internal.platform.TimeSource;
+import org.xenj.hypervisor.spi.IoHandler;
+
+/**
+ * The 8254 programmable interval timer (ports 0x40-0x43) and the speaker/gate port 0x61 through
+ * which channel 2 is gated and its OUT read back (Linux calibrates the TSC that way). Channel 0
+ * drives ISA IRQ0; its interrupts are raised by {@link #service} when due, missed periods coalesced.
+ */
+public final class Pit8254 {
+
+    public static final int BASE = 0x40;
+    public static final int PORT_B = 0x61;
+
+    private final TimeSource clock;
+    private final IrqLine irq;
+    private final PitChannel[] channels = {new PitChannel(), new PitChannel(), new PitChannel()};
+    /** Port 0x61 bits 0-3 as written (gate 2, speaker, parity/IOCHK enables). */
+    private int portB;
+    private final Runnable timerChanged;
+
+    public Pit8254(TimeSource clock, IrqLine irq, Runnable timerChanged) {
+        this.clock = clock;
+        this.irq = irq;
+        this.timerChanged = timerChanged;
+        reset();
+    }
+
+    public Pit8254(TimeSource clock, IrqLine irq) {
+        this(clock, irq, () -> { });
+    }
+
+    public synchronized void reset() {
+        for (int i = 0; i < 3; i++) {
+            channels[i] = new PitChannel();
+        }
+        channels[2].gate = false;
+        portB = 0;
+    }
+
+    /** Raises IRQ0 if channel 0's OUT rose by {@code now}; returns the next deadline. */
+    public long service(long now) {
+        boolean fire;
+        long next;
+        synchronized (this) {
+            PitChannel c0 = channels[0];
+            long due = c0.nextIrq();
+            fire = now >= due;
+            if (fire) {
+                c0.signalled(now);
+            }
+            next = c0.nextIrq();
+        }
+        if (fire) {
+            irq.pulse(0);
+        }
+        return next;
+    }
+
+    public IoHandler ports() {
+        return new IoHandler() {
+            @Override
+            public int ioRead(int offset, int size) {
+                synchronized (Pit8254.this) {
+                    return offset == 3 ? 0xff : channels[offset].read(clock.nanoTime());
+                }
+            }
+
+            @Override
+            public void ioWrite(int offset, int size, int value) {
+                synchronized (Pit8254.this) {
+                    long now = clock.nanoTime();
+                    if (offset < 3) {
+                        channels[offset].write(value, now);
+                    } else {
+                        control(value & 0xff, now);
+                    }
+                    if (offset == 0 || offset == 3) {
+                        timerChanged.run();
+                    }
+                }
+            }
+        };
+    }
+
+    private void control(int value, long now) {
+        int select = value >>> 6;
+        if (select == 3) { // read-back: bit 5 low latches counts, bit 4 low latches status
+            for (int ch = 0; ch < 3; ch++) {
+                if ((value & (2 << ch)) != 0) {
+                    if ((value & 0x10) == 0) {
+                        channels[ch].latchStatus(now);
+                    }
+                    if ((value & 0x20) == 0) {
+                        channels[ch].latchCount(now);
+                    }
+                }
+            }
+            return;
+        }
+        int rw = value >>> 4 & 3;
+        if (rw == 0) {
+            channels[select].latchCount(now);
+        } else {
+            channels[select].control(rw, value >>> 1 & 7, (value & 1) != 0, now);
+        }
+    }
+
+    public IoHandler portB() {
+        return new IoHandler() {
+            @Override
+            public int ioRead(int offset, int size) {
+                synchronized (Pit8254.this) {
+                    long now = clock.nanoTime();
+                    // Bit 4 toggles with DRAM refresh (every 15.085 us); bit 5 is channel 2's OUT.
+                    int refresh = (int) (now / 15_085 & 1) << 4;
+                    int out2 = channels[2].out(now) ? 0x20 : 0;
+                    return portB & 0x0f | refresh | out2;
+                }
+            }
+
+            @Override
+            public void ioWrite(int offset, int size, int value) {
+                synchronized (Pit8254.this) {
+                    portB = value & 0x0f;
+                    channels[2].setGate((value & 1) != 0, clock.nanoTime());
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,314 @@
+package org.xenj.hypervisor.internal.pv;
+
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VCPU_INFO_SIZE;
+import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VI_ARCH_CR2;
+
+import org.xenj.hypervisor.api.ShutdownReason;
+import org.xenj.hypervisor.internal.cpu.Cpu;
+import org.xenj.hypervisor.internal.cpu.CpuExecutor;
+import org.xenj.hypervisor.internal.cpu.CpuidHook;
+import org.xenj.hypervisor.internal.cpu.DeliveryHook;
+import org.xenj.hypervisor.internal.cpu.HypercallHandler;
+import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.hypercall.GuestRegisters;
+import org.xenj.hypervisor.internal.hypercall.HypercallContext;
+import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.hypercall.XenDomain;
+import org.xenj.hypervisor.internal.hypercall.XenVcpu;
+import org.xenj.hypervisor.internal.xenabi.XenAbi;
+
+/**
+ * One PV vCPU on the IA-32 CPU: the kernel runs in ring 1 with Xen's flat selectors, paging on
+ * the guest's validated PAE tables, no IDT. Everything the hardware would deliver through the IDT
+ * comes here instead ({@link DeliveryHook}): {@code int 0x82} runs the hypercall table,
+ * exceptions and software interrupts bounce to the guest's virtual trap table, privileged
+ * instructions a ring-1 kernel may use are emulated, the forced-emulation prefix runs CPUID, and a
+ * pending, unmasked event enters the event callback.
+ */
+public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryHook, CpuidHook {
+
+    /** Pseudo vector for "event upcall" passed through the CPU's external-interrupt path. */
+    static final int EVENT_VECTOR = 0xF3;
+    private static final int CS = 1;
+    private static final int SS = 2;
+    private static final int DS = 3;
+    private static final int ES = 0;
+    private static final int FS = 4;
+    private static final int GS = 5;
+    private static final int EAX = 0;
+    private static final int ECX = 1;
+    private static final int EDX = 2;
+    private static final int EBX = 3;
+    private static final int ESP = 4;
+    private static final int ESI = 6;
+    private static final int EDI = 7;
+    private static final int IF = 0x200;
+    private static final int CR0_PE = 1;
+    private static final int CR0_TS = 8;
+    private static final int CR0_ET = 0x10;
+    private static final int CR0_NE = 0x20;
+    private static final int CR0_WP = 0x10000;
+    private static final int CR0_PG = 0x80000000;
+    private static final int CR4_PAE = 0x20;
+    private static final int GP = 13;
+    private static final int UD = 6;
+    private static final int PF = 14;
+
+    private final XenDomain d;
+    private final XenVcpu v;
+    private final Cpu cpu;
+    private final CpuExecutor executor;
+    private final HypercallContext hc;
+    private final PvPrivilegedOps privileged;
+    private long loadedCr3;
+
+    public PvVcpu(XenDomain d, int id, PvBootState boot) {
+        this.d = d;
+        this.v = d.vcpus[id];
+        this.cpu = new Cpu(d.memory, this);
+        this.executor = new CpuExecutor(cpu, this, d.context::log);
+        this.hc = new HypercallContext(d, id, new CpuRegisters(cpu));
+        this.privileged = new PvPrivilegedOps(d, v, cpu);
+        cpu.setDeliveryHook(this);
+        cpu.setHypercallHandler(this);
+        cpu.setCpuidHook(this);
+        if (id == 0) {
+            enter(boot);
+        } else {
+            v.up = false;
+            cpu.halt();
+        }
+    }
+
+    /** Start of day: protected mode, PAE paging on the pinned tables, ring 1, ESI = start_info. */
+    private void enter(PvBootState boot) {
+        cpu.enterFlatProtectedMode32(0);
+        cpu.setCr(4, CR4_PAE);
+        cpu.setCr(3, (int) boot.cr3());
+        cpu.setCr(0, CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
+        loadedCr3 = boot.cr3();
+        cpu.setGdtr(PvHypervisorArea.gdtBase(v.id), PvHypervisorArea.GDT_WINDOW - 1);
+        cpu.setIdtr(0, 0);
+        cpu.loadSegment(CS, boot.cs());
+        cpu.loadSegment(SS, boot.ds());
+        for (int s : new int[] {DS, ES, FS, GS}) {
+            cpu.loadSegment(s, boot.ds());
+        }
+        cpu.setEflags(boot.eflags());
+        cpu.setEip(boot.eip());
+        cpu.setReg32(ESP, boot.esp());
+        cpu.setReg32(ESI, boot.esi());
+    }
+
+    public CpuExecutor executor() {
+        return executor;
+    }
+
+    public Cpu cpu() {
+        return cpu;
+    }
+
+    // ------------------------------------------------------------------ hypercalls
+
+    @Override
+    public boolean hypercall(Cpu c, int kind) {
+        if (kind != INT82 || c.getCpl() != 1) {
+            return false; // from ring 3 (or vmcall): what the hardware does
+        }
+        int nr = c.getReg32(EAX);
+        int rc = d.host.dispatcher.dispatch(hc, nr, c.getReg32(EBX), c.getReg32(ECX), c.getReg32(EDX), c.getReg32(ESI),
+                c.getReg32(EDI));
+        c.setReg32(EAX, rc);
+        afterHypercall();
+        return true;
+    }
+
+    /** Applies what a hypercall left for the CPU: page-table base, TLB, TS, block/yield/shutdown. */
+    void afterHypercall() {
+        if (v.cr3 != loadedCr3) {
+            loadedCr3 = v.cr3;
+            cpu.setCr(3, (int) loadedCr3);
+        }
+        if (v.tlbFlushRequested) {
+            v.tlbFlushRequested = false;
+            cpu.flushTlbAll();
+        }
+        int cr0 = cpu.getCr(0);
+        int want = v.fpuTaskSwitched ? cr0 | CR0_TS : cr0 & ~CR0_TS;
+        if (want != cr0) {
+            cpu.setCr(0, want);
+        }
+        if (v.failsafeRequested) {
+            v.failsafeRequested = false;
+            failsafe();
+        }
+        if (v.blockRequested) {
+            v.blockRequested = false;
+            cpu.halt();
+        }
+        if (v.yieldRequested) {
+            v.yieldRequested = false;
+            executor.requestExit();
+        }
+        if (v.shutdownRequested) {
+            executor.requestShutdown();
+            cpu.endBlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ delivery
+
+    @Override
+    public boolean deliver(Cpu c, int vector, int kind, int errorCode) {
+        switch (kind) {
+            case EXTERNAL_INT -> {
+                if (vector == EVENT_VECTOR && v.eventEip != 0) {
+                    bounce(v.eventCs, v.eventEip, -1, true);
+                    return true;
+                }
+                return true; // nothing else is wired to a PV vCPU
+            }
+            case SOFTWARE_INT -> {
+                int dpl = v.trapFlags[vector] & 3;
+                if (v.trapEip[vector] == 0 || dpl < c.getCpl()) {
+                    return deliver(c, GP, EXCEPTION, vector * 8 + 2);
+                }
+                bounce(v.trapCs[vector], v.trapEip[vector], -1, (v.trapFlags[vector] & 4) != 0);
+                return true;
+            }
+            default -> {
+                if (vector == GP && c.getCpl() == 1 && privileged.emulate()) {
+                    afterHypercall();
+                    return true;
+                }
+                if (vector == UD && privileged.forcedEmulationPrefix()) {
+                    return true;
+                }
+                if (vector == PF) {
+                    long vi = ((long) d.sharedInfoMfn << 12) + (long) v.id * VCPU_INFO_SIZE + VI_ARCH_CR2;
+                    MachineFrames.write32(d.machine, vi, c.getCr(2));
+                }
+                if (v.trapEip[vector] == 0) {
+                    crash("unhandled exception " + vector + " (error " + errorCode + ") at " + Integer.toHexString(c.getEip()));
+                    return true;
+                }
+                bounce(v.trapCs[vector], v.trapEip[vector], errorCode, (v.trapFlags[vector] & 4) != 0);
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Xen's bounce frame: from ring 3 switch to the kernel stack (SS, ESP pushed), then EFLAGS
+     * (IF = events enabled), CS, EIP and the error code; enter the handler in ring 1.
+     */
+    private void bounce(int cs, int eip, int errorCode, boolean maskEvents) {
+        int fromCpl = cpu.getCpl();
+        int oldSs = cpu.getSegSelector(SS);
+        int oldEsp = cpu.getReg32(ESP);
+        int oldCs = cpu.getSegSelector(CS);
+        int oldEip = cpu.getEip();
+        int flags = cpu.getEflags() & ~IF | (d.events.upcallMasked(v.id) ? 0 : IF);
+        int sp = oldEsp;
+        if (fromCpl == 3) {
+            cpu.loadSegment(CS, cs);
+            cpu.loadSegment(SS, v.kernelSs);
+            sp = v.kernelSp;
+            sp = push(sp, oldSs);
+            sp = push(sp, oldEsp);
+        }
+        sp = push(sp, flags);
+        sp = push(sp, oldCs);
+        sp = push(sp, oldEip);
+        if (errorCode >= 0) {
+            sp = push(sp, errorCode);
+        }
+        if (fromCpl != 3) {
+            cpu.loadSegment(CS, cs);
+        }
+        cpu.setReg32(ESP, sp);
+        cpu.setEip(eip);
+        cpu.setEflags(cpu.getEflags() & ~(0x100 | 0x4000 | 0x10000 | 0x20000) | IF); // TF, NT, RF, VM off
+        if (maskEvents) {
+            d.events.setUpcallMask(v.id, true);
+        }
+        cpu.endBlock();
+    }
+
+    private int push(int sp, int value) {
+        sp -= 4;
+        cpu.writeLinear32(sp, value);
+        return sp;
+    }
+
+    /** Failsafe callback: the data selectors are pushed too, flat kernel selectors are loaded. */
+    private void failsafe() {
+        int[] sel = {cpu.getSegSelector(GS), cpu.getSegSelector(FS), cpu.getSegSelector(ES), cpu.getSegSelector(DS)};
+        for (int s : new int[] {DS, ES, FS, GS}) {
+            cpu.loadSegment(s, XenAbi.FLAT_RING1_DS);
+        }
+        int sp = cpu.getReg32(ESP);
+        for (int s : sel) {
+            sp = push(sp, s);
+        }
+        cpu.setReg32(ESP, sp);
+        if (v.failsafeEip == 0) {
+            crash("failsafe callback needed but not registered");
+            return;
+        }
+        bounce(v.failsafeCs, v.failsafeEip, -1, v.failsafeMasksEvents);
+    }
+
+    private void crash(String why) {
+        d.context.log("PV vCPU " + v.id + " crashed: " + why);
+        v.shutdownRequested = true;
+        d.context.requestShutdown(ShutdownReason.CRASH);
+        executor.requestShutdown();
+        cpu.halt();
+    }
+
+    // ------------------------------------------------------------------ CPUID
+
+    @Override
+    public void adjust(int leaf, int subleaf, int[] regs) {
+        if (leaf == 1) {
+            regs[2] |= 1 << 31; // running on a hypervisor
+        }
+        XenCpuidLeaves.query(leaf, subleaf, d.domid, v.id, regs);
+    }
+
+    // ------------------------------------------------------------------ CpuEnvironment: a PV vCPU has no devices
+
+    @Override
+    public int ioRead(int port, int size) {
+        return -1;
+    }
+
+    @Override
+    public void ioWrite(int port, int size, int value) {
+    }
+
+    @Override
+    public long mmioRead(long gpa, int size) {
+        return -1L;
+    }
+
+    @Override
+    public void mmioWrite(long gpa, int size, long value) {
+    }
+
+    @Override
+    public boolean interruptPending() {
+        return v.eventEip != 0 && d.events.upcallDeliverable(v.id);
+    }
+
+    @Override
+    public int acknowledgeInterrupt() {
+        return interruptPending() ? EVENT_VECTOR : -1;
+    }
+
+    @Override
+    public long serviceTimers(long nowNanos) {
+        return Long.MAX_VALUE; // PV timers run on the host timer thread
+    }
+}

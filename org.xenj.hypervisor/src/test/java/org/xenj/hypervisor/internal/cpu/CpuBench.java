@@ -1,0 +1,69 @@
+package org.xenj.hypervisor.internal.cpu;
+
+import java.util.Locale;
+
+import org.xenj.hypervisor.internal.exec.VCpuExecutor.RunExit;
+
+/**
+ * Quick MIPS figure for the interpreter (not a unit test). Runs a tight loop mixing ALU,
+ * loads/stores, a call and conditional branches, through {@link CpuExecutor}, and prints
+ * instructions per second after a warm-up.
+ *
+ * <pre>
+ * mvn -B -o -q -pl org.xenj.hypervisor test-compile
+ * java -cp org.xenj.hypervisor/target/classes:org.xenj.hypervisor/target/test-classes \
+ *      org.xenj.hypervisor.internal.cpu.CpuBench [seconds]
+ * </pre>
+ */
+public final class CpuBench {
+
+    private CpuBench() {
+    }
+
+    public static void main(String[] args) {
+        double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 5;
+        CpuTestSupport t = new CpuTestSupport();
+        t.flat32(0x1000, """
+                    mov esi, 0x10000
+                    xor ebx, ebx
+                outer:
+                    mov ecx, 1000
+                inner:
+                    mov eax, [esi + ecx*4]
+                    add eax, ecx
+                    xor eax, 0x5a5a
+                    mov [esi + ecx*4], eax
+                    add ebx, eax
+                    shr eax, 3
+                    cmp eax, 100
+                    jb skip
+                    inc edx
+                skip:
+                    call leaf
+                    dec ecx
+                    jnz inner
+                    jmp outer
+                leaf:
+                    lea edi, [ebx + edx*2 + 1]
+                    ret
+                """);
+        CpuExecutor ex = new CpuExecutor(t.cpu, t.env, System.err::println);
+        runFor(ex, 2.0); // warm-up: let HotSpot compile the interpreter
+        long i0 = ex.instructionCount();
+        long t0 = System.nanoTime();
+        runFor(ex, seconds);
+        long dt = System.nanoTime() - t0;
+        long n = ex.instructionCount() - i0;
+        System.out.printf(Locale.ROOT, "xenj cpu bench: %d instructions in %.2f s = %.1f MIPS%n", n, dt / 1e9, n * 1e3 / dt);
+    }
+
+    private static void runFor(CpuExecutor ex, double seconds) {
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        while (System.nanoTime() < end) {
+            RunExit r = ex.run(Math.min(end, System.nanoTime() + 30_000_000L));
+            if (r != RunExit.PREEMPTED) {
+                throw new IllegalStateException("bench loop stopped: " + r);
+            }
+        }
+    }
+}

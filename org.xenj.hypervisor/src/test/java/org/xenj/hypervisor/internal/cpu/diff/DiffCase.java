@@ -1,0 +1,62 @@
+package org.xenj.hypervisor.internal.cpu.diff;
+
+/**
+ * One differential test case: the initial machine state (registers, EFLAGS, x87 image, data
+ * area) and the code bytes, plus what to ignore when comparing (undefined flags, undefined x87
+ * condition codes, last-bit differences of the double-based transcendental instructions).
+ */
+final class DiffCase {
+
+    static final int CODE_BASE = 0x1000_0000;
+    static final int DATA_BASE = 0x2000_0000;
+    static final int DATA_MAX = 0x2000;
+    /** CF PF AF ZF SF DF OF. */
+    static final int ARITH_FLAGS = 0x0CD5;
+
+    final String group;
+    final String name;
+    final int[] gpr = new int[8];
+    int eflags = 0x202;
+    final byte[] fpu = FpuImage.initial();
+    byte[] data = new byte[256];
+    byte[] code;
+    /** EFLAGS bits compared (undefined flags removed). */
+    int flagsCompared = ARITH_FLAGS;
+    /** x87 status-word bits not compared (undefined condition codes). */
+    int statusIgnored;
+    /** Registers compared with a relative tolerance (transcendentals computed in double). */
+    boolean approximateFpu;
+    boolean compareFpu = true;
+
+    DiffCase(String group, String name, byte[] code) {
+        this.group = group;
+        this.name = name;
+        this.code = code;
+        gpr[4] = DATA_BASE + 0x100 - 0x10; // a stack inside the data area
+    }
+
+    int dataLen() {
+        return data.length;
+    }
+
+    static byte[] bytes(int... b) {
+        byte[] r = new byte[b.length];
+        for (int i = 0; i < b.length; i++) {
+            r[i] = (byte) b[i];
+        }
+        return r;
+    }
+
+    static String hex(byte[] code) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : code) {
+            sb.append(String.format("%02x ", b & 0xff));
+        }
+        return sb.toString().trim();
+    }
+
+    @Override
+    public String toString() {
+        return group + "/" + name + " [" + hex(code) + "]";
+    }
+}

@@ -1,0 +1,99 @@
+package org.xenj.hypervisor.internal.cpu.diff;
+
+/** Compares an emulator result with the native one; describes the first differences readably. */
+final class DiffComparator {
+
+    private static final String[] REGS = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
+
+    private DiffComparator() {
+    }
+
+    /** Null when equal (under the case's masks), else a description of every difference. */
+    static String compare(DiffCase c, DiffResult want, DiffResult got) {
+        StringBuilder sb = new StringBuilder();
+        if (want.vector != got.vector) {
+            sb.append(String.format(" vector native=%d emu=%d", want.vector, got.vector));
+        } else if (want.vector >= 0 && hasErrorCode(want.vector) && want.errorCode != got.errorCode) {
+            sb.append(String.format(" errcode native=%x emu=%x", want.errorCode, got.errorCode));
+        }
+        if (want.eip != got.eip) {
+            sb.append(String.format(" eip native=%08x emu=%08x", want.eip, got.eip));
+        }
+        for (int i = 0; i < 8; i++) {
+            if (want.gpr[i] != got.gpr[i]) {
+                sb.append(String.format(" %s native=%08x emu=%08x", REGS[i], want.gpr[i], got.gpr[i]));
+            }
+        }
+        int fm = c.flagsCompared;
+        if ((want.eflags & fm) != (got.eflags & fm)) {
+            sb.append(String.format(" eflags native=%08x emu=%08x (compared %04x, differ %04x)", want.eflags, got.eflags,
+                    fm, (want.eflags ^ got.eflags) & fm));
+        }
+        for (int i = 0; i < want.data.length; i++) {
+            if (want.data[i] != got.data[i]) {
+                sb.append(String.format(" mem[%08x] native=%02x emu=%02x", DiffCase.DATA_BASE + i, want.data[i] & 0xff,
+                        got.data[i] & 0xff));
+                break;
+            }
+        }
+        if (c.compareFpu) {
+            compareFpu(c, want.vector, want.fpu, got.fpu, sb);
+        }
+        return sb.length() == 0 ? null : c + ":" + sb;
+    }
+
+    private static boolean hasErrorCode(int v) {
+        return v == 8 || v >= 10 && v <= 14 || v == 17;
+    }
+
+    private static void compareFpu(DiffCase c, int wantVector, byte[] w, byte[] g, StringBuilder sb) {
+        boolean differs = FpuImage.cw(w) != FpuImage.cw(g)
+                || (FpuImage.sw(w) & ~c.statusIgnored) != (FpuImage.sw(g) & ~c.statusIgnored)
+                || FpuImage.tw(w) != FpuImage.tw(g);
+        // FIP, FOP, FDP (FCS/FDS are selectors the harness does not model)
+        FpuImageFields wf = new FpuImageFields(w), gf = new FpuImageFields(g);
+        // after a fault the image comes from the kernel's FXSAVE, where AMD stores FIP/FDP/FOP
+        // only while an unmasked exception is pending (and FOP never): compare them on normal exits
+        differs |= wantVector < 0 && (wf.fip != gf.fip || wf.fdp != gf.fdp || wf.fop != gf.fop);
+        for (int i = 0; i < 8 && !differs; i++) {
+            long ws = FpuImage.sig(w, i), gs = FpuImage.sig(g, i);
+            int we = FpuImage.se(w, i), ge = FpuImage.se(g, i);
+            if (ws != gs || we != ge) {
+                differs = !(c.approximateFpu && close(ws, we, gs, ge));
+            }
+        }
+        if (differs) {
+            sb.append("\n      x87 before: ").append(FpuImage.describe(c.fpu));
+            sb.append("\n      x87 native: ").append(FpuImage.describe(w)).append("\n      x87 emu:    ")
+                    .append(FpuImage.describe(g));
+        }
+    }
+
+    /** Same sign and class, values within 2^-48 relative (double-based transcendentals). */
+    static boolean close(long ws, int we, long gs, int ge) {
+        if (((we ^ ge) & 0x8000) != 0) {
+            return false;
+        }
+        int wexp = we & 0x7fff, gexp = ge & 0x7fff;
+        if (wexp == 0x7fff || gexp == 0x7fff) {
+            return ws == gs && we == ge;
+        }
+        if (wexp == 0 || gexp == 0) { // denormals: the same scale, compare the significands
+            return wexp == gexp && Math.abs((double) ws - (double) gs) <= Math.abs((double) ws) * 0x1p-40 + 0x1p12;
+        }
+        double a = Math.scalb((double) (ws >>> 1), wexp - gexp);
+        double b = (double) (gs >>> 1);
+        return Math.abs(a - b) <= Math.abs(b) * 0x1p-48;
+    }
+
+    private static final class FpuImageFields {
+        final int fip, fop, fdp;
+
+        FpuImageFields(byte[] img) {
+            java.nio.ByteBuffer b = FpuImage.le(img);
+            fip = b.getInt(12);
+            fop = b.getShort(18) & 0x7ff;
+            fdp = b.getInt(20);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package org.xenj.hypervisor.internal.pv;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.ShutdownReason;
+import org.xenj.hypervisor.internal.exec.VCpuExecutor.RunExit;
+import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
+import org.xenj.hypervisor.internal.hypercall.XenHosts;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.internal.xenabi.XenAbi;
+import org.xenj.hypervisor.internal.xenstore.XenStore;
+
+/**
+ * End to end: builds guests/pv-test from source, boots it with the PV domain builder on the IA-32
+ * CPU, plays Domain 0's test backend (finds the guest's grant and port in xenstore, maps the page,
+ * answers through it and the event channel) and checks what the kernel printed and that it
+ * powered off.
+ */
+class PvTestKernelTest {
+
+    private static Path kernel;
+
+    @BeforeAll
+    static void buildKernel() throws Exception {
+        Path script = Path.of("..", "guests", "pv-test", "build.sh").toAbsolutePath().normalize();
+        kernel = Path.of("target", "pv-test", "pv-test.elf").toAbsolutePath();
+        Process p = new ProcessBuilder("sh", script.toString(), kernel.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "kernel build timed out");
+        assertEquals(0, p.exitValue(), "building the PV test kernel failed (needs gcc -m32):\n" + out);
+        assertTrue(Files.size(kernel) > 4096);
+    }
+
+    /** Domain 0's side of the test protocol, driven by a xenstore watch. */
+    private static void attachTestBackend(XenHost host, int domid) {
+        String base = XenStore.domainPath(domid) + "/data/pv-test";
+        host.store.watch(0, host, base + "/state", "pv-test-backend", (path, token) -> {
+            if (!host.store.exists(base + "/state") || !host.store.readString(0, base + "/state").equals("ready")) {
+                return;
+            }
+            int ref = Integer.parseInt(host.store.readString(0, base + "/ring-ref"));
+            int port = Integer.parseInt(host.store.readString(0, base + "/port"));
+            int handle = host.dom0Grants.map(domid, ref, XenAbi.GNTMAP_HOST_MAP, 0, null);
+            assertTrue(handle >= 0, "dom0 maps the guest's grant: " + handle);
+            long page = (long) host.dom0Grants.mappedMfn(handle) << 12;
+            byte[] hello = new byte[13];
+            MachineFrames.copyOut(host.machine, page, hello, 0, hello.length);
+            assertEquals("xenj-grant-ok", new String(hello, StandardCharsets.US_ASCII));
+            byte[] reply = "backend-was-here\0".getBytes(StandardCharsets.US_ASCII);
+            MachineFrames.copyIn(host.machine, page + 2048, reply, 0, reply.length);
+            int local = host.dom0Evtchn.bindInterdomain(domid, port);
+            assertTrue(local > 0);
+            host.store.write(0, base + "/state", "connected");
+            host.dom0Evtchn.send(local);
+        });
+    }
+
+    @Test
+    void theTestKernelRunsEndToEnd() throws Exception {
+        MachineMemory machine = new MachineMemory(64L << 20);
+        XenHost host = XenHosts.forMachine(machine);
+        TestContext ctx = new TestContext(machine, 7, DomainType.PV);
+        ctx.config = DomainConfig.builder("pv-test").type(DomainType.PV).memoryMiB(16).kernel(kernel.toString()).build();
+        ctx.memory.populate(0, 16 << 8); // what the core does before a builder runs
+        attachTestBackend(host, 7);
+        PvGuest guest = (PvGuest) new PvDomainBuilder().build(ctx);
+        var exec = guest.executor(0);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        RunExit exit = null;
+        while (System.nanoTime() < deadline) {
+            exit = exec.run(System.nanoTime() + 5_000_000);
+            if (exit == RunExit.SHUTDOWN || exit == RunExit.CRASH) {
+                break;
+            }
+            if (exit == RunExit.BLOCKED && !exec.wakeupPending()) {
+                Thread.sleep(1);
+                ctx.runTimers();
+            }
+        }
+        String console = ctx.consoleText();
+        System.out.println("pv-test console:\n" + console + "log: " + ctx.log);
+        assertEquals(RunExit.SHUTDOWN, exit, console + ctx.log);
+        assertEquals(ShutdownReason.POWEROFF, ctx.shutdown);
+        assertTrue(console.contains("pv-test: hello from a xenj PV guest (xen-3.0-x86_32p, 4096 pages)"), console);
+        assertTrue(console.contains("pv-test: console_io works"), console);
+        assertTrue(console.contains("pv-test: timer fired on port"), console);
+        assertTrue(console.contains("pv-test: grant shared with dom0: ok"), console);
+        assertTrue(console.contains("pv-test: all done, powering off"), console);
+        assertFalse(console.contains("FAIL"), console);
+        guest.destroy();
+        assertNull(host.domain(7));
+    }
+}
