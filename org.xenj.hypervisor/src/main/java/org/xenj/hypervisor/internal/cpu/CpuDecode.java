@@ -29,6 +29,8 @@ abstract class CpuDecode extends CpuAlu {
     /** 0, 0xF2 (REPNE) or 0xF3 (REP/REPE). */
     int rep;
     boolean o32, a32, lock;
+    /** The effective address uses ESP as its base (POP m computes it after the increment). */
+    boolean eaBaseEsp;
 
     CpuDecode(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
@@ -206,6 +208,7 @@ abstract class CpuDecode extends CpuAlu {
     }
 
     private void decodeEa16(int m) {
+        eaBaseEsp = false;
         int off;
         int seg = DS;
         switch (m & 7) {
@@ -238,6 +241,7 @@ abstract class CpuDecode extends CpuAlu {
         int r = m & 7;
         int off;
         int seg = DS;
+        eaBaseEsp = false;
         if (r == 4) {
             int sib = fetch8();
             int base = sib & 7;
@@ -248,6 +252,7 @@ abstract class CpuDecode extends CpuAlu {
                 off = regs[base];
                 if (base == ESP || base == EBP) {
                     seg = SS;
+                    eaBaseEsp = base == ESP;
                 }
             }
             if (index != 4) {
