@@ -322,8 +322,17 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
     public void mmioWrite(long gpa, int size, long value) {
     }
 
+    /**
+     * Asked by the executor at every block boundary, on this vCPU's thread: also the place where a
+     * TLB flush requested from another thread (a grant revoked, another vCPU's page-table change)
+     * takes effect, at most one block late.
+     */
     @Override
     public boolean interruptPending() {
+        if (v.tlbFlushRequested) {
+            v.tlbFlushRequested = false;
+            cpu.flushTlbAll();
+        }
         return v.eventEip != 0 && d.events.upcallDeliverable(v.id);
     }
 

@@ -26,6 +26,19 @@ class ElfKernelTest {
     }
 
     @Test
+    void legacyXenGuestSectionIsRead() {
+        ElfKernel k = new ElfKernel(TestElf.legacy(0xC0000000L, new byte[8192],
+                "GUEST_OS=linux,XEN_VER=xen-3.0,VIRT_BASE=0xC0000000,ELF_PADDR_OFFSET=0xC0000000,HYPERCALL_PAGE=0x1,PAE=yes,LOADER=generic"));
+        assertTrue(k.hasXenNotes());
+        assertEquals(0xC0000000L, k.virtBase());
+        assertEquals(0xC0001000L, k.hypercallPage(), "legacy HYPERCALL_PAGE is a page number");
+        assertEquals("yes", k.paeMode());
+        assertEquals("generic", k.loader());
+        assertEquals("linux", k.guestOs());
+        assertEquals(0xC0000000L, k.entry(), "ELF entry when there is no ENTRY note");
+    }
+
+    @Test
     void malformedImagesAreClearErrors() {
         assertThrows(IllegalArgumentException.class, () -> new ElfKernel(new byte[10]));
         assertThrows(IllegalArgumentException.class, () -> new ElfKernel("not an elf at all, but long enough to parse a header....".getBytes()));
