@@ -45,6 +45,17 @@ class PvStartOfDayTest {
     }
 
     @Test
+    void oneM2pServesAllPvDomainsAndForgetsADomainsFrames() {
+        PvFixture.Dom a = f.pv(1);
+        PvFixture.Dom b = f.pv(2);
+        int mfnA = a.mfnOfPfn(5);
+        assertEquals(5, b.hc.memory.read32(XenAbi.MACH2PHYS_VIRT_START + 4 * mfnA), "Xen's M2P is global");
+        assertTrue(a.xen.memory.populatedFrames() < PvFixture.PAGES + 16, "the M2P is not charged to the domain");
+        f.host.destroyDomain(1);
+        assertEquals(-1, b.hc.memory.read32(XenAbi.MACH2PHYS_VIRT_START + 4 * mfnA), "a dead domain's entries are cleared");
+    }
+
+    @Test
     void initialPageTablesAreValidatedPinnedAndMappedReadOnly() {
         PvFixture.Dom d = f.pv(1);
         int l3 = (int) (d.boot.cr3() >>> 12);
