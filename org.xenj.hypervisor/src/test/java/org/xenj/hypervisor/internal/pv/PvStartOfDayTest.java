@@ -89,6 +89,17 @@ class PvStartOfDayTest {
     }
 
     @Test
+    void tooLittleMemoryIsAClearErrorAndLeavesNoTypedTables() {
+        var ctx = new TestContext(f.machine, 6, org.xenj.hypervisor.api.DomainType.PV);
+        int[] p2m = ctx.memory.populateIdentity(64);
+        var x = f.host.createDomain(ctx, true, 1, 64);
+        byte[] img = TestElf.kernel(PvFixture.VIRT_BASE, new byte[3 * 4096], 3 * 4096, PvFixture.VIRT_BASE + 4096);
+        HypervisorException e = assertThrows(HypervisorException.class, () -> PvStartOfDay.build(x, new ElfKernel(img), p2m, ""));
+        assertTrue(e.getMessage().contains("too small"), e.getMessage());
+        assertEquals(0, x.vcpus[0].cr3);
+    }
+
+    @Test
     void sharedInfoTimeIsPublishedWithEvenVersion() {
         PvFixture.Dom d = f.pv(1);
         long vt = ((long) d.xen.sharedInfoMfn << 12) + VI_TIME;
