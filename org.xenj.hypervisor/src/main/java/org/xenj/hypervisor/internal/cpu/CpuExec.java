@@ -471,8 +471,8 @@ abstract class CpuExec extends CpuString {
         addSp(o32 ? 4 : 2);
         boolean wasEnabled = (flags & IF) != 0;
         writeFlags(v, mask);
-        if (!wasEnabled && (flags & IF) != 0) {
-            stopBlock = true; // interrupts just got enabled: let the executor look for pending ones
+        if ((!wasEnabled && (flags & IF) != 0) || (flags & TF) != 0) {
+            stopBlock = true; // interrupts just got enabled, or single-stepping starts: back to the executor
         }
     }
 
@@ -521,7 +521,7 @@ abstract class CpuExec extends CpuString {
     private void iretInsn() {
         boolean wasEnabled = (flags & IF) != 0;
         iret(o32);
-        if (!wasEnabled && (flags & IF) != 0) {
+        if ((!wasEnabled && (flags & IF) != 0) || (flags & TF) != 0) {
             stopBlock = true;
         }
     }

@@ -99,7 +99,14 @@ public final class LinuxBootProbe {
         long end = start + (long) (seconds * 1e9);
         RunExit r = RunExit.PREEMPTED;
         long report = start + 20_000_000_000L;
+        // optional commands typed once the shell prompt appears
+        String script = System.getProperty("probe.type");
+        boolean typed = false;
         while (System.nanoTime() < end) {
+            if (script != null && !typed && pc.console.indexOf("# ") >= 0) {
+                typed = true;
+                pc.type(script.replace("\\n", "\n") + "\n");
+            }
             if (System.nanoTime() > report) {
                 report += 20_000_000_000L;
                 System.out.printf(Locale.ROOT, "%n*** probe status: %d instructions, EIP=%08x EFLAGS=%08x%n", ex.instructionCount(),
