@@ -44,7 +44,7 @@ public final class BenchMain {
             long insns = vm.cpuExecutor() == null ? 0 : vm.cpuExecutor().instructionCount();
             System.out.println("# guest instructions: " + insns + ", shutdown: " + vm.shutdownReason());
             if (boot < 0 || end < 0) {
-                System.out.println("# console tail:\n" + LinuxBootTest.tail(vm.consoleText()));
+                System.out.println("# console tail:\n" + BootText.tail(vm.consoleText()));
             }
             System.out.printf("xenj boot_s=%s work_s=%s md5=%s%n", fmt(bootS), fmt(workS), md5);
         }

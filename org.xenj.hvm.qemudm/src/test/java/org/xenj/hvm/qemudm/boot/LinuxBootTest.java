@@ -4,26 +4,78 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.xenj.hypervisor.api.ConsoleAccess;
+import org.xenj.hypervisor.api.Domain;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainType;
-import org.xenj.hypervisor.api.ShutdownReason;
+import org.xenj.hypervisor.api.ShutdownAction;
+import org.xenj.hypervisor.internal.builder.HvmGuestBuilder;
+import org.xenj.hypervisor.internal.domain.CoreConfig;
+import org.xenj.hypervisor.internal.domain.HypervisorCore;
+import org.xenj.hypervisor.internal.domain.Plugins;
+import org.xenj.hvm.qemudm.internal.QemuDeviceModel;
+import org.xenj.sched.credit.internal.CreditSchedulerType;
 
 /**
- * Boots the default Debian guest (scripts/build-guest.sh) to its busybox prompt, runs
- * {@code uname -a; cat /proc/cpuinfo; echo ok | md5sum}, checks the answers and powers off.
- * Runs only when {@code -Dxenj.guest.dir=DIR} names the built guest (tests/boot-linux.sh sets
- * it): a boot takes minutes, too long for the unit-test suite.
+ * Boots the default Debian guest (scripts/build-guest.sh) in {@code xenj.boot.domains} domains at
+ * once (default 2) through the hypervisor core ({@code Hypervisor.create}, credit scheduler, HVM
+ * builder, qemu-dm), waits for each busybox prompt, types
+ * {@code uname -a; cat /proc/cpuinfo; echo ok | md5sum} on each console, checks the answers, and
+ * ends each domain with {@code poweroff -f} (on_poweroff=destroy removes it). Runs only when
+ * {@code -Dxenj.guest.dir=DIR} names the built guest (tests/boot-linux.sh sets it): a boot takes
+ * minutes, too long for the unit-test suite.
  */
 class LinuxBootTest {
 
     static final String COMMAND = "uname -a; cat /proc/cpuinfo; echo ok | md5sum\n";
+    static final String PROMPT = "~ # ";
+
+    /** A domain's console as seen from the toolstack side. */
+    static final class Console implements AutoCloseable {
+        final ConsoleAccess access;
+        final ByteArrayOutputStream seen = new ByteArrayOutputStream();
+        final AutoCloseable subscription;
+
+        Console(ConsoleAccess access) {
+            this.access = access;
+            this.subscription = access.attach(this::collect);
+        }
+
+        private synchronized void collect(byte[] b) {
+            seen.write(b, 0, b.length);
+        }
+
+        synchronized String text() {
+            return seen.toString(StandardCharsets.ISO_8859_1);
+        }
+
+        int waitFor(String s, int from, long millis) throws InterruptedException {
+            long end = System.currentTimeMillis() + millis;
+            while (System.currentTimeMillis() < end) {
+                int i = text().indexOf(s, from);
+                if (i >= 0) {
+                    return i;
+                }
+                Thread.sleep(50);
+            }
+            return -1;
+        }
+
+        @Override
+        public void close() throws Exception {
+            subscription.close();
+        }
+    }
 
     @Test
     void bootsToTheShellAnswersAndPowersOff() throws Exception {
@@ -31,35 +83,63 @@ class LinuxBootTest {
         assumeTrue(dir != null && !dir.isBlank(), "set -Dxenj.guest.dir to run the Linux boot test");
         Path guest = Path.of(dir);
         assertTrue(Files.isRegularFile(guest.resolve("bzImage")), "no bzImage in " + guest);
-        long timeoutMs = Long.getLong("xenj.boot.timeout", 1200) * 1000;
-        DomainConfig cfg = DomainConfig.builder("boot-test").type(DomainType.HVM).memoryMiB(256)
-                .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
-                .cmdline("console=ttyS0").build();
-        boolean echo = Boolean.getBoolean("xenj.boot.echo");
-        try (DirectBootRunner vm = new DirectBootRunner(cfg, echo ? System.out : null)) {
+        long timeoutMs = Long.getLong("xenj.boot.timeout", 1500) * 1000;
+        int domains = Integer.getInteger("xenj.boot.domains", 2);
+
+        Plugins plugins = new Plugins();
+        plugins.addScheduler(new CreditSchedulerType());
+        plugins.addBuilder(new HvmGuestBuilder());
+        plugins.addDeviceModel(new QemuDeviceModel());
+        int pcpus = Math.max(1, Math.min(domains, Runtime.getRuntime().availableProcessors()));
+        try (HypervisorCore xen = new HypervisorCore(CoreConfig.parse(((long) domains * 260 + 64) + "M", pcpus, "32M", "credit"), plugins)) {
             long t0 = System.nanoTime();
-            vm.start();
-            int prompt = vm.waitFor("~ # ", 0, timeoutMs);
-            assertTrue(prompt >= 0, "no shell prompt; console so far:\n" + tail(vm.consoleText()));
-            System.out.printf("[boot-linux] prompt after %.1f s%n", (System.nanoTime() - t0) / 1e9);
-
-            vm.type(COMMAND);
+            List<Domain> doms = new ArrayList<>();
+            List<Console> consoles = new ArrayList<>();
+            for (int i = 0; i < domains; i++) {
+                DomainConfig cfg = DomainConfig.builder("debian" + i).type(DomainType.HVM).memoryMiB(256)
+                        .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
+                        .cmdline("console=ttyS0").onPoweroff(ShutdownAction.DESTROY).build();
+                Domain d = xen.create(cfg);
+                doms.add(d);
+                consoles.add(new Console(xen.console(d.id())));
+            }
             String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest("ok\n".getBytes(StandardCharsets.US_ASCII)));
-            int answer = vm.waitFor(md5 + "  -", prompt + 4, 300_000);
-            String out = vm.consoleText();
-            assertTrue(answer >= 0, "md5sum did not answer " + md5 + "; console:\n" + tail(out));
-            String reply = out.substring(prompt);
-            assertTrue(reply.contains("Linux (none) 6.") || reply.matches("(?s).*Linux \\S+ \\d+\\.\\d+.*"), "uname -a:\n" + tail(reply));
-            assertTrue(reply.contains("i686") || reply.contains("i586") || reply.contains("i486"), "uname machine:\n" + tail(reply));
-            assertTrue(reply.contains("processor\t: 0"), "/proc/cpuinfo:\n" + tail(reply));
-            assertTrue(reply.contains("vendor_id"), "/proc/cpuinfo vendor:\n" + tail(reply));
-            int cpuinfo = reply.indexOf("processor\t: 0");
-            System.out.println("[boot-linux] /proc/cpuinfo:\n" + reply.substring(cpuinfo, reply.indexOf(md5)));
-
-            vm.type("poweroff -f\n");
-            assertTrue(vm.waitForShutdown(120_000), "poweroff -f did not end the domain; console:\n" + tail(vm.consoleText()));
-            assertEquals(ShutdownReason.POWEROFF, vm.shutdownReason());
-            System.out.printf("[boot-linux] powered off after %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            for (int i = 0; i < domains; i++) {
+                Console c = consoles.get(i);
+                int prompt = c.waitFor(PROMPT, 0, timeoutMs);
+                assertTrue(prompt >= 0, "domain " + i + ": no shell prompt; console:\n" + tail(c.text()) + "\ndmesg:\n"
+                        + String.join("\n", xen.dmesg()));
+                System.out.printf("[boot-linux] domain %d: prompt after %.1f s%n", i, (System.nanoTime() - t0) / 1e9);
+                c.access.write(COMMAND.getBytes(StandardCharsets.US_ASCII));
+                int answer = c.waitFor(md5 + "  -", prompt, 300_000);
+                String reply = c.text().substring(prompt);
+                assertTrue(answer >= 0, "domain " + i + ": md5sum did not answer " + md5 + "; console:\n" + tail(reply));
+                assertTrue(reply.matches("(?s).*Linux \\S+ 6\\.\\d+\\S* .*"), "uname -a:\n" + tail(reply));
+                assertTrue(reply.contains(" i686 ") || reply.contains(" i586 "), "uname machine:\n" + tail(reply));
+                assertTrue(reply.contains("processor\t: 0") && reply.contains("vendor_id"), "/proc/cpuinfo:\n" + tail(reply));
+                if (i == 0) {
+                    int from = reply.indexOf("processor\t: 0");
+                    System.out.println("[boot-linux] /proc/cpuinfo:\n" + reply.substring(from, reply.lastIndexOf(md5)));
+                }
+            }
+            for (int i = 0; i < domains; i++) {
+                consoles.get(i).access.write("poweroff -f\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            for (Domain d : doms) {
+                int id = d.id();
+                long end = System.currentTimeMillis() + 120_000;
+                while (xen.lookup(id).isPresent() && System.currentTimeMillis() < end) {
+                    Thread.sleep(50);
+                }
+                assertTrue(xen.lookup(id).isEmpty(), "poweroff -f did not destroy domain " + id + " (on_poweroff=destroy); dmesg:\n"
+                        + String.join("\n", xen.dmesg()));
+            }
+            for (Console c : consoles) {
+                c.close();
+            }
+            assertEquals(1, xen.list().size(), "only Domain-0 is left");
+            System.out.printf("[boot-linux] %d domains booted, answered and powered off in %.1f s%n", domains,
+                    (System.nanoTime() - t0) / 1e9);
         }
     }
 

@@ -219,8 +219,14 @@ public final class HvmPlatformImpl implements HvmPlatform {
 
     @Override
     public void mapMmio(long base, long size, MmioHandler handler) {
-        if (size > 0 && context.memory().isRam(base, (int) Math.min(size, Integer.MAX_VALUE))) {
-            throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps guest RAM");
+        if (size <= 0 || base < 0) {
+            throw new IllegalArgumentException("bad MMIO range 0x" + Long.toHexString(base) + "+" + size);
+        }
+        for (long page = base >>> 12; page <= (base + size - 1) >>> 12; page++) {
+            if (context.memory().mfn(page) != org.xenj.hypervisor.internal.mem.DomainMemory.INVALID_MFN) {
+                throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps guest RAM at 0x"
+                        + Long.toHexString(page << 12));
+            }
         }
         if (base <= LocalApicRange.BASE + 0xfff && LocalApicRange.BASE < base + size) {
             throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps the local APIC");

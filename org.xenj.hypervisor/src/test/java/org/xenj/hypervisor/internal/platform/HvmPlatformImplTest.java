@@ -168,6 +168,7 @@ class HvmPlatformImplTest {
             }
         };
         assertThrows(IllegalStateException.class, () -> platform.mapMmio(0x100000, 0x1000, dummy), "RAM");
+        assertThrows(IllegalStateException.class, () -> platform.mapMmio((8L << 20) - 0x1000, 0x2000, dummy), "partly RAM");
         assertThrows(IllegalStateException.class, () -> platform.mapMmio(0xfee00000L, 0x1000, dummy), "LAPIC");
         platform.mapMmio(0xf0000000L, 0x1000, dummy);
         assertEquals(0x10L, cpu.mmioRead(0xf0000010L, 4));

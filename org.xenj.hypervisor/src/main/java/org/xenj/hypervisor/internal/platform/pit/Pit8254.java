@@ -19,6 +19,8 @@ public final class Pit8254 {
     private final PitChannel[] channels = {new PitChannel(), new PitChannel(), new PitChannel()};
     /** Port 0x61 bits 0-3 as written (gate 2, speaker, parity/IOCHK enables). */
     private int portB;
+    private static final boolean DEBUG = Boolean.getBoolean("xenj.debug.pit");
+    private boolean lastOut2;
     private final Runnable timerChanged;
 
     public Pit8254(TimeSource clock, IrqLine irq, Runnable timerChanged) {
@@ -117,6 +119,12 @@ public final class Pit8254 {
                     // Bit 4 toggles with DRAM refresh (every 15.085 us); bit 5 is channel 2's OUT.
                     int refresh = (int) (now / 15_085 & 1) << 4;
                     int out2 = channels[2].out(now) ? 0x20 : 0;
+                    if (DEBUG && out2 != 0 && !lastOut2) {
+                        PitChannel c = channels[2];
+                        System.err.printf("[pit] ch2 OUT high after %.3f ms (reload %d mode %d gate %s)%n",
+                                (now - c.loadTime) / 1e6, c.reload, c.mode, c.gate);
+                    }
+                    lastOut2 = out2 != 0;
                     return portB & 0x0f | refresh | out2;
                 }
             }
