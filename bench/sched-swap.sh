@@ -5,7 +5,11 @@
 # Usage: bench/sched-swap.sh [swaps=200] [pcpus=host cores] [interval_us=5000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q -o -pl org.xenj.hypervisor -am test-compile >/dev/null
+log=$(mktemp)
+if ! mvn -B -q -o -Dstyle.color=never -pl org.xenj.hypervisor -am test-compile >"$log" 2>&1; then
+  cat "$log" >&2; rm -f "$log"; exit 1
+fi
+rm -f "$log"
 mod=org.xenj.hypervisor
 cp="$mod/target/test-classes:$mod/target/classes"
 exec java -cp "$cp" org.xenj.hypervisor.internal.sched.SchedSwapBench "$@"

@@ -87,7 +87,21 @@ static void *mfn_to_va(u32 mfn) { return (void *)(VIRT_BASE + (M2P[mfn] << 12));
 static long evtchn_op(int cmd, void *arg) { return HYPERCALL(HC_event_channel_op, cmd, arg, 0, 0, 0); }
 static void notify(u32 port) { u32 p = port; evtchn_op(EVTCHNOP_send, &p); }
 static void yield(void) { HYPERCALL(HC_sched_op, SCHEDOP_yield, 0, 0, 0, 0); }
-static void block(void) { HYPERCALL(HC_sched_op, SCHEDOP_block, 0, 0, 0, 0); }
+
+/*
+ * Waits until an event handler has counted an event on {@code port}. The check runs with events
+ * masked and SCHEDOP_block unmasks and blocks atomically, so an event arriving between the check
+ * and the block is not lost (it makes the block return at once).
+ */
+static void wait_for_event(u32 port) {
+    for (;;) {
+        shared->vcpu_info[0].upcall_mask = 1;
+        barrier();
+        if (events_seen[port]) break;
+        HYPERCALL(HC_sched_op, SCHEDOP_block, 0, 0, 0, 0);
+    }
+    shared->vcpu_info[0].upcall_mask = 0;
+}
 
 static u32 slen(const char *s) { u32 n = 0; while (s[n]) n++; return n; }
 
@@ -240,7 +254,7 @@ void kernel_main(struct start_info *start) {
     u64 now = shared->vcpu_info[0].time.system_time;
     u64 when = now + 10000000ull; /* 10 ms */
     HYPERCALL(HC_set_timer_op, (u32)when, (u32)(when >> 32), 0, 0, 0);
-    while (!events_seen[timer_port]) block();
+    wait_for_event(timer_port);
     print("pv-test: timer fired on port ");
     print_num(timer_port);
     print("\n");
@@ -270,7 +284,7 @@ void kernel_main(struct start_info *start) {
     print("pv-test: offered grant 8 and port ");
     print(num);
     print(" to dom0\n");
-    while (!events_seen[backend_port]) block();
+    wait_for_event(backend_port);
     if (!streq((const char *)shared_page + 2048, "backend-was-here")) fail("backend reply in the granted page");
     char state[32];
     if (xs_request(XS_READ, "data/pv-test/state", 0, state, sizeof(state)) != XS_READ || !streq(state, "connected"))

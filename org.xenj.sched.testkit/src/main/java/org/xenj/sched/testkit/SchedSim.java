@@ -32,6 +32,8 @@ public final class SchedSim implements SchedulerContext {
     private final long[] deadline;
     private final boolean[] kicked;
     private final long[] busyNanos;
+    /** The vCPU on this pCPU was dispatched by an instance swapped out since: hand it back by wake(). */
+    private final boolean[] handBack;
     private final List<SimVCpu> vcpus = new ArrayList<>();
     private final List<String> log = new ArrayList<>();
 
@@ -39,7 +41,9 @@ public final class SchedSim implements SchedulerContext {
     private long now = START_NANOS;
     private long statsSince = START_NANOS;
     private int nextIndex;
-    private boolean sleepOnBlock = true;
+    private boolean sleepOnBlock;
+    /** Fraction of wall time a pCPU thread gets from a busy host; the core charges that CPU time. */
+    private double hostShare = 1.0;
     private long idleWhileRunnableNanos;
     private long scheduleCalls;
 
@@ -54,6 +58,7 @@ public final class SchedSim implements SchedulerContext {
         Arrays.fill(deadline, Long.MAX_VALUE);
         kicked = new boolean[pcpuCount];
         busyNanos = new long[pcpuCount];
+        handBack = new boolean[pcpuCount];
     }
 
     /** Creates the pool's scheduler instance through {@code factory} (e.g. {@code type::createInstance}). */
@@ -67,11 +72,24 @@ public final class SchedSim implements SchedulerContext {
     }
 
     /**
-     * Whether a vCPU that blocks is reported through {@code sleep()} before {@code schedule(...,
-     * prevRunnable=false, ...)} (default) or only through the latter. Schedulers must cope with both.
+     * Whether a running vCPU that blocks is also reported through {@code sleep()} before
+     * {@code schedule(..., prevRunnable=false, ...)}. The hypervisor core does not (default: off);
+     * on, it checks that a scheduler copes with the stricter-than-needed sequence too.
      */
     public SchedSim sleepOnBlock(boolean value) {
         sleepOnBlock = value;
+        return this;
+    }
+
+    /**
+     * Simulates a busy host: pCPU threads get only {@code share} of wall time, and vCPUs are charged
+     * (and credited in the figures) the CPU time they really got, as the core charges thread CPU time.
+     */
+    public SchedSim hostShare(double share) {
+        if (!(share > 0 && share <= 1)) {
+            throw new IllegalArgumentException("host share must be in (0, 1]: " + share);
+        }
+        hostShare = share;
         return this;
     }
 
@@ -120,18 +138,24 @@ public final class SchedSim implements SchedulerContext {
         processKicks();
     }
 
+    /** Pauses as the core does: a queued vCPU is put to sleep; a running one is kicked off its pCPU. */
     public void pause(SimVCpu v) {
+        boolean wasRunnable = v.isRunnable();
         v.paused = true;
-        instance.sleep(v, now);
+        if (v.runningOn >= 0) {
+            kicked[v.runningOn] = true;
+        } else if (wasRunnable) {
+            instance.sleep(v, now);
+        }
         processKicks();
     }
 
     public void unpause(SimVCpu v) {
         v.paused = false;
-        if (v.runnable && v.runningOn < 0) {
+        if (v.isRunnable() && v.runningOn < 0) {
             v.waitingSince = now;
+            instance.wake(v, now);
         }
-        instance.wake(v, now);
         processKicks();
     }
 
@@ -149,37 +173,33 @@ public final class SchedSim implements SchedulerContext {
     // ---- hot-swap --------------------------------------------------------------------------
 
     /**
-     * Replaces the scheduler as the hypervisor core does: stop every pCPU, read the domains'
-     * parameters, drop the old instance, hand every vCPU with its runnable state to the new one,
-     * give it the parameters back, and restart the pCPUs.
+     * Replaces the scheduler as the hypervisor core does: read the domains' parameters, build the
+     * new instance, {@code insert} every vCPU — those still running as not runnable —, give the
+     * parameters back, drop the old instance and kick every pCPU. A pCPU that then hands back a
+     * vCPU dispatched by the old instance wakes it into the new one (if it can run on) and asks
+     * the new instance with {@code prev == null}.
      */
     public void swapTo(Function<SchedulerContext, SchedulerInstance> factory) {
-        for (int p = 0; p < pcpus.length; p++) {
-            SimVCpu v = current[p];
-            if (v != null) {
-                retire(p, v);
-            }
-            current[p] = null;
-            deadline[p] = Long.MAX_VALUE;
-        }
         Map<Integer, Map<String, String>> params = new LinkedHashMap<>();
         for (SimVCpu v : vcpus) {
             params.computeIfAbsent(v.domid(), instance::domainParams);
         }
-        instance.dispose();
+        SchedulerInstance old = instance;
         instance = factory.apply(this);
         for (SimVCpu v : vcpus) {
-            if (v.isRunnable()) {
-                v.waitingSince = now;
-            }
-            instance.insert(v, v.isRunnable());
+            boolean runnable = v.isRunnable() && v.runningOn < 0;
+            instance.insert(v, runnable);
         }
         params.forEach((domid, p) -> {
             if (!p.isEmpty()) {
                 instance.setDomainParams(domid, p);
             }
         });
-        Arrays.fill(kicked, true);
+        old.dispose();
+        for (int p = 0; p < pcpus.length; p++) {
+            handBack[p] = current[p] != null;
+            kicked[p] = true;
+        }
         processKicks();
     }
 
@@ -246,7 +266,7 @@ public final class SchedSim implements SchedulerContext {
             for (int p = 0; p < pcpus.length; p++) {
                 SimVCpu v = current[p];
                 if (v != null) {
-                    v.cpuNanos += dt;
+                    v.cpuNanos += cpuTime(dt);
                     busyNanos[p] += dt;
                 } else if (someoneWaitsFor(p)) {
                     idleWhileRunnableNanos += dt;
@@ -304,11 +324,22 @@ public final class SchedSim implements SchedulerContext {
         if (prev != null) {
             ran = now - startedAt[p];
             retire(p, prev);
-            if (!prev.runnable && sleepOnBlock) {
+            if (!prev.isRunnable() && sleepOnBlock && !prev.paused) {
                 instance.sleep(prev, now);
             }
         }
         current[p] = null;
+        ran = cpuTime(ran);
+        if (handBack[p]) {
+            // Dispatched by a swapped-out instance: the new one only learns that it may run.
+            handBack[p] = false;
+            if (prev != null && prev.isRunnable()) {
+                prev.waitingSince = now;
+                instance.wake(prev, now);
+            }
+            prev = null;
+            ran = 0;
+        }
         scheduleCalls++;
         ScheduleDecision d = instance.schedule(p, now, prev, prev != null && prev.isRunnable(), ran);
         apply(p, d);
@@ -351,6 +382,10 @@ public final class SchedSim implements SchedulerContext {
         current[p] = next;
         startedAt[p] = now;
         deadline[p] = saturatingAdd(now, d.sliceNanos());
+    }
+
+    private long cpuTime(long wallNanos) {
+        return hostShare == 1.0 ? wallNanos : (long) (wallNanos * hostShare);
     }
 
     private static long saturatingAdd(long a, long b) {

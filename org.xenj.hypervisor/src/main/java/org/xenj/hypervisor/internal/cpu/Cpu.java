@@ -31,6 +31,9 @@ public final class Cpu extends CpuExec0F {
      * Returns the number of instructions executed.
      */
     int runSlice(int max) {
+        if ((flags & TF) != 0) {
+            return runSingleStep(max);
+        }
         stopBlock = false;
         recentEips[recentPos++ & 15] = eip;
         int done = 0;
@@ -47,6 +50,30 @@ public final class Cpu extends CpuExec0F {
                 if (tripleFault) {
                     stopBlock = true;
                 }
+            }
+        }
+        instructions += done;
+        return done;
+    }
+
+    /** EFLAGS.TF: a #DB trap after every instruction that started with TF set. */
+    private int runSingleStep(int max) {
+        stopBlock = false;
+        int done = 0;
+        while (done < max && !stopBlock && (flags & TF) != 0) {
+            try {
+                execute(decode());
+                done++;
+            } catch (CpuFault f) {
+                done++;
+                eip = startEip;
+                exception(faultVector, faultError);
+                continue; // a faulting instruction does not complete: no single-step trap
+            }
+            dr[6] |= 0x4000; // BS
+            exception(DB, 0);
+            if (tripleFault) {
+                stopBlock = true;
             }
         }
         instructions += done;
@@ -149,6 +176,11 @@ public final class Cpu extends CpuExec0F {
                 computeRanges(s);
             }
         }
+    }
+
+    /** Debug register {@code n} (DR0-DR7; DR4/5 are not aliased here). */
+    public int getDr(int n) {
+        return dr[n & 7];
     }
 
     public int getCpl() {

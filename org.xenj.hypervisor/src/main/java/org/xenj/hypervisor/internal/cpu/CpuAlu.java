@@ -264,13 +264,13 @@ abstract class CpuAlu extends CpuTransfer {
             }
             setReg16(EAX, (n / d) | ((n % d) << 8));
         } else if (bits == 16) {
-            int d = src & 0xffff;
-            int n = ((regs[EDX] & 0xffff) << 16) | (regs[EAX] & 0xffff);
-            if (d == 0 || Integer.divideUnsigned(n, d) > 0xffff) {
+            long d = src & 0xffff;
+            long n = ((regs[EDX] & 0xffffL) << 16) | (regs[EAX] & 0xffff);
+            if (d == 0 || n / d > 0xffff) {
                 throw fault(DE, 0);
             }
-            setReg16(EAX, Integer.divideUnsigned(n, d));
-            setReg16(EDX, Integer.remainderUnsigned(n, d));
+            setReg16(EAX, (int) (n / d));
+            setReg16(EDX, (int) (n % d));
         } else {
             long d = src & 0xffffffffL;
             long n = ((long) regs[EDX] << 32) | (regs[EAX] & 0xffffffffL);
@@ -335,7 +335,7 @@ abstract class CpuAlu extends CpuTransfer {
         int nf = 0;
         if ((al & 0xf) > 9 || (f & AF) != 0) {
             al += 6;
-            nf |= AF;
+            nf |= AF | (oldCf || al > 0xff ? CF : 0);
         }
         if (oldAl > 0x99 || oldCf) {
             al += 0x60;
@@ -354,7 +354,7 @@ abstract class CpuAlu extends CpuTransfer {
         int nf = 0;
         if ((al & 0xf) > 9 || (f & AF) != 0) {
             al -= 6;
-            nf |= AF;
+            nf |= AF | (oldCf || al < 0 ? CF : 0);
         }
         if (oldAl > 0x99 || oldCf) {
             al -= 0x60;
@@ -371,11 +371,8 @@ abstract class CpuAlu extends CpuTransfer {
         int ax = regs[EAX] & 0xffff;
         int nf = 0;
         if ((ax & 0xf) > 9 || (f & AF) != 0) {
-            if (sub) {
-                ax = ((ax - 6) & 0xff) | ((((ax >>> 8) - 1) & 0xff) << 8);
-            } else {
-                ax = ((ax + 6) & 0xff) | ((((ax >>> 8) + 1) & 0xff) << 8);
-            }
+            // as current CPUs do: the carry/borrow of AL +/- 6 propagates into AH
+            ax = sub ? ax - 6 - 0x100 : ax + 0x106;
             nf = AF | CF;
         }
         ax &= 0xff0f;

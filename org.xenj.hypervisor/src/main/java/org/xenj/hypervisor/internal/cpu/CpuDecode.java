@@ -16,8 +16,9 @@ abstract class CpuDecode extends CpuAlu {
     // ---- fetch window ----
     private byte[] fMem;
     private int fIdx, fLimit, fPageStart, fOff;
-    /** CS default size (D bit). */
+    /** CS default size (D bit) and base, cached from the descriptor cache. */
     boolean code32;
+    private int csBase;
 
     // ---- the decoded instruction ----
     int startEip;
@@ -29,6 +30,8 @@ abstract class CpuDecode extends CpuAlu {
     /** 0, 0xF2 (REPNE) or 0xF3 (REP/REPE). */
     int rep;
     boolean o32, a32, lock;
+    /** The effective address uses ESP as its base (POP m computes it after the increment). */
+    boolean eaBaseEsp;
 
     CpuDecode(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
@@ -44,6 +47,7 @@ abstract class CpuDecode extends CpuAlu {
     @Override
     final void codeSegmentChanged() {
         code32 = (segAttr[CS] & ATTR_DB) != 0;
+        csBase = segBase[CS];
         flushFetch();
     }
 
@@ -70,7 +74,7 @@ abstract class CpuDecode extends CpuAlu {
     }
 
     private void fetchStart() {
-        int lin = segBase[CS] + eip;
+        int lin = csBase + eip;
         int idx = fOff + lin;
         if (idx >= fPageStart && idx < fLimit) {
             fIdx = idx;
@@ -90,7 +94,7 @@ abstract class CpuDecode extends CpuAlu {
 
     private int fetchSlow() {
         int lin = fIdx - fOff;
-        if (lin - (segBase[CS] + startEip) >= 15) {
+        if (lin - (csBase + startEip) >= 15) {
             throw fault(GP, 0); // instruction longer than 15 bytes
         }
         refill(lin);
@@ -121,7 +125,7 @@ abstract class CpuDecode extends CpuAlu {
 
     /** Offset in CS of the next byte to fetch. */
     final int fetchEip() {
-        int e = fIdx - fOff - segBase[CS];
+        int e = fIdx - fOff - csBase;
         return code32 ? e : e & 0xffff;
     }
 
@@ -136,7 +140,8 @@ abstract class CpuDecode extends CpuAlu {
         int seg = -1, rp = 0;
         boolean lk = false;
         int b = fetch8();
-        while ((OpTable.ATTR[b] & OpTable.PREFIX) != 0) {
+        int attr = OpTable.ATTR[b];
+        while ((attr & OpTable.PREFIX) != 0) {
             switch (b) {
                 case 0x26 -> seg = ES;
                 case 0x2e -> seg = CS;
@@ -150,9 +155,11 @@ abstract class CpuDecode extends CpuAlu {
                 default -> rp = b;
             }
             b = fetch8();
+            attr = OpTable.ATTR[b];
         }
         if (b == 0x0f) {
             b = 0x100 | fetch8();
+            attr = OpTable.ATTR[b];
         }
         o32 = o;
         a32 = a;
@@ -160,7 +167,6 @@ abstract class CpuDecode extends CpuAlu {
         rep = rp;
         lock = lk;
         op = b;
-        int attr = OpTable.ATTR[b];
         if ((attr & OpTable.MODRM) != 0) {
             int m = fetch8();
             modrm = m;
@@ -206,6 +212,7 @@ abstract class CpuDecode extends CpuAlu {
     }
 
     private void decodeEa16(int m) {
+        eaBaseEsp = false;
         int off;
         int seg = DS;
         switch (m & 7) {
@@ -238,6 +245,7 @@ abstract class CpuDecode extends CpuAlu {
         int r = m & 7;
         int off;
         int seg = DS;
+        eaBaseEsp = false;
         if (r == 4) {
             int sib = fetch8();
             int base = sib & 7;
@@ -248,6 +256,7 @@ abstract class CpuDecode extends CpuAlu {
                 off = regs[base];
                 if (base == ESP || base == EBP) {
                     seg = SS;
+                    eaBaseEsp = base == ESP;
                 }
             }
             if (index != 4) {

@@ -1,6 +1,7 @@
 package org.xenj.hypervisor.internal.cpu;
 
 import org.xenj.hypervisor.internal.cpu.fpu.FpuUnit;
+import org.xenj.hypervisor.internal.cpu.fpu.X87;
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 
@@ -282,7 +283,7 @@ abstract class CpuExec extends CpuString {
         int v = pop(o32);
         try {
             // the address is computed with ESP already incremented
-            if (mod != 3 && prefixSeg < 0 && eaSeg == SS && a32 && (modrm & 7) == 4) {
+            if (mod != 3 && eaBaseEsp) {
                 eaOff += o32 ? 4 : 2;
             }
             writeE(opBits(), v);
@@ -468,8 +469,11 @@ abstract class CpuExec extends CpuString {
             mask &= 0xffff;
         }
         addSp(o32 ? 4 : 2);
+        boolean wasEnabled = (flags & IF) != 0;
         writeFlags(v, mask);
-        stopBlock = true; // IF may have been set: let the executor look for interrupts
+        if ((!wasEnabled && (flags & IF) != 0) || (flags & TF) != 0) {
+            stopBlock = true; // interrupts just got enabled, or single-stepping starts: back to the executor
+        }
     }
 
     private void cli() {
@@ -515,8 +519,11 @@ abstract class CpuExec extends CpuString {
     }
 
     private void iretInsn() {
+        boolean wasEnabled = (flags & IF) != 0;
         iret(o32);
-        stopBlock = true;
+        if ((!wasEnabled && (flags & IF) != 0) || (flags & TF) != 0) {
+            stopBlock = true;
+        }
     }
 
     private void group3(int bits) {
@@ -580,7 +587,8 @@ abstract class CpuExec extends CpuString {
     /** Control instructions that do not wait for pending x87 exceptions (FN* forms). */
     private boolean noWait(int op) {
         if (mod == 3) {
-            return (op == 0xdb && (modrm == 0xe2 || modrm == 0xe3)) || (op == 0xdf && modrm == 0xe0);
+            // FNENI, FNDISI, FNCLEX, FNINIT, FNSETPM and FNSTSW AX do not wait
+            return (op == 0xdb && modrm >= 0xe0 && modrm <= 0xe4) || (op == 0xdf && modrm == 0xe0);
         }
         return (op == 0xd9 && (reg == 6 || reg == 7)) || (op == 0xdd && (reg == 6 || reg == 7));
     }
@@ -589,6 +597,9 @@ abstract class CpuExec extends CpuString {
         FpuUnit f = fpu;
         if ((cr0 & (CR0_EM | CR0_TS)) != 0 || f == null) {
             throw fault(NM, 0);
+        }
+        if (!X87.isDefined(op, modrm)) {
+            throw fault(UD, 0); // #UD has priority over a pending #MF
         }
         if (!noWait(op) && f.errorPending() && (cr0 & CR0_NE) != 0) {
             throw fault(MF, 0);

@@ -25,7 +25,6 @@ public final class CpuExecutor implements VCpuExecutor {
     private final Consumer<String> crashLog;
     private volatile boolean exitRequested;
     private volatile boolean shutdownRequested;
-    private long nextTimer;
     private String crashReport;
 
     public CpuExecutor(Cpu cpu, CpuEnvironment env, Consumer<String> crashLog) {
@@ -92,9 +91,7 @@ public final class CpuExecutor implements VCpuExecutor {
     private RunExit loop(long deadline) {
         int clock = 0;
         long now = System.nanoTime();
-        if (now >= nextTimer) {
-            nextTimer = env.serviceTimers(now);
-        }
+        env.serviceTimers(now);
         while (true) {
             if (exitRequested) {
                 exitRequested = false;
@@ -106,9 +103,8 @@ public final class CpuExecutor implements VCpuExecutor {
             if (++clock >= CLOCK_EVERY || cpu.isHalted()) {
                 clock = 0;
                 now = System.nanoTime();
-                if (now >= nextTimer) {
-                    nextTimer = env.serviceTimers(now);
-                }
+                // always ask: the guest may have reprogrammed a timer since the last answer
+                env.serviceTimers(now);
                 if (now - deadline >= 0) {
                     return RunExit.PREEMPTED;
                 }

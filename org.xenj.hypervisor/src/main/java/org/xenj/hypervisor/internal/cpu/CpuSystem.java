@@ -11,7 +11,7 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
  */
 abstract class CpuSystem extends CpuExec {
 
-    static final int MSR_TSC = 0x10, MSR_PLATFORM_ID = 0x17, MSR_APIC_BASE = 0x1b, MSR_FEATURE_CONTROL = 0x3a,
+    static final int MSR_TSC = 0x10, MSR_PLATFORM_ID = 0x17, MSR_APIC_BASE = 0x1b,
             MSR_UCODE_REV = 0x8b, MSR_MTRRCAP = 0xfe, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
             MSR_SYSENTER_EIP = 0x176, MSR_MISC_ENABLE = 0x1a0, MSR_MTRR_PHYS_BASE0 = 0x200, MSR_MTRR_FIX64K = 0x250,
             MSR_MTRR_FIX16K_80000 = 0x258, MSR_MTRR_FIX16K_A0000 = 0x259, MSR_MTRR_FIX4K_C0000 = 0x268, MSR_PAT = 0x277,
@@ -22,8 +22,11 @@ abstract class CpuSystem extends CpuExec {
             FEAT_PAE = 1 << 6, FEAT_CX8 = 1 << 8, FEAT_APIC = 1 << 9, FEAT_SEP = 1 << 11, FEAT_MTRR = 1 << 12,
             FEAT_PGE = 1 << 13, FEAT_CMOV = 1 << 15, FEAT_PAT = 1 << 16, FEAT_CLFSH = 1 << 19, FEAT_FXSR = 1 << 24;
 
-    /** Family 6, model 8, stepping 3. */
-    static final int CPU_SIGNATURE = 0x683;
+    /**
+     * Family 6, model 10, stepping 3: a P6-class model Linux has no PMU or erratum table entry for,
+     * so it neither probes performance-counter MSRs we do not have nor applies model quirks.
+     */
+    static final int CPU_SIGNATURE = 0x6a3;
     private static final byte[] BRAND = "xenj virtual IA-32 CPU\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
             .substring(0, 48).getBytes(StandardCharsets.US_ASCII);
 
@@ -300,7 +303,7 @@ abstract class CpuSystem extends CpuExec {
     final long readMsr(int msr) {
         switch (msr) {
             case MSR_TSC: return tsc();
-            case MSR_PLATFORM_ID, MSR_UCODE_REV, MSR_FEATURE_CONTROL: return 0;
+            case MSR_PLATFORM_ID, MSR_UCODE_REV: return 0;
             case MSR_SYSENTER_CS: return sysenterCs & 0xffffffffL;
             case MSR_SYSENTER_ESP: return sysenterEsp & 0xffffffffL;
             case MSR_SYSENTER_EIP: return sysenterEip & 0xffffffffL;

@@ -39,6 +39,8 @@ final class DomainImpl implements Domain {
     volatile boolean awaitingBuild;
     volatile Phase phase = Phase.LIVE;
     volatile ShutdownReason shutdownReason;
+    /** Frames owned without host bytes (Domain-0's share). */
+    volatile int reservedFrames;
     /** Frozen CPU time once gone. */
     volatile long finalCpuNanos = -1;
 
@@ -111,7 +113,7 @@ final class DomainImpl implements Domain {
 
     @Override
     public long memoryKiB() {
-        return (long) memory.populatedFrames() << MachineMemory.PAGE_SHIFT >> 10;
+        return ((long) memory.populatedFrames() + reservedFrames) << MachineMemory.PAGE_SHIFT >> 10;
     }
 
     @Override

@@ -102,11 +102,13 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         this.sched = new SchedulingCore(settings.pcpus(), this::log);
         this.pools = new CpuPoolManager(sched, new Directory(), settings.scheduler(), this::log);
         this.shutdowns = new ShutdownHandler(this);
+        // Domain-0 runs no guest code: its frames are owned (accounted) but need no host bytes
         DomainMemory mem0 = new DomainMemory(machine, Domain.PRIVILEGED_ID);
-        mem0.populate(0, (int) dom0Frames);
+        int[] dom0Mfns = machine.reserve(Domain.PRIVILEGED_ID, (int) dom0Frames);
         DomainConfig c0 = DomainConfig.builder(DOM0_NAME).type(DomainType.DOM0)
                 .memoryMiB(Math.max(1, settings.dom0MemoryBytes() >> 20)).vcpus(Math.min(128, settings.pcpus())).build();
         this.dom0 = new DomainImpl(this, Domain.PRIVILEGED_ID, DOM0_NAME, new UUID(0, 0), c0, mem0, null);
+        dom0.reservedFrames = dom0Mfns.length;
         domains.put(0, dom0);
         dmesg.setMirror(line -> {
             byte[] b = (line + "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -465,6 +467,16 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         fire(l -> l.destroyed(d.id, name));
     }
 
+    /** Waits (bounded) until no vCPU of {@code d} executes; false on timeout. */
+    boolean awaitQuiescent(DomainImpl d) {
+        try {
+            return sched.awaitQuiescent(d.sched, QUIESCE_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     @Override
     public void pause(int domid) {
         DomainImpl d;
@@ -476,11 +488,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             d.userPaused = true;
             applyActive(d);
         }
-        try {
-            sched.awaitQuiescent(d.sched, QUIESCE_MILLIS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        awaitQuiescent(d);
         if (before != DomainState.PAUSED) {
             fire(l -> l.stateChanged(d, before));
         }

@@ -70,6 +70,8 @@ final class ShutdownHandler implements VCpuExitListener {
 
     /** Control thread: mark the domain shut down or crashed and carry out its configured action. */
     private void act(DomainImpl d, ShutdownReason reason) {
+        // as Xen, the domain is shut down once none of its vCPUs is still on a pCPU
+        core.awaitQuiescent(d);
         DomainState before;
         synchronized (core) {
             if (d.phase != DomainImpl.Phase.LIVE) {

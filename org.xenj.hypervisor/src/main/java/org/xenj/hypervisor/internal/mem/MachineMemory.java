@@ -25,6 +25,8 @@ public final class MachineMemory {
     private final byte[][] chunks;
     private final int[] chunkUse;
     private final int[] owner;
+    /** Frames given by {@link #reserve}: owned, but not counted in {@link #chunkUse}, maybe no chunk. */
+    private final boolean[] unbacked;
     /** Free frames as a stack, lowest mfn on top at start so that allocations are compact. */
     private final int[] freeStack;
     private int freeTop;
@@ -39,6 +41,7 @@ public final class MachineMemory {
         this.chunkUse = new int[chunks.length];
         this.owner = new int[totalFrames];
         Arrays.fill(owner, FREE);
+        this.unbacked = new boolean[totalFrames];
         this.freeStack = new int[totalFrames];
         for (int i = 0; i < totalFrames; i++) {
             freeStack[i] = totalFrames - 1 - i;
@@ -106,6 +109,31 @@ public final class MachineMemory {
         return mfns;
     }
 
+    /**
+     * Gives {@code count} free frames to {@code domid} for accounting only: owned like any frame, but
+     * with no host bytes behind them until {@link #transfer}red ({@link #chunk} is then not to be
+     * used). For memory nothing executes in, e.g. Domain-0's share, which the JVM then does not
+     * have to hold. All or nothing, as {@link #allocate}.
+     */
+    public synchronized int[] reserve(int domid, int count) {
+        if (domid < 0) {
+            throw new IllegalArgumentException("bad domid " + domid);
+        }
+        if (count < 0 || count > freeTop) {
+            throw new HypervisorException("not enough free memory: asked for " + ((long) count << PAGE_SHIFT >> 10)
+                    + " KiB, " + ((long) freeTop << PAGE_SHIFT >> 10) + " KiB free of "
+                    + ((long) totalFrames << PAGE_SHIFT >> 10) + " KiB");
+        }
+        int[] mfns = new int[count];
+        for (int i = 0; i < count; i++) {
+            int mfn = freeStack[--freeTop];
+            owner[mfn] = domid;
+            unbacked[mfn] = true;
+            mfns[i] = mfn;
+        }
+        return mfns;
+    }
+
     /** Returns frames to the free pool, scrubbed. Frames not owned by {@code domid} are refused. */
     public synchronized void free(int domid, int[] mfns) {
         for (int mfn : mfns) {
@@ -115,19 +143,31 @@ public final class MachineMemory {
         }
         for (int mfn : mfns) {
             owner[mfn] = FREE;
-            int c = mfn >>> CHUNK_FRAMES_SHIFT;
-            Arrays.fill(chunks[c], offset(mfn), offset(mfn) + PAGE_SIZE, (byte) 0);
-            if (--chunkUse[c] == 0) {
-                chunks[c] = null; // give the host its memory back
+            if (unbacked[mfn]) {
+                unbacked[mfn] = false; // reserved only: no bytes to scrub or give back
+            } else {
+                int c = mfn >>> CHUNK_FRAMES_SHIFT;
+                Arrays.fill(chunks[c], offset(mfn), offset(mfn) + PAGE_SIZE, (byte) 0);
+                if (--chunkUse[c] == 0) {
+                    chunks[c] = null; // give the host its memory back
+                }
             }
             freeStack[freeTop++] = mfn;
         }
     }
 
-    /** Moves ownership of one frame (grant transfer, page exchange). */
+    /** Moves ownership of one frame (grant transfer, page exchange). A reserved frame gets its bytes. */
     public synchronized void transfer(int mfn, int fromDomid, int toDomid) {
         if (owner[mfn] != fromDomid) {
             throw new IllegalStateException("frame " + mfn + " is not owned by domain " + fromDomid);
+        }
+        if (unbacked[mfn]) {
+            unbacked[mfn] = false;
+            int c = mfn >>> CHUNK_FRAMES_SHIFT;
+            if (chunks[c] == null) {
+                chunks[c] = new byte[CHUNK_FRAMES << PAGE_SHIFT];
+            }
+            chunkUse[c]++;
         }
         owner[mfn] = toDomid;
     }
@@ -140,7 +180,7 @@ public final class MachineMemory {
         return owner[(int) mfn];
     }
 
-    /** The backing array of a frame. Valid only while the frame is owned. */
+    /** The backing array of a frame. Valid only while the frame is owned and was not {@link #reserve}d. */
     public byte[] chunk(int mfn) {
         return chunks[mfn >>> CHUNK_FRAMES_SHIFT];
     }

@@ -19,6 +19,7 @@ public final class PvDomainServices {
     private final XsRingConnection store;
     private final int dom0ConsolePort;
     private final int dom0StorePort;
+    private final PvTestEchoBackend echo;
 
     /** Step 1, before the start-of-day layout (start_info names the ports): the guest's unbound ports. */
     public static void allocatePorts(XenDomain d) {
@@ -51,6 +52,12 @@ public final class PvDomainServices {
         xs.write(0, home + "/memory/target", Long.toString(d.pseudoPhysPages() * 4L));
         xs.setPerms(0, 0, home + "/console", List.of("n" + d.domid));
         d.context.setConsoleInput(data -> console.input(data, 0, data.length));
+        echo = new PvTestEchoBackend(host, d.domid);
+    }
+
+    /** Detaches Dom0's Java ends (the ports close with the domain). */
+    public void close() {
+        echo.close();
     }
 
     public PvConsoleBackend console() {

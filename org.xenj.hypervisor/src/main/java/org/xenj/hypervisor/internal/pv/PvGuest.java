@@ -27,7 +27,7 @@ public final class PvGuest implements Guest {
 
     @Override
     public VCpuExecutor executor(int vcpu) {
-        return vcpu >= 0 && vcpu < vcpus.length ? vcpus[vcpu].executor() : null;
+        return vcpu >= 0 && vcpu < vcpus.length ? vcpus[vcpu].scheduled() : null;
     }
 
     public PvVcpu vcpu(int i) {
@@ -43,6 +43,7 @@ public final class PvGuest implements Guest {
     }
 
     /** Asks the guest to shut down the PV way: {@code control/shutdown} in its xenstore home. */
+    @Override
     public boolean requestGuestShutdown(ShutdownReason reason) {
         String word = switch (reason) {
             case POWEROFF -> "poweroff";
@@ -59,6 +60,7 @@ public final class PvGuest implements Guest {
 
     @Override
     public void destroy() {
+        services.close();
         host.destroyDomain(domain.domid);
     }
 }

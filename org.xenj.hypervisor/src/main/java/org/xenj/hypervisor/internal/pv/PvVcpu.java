@@ -10,6 +10,7 @@ import org.xenj.hypervisor.internal.cpu.CpuidHook;
 import org.xenj.hypervisor.internal.cpu.DeliveryHook;
 import org.xenj.hypervisor.internal.cpu.HypercallHandler;
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.exec.VCpuExecutor;
 import org.xenj.hypervisor.internal.hypercall.GuestRegisters;
 import org.xenj.hypervisor.internal.hypercall.HypercallContext;
 import org.xenj.hypervisor.internal.hypercall.MachineFrames;
@@ -100,9 +101,33 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         cpu.setReg32(ESI, boot.esi());
     }
 
+    /** The CPU's executor (tests and diagnostics); the scheduler gets {@link #scheduled()}. */
     public CpuExecutor executor() {
         return executor;
     }
+
+    /** What the scheduler runs: the CPU, with vcpu_time_info refreshed each time the vCPU is scheduled in (as Xen does). */
+    public VCpuExecutor scheduled() {
+        return scheduled;
+    }
+
+    private final VCpuExecutor scheduled = new VCpuExecutor() {
+        @Override
+        public RunExit run(long deadlineNanos) {
+            d.updateTime(v.id);
+            return executor.run(deadlineNanos);
+        }
+
+        @Override
+        public void requestExit() {
+            executor.requestExit();
+        }
+
+        @Override
+        public boolean wakeupPending() {
+            return executor.wakeupPending();
+        }
+    };
 
     public Cpu cpu() {
         return cpu;
@@ -297,8 +322,17 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
     public void mmioWrite(long gpa, int size, long value) {
     }
 
+    /**
+     * Asked by the executor at every block boundary, on this vCPU's thread: also the place where a
+     * TLB flush requested from another thread (a grant revoked, another vCPU's page-table change)
+     * takes effect, at most one block late.
+     */
     @Override
     public boolean interruptPending() {
+        if (v.tlbFlushRequested) {
+            v.tlbFlushRequested = false;
+            cpu.flushTlbAll();
+        }
         return v.eventEip != 0 && d.events.upcallDeliverable(v.id);
     }
 

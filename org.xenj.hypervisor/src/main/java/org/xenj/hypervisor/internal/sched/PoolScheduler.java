@@ -335,6 +335,9 @@ public final class PoolScheduler {
                 if (d.pool != from) {
                     continue;
                 }
+                if (!from.domains.contains(d)) {
+                    return; // destroyed meanwhile (the caller looked it up before): nothing to move
+                }
                 for (VCpu v : d.vcpus) {
                     if (from.instance != null) {
                         try {

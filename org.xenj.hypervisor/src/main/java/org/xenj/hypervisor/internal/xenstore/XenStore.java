@@ -368,7 +368,9 @@ public final class XenStore {
 
     /** Drops every transaction and watch of a connection (domain gone, or XS_RESET_WATCHES). */
     public synchronized void dropConnection(int domid, Object owner) {
-        transactions.values().removeIf(x -> x.domid == domid && owner != null);
+        if (domid != 0) {
+            transactions.values().removeIf(x -> x.domid == domid); // Dom0's Java clients share domid 0
+        }
         watches.removeIf(w -> w.owner == owner);
     }
 

@@ -49,12 +49,17 @@ public final class CpuBench {
                 """);
         CpuExecutor ex = new CpuExecutor(t.cpu, t.env, System.err::println);
         runFor(ex, 2.0); // warm-up: let HotSpot compile the interpreter
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
         long i0 = ex.instructionCount();
         long t0 = System.nanoTime();
+        long c0 = threads.getCurrentThreadCpuTime();
         runFor(ex, seconds);
         long dt = System.nanoTime() - t0;
+        long dc = threads.getCurrentThreadCpuTime() - c0;
         long n = ex.instructionCount() - i0;
-        System.out.printf(Locale.ROOT, "xenj cpu bench: %d instructions in %.2f s = %.1f MIPS%n", n, dt / 1e9, n * 1e3 / dt);
+        // CPU-time MIPS is the figure to compare on a shared machine; wall-clock MIPS is what a guest sees
+        System.out.printf(Locale.ROOT, "xenj cpu bench: %d instructions in %.2f s = %.1f MIPS (%.1f MIPS per CPU-second)%n", n,
+                dt / 1e9, n * 1e3 / dt, n * 1e3 / dc);
     }
 
     private static void runFor(CpuExecutor ex, double seconds) {

@@ -121,6 +121,57 @@ class HypercallFuzzTest {
         assertTrue(MachineFrames.read32(f.machine, (long) bFrame << 12) == MachineFrames.read32(f.machine, (long) bFrame << 12));
     }
 
+    @Test
+    void randomHypercallsFromAnHvmDomainStayInsideIt() {
+        PvFixture.Dom b = f.pv(2);
+        TestContext hctx = new TestContext(f.machine, 4, org.xenj.hypervisor.api.DomainType.HVM);
+        hctx.discard = true;
+        hctx.memory.populate(0, 512);
+        var hvm = new org.xenj.hypervisor.internal.hypercall.HvmXenAbi(hctx, 1);
+        var hc = new org.xenj.hypervisor.internal.hypercall.HypercallContext(hvm.domain(), 0, null);
+        long hashB = hashOfDomain(f.machine, 2);
+        Random r = new Random(42);
+        int[] pointers = {0x1000, 0x2000, 0x3000 + 2, 0x1fffff0, 0x200000 - 4, 0, -4, 0x7000000};
+        int[] values = {0, 1, 2, 3, 6, 7, 12, DOMID_SELF, 2, 0x100, 0x1ff, 0x200, -1, b.mfnOfVa(b.scratch(1))};
+        Map<Integer, Integer> results = new TreeMap<>();
+        int calls = 200_000;
+        for (int i = 0; i < calls; i++) {
+            if ((i & 63) == 0) {
+                for (int k = 0; k < 16; k++) {
+                    int gpa = 0x1000 * (1 + r.nextInt(3)) + 4 * r.nextInt(1024);
+                    try {
+                        hc.memory.write32(gpa, r.nextBoolean() ? values[r.nextInt(values.length)] : r.nextInt());
+                    } catch (RuntimeException e) {
+                        // the guest may have given the page away
+                    }
+                }
+            }
+            int nr = HYPERCALLS[r.nextInt(HYPERCALLS.length)];
+            int[] a = new int[5];
+            for (int k = 0; k < 5; k++) {
+                a[k] = r.nextBoolean() ? pointers[r.nextInt(pointers.length)] : values[r.nextInt(values.length)];
+            }
+            if (r.nextBoolean()) {
+                a[0] = r.nextInt(12);
+            }
+            if (nr == HC_CONSOLE_IO) {
+                a[1] &= 0xfff;
+            }
+            int rc = hvm.domain().host.dispatcher.dispatch(hc, nr, a[0], a[1], a[2], a[3], a[4]);
+            results.merge(rc >= 0 ? 0 : rc, 1, Integer::sum);
+        }
+        StringBuilder sb = new StringBuilder("fuzz (HVM): calls=" + calls + " internal_errors=" + f.host.dispatcher.internalErrors() + " results:");
+        results.forEach((k, v) -> sb.append(' ').append(k == 0 ? "ok" : "-" + errnoName(-k)).append('=').append(v));
+        System.out.println(sb);
+        assertEquals(hashB, hashOfDomain(f.machine, 2), "the PV domain's memory changed");
+        assertEquals(0, f.host.dispatcher.internalErrors());
+        for (int mfn = 0; mfn < f.machine.totalFrames(); mfn++) {
+            int o = f.machine.owner(mfn);
+            assertTrue(o == MachineMemory.FREE || o == 2 || o == 4, "frame " + mfn + " owned by " + o);
+        }
+        hvm.destroy();
+    }
+
     private static String errnoName(int e) {
         return switch (e) {
             case EPERM -> "EPERM";

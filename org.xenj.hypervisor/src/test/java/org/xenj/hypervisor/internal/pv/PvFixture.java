@@ -26,12 +26,14 @@ public final class PvFixture {
         public final GuestRegisters.Plain regs = new GuestRegisters.Plain();
 
         Dom(int domid) {
+            this(domid, hltKernel());
+        }
+
+        Dom(int domid, byte[] code) {
             ctx = new TestContext(machine, domid, DomainType.PV);
             int[] p2m = ctx.memory.populateIdentity(PAGES);
             xen = host.createDomain(ctx, true, 1, PAGES + 64);
             PvDomainServices.allocatePorts(xen);
-            byte[] code = new byte[3 * 4096];
-            code[0] = (byte) 0xf4; // hlt
             ElfKernel k = new ElfKernel(TestElf.kernel(VIRT_BASE, code, code.length, VIRT_BASE + 4096));
             boot = PvStartOfDay.build(xen, k, p2m, "console=hvc0");
             services = new PvDomainServices(host, xen, "test" + domid);
@@ -67,5 +69,16 @@ public final class PvFixture {
 
     public Dom pv(int domid) {
         return new Dom(domid);
+    }
+
+    /** A PV domain whose kernel image starts with {@code code} (3 pages; page 1 becomes the hypercall page). */
+    public Dom pv(int domid, byte[] code) {
+        return new Dom(domid, code);
+    }
+
+    private static byte[] hltKernel() {
+        byte[] code = new byte[3 * 4096];
+        code[0] = (byte) 0xf4; // hlt
+        return code;
     }
 }

@@ -57,4 +57,25 @@ public final class TestElf {
         b.put(notes);
         return b.array();
     }
+
+    /** A kernel described only by the legacy {@code __xen_guest} section string (no PT_NOTE). */
+    public static byte[] legacy(long virtBase, byte[] code, String xenGuest) {
+        byte[] base = image(virtBase, code, code.length, new byte[0]);
+        byte[] strtab = "\0.shstrtab\0__xen_guest\0".getBytes(StandardCharsets.US_ASCII);
+        byte[] guest = (xenGuest + "\0").getBytes(StandardCharsets.US_ASCII);
+        int strOff = base.length;
+        int guestOff = strOff + strtab.length;
+        int shoff = (guestOff + guest.length + 3) & ~3;
+        ByteBuffer b = ByteBuffer.allocate(shoff + 3 * 40).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(base);
+        b.put(strtab);
+        b.put(guest);
+        b.putInt(32, shoff);
+        b.putShort(46, (short) 40).putShort(48, (short) 3).putShort(50, (short) 1);
+        b.putShort(44, (short) 1); // only the PT_LOAD program header
+        b.position(shoff + 40);
+        b.putInt(1).putInt(3).putInt(0).putInt(0).putInt(strOff).putInt(strtab.length).putInt(0).putInt(0).putInt(1).putInt(0);
+        b.putInt(11).putInt(1).putInt(0).putInt(0).putInt(guestOff).putInt(guest.length).putInt(0).putInt(0).putInt(1).putInt(0);
+        return b.array();
+    }
 }

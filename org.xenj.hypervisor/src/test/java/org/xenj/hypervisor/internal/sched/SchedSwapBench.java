@@ -22,7 +22,9 @@ import org.xenj.hypervisor.internal.testsupport.ProbeGuestBuilder;
  * swapped between two different test policies {@code swaps} times. The stall of a swap is, for
  * each pCPU, the gap between the end of the run in progress when the swap began and the start
  * of the next run on that pCPU (the first decision that must wait for, or come from, the new
- * policy), maximised over the pCPUs. {@code lost} counts vCPUs that did not run within 1 s
+ * policy), maximised over the pCPUs. The same measure taken half-way between swaps
+ * ({@code no_swap_gap_us}) shows what ordinary scheduling and the host's load cost without a
+ * swap. {@code lost} counts vCPUs that did not run within 1 s
  * after some swap or after the last; {@code double} counts concurrent runs of one vCPU.
  *
  * <p>Arguments: {@code [swaps] [pcpus] [interval_us]}.
@@ -72,15 +74,26 @@ public final class SchedSwapBench {
                     lost++;
                 }
             }
+            if (Boolean.getBoolean("bench.debug")) {
+                debugGaps(probes.executors, pcpus);
+            }
             double[] stalls = new double[swaps];
+            double[] baseline = new double[swaps - 1];
             for (int i = 0; i < swaps; i++) {
                 stalls[i] = stallNanos(probes.executors, pcpus, t0[i]) / 1000.0;
+                if (i + 1 < swaps) {
+                    // the same measure half-way between two swaps: what the host and ordinary scheduling cost
+                    baseline[i] = stallNanos(probes.executors, pcpus, (t0[i] + t0[i + 1]) >>> 1) / 1000.0;
+                }
             }
             Arrays.sort(stalls);
+            Arrays.sort(baseline);
             Arrays.sort(held);
             long dbl = ProbeExecutor.DOUBLE_RUNS.get() - doubleBefore;
             System.out.printf("swap_stall_us p90=%.1f p99=%.1f host_cores=%d host_loadavg=%s (a loaded host deschedules pCPU threads)%n",
                     stalls[swaps * 9 / 10], stalls[swaps * 99 / 100], Runtime.getRuntime().availableProcessors(), loadAverage());
+            System.out.printf("no_swap_gap_us median=%.1f p90=%.1f max=%.1f (same measure half-way between swaps)%n",
+                    baseline[baseline.length / 2], baseline[baseline.length * 9 / 10], baseline[baseline.length - 1]);
             System.out.printf("swap_lock_held_us median=%.1f max=%.1f%n", held[swaps / 2] / 1000.0, held[swaps - 1] / 1000.0);
             System.out.printf("protocol_violations=%d policy_faults=%d%n", checker.violations(), hv.scheduling().pcpu(0).pool().policyFaults());
             System.out.printf("swap_stall_us median=%.1f max=%.1f swaps=%d lost=%d double=%d%n", stalls[swaps / 2], stalls[swaps - 1],
@@ -105,11 +118,13 @@ public final class SchedSwapBench {
             if (nextStart == Long.MAX_VALUE) {
                 continue;
             }
+            // the run on pCPU c just before it: for each vCPU, its latest run on c that started earlier
             long prevEnd = Long.MIN_VALUE;
             for (ProbeExecutor e : executors) {
-                for (int i = Math.max(0, firstAtOrAfter(e, t) - 1); i < e.recorded() && e.start(i) < nextStart; i++) {
-                    if (e.pcpu(i) == c && e.end(i) <= nextStart) {
-                        prevEnd = Math.max(prevEnd, e.end(i));
+                for (int i = firstAtOrAfter(e, nextStart) - 1; i >= 0; i--) {
+                    if (e.pcpu(i) == c) {
+                        prevEnd = Math.max(prevEnd, Math.min(e.end(i), nextStart));
+                        break;
                     }
                 }
             }
@@ -118,6 +133,34 @@ public final class SchedSwapBench {
             }
         }
         return worst;
+    }
+
+    private static void debugGaps(List<ProbeExecutor> executors, int pcpus) {
+        for (int c = 0; c < pcpus; c++) {
+            java.util.List<long[]> runs = new java.util.ArrayList<>();
+            for (ProbeExecutor e : executors) {
+                for (int i = 0; i < e.recorded(); i++) {
+                    if (e.pcpu(i) == c) {
+                        runs.add(new long[] {e.start(i), e.end(i)});
+                    }
+                }
+            }
+            runs.sort((a, b) -> Long.compare(a[0], b[0]));
+            long busy = 0;
+            long maxGap = 0;
+            long[] gaps = new long[runs.size()];
+            for (int i = 0; i < runs.size(); i++) {
+                busy += runs.get(i)[1] - runs.get(i)[0];
+                if (i > 0) {
+                    gaps[i] = runs.get(i)[0] - runs.get(i - 1)[1];
+                    maxGap = Math.max(maxGap, gaps[i]);
+                }
+            }
+            Arrays.sort(gaps);
+            long span = runs.get(runs.size() - 1)[1] - runs.get(0)[0];
+            System.out.printf("pcpu %d: runs=%d busy=%.1f%% median run=%.1fus gap median=%.1fus p99=%.1fus max=%.1fus%n", c, runs.size(),
+                    100.0 * busy / span, (double) span / runs.size() / 1000, gaps[gaps.length / 2] / 1000.0, gaps[gaps.length * 99 / 100] / 1000.0, maxGap / 1000.0);
+        }
     }
 
     private static int firstAtOrAfter(ProbeExecutor e, long t) {

@@ -54,6 +54,10 @@ final class CreditScheduler implements SchedulerInstance {
 
     long nextAccounting;
     int parkedCount;
+    /** CPU time charged to the pool's vCPUs since the last accounting: what accounting hands out. */
+    long burnedThisPeriod;
+    /** The same per pCPU: the most any pCPU delivered is what one vCPU can use in a period. */
+    long[] burnedOnPcpu = new long[0];
 
     CreditScheduler(SchedulerContext context, Supplier<CreditPoolParams> defaults) {
         this.context = context;
@@ -183,6 +187,7 @@ final class CreditScheduler implements SchedulerInstance {
                 p.runningOn = -1;
             }
             charge(p, Math.max(0, prevRanNanos));
+            burnedOnPcpu[pcpu] += Math.max(0, prevRanNanos);
             p.runnable = prevRunnable;
             if (!prevRunnable && p.isQueued()) {
                 runQueues[p.queuedOn].remove(p);
@@ -208,7 +213,7 @@ final class CreditScheduler implements SchedulerInstance {
             runStart[pcpu] = nowNanos;
         }
         kickIdlePeerFor(pcpu);
-        return ScheduleDecision.run(next.vcpu, sliceFor(next, params.tsliceNanos()));
+        return next.decision(sliceFor(next, params.tsliceNanos()));
     }
 
     /**
@@ -226,7 +231,7 @@ final class CreditScheduler implements SchedulerInstance {
         }
         p.runningOn = pcpu;
         current[pcpu] = p;
-        return ScheduleDecision.run(p.vcpu, sliceFor(p, ratelimit - runtime));
+        return p.decision(sliceFor(p, ratelimit - runtime));
     }
 
     private long sliceFor(CreditVCpu v, long wanted) {
@@ -249,6 +254,7 @@ final class CreditScheduler implements SchedulerInstance {
         if (ranNanos > 0) {
             v.credit -= ranNanos;
             v.ranThisPeriod = true;
+            burnedThisPeriod += ranNanos;
         }
         if (v.priority == Priority.BOOST) {
             v.priority = Priority.UNDER;
@@ -473,6 +479,7 @@ final class CreditScheduler implements SchedulerInstance {
         }
         current = Arrays.copyOf(current, size);
         runStart = Arrays.copyOf(runStart, size);
+        burnedOnPcpu = Arrays.copyOf(burnedOnPcpu, size);
     }
 
     RunQueue[] runQueues() {

@@ -1,6 +1,7 @@
 package org.xenj.sched.credit.internal;
 
 import org.xenj.hypervisor.spi.SchedVCpu;
+import org.xenj.hypervisor.spi.ScheduleDecision;
 
 /**
  * The credit scheduler's state of one vCPU. Plain fields, touched only under the pool's scheduling
@@ -29,6 +30,9 @@ final class CreditVCpu {
     CreditVCpu queuePrev;
     CreditVCpu queueNext;
 
+    /** The last decision made for it; reused when the slice is the same, so steady state allocates nothing. */
+    private ScheduleDecision lastDecision;
+
     CreditVCpu(SchedVCpu vcpu, CreditDomain domain) {
         this.vcpu = vcpu;
         this.domain = domain;
@@ -45,6 +49,15 @@ final class CreditVCpu {
     /** Counts for credit distribution at this accounting. */
     boolean isActive() {
         return runnable || ranThisPeriod;
+    }
+
+    ScheduleDecision decision(long sliceNanos) {
+        ScheduleDecision d = lastDecision;
+        if (d == null || d.sliceNanos() != sliceNanos) {
+            d = ScheduleDecision.run(vcpu, sliceNanos);
+            lastDecision = d;
+        }
+        return d;
     }
 
     /** Priority from the credit balance, keeping a boost it still has. */

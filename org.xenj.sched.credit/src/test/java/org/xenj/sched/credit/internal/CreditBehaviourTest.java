@@ -104,8 +104,8 @@ class CreditBehaviourTest {
     }
 
     @Test
-    void blockingReportedOnlyThroughScheduleWorksToo() {
-        SchedSim sim = new SchedSim(1).sleepOnBlock(false).start(new CreditSchedulerType()::createInstance);
+    void blockingReportedThroughSleepAsWellWorksToo() {
+        SchedSim sim = new SchedSim(1).sleepOnBlock(true).start(new CreditSchedulerType()::createInstance);
         sim.add(1, 256, Workload.cpuBound());
         sim.add(2, 256, Workload.dutyCycle(3 * MS, 7 * MS));
         sim.runFor(5 * SECOND);

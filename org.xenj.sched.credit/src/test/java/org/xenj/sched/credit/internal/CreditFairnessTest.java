@@ -37,6 +37,50 @@ class CreditFairnessTest {
     }
 
     @Test
+    void weightsHoldOnABusyHostWherePcpuThreadsGetAFifthOfWallTime() {
+        SchedSim sim = new SchedSim(1).hostShare(0.2).start(new CreditSchedulerType()::createInstance);
+        sim.add(1, 256, Workload.cpuBound());
+        sim.add(2, 512, Workload.cpuBound());
+        sim.runFor(SECOND);
+        sim.resetStats();
+        sim.runFor(30 * SECOND);
+        double ratio = (double) sim.cpuNanos(2) / sim.cpuNanos(1);
+        System.out.printf("credit 1 pCPU thread getting 20%% of wall time, weights 256:512 -> ratio 1:%.4f%n", ratio);
+        assertEquals(2.0, ratio, 2.0 * 0.05);
+    }
+
+    @Test
+    void weightsHoldBetweenHogsNextToAnIoBoundDomain() {
+        SchedSim sim = credit(1);
+        sim.add(1, 256, Workload.cpuBound());
+        sim.add(2, 512, Workload.cpuBound());
+        sim.add(3, 256, Workload.dutyCycle(1 * MS, 9 * MS));
+        sim.runFor(SECOND);
+        sim.resetStats();
+        sim.runFor(30 * SECOND);
+        double ratio = (double) sim.cpuNanos(2) / sim.cpuNanos(1);
+        System.out.printf("credit hogs 256:512 next to a 10%% I/O domain -> %.4f / %.4f / %.4f, hog ratio 1:%.4f%n",
+                sim.share(1), sim.share(2), sim.share(3), ratio);
+        assertEquals(2.0, ratio, 2.0 * 0.05);
+        assertEquals(0.1, sim.share(3), 0.1 * 0.05);
+    }
+
+    @Test
+    void aLoneHogOnTwoPcpusIsNotPushedIntoDebtAndALateComerDoesNotOvertakeIt() {
+        SchedSim sim = credit(2);
+        SimVCpu first = sim.add(1, 256, Workload.cpuBound());
+        sim.runFor(5 * SECOND);
+        sim.add(2, 256, Workload.cpuBound());
+        sim.add(3, 256, Workload.cpuBound());
+        sim.resetStats();
+        sim.runFor(300 * MS);
+        // Three equal hogs on two pCPUs from the start: the one that ran alone is not behind.
+        System.out.printf("credit first 300 ms after two hogs join a lone one on 2 pCPUs -> %.4f %.4f %.4f%n",
+                sim.share(1), sim.share(2), sim.share(3));
+        assertTrue(first.cpuNanos() >= 0.5 * sim.elapsedNanos(), "the first hog keeps about 2/3 of a pCPU");
+    }
+
+    @Test
     void weightsHoldAcrossFourDomainsAndTwoPcpus() {
         SchedSim sim = credit(2);
         int[] weights = {128, 256, 512, 1024};

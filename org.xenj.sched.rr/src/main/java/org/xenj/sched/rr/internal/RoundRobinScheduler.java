@@ -147,7 +147,7 @@ final class RoundRobinScheduler implements SchedulerInstance {
         if (waiting != null) {
             kickIdlePcpuFor(waiting);
         }
-        return ScheduleDecision.run(next.vcpu, sliceMs * 1_000_000L);
+        return next.decision(sliceMs * 1_000_000L);
     }
 
     private void kickIdlePcpuFor(RrVCpu v) {

@@ -1,11 +1,11 @@
 package org.xenj.dom0.toolstack.internal.command;
 
-import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 
 import org.apache.karaf.shell.api.console.Session;
 import org.jline.terminal.Attributes;
 import org.jline.terminal.Terminal;
-import org.jline.utils.NonBlockingInputStream;
+import org.jline.utils.NonBlockingReader;
 
 /**
  * The session's JLine terminal in raw mode (keys reach the guest one by one, Ctrl+C included,
@@ -37,15 +37,32 @@ final class RawTerminal implements AutoCloseable {
         return null;
     }
 
+    /**
+     * Keys through the terminal's reader, the same one the shell's line reader uses: reading its
+     * input stream directly would leave the shell deaf after we return. Characters beyond ASCII
+     * go to the guest as UTF-8 bytes.
+     */
     KeyInput keys() {
-        InputStream in = terminal.input();
-        if (in instanceof NonBlockingInputStream nb) {
-            return millis -> {
-                int b = nb.read(Math.max(1, millis));
-                return b == NonBlockingInputStream.READ_EXPIRED ? KeyInput.TIMEOUT : b;
-            };
-        }
-        return KeyInput.polling(in);
+        NonBlockingReader reader = terminal.reader();
+        byte[] pending = new byte[4];
+        int[] pendingPos = {0, 0};
+        return millis -> {
+            if (pendingPos[0] < pendingPos[1]) {
+                return pending[pendingPos[0]++] & 0xff;
+            }
+            int c = reader.read(Math.max(1, millis));
+            if (c == NonBlockingReader.READ_EXPIRED) {
+                return KeyInput.TIMEOUT;
+            }
+            if (c < 0x80) {
+                return c; // ASCII, or EOF (-1)
+            }
+            byte[] utf8 = String.valueOf((char) c).getBytes(StandardCharsets.UTF_8);
+            System.arraycopy(utf8, 0, pending, 0, utf8.length);
+            pendingPos[0] = 1;
+            pendingPos[1] = utf8.length;
+            return pending[0] & 0xff;
+        };
     }
 
     @Override

@@ -121,7 +121,7 @@ public final class X87 extends X87StackOps implements FpuUnit {
     @Override
     public int execute(int opcode, int modrm, int linear, int eflags, boolean opSize32, boolean protectedMode,
             int fip, int fcs) {
-        int oldFip = this.fip, oldFcs = this.fcs, oldFop = this.fop, oldFdp = this.fdp, oldFds = this.fds;
+        int oldFip = this.fip, oldFcs = this.fcs, oldFop = this.fop, oldFdp = this.fdp, oldFds = this.fds, oldSw = sw;
         if (!isControl(opcode, modrm)) {
             this.fip = fip;
             this.fcs = fcs & 0xffff;
@@ -132,8 +132,24 @@ public final class X87 extends X87StackOps implements FpuUnit {
             }
         }
         eflagsForCmov = eflags;
-        int result = modrm < 0xC0 ? executeMemory(opcode, modrm >>> 3 & 7, linear, opSize32, protectedMode)
-                : executeRegister(opcode, modrm);
+        int result;
+        if (modrm < 0xC0) {
+            try {
+                result = executeMemory(opcode, modrm >>> 3 & 7, linear, opSize32, protectedMode);
+            } catch (RuntimeException pageFault) {
+                // operands are read before anything is committed and stores are written before the
+                // pop; only the flags and pointers recorded on the way need undoing
+                this.sw = oldSw;
+                this.fip = oldFip;
+                this.fcs = oldFcs;
+                this.fop = oldFop;
+                this.fdp = oldFdp;
+                this.fds = oldFds;
+                throw pageFault;
+            }
+        } else {
+            result = executeRegister(opcode, modrm);
+        }
         if (result == UNDEFINED) { // #UD leaves the last-instruction pointers alone
             this.fip = oldFip;
             this.fcs = oldFcs;

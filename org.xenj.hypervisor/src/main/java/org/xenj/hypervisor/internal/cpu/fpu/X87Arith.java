@@ -277,6 +277,13 @@ abstract class X87Arith extends X87State {
                 if (aInf && bInf || aZero && bZero) {
                     return invalid();
                 }
+                if (bZero && !aInf) { // x / 0: only ZE, even for a denormal x (measured on AMD)
+                    if (signal(ZE)) {
+                        return false;
+                    }
+                    setResult(neg, EXP_MAX, INTEGER_BIT);
+                    return true;
+                }
                 if (denormalTrap(true)) {
                     return false;
                 }

@@ -148,19 +148,13 @@ abstract class X87Round extends X87Arith {
         if (denormalTrap(true)) {
             return false;
         }
-        if (aCls == ZERO || bCls == INF) {
-            setConditionCodes(0); // quotient 0, complete
+        if (aCls == ZERO || bCls == INF || aExp - bExp < (nearest ? -1 : 0)) {
+            setConditionCodes(0); // quotient 0, complete: ST0 unchanged
             rSig = rawASig;
-            rSe = rawASe;
+            rSe = (rawASe & EXP_MAX) == 0 && rawASig < 0 ? rawASe | 1 : rawASe; // pseudo-denormal comes back normal
             return true;
         }
         int d = aExp - bExp;
-        if (d < (nearest ? -1 : 0)) {
-            setConditionCodes(0);
-            rSig = rawASig;
-            rSe = rawASe;
-            return true;
-        }
         boolean partial = d >= 64;
         int steps = partial ? (d & 31) | 32 : d;
         int scaleExp = bExp + (d - steps);

@@ -82,6 +82,11 @@ abstract class X87Transcendental extends X87Convert {
         double h = head(aSig, aExp, aNeg);
         double t = tail(aSig, aExp, aNeg);
         double r;
+        if (Math.abs(h) < 0x1p20) {
+            resultFromDouble(reducedTrig(fn, h, t));
+            approximateFlags();
+            return 1;
+        }
         if (fn == T_SIN) {
             r = Math.sin(h) + Math.cos(h) * t;
         } else if (fn == T_COS) {
@@ -93,6 +98,57 @@ abstract class X87Transcendental extends X87Convert {
         resultFromDouble(r);
         approximateFlags();
         return 1;
+    }
+
+    /** pi/2 rounded to 66 bits, the hardware's reduction constant, in three exact 22-bit pieces. */
+    private static final double PIO2_1 = 0x3243f6 * 0x1p-21;
+    private static final double PIO2_2 = 0x2a2216 * 0x1p-43;
+    private static final double PIO2_3 = 0x2308d3 * 0x1p-65;
+
+    /** Error of the floating-point sum s = a + b (Knuth's TwoSum). */
+    private static double sumError(double a, double b, double s) {
+        double bb = s - a;
+        return (a - (s - bb)) + (b - bb);
+    }
+
+    /**
+     * sin/cos/tan of h + t (|h| &lt; 2^20) with the argument reduced like the x87 does it: modulo
+     * pi/2 as a 66-bit constant, so that results near the function's zeros match the hardware
+     * rather than the exact value. The reduced argument is kept as a double-double (rh, rl).
+     */
+    private static double reducedTrig(int fn, double h, double t) {
+        double k = Math.rint(h * (2 / Math.PI));
+        double r = h - k * PIO2_1; // exact: 42-bit product, Sterbenz subtraction
+        double p2 = k * PIO2_2;
+        double s1 = r - p2;
+        double e = sumError(r, -p2, s1);
+        double p3 = k * PIO2_3;
+        double s2 = s1 - p3;
+        e += sumError(s1, -p3, s2);
+        double s3 = s2 + t;
+        e += sumError(s2, t, s3);
+        double rh = s3 + e;
+        double rl = e - (rh - s3);
+        int q = (int) (long) k & 3;
+        double sin = Math.sin(rh) + Math.cos(rh) * rl;
+        double cos = Math.cos(rh) - Math.sin(rh) * rl;
+        if (fn == T_TAN) {
+            if ((q & 1) == 0) {
+                double tan = Math.tan(rh);
+                return tan + (1 + tan * tan) * rl;
+            }
+            double cot = 1 / Math.tan(rh);
+            return -(cot - (1 + cot * cot) * rl);
+        }
+        if (fn == T_COS) {
+            q = (q + 1) & 3; // cos x = sin(x + pi/2)
+        }
+        return switch (q) {
+            case 0 -> sin;
+            case 1 -> cos;
+            case 2 -> -sin;
+            default -> -cos;
+        };
     }
 
     /** F2XM1: 2^a - 1. */

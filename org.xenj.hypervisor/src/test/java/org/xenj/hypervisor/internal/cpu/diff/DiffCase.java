@@ -27,6 +27,15 @@ final class DiffCase {
     /** Registers compared with a relative tolerance (transcendentals computed in double). */
     boolean approximateFpu;
     boolean compareFpu = true;
+    /** Data bytes not compared where set (host-specific fields of FXSAVE images); null = compare all. */
+    boolean[] ignoredData;
+
+    void ignoreData(int from, int to) {
+        if (ignoredData == null) {
+            ignoredData = new boolean[data.length];
+        }
+        java.util.Arrays.fill(ignoredData, from, to, true);
+    }
 
     DiffCase(String group, String name, byte[] code) {
         this.group = group;

@@ -16,6 +16,7 @@ final class DiffRun {
         List<DiffCase> cases = new ArrayList<>(IntegerCases.all(seed, perGroup));
         cases.addAll(X87Cases.handWritten());
         cases.addAll(X87Cases.random(seed ^ 0x87, perGroup));
+        cases.addAll(X87Cases.fxsave(seed ^ 0xF5, Math.max(20, perGroup / 10)));
         List<DiffResult> want = NativeRunner.run(cases);
         CpuHarness emu = new CpuHarness();
         Map<String, List<String>> mismatches = new LinkedHashMap<>();

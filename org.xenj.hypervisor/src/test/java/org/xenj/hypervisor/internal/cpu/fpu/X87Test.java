@@ -198,6 +198,23 @@ class X87Test {
     }
 
     @Test
+    void faultingStoreLeavesTheStateAsItWas() {
+        mem.writeWord(BASE, 0x0C7F); // RC=chop so the store below is inexact (PE)
+        runMem(0xD9, 5, BASE, true, true);
+        run(0xD9, 0xEB); // FLDPI
+        int sw = fpu.statusWord();
+        try {
+            runMem(0xDF, 3, 0x10, true, true); // FISTP m16 at an unmapped address
+        } catch (IndexOutOfBoundsException expected) {
+            // the CPU would deliver #PF here
+        }
+        assertEquals(sw, fpu.statusWord(), "no flags, no pop");
+        assertEquals(0xC90FDAA22168C234L, fpu.st80Significand(0), "pi rounded toward zero");
+        runMem(0xD9, 6, BASE + 64, true, true); // FNSTENV
+        assertEquals(0, mem.readDword(BASE + 64 + 20), "FDP not taken from the faulting instruction");
+    }
+
+    @Test
     void everyEncodingOnRandomStatesIsHandledWithoutEscaping() {
         SplittableRandom r = new SplittableRandom(42);
         for (int n = 0; n < 20000; n++) {

@@ -36,6 +36,8 @@ public final class LinuxBootProbe {
         byte[] initrd = args.length > 1 && !args[1].equals("-") ? Files.readAllBytes(Path.of(args[1])) : new byte[0];
         double seconds = args.length > 2 ? Double.parseDouble(args[2]) : 60;
         String cmdline = args.length > 3 ? args[3] : "console=ttyS0 earlyprintk=serial,ttyS0,115200 tsc=reliable";
+        // optional: the already decompressed vmlinux (ELF), entered at its 32-bit entry to skip decompression
+        byte[] vmlinux = args.length > 4 ? Files.readAllBytes(Path.of(args[4])) : null;
 
         MachineMemory machine = new MachineMemory((MEM_MB + 16L) << 20);
         DomainMemory mem = new DomainMemory(machine, 1);
@@ -49,7 +51,12 @@ public final class LinuxBootProbe {
             setupSects = 4;
         }
         int pmOffset = (setupSects + 1) * 512;
-        mem.write(0x100000, kernel, pmOffset, kernel.length - pmOffset);
+        int entry = 0x100000;
+        if (vmlinux == null) {
+            mem.write(0x100000, kernel, pmOffset, kernel.length - pmOffset);
+        } else {
+            entry = loadElf(mem, vmlinux);
+        }
         // zero page: copy the setup header, then fill in what a boot loader provides
         int hdrEnd = 0x202 + (kernel[0x201] & 0xff);
         mem.write(ZERO_PAGE + 0x1f1, kernel, 0x1f1, hdrEnd - 0x1f1);
@@ -84,14 +91,27 @@ public final class LinuxBootProbe {
         }
         cpu.setCr(0, cpu.getCr(0) & ~0x60000000);
         cpu.setReg32(Cpu.ESI, ZERO_PAGE);
-        cpu.setEip(0x100000);
+        cpu.setEip(entry);
         cpu.setEflags(2);
 
         CpuExecutor ex = new CpuExecutor(cpu, pc, s -> System.out.println("\n*** " + s));
         long start = System.nanoTime();
         long end = start + (long) (seconds * 1e9);
         RunExit r = RunExit.PREEMPTED;
+        long report = start + 20_000_000_000L;
+        // optional commands typed once the shell prompt appears
+        String script = System.getProperty("probe.type");
+        boolean typed = false;
         while (System.nanoTime() < end) {
+            if (script != null && !typed && pc.console.indexOf("# ") >= 0) {
+                typed = true;
+                pc.type(script.replace("\\n", "\n") + "\n");
+            }
+            if (System.nanoTime() > report) {
+                report += 20_000_000_000L;
+                System.out.printf(Locale.ROOT, "%n*** probe status: %d instructions, EIP=%08x EFLAGS=%08x%n", ex.instructionCount(),
+                        cpu.getEip(), cpu.getEflags());
+            }
             r = ex.run(System.nanoTime() + 10_000_000L);
             if (r == RunExit.BLOCKED) {
                 long next = pc.serviceTimers(System.nanoTime());
@@ -108,6 +128,26 @@ public final class LinuxBootProbe {
         double dt = (System.nanoTime() - start) / 1e9;
         System.out.printf(Locale.ROOT, "%n*** probe: exit=%s after %.1f s, %d instructions (%.1f MIPS)%n%s%n", r, dt,
                 ex.instructionCount(), ex.instructionCount() / dt / 1e6, cpu.stateString());
+    }
+
+    /** Loads the PT_LOAD segments of a 32-bit ELF at their physical addresses; returns the entry. */
+    private static int loadElf(DomainMemory mem, byte[] elf) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(elf).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int phoff = b.getInt(0x1c);
+        int phentsize = b.getShort(0x2a) & 0xffff;
+        int phnum = b.getShort(0x2c) & 0xffff;
+        for (int i = 0; i < phnum; i++) {
+            int ph = phoff + i * phentsize;
+            if (b.getInt(ph) != 1) {
+                continue;
+            }
+            int off = b.getInt(ph + 4);
+            int paddr = b.getInt(ph + 12);
+            int filesz = b.getInt(ph + 16);
+            mem.write(paddr, elf, off, filesz);
+        }
+        int entry = b.getInt(0x18);
+        return entry < 0 ? entry - 0xc0000000 : entry; // virtual 0xC... -> physical
     }
 
     private static void e820(DomainMemory mem, int at, long addr, long size, int type) {

@@ -36,6 +36,8 @@ final class MiniPc implements CpuEnvironment {
 
     // UART
     private int lcr, ier, scratch;
+    private boolean thrInterrupt;
+    private final java.util.ArrayDeque<Integer> rx = new java.util.ArrayDeque<>();
     private int cmosIndex;
 
     MiniPc(PrintStream out) {
@@ -51,12 +53,28 @@ final class MiniPc implements CpuEnvironment {
             case 0x61: return (port61 & 0x0f) | (out2(System.nanoTime()) ? 0x20 : 0);
             case 0x70: return cmosIndex;
             case 0x71: return cmos(cmosIndex);
-            case 0x3f8: return 0;
+            case 0x3f8: {
+                if ((lcr & 0x80) != 0) {
+                    return 0;
+                }
+                Integer c = rx.poll();
+                uartIrq();
+                return c == null ? 0 : c;
+            }
             case 0x3f9: return (lcr & 0x80) != 0 ? 0 : ier;
-            case 0x3fa: return 0x01;
+            case 0x3fa: {
+                if ((ier & 1) != 0 && !rx.isEmpty()) {
+                    return 0xc4;
+                }
+                if ((ier & 2) != 0 && thrInterrupt) {
+                    thrInterrupt = false;
+                    return 0xc2;
+                }
+                return 0xc1;
+            }
             case 0x3fb: return lcr;
             case 0x3fc: return 0;
-            case 0x3fd: return 0x60;
+            case 0x3fd: return 0x60 | (rx.isEmpty() ? 0 : 1);
             case 0x3fe: return 0xb0;
             case 0x3ff: return scratch;
             default: return size == 4 ? -1 : (1 << (size * 8)) - 1;
@@ -120,17 +138,39 @@ final class MiniPc implements CpuEnvironment {
                 if ((lcr & 0x80) == 0) {
                     console.append((char) value);
                     out.print((char) value);
+                    out.flush();
+                    thrInterrupt = true; // transmitted at once: the holding register is empty again
+                    uartIrq();
                 }
             }
             case 0x3f9 -> {
                 if ((lcr & 0x80) == 0) {
-                    ier = value;
+                    if ((value & 2) != 0 && (ier & 2) == 0) {
+                        thrInterrupt = true;
+                    }
+                    ier = value & 0x0f;
+                    uartIrq();
                 }
             }
             case 0x3fb -> lcr = value;
             case 0x3ff -> scratch = value;
             default -> { }
         }
+    }
+
+    /** COM1 raises IRQ 4 while it has a reason the guest enabled. */
+    private void uartIrq() {
+        if (((ier & 1) != 0 && !rx.isEmpty()) || ((ier & 2) != 0 && thrInterrupt)) {
+            irr |= 1 << 4;
+        }
+    }
+
+    /** Queues console input (as if typed on COM1). */
+    synchronized void type(String text) {
+        for (char c : text.toCharArray()) {
+            rx.add((int) c);
+        }
+        uartIrq();
     }
 
     private void pitControl(int v) {

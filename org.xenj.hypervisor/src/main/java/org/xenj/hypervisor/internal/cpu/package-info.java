@@ -1,0 +1,40 @@
+/**
+ * The IA-32 CPU core (internal, not exported).
+ *
+ * <h2>Shape</h2>
+ * One vCPU is one {@link org.xenj.hypervisor.internal.cpu.Cpu} object. Its code is split by
+ * responsibility over a chain of package-private abstract classes so that all state stays in plain
+ * fields of that single object (no indirection on the hot path) while no file grows large:
+ * {@code CpuRegs} (registers, lazy flags) &rarr; {@code CpuMmu} (TLB, page walk, physical access)
+ * &rarr; {@code CpuSeg} (descriptors, segment loads, stack) &rarr; {@code CpuTransfer} (IDT delivery,
+ * far transfers, IRET, task switches, #DF/triple fault) &rarr; {@code CpuAlu} &rarr; {@code CpuDecode}
+ * (fetch window, table-driven decoder) &rarr; {@code CpuString} &rarr; {@code CpuExec} (one-byte
+ * opcodes) &rarr; {@code CpuSystem} (CRs, MSRs, CPUID) &rarr; {@code CpuExec0F} &rarr; {@code Cpu}.
+ * {@link org.xenj.hypervisor.internal.cpu.CpuExecutor} runs it for the scheduler.
+ *
+ * <h2>Performance rules followed</h2>
+ * <ul>
+ * <li>Decoding is driven by {@code OpTable} (ModRM and immediate kind per opcode); all bytes of an
+ * instruction are consumed before it executes, so EIP is already the next instruction and a fault
+ * only has to restore it from {@code startEip}.</li>
+ * <li>Instruction fetch reads the RAM chunk of the current code page directly through a window of
+ * indexes, so self-modifying code is always seen without any invalidation.</li>
+ * <li>The TLB is direct-mapped primitive arrays per privilege (supervisor/user): read tag, write
+ * tag (set only when writable and already dirty), host chunk and offset. Misses walk the guest
+ * page tables (2-level, PSE, PAE, PGE, A/D bits); non-RAM goes to
+ * {@link org.xenj.hypervisor.internal.exec.CpuEnvironment#mmioRead}.</li>
+ * <li>Lazy flags: the last arithmetic operation's kind, width, operands and result in int fields;
+ * flags are computed only when read.</li>
+ * <li>Exceptions unwind with one preallocated stackless {@code CpuFault}; vector and error code are
+ * fields of the CPU. Read-modify-write instructions check writability before changing anything,
+ * so faults are precise.</li>
+ * <li>Interrupts, timers, the deadline and exit requests are looked at between blocks of
+ * instructions, never per instruction.</li>
+ * </ul>
+ *
+ * <h2>Not (yet) implemented</h2>
+ * Debug-register breakpoints and single-step traps (TF), 16-bit TSS task switches, VME/PVI, SSE,
+ * a decoded-block cache and bytecode translation (the decoder's fields are what a block cache
+ * would store).
+ */
+package org.xenj.hypervisor.internal.cpu;
