@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 GUEST=${XENJ_GUEST_DIR:-$PWD/guest}
 scripts/build-guest.sh "$GUEST"
 OFFLINE=${MAVEN_OFFLINE:--o}
-mvn -B $OFFLINE -q -pl org.xenj.hypervisor,org.xenj.hvm.qemudm -am test \
+mvn -B $OFFLINE -q -pl org.xenj.hvm.qemudm -am test \
   -Dtest=LinuxBootTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dxenj.guest.dir="$GUEST" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1200}" \
   -Dxenj.boot.echo="${XENJ_BOOT_ECHO:+true}"

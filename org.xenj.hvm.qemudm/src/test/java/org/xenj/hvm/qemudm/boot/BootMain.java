@@ -5,7 +5,10 @@ import java.nio.file.Path;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainType;
 
-/** Diagnostic: boots a guest directory (bzImage + initramfs.cpio.gz) with the console on stdout. */
+/**
+ * Diagnostic: boots a guest directory (bzImage + initramfs.cpio.gz) with the console on stdout.
+ * Args: dir, cmdline, seconds; {@code -Dxenj.boot.apic=1} advertises the local APIC (xl's apic=1).
+ */
 public final class BootMain {
 
     private BootMain() {
@@ -17,7 +20,7 @@ public final class BootMain {
         long seconds = args.length > 2 ? Long.parseLong(args[2]) : 120;
         DomainConfig cfg = DomainConfig.builder("boot").type(DomainType.HVM).memoryMiB(256)
                 .kernel(dir.resolve("bzImage").toString()).ramdisk(dir.resolve("initramfs.cpio.gz").toString())
-                .cmdline(cmdline).build();
+                .cmdline(cmdline).raw(java.util.Map.of("apic", System.getProperty("xenj.boot.apic", "0"))).build();
         try (DirectBootRunner r = new DirectBootRunner(cfg, System.out)) {
             long t0 = System.nanoTime();
             r.start();

@@ -47,14 +47,22 @@ public final class DiagMain {
             sampler.start();
             int prompt = vm.waitFor("~ # ", 0, seconds * 1000);
             if (prompt >= 0) {
-                vm.type("cat /proc/kallsyms > /dev/ttyS0; echo KALLSYMS-DONE\n");
-                int done = vm.waitFor("KALLSYMS-DONE\r\n", prompt, 600_000);
+                // The marker is split in the command so that its echo does not match.
+                vm.type("cat /proc/kallsyms; echo KALL\"\"SYMS-DONE\n");
+                int done = vm.waitFor("KALLSYMS-DONE", prompt, 600_000);
                 String text = vm.consoleText();
                 Files.writeString(out.resolve("console.txt"), text);
                 if (done < 0) {
                     done = text.length();
                 }
                 Files.writeString(out.resolve("kallsyms.txt"), text.substring(prompt, done));
+                int next = vm.waitFor("~ # ", done, 60_000);
+                vm.type(LinuxBootTest.COMMAND);
+                int md5 = vm.waitFor("  -", next, 300_000);
+                System.out.printf("%n[diag] command answered: %s after %.1f s%n", md5 >= 0, (System.nanoTime() - t0) / 1e9);
+                vm.type("poweroff -f\n");
+                System.out.printf("[diag] powered off: %s, reason %s%n", vm.waitForShutdown(120_000), vm.shutdownReason());
+                Files.writeString(out.resolve("console.txt"), vm.consoleText());
             } else {
                 Files.writeString(out.resolve("console.txt"), vm.consoleText());
             }

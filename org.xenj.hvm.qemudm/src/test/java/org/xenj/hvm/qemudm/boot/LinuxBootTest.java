@@ -39,6 +39,8 @@ class LinuxBootTest {
 
     static final String COMMAND = "uname -a; cat /proc/cpuinfo; echo ok | md5sum\n";
     static final String PROMPT = "~ # ";
+    /** As examples/debian.cfg boots it. */
+    static final String CMDLINE = System.getProperty("xenj.boot.cmdline", "console=ttyS0 cryptomgr.notests nokaslr");
 
     /** A domain's console as seen from the toolstack side. */
     static final class Console implements AutoCloseable {
@@ -98,7 +100,7 @@ class LinuxBootTest {
             for (int i = 0; i < domains; i++) {
                 DomainConfig cfg = DomainConfig.builder("debian" + i).type(DomainType.HVM).memoryMiB(256)
                         .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
-                        .cmdline("console=ttyS0").onPoweroff(ShutdownAction.DESTROY).build();
+                        .cmdline(CMDLINE).onPoweroff(ShutdownAction.DESTROY).build();
                 Domain d = xen.create(cfg);
                 doms.add(d);
                 consoles.add(new Console(xen.console(d.id())));
