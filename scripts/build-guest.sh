@@ -9,7 +9,9 @@
 #
 # Nothing i386 is installed on the host: the packages are fetched with `apt-get download` and
 # unpacked with dpkg-deb. Idempotent: downloaded .debs are kept in OUTDIR/debs, and the outputs
-# are rebuilt only when a package version changed. Env: KERNEL_PKG overrides the kernel package.
+# are rebuilt only when a package version changed. Env: KERNEL_PKG overrides the kernel package;
+# KERNEL_FLAVOUR picks Debian's i386 flavour (default 686; 686-pae is the PAE kernel with
+# CONFIG_XEN_PVHVM=y that finds Xen's CPUID leaves, see tests/boot-pvhvm.sh).
 set -euo pipefail
 
 OUT=${1:?usage: $0 OUTDIR}
@@ -32,12 +34,14 @@ if ! echo "$policy" | grep -q 'Candidate: [0-9]'; then
   timeout 600 apt-get update -q || true
 fi
 
-# 2. The current non-PAE 686 kernel, via the metapackage.
+# 2. The current kernel of the flavour (686 or 686-pae), via its metapackage.
+FLAVOUR=${KERNEL_FLAVOUR:-686}
+case "$FLAVOUR" in 686|686-pae) ;; *) echo "build-guest: KERNEL_FLAVOUR must be 686 or 686-pae, not '$FLAVOUR'" >&2; exit 1;; esac
 if [ -z "${KERNEL_PKG:-}" ]; then
-  KERNEL_PKG=$(apt-cache depends linux-image-686:i386 2>/dev/null |
-    sed -n 's/^ *Depends: \(linux-image-[0-9][^ :]*-686\)\(:i386\)\{0,1\}$/\1/p' | head -n1)
+  KERNEL_PKG=$(apt-cache depends "linux-image-$FLAVOUR:i386" 2>/dev/null |
+    sed -n "s/^ *Depends: \(linux-image-[0-9][^ :]*-$FLAVOUR\)\(:i386\)\{0,1\}\$/\1/p" | head -n1)
 fi
-[ -n "$KERNEL_PKG" ] || { echo "build-guest: cannot resolve linux-image-*-686 (apt-get update failed?)" >&2; exit 1; }
+[ -n "$KERNEL_PKG" ] || { echo "build-guest: cannot resolve linux-image-*-$FLAVOUR (apt-get update failed?)" >&2; exit 1; }
 
 deb_of() { # pkg:arch -> path of its .deb in $DEBS (downloaded once)
   local pkg=$1 ver file

@@ -61,6 +61,7 @@ public final class HvmGuestBuilder implements GuestBuilder {
         DeviceModelInstance devices = null;
         try {
             platform.rtc().setMemorySize(map.ramTop(), 0);
+            HvmXenAbiSetup.attach(context, platform);
             devices = model.attach(platform);
             VCpuExecutor[] executors = new VCpuExecutor[config.vcpus()];
             for (int i = 0; i < executors.length; i++) {

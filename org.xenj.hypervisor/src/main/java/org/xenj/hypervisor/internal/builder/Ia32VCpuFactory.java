@@ -26,6 +26,7 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
         Cpu cpu = new Cpu(context.memory(), env);
         cpu.setFpu(new X87(cpu.fpuMemory()));
         cpu.setApicPresent(apicEnabled(context), vcpu);
+        HvmXenAbiSetup.install(cpu, platform.xenAbi(), vcpu);
         cpu.enterFlatProtectedMode32(0);
         cpu.setGdtr((int) entry.gdtBase(), entry.gdtLimit());
         cpu.setIdtr(0, 0);

@@ -187,6 +187,19 @@ public final class Cpu extends CpuExec0F {
         return cpl;
     }
 
+    /** Control registers, for the hypervisor's own walk of an HVM guest's page tables (hypercall pointers). */
+    public int getCr0() {
+        return cr0;
+    }
+
+    public int getCr3() {
+        return cr3;
+    }
+
+    public int getCr4() {
+        return cr4;
+    }
+
     public int getSegSelector(int seg) {
         return segSel[seg];
     }

@@ -22,6 +22,11 @@ public final class SharedInfoEvents implements EventDelivery {
     private final MachineMemory machine;
     private final long base;
     private final IntConsumer kickVcpu;
+    /**
+     * Machine address of each vCPU's vcpu_info: its slot in shared_info until the guest moves it
+     * with VCPUOP_register_vcpu_info. Replaced whole (copy on write), so readers need no lock.
+     */
+    private volatile long[] vcpuInfo = new long[0];
 
     /**
      * @param sharedInfoMfn the domain's shared_info frame
@@ -31,6 +36,35 @@ public final class SharedInfoEvents implements EventDelivery {
         this.machine = machine;
         this.base = (long) sharedInfoMfn << 12;
         this.kickVcpu = kickVcpu;
+    }
+
+    /** Machine address of {@code vcpu}'s vcpu_info (in shared_info unless registered elsewhere). */
+    public long vcpuInfoAddress(int vcpu) {
+        long[] moved = vcpuInfo;
+        return vcpu < moved.length && moved[vcpu] != 0 ? moved[vcpu] : base + (long) vcpu * VCPU_INFO_SIZE;
+    }
+
+    public boolean vcpuInfoMoved(int vcpu) {
+        long[] moved = vcpuInfo;
+        return vcpu < moved.length && moved[vcpu] != 0;
+    }
+
+    /**
+     * VCPUOP_register_vcpu_info: {@code vcpu}'s vcpu_info now lives at machine address {@code ma}.
+     * As Xen does, the current contents are copied there and everything is marked pending (all
+     * selector bits and upcall_pending) so that the guest rescans and misses no event.
+     */
+    public synchronized void moveVcpuInfo(int vcpu, long ma) {
+        long old = vcpuInfoAddress(vcpu);
+        for (int i = 0; i < VCPU_INFO_SIZE; i += 4) {
+            MachineFrames.write32(machine, ma + i, MachineFrames.read32(machine, old + i));
+        }
+        long[] copy = java.util.Arrays.copyOf(vcpuInfo, Math.max(vcpuInfo.length, vcpu + 1));
+        copy[vcpu] = ma;
+        vcpuInfo = copy;
+        MachineFrames.getAndOr32(machine, ma + VI_PENDING_SEL, -1);
+        MachineFrames.getAndOr32(machine, ma + VI_UPCALL_PENDING, 1);
+        kickVcpu.accept(vcpu);
     }
 
     private long word(int offset, int port) {
@@ -48,7 +82,7 @@ public final class SharedInfoEvents implements EventDelivery {
     }
 
     private void markVcpu(int vcpu, int selBit) {
-        long vi = base + (long) vcpu * VCPU_INFO_SIZE;
+        long vi = vcpuInfoAddress(vcpu);
         int oldSel = MachineFrames.getAndOr32(machine, vi + VI_PENDING_SEL, 1 << selBit);
         if ((oldSel & (1 << selBit)) != 0) {
             return;
@@ -84,20 +118,20 @@ public final class SharedInfoEvents implements EventDelivery {
 
     /** Whether the vCPU has an upcall pending and unmasked (the CPU delivers the event callback then). */
     public boolean upcallDeliverable(int vcpu) {
-        long vi = base + (long) vcpu * VCPU_INFO_SIZE;
+        long vi = vcpuInfoAddress(vcpu);
         int w = MachineFrames.read32(machine, vi + VI_UPCALL_PENDING);
         return (w & 0xff) != 0 && (w >>> 8 & 0xff) == 0;
     }
 
     public boolean upcallPending(int vcpu) {
-        return (MachineFrames.read8(machine, base + (long) vcpu * VCPU_INFO_SIZE + VI_UPCALL_PENDING)) != 0;
+        return (MachineFrames.read8(machine, vcpuInfoAddress(vcpu) + VI_UPCALL_PENDING)) != 0;
     }
 
     public void setUpcallMask(int vcpu, boolean masked) {
-        MachineFrames.write8(machine, base + (long) vcpu * VCPU_INFO_SIZE + VI_UPCALL_MASK, masked ? 1 : 0);
+        MachineFrames.write8(machine, vcpuInfoAddress(vcpu) + VI_UPCALL_MASK, masked ? 1 : 0);
     }
 
     public boolean upcallMasked(int vcpu) {
-        return MachineFrames.read8(machine, base + (long) vcpu * VCPU_INFO_SIZE + VI_UPCALL_MASK) != 0;
+        return MachineFrames.read8(machine, vcpuInfoAddress(vcpu) + VI_UPCALL_MASK) != 0;
     }
 }

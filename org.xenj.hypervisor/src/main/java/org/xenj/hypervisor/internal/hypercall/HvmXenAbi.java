@@ -1,5 +1,9 @@
 package org.xenj.hypervisor.internal.hypercall;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLongArray;
+
 import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.cpu.CpuidHook;
 import org.xenj.hypervisor.internal.cpu.HypercallHandler;
@@ -18,18 +22,93 @@ import org.xenj.hypervisor.spi.IoHandler;
  */
 public final class HvmXenAbi {
 
+    /** Sub-command slots counted per hypercall number (xen_version, memory_op, hvm_op, ... commands). */
+    private static final int COUNTED_CMDS = 32;
+    /** Hypercalls whose first argument is a command worth telling apart in the counts. */
+    private static final long CMD_HYPERCALLS = 1L << XenAbi.HC_XEN_VERSION | 1L << XenAbi.HC_MEMORY_OP | 1L << XenAbi.HC_HVM_OP
+            | 1L << XenAbi.HC_EVENT_CHANNEL_OP | 1L << XenAbi.HC_SCHED_OP | 1L << XenAbi.HC_VCPU_OP | 1L << XenAbi.HC_GRANT_TABLE_OP
+            | 1L << XenAbi.HC_PHYSDEV_OP;
+
     private final XenHost host;
     private final XenDomain domain;
     private final HypercallContext[] contexts;
+    private final HvmLinearMemory[] views;
+    /** Calls seen, indexed nr * (COUNTED_CMDS + 1) + (cmd slot or COUNTED_CMDS for "other"). */
+    private final AtomicLongArray calls = new AtomicLongArray(XenAbi.HC_TABLE_SIZE * (COUNTED_CMDS + 1));
+    private final HvmEventCallback callback;
+    private volatile long hypercallPageGpa = -1;
+    private final java.util.concurrent.atomic.AtomicBoolean destroyed = new java.util.concurrent.atomic.AtomicBoolean();
 
     public HvmXenAbi(GuestContext context, int vcpus) {
+        this(context, vcpus, (gsi, level) -> { });
+    }
+
+    /** {@code gsiLine} raises the GSI a guest may choose for event upcalls (HVM_PARAM_CALLBACK_IRQ). */
+    public HvmXenAbi(GuestContext context, int vcpus, HvmEventCallback.GsiLine gsiLine) {
         this.host = XenHosts.forMachine(context.memory().machine());
         long maxPages = Math.max(context.config().maxMemoryMiB(), context.config().memoryMiB()) << 8;
         this.domain = host.createDomain(context, false, vcpus, maxPages);
         this.contexts = new HypercallContext[vcpus];
+        this.views = new HvmLinearMemory[vcpus];
         for (int i = 0; i < vcpus; i++) {
-            contexts[i] = new HypercallContext(domain, i, null);
+            views[i] = new HvmLinearMemory(domain.memory);
+            contexts[i] = new HypercallContext(domain, i, null, views[i]);
+            domain.events.setUpcallMask(i, false); // HVM guests mask upcalls with EFLAGS.IF, not with this byte
         }
+        this.callback = new HvmEventCallback(domain, gsiLine);
+        domain.upcallHook = callback::syncGsi;
+    }
+
+    /** How event upcalls reach the CPUs (HVM_PARAM_CALLBACK_IRQ). */
+    public HvmEventCallback eventCallback() {
+        return callback;
+    }
+
+    /** How many hypercalls {@code nr} with first argument {@code cmd} the guest made (cmd -1: all of {@code nr}). */
+    public long calls(int nr, int cmd) {
+        int base = nr * (COUNTED_CMDS + 1);
+        if (cmd >= 0) {
+            return calls.get(base + Math.min(cmd, COUNTED_CMDS));
+        }
+        long n = 0;
+        for (int i = 0; i <= COUNTED_CMDS; i++) {
+            n += calls.get(base + i);
+        }
+        return n;
+    }
+
+    /** One line per hypercall used, e.g. {@code memory_op(12) cmd 7 x1}; empty if none. */
+    public List<String> callSummary() {
+        List<String> lines = new ArrayList<>();
+        for (int nr = 0; nr < XenAbi.HC_TABLE_SIZE; nr++) {
+            StringBuilder b = null;
+            for (int cmd = 0; cmd <= COUNTED_CMDS; cmd++) {
+                long n = calls.get(nr * (COUNTED_CMDS + 1) + cmd);
+                if (n == 0) {
+                    continue;
+                }
+                if (b == null) {
+                    b = new StringBuilder("hypercall ").append(nr).append(':');
+                }
+                if ((CMD_HYPERCALLS & 1L << nr) != 0) {
+                    b.append(" cmd ").append(cmd == COUNTED_CMDS ? ">=" + COUNTED_CMDS : String.valueOf(cmd)).append(" x").append(n);
+                } else {
+                    b.append(" x").append(n);
+                }
+            }
+            if (b != null) {
+                lines.add(b.toString());
+            }
+        }
+        return lines;
+    }
+
+    private void count(int nr, int cmd) {
+        if (nr < 0 || nr >= XenAbi.HC_TABLE_SIZE) {
+            return;
+        }
+        int slot = (CMD_HYPERCALLS & 1L << nr) != 0 && cmd >= 0 && cmd < COUNTED_CMDS ? cmd : COUNTED_CMDS;
+        calls.incrementAndGet(nr * (COUNTED_CMDS + 1) + slot);
     }
 
     public XenDomain domain() {
@@ -39,6 +118,7 @@ public final class HvmXenAbi {
     /** The hypercall handler to install on vCPU {@code vcpu}'s CPU. */
     public HypercallHandler hypercallHandler(int vcpu) {
         HypercallContext hc = contexts[vcpu];
+        HvmLinearMemory view = views[vcpu];
         return (Cpu cpu, int kind) -> {
             if (kind != HypercallHandler.VMCALL) {
                 return false;
@@ -47,9 +127,16 @@ public final class HvmXenAbi {
                 cpu.setReg32(0, -XenAbi.EPERM); // Xen refuses hypercalls from HVM user mode
                 return true;
             }
-            int rc = host.dispatcher.dispatch(hc, cpu.getReg32(0), cpu.getReg32(3), cpu.getReg32(1), cpu.getReg32(2),
-                    cpu.getReg32(6), cpu.getReg32(7));
+            view.attach(cpu); // pointers are linear addresses of this CPU's paging
+            int nr = cpu.getReg32(0);
+            int a1 = cpu.getReg32(3);
+            count(nr, a1);
+            int rc = host.dispatcher.dispatch(hc, nr, a1, cpu.getReg32(1), cpu.getReg32(2), cpu.getReg32(6), cpu.getReg32(7));
             cpu.setReg32(0, rc);
+            if (nr == XenAbi.HC_MEMORY_OP || nr == XenAbi.HC_GRANT_TABLE_OP) {
+                // the p2m may have changed under a cached translation (add_to_physmap, grant maps)
+                cpu.flushTlbAll();
+            }
             return true;
         };
     }
@@ -78,7 +165,25 @@ public final class HvmXenAbi {
             return false;
         }
         HypercallPage.writeHvm(domain.machine, (long) mfn << 12);
+        if (hypercallPageGpa != value) {
+            hypercallPageGpa = value;
+            domain.context.log(String.format("Xen ABI: hypercall page written at guest-physical 0x%x", value));
+        }
         return true;
+    }
+
+    /** RDMSR of the hypercall MSR reads 0, as on Xen; returns false for other MSRs. */
+    public boolean readMsr(int msr, long[] out) {
+        if (msr != XenCpuidLeaves.HYPERCALL_MSR) {
+            return false;
+        }
+        out[0] = 0;
+        return true;
+    }
+
+    /** Guest-physical address of the last hypercall page the guest asked for, -1 if none. */
+    public long hypercallPageGpa() {
+        return hypercallPageGpa;
     }
 
     /** Sets an HVM param as the toolstack does (store/console pfn and event channel, callback). */
@@ -94,7 +199,14 @@ public final class HvmXenAbi {
         return new XenDebugPort(domain.context);
     }
 
+    /** Tears the domain's Xen state down and logs which hypercalls it used. */
     public void destroy() {
+        if (!destroyed.compareAndSet(false, true)) {
+            return;
+        }
+        List<String> summary = callSummary();
+        domain.context.log("Xen ABI: " + (summary.isEmpty() ? "no hypercalls" : String.join("; ", summary)));
+        domain.upcallHook = null;
         host.destroyDomain(domain.domid);
     }
 }

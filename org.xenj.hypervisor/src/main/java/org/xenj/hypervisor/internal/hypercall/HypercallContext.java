@@ -15,9 +15,14 @@ public final class HypercallContext {
     int multicallDepth;
 
     public HypercallContext(XenDomain domain, int vcpu, GuestRegisters registers) {
+        this(domain, vcpu, registers, domain.view(vcpu));
+    }
+
+    /** With a view other than the domain's default (an HVM vCPU's walk of its own page tables). */
+    public HypercallContext(XenDomain domain, int vcpu, GuestRegisters registers, GuestVirtualMemory memory) {
         this.domain = domain;
         this.vcpu = domain.vcpus[vcpu];
-        this.memory = domain.view(vcpu);
+        this.memory = memory;
         this.registers = registers;
     }
 }

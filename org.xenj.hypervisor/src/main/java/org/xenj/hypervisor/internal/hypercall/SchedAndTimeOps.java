@@ -185,6 +185,9 @@ final class SchedAndTimeOps {
                 v.periodicNanos = 0;
                 return 0;
             }
+            case VCPUOP_REGISTER_VCPU_INFO -> {
+                return VcpuInfoPlacement.register(c, vcpuId, arg);
+            }
             default -> {
                 return -ENOSYS;
             }

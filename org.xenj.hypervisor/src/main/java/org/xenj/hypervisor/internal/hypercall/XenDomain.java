@@ -3,7 +3,6 @@ package org.xenj.hypervisor.internal.hypercall;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.SH_WC_NSEC;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.SH_WC_SEC;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.SH_WC_VERSION;
-import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VCPU_INFO_SIZE;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VI_TIME;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VT_SYSTEM_TIME;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VT_TSC_SHIFT;
@@ -49,6 +48,8 @@ public final class XenDomain {
     /** PV: the hypervisor's read-only area (M2P, GDT windows); set by the builder. */
     public org.xenj.hypervisor.internal.pv.PvHypervisorArea hypervisorArea;
     public final long[] hvmParams = new long[XenAbi.HVM_NR_PARAMS];
+    /** HVM: runs when an upcall becomes pending, before the vCPU is woken (raises the callback GSI). */
+    public volatile Runnable upcallHook;
     private final GuestVirtualMemory[] views;
     private final List<Integer> specialFrames = new ArrayList<>();
 
@@ -79,6 +80,10 @@ public final class XenDomain {
         }
         this.sharedInfoMfn = allocateSpecialFrame();
         this.events = new SharedInfoEvents(machine, sharedInfoMfn, v -> {
+            Runnable hook = upcallHook;
+            if (hook != null) {
+                hook.run();
+            }
             if (v >= 0 && v < vcpuCount) {
                 context.waker(v).wake();
             }
@@ -158,7 +163,7 @@ public final class XenDomain {
      * and the wallclock, with the version protocol guests rely on (odd while updating).
      */
     public void updateTime(int vcpu) {
-        long vt = ((long) sharedInfoMfn << 12) + (long) vcpu * VCPU_INFO_SIZE + VI_TIME;
+        long vt = events.vcpuInfoAddress(vcpu) + VI_TIME;
         long now = systemTime();
         int ver = MachineFrames.read32(machine, vt + VT_VERSION);
         MachineFrames.write32(machine, vt + VT_VERSION, ver + 1 | 1);

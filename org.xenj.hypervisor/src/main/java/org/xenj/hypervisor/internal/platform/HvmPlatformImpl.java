@@ -6,6 +6,7 @@ import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.GuestContext;
 import org.xenj.hypervisor.internal.exec.HostTimer;
 import org.xenj.hypervisor.internal.exec.VCpuWaker;
+import org.xenj.hypervisor.internal.hypercall.HvmXenAbi;
 import org.xenj.hypervisor.internal.platform.apic.IoApic;
 import org.xenj.hypervisor.internal.platform.pic.PicPair;
 import org.xenj.hypervisor.internal.platform.pit.Pit8254;
@@ -42,6 +43,8 @@ public final class HvmPlatformImpl implements HvmPlatform {
     /** Set by a device whose timer was reprogrammed: the next deadline may now be earlier. */
     private volatile boolean timersChanged;
     private final java.util.List<Runnable> shutdownListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Xen's ABI for this domain (null when xl.cfg turned it off); set before any vCPU runs. */
+    private HvmXenAbi xenAbi;
 
     public HvmPlatformImpl(GuestContext context, TimeSource clock, long wallClockMillis) {
         this.context = context;
@@ -124,7 +127,28 @@ public final class HvmPlatformImpl implements HvmPlatform {
         fabric.flushWakes();
     }
 
+    /**
+     * Plugs Xen's ABI in: the debug ports 0x12 and 0xe9, the hypercall MSR and the event callback
+     * on every vCPU. Call before the vCPUs run; {@link #destroy} tears it down with the platform.
+     */
+    public void attachXenAbi(HvmXenAbi abi) {
+        this.xenAbi = abi;
+        org.xenj.hypervisor.spi.IoHandler debug = abi.debugPort();
+        ports.map(0x12, 1, debug);
+        ports.map(0xe9, 1, debug);
+        for (VCpuEnvironment env : environments) {
+            env.attachXenAbi(abi);
+        }
+    }
+
+    public HvmXenAbi xenAbi() {
+        return xenAbi;
+    }
+
     public void destroy() {
+        if (xenAbi != null) {
+            xenAbi.destroy();
+        }
         destroyed = true;
         synchronized (timerLock) {
             if (hostTimer != null) {

@@ -1,6 +1,8 @@
 package org.xenj.hypervisor.internal.platform;
 
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.hypercall.HvmEventCallback;
+import org.xenj.hypervisor.internal.hypercall.HvmXenAbi;
 import org.xenj.hypervisor.internal.platform.apic.LocalApic;
 import org.xenj.hypervisor.spi.MmioHandler;
 
@@ -15,6 +17,9 @@ final class VCpuEnvironment implements CpuEnvironment {
     private final LocalApic lapic;
     private final MmioHandler lapicMmio;
     private final InterruptFabric fabric;
+    /** Xen's ABI (hypercall MSR, event callback); null without it. Set before the vCPU runs. */
+    private HvmXenAbi xenAbi;
+    private HvmEventCallback xenCallback;
 
     VCpuEnvironment(HvmPlatformImpl platform, int vcpu, LocalApic lapic) {
         this.platform = platform;
@@ -32,6 +37,11 @@ final class VCpuEnvironment implements CpuEnvironment {
     @Override
     public void ioWrite(int port, int size, int value) {
         platform.ioWrite(port, size, value);
+    }
+
+    void attachXenAbi(HvmXenAbi abi) {
+        this.xenAbi = abi;
+        this.xenCallback = abi.eventCallback();
     }
 
     private boolean isLapic(long gpa) {
@@ -60,11 +70,24 @@ final class VCpuEnvironment implements CpuEnvironment {
 
     @Override
     public boolean interruptPending() {
+        HvmEventCallback cb = xenCallback;
+        if (cb != null) {
+            if (cb.vectorPending(vcpu)) {
+                return true;
+            }
+            if (cb.gsiAsserted()) {
+                cb.syncGsi(); // drops the callback GSI once the guest cleared upcall_pending
+            }
+        }
         return fabric.interruptPending(vcpu);
     }
 
     @Override
     public int acknowledgeInterrupt() {
+        HvmEventCallback cb = xenCallback;
+        if (cb != null && cb.vectorPending(vcpu)) {
+            return cb.vector(); // Xen injects the callback vector directly: no APIC IRR/ISR, no EOI
+        }
         return fabric.acknowledge(vcpu);
     }
 
@@ -79,7 +102,8 @@ final class VCpuEnvironment implements CpuEnvironment {
             out[0] = lapic.baseMsr();
             return true;
         }
-        return false;
+        HvmXenAbi xen = xenAbi;
+        return xen != null && xen.readMsr(msr, out);
     }
 
     @Override
@@ -87,6 +111,7 @@ final class VCpuEnvironment implements CpuEnvironment {
         if (msr == LocalApic.MSR_APIC_BASE) {
             return lapic.writeBaseMsr(value);
         }
-        return false;
+        HvmXenAbi xen = xenAbi;
+        return xen != null && xen.writeMsr(msr, value);
     }
 }

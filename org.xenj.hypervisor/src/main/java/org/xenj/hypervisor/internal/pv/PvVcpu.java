@@ -1,6 +1,5 @@
 package org.xenj.hypervisor.internal.pv;
 
-import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VCPU_INFO_SIZE;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VI_ARCH_CR2;
 
 import org.xenj.hypervisor.api.ShutdownReason;
@@ -210,7 +209,7 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
                     return true;
                 }
                 if (vector == PF) {
-                    long vi = ((long) d.sharedInfoMfn << 12) + (long) v.id * VCPU_INFO_SIZE + VI_ARCH_CR2;
+                    long vi = d.events.vcpuInfoAddress(v.id) + VI_ARCH_CR2;
                     MachineFrames.write32(d.machine, vi, c.getCr(2));
                 }
                 if (v.trapEip[vector] == 0) {

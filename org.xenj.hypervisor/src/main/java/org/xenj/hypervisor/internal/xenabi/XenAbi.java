@@ -181,6 +181,7 @@ public final class XenAbi {
     public static final int VCPUOP_STOP_PERIODIC_TIMER = 7;
     public static final int VCPUOP_SET_SINGLESHOT_TIMER = 8;
     public static final int VCPUOP_STOP_SINGLESHOT_TIMER = 9;
+    public static final int VCPUOP_REGISTER_VCPU_INFO = 10;
     public static final int VCPU_SSHOTTMR_FUTURE = 1;
 
     // ---- callback_op ----
