@@ -1,0 +1,106 @@
+package org.xenj.hvm.qemudm.boot;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.xenj.hypervisor.api.Domain;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.ShutdownAction;
+import org.xenj.hypervisor.internal.builder.HvmGuestBuilder;
+import org.xenj.hypervisor.internal.domain.CoreConfig;
+import org.xenj.hypervisor.internal.domain.HypervisorCore;
+import org.xenj.hypervisor.internal.domain.Plugins;
+import org.xenj.hvm.qemudm.internal.QemuDeviceModel;
+import org.xenj.sched.credit.internal.CreditSchedulerType;
+
+/**
+ * Boots Debian's 686-pae kernel (CONFIG_XEN_PVHVM=y; {@code KERNEL_FLAVOUR=686-pae
+ * scripts/build-guest.sh}) as an HVM guest and checks that it found Xen through our ABI: its log
+ * must say "Hypervisor detected: Xen HVM", "Xen version 4.17." and "Booting paravirtualized kernel
+ * on Xen HVM", it must reach the busybox shell, bytes written to port 0xe9 from the shell must
+ * reach the domain's log, and the hypercall summary logged when the domain goes must show
+ * add_to_physmap of shared_info (memory_op cmd 7) and VCPUOP_register_vcpu_info (vcpu_op cmd 10).
+ * Runs only with {@code -Dxenj.pvhvm.dir=DIR} (tests/boot-pvhvm.sh sets it): a boot takes minutes.
+ */
+class PvhvmBootTest {
+
+    static final String PROMPT = "~ # ";
+
+    @Test
+    void debianPaeKernelDetectsXenAndReachesTheShell() throws Exception {
+        String dir = System.getProperty("xenj.pvhvm.dir");
+        assumeTrue(dir != null && !dir.isBlank(), "set -Dxenj.pvhvm.dir to run the PVHVM boot test");
+        Path guest = Path.of(dir);
+        assertTrue(Files.isRegularFile(guest.resolve("bzImage")), "no bzImage in " + guest);
+        long timeoutMs = Long.getLong("xenj.boot.timeout", 1200) * 1000;
+
+        Plugins plugins = new Plugins();
+        plugins.addScheduler(new CreditSchedulerType());
+        plugins.addBuilder(new HvmGuestBuilder());
+        plugins.addDeviceModel(new QemuDeviceModel());
+        try (HypervisorCore xen = new HypervisorCore(CoreConfig.parse("330M", 1, "32M", "credit"), plugins)) {
+            long t0 = System.nanoTime();
+            DomainConfig cfg = DomainConfig.builder("pvhvm").type(DomainType.HVM).memoryMiB(256)
+                    .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
+                    .cmdline(LinuxBootTest.CMDLINE).onPoweroff(ShutdownAction.DESTROY)
+                    .raw(Map.of("xen_platform_pci", "1")).build();
+            Domain d = xen.create(cfg);
+            try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(d.id()))) {
+                int prompt = c.waitFor(PROMPT, 0, timeoutMs);
+                String boot = c.text();
+                assertTrue(prompt >= 0, "no shell prompt; console:\n" + LinuxBootTest.tail(boot) + "\ndmesg:\n"
+                        + String.join("\n", xen.dmesg()));
+                System.out.printf("[boot-pvhvm] prompt after %.1f s%n", (System.nanoTime() - t0) / 1e9);
+                for (String line : boot.split("\r?\n")) {
+                    if (line.matches("(?i).*\\b(xen|hypervisor)\\b.*")) {
+                        System.out.println("[boot-pvhvm] guest: " + line.trim());
+                    }
+                }
+                assertTrue(boot.contains("Hypervisor detected: Xen HVM"), "no 'Hypervisor detected: Xen HVM':\n" + LinuxBootTest.tail(boot));
+                assertTrue(boot.contains("Xen version 4.17."), "no 'Xen version 4.17.':\n" + LinuxBootTest.tail(boot));
+                assertTrue(boot.contains("Booting paravirtualized kernel on Xen HVM"), "not booted as PVHVM:\n" + LinuxBootTest.tail(boot));
+
+                // Port 0xe9 (233) through /dev/port: a write at offset 233 is an OUT to Xen's debug
+                // port. /dev/port advances the port with the offset, so one dd per byte.
+                c.access.write(("ls -l /dev/port; for b in p v h v m '\\n'; do printf \"$b\" | "
+                        + "dd of=/dev/port bs=1 seek=233 conv=notrunc; done; echo done-$((6*7))\n").getBytes(StandardCharsets.US_ASCII));
+                assertTrue(c.waitFor("done-42", prompt, 300_000) >= 0, "shell did not answer:\n" + LinuxBootTest.tail(c.text()));
+                assertTrue(waitForLog(xen, "debug port: pvhvm", 10_000), "port 0xe9 output is not in the domain's log:\n"
+                        + String.join("\n", xen.dmesg()) + "\nconsole:\n" + LinuxBootTest.tail(c.text().substring(prompt)));
+
+                c.access.write("poweroff -f\n".getBytes(StandardCharsets.US_ASCII));
+                long end = System.currentTimeMillis() + 120_000;
+                while (xen.lookup(d.id()).isPresent() && System.currentTimeMillis() < end) {
+                    Thread.sleep(50);
+                }
+                assertTrue(xen.lookup(d.id()).isEmpty(), "poweroff -f did not end the domain");
+            }
+            List<String> log = xen.dmesg();
+            String summary = log.stream().filter(l -> l.contains("Xen ABI: hypercall")).findFirst().orElse("");
+            System.out.println("[boot-pvhvm] " + summary.trim());
+            log.stream().filter(l -> l.contains("Xen ABI")).forEach(l -> System.out.println("[boot-pvhvm] " + l.trim()));
+            assertTrue(summary.contains("hypercall 12: cmd 7 x1"), "no add_to_physmap(shared_info) seen:\n" + String.join("\n", log));
+            assertTrue(summary.contains("hypercall 24: cmd 10 x1"), "no VCPUOP_register_vcpu_info seen:\n" + String.join("\n", log));
+            System.out.printf("[boot-pvhvm] booted, checked and powered off in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    private static boolean waitForLog(HypervisorCore xen, String text, long millis) throws InterruptedException {
+        long end = System.currentTimeMillis() + millis;
+        while (System.currentTimeMillis() < end) {
+            if (xen.dmesg().stream().anyMatch(l -> l.contains(text))) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+}
