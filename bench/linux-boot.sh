@@ -29,7 +29,8 @@ CP=org.xenj.hypervisor/target/classes:org.xenj.hvm.qemudm/target/classes:org.xen
 
 QEMU_LINE=""
 if [ "$VS" = qemu ]; then
-  PEER_OUT=$(PEERS=qemu RUNS=1 GUEST="$GUEST" "$SHARED/bench/peers.sh" 2>/dev/null | tee /dev/stderr)
+  PEER_OUT=$(PEERS=qemu RUNS=1 GUEST="$GUEST" "$SHARED/bench/peers.sh" 2>/dev/null)
+  echo "$PEER_OUT"
   QEMU_LINE=$(echo "$PEER_OUT" | awk '$1 == "qemu" { print }' | tail -n1)
 fi
 

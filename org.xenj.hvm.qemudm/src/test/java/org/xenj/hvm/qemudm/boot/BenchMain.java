@@ -41,6 +41,9 @@ public final class BenchMain {
             double workS = end < 0 ? Double.NaN : (System.nanoTime() - bootNs) / 1e9;
             Matcher m = MD5.matcher(vm.consoleText());
             String md5 = m.find() && m.group(1).equals(expectedMd5) ? "ok" : "bad";
+            if (end >= 0) {
+                vm.waitForShutdown(60_000); // the guest ends with poweroff -f
+            }
             long insns = vm.cpuExecutor() == null ? 0 : vm.cpuExecutor().instructionCount();
             System.out.println("# guest instructions: " + insns + ", shutdown: " + vm.shutdownReason());
             if (boot < 0 || end < 0) {

@@ -87,26 +87,7 @@ public final class MachineMemory {
      * nothing changes and the error says how much was asked for and how much is free.
      */
     public synchronized int[] allocate(int domid, int count) {
-        if (domid < 0) {
-            throw new IllegalArgumentException("bad domid " + domid);
-        }
-        if (count < 0 || count > freeTop) {
-            throw new HypervisorException("not enough free memory: asked for " + ((long) count << PAGE_SHIFT >> 10)
-                    + " KiB, " + ((long) freeTop << PAGE_SHIFT >> 10) + " KiB free of "
-                    + ((long) totalFrames << PAGE_SHIFT >> 10) + " KiB");
-        }
-        int[] mfns = new int[count];
-        for (int i = 0; i < count; i++) {
-            int mfn = freeStack[--freeTop];
-            owner[mfn] = domid;
-            int c = mfn >>> CHUNK_FRAMES_SHIFT;
-            if (chunks[c] == null) {
-                chunks[c] = new byte[CHUNK_FRAMES << PAGE_SHIFT];
-            }
-            chunkUse[c]++;
-            mfns[i] = mfn;
-        }
-        return mfns;
+        return take(domid, count, true);
     }
 
     /**
@@ -116,6 +97,10 @@ public final class MachineMemory {
      * have to hold. All or nothing, as {@link #allocate}.
      */
     public synchronized int[] reserve(int domid, int count) {
+        return take(domid, count, false);
+    }
+
+    private int[] take(int domid, int count, boolean backed) {
         if (domid < 0) {
             throw new IllegalArgumentException("bad domid " + domid);
         }
@@ -128,7 +113,15 @@ public final class MachineMemory {
         for (int i = 0; i < count; i++) {
             int mfn = freeStack[--freeTop];
             owner[mfn] = domid;
-            unbacked[mfn] = true;
+            if (backed) {
+                int c = mfn >>> CHUNK_FRAMES_SHIFT;
+                if (chunks[c] == null) {
+                    chunks[c] = new byte[CHUNK_FRAMES << PAGE_SHIFT];
+                }
+                chunkUse[c]++;
+            } else {
+                unbacked[mfn] = true;
+            }
             mfns[i] = mfn;
         }
         return mfns;
