@@ -87,8 +87,38 @@ abstract class CpuAlu extends CpuTransfer {
         v &= m;
         int msb = bits - 1;
         int res;
-        int oldCf = eflags() & CF;
-        int f = eflags() & ~(CF | OF);
+        switch (op) {
+            case 4:
+            case 6: { // SHL
+                res = count < 32 ? (v << count) & m : 0;
+                int cf = count <= bits ? (v >>> (bits - count)) & 1 : 0;
+                setFlagsCarryOf(bits, res, cf, ((res >>> msb) & 1) ^ cf);
+                return res;
+            }
+            case 5: { // SHR
+                res = v >>> count;
+                int cf = (v >>> (count - 1)) & 1;
+                setFlagsCarryOf(bits, res, cf, count == 1 ? (v >>> msb) & 1 : 0);
+                return res;
+            }
+            case 7: { // SAR
+                int sv = (v << (32 - bits)) >> (32 - bits);
+                res = (sv >> Math.min(count, 31)) & m;
+                int cf = (sv >> Math.min(count - 1, 31)) & 1;
+                setFlagsCarryOf(bits, res, cf, 0);
+                return res;
+            }
+            default:
+                return rotate(op, bits, v, count, m, msb);
+        }
+    }
+
+    /** ROL, ROR, RCL, RCR: only CF and OF change, the other flags are kept. */
+    private int rotate(int op, int bits, int v, int count, int m, int msb) {
+        int res;
+        int old = eflags();
+        int oldCf = old & CF;
+        int f = old & ~(CF | OF);
         switch (op) {
             case 0: { // ROL
                 int c = count & msb;
@@ -128,26 +158,8 @@ abstract class CpuAlu extends CpuTransfer {
                 f |= cf | ((((res >>> msb) ^ (res >>> (msb - 1))) & 1) != 0 ? OF : 0);
                 break;
             }
-            case 4:
-            case 6: { // SHL
-                res = count < 32 ? (v << count) & m : 0;
-                int cf = count <= bits ? (v >>> (bits - count)) & 1 : 0;
-                f = (f & ~(SF | ZF | PF | AF)) | szp(bits, res) | cf | ((((res >>> msb) & 1) ^ cf) != 0 ? OF : 0);
-                break;
-            }
-            case 5: { // SHR
-                res = v >>> count;
-                int cf = (v >>> (count - 1)) & 1;
-                f = (f & ~(SF | ZF | PF | AF)) | szp(bits, res) | cf | (count == 1 && ((v >>> msb) & 1) != 0 ? OF : 0);
-                break;
-            }
-            default: { // SAR
-                int sv = (v << (32 - bits)) >> (32 - bits);
-                res = (sv >> Math.min(count, 31)) & m;
-                int cf = (sv >> Math.min(count - 1, 31)) & 1;
-                f = (f & ~(SF | ZF | PF | AF)) | szp(bits, res) | cf;
-                break;
-            }
+            default:
+                throw new IllegalArgumentException("not a rotate: " + op);
         }
         setArith(f);
         return res;
@@ -212,7 +224,8 @@ abstract class CpuAlu extends CpuTransfer {
             high = (int) (r >>> 32);
             low = (int) r;
         }
-        setArith((high != 0 ? CF | OF : 0) | szp(bits, low));
+        int c = high != 0 ? 1 : 0;
+        setFlagsCarryOf(bits, low, c, c);
     }
 
     /** One-operand IMUL. */
@@ -237,7 +250,8 @@ abstract class CpuAlu extends CpuTransfer {
             overflow = r != (int) r;
             low = (int) r;
         }
-        setArith((overflow ? CF | OF : 0) | szp(bits, low));
+        int c = overflow ? 1 : 0;
+        setFlagsCarryOf(bits, low, c, c);
     }
 
     /** Two/three-operand IMUL: returns the truncated product. */
@@ -251,7 +265,8 @@ abstract class CpuAlu extends CpuTransfer {
             r = (long) a * (long) b;
             overflow = r != (int) r;
         }
-        setArith((overflow ? CF | OF : 0) | szp(bits, (int) r));
+        int c = overflow ? 1 : 0;
+        setFlagsCarryOf(bits, (int) r, c, c);
         return (int) r;
     }
 

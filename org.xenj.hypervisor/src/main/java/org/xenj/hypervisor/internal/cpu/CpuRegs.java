@@ -30,6 +30,11 @@ abstract class CpuRegs {
 
     // ---- lazy flags: the last flag-setting operation, evaluated only when a flag is read ----
     static final int LF_NONE = 0, LF_ADD = 1, LF_SUB = 2, LF_LOGIC = 3, LF_INC = 4, LF_DEC = 5;
+    /**
+     * Shifts (SHL/SHR/SAR) and multiplies: SF, ZF, PF from the result, AF clear, CF = {@link #lfCarry},
+     * OF = {@link #lfDst} (0 or 1).
+     */
+    static final int LF_CARRY_OF = 6;
 
     final int[] regs = new int[8];
     int eip;
@@ -72,6 +77,15 @@ abstract class CpuRegs {
     int faultVector;
     int faultError;
 
+    /** Lazy flags of a shift or multiply: result {@code res} of width {@code bits}, CF and OF given (0/1). */
+    final void setFlagsCarryOf(int bits, int res, int cf, int of) {
+        lfOp = LF_CARRY_OF;
+        lfBits = bits;
+        lfRes = res;
+        lfCarry = cf;
+        lfDst = of;
+    }
+
     final void setFlagsLogic(int bits, int res) {
         lfOp = LF_LOGIC;
         lfBits = bits;
@@ -111,6 +125,8 @@ abstract class CpuRegs {
             case LF_SUB:
             case LF_DEC:
                 return (((lfDst ^ lfSrc) & (lfDst ^ lfRes)) << (32 - lfBits)) < 0;
+            case LF_CARRY_OF:
+                return lfDst != 0;
             default:
                 return false;
         }
@@ -121,7 +137,8 @@ abstract class CpuRegs {
     }
 
     final boolean af() {
-        return lfOp == LF_NONE ? (flags & AF) != 0 : lfOp != LF_LOGIC && ((lfDst ^ lfSrc ^ lfRes) & 0x10) != 0;
+        return lfOp == LF_NONE ? (flags & AF) != 0
+                : lfOp != LF_LOGIC && lfOp != LF_CARRY_OF && ((lfDst ^ lfSrc ^ lfRes) & 0x10) != 0;
     }
 
     /** The six arithmetic flags as EFLAGS bits. */

@@ -19,6 +19,9 @@ abstract class CpuSeg extends CpuMmu {
 
     /** Linear address of a read of {@code size} bytes at {@code seg:off}, after the limit check. */
     final int linR(int seg, int off, int size) {
+        if ((flatRead & (1 << seg)) != 0) {
+            return off; // base 0, 4 GiB: nothing to check
+        }
         long o = off & 0xffffffffL;
         if (o < segRdLo[seg] || o + (size - 1) > segRdHi[seg]) {
             throw segFault(seg);
@@ -27,6 +30,9 @@ abstract class CpuSeg extends CpuMmu {
     }
 
     final int linW(int seg, int off, int size) {
+        if ((flatWrite & (1 << seg)) != 0) {
+            return off;
+        }
         long o = off & 0xffffffffL;
         if (o < segWrLo[seg] || o + (size - 1) > segWrHi[seg]) {
             throw segFault(seg);
@@ -39,6 +45,9 @@ abstract class CpuSeg extends CpuMmu {
     }
 
     // ------------------------------------------------------------------ descriptor caches
+
+    /** Bit per segment: base 0 and every offset readable / writable (the common flat case). */
+    int flatRead, flatWrite;
 
     /** Recomputes the permitted offset ranges of a segment from its cached attributes. */
     final void computeRanges(int seg) {
@@ -67,6 +76,9 @@ abstract class CpuSeg extends CpuMmu {
         segRdHi[seg] = readable ? hi : 0;
         segWrLo[seg] = writable ? lo : 1;
         segWrHi[seg] = writable ? hi : 0;
+        boolean full = segBase[seg] == 0 && lo == 0 && hi == 0xffffffffL;
+        flatRead = full && readable ? flatRead | (1 << seg) : flatRead & ~(1 << seg);
+        flatWrite = full && writable ? flatWrite | (1 << seg) : flatWrite & ~(1 << seg);
     }
 
     static int descBase(int lo, int hi) {

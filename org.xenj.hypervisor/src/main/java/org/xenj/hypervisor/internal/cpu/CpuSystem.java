@@ -33,7 +33,8 @@ abstract class CpuSystem extends CpuExec {
     boolean apicPresent;
     int apicId;
     CpuidHook cpuidHook;
-    private final long tscEpoch = System.nanoTime();
+    /** One epoch for all vCPUs, so that their TSCs are synchronised (Linux checks on SMP). */
+    private static final long TSC_EPOCH = System.nanoTime();
     final int[] cpuidOut = new int[4];
     private final long[] msrOut = new long[1];
 
@@ -288,7 +289,7 @@ abstract class CpuSystem extends CpuExec {
 
     /** Guest TSC: 1 GHz, following the host's monotonic clock. */
     final long tsc() {
-        return System.nanoTime() - tscEpoch + tscOffset;
+        return System.nanoTime() - TSC_EPOCH + tscOffset;
     }
 
     final void rdtsc() {

@@ -19,6 +19,7 @@ abstract class CpuTransfer extends CpuSeg {
     String tripleFaultReason;
 
     private final int[] params = new int[32];
+    private final int[] taskSegs = new int[6];
 
     CpuTransfer(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
@@ -662,7 +663,7 @@ abstract class CpuTransfer extends CpuSeg {
         for (int i = 0; i < 8; i++) {
             nRegs[i] = sysRead32(base + 0x28 + i * 4);
         }
-        int[] nSeg = new int[6];
+        int[] nSeg = taskSegs;
         for (int s = 0; s < 6; s++) {
             nSeg[s] = sysRead16(base + 0x48 + s * 4);
         }

@@ -33,8 +33,16 @@
  * </ul>
  *
  * <h2>Not (yet) implemented</h2>
- * Debug-register breakpoints and single-step traps (TF), 16-bit TSS task switches, VME/PVI, SSE,
- * a decoded-block cache and bytecode translation (the decoder's fields are what a block cache
- * would store).
+ * Debug-register breakpoints (DR0-DR3 are stored, never matched), 16-bit TSS task switches,
+ * VME/PVI, SSE/MMX, a decoded-block cache and bytecode translation. The decoder already produces
+ * everything a block cache would store per instruction (opcode, ModRM, effective-address parts,
+ * immediates, prefixes, length), so a cache keyed by (physical address, CS.D) can be added in
+ * {@code CpuDecode.decode} without touching the executors; since fetch reads RAM directly, such a
+ * cache must validate or invalidate on writes (DMA included).
+ *
+ * <h2>Test tools</h2>
+ * {@code CpuBench} (test sources) prints a MIPS figure for a tight loop; {@code probe.LinuxBootProbe}
+ * boots a bzImage (or an extracted vmlinux) on a deliberately minimal PC to find CPU bugs with a
+ * real kernel; {@code diff.CpuDiffTest} (the x87 helper's harness) compares against the host CPU.
  */
 package org.xenj.hypervisor.internal.cpu;

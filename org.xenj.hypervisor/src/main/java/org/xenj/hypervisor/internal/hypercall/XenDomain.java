@@ -52,8 +52,6 @@ public final class XenDomain {
     private final GuestVirtualMemory[] views;
     private final List<Integer> specialFrames = new ArrayList<>();
 
-    /** PV: frames holding this domain's read-only M2P table (one int per machine frame), or empty. */
-    private int[] m2pFrames = new int[0];
     /** PV: number of pages in the guest's pseudo-physical space (start_info nr_pages). */
     private volatile int pseudoPhysPages;
 
@@ -144,13 +142,7 @@ public final class XenDomain {
 
     /** Pages of RAM the domain holds (Xen's tot_pages). */
     public long currentPages() {
-        long n = 0;
-        for (long g = 0; g < memory.gfnLimit(); g++) {
-            int mfn = memory.mfn(g);
-            if (mfn >= 0 && machine.owner(mfn) == domid) {
-                n++;
-            }
-        }
+        long n = memory.populatedFrames();
         synchronized (specialFrames) {
             return pv ? n - specialFrames.size() : n;
         }
@@ -184,30 +176,13 @@ public final class XenDomain {
         MachineFrames.write32(machine, sh + SH_WC_VERSION, (wv + 1 | 1) + 1);
     }
 
-    public void setM2pFrames(int[] frames) {
-        this.m2pFrames = frames.clone();
-    }
-
-    public int[] m2pFrames() {
-        return m2pFrames.clone();
-    }
-
     /** Records machine frame -> pseudo-physical frame in the M2P (MMU_MACHPHYS_UPDATE); 0 or -EINVAL. */
     public int setM2p(int mfn, int pfn) {
-        int frame = mfn >>> 10;
-        if (mfn < 0 || frame >= m2pFrames.length) {
-            return -XenAbi.EINVAL;
-        }
-        MachineFrames.write32(machine, ((long) m2pFrames[frame] << 12) + 4L * (mfn & 1023), pfn);
-        return 0;
+        return host.m2p().set(mfn, pfn) ? 0 : -XenAbi.EINVAL;
     }
 
     public int m2p(int mfn) {
-        int frame = mfn >>> 10;
-        if (mfn < 0 || frame >= m2pFrames.length) {
-            return -1;
-        }
-        return MachineFrames.read32(machine, ((long) m2pFrames[frame] << 12) + 4L * (mfn & 1023));
+        return host.m2p().get(mfn);
     }
 
     public int pseudoPhysPages() {

@@ -33,6 +33,7 @@ public final class XenHost {
     private final Map<Integer, XenDomain> domains = new ConcurrentHashMap<>();
     private final long bootNanos = System.nanoTime();
     private final long bootWallclockNanos = System.currentTimeMillis() * 1_000_000L;
+    private MachineToPhys m2p;
 
     public XenHost(MachineMemory machine) {
         this.machine = machine;
@@ -84,10 +85,27 @@ public final class XenHost {
         for (XenVcpu v : d.vcpus) {
             SchedAndTimeOps.cancelTimer(v);
         }
+        if (d.pv && m2p != null) {
+            // its frames go back to the pool: their M2P entries must not tell the next owner anything
+            for (long g = 0; g < d.memory.gfnLimit(); g++) {
+                int mfn = d.memory.mfn(g);
+                if (mfn >= 0 && machine.owner(mfn) == domid) {
+                    m2p.set(mfn, -1);
+                }
+            }
+        }
         evtchnHub.unregister(domid);
         grantHub.unregister(domid);
         store.releaseDomain(domid);
         d.releaseSpecialFrames();
+    }
+
+    /** The shared M2P table, built when the first PV domain needs it. */
+    public synchronized MachineToPhys m2p() {
+        if (m2p == null) {
+            m2p = new MachineToPhys(machine);
+        }
+        return m2p;
     }
 
     /** Xen system time (ns since this host started). */

@@ -121,6 +121,27 @@ public final class DomainMemory implements GuestMemory {
         p2m = copy;
     }
 
+    /**
+     * Maps existing machine frames at guest frame = machine frame, in one p2m update (the
+     * hypervisor's shared read-only pages in a PV domain). Frames already mapped there are skipped;
+     * a gfn mapped to a different frame is an error and nothing changes.
+     */
+    public synchronized void mapFramesIdentity(int[] mfns) {
+        int[] map = p2m;
+        int end = map.length;
+        for (int m : mfns) {
+            end = Math.max(end, m + 1);
+        }
+        int[] copy = end > map.length ? grow(map, end) : map.clone();
+        for (int m : mfns) {
+            if (copy[m] != INVALID_MFN && copy[m] != m) {
+                throw new IllegalStateException("guest frame " + m + " is already populated");
+            }
+            copy[m] = m;
+        }
+        p2m = copy;
+    }
+
     /** Removes {@code gfn} from the p2m without freeing its frame; returns the frame or {@link #INVALID_MFN}. */
     public synchronized int unmapFrame(long gfn) {
         int[] map = p2m;
@@ -175,10 +196,14 @@ public final class DomainMemory implements GuestMemory {
         return p2m.length;
     }
 
+    /**
+     * Frames of RAM the domain owns in its p2m. Frames mapped from elsewhere (grants, the
+     * hypervisor's read-only M2P for PV guests) are not the domain's memory and are not counted.
+     */
     public int populatedFrames() {
         int n = 0;
         for (int m : p2m) {
-            if (m != INVALID_MFN) {
+            if (m != INVALID_MFN && machine.owner(m) == domid) {
                 n++;
             }
         }

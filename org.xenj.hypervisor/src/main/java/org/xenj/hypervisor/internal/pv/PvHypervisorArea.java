@@ -1,17 +1,15 @@
 package org.xenj.hypervisor.internal.pv;
 
-import static org.xenj.hypervisor.internal.xenabi.XenAbi.MACH2PHYS_VIRT_END;
-import static org.xenj.hypervisor.internal.xenabi.XenAbi.MACH2PHYS_VIRT_START;
-
 import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.hypercall.MachineToPhys;
 import org.xenj.hypervisor.internal.hypercall.XenDomain;
 
 /**
  * What a PV domain sees of the hypervisor above {@code HYPERVISOR_VIRT_START} (0xF5800000), all
  * supervisor and read-only, installed in the hypervisor slots of its top L2:
  * <pre>
- *   0xF5800000  M2P table (one int per machine frame)       L2 slots 428..435
+ *   0xF5800000  M2P table (one int per machine frame, shared by all PV domains)   L2 slots 428..435
  *   0xF6800000  per-vCPU GDT windows, 64 KiB each:           L2 slot 436
  *               pages 0..13 the guest's GDT frames (set_gdt), page 14 Xen's reserved
  *               descriptors (FLAT_RING1_CS 0xe019, FLAT_RING1_DS 0xe021, ring 3 0xe02b/0xe033)
@@ -40,39 +38,26 @@ public final class PvHypervisorArea {
         this.slots = slots;
     }
 
-    /** Builds the M2P (filled from {@code p2m}) and the GDT windows; registers the slots with the page tables. */
+    /** Maps the shared M2P (entries of {@code p2m} filled in) and builds the GDT windows; registers the slots with the page tables. */
     public static PvHypervisorArea build(XenDomain d, int[] p2m) {
         if (d.vcpus.length > MAX_VCPUS) {
             throw new HypervisorException("a PV domain has at most " + MAX_VCPUS + " vCPUs");
         }
-        int entries = d.machine.totalFrames();
-        int frames = (entries + 1023) / 1024;
-        if (frames > (MACH2PHYS_VIRT_END - MACH2PHYS_VIRT_START) >>> 12) {
-            throw new HypervisorException("machine memory too large for the x86_32 M2P window");
-        }
-        int[] m2p = new int[frames];
-        for (int i = 0; i < frames; i++) {
-            m2p[i] = d.allocateSpecialFrame();
-            for (int k = 0; k < 4096; k += 8) {
-                MachineFrames.write64(d.machine, ((long) m2p[i] << 12) + k, -1L);
-            }
-        }
-        d.setM2pFrames(m2p);
+        MachineToPhys m2p = d.host.m2p();
         for (int pfn = 0; pfn < p2m.length; pfn++) {
-            d.setM2p(p2m[pfn], pfn);
+            m2p.set(p2m[pfn], pfn);
         }
-        long[] slots = new long[M2P_SLOTS + 1];
-        for (int i = 0; i < (frames + 511) / 512; i++) {
-            int l1 = d.allocateSpecialFrame();
-            for (int k = 0; k < 512 && i * 512 + k < frames; k++) {
-                MachineFrames.write64(d.machine, ((long) l1 << 12) + 8L * k, (long) m2p[i * 512 + k] << 12 | P | A);
-            }
-            d.pageTables.markXen(l1);
-            slots[i] = (long) l1 << 12 | P | A;
-        }
-        for (int f : m2p) {
+        int[] shared = m2p.allFrames();
+        d.memory.mapFramesIdentity(shared); // the CPU's page walks reach them; the domain does not own them
+        for (int f : shared) {
             d.pageTables.markXen(f);
         }
+        long[] m2pSlots = m2p.l2Entries();
+        if (m2pSlots.length > M2P_SLOTS) {
+            throw new HypervisorException("machine memory too large for the x86_32 M2P window");
+        }
+        long[] slots = new long[M2P_SLOTS + 1];
+        System.arraycopy(m2pSlots, 0, slots, 0, m2pSlots.length);
         int reserved = d.allocateSpecialFrame();
         writeReservedDescriptors(d, reserved);
         d.pageTables.markXen(reserved);

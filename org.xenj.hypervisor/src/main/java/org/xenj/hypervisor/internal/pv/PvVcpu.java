@@ -266,22 +266,26 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         return sp;
     }
 
-    /** Failsafe callback: the data selectors are pushed too, flat kernel selectors are loaded. */
+    /**
+     * Failsafe callback (a frame could not be loaded): the usual bounce frame, then the data
+     * selectors below it (DS lowest, as the handler pops DS, ES, FS, GS before its iret), and flat
+     * kernel selectors loaded.
+     */
     private void failsafe() {
         int[] sel = {cpu.getSegSelector(GS), cpu.getSegSelector(FS), cpu.getSegSelector(ES), cpu.getSegSelector(DS)};
-        for (int s : new int[] {DS, ES, FS, GS}) {
-            cpu.loadSegment(s, XenAbi.FLAT_RING1_DS);
-        }
-        int sp = cpu.getReg32(ESP);
-        for (int s : sel) {
-            sp = push(sp, s);
-        }
-        cpu.setReg32(ESP, sp);
         if (v.failsafeEip == 0) {
             crash("failsafe callback needed but not registered");
             return;
         }
         bounce(v.failsafeCs, v.failsafeEip, -1, v.failsafeMasksEvents);
+        int sp = cpu.getReg32(ESP);
+        for (int s : sel) {
+            sp = push(sp, s);
+        }
+        cpu.setReg32(ESP, sp);
+        for (int s : new int[] {DS, ES, FS, GS}) {
+            cpu.loadSegment(s, XenAbi.FLAT_RING1_DS);
+        }
     }
 
     private void crash(String why) {

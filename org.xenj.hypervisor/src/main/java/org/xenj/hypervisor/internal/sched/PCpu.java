@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.sched;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.concurrent.locks.LockSupport;
 
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
@@ -15,14 +17,31 @@ import org.xenj.hypervisor.spi.SchedulerInstance;
 public final class PCpu {
 
     /**
-     * Run time is charged in wall time, as on a real CPU: a pCPU is a wall-clock resource, so a
-     * policy's shares and caps hold in wall time even when the host is busy. (Thread CPU time was
-     * tried: on a loaded host a pCPU thread then looked under-used to credit, which stopped
-     * applying weights and caps.) The cost: time the host takes the pCPU thread away is billed
-     * to the vCPU that was on it.
+     * Run time is charged as the pCPU thread's CPU time, not wall time: on a busy host the OS
+     * may deschedule a pCPU thread in the middle of a slice, and that time is nobody's work.
+     * (Wall time was tried as well: it bills that time to whichever vCPU was on the pCPU.)
+     * Policies see the time actually delivered (credit hands out what was charged, so its
+     * weights and caps hold on a busy host too). Falls back to wall time without a thread clock.
      */
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final boolean THREAD_CLOCK = enableThreadClock();
+
+    private static boolean enableThreadClock() {
+        try {
+            if (THREADS.isCurrentThreadCpuTimeSupported()) {
+                if (!THREADS.isThreadCpuTimeEnabled()) {
+                    THREADS.setThreadCpuTimeEnabled(true);
+                }
+                return THREADS.getCurrentThreadCpuTime() >= 0;
+            }
+        } catch (UnsupportedOperationException | SecurityException e) {
+            // fall back to wall time
+        }
+        return false;
+    }
+
     private static long runClock() {
-        return System.nanoTime();
+        return THREAD_CLOCK ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
     }
 
     final int id;

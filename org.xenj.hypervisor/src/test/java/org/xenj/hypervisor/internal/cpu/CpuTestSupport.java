@@ -32,6 +32,9 @@ class CpuTestSupport {
 
         @Override
         public void ioWrite(int port, int size, int value) {
+            if (outs.size() >= 10_000) {
+                return; // random code can write ports forever; keep what tests look at
+            }
             if (port == 0xe9) {
                 console.append((char) (value & 0xff));
             }

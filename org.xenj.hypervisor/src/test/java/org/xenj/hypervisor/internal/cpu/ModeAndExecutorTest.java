@@ -68,6 +68,58 @@ class ModeAndExecutorTest extends CpuTestSupport {
         assertEquals(1, cpu.getCr(0) & Cpu.CR0_PE);
     }
 
+    @Test
+    void protectedModeBackToRealModeAndUnrealSegments() {
+        // 32-bit flat -> 16-bit protected code segment -> clear PE -> real-mode far jump; FS keeps its 4 GiB limit
+        byte[] code = asm("""
+                bits 32
+                org 0x1000
+                    lgdt [gdtr]
+                    mov ax, 0x18
+                    mov fs, ax
+                    jmp 0x20:pm16
+                bits 16
+                pm16:
+                    mov eax, cr0
+                    and al, 0xfe
+                    mov cr0, eax
+                    jmp 0x0000:rm
+                rm:
+                    xor ax, ax
+                    mov ds, ax
+                    mov ss, ax
+                    mov sp, 0x7000
+                    mov ebx, 0x300000
+                    mov dword [fs:ebx], 0x600dbeef   ; unreal mode: FS limit still 4 GiB
+                    mov word [0x600], 0x55aa
+                    int 0x40
+                    hlt
+                handler:
+                    mov bx, 0x4242
+                    iret
+                align 8
+                gdt: dq 0, 0
+                    dq 0x00cf9a000000ffff
+                    dq 0x00cf92000000ffff
+                    dq 0x00009a000000ffff       ; 0x20: 16-bit code, base 0
+                gdtr: dw 39
+                    dd gdt
+                """);
+        load(0x1000, code);
+        int handler = 0x1000 + indexOf(code, new byte[] {(byte) 0xbb, 0x42, 0x42});
+        mem.write16(0x40 * 4, handler);
+        mem.write16(0x40 * 4 + 2, 0);
+        cpu.enterFlatProtectedMode32(0);
+        cpu.setEip(0x1000);
+        cpu.setReg32(Cpu.ESP, 0x8000);
+        runDeliveringToHlt();
+        assertEquals(0, cpu.getCr(0) & Cpu.CR0_PE);
+        assertEquals(0x600dbeef, mem.read32(0x300000));
+        assertEquals(0x55aa, mem.read16(0x600));
+        assertEquals(0x4242, reg(Cpu.EBX) & 0xffff, "INT through the IVT after returning to real mode");
+        assertEquals(0, cpu.getSegSelector(Cpu.CS));
+    }
+
     private void loadSS0() {
         cpu.loadSegment(Cpu.SS, 0);
     }

@@ -45,6 +45,17 @@ class PvStartOfDayTest {
     }
 
     @Test
+    void oneM2pServesAllPvDomainsAndForgetsADomainsFrames() {
+        PvFixture.Dom a = f.pv(1);
+        PvFixture.Dom b = f.pv(2);
+        int mfnA = a.mfnOfPfn(5);
+        assertEquals(5, b.hc.memory.read32(XenAbi.MACH2PHYS_VIRT_START + 4 * mfnA), "Xen's M2P is global");
+        assertTrue(a.xen.memory.populatedFrames() < PvFixture.PAGES + 16, "the M2P is not charged to the domain");
+        f.host.destroyDomain(1);
+        assertEquals(-1, b.hc.memory.read32(XenAbi.MACH2PHYS_VIRT_START + 4 * mfnA), "a dead domain's entries are cleared");
+    }
+
+    @Test
     void initialPageTablesAreValidatedPinnedAndMappedReadOnly() {
         PvFixture.Dom d = f.pv(1);
         int l3 = (int) (d.boot.cr3() >>> 12);
@@ -75,6 +86,17 @@ class PvStartOfDayTest {
         HypervisorException e = assertThrows(HypervisorException.class,
                 () -> PvStartOfDay.build(x, new ElfKernel(img), ctx.memory.populateIdentity(1024), ""));
         assertTrue(e.getMessage().contains("PAE"), e.getMessage());
+    }
+
+    @Test
+    void tooLittleMemoryIsAClearErrorAndLeavesNoTypedTables() {
+        var ctx = new TestContext(f.machine, 6, org.xenj.hypervisor.api.DomainType.PV);
+        int[] p2m = ctx.memory.populateIdentity(64);
+        var x = f.host.createDomain(ctx, true, 1, 64);
+        byte[] img = TestElf.kernel(PvFixture.VIRT_BASE, new byte[3 * 4096], 3 * 4096, PvFixture.VIRT_BASE + 4096);
+        HypervisorException e = assertThrows(HypervisorException.class, () -> PvStartOfDay.build(x, new ElfKernel(img), p2m, ""));
+        assertTrue(e.getMessage().contains("too small"), e.getMessage());
+        assertEquals(0, x.vcpus[0].cr3);
     }
 
     @Test

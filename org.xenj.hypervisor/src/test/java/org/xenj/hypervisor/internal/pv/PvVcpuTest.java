@@ -85,6 +85,29 @@ class PvVcpuTest {
     }
 
     @Test
+    void iretWithAnUnloadableFrameEntersTheFailsafeCallback() {
+        byte[] c = new byte[3 * 4096];
+        int iretStub = BASE + 4096 + 32 * XenAbi.HC_IRET;
+        int jmpAt = BASE + 15;
+        int rel = iretStub - (jmpAt + 5);
+        put(c, 0,
+                0x68, 0x02, 0x02, 0, 0,                 // push 0x202 (EFLAGS)
+                0x68, 0x35, 0x12, 0, 0,                 // push 0x1235 (a CS that is no code segment)
+                0x68, 0x00, 0x04, 0x00, 0xc0,           // push BASE+0x400 (EIP)
+                0xe9, rel & 0xff, rel >>> 8 & 0xff, rel >>> 16 & 0xff, rel >>> 24 & 0xff); // jmp iret stub
+        put(c, 0x500, 0xbd, 0x77, 0, 0, 0, 0xeb, 0xfe); // failsafe: mov ebp, 0x77; jmp $
+        PvFixture.Dom d = f.pv(1, c);
+        PvVcpu v = new PvVcpu(d.xen, 0, d.boot);
+        d.xen.vcpus[0].failsafeCs = XenAbi.FLAT_RING1_CS;
+        d.xen.vcpus[0].failsafeEip = BASE + 0x500;
+        assertEquals(RunExit.PREEMPTED, v.scheduled().run(System.nanoTime() + 50_000_000L));
+        assertEquals(0x77, v.cpu().getReg32(EBP), v.cpu().stateString());
+        int sp = v.cpu().getReg32(ESP);
+        assertEquals(XenAbi.FLAT_RING1_DS, d.hc.memory.read32(sp), "DS pushed for the failsafe handler");
+        assertEquals(XenAbi.FLAT_RING1_CS, d.hc.memory.read32(sp + 16 + 4), "then the usual frame");
+    }
+
+    @Test
     void unhandledExceptionCrashesOnlyThisDomain() {
         byte[] c = new byte[3 * 4096];
         put(c, 0, 0x0f, 0x0b); // ud2 with no trap table

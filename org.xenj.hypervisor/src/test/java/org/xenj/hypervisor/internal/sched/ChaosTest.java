@@ -17,13 +17,14 @@ import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.internal.domain.HypervisorCore;
 import org.xenj.hypervisor.internal.testsched.FairShareSchedulerType;
+import org.xenj.hypervisor.internal.testsched.FifoSchedulerType;
 import org.xenj.hypervisor.internal.testsupport.ProbeExecutor;
 import org.xenj.hypervisor.internal.testsupport.ProbeGuestBuilder;
 import org.xenj.hypervisor.internal.testsupport.TestCores;
 
 /**
  * Everything at once: scheduler swaps, domains created and destroyed, paused and unpaused,
- * moved between pools, pinned — from several threads while vCPUs run and block. Afterwards:
+ * moved between pools, pinned, pools created and destroyed under them — from several threads while vCPUs run and block. Afterwards:
  * no vCPU ran twice at once, the policies saw a clean protocol, every surviving domain runs,
  * and every frame is accounted for.
  */
@@ -32,7 +33,7 @@ class ChaosTest {
     @Test
     void concurrentManagementKeepsTheInvariants() throws Exception {
         long doubleBefore = ProbeExecutor.DOUBLE_RUNS.get();
-        try (TestCores.Fixture fx = TestCores.start(2)) {
+        try (TestCores.Fixture fx = TestCores.start(3)) {
             HypervisorCore hv = fx.core();
             fx.plugins().addScheduler(new FairShareSchedulerType("fair", fx.checker(), 300));
             ProbeGuestBuilder probes = new ProbeGuestBuilder(DomainType.PV, 4, 200_000, 4096);
@@ -63,9 +64,32 @@ class ChaosTest {
                 switch (r.nextInt(4)) {
                     case 0 -> hv.pause(d.id());
                     case 1 -> hv.unpause(d.id());
-                    case 2 -> hv.cpupools().migrate(d.id(), r.nextBoolean() ? CpuPools.DEFAULT_POOL : "side");
-                    default -> hv.pinVCpu(d.id(), 0, r.nextBoolean() ? new int[0] : new int[] {r.nextInt(2)});
+                    case 2 -> hv.cpupools().migrate(d.id(), new String[] {CpuPools.DEFAULT_POOL, "side", "extra"}[r.nextInt(3)]);
+                    default -> hv.pinVCpu(d.id(), 0, r.nextBoolean() ? new int[0] : new int[] {r.nextInt(3)});
                 }
+            }));
+            threads.add(actor("pools", stop, failures, r -> {
+                boolean exists = hv.cpupools().list().stream().anyMatch(p -> p.name().equals("extra"));
+                if (!exists) {
+                    hv.cpupools().create("extra", r.nextBoolean() ? "fifo" : "fair", new int[] {2});
+                } else {
+                    for (Domain d : hv.list()) {
+                        if (d.id() != 0 && "extra".equals(d.pool())) {
+                            hv.cpupools().migrate(d.id(), CpuPools.DEFAULT_POOL);
+                        }
+                    }
+                    hv.cpupools().destroy("extra");
+                }
+                Thread.sleep(2);
+            }));
+            java.util.concurrent.atomic.AtomicReference<FifoSchedulerType> fifo = new java.util.concurrent.atomic.AtomicReference<>(
+                    (FifoSchedulerType) hv.scheduling().pcpu(0).pool().type());
+            threads.add(actor("bundles", stop, failures, r -> {
+                // a scheduler bundle updated: the new service comes, then the old one goes
+                FifoSchedulerType fresh = new FifoSchedulerType("fifo", fx.checker(), 1000);
+                fx.plugins().addScheduler(fresh);
+                fx.plugins().removeScheduler(fifo.getAndSet(fresh));
+                Thread.sleep(3);
             }));
             for (Thread t : threads) {
                 t.start();

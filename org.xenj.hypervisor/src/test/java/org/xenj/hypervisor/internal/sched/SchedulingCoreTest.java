@@ -119,12 +119,14 @@ class SchedulingCoreTest {
         assertTrue(TestCores.await(() -> b.cpuTimeNanos() > 0, 5000));
         long a0 = a.cpuTimeNanos();
         long b0 = b.cpuTimeNanos();
-        assertTrue(TestCores.await(() -> a.cpuTimeNanos() + b.cpuTimeNanos() - a0 - b0 > 200_000_000L, 5000));
+        assertTrue(TestCores.await(() -> a.cpuTimeNanos() + b.cpuTimeNanos() - a0 - b0 > 400_000_000L, 10_000));
         double ra = a.cpuTimeNanos() - a0;
         double rb = b.cpuTimeNanos() - b0;
-        // wall-clock accounting on a loaded host is noisy: this checks sharing, not exact fairness
-        assertTrue(ra / rb > 0.25 && ra / rb < 4.0, "FIFO on one pCPU shares it: " + ra + " vs " + rb);
-        assertEquals(a.cpuTimeNanos(), hv.vcpus(a.id()).get(0).cpuTimeNanos(), 5_000_000.0);
+        // FIFO hands out equal slices of wall time, and what a slice delivers depends on the host's
+        // load: this checks that both share the pCPU, not how evenly (fairness is credit's test)
+        assertTrue(ra / (ra + rb) > 0.05 && rb / (ra + rb) > 0.05, "FIFO on one pCPU shares it: " + ra + " vs " + rb);
+        hv.pause(a.id()); // off its pCPU: its figures stand still
+        assertEquals(a.cpuTimeNanos(), hv.vcpus(a.id()).get(0).cpuTimeNanos());
     }
 
     @Test
