@@ -85,8 +85,8 @@ class PvhvmBootTest {
             }
             List<String> log = xen.dmesg();
             String summary = log.stream().filter(l -> l.contains("Xen ABI: hypercall")).findFirst().orElse("");
-            System.out.println("[boot-pvhvm] " + summary.trim());
-            log.stream().filter(l -> l.contains("Xen ABI")).forEach(l -> System.out.println("[boot-pvhvm] " + l.trim()));
+            log.stream().filter(l -> l.contains("Xen ABI") || l.contains("debug port"))
+                    .forEach(l -> System.out.println("[boot-pvhvm] " + l.trim()));
             assertTrue(summary.contains("hypercall 12: cmd 7 x1"), "no add_to_physmap(shared_info) seen:\n" + String.join("\n", log));
             assertTrue(summary.contains("hypercall 24: cmd 10 x1"), "no VCPUOP_register_vcpu_info seen:\n" + String.join("\n", log));
             System.out.printf("[boot-pvhvm] booted, checked and powered off in %.1f s%n", (System.nanoTime() - t0) / 1e9);
