@@ -26,8 +26,10 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
  * scripts/build-guest.sh}) as an HVM guest and checks that it found Xen through our ABI: its log
  * must say "Hypervisor detected: Xen HVM", "Xen version 4.17." and "Booting paravirtualized kernel
  * on Xen HVM", it must reach the busybox shell, bytes written to port 0xe9 from the shell must
- * reach the domain's log, and the hypercall summary logged when the domain goes must show
- * add_to_physmap of shared_info (memory_op cmd 7) and VCPUOP_register_vcpu_info (vcpu_op cmd 10).
+ * reach the domain's log, at least one event upcall must have arrived as the callback vector
+ * ("HYP" in /proc/interrupts), and the hypercall summary logged when the domain goes must show
+ * add_to_physmap of shared_info (memory_op cmd 7), VCPUOP_register_vcpu_info (vcpu_op cmd 10) and
+ * HVMOP_set_param (hvm_op cmd 0, the callback vector).
  * Runs only with {@code -Dxenj.pvhvm.dir=DIR} (tests/boot-pvhvm.sh sets it): a boot takes minutes.
  */
 class PvhvmBootTest {
@@ -68,6 +70,16 @@ class PvhvmBootTest {
                 assertTrue(boot.contains("Xen version 4.17."), "no 'Xen version 4.17.':\n" + LinuxBootTest.tail(boot));
                 assertTrue(boot.contains("Booting paravirtualized kernel on Xen HVM"), "not booted as PVHVM:\n" + LinuxBootTest.tail(boot));
 
+                c.access.write("grep -E 'HYP|xen' /proc/interrupts; echo irqs-$((6*7))\n".getBytes(StandardCharsets.US_ASCII));
+                int irqs = c.waitFor("irqs-42", prompt, 300_000);
+                assertTrue(irqs >= 0, "shell did not answer:\n" + LinuxBootTest.tail(c.text()));
+                String interrupts = c.text().substring(prompt, irqs);
+                System.out.println("[boot-pvhvm] /proc/interrupts: " + interrupts.replaceAll("\\s+", " "));
+                // XENFEAT_hvm_callback_vector: Linux set HVM_PARAM_CALLBACK_IRQ to its vector 0xf3, and
+                // register_vcpu_info marked everything pending, so at least one upcall was delivered.
+                java.util.regex.Matcher hyp = java.util.regex.Pattern.compile("HYP:\\s+(\\d+)").matcher(interrupts);
+                assertTrue(hyp.find() && Long.parseLong(hyp.group(1)) >= 1, "no Xen callback interrupt delivered:\n" + interrupts);
+
                 // Port 0xe9 (233) through /dev/port: a write at offset 233 is an OUT to Xen's debug
                 // port. /dev/port advances the port with the offset, so one dd per byte.
                 c.access.write(("ls -l /dev/port; for b in p v h v m '\\n'; do printf \"$b\" | "
@@ -89,6 +101,7 @@ class PvhvmBootTest {
                     .forEach(l -> System.out.println("[boot-pvhvm] " + l.trim()));
             assertTrue(summary.contains("hypercall 12: cmd 7 x1"), "no add_to_physmap(shared_info) seen:\n" + String.join("\n", log));
             assertTrue(summary.contains("hypercall 24: cmd 10 x1"), "no VCPUOP_register_vcpu_info seen:\n" + String.join("\n", log));
+            assertTrue(summary.matches(".*hypercall 34: cmd 0 x[1-9].*"), "no HVMOP_set_param (callback vector) seen:\n" + summary);
             System.out.printf("[boot-pvhvm] booted, checked and powered off in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         }
     }

@@ -39,7 +39,11 @@ final class InfoOps {
             case XENVER_GET_FEATURES -> {
                 c.memory.checkWritable(arg, 8);
                 int idx = c.memory.read32(arg);
-                c.memory.write32(arg + 4, 0); // no optional features (no writable page tables, no superpages)
+                // PV: no optional features (no writable page tables, no superpages). HVM: the p2m
+                // translates (auto-translated) and upcalls can come as a vector (HvmEventCallback);
+                // no safe pvclock (vcpu_time_info is not kept current for HVM), no PIRQs.
+                int hvm = 1 << XENFEAT_AUTO_TRANSLATED_PHYSMAP | 1 << XENFEAT_HVM_CALLBACK_VECTOR;
+                c.memory.write32(arg + 4, idx == 0 && !c.domain.pv ? hvm : 0);
                 return idx == 0 ? 0 : -EINVAL;
             }
             case XENVER_PAGESIZE -> {

@@ -247,6 +247,8 @@ public final class XenAbi {
 
     // ---- feature flags (features.h) reported by XENVER_get_features ----
     public static final int XENFEAT_WRITABLE_DESCRIPTOR_TABLES = 1;
+    public static final int XENFEAT_AUTO_TRANSLATED_PHYSMAP = 2;
+    public static final int XENFEAT_HVM_CALLBACK_VECTOR = 8;
 
     /** Whether {@code domid} names a real domain rather than one of the DOMID_* specials. */
     public static boolean isRealDomid(int domid) {
