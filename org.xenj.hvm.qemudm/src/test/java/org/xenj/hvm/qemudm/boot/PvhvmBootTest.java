@@ -27,7 +27,8 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
  * must say "Hypervisor detected: Xen HVM", "Xen version 4.17." and "Booting paravirtualized kernel
  * on Xen HVM", it must reach the busybox shell, bytes written to port 0xe9 from the shell must
  * reach the domain's log, at least one event upcall must have arrived as the callback vector
- * ("HYP" in /proc/interrupts), and the hypercall summary logged when the domain goes must show
+ * ("HYP" in /proc/interrupts), xenbus must have had events from our xenstore (HVM_PARAM_STORE_*),
+ * and the hypercall summary logged when the domain goes must show
  * add_to_physmap of shared_info (memory_op cmd 7), VCPUOP_register_vcpu_info (vcpu_op cmd 10) and
  * HVMOP_set_param (hvm_op cmd 0, the callback vector).
  * Runs only with {@code -Dxenj.pvhvm.dir=DIR} (tests/boot-pvhvm.sh sets it): a boot takes minutes.
@@ -79,6 +80,9 @@ class PvhvmBootTest {
                 // register_vcpu_info marked everything pending, so at least one upcall was delivered.
                 java.util.regex.Matcher hyp = java.util.regex.Pattern.compile("HYP:\\s+(\\d+)").matcher(interrupts);
                 assertTrue(hyp.find() && Long.parseLong(hyp.group(1)) >= 1, "no Xen callback interrupt delivered:\n" + interrupts);
+                // HVM_PARAM_STORE_PFN/EVTCHN: xenbus talked to our xenstore over the ring and got events back
+                java.util.regex.Matcher xenbus = java.util.regex.Pattern.compile("(\\d+)\\s+xen-dyn\\s+-event\\s+xenbus").matcher(interrupts);
+                assertTrue(xenbus.find() && Long.parseLong(xenbus.group(1)) >= 1, "xenbus got no event:\n" + interrupts);
 
                 // Port 0xe9 (233) through /dev/port: a write at offset 233 is an OUT to Xen's debug
                 // port. /dev/port advances the port with the offset, so one dd per byte.

@@ -51,6 +51,7 @@ final class HvmXenAbiSetup {
         }
         HvmXenAbi abi = new HvmXenAbi(context, context.config().vcpus(), platform::setIrq);
         platform.attachXenAbi(abi);
+        abi.startStoreAndConsole();
         return abi;
     }
 

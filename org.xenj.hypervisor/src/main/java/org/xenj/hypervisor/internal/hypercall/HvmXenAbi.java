@@ -37,6 +37,7 @@ public final class HvmXenAbi {
     private final AtomicLongArray calls = new AtomicLongArray(XenAbi.HC_TABLE_SIZE * (COUNTED_CMDS + 1));
     private final HvmEventCallback callback;
     private volatile long hypercallPageGpa = -1;
+    private org.xenj.hypervisor.internal.pv.PvDomainServices services;
     private final java.util.concurrent.atomic.AtomicBoolean destroyed = new java.util.concurrent.atomic.AtomicBoolean();
 
     public HvmXenAbi(GuestContext context, int vcpus) {
@@ -57,6 +58,16 @@ public final class HvmXenAbi {
         }
         this.callback = new HvmEventCallback(domain, gsiLine);
         domain.upcallHook = callback::syncGsi;
+    }
+
+    /**
+     * Gives the domain its xenstore and console rings as Xen's toolstack does for HVM guests
+     * (pages, ports, HVM params, xenstore entries). Call once, before the vCPUs run.
+     */
+    public synchronized void startStoreAndConsole() {
+        if (services == null) {
+            services = HvmStoreAndConsole.setUp(host, domain);
+        }
     }
 
     /** How event upcalls reach the CPUs (HVM_PARAM_CALLBACK_IRQ). */
@@ -207,6 +218,11 @@ public final class HvmXenAbi {
         List<String> summary = callSummary();
         domain.context.log("Xen ABI: " + (summary.isEmpty() ? "no hypercalls" : String.join("; ", summary)));
         domain.upcallHook = null;
+        synchronized (this) {
+            if (services != null) {
+                services.close();
+            }
+        }
         host.destroyDomain(domain.domid);
     }
 }

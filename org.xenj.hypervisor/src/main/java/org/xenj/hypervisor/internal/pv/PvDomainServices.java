@@ -32,6 +32,14 @@ public final class PvDomainServices {
 
     /** Step 2, once the rings exist: Dom0's backends bind and the domain is introduced. */
     public PvDomainServices(XenHost host, XenDomain d, String name) {
+        this(host, d, name, true);
+    }
+
+    /**
+     * As above; {@code consoleInput} false leaves the domain's console input where it is (an HVM
+     * domain's serial line keeps it; the PV console ring only carries output then).
+     */
+    public PvDomainServices(XenHost host, XenDomain d, String name, boolean consoleInput) {
         this.domain = d;
         dom0ConsolePort = host.dom0Evtchn.bindInterdomain(d.domid, d.consolePort);
         dom0StorePort = host.dom0Evtchn.bindInterdomain(d.domid, d.storePort);
@@ -51,7 +59,9 @@ public final class PvDomainServices {
         xs.write(0, home + "/store/port", Integer.toString(d.storePort));
         xs.write(0, home + "/memory/target", Long.toString(d.pseudoPhysPages() * 4L));
         xs.setPerms(0, 0, home + "/console", List.of("n" + d.domid));
-        d.context.setConsoleInput(data -> console.input(data, 0, data.length));
+        if (consoleInput) {
+            d.context.setConsoleInput(data -> console.input(data, 0, data.length));
+        }
         echo = new PvTestEchoBackend(host, d.domid);
     }
 

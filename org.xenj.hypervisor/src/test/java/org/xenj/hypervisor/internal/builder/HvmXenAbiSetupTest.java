@@ -43,8 +43,21 @@ class HvmXenAbiSetupTest {
             env.ioWrite(0x12, 1, c);
         }
         assertTrue(String.join("\n", ctx.logs).contains("debug port: hi"), ctx.logs.toString());
+        // the toolstack's part: store and console rings above RAM, announced in HVM params
+        var d = platform.xenAbi().domain();
+        long ramFrames = 16 << 8;
+        assertEquals(ramFrames, d.hvmParams[org.xenj.hypervisor.internal.xenabi.XenAbi.HVM_PARAM_STORE_PFN]);
+        assertEquals(ramFrames + 1, d.hvmParams[org.xenj.hypervisor.internal.xenabi.XenAbi.HVM_PARAM_CONSOLE_PFN]);
+        assertEquals(d.storeMfn, ctx.memory().mfn(ramFrames));
+        assertEquals(d.consoleMfn, ctx.memory().mfn(ramFrames + 1));
+        assertTrue(d.hvmParams[org.xenj.hypervisor.internal.xenabi.XenAbi.HVM_PARAM_STORE_EVTCHN] > 0);
+        assertTrue(d.hvmParams[org.xenj.hypervisor.internal.xenabi.XenAbi.HVM_PARAM_CONSOLE_EVTCHN] > 0);
+        assertEquals(Long.toString(ramFrames * 4), d.host.store.readString(0, "/local/domain/1/memory/target"),
+                "balloon target = the RAM the guest has");
+        assertNull(ctx.consoleInput, "the serial line keeps the console input");
         platform.destroy();
         assertTrue(String.join("\n", ctx.logs).contains("Xen ABI:"), "hypercall summary logged at teardown");
+        assertNull(d.host.domain(1), "Xen state gone");
     }
 
     @Test
