@@ -1,5 +1,6 @@
 package org.xenj.hvm.qemudm.boot;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -107,6 +108,42 @@ class PvhvmBootTest {
             assertTrue(summary.contains("hypercall 24: cmd 10 x1"), "no VCPUOP_register_vcpu_info seen:\n" + String.join("\n", log));
             assertTrue(summary.matches(".*hypercall 34: cmd 0 x[1-9].*"), "no HVMOP_set_param (callback vector) seen:\n" + summary);
             System.out.printf("[boot-pvhvm] booted, checked and powered off in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    @Test
+    void withXenPlatformPciZeroTheSameKernelSeesABarePc() throws Exception {
+        String dir = System.getProperty("xenj.pvhvm.dir");
+        assumeTrue(dir != null && !dir.isBlank(), "set -Dxenj.pvhvm.dir to run the PVHVM boot test");
+        Path guest = Path.of(dir);
+        long timeoutMs = Long.getLong("xenj.boot.timeout", 1200) * 1000;
+        Plugins plugins = new Plugins();
+        plugins.addScheduler(new CreditSchedulerType());
+        plugins.addBuilder(new HvmGuestBuilder());
+        plugins.addDeviceModel(new QemuDeviceModel());
+        try (HypervisorCore xen = new HypervisorCore(CoreConfig.parse("330M", 1, "32M", "credit"), plugins)) {
+            long t0 = System.nanoTime();
+            DomainConfig cfg = DomainConfig.builder("bare").type(DomainType.HVM).memoryMiB(256)
+                    .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
+                    .cmdline(LinuxBootTest.CMDLINE).onPoweroff(ShutdownAction.DESTROY)
+                    .raw(Map.of("xen_platform_pci", "0")).build();
+            Domain d = xen.create(cfg);
+            try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(d.id()))) {
+                int prompt = c.waitFor(PROMPT, 0, timeoutMs);
+                String boot = c.text();
+                assertTrue(prompt >= 0, "no shell prompt; console:\n" + LinuxBootTest.tail(boot));
+                System.out.printf("[boot-pvhvm] xen_platform_pci=0: prompt after %.1f s, Xen %s%n", (System.nanoTime() - t0) / 1e9,
+                        boot.contains("Xen") ? "mentioned" : "not mentioned");
+                assertFalse(boot.contains("Hypervisor detected"), "the kernel found a hypervisor:\n" + LinuxBootTest.tail(boot));
+                assertFalse(boot.contains("Xen HVM"), "the kernel found Xen:\n" + LinuxBootTest.tail(boot));
+                c.access.write("poweroff -f\n".getBytes(StandardCharsets.US_ASCII));
+                long end = System.currentTimeMillis() + 120_000;
+                while (xen.lookup(d.id()).isPresent() && System.currentTimeMillis() < end) {
+                    Thread.sleep(50);
+                }
+                assertTrue(xen.lookup(d.id()).isEmpty(), "poweroff -f did not end the domain");
+            }
+            assertFalse(xen.dmesg().stream().anyMatch(l -> l.contains("Xen ABI")), "no Xen state was built");
         }
     }
 
