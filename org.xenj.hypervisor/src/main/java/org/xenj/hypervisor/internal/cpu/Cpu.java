@@ -10,7 +10,7 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
  * set up state through the accessors here; {@link CpuExecutor} runs it; {@link #runTest} runs it
  * for the differential harness. Not thread-safe: one pCPU thread runs a vCPU at a time.
  */
-public final class Cpu extends CpuExec0F {
+public final class Cpu extends CpuBlocks {
 
     /** Instructions per slice between checks in {@link #runSlice}. */
     private long instructions;
@@ -36,15 +36,14 @@ public final class Cpu extends CpuExec0F {
         }
         stopBlock = false;
         recentEips[recentPos++ & 15] = eip;
-        int done = 0;
-        while (done < max && !stopBlock) {
+        sliceDone = 0;
+        while (sliceDone < max && !stopBlock) {
             try {
-                while (done < max && !stopBlock) {
-                    execute(decode());
-                    done++;
+                while (sliceDone < max && !stopBlock) {
+                    runBlock(max);
                 }
             } catch (CpuFault f) {
-                done++;
+                sliceDone++;
                 eip = startEip;
                 exception(faultVector, faultError);
                 if (tripleFault) {
@@ -52,6 +51,7 @@ public final class Cpu extends CpuExec0F {
                 }
             }
         }
+        int done = sliceDone;
         instructions += done;
         return done;
     }
