@@ -96,15 +96,20 @@ public final class Cpu extends CpuBlocks {
         testMode = true;
         halted = false;
         try {
-            for (long n = 0; n < maxInstructions; n++) {
+            long n = 0;
+            while (n < maxInstructions) {
+                // through the block cache, so that the unit and differential tests exercise it too
+                stopBlock = false;
+                sliceDone = 0;
                 try {
-                    stopBlock = false;
-                    execute(decode());
-                    instructions++;
+                    runBlock((int) Math.min(maxInstructions - n, 1 << 20));
                 } catch (CpuFault f) {
+                    instructions += sliceDone;
                     eip = startEip;
                     return faultVector;
                 }
+                n += sliceDone;
+                instructions += sliceDone;
                 if (halted) {
                     halted = false;
                     return -1;
