@@ -36,6 +36,7 @@ public final class Cpu extends CpuBlocks {
         }
         stopBlock = false;
         recentEips[recentPos++ & 15] = eip;
+        newEpoch();
         sliceDone = 0;
         while (sliceDone < max && !stopBlock) {
             try {
@@ -101,6 +102,7 @@ public final class Cpu extends CpuBlocks {
                 // through the block cache, so that the unit and differential tests exercise it too
                 stopBlock = false;
                 sliceDone = 0;
+                newEpoch();
                 try {
                     runBlock((int) Math.min(maxInstructions - n, 1 << 20));
                 } catch (CpuFault f) {

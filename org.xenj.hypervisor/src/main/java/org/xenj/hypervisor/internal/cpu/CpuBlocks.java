@@ -45,7 +45,18 @@ abstract class CpuBlocks extends CpuExec0F {
     private static final int[] REP_OF = {0, 0xf2, 0xf3, 0};
 
     private byte[][] slotChunk;
-    private int[] slotStart, slotMode, slotCsBase, slotCsLimit, slotCount, slotLen;
+    /** Per slot, in one cache line: first byte's index, CS size, CS base, CS limit, rows, bytes. */
+    private int[] meta;
+    private static final int M_START = 0, M_MODE = 1, M_CS_BASE = 2, M_CS_LIMIT = 3, M_COUNT = 4, M_LEN = 5, M_EPOCH = 6, META = 8;
+
+    /**
+     * Validation epoch: a block whose bytes were compared in the current epoch is entered without
+     * comparing again. The epoch advances at every slice (DMA, hypercalls and other vCPUs write
+     * between slices) and whenever execution moves to another code page or {@link #blockBreak}
+     * was raised (a store into the watched page, a TLB flush, a CS change): while none of that
+     * happens, this vCPU cannot have changed the code it runs.
+     */
+    int epoch;
     private int[] rows;
     private byte[] slotBytes;
 
@@ -60,14 +71,15 @@ abstract class CpuBlocks extends CpuExec0F {
 
     private void allocate() {
         slotChunk = new byte[SLOTS][];
-        slotStart = new int[SLOTS];
-        slotMode = new int[SLOTS];
-        slotCsBase = new int[SLOTS];
-        slotCsLimit = new int[SLOTS];
-        slotCount = new int[SLOTS];
-        slotLen = new int[SLOTS];
+        meta = new int[SLOTS * META];
         rows = new int[SLOTS * MAX_INSNS * STRIDE];
         slotBytes = new byte[SLOTS * MAX_BYTES];
+    }
+
+    /** Starts a new validation epoch (a new slice: others may have written code meanwhile). */
+    final void newEpoch() {
+        epoch++;
+        blockBreak = true;
     }
 
     /** Forgets every cached block (tests; state loads). */
@@ -98,14 +110,22 @@ abstract class CpuBlocks extends CpuExec0F {
             allocate();
         }
         byte[] chunk = fMem;
-        watchCodePage(segBase[CS] + eip);
-        blockBreak = false;
+        int lin = segBase[CS] + eip;
+        if (blockBreak || (lin & PAGE_MASK) != codeWatchPage) {
+            // code may have changed unseen: blocks must compare their bytes again
+            epoch++;
+            watchCodePage(lin);
+            blockBreak = false;
+        }
         int s = (idx * 0x9E3779B1) >>> (32 - SLOT_BITS);
         int mode = code32 ? 1 : 0;
-        int len = slotLen[s];
-        if (slotChunk[s] == chunk && slotStart[s] == idx && slotMode[s] == mode && slotCsBase[s] == segBase[CS]
-                && slotCsLimit[s] == segLimit[CS]
-                && sameBytes(chunk, idx, s * MAX_BYTES, len)) {
+        int[] mt = meta;
+        int mi = s * META;
+        int len = mt[mi + M_LEN];
+        if (slotChunk[s] == chunk && mt[mi + M_START] == idx && mt[mi + M_MODE] == mode && mt[mi + M_CS_BASE] == segBase[CS]
+                && mt[mi + M_CS_LIMIT] == segLimit[CS]
+                && (mt[mi + M_EPOCH] == epoch || sameBytes(chunk, idx, s * MAX_BYTES, len))) {
+            mt[mi + M_EPOCH] = epoch;
             blockHits++;
             replay(s, max);
         } else {
@@ -140,7 +160,7 @@ abstract class CpuBlocks extends CpuExec0F {
     private void replay(int s, int max) {
         int[] r = rows;
         int p = s * (MAX_INSNS * STRIDE);
-        int end = p + slotCount[s] * STRIDE;
+        int end = p + meta[s * META + M_COUNT] * STRIDE;
         boolean c32 = code32;
         while (true) {
             int w0 = r[p];
@@ -220,13 +240,15 @@ abstract class CpuBlocks extends CpuExec0F {
             }
         } finally {
             if (n > 0) {
+                int mi = s * META;
                 slotChunk[s] = chunk;
-                slotStart[s] = idx;
-                slotMode[s] = mode;
-                slotCsBase[s] = csBase;
-                slotCsLimit[s] = csLimit;
-                slotCount[s] = n;
-                slotLen[s] = len;
+                meta[mi + M_START] = idx;
+                meta[mi + M_MODE] = mode;
+                meta[mi + M_CS_BASE] = csBase;
+                meta[mi + M_CS_LIMIT] = csLimit;
+                meta[mi + M_COUNT] = n;
+                meta[mi + M_LEN] = len;
+                meta[mi + M_EPOCH] = epoch;
             }
         }
     }

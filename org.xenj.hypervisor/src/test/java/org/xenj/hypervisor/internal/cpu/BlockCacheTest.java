@@ -132,6 +132,33 @@ class BlockCacheTest extends CpuTestSupport {
     }
 
     @Test
+    void hypercallWritingTheNextInstructionIsSeen() {
+        // a hypervisor service rewrites the immediate of the instruction right after the VMCALL (same block)
+        flat32(0x1000, """
+                    xor ebx, ebx
+                    xor ecx, ecx
+                top:
+                    vmcall
+                imm:
+                    mov eax, 1
+                    add ebx, eax
+                    inc ecx
+                    cmp ecx, 6
+                    jb top
+                    hlt
+                """);
+        int at = 0x1000 + indexOf(mem, 0x1000, new byte[] {(byte) 0xb8, 1, 0, 0, 0});
+        cpu.setHypercallHandler((c, kind) -> {
+            if (c.getReg32(Cpu.ECX) == 3) {
+                mem.write32(at + 1, 5);
+            }
+            return true;
+        });
+        runDeliveringToHlt();
+        assertEquals(3 * 1 + 3 * 5, reg(Cpu.EBX));
+    }
+
+    @Test
     void remappedPageRunsTheNewCode() {
         // identity map of the first 4 MiB except virtual 0x400000, which maps physical 0x100000 and then 0x101000
         int pd = 0x20000;
