@@ -458,7 +458,8 @@ public final class Cpu extends CpuBlocks {
         for (int i = 0; i < 16; i++) {
             b.append(' ').append(hex(recentEips[(recentPos + i) & 15]));
         }
-        b.append("\ninstructions=").append(instructions);
+        b.append("\ninstructions=").append(instructions).append(" blocks from cache=").append(blockHits).append(" decoded=")
+                .append(blockBuilds);
         if (tripleFaultReason != null) {
             b.append('\n').append(tripleFaultReason);
         }

@@ -1,7 +1,5 @@
 package org.xenj.hypervisor.internal.cpu;
 
-import java.util.Arrays;
-
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 
@@ -14,18 +12,24 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
  *
  * <h2>Why blocks stay correct</h2>
  * <ul>
- * <li>Each block keeps a copy of the bytes it was decoded from and compares them (a vectorised
- * {@link Arrays#equals}) every time it is entered. Whoever changed the code in the meantime &mdash;
- * this vCPU, another vCPU, a device's DMA through {@code DomainMemory.write*}, a hypercall, a
- * remapping &mdash; the block is decoded again. This is simpler and safer across threads than
- * tracking writers, and the compare costs less than decoding.</li>
- * <li>Within a block, stores into the block's own linear page are forced through the TLB slow path
- * ({@link #watchCodePage}); such a store, a TLB flush or a code-segment change sets
- * {@link #blockBreak} and the block ends after the current instruction, so the next one is
- * fetched (and validated) again.</li>
+ * <li>Each block keeps a copy of the bytes it was decoded from and compares them with the RAM (8
+ * bytes at a time) before it runs, unless it was already compared in the current validation
+ * {@link #epoch}. Whoever changed the code in the meantime &mdash; this vCPU, another vCPU, a
+ * device's DMA through {@code DomainMemory.write*}, a hypercall &mdash; the block is decoded again;
+ * no writer has to know about the cache. Lookups are by host memory, so a remapped virtual page
+ * finds the blocks of its new physical page.</li>
+ * <li>The epoch advances at each slice, when execution moves to another linear code page, and on
+ * {@link #blockBreak}: a store into the current code page (its TLB write tag is dropped while
+ * blocks run from it, {@link #watchCodePage}, so every such store passes the slow path), a TLB
+ * flush or INVLPG, a CS load, a hypercall. The block in progress also ends there, after the
+ * current instruction.</li>
  * <li>A block follows the path it was recorded on: after each instruction EIP must be the
  * fall-through address, otherwise (a taken branch, an exception, an interrupt) the block ends.</li>
  * </ul>
+ * Limits (as on hardware, cross-modifying code needs synchronisation): a store by this vCPU through
+ * another linear alias of the running page, a DMA or another vCPU's store is seen at the next
+ * slice, code-page change or break, not within the current block.
+ *
  * Instructions that cross the page, come from MMIO or lie beyond the slot's capacity end the
  * recording and run through the ordinary decoder.
  */
@@ -80,13 +84,6 @@ abstract class CpuBlocks extends CpuExec0F {
     final void newEpoch() {
         epoch++;
         blockBreak = true;
-    }
-
-    /** Forgets every cached block (tests; state loads). */
-    public final void flushBlocks() {
-        if (slotChunk != null) {
-            Arrays.fill(slotChunk, null);
-        }
     }
 
     /**
