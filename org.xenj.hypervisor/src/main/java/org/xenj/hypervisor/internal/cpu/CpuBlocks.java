@@ -92,27 +92,15 @@ abstract class CpuBlocks extends CpuExec0F {
      */
     final void runBlock(int max) {
         startEip = eip;
-        if (!ENABLED) {
-            execute(decode());
-            sliceDone++;
-            return;
-        }
-        int idx = codeIndexAtEip();
+        int idx = ENABLED ? codeIndexAtEip() : -1;
         if (idx < 0) {
-            execute(decode());
-            sliceDone++;
+            runUncached();
             return;
-        }
-        if (slotChunk == null) {
-            allocate();
         }
         byte[] chunk = fMem;
         int lin = segBase[CS] + eip;
         if (blockBreak || (lin & PAGE_MASK) != codeWatchPage) {
-            // code may have changed unseen: blocks must compare their bytes again
-            epoch++;
-            watchCodePage(lin);
-            blockBreak = false;
+            newCodePage(lin);
         }
         int s = (idx * 0x9E3779B1) >>> (32 - SLOT_BITS);
         int mode = code32 ? 1 : 0;
@@ -129,6 +117,22 @@ abstract class CpuBlocks extends CpuExec0F {
             blockBuilds++;
             record(s, chunk, idx, mode, max);
         }
+    }
+
+    /** Code outside RAM (or the cache off): decode every time. */
+    private void runUncached() {
+        execute(decode());
+        sliceDone++;
+    }
+
+    /** Code may have changed unseen: blocks must compare their bytes again. Also allocates on first use. */
+    private void newCodePage(int lin) {
+        if (slotChunk == null) {
+            allocate();
+        }
+        epoch++;
+        watchCodePage(lin);
+        blockBreak = false;
     }
 
     /**
