@@ -10,7 +10,7 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
  * set up state through the accessors here; {@link CpuExecutor} runs it; {@link #runTest} runs it
  * for the differential harness. Not thread-safe: one pCPU thread runs a vCPU at a time.
  */
-public final class Cpu extends CpuExec0F {
+public final class Cpu extends CpuBlocks {
 
     /** Instructions per slice between checks in {@link #runSlice}. */
     private long instructions;
@@ -36,15 +36,15 @@ public final class Cpu extends CpuExec0F {
         }
         stopBlock = false;
         recentEips[recentPos++ & 15] = eip;
-        int done = 0;
-        while (done < max && !stopBlock) {
+        newEpoch();
+        sliceDone = 0;
+        while (sliceDone < max && !stopBlock) {
             try {
-                while (done < max && !stopBlock) {
-                    execute(decode());
-                    done++;
+                while (sliceDone < max && !stopBlock) {
+                    runBlock(max);
                 }
             } catch (CpuFault f) {
-                done++;
+                sliceDone++;
                 eip = startEip;
                 exception(faultVector, faultError);
                 if (tripleFault) {
@@ -52,6 +52,7 @@ public final class Cpu extends CpuExec0F {
                 }
             }
         }
+        int done = sliceDone;
         instructions += done;
         return done;
     }
@@ -96,15 +97,21 @@ public final class Cpu extends CpuExec0F {
         testMode = true;
         halted = false;
         try {
-            for (long n = 0; n < maxInstructions; n++) {
+            long n = 0;
+            while (n < maxInstructions) {
+                // through the block cache, so that the unit and differential tests exercise it too
+                stopBlock = false;
+                sliceDone = 0;
+                newEpoch();
                 try {
-                    stopBlock = false;
-                    execute(decode());
-                    instructions++;
+                    runBlock((int) Math.min(maxInstructions - n, 1 << 20));
                 } catch (CpuFault f) {
+                    instructions += sliceDone;
                     eip = startEip;
                     return faultVector;
                 }
+                n += sliceDone;
+                instructions += sliceDone;
                 if (halted) {
                     halted = false;
                     return -1;
@@ -464,7 +471,8 @@ public final class Cpu extends CpuExec0F {
         for (int i = 0; i < 16; i++) {
             b.append(' ').append(hex(recentEips[(recentPos + i) & 15]));
         }
-        b.append("\ninstructions=").append(instructions);
+        b.append("\ninstructions=").append(instructions).append(" blocks from cache=").append(blockHits).append(" decoded=")
+                .append(blockBuilds);
         if (tripleFaultReason != null) {
             b.append('\n').append(tripleFaultReason);
         }

@@ -14,8 +14,10 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
 abstract class CpuDecode extends CpuAlu {
 
     // ---- fetch window ----
-    private byte[] fMem;
-    private int fIdx, fLimit, fPageStart, fOff;
+    /** Chunk and index of the next byte to fetch (read by the block cache after a decode). */
+    byte[] fMem;
+    int fIdx;
+    private int fLimit, fPageStart, fOff;
     /** CS default size (D bit) and base, cached from the descriptor cache. */
     boolean code32;
     private int csBase;
@@ -32,6 +34,14 @@ abstract class CpuDecode extends CpuAlu {
     boolean o32, a32, lock;
     /** The effective address uses ESP as its base (POP m computes it after the increment). */
     boolean eaBaseEsp;
+    /**
+     * Parts of the effective address as decoded (kept so a cached instruction can recompute it
+     * from the registers of the moment): base and index register or -1, scale shift,
+     * displacement and the default segment.
+     */
+    int eaBase, eaIndex, eaScale, eaDisp, eaDefSeg;
+    /** Whether the last decoded instruction has a memory operand (eaOff/eaSeg were computed). */
+    boolean hasEa;
 
     CpuDecode(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
@@ -39,6 +49,7 @@ abstract class CpuDecode extends CpuAlu {
 
     @Override
     final void flushFetch() {
+        blockBreak = true;
         fLimit = 0;
         fPageStart = 0;
         fIdx = 0;
@@ -81,6 +92,33 @@ abstract class CpuDecode extends CpuAlu {
         } else {
             refill(lin);
         }
+    }
+
+    /**
+     * Points the fetch window at CS:EIP (may fault: #GP past the limit, #PF) and returns the index
+     * of that byte in {@link #fMem}, or -1 when the code is not in RAM.
+     */
+    final int codeIndexAtEip() {
+        fetchStart();
+        return fMem == null ? -1 : fIdx;
+    }
+
+    /** Index in {@link #fMem} just past the current code page (the end of the fetch window's page). */
+    final int codePageEnd() {
+        return fPageStart + 0x1000;
+    }
+
+    /** Recomputes {@link #eaOff}/{@link #eaSeg} from the decoded parts and the current registers. */
+    final void computeEa() {
+        int off = eaDisp;
+        if (eaBase >= 0) {
+            off += regs[eaBase];
+        }
+        if (eaIndex >= 0) {
+            off += regs[eaIndex] << eaScale;
+        }
+        eaOff = a32 ? off : off & 0xffff;
+        eaSeg = prefixSeg >= 0 ? prefixSeg : eaDefSeg;
     }
 
     final int fetch8() {
@@ -167,6 +205,7 @@ abstract class CpuDecode extends CpuAlu {
         rep = rp;
         lock = lk;
         op = b;
+        hasEa = false;
         if ((attr & OpTable.MODRM) != 0) {
             int m = fetch8();
             modrm = m;
@@ -179,6 +218,8 @@ abstract class CpuDecode extends CpuAlu {
                 } else {
                     decodeEa16(m);
                 }
+                hasEa = true;
+                computeEa();
             }
         }
         switch (attr & 0xf) {
@@ -213,70 +254,75 @@ abstract class CpuDecode extends CpuAlu {
 
     private void decodeEa16(int m) {
         eaBaseEsp = false;
-        int off;
-        int seg = DS;
+        eaScale = 0;
+        int base = -1, index = -1, seg = DS;
         switch (m & 7) {
-            case 0 -> off = regs[EBX] + regs[ESI];
-            case 1 -> off = regs[EBX] + regs[EDI];
-            case 2 -> { off = regs[EBP] + regs[ESI]; seg = SS; }
-            case 3 -> { off = regs[EBP] + regs[EDI]; seg = SS; }
-            case 4 -> off = regs[ESI];
-            case 5 -> off = regs[EDI];
+            case 0 -> { base = EBX; index = ESI; }
+            case 1 -> { base = EBX; index = EDI; }
+            case 2 -> { base = EBP; index = ESI; seg = SS; }
+            case 3 -> { base = EBP; index = EDI; seg = SS; }
+            case 4 -> base = ESI;
+            case 5 -> base = EDI;
             case 6 -> {
-                if (mod == 0) {
-                    off = 0;
-                } else {
-                    off = regs[EBP];
+                if (mod != 0) {
+                    base = EBP;
                     seg = SS;
                 }
             }
-            default -> off = regs[EBX];
+            default -> base = EBX;
         }
+        int disp = 0;
         if (mod == 1) {
-            off += (byte) fetch8();
+            disp = (byte) fetch8();
         } else if (mod == 2 || (mod == 0 && (m & 7) == 6)) {
-            off += fetch16();
+            disp = fetch16();
         }
-        eaOff = off & 0xffff;
-        eaSeg = prefixSeg >= 0 ? prefixSeg : seg;
+        eaBase = base;
+        eaIndex = index;
+        eaDisp = disp;
+        eaDefSeg = seg;
     }
 
     private void decodeEa32(int m) {
         int r = m & 7;
-        int off;
+        int base = -1, index = -1, scale = 0, disp = 0;
         int seg = DS;
         eaBaseEsp = false;
         if (r == 4) {
             int sib = fetch8();
-            int base = sib & 7;
-            int index = (sib >>> 3) & 7;
-            if (base == 5 && mod == 0) {
-                off = fetch32();
+            int b = sib & 7;
+            int x = (sib >>> 3) & 7;
+            if (b == 5 && mod == 0) {
+                disp = fetch32();
             } else {
-                off = regs[base];
-                if (base == ESP || base == EBP) {
+                base = b;
+                if (b == ESP || b == EBP) {
                     seg = SS;
-                    eaBaseEsp = base == ESP;
+                    eaBaseEsp = b == ESP;
                 }
             }
-            if (index != 4) {
-                off += regs[index] << (sib >>> 6);
+            if (x != 4) {
+                index = x;
+                scale = sib >>> 6;
             }
         } else if (r == 5 && mod == 0) {
-            off = fetch32();
+            disp = fetch32();
         } else {
-            off = regs[r];
+            base = r;
             if (r == EBP) {
                 seg = SS;
             }
         }
         if (mod == 1) {
-            off += (byte) fetch8();
+            disp += (byte) fetch8();
         } else if (mod == 2) {
-            off += fetch32();
+            disp += fetch32();
         }
-        eaOff = off;
-        eaSeg = prefixSeg >= 0 ? prefixSeg : seg;
+        eaBase = base;
+        eaIndex = index;
+        eaScale = scale;
+        eaDisp = disp;
+        eaDefSeg = seg;
     }
 
     // ------------------------------------------------------------------ operand access

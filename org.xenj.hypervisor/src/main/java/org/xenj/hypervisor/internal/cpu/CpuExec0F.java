@@ -148,6 +148,7 @@ abstract class CpuExec0F extends CpuSystem {
                     if (h == null || !h.hypercall((Cpu) this, HypercallHandler.VMCALL)) {
                         throw fault(UD, 0);
                     }
+                    blockBreak = true; // the hypercall may have written guest memory, code included
                     return;
                 }
                 default -> {

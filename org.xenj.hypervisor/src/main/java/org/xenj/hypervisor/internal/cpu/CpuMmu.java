@@ -54,6 +54,29 @@ abstract class CpuMmu extends CpuRegs {
     /** Physical address of the last access that missed RAM (MMIO). */
     long mmioPhys;
 
+    /**
+     * Set when something may have made the cached block being run stale or inapplicable: a TLB
+     * flush, a code-segment change, or a write to the linear page the block runs from
+     * ({@link #codeWatchPage}). The block runner ends the block after the current instruction.
+     */
+    boolean blockBreak;
+    /**
+     * Linear page the current block runs from. Its write tag is dropped when a block starts, so
+     * every store to that page comes through {@link #fill} and is seen here (self-modifying code
+     * inside one block). 1 = none (never a page base).
+     */
+    int codeWatchPage = 1;
+
+    /** Forces stores to the linear page of {@code lin} through the slow path while a block runs from it. */
+    final void watchCodePage(int lin) {
+        int page = lin & PAGE_MASK;
+        codeWatchPage = page;
+        int i = (lin >>> 12) & TLB_MASK;
+        if (tagW[i] == page) {
+            tagW[i] = -1;
+        }
+    }
+
     CpuMmu(DomainMemory memory, CpuEnvironment env) {
         this.memory = memory;
         this.machine = memory.machine();
@@ -240,6 +263,9 @@ abstract class CpuMmu extends CpuRegs {
         }
         int i = (lin >>> 12) & TLB_MASK;
         int page = lin & PAGE_MASK;
+        if (write && page == codeWatchPage) {
+            blockBreak = true; // a store into the page the current block runs from
+        }
         if (user) {
             uTagR[i] = page;
             uTagW[i] = walkWritable ? page : -1;

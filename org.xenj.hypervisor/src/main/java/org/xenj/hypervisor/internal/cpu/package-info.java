@@ -18,7 +18,12 @@
  * instruction are consumed before it executes, so EIP is already the next instruction and a fault
  * only has to restore it from {@code startEip}.</li>
  * <li>Instruction fetch reads the RAM chunk of the current code page directly through a window of
- * indexes, so self-modifying code is always seen without any invalidation.</li>
+ * indexes. Decoded blocks are cached by {@code CpuBlocks} (rows of ints per instruction, keyed by
+ * host chunk and index, CS size, base and limit); a block re-checks its bytes against the RAM before
+ * it runs unless nothing could have changed them since its last check (same slice, same code page,
+ * no store into that page, no TLB flush, CS load or hypercall), and stores into the page being run
+ * end the block. So self-modifying code, DMA and hypercall writes are seen without any writer
+ * having to know about the cache.</li>
  * <li>The TLB is direct-mapped primitive arrays per privilege (supervisor/user): read tag, write
  * tag (set only when writable and already dirty), host chunk and offset. Misses walk the guest
  * page tables (2-level, PSE, PAE, PGE, A/D bits); non-RAM goes to
@@ -34,11 +39,8 @@
  *
  * <h2>Not (yet) implemented</h2>
  * Debug-register breakpoints (DR0-DR3 are stored, never matched), 16-bit TSS task switches,
- * VME/PVI, SSE/MMX, a decoded-block cache and bytecode translation. The decoder already produces
- * everything a block cache would store per instruction (opcode, ModRM, effective-address parts,
- * immediates, prefixes, length), so a cache keyed by (physical address, CS.D) can be added in
- * {@code CpuDecode.decode} without touching the executors; since fetch reads RAM directly, such a
- * cache must validate or invalidate on writes (DMA included).
+ * VME/PVI, SSE/MMX and bytecode translation (the block cache finds the blocks a translator would
+ * compile; the rows hold everything it needs).
  *
  * <h2>Test tools</h2>
  * {@code CpuBench} (test sources) prints a MIPS figure for a tight loop; {@code probe.LinuxBootProbe}

@@ -1,0 +1,281 @@
+package org.xenj.hypervisor.internal.cpu;
+
+import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+
+/**
+ * The decoded-block cache. A block is a run of instructions decoded from one physical code page,
+ * stored as rows of ints (opcode, ModRM, prefixes, length, effective-address parts, immediates) in
+ * preallocated flat arrays, and keyed by (host chunk, index of its first byte, CS size, CS base and
+ * limit). Running a cached block only unpacks the rows into the decoder's fields and recomputes the
+ * effective address from the registers; nothing is allocated and the executors are unchanged.
+ *
+ * <h2>Why blocks stay correct</h2>
+ * <ul>
+ * <li>Each block keeps a copy of the bytes it was decoded from and compares them with the RAM (8
+ * bytes at a time) before it runs, unless it was already compared in the current validation
+ * {@link #epoch}. Whoever changed the code in the meantime &mdash; this vCPU, another vCPU, a
+ * device's DMA through {@code DomainMemory.write*}, a hypercall &mdash; the block is decoded again;
+ * no writer has to know about the cache. Lookups are by host memory, so a remapped virtual page
+ * finds the blocks of its new physical page.</li>
+ * <li>The epoch advances at each slice, when execution moves to another linear code page, and on
+ * {@link #blockBreak}: a store into the current code page (its TLB write tag is dropped while
+ * blocks run from it, {@link #watchCodePage}, so every such store passes the slow path), a TLB
+ * flush or INVLPG, a CS load, a hypercall. The block in progress also ends there, after the
+ * current instruction.</li>
+ * <li>A block follows the path it was recorded on: after each instruction EIP must be the
+ * fall-through address, otherwise (a taken branch, an exception, an interrupt) the block ends.</li>
+ * </ul>
+ * Limits (as on hardware, cross-modifying code needs synchronisation): a store by this vCPU through
+ * another linear alias of the running page, a DMA or another vCPU's store is seen at the next
+ * slice, code-page change or break, not within the current block.
+ *
+ * Instructions that cross the page, come from MMIO or lie beyond the slot's capacity end the
+ * recording and run through the ordinary decoder.
+ */
+abstract class CpuBlocks extends CpuExec0F {
+
+    /** {@code -Dxenj.cpu.blockcache=false} turns the cache off (for comparisons and bisecting). */
+    static final boolean ENABLED = !"false".equals(System.getProperty("xenj.cpu.blockcache"));
+
+    private static final int SLOT_BITS = 12;
+    private static final int SLOTS = 1 << SLOT_BITS;
+    private static final int MAX_INSNS = 32;
+    private static final int STRIDE = 5;
+    private static final int MAX_BYTES = 256;
+
+    // row word 0
+    private static final int W0_O32 = 1 << 17, W0_A32 = 1 << 18, W0_LOCK = 1 << 19, W0_EA = 1 << 20, W0_BASE_ESP = 1 << 21;
+    private static final int[] REP_OF = {0, 0xf2, 0xf3, 0};
+
+    private byte[][] slotChunk;
+    /** Per slot, in one cache line: first byte's index, CS size, CS base, CS limit, rows, bytes. */
+    private int[] meta;
+    private static final int M_START = 0, M_MODE = 1, M_CS_BASE = 2, M_CS_LIMIT = 3, M_COUNT = 4, M_LEN = 5, M_EPOCH = 6, META = 8;
+
+    /**
+     * Validation epoch: a block whose bytes were compared in the current epoch is entered without
+     * comparing again. The epoch advances at every slice (DMA, hypercalls and other vCPUs write
+     * between slices) and whenever execution moves to another code page or {@link #blockBreak}
+     * was raised (a store into the watched page, a TLB flush, a CS change): while none of that
+     * happens, this vCPU cannot have changed the code it runs.
+     */
+    int epoch;
+    private int[] rows;
+    private byte[] slotBytes;
+
+    /** Instructions completed in the current slice (read by the slice loop after a fault too). */
+    int sliceDone;
+    /** Statistics: blocks entered from the cache, blocks (re)decoded. */
+    long blockHits, blockBuilds;
+
+    CpuBlocks(DomainMemory memory, CpuEnvironment env) {
+        super(memory, env);
+    }
+
+    private void allocate() {
+        slotChunk = new byte[SLOTS][];
+        meta = new int[SLOTS * META];
+        rows = new int[SLOTS * MAX_INSNS * STRIDE];
+        slotBytes = new byte[SLOTS * MAX_BYTES];
+    }
+
+    /** Starts a new validation epoch (a new slice: others may have written code meanwhile). */
+    final void newEpoch() {
+        epoch++;
+        blockBreak = true;
+    }
+
+    /**
+     * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}
+     * and stopping at {@code max}. Faults propagate to the caller with {@link #startEip} set.
+     */
+    final void runBlock(int max) {
+        startEip = eip;
+        int idx = ENABLED ? codeIndexAtEip() : -1;
+        if (idx < 0) {
+            runUncached();
+            return;
+        }
+        byte[] chunk = fMem;
+        int lin = segBase[CS] + eip;
+        if (blockBreak || (lin & PAGE_MASK) != codeWatchPage) {
+            newCodePage(lin);
+        }
+        int s = (idx * 0x9E3779B1) >>> (32 - SLOT_BITS);
+        int mode = code32 ? 1 : 0;
+        int[] mt = meta;
+        int mi = s * META;
+        int len = mt[mi + M_LEN];
+        if (slotChunk[s] == chunk && mt[mi + M_START] == idx && mt[mi + M_MODE] == mode && mt[mi + M_CS_BASE] == segBase[CS]
+                && mt[mi + M_CS_LIMIT] == segLimit[CS]
+                && (mt[mi + M_EPOCH] == epoch || sameBytes(chunk, idx, s * MAX_BYTES, len))) {
+            mt[mi + M_EPOCH] = epoch;
+            blockHits++;
+            replay(s, max);
+        } else {
+            blockBuilds++;
+            record(s, chunk, idx, mode, max);
+        }
+    }
+
+    /** Code outside RAM (or the cache off): decode every time. */
+    private void runUncached() {
+        execute(decode());
+        sliceDone++;
+    }
+
+    /** Code may have changed unseen: blocks must compare their bytes again. Also allocates on first use. */
+    private void newCodePage(int lin) {
+        if (slotChunk == null) {
+            allocate();
+        }
+        epoch++;
+        watchCodePage(lin);
+        blockBreak = false;
+    }
+
+    /**
+     * Whether {@code len} (1..MAX_BYTES) bytes at {@code chunk[idx]} still equal the saved copy at
+     * {@code slotBytes[saved]}: 8 bytes at a time, the last word overlapping the previous one.
+     */
+    private boolean sameBytes(byte[] chunk, int idx, int saved, int len) {
+        byte[] b = slotBytes;
+        if (len < 8) {
+            for (int k = 0; k < len; k++) {
+                if (chunk[idx + k] != b[saved + k]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        int last = len - 8;
+        for (int k = 0; k < last; k += 8) {
+            if ((long) LE64.get(chunk, idx + k) != (long) LE64.get(b, saved + k)) {
+                return false;
+            }
+        }
+        return (long) LE64.get(chunk, idx + last) == (long) LE64.get(b, saved + last);
+    }
+
+    private void replay(int s, int max) {
+        int[] r = rows;
+        int p = s * (MAX_INSNS * STRIDE);
+        int end = p + meta[s * META + M_COUNT] * STRIDE;
+        boolean c32 = code32;
+        while (true) {
+            int w0 = r[p];
+            int start = eip;
+            startEip = start;
+            op = w0 & 0x1ff;
+            int m = (w0 >>> 9) & 0xff;
+            modrm = m;
+            mod = m >>> 6;
+            reg = (m >>> 3) & 7;
+            rm = m & 7;
+            o32 = (w0 & W0_O32) != 0;
+            a32 = (w0 & W0_A32) != 0;
+            lock = (w0 & W0_LOCK) != 0;
+            rep = REP_OF[(w0 >>> 22) & 3];
+            prefixSeg = ((w0 >>> 28) & 7) - 1;
+            imm = r[p + 3];
+            imm2 = r[p + 4];
+            if ((w0 & W0_EA) != 0) {
+                int w1 = r[p + 1];
+                eaBase = (w1 & 15) - 1;
+                eaIndex = ((w1 >>> 4) & 15) - 1;
+                eaScale = (w1 >>> 8) & 3;
+                eaDefSeg = (w1 >>> 10) & 7;
+                eaDisp = r[p + 2];
+                eaBaseEsp = (w0 & W0_BASE_ESP) != 0;
+                computeEa();
+            }
+            int next = start + ((w0 >>> 24) & 15);
+            if (!c32) {
+                next &= 0xffff;
+            }
+            eip = next;
+            execute(op);
+            sliceDone++;
+            p += STRIDE;
+            if (p == end || eip != next || stopBlock || blockBreak || sliceDone >= max) {
+                return;
+            }
+        }
+    }
+
+    private void record(int s, byte[] chunk, int idx, int mode, int max) {
+        slotChunk[s] = null; // invalid until complete
+        int pageEnd = codePageEnd();
+        int rowBase = s * (MAX_INSNS * STRIDE);
+        int byteBase = s * MAX_BYTES;
+        int mask = code32 ? -1 : 0xffff;
+        int csBase = segBase[CS], csLimit = segLimit[CS];
+        int n = 0;
+        int len = 0;
+        try {
+            while (true) {
+                int o = decode();
+                int iStart = idx + len;
+                int ilen = fIdx - iStart;
+                boolean keep = fMem == chunk && ilen >= 1 && ilen <= 15 && fIdx <= pageEnd && len + ilen <= MAX_BYTES
+                        && ((eip - startEip) & mask) == ilen;
+                if (keep) {
+                    int p = rowBase + n * STRIDE;
+                    rows[p] = pack();
+                    rows[p + 1] = (eaBase + 1) | (eaIndex + 1) << 4 | eaScale << 8 | eaDefSeg << 10;
+                    rows[p + 2] = eaDisp;
+                    rows[p + 3] = imm;
+                    rows[p + 4] = imm2;
+                    System.arraycopy(chunk, iStart, slotBytes, byteBase + len, ilen);
+                    n++;
+                    len += ilen;
+                }
+                int next = eip;
+                execute(o);
+                sliceDone++;
+                if (!keep || n == MAX_INSNS || len + 15 > MAX_BYTES || eip != next || stopBlock || blockBreak
+                        || sliceDone >= max) {
+                    return;
+                }
+            }
+        } finally {
+            if (n > 0) {
+                int mi = s * META;
+                slotChunk[s] = chunk;
+                meta[mi + M_START] = idx;
+                meta[mi + M_MODE] = mode;
+                meta[mi + M_CS_BASE] = csBase;
+                meta[mi + M_CS_LIMIT] = csLimit;
+                meta[mi + M_COUNT] = n;
+                meta[mi + M_LEN] = len;
+                meta[mi + M_EPOCH] = epoch;
+            }
+        }
+    }
+
+    private int pack() {
+        int w = op | modrm << 9 | ((eip - startEip) & 15) << 24 | (prefixSeg + 1) << 28;
+        if (o32) {
+            w |= W0_O32;
+        }
+        if (a32) {
+            w |= W0_A32;
+        }
+        if (lock) {
+            w |= W0_LOCK;
+        }
+        if (hasEa) {
+            w |= W0_EA;
+        }
+        if (eaBaseEsp) {
+            w |= W0_BASE_ESP;
+        }
+        if (rep == 0xf2) {
+            w |= 1 << 22;
+        } else if (rep == 0xf3) {
+            w |= 2 << 22;
+        }
+        return w;
+    }
+}

@@ -1,0 +1,213 @@
+package org.xenj.hypervisor.internal.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The decoded-block cache returns the current code whoever rewrote it: the guest inside the
+ * running block, on the same page or on another page, a device through {@code DomainMemory.write},
+ * or a page-table change that maps another physical page at the same virtual address.
+ */
+class BlockCacheTest extends CpuTestSupport {
+
+    @BeforeEach
+    void cacheOn() {
+        assumeTrue(CpuBlocks.ENABLED, "block cache disabled by -Dxenj.cpu.blockcache=false");
+    }
+
+    @Test
+    void loopsRunFromTheCache() {
+        flat32(0x1000, """
+                    xor eax, eax
+                    mov ecx, 1000
+                top:
+                    add eax, ecx
+                    dec ecx
+                    jnz top
+                    hlt
+                """);
+        runDeliveringToHlt();
+        assertEquals(500500, reg(Cpu.EAX));
+        assertTrue(cpu.blockHits > 900, "hits " + cpu.blockHits);
+    }
+
+    @Test
+    void storeIntoTheRunningBlockIsSeenByTheNextInstruction() {
+        // the store and its target are in one cached block; at iteration 5 the store changes the immediate
+        flat32(0x1000, """
+                    xor ebx, ebx
+                    xor ecx, ecx
+                    mov edx, 1
+                top:
+                    mov [imm + 1], edx
+                imm:
+                    mov eax, 0x1
+                    add ebx, eax
+                    inc ecx
+                    cmp ecx, 5
+                    jne same
+                    mov edx, 10
+                same:
+                    cmp ecx, 10
+                    jb top
+                    hlt
+                """);
+        runDeliveringToHlt();
+        assertEquals(5 * 1 + 5 * 10, reg(Cpu.EBX));
+        assertTrue(cpu.blockHits > 0);
+    }
+
+    @Test
+    void storeIntoAnotherBlockOfTheSamePage() {
+        flat32(0x1000, """
+                    xor ebx, ebx
+                    xor ecx, ecx
+                top:
+                    call func
+                    add ebx, eax
+                    inc ecx
+                    cmp ecx, 3
+                    jne same
+                    mov byte [func + 1], 7
+                same:
+                    cmp ecx, 6
+                    jb top
+                    hlt
+                func:
+                    mov eax, 1
+                    ret
+                """);
+        runDeliveringToHlt();
+        assertEquals(3 * 1 + 3 * 7, reg(Cpu.EBX));
+    }
+
+    @Test
+    void storeIntoCodeOnAnotherPage() {
+        flat32(0x1000, """
+                    xor ebx, ebx
+                    xor ecx, ecx
+                top:
+                    call func
+                    add ebx, eax
+                    inc ecx
+                    cmp ecx, 3
+                    jne same
+                    mov dword [func + 1], 100
+                same:
+                    cmp ecx, 6
+                    jb top
+                    hlt
+                    times 0x2000 - ($ - $$) db 0x90
+                func:
+                    mov eax, 1
+                    ret
+                """);
+        runDeliveringToHlt();
+        assertEquals(3 * 1 + 3 * 100, reg(Cpu.EBX));
+    }
+
+    @Test
+    void dmaWriteBetweenRunsIsSeen() {
+        flat32(0x1000, """
+                    xor eax, eax
+                    mov ecx, 10
+                top:
+                    add eax, 2
+                    dec ecx
+                    jnz top
+                    hlt
+                """);
+        runToHlt();
+        assertEquals(20, reg(Cpu.EAX));
+        // a device rewrites "add eax, 2" (83 C0 02) into "add eax, 3" behind the CPU's back
+        int at = 0x1000 + indexOf(mem, 0x1000, new byte[] {(byte) 0x83, (byte) 0xc0, 0x02});
+        mem.write(at + 2, new byte[] {3}, 0, 1);
+        cpu.setEip(0x1000);
+        runToHlt();
+        assertEquals(30, reg(Cpu.EAX));
+    }
+
+    @Test
+    void hypercallWritingTheNextInstructionIsSeen() {
+        // a hypervisor service rewrites the immediate of the instruction right after the VMCALL (same block)
+        flat32(0x1000, """
+                    xor ebx, ebx
+                    xor ecx, ecx
+                top:
+                    vmcall
+                imm:
+                    mov eax, 1
+                    add ebx, eax
+                    inc ecx
+                    cmp ecx, 6
+                    jb top
+                    hlt
+                """);
+        int at = 0x1000 + indexOf(mem, 0x1000, new byte[] {(byte) 0xb8, 1, 0, 0, 0});
+        cpu.setHypercallHandler((c, kind) -> {
+            if (c.getReg32(Cpu.ECX) == 3) {
+                mem.write32(at + 1, 5);
+            }
+            return true;
+        });
+        runDeliveringToHlt();
+        assertEquals(3 * 1 + 3 * 5, reg(Cpu.EBX));
+    }
+
+    @Test
+    void remappedPageRunsTheNewCode() {
+        // identity map of the first 4 MiB except virtual 0x400000, which maps physical 0x100000 and then 0x101000
+        int pd = 0x20000;
+        int pt = 0x21000;
+        int pt2 = 0x22000;
+        mem.write32(pd, pt | 3);
+        mem.write32(pd + 4, pt2 | 3);
+        for (int i = 0; i < 1024; i++) {
+            mem.write32(pt + i * 4, (i << 12) | 3);
+        }
+        mem.write32(pt2, 0x100000 | 3);
+        load(0x100000, asm("bits 32\nmov eax, 1\nret\n"));
+        load(0x101000, asm("bits 32\nmov eax, 2\nret\n"));
+        flat32(0x1000, """
+                    mov eax, 0x20000
+                    mov cr3, eax
+                    mov eax, cr0
+                    or eax, 0x80000000
+                    mov cr0, eax
+                    xor ebx, ebx
+                    xor ecx, ecx
+                top:
+                    mov eax, 0x400000
+                    call eax
+                    add ebx, eax
+                    inc ecx
+                    cmp ecx, 3
+                    jne same
+                    mov dword [0x22000], 0x101003
+                    invlpg [0x400000]
+                same:
+                    cmp ecx, 6
+                    jb top
+                    hlt
+                """);
+        runDeliveringToHlt();
+        assertEquals(3 * 1 + 3 * 2, reg(Cpu.EBX));
+    }
+
+    private static int indexOf(org.xenj.hypervisor.internal.mem.DomainMemory m, long from, byte[] pattern) {
+        for (int i = 0; i < 0x1000; i++) {
+            boolean match = true;
+            for (int k = 0; k < pattern.length && match; k++) {
+                match = (byte) m.read8(from + i + k) == pattern[k];
+            }
+            if (match) {
+                return i;
+            }
+        }
+        throw new AssertionError("pattern not found");
+    }
+}
