@@ -8,6 +8,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.internal.exec.NoDeviceEnvironment;
 import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.pv.TestContext;
@@ -31,7 +32,7 @@ class HvmAbiWiringTest {
     }
 
     private Cpu pagedCpu(boolean pae) {
-        Cpu cpu = new Cpu(ctx.memory, HvmXenAbiTestSupport.NO_DEVICES);
+        Cpu cpu = new Cpu(ctx.memory, NoDeviceEnvironment.INSTANCE);
         cpu.enterFlatProtectedMode32(0);
         if (pae) {
             // PDPT at 0x10000 -> PD at 0x11000 -> PT at 0x12000; VA 0xC0000000 -> PA 0x200000 (4 KiB pages)

@@ -6,7 +6,7 @@ import static org.xenj.hypervisor.internal.xenabi.XenAbi.*;
 import org.junit.jupiter.api.Test;
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.internal.cpu.Cpu;
-import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.exec.NoDeviceEnvironment;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.pv.TestContext;
 import org.xenj.hypervisor.internal.pv.XenCpuidLeaves;
@@ -22,44 +22,9 @@ class HvmXenAbiTest {
         abi = new HvmXenAbi(ctx, 1);
     }
 
-    private static final CpuEnvironment NO_DEVICES = new CpuEnvironment() {
-        @Override
-        public int ioRead(int port, int size) {
-            return -1;
-        }
-
-        @Override
-        public void ioWrite(int port, int size, int value) {
-        }
-
-        @Override
-        public long mmioRead(long gpa, int size) {
-            return -1;
-        }
-
-        @Override
-        public void mmioWrite(long gpa, int size, long value) {
-        }
-
-        @Override
-        public boolean interruptPending() {
-            return false;
-        }
-
-        @Override
-        public int acknowledgeInterrupt() {
-            return -1;
-        }
-
-        @Override
-        public long serviceTimers(long nowNanos) {
-            return Long.MAX_VALUE;
-        }
-    };
-
     private Cpu cpu(byte[] code) {
         ctx.memory.write(0x1000, code, 0, code.length);
-        Cpu cpu = new Cpu(ctx.memory, NO_DEVICES);
+        Cpu cpu = new Cpu(ctx.memory, NoDeviceEnvironment.INSTANCE);
         cpu.enterFlatProtectedMode32(0);
         cpu.setHypercallHandler(abi.hypercallHandler(0));
         cpu.setCpuidHook(abi.cpuidHook(0));

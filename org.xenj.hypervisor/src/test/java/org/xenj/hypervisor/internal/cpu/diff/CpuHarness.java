@@ -2,7 +2,7 @@ package org.xenj.hypervisor.internal.cpu.diff;
 
 import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.cpu.fpu.X87;
-import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.exec.NoDeviceEnvironment;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
@@ -23,42 +23,6 @@ final class CpuHarness {
     private final Cpu cpu;
     private final X87 fpu;
 
-    /** A platform with nothing on it: user-mode tests never reach devices. */
-    private static final class NoDevices implements CpuEnvironment {
-        @Override
-        public int ioRead(int port, int size) {
-            return -1;
-        }
-
-        @Override
-        public void ioWrite(int port, int size, int value) {
-        }
-
-        @Override
-        public long mmioRead(long gpa, int size) {
-            return -1L;
-        }
-
-        @Override
-        public void mmioWrite(long gpa, int size, long value) {
-        }
-
-        @Override
-        public boolean interruptPending() {
-            return false;
-        }
-
-        @Override
-        public int acknowledgeInterrupt() {
-            return -1;
-        }
-
-        @Override
-        public long serviceTimers(long nowNanos) {
-            return Long.MAX_VALUE;
-        }
-    }
-
     CpuHarness() {
         MachineMemory machine = new MachineMemory(1 << 20);
         mem = new DomainMemory(machine, 1);
@@ -66,7 +30,7 @@ final class CpuHarness {
         mem.populate(DiffCase.CODE_BASE >>> 12, 1);
         mem.populate(DiffCase.DATA_BASE >>> 12, DiffCase.DATA_MAX >>> 12);
         mem.populate(SCRATCH >>> 12, 1);
-        cpu = new Cpu(mem, new NoDevices());
+        cpu = new Cpu(mem, NoDeviceEnvironment.INSTANCE);
         fpu = new X87(cpu.fpuMemory());
         fpu.setDataSelector(0x2b);
         cpu.setFpu(fpu);
