@@ -333,14 +333,7 @@ abstract class CpuTransfer extends CpuSeg {
             return;
         }
         int type = (hi >>> 8) & 0x1f;
-        if (type == 4 || type == 0xc || type == 5 || type == 1 || type == 9) {
-            if (dpl(hi) < cpl || dpl(hi) < (sel & 3)) {
-                throw fault(GP, sel & 0xfffc);
-            }
-            if (!present(hi)) {
-                throw fault(NP, sel & 0xfffc);
-            }
-        }
+        checkGateOrTssAccess(sel, hi, type);
         switch (type) {
             case 4, 0xc -> {
                 int tsel = lo >>> 16;
@@ -403,14 +396,7 @@ abstract class CpuTransfer extends CpuSeg {
             return;
         }
         int type = (hi >>> 8) & 0x1f;
-        if (type == 4 || type == 0xc || type == 5 || type == 1 || type == 9) {
-            if (dpl(hi) < cpl || dpl(hi) < (sel & 3)) {
-                throw fault(GP, sel & 0xfffc);
-            }
-            if (!present(hi)) {
-                throw fault(NP, sel & 0xfffc);
-            }
-        }
+        checkGateOrTssAccess(sel, hi, type);
         switch (type) {
             case 4, 0xc -> callGate(lo, hi, type == 0xc);
             case 5 -> taskSwitch(lo >>> 16, TASK_CALL);
@@ -746,5 +732,20 @@ abstract class CpuTransfer extends CpuSeg {
         loadDataSeg(DS, nSeg[DS], TS);
         loadDataSeg(FS, nSeg[FS], TS);
         loadDataSeg(GS, nSeg[GS], TS);
+    }
+
+    /**
+     * Far JMP/CALL through a call gate, task gate or TSS: the descriptor's DPL must admit both CPL
+     * and RPL, and it must be present. Other system types are left to the caller's #GP.
+     */
+    private void checkGateOrTssAccess(int sel, int hi, int type) {
+        if (type == 4 || type == 0xc || type == 5 || type == 1 || type == 9) {
+            if (dpl(hi) < cpl || dpl(hi) < (sel & 3)) {
+                throw fault(GP, sel & 0xfffc);
+            }
+            if (!present(hi)) {
+                throw fault(NP, sel & 0xfffc);
+            }
+        }
     }
 }

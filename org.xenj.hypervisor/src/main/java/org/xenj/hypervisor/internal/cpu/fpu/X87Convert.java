@@ -25,30 +25,20 @@ abstract class X87Convert extends X87Round {
 
     /** Single real to extended in rSig/rSe (exact; SNaN stays signalling). */
     final void singleToExt(int v) {
-        boolean neg = v < 0;
-        int e = v >>> 23 & 0xff;
-        long f = v & 0x7fffffL;
-        srcDenormal = false;
-        if (e == 0) {
-            if (f == 0) {
-                setResult(neg, 0, 0);
-            } else {
-                srcDenormal = true;
-                int lz = Long.numberOfLeadingZeros(f);
-                setResult(neg, BIAS + 63 - lz - 149, f << lz);
-            }
-        } else if (e == 0xff) {
-            setResult(neg, EXP_MAX, INTEGER_BIT | f << 40);
-        } else {
-            setResult(neg, e - 127 + BIAS, INTEGER_BIT | f << 40);
-        }
+        binaryToExt(v < 0, v >>> 23 & 0xff, v & 0x7fffffL, 127, 23);
     }
 
     /** Double real to extended in rSig/rSe (exact; SNaN stays signalling). */
     final void doubleToExt(long v) {
-        boolean neg = v < 0;
-        int e = (int) (v >>> 52) & 0x7ff;
-        long f = v & 0xF_FFFF_FFFF_FFFFL;
+        binaryToExt(v < 0, (int) (v >>> 52) & 0x7ff, v & 0xF_FFFF_FFFF_FFFFL, 1023, 52);
+    }
+
+    /**
+     * An IEEE binary format (biased exponent {@code e}, fraction {@code f} of {@code fracBits}
+     * bits, exponent bias {@code bias}) widened exactly to extended: denormals are normalised,
+     * the all-ones exponent maps to the extended one.
+     */
+    private void binaryToExt(boolean neg, int e, long f, int bias, int fracBits) {
         srcDenormal = false;
         if (e == 0) {
             if (f == 0) {
@@ -56,12 +46,12 @@ abstract class X87Convert extends X87Round {
             } else {
                 srcDenormal = true;
                 int lz = Long.numberOfLeadingZeros(f);
-                setResult(neg, BIAS + 63 - lz - 1074, f << lz);
+                setResult(neg, BIAS + 63 - lz - (bias - 1 + fracBits), f << lz);
             }
-        } else if (e == 0x7ff) {
-            setResult(neg, EXP_MAX, INTEGER_BIT | f << 11);
+        } else if (e == 2 * bias + 1) {
+            setResult(neg, EXP_MAX, INTEGER_BIT | f << (63 - fracBits));
         } else {
-            setResult(neg, e - 1023 + BIAS, INTEGER_BIT | f << 11);
+            setResult(neg, e - bias + BIAS, INTEGER_BIT | f << (63 - fracBits));
         }
     }
 
