@@ -226,7 +226,13 @@ final class LongModeEncoder {
                     if (mod != 0 || rm != 5) {
                         return null; // the image's FIP/FCS are mapped back only at a known address
                     }
-                    envStores.add(new int[] {le32(code, p), opsize16 ? 1 : 0});
+                    int at = le32(code, p);
+                    // one image per address, as the last store left it; overlapping images are not mapped
+                    envStores.removeIf(st -> st[0] == at);
+                    if (envStores.stream().anyMatch(st -> Math.abs(st[0] - at) < 108)) {
+                        return null;
+                    }
+                    envStores.add(new int[] {at, opsize16 ? 1 : 0});
                 }
                 if (mod != 3) {
                     addr32 = true;

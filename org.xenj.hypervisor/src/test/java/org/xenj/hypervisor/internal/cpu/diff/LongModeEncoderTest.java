@@ -63,9 +63,14 @@ class LongModeEncoderTest {
 
     @Test
     void recordsStoredX87Environments() {
-        LongModeEncoder.Encoded e = LongModeEncoder.encode(b(0x66, 0xD9, 0x35, 0x70, 0, 0, 0x20, 0xDD, 0x35, 0x70, 0, 0, 0x20));
+        LongModeEncoder.Encoded e = LongModeEncoder.encode(b(0x66, 0xD9, 0x35, 0x70, 0, 0, 0x20, 0xDD, 0x35, 0, 1, 0, 0x20));
         assertEquals(2, e.envStores.size());
         assertArrayEquals(new int[] {0x2000_0070, 1}, e.envStores.get(0));
-        assertArrayEquals(new int[] {0x2000_0070, 0}, e.envStores.get(1));
+        assertArrayEquals(new int[] {0x2000_0100, 0}, e.envStores.get(1));
+        // the same image stored twice is mapped once, in the format of the last store
+        e = LongModeEncoder.encode(b(0x66, 0xD9, 0x35, 0x70, 0, 0, 0x20, 0xDD, 0x35, 0x70, 0, 0, 0x20));
+        assertEquals(1, e.envStores.size());
+        assertArrayEquals(new int[] {0x2000_0070, 0}, e.envStores.get(0));
+        assertNull(LongModeEncoder.encode(b(0xDD, 0x35, 0x70, 0, 0, 0x20, 0xDD, 0x35, 0x80, 0, 0, 0x20)), "overlapping images");
     }
 }
