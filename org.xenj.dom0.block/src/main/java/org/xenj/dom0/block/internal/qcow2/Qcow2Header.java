@@ -200,7 +200,7 @@ public final class Qcow2Header {
         if (offset == 0) {
             return null;
         }
-        if (length == 0 || length > MAX_BACKING_NAME || offset < 0 || offset + length > cs) {
+        if (length == 0 || length > MAX_BACKING_NAME || offset < 0 || offset > cs - length) {
             throw corrupt(name, "backing file name (offset " + offset + ", " + length + " bytes) is invalid");
         }
         return text(name, b, (int) offset, (int) length, "backing file name");
