@@ -1,9 +1,13 @@
 package org.xenj.dom0.toolstack.internal.command;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.xenj.dom0.block.api.DiskSpec;
+import org.xenj.dom0.block.api.DiskSpecException;
 import org.xenj.hypervisor.api.Domain;
 import org.xenj.hypervisor.api.DomainConfig;
 
@@ -32,6 +36,28 @@ final class DomainViews {
         return m;
     }
 
+    /** Disks as parsed (target, format, vdev, access, devtype, Xen device number). */
+    static List<Object> disks(List<String> specs) {
+        List<Object> out = new ArrayList<>();
+        for (String spec : specs) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            try {
+                DiskSpec d = DiskSpec.parse(spec);
+                m.put("target", d.target());
+                m.put("format", d.format().xlName());
+                m.put("vdev", d.vdev());
+                m.put("access", d.readOnly() ? "ro" : "rw");
+                m.put("devtype", d.cdrom() ? "cdrom" : "disk");
+                m.put("devid", d.deviceNumber());
+            } catch (DiskSpecException e) {
+                m.put("spec", spec); // not from xl.cfg (the API accepts any string): shown as given
+                m.put("error", e.getMessage());
+            }
+            out.add(m);
+        }
+        return out;
+    }
+
     static Map<String, Object> config(DomainConfig c) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", c.name());
@@ -42,7 +68,7 @@ final class DomainViews {
         m.put("kernel", c.kernel());
         m.put("ramdisk", c.ramdisk());
         m.put("cmdline", c.cmdline());
-        m.put("disk", c.disks());
+        m.put("disk", disks(c.disks()));
         m.put("vif", c.vifs());
         m.put("on_poweroff", c.onPoweroff().xlName());
         m.put("on_reboot", c.onReboot().xlName());

@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
+import org.xenj.dom0.block.api.DiskSpec;
+import org.xenj.dom0.block.api.DiskSpecException;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.ShutdownAction;
@@ -88,7 +90,7 @@ public final class DomainConfigMapper {
         b.cmdline(cmdline(settings));
         s = settings.get("disk");
         if (s != null) {
-            b.disks(items(s));
+            b.disks(disks(s, baseDir));
         }
         s = settings.get("vif");
         if (s != null) {
@@ -245,6 +247,37 @@ public final class DomainConfigMapper {
             }
         }
         return items;
+    }
+
+    /**
+     * Each entry parsed per xl-disk-configuration(5) and kept in its canonical named form
+     * ({@link DiskSpec#toSpecString()}), relative targets resolved against the file's directory
+     * like {@code kernel}; two disks may not share a guest device.
+     */
+    private static List<String> disks(XlSetting s, Path baseDir) {
+        List<String> items = items(s);
+        List<String> canonical = new ArrayList<>();
+        Map<Integer, Integer> devices = new TreeMap<>();
+        for (int i = 0; i < items.size(); i++) {
+            String item = items.get(i);
+            DiskSpec d;
+            try {
+                d = DiskSpec.parse(item);
+            } catch (DiskSpecException e) {
+                throw XlConfigException.at(s, "disk " + (i + 1) + " \"" + item + "\": " + e.getMessage());
+            }
+            Integer earlier = devices.put(d.deviceNumber(), i + 1);
+            if (earlier != null) {
+                throw XlConfigException.at(s, "disk " + (i + 1) + " \"" + item + "\": 'vdev': " + d.vdev()
+                        + " is the same guest device as disk " + earlier);
+            }
+            String target = d.target();
+            if (baseDir != null && !target.isEmpty() && !Path.of(target).isAbsolute()) {
+                target = baseDir.resolve(target).normalize().toString();
+            }
+            canonical.add(new DiskSpec(target, d.format(), d.vdev(), d.readOnly(), d.cdrom(), d.notes()).toSpecString());
+        }
+        return canonical;
     }
 
     private static ShutdownAction action(XlSetting s) {

@@ -134,7 +134,7 @@ class CommandsTest {
     @Test
     void createDryRunPrintsJsonAndCreatesNothing() throws Exception {
         Path cfg = dir.resolve("w.cfg");
-        Files.writeString(cfg, "name = 'dry'\nvcpus = 2\n");
+        Files.writeString(cfg, "name = 'dry'\nvcpus = 2\ndisk = ['/img/a.qcow2,qcow2,xvda,rw', '/x.iso,,hdc,cdrom']\n");
         CreateCommand c = new CreateCommand();
         c.file = cfg.toString();
         c.dryRun = true;
@@ -142,6 +142,11 @@ class CommandsTest {
         assertTrue(hv.calls.isEmpty());
         assertTrue(out.contains("\"vcpus\": 2"), out);
         assertTrue(out.contains("\"name\": \"dry\""), out);
+        String compact = out.replaceAll("\\s+", "");
+        assertTrue(compact.contains("{\"target\":\"/img/a.qcow2\",\"format\":\"qcow2\",\"vdev\":\"xvda\",\"access\":\"rw\","
+                + "\"devtype\":\"disk\",\"devid\":51712}"), out);
+        assertTrue(compact.contains("{\"target\":\"/x.iso\",\"format\":\"raw\",\"vdev\":\"hdc\",\"access\":\"ro\","
+                + "\"devtype\":\"cdrom\",\"devid\":5632}"), out);
     }
 
     @Test

@@ -67,7 +67,7 @@ class DomainConfigMapperTest {
         assertEquals(dir.resolve("guest/bzImage").toString(), c.kernel());
         assertEquals("/abs/initrd.gz", c.ramdisk());
         assertEquals("console=ttyS0 quiet", c.cmdline());
-        assertEquals(List.of("file:/srv/d.img,hda,w"), c.disks());
+        assertEquals(List.of("format=raw, vdev=hda, access=rw, target=/srv/d.img"), c.disks());
         assertEquals(List.of("mac=00:16:3e:00:00:01,bridge=xenbr0"), c.vifs());
         assertEquals(ShutdownAction.DESTROY, c.onPoweroff());
         assertEquals(ShutdownAction.RESTART, c.onReboot());
@@ -164,6 +164,50 @@ class DomainConfigMapperTest {
         assertEquals("name", fails("name=['a','b']\n").key());
         assertEquals("pool", fails("name='a'\npool=' '\n").key());
         assertEquals("disk", fails("name='a'\ndisk=['']\n").key());
+    }
+
+    @Test
+    void diskSpecsAreParsedAndKeptInCanonicalForm() throws IOException {
+        DomainConfig c = load("""
+                name = 'disks'
+                disk = [ '/img/a.qcow2,qcow2,xvda,rw',
+                         'vdev=xvdb, access=ro, target=data.img',
+                         'format=raw, vdev=hdc, devtype=cdrom, target=/iso/d,1.iso',
+                         ',,hdd,cdrom',
+                         'file:/srv/old.img,sda,w',
+                         '/b.img,raw,xvdc,rw,backendtype=qdisk' ]
+                """);
+        assertEquals(List.of("format=qcow2, vdev=xvda, access=rw, target=/img/a.qcow2",
+                "format=raw, vdev=xvdb, access=ro, target=" + dir.resolve("data.img"),
+                "format=raw, vdev=hdc, access=ro, devtype=cdrom, target=/iso/d,1.iso",
+                "format=raw, vdev=hdd, access=ro, devtype=cdrom, target=",
+                "format=raw, vdev=sda, access=rw, target=/srv/old.img",
+                "format=raw, vdev=xvdc, access=rw, target=/b.img"), c.disks());
+        assertEquals(List.of("format=qcow2, vdev=xvda, access=rw, target=/img/a.qcow2"),
+                load("name='o'\n", "disk=['/img/a.qcow2,qcow2,xvda']").disks(), "overrides parse the same way");
+    }
+
+    @Test
+    void badDiskSpecsNameFileLineKeyAndField() throws IOException {
+        String head = dir.resolve("bad.cfg") + ":3: key 'disk': ";
+        assertEquals(head + "disk 2 \"/b.img,vhd,xvdb\": 'format': 'vhd' is an xl format xenj does not serve (raw, qcow2)",
+                fails("name='a'\n\ndisk=['/a.img,,xvda', '/b.img,vhd,xvdb']\n").getMessage());
+        assertEquals(head + "disk 1 \"/a.img,raw,xvda,rwx\": 'access': 'rwx' is not ro, r, rw or w",
+                fails("name='a'\n\ndisk=['/a.img,raw,xvda,rwx']\n").getMessage());
+        assertEquals(head + "disk 1 \"/a.img,raw\": 'vdev': missing: every disk needs a virtual device name (e.g. xvda, hda)",
+                fails("name='a'\n\ndisk=['/a.img,raw']\n").getMessage());
+        assertEquals(head + "disk 1 \"/a.img,raw,floppy\": 'vdev': 'floppy' is not a virtual device name "
+                + "(xvd<letters>[n], hd[a-d][n], sd<letters>[n] or d<disk>[p<partition>])",
+                fails("name='a'\n\ndisk=['/a.img,raw,floppy']\n").getMessage());
+        assertEquals(head + "disk 2 \"/b.img,,d0\": 'vdev': d0 is the same guest device as disk 1",
+                fails("name='a'\n\ndisk=['/a.img,,xvda', '/b.img,,d0']\n").getMessage());
+        assertEquals(head + "disk 1 \"/a.img,raw,xvda,speed=fast\": 'speed': unknown parameter",
+                fails("name='a'\n\ndisk=['/a.img,raw,xvda,speed=fast']\n").getMessage());
+        assertEquals(head + "disk 1 \",raw,xvda\": 'target': missing: a disk needs an image file "
+                + "(only a CD-ROM drive may be empty)", fails("name='a'\n\ndisk=[',raw,xvda']\n").getMessage());
+        XlConfigException override = fails("name='a'\n", "disk=['/a.img,qcow3,xvda']");
+        assertEquals("command line: key 'disk': disk 1 \"/a.img,qcow3,xvda\": 'format': 'qcow3' is not a disk format "
+                + "(raw, qcow2)", override.getMessage());
     }
 
     @Test
