@@ -15,7 +15,9 @@ import org.osgi.annotation.versioning.ProviderType;
 public interface BlockImages {
 
     /**
-     * Opens an image. A qcow2 image's backing chain is opened read-only with it.
+     * Opens an image. A qcow2 image's backing chain is opened read-only with it (a backing file
+     * whose format the header does not record is probed — the format of the image itself is never
+     * guessed, so a guest cannot turn its raw disk into a qcow2 image by writing a header into it).
      *
      * @throws BlockImageException the image is corrupt, unsupported, or already open for writing
      * @throws IOException         the file cannot be read
@@ -33,6 +35,9 @@ public interface BlockImages {
     void create(Path path, ImageFormat format, long sizeBytes, String backingFile, ImageFormat backingFormat)
             throws IOException;
 
-    /** Guesses a file's format from its first bytes: qcow2 by its magic, otherwise raw. */
+    /**
+     * Guesses a file's format from its first bytes: qcow2 by its magic, otherwise raw. For tools
+     * and tests; never use it on an image a guest has written.
+     */
     ImageFormat probe(Path path) throws IOException;
 }

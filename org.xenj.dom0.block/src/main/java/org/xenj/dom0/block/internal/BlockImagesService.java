@@ -58,6 +58,11 @@ public final class BlockImagesService implements BlockImages, AutoCloseable {
 
     @Override
     public BlockDevice open(Path path, ImageFormat format, boolean readOnly) throws IOException {
+        if (format == null) {
+            // Never guess a guest disk's format: a guest that writes a qcow2 header into its raw disk
+            // would otherwise get it reinterpreted (with a backing file of its choosing) next time.
+            throw new BlockImageException(path + ": the image format must be given (raw or qcow2)");
+        }
         return open(path, format, readOnly ? Use.READER : Use.WRITER, new ArrayDeque<>());
     }
 

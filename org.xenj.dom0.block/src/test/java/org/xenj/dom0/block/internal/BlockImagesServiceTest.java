@@ -113,6 +113,8 @@ class BlockImagesServiceTest {
         images.create(r, ImageFormat.RAW, 1 << 20, null, null);
         assertEquals(ImageFormat.QCOW2, images.probe(q));
         assertEquals(ImageFormat.RAW, images.probe(r));
+        BlockImageException e = assertThrows(BlockImageException.class, () -> images.open(r, null, true));
+        assertTrue(e.getMessage().contains("format must be given"), e.getMessage());
     }
 
     @Test
