@@ -1,7 +1,6 @@
 package org.xenj.dom0.block.internal;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -166,10 +165,5 @@ public abstract class AbstractBlockDevice implements BlockDevice {
         } catch (RejectedExecutionException e) {
             return CompletableFuture.failedFuture(new BlockImageException(path + ": block layer is stopping", e));
         }
-    }
-
-    /** For subclasses that must rethrow an {@link IOException} through a lambda. */
-    protected static IOException unwrap(UncheckedIOException e) {
-        return e.getCause();
     }
 }

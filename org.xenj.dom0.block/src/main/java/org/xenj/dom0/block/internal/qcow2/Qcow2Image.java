@@ -64,11 +64,6 @@ public final class Qcow2Image extends AbstractBlockDevice {
         return h.size;
     }
 
-    /** The backing image, or {@code null}. */
-    BlockDevice backing() {
-        return backing;
-    }
-
     @Override
     protected void doRead(long offset, ByteBuffer dst) throws IOException {
         long pos = offset;

@@ -61,14 +61,6 @@ final class TableCache {
         tables.put(offset, table);
     }
 
-    /** Writes back a cached table changed in place (by {@link #get}'s caller). */
-    synchronized void writeBack(long offset) throws IOException {
-        byte[] t = tables.get(offset);
-        if (t != null) {
-            FileIo.writeFully(ch, ByteBuffer.wrap(t), offset);
-        }
-    }
-
     synchronized void forget(long offset) {
         tables.remove(offset);
     }

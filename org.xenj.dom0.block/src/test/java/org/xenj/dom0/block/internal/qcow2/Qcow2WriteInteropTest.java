@@ -140,6 +140,50 @@ class Qcow2WriteInteropTest {
         checkAndCompare(img, expected);
     }
 
+    @ParameterizedTest(name = "parallel writers, cluster_size={0}")
+    @CsvSource({"512", "4096", "65536"})
+    void parallelWritersSharingClustersKeepTheImageConsistent(int clusterSize) throws Exception {
+        int size = 8 << 20;
+        int stripe = 10_007; // not a multiple of any cluster size: neighbouring stripes share clusters
+        Path img = dir.resolve("par-" + clusterSize + ".qcow2");
+        QemuImg.ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=" + clusterSize, img.toString(),
+                String.valueOf(size));
+        byte[] expected = new byte[size];
+        int threads = 8;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try (BlockDevice d = images.open(img, ImageFormat.QCOW2, false)) {
+            java.util.List<java.util.concurrent.CompletableFuture<Void>> all = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                all.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    Random r = new Random(thread);
+                    try {
+                        // Thread t owns stripes t, t+8, t+16, ...; writes pieces of them in random order.
+                        for (int i = 0; i < 300; i++) {
+                            int s = thread + threads * r.nextInt(size / stripe / threads);
+                            int off = s * stripe + r.nextInt(stripe / 2);
+                            int len = 1 + r.nextInt(stripe - (off - s * stripe));
+                            byte[] data = new byte[len];
+                            r.nextBytes(data);
+                            d.write(off, ByteBuffer.wrap(data));
+                            synchronized (expected) {
+                                System.arraycopy(data, 0, expected, off, len);
+                            }
+                        }
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }, pool));
+            }
+            java.util.concurrent.CompletableFuture.allOf(all.toArray(new java.util.concurrent.CompletableFuture[0]))
+                    .get(120, java.util.concurrent.TimeUnit.SECONDS);
+            assertArrayEquals(expected, TestImages.readAll(d));
+        } finally {
+            pool.shutdown();
+        }
+        checkAndCompare(img, expected);
+    }
+
     @ParameterizedTest(name = "compressed image, compat={0}")
     @CsvSource({"1.1", "0.10"})
     void overwritingCompressedClustersCopiesThemOut(String compat) throws IOException {
