@@ -111,6 +111,33 @@ class Qcow2WriteInteropTest {
         checkAndCompare(img, expected);
     }
 
+    @ParameterizedTest(name = "refcount_bits={0}")
+    @CsvSource({"1", "2", "4", "8", "32", "64"})
+    void everyRefcountWidthStaysExact(int refcountBits) throws IOException {
+        int size = 4 << 20;
+        Path img = dir.resolve("rc" + refcountBits + ".qcow2");
+        QemuImg.ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=512,refcount_bits=" + refcountBits,
+                img.toString(), String.valueOf(size));
+        byte[] expected = new byte[size];
+        try (BlockDevice d = images.open(img, ImageFormat.QCOW2, false)) {
+            storm(d, expected, refcountBits, 300, 20_000, true);
+        }
+        checkAndCompare(img, expected);
+    }
+
+    @Test
+    void cleanImageWithTheLazyRefcountsCompatibleBitIsServedWithExactRefcounts() throws IOException {
+        int size = 2 << 20;
+        Path img = dir.resolve("lazy.qcow2");
+        QemuImg.ok("qemu-img", "create", "-q", "-f", "qcow2", "-o", "lazy_refcounts=on,cluster_size=4096",
+                img.toString(), String.valueOf(size));
+        byte[] expected = new byte[size];
+        try (BlockDevice d = images.open(img, ImageFormat.QCOW2, false)) {
+            storm(d, expected, 77, 100, 10_000, true);
+        }
+        checkAndCompare(img, expected);
+    }
+
     @Test
     void xenjCreatedImageGrowsItsRefcountTable() throws IOException {
         // 512-byte clusters: one refcount-table cluster covers 64 blocks x 256 clusters = 8 MiB of file.
