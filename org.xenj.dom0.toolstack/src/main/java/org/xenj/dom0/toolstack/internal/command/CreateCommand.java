@@ -45,6 +45,9 @@ public class CreateCommand extends XenCommand {
     @Override
     protected void run() throws Exception {
         DomainConfig config = parse();
+        for (String note : diskNotes()) {
+            out().println("note: " + note);
+        }
         if (paused) {
             config = config.toBuilder().startPaused(true).build();
         }
@@ -69,6 +72,16 @@ public class CreateCommand extends XenCommand {
             return XlConfigLoader.fromOverrides(rest);
         }
         return XlConfigLoader.load(resolve(file), rest);
+    }
+
+    /** Notes on the disk specs of the configuration {@link #parse()} accepted. */
+    List<String> diskNotes() {
+        List<String> rest = overrides == null ? new ArrayList<>() : new ArrayList<>(overrides);
+        if (file.contains("=") && !Files.exists(resolve(file))) {
+            rest.add(0, file);
+            return XlConfigLoader.diskNotes(XlConfigLoader.overrideSettings(rest));
+        }
+        return XlConfigLoader.diskNotes(XlConfigLoader.readSettings(resolve(file), rest));
     }
 
     /** Relative to the shell's current directory, like every Karaf command that takes a file. */

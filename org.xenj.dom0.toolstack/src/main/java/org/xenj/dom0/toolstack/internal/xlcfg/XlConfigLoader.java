@@ -30,11 +30,39 @@ public final class XlConfigLoader {
 
     /** Only overrides, no file: {@code xen:create name=x type=workload}. */
     public static DomainConfig fromOverrides(List<String> overrides) {
+        return DomainConfigMapper.map(overrideSettings(overrides), null, COMMAND_LINE);
+    }
+
+    public static Map<String, XlSetting> overrideSettings(List<String> overrides) {
         Map<String, XlSetting> settings = XlConfigReader.read(COMMAND_LINE, "");
         for (String o : overrides) {
             XlConfigReader.readOverride(COMMAND_LINE, o, settings);
         }
-        return DomainConfigMapper.map(settings, null, COMMAND_LINE);
+        return settings;
+    }
+
+    /**
+     * What xl would accept but xenj ignores or reads in a deprecated way in the {@code disk} specs
+     * (e.g. {@code backendtype=}, {@code phy:} prefixes), one line per note, for the user to see.
+     * Call after {@link #load}/{@link #fromOverrides} accepted the settings.
+     */
+    public static List<String> diskNotes(Map<String, XlSetting> settings) {
+        XlSetting disk = settings.get("disk");
+        List<String> notes = new java.util.ArrayList<>();
+        if (disk == null) {
+            return notes;
+        }
+        List<String> items = disk.value().asItems();
+        for (int i = 0; i < items.size(); i++) {
+            try {
+                for (String note : org.xenj.dom0.block.api.DiskSpec.parse(items.get(i)).notes()) {
+                    notes.add(disk.where() + ": key 'disk': disk " + (i + 1) + ": " + note);
+                }
+            } catch (IllegalArgumentException e) {
+                // refused by the mapper already; nothing to note
+            }
+        }
+        return notes;
     }
 
     /** Settings of a file (any xl-syntax file, e.g. a cpupool's) with overrides applied. */

@@ -134,7 +134,7 @@ class CommandsTest {
     @Test
     void createDryRunPrintsJsonAndCreatesNothing() throws Exception {
         Path cfg = dir.resolve("w.cfg");
-        Files.writeString(cfg, "name = 'dry'\nvcpus = 2\ndisk = ['/img/a.qcow2,qcow2,xvda,rw', '/x.iso,,hdc,cdrom']\n");
+        Files.writeString(cfg, "name = 'dry'\nvcpus = 2\ndisk = ['/img/a.qcow2,qcow2,xvda,rw,backendtype=qdisk', '/x.iso,,hdc,cdrom']\n");
         CreateCommand c = new CreateCommand();
         c.file = cfg.toString();
         c.dryRun = true;
@@ -142,6 +142,8 @@ class CommandsTest {
         assertTrue(hv.calls.isEmpty());
         assertTrue(out.contains("\"vcpus\": 2"), out);
         assertTrue(out.contains("\"name\": \"dry\""), out);
+        assertTrue(out.startsWith("note: " + cfg + ":3: key 'disk': disk 1: backendtype=qdisk ignored: xenj serves every disk "
+                + "from its own block layer\n"), out);
         String compact = out.replaceAll("\\s+", "");
         assertTrue(compact.contains("{\"target\":\"/img/a.qcow2\",\"format\":\"qcow2\",\"vdev\":\"xvda\",\"access\":\"rw\","
                 + "\"devtype\":\"disk\",\"devid\":51712}"), out);
