@@ -63,6 +63,7 @@ public final class HvmGuestBuilder implements GuestBuilder {
             platform.rtc().setMemorySize(map.ramTop(), 0);
             HvmXenAbiSetup.attach(context, platform);
             devices = model.attach(platform);
+            platform.firmwarePciSetup(map.ramTop());
             VCpuExecutor[] executors = new VCpuExecutor[config.vcpus()];
             for (int i = 0; i < executors.length; i++) {
                 executors[i] = vcpus.create(context, i, platform, i == 0 ? entry : null);

@@ -16,6 +16,11 @@ import org.xenj.hypervisor.spi.GuestMemory;
 import org.xenj.hypervisor.spi.HvmPlatform;
 import org.xenj.hypervisor.spi.IoHandler;
 import org.xenj.hypervisor.spi.MmioHandler;
+import org.xenj.hypervisor.spi.pci.PciDevice;
+import org.xenj.hypervisor.spi.pci.PciSlot;
+import org.xenj.hypervisor.internal.platform.pci.BarSpace;
+import org.xenj.hypervisor.internal.platform.pci.PciBus;
+import org.xenj.hypervisor.internal.platform.pci.PciFirmware;
 
 /**
  * One HVM domain's platform: the devices the hypervisor keeps (PIC pair + ELCR, PIT + port 0x61,
@@ -33,6 +38,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
     private final InterruptFabric fabric;
     private final Pit8254 pit;
     private final Mc146818Rtc rtc;
+    private final PciBus pci;
     private final VCpuEnvironment[] environments;
     private final Runnable hostTimerTask = this::serviceFromHostTimer;
 
@@ -68,6 +74,10 @@ public final class HvmPlatformImpl implements HvmPlatform {
         ports.map(Mc146818Rtc.BASE, 2, rtc.ports());
         ports.map(ResetControl.PORT, 1, new ResetControl(this::requestReset));
         mmio.map(IoApic.DEFAULT_BASE, 0x1000, fabric.ioApic().mmio());
+        this.pci = new PciBus(new PlatformBarSpace(), fabric, context::log, fabric::flushWakes);
+        ports.map(PciBus.CONFIG_ADDRESS, 1, pci.configPorts(0));
+        ports.map(PciBus.CONFIG_ADDRESS + 2, 2, pci.configPorts(2)); // 0xCF9 is reset control
+        ports.map(PciBus.CONFIG_DATA, 4, pci.configPorts(4));
         this.environments = new VCpuEnvironment[vcpus];
         for (int i = 0; i < vcpus; i++) {
             environments[i] = new VCpuEnvironment(this, i, fabric.lapic(i));
@@ -112,6 +122,21 @@ public final class HvmPlatformImpl implements HvmPlatform {
         return rtc;
     }
 
+    public PciBus pciBus() {
+        return pci;
+    }
+
+    /**
+     * Firmware's PCI set-up for a directly booted kernel (no BIOS runs): PIRQ routes, interrupt
+     * lines, BAR placement above {@code ramTop}, decoding on. Call after every device is plugged.
+     */
+    public void firmwarePciSetup(long ramTop) {
+        PciFirmware.assign(pci, ramTop, irq -> {
+            int port = 0x4d0 + (irq >> 3);
+            ports.write(port, 1, ports.read(port, 1) | 1 << (irq & 7));
+        }, context::log);
+    }
+
     IoPortBus ports() {
         return ports;
     }
@@ -124,6 +149,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
     public void reset() {
         fabric.reset();
         pit.reset();
+        pci.reset();
         fabric.flushWakes();
     }
 
@@ -246,11 +272,9 @@ public final class HvmPlatformImpl implements HvmPlatform {
         if (size <= 0 || base < 0) {
             throw new IllegalArgumentException("bad MMIO range 0x" + Long.toHexString(base) + "+" + size);
         }
-        for (long page = base >>> 12; page <= (base + size - 1) >>> 12; page++) {
-            if (context.memory().mfn(page) != org.xenj.hypervisor.internal.mem.DomainMemory.INVALID_MFN) {
-                throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps guest RAM at 0x"
-                        + Long.toHexString(page << 12));
-            }
+        if (overlapsRam(base, size)) {
+            throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + "+0x" + Long.toHexString(size)
+                    + " overlaps guest RAM");
         }
         if (base <= LocalApicRange.BASE + 0xfff && LocalApicRange.BASE < base + size) {
             throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps the local APIC");
@@ -261,6 +285,64 @@ public final class HvmPlatformImpl implements HvmPlatform {
     @Override
     public void unmapMmio(long base, long size) {
         mmio.unmap(base, size);
+    }
+
+    @Override
+    public PciSlot plugPci(int device, int function, PciDevice pciDevice) {
+        PciSlot slot = pci.plug(device, function, pciDevice);
+        context.log(String.format("PCI 00:%02x.%d: %04x:%04x class %06x", slot.bdf() >> 3, slot.bdf() & 7,
+                pciDevice.identity().vendor(), pciDevice.identity().device(), pciDevice.identity().classCode()));
+        return slot;
+    }
+
+    @Override
+    public void unplugPci(PciSlot slot) {
+        pci.unplug(slot);
+    }
+
+    @Override
+    public void setPciLinkRoute(int link, int isaIrq) {
+        pci.setLinkRoute(link, isaIrq);
+    }
+
+    /** Guest RAM in {@code [base, base+size)}? (page granularity) */
+    private boolean overlapsRam(long base, long size) {
+        for (long page = base >>> 12; page <= (base + size - 1) >>> 12; page++) {
+            if (context.memory().mfn(page) != org.xenj.hypervisor.internal.mem.DomainMemory.INVALID_MFN) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The bus's view of the port and MMIO spaces, with the same checks device models get. */
+    private final class PlatformBarSpace implements BarSpace {
+        @Override
+        public void mapIo(int base, int count, IoHandler handler) {
+            ports.map(base, count, handler);
+        }
+
+        @Override
+        public void unmapIo(int base, int count) {
+            ports.unmap(base, count);
+        }
+
+        @Override
+        public void mapMmio(long base, long size, MmioHandler handler) {
+            HvmPlatformImpl.this.mapMmio(base, size, handler);
+        }
+
+        @Override
+        public void unmapMmio(long base, long size) {
+            mmio.unmap(base, size);
+        }
+
+        @Override
+        public boolean overlapsRam(long base, long size) {
+            return HvmPlatformImpl.this.overlapsRam(base, size)
+                    || base <= LocalApicRange.BASE + 0xfff && LocalApicRange.BASE < base + size
+                    || base <= IoApic.DEFAULT_BASE + 0xfff && IoApic.DEFAULT_BASE < base + size;
+        }
     }
 
     @Override
