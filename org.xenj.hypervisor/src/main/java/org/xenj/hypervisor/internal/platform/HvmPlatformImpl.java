@@ -154,14 +154,13 @@ public final class HvmPlatformImpl implements HvmPlatform {
     }
 
     /**
-     * Plugs Xen's ABI in: the debug ports 0x12 and 0xe9, the hypercall MSR and the event callback
-     * on every vCPU. Call before the vCPUs run; {@link #destroy} tears it down with the platform.
+     * Plugs Xen's ABI in: the debug port 0xe9, the hypercall MSR and the event callback on every
+     * vCPU (port 0x12, once a debug port too, is the platform PCI device's log port now). Call
+     * before the vCPUs run; {@link #destroy} tears it down with the platform.
      */
     public void attachXenAbi(HvmXenAbi abi) {
         this.xenAbi = abi;
-        org.xenj.hypervisor.spi.IoHandler debug = abi.debugPort();
-        ports.map(0x12, 1, debug);
-        ports.map(0xe9, 1, debug);
+        ports.map(0xe9, 1, abi.debugPort());
         for (VCpuEnvironment env : environments) {
             env.attachXenAbi(abi);
         }
