@@ -46,6 +46,24 @@ public interface HvmPlatform {
 
     GuestMemory memory();
 
+    /**
+     * The domain's clock in nanoseconds: what its PIT, RTC and APIC timers follow. Only differences
+     * are meaningful. (Today the host's monotonic clock; a per-domain virtual clock can replace it
+     * without changing this interface.)
+     */
+    long nowNanos();
+
+    /** A timer on {@link #nowNanos()} whose expiry runs {@code onExpiry}; cancelled when the domain goes. */
+    DeviceTimer newTimer(Runnable onExpiry);
+
+    /**
+     * Runs device work off the vCPU threads (DMA completion, backend I/O): tasks run one at a time,
+     * in order, on a thread of this domain's own. They may raise interrupts ({@link #setIrq},
+     * {@link org.xenj.hypervisor.spi.pci.PciSlot#setIntx}) and touch {@link #memory()}. A task that
+     * throws is logged. Stops when the domain goes.
+     */
+    java.util.concurrent.Executor deviceExecutor();
+
     /** Bytes the guest wrote to its console device (UART): shown by {@code xl console}, logged. */
     void consoleOutput(byte[] data, int off, int len);
 

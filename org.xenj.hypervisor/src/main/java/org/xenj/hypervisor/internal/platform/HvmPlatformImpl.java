@@ -18,6 +18,7 @@ import org.xenj.hypervisor.spi.IoHandler;
 import org.xenj.hypervisor.spi.MmioHandler;
 import org.xenj.hypervisor.spi.pci.PciDevice;
 import org.xenj.hypervisor.spi.pci.PciSlot;
+import org.xenj.hypervisor.internal.mem.HvmRamLayout;
 import org.xenj.hypervisor.internal.platform.pci.BarSpace;
 import org.xenj.hypervisor.internal.platform.pci.PciBus;
 import org.xenj.hypervisor.internal.platform.pci.PciFirmware;
@@ -39,6 +40,11 @@ public final class HvmPlatformImpl implements HvmPlatform {
     private final Pit8254 pit;
     private final Mc146818Rtc rtc;
     private final PciBus pci;
+    /** Set once the builder is done: RAM under the ROM windows can no longer be given to devices. */
+    private volatile boolean layoutSealed;
+    private final DeviceTimers deviceTimers;
+    /** Device work off the vCPU threads; created on first use, stopped by {@link #destroy}. */
+    private java.util.concurrent.ExecutorService deviceExecutor;
     private final VCpuEnvironment[] environments;
     private final Runnable hostTimerTask = this::serviceFromHostTimer;
 
@@ -74,6 +80,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
         ports.map(Mc146818Rtc.BASE, 2, rtc.ports());
         ports.map(ResetControl.PORT, 1, new ResetControl(this::requestReset));
         mmio.map(IoApic.DEFAULT_BASE, 0x1000, fabric.ioApic().mmio());
+        this.deviceTimers = new DeviceTimers(context::log, deadline -> armHostTimer(deadline, clock.nanoTime()));
         this.pci = new PciBus(new PlatformBarSpace(), fabric, context::log, fabric::flushWakes);
         ports.map(PciBus.CONFIG_ADDRESS, 1, pci.configPorts(0));
         ports.map(PciBus.CONFIG_ADDRESS + 2, 2, pci.configPorts(2)); // 0xCF9 is reset control
@@ -128,9 +135,11 @@ public final class HvmPlatformImpl implements HvmPlatform {
 
     /**
      * Firmware's PCI set-up for a directly booted kernel (no BIOS runs): PIRQ routes, interrupt
-     * lines, BAR placement above {@code ramTop}, decoding on. Call after every device is plugged.
+     * lines, BAR placement above {@code ramTop}, decoding on. Call after every device is plugged;
+     * from then on the ROM windows' RAM stays RAM.
      */
     public void firmwarePciSetup(long ramTop) {
+        layoutSealed = true;
         PciFirmware.assign(pci, ramTop, irq -> {
             int port = 0x4d0 + (irq >> 3);
             ports.write(port, 1, ports.read(port, 1) | 1 << (irq & 7));
@@ -175,6 +184,12 @@ public final class HvmPlatformImpl implements HvmPlatform {
             xenAbi.destroy();
         }
         destroyed = true;
+        deviceTimers.cancelAll();
+        synchronized (this) {
+            if (deviceExecutor != null) {
+                deviceExecutor.shutdownNow();
+            }
+        }
         synchronized (timerLock) {
             if (hostTimer != null) {
                 hostTimer.cancel();
@@ -187,6 +202,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
     public long serviceTimers(long now) {
         long next = pit.service(now);
         next = Math.min(next, rtc.service(now));
+        next = Math.min(next, deviceTimers.service(now));
         for (int i = 0; i < fabric.vcpus(); i++) {
             next = Math.min(next, fabric.lapic(i).service(now));
         }
@@ -271,14 +287,23 @@ public final class HvmPlatformImpl implements HvmPlatform {
         if (size <= 0 || base < 0) {
             throw new IllegalArgumentException("bad MMIO range 0x" + Long.toHexString(base) + "+" + size);
         }
+        boolean romWindow = base >= HvmRamLayout.ROM_WINDOWS && base + size <= HvmRamLayout.ROM_WINDOWS_END;
         if (overlapsRam(base, size)) {
-            throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + "+0x" + Long.toHexString(size)
-                    + " overlaps guest RAM");
+            if (!romWindow || layoutSealed) {
+                throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + "+0x" + Long.toHexString(size)
+                        + " overlaps guest RAM" + (romWindow ? " (ROM windows are claimed before the domain runs)" : ""));
+            }
         }
         if (base <= LocalApicRange.BASE + 0xfff && LocalApicRange.BASE < base + size) {
             throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps the local APIC");
         }
         mmio.map(base, size, handler);
+        if (romWindow) {
+            // An option ROM / BIOS window replaces the shadow RAM there (before any vCPU cached it).
+            for (long page = base >>> 12; page <= (base + size - 1) >>> 12; page++) {
+                context.memory().release(page);
+            }
+        }
     }
 
     @Override
@@ -353,6 +378,41 @@ public final class HvmPlatformImpl implements HvmPlatform {
     @Override
     public GuestMemory memory() {
         return context.memory();
+    }
+
+    @Override
+    public long nowNanos() {
+        return clock.nanoTime();
+    }
+
+    @Override
+    public org.xenj.hypervisor.spi.DeviceTimer newTimer(Runnable onExpiry) {
+        return deviceTimers.create(onExpiry);
+    }
+
+    @Override
+    public synchronized java.util.concurrent.Executor deviceExecutor() {
+        if (destroyed) {
+            throw new IllegalStateException("domain " + context.domid() + " is gone");
+        }
+        if (deviceExecutor == null) {
+            String name = "xenj-d" + context.domid() + "-devices";
+            deviceExecutor = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, name);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        java.util.concurrent.ExecutorService ex = deviceExecutor;
+        return task -> ex.execute(() -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                context.log("device task failed: " + e);
+            } finally {
+                fabric.flushWakes();
+            }
+        });
     }
 
     @Override
