@@ -30,7 +30,7 @@ class PciBusTest {
     private IoHandler cfc;
 
     /** A device whose I/O BAR answers its offset, whose memory BAR answers 0x1000 + offset. */
-    static final class TestDevice implements PciDevice {
+    static class TestDevice implements PciDevice {
         final List<PciBar> bars;
         final int pin;
         final List<Integer> ioOffsets = new ArrayList<>();
@@ -258,5 +258,37 @@ class PciBusTest {
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> PciBar.memory(1L << 31, false, null));
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> PciBar.io(512, null));
+    }
+
+    @Test
+    void aDeviceThatThrowsInItsRegistersReadsZeroAndIsLogged() {
+        bus.plug(5, 0, new TestDevice(0) {
+            @Override
+            public int configRead(int offset, int size) {
+                throw new IllegalStateException("device bug");
+            }
+
+            @Override
+            public void configWrite(int offset, int size, int value) {
+                throw new IllegalStateException("device bug");
+            }
+        });
+        assertEquals(0, cfg(5, 0x40, 4));
+        cfgWrite(5, 0x44, 4, 1);
+        assertEquals(2, log.stream().filter(l -> l.contains("failed in device")).count(), log.toString());
+        assertEquals(0x00051b36, cfg(5, 0, 4), "the header is the platform's and still answers");
+    }
+
+    @Test
+    void unalignedAndOddSizedConfigAccessesStayInsideTheFunction() {
+        bus.plug(3, 0, TestDevice.withIoAndMemory(2));
+        cf8.ioWrite(0, 4, 0x80000000 | 3 << 11 | 0x3c);
+        assertEquals(0x02, cfc.ioRead(1, 1), "interrupt pin B");
+        assertEquals(0x0002, cfc.ioRead(1, 2) & 0xffff);
+        cfc.ioWrite(1, 1, 0x04); // the pin is read-only
+        assertEquals(0x02, cfc.ioRead(1, 1));
+        cf8.ioWrite(0, 4, 0x80000000 | 3 << 11 | 0xfc);
+        cfc.ioWrite(3, 4, -1); // runs past the end of configuration space: ignored by the device
+        assertEquals(0, cfc.ioRead(0, 4));
     }
 }
