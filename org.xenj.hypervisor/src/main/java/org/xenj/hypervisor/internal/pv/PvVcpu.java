@@ -66,6 +66,7 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         this.d = d;
         this.v = d.vcpus[id];
         this.cpu = new Cpu(d.memory, this);
+        cpu.setClock(d.context.clock());
         this.executor = new CpuExecutor(cpu, this, d.context::log);
         this.hc = new HypercallContext(d, id, new CpuRegisters(cpu));
         this.privileged = new PvPrivilegedOps(d, v, cpu);
@@ -302,7 +303,7 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         if (leaf == 1) {
             regs[2] |= 1 << 31; // running on a hypervisor
         }
-        XenCpuidLeaves.query(leaf, subleaf, d.domid, v.id, regs);
+        XenCpuidLeaves.query(leaf, subleaf, d.domid, v.id, d.clock.tscHz(), regs);
     }
 
     // ------------------------------------------------------------------ CpuEnvironment: a PV vCPU has no devices

@@ -29,6 +29,12 @@ public final class FakeGuestContext implements GuestContext {
     public final List<DeviceModel> deviceModels = new ArrayList<>();
 
     public FakeGuestContext(DomainConfig config) {
+        this(config, new org.xenj.hypervisor.internal.timer.HostClock());
+    }
+
+    /** A context whose domain clock is {@code clock} (a ManualClock to step time by hand). */
+    public FakeGuestContext(DomainConfig config, org.xenj.hypervisor.internal.exec.VirtualClock clock) {
+        this.clock = clock;
         this.config = config;
         this.memory = new DomainMemory(new MachineMemory((config.memoryMiB() + 4) << 20), 1);
         memory.populate(0, (int) (config.memoryMiB() << 8));
@@ -77,6 +83,14 @@ public final class FakeGuestContext implements GuestContext {
     @Override
     public List<DeviceModel> deviceModels() {
         return deviceModels;
+    }
+
+    /** The domain clock: host time, created with this context. */
+    private final org.xenj.hypervisor.internal.exec.VirtualClock clock;
+
+    @Override
+    public org.xenj.hypervisor.internal.exec.VirtualClock clock() {
+        return clock;
     }
 
     @Override
