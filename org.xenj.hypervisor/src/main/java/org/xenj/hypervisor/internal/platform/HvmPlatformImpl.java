@@ -113,8 +113,9 @@ public final class HvmPlatformImpl implements HvmPlatform {
         fabric.flushWakes();
     }
 
+    /** The platform on the domain's virtual clock: its timers, the RTC's time and the TSC agree. */
     public HvmPlatformImpl(GuestContext context) {
-        this(context, TimeSource.SYSTEM, System.currentTimeMillis());
+        this(context, context.clock()::nanoTime, context.clock().wallclockNanos() / 1_000_000L);
     }
 
     public CpuEnvironment environment(int vcpu) {

@@ -71,6 +71,7 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         // Xen gives every PV vCPU a working FPU (lazy switching is the hypervisor's business); a guest
         // runs fninit before it could handle #NM (Mini-OS's #NM handler is a bare iret).
         cpu.setFpu(new X87(cpu.fpuMemory()));
+        cpu.setClock(d.context.clock());
         this.executor = new CpuExecutor(cpu, this, d.context::log);
         this.hc = new HypercallContext(d, id, new CpuRegisters(cpu));
         this.privileged = new PvPrivilegedOps(d, v, cpu);
@@ -313,7 +314,7 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         if (leaf == 1) {
             regs[2] |= 1 << 31; // running on a hypervisor
         }
-        XenCpuidLeaves.query(leaf, subleaf, d.domid, v.id, regs);
+        XenCpuidLeaves.query(leaf, subleaf, d.domid, v.id, d.clock.tscHz(), regs);
     }
 
     // ------------------------------------------------------------------ CpuEnvironment: a PV vCPU has no devices
