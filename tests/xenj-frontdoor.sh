@@ -64,7 +64,7 @@ check "create examples/pv-test.cfg" 0 ./xenj create examples/pv-test.cfg name=fd
 contains "the PV example is created" "fd-pv"
 for _ in $(seq 1 60); do
     out="$(./xenj console fd-pv 2>&1)"
-    grep -qF "console_io works" <<<"$out" && break
+    grep -qF "hello from a xenj PV guest" <<<"$out" && break
     sleep 1
 done
 contains "the PV example guest prints on its console" "hello from a xenj PV guest"

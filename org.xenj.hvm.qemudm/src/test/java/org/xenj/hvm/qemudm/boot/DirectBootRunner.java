@@ -223,6 +223,14 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
         return List.of(new QemuDeviceModel());
     }
 
+    /** The domain clock: host time, created with this context. */
+    private final org.xenj.hypervisor.internal.exec.VirtualClock clock = new org.xenj.hypervisor.internal.timer.HostClock();
+
+    @Override
+    public org.xenj.hypervisor.internal.exec.VirtualClock clock() {
+        return clock;
+    }
+
     @Override
     public HostTimer.Handle schedule(long deadlineNanos, Runnable task) {
         long delay = Math.max(0, deadlineNanos - System.nanoTime());

@@ -119,9 +119,15 @@ class LinuxBootTest {
                 assertTrue(reply.matches("(?s).*Linux \\S+ 6\\.\\d+\\S* .*"), "uname -a:\n" + tail(reply));
                 assertTrue(reply.contains(" i686 ") || reply.contains(" i586 "), "uname machine:\n" + tail(reply));
                 assertTrue(reply.contains("processor\t: 0") && reply.contains("vendor_id"), "/proc/cpuinfo:\n" + tail(reply));
+                // the domain clock: CPUID reports the TSC frequency, so the kernel knows it without calibrating
+                assertTrue(reply.matches("(?s).*cpu MHz\\s*: [1-9][0-9]*\\.[0-9]+.*"), "cpu MHz not calibrated:\n" + tail(reply));
                 if (i == 0) {
                     int from = reply.indexOf("processor\t: 0");
                     System.out.println("[boot-linux] /proc/cpuinfo:\n" + reply.substring(from, reply.lastIndexOf(md5)));
+                    System.out.println("[boot-linux] guest clock lines:");
+                    c.text().substring(0, prompt).lines()
+                            .filter(l -> l.matches(".*(tsc|TSC|clocksource|BogoMIPS|Calibrating|APIC timer|calibrat).*"))
+                            .forEach(l -> System.out.println("[boot-linux]   " + l.strip()));
                 }
             }
             for (int i = 0; i < domains; i++) {

@@ -24,6 +24,7 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
         }
         CpuEnvironment env = platform.environment(vcpu);
         Cpu cpu = new Cpu(context.memory(), env);
+        cpu.setClock(context.clock());
         cpu.setFpu(new X87(cpu.fpuMemory()));
         cpu.setApicPresent(apicEnabled(context), vcpu);
         HvmXenAbiSetup.install(cpu, platform.xenAbi(), vcpu);

@@ -361,6 +361,11 @@ public final class Cpu extends CpuBlocks {
         cpuidHook = hook;
     }
 
+    /** The domain's virtual clock, which the TSC follows (set before the vCPU runs). */
+    public void setClock(org.xenj.hypervisor.internal.exec.VirtualClock clock) {
+        this.clock = java.util.Objects.requireNonNull(clock);
+    }
+
     /** Whether CPUID advertises a local APIC (the platform supplies it at 0xFEE00000 through MMIO). */
     public void setApicPresent(boolean present, int apicId) {
         this.apicPresent = present;

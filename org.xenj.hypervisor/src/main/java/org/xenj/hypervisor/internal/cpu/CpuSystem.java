@@ -3,7 +3,9 @@ package org.xenj.hypervisor.internal.cpu;
 import java.nio.charset.StandardCharsets;
 
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.exec.VirtualClock;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.timer.HostClock;
 
 /**
  * System instructions: control and debug registers, descriptor-table registers, CPUID, MSRs,
@@ -11,7 +13,7 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
  */
 abstract class CpuSystem extends CpuExec {
 
-    static final int MSR_TSC = 0x10, MSR_PLATFORM_ID = 0x17, MSR_APIC_BASE = 0x1b,
+    static final int MSR_TSC = 0x10, MSR_PLATFORM_ID = 0x17, MSR_TSC_ADJUST = 0x3b, MSR_APIC_BASE = 0x1b,
             MSR_UCODE_REV = 0x8b, MSR_MTRRCAP = 0xfe, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
             MSR_SYSENTER_EIP = 0x176, MSR_MISC_ENABLE = 0x1a0, MSR_MTRR_PHYS_BASE0 = 0x200, MSR_MTRR_FIX64K = 0x250,
             MSR_MTRR_FIX16K_80000 = 0x258, MSR_MTRR_FIX16K_A0000 = 0x259, MSR_MTRR_FIX4K_C0000 = 0x268, MSR_PAT = 0x277,
@@ -27,14 +29,22 @@ abstract class CpuSystem extends CpuExec {
      * so it neither probes performance-counter MSRs we do not have nor applies model quirks.
      */
     static final int CPU_SIGNATURE = 0x6a3;
+    /** Up to the TSC/crystal (0x15) and frequency (0x16) leaves; leaves 3-0x14 read as zeros (no feature). */
+    static final int MAX_BASIC_LEAF = 0x16;
+    static final int LEAF7_EBX_TSC_ADJUST = 1 << 1;
+    /** Invariant TSC: Linux then sets constant_tsc and nonstop_tsc. */
+    static final int EXT7_EDX_INVARIANT_TSC = 1 << 8;
     private static final byte[] BRAND = "xenj virtual IA-32 CPU\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
             .substring(0, 48).getBytes(StandardCharsets.US_ASCII);
 
     boolean apicPresent;
     int apicId;
     CpuidHook cpuidHook;
-    /** One epoch for all vCPUs, so that their TSCs are synchronised (Linux checks on SMP). */
-    private static final long TSC_EPOCH = System.nanoTime();
+    /**
+     * The domain's virtual clock: every vCPU of a domain shares it, so their TSCs are synchronised
+     * (Linux checks on SMP). Builders set it; the default only serves CPUs built alone (tests).
+     */
+    VirtualClock clock = new HostClock();
     final int[] cpuidOut = new int[4];
     private final long[] msrOut = new long[1];
 
@@ -244,7 +254,7 @@ abstract class CpuSystem extends CpuExec {
         r[0] = r[1] = r[2] = r[3] = 0;
         switch (leaf) {
             case 0 -> {
-                r[0] = 2;
+                r[0] = MAX_BASIC_LEAF;
                 r[1] = 0x756e6547; // "Genu"
                 r[3] = 0x49656e69; // "ineI"
                 r[2] = 0x6c65746e; // "ntel"
@@ -265,7 +275,15 @@ abstract class CpuSystem extends CpuExec {
                 r[3] = edx;
             }
             case 2 -> r[0] = 1; // one iteration, no cache descriptors
-            case 0x80000000 -> r[0] = 0x80000004;
+            case 7 -> r[1] = sub == 0 ? LEAF7_EBX_TSC_ADJUST : 0;
+            case 0x15 -> tscLeaf(r);
+            case 0x16 -> {
+                // base and maximum core frequency = TSC frequency, bus = APIC timer input, in MHz
+                r[0] = r[1] = (int) (clock.tscHz() / 1_000_000);
+                r[2] = (int) (VirtualClock.APIC_BUS_HZ / 1_000_000);
+            }
+            case 0x80000000 -> r[0] = 0x80000007;
+            case 0x80000007 -> r[3] = EXT7_EDX_INVARIANT_TSC;
             case 0x80000002, 0x80000003, 0x80000004 -> {
                 int base = (leaf - 0x80000002) * 16;
                 for (int i = 0; i < 4; i++) {
@@ -285,11 +303,30 @@ abstract class CpuSystem extends CpuExec {
         regs[EDX] = r[3];
     }
 
+    /**
+     * Leaf 0x15, TSC / core crystal clock: the crystal is the APIC timer's input clock and the TSC
+     * its exact multiple. Linux then knows the TSC frequency without calibrating (and takes the
+     * APIC timer period from the crystal), which is what makes its clock right on a slow or busy
+     * host, where calibration loops against the PIT fail.
+     */
+    private void tscLeaf(int[] r) {
+        long crystal = VirtualClock.APIC_BUS_HZ;
+        long tscHz = clock.tscHz();
+        long g = gcd(tscHz, crystal);
+        r[0] = (int) (crystal / g); // denominator
+        r[1] = (int) (tscHz / g); // numerator
+        r[2] = (int) crystal; // crystal Hz (unsigned 32 bits)
+    }
+
+    private static long gcd(long a, long b) {
+        return b == 0 ? a : gcd(b, a % b);
+    }
+
     // ------------------------------------------------------------------ TSC and MSRs
 
-    /** Guest TSC: 1 GHz, following the host's monotonic clock. */
+    /** Guest TSC: the domain clock's TSC plus this vCPU's offset (IA32_TSC_ADJUST). */
     final long tsc() {
-        return System.nanoTime() - TSC_EPOCH + tscOffset;
+        return clock.tsc() + tscOffset;
     }
 
     final void rdtsc() {
@@ -304,6 +341,7 @@ abstract class CpuSystem extends CpuExec {
     final long readMsr(int msr) {
         switch (msr) {
             case MSR_TSC: return tsc();
+            case MSR_TSC_ADJUST: return tscOffset;
             case MSR_PLATFORM_ID, MSR_UCODE_REV: return 0;
             case MSR_SYSENTER_CS: return sysenterCs & 0xffffffffL;
             case MSR_SYSENTER_ESP: return sysenterEsp & 0xffffffffL;
@@ -348,6 +386,7 @@ abstract class CpuSystem extends CpuExec {
     final void writeMsr(int msr, long v) {
         switch (msr) {
             case MSR_TSC -> tscOffset += v - tsc();
+            case MSR_TSC_ADJUST -> tscOffset = v;
             case MSR_UCODE_REV, MSR_PLATFORM_ID -> { }
             case MSR_SYSENTER_CS -> sysenterCs = (int) v;
             case MSR_SYSENTER_ESP -> sysenterEsp = (int) v;

@@ -9,10 +9,12 @@ import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.ShutdownReason;
 import org.xenj.hypervisor.internal.console.ConsoleRing;
 import org.xenj.hypervisor.internal.exec.Guest;
+import org.xenj.hypervisor.internal.exec.VirtualClock;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.sched.SchedDomain;
 import org.xenj.hypervisor.internal.sched.VCpu;
+import org.xenj.hypervisor.internal.timer.HostClock;
 
 /**
  * One domain. Its life-cycle fields are changed by {@link HypervisorCore} under the core's
@@ -44,6 +46,9 @@ final class DomainImpl implements Domain {
     /** Frozen CPU time once gone. */
     volatile long finalCpuNanos = -1;
 
+    /** The domain's one virtual clock: TSC, platform timers and Xen time all derive from it. */
+    final VirtualClock clock;
+
     DomainImpl(HypervisorCore core, int id, String name, UUID uuid, DomainConfig config, DomainMemory memory, SchedDomain sched) {
         this.core = core;
         this.id = id;
@@ -54,6 +59,7 @@ final class DomainImpl implements Domain {
         this.sched = sched;
         this.console = new ConsoleRing(name);
         this.createdNanos = System.nanoTime();
+        this.clock = new HostClock();
     }
 
     @Override

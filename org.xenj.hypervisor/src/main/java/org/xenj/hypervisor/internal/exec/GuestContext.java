@@ -34,6 +34,9 @@ public interface GuestContext {
     /** Device models currently registered (OSGi services), best first. */
     List<DeviceModel> deviceModels();
 
+    /** The domain's one virtual clock (TSC, platform timers, Xen time). The same object for the domain's life. */
+    VirtualClock clock();
+
     /**
      * Runs {@code task} on the host timer thread at {@code deadlineNanos} ({@link System#nanoTime()}
      * scale). Used to wake halted vCPUs when a platform timer is due. Tasks must be short.

@@ -158,7 +158,7 @@ public final class HvmXenAbi {
             if (leaf == 1) {
                 regs[2] |= 1 << 31;
             }
-            XenCpuidLeaves.query(leaf, subleaf, domain.domid, vcpu, regs);
+            XenCpuidLeaves.query(leaf, subleaf, domain.domid, vcpu, domain.clock.tscHz(), regs);
         };
     }
 

@@ -23,7 +23,7 @@ final class SchedAndTimeOps {
                 }
                 byte[] b = new byte[count];
                 c.memory.read(buffer, b, 0, count);
-                c.domain.context.consoleOutput(b, 0, count);
+                c.domain.guestLog.write(b, 0, count);
                 return 0;
             }
             case CONSOLEIO_READ -> {
@@ -129,7 +129,7 @@ final class SchedAndTimeOps {
     static void armTimer(XenDomain d, XenVcpu v, long systemTime) {
         cancelTimer(v);
         v.timerDeadline = systemTime;
-        long hostDeadline = d.host.hostNanosOf(systemTime);
+        long hostDeadline = d.hostNanosOf(systemTime);
         v.timerHandle = d.context.schedule(hostDeadline, () -> {
             if (v.timerDeadline == systemTime) {
                 v.timerDeadline = 0;

@@ -16,11 +16,13 @@ import java.util.List;
 import org.xenj.hypervisor.internal.evtchn.EventChannels;
 import org.xenj.hypervisor.internal.evtchn.SharedInfoEvents;
 import org.xenj.hypervisor.internal.exec.GuestContext;
+import org.xenj.hypervisor.internal.exec.VirtualClock;
 import org.xenj.hypervisor.internal.gnttab.GrantFrames;
 import org.xenj.hypervisor.internal.gnttab.GrantTable;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.pv.PvPageTables;
+import org.xenj.hypervisor.internal.timer.PvClockScale;
 import org.xenj.hypervisor.internal.xenabi.XenAbi;
 
 /**
@@ -38,6 +40,9 @@ public final class XenDomain {
     public final MachineMemory machine;
     public final XenVcpu[] vcpus;
     public final int sharedInfoMfn;
+    /** The domain's virtual clock (system time, TSC, wallclock). */
+    public final VirtualClock clock;
+    private final PvClockScale tscScale;
     public final SharedInfoEvents events;
     public final EventChannels evtchn;
     public final GrantTable gnttab;
@@ -45,6 +50,8 @@ public final class XenDomain {
     public final PvPageTables pageTables;
     /** Held while page tables change (mmu_update, mmuext_op, update_va_mapping, grant PTEs). */
     public final Object mmuLock = new Object();
+    /** console_io writes: to the hypervisor log, as Xen does. */
+    public final GuestConsoleLog guestLog;
     /** PV: the hypervisor's read-only area (M2P, GDT windows); set by the builder. */
     public org.xenj.hypervisor.internal.pv.PvHypervisorArea hypervisorArea;
     public final long[] hvmParams = new long[XenAbi.HVM_NR_PARAMS];
@@ -66,7 +73,10 @@ public final class XenDomain {
     XenDomain(XenHost host, GuestContext context, boolean pv, int vcpuCount, long maxPages) {
         this.host = host;
         this.context = context;
+        this.clock = context.clock();
+        this.tscScale = PvClockScale.of(clock.tscHz());
         this.domid = context.domid();
+        this.guestLog = new GuestConsoleLog(context::log);
         this.pv = pv;
         this.memory = context.memory();
         this.machine = memory.machine();
@@ -153,27 +163,34 @@ public final class XenDomain {
         }
     }
 
-    /** Xen system time: nanoseconds since the host's start. */
+    /** Xen system time: the domain clock's guest time, nanoseconds since the domain's power-on. */
     public long systemTime() {
-        return host.systemTime();
+        return clock.guestNanos();
+    }
+
+    /** The host {@link System#nanoTime()} at which system time reaches {@code systemTime} (for host timers). */
+    public long hostNanosOf(long systemTime) {
+        return clock.hostNanosOf(clock.instantOf(systemTime));
     }
 
     /**
-     * Publishes vcpu_time_info (TSC = system time in ns, so mul 2^31 with shift 1 is the identity)
-     * and the wallclock, with the version protocol guests rely on (odd while updating).
+     * Publishes vcpu_time_info and the wallclock from the domain clock, with the version protocol
+     * guests rely on (odd while updating): the system time now, the TSC at that instant, and the
+     * TSC-to-ns scale of the clock's fixed TSC frequency, so that a guest extrapolating with RDTSC
+     * reads the same time as the hypervisor. (A vCPU that wrote its TSC is not accounted for.)
      */
     public void updateTime(int vcpu) {
         long vt = events.vcpuInfoAddress(vcpu) + VI_TIME;
         long now = systemTime();
         int ver = MachineFrames.read32(machine, vt + VT_VERSION);
         MachineFrames.write32(machine, vt + VT_VERSION, ver + 1 | 1);
-        MachineFrames.write64(machine, vt + VT_TSC_TIMESTAMP, now);
+        MachineFrames.write64(machine, vt + VT_TSC_TIMESTAMP, clock.tscAt(now));
         MachineFrames.write64(machine, vt + VT_SYSTEM_TIME, now);
-        MachineFrames.write32(machine, vt + VT_TSC_TO_SYSTEM_MUL, 0x8000_0000);
-        MachineFrames.write8(machine, vt + VT_TSC_SHIFT, 1);
+        MachineFrames.write32(machine, vt + VT_TSC_TO_SYSTEM_MUL, tscScale.mul());
+        MachineFrames.write8(machine, vt + VT_TSC_SHIFT, tscScale.shift());
         MachineFrames.write32(machine, vt + VT_VERSION, (ver + 1 | 1) + 1);
         long sh = (long) sharedInfoMfn << 12;
-        long wall = host.bootWallclockNanos();
+        long wall = clock.wallclockAtEpochNanos();
         int wv = MachineFrames.read32(machine, sh + SH_WC_VERSION);
         MachineFrames.write32(machine, sh + SH_WC_VERSION, wv + 1 | 1);
         MachineFrames.write32(machine, sh + SH_WC_SEC, (int) (wall / 1_000_000_000L));

@@ -31,8 +31,6 @@ public final class XenHost {
     public final EventChannels dom0Evtchn;
     public final GrantTable dom0Grants;
     private final Map<Integer, XenDomain> domains = new ConcurrentHashMap<>();
-    private final long bootNanos = System.nanoTime();
-    private final long bootWallclockNanos = System.currentTimeMillis() * 1_000_000L;
     private MachineToPhys m2p;
 
     public XenHost(MachineMemory machine) {
@@ -108,18 +106,4 @@ public final class XenHost {
         return m2p;
     }
 
-    /** Xen system time (ns since this host started). */
-    public long systemTime() {
-        return System.nanoTime() - bootNanos;
-    }
-
-    /** Host {@link System#nanoTime()} of a Xen system time. */
-    public long hostNanosOf(long systemTime) {
-        return bootNanos + systemTime;
-    }
-
-    /** Wallclock at system time 0, in ns since the epoch (shared_info wc_sec/wc_nsec). */
-    public long bootWallclockNanos() {
-        return bootWallclockNanos;
-    }
 }

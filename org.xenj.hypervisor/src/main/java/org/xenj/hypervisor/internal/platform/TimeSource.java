@@ -1,8 +1,9 @@
 package org.xenj.hypervisor.internal.platform;
 
 /**
- * The clock platform timers follow. Production uses the host's monotonic clock so that guest time
- * follows host time; tests substitute a clock they step by hand.
+ * The clock platform timers follow: in a domain, its {@link org.xenj.hypervisor.internal.exec.VirtualClock}
+ * ({@code clock::nanoTime}); tests substitute a clock they step by hand. {@link #SYSTEM} is the
+ * bare host clock, for devices built outside a domain.
  */
 @FunctionalInterface
 public interface TimeSource {

@@ -6,7 +6,9 @@
  * {@link org.xenj.hypervisor.internal.exec.CpuEnvironment}.
  *
  * <p>Timers are computed from time, never ticked: a device's state at any instant follows from
- * when it was programmed and the {@link org.xenj.hypervisor.internal.platform.TimeSource}. Due
+ * when it was programmed and the {@link org.xenj.hypervisor.internal.platform.TimeSource}, which
+ * in a domain is its one {@link org.xenj.hypervisor.internal.exec.VirtualClock} (the TSC and Xen's
+ * time info follow the same clock, so whatever the guest calibrates against agrees). Due
  * interrupts are raised by {@code serviceTimers}, which the CPU calls at block boundaries and a
  * host timer calls when the next deadline passes (so halted vCPUs wake). A device whose timer
  * the guest reprograms only sets a flag; the platform re-evaluates deadlines after the access,

@@ -1,12 +1,15 @@
 package org.xenj.hypervisor.internal.pv;
 
+import org.xenj.hypervisor.internal.exec.VirtualClock;
+import org.xenj.hypervisor.internal.timer.PvClockScale;
 import org.xenj.hypervisor.internal.xenabi.XenAbi;
 
 /**
  * Xen's hypervisor CPUID leaves (arch-x86/cpuid.h), for PV guests (through the forced-emulation
  * prefix) and HVM guests (how PVHVM Linux finds Xen): 0x40000000 signature "XenVMMXenVMM",
- * 0x40000001 version, 0x40000002 hypercall-page count and MSR base, 0x40000003 time (zeros),
- * 0x40000004 HVM features with vCPU and domain ids.
+ * 0x40000001 version, 0x40000002 hypercall-page count and MSR base, 0x40000003 time (the guest's
+ * TSC frequency and TSC-to-ns scale; the TSC is never emulated and has no offset), 0x40000004 HVM
+ * features with vCPU and domain ids.
  */
 public final class XenCpuidLeaves {
 
@@ -20,8 +23,16 @@ public final class XenCpuidLeaves {
     private XenCpuidLeaves() {
     }
 
-    /** Fills {@code regs} (EAX, EBX, ECX, EDX) for a Xen leaf; returns false (regs untouched) for other leaves. */
+    /** As {@link #query(int, int, int, int, long, int[])} for a domain on the default 1 GHz TSC. */
     public static boolean query(int leaf, int subleaf, int domid, int vcpu, int[] regs) {
+        return query(leaf, subleaf, domid, vcpu, VirtualClock.DEFAULT_TSC_HZ, regs);
+    }
+
+    /**
+     * Fills {@code regs} (EAX, EBX, ECX, EDX) for a Xen leaf of a domain whose TSC runs at
+     * {@code tscHz}; returns false (regs untouched) for other leaves.
+     */
+    public static boolean query(int leaf, int subleaf, int domid, int vcpu, long tscHz, int[] regs) {
         if (leaf < BASE || leaf > LAST) {
             return false;
         }
@@ -38,6 +49,7 @@ public final class XenCpuidLeaves {
                 regs[0] = 1;
                 regs[1] = HYPERCALL_MSR;
             }
+            case 3 -> time(subleaf, tscHz, regs);
             case 4 -> {
                 if (subleaf == 0) {
                     regs[0] = VCPU_ID_PRESENT | DOMID_PRESENT;
@@ -49,5 +61,25 @@ public final class XenCpuidLeaves {
             }
         }
         return true;
+    }
+
+    /**
+     * Leaf 0x40000003: sub-leaf 0 ECX = guest TSC kHz (EAX 0: not emulated, EBX 0: default mode),
+     * sub-leaf 1 = TSC offset 0 and the TSC-to-ns mul/shift of vcpu_time_info, sub-leaf 2 EAX = host
+     * TSC kHz, which for a guest is the same virtual TSC.
+     */
+    private static void time(int subleaf, long tscHz, int[] regs) {
+        int khz = (int) (tscHz / 1000);
+        switch (subleaf) {
+            case 0 -> regs[2] = khz;
+            case 1 -> {
+                PvClockScale scale = PvClockScale.of(tscHz);
+                regs[2] = scale.mul();
+                regs[3] = scale.shift();
+            }
+            case 2 -> regs[0] = khz;
+            default -> {
+            }
+        }
     }
 }

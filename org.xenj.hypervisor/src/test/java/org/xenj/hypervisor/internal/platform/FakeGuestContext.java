@@ -29,9 +29,28 @@ public final class FakeGuestContext implements GuestContext {
     public final List<DeviceModel> deviceModels = new ArrayList<>();
 
     public FakeGuestContext(DomainConfig config) {
+        this(config, false);
+    }
+
+    /** @param pcLayout RAM around the VGA window, as the domain core lays out HVM domains */
+    public FakeGuestContext(DomainConfig config, boolean pcLayout) {
+        this(config, pcLayout, new org.xenj.hypervisor.internal.timer.HostClock());
+    }
+
+    /** A context whose domain clock is {@code clock} (a ManualClock to step time by hand). */
+    public FakeGuestContext(DomainConfig config, org.xenj.hypervisor.internal.exec.VirtualClock clock) {
+        this(config, false, clock);
+    }
+
+    public FakeGuestContext(DomainConfig config, boolean pcLayout, org.xenj.hypervisor.internal.exec.VirtualClock clock) {
+        this.clock = clock;
         this.config = config;
         this.memory = new DomainMemory(new MachineMemory((config.memoryMiB() + 4) << 20), 1);
-        memory.populate(0, (int) (config.memoryMiB() << 8));
+        if (pcLayout) {
+            org.xenj.hypervisor.internal.mem.HvmRamLayout.populate(memory, (int) (config.memoryMiB() << 8));
+        } else {
+            memory.populate(0, (int) (config.memoryMiB() << 8));
+        }
     }
 
     @Override
@@ -77,6 +96,14 @@ public final class FakeGuestContext implements GuestContext {
     @Override
     public List<DeviceModel> deviceModels() {
         return deviceModels;
+    }
+
+    /** The domain clock: host time, created with this context. */
+    private final org.xenj.hypervisor.internal.exec.VirtualClock clock;
+
+    @Override
+    public org.xenj.hypervisor.internal.exec.VirtualClock clock() {
+        return clock;
     }
 
     @Override

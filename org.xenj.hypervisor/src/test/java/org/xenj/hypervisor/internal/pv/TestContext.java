@@ -92,6 +92,14 @@ public class TestContext implements GuestContext {
         return List.of();
     }
 
+    /** The domain clock: host time, created with this context. */
+    private final org.xenj.hypervisor.internal.exec.VirtualClock clock = new org.xenj.hypervisor.internal.timer.HostClock();
+
+    @Override
+    public org.xenj.hypervisor.internal.exec.VirtualClock clock() {
+        return clock;
+    }
+
     @Override
     public synchronized HostTimer.Handle schedule(long deadlineNanos, Runnable task) {
         if (discard) {

@@ -19,7 +19,7 @@ public final class LocalApic {
     /** Version 0x14 (integrated APIC), max LVT entry 5 (timer, thermal, perfmon, LINT0, LINT1, error). */
     static final int VERSION = 0x00050014;
     /** Bus clock driving the timer: 1 GHz, i.e. one tick per nanosecond before the divider. */
-    static final long BUS_HZ = 1_000_000_000L;
+    static final long BUS_HZ = org.xenj.hypervisor.internal.exec.VirtualClock.APIC_BUS_HZ;
 
     static final int LVT_TIMER = 0, LVT_THERMAL = 1, LVT_PERF = 2, LVT_LINT0 = 3, LVT_LINT1 = 4, LVT_ERROR = 5;
     static final int LVT_MASKED = 1 << 16;
