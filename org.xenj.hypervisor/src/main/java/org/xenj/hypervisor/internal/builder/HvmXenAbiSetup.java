@@ -4,6 +4,7 @@ import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.exec.GuestContext;
+import org.xenj.hypervisor.internal.dom0.HvmStoreAndConsole;
 import org.xenj.hypervisor.internal.hypercall.HvmXenAbi;
 import org.xenj.hypervisor.internal.platform.HvmPlatformImpl;
 
@@ -51,7 +52,7 @@ final class HvmXenAbiSetup {
         }
         HvmXenAbi abi = new HvmXenAbi(context, context.config().vcpus(), platform::setIrq);
         platform.attachXenAbi(abi);
-        abi.startStoreAndConsole();
+        abi.attachServices(HvmStoreAndConsole.setUp(abi.host(), abi.domain())::close);
         return abi;
     }
 

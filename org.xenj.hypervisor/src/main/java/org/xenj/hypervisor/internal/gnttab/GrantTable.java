@@ -23,7 +23,7 @@ import static org.xenj.hypervisor.internal.xenabi.XenAbi.GTF_WRITING;
 
 import java.util.Arrays;
 
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 
 /**
  * One domain's grant table, v1: the shared entries (8 bytes each) in frames the domain owns, the

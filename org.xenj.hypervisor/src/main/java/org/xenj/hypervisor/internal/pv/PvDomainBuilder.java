@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.pv;
 
+import org.xenj.hypervisor.internal.dom0.PvDomainServices;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

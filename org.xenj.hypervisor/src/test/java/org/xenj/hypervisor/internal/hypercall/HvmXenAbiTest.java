@@ -9,7 +9,7 @@ import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.exec.NoDeviceEnvironment;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.pv.TestContext;
-import org.xenj.hypervisor.internal.pv.XenCpuidLeaves;
+import org.xenj.hypervisor.internal.hypercall.XenCpuidLeaves;
 
 class HvmXenAbiTest {
 

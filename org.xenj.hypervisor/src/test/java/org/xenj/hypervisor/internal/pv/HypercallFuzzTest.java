@@ -9,7 +9,7 @@ import java.util.TreeMap;
 import java.util.zip.CRC32;
 
 import org.junit.jupiter.api.Test;
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
 /**

@@ -1,4 +1,4 @@
-package org.xenj.hypervisor.internal.pv;
+package org.xenj.hypervisor.internal.dom0;
 
 import java.util.List;
 

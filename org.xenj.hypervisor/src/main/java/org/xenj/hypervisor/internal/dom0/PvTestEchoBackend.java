@@ -1,8 +1,8 @@
-package org.xenj.hypervisor.internal.pv;
+package org.xenj.hypervisor.internal.dom0;
 
 import java.nio.charset.StandardCharsets;
 
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.xenabi.XenAbi;
 import org.xenj.hypervisor.internal.xenstore.XenStore;
