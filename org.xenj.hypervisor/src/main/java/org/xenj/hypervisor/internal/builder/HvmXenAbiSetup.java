@@ -6,6 +6,7 @@ import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.exec.GuestContext;
 import org.xenj.hypervisor.internal.dom0.HvmStoreAndConsole;
 import org.xenj.hypervisor.internal.hypercall.HvmXenAbi;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.platform.HvmPlatformImpl;
 
 /**
@@ -50,7 +51,7 @@ final class HvmXenAbiSetup {
         if (!enabled(context.config())) {
             return null;
         }
-        HvmXenAbi abi = new HvmXenAbi(context, context.config().vcpus(), platform::setIrq);
+        HvmXenAbi abi = new HvmXenAbi(XenHost.of(context), context, context.config().vcpus(), platform::setIrq);
         platform.attachXenAbi(abi);
         abi.attachServices(HvmStoreAndConsole.setUp(abi.host(), abi.domain())::close);
         return abi;

@@ -8,6 +8,7 @@ import org.xenj.hypervisor.api.ShutdownReason;
 import org.xenj.hypervisor.internal.exec.GuestContext;
 import org.xenj.hypervisor.internal.exec.HostTimer;
 import org.xenj.hypervisor.internal.exec.VCpuWaker;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.spi.ConsoleInput;
 import org.xenj.hypervisor.spi.DeviceModel;
@@ -69,6 +70,11 @@ final class DomainContext implements GuestContext {
     @Override
     public List<DeviceModel> deviceModels() {
         return core.plugins().deviceModels();
+    }
+
+    @Override
+    public <T> T shared(Class<T> type) {
+        return type == XenHost.class ? type.cast(core.xen()) : null;
     }
 
     @Override

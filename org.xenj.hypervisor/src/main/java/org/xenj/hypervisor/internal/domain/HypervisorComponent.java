@@ -27,6 +27,7 @@ import org.xenj.hypervisor.api.VCpuInfo;
 import org.xenj.hypervisor.internal.exec.GuestBuilder;
 import org.xenj.hypervisor.spi.DeviceModel;
 import org.xenj.hypervisor.spi.SchedulerType;
+import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
 
 /**
  * Publishes the {@link Hypervisor} service: a thin OSGi wrapper over {@link HypervisorCore}.
@@ -96,6 +97,16 @@ public final class HypervisorComponent implements Hypervisor {
 
     void unbindDeviceModel(DeviceModel m) {
         plugins.removeDeviceModel(m);
+    }
+
+    /** Hypercall extensions of other bundles; one leaving is removed at once (its number answers -ENOSYS). */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindHypercallExtension(HypercallExtension e) {
+        plugins.addExtension(e);
+    }
+
+    void unbindHypercallExtension(HypercallExtension e) {
+        plugins.removeExtension(e);
     }
 
     private HypervisorCore core() {

@@ -33,7 +33,9 @@ import org.xenj.hypervisor.internal.exec.HostTimer;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
 import org.xenj.hypervisor.internal.log.Dmesg;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
 import org.xenj.hypervisor.internal.pool.CpuPoolManager;
 import org.xenj.hypervisor.internal.pool.DomainDirectory;
 import org.xenj.hypervisor.internal.sched.Bits;
@@ -63,6 +65,8 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final Dmesg dmesg = new Dmesg();
     private final HostTimerThread timer;
     private final MachineMemory machine;
+    /** The Xen ABI state of all domains (event channels, grants, xenstore), owned here, handed to builders. */
+    private final XenHost xen;
     private final SchedulingCore sched;
     private final CpuPoolManager pools;
     private final ExecutorService control;
@@ -92,6 +96,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         if (settings.pcpus() < 1 || settings.pcpus() > 512) {
             throw new HypervisorException("xenj.pcpus must be 1..512, was " + settings.pcpus());
         }
+        this.xen = new XenHost(machine);
         this.timer = new HostTimerThread(this::log);
         this.control = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "xenj-control");
@@ -157,6 +162,11 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
 
     public MachineMemory machineMemory() {
         return machine;
+    }
+
+    /** The Xen ABI state of every domain of this core. */
+    public XenHost xen() {
+        return xen;
     }
 
     /** The built guest of a domain (e.g. a WorkloadGuest), for tests inside the bundle. */
@@ -751,6 +761,18 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         @Override
         public void buildersChanged() {
             onControl(HypervisorCore.this::buildWaiting);
+        }
+
+        @Override
+        public void extensionAdded(HypercallExtension e) {
+            if (!xen.dispatcher.addExtension(e)) {
+                log("hypercall extension " + e.getClass().getName() + ": number " + e.number() + " is taken or out of range, ignored");
+            }
+        }
+
+        @Override
+        public void extensionRemoved(HypercallExtension e) {
+            xen.dispatcher.removeExtension(e);
         }
     }
 }

@@ -41,13 +41,13 @@ public final class HvmXenAbi {
     private AutoCloseable services;
     private final java.util.concurrent.atomic.AtomicBoolean destroyed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    public HvmXenAbi(GuestContext context, int vcpus) {
-        this(context, vcpus, (gsi, level) -> { });
+    public HvmXenAbi(XenHost host, GuestContext context, int vcpus) {
+        this(host, context, vcpus, (gsi, level) -> { });
     }
 
     /** {@code gsiLine} raises the GSI a guest may choose for event upcalls (HVM_PARAM_CALLBACK_IRQ). */
-    public HvmXenAbi(GuestContext context, int vcpus, HvmEventCallback.GsiLine gsiLine) {
-        this.host = XenHosts.forMachine(context.memory().machine());
+    public HvmXenAbi(XenHost host, GuestContext context, int vcpus, HvmEventCallback.GsiLine gsiLine) {
+        this.host = host;
         long maxPages = Math.max(context.config().maxMemoryMiB(), context.config().memoryMiB()) << 8;
         this.domain = host.createDomain(context, false, vcpus, maxPages);
         this.contexts = new HypercallContext[vcpus];

@@ -30,7 +30,7 @@ class HvmAbiWiringTest {
 
     HvmAbiWiringTest() {
         ctx.memory.populate(0, 2048);
-        abi = new HvmXenAbi(ctx, 1, (line, level) -> gsi.add(line + (level ? "+" : "-")));
+        abi = new HvmXenAbi(new XenHost(ctx.memory.machine()), ctx, 1, (line, level) -> gsi.add(line + (level ? "+" : "-")));
     }
 
     private Cpu pagedCpu(boolean pae) {

@@ -19,7 +19,7 @@ class HvmXenAbiTest {
 
     HvmXenAbiTest() {
         ctx.memory.populate(0, 1024);
-        abi = new HvmXenAbi(ctx, 1);
+        abi = new HvmXenAbi(new XenHost(ctx.memory.machine()), ctx, 1);
     }
 
     private Cpu cpu(byte[] code) {

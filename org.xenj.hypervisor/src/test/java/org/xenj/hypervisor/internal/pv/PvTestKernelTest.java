@@ -14,7 +14,6 @@ import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.ShutdownReason;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor.RunExit;
 import org.xenj.hypervisor.internal.hypercall.XenHost;
-import org.xenj.hypervisor.internal.hypercall.XenHosts;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
 /**
@@ -41,8 +40,9 @@ class PvTestKernelTest {
     @Test
     void theTestKernelRunsEndToEnd() throws Exception {
         MachineMemory machine = new MachineMemory(64L << 20);
-        XenHost host = XenHosts.forMachine(machine);
+        XenHost host = new XenHost(machine);
         TestContext ctx = new TestContext(machine, 7, DomainType.PV);
+        ctx.xen = host;
         ctx.config = DomainConfig.builder("pv-test").type(DomainType.PV).memoryMiB(16).kernel(kernel.toString()).build();
         ctx.memory.populate(0, 16 << 8); // what the core does before a builder runs
         PvGuest guest = (PvGuest) new PvDomainBuilder().build(ctx);
