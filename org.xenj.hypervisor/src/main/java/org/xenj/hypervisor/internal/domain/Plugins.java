@@ -7,6 +7,7 @@ import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.internal.exec.GuestBuilder;
 import org.xenj.hypervisor.spi.DeviceModel;
 import org.xenj.hypervisor.spi.SchedulerType;
+import org.xenj.hypervisor.spi.backend.Backend;
 import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
 
 /**
@@ -29,12 +30,21 @@ public final class Plugins {
         void extensionAdded(HypercallExtension e);
 
         void extensionRemoved(HypercallExtension e);
+
+        void backendAdded(Backend b, String kind);
+
+        void backendRemoved(Backend b);
+    }
+
+    /** A backend service with the kind its service property names. */
+    private record KindedBackend(Backend backend, String kind) {
     }
 
     private final CopyOnWriteArrayList<SchedulerType> schedulers = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<GuestBuilder> builders = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<DeviceModel> deviceModels = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<HypercallExtension> extensions = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<KindedBackend> backends = new CopyOnWriteArrayList<>();
     private volatile Listener listener;
 
     /** Subscribes; the listener is then told of every scheduler and hypercall extension already present. */
@@ -47,6 +57,9 @@ public final class Plugins {
             for (HypercallExtension e : extensions) {
                 l.extensionAdded(e);
             }
+            for (KindedBackend b : backends) {
+                l.backendAdded(b.backend(), b.kind());
+            }
         }
     }
 
@@ -55,6 +68,24 @@ public final class Plugins {
         Listener l = listener;
         if (l != null) {
             l.extensionAdded(e);
+        }
+    }
+
+    /** A Dom0 backend service; {@code kind} is its {@link Backend#KIND} property (may be null: then it is refused). */
+    public synchronized void addBackend(Backend b, String kind) {
+        backends.add(new KindedBackend(b, kind));
+        Listener l = listener;
+        if (l != null) {
+            l.backendAdded(b, kind);
+        }
+    }
+
+    public synchronized void removeBackend(Backend b) {
+        if (backends.removeIf(k -> k.backend() == b)) {
+            Listener l = listener;
+            if (l != null) {
+                l.backendRemoved(b);
+            }
         }
     }
 
