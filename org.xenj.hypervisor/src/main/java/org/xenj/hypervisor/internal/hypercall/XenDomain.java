@@ -47,6 +47,8 @@ public final class XenDomain {
     public final PvPageTables pageTables;
     /** Held while page tables change (mmu_update, mmuext_op, update_va_mapping, grant PTEs). */
     public final Object mmuLock = new Object();
+    /** console_io writes: to the hypervisor log, as Xen does. */
+    public final GuestConsoleLog guestLog;
     /** PV: the hypervisor's read-only area (M2P, GDT windows); set by the builder. */
     public org.xenj.hypervisor.internal.hypercall.PvHypervisorArea hypervisorArea;
     public final long[] hvmParams = new long[XenAbi.HVM_NR_PARAMS];
@@ -69,6 +71,7 @@ public final class XenDomain {
         this.host = host;
         this.context = context;
         this.domid = context.domid();
+        this.guestLog = new GuestConsoleLog(domid, context::log);
         this.pv = pv;
         this.memory = context.memory();
         this.machine = memory.machine();
