@@ -6,8 +6,10 @@
 # build fails, and so does this test, if the kernel cannot be fetched), then runs PvhvmBootTest:
 # the kernel log must show "Hypervisor detected: Xen HVM", "Xen version 4.17." and "Booting
 # paravirtualized kernel on Xen HVM", the busybox prompt must answer, a line written to port 0xe9
-# must reach the domain's log, xenbus must get events, and the hypercalls it made are printed; then
-# the same kernel with xen_platform_pci=0 must boot to the shell without finding a hypervisor.
+# must reach the domain's log, xenbus must get events, the guest must list the Xen platform PCI
+# device (5853:0001) in /sys/bus/pci/devices with its xen-platform-pci driver bound and the unplug
+# handshake in its dmesg, and the hypercalls it made are printed; then the same kernel with
+# xen_platform_pci=0 must boot to the shell without finding a hypervisor or the platform device.
 # Exits non-zero on failure.
 # Env: XENJ_PAE_GUEST_DIR (default ./guest-pae), XENJ_BOOT_TIMEOUT seconds to the prompt (default 1200).
 set -euo pipefail

@@ -25,10 +25,44 @@ public interface HvmPlatform {
 
     void unmapMmio(long base, long size);
 
+    /**
+     * Plugs a PCI function into the platform's bus 0 at {@code device} (0..31; -1 = first free slot
+     * from 2 up) and {@code function} (0..7). Throws if the slot is taken.
+     */
+    org.xenj.hypervisor.spi.pci.PciSlot plugPci(int device, int function, org.xenj.hypervisor.spi.pci.PciDevice pci);
+
+    /** Removes a function: its BARs stop decoding and its INTx# is released. */
+    void unplugPci(org.xenj.hypervisor.spi.pci.PciSlot slot);
+
+    /**
+     * The ISA bridge's PIRQ route for {@code link} (0..3 = PIRQA#..PIRQD#): an ISA IRQ, or -1 for
+     * none. The PIIX3 calls this when the guest writes its registers 0x60-0x63; a nonsense route is
+     * logged and left unrouted.
+     */
+    void setPciLinkRoute(int link, int isaIrq);
+
     /** Drives interrupt line {@code gsi} (0..23) to {@code level}. Edge sources raise then lower. */
     void setIrq(int gsi, boolean level);
 
     GuestMemory memory();
+
+    /**
+     * The domain's clock in nanoseconds: what its PIT, RTC and APIC timers follow. Only differences
+     * are meaningful. (Today the host's monotonic clock; a per-domain virtual clock can replace it
+     * without changing this interface.)
+     */
+    long nowNanos();
+
+    /** A timer on {@link #nowNanos()} whose expiry runs {@code onExpiry}; cancelled when the domain goes. */
+    DeviceTimer newTimer(Runnable onExpiry);
+
+    /**
+     * Runs device work off the vCPU threads (DMA completion, backend I/O): tasks run one at a time,
+     * in order, on a thread of this domain's own. They may raise interrupts ({@link #setIrq},
+     * {@link org.xenj.hypervisor.spi.pci.PciSlot#setIntx}) and touch {@link #memory()}. A task that
+     * throws is logged. Stops when the domain goes.
+     */
+    java.util.concurrent.Executor deviceExecutor();
 
     /** Bytes the guest wrote to its console device (UART): shown by {@code xl console}, logged. */
     void consoleOutput(byte[] data, int off, int len);

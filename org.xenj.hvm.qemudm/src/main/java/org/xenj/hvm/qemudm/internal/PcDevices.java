@@ -4,15 +4,13 @@ import org.xenj.hypervisor.spi.DeviceModelInstance;
 import org.xenj.hypervisor.spi.HvmPlatform;
 import org.xenj.hvm.qemudm.internal.kbd.I8042;
 import org.xenj.hvm.qemudm.internal.pci.I440fx;
-import org.xenj.hvm.qemudm.internal.pci.PciHostBridge;
 import org.xenj.hvm.qemudm.internal.pci.Piix3;
 import org.xenj.hvm.qemudm.internal.sysport.SystemControlPortA;
 import org.xenj.hvm.qemudm.internal.uart.Uart16550;
 
 /**
- * One domain's devices: COM1 (16550A at 0x3F8, IRQ4) as the domain console, the PCI host
- * (0xCF8-0xCFF) with the i440FX at 00:00.0 and the PIIX3 at 00:01.0, the 8042 at 0x60/0x64 and
- * port 0x92.
+ * One domain's devices: COM1 (16550A at 0x3F8, IRQ4) as the domain console, the i440FX at
+ * 00:00.0 and the PIIX3 at 00:01.0 on the platform's PCI bus, the 8042 at 0x60/0x64 and port 0x92.
  */
 public final class PcDevices implements DeviceModelInstance {
 
@@ -21,7 +19,10 @@ public final class PcDevices implements DeviceModelInstance {
 
     private final HvmPlatform platform;
     private final Uart16550 com1;
-    private final PciHostBridge pci;
+    private final I440fx hostBridge = new I440fx();
+    private final Piix3 isaBridge;
+    private org.xenj.hypervisor.spi.pci.PciSlot hostSlot;
+    private org.xenj.hypervisor.spi.pci.PciSlot isaSlot;
     private final I8042 kbc;
     private final SystemControlPortA port92;
     private volatile boolean attached;
@@ -29,9 +30,7 @@ public final class PcDevices implements DeviceModelInstance {
     private PcDevices(HvmPlatform platform) {
         this.platform = platform;
         this.com1 = new Uart16550(platform::consoleOutput, level -> platform.setIrq(COM1_IRQ, level != 0));
-        this.pci = new PciHostBridge();
-        pci.add(0, 0, new I440fx());
-        pci.add(1, 0, new Piix3());
+        this.isaBridge = new Piix3(platform::setPciLinkRoute);
         this.kbc = new I8042(platform::requestReset, platform::setIrq);
         this.port92 = new SystemControlPortA(platform::requestReset);
     }
@@ -40,11 +39,9 @@ public final class PcDevices implements DeviceModelInstance {
         PcDevices d = new PcDevices(platform);
         platform.mapIo(COM1, 8, d.com1);
         try {
-            // 0xCF9 (reset control) belongs to the hypervisor's platform: a dword at 0xCF8 still
-            // reaches CONFIG_ADDRESS, because dispatch goes by the first port of an access.
-            platform.mapIo(PciHostBridge.BASE, 1, d.pci);
-            platform.mapIo(PciHostBridge.BASE + 2, 2, new OffsetIo(d.pci, 2));
-            platform.mapIo(PciHostBridge.BASE + 4, 4, new OffsetIo(d.pci, 4));
+            // The PCI bus (0xCF8-0xCFF) is the platform's; the two bridges are ours, on its bus.
+            d.hostSlot = platform.plugPci(0, 0, d.hostBridge);
+            d.isaSlot = platform.plugPci(1, 0, d.isaBridge);
             platform.mapIo(I8042.BASE, 1, d.kbc);
             platform.mapIo(I8042.BASE + 4, 1, new OffsetIo(d.kbc, 4));
             platform.mapIo(SystemControlPortA.PORT, 1, d.port92);
@@ -69,7 +66,8 @@ public final class PcDevices implements DeviceModelInstance {
     @Override
     public void reset() {
         com1.reset();
-        pci.reset();
+        hostBridge.reset();
+        isaBridge.reset();
         kbc.reset();
         port92.resetState();
     }
@@ -82,8 +80,12 @@ public final class PcDevices implements DeviceModelInstance {
 
     private void unmapAll() {
         platform.unmapIo(COM1, 8);
-        platform.unmapIo(PciHostBridge.BASE, 1);
-        platform.unmapIo(PciHostBridge.BASE + 2, 6);
+        if (hostSlot != null) {
+            platform.unplugPci(hostSlot);
+        }
+        if (isaSlot != null) {
+            platform.unplugPci(isaSlot);
+        }
         platform.unmapIo(I8042.BASE, 1);
         platform.unmapIo(I8042.BASE + 4, 1);
         platform.unmapIo(SystemControlPortA.PORT, 1);

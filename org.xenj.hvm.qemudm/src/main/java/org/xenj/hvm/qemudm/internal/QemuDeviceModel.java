@@ -25,6 +25,12 @@ public final class QemuDeviceModel implements DeviceModel {
         return config.type() == DomainType.HVM;
     }
 
+    /** The PC's serial line (COM1 as the domain console) and keyboard controller are ours. */
+    @Override
+    public java.util.Set<String> claims() {
+        return java.util.Set.of("serial", "keyboard");
+    }
+
     @Override
     public DeviceModelInstance attach(HvmPlatform platform) {
         return PcDevices.attach(platform);

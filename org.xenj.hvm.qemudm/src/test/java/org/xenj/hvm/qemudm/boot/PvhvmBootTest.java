@@ -29,6 +29,8 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
  * on Xen HVM", it must reach the busybox shell, bytes written to port 0xe9 from the shell must
  * reach the domain's log, at least one event upcall must have arrived as the callback vector
  * ("HYP" in /proc/interrupts), xenbus must have had events from our xenstore (HVM_PARAM_STORE_*),
+ * the guest's PCI core must list the Xen platform device (5853:0001, class 0xff8000) with its
+ * xen-platform-pci driver bound to 00:03.0 and the unplug handshake in its dmesg,
  * and the hypercall summary logged when the domain goes must show
  * add_to_physmap of shared_info (memory_op cmd 7), VCPUOP_register_vcpu_info (vcpu_op cmd 10) and
  * HVMOP_set_param (hvm_op cmd 0, the callback vector).
@@ -85,11 +87,32 @@ class PvhvmBootTest {
                 java.util.regex.Matcher xenbus = java.util.regex.Pattern.compile("(\\d+)\\s+xen-dyn\\s+-event\\s+xenbus").matcher(interrupts);
                 assertTrue(xenbus.find() && Long.parseLong(xenbus.group(1)) >= 1, "xenbus got no event:\n" + interrupts);
 
+                // The Xen platform PCI device as the guest's own PCI core and xen-platform-pci driver see it
+                c.access.write(("for d in /sys/bus/pci/devices/*; do echo \"pcidev $d $(cat $d/vendor):$(cat $d/device) "
+                        + "class $(cat $d/class)\"; done; ls /sys/bus/pci/drivers/xen-platform-pci/; "
+                        + "dmesg | grep -i -E 'xen.platform|unplug|grant table'; echo pci-$((6*7))\n").getBytes(StandardCharsets.US_ASCII));
+                int pciEnd = c.waitFor("pci-42", irqs, 300_000);
+                assertTrue(pciEnd >= 0, "shell did not answer:\n" + LinuxBootTest.tail(c.text()));
+                String pci = c.text().substring(irqs, pciEnd);
+                System.out.println("[boot-pvhvm] PCI and platform device:\n" + pci);
+                assertTrue(pci.matches("(?s).*pcidev \\S+ 0x5853:0x0001 class 0xff8000.*"),
+                        "no 5853:0001 in /sys/bus/pci/devices:\n" + pci);
+                // the driver directory holds a link named after the bound device (0000:00:03.0)
+                assertTrue(pci.matches("(?s).*0000:00:03\\.0.*"), "xen-platform-pci did not bind 00:03.0:\n" + pci);
+                // its probe maps the grant table into the device's memory BAR and initialises it
+                assertTrue(pci.contains("Grant table initialized"), "xen-platform-pci did not set up grant tables:\n" + pci);
+                // The unplug handshake. Linux prints these only after port 0x10 gave the magic and port
+                // 0x12 protocol version 1 (its "I/O protocol version" line is pr_debug, not in dmesg).
+                assertTrue(pci.matches("(?s).*unplug emulated (NICs|disks).*"), "no unplug handshake in the guest's dmesg:\n" + pci);
+                String hostLog = String.join("\n", xen.dmesg());
+                assertTrue(hostLog.contains("xen-platform: guest PV driver product 3 (Linux)"), "no product number written:\n" + hostLog);
+                assertTrue(hostLog.contains("xen-platform: guest unplugs emulated devices"), "no unplug mask written:\n" + hostLog);
+
                 // Port 0xe9 (233) through /dev/port: a write at offset 233 is an OUT to Xen's debug
                 // port. /dev/port advances the port with the offset, so one dd per byte.
                 c.access.write(("ls -l /dev/port; for b in p v h v m '\\n'; do printf \"$b\" | "
                         + "dd of=/dev/port bs=1 seek=233 conv=notrunc; done; echo done-$((6*7))\n").getBytes(StandardCharsets.US_ASCII));
-                assertTrue(c.waitFor("done-42", prompt, 300_000) >= 0, "shell did not answer:\n" + LinuxBootTest.tail(c.text()));
+                assertTrue(c.waitFor("done-42", pciEnd, 300_000) >= 0, "shell did not answer:\n" + LinuxBootTest.tail(c.text()));
                 assertTrue(waitForLog(xen, "debug port: pvhvm", 10_000), "port 0xe9 output is not in the domain's log:\n"
                         + String.join("\n", xen.dmesg()) + "\nconsole:\n" + LinuxBootTest.tail(c.text().substring(prompt)));
 
@@ -104,7 +127,9 @@ class PvhvmBootTest {
             String summary = log.stream().filter(l -> l.contains("Xen ABI: hypercall")).findFirst().orElse("");
             log.stream().filter(l -> l.contains("Xen ABI") || l.contains("debug port"))
                     .forEach(l -> System.out.println("[boot-pvhvm] " + l.trim()));
-            assertTrue(summary.contains("hypercall 12: cmd 7 x1"), "no add_to_physmap(shared_info) seen:\n" + String.join("\n", log));
+            // add_to_physmap twice: shared_info, and the grant frame xen-platform-pci put in its memory BAR
+            assertTrue(summary.matches(".*hypercall 12: cmd 7 x[2-9].*"), "no add_to_physmap of shared_info and the grant frame:\n"
+                    + String.join("\n", log));
             assertTrue(summary.contains("hypercall 24: cmd 10 x1"), "no VCPUOP_register_vcpu_info seen:\n" + String.join("\n", log));
             assertTrue(summary.matches(".*hypercall 34: cmd 0 x[1-9].*"), "no HVMOP_set_param (callback vector) seen:\n" + summary);
             System.out.printf("[boot-pvhvm] booted, checked and powered off in %.1f s%n", (System.nanoTime() - t0) / 1e9);
@@ -136,6 +161,13 @@ class PvhvmBootTest {
                         boot.contains("Xen") ? "mentioned" : "not mentioned");
                 assertFalse(boot.contains("Hypervisor detected"), "the kernel found a hypervisor:\n" + LinuxBootTest.tail(boot));
                 assertFalse(boot.contains("Xen HVM"), "the kernel found Xen:\n" + LinuxBootTest.tail(boot));
+                c.access.write("cat /sys/bus/pci/devices/*/vendor; echo pci-$((6*7))\n".getBytes(StandardCharsets.US_ASCII));
+                int pciEnd = c.waitFor("pci-42", prompt, 300_000);
+                assertTrue(pciEnd >= 0, "shell did not answer:\n" + LinuxBootTest.tail(c.text()));
+                String vendors = c.text().substring(prompt, pciEnd);
+                System.out.println("[boot-pvhvm] xen_platform_pci=0: PCI vendors " + vendors.replaceAll("\\s+", " "));
+                assertTrue(vendors.contains("0x8086"), "the guest sees no PCI bus at all:\n" + vendors);
+                assertFalse(vendors.contains("0x5853"), "the platform device is present with xen_platform_pci=0:\n" + vendors);
                 c.access.write("poweroff -f\n".getBytes(StandardCharsets.US_ASCII));
                 long end = System.currentTimeMillis() + 120_000;
                 while (xen.lookup(d.id()).isPresent() && System.currentTimeMillis() < end) {

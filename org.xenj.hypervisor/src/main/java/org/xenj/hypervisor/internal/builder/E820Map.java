@@ -42,14 +42,25 @@ public final class E820Map {
                 .mapToLong(e -> e.address + e.size).max().orElse(0);
     }
 
-    /** The PC layout over the frames the domain core populated (contiguous from frame 0). */
+    /** First address at or after {@code from} (below {@code limit}) that is not RAM. */
+    private static long contiguousEnd(DomainMemory memory, long from, long limit) {
+        long end = from;
+        while (end < limit && end >>> 12 < memory.gfnLimit() && memory.mfn(end >>> 12) != DomainMemory.INVALID_MFN) {
+            end += 4096;
+        }
+        return end;
+    }
+
+    /**
+     * The PC layout over the frames the domain core populated: from frame 0 up to the VGA window
+     * and from 1 MiB up ({@link org.xenj.hypervisor.internal.mem.HvmRamLayout}), or contiguous from 0.
+     */
     public static E820Map forHvm(DomainMemory memory) {
         E820Map map = new E820Map();
-        long ramEnd = 0;
-        while (ramEnd >>> 12 < memory.gfnLimit() && memory.mfn(ramEnd >>> 12) != DomainMemory.INVALID_MFN) {
-            ramEnd += 4096;
-        }
-        long low = Math.min(ramEnd, 0x9fc00);
+        long lowEnd = contiguousEnd(memory, 0, 0xa0000);
+        // above 1 MiB: RAM continues from where the low part ran into the VGA window (or the end)
+        long ramEnd = lowEnd < 0xa0000 ? lowEnd : contiguousEnd(memory, 0x100000, Long.MAX_VALUE);
+        long low = Math.min(lowEnd, 0x9fc00);
         map.add(0, low, RAM);
         if (ramEnd > 0x9fc00) {
             map.add(0x9fc00, 0x400, RESERVED); // EBDA

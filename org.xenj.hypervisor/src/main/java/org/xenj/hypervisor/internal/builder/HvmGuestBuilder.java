@@ -19,8 +19,8 @@ import org.xenj.hypervisor.spi.DeviceModelInstance;
 
 /**
  * Builds {@code type="hvm"} guests: the hypervisor-side platform, the device model's devices, the
- * e820 map and CMOS memory size, and a direct Linux boot ({@code kernel=}) or an ELF entered like
- * hvmloader ({@code firmware_override=}, see {@link ElfFirmware}). The domain core
+ * e820 map and CMOS memory size, the PCI firmware set-up, and a direct Linux boot ({@code kernel=}) or
+ * an ELF entered like hvmloader ({@code firmware_override=}, see {@link ElfFirmware}). The domain core
  * has populated RAM already; nothing here allocates guest memory.
  */
 @Component(service = GuestBuilder.class)
@@ -47,9 +47,11 @@ public final class HvmGuestBuilder implements GuestBuilder {
     @Override
     public Guest build(GuestContext context) {
         DomainConfig config = context.config();
-        DeviceModel model = context.deviceModels().stream().filter(m -> m.supports(config)).findFirst()
-                .orElseThrow(() -> new HypervisorException("no HVM device model is available for domain '" + config.name()
-                        + "' (is the org.xenj.hvm.qemudm bundle active?)"));
+        java.util.List<DeviceModel> models = DeviceModelSelection.select(context.deviceModels(), config, context::log);
+        if (models.isEmpty()) {
+            throw new HypervisorException("no HVM device model is available for domain '" + config.name()
+                    + "' (is the org.xenj.hvm.qemudm bundle active?)");
+        }
         E820Map map = E820Map.forHvm(context.memory());
         String firmware = config.raw().get(FIRMWARE_OVERRIDE);
         LinuxDirectBoot.EntryState entry;
@@ -72,22 +74,24 @@ public final class HvmGuestBuilder implements GuestBuilder {
         }
 
         HvmPlatformImpl platform = new HvmPlatformImpl(context);
-        DeviceModelInstance devices = null;
+        java.util.List<DeviceModelInstance> devices = new java.util.ArrayList<>();
         try {
             platform.rtc().setMemorySize(map.ramTop(), 0);
             HvmXenAbiSetup.attach(context, platform);
-            devices = model.attach(platform);
+            for (DeviceModel model : models) {
+                devices.add(model.attach(platform));
+            }
+            platform.firmwarePciSetup(map.ramTop());
             VCpuExecutor[] executors = new VCpuExecutor[config.vcpus()];
             for (int i = 0; i < executors.length; i++) {
                 executors[i] = vcpus.create(context, i, platform, i == 0 ? entry : null);
             }
-            context.log(String.format("%s, %d MiB RAM, device model %s", bootLine, map.ramTop() >> 20, model.name()));
+            context.log(String.format("%s, %d MiB RAM, device models %s", bootLine, map.ramTop() >> 20,
+                    models.stream().map(DeviceModel::name).collect(java.util.stream.Collectors.joining(", "))));
             return new HvmGuest(platform, devices, executors);
         } catch (RuntimeException e) {
             platform.destroy();
-            if (devices != null) {
-                devices.detach();
-            }
+            devices.forEach(DeviceModelInstance::detach);
             throw e instanceof HypervisorException ? e : new HypervisorException("cannot build HVM domain '" + config.name()
                     + "': " + e.getMessage(), e);
         }
@@ -106,10 +110,10 @@ public final class HvmGuestBuilder implements GuestBuilder {
     /** A built HVM guest: its platform, its device model instance and its vCPUs. */
     static final class HvmGuest implements Guest {
         private final HvmPlatformImpl platform;
-        private final DeviceModelInstance devices;
+        private final java.util.List<DeviceModelInstance> devices;
         private final VCpuExecutor[] executors;
 
-        HvmGuest(HvmPlatformImpl platform, DeviceModelInstance devices, VCpuExecutor[] executors) {
+        HvmGuest(HvmPlatformImpl platform, java.util.List<DeviceModelInstance> devices, VCpuExecutor[] executors) {
             this.platform = platform;
             this.devices = devices;
             this.executors = executors;
@@ -127,7 +131,7 @@ public final class HvmGuestBuilder implements GuestBuilder {
         @Override
         public void destroy() {
             platform.destroy();
-            devices.detach();
+            devices.forEach(DeviceModelInstance::detach);
         }
     }
 }

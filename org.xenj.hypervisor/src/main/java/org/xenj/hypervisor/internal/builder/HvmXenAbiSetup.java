@@ -8,14 +8,16 @@ import org.xenj.hypervisor.internal.dom0.HvmStoreAndConsole;
 import org.xenj.hypervisor.internal.hypercall.HvmXenAbi;
 import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.platform.HvmPlatformImpl;
+import org.xenj.hypervisor.internal.xenabi.platformpci.XenPlatformPci;
 
 /**
  * Gives an HVM domain Xen's ABI, as every HVM guest on Xen has it: the CPUID leaves
  * 0x40000000+, the hypercall MSR, {@code vmcall}/{@code vmmcall}, hvm_op params, add_to_physmap,
- * event channels and grant tables, and the 0x12/0xe9 debug ports. The xl.cfg key
- * {@value #KEY} (default 1) turns it off with 0: the guest then sees a bare PC, and a PVHVM kernel
- * boots as on hardware. (On Xen that key removes the platform PCI device and with it the PV
- * drivers; the CPUID leaves stay. We have no platform device yet, so the key hides the whole ABI.)
+ * event channels and grant tables, the 0xe9 debug port, and the Xen platform PCI device (00:03.0,
+ * 5853:0001) with the unplug protocol on ports 0x10-0x1f. The xl.cfg key {@value #KEY} (default 1)
+ * turns it off with 0: the guest then sees a bare PC, and a PVHVM kernel boots as on hardware. (On
+ * Xen that key removes the platform PCI device and with it the PV drivers; the CPUID leaves stay.
+ * Here the key hides the whole ABI, as before the device existed.)
  */
 final class HvmXenAbiSetup {
 
@@ -53,6 +55,7 @@ final class HvmXenAbiSetup {
         }
         HvmXenAbi abi = new HvmXenAbi(XenHost.of(context), context, context.config().vcpus(), platform::setIrq);
         platform.attachXenAbi(abi);
+        XenPlatformPci.plugInto(platform, abi.debugPort());
         abi.attachServices(HvmStoreAndConsole.setUp(abi.host(), abi.domain())::close);
         return abi;
     }

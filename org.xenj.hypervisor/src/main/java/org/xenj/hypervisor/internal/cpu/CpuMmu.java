@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.exec.MmioRange;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
@@ -18,6 +19,10 @@ import org.xenj.hypervisor.internal.mem.MachineMemory;
  * tag and a write tag per slot; a tag is the page's linear base address when that access is
  * allowed without a walk (for writes: writable and already dirty), else -1. The data of a slot is
  * the host chunk and an offset so that {@code chunk[off + linear]} is the byte.
+ *
+ * <p>A slot can instead hold an MMIO page: MMIO tags (same rules) and the device range covering
+ * the page with the page's offset in it, so a repeated device access costs a tag check, a
+ * liveness check of the range and one call, with no page walk and no range scan.
  */
 abstract class CpuMmu extends CpuRegs {
 
@@ -42,6 +47,15 @@ abstract class CpuMmu extends CpuRegs {
     private final int[] uTagR = new int[TLB_SIZE], uTagW = new int[TLB_SIZE], uOff = new int[TLB_SIZE];
     private final byte[][] uMem = new byte[TLB_SIZE][];
     private final boolean[] uGlobal = new boolean[TLB_SIZE];
+
+    private final int[] kMmioTagR = new int[TLB_SIZE], kMmioTagW = new int[TLB_SIZE];
+    private final int[] uMmioTagR = new int[TLB_SIZE], uMmioTagW = new int[TLB_SIZE];
+    private final MmioRange[] kMmio = new MmioRange[TLB_SIZE], uMmio = new MmioRange[TLB_SIZE];
+    /** Offset of the slot's page within its range. */
+    private final long[] kMmioOff = new long[TLB_SIZE], uMmioOff = new long[TLB_SIZE];
+    /** Set by {@link #mmioHit} and {@link #fill}: the range and offset of the MMIO access at hand (null: none cached). */
+    private MmioRange mmioRange;
+    private long mmioOffset;
 
     /** The set in use for the current privilege (user set at CPL 3). */
     int[] tagR, tagW, tOff;
@@ -85,6 +99,10 @@ abstract class CpuMmu extends CpuRegs {
         Arrays.fill(kTagW, -1);
         Arrays.fill(uTagR, -1);
         Arrays.fill(uTagW, -1);
+        Arrays.fill(kMmioTagR, -1);
+        Arrays.fill(kMmioTagW, -1);
+        Arrays.fill(uMmioTagR, -1);
+        Arrays.fill(uMmioTagW, -1);
         selectTlb(false);
     }
 
@@ -104,10 +122,14 @@ abstract class CpuMmu extends CpuRegs {
             if (!keepGlobals || !kGlobal[i]) {
                 kTagR[i] = -1;
                 kTagW[i] = -1;
+                kMmioTagR[i] = -1;
+                kMmioTagW[i] = -1;
             }
             if (!keepGlobals || !uGlobal[i]) {
                 uTagR[i] = -1;
                 uTagW[i] = -1;
+                uMmioTagR[i] = -1;
+                uMmioTagW[i] = -1;
             }
         }
         flushFetch();
@@ -116,6 +138,7 @@ abstract class CpuMmu extends CpuRegs {
     final void invlpg(int lin) {
         int i = (lin >>> 12) & TLB_MASK;
         kTagR[i] = kTagW[i] = uTagR[i] = uTagW[i] = -1;
+        kMmioTagR[i] = kMmioTagW[i] = uMmioTagR[i] = uMmioTagW[i] = -1;
         flushFetch();
     }
 
@@ -253,26 +276,57 @@ abstract class CpuMmu extends CpuRegs {
 
     // ------------------------------------------------------------------ TLB fill
 
-    /** Walks and caches {@code lin}'s page in the given set; returns the slot, or -1 for MMIO ({@link #mmioPhys}). */
+    /**
+     * Walks and caches {@code lin}'s page in the given set; returns the slot, or -1 for MMIO
+     * ({@link #mmioPhys}; {@link #mmioRange}/{@link #mmioOffset} when a device range covers the
+     * page, which is then cached in the slot's MMIO tags).
+     */
     private int fill(int lin, boolean write, boolean user) {
         long pa = translate(lin, write, user);
         int mfn = memory.mfn(pa >>> 12);
-        if (mfn == DomainMemory.INVALID_MFN) {
-            mmioPhys = pa;
-            return -1;
-        }
         int i = (lin >>> 12) & TLB_MASK;
         int page = lin & PAGE_MASK;
+        if (mfn == DomainMemory.INVALID_MFN) {
+            mmioPhys = pa;
+            MmioRange r = env.mmioRange(pa);
+            if (r != null && !(r.live() && r.coversPage(pa & ~0xfffL))) {
+                r = null; // only a range spanning the whole page can stand for it
+            }
+            mmioRange = r;
+            if (r != null) {
+                long pageOffset = (pa & ~0xfffL) - r.base;
+                mmioOffset = pageOffset + (lin & 0xfff);
+                // one kind of entry per slot, so that the slot's global bit is its entry's
+                if (user) {
+                    uTagR[i] = uTagW[i] = -1;
+                    uMmioTagR[i] = page;
+                    uMmioTagW[i] = walkWritable ? page : -1;
+                    uMmio[i] = r;
+                    uMmioOff[i] = pageOffset;
+                    uGlobal[i] = walkGlobal;
+                } else {
+                    kTagR[i] = kTagW[i] = -1;
+                    kMmioTagR[i] = page;
+                    kMmioTagW[i] = walkWritable ? page : -1;
+                    kMmio[i] = r;
+                    kMmioOff[i] = pageOffset;
+                    kGlobal[i] = walkGlobal;
+                }
+            }
+            return -1;
+        }
         if (write && page == codeWatchPage) {
             blockBreak = true; // a store into the page the current block runs from
         }
         if (user) {
+            uMmioTagR[i] = uMmioTagW[i] = -1;
             uTagR[i] = page;
             uTagW[i] = walkWritable ? page : -1;
             uMem[i] = machine.chunk(mfn);
             uOff[i] = MachineMemory.offset(mfn) - page;
             uGlobal[i] = walkGlobal;
         } else {
+            kMmioTagR[i] = kMmioTagW[i] = -1;
             kTagR[i] = page;
             kTagW[i] = walkWritable ? page : -1;
             kMem[i] = machine.chunk(mfn);
@@ -280,6 +334,45 @@ abstract class CpuMmu extends CpuRegs {
             kGlobal[i] = walkGlobal;
         }
         return i;
+    }
+
+    /**
+     * Whether {@code lin}'s page is a cached MMIO page allowing this access; sets {@link #mmioRange}
+     * and {@link #mmioOffset}. A retired range (its device was unmapped or moved) empties the slot.
+     */
+    private boolean mmioHit(int lin, boolean write, boolean user) {
+        int i = (lin >>> 12) & TLB_MASK;
+        int[] tags = user ? (write ? uMmioTagW : uMmioTagR) : (write ? kMmioTagW : kMmioTagR);
+        if (tags[i] != (lin & PAGE_MASK)) {
+            return false;
+        }
+        MmioRange r = (user ? uMmio : kMmio)[i];
+        if (!r.live()) {
+            if (user) {
+                uMmioTagR[i] = uMmioTagW[i] = -1;
+            } else {
+                kMmioTagR[i] = kMmioTagW[i] = -1;
+            }
+            return false;
+        }
+        mmioRange = r;
+        mmioOffset = (user ? uMmioOff : kMmioOff)[i] + (lin & 0xfff);
+        return true;
+    }
+
+    /** The MMIO read {@link #fill} just resolved: through the cached range, else by address. */
+    private long mmioReadFilled(int size) {
+        MmioRange r = mmioRange;
+        return r != null ? env.mmioRead(r, mmioOffset, size) : env.mmioRead(mmioPhys, size);
+    }
+
+    private void mmioWriteFilled(int size, long v) {
+        MmioRange r = mmioRange;
+        if (r != null) {
+            env.mmioWrite(r, mmioOffset, size, v);
+        } else {
+            env.mmioWrite(mmioPhys, size, v);
+        }
     }
 
     // ------------------------------------------------------------------ linear access, current privilege
@@ -355,15 +448,18 @@ abstract class CpuMmu extends CpuRegs {
     private void probeWrite(int lin, boolean user) {
         int i = (lin >>> 12) & TLB_MASK;
         int[] tw = user ? uTagW : kTagW;
-        if (tw[i] != (lin & PAGE_MASK)) {
+        if (tw[i] != (lin & PAGE_MASK) && !mmioHit(lin, true, user)) {
             fill(lin, true, user);
         }
     }
 
     private int read8Slow(int lin, boolean user) {
+        if (mmioHit(lin, false, user)) {
+            return (int) env.mmioRead(mmioRange, mmioOffset, 1) & 0xff;
+        }
         int i = fill(lin, false, user);
         if (i < 0) {
-            return (int) env.mmioRead(mmioPhys, 1) & 0xff;
+            return (int) mmioReadFilled(1) & 0xff;
         }
         return (user ? uMem : kMem)[i][(user ? uOff : kOff)[i] + lin] & 0xff;
     }
@@ -372,9 +468,12 @@ abstract class CpuMmu extends CpuRegs {
         if ((lin & 0xfff) == 0xfff) {
             return read8Slow(lin, user) | read8Slow(lin + 1, user) << 8;
         }
+        if (mmioHit(lin, false, user)) {
+            return (int) env.mmioRead(mmioRange, mmioOffset, 2) & 0xffff;
+        }
         int i = fill(lin, false, user);
         if (i < 0) {
-            return (int) env.mmioRead(mmioPhys, 2) & 0xffff;
+            return (int) mmioReadFilled(2) & 0xffff;
         }
         return (short) LE16.get((user ? uMem : kMem)[i], (user ? uOff : kOff)[i] + lin) & 0xffff;
     }
@@ -387,17 +486,24 @@ abstract class CpuMmu extends CpuRegs {
             }
             return v;
         }
+        if (mmioHit(lin, false, user)) {
+            return (int) env.mmioRead(mmioRange, mmioOffset, 4);
+        }
         int i = fill(lin, false, user);
         if (i < 0) {
-            return (int) env.mmioRead(mmioPhys, 4);
+            return (int) mmioReadFilled(4);
         }
         return (int) LE32.get((user ? uMem : kMem)[i], (user ? uOff : kOff)[i] + lin);
     }
 
     private void write8Slow(int lin, int v, boolean user) {
+        if (mmioHit(lin, true, user)) {
+            env.mmioWrite(mmioRange, mmioOffset, 1, v & 0xff);
+            return;
+        }
         int i = fill(lin, true, user);
         if (i < 0) {
-            env.mmioWrite(mmioPhys, 1, v & 0xff);
+            mmioWriteFilled(1, v & 0xff);
             return;
         }
         (user ? uMem : kMem)[i][(user ? uOff : kOff)[i] + lin] = (byte) v;
@@ -410,9 +516,13 @@ abstract class CpuMmu extends CpuRegs {
             write8Slow(lin + 1, v >>> 8, user);
             return;
         }
+        if (mmioHit(lin, true, user)) {
+            env.mmioWrite(mmioRange, mmioOffset, 2, v & 0xffff);
+            return;
+        }
         int i = fill(lin, true, user);
         if (i < 0) {
-            env.mmioWrite(mmioPhys, 2, v & 0xffff);
+            mmioWriteFilled(2, v & 0xffff);
             return;
         }
         LE16.set((user ? uMem : kMem)[i], (user ? uOff : kOff)[i] + lin, (short) v);
@@ -426,9 +536,13 @@ abstract class CpuMmu extends CpuRegs {
             }
             return;
         }
+        if (mmioHit(lin, true, user)) {
+            env.mmioWrite(mmioRange, mmioOffset, 4, v & 0xffffffffL);
+            return;
+        }
         int i = fill(lin, true, user);
         if (i < 0) {
-            env.mmioWrite(mmioPhys, 4, v & 0xffffffffL);
+            mmioWriteFilled(4, v & 0xffffffffL);
             return;
         }
         LE32.set((user ? uMem : kMem)[i], (user ? uOff : kOff)[i] + lin, v);

@@ -281,7 +281,11 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         int domid = nextDomid;
         DomainMemory memory = new DomainMemory(machine, domid);
         try {
-            memory.populate(0, (int) frames);
+            if (config.type() == DomainType.HVM) {
+                org.xenj.hypervisor.internal.mem.HvmRamLayout.populate(memory, (int) frames);
+            } else {
+                memory.populate(0, (int) frames);
+            }
         } catch (HypervisorException e) {
             throw new HypervisorException("cannot create domain '" + config.name() + "': " + e.getMessage(), e);
         }

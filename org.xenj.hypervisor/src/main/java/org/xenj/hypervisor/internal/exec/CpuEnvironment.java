@@ -17,6 +17,24 @@ public interface CpuEnvironment {
 
     void mmioWrite(long gpa, int size, long value);
 
+    /**
+     * The live device range covering the whole page of {@code gpa}, for the CPU to cache in its
+     * TLB, or null (unclaimed, or a range smaller than a page): accesses then take
+     * {@link #mmioRead(long, int)}.
+     */
+    default MmioRange mmioRange(long gpa) {
+        return null;
+    }
+
+    /** An access through a cached range: {@code offset} is from the range's base. Same rules as {@link #mmioRead(long, int)}. */
+    default long mmioRead(MmioRange range, long offset, int size) {
+        return mmioRead(range.base + offset, size);
+    }
+
+    default void mmioWrite(MmioRange range, long offset, int size, long value) {
+        mmioWrite(range.base + offset, size, value);
+    }
+
     /** Cheap check (a volatile read): is a maskable interrupt pending for this vCPU? */
     boolean interruptPending();
 

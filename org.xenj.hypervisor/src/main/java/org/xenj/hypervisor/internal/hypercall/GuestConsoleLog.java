@@ -4,20 +4,18 @@ import java.util.function.Consumer;
 
 /**
  * What a guest writes with {@code console_io(CONSOLEIO_write)}: as on Xen, it goes to the
- * hypervisor's log ({@code xen:dmesg}, Xen's {@code xl dmesg}) as lines prefixed "(dN) ", not to the
- * domain's console (the console ring is that). Lines are cut at a newline or at {@link #MAX_LINE}
+ * hypervisor's log ({@code xen:dmesg}, Xen's {@code xl dmesg}; the domain's log lines carry its
+ * "(dN)" already), not to the domain's console (the console ring is that). Lines are cut at a newline or at {@link #MAX_LINE}
  * characters; control characters other than tab are shown as '.', so a guest cannot forge log lines.
  */
 public final class GuestConsoleLog {
 
     static final int MAX_LINE = 256;
 
-    private final String prefix;
     private final Consumer<String> log;
     private final StringBuilder line = new StringBuilder();
 
-    public GuestConsoleLog(int domid, Consumer<String> log) {
-        this.prefix = "(d" + domid + ") ";
+    public GuestConsoleLog(Consumer<String> log) {
         this.log = log;
     }
 
@@ -36,7 +34,7 @@ public final class GuestConsoleLog {
     }
 
     private void flush() {
-        log.accept(prefix + line);
+        log.accept(line.toString());
         line.setLength(0);
     }
 }

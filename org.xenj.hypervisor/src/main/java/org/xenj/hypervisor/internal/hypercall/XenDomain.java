@@ -71,7 +71,7 @@ public final class XenDomain {
         this.host = host;
         this.context = context;
         this.domid = context.domid();
-        this.guestLog = new GuestConsoleLog(domid, context::log);
+        this.guestLog = new GuestConsoleLog(context::log);
         this.pv = pv;
         this.memory = context.memory();
         this.machine = memory.machine();

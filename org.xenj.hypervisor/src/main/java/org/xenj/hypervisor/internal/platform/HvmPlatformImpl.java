@@ -16,6 +16,12 @@ import org.xenj.hypervisor.spi.GuestMemory;
 import org.xenj.hypervisor.spi.HvmPlatform;
 import org.xenj.hypervisor.spi.IoHandler;
 import org.xenj.hypervisor.spi.MmioHandler;
+import org.xenj.hypervisor.spi.pci.PciDevice;
+import org.xenj.hypervisor.spi.pci.PciSlot;
+import org.xenj.hypervisor.internal.mem.HvmRamLayout;
+import org.xenj.hypervisor.internal.platform.pci.BarSpace;
+import org.xenj.hypervisor.internal.platform.pci.PciBus;
+import org.xenj.hypervisor.internal.platform.pci.PciFirmware;
 
 /**
  * One HVM domain's platform: the devices the hypervisor keeps (PIC pair + ELCR, PIT + port 0x61,
@@ -33,6 +39,12 @@ public final class HvmPlatformImpl implements HvmPlatform {
     private final InterruptFabric fabric;
     private final Pit8254 pit;
     private final Mc146818Rtc rtc;
+    private final PciBus pci;
+    /** Set once the builder is done: RAM under the ROM windows can no longer be given to devices. */
+    private volatile boolean layoutSealed;
+    private final DeviceTimers deviceTimers;
+    /** Device work off the vCPU threads; created on first use, stopped by {@link #destroy}. */
+    private java.util.concurrent.ExecutorService deviceExecutor;
     private final VCpuEnvironment[] environments;
     private final Runnable hostTimerTask = this::serviceFromHostTimer;
 
@@ -68,6 +80,11 @@ public final class HvmPlatformImpl implements HvmPlatform {
         ports.map(Mc146818Rtc.BASE, 2, rtc.ports());
         ports.map(ResetControl.PORT, 1, new ResetControl(this::requestReset));
         mmio.map(IoApic.DEFAULT_BASE, 0x1000, fabric.ioApic().mmio());
+        this.deviceTimers = new DeviceTimers(context::log, deadline -> armHostTimer(deadline, clock.nanoTime()));
+        this.pci = new PciBus(new PlatformBarSpace(), fabric, context::log, fabric::flushWakes);
+        ports.map(PciBus.CONFIG_ADDRESS, 1, pci.configPorts(0));
+        ports.map(PciBus.CONFIG_ADDRESS + 2, 2, pci.configPorts(2)); // 0xCF9 is reset control
+        ports.map(PciBus.CONFIG_DATA, 4, pci.configPorts(4));
         this.environments = new VCpuEnvironment[vcpus];
         for (int i = 0; i < vcpus; i++) {
             environments[i] = new VCpuEnvironment(this, i, fabric.lapic(i));
@@ -112,6 +129,23 @@ public final class HvmPlatformImpl implements HvmPlatform {
         return rtc;
     }
 
+    public PciBus pciBus() {
+        return pci;
+    }
+
+    /**
+     * Firmware's PCI set-up for a directly booted kernel (no BIOS runs): PIRQ routes, interrupt
+     * lines, BAR placement above {@code ramTop}, decoding on. Call after every device is plugged;
+     * from then on the ROM windows' RAM stays RAM.
+     */
+    public void firmwarePciSetup(long ramTop) {
+        layoutSealed = true;
+        PciFirmware.assign(pci, ramTop, irq -> {
+            int port = 0x4d0 + (irq >> 3);
+            ports.write(port, 1, ports.read(port, 1) | 1 << (irq & 7));
+        }, context::log);
+    }
+
     IoPortBus ports() {
         return ports;
     }
@@ -124,18 +158,18 @@ public final class HvmPlatformImpl implements HvmPlatform {
     public void reset() {
         fabric.reset();
         pit.reset();
+        pci.reset();
         fabric.flushWakes();
     }
 
     /**
-     * Plugs Xen's ABI in: the debug ports 0x12 and 0xe9, the hypercall MSR and the event callback
-     * on every vCPU. Call before the vCPUs run; {@link #destroy} tears it down with the platform.
+     * Plugs Xen's ABI in: the debug port 0xe9, the hypercall MSR and the event callback on every
+     * vCPU (port 0x12, once a debug port too, is the platform PCI device's log port now). Call
+     * before the vCPUs run; {@link #destroy} tears it down with the platform.
      */
     public void attachXenAbi(HvmXenAbi abi) {
         this.xenAbi = abi;
-        org.xenj.hypervisor.spi.IoHandler debug = abi.debugPort();
-        ports.map(0x12, 1, debug);
-        ports.map(0xe9, 1, debug);
+        ports.map(0xe9, 1, abi.debugPort());
         for (VCpuEnvironment env : environments) {
             env.attachXenAbi(abi);
         }
@@ -150,6 +184,12 @@ public final class HvmPlatformImpl implements HvmPlatform {
             xenAbi.destroy();
         }
         destroyed = true;
+        deviceTimers.cancelAll();
+        synchronized (this) {
+            if (deviceExecutor != null) {
+                deviceExecutor.shutdownNow();
+            }
+        }
         synchronized (timerLock) {
             if (hostTimer != null) {
                 hostTimer.cancel();
@@ -162,6 +202,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
     public long serviceTimers(long now) {
         long next = pit.service(now);
         next = Math.min(next, rtc.service(now));
+        next = Math.min(next, deviceTimers.service(now));
         for (int i = 0; i < fabric.vcpus(); i++) {
             next = Math.min(next, fabric.lapic(i).service(now));
         }
@@ -246,21 +287,86 @@ public final class HvmPlatformImpl implements HvmPlatform {
         if (size <= 0 || base < 0) {
             throw new IllegalArgumentException("bad MMIO range 0x" + Long.toHexString(base) + "+" + size);
         }
-        for (long page = base >>> 12; page <= (base + size - 1) >>> 12; page++) {
-            if (context.memory().mfn(page) != org.xenj.hypervisor.internal.mem.DomainMemory.INVALID_MFN) {
-                throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps guest RAM at 0x"
-                        + Long.toHexString(page << 12));
+        boolean romWindow = base >= HvmRamLayout.ROM_WINDOWS && base + size <= HvmRamLayout.ROM_WINDOWS_END;
+        if (overlapsRam(base, size)) {
+            if (!romWindow || layoutSealed) {
+                throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + "+0x" + Long.toHexString(size)
+                        + " overlaps guest RAM" + (romWindow ? " (ROM windows are claimed before the domain runs)" : ""));
             }
         }
         if (base <= LocalApicRange.BASE + 0xfff && LocalApicRange.BASE < base + size) {
             throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps the local APIC");
         }
         mmio.map(base, size, handler);
+        if (romWindow) {
+            // An option ROM / BIOS window replaces the shadow RAM there (before any vCPU cached it).
+            for (long page = base >>> 12; page <= (base + size - 1) >>> 12; page++) {
+                context.memory().release(page);
+            }
+        }
     }
 
     @Override
     public void unmapMmio(long base, long size) {
         mmio.unmap(base, size);
+    }
+
+    @Override
+    public PciSlot plugPci(int device, int function, PciDevice pciDevice) {
+        PciSlot slot = pci.plug(device, function, pciDevice);
+        context.log(String.format("PCI 00:%02x.%d: %04x:%04x class %06x", slot.bdf() >> 3, slot.bdf() & 7,
+                pciDevice.identity().vendor(), pciDevice.identity().device(), pciDevice.identity().classCode()));
+        return slot;
+    }
+
+    @Override
+    public void unplugPci(PciSlot slot) {
+        pci.unplug(slot);
+    }
+
+    @Override
+    public void setPciLinkRoute(int link, int isaIrq) {
+        pci.setLinkRoute(link, isaIrq);
+    }
+
+    /** Guest RAM in {@code [base, base+size)}? (page granularity) */
+    private boolean overlapsRam(long base, long size) {
+        for (long page = base >>> 12; page <= (base + size - 1) >>> 12; page++) {
+            if (context.memory().mfn(page) != org.xenj.hypervisor.internal.mem.DomainMemory.INVALID_MFN) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The bus's view of the port and MMIO spaces, with the same checks device models get. */
+    private final class PlatformBarSpace implements BarSpace {
+        @Override
+        public void mapIo(int base, int count, IoHandler handler) {
+            ports.map(base, count, handler);
+        }
+
+        @Override
+        public void unmapIo(int base, int count) {
+            ports.unmap(base, count);
+        }
+
+        @Override
+        public void mapMmio(long base, long size, MmioHandler handler) {
+            HvmPlatformImpl.this.mapMmio(base, size, handler);
+        }
+
+        @Override
+        public void unmapMmio(long base, long size) {
+            mmio.unmap(base, size);
+        }
+
+        @Override
+        public boolean overlapsRam(long base, long size) {
+            return HvmPlatformImpl.this.overlapsRam(base, size)
+                    || base <= LocalApicRange.BASE + 0xfff && LocalApicRange.BASE < base + size
+                    || base <= IoApic.DEFAULT_BASE + 0xfff && IoApic.DEFAULT_BASE < base + size;
+        }
     }
 
     @Override
@@ -272,6 +378,41 @@ public final class HvmPlatformImpl implements HvmPlatform {
     @Override
     public GuestMemory memory() {
         return context.memory();
+    }
+
+    @Override
+    public long nowNanos() {
+        return clock.nanoTime();
+    }
+
+    @Override
+    public org.xenj.hypervisor.spi.DeviceTimer newTimer(Runnable onExpiry) {
+        return deviceTimers.create(onExpiry);
+    }
+
+    @Override
+    public synchronized java.util.concurrent.Executor deviceExecutor() {
+        if (destroyed) {
+            throw new IllegalStateException("domain " + context.domid() + " is gone");
+        }
+        if (deviceExecutor == null) {
+            String name = "xenj-d" + context.domid() + "-devices";
+            deviceExecutor = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, name);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        java.util.concurrent.ExecutorService ex = deviceExecutor;
+        return task -> ex.execute(() -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                context.log("device task failed: " + e);
+            } finally {
+                fabric.flushWakes();
+            }
+        });
     }
 
     @Override

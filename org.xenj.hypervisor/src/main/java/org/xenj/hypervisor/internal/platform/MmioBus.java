@@ -3,22 +3,18 @@ package org.xenj.hypervisor.internal.platform;
 import java.util.Arrays;
 import java.util.function.Consumer;
 
+import org.xenj.hypervisor.internal.exec.MmioRange;
 import org.xenj.hypervisor.spi.MmioHandler;
 
 /**
  * Guest-physical ranges claimed by devices. Few ranges, so a copy-on-write array scanned linearly
- * is the fastest structure; MMIO is off the CPU's RAM path anyway. Unclaimed reads return all
+ * on a TLB miss; the CPU caches a page's range in its TLB entry ({@link MmioRange}), so repeated
+ * accesses do not scan. Unclaimed reads return all
  * ones, writes are dropped; a throwing handler is logged and treated as absent.
  */
 public final class MmioBus {
 
-    private record Range(long base, long size, MmioHandler handler) {
-        boolean contains(long gpa) {
-            return gpa - base >= 0 && gpa - base < size;
-        }
-    }
-
-    private volatile Range[] ranges = new Range[0];
+    private volatile MmioRange[] ranges = new MmioRange[0];
     private final Consumer<String> log;
 
     public MmioBus(Consumer<String> log) {
@@ -29,23 +25,58 @@ public final class MmioBus {
         if (base < 0 || size <= 0 || base + size > (1L << 36)) {
             throw new IllegalArgumentException("bad MMIO range 0x" + Long.toHexString(base) + "+0x" + Long.toHexString(size));
         }
-        for (Range r : ranges) {
+        for (MmioRange r : ranges) {
             if (base < r.base + r.size && r.base < base + size) {
                 throw new IllegalStateException("MMIO range 0x" + Long.toHexString(base) + " overlaps a device at 0x"
                         + Long.toHexString(r.base));
             }
         }
-        Range[] copy = Arrays.copyOf(ranges, ranges.length + 1);
-        copy[copy.length - 1] = new Range(base, size, handler);
+        MmioRange[] copy = Arrays.copyOf(ranges, ranges.length + 1);
+        copy[copy.length - 1] = new MmioRange(handler, base, size);
         ranges = copy;
     }
 
+    /** Removes the range; CPUs that cached it in their TLBs drop it on its next use. */
     public synchronized void unmap(long base, long size) {
-        ranges = Arrays.stream(ranges).filter(r -> !(r.base == base && r.size == size)).toArray(Range[]::new);
+        for (MmioRange r : ranges) {
+            if (r.base == base && r.size == size) {
+                r.retire();
+            }
+        }
+        ranges = Arrays.stream(ranges).filter(MmioRange::live).toArray(MmioRange[]::new);
+    }
+
+    /** The range covering all of {@code gpa}'s page, or null: what a TLB entry may cache (a TLB miss, not the access path). */
+    public MmioRange rangeCoveringPage(long gpa) {
+        long page = gpa & ~0xfffL;
+        for (MmioRange r : ranges) {
+            if (r.contains(gpa)) {
+                return r.coversPage(page) ? r : null;
+            }
+        }
+        return null;
+    }
+
+    /** An access through a range a TLB cached: the same guarantees as {@link #read}. */
+    public long read(MmioRange r, long offset, int size) {
+        try {
+            return r.handler.mmioRead(offset, size) & ones(size);
+        } catch (RuntimeException e) {
+            log.accept("MMIO read 0x" + Long.toHexString(r.base + offset) + " failed in device: " + e);
+            return ones(size);
+        }
+    }
+
+    public void write(MmioRange r, long offset, int size, long value) {
+        try {
+            r.handler.mmioWrite(offset, size, value & ones(size));
+        } catch (RuntimeException e) {
+            log.accept("MMIO write 0x" + Long.toHexString(r.base + offset) + " failed in device: " + e);
+        }
     }
 
     public boolean claimed(long gpa) {
-        for (Range r : ranges) {
+        for (MmioRange r : ranges) {
             if (r.contains(gpa)) {
                 return true;
             }
@@ -58,7 +89,7 @@ public final class MmioBus {
     }
 
     public long read(long gpa, int size) {
-        for (Range r : ranges) {
+        for (MmioRange r : ranges) {
             if (r.contains(gpa)) {
                 try {
                     return r.handler.mmioRead(gpa - r.base, size) & ones(size);
@@ -72,7 +103,7 @@ public final class MmioBus {
     }
 
     public void write(long gpa, int size, long value) {
-        for (Range r : ranges) {
+        for (MmioRange r : ranges) {
             if (r.contains(gpa)) {
                 try {
                     r.handler.mmioWrite(gpa - r.base, size, value & ones(size));

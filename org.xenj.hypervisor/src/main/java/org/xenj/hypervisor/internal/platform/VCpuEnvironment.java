@@ -1,6 +1,7 @@
 package org.xenj.hypervisor.internal.platform;
 
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
+import org.xenj.hypervisor.internal.exec.MmioRange;
 import org.xenj.hypervisor.internal.hypercall.HvmEventCallback;
 import org.xenj.hypervisor.internal.hypercall.HvmXenAbi;
 import org.xenj.hypervisor.internal.platform.apic.LocalApic;
@@ -17,6 +18,8 @@ final class VCpuEnvironment implements CpuEnvironment {
     private final LocalApic lapic;
     private final MmioHandler lapicMmio;
     private final InterruptFabric fabric;
+    /** The local APIC page as a TLB-cacheable range; replaced (old one retired) when the APIC is enabled or disabled. */
+    private volatile MmioRange lapicRange;
     /** Xen's ABI (hypercall MSR, event callback); null without it. Set before the vCPU runs. */
     private HvmXenAbi xenAbi;
     private HvmEventCallback xenCallback;
@@ -27,6 +30,7 @@ final class VCpuEnvironment implements CpuEnvironment {
         this.lapic = lapic;
         this.lapicMmio = lapic.mmio();
         this.fabric = platform.fabric();
+        this.lapicRange = new MmioRange(lapicMmio, LocalApic.DEFAULT_BASE, 0x1000);
     }
 
     @Override
@@ -66,6 +70,27 @@ final class VCpuEnvironment implements CpuEnvironment {
             return;
         }
         platform.mmioWrite(gpa, size, value);
+    }
+
+    @Override
+    public MmioRange mmioRange(long gpa) {
+        if (isLapic(gpa)) {
+            return lapicRange;
+        }
+        return platform.mmioBus().rangeCoveringPage(gpa);
+    }
+
+    @Override
+    public long mmioRead(MmioRange range, long offset, int size) {
+        long v = platform.mmioBus().read(range, offset, size);
+        platform.afterDeviceAccess();
+        return v;
+    }
+
+    @Override
+    public void mmioWrite(MmioRange range, long offset, int size, long value) {
+        platform.mmioBus().write(range, offset, size, value);
+        platform.afterDeviceAccess();
     }
 
     @Override
@@ -109,7 +134,13 @@ final class VCpuEnvironment implements CpuEnvironment {
     @Override
     public boolean writeMsr(int msr, long value) {
         if (msr == LocalApic.MSR_APIC_BASE) {
-            return lapic.writeBaseMsr(value);
+            boolean wasEnabled = lapic.hardwareEnabled();
+            boolean ok = lapic.writeBaseMsr(value);
+            if (lapic.hardwareEnabled() != wasEnabled) {
+                lapicRange.retire(); // TLB entries holding the APIC page resolve it again
+                lapicRange = new MmioRange(lapicMmio, LocalApic.DEFAULT_BASE, 0x1000);
+            }
+            return ok;
         }
         HvmXenAbi xen = xenAbi;
         return xen != null && xen.writeMsr(msr, value);

@@ -29,9 +29,18 @@ public final class FakeGuestContext implements GuestContext {
     public final List<DeviceModel> deviceModels = new ArrayList<>();
 
     public FakeGuestContext(DomainConfig config) {
+        this(config, false);
+    }
+
+    /** @param pcLayout RAM around the VGA window, as the domain core lays out HVM domains */
+    public FakeGuestContext(DomainConfig config, boolean pcLayout) {
         this.config = config;
         this.memory = new DomainMemory(new MachineMemory((config.memoryMiB() + 4) << 20), 1);
-        memory.populate(0, (int) (config.memoryMiB() << 8));
+        if (pcLayout) {
+            org.xenj.hypervisor.internal.mem.HvmRamLayout.populate(memory, (int) (config.memoryMiB() << 8));
+        } else {
+            memory.populate(0, (int) (config.memoryMiB() << 8));
+        }
     }
 
     @Override

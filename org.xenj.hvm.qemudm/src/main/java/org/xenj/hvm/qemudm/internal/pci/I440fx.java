@@ -1,14 +1,12 @@
 package org.xenj.hvm.qemudm.internal.pci;
 
+import org.xenj.hypervisor.spi.pci.PciIdentity;
+
 /** Intel 440FX PCI and memory controller (host bridge, 8086:1237) at 00:00.0. */
 public final class I440fx extends PciFunction {
 
     public I440fx() {
-        super("i440FX host bridge", 0x8086, 0x1237, 0x060000, 0x02, 0x00);
-        put16(0x04, 0x0006); // memory space + bus master
-        put16(0x06, 0x0280); // fast back-to-back, medium DEVSEL
-        allowWrite(0x04, 1, 0x46);
-        allowWrite(0x0d, 1, 0xf8); // latency timer
+        super("i440FX host bridge", PciIdentity.of(0x8086, 0x1237, 0x060000, 0x02));
         allowWrite(0x50, 2, 0xff); // PMCCFG, DETURBO
         allowWrite(0x59, 7, 0xff); // PAM0-PAM6 (shadow RAM attributes; our low RAM is plain RAM)
         allowWrite(0x72, 1, 0x7f); // SMRAM

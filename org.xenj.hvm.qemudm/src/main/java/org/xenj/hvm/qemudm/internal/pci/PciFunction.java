@@ -1,34 +1,41 @@
 package org.xenj.hvm.qemudm.internal.pci;
 
+import java.util.List;
+
+import org.xenj.hypervisor.spi.pci.PciBar;
+import org.xenj.hypervisor.spi.pci.PciDevice;
+import org.xenj.hypervisor.spi.pci.PciIdentity;
+
 /**
- * One PCI function's 256-byte configuration space with a per-byte write mask, so that a device
- * is described by its power-on bytes and which of them the guest may change.
+ * A PCI function's device-specific registers (0x40-0xff) with a per-byte write mask, so that a
+ * device is described by its power-on bytes and which of them the guest may change. The standard
+ * header is the platform's.
  */
-public class PciFunction {
+public abstract class PciFunction implements PciDevice {
 
     private final String name;
+    private final PciIdentity identity;
     final byte[] config = new byte[256];
     final byte[] writable = new byte[256];
     private final byte[] powerOn = new byte[256];
 
-    public PciFunction(String name, int vendor, int device, int classCode, int revision, int headerType) {
+    protected PciFunction(String name, PciIdentity identity) {
         this.name = name;
-        put16(0x00, vendor);
-        put16(0x02, device);
-        config[0x08] = (byte) revision;
-        config[0x09] = (byte) classCode;
-        config[0x0a] = (byte) (classCode >> 8);
-        config[0x0b] = (byte) (classCode >> 16);
-        config[0x0e] = (byte) headerType;
+        this.identity = identity;
     }
 
     public String name() {
         return name;
     }
 
-    final void put16(int offset, int value) {
-        config[offset] = (byte) value;
-        config[offset + 1] = (byte) (value >> 8);
+    @Override
+    public PciIdentity identity() {
+        return identity;
+    }
+
+    @Override
+    public List<PciBar> bars() {
+        return List.of();
     }
 
     /** Marks {@code [offset, offset+len)} writable under {@code mask} (per byte). */
@@ -43,11 +50,13 @@ public class PciFunction {
         System.arraycopy(config, 0, powerOn, 0, 256);
     }
 
+    @Override
     public synchronized void reset() {
         System.arraycopy(powerOn, 0, config, 0, 256);
     }
 
-    public synchronized int read(int offset, int size) {
+    @Override
+    public synchronized int configRead(int offset, int size) {
         int v = 0;
         for (int i = 0; i < size && offset + i < 256; i++) {
             v |= (config[offset + i] & 0xff) << (8 * i);
@@ -55,12 +64,25 @@ public class PciFunction {
         return v;
     }
 
-    public synchronized void write(int offset, int size, int value) {
-        for (int i = 0; i < size && offset + i < 256; i++) {
-            int at = offset + i;
-            int mask = writable[at] & 0xff;
-            int b = value >>> (8 * i) & 0xff;
-            config[at] = (byte) ((config[at] & ~mask) | (b & mask));
+    @Override
+    public void configWrite(int offset, int size, int value) {
+        synchronized (this) {
+            for (int i = 0; i < size && offset + i < 256; i++) {
+                int at = offset + i;
+                int mask = writable[at] & 0xff;
+                int b = value >>> (8 * i) & 0xff;
+                config[at] = (byte) ((config[at] & ~mask) | (b & mask));
+            }
         }
+        written(offset, size);
+    }
+
+    /** Hook after a guest write landed (outside the lock): registers with side effects act here. */
+    void written(int offset, int size) {
+    }
+
+    @Override
+    public String toString() {
+        return name;
     }
 }

@@ -1,13 +1,22 @@
 package org.xenj.hvm.qemudm.internal.pci;
 
-/** Intel PIIX3 PCI-to-ISA bridge (8086:7000) at 00:01.0, a multi-function device. */
+import java.util.function.BiConsumer;
+
+import org.xenj.hypervisor.spi.pci.PciIdentity;
+
+/**
+ * Intel PIIX3 PCI-to-ISA bridge (8086:7000) at 00:01.0. Its PIRQ route registers 0x60-0x63 steer
+ * the four PCI interrupt links to ISA IRQs: every write is passed to the platform, which does the
+ * routing (bit 7 set = disabled).
+ */
 public final class Piix3 extends PciFunction {
 
-    public Piix3() {
-        super("PIIX3 ISA bridge", 0x8086, 0x7000, 0x060100, 0x00, 0x80);
-        put16(0x04, 0x0007); // I/O, memory, bus master
-        put16(0x06, 0x0200); // medium DEVSEL
-        allowWrite(0x04, 1, 0x0f);
+    private final BiConsumer<Integer, Integer> linkRoute;
+
+    /** @param linkRoute (link 0..3, ISA IRQ or -1) on every PIRQ route change */
+    public Piix3(BiConsumer<Integer, Integer> linkRoute) {
+        super("PIIX3 ISA bridge", PciIdentity.of(0x8086, 0x7000, 0x060100, 0x00));
+        this.linkRoute = linkRoute;
         allowWrite(0x4c, 1, 0xff); // ISA I/O recovery timer
         config[0x4c] = 0x4d;
         allowWrite(0x4e, 1, 0xff); // X-bus chip select
@@ -28,5 +37,23 @@ public final class Piix3 extends PciFunction {
         allowWrite(0xa0, 8, 0xff); // SMI control
         config[0xa8] = 0x0f;
         sealPowerOn();
+    }
+
+    @Override
+    void written(int offset, int size) {
+        for (int link = 0; link < 4; link++) {
+            if (offset <= 0x60 + link && 0x60 + link < offset + size) {
+                int v = configRead(0x60 + link, 1);
+                linkRoute.accept(link, (v & 0x80) != 0 ? -1 : v & 0x0f);
+            }
+        }
+    }
+
+    @Override
+    public void reset() {
+        super.reset();
+        for (int link = 0; link < 4; link++) {
+            linkRoute.accept(link, -1);
+        }
     }
 }

@@ -1,0 +1,105 @@
+package org.xenj.hypervisor.internal.xenabi.platformpci;
+
+import java.util.List;
+import java.util.function.Consumer;
+
+import org.xenj.hypervisor.internal.platform.HvmPlatformImpl;
+import org.xenj.hypervisor.spi.IoHandler;
+import org.xenj.hypervisor.spi.pci.PciBar;
+import org.xenj.hypervisor.spi.pci.PciDevice;
+import org.xenj.hypervisor.spi.pci.PciIdentity;
+import org.xenj.hypervisor.spi.pci.PciSlot;
+
+/**
+ * Xen's platform PCI device: vendor 0x5853 (XenSource), device 0x0001, class 0xff80, revision 1,
+ * subsystem 5853:0001, INTA#; BAR0 is 256 ports, BAR1 16 MiB of prefetchable memory that decodes to
+ * nothing of ours: PVHVM drivers place grant-table frames there through XENMEM_add_to_physmap.
+ * Linux's {@code xen-platform-pci} driver binds to it and initialises grant tables; the unplug
+ * protocol lives on the fixed ports 0x10-0x1f ({@link UnplugPorts}).
+ */
+public final class XenPlatformPci implements PciDevice {
+
+    public static final int VENDOR = 0x5853;
+    public static final int DEVICE = 0x0001;
+    public static final int CLASS = 0xff8000;
+    /** 00:03.0, as on Xen with QEMU (00:02.0 stays free for a VGA). */
+    public static final int SLOT = 3;
+    public static final int FIXED_PORTS = 0x10;
+    public static final int FIXED_PORT_COUNT = 16;
+    static final int IO_BAR_SIZE = 0x100;
+    static final long MEMORY_BAR_SIZE = 16L << 20;
+
+    private static final PciIdentity IDENTITY = new PciIdentity(VENDOR, DEVICE, CLASS, 1, VENDOR, DEVICE, 1);
+
+    /** BAR0: nothing behind it for drivers of this era; reads float high, writes go nowhere. */
+    private static final IoHandler IO_BAR = new IoHandler() {
+        @Override
+        public int ioRead(int offset, int size) {
+            return -1;
+        }
+
+        @Override
+        public void ioWrite(int offset, int size, int value) {
+        }
+    };
+
+    private final List<PciBar> bars = List.of(PciBar.io(IO_BAR_SIZE, IO_BAR), PciBar.memory(MEMORY_BAR_SIZE, true, null));
+    private final UnplugPorts ports;
+    private PciSlot slot;
+
+    private XenPlatformPci(UnplugPorts ports) {
+        this.ports = ports;
+    }
+
+    /**
+     * Plugs the device into {@code platform} at 00:03.0 and claims ports 0x10-0x1f. Byte writes to
+     * 0x12 (the protocol's log port, once Xen's HVM debug port) go to {@code logPort}.
+     */
+    public static XenPlatformPci plugInto(HvmPlatformImpl platform, IoHandler logPort) {
+        Consumer<String> log = platform::log;
+        UnplugPorts ports = new UnplugPorts(new PlatformUnplug(platform), logPort, log);
+        XenPlatformPci device = new XenPlatformPci(ports);
+        device.slot = platform.plugPci(SLOT, 0, device);
+        platform.mapIo(FIXED_PORTS, FIXED_PORT_COUNT, ports);
+        return device;
+    }
+
+    @Override
+    public PciIdentity identity() {
+        return IDENTITY;
+    }
+
+    @Override
+    public List<PciBar> bars() {
+        return bars;
+    }
+
+    @Override
+    public void reset() {
+        ports.restore(XenPlatformState.powerOn());
+    }
+
+    public XenPlatformState state() {
+        return ports.state();
+    }
+
+    public void restore(XenPlatformState state) {
+        ports.restore(state);
+    }
+
+    PciSlot slot() {
+        return slot;
+    }
+
+    /** Removes emulated devices from the platform's bus as the unplug mask asks. */
+    private record PlatformUnplug(HvmPlatformImpl platform) implements UnplugPorts.Unplugger {
+        @Override
+        public int unplugClass(int baseClass) {
+            List<PciSlot> found = platform.pciBus().functionsOfClass(baseClass);
+            for (PciSlot s : found) {
+                platform.unplugPci(s);
+            }
+            return found.size();
+        }
+    }
+}

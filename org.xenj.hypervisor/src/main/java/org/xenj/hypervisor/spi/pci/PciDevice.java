@@ -1,0 +1,37 @@
+package org.xenj.hypervisor.spi.pci;
+
+import java.util.List;
+
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * A PCI function a device model (or the hypervisor) plugs into the platform's bus. The platform
+ * keeps the standard header (0x00-0x3f: IDs, command/status, BARs, interrupt line/pin); the device
+ * owns the device-specific registers 0x40-0xff. Configuration calls come on a vCPU thread and must
+ * not block.
+ */
+@ConsumerType
+public interface PciDevice {
+
+    PciIdentity identity();
+
+    /** Up to six BARs, in register order (index 0 = 0x10); null entries are unimplemented BARs. */
+    List<PciBar> bars();
+
+    /** Reads device-specific configuration ({@code offset} 0x40..0xff, size 1, 2 or 4). Absent registers read 0. */
+    default int configRead(int offset, int size) {
+        return 0;
+    }
+
+    /** Writes device-specific configuration; read-only bits are the device's to keep. */
+    default void configWrite(int offset, int size, int value) {
+    }
+
+    /** Platform reset: device-specific registers back to power-on values (the header is the platform's). */
+    default void reset() {
+    }
+
+    /** The guest unplugged this device (Xen's emulated-device unplug): it is off the bus for good. */
+    default void unplugged() {
+    }
+}
