@@ -76,9 +76,23 @@ class MiniOsBootTest {
             assertTrue(console.contains("Doing xenbus test."), console);
             assertTrue(console.contains("Thread \"xenbus_tester\" exited"), "the xenbus test ends:\n" + console);
             assertTrue(ticks(console) >= 3, "the periodic thread prints T(s=.. us=..) lines:\n" + console);
+            // Its thread sleeps one second of guest time between lines: TSC, Xen system time and the
+            // wallclock agree (they once counted from different epochs and the lines came 5.3 s apart).
+            double gap = lastTickGap(console);
+            assertTrue(gap > 0.9 && gap < 3.0, "seconds between the last two T lines: " + gap);
             assertTrue(ctx.log.toString().contains("Bootstrapping..."), "console_io goes to the hypervisor log: " + ctx.log);
             guest.destroy();
         }
+    }
+
+    private static double lastTickGap(String console) {
+        Matcher m = TICK.matcher(console);
+        double prev = Double.NaN, last = Double.NaN;
+        while (m.find()) {
+            prev = last;
+            last = Long.parseLong(m.group(1)) + Long.parseLong(m.group(2)) / 1e6;
+        }
+        return last - prev;
     }
 
     private static int ticks(String console) {
