@@ -151,6 +151,7 @@ abstract class CpuExec0F extends CpuSystem {
                     blockBreak = true; // the hypercall may have written guest memory, code included
                     return;
                 }
+                case 0xf9 -> rdtscp(); // SDM vol. 2B RDTSCP: EDX:EAX = TSC, ECX = IA32_TSC_AUX
                 default -> {
                     if (reg == 4) {
                         setReg(o32 ? 32 : 16, rm, cr0);

@@ -71,6 +71,8 @@ abstract class CpuRegs {
     final long[] mtrrVar = new long[16];
     long miscEnable = 1; // fast strings
     long tscOffset;
+    /** IA32_TSC_AUX, returned in ECX by RDTSCP (an OS keeps the CPU number there). */
+    int tscAux;
     long efer;
 
     // ---- exception being raised (the thrown CpuFault carries nothing) ----

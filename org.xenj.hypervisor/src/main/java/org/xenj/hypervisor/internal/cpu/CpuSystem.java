@@ -34,6 +34,10 @@ abstract class CpuSystem extends CpuExec {
     static final int LEAF7_EBX_TSC_ADJUST = 1 << 1;
     /** Invariant TSC: Linux then sets constant_tsc and nonstop_tsc. */
     static final int EXT7_EDX_INVARIANT_TSC = 1 << 8;
+    /** CPUID 8000_0001h EDX: RDTSCP and IA32_TSC_AUX. */
+    static final int EXT1_EDX_RDTSCP = 1 << 27;
+    /** IA32_EFER (no long mode, SYSCALL or NX offered: every bit reserved, reads 0) and IA32_TSC_AUX. */
+    static final int MSR_EFER = 0xc0000080, MSR_TSC_AUX = 0xc0000103;
     private static final byte[] BRAND = "xenj virtual IA-32 CPU\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
             .substring(0, 48).getBytes(StandardCharsets.US_ASCII);
 
@@ -283,6 +287,7 @@ abstract class CpuSystem extends CpuExec {
                 r[2] = (int) (VirtualClock.APIC_BUS_HZ / 1_000_000);
             }
             case 0x80000000 -> r[0] = 0x80000007;
+            case 0x80000001 -> r[3] = EXT1_EDX_RDTSCP;
             case 0x80000007 -> r[3] = EXT7_EDX_INVARIANT_TSC;
             case 0x80000002, 0x80000003, 0x80000004 -> {
                 int base = (leaf - 0x80000002) * 16;
@@ -338,9 +343,17 @@ abstract class CpuSystem extends CpuExec {
         regs[EDX] = (int) (t >>> 32);
     }
 
+    /** RDTSCP: RDTSC's privilege check (CR4.TSD), then ECX = IA32_TSC_AUX. */
+    final void rdtscp() {
+        rdtsc();
+        regs[ECX] = tscAux;
+    }
+
     final long readMsr(int msr) {
         switch (msr) {
             case MSR_TSC: return tsc();
+            case MSR_EFER: return 0;
+            case MSR_TSC_AUX: return tscAux & 0xffffffffL;
             case MSR_TSC_ADJUST: return tscOffset;
             case MSR_PLATFORM_ID, MSR_UCODE_REV: return 0;
             case MSR_SYSENTER_CS: return sysenterCs & 0xffffffffL;
@@ -387,6 +400,17 @@ abstract class CpuSystem extends CpuExec {
         switch (msr) {
             case MSR_TSC -> tscOffset += v - tsc();
             case MSR_TSC_ADJUST -> tscOffset = v;
+            case MSR_EFER -> {
+                if (v != 0) {
+                    throw fault(GP, 0); // LME, SCE and NXE are not offered: reserved here
+                }
+            }
+            case MSR_TSC_AUX -> {
+                if ((v >>> 32) != 0) {
+                    throw fault(GP, 0);
+                }
+                tscAux = (int) v;
+            }
             case MSR_UCODE_REV, MSR_PLATFORM_ID -> { }
             case MSR_SYSENTER_CS -> sysenterCs = (int) v;
             case MSR_SYSENTER_ESP -> sysenterEsp = (int) v;
