@@ -249,6 +249,9 @@ abstract class CpuDecode extends CpuAlu {
             default -> { }
         }
         eip = fetchEip();
+        if (((eip - startEip) & (code32 ? -1 : 0xffff)) > 15) {
+            throw fault(GP, 0); // SDM vol. 2 §2.3.11: no instruction may be longer than 15 bytes
+        }
         if (lk && !lockable(b)) {
             // SDM vol. 2 "LOCK": #UD unless the instruction is one of the lockable read-modify-writes
             // with a memory destination; decoded as UD2 so the block cache replays the same fault.

@@ -71,6 +71,19 @@ class StackAndPrefixConformanceTest extends CpuTestSupport {
         assertEquals(0x12345678, mem.read32(0x0ffc), "the whole EBP was pushed, at SS:SP");
     }
 
+    /** Intel SDM vol. 2A §2.3.11 "AVX Instruction Length" / §2.1: an instruction longer than 15 bytes is #GP(0). */
+    @Test
+    void instructionsLongerThan15BytesFault() {
+        flat32(0x1000, "times 14 db 0x66\nnop\nhlt\n"); // 15 bytes: fine
+        assertEquals(-1, cpu.runTest(100));
+        flat32(0x1000, "times 15 db 0x66\nnop\nhlt\n"); // 16 bytes
+        assertEquals(Cpu.GP, cpu.runTest(100));
+        assertEquals(0, cpu.lastErrorCode());
+        assertEquals(0x1000, cpu.getEip(), "a fault at the instruction's first byte");
+        flat32(0x1000, "times 10 db 0x3e\nadd dword [0x2000], 0x12345678\nhlt\n"); // 10 + 10 bytes
+        assertEquals(Cpu.GP, cpu.runTest(100));
+    }
+
     /** Intel SDM vol. 2A "LOCK—Assert LOCK# Signal Prefix": #UD outside the lockable memory forms. */
     @Test
     void lockPrefixFaultsOutsideLockableMemoryForms() {
