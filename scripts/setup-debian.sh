@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what xenj needs on a Debian (bookworm) machine, and nothing when it is all there:
 #   build:  JDK 17, Maven
-#   tests:  gcc-multilib (gcc -m32), nasm, cpio (guest initramfs, test kernels)
+#   tests:  gcc-multilib (gcc -m32), nasm, cpio (guest initramfs, test kernels), qemu-user
+#           (qemu-i386: the CPU oracle's second opinion on hosts that cannot run i386 code;
+#           installed without qemu-user-binfmt, so i386 programs never pass for native ones)
 #   guests: i386 as a foreign architecture, used only by `apt-get download` of guest packages
 #           (the kernel and busybox the default guest is made of); nothing i386 gets installed.
 # Runs as root (CI) or through sudo.
@@ -28,6 +30,7 @@ have nasm || missing+=(nasm)
 have cpio || missing+=(cpio)
 have gzip || missing+=(gzip)
 have xz || missing+=(xz-utils)
+have qemu-i386 || missing+=(qemu-user)
 if ! have gcc || ! echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null - >/dev/null 2>&1; then
     missing+=(gcc-multilib)
 fi

@@ -11,11 +11,16 @@
 #      XENJ_BOOT_DOMAINS (default 2), MAVEN_OFFLINE (default -o; set empty to allow downloads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/lib/counts.sh
 GUEST=${XENJ_GUEST_DIR:-$PWD/guest}
 scripts/build-guest.sh "$GUEST"
 OFFLINE=${MAVEN_OFFLINE:--o}
+surefire_clear org.xenj.hvm.qemudm LinuxBootTest
+rc=0
 mvn -B $OFFLINE -q -pl org.xenj.hvm.qemudm -am test \
   -Dtest=LinuxBootTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dxenj.guest.dir="$GUEST" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1200}" \
-  -Dxenj.boot.domains="${XENJ_BOOT_DOMAINS:-2}"
-echo "boot-linux: 1 passed, 0 failed"
+  -Dxenj.boot.domains="${XENJ_BOOT_DOMAINS:-2}" || rc=$?
+# Counts come from the test's own surefire report: a renamed or skipped test fails here.
+surefire_result boot-linux org.xenj.hvm.qemudm LinuxBootTest || exit 1
+exit "$rc"

@@ -14,11 +14,16 @@
 # Env: XENJ_PAE_GUEST_DIR (default ./guest-pae), XENJ_BOOT_TIMEOUT seconds to the prompt (default 1200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/lib/counts.sh
 GUEST=${XENJ_PAE_GUEST_DIR:-$PWD/guest-pae}
 KERNEL_FLAVOUR=686-pae scripts/build-guest.sh "$GUEST"
 grep -q '^CONFIG_XEN_PVHVM=y' "$GUEST/config" || { echo "boot-pvhvm: $GUEST/config lacks CONFIG_XEN_PVHVM=y" >&2; exit 1; }
 OFFLINE=${MAVEN_OFFLINE:--o}
+surefire_clear org.xenj.hvm.qemudm PvhvmBootTest
+rc=0
 mvn -B $OFFLINE -q -pl org.xenj.hvm.qemudm -am test \
   -Dtest=PvhvmBootTest -Dsurefire.failIfNoSpecifiedTests=false \
-  -Dxenj.pvhvm.dir="$GUEST" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1200}"
-echo "boot-pvhvm: 2 passed, 0 failed"
+  -Dxenj.pvhvm.dir="$GUEST" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1200}" || rc=$?
+# Counts come from the test's own surefire report: a renamed or skipped test fails here.
+surefire_result boot-pvhvm org.xenj.hvm.qemudm PvhvmBootTest || exit 1
+exit "$rc"

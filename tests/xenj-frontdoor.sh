@@ -58,6 +58,17 @@ check "unknown command fails" 1 ./xenj no-such-command
 check "unknown domain fails" 1 ./xenj pause fd-none
 
 check "console without a terminal prints history" 0 ./xenj console fd-spin
+
+# An example runs from a fresh checkout: its kernel (guests/pv-test) is built on demand.
+check "create examples/pv-test.cfg" 0 ./xenj create examples/pv-test.cfg name=fd-pv on_poweroff=preserve
+contains "the PV example is created" "fd-pv"
+for _ in $(seq 1 60); do
+    out="$(./xenj console fd-pv 2>&1)"
+    grep -qF "hello from a xenj PV guest" <<<"$out" && break
+    sleep 1
+done
+contains "the PV example guest prints on its console" "hello from a xenj PV guest"
+./xenj destroy fd-pv >/dev/null 2>&1 || true
 check "top in batch mode" 0 ./xenj top -b -n 1 --no-format
 contains "top shows the domain" "fd-spin"
 check "destroy" 0 ./xenj destroy fd-spin

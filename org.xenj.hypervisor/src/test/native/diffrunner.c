@@ -1,8 +1,14 @@
 /*
- * Differential-test runner: executes instruction sequences natively on the host CPU (i386 user
- * mode, built with gcc -m32 by the Java test at run time) and reports the resulting registers,
- * flags, x87 state, data memory and the exception vector, so that the emulator can be compared
- * against real hardware.
+ * Differential-test runner: executes instruction sequences natively on the host CPU and reports
+ * the resulting registers, flags, x87 state, data memory and the exception vector, so that the
+ * emulator can be compared against real hardware. Built by the Java test at run time in two forms:
+ *   - i386 (gcc -m32): every case, run natively where the host executes i386 code, else under
+ *     qemu-i386 (a second emulator, labelled so by the Java side);
+ *   - x86-64 (gcc -m64): the cases the Java side rewrote for long mode (32-bit operand size, 0x67
+ *     for 32-bit addresses, absolute disp32 through a SIB byte), i.e. whose 32-bit results are
+ *     architecturally identical in 64-bit mode. Registers are loaded zero-extended and their low
+ *     32 bits reported.
+ * "--probe" prints "xenj-diffrunner <bits>" and exits: the Java side's host check.
  *
  * Input (stdin, little-endian):  "XDF1" u32 count, then per case:
  *   u32 flags, u32 gpr[8] (EAX ECX EDX EBX ESP EBP ESI EDI), u32 eflags, u8 fpu[108] (FRSTOR
@@ -14,8 +20,10 @@
  *
  * The code runs with the case's registers and flags; the runner appends a jump back to an
  * epilogue that saves everything. Faults arrive as signals, handled on an alternate stack; the
- * vector and error code come from the kernel's trapno/err in the ucontext, the registers and x87
- * state from the interrupted context.
+ * vector and error code come from the kernel's trapno/err in the ucontext, the registers from the
+ * interrupted context. The x87 state: i386 signal frames carry an FNSAVE image; x86-64 frames carry
+ * FXSAVE, so there the handler returns into fault_back (RIP/RSP rewritten in the ucontext): the
+ * kernel restores the interrupted x87 state and fault_back takes the same FNSAVE the normal exit does.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -46,18 +54,31 @@ struct cpu_state {
 struct cpu_state g_in, g_out;
 uint8_t g_fpu_in[108] __attribute__((aligned(16)));
 uint8_t g_fpu_out[108] __attribute__((aligned(16)));
+#if defined(__i386__)
 uint32_t g_host_esp;
 uint32_t g_code_entry = CODE_BASE;
 uint32_t g_back_addr;
 uint16_t g_host_ds, g_host_es, g_host_fs;
+#define RUNNER_BITS 32
+#else
+uint64_t g_host_rsp;
+uint64_t g_code_entry64 = CODE_BASE;
+/* the appended "jmp qword [abs32]" reads it: a non-PIE binary keeps it below 2 GiB */
+uint64_t g_back_addr64;
+#define RUNNER_BITS 64
+#endif
 
+#if defined(__i386__)
 static sigjmp_buf g_jmp;
+#endif
 static volatile int32_t g_vector;
 static volatile uint32_t g_error;
 
 void run_native(void);
 void native_back(void);
+void fault_back(void);
 
+#if defined(__i386__)
 /* Enter: save host callee-saved registers and ESP, load the case state, jump to the code.
  * Back: store the registers (through SS: the case may have changed DS/ES), switch back to the
  * host stack, capture EFLAGS and the x87 state, restore the data segments. */
@@ -87,15 +108,78 @@ __asm__(
     "  popl %edi\n  popl %esi\n  popl %ebx\n  popl %ebp\n"
     "  ret\n");
 
+#elif defined(__x86_64__)
+/* x86-64: the same protocol. Host callee-saved registers and RSP are kept in globals; the case's
+ * registers are loaded with 32-bit moves (zero-extending). fault_back is where a fault's signal
+ * handler returns to, on the host stack, with the interrupted x87 state restored by sigreturn. */
+__asm__(
+    ".text\n"
+    ".globl run_native\n"
+    "run_native:\n"
+    "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+    "  movq %rsp, g_host_rsp(%rip)\n"
+    "  frstor g_fpu_in(%rip)\n"
+    "  movl g_in+32(%rip), %eax\n  pushq %rax\n  popfq\n"
+    "  movl g_in+0(%rip), %eax\n  movl g_in+4(%rip), %ecx\n  movl g_in+8(%rip), %edx\n"
+    "  movl g_in+12(%rip), %ebx\n  movl g_in+20(%rip), %ebp\n  movl g_in+24(%rip), %esi\n"
+    "  movl g_in+28(%rip), %edi\n  movl g_in+16(%rip), %esp\n"
+    "  jmpq *g_code_entry64(%rip)\n"
+    ".globl native_back\n"
+    "native_back:\n"
+    "  movl %eax, g_out+0(%rip)\n  movl %ecx, g_out+4(%rip)\n  movl %edx, g_out+8(%rip)\n"
+    "  movl %ebx, g_out+12(%rip)\n  movl %esp, g_out+16(%rip)\n  movl %ebp, g_out+20(%rip)\n"
+    "  movl %esi, g_out+24(%rip)\n  movl %edi, g_out+28(%rip)\n"
+    "  movq g_host_rsp(%rip), %rsp\n"
+    "  pushfq\n  popq %rax\n  movl %eax, g_out+32(%rip)\n  cld\n"
+    ".globl fault_back\n"
+    "fault_back:\n"
+    "  movq g_host_rsp(%rip), %rsp\n"
+    "  cld\n"
+    "  fnsave g_fpu_out(%rip)\n"
+    "  fninit\n"
+    "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
+    "  ret\n");
+
+#else
+#error "diffrunner: x86 only"
+#endif
+
+/*
+ * The exception vector of a fault. The kernel reports it as trapno; qemu-i386 does not (it leaves
+ * -1 there), so a vector outside 0..31 is derived from the signal as the kernel raises them:
+ * SIGFPE integer divide/overflow -> #DE, other SIGFPE -> #MF, SIGILL -> #UD, SIGTRAP -> #BP,
+ * SIGSEGV from the kernel itself (si_code SI_KERNEL) -> #GP, SIGSEGV on an address -> #PF,
+ * SIGBUS -> #AC.
+ */
+static int32_t fault_vector(int sig, const siginfo_t *si, long trapno) {
+    if (trapno >= 0 && trapno < 32) {
+        return (int32_t)trapno;
+    }
+    switch (sig) {
+    case SIGFPE:
+        return si->si_code == FPE_INTDIV || si->si_code == FPE_INTOVF ? 0 : 16;
+    case SIGILL:
+        return 6;
+    case SIGTRAP:
+        return 3;
+    case SIGSEGV:
+        return si->si_code == SI_KERNEL ? 13 : 14;
+    case SIGBUS:
+        return 17;
+    default:
+        return 254;
+    }
+}
+
+#if defined(__i386__)
 static void on_signal(int sig, siginfo_t *si, void *ctx) {
-    (void)si;
     ucontext_t *uc = (ucontext_t *)ctx;
     greg_t *g = uc->uc_mcontext.gregs;
     if (sig == SIGALRM) {
         g_vector = 255;
         g_error = 0;
     } else {
-        g_vector = (int32_t)g[REG_TRAPNO];
+        g_vector = fault_vector(sig, si, (long)g[REG_TRAPNO]);
         g_error = (uint32_t)g[REG_ERR];
     }
     g_out.gpr[0] = g[REG_EAX];
@@ -115,6 +199,34 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
     }
     siglongjmp(g_jmp, 1);
 }
+#else
+static void on_signal(int sig, siginfo_t *si, void *ctx) {
+    ucontext_t *uc = (ucontext_t *)ctx;
+    greg_t *g = uc->uc_mcontext.gregs;
+    if (sig == SIGALRM) {
+        g_vector = 255;
+        g_error = 0;
+    } else {
+        g_vector = fault_vector(sig, si, (long)g[REG_TRAPNO]);
+        g_error = (uint32_t)g[REG_ERR];
+    }
+    g_out.gpr[0] = (uint32_t)g[REG_RAX];
+    g_out.gpr[1] = (uint32_t)g[REG_RCX];
+    g_out.gpr[2] = (uint32_t)g[REG_RDX];
+    g_out.gpr[3] = (uint32_t)g[REG_RBX];
+    g_out.gpr[4] = (uint32_t)g[REG_RSP];
+    g_out.gpr[5] = (uint32_t)g[REG_RBP];
+    g_out.gpr[6] = (uint32_t)g[REG_RSI];
+    g_out.gpr[7] = (uint32_t)g[REG_RDI];
+    g_out.eflags = (uint32_t)g[REG_EFL];
+    g_out.eip = (uint32_t)g[REG_RIP];
+    /* Return into fault_back on the host stack: sigreturn restores the interrupted x87 state from
+     * the frame's FXSAVE area, and fault_back stores it in the FNSAVE layout. */
+    g[REG_RIP] = (greg_t)(uintptr_t)fault_back;
+    g[REG_RSP] = (greg_t)g_host_rsp;
+    g[REG_EFL] &= ~(greg_t)0x40500; /* TF, DF, AC */
+}
+#endif
 
 static long context_switches(void) {
     struct rusage ru;
@@ -147,7 +259,11 @@ static void *map_fixed(uint32_t addr, uint32_t size) {
     return p;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--probe") == 0) {
+        printf("xenj-diffrunner %d\n", RUNNER_BITS);
+        return 0;
+    }
     uint8_t *code = map_fixed(CODE_BASE, CODE_SIZE);
     uint8_t *data = map_fixed(DATA_BASE, DATA_SIZE);
     static uint8_t altstack[65536];
@@ -162,7 +278,15 @@ int main(void) {
     for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         sigaction(sigs[i], &sa, NULL);
     }
+#if defined(__i386__)
     g_back_addr = (uint32_t)(uintptr_t)native_back;
+#else
+    g_back_addr64 = (uint64_t)(uintptr_t)native_back;
+    if ((uintptr_t)&g_back_addr64 >= 0x80000000u) {
+        fprintf(stderr, "diffrunner: build without PIE (the return jump needs an absolute address)\n");
+        return 2;
+    }
+#endif
 
     if (read_u32() != 0x31464458u) { /* "XDF1" */
         fprintf(stderr, "diffrunner: bad magic\n");
@@ -189,12 +313,21 @@ int main(void) {
         }
         memset(code, 0xCC, CODE_SIZE);
         read_exact(code, code_len);
+#if defined(__i386__)
         /* jmp *ss:[g_back_addr] (through SS: the case may have loaded DS with null) */
         code[code_len] = 0x36;
         code[code_len + 1] = 0xFF;
         code[code_len + 2] = 0x25;
         uint32_t ptr = (uint32_t)(uintptr_t)&g_back_addr;
         memcpy(code + code_len + 3, &ptr, 4);
+#else
+        /* jmp qword [abs32] (ModRM 0x24 + SIB 0x25: absolute, not RIP-relative) */
+        code[code_len] = 0xFF;
+        code[code_len + 1] = 0x24;
+        code[code_len + 2] = 0x25;
+        uint32_t ptr = (uint32_t)(uintptr_t)&g_back_addr64;
+        memcpy(code + code_len + 3, &ptr, 4);
+#endif
         __builtin___clear_cache((char *)code, (char *)code + CODE_SIZE);
 
         /* A context switch in the middle of a case loses FIP/FDP/FOP (AMD's FXSAVE/XSAVE keep
@@ -206,6 +339,7 @@ int main(void) {
             g_vector = -1;
             g_error = 0;
             alarm(5);
+#if defined(__i386__)
             if (sigsetjmp(g_jmp, 1) == 0) {
                 run_native();
                 g_out.eip = CODE_BASE + code_len;
@@ -213,6 +347,12 @@ int main(void) {
                 __asm__ volatile("movw g_host_ds, %%ds\n movw g_host_es, %%es\n movw g_host_fs, %%fs\n cld\n fninit"
                                  ::: "memory");
             }
+#else
+            run_native(); /* a fault returns here too, through fault_back */
+            if (g_vector < 0) {
+                g_out.eip = CODE_BASE + code_len;
+            }
+#endif
             alarm(0);
             if (context_switches() == switches) {
                 break;

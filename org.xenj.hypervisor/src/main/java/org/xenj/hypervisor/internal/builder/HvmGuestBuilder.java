@@ -18,12 +18,17 @@ import org.xenj.hypervisor.spi.DeviceModel;
 import org.xenj.hypervisor.spi.DeviceModelInstance;
 
 /**
- * Builds {@code type="hvm"} guests: the hypervisor-side platform, the device model's devices, the
- * e820 map and CMOS memory size, the PCI firmware set-up, and (with {@code kernel=}) a direct Linux boot. The domain core
+ * Builds {@code type="hvm"} guests: the hypervisor-side platform, every device provider's devices,
+ * the e820 map and CMOS memory size, the PCI firmware set-up, and a direct Linux boot
+ * ({@code kernel=}) or an ELF entered like hvmloader ({@code firmware_override=}, see
+ * {@link ElfFirmware}). The domain core
  * has populated RAM already; nothing here allocates guest memory.
  */
 @Component(service = GuestBuilder.class)
 public final class HvmGuestBuilder implements GuestBuilder {
+
+    /** xl.cfg key: an ELF image entered in place of hvmloader. */
+    static final String FIRMWARE_OVERRIDE = "firmware_override";
 
     private final HvmVCpuFactory vcpus;
 
@@ -48,16 +53,26 @@ public final class HvmGuestBuilder implements GuestBuilder {
             throw new HypervisorException("no HVM device model is available for domain '" + config.name()
                     + "' (is the org.xenj.hvm.qemudm bundle active?)");
         }
-        if (config.kernel() == null || config.kernel().isBlank()) {
-            throw new HypervisorException("domain '" + config.name() + "': type=\"hvm\" needs kernel= (direct boot); "
-                    + "firmware boot is not supported yet");
-        }
-        BzImage kernel = BzImage.parse(read(config.kernel(), "kernel"), config.kernel());
-        byte[] initrd = config.ramdisk() == null || config.ramdisk().isBlank() ? null : read(config.ramdisk(), "ramdisk");
-
         E820Map map = E820Map.forHvm(context.memory());
-        LinuxDirectBoot boot = new LinuxDirectBoot();
-        LinuxDirectBoot.EntryState entry = boot.load(context.memory(), map, kernel, initrd, config.cmdline());
+        String firmware = config.raw().get(FIRMWARE_OVERRIDE);
+        LinuxDirectBoot.EntryState entry;
+        String bootLine;
+        if (firmware != null && !firmware.isBlank()) {
+            entry = ElfFirmware.load(context.memory(), map, read(firmware, "firmware_override"), firmware);
+            bootLine = String.format("HVM firmware_override %s: entry 0x%x", firmware, entry.eip());
+        } else {
+            if (config.kernel() == null || config.kernel().isBlank()) {
+                throw new HypervisorException("domain '" + config.name() + "': type=\"hvm\" needs kernel= (direct boot) "
+                        + "or firmware_override= (an ELF entered like hvmloader); BIOS boot is not supported yet");
+            }
+            BzImage kernel = BzImage.parse(read(config.kernel(), "kernel"), config.kernel());
+            byte[] initrd = config.ramdisk() == null || config.ramdisk().isBlank() ? null : read(config.ramdisk(), "ramdisk");
+            LinuxDirectBoot boot = new LinuxDirectBoot();
+            entry = boot.load(context.memory(), map, kernel, initrd, config.cmdline());
+            bootLine = String.format("HVM direct boot: bzImage protocol %d.%02d, entry 0x%x, initrd %d KiB at 0x%x",
+                    kernel.protocol() >> 8, kernel.protocol() & 0xff, entry.eip(), boot.layout().initrdSize() >> 10,
+                    boot.layout().initrdAddress());
+        }
 
         HvmPlatformImpl platform = new HvmPlatformImpl(context);
         java.util.List<DeviceModelInstance> devices = new java.util.ArrayList<>();
@@ -72,9 +87,7 @@ public final class HvmGuestBuilder implements GuestBuilder {
             for (int i = 0; i < executors.length; i++) {
                 executors[i] = vcpus.create(context, i, platform, i == 0 ? entry : null);
             }
-            context.log(String.format("HVM direct boot: bzImage protocol %d.%02d, entry 0x%x, initrd %d KiB at 0x%x, "
-                    + "%d MiB RAM, device models %s", kernel.protocol() >> 8, kernel.protocol() & 0xff, entry.eip(),
-                    boot.layout().initrdSize() >> 10, boot.layout().initrdAddress(), map.ramTop() >> 20,
+            context.log(String.format("%s, %d MiB RAM, device models %s", bootLine, map.ramTop() >> 20,
                     models.stream().map(DeviceModel::name).collect(java.util.stream.Collectors.joining(", "))));
             return new HvmGuest(platform, devices, executors);
         } catch (RuntimeException e) {

@@ -249,7 +249,32 @@ abstract class CpuDecode extends CpuAlu {
             default -> { }
         }
         eip = fetchEip();
+        if (lk && !lockable(b)) {
+            // SDM vol. 2 "LOCK": #UD unless the instruction is one of the lockable read-modify-writes
+            // with a memory destination; decoded as UD2 so the block cache replays the same fault.
+            op = b = 0x10b;
+        }
         return b;
+    }
+
+    /** Whether LOCK may prefix opcode {@code b} with the ModRM just decoded (SDM vol. 2, LOCK). */
+    private boolean lockable(int b) {
+        if (mod == 3 || !hasEa) {
+            return false;
+        }
+        if (b < 0x40) { // ADD OR ADC SBB AND SUB XOR with r/m destination (CMP and the rest excluded)
+            return (b & 7) <= 1 && (b >>> 3) != 7;
+        }
+        return switch (b) {
+            case 0x80, 0x81, 0x82, 0x83 -> reg != 7;          // group 1 except CMP
+            case 0x86, 0x87 -> true;                           // XCHG
+            case 0xf6, 0xf7 -> reg == 2 || reg == 3;           // NOT, NEG
+            case 0xfe, 0xff -> reg <= 1;                       // INC, DEC
+            case 0x1ab, 0x1b3, 0x1bb, 0x1b0, 0x1b1, 0x1c0, 0x1c1 -> true; // BTS BTR BTC CMPXCHG XADD
+            case 0x1ba -> reg >= 5;                            // BTS/BTR/BTC imm8
+            case 0x1c7 -> reg == 1;                            // CMPXCHG8B
+            default -> false;
+        };
     }
 
     private void decodeEa16(int m) {

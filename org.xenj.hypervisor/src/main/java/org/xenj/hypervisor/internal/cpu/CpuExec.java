@@ -270,9 +270,12 @@ abstract class CpuExec extends CpuString {
     }
 
     private void popSeg(int seg) {
+        // SDM vol. 2 POP: the stack pointer is incremented per the stack-address size in force when
+        // the value was read — for POP SS that of the old SS, not of the descriptor just loaded.
+        boolean big = stack32();
         int v = peek(0, o32);
         loadSeg(seg, v & 0xffff);
-        addSp(o32 ? 4 : 2);
+        addSp(o32 ? 4 : 2, big);
         if (seg == SS) {
             interruptShadow = true;
         }
@@ -402,7 +405,9 @@ abstract class CpuExec extends CpuString {
         int esp = regs[ESP];
         try {
             push(regs[EBP], o32);
-            int frameTemp = stack32() ? regs[ESP] : regs[ESP] & 0xffff;
+            // SDM vol. 2 ENTER: FrameTemp is ESP for a 32-bit operand size and SP for 16 — it follows the
+            // operand size, not the stack size (a 32-bit ENTER on a 16-bit stack keeps ESP's upper half).
+            int frameTemp = o32 ? regs[ESP] : regs[ESP] & 0xffff;
             int bp = regs[EBP];
             for (int i = 1; i < level; i++) {
                 bp -= size;

@@ -324,7 +324,12 @@ abstract class CpuSeg extends CpuMmu {
     }
 
     final void addSp(int n) {
-        if (stack32()) {
+        addSp(n, stack32());
+    }
+
+    /** ESP += n with the given stack size (POP SS updates ESP by the size of the old stack). */
+    final void addSp(int n, boolean big) {
+        if (big) {
             regs[ESP] += n;
         } else {
             regs[ESP] = (regs[ESP] & 0xffff0000) | ((regs[ESP] + n) & 0xffff);

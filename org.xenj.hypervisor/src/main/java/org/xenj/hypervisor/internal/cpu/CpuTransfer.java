@@ -619,8 +619,11 @@ abstract class CpuTransfer extends CpuSeg {
     // ------------------------------------------------------------------ task switch
 
     /**
-     * Switches to the task whose TSS selector is {@code sel} (32-bit TSS only). {@code eip} must be
-     * the address the old task resumes at.
+     * Switches to the task whose TSS selector is {@code sel}, a 32-bit or a 16-bit TSS (SDM vol. 3
+     * §8.3 "Task Switching", §8.6 "16-Bit Task-State Segment"). {@code eip} must be the address the old
+     * task resumes at. A 16-bit TSS holds no CR3, FS or GS: paging is left as it is, FS and GS become
+     * null; the upper halves of the registers it loads are undefined in the manual — here, as in
+     * Bochs, the general registers get 0xFFFF there and EIP and EFLAGS get 0.
      */
     final void taskSwitch(int sel, int source) {
         sel &= 0xffff;
@@ -630,31 +633,50 @@ abstract class CpuTransfer extends CpuSeg {
         readDescriptor(sel, GP);
         int lo = descLo, hi = descHi, addr = descAddr;
         int type = (hi >>> 8) & 0x1f;
-        if (source == TASK_IRET ? type != 0xb : type != 9) {
+        if ((type & ~8) != (source == TASK_IRET ? 3 : 1)) { // busy for IRET, available otherwise; 16 or 32-bit
             throw fault(source == TASK_IRET ? TS : GP, sel & 0xfffc);
         }
         if (!present(hi)) {
             throw fault(NP, sel & 0xfffc);
         }
+        boolean new32 = (type & 8) != 0;
         int base = descBase(lo, hi);
         int limit = descLimit(lo, hi);
-        if ((limit & 0xffffffffL) < 0x67) {
+        if ((limit & 0xffffffffL) < (new32 ? 0x67 : 0x2b)) {
             throw fault(TS, sel & 0xfffc);
         }
         // read the new state first: a fault here leaves the old task untouched
-        int nCr3 = sysRead32(base + 0x1c);
-        int nEip = sysRead32(base + 0x20);
-        int nFlags = sysRead32(base + 0x24);
+        int nCr3 = cr3;
+        int nEip;
+        int nFlags;
         int[] nRegs = params;
-        for (int i = 0; i < 8; i++) {
-            nRegs[i] = sysRead32(base + 0x28 + i * 4);
-        }
         int[] nSeg = taskSegs;
-        for (int s = 0; s < 6; s++) {
-            nSeg[s] = sysRead16(base + 0x48 + s * 4);
+        int nLdt;
+        if (new32) {
+            nCr3 = sysRead32(base + 0x1c);
+            nEip = sysRead32(base + 0x20);
+            nFlags = sysRead32(base + 0x24);
+            for (int i = 0; i < 8; i++) {
+                nRegs[i] = sysRead32(base + 0x28 + i * 4);
+            }
+            for (int s = 0; s < 6; s++) {
+                nSeg[s] = sysRead16(base + 0x48 + s * 4);
+            }
+            nLdt = sysRead16(base + 0x60);
+        } else {
+            nEip = sysRead16(base + 0x0e);
+            nFlags = sysRead16(base + 0x10);
+            for (int i = 0; i < 8; i++) {
+                nRegs[i] = 0xffff0000 | sysRead16(base + 0x12 + i * 2);
+            }
+            for (int s = 0; s < 4; s++) { // ES CS SS DS
+                nSeg[s] = sysRead16(base + 0x22 + s * 2);
+            }
+            nSeg[FS] = 0;
+            nSeg[GS] = 0;
+            nLdt = sysRead16(base + 0x2a);
         }
-        int nLdt = sysRead16(base + 0x60);
-        // save the old task
+        // save the old task in its own TSS format
         int oldFlags = eflags();
         if (source != TASK_CALL) {
             oldFlags &= ~NT;
@@ -667,6 +689,15 @@ abstract class CpuTransfer extends CpuSeg {
             }
             for (int s = 0; s < 6; s++) {
                 sysWrite16(trBase + 0x48 + s * 4, segSel[s]);
+            }
+        } else if ((trAttr & 8) == 0 && (trSel & 0xfffc) != 0 && (trLimit & 0xffffffffL) >= 0x2b) {
+            sysWrite16(trBase + 0x0e, eip);
+            sysWrite16(trBase + 0x10, oldFlags);
+            for (int i = 0; i < 8; i++) {
+                sysWrite16(trBase + 0x12 + i * 2, regs[i]);
+            }
+            for (int s = 0; s < 4; s++) {
+                sysWrite16(trBase + 0x22 + s * 2, segSel[s]);
             }
         }
         if (source != TASK_CALL && (trSel & 0xfffc) != 0) {
@@ -686,7 +717,7 @@ abstract class CpuTransfer extends CpuSeg {
         trLimit = limit;
         trAttr = descAttr(hi);
         cr0 |= CR0_TS;
-        if (cr0 < 0) {
+        if (cr0 < 0 && new32) {
             cr3 = nCr3;
             flushTlb(false);
         }

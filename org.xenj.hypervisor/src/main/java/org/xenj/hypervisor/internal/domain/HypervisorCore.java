@@ -257,6 +257,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         if (frames > Integer.MAX_VALUE) {
             throw new HypervisorException("memory=" + config.memoryMiB() + " MiB is more than xenj can give one domain");
         }
+        refuseUnbuildableType(config);
         int domid = nextDomid;
         DomainMemory memory = new DomainMemory(machine, domid);
         try {
@@ -324,6 +325,22 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     }
 
     /** What the domain waits for before it can be built, or null. */
+    /** The guest types this hypervisor ships a builder for: only these wait, paused, for their builder. */
+    private static final java.util.Set<DomainType> BUILT_IN_TYPES = java.util.EnumSet.of(DomainType.HVM, DomainType.PV,
+            DomainType.WORKLOAD);
+
+    /**
+     * A type nothing here can build is refused at once with the reason, never left paused for ever:
+     * waiting is for a built-in builder that is being updated, not for one that does not exist.
+     */
+    private void refuseUnbuildableType(DomainConfig config) {
+        if (plugins.builderFor(config.type()) == null && !BUILT_IN_TYPES.contains(config.type())) {
+            throw new HypervisorException("cannot create domain '" + config.name() + "': type "
+                    + config.type().name().toLowerCase(java.util.Locale.ROOT)
+                    + " is not supported here (no guest builder for it is installed; xenj builds hvm, pv and workload)");
+        }
+    }
+
     private String missingPlugin(DomainConfig config) {
         if (plugins.builderFor(config.type()) == null) {
             return "a " + config.type() + " guest builder";

@@ -23,7 +23,7 @@ final class SchedAndTimeOps {
                 }
                 byte[] b = new byte[count];
                 c.memory.read(buffer, b, 0, count);
-                c.domain.context.consoleOutput(b, 0, count);
+                c.domain.guestLog.write(b, 0, count);
                 return 0;
             }
             case CONSOLEIO_READ -> {

@@ -45,6 +45,8 @@ public final class XenDomain {
     public final PvPageTables pageTables;
     /** Held while page tables change (mmu_update, mmuext_op, update_va_mapping, grant PTEs). */
     public final Object mmuLock = new Object();
+    /** console_io writes: to the hypervisor log, as Xen does. */
+    public final GuestConsoleLog guestLog;
     /** PV: the hypervisor's read-only area (M2P, GDT windows); set by the builder. */
     public org.xenj.hypervisor.internal.pv.PvHypervisorArea hypervisorArea;
     public final long[] hvmParams = new long[XenAbi.HVM_NR_PARAMS];
@@ -67,6 +69,7 @@ public final class XenDomain {
         this.host = host;
         this.context = context;
         this.domid = context.domid();
+        this.guestLog = new GuestConsoleLog(domid, context::log);
         this.pv = pv;
         this.memory = context.memory();
         this.machine = memory.machine();

@@ -80,7 +80,7 @@ public final class ElfKernel {
             }
         }
         if (shoff != 0 && shnum > 0 && shstrndx < shnum) {
-            readLegacySection(image, b, shoff, shentsize, shnum, shstrndx);
+            readSections(image, b, shoff, shentsize, shnum, shstrndx, notes.isEmpty());
         }
         if (segments.isEmpty()) {
             throw new IllegalArgumentException("ELF has no loadable segment");
@@ -123,7 +123,13 @@ public final class ElfKernel {
         return (v + 3) & ~3;
     }
 
-    private void readLegacySection(byte[] image, ByteBuffer b, long shoff, int shentsize, int shnum, int shstrndx) {
+    /**
+     * The legacy {@code __xen_guest} string, and — when no PT_NOTE segment held Xen notes — the notes
+     * of SHT_NOTE sections, as Xen's loader falls back to them (Mini-OS's notes sit in a non-allocated
+     * {@code .note} section with no PT_NOTE program header).
+     */
+    private void readSections(byte[] image, ByteBuffer b, long shoff, int shentsize, int shnum, int shstrndx,
+            boolean noteSections) {
         long strHdr = shoff + (long) shstrndx * shentsize;
         if (strHdr < 0 || strHdr + 40 > image.length) {
             return;
@@ -133,6 +139,12 @@ public final class ElfKernel {
             long sh = shoff + (long) i * shentsize;
             if (sh + 40 > image.length) {
                 return;
+            }
+            if (noteSections && b.getInt((int) sh + 4) == 7) { // SHT_NOTE
+                long off = b.getInt((int) sh + 16) & 0xffffffffL;
+                long size = b.getInt((int) sh + 20) & 0xffffffffL;
+                check(image, off, size, "note section " + i);
+                parseNotes(b, (int) off, (int) size);
             }
             long nameOff = strOff + (b.getInt((int) sh) & 0xffffffffL);
             String name = cString(image, nameOff, 64);

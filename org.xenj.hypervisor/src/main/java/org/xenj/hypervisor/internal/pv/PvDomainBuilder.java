@@ -59,6 +59,25 @@ public final class PvDomainBuilder implements GuestBuilder {
         }
     }
 
+    /**
+     * As Xen's loader: a gzip-compressed kernel (Mini-OS and Linux images are often shipped so) is
+     * unpacked first, never past {@link #MAX_KERNEL_BYTES} (a gzip bomb is refused, not unpacked).
+     */
+    static byte[] gunzipIfCompressed(byte[] image, String path) throws IOException {
+        if (image.length < 2 || (image[0] & 0xff) != 0x1f || (image[1] & 0xff) != 0x8b) {
+            return image;
+        }
+        try (java.util.zip.GZIPInputStream in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(image))) {
+            byte[] out = in.readNBytes((int) MAX_KERNEL_BYTES + 1);
+            if (out.length > MAX_KERNEL_BYTES) {
+                throw new HypervisorException("kernel " + path + " unpacks to more than " + (MAX_KERNEL_BYTES >> 20) + " MiB");
+            }
+            return out;
+        } catch (java.util.zip.ZipException | java.io.EOFException e) {
+            throw new HypervisorException("kernel " + path + " is a damaged gzip file: " + e.getMessage(), e);
+        }
+    }
+
     static ElfKernel loadKernel(String path) {
         if (path == null || path.isBlank()) {
             throw new HypervisorException("type=\"pv\" needs kernel=\"<path to a Xen PV ELF kernel>\"");
@@ -70,6 +89,7 @@ public final class PvDomainBuilder implements GuestBuilder {
                 throw new HypervisorException("kernel " + path + " is larger than " + (MAX_KERNEL_BYTES >> 20) + " MiB");
             }
             image = Files.readAllBytes(p);
+            image = gunzipIfCompressed(image, path);
         } catch (IOException e) {
             throw new HypervisorException("cannot read kernel " + path + ": " + e.getMessage(), e);
         }

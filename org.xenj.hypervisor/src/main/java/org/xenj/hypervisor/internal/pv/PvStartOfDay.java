@@ -80,7 +80,7 @@ public final class PvStartOfDay {
             vEnd = (vEnd + (4 << 20) - 1) & ~((4L << 20) - 1);
             int l2s = (int) (((vEnd - 1) >>> 30) - (virtBase >>> 30) + 1);
             int l1s = (int) (((vEnd - 1) >>> 21) - (virtBase >>> 21) + 1);
-            int need = 1 + l2s + l1s;
+            int need = 1 + l2s + l1s + (((vEnd - 1) >>> 30) < 3 ? 1 : 0);
             if (need == nrPt) {
                 break;
             }
@@ -115,10 +115,18 @@ public final class PvStartOfDay {
         int firstL2Slot = (int) (virtBase >>> 30);
         int l2Count = (int) (((vEnd - 1) >>> 30) - firstL2Slot + 1);
         int firstL1 = (int) (virtBase >>> 21);
-        int l1Count = nrPt - 1 - l2Count;
+        // Xen's builder always gives L3 slot 3 an L2: the hypervisor area (M2P, the GDT window with the
+        // ring-1 selectors 0xe019/0xe021) lives there, even for a kernel linked at VIRT_BASE 0 whose own
+        // mapping ends below 3 GiB (Mini-OS). That extra L2 is the last page-table page.
+        boolean extraTopL2 = firstL2Slot + l2Count - 1 < 3;
+        int l1Count = nrPt - 1 - l2Count - (extraTopL2 ? 1 : 0);
         for (int i = 0; i < l2Count; i++) {
             int l2Mfn = p2m[ptPfn + 1 + i];
             MachineFrames.write64(d.machine, ((long) l3Mfn << 12) + 8L * (firstL2Slot + i), (long) l2Mfn << 12 | P);
+        }
+        if (extraTopL2) {
+            int l2Mfn = p2m[ptPfn + nrPt - 1];
+            MachineFrames.write64(d.machine, ((long) l3Mfn << 12) + 8L * 3, (long) l2Mfn << 12 | P);
         }
         for (int i = 0; i < l1Count; i++) {
             int l1Mfn = p2m[ptPfn + 1 + l2Count + i];

@@ -8,6 +8,7 @@ import org.xenj.hypervisor.internal.cpu.CpuExecutor;
 import org.xenj.hypervisor.internal.cpu.CpuidHook;
 import org.xenj.hypervisor.internal.cpu.DeliveryHook;
 import org.xenj.hypervisor.internal.cpu.HypercallHandler;
+import org.xenj.hypervisor.internal.cpu.fpu.X87;
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
 import org.xenj.hypervisor.internal.hypercall.GuestRegisters;
@@ -53,6 +54,7 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
     private static final int GP = 13;
     private static final int UD = 6;
     private static final int PF = 14;
+    private static final int NM = 7;
 
     private final XenDomain d;
     private final XenVcpu v;
@@ -66,6 +68,9 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         this.d = d;
         this.v = d.vcpus[id];
         this.cpu = new Cpu(d.memory, this);
+        // Xen gives every PV vCPU a working FPU (lazy switching is the hypervisor's business); a guest
+        // runs fninit before it could handle #NM (Mini-OS's #NM handler is a bare iret).
+        cpu.setFpu(new X87(cpu.fpuMemory()));
         this.executor = new CpuExecutor(cpu, this, d.context::log);
         this.hc = new HypercallContext(d, id, new CpuRegisters(cpu));
         this.privileged = new PvPrivilegedOps(d, v, cpu);
@@ -215,6 +220,12 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
                 if (v.trapEip[vector] == 0) {
                     crash("unhandled exception " + vector + " (error " + errorCode + ") at " + Integer.toHexString(c.getEip()));
                     return true;
+                }
+                if (vector == NM) {
+                    // As Xen: #NM reaches the guest with its virtual CR0.TS already cleared (fpu_taskswitch
+                    // semantics), so a handler that only returns does not fault again forever.
+                    v.fpuTaskSwitched = false;
+                    c.setCr(0, c.getCr(0) & ~CR0_TS);
                 }
                 bounce(v.trapCs[vector], v.trapEip[vector], errorCode, (v.trapFlags[vector] & 4) != 0);
                 return true;

@@ -37,6 +37,15 @@ class PluginsArrivalTest {
     }
 
     @Test
+    void aTypeNothingCanBuildIsRefusedNotLeftPaused() {
+        int before = hv.list().size();
+        HypervisorException e = assertThrows(HypervisorException.class,
+                () -> hv.create(DomainConfig.builder("pvh").type(DomainType.PVH).memoryMiB(4).build()));
+        assertTrue(e.getMessage().contains("type pvh is not supported"), e.getMessage());
+        assertEquals(before, hv.list().size(), "nothing was created");
+    }
+
+    @Test
     void hvmWaitsForItsBuilderAndADeviceModel() {
         Domain d = hv.create(DomainConfig.builder("hvm").type(DomainType.HVM).memoryMiB(4).build());
         assertEquals(DomainState.PAUSED, d.state());

@@ -94,9 +94,12 @@ class SchedConsoleAndExtensionTest {
     @Test
     void consoleIoWritesAndTheConsoleRingDrainsBothWays() {
         int buf = a.scratch(1);
-        byte[] hi = "hi there".getBytes(StandardCharsets.US_ASCII);
+        byte[] hi = "hi there\n\u0007x".getBytes(StandardCharsets.US_ASCII);
         a.hc.memory.write(buf, hi, 0, hi.length);
         assertEquals(0, a.call(HC_CONSOLE_IO, CONSOLEIO_WRITE, hi.length, buf, 0, 0));
+        // console_io goes to the hypervisor log as "(dN) " lines (Xen's xl dmesg), never to the console
+        assertTrue(a.ctx.log.toString().contains("(d" + a.xen.domid + ") hi there"), a.ctx.log.toString());
+        assertEquals("", a.ctx.consoleText());
         assertEquals(-EINVAL, a.call(HC_CONSOLE_IO, CONSOLEIO_WRITE, -1, buf, 0, 0));
         assertEquals(-ENOSYS, a.call(HC_CONSOLE_IO, 7, 0, 0, 0, 0));
         // the ring: guest output drained into the console, typed input placed in "in"
@@ -105,7 +108,7 @@ class SchedConsoleAndExtensionTest {
         MachineFrames.copyIn(f.machine, page + CONS_OUT, out, 0, out.length);
         MachineFrames.write32(f.machine, page + CONS_OUT_PROD, out.length);
         a.xen.evtchn.send(a.xen.consolePort);
-        assertEquals("hi therering!", a.ctx.consoleText());
+        assertEquals("ring!", a.ctx.consoleText());
         assertEquals(out.length, MachineFrames.read32(f.machine, page + CONS_OUT_CONS));
         a.ctx.input.input("ls\n".getBytes(StandardCharsets.US_ASCII));
         assertEquals(3, MachineFrames.read32(f.machine, page + CONS_IN_PROD));

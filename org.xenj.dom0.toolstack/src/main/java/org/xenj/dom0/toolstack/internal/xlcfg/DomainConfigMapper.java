@@ -54,6 +54,13 @@ public final class DomainConfigMapper {
         for (XlSetting s : settings.values()) {
             raw.put(s.key(), s.value().rawForm());
         }
+        // file names the hypervisor reads, relative to the config file like kernel= and ramdisk=
+        for (String fileKey : List.of("firmware_override")) {
+            XlSetting f = settings.get(fileKey);
+            if (f != null) {
+                raw.put(fileKey, path(f, baseDir));
+            }
+        }
         b.raw(raw);
 
         DomainType type = type(settings);

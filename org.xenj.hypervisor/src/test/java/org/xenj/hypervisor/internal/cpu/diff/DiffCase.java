@@ -37,6 +37,27 @@ final class DiffCase {
         java.util.Arrays.fill(ignoredData, from, to, true);
     }
 
+    /**
+     * Why qemu-i386 cannot answer this case (QEMU's user-mode emulator does not model it), or null.
+     * Such a case has an oracle only where the host runs i386 code.
+     */
+    String qemuUserBlind;
+
+    private LongModeEncoder.Encoded longMode;
+    private boolean longModeChecked;
+
+    /**
+     * The code rewritten for 64-bit mode when this case's results are the same there (see
+     * {@link LongModeEncoder}), else null: the case exists only outside long mode.
+     */
+    LongModeEncoder.Encoded longMode() {
+        if (!longModeChecked) {
+            longMode = LongModeEncoder.encode(code);
+            longModeChecked = true;
+        }
+        return longMode;
+    }
+
     DiffCase(String group, String name, byte[] code) {
         this.group = group;
         this.name = name;

@@ -1,13 +1,18 @@
 package org.xenj.hypervisor.internal.cpu.diff;
 
-import java.util.LinkedHashMap;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Command-line differential run for {@code tests/cpu-diff-report.sh}: a large seeded run over all
- * groups; prints {@code group=<g> cases=<n> mismatches=<m>} lines and the first three mismatches per group (all of them in target/cpu-diff-report.txt).
- * Arguments: [cases per group] [seed]. Run from the org.xenj.hypervisor directory.
+ * groups; prints {@code group=<g> oracle=<o> cases=<n> mismatches=<m>} per group and oracle, the
+ * first three mismatches of each (all in target/cpu-diff-report.txt) and a closing
+ * {@code total compared=<n> mismatches=<m> uncompared=<k>} line. Exit status 1 on any mismatch,
+ * 3 when nothing at all could be compared. Arguments: [cases per group] [seed]. Run from the
+ * org.xenj.hypervisor directory.
  */
 public final class DiffReport {
 
@@ -17,15 +22,20 @@ public final class DiffReport {
     public static void main(String[] args) throws Exception {
         int perGroup = args.length > 0 ? Integer.parseInt(args[0]) : 20000;
         long seed = args.length > 1 ? Long.decode(args[1]) : 0x5EEDL;
-        Map<String, Integer> counts = new LinkedHashMap<>();
-        Map<String, List<String>> mismatches = DiffRun.runAll(seed, perGroup, counts);
-        List<String> all = new java.util.ArrayList<>();
-        for (List<String> list : mismatches.values()) {
-            list.stream().limit(3).forEach(m -> System.err.println("MISMATCH " + m));
-            all.addAll(list);
+        Map<String, DiffRun.GroupResult> results = DiffRun.runAll(seed, perGroup);
+        List<String> all = new ArrayList<>();
+        int compared = 0, uncompared = 0;
+        for (DiffRun.GroupResult r : results.values()) {
+            r.mismatches.stream().limit(3).forEach(m -> System.err.println("MISMATCH " + m));
+            all.addAll(r.mismatches);
+            if (r.oracle == Oracle.NONE) {
+                uncompared += r.cases;
+            } else {
+                compared += r.cases;
+            }
         }
-        java.nio.file.Files.write(java.nio.file.Paths.get("target/cpu-diff-report.txt"), all);
-        int total = mismatches.values().stream().mapToInt(List::size).sum();
-        System.out.printf("total cases=%d mismatches=%d%n", counts.values().stream().mapToInt(Integer::intValue).sum(), total);
+        Files.write(Paths.get("target/cpu-diff-report.txt"), all);
+        System.out.printf("total compared=%d mismatches=%d uncompared=%d%n", compared, all.size(), uncompared);
+        System.exit(!all.isEmpty() ? 1 : compared == 0 ? 3 : 0);
     }
 }

@@ -1,38 +1,92 @@
 package org.xenj.hypervisor.internal.cpu.diff;
 
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
-/** One differential run over every group (used by {@link CpuDiffTest} and {@link DiffReport}). */
+/**
+ * One differential run: each case goes to the oracle this host has for it ({@link HostOracles}),
+ * the emulator runs it too, and the results are kept per group and oracle. Used by
+ * {@link CpuDiffTest}, {@link X87DiffTest} and {@link DiffReport}.
+ */
 final class DiffRun {
+
+    /** The outcome for one group as answered by one oracle. */
+    static final class GroupResult {
+        final String group;
+        final Oracle oracle;
+        int cases;
+        final List<String> mismatches = new ArrayList<>();
+
+        GroupResult(String group, Oracle oracle) {
+            this.group = group;
+            this.oracle = oracle;
+        }
+
+        String line() {
+            return oracle == Oracle.NONE
+                    ? String.format("group=%s oracle=none cases=%d compared=0 (no oracle on this host)", group, cases)
+                    : String.format("group=%s oracle=%s cases=%d mismatches=%d", group, oracle, cases, mismatches.size());
+        }
+    }
 
     private DiffRun() {
     }
 
-    /** Runs every group once; returns the cases and mismatch descriptions by group. */
-    static Map<String, List<String>> runAll(long seed, int perGroup, Map<String, Integer> counts) throws Exception {
+    /** Every group of the CPU harness: integer core, segments, x87 through the CPU, FXSAVE. */
+    static List<DiffCase> allCases(long seed, int perGroup) {
         List<DiffCase> cases = new ArrayList<>(IntegerCases.all(seed, perGroup));
         cases.addAll(X87Cases.handWritten());
         cases.addAll(X87Cases.random(seed ^ 0x87, perGroup));
         cases.addAll(X87Cases.fxsave(seed ^ 0xF5, Math.max(20, perGroup / 10)));
-        List<DiffResult> want = NativeRunner.run(cases);
-        CpuHarness emu = new CpuHarness();
-        Map<String, List<String>> mismatches = new LinkedHashMap<>();
-        for (int i = 0; i < cases.size(); i++) {
-            DiffCase c = cases.get(i);
-            counts.merge(c.group, 1, Integer::sum);
-            List<String> list = mismatches.computeIfAbsent(c.group, g -> new ArrayList<>());
-            String m = DiffComparator.compare(c, want.get(i), emu.run(c));
-            if (m != null) {
-                list.add(m);
-            }
-        }
-        for (Map.Entry<String, Integer> e : counts.entrySet()) {
-            System.out.printf("group=%s cases=%d mismatches=%d%n", e.getKey(), e.getValue(), mismatches.get(e.getKey()).size());
-        }
-        return mismatches;
+        return cases;
     }
 
+    static Map<String, GroupResult> runAll(long seed, int perGroup) throws Exception {
+        CpuHarness emu = new CpuHarness();
+        return run(allCases(seed, perGroup), c -> c.group, emu::run);
+    }
+
+    /**
+     * Runs {@code cases} on their oracles and on {@code emulator}; results keyed "group oracle",
+     * in first-seen order, with a {@code group=… oracle=…} line printed for each.
+     */
+    static Map<String, GroupResult> run(List<DiffCase> cases, Function<DiffCase, String> groupOf,
+            Function<DiffCase, DiffResult> emulator) throws Exception {
+        HostOracles host = HostOracles.get();
+        System.out.println("cpu-diff host: " + host.describe());
+        Map<Oracle, List<DiffCase>> byOracle = new EnumMap<>(Oracle.class);
+        for (DiffCase c : cases) {
+            byOracle.computeIfAbsent(host.oracleFor(c), o -> new ArrayList<>()).add(c);
+        }
+        Map<DiffCase, DiffResult> native_ = new java.util.IdentityHashMap<>();
+        for (Map.Entry<Oracle, List<DiffCase>> e : byOracle.entrySet()) {
+            if (e.getKey() == Oracle.NONE) {
+                continue;
+            }
+            List<DiffResult> want = NativeRunner.run(e.getValue(), e.getKey());
+            for (int i = 0; i < want.size(); i++) {
+                native_.put(e.getValue().get(i), want.get(i));
+            }
+        }
+        Map<String, GroupResult> results = new LinkedHashMap<>();
+        for (DiffCase c : cases) {
+            Oracle o = host.oracleFor(c);
+            String g = groupOf.apply(c);
+            GroupResult r = results.computeIfAbsent(g + " " + o, k -> new GroupResult(g, o));
+            r.cases++;
+            if (o == Oracle.NONE) {
+                continue;
+            }
+            String m = DiffComparator.compare(c, native_.get(c), emulator.apply(c));
+            if (m != null) {
+                r.mismatches.add(m);
+            }
+        }
+        results.values().forEach(r -> System.out.println(r.line()));
+        return results;
+    }
 }

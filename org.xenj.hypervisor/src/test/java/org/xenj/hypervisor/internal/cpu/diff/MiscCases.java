@@ -179,17 +179,17 @@ final class MiscCases {
                 code.b(0x68).d(r.nextInt() & ~(0x100 | 0x40000 | 0x4000 | 0x200 | 0x10000)).b(0x9D, 0x9C, 0x58);
                 name = "popf/pushf";
             }
-            case 12 -> { // Jcc rel8 / rel32 over an INC EAX
+            case 12 -> { // Jcc rel8 / rel32 over an INC EAX (FF C0: 0x40 is a REX prefix in long mode)
                 int cc = r.nextInt(16);
                 if (r.nextBoolean()) {
-                    code.b(0x70 | cc, 1, 0x40);
+                    code.b(0x70 | cc, 2, 0xFF, 0xC0);
                 } else {
-                    code.b(0x0F, 0x80 | cc).d(1).b(0x40);
+                    code.b(0x0F, 0x80 | cc).d(2).b(0xFF, 0xC0);
                 }
                 name = String.format("jcc %x", cc);
             }
             case 13 -> { // LOOP/LOOPE/LOOPNE/JECXZ over an INC EAX
-                code.b(0xE0 | r.nextInt(4), 1, 0x40);
+                code.b(0xE0 | r.nextInt(4), 2, 0xFF, 0xC0);
                 name = "loop";
             }
             case 14 -> { // CALL/POP (return address), CALL/RET
