@@ -18,9 +18,10 @@ import org.xenj.hypervisor.spi.DeviceModel;
 import org.xenj.hypervisor.spi.DeviceModelInstance;
 
 /**
- * Builds {@code type="hvm"} guests: the hypervisor-side platform, the device model's devices, the
- * e820 map and CMOS memory size, the PCI firmware set-up, and a direct Linux boot ({@code kernel=}) or
- * an ELF entered like hvmloader ({@code firmware_override=}, see {@link ElfFirmware}). The domain core
+ * Builds {@code type="hvm"} guests: the hypervisor-side platform, every device provider's devices,
+ * the e820 map and CMOS memory size, the PCI firmware set-up, and a direct Linux boot
+ * ({@code kernel=}) or an ELF entered like hvmloader ({@code firmware_override=}, see
+ * {@link ElfFirmware}). The domain core
  * has populated RAM already; nothing here allocates guest memory.
  */
 @Component(service = GuestBuilder.class)
