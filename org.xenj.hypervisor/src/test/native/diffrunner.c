@@ -172,6 +172,27 @@ static int32_t fault_vector(int sig, const siginfo_t *si, long trapno) {
 }
 
 #if defined(__i386__)
+#define R_AX REG_EAX
+#define R_CX REG_ECX
+#define R_DX REG_EDX
+#define R_BX REG_EBX
+#define R_SP REG_UESP
+#define R_BP REG_EBP
+#define R_SI REG_ESI
+#define R_DI REG_EDI
+#define R_IP REG_EIP
+#else
+#define R_AX REG_RAX
+#define R_CX REG_RCX
+#define R_DX REG_RDX
+#define R_BX REG_RBX
+#define R_SP REG_RSP
+#define R_BP REG_RBP
+#define R_SI REG_RSI
+#define R_DI REG_RDI
+#define R_IP REG_RIP
+#endif
+
 static void on_signal(int sig, siginfo_t *si, void *ctx) {
     ucontext_t *uc = (ucontext_t *)ctx;
     greg_t *g = uc->uc_mcontext.gregs;
@@ -182,51 +203,32 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
         g_vector = fault_vector(sig, si, (long)g[REG_TRAPNO]);
         g_error = (uint32_t)g[REG_ERR];
     }
-    g_out.gpr[0] = g[REG_EAX];
-    g_out.gpr[1] = g[REG_ECX];
-    g_out.gpr[2] = g[REG_EDX];
-    g_out.gpr[3] = g[REG_EBX];
-    g_out.gpr[4] = g[REG_UESP];
-    g_out.gpr[5] = g[REG_EBP];
-    g_out.gpr[6] = g[REG_ESI];
-    g_out.gpr[7] = g[REG_EDI];
-    g_out.eflags = g[REG_EFL];
-    g_out.eip = g[REG_EIP];
+    g_out.gpr[0] = (uint32_t)g[R_AX];
+    g_out.gpr[1] = (uint32_t)g[R_CX];
+    g_out.gpr[2] = (uint32_t)g[R_DX];
+    g_out.gpr[3] = (uint32_t)g[R_BX];
+    g_out.gpr[4] = (uint32_t)g[R_SP];
+    g_out.gpr[5] = (uint32_t)g[R_BP];
+    g_out.gpr[6] = (uint32_t)g[R_SI];
+    g_out.gpr[7] = (uint32_t)g[R_DI];
+    g_out.eflags = (uint32_t)g[REG_EFL];
+    g_out.eip = (uint32_t)g[R_IP];
+#if defined(__i386__)
+    /* an i386 frame carries the interrupted x87 state as an FNSAVE image */
     if (uc->uc_mcontext.fpregs) {
         memcpy(g_fpu_out, uc->uc_mcontext.fpregs, 108);
     } else {
         memset(g_fpu_out, 0, 108);
     }
     siglongjmp(g_jmp, 1);
-}
 #else
-static void on_signal(int sig, siginfo_t *si, void *ctx) {
-    ucontext_t *uc = (ucontext_t *)ctx;
-    greg_t *g = uc->uc_mcontext.gregs;
-    if (sig == SIGALRM) {
-        g_vector = 255;
-        g_error = 0;
-    } else {
-        g_vector = fault_vector(sig, si, (long)g[REG_TRAPNO]);
-        g_error = (uint32_t)g[REG_ERR];
-    }
-    g_out.gpr[0] = (uint32_t)g[REG_RAX];
-    g_out.gpr[1] = (uint32_t)g[REG_RCX];
-    g_out.gpr[2] = (uint32_t)g[REG_RDX];
-    g_out.gpr[3] = (uint32_t)g[REG_RBX];
-    g_out.gpr[4] = (uint32_t)g[REG_RSP];
-    g_out.gpr[5] = (uint32_t)g[REG_RBP];
-    g_out.gpr[6] = (uint32_t)g[REG_RSI];
-    g_out.gpr[7] = (uint32_t)g[REG_RDI];
-    g_out.eflags = (uint32_t)g[REG_EFL];
-    g_out.eip = (uint32_t)g[REG_RIP];
     /* Return into fault_back on the host stack: sigreturn restores the interrupted x87 state from
      * the frame's FXSAVE area, and fault_back stores it in the FNSAVE layout. */
     g[REG_RIP] = (greg_t)(uintptr_t)fault_back;
     g[REG_RSP] = (greg_t)g_host_rsp;
     g[REG_EFL] &= ~(greg_t)0x40500; /* TF, DF, AC */
-}
 #endif
+}
 
 static long context_switches(void) {
     struct rusage ru;

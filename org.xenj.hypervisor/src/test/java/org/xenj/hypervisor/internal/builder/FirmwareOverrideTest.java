@@ -20,9 +20,7 @@ import org.xenj.hypervisor.api.ShutdownReason;
 import org.xenj.hypervisor.internal.exec.Guest;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor.RunExit;
 import org.xenj.hypervisor.internal.platform.FakeGuestContext;
-import org.xenj.hypervisor.spi.DeviceModel;
-import org.xenj.hypervisor.spi.DeviceModelInstance;
-import org.xenj.hypervisor.spi.HvmPlatform;
+import org.xenj.hypervisor.internal.testsupport.NullDeviceModel;
 
 /**
  * {@code firmware_override=}: guests/fw-test (built from source) is loaded at its physical addresses
@@ -46,35 +44,10 @@ class FirmwareOverrideTest {
         assertEquals(0, p.exitValue(), "building guests/fw-test failed (needs gcc -m32):\n" + out);
     }
 
-    private static final DeviceModel NO_DEVICES = new DeviceModel() {
-        @Override
-        public String name() {
-            return "none";
-        }
-
-        @Override
-        public boolean supports(DomainConfig config) {
-            return true;
-        }
-
-        @Override
-        public DeviceModelInstance attach(HvmPlatform platform) {
-            return new DeviceModelInstance() {
-                @Override
-                public void reset() {
-                }
-
-                @Override
-                public void detach() {
-                }
-            };
-        }
-    };
-
     private static FakeGuestContext context(String firmware) {
         FakeGuestContext ctx = new FakeGuestContext(DomainConfig.builder("fw").memoryMiB(16)
                 .raw(Map.of("firmware_override", firmware)).build());
-        ctx.deviceModels.add(NO_DEVICES);
+        ctx.deviceModels.add(new NullDeviceModel());
         return ctx;
     }
 

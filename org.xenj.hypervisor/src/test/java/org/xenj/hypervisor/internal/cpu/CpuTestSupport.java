@@ -83,6 +83,17 @@ class CpuTestSupport {
         cpu = new Cpu(mem, env);
     }
 
+    /** Where {@link #desc} writes descriptors: the GDT of the tests that build their own. */
+    static final int GDT = 0x800;
+
+    /** Writes GDT entry {@code index}: base, limit (byte units unless G), access byte, flags nibble (G D/B). */
+    void desc(int index, int base, int limit, int access, int flags) {
+        int lo = (limit & 0xffff) | (base << 16);
+        int hi = ((base >>> 16) & 0xff) | (access << 8) | (limit & 0xf0000) | (flags << 20) | (base & 0xff000000);
+        mem.write32(GDT + index * 8, lo);
+        mem.write32(GDT + index * 8 + 4, hi);
+    }
+
     void load(long gpa, byte[] code) {
         mem.write(gpa, code, 0, code.length);
     }

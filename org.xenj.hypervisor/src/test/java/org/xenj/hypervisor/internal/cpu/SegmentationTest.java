@@ -10,15 +10,6 @@ import org.junit.jupiter.api.Test;
 /** Descriptor checks, limits, privilege, call gates, LAR/LSL, 16-bit forms and PAE paging. */
 class SegmentationTest extends CpuTestSupport {
 
-    static final int GDT = 0x800;
-
-    /** Writes GDT entry {@code index}: base, limit (byte units unless g), access byte, flags nibble (G D/B). */
-    void desc(int index, int base, int limit, int access, int flags) {
-        int lo = (limit & 0xffff) | (base << 16);
-        int hi = ((base >>> 16) & 0xff) | (access << 8) | (limit & 0xf0000) | (flags << 20) | (base & 0xff000000);
-        mem.write32(GDT + index * 8, lo);
-        mem.write32(GDT + index * 8 + 4, hi);
-    }
 
     @BeforeEach
     void gdt() {

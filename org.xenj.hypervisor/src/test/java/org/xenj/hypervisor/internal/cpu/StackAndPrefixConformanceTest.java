@@ -13,14 +13,6 @@ import org.junit.jupiter.api.Test;
  */
 class StackAndPrefixConformanceTest extends CpuTestSupport {
 
-    static final int GDT = 0x800;
-
-    void desc(int index, int base, int limit, int access, int flags) {
-        int lo = (limit & 0xffff) | (base << 16);
-        int hi = ((base >>> 16) & 0xff) | (access << 8) | (limit & 0xf0000) | (flags << 20) | (base & 0xff000000);
-        mem.write32(GDT + index * 8, lo);
-        mem.write32(GDT + index * 8 + 4, hi);
-    }
 
     @BeforeEach
     void gdt() {

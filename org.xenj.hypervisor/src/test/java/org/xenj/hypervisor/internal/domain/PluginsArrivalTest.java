@@ -13,11 +13,10 @@ import org.xenj.hypervisor.api.DomainState;
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.api.ShutdownReason;
+import org.xenj.hypervisor.internal.testsupport.NullDeviceModel;
 import org.xenj.hypervisor.internal.testsupport.ProbeGuestBuilder;
 import org.xenj.hypervisor.internal.testsupport.TestCores;
 import org.xenj.hypervisor.spi.DeviceModel;
-import org.xenj.hypervisor.spi.DeviceModelInstance;
-import org.xenj.hypervisor.spi.HvmPlatform;
 
 /** A domain whose builder or device model is missing is created paused and starts when it appears. */
 class PluginsArrivalTest {
@@ -79,28 +78,4 @@ class PluginsArrivalTest {
         assertTrue(TestCores.await(() -> pv.executors.get(0).runs() > 0, 5000));
     }
 
-    static final class NullDeviceModel implements DeviceModel {
-        @Override
-        public String name() {
-            return "null";
-        }
-
-        @Override
-        public boolean supports(DomainConfig config) {
-            return true;
-        }
-
-        @Override
-        public DeviceModelInstance attach(HvmPlatform platform) {
-            return new DeviceModelInstance() {
-                @Override
-                public void reset() {
-                }
-
-                @Override
-                public void detach() {
-                }
-            };
-        }
-    }
 }
