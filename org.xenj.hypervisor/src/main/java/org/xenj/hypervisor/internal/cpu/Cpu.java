@@ -321,6 +321,16 @@ public final class Cpu extends CpuBlocks {
         lfOp = LF_NONE;
     }
 
+    /** Every piece of architectural state, between instructions (see {@link CpuState}). */
+    public CpuState saveState() {
+        return CpuSnapshots.save(this);
+    }
+
+    /** Puts this vCPU in {@code state}; caches are dropped and rebuilt from guest memory. */
+    public void restoreState(CpuState state) {
+        CpuSnapshots.restore(this, state);
+    }
+
     public void setFpu(FpuUnit unit) {
         fpu = unit;
     }

@@ -47,6 +47,12 @@ public interface FpuUnit {
 
     void fxrstor(int linear);
 
+    /** Every guest-visible bit of the unit, for hand-over, save/restore and migration. */
+    FpuState saveState();
+
+    /** Puts the unit in {@code state} exactly (the inverse of {@link #saveState}). */
+    void restoreState(FpuState state);
+
     /** Register {@code st(i)} as 80-bit extended: low 64 bits significand, high 16 bits sign+exponent (tests). */
     long st80Significand(int i);
 

@@ -65,6 +65,33 @@ public final class X87 extends X87StackOps implements FpuUnit {
     }
 
     @Override
+    public FpuState saveState() {
+        return new FpuState(cw, sw, top, emptyMask, fip, fcs, fdp, fds, fop, mxcsr, sig, se, dataSelector);
+    }
+
+    @Override
+    public void restoreState(FpuState s) {
+        cw = s.cw();
+        sw = s.sw();
+        top = s.top() & 7;
+        emptyMask = s.emptyMask() & 0xff;
+        fip = s.fip();
+        fcs = s.fcs();
+        fdp = s.fdp();
+        fds = s.fds();
+        fop = s.fop();
+        mxcsr = s.mxcsr();
+        long[] sg = s.sig();
+        int[] e = s.se();
+        for (int r = 0; r < 8; r++) {
+            sig[r] = sg[r];
+            se[r] = e[r] & 0xffff;
+        }
+        dataSelector = s.dataSelector() & 0xffff;
+        updateSummary();
+    }
+
+    @Override
     public long st80Significand(int i) {
         return stSig(i);
     }
