@@ -75,6 +75,44 @@ public final class Uart16550 implements IoHandler {
         updateIrq();
     }
 
+    /** Every guest-visible bit, between accesses (see {@link UartState}). */
+    public synchronized UartState saveState() {
+        byte[] rx = new byte[rxCount];
+        for (int i = 0; i < rxCount; i++) {
+            rx[i] = rxFifo[(rxHead + i) % FIFO_SIZE];
+        }
+        byte[] typed = new byte[backlogCount];
+        for (int i = 0; i < backlogCount; i++) {
+            typed[i] = backlog[(backlogHead + i) % BACKLOG];
+        }
+        return new UartState(ier, lcr, mcr, lsrErrors, msr, scr, dll, dlm, fifoEnabled, triggerLevel, thrInterrupt, rx, typed);
+    }
+
+    /** Puts the UART in {@code s} and drives its interrupt line to match. */
+    public synchronized void restoreState(UartState s) {
+        ier = s.ier() & 0x0f;
+        lcr = s.lcr() & 0xff;
+        mcr = s.mcr() & 0x1f;
+        lsrErrors = s.lsrErrors() & 0xff;
+        msr = s.msr() & 0xff;
+        scr = s.scr() & 0xff;
+        dll = s.dll() & 0xff;
+        dlm = s.dlm() & 0xff;
+        fifoEnabled = s.fifoEnabled();
+        triggerLevel = s.triggerLevel();
+        thrInterrupt = s.thrInterrupt();
+        byte[] rx = s.rx();
+        System.arraycopy(rx, 0, rxFifo, 0, rx.length);
+        rxHead = 0;
+        rxCount = rx.length;
+        byte[] typed = s.backlog();
+        System.arraycopy(typed, 0, backlog, 0, typed.length);
+        backlogHead = 0;
+        backlogCount = typed.length;
+        irqHigh = false;
+        updateIrq();
+    }
+
     /** Console input (any thread). */
     public synchronized void receive(byte[] data) {
         for (byte b : data) {
