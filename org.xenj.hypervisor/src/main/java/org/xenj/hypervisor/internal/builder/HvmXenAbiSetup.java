@@ -4,7 +4,9 @@ import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.exec.GuestContext;
+import org.xenj.hypervisor.internal.dom0.HvmStoreAndConsole;
 import org.xenj.hypervisor.internal.hypercall.HvmXenAbi;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.platform.HvmPlatformImpl;
 import org.xenj.hypervisor.internal.xenabi.platformpci.XenPlatformPci;
 
@@ -51,10 +53,10 @@ final class HvmXenAbiSetup {
         if (!enabled(context.config())) {
             return null;
         }
-        HvmXenAbi abi = new HvmXenAbi(context, context.config().vcpus(), platform::setIrq);
+        HvmXenAbi abi = new HvmXenAbi(XenHost.of(context), context, context.config().vcpus(), platform::setIrq);
         platform.attachXenAbi(abi);
         XenPlatformPci.plugInto(platform, abi.debugPort());
-        abi.startStoreAndConsole();
+        abi.attachServices(HvmStoreAndConsole.setUp(abi.host(), abi.domain())::close);
         return abi;
     }
 

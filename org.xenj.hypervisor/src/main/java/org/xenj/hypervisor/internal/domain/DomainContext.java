@@ -9,6 +9,7 @@ import org.xenj.hypervisor.internal.exec.GuestContext;
 import org.xenj.hypervisor.internal.exec.HostTimer;
 import org.xenj.hypervisor.internal.exec.VCpuWaker;
 import org.xenj.hypervisor.internal.exec.VirtualClock;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.spi.ConsoleInput;
 import org.xenj.hypervisor.spi.DeviceModel;
@@ -75,6 +76,11 @@ final class DomainContext implements GuestContext {
     @Override
     public VirtualClock clock() {
         return domain.clock;
+    }
+
+    @Override
+    public <T> T shared(Class<T> type) {
+        return type == XenHost.class ? type.cast(core.xen()) : null;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.xenj.hypervisor.internal.domain;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.osgi.service.component.annotations.Activate;
@@ -27,6 +28,8 @@ import org.xenj.hypervisor.api.VCpuInfo;
 import org.xenj.hypervisor.internal.exec.GuestBuilder;
 import org.xenj.hypervisor.spi.DeviceModel;
 import org.xenj.hypervisor.spi.SchedulerType;
+import org.xenj.hypervisor.spi.backend.Backend;
+import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
 
 /**
  * Publishes the {@link Hypervisor} service: a thin OSGi wrapper over {@link HypervisorCore}.
@@ -96,6 +99,27 @@ public final class HypervisorComponent implements Hypervisor {
 
     void unbindDeviceModel(DeviceModel m) {
         plugins.removeDeviceModel(m);
+    }
+
+    /** Dom0 backends of other bundles, keyed by their {@code xenj.backend.kind} property. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindBackend(Backend b, Map<String, Object> properties) {
+        Object kind = properties.get(Backend.KIND);
+        plugins.addBackend(b, kind == null ? null : kind.toString());
+    }
+
+    void unbindBackend(Backend b) {
+        plugins.removeBackend(b);
+    }
+
+    /** Hypercall extensions of other bundles; one leaving is removed at once (its number answers -ENOSYS). */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindHypercallExtension(HypercallExtension e) {
+        plugins.addExtension(e);
+    }
+
+    void unbindHypercallExtension(HypercallExtension e) {
+        plugins.removeExtension(e);
     }
 
     private HypervisorCore core() {

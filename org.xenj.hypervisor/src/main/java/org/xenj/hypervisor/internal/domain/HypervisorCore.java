@@ -33,7 +33,11 @@ import org.xenj.hypervisor.internal.exec.HostTimer;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
 import org.xenj.hypervisor.internal.log.Dmesg;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.backend.BackendHost;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
+import org.xenj.hypervisor.spi.backend.Backend;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
 import org.xenj.hypervisor.internal.pool.CpuPoolManager;
 import org.xenj.hypervisor.internal.pool.DomainDirectory;
 import org.xenj.hypervisor.internal.sched.Bits;
@@ -63,6 +67,10 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final Dmesg dmesg = new Dmesg();
     private final HostTimerThread timer;
     private final MachineMemory machine;
+    /** The Xen ABI state of all domains (event channels, grants, xenstore), owned here, handed to builders. */
+    private final XenHost xen;
+    /** Dom0 backends attached to the domains that ask for their kind. */
+    private final BackendHost backends;
     private final SchedulingCore sched;
     private final CpuPoolManager pools;
     private final ExecutorService control;
@@ -92,6 +100,8 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         if (settings.pcpus() < 1 || settings.pcpus() > 512) {
             throw new HypervisorException("xenj.pcpus must be 1..512, was " + settings.pcpus());
         }
+        this.xen = new XenHost(machine);
+        this.backends = new BackendHost(xen, this::log);
         this.timer = new HostTimerThread(this::log);
         this.control = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "xenj-control");
@@ -157,6 +167,16 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
 
     public MachineMemory machineMemory() {
         return machine;
+    }
+
+    /** The Dom0 backends' attachments, for tests inside the bundle. */
+    public BackendHost backends() {
+        return backends;
+    }
+
+    /** The Xen ABI state of every domain of this core. */
+    public XenHost xen() {
+        return xen;
     }
 
     /** The built guest of a domain (e.g. a WorkloadGuest), for tests inside the bundle. */
@@ -383,6 +403,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         }
         d.guest = guest;
         d.awaitingBuild = false;
+        backends.domainBuilt(d.id, d.config);
     }
 
     /** Undoes a creation that failed half-way: nothing of the domain stays. */
@@ -470,6 +491,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         }
         d.finalCpuNanos = d.sched.cpuTimeNanos();
         Guest g = d.guest;
+        backends.domainGone(d.id); // before the event channels and grants they use go
         if (g != null) {
             try {
                 g.destroy();
@@ -729,6 +751,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             }
         }
         closed = true;
+        backends.close();
         sched.shutdown();
         timer.close();
         control.shutdown();
@@ -772,6 +795,28 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         @Override
         public void buildersChanged() {
             onControl(HypervisorCore.this::buildWaiting);
+        }
+
+        @Override
+        public void extensionAdded(HypercallExtension e) {
+            if (!xen.dispatcher.addExtension(e)) {
+                log("hypercall extension " + e.getClass().getName() + ": number " + e.number() + " is taken or out of range, ignored");
+            }
+        }
+
+        @Override
+        public void extensionRemoved(HypercallExtension e) {
+            xen.dispatcher.removeExtension(e);
+        }
+
+        @Override
+        public void backendAdded(Backend b, String kind) {
+            backends.addBackend(b, kind);
+        }
+
+        @Override
+        public void backendRemoved(Backend b) {
+            backends.removeBackend(b);
         }
     }
 }

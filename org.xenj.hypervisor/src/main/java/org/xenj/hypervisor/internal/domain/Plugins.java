@@ -7,6 +7,8 @@ import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.internal.exec.GuestBuilder;
 import org.xenj.hypervisor.spi.DeviceModel;
 import org.xenj.hypervisor.spi.SchedulerType;
+import org.xenj.hypervisor.spi.backend.Backend;
+import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
 
 /**
  * The services the core uses that come and go at runtime (OSGi dynamic references): scheduler
@@ -24,19 +26,74 @@ public final class Plugins {
 
         /** A builder or device model appeared: domains waiting for one may be built now. */
         void buildersChanged();
+
+        void extensionAdded(HypercallExtension e);
+
+        void extensionRemoved(HypercallExtension e);
+
+        void backendAdded(Backend b, String kind);
+
+        void backendRemoved(Backend b);
+    }
+
+    /** A backend service with the kind its service property names. */
+    private record KindedBackend(Backend backend, String kind) {
     }
 
     private final CopyOnWriteArrayList<SchedulerType> schedulers = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<GuestBuilder> builders = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<DeviceModel> deviceModels = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<HypercallExtension> extensions = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<KindedBackend> backends = new CopyOnWriteArrayList<>();
     private volatile Listener listener;
 
-    /** Subscribes; the listener is then told of every scheduler already present. */
+    /** Subscribes; the listener is then told of every scheduler and hypercall extension already present. */
     public synchronized void setListener(Listener l) {
         this.listener = l;
         if (l != null) {
             for (SchedulerType t : schedulers) {
                 l.schedulerAdded(t);
+            }
+            for (HypercallExtension e : extensions) {
+                l.extensionAdded(e);
+            }
+            for (KindedBackend b : backends) {
+                l.backendAdded(b.backend(), b.kind());
+            }
+        }
+    }
+
+    public synchronized void addExtension(HypercallExtension e) {
+        extensions.addIfAbsent(e);
+        Listener l = listener;
+        if (l != null) {
+            l.extensionAdded(e);
+        }
+    }
+
+    /** A Dom0 backend service; {@code kind} is its {@link Backend#KIND} property (may be null: then it is refused). */
+    public synchronized void addBackend(Backend b, String kind) {
+        backends.add(new KindedBackend(b, kind));
+        Listener l = listener;
+        if (l != null) {
+            l.backendAdded(b, kind);
+        }
+    }
+
+    public synchronized void removeBackend(Backend b) {
+        if (backends.removeIf(k -> k.backend() == b)) {
+            Listener l = listener;
+            if (l != null) {
+                l.backendRemoved(b);
+            }
+        }
+    }
+
+    public synchronized void removeExtension(HypercallExtension e) {
+        if (extensions.remove(e)) {
+            Listener l = listener;
+            if (l != null) {
+                l.extensionRemoved(e);
             }
         }
     }

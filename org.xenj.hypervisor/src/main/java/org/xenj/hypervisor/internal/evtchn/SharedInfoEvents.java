@@ -9,7 +9,7 @@ import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VI_UPCALL_PENDING
 
 import java.util.function.IntConsumer;
 
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
 /**

@@ -42,4 +42,13 @@ public interface GuestContext {
      * scale). Used to wake halted vCPUs when a platform timer is due. Tasks must be short.
      */
     HostTimer.Handle schedule(long deadlineNanos, Runnable task);
+
+    /**
+     * State the core owns once for all its domains and hands to builders explicitly, looked up by
+     * type (the Xen host: event channels, grant tables, xenstore, hypercall table). Null when this
+     * context has none (a standalone runner without a core).
+     */
+    default <T> T shared(Class<T> type) {
+        return null;
+    }
 }

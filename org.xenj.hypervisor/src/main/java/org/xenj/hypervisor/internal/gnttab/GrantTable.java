@@ -22,8 +22,9 @@ import static org.xenj.hypervisor.internal.xenabi.XenAbi.GTF_TYPE_MASK;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.GTF_WRITING;
 
 import java.util.Arrays;
+import java.util.function.LongConsumer;
 
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 
 /**
  * One domain's grant table, v1: the shared entries (8 bytes each) in frames the domain owns, the
@@ -54,6 +55,8 @@ public final class GrantTable {
     private final int[] mtMfn = new int[MAPTRACK_MAX];
     private final int[] mtFlags = new int[MAPTRACK_MAX];
     private final long[] mtHost = new long[MAPTRACK_MAX];
+    /** Bumped each time a handle is handed out, so a stale holder of a reused handle is told apart. */
+    private final int[] mtGen = new int[MAPTRACK_MAX];
     private int mapped;
 
     GrantTable(GrantHub hub, int domid, GrantFrames frames, GrantHostMapper hostMapper, int maxFrames) {
@@ -204,6 +207,7 @@ public final class GrantTable {
             mtMfn[h] = mfn;
             mtFlags[h] = flags;
             mtHost[h] = hostAddr;
+            mtGen[h]++;
             mapped++;
             if (devBusOut != null) {
                 devBusOut[0] = (flags & GNTMAP_DEVICE_MAP) != 0 ? (long) mfn << 12 : 0;
@@ -278,6 +282,79 @@ public final class GrantTable {
     public int mappedMfn(int handle) {
         synchronized (hub.lock) {
             return handle >= 0 && handle < MAPTRACK_MAX && mtUsed[handle] ? mtMfn[handle] : -1;
+        }
+    }
+
+    /** Unmaps {@code handle} only if it is still the mapping of {@code generation} (a Dom0 backend's). */
+    public int unmapGeneration(int handle, int generation) {
+        synchronized (hub.lock) {
+            if (handle < 0 || handle >= MAPTRACK_MAX || !mtUsed[handle] || mtGen[handle] != generation) {
+                return GNTST_BAD_HANDLE;
+            }
+            return unmap(handle, mtHost[handle]);
+        }
+    }
+
+    /** Generation of a live handle (see {@link #withMapping}), or -1 if it is not mapped. */
+    public int mappedGeneration(int handle) {
+        synchronized (hub.lock) {
+            return handle >= 0 && handle < MAPTRACK_MAX && mtUsed[handle] ? mtGen[handle] : -1;
+        }
+    }
+
+    /**
+     * Runs {@code access} with the machine address of the page behind {@code handle} while no
+     * unmap or revoke can intervene; false (nothing run) if the handle is no longer the mapping of
+     * that {@code generation}, or {@code write} is asked of a read-only mapping. This is how Domain
+     * 0's Java backends touch granted pages: a revoked grant's frame may already belong to
+     * someone else.
+     */
+    public boolean withMapping(int handle, int generation, boolean write, LongConsumer access) {
+        synchronized (hub.lock) {
+            if (handle < 0 || handle >= MAPTRACK_MAX || !mtUsed[handle] || mtGen[handle] != generation) {
+                return false;
+            }
+            if (write && (mtFlags[handle] & GNTMAP_READONLY) != 0) {
+                return false;
+            }
+            access.accept((long) mtMfn[handle] << 12);
+            return true;
+        }
+    }
+
+    /**
+     * Grant copy between a Java buffer of this (Domain 0) domain and {@code granterDom}'s grant
+     * {@code ref}, which must be granted to this domain (and writable when {@code toGrant}). The
+     * grant is marked in use while copying, as a mapping would be. Returns GNTST.
+     */
+    public int copyWithBuffer(int granterDom, int ref, int offset, byte[] buf, int bufOff, int len, boolean toGrant) {
+        synchronized (hub.lock) {
+            if (len < 0 || offset < 0 || offset + len > 4096 || bufOff < 0 || bufOff + len > buf.length) {
+                return GNTST_BAD_COPY_ARG;
+            }
+            GrantTable g = hub.table(granterDom);
+            if (g == null) {
+                return GNTST_BAD_DOMAIN;
+            }
+            int mfn = g.checkEntry(ref, domid, toGrant);
+            if (mfn < 0) {
+                return mfn;
+            }
+            int bit = toGrant ? GTF_WRITING : GTF_READING;
+            boolean pinned = (toGrant ? g.writePins[ref] : g.readPins[ref]) > 0;
+            if (!pinned) {
+                g.setInUseFlag(ref, bit);
+            }
+            long ma = ((long) mfn << 12) + offset;
+            if (toGrant) {
+                MachineFrames.copyIn(hub.machine, ma, buf, bufOff, len);
+            } else {
+                MachineFrames.copyOut(hub.machine, ma, buf, bufOff, len);
+            }
+            if (!pinned) {
+                g.clearInUseFlag(ref, bit);
+            }
+            return GNTST_OKAY;
         }
     }
 

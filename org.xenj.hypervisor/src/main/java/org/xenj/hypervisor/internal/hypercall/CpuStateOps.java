@@ -3,7 +3,7 @@ package org.xenj.hypervisor.internal.hypercall;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.TRAP_INFO_SIZE;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.*;
 
-import org.xenj.hypervisor.internal.pv.PvPageTables;
+import org.xenj.hypervisor.internal.mem.PvPageTables;
 
 /**
  * The PV vCPU's virtual hardware state: trap table, callbacks, ring-1 stack, GDT, descriptors,

@@ -8,8 +8,8 @@ import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.cpu.CpuidHook;
 import org.xenj.hypervisor.internal.cpu.HypercallHandler;
 import org.xenj.hypervisor.internal.exec.GuestContext;
-import org.xenj.hypervisor.internal.pv.HypercallPage;
-import org.xenj.hypervisor.internal.pv.XenCpuidLeaves;
+import org.xenj.hypervisor.internal.hypercall.HypercallPage;
+import org.xenj.hypervisor.internal.hypercall.XenCpuidLeaves;
 import org.xenj.hypervisor.internal.xenabi.XenAbi;
 import org.xenj.hypervisor.spi.IoHandler;
 
@@ -37,16 +37,17 @@ public final class HvmXenAbi {
     private final AtomicLongArray calls = new AtomicLongArray(XenAbi.HC_TABLE_SIZE * (COUNTED_CMDS + 1));
     private final HvmEventCallback callback;
     private volatile long hypercallPageGpa = -1;
-    private org.xenj.hypervisor.internal.pv.PvDomainServices services;
+    /** Domain 0's services for this domain (console, xenstore), closed before the Xen state goes. */
+    private AutoCloseable services;
     private final java.util.concurrent.atomic.AtomicBoolean destroyed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    public HvmXenAbi(GuestContext context, int vcpus) {
-        this(context, vcpus, (gsi, level) -> { });
+    public HvmXenAbi(XenHost host, GuestContext context, int vcpus) {
+        this(host, context, vcpus, (gsi, level) -> { });
     }
 
     /** {@code gsiLine} raises the GSI a guest may choose for event upcalls (HVM_PARAM_CALLBACK_IRQ). */
-    public HvmXenAbi(GuestContext context, int vcpus, HvmEventCallback.GsiLine gsiLine) {
-        this.host = XenHosts.forMachine(context.memory().machine());
+    public HvmXenAbi(XenHost host, GuestContext context, int vcpus, HvmEventCallback.GsiLine gsiLine) {
+        this.host = host;
         long maxPages = Math.max(context.config().maxMemoryMiB(), context.config().memoryMiB()) << 8;
         this.domain = host.createDomain(context, false, vcpus, maxPages);
         this.contexts = new HypercallContext[vcpus];
@@ -61,13 +62,19 @@ public final class HvmXenAbi {
     }
 
     /**
-     * Gives the domain its xenstore and console rings as Xen's toolstack does for HVM guests
-     * (pages, ports, HVM params, xenstore entries). Call once, before the vCPUs run.
+     * Records Domain 0's services for this domain (set up by the builder, which owns the
+     * {@code dom0} package); they are closed first when the domain is destroyed.
      */
-    public synchronized void startStoreAndConsole() {
-        if (services == null) {
-            services = HvmStoreAndConsole.setUp(host, domain);
+    public synchronized void attachServices(AutoCloseable dom0Services) {
+        if (services != null) {
+            throw new IllegalStateException("domain " + domain.domid + " already has Dom0 services");
         }
+        services = dom0Services;
+    }
+
+    /** The Xen state of all domains this domain's ABI belongs to. */
+    public XenHost host() {
+        return host;
     }
 
     /** How event upcalls reach the CPUs (HVM_PARAM_CALLBACK_IRQ). */
@@ -220,7 +227,11 @@ public final class HvmXenAbi {
         domain.upcallHook = null;
         synchronized (this) {
             if (services != null) {
-                services.close();
+                try {
+                    services.close();
+                } catch (Exception e) {
+                    domain.context.log("Xen ABI: closing Dom0 services failed: " + e);
+                }
             }
         }
         host.destroyDomain(domain.domid);

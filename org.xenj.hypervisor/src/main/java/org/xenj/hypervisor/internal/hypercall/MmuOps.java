@@ -4,7 +4,7 @@ import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.MMUEXT_OP_SIZE;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.MMU_UPDATE_SIZE;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.*;
 
-import org.xenj.hypervisor.internal.pv.PvPageTables;
+import org.xenj.hypervisor.internal.mem.PvPageTables;
 
 /** mmu_update, mmuext_op and update_va_mapping: every page-table change goes through {@link PvPageTables}. */
 final class MmuOps {

@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.hypercall;
 
+import org.xenj.hypervisor.internal.mem.MachineFrames;
+
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.HYPERVISOR_VIRT_START;
 
 import org.xenj.hypervisor.internal.mem.DomainMemory;

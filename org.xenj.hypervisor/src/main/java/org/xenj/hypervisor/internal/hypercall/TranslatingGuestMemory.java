@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.hypercall;
 
+import org.xenj.hypervisor.internal.mem.MachineFrames;
+
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
 /**

@@ -33,7 +33,7 @@ final class VcpuInfoPlacement {
             mfn = d.memory.mfn(frame);
         }
         if (mfn < 0 || d.machine.owner(mfn) != d.domid || d.isSpecialFrame(mfn)
-                || d.pageTables != null && d.pageTables.typeOf(mfn) != org.xenj.hypervisor.internal.pv.PvPageTables.NONE) {
+                || d.pageTables != null && d.pageTables.typeOf(mfn) != org.xenj.hypervisor.internal.mem.PvPageTables.NONE) {
             return -EINVAL;
         }
         synchronized (d.events) {

@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.hypercall;
 
+import org.xenj.hypervisor.internal.mem.MachineFrames;
+
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.SH_WC_NSEC;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.SH_WC_SEC;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.SH_WC_VERSION;
@@ -21,7 +23,7 @@ import org.xenj.hypervisor.internal.gnttab.GrantFrames;
 import org.xenj.hypervisor.internal.gnttab.GrantTable;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
-import org.xenj.hypervisor.internal.pv.PvPageTables;
+import org.xenj.hypervisor.internal.mem.PvPageTables;
 import org.xenj.hypervisor.internal.timer.PvClockScale;
 import org.xenj.hypervisor.internal.xenabi.XenAbi;
 
@@ -53,7 +55,7 @@ public final class XenDomain {
     /** console_io writes: to the hypervisor log, as Xen does. */
     public final GuestConsoleLog guestLog;
     /** PV: the hypervisor's read-only area (M2P, GDT windows); set by the builder. */
-    public org.xenj.hypervisor.internal.pv.PvHypervisorArea hypervisorArea;
+    public org.xenj.hypervisor.internal.hypercall.PvHypervisorArea hypervisorArea;
     public final long[] hvmParams = new long[XenAbi.HVM_NR_PARAMS];
     /** HVM: runs when an upcall becomes pending, before the vCPU is woken (raises the callback GSI). */
     public volatile Runnable upcallHook;

@@ -57,6 +57,15 @@ public final class XenHost {
         store.write(0, "/local/domain/0/domid", "0");
     }
 
+    /**
+     * The Xen host the core gave {@code context}; a context without a core (standalone runners,
+     * tests) gets one of its own for this domain alone.
+     */
+    public static XenHost of(GuestContext context) {
+        XenHost h = context.shared(XenHost.class);
+        return h != null ? h : new XenHost(context.memory().machine());
+    }
+
     /** Creates the Xen side of a guest domain (PV or HVM) with {@code vcpus} vCPUs. */
     public XenDomain createDomain(GuestContext context, boolean pv, int vcpus, long maxPages) {
         if (context.domid() == 0 || domains.containsKey(context.domid())) {

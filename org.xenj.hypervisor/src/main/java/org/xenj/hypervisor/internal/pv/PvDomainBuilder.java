@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.pv;
 
+import org.xenj.hypervisor.internal.dom0.PvDomainServices;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +15,6 @@ import org.xenj.hypervisor.internal.exec.GuestBuilder;
 import org.xenj.hypervisor.internal.exec.GuestContext;
 import org.xenj.hypervisor.internal.hypercall.XenDomain;
 import org.xenj.hypervisor.internal.hypercall.XenHost;
-import org.xenj.hypervisor.internal.hypercall.XenHosts;
 
 /**
  * Builds {@code type="pv"} domains: an ELF32 kernel with Xen's notes, laid out by
@@ -36,7 +37,7 @@ public final class PvDomainBuilder implements GuestBuilder {
     public Guest build(GuestContext context) {
         DomainConfig cfg = context.config();
         ElfKernel kernel = loadKernel(cfg.kernel());
-        XenHost host = XenHosts.forMachine(context.memory().machine());
+        XenHost host = XenHost.of(context);
         int[] p2m = context.memory().toIdentity();
         if (p2m.length == 0) {
             throw new HypervisorException("PV domain " + cfg.name() + " has no memory");

@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.pv;
 
+import org.xenj.hypervisor.internal.dom0.PvDomainServices;
+
 import org.xenj.hypervisor.api.ShutdownReason;
 import org.xenj.hypervisor.internal.exec.Guest;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;

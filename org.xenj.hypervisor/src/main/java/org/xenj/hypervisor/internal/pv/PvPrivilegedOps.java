@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.pv;
 
+import org.xenj.hypervisor.internal.mem.PvPageTables;
+
 import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.hypercall.XenDomain;
 import org.xenj.hypervisor.internal.hypercall.XenVcpu;

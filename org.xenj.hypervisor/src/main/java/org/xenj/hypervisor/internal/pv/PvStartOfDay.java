@@ -1,12 +1,18 @@
 package org.xenj.hypervisor.internal.pv;
 
+import org.xenj.hypervisor.internal.hypercall.PvHypervisorArea;
+
+import org.xenj.hypervisor.internal.hypercall.HypercallPage;
+
+import org.xenj.hypervisor.internal.mem.PvPageTables;
+
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.*;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.*;
 
 import java.nio.charset.StandardCharsets;
 
 import org.xenj.hypervisor.api.HypervisorException;
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.hypercall.XenDomain;
 
 /**

@@ -1,5 +1,9 @@
 package org.xenj.hypervisor.internal.pv;
 
+import org.xenj.hypervisor.internal.hypercall.PvHypervisorArea;
+
+import org.xenj.hypervisor.internal.hypercall.XenCpuidLeaves;
+
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VI_ARCH_CR2;
 
 import org.xenj.hypervisor.api.ShutdownReason;
@@ -13,7 +17,7 @@ import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
 import org.xenj.hypervisor.internal.hypercall.GuestRegisters;
 import org.xenj.hypervisor.internal.hypercall.HypercallContext;
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.hypercall.XenDomain;
 import org.xenj.hypervisor.internal.hypercall.XenVcpu;
 import org.xenj.hypervisor.internal.xenabi.XenAbi;

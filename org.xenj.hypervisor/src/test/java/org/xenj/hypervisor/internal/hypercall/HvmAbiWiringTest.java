@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.hypercall;
 
+import org.xenj.hypervisor.internal.mem.MachineFrames;
+
 import static org.junit.jupiter.api.Assertions.*;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.*;
 
@@ -28,7 +30,7 @@ class HvmAbiWiringTest {
 
     HvmAbiWiringTest() {
         ctx.memory.populate(0, 2048);
-        abi = new HvmXenAbi(ctx, 1, (line, level) -> gsi.add(line + (level ? "+" : "-")));
+        abi = new HvmXenAbi(new XenHost(ctx.memory.machine()), ctx, 1, (line, level) -> gsi.add(line + (level ? "+" : "-")));
     }
 
     private Cpu pagedCpu(boolean pae) {

@@ -9,7 +9,7 @@ import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.exec.NoDeviceEnvironment;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.pv.TestContext;
-import org.xenj.hypervisor.internal.pv.XenCpuidLeaves;
+import org.xenj.hypervisor.internal.hypercall.XenCpuidLeaves;
 
 class HvmXenAbiTest {
 
@@ -19,7 +19,7 @@ class HvmXenAbiTest {
 
     HvmXenAbiTest() {
         ctx.memory.populate(0, 1024);
-        abi = new HvmXenAbi(ctx, 1);
+        abi = new HvmXenAbi(new XenHost(ctx.memory.machine()), ctx, 1);
     }
 
     private Cpu cpu(byte[] code) {

@@ -56,7 +56,7 @@ class EventChannelHypercallTest {
         int pa = allocUnbound(a, 2);
         int pb = bindInterdomain(b, 1, pa);
         int maskWord = a.xen.sharedInfoMfn << 12 | 2176 + 4 * (pa >>> 5);
-        org.xenj.hypervisor.internal.hypercall.MachineFrames.write32(f.machine, maskWord, 1 << (pa & 31));
+        org.xenj.hypervisor.internal.mem.MachineFrames.write32(f.machine, maskWord, 1 << (pa & 31));
         assertEquals(0, portOp(b, EVTCHNOP_SEND, pb));
         assertTrue(a.xen.events.isPending(pa));
         assertFalse(a.xen.events.upcallPending(0));

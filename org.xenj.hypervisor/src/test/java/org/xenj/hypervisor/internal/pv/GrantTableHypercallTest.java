@@ -5,7 +5,7 @@ import static org.xenj.hypervisor.internal.xenabi.XenAbi.*;
 
 import org.junit.jupiter.api.Test;
 import org.xenj.hypervisor.internal.hypercall.GuestFault;
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 
 class GrantTableHypercallTest {
 

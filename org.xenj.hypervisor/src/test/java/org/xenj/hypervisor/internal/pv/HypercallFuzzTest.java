@@ -9,7 +9,7 @@ import java.util.TreeMap;
 import java.util.zip.CRC32;
 
 import org.junit.jupiter.api.Test;
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
 /**
@@ -127,7 +127,7 @@ class HypercallFuzzTest {
         TestContext hctx = new TestContext(f.machine, 4, org.xenj.hypervisor.api.DomainType.HVM);
         hctx.discard = true;
         hctx.memory.populate(0, 512);
-        var hvm = new org.xenj.hypervisor.internal.hypercall.HvmXenAbi(hctx, 1);
+        var hvm = new org.xenj.hypervisor.internal.hypercall.HvmXenAbi(f.host, hctx, 1);
         var hc = new org.xenj.hypervisor.internal.hypercall.HypercallContext(hvm.domain(), 0, null);
         long hashB = hashOfDomain(f.machine, 2);
         Random r = new Random(42);

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor.RunExit;
-import org.xenj.hypervisor.internal.hypercall.XenHosts;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
 /**
@@ -40,8 +40,8 @@ class MiniOsBootTest {
         Assumptions.assumeTrue(Files.isReadable(gz), "Mini-OS image not found at " + gz + " (../shared/guests/mini-os; -Dxenj.minios=)");
         {
             MachineMemory machine = new MachineMemory(96L << 20);
-            XenHosts.forMachine(machine);
             TestContext ctx = new TestContext(machine, 5, DomainType.PV);
+            ctx.xen = new XenHost(machine); // what the core hands its builders
             ctx.config = DomainConfig.builder("minios").type(DomainType.PV).memoryMiB(32).kernel(gz.toString()).build(); // gzipped, as Xen's loader takes it
             ctx.memory.populate(0, 32 << 8);
             PvGuest guest = (PvGuest) new PvDomainBuilder().build(ctx);

@@ -1,11 +1,13 @@
 package org.xenj.hypervisor.internal.pv;
 
+import org.xenj.hypervisor.internal.mem.PvPageTables;
+
 import static org.junit.jupiter.api.Assertions.*;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.*;
 
 import org.junit.jupiter.api.Test;
 import org.xenj.hypervisor.internal.hypercall.GuestFault;
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 
 class MmuHypercallTest {
 

@@ -23,8 +23,11 @@ class PvDomainOnCoreTest {
         Path kernel = Path.of("target", "pv-test", "pv-test.elf").toAbsolutePath();
         try (TestCores.Fixture f = TestCores.start(1)) {
             f.plugins().addBuilder(new PvDomainBuilder());
+            PvTestEchoBackend echo = new PvTestEchoBackend();
+            f.plugins().addBackend(echo, PvTestEchoBackend.KIND);
             Domain d = f.core().create(DomainConfig.builder("pv-test").type(DomainType.PV).memoryMiB(16)
-                    .kernel(kernel.toString()).onPoweroff(ShutdownAction.PRESERVE).build());
+                    .kernel(kernel.toString()).onPoweroff(ShutdownAction.PRESERVE)
+                    .raw(java.util.Map.of("backends", "[\"pvtest\"]")).build());
             boolean off = TestCores.await(() -> f.core().lookup(d.id()).map(x -> x.state() == DomainState.SHUTDOWN).orElse(false), 30_000);
             if (!off) {
                 PvGuest g = (PvGuest) f.core().guestOf(d.id());
@@ -37,7 +40,11 @@ class PvDomainOnCoreTest {
             String console = new String(f.core().console(d.id()).history(), StandardCharsets.ISO_8859_1);
             assertTrue(console.contains("pv-test: grant shared with dom0: ok"), console);
             assertTrue(console.contains("pv-test: all done, powering off"), console);
+            assertEquals(java.util.List.of("xenj-backend-pvtest-d" + d.id()), echo.handshakeThreads);
             f.core().destroy(d.id());
+            String dmesg = String.join("\n", f.core().dmesg());
+            assertTrue(dmesg.contains("backend pvtest (" + PvTestEchoBackend.class.getName() + ") for d" + d.id()
+                    + ": detached from d" + d.id() + " (domain destroyed)"), dmesg);
         }
     }
 

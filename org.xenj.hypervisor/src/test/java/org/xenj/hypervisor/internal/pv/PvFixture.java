@@ -1,5 +1,7 @@
 package org.xenj.hypervisor.internal.pv;
 
+import org.xenj.hypervisor.internal.dom0.PvDomainServices;
+
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.internal.hypercall.GuestRegisters;
 import org.xenj.hypervisor.internal.hypercall.HypercallContext;

@@ -1,12 +1,14 @@
 package org.xenj.hypervisor.internal.pv;
 
+import org.xenj.hypervisor.internal.mem.PvPageTables;
+
 import static org.junit.jupiter.api.Assertions.*;
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.*;
 
 import org.junit.jupiter.api.Test;
 import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.internal.hypercall.GuestFault;
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.xenabi.XenAbi;
 
 class PvStartOfDayTest {

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -13,8 +15,9 @@ import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.ShutdownReason;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor.RunExit;
+import org.xenj.hypervisor.internal.backend.BackendHost;
+import org.xenj.hypervisor.internal.backend.BackendKinds;
 import org.xenj.hypervisor.internal.hypercall.XenHost;
-import org.xenj.hypervisor.internal.hypercall.XenHosts;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
 /**
@@ -41,11 +44,18 @@ class PvTestKernelTest {
     @Test
     void theTestKernelRunsEndToEnd() throws Exception {
         MachineMemory machine = new MachineMemory(64L << 20);
-        XenHost host = XenHosts.forMachine(machine);
+        XenHost host = new XenHost(machine);
         TestContext ctx = new TestContext(machine, 7, DomainType.PV);
-        ctx.config = DomainConfig.builder("pv-test").type(DomainType.PV).memoryMiB(16).kernel(kernel.toString()).build();
+        ctx.xen = host;
+        ctx.config = DomainConfig.builder("pv-test").type(DomainType.PV).memoryMiB(16).kernel(kernel.toString())
+                .raw(Map.of(BackendKinds.KEY, "[\"" + PvTestEchoBackend.KIND + "\"]")).build();
         ctx.memory.populate(0, 16 << 8); // what the core does before a builder runs
+        // what the core does around a build: backends asked for by the config attach once the domain exists
+        BackendHost backends = new BackendHost(host, ctx::log);
+        PvTestEchoBackend echo = new PvTestEchoBackend();
+        backends.addBackend(echo, PvTestEchoBackend.KIND);
         PvGuest guest = (PvGuest) new PvDomainBuilder().build(ctx);
+        backends.domainBuilt(7, ctx.config);
         var exec = guest.executor(0);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         RunExit exit = null;
@@ -73,6 +83,8 @@ class PvTestKernelTest {
         assertFalse(console.contains("FAIL"), console);
         assertEquals(0, host.dom0Grants.mappedCount(), "the backend unmapped the guest's page");
         assertEquals("connected", host.store.readString(0, "/local/domain/7/data/pv-test/state"));
+        assertEquals(List.of("xenj-backend-pvtest-d7"), echo.handshakeThreads, "the handshake ran on the backend's executor");
+        backends.domainGone(7);
         guest.destroy();
         assertNull(host.domain(7));
     }

@@ -81,7 +81,7 @@ class PvVcpuTest {
         assertTrue(d.xen.events.upcallMasked(0), "callback entered with events masked");
         assertEquals(0x99, cpu.getReg32(EBP), "#PF bounced to the guest's handler");
         long vi = ((long) d.xen.sharedInfoMfn << 12) + 8;
-        assertEquals(0x00400000, org.xenj.hypervisor.internal.hypercall.MachineFrames.read32(f.machine, vi), "CR2 in vcpu_info");
+        assertEquals(0x00400000, org.xenj.hypervisor.internal.mem.MachineFrames.read32(f.machine, vi), "CR2 in vcpu_info");
     }
 
     @Test

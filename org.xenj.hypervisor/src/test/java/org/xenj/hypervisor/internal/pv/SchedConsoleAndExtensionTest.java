@@ -8,7 +8,7 @@ import java.nio.charset.StandardCharsets;
 
 import org.junit.jupiter.api.Test;
 import org.xenj.hypervisor.api.ShutdownReason;
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.spi.hypercall.HypercallCall;
 import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
 

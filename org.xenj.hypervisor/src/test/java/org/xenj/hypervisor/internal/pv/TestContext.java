@@ -11,6 +11,7 @@ import org.xenj.hypervisor.api.ShutdownReason;
 import org.xenj.hypervisor.internal.exec.GuestContext;
 import org.xenj.hypervisor.internal.exec.HostTimer;
 import org.xenj.hypervisor.internal.exec.VCpuWaker;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.spi.ConsoleInput;
@@ -31,6 +32,8 @@ public class TestContext implements GuestContext {
     public volatile boolean discard;
     public final List<long[]> timerDeadlines = new ArrayList<>();
     public final List<Runnable> timerTasks = new ArrayList<>();
+    /** The Xen host builders get (as the core hands out its own); null gives each domain a host of its own. */
+    public XenHost xen;
 
     public TestContext(MachineMemory machine, int domid, DomainType type) {
         this.domid = domid;
@@ -98,6 +101,11 @@ public class TestContext implements GuestContext {
     @Override
     public org.xenj.hypervisor.internal.exec.VirtualClock clock() {
         return clock;
+    }
+
+    @Override
+    public <T> T shared(Class<T> type) {
+        return type == XenHost.class ? type.cast(xen) : null;
     }
 
     @Override

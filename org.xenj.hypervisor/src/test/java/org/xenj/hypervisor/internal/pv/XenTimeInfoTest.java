@@ -13,7 +13,7 @@ import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.VT_VERSION;
 
 import org.junit.jupiter.api.Test;
 import org.xenj.hypervisor.internal.exec.VirtualClock;
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.hypercall.XenDomain;
 import org.xenj.hypervisor.internal.timer.PvClockScale;
 

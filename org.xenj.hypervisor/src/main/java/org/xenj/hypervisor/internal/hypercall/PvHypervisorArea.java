@@ -1,7 +1,7 @@
-package org.xenj.hypervisor.internal.pv;
+package org.xenj.hypervisor.internal.hypercall;
 
 import org.xenj.hypervisor.api.HypervisorException;
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.hypercall.MachineToPhys;
 import org.xenj.hypervisor.internal.hypercall.XenDomain;
 

@@ -1,6 +1,7 @@
-package org.xenj.hypervisor.internal.hypercall;
+package org.xenj.hypervisor.internal.dom0;
 
-import org.xenj.hypervisor.internal.pv.PvDomainServices;
+import org.xenj.hypervisor.internal.hypercall.XenDomain;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.xenabi.XenAbi;
 
 /**
@@ -11,13 +12,13 @@ import org.xenj.hypervisor.internal.xenabi.XenAbi;
  * below 0xff000000; the guest learns the place from the params either way), outside the e820
  * RAM, so the guest maps them as I/O memory and never hands them to its allocator.
  */
-final class HvmStoreAndConsole {
+public final class HvmStoreAndConsole {
 
     private HvmStoreAndConsole() {
     }
 
     /** Sets the pages, ports and params up; returns Dom0's services for the domain. */
-    static PvDomainServices setUp(XenHost host, XenDomain d) {
+    public static PvDomainServices setUp(XenHost host, XenDomain d) {
         long gfn = d.memory.gfnLimit();
         d.setPseudoPhysPages(d.memory.populatedFrames()); // memory/target: the balloon keeps what it has
         d.storeMfn = d.allocateSpecialFrame();

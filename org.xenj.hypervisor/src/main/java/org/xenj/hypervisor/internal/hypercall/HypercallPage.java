@@ -1,6 +1,6 @@
-package org.xenj.hypervisor.internal.pv;
+package org.xenj.hypervisor.internal.hypercall;
 
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.xenabi.XenAbi;
 

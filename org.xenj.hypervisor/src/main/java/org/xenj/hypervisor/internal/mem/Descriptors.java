@@ -1,4 +1,4 @@
-package org.xenj.hypervisor.internal.pv;
+package org.xenj.hypervisor.internal.mem;
 
 /**
  * What a PV guest may put in its GDT/LDT (after Xen's check_descriptor, simplified for a 32-bit

@@ -1,4 +1,4 @@
-package org.xenj.hypervisor.internal.pv;
+package org.xenj.hypervisor.internal.mem;
 
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.EBUSY;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.EINVAL;
@@ -7,7 +7,7 @@ import static org.xenj.hypervisor.internal.xenabi.XenAbi.HYPERVISOR_VIRT_START;
 
 import java.util.Arrays;
 
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
 /**

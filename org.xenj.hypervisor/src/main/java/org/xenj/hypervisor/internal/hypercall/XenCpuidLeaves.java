@@ -1,4 +1,4 @@
-package org.xenj.hypervisor.internal.pv;
+package org.xenj.hypervisor.internal.hypercall;
 
 import org.xenj.hypervisor.internal.exec.VirtualClock;
 import org.xenj.hypervisor.internal.timer.PvClockScale;

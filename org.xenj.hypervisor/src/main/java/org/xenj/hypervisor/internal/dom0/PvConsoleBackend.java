@@ -1,8 +1,8 @@
-package org.xenj.hypervisor.internal.pv;
+package org.xenj.hypervisor.internal.dom0;
 
 import static org.xenj.hypervisor.internal.xenabi.GuestLayouts.*;
 
-import org.xenj.hypervisor.internal.hypercall.MachineFrames;
+import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 
 /**

@@ -1,4 +1,4 @@
-package org.xenj.hypervisor.internal.pv;
+package org.xenj.hypervisor.internal.dom0;
 
 import java.util.List;
 
@@ -19,7 +19,6 @@ public final class PvDomainServices {
     private final XsRingConnection store;
     private final int dom0ConsolePort;
     private final int dom0StorePort;
-    private final PvTestEchoBackend echo;
 
     /** Step 1, before the start-of-day layout (start_info names the ports): the guest's unbound ports. */
     public static void allocatePorts(XenDomain d) {
@@ -62,12 +61,11 @@ public final class PvDomainServices {
         if (consoleInput) {
             d.context.setConsoleInput(data -> console.input(data, 0, data.length));
         }
-        echo = new PvTestEchoBackend(host, d.domid);
     }
 
-    /** Detaches Dom0's Java ends (the ports close with the domain). */
+    /** Detaches Dom0's Java ends (the ports close with the domain; backends detach through the core). */
     public void close() {
-        echo.close();
+        // nothing held beyond the domain's ports, which close with it
     }
 
     public PvConsoleBackend console() {

@@ -1,4 +1,4 @@
-package org.xenj.hypervisor.internal.hypercall;
+package org.xenj.hypervisor.internal.mem;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;

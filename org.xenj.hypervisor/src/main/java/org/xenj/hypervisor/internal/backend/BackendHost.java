@@ -1,0 +1,185 @@
+package org.xenj.hypervisor.internal.backend;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.internal.hypercall.XenHost;
+import org.xenj.hypervisor.spi.backend.Backend;
+import org.xenj.hypervisor.spi.backend.BackendContext;
+
+/**
+ * Attaches {@link Backend} services to the domains that ask for their kind, one backend per kind
+ * and domain (the newest registered), each session on its own executor. A backend that leaves
+ * is detached everywhere and the next one of its kind, if any, takes its domains over; a backend
+ * that throws is detached from that domain only and not attached to it again. Owned by the core,
+ * like the {@link XenHost} it works on.
+ */
+public final class BackendHost {
+
+    private final XenHost host;
+    private final Consumer<String> dmesg;
+    /** kind -> backends of that kind, oldest first. */
+    private final Map<String, List<Backend>> byKind = new HashMap<>();
+    private final Map<Integer, Served> domains = new LinkedHashMap<>();
+
+    /** A domain with Xen state and the kinds its configuration asks for. */
+    private static final class Served {
+        final DomainConfig config;
+        final Set<String> kinds;
+        final Map<String, BackendSession> sessions = new HashMap<>();
+        final Set<Backend> failed = new HashSet<>();
+
+        Served(DomainConfig config, Set<String> kinds) {
+            this.config = config;
+            this.kinds = kinds;
+        }
+    }
+
+    public BackendHost(XenHost host, Consumer<String> dmesg) {
+        this.host = host;
+        this.dmesg = dmesg;
+    }
+
+    /** A backend service appeared with its {@link Backend#KIND} property; it serves domains of that kind still without one. */
+    public synchronized void addBackend(Backend backend, String kind) {
+        if (!BackendKinds.validName(kind)) {
+            dmesg.accept("backend " + backend.getClass().getName() + " has no usable " + Backend.KIND + " (" + kind + "): ignored");
+            return;
+        }
+        List<Backend> list = byKind.computeIfAbsent(kind, k -> new ArrayList<>());
+        if (list.contains(backend)) {
+            return;
+        }
+        list.add(backend);
+        dmesg.accept("backend " + kind + ": " + backend.getClass().getName() + " registered");
+        domains.forEach((domid, s) -> {
+            if (s.kinds.contains(kind) && !s.sessions.containsKey(kind)) {
+                attach(domid, s, kind);
+            }
+        });
+    }
+
+    /** A backend service left: detached from every domain, which the next backend of the kind takes over. */
+    public void removeBackend(Backend backend) {
+        List<BackendSession> leaving = new ArrayList<>();
+        synchronized (this) {
+            for (List<Backend> list : byKind.values()) {
+                list.remove(backend);
+            }
+            for (Served s : domains.values()) {
+                s.sessions.values().removeIf(x -> {
+                    if (x.backend() == backend) {
+                        leaving.add(x);
+                        return true;
+                    }
+                    return false;
+                });
+                s.failed.remove(backend);
+            }
+        }
+        for (BackendSession x : leaving) {
+            x.detach("backend leaving");
+        }
+        synchronized (this) {
+            domains.forEach((domid, s) -> {
+                for (String kind : s.kinds) {
+                    if (!s.sessions.containsKey(kind)) {
+                        attach(domid, s, kind);
+                    }
+                }
+            });
+        }
+    }
+
+    /** A domain was built: its requested backends attach (those not registered yet attach when they appear). */
+    public synchronized void domainBuilt(int domid, DomainConfig config) {
+        Set<String> kinds = BackendKinds.requested(config);
+        if (kinds.isEmpty()) {
+            return;
+        }
+        if (host.domain(domid) == null) {
+            dmesg.accept("d" + domid + " has no Xen ABI (event channels, grants): backends " + kinds + " not attached");
+            return;
+        }
+        Served s = new Served(config, kinds);
+        domains.put(domid, s);
+        for (String kind : kinds) {
+            if (!attach(domid, s, kind)) {
+                dmesg.accept("d" + domid + ": no backend for '" + kind + "' yet; it attaches when one is registered");
+            }
+        }
+    }
+
+    /** A domain is being destroyed: its backends detach before its event channels and grants go. */
+    public void domainGone(int domid) {
+        List<BackendSession> leaving;
+        synchronized (this) {
+            Served s = domains.remove(domid);
+            if (s == null) {
+                return;
+            }
+            leaving = new ArrayList<>(s.sessions.values());
+            s.sessions.clear();
+        }
+        for (BackendSession x : leaving) {
+            x.detach("domain destroyed");
+        }
+    }
+
+    /** Detaches everything (the hypervisor stops). */
+    public void close() {
+        List<Integer> ids;
+        synchronized (this) {
+            ids = new ArrayList<>(domains.keySet());
+        }
+        ids.forEach(this::domainGone);
+    }
+
+    private boolean attach(int domid, Served s, String kind) {
+        List<Backend> list = byKind.getOrDefault(kind, List.of());
+        for (int i = list.size() - 1; i >= 0; i--) {
+            Backend b = list.get(i);
+            if (s.failed.contains(b)) {
+                continue;
+            }
+            BackendSession[] self = new BackendSession[1];
+            BackendSession x = new BackendSession(host, b, kind, domid, s.config, dmesg, () -> failed(domid, kind, self[0]));
+            self[0] = x;
+            s.sessions.put(kind, x);
+            x.start();
+            return true;
+        }
+        return false;
+    }
+
+    /** Called on the failed session's executor: forget it, try another backend of the kind. */
+    private synchronized void failed(int domid, String kind, BackendSession x) {
+        Served s = domains.get(domid);
+        if (s == null || s.sessions.get(kind) != x) {
+            return;
+        }
+        s.sessions.remove(kind);
+        s.failed.add(x.backend());
+        attach(domid, s, kind);
+    }
+
+    /** The context of the backend serving {@code kind} for {@code domid}, or null (tests, diagnostics). */
+    public synchronized BackendContext session(int domid, String kind) {
+        Served s = domains.get(domid);
+        return s == null ? null : s.sessions.get(kind);
+    }
+
+    /** The executor thread of that session, null if none or not started yet (tests). */
+    public synchronized Thread sessionThread(int domid, String kind) {
+        Served s = domains.get(domid);
+        BackendSession x = s == null ? null : s.sessions.get(kind);
+        return x == null ? null : x.thread();
+    }
+}
