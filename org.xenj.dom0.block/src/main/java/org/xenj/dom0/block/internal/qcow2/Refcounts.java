@@ -120,7 +120,12 @@ final class Refcounts {
         }
         byte[] block = blocks.get(blockOffset);
         int index = (int) (cluster & ((1L << entriesPerBlockBits) - 1));
-        long v = read(block, index) + delta;
+        long current = read(block, index);
+        if (delta > 0 && current >= maxRefcount) {
+            throw Qcow2Header.corrupt(name, "refcount of cluster 0x" + Long.toHexString(cluster << clusterBits)
+                    + " overflows " + bits + " bits");
+        }
+        long v = current + delta;
         if (v < 0) {
             throw Qcow2Header.corrupt(name, "refcount of cluster 0x" + Long.toHexString(cluster << clusterBits)
                     + " would drop below zero");
