@@ -31,6 +31,8 @@ final class ClusterMap {
     private final int clusterBits;
     private final int l2Bits;
     private final long[] l1;
+    /** Host offsets of the L2 tables L1 points to: data must never be written over them. */
+    private final java.util.Set<Long> l2Offsets = new java.util.HashSet<>();
     final TableCache l2Tables;
 
     ClusterMap(FileChannel ch, String name, Qcow2Header h) throws IOException {
@@ -54,6 +56,9 @@ final class ClusterMap {
             if (off != 0 && (off % h.clusterSize() != 0 || off + h.clusterSize() > fileSize)) {
                 throw Qcow2Header.corrupt(name, "L1 entry " + i + " points to an L2 table at 0x" + Long.toHexString(off)
                         + " that is unaligned or past the end of the file");
+            }
+            if (off != 0) {
+                l2Offsets.add(off);
             }
         }
         this.l2Tables = new TableCache(ch, h.clusterSize(), 8L << 20);
@@ -108,6 +113,18 @@ final class ClusterMap {
         return Kind.NORMAL;
     }
 
+    /** What metadata of the mapping lies in the cluster at {@code hostOffset}, or {@code null}. */
+    String metadataAt(long hostOffset) {
+        long cs = h.clusterSize();
+        if (hostOffset < cs) {
+            return "the header";
+        }
+        if (hostOffset + cs > h.l1Offset && hostOffset < h.l1Offset + h.l1Size * 8) {
+            return "the L1 table";
+        }
+        return l2Offsets.contains(hostOffset) ? "an L2 table" : null;
+    }
+
     static long hostOffset(long entry) {
         return entry & OFFSET_MASK;
     }
@@ -133,6 +150,8 @@ final class ClusterMap {
         ByteBuffer b = ByteBuffer.allocate(8);
         b.putLong(0, value);
         FileIo.writeFully(ch, b, h.l1Offset + index * 8L);
+        l2Offsets.remove(l1[index] & OFFSET_MASK);
         l1[index] = value;
+        l2Offsets.add(value & OFFSET_MASK);
     }
 }

@@ -184,7 +184,17 @@ public final class Qcow2Image extends AbstractBlockDevice {
                     || (map.l1Entry(map.l1Index(pos)) & ClusterMap.COPIED) == 0) {
                 return false;
             }
-            FileIo.writeFully(ch, piece.duplicate(), ClusterMap.hostOffset(entry) + inCluster);
+            long host = ClusterMap.hostOffset(entry);
+            String metadata = map.metadataAt(host);
+            if (metadata == null) {
+                metadata = refcounts.metadataAt(host);
+            }
+            if (metadata != null) {
+                // A corrupt L2 entry aimed at metadata: writing would turn guest data into image structure.
+                throw Qcow2Header.corrupt(name, "data cluster 0x" + Long.toHexString(host) + " (guest offset "
+                        + (pos - inCluster) + ") overlaps " + metadata + "; write refused");
+            }
+            FileIo.writeFully(ch, piece.duplicate(), host + inCluster);
             return true;
         } finally {
             if (!locked) {

@@ -41,6 +41,8 @@ final class Refcounts {
     private long fileEnd;
     private long nextFree;
     private final ArrayDeque<Long> reserved = new ArrayDeque<>();
+    /** Host offsets of the refcount blocks: data must never be written over them. */
+    private final java.util.Set<Long> blockOffsets = new java.util.HashSet<>();
 
     Refcounts(FileChannel ch, String name, Qcow2Header h) throws IOException {
         this.ch = ch;
@@ -53,6 +55,11 @@ final class Refcounts {
         this.blocks = new TableCache(ch, clusterSize, 4L << 20);
         this.tableOffset = h.refTableOffset;
         this.table = readTable(h.refTableOffset, (int) (h.refTableClusters * clusterSize / 8));
+        for (long e : table) {
+            if (e != 0) {
+                blockOffsets.add(e & ~REFTABLE_RESERVED);
+            }
+        }
         this.fileEnd = ch.size();
         this.nextFree = (fileEnd + clusterSize - 1) >>> clusterBits;
     }
@@ -69,6 +76,14 @@ final class Refcounts {
     /** Bytes of file in use, counting reserved clusters: what lies beyond is not part of the image. */
     long fileEnd() {
         return fileEnd;
+    }
+
+    /** What refcount metadata lies in the cluster at {@code hostOffset}, or {@code null}. */
+    String metadataAt(long hostOffset) {
+        if (hostOffset + clusterSize > tableOffset && hostOffset < tableOffset + table.length * 8L) {
+            return "the refcount table";
+        }
+        return blockOffsets.contains(hostOffset) ? "a refcount block" : null;
     }
 
     long get(long cluster) throws IOException {
@@ -105,7 +120,12 @@ final class Refcounts {
         }
         byte[] block = blocks.get(blockOffset);
         int index = (int) (cluster & ((1L << entriesPerBlockBits) - 1));
-        long v = read(block, index) + delta;
+        long current = read(block, index);
+        if (delta > 0 && current >= maxRefcount) {
+            throw Qcow2Header.corrupt(name, "refcount of cluster 0x" + Long.toHexString(cluster << clusterBits)
+                    + " overflows " + bits + " bits");
+        }
+        long v = current + delta;
         if (v < 0) {
             throw Qcow2Header.corrupt(name, "refcount of cluster 0x" + Long.toHexString(cluster << clusterBits)
                     + " would drop below zero");
@@ -201,6 +221,7 @@ final class Refcounts {
         }
         for (long[] c : created) {
             blocks.putAndWrite(c[1] << clusterBits, new byte[clusterSize]);
+            blockOffsets.add(c[1] << clusterBits);
         }
         long[] oldTable = table;
         table = newTable; // lets add() find the new blocks; not yet on disk

@@ -193,6 +193,26 @@ class Qcow2BadInputTest {
     }
 
     @Test
+    void dataPointersIntoMetadataAreNeverWrittenThrough() throws IOException {
+        Path p = image("overlap.qcow2");
+        long l1 = readLong(p, 40);
+        long l2 = readLong(p, l1) & ClusterMap.OFFSET_MASK;
+        long refTable = readLong(p, 48);
+        // (Offset 0, the header, cannot be named: an entry of 0 means "unallocated".)
+        long[] targets = {l1, l2, refTable, 2 * CS}; // L1, the L2 table itself, refcount table, refcount block 0
+        String[] names = {"the L1 table", "an L2 table", "the refcount table", "a refcount block"};
+        for (int i = 0; i < targets.length; i++) {
+            patchLong(p, l2 + 8, targets[i] | ClusterMap.COPIED); // guest cluster 1
+            byte[] before = java.nio.file.Files.readAllBytes(p);
+            try (BlockDevice d = images.open(p, ImageFormat.QCOW2, false)) {
+                IOException e = assertThrows(IOException.class, () -> d.write(CS + 10, ByteBuffer.wrap(new byte[20])));
+                assertTrue(e.getMessage().contains("overlaps " + names[i]), e.getMessage());
+            }
+            assertArrayEquals(before, java.nio.file.Files.readAllBytes(p), "nothing written over " + names[i]);
+        }
+    }
+
+    @Test
     void backingChainThatLoopsIsRefused() throws IOException {
         Path a = dir.resolve("a.qcow2");
         Path b = dir.resolve("b.qcow2");
