@@ -59,6 +59,40 @@ public final class I8042 implements IoHandler {
         updateIrq();
     }
 
+    /** Every guest-visible bit, between accesses (see {@link I8042State}). */
+    public synchronized I8042State saveState() {
+        byte[] q = new byte[qCount];
+        boolean[] aux = new boolean[qCount];
+        for (int i = 0; i < qCount; i++) {
+            int at = (qHead + i) % queue.length;
+            q[i] = (byte) queue[at];
+            aux[i] = queueAux[at];
+        }
+        return new I8042State(status, ctr, outputPort, pendingCommand, pendingKbdCommand, scanning, scancodeSet, q, aux);
+    }
+
+    /** Puts the controller in {@code s} and drives its interrupt lines to match. */
+    public synchronized void restoreState(I8042State s) {
+        status = s.status() & 0xff;
+        ctr = s.ctr() & 0xff;
+        outputPort = s.outputPort() & 0xff;
+        pendingCommand = s.pendingCommand() & 0xff;
+        pendingKbdCommand = s.pendingKbdCommand() & 0xff;
+        scanning = s.scanning();
+        scancodeSet = s.scancodeSet() & 3;
+        byte[] q = s.queue();
+        boolean[] aux = s.queueAux();
+        qHead = 0;
+        qCount = q.length;
+        for (int i = 0; i < q.length; i++) {
+            queue[i] = q[i] & 0xff;
+            queueAux[i] = aux[i];
+        }
+        kbdIrqHigh = false;
+        auxIrqHigh = false;
+        updateIrq();
+    }
+
     private void enqueue(int value, boolean aux) {
         if (qCount == queue.length) {
             return; // the guest is not reading; drop, as a real buffer would
