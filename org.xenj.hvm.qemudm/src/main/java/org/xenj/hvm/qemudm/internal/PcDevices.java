@@ -63,6 +63,21 @@ public final class PcDevices implements DeviceModelInstance {
         return com1;
     }
 
+    /** Every device's state record; take it with the domain's vCPUs paused. */
+    public PcDevicesState saveState() {
+        return new PcDevicesState(com1.saveState(), kbc.saveState(), hostBridge.saveConfig(), isaBridge.saveConfig(),
+                port92.saveState());
+    }
+
+    /** Puts every device in {@code s} (the PIIX3 routes its PCI links to the platform again). */
+    public void restoreState(PcDevicesState s) {
+        com1.restoreState(s.com1());
+        kbc.restoreState(s.kbc());
+        hostBridge.restoreConfig(s.hostBridgeConfig());
+        isaBridge.restoreConfig(s.isaBridgeConfig());
+        port92.restoreState(s.port92());
+    }
+
     @Override
     public void reset() {
         com1.reset();

@@ -77,6 +77,22 @@ public abstract class PciFunction implements PciDevice {
         written(offset, size);
     }
 
+    /** The device-specific registers (0x40-0xff) as the guest left them: this function's state record. */
+    public synchronized byte[] saveConfig() {
+        return java.util.Arrays.copyOfRange(config, 0x40, 0x100);
+    }
+
+    /** Puts back what {@link #saveConfig} took; registers with side effects act as after a write. */
+    public void restoreConfig(byte[] deviceSpecific) {
+        if (deviceSpecific.length != 0xc0) {
+            throw new IllegalArgumentException(name + ": device-specific configuration must be 192 bytes");
+        }
+        synchronized (this) {
+            System.arraycopy(deviceSpecific, 0, config, 0x40, 0xc0);
+        }
+        written(0x40, 0xc0);
+    }
+
     /** Hook after a guest write landed (outside the lock): registers with side effects act here. */
     void written(int offset, int size) {
     }

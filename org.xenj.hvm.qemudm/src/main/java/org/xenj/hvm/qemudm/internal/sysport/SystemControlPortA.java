@@ -20,6 +20,15 @@ public final class SystemControlPortA implements IoHandler {
         value = 0x02;
     }
 
+    /** The A20 bit the guest left: this port's whole state. */
+    public synchronized int saveState() {
+        return value;
+    }
+
+    public synchronized void restoreState(int saved) {
+        value = saved & 0x02;
+    }
+
     @Override
     public synchronized int ioRead(int offset, int size) {
         return value;

@@ -1,0 +1,104 @@
+package org.xenj.hvm.qemudm.internal;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.Arrays;
+
+import org.xenj.hvm.qemudm.internal.kbd.I8042State;
+import org.xenj.hvm.qemudm.internal.uart.UartState;
+
+/**
+ * One domain's qemu-dm devices, each by its own typed record: COM1, the 8042, the i440FX's and the
+ * PIIX3's device-specific configuration (the standard PCI headers are the platform's), and port
+ * 0x92. What a bundle update hands to the next qemu-dm and what save/restore writes. Versioned;
+ * {@link #fromBytes} refuses another version or a damaged record.
+ */
+public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeConfig, byte[] isaBridgeConfig, int port92) {
+
+    /** "XJQD". */
+    public static final int MAGIC = 0x584a5144;
+    public static final int VERSION = 1;
+
+    public PcDevicesState {
+        hostBridgeConfig = hostBridgeConfig.clone();
+        isaBridgeConfig = isaBridgeConfig.clone();
+        if (hostBridgeConfig.length != 0xc0 || isaBridgeConfig.length != 0xc0) {
+            throw new IllegalArgumentException("bridge configuration must be 192 bytes");
+        }
+    }
+
+    @Override
+    public byte[] hostBridgeConfig() {
+        return hostBridgeConfig.clone();
+    }
+
+    @Override
+    public byte[] isaBridgeConfig() {
+        return isaBridgeConfig.clone();
+    }
+
+    public byte[] toBytes() {
+        ByteArrayOutputStream b = new ByteArrayOutputStream(1024);
+        try (DataOutputStream out = new DataOutputStream(b)) {
+            out.writeInt(MAGIC);
+            out.writeInt(VERSION);
+            byte[] u = com1.toBytes();
+            out.writeInt(u.length);
+            out.write(u);
+            byte[] k = kbc.toBytes();
+            out.writeInt(k.length);
+            out.write(k);
+            out.write(hostBridgeConfig);
+            out.write(isaBridgeConfig);
+            out.writeByte(port92);
+        } catch (IOException e) {
+            throw new IllegalStateException(e); // in-memory stream
+        }
+        return b.toByteArray();
+    }
+
+    public static PcDevicesState fromBytes(byte[] bytes) throws IOException {
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+        if (in.readInt() != MAGIC) {
+            throw new IOException("not a qemu-dm state record");
+        }
+        int version = in.readInt();
+        if (version != VERSION) {
+            throw new IOException("qemu-dm state version " + version + " is not supported (this qemu-dm reads " + VERSION + ")");
+        }
+        UartState com1 = UartState.fromBytes(part(in, bytes.length));
+        I8042State kbc = I8042State.fromBytes(part(in, bytes.length));
+        byte[] host = in.readNBytes(0xc0);
+        byte[] isa = in.readNBytes(0xc0);
+        int p92 = in.read();
+        if (host.length != 0xc0 || isa.length != 0xc0 || p92 < 0 || in.read() != -1) {
+            throw new IOException("qemu-dm state record has the wrong length");
+        }
+        return new PcDevicesState(com1, kbc, host, isa, p92);
+    }
+
+    private static byte[] part(DataInputStream in, int max) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > max) {
+            throw new IOException("qemu-dm state record is damaged (part of " + n + " bytes)");
+        }
+        byte[] p = in.readNBytes(n);
+        if (p.length != n) {
+            throw new IOException("qemu-dm state record is cut short");
+        }
+        return p;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PcDevicesState s && Arrays.equals(toBytes(), s.toBytes());
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(toBytes());
+    }
+}
