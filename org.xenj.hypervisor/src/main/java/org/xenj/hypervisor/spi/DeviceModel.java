@@ -28,4 +28,16 @@ public interface DeviceModel {
 
     /** Plugs this model's devices into a domain's platform, before its first instruction. */
     DeviceModelInstance attach(HvmPlatform platform);
+
+    /**
+     * Plugs this model's devices into a running (paused) domain in the state a previous instance of
+     * a model of the same name saved ({@link DeviceModelInstance#saveState}): the hand-over when the
+     * model's bundle is updated or replaced. A record this model cannot read must be refused with an
+     * exception (the domain then stays paused), never silently reset.
+     *
+     * @since 1.2
+     */
+    default DeviceModelInstance attach(HvmPlatform platform, byte[] state) {
+        throw new UnsupportedOperationException(name() + " cannot take over devices from a saved state");
+    }
 }

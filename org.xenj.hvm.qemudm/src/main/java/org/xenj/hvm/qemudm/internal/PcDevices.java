@@ -35,6 +35,14 @@ public final class PcDevices implements DeviceModelInstance {
         this.port92 = new SystemControlPortA(platform::requestReset);
     }
 
+    /** Attaches in the state a previous qemu-dm saved (hand-over on bundle update). */
+    static PcDevices attach(HvmPlatform platform, PcDevicesState state) {
+        PcDevices d = attach(platform);
+        d.restoreState(state);
+        platform.log("qemu-dm: devices restored from the handed-over state");
+        return d;
+    }
+
     static PcDevices attach(HvmPlatform platform) {
         PcDevices d = new PcDevices(platform);
         platform.mapIo(COM1, 8, d.com1);
@@ -63,8 +71,14 @@ public final class PcDevices implements DeviceModelInstance {
         return com1;
     }
 
+    /** The hand-over: every device's record as bytes, taken with the domain's vCPUs stopped. */
+    @Override
+    public byte[] saveState() {
+        return stateRecord().toBytes();
+    }
+
     /** Every device's state record; take it with the domain's vCPUs paused. */
-    public PcDevicesState saveState() {
+    public PcDevicesState stateRecord() {
         return new PcDevicesState(com1.saveState(), kbc.saveState(), hostBridge.saveConfig(), isaBridge.saveConfig(),
                 port92.saveState());
     }
@@ -91,6 +105,10 @@ public final class PcDevices implements DeviceModelInstance {
     public void detach() {
         attached = false;
         unmapAll();
+        // leave the lines low: the next owner (a handed-over instance) raises what is pending
+        platform.setIrq(COM1_IRQ, false);
+        platform.setIrq(I8042.KBD_IRQ, false);
+        platform.setIrq(I8042.AUX_IRQ, false);
     }
 
     private void unmapAll() {

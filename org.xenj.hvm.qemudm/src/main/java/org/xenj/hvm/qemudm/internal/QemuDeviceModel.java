@@ -35,4 +35,16 @@ public final class QemuDeviceModel implements DeviceModel {
     public DeviceModelInstance attach(HvmPlatform platform) {
         return PcDevices.attach(platform);
     }
+
+    /** The hand-over from a previous qemu-dm (bundle update): its record, version-checked, or refused. */
+    @Override
+    public DeviceModelInstance attach(HvmPlatform platform, byte[] state) {
+        PcDevicesState s;
+        try {
+            s = PcDevicesState.fromBytes(state);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("qemu-dm cannot take over: " + e.getMessage(), e);
+        }
+        return PcDevices.attach(platform, s);
+    }
 }

@@ -89,7 +89,7 @@ public final class HvmGuestBuilder implements GuestBuilder {
             }
             context.log(String.format("%s, %d MiB RAM, device models %s", bootLine, map.ramTop() >> 20,
                     models.stream().map(DeviceModel::name).collect(java.util.stream.Collectors.joining(", "))));
-            return new HvmGuest(platform, devices, executors);
+            return new HvmGuest(platform, models, devices, executors);
         } catch (RuntimeException e) {
             platform.destroy();
             devices.forEach(DeviceModelInstance::detach);
@@ -108,31 +108,4 @@ public final class HvmGuestBuilder implements GuestBuilder {
         }
     }
 
-    /** A built HVM guest: its platform, its device model instance and its vCPUs. */
-    static final class HvmGuest implements Guest {
-        private final HvmPlatformImpl platform;
-        private final java.util.List<DeviceModelInstance> devices;
-        private final VCpuExecutor[] executors;
-
-        HvmGuest(HvmPlatformImpl platform, java.util.List<DeviceModelInstance> devices, VCpuExecutor[] executors) {
-            this.platform = platform;
-            this.devices = devices;
-            this.executors = executors;
-        }
-
-        @Override
-        public VCpuExecutor executor(int vcpu) {
-            return executors[vcpu];
-        }
-
-        HvmPlatformImpl platform() {
-            return platform;
-        }
-
-        @Override
-        public void destroy() {
-            platform.destroy();
-            devices.forEach(DeviceModelInstance::detach);
-        }
-    }
 }

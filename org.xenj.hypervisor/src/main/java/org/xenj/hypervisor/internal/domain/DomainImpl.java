@@ -39,6 +39,8 @@ final class DomainImpl implements Domain {
     volatile DomainContext context;
     volatile boolean userPaused;
     volatile boolean awaitingBuild;
+    /** Its devices are being handed from one device model to the next (see DeviceModelHandOver). */
+    volatile boolean awaitingDevices;
     volatile Phase phase = Phase.LIVE;
     volatile ShutdownReason shutdownReason;
     /** Frames owned without host bytes (Domain-0's share). */
@@ -93,7 +95,7 @@ final class DomainImpl implements Domain {
         if (sched == null) {
             return DomainState.RUNNING;
         }
-        if (userPaused || awaitingBuild || !core.poolHasScheduler(sched)) {
+        if (userPaused || awaitingBuild || awaitingDevices || !core.poolHasScheduler(sched)) {
             return DomainState.PAUSED;
         }
         for (int i = 0; i < sched.vcpuCount(); i++) {
@@ -157,7 +159,7 @@ final class DomainImpl implements Domain {
 
     /** Whether the domain may run now (the pool's scheduler aside). */
     boolean shouldRun() {
-        return phase == Phase.LIVE && !userPaused && !awaitingBuild && guest != null;
+        return phase == Phase.LIVE && !userPaused && !awaitingBuild && !awaitingDevices && guest != null;
     }
 
     VCpu vcpu(int i) {

@@ -75,6 +75,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final CpuPoolManager pools;
     private final ExecutorService control;
     private final ConcurrentSkipListMap<Integer, DomainImpl> domains = new ConcurrentSkipListMap<>();
+    private final DeviceModelHandOver deviceHandOver = new DeviceModelHandOver(this);
     private final CopyOnWriteArrayList<DomainListener> listeners = new CopyOnWriteArrayList<>();
     private final long startNanos = System.nanoTime();
     private final String hostname;
@@ -504,10 +505,16 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         sched.releaseIndexes(d.sched);
         d.console.closeAll();
         domains.remove(d.id);
+        deviceHandOver.forget(d.id);
         d.phase = DomainImpl.Phase.GONE;
         log("d" + d.id + " (" + d.name + ") destroyed, " + kib + " KiB returned");
         String name = d.name;
         fire(l -> l.destroyed(d.id, name));
+    }
+
+    /** The live or dying domain {@code domid}, or null. */
+    DomainImpl domainOrNull(int domid) {
+        return domains.get(domid);
     }
 
     /** Waits (bounded) until no vCPU of {@code d} executes; false on timeout. */
@@ -795,6 +802,12 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         @Override
         public void buildersChanged() {
             onControl(HypervisorCore.this::buildWaiting);
+            onControl(() -> deviceHandOver.modelsChanged(plugins.deviceModels()));
+        }
+
+        @Override
+        public void deviceModelRemoved(org.xenj.hypervisor.spi.DeviceModel m) {
+            deviceHandOver.modelGoing(m, domains.values()); // now, while the going model's code still runs
         }
 
         @Override

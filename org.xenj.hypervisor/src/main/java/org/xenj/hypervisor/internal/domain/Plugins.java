@@ -27,6 +27,10 @@ public final class Plugins {
         /** A builder or device model appeared: domains waiting for one may be built now. */
         void buildersChanged();
 
+        /** A device model is going away (its bundle stops): hand its domains' devices over. */
+        default void deviceModelRemoved(DeviceModel m) {
+        }
+
         void extensionAdded(HypercallExtension e);
 
         void extensionRemoved(HypercallExtension e);
@@ -131,6 +135,10 @@ public final class Plugins {
 
     public void removeDeviceModel(DeviceModel m) {
         deviceModels.remove(m);
+        Listener l = listener;
+        if (l != null) {
+            l.deviceModelRemoved(m);
+        }
     }
 
     private void notifyBuilders() {

@@ -17,6 +17,24 @@ public interface Guest {
         return false;
     }
 
+    /** Whether devices of this guest come from {@code model} (HVM device models). */
+    default boolean usesDeviceModel(org.xenj.hypervisor.spi.DeviceModel model) {
+        return false;
+    }
+
+    /**
+     * With the vCPUs stopped: takes the state of {@code model}'s devices and detaches them, leaving
+     * their place vacant for a model of the same name. Returns the state (null: none to hand over).
+     */
+    default byte[] detachDeviceModel(org.xenj.hypervisor.spi.DeviceModel model) {
+        throw new UnsupportedOperationException("this guest has no device models");
+    }
+
+    /** Fills the vacant place of a model named like {@code model} with its devices in {@code state}. */
+    default void attachDeviceModel(org.xenj.hypervisor.spi.DeviceModel model, byte[] state) {
+        throw new UnsupportedOperationException("this guest has no device models");
+    }
+
     /** Releases host resources (device models, timers). Memory is freed by the domain core. */
     void destroy();
 }
