@@ -57,7 +57,7 @@ deb_of() { # pkg:arch -> path of its .deb in $DEBS (downloaded once)
 }
 KDEB=$(deb_of "$KERNEL_PKG:i386")
 BDEB=$(deb_of "busybox-static:i386")
-STAMP="$(basename "$KDEB") $(basename "$BDEB") init-v1"
+STAMP="$(basename "$KDEB") $(basename "$BDEB") init-v2"
 
 if [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$STAMP" ] && [ -s "$OUT/bzImage" ] && [ -s "$OUT/initramfs.cpio.gz" ]; then
   echo "guest up to date in $OUT"
@@ -96,6 +96,16 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 echo "xenj guest: $(uname -sr) up, shell on ttyS0"
+# xenj.counter=N on the kernel command line: print "tick 0", "tick 1", ... every N/10 s on ttyS0,
+# for tests that must see every byte of a running guest's output (tests/handover-qemudm.sh).
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    xenj.counter=*)
+      ( n=${arg#xenj.counter=}; i=0
+        while :; do echo "tick $i"; i=$((i + 1)); usleep $((n * 100000)); done ) > /dev/ttyS0 2>&1 &
+      ;;
+  esac
+done
 # A shell with a controlling tty (job control, Ctrl-C) on the serial line; respawned if it exits.
 while :; do
   setsid cttyhack sh -l
