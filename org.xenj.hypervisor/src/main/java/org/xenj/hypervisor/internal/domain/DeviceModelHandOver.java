@@ -77,12 +77,13 @@ final class DeviceModelHandOver {
                     break;
                 }
                 pending.remove(e.getKey());
+                // logged before the domain may run again, so the line is there once its vCPUs are
+                core.log(String.format("d%d: device model %s handed over, domain paused %.1f ms", d.id, m.name(),
+                        (System.nanoTime() - p.pausedAtNanos()) / 1e6));
                 synchronized (core) {
                     d.awaitingDevices = false;
                     core.applyActive(d);
                 }
-                core.log(String.format("d%d: device model %s handed over, domain paused %.1f ms", d.id, m.name(),
-                        (System.nanoTime() - p.pausedAtNanos()) / 1e6));
                 break;
             }
         }

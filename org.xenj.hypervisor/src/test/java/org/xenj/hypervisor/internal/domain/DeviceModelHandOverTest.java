@@ -127,6 +127,10 @@ class DeviceModelHandOverTest {
         return f;
     }
 
+    private long handOvers() {
+        return fx.core().dmesg().stream().filter(l -> l.contains("device model counter-dm handed over, domain paused")).count();
+    }
+
     @Test
     void tenHandOversLoseAndRepeatNothing() throws Exception {
         CounterModel model = new CounterModel();
@@ -149,9 +153,9 @@ class DeviceModelHandOverTest {
             assertTrue(atPause >= before);
         }
         assertEquals(null, error.get(), "every value exactly once, in order");
+        TestCores.await(() -> handOvers() == 10, 5_000);
         List<String> log = fx.core().dmesg();
-        long handOvers = log.stream().filter(l -> l.contains("device model counter-dm handed over, domain paused")).count();
-        assertEquals(10, handOvers, String.join("\n", log));
+        assertEquals(10, handOvers(), String.join("\n", log));
         log.stream().filter(l -> l.contains("handed over")).forEach(System.out::println);
         fx.core().destroy(d.id());
     }
