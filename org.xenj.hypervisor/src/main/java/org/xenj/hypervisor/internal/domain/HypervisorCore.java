@@ -35,9 +35,7 @@ import org.xenj.hypervisor.internal.log.Dmesg;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.backend.BackendHost;
 import org.xenj.hypervisor.internal.hypercall.XenHost;
-import org.xenj.hypervisor.spi.backend.Backend;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
-import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
 import org.xenj.hypervisor.internal.pool.CpuPoolManager;
 import org.xenj.hypervisor.internal.pool.DomainDirectory;
 import org.xenj.hypervisor.internal.sched.Bits;
@@ -48,7 +46,6 @@ import org.xenj.hypervisor.internal.sched.SchedulingCore;
 import org.xenj.hypervisor.internal.sched.VCpu;
 import org.xenj.hypervisor.internal.timer.HostTimerThread;
 import org.xenj.hypervisor.spi.DeviceModel;
-import org.xenj.hypervisor.spi.SchedulerType;
 
 /**
  * The hypervisor as plain Java (the DS component is a thin wrapper): Domain-0, machine memory
@@ -128,7 +125,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         log("xenj " + VERSION + ": " + settings.pcpus() + " pCPUs, " + (settings.memoryBytes() >> 20) + " MiB ("
                 + machine.totalFrames() + " frames), Domain-0 " + (settings.dom0MemoryBytes() >> 20) + " MiB, scheduler "
                 + settings.scheduler());
-        plugins.setListener(new PluginListener());
+        plugins.setListener(new CorePluginListener(this));
     }
 
     private static String hostname() {
@@ -788,48 +785,17 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         }
     }
 
-    private final class PluginListener implements Plugins.Listener {
-        @Override
-        public void schedulerAdded(SchedulerType t) {
-            pools.typeAdded(t);
-        }
+    // ---- what CorePluginListener needs
 
-        @Override
-        public void schedulerRemoved(SchedulerType t) {
-            pools.typeRemoved(t);
-        }
+    CpuPoolManager pools() {
+        return pools;
+    }
 
-        @Override
-        public void buildersChanged() {
-            onControl(HypervisorCore.this::buildWaiting);
-            onControl(() -> deviceHandOver.modelsChanged(plugins.deviceModels()));
-        }
+    DeviceModelHandOver deviceHandOver() {
+        return deviceHandOver;
+    }
 
-        @Override
-        public void deviceModelRemoved(org.xenj.hypervisor.spi.DeviceModel m) {
-            deviceHandOver.modelGoing(m, domains.values()); // now, while the going model's code still runs
-        }
-
-        @Override
-        public void extensionAdded(HypercallExtension e) {
-            if (!xen.dispatcher.addExtension(e)) {
-                log("hypercall extension " + e.getClass().getName() + ": number " + e.number() + " is taken or out of range, ignored");
-            }
-        }
-
-        @Override
-        public void extensionRemoved(HypercallExtension e) {
-            xen.dispatcher.removeExtension(e);
-        }
-
-        @Override
-        public void backendAdded(Backend b, String kind) {
-            backends.addBackend(b, kind);
-        }
-
-        @Override
-        public void backendRemoved(Backend b) {
-            backends.removeBackend(b);
-        }
+    Iterable<DomainImpl> domainsNow() {
+        return domains.values();
     }
 }
