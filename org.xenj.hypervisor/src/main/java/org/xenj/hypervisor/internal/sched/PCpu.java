@@ -162,6 +162,11 @@ public final class PCpu {
                         passPrev = prev;
                         prevRunnable = runnable;
                         prev.schedRunnable = runnable; // the policy re-queues it unless it picks it again
+                        if (runnable && !prev.canRunOn(id)) {
+                            // it left because its affinity no longer has this pCPU: an idle one that
+                            // may run it must look at the queue, or it waits for some other event there
+                            vp.kickIdleFor(prev);
+                        }
                         keep = true;
                     } else {
                         // the policy that dispatched it is gone (hot-swap, pool change): wake it into the current one

@@ -201,7 +201,7 @@ public final class PoolScheduler {
      * Makes sure some idle pCPU that may run {@code v} looks at the queue, in case the policy
      * does not tickle one itself. Idle pCPUs only: preempting is the policy's business.
      */
-    private void kickIdleFor(VCpu v) {
+    void kickIdleFor(VCpu v) {
         int last = v.lastPcpu;
         if (last >= 0 && contains(last) && allPcpus[last].isIdle() && v.canRunOn(last)) {
             allPcpus[last].kick();

@@ -97,6 +97,9 @@ class SchedulingCoreTest {
             assertTrue(on == -1 || on == 1, "pinned to 1, ran on " + on);
             LifecycleSleepShim.micros(300);
         }
+        // b steps aside: pCPU 0 goes idle, and the re-pinned vCPU must still move there (an idle pCPU
+        // that may run it is woken; it once waited for another vCPU's slice to end on pCPU 0)
+        hv.pause(b.id());
         hv.pinVCpu(a.id(), 0, new int[] {0});
         VCpu va = hv.schedOf(a.id()).vcpu(0);
         assertTrue(TestCores.await(() -> va.executingOn() == 0 || va.lastPcpu() == 0, 10_000), "moves to pCPU 0");
@@ -106,6 +109,7 @@ class SchedulingCoreTest {
             LifecycleSleepShim.micros(300);
         }
         assertTrue(b.cpuTimeNanos() > 0);
+        hv.unpause(b.id());
         assertThrows(HypervisorException.class, () -> hv.pinVCpu(a.id(), 0, new int[] {2}));
         assertThrows(HypervisorException.class, () -> hv.pinVCpu(a.id(), 1, new int[] {0}));
         assertThrows(HypervisorException.class, () -> hv.pinVCpu(0, 0, new int[] {0}));
