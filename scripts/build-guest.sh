@@ -3,7 +3,7 @@
 #
 # Builds xenj's default HVM guest from Debian bookworm i386 packages:
 #   OUTDIR/bzImage            the linux-image-*-686 kernel (resolved through linux-image-686:i386)
-#   OUTDIR/initramfs.cpio.gz  gzip'd cpio (newc): static busybox + /init
+#   OUTDIR/initramfs.cpio.gz  gzip'd cpio (newc): static busybox, /init, the kernel's disk/NIC modules
 #   OUTDIR/VERSIONS           exact package versions
 # /init mounts proc, sysfs and devtmpfs and runs a job-control shell on ttyS0.
 #
@@ -57,7 +57,7 @@ deb_of() { # pkg:arch -> path of its .deb in $DEBS (downloaded once)
 }
 KDEB=$(deb_of "$KERNEL_PKG:i386")
 BDEB=$(deb_of "busybox-static:i386")
-STAMP="$(basename "$KDEB") $(basename "$BDEB") init-v2"
+STAMP="$(basename "$KDEB") $(basename "$BDEB") init-v3-modules"
 
 if [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$STAMP" ] && [ -s "$OUT/bzImage" ] && [ -s "$OUT/initramfs.cpio.gz" ]; then
   echo "guest up to date in $OUT"
@@ -76,7 +76,7 @@ cp -f "$WORK/kernel/boot/config-$KVER" "$OUT/config" 2>/dev/null || true
 # 4. initramfs tree: busybox with its applets as links, device nodes for early output.
 dpkg-deb -x "$BDEB" "$WORK/busybox"
 R="$WORK/root"
-mkdir -p "$R/bin" "$R/sbin" "$R/dev" "$R/proc" "$R/sys" "$R/tmp" "$R/etc" "$R/root"
+mkdir -p "$R/bin" "$R/sbin" "$R/dev" "$R/proc" "$R/sys" "$R/tmp" "$R/etc" "$R/root" "$R/mnt"
 cp "$WORK/busybox/bin/busybox" "$R/bin/busybox"
 chmod 755 "$R/bin/busybox"
 for applet in $("$WORK/busybox/bin/busybox" --list 2>/dev/null || echo sh mount cat echo uname md5sum poweroff); do
@@ -88,6 +88,35 @@ if [ "$(id -u)" = 0 ]; then
   mknod -m 666 "$R/dev/null" c 1 3
   mknod -m 660 "$R/dev/ttyS0" c 4 64
 fi
+# 4b. Kernel modules from the same kernel package, for the guest's disks and NICs: Linux's own
+# drivers (xen-blkfront, xen-netfront, ata_piix + sd/sr, 8139too, ne2k-pci) and filesystems (ext4,
+# isofs), with everything they depend on (read from each module's .modinfo "depends=" string, as the
+# host may have no kmod). /init runs busybox depmod and loads them; a module the flavour lacks
+# (the 686 kernel has no Xen frontends) is skipped.
+GUEST_MODULES="crc32c_generic crct10dif_generic crc64_rocksoft_generic ext4 isofs sd_mod sr_mod ata_piix xen-blkfront xen-netfront 8139too ne2k-pci"
+dpkg-deb --fsys-tarfile "$KDEB" | tar -x -C "$WORK/kernel" "./lib/modules/$KVER/kernel"
+MODSRC="$WORK/kernel/lib/modules/$KVER"
+mod_path() { # module name -> its path under $MODSRC (names treat - and _ alike), or nothing
+  find "$MODSRC/kernel" -name "$(echo "$1" | sed 's/[-_]/[-_]/g').ko" | head -n1
+}
+declare -A copied=()
+copy_module() {
+  local name=$1 path dep rel
+  path=$(mod_path "$name")
+  [ -n "$path" ] || return 0
+  rel=${path#"$MODSRC"/}
+  [ -n "${copied[$rel]:-}" ] && return 0
+  copied[$rel]=1
+  mkdir -p "$R/lib/modules/$KVER/$(dirname "$rel")"
+  cp "$path" "$R/lib/modules/$KVER/$rel"
+  for dep in $(grep -a -o 'depends=[^[:cntrl:]]*' "$path" | head -n1 | sed 's/^depends=//; s/,/ /g'); do
+    copy_module "$dep"
+  done
+}
+for m in $GUEST_MODULES; do copy_module "$m"; done
+echo "$GUEST_MODULES" > "$R/etc/modules"
+cp "$MODSRC/modules.builtin" "$MODSRC/modules.order" "$R/lib/modules/$KVER/" 2>/dev/null || true
+
 cat > "$R/init" <<'INIT'
 #!/bin/sh
 export PATH=/bin:/sbin HOME=/root
@@ -95,6 +124,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
+# Linux's own drivers for the disks and NICs xenj may give this guest (see build-guest.sh 4b)
+depmod 2>/dev/null
+for m in $(cat /etc/modules); do modprobe -q "$m" 2>/dev/null; done
 echo "xenj guest: $(uname -sr) up, shell on ttyS0"
 # xenj.counter=N on the kernel command line: print "tick 0", "tick 1", ... every N/10 s on ttyS0,
 # for tests that must see every byte of a running guest's output (tests/handover-qemudm.sh).
