@@ -9,6 +9,7 @@ import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.MmioRange;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.internal.mem.PageWalker;
 
 /**
  * Linear memory: the software TLB, the page walker (2-level, PSE, PAE, PGE, accessed/dirty) and
@@ -35,7 +36,7 @@ abstract class CpuMmu extends CpuRegs {
     static final int TLB_MASK = TLB_SIZE - 1;
     static final int PAGE_MASK = ~0xfff;
 
-    static final int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8;
+    static final int PF_W = 2, PF_U = 4;
 
     final DomainMemory memory;
     final MachineMemory machine;
@@ -65,6 +66,18 @@ abstract class CpuMmu extends CpuRegs {
     /** Result of the last walk. */
     private boolean walkWritable;
     private boolean walkGlobal;
+    /** The shared IA-32 page walk over this vCPU's guest-physical memory (A/D bits set as it goes). */
+    private final PageWalker walker = new PageWalker(new PageWalker.TableMemory() {
+        @Override
+        public long readEntry(long address, boolean wide) {
+            return wide ? physRead64(address) : physRead32(address) & 0xffffffffL;
+        }
+
+        @Override
+        public void writeEntryLow(long address, int value) {
+            physWrite32(address, value);
+        }
+    }, PageWalker.Options.CPU);
     /** Physical address of the last access that missed RAM (MMIO). */
     long mmioPhys;
 
@@ -161,112 +174,14 @@ abstract class CpuMmu extends CpuRegs {
             walkGlobal = false;
             return lin & 0xffffffffL;
         }
-        return (cr4 & CR4_PAE) != 0 ? walkPae(lin, write, user) : walk32(lin, write, user);
-    }
-
-    private long walk32(int lin, boolean write, boolean user) {
-        long pdeAddr = (cr3 & PAGE_MASK & 0xffffffffL) + ((lin >>> 22) << 2);
-        int pde = physRead32(pdeAddr);
-        if ((pde & 1) == 0) {
-            throw pageFault(lin, write, user, 0);
+        PageWalker w = walker;
+        long pa = w.walk(cr3 & 0xffffffffL, (cr4 & CR4_PAE) != 0, (cr4 & CR4_PSE) != 0, (cr0 & CR0_WP) != 0, lin, write, user);
+        if (pa == PageWalker.FAULT) {
+            throw pageFault(lin, write, user, w.faultCode);
         }
-        if ((pde & 0x80) != 0 && (cr4 & CR4_PSE) != 0) {
-            checkRights(lin, write, user, pde, pde);
-            int upd = pde | 0x20 | (write ? 0x40 : 0);
-            if (upd != pde) {
-                physWrite32(pdeAddr, upd);
-            }
-            walkWritable = writeAllowed(pde, pde, user) && (upd & 0x40) != 0;
-            walkGlobal = (pde & 0x100) != 0;
-            return ((pde & 0xffc00000L) | (lin & 0x3fffff)) & 0xffffffffL;
-        }
-        long pteAddr = (pde & PAGE_MASK & 0xffffffffL) + (((lin >>> 12) & 0x3ff) << 2);
-        int pte = physRead32(pteAddr);
-        if ((pte & 1) == 0) {
-            throw pageFault(lin, write, user, 0);
-        }
-        checkRights(lin, write, user, pde, pte);
-        if ((pde & 0x20) == 0) {
-            physWrite32(pdeAddr, pde | 0x20);
-        }
-        int upd = pte | 0x20 | (write ? 0x40 : 0);
-        if (upd != pte) {
-            physWrite32(pteAddr, upd);
-        }
-        walkWritable = writeAllowed(pde, pte, user) && (upd & 0x40) != 0;
-        walkGlobal = (pte & 0x100) != 0;
-        return ((pte & PAGE_MASK) & 0xffffffffL) | (lin & 0xfff);
-    }
-
-    /** Bits 36..62 of a PAE entry must be zero (we implement a 36-bit physical space, no NX). */
-    private static final long PAE_RSVD = 0xfffffff000000000L;
-    private static final long PAE_ADDR = 0x0000000ffffff000L;
-
-    private long walkPae(int lin, boolean write, boolean user) {
-        long pdpte = physRead64((cr3 & 0xffffffe0L) + ((lin >>> 30) << 3));
-        if ((pdpte & 1) == 0) {
-            throw pageFault(lin, write, user, 0);
-        }
-        if ((pdpte & (PAE_RSVD | 0x1e6)) != 0) {
-            throw pageFault(lin, write, user, PF_RSVD | PF_P);
-        }
-        long pdeAddr = (pdpte & PAE_ADDR) + (((lin >>> 21) & 0x1ff) << 3);
-        long pde = physRead64(pdeAddr);
-        if ((pde & 1) == 0) {
-            throw pageFault(lin, write, user, 0);
-        }
-        if ((pde & PAE_RSVD) != 0) {
-            throw pageFault(lin, write, user, PF_RSVD | PF_P);
-        }
-        if ((pde & 0x80) != 0) {
-            if ((pde & 0x1fe000L) != 0) {
-                throw pageFault(lin, write, user, PF_RSVD | PF_P);
-            }
-            checkRights(lin, write, user, (int) pde, (int) pde);
-            long upd = pde | 0x20 | (write ? 0x40 : 0);
-            if (upd != pde) {
-                physWrite32(pdeAddr, (int) upd);
-            }
-            walkWritable = writeAllowed((int) pde, (int) pde, user) && (upd & 0x40) != 0;
-            walkGlobal = (pde & 0x100) != 0;
-            return (pde & 0xfffe00000L) | (lin & 0x1fffff);
-        }
-        long pteAddr = (pde & PAE_ADDR) + (((lin >>> 12) & 0x1ff) << 3);
-        long pte = physRead64(pteAddr);
-        if ((pte & 1) == 0) {
-            throw pageFault(lin, write, user, 0);
-        }
-        if ((pte & PAE_RSVD) != 0) {
-            throw pageFault(lin, write, user, PF_RSVD | PF_P);
-        }
-        checkRights(lin, write, user, (int) pde, (int) pte);
-        if ((pde & 0x20) == 0) {
-            physWrite32(pdeAddr, (int) pde | 0x20);
-        }
-        long upd = pte | 0x20 | (write ? 0x40 : 0);
-        if (upd != pte) {
-            physWrite32(pteAddr, (int) upd);
-        }
-        walkWritable = writeAllowed((int) pde, (int) pte, user) && (upd & 0x40) != 0;
-        walkGlobal = (pte & 0x100) != 0;
-        return (pte & PAE_ADDR) | (lin & 0xfff);
-    }
-
-    private boolean writeAllowed(int pde, int pte, boolean user) {
-        boolean w = (pde & pte & 2) != 0;
-        if (user) {
-            return w && (pde & pte & 4) != 0;
-        }
-        return w || (cr0 & CR0_WP) == 0;
-    }
-
-    private void checkRights(int lin, boolean write, boolean user, int pde, int pte) {
-        if (user && (pde & pte & 4) == 0) {
-            throw pageFault(lin, write, user, PF_P);
-        }
-        if (write && !writeAllowed(pde, pte, user)) {
-            throw pageFault(lin, write, user, PF_P);
-        }
+        walkWritable = w.writable;
+        walkGlobal = w.global;
+        return pa;
     }
 
     private CpuFault pageFault(int lin, boolean write, boolean user, int bits) {

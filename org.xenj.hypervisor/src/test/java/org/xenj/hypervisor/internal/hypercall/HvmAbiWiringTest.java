@@ -54,7 +54,8 @@ class HvmAbiWiringTest {
             cpu.setCr(4, Cpu.CR4_PSE);
             cpu.setCr(3, 0x10000);
         }
-        cpu.setCr(0, cpu.getCr0() | Cpu.CR0_PG);
+        // CR0.WP as Linux sets it: supervisor writes honour read-only entries
+        cpu.setCr(0, cpu.getCr0() | Cpu.CR0_PG | Cpu.CR0_WP);
         return cpu;
     }
 
@@ -67,6 +68,10 @@ class HvmAbiWiringTest {
         ctx.memory.write32(0x201020, 0xabcdef);
         assertEquals(0xabcdef, view.read32(0xC0001020));
         assertThrows(GuestFault.class, () -> view.write32(0xC0001020, 1), "read-only PTE refuses a hypercall write");
+        cpu.setCr(0, cpu.getCr0() & ~Cpu.CR0_WP);
+        view.write32(0xC0001020, 1); // with CR0.WP=0 a supervisor write ignores R/W, as the CPU and Xen's walk do
+        assertEquals(1, ctx.memory.read32(0x201020), "CR0.WP=0: the supervisor write went through");
+        cpu.setCr(0, cpu.getCr0() | Cpu.CR0_WP);
         assertThrows(GuestFault.class, () -> view.read32(0xC0002000), "not-present PTE faults");
         assertThrows(GuestFault.class, () -> view.read32(0x00001000), "unmapped low VA faults although PA 0x1000 is RAM");
         int big = pae ? 0xC0200000 : 0xC0400000;
