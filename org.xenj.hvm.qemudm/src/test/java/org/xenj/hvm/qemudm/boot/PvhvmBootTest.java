@@ -25,8 +25,8 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
 /**
  * Boots Debian's 686-pae kernel (CONFIG_XEN_PVHVM=y; {@code KERNEL_FLAVOUR=686-pae
  * scripts/build-guest.sh}) as an HVM guest and checks that it found Xen through our ABI: its log
- * must say "Hypervisor detected: Xen HVM", "Xen version 4.17." and "Booting paravirtualized kernel
- * on Xen HVM", it must reach the busybox shell, bytes written to port 0xe9 from the shell must
+ * must say "Hypervisor detected: Xen HVM", "Xen version 4.17.", "Booting paravirtualized kernel
+ * on Xen HVM" and "NX (Execute Disable) protection: active", it must reach the busybox shell, bytes written to port 0xe9 from the shell must
  * reach the domain's log, at least one event upcall must have arrived as the callback vector
  * ("HYP" in /proc/interrupts), xenbus must have had events from our xenstore (HVM_PARAM_STORE_*),
  * the guest's PCI core must list the Xen platform device (5853:0001, class 0xff8000) with its
@@ -73,6 +73,8 @@ class PvhvmBootTest {
                 assertTrue(boot.contains("Hypervisor detected: Xen HVM"), "no 'Hypervisor detected: Xen HVM':\n" + LinuxBootTest.tail(boot));
                 assertTrue(boot.contains("Xen version 4.17."), "no 'Xen version 4.17.':\n" + LinuxBootTest.tail(boot));
                 assertTrue(boot.contains("Booting paravirtualized kernel on Xen HVM"), "not booted as PVHVM:\n" + LinuxBootTest.tail(boot));
+                // CPUID offers NX and EFER.NXE sticks: the PAE kernel turns no-execute protection on
+                assertTrue(boot.contains("NX (Execute Disable) protection: active"), "no NX protection:\n" + LinuxBootTest.tail(boot));
 
                 c.access.write("grep -E 'HYP|xen' /proc/interrupts; echo irqs-$((6*7))\n".getBytes(StandardCharsets.US_ASCII));
                 int irqs = c.waitFor("irqs-42", prompt, 300_000);

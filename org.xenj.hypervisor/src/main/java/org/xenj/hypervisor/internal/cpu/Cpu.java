@@ -207,6 +207,11 @@ public final class Cpu extends CpuBlocks {
         return cr4;
     }
 
+    /** EFER.NXE: PAE entries' bit 63 is execute-disable rather than reserved (the hypervisor's walks must agree). */
+    public boolean noExecuteEnabled() {
+        return (efer & CpuSystem.EFER_NXE) != 0;
+    }
+
     public int getSegSelector(int seg) {
         return segSel[seg];
     }

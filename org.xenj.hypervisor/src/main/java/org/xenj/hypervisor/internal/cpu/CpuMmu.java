@@ -48,6 +48,8 @@ abstract class CpuMmu extends CpuRegs {
     private final int[] uTagR = new int[TLB_SIZE], uTagW = new int[TLB_SIZE], uOff = new int[TLB_SIZE];
     private final byte[][] uMem = new byte[TLB_SIZE][];
     private final boolean[] uGlobal = new boolean[TLB_SIZE];
+    /** The slot's page may not be fetched from (XD under EFER.NXE): code fetches walk again and fault. */
+    private final boolean[] kNoExec = new boolean[TLB_SIZE], uNoExec = new boolean[TLB_SIZE];
 
     private final int[] kMmioTagR = new int[TLB_SIZE], kMmioTagW = new int[TLB_SIZE];
     private final int[] uMmioTagR = new int[TLB_SIZE], uMmioTagW = new int[TLB_SIZE];
@@ -61,11 +63,13 @@ abstract class CpuMmu extends CpuRegs {
     /** The set in use for the current privilege (user set at CPL 3). */
     int[] tagR, tagW, tOff;
     byte[][] tMem;
+    boolean[] tNoExec;
     boolean userMode;
 
     /** Result of the last walk. */
     private boolean walkWritable;
     private boolean walkGlobal;
+    private boolean walkExecutable;
     /** The shared IA-32 page walk over this vCPU's guest-physical memory (A/D bits set as it goes). */
     private final PageWalker walker = new PageWalker(new PageWalker.TableMemory() {
         @Override
@@ -122,9 +126,9 @@ abstract class CpuMmu extends CpuRegs {
     final void selectTlb(boolean user) {
         userMode = user;
         if (user) {
-            tagR = uTagR; tagW = uTagW; tOff = uOff; tMem = uMem;
+            tagR = uTagR; tagW = uTagW; tOff = uOff; tMem = uMem; tNoExec = uNoExec;
         } else {
-            tagR = kTagR; tagW = kTagW; tOff = kOff; tMem = kMem;
+            tagR = kTagR; tagW = kTagW; tOff = kOff; tMem = kMem; tNoExec = kNoExec;
         }
     }
 
@@ -169,19 +173,36 @@ abstract class CpuMmu extends CpuRegs {
      * {@code user} is the privilege of the access (CPL 3 and not an implicit supervisor access).
      */
     final long translate(int lin, boolean write, boolean user) {
+        return translate(lin, write, user, false);
+    }
+
+    /** {@link #translate} for an instruction fetch when {@code fetch}: execute rights are checked too. */
+    private long translate(int lin, boolean write, boolean user, boolean fetch) {
         if (!paging(cr0)) {
             walkWritable = true;
             walkGlobal = false;
+            walkExecutable = true;
             return lin & 0xffffffffL;
         }
         PageWalker w = walker;
-        long pa = w.walk(cr3 & 0xffffffffL, (cr4 & CR4_PAE) != 0, (cr4 & CR4_PSE) != 0, (cr0 & CR0_WP) != 0, lin, write, user);
+        boolean pae = (cr4 & CR4_PAE) != 0, pse = (cr4 & CR4_PSE) != 0, wp = (cr0 & CR0_WP) != 0;
+        long cr3l = cr3 & 0xffffffffL;
+        long pa = fetch ? w.walkFetch(cr3l, pae, pse, wp, lin, user) : w.walk(cr3l, pae, pse, wp, lin, write, user);
         if (pa == PageWalker.FAULT) {
             throw pageFault(lin, write, user, w.faultCode);
         }
         walkWritable = w.writable;
         walkGlobal = w.global;
+        walkExecutable = w.executable;
         return pa;
+    }
+
+    /** EFER.NXE changed: PAE entries' bit 63 becomes XD (or reserved again); cached rights are dropped. */
+    final void setNoExecuteEnabled(boolean nxe) {
+        if (walker.nxe != nxe) {
+            walker.nxe = nxe;
+            flushTlb(true);
+        }
     }
 
     private CpuFault pageFault(int lin, boolean write, boolean user, int bits) {
@@ -197,7 +218,11 @@ abstract class CpuMmu extends CpuRegs {
      * page, which is then cached in the slot's MMIO tags).
      */
     private int fill(int lin, boolean write, boolean user) {
-        long pa = translate(lin, write, user);
+        return fill(lin, write, user, false);
+    }
+
+    private int fill(int lin, boolean write, boolean user, boolean fetch) {
+        long pa = translate(lin, write, user, fetch);
         int mfn = memory.mfn(pa >>> 12);
         int i = (lin >>> 12) & TLB_MASK;
         int page = lin & PAGE_MASK;
@@ -237,6 +262,7 @@ abstract class CpuMmu extends CpuRegs {
             uMmioTagR[i] = uMmioTagW[i] = -1;
             uTagR[i] = page;
             uTagW[i] = walkWritable ? page : -1;
+            uNoExec[i] = !walkExecutable;
             uMem[i] = machine.chunk(mfn);
             uOff[i] = MachineMemory.offset(mfn) - page;
             uGlobal[i] = walkGlobal;
@@ -244,6 +270,7 @@ abstract class CpuMmu extends CpuRegs {
             kMmioTagR[i] = kMmioTagW[i] = -1;
             kTagR[i] = page;
             kTagW[i] = walkWritable ? page : -1;
+            kNoExec[i] = !walkExecutable;
             kMem[i] = machine.chunk(mfn);
             kOff[i] = MachineMemory.offset(mfn) - page;
             kGlobal[i] = walkGlobal;
@@ -560,8 +587,8 @@ abstract class CpuMmu extends CpuRegs {
     /** Translates an instruction fetch; returns false for non-RAM code (fetch byte by byte through MMIO). */
     final boolean codePage(int lin) {
         int i = (lin >>> 12) & TLB_MASK;
-        if (tagR[i] != (lin & PAGE_MASK)) {
-            i = fill(lin, false, userMode);
+        if (tagR[i] != (lin & PAGE_MASK) || tNoExec[i]) {
+            i = fill(lin, false, userMode, true);
             if (i < 0) {
                 return false;
             }

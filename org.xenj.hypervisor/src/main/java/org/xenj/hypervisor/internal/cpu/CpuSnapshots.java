@@ -15,7 +15,7 @@ final class CpuSnapshots {
         return new CpuState(c.regs, c.eip, c.eflags(), c.segSel, c.segBase, c.segLimit, c.segAttr, c.cpl, c.cr0, c.cr2, c.cr3,
                 c.cr4, c.dr, c.gdtrBase, c.gdtrLimit, c.idtrBase, c.idtrLimit, c.ldtrSel, c.ldtrBase, c.ldtrLimit, c.trSel,
                 c.trBase, c.trLimit, c.trAttr, c.sysenterCs, c.sysenterEsp, c.sysenterEip, c.pat, c.mtrrDefType, c.mtrrFixed,
-                c.mtrrVar, c.miscEnable, c.tscOffset, c.tscAux, c.halted, c.interruptShadow, c.tripleFault,
+                c.mtrrVar, c.miscEnable, c.tscOffset, c.tscAux, c.efer, c.halted, c.interruptShadow, c.tripleFault,
                 c.fpu == null ? null : c.fpu.saveState());
     }
 
@@ -54,6 +54,8 @@ final class CpuSnapshots {
         c.miscEnable = s.miscEnable();
         c.tscOffset = s.tscOffset();
         c.tscAux = s.tscAux();
+        c.efer = s.efer();
+        c.setNoExecuteEnabled((s.efer() & CpuSystem.EFER_NXE) != 0);
         c.halted = s.halted();
         c.interruptShadow = s.interruptShadow();
         c.tripleFault = s.tripleFault();

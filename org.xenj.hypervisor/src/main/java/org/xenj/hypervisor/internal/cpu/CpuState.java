@@ -16,7 +16,7 @@ import org.xenj.hypervisor.internal.cpu.fpu.FpuState;
  * carry: general registers, EIP, EFLAGS, the six segment registers with their descriptor caches
  * (base, limit, attributes: unreal mode survives), CPL, CR0/2/3/4, DR0–7, GDTR/IDTR, LDTR and TR
  * with their caches, the MSRs the CPU keeps (SYSENTER, PAT, MTRRs, MISC_ENABLE, TSC offset and
- * TSC_AUX), HLT/interrupt-shadow/triple-fault, and the x87 unit. No scratch: TLBs, the block cache,
+ * TSC_AUX, EFER), HLT/interrupt-shadow/triple-fault, and the x87 unit. No scratch: TLBs, the block cache,
  * decoder fields and lazy-flag operands are rebuilt (EFLAGS is stored evaluated).
  * {@link #write}/{@link #read} give a versioned byte form; a record of another version or a damaged
  * one is refused with the reason.
@@ -25,11 +25,13 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
         int cr0, int cr2, int cr3, int cr4, int[] dr, int gdtrBase, int gdtrLimit, int idtrBase, int idtrLimit, int ldtrSel,
         int ldtrBase, int ldtrLimit, int trSel, int trBase, int trLimit, int trAttr, int sysenterCs, int sysenterEsp,
         int sysenterEip, long pat, long mtrrDefType, long[] mtrrFixed, long[] mtrrVar, long miscEnable, long tscOffset,
-        int tscAux, boolean halted, boolean interruptShadow, boolean tripleFault, FpuState fpu) {
+        int tscAux, long efer, boolean halted, boolean interruptShadow, boolean tripleFault, FpuState fpu) {
 
     /** "XJCP": a CPU state record. */
     public static final int MAGIC = 0x584a4350;
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+    /** Version 1 had no EFER (NXE was not offered then): it reads as 0. */
+    private static final int VERSION_WITHOUT_EFER = 1;
 
     public CpuState {
         gpr = gpr.clone();
@@ -89,6 +91,7 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
         }
         out.writeLong(miscEnable);
         out.writeLong(tscOffset);
+        out.writeLong(efer);
         out.writeByte((halted ? 1 : 0) | (interruptShadow ? 2 : 0) | (tripleFault ? 4 : 0) | (fpu != null ? 8 : 0));
         if (fpu != null) {
             fpu.write(out);
@@ -100,7 +103,7 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
             throw new IOException("not a CPU state record");
         }
         int version = in.readInt();
-        if (version != VERSION) {
+        if (version != VERSION && version != VERSION_WITHOUT_EFER) {
             throw new IOException("CPU state record version " + version + " is not supported (this xenj reads " + VERSION + ")");
         }
         int[] gpr = ints(in, 8);
@@ -122,13 +125,17 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
         }
         long misc = in.readLong();
         long tscOffset = in.readLong();
+        long efer = version == VERSION_WITHOUT_EFER ? 0 : in.readLong();
+        if ((efer & ~CpuSystem.EFER_NXE) != 0) {
+            throw new IOException("CPU state record is damaged (EFER 0x" + Long.toHexString(efer) + ")");
+        }
         int bits = in.readUnsignedByte();
         if ((bits & ~0xf) != 0 || (c[0] & ~3) != 0) {
             throw new IOException("CPU state record is damaged (flags 0x" + Integer.toHexString(bits) + ", cpl " + c[0] + ")");
         }
         FpuState fpu = (bits & 8) != 0 ? FpuState.read(in) : null;
         return new CpuState(gpr, eip, eflags, sel, base, limit, attr, c[0], c[1], c[2], c[3], c[4], dr, t[0], t[1], t[2], t[3],
-                t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], pat, defType, fixed, var, misc, tscOffset, t[14],
+                t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], pat, defType, fixed, var, misc, tscOffset, t[14], efer,
                 (bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, fpu);
     }
 

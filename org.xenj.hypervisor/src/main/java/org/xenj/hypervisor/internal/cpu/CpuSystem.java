@@ -36,8 +36,12 @@ abstract class CpuSystem extends CpuExec {
     static final int EXT7_EDX_INVARIANT_TSC = 1 << 8;
     /** CPUID 8000_0001h EDX: RDTSCP and IA32_TSC_AUX. */
     static final int EXT1_EDX_RDTSCP = 1 << 27;
-    /** IA32_EFER (no long mode, SYSCALL or NX offered: every bit reserved, reads 0) and IA32_TSC_AUX. */
+    /** IA32_EFER (only NXE offered: no long mode, no SYSCALL) and IA32_TSC_AUX. */
     static final int MSR_EFER = 0xc0000080, MSR_TSC_AUX = 0xc0000103;
+    /** EFER.NXE: execute-disable bits in PAE page tables. */
+    static final long EFER_NXE = 1L << 11;
+    /** CPUID 0x80000001 EDX: execute disable (NX). */
+    static final int EXT1_EDX_NX = 1 << 20;
     private static final byte[] BRAND = "xenj virtual IA-32 CPU\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
             .substring(0, 48).getBytes(StandardCharsets.US_ASCII);
 
@@ -287,7 +291,7 @@ abstract class CpuSystem extends CpuExec {
                 r[2] = (int) (VirtualClock.APIC_BUS_HZ / 1_000_000);
             }
             case 0x80000000 -> r[0] = 0x80000007;
-            case 0x80000001 -> r[3] = EXT1_EDX_RDTSCP;
+            case 0x80000001 -> r[3] = EXT1_EDX_RDTSCP | EXT1_EDX_NX;
             case 0x80000007 -> r[3] = EXT7_EDX_INVARIANT_TSC;
             case 0x80000002, 0x80000003, 0x80000004 -> {
                 int base = (leaf - 0x80000002) * 16;
@@ -352,7 +356,7 @@ abstract class CpuSystem extends CpuExec {
     final long readMsr(int msr) {
         switch (msr) {
             case MSR_TSC: return tsc();
-            case MSR_EFER: return 0;
+            case MSR_EFER: return efer;
             case MSR_TSC_AUX: return tscAux & 0xffffffffL;
             case MSR_TSC_ADJUST: return tscOffset;
             case MSR_PLATFORM_ID, MSR_UCODE_REV: return 0;
@@ -401,9 +405,11 @@ abstract class CpuSystem extends CpuExec {
             case MSR_TSC -> tscOffset += v - tsc();
             case MSR_TSC_ADJUST -> tscOffset = v;
             case MSR_EFER -> {
-                if (v != 0) {
-                    throw fault(GP, 0); // LME, SCE and NXE are not offered: reserved here
+                if ((v & ~EFER_NXE) != 0) {
+                    throw fault(GP, 0); // LME and SCE are not offered: reserved here
                 }
+                efer = v;
+                setNoExecuteEnabled((v & EFER_NXE) != 0);
             }
             case MSR_TSC_AUX -> {
                 if ((v >>> 32) != 0) {

@@ -61,6 +61,7 @@ public final class HvmLinearMemory extends TranslatingGuestMemory {
             return machineAddress(lin);
         }
         int cr4 = c.getCr4();
+        walker.nxe = c.noExecuteEnabled(); // else a kernel's NX data pages would read as reserved-bit faults
         // a hypercall runs at CPL 0: supervisor rights, CR0.WP as the guest set it
         long gpa = walker.walk(c.getCr3() & 0xffffffffL, (cr4 & Cpu.CR4_PAE) != 0, (cr4 & Cpu.CR4_PSE) != 0,
                 (c.getCr0() & Cpu.CR0_WP) != 0, va, write, false);

@@ -7,6 +7,9 @@ package org.xenj.hypervisor.internal.mem;
  * them is only where tables live ({@link TableMemory}) and a few {@link Options}; the rules about
  * present, reserved, user and write bits are written once here.
  *
+ * <p>No-execute: with EFER.NXE ({@link #nxe}) PAE entries' bit 63 is XD, checked by
+ * {@link #walkFetch} and reported as {@link #executable} so a TLB can refuse fetches it caches.
+ *
  * <p>One walker belongs to one reader and is reused: results are left in fields (the CPU walks on
  * every TLB miss and must not allocate). Not thread-safe.
  */
@@ -42,13 +45,15 @@ public final class PageWalker {
     }
 
     /** #PF error code bits the walk can report (W and U are the caller's: it knows the access). */
-    public static final int PF_P = 1, PF_RSVD = 8;
+    public static final int PF_P = 1, PF_RSVD = 8, PF_ID = 0x10;
     /** {@link #walk} result when the walk faults; {@link #faultCode} says why. */
     public static final long FAULT = -1;
 
     private static final int P = 1, RW = 2, US = 4, ACCESSED = 0x20, DIRTY = 0x40, PS = 0x80, G = 0x100;
-    /** Bits 36..62 of a PAE entry are reserved: a 36-bit physical space and no NX (CPUID offers neither). */
+    /** Bits 36..63 of a PAE entry are reserved (a 36-bit physical space); bit 63 is XD instead when NXE is set. */
     private static final long PAE_RSVD = 0xffff_fff0_0000_0000L;
+    /** The execute-disable bit of PAE directory and table entries (not PDPTEs), meaningful when EFER.NXE is set. */
+    private static final long XD = 1L << 63;
     private static final long PAE_ADDR = 0x0000_000f_ffff_f000L;
     private static final long PAE_PDPTE_RSVD = PAE_RSVD | 0x1e6;
     private static final long PAE_LARGE_RSVD = 0x1f_e000L;
@@ -62,6 +67,13 @@ public final class PageWalker {
     public boolean writable;
     /** After a successful walk: the leaf is global (G). */
     public boolean global;
+    /** After a successful walk: instructions may be fetched from the page (no XD on the way). */
+    public boolean executable;
+    /**
+     * EFER.NXE of the walking vCPU: in PAE mode bit 63 of directory and table entries is then XD
+     * (execute disable) instead of reserved, and fetch faults carry {@link #PF_ID}.
+     */
+    public boolean nxe;
     /** After a fault: the #PF error bits found ({@link #PF_P}, {@link #PF_RSVD}); 0 for not present. */
     public int faultCode;
     /** After a fault: the level that faulted (3 PDPTE, 2 PDE, 1 PTE). */
@@ -80,7 +92,23 @@ public final class PageWalker {
      * CR4.PSE, {@code pae} CR4.PAE; {@code cr3} the page-directory base register.
      */
     public long walk(long cr3, boolean pae, boolean pse, boolean wp, int lin, boolean write, boolean user) {
-        return pae ? walkPae(cr3, wp, lin, write, user) : walk32(cr3, pse, wp, lin, write, user);
+        return pae ? walkPae(cr3, wp, lin, write, user, false) : walk32(cr3, pse, wp, lin, write, user);
+    }
+
+    /**
+     * {@link #walk} for an instruction fetch (a read that also needs execute rights). A fetch
+     * through an XD entry is a protection fault; in PAE mode with NXE every fetch fault carries
+     * {@link #PF_ID}, as on hardware.
+     */
+    public long walkFetch(long cr3, boolean pae, boolean pse, boolean wp, int lin, boolean user) {
+        if (!pae) {
+            return walk32(cr3, pse, wp, lin, false, user);
+        }
+        long pa = walkPae(cr3, wp, lin, false, user, true);
+        if (pa == FAULT && nxe && options.checkReserved) {
+            faultCode |= PF_ID;
+        }
+        return pa;
     }
 
     private long walk32(long cr3, boolean pse, boolean wp, int lin, boolean write, boolean user) {
@@ -111,8 +139,10 @@ public final class PageWalker {
         return (pte & 0xffff_f000L) | (lin & 0xfff);
     }
 
-    private long walkPae(long cr3, boolean wp, int lin, boolean write, boolean user) {
+    private long walkPae(long cr3, boolean wp, int lin, boolean write, boolean user, boolean fetch) {
         long addrMask = options.checkReserved ? PAE_ADDR : PV_ADDR;
+        boolean xdBit = nxe && options.checkReserved;
+        long rsvd = xdBit ? PAE_RSVD & ~XD : PAE_RSVD;
         long pdpte = read((cr3 & 0xffff_ffe0L) + ((long) (lin >>> 30) << 3), true);
         if ((pdpte & P) == 0) {
             return fault(3, 0);
@@ -125,7 +155,7 @@ public final class PageWalker {
         if ((pde & P) == 0) {
             return fault(2, 0);
         }
-        if (options.checkReserved && (pde & PAE_RSVD) != 0) {
+        if (options.checkReserved && (pde & rsvd) != 0) {
             return fault(2, PF_RSVD | PF_P);
         }
         if ((pde & PS) != 0) {
@@ -135,11 +165,12 @@ public final class PageWalker {
             if (options.checkReserved && (pde & PAE_LARGE_RSVD) != 0) {
                 return fault(2, PF_RSVD | PF_P);
             }
-            if (!allowed((int) pde, (int) pde, write, user, wp)) {
+            if (!allowed((int) pde, (int) pde, write, user, wp) || fetch && xdBit && (pde & XD) != 0) {
                 return fault(2, PF_P);
             }
             int upd = markUsed(pdeAddr, (int) pde, write);
             leaf((int) pde, upd, (int) pde, user, wp);
+            executable = !xdBit || (pde & XD) == 0;
             return (pde & addrMask & ~0x1f_ffffL) | (lin & 0x1f_ffff);
         }
         long pteAddr = (pde & addrMask) + (((lin >>> 12) & 0x1ff) << 3);
@@ -147,15 +178,16 @@ public final class PageWalker {
         if ((pte & P) == 0) {
             return fault(1, 0);
         }
-        if (options.checkReserved && (pte & PAE_RSVD) != 0) {
+        if (options.checkReserved && (pte & rsvd) != 0) {
             return fault(1, PF_RSVD | PF_P);
         }
-        if (!allowed((int) pde, (int) pte, write, user, wp)) {
+        if (!allowed((int) pde, (int) pte, write, user, wp) || fetch && xdBit && ((pde | pte) & XD) != 0) {
             return fault(1, PF_P);
         }
         markDirectoryAccessed(pdeAddr, (int) pde);
         int upd = markUsed(pteAddr, (int) pte, write);
         leaf((int) pde, upd, (int) pte, user, wp);
+        executable = !xdBit || ((pde | pte) & XD) == 0;
         return (pte & addrMask) | (lin & 0xfff);
     }
 
@@ -209,6 +241,7 @@ public final class PageWalker {
      * first write still walks and sets D) — or, for readers that do not track D, if writable at all.
      */
     private void leaf(int pde, int updatedLeaf, int originalLeaf, boolean user, boolean wp) {
+        executable = true; // 2-level paging has no XD; PAE callers narrow this after
         boolean dirty = !options.setAccessedDirty || (updatedLeaf & DIRTY) != 0;
         writable = writeAllowed(pde, originalLeaf, user, wp) && dirty;
         global = (originalLeaf & G) != 0;

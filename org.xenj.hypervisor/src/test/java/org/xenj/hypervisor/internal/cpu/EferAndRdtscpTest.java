@@ -22,14 +22,19 @@ class EferAndRdtscpTest extends CpuTestSupport {
     }
 
     @Test
-    void eferReadsZeroAndRefusesBitsThatAreNotOffered() {
+    void eferKeepsNxeAndRefusesBitsThatAreNotOffered() {
         flat32(0x1000, "mov ecx, 0xc0000080\nrdmsr\nhlt");
         runToHlt();
         assertEquals(0, reg(Cpu.EAX));
         assertEquals(0, reg(Cpu.EDX));
         flat32(0x1000, "mov ecx, 0xc0000080\nxor eax, eax\nxor edx, edx\nwrmsr\nhlt");
         runToHlt();
-        flat32(0x1000, "mov ecx, 0xc0000080\nmov eax, 0x800\nxor edx, edx\nwrmsr\nhlt"); // NXE: NX not offered
+        flat32(0x1000, "mov ecx, 0xc0000080\nmov eax, 0x800\nxor edx, edx\nwrmsr\nrdmsr\nhlt"); // NXE is offered
+        runToHlt();
+        assertEquals(0x800, reg(Cpu.EAX), "EFER.NXE reads back");
+        flat32(0x1000, "mov ecx, 0xc0000080\nmov eax, 0x100\nxor edx, edx\nwrmsr\nhlt"); // LME: no long mode
+        assertEquals(Cpu.GP, cpu.runTest(100));
+        flat32(0x1000, "mov ecx, 0xc0000080\nmov eax, 1\nxor edx, edx\nwrmsr\nhlt"); // SCE: no SYSCALL
         assertEquals(Cpu.GP, cpu.runTest(100));
     }
 

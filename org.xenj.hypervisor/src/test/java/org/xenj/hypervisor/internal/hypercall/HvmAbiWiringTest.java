@@ -80,6 +80,29 @@ class HvmAbiWiringTest {
     }
 
     @Test
+    void hypercallWalksReadExecuteDisableAsTheGuestSetIt() {
+        Cpu cpu = new Cpu(ctx.memory, NoDeviceEnvironment.INSTANCE);
+        cpu.enterFlatProtectedMode32(0);
+        // mov ecx, IA32_EFER; mov eax, NXE; xor edx, edx; wrmsr; hlt  (paging still off)
+        byte[] enableNx = {(byte) 0xb9, (byte) 0x80, 0, 0, (byte) 0xc0, (byte) 0xb8, 0, 8, 0, 0, 0x31, (byte) 0xd2, 0x0f, 0x30,
+            (byte) 0xf4};
+        ctx.memory.write(0x1000, enableNx, 0, enableNx.length);
+        cpu.setEip(0x1000);
+        assertEquals(-1, cpu.runTest(100), "wrmsr EFER.NXE then hlt");
+        Cpu paged = pagedCpu(true);
+        ctx.memory.write32(0x12000 + 4, 0x8000_0000);          // XD on VA 0xC0000000's PTE, as Linux marks data
+        ctx.memory.write32(0x200020, 0x5a5a);
+        HvmLinearMemory view = new HvmLinearMemory(ctx.memory);
+        view.attach(paged);
+        assertThrows(GuestFault.class, () -> view.read32(0xC0000020), "without NXE bit 63 is reserved");
+        view.attach(cpu);
+        cpu.setCr(4, Cpu.CR4_PAE);
+        cpu.setCr(3, 0x10000);
+        cpu.setCr(0, cpu.getCr0() | Cpu.CR0_PG | Cpu.CR0_WP);
+        assertEquals(0x5a5a, view.read32(0xC0000020), "with the vCPU's NXE the XD page reads");
+    }
+
+    @Test
     void pointersAreWalkedThroughTwoLevelPaging() {
         checkWalk(false);
     }
