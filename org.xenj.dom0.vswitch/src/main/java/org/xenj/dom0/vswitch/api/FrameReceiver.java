@@ -1,7 +1,5 @@
 package org.xenj.dom0.vswitch.api;
 
-import java.nio.ByteBuffer;
-
 import org.osgi.annotation.versioning.ConsumerType;
 
 /** What a port's owner does with a frame the bridge delivers to it. */
@@ -10,9 +8,11 @@ import org.osgi.annotation.versioning.ConsumerType;
 public interface FrameReceiver {
 
     /**
-     * One frame, as a read-only buffer from position 0 to its length. Other ports may see the same
-     * bytes (a flooded frame is not copied per port): read them, copy them out, never change them.
-     * Runs on the executor the port was attached with; an exception is counted as a drop.
+     * One frame: the first {@code length} bytes of {@code frame}. The array is the sender's own,
+     * shared with every other port the frame reaches (the switch copies nothing, so a receiver can
+     * copy straight from it into a guest's buffer): read it, copy from it, keep it if need be, but
+     * never change it. Runs on the executor the port was attached with; an exception is counted as
+     * a drop.
      */
-    void receive(ByteBuffer frame);
+    void receive(byte[] frame, int length);
 }

@@ -4,7 +4,7 @@
  * source MAC addresses (with ageing), forwards unicast frames to the port that owns the
  * destination, and floods broadcast, multicast and unknown destinations to every other port.
  * A frame handed to {@link org.xenj.dom0.vswitch.api.Port#send} is not copied by the switch: the
- * same bytes reach every receiver as a read-only view. Delivery to a port runs on the executor that
+ * same array reaches every receiver, which must only read it. Delivery to a port runs on the executor that
  * port was attached with, never on the sender's thread; each port's queue is bounded, and a frame
  * that finds it full is dropped and counted.
  */

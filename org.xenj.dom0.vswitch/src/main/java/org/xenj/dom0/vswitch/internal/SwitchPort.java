@@ -1,6 +1,5 @@
 package org.xenj.dom0.vswitch.internal;
 
-import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -83,7 +82,7 @@ final class SwitchPort implements Port {
                     return;
                 }
                 try {
-                    receiver.receive(ByteBuffer.wrap(frame, 0, length).slice().asReadOnlyBuffer());
+                    receiver.receive(frame, length);
                     txFrames.increment();
                     txBytes.add(length);
                 } catch (RuntimeException e) {

@@ -68,9 +68,9 @@ final class TapAttachments {
             t.setDaemon(true);
             return t;
         });
-        Port port = bridge.attach("tap:" + tapName, writer, frame -> {
+        Port port = bridge.attach("tap:" + tapName, writer, (frame, length) -> {
             try {
-                device.write(frame);
+                device.write(frame, length);
             } catch (IOException e) {
                 throw new IllegalStateException(e.getMessage(), e); // counted as a drop by the port
             }

@@ -1,7 +1,6 @@
 package org.xenj.dom0.vswitch.internal;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 
@@ -148,11 +147,8 @@ final class TapDevice implements AutoCloseable {
     }
 
     /** Sends one frame to the host (called from the TAP port's executor only). */
-    void write(ByteBuffer frame) throws IOException {
-        int len = frame.remaining();
-        byte[] tmp = new byte[len];
-        frame.duplicate().get(tmp);
-        writeBuffer.write(0, tmp, 0, len);
+    void write(byte[] frame, int len) throws IOException {
+        writeBuffer.write(0, frame, 0, len);
         long n = libc.write(fd, writeBuffer, new NativeLong(len)).longValue();
         if (n != len) {
             throw new IOException("tap " + name + ": write returned " + n + " (errno " + Native.getLastError() + ")");

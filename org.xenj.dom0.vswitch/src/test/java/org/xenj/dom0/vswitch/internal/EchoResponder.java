@@ -1,6 +1,5 @@
 package org.xenj.dom0.vswitch.internal;
 
-import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.xenj.dom0.vswitch.api.Frames;
@@ -24,9 +23,8 @@ final class EchoResponder {
         this.ip = ip;
     }
 
-    void receive(ByteBuffer in) {
-        byte[] f = new byte[in.remaining()];
-        in.get(f);
+    void receive(byte[] frame, int length) {
+        byte[] f = java.util.Arrays.copyOf(frame, length);
         int type = u16(f, 12);
         if (type == 0x0806 && f.length >= 42 && u16(f, 20) == 1 && u32(f, 38) == ip) {
             byte[] r = new byte[42];
