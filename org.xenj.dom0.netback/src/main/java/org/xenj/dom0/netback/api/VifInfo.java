@@ -1,0 +1,12 @@
+package org.xenj.dom0.netback.api;
+
+import org.xenj.dom0.vswitch.api.PortCounters;
+
+/**
+ * One vif: its device id, MAC, bridge, the xenbus states of both ends (numbers as in xenstore:
+ * 1 Initialising … 4 Connected … 6 Closed), its switch port's counters (zero while not connected)
+ * and, when the backend refused the frontend, why.
+ */
+public record VifInfo(int domid, int devid, String mac, String bridge, int backendState, int frontendState,
+        PortCounters counters, String error) {
+}
