@@ -284,4 +284,40 @@ class NetPvhvmBootTest {
                 + Files.readString(blobDir.resolve("httpd.log")));
         run(0, "rm /tmp/blob", 60_000);
     }
+
+    @Test
+    @Order(5)
+    void hotPlugAddsANicToARunningGuestAndUnplugRemovesIt() throws Exception {
+        assumeTrue(ifname[1] != null, "netfront did not come up");
+        int domid = doms.get(1).id();
+        String mac = "00:16:3e:00:01:02";
+        VifInfo added = netback.attach(domid, "mac=" + mac + ",bridge=xenbr0");
+        assertEquals(1, added.devid());
+        String nic = null;
+        long end = System.currentTimeMillis() + 120_000;
+        while (nic == null && System.currentTimeMillis() < end) {
+            String out = run(1, "for n in /sys/class/net/*; do echo \"nic $(basename $n) $(cat $n/address)\"; done", 60_000);
+            Matcher m = Pattern.compile("nic (\\S+) " + mac).matcher(out);
+            nic = m.find() ? m.group(1) : null;
+            if (nic == null) {
+                Thread.sleep(2000);
+            }
+        }
+        System.out.println("[net-pvhvm] hot-plugged vif1 of guest 1: " + nic + "; " + netback.list(domid));
+        assertNotNull(nic, "the guest's netfront found no hot-plugged NIC " + mac + ": " + netback.list(domid) + "\n"
+                + GuestConsole.tail(consoles.get(1).text()));
+        assertEquals(4, netback.list(domid).get(1).backendState());
+        netback.detach(domid, mac);
+        end = System.currentTimeMillis() + 60_000;
+        boolean gone = false;
+        while (!gone && System.currentTimeMillis() < end) {
+            String left = run(1, "ls -1 /sys/class/net", 60_000);
+            gone = !Pattern.compile("(?m)^" + Pattern.quote(nic) + "\\s*$").matcher(left).find() && netback.list(domid).size() == 1;
+            if (!gone) {
+                Thread.sleep(2000);
+            }
+        }
+        System.out.println("[net-pvhvm] after network-detach: " + run(1, "ls /sys/class/net", 60_000).trim() + "; " + netback.list(domid));
+        assertTrue(gone, "the NIC or its vif is still there: " + netback.list(domid));
+    }
 }
