@@ -5,7 +5,9 @@
 # NIC; busybox ip configures 10.99.0.1/.2; `ping -c 20` must get 20 answers both ways. Where a TAP
 # can be opened (/dev/net/tun, root, network namespaces), the test creates its own namespace, joins
 # a TAP in it to xenbr0 and a guest fetches a 16 MiB file from python3's http.server there with
-# busybox wget; the md5 must match (skipped, with the reason printed, where a TAP is impossible).
+# busybox wget and the namespace fetches it back from busybox httpd in the guest; the md5s must
+# match (skipped, with the reason printed, where a TAP is impossible). A vif hot-plugged into a
+# running guest must appear there as a NIC and go when unplugged.
 # Never touches the host's interfaces. Runs NetPvhvmBootTest; counts come from its surefire report.
 # Env: XENJ_PAE_GUEST_DIR (default ./guest-pae), XENJ_BOOT_TIMEOUT seconds to the prompt (default 1500).
 set -euo pipefail

@@ -168,9 +168,19 @@ final class DomainNetwork implements BackendInstance {
         return vifs.get(devid);
     }
 
+    /**
+     * Stops serving the domain (it is being destroyed, or netback leaves). The backend directories
+     * go, as Xen's toolstack removes them when a domain dies (the frontend's go with the domain's
+     * home); a successor backend writes them anew when it attaches.
+     */
     @Override
     public void detach() {
         detached = true;
         vifs.values().forEach(Vif::close);
+        try {
+            ctx.store().remove(ctx.backendPath());
+        } catch (RuntimeException e) {
+            ctx.log("removing " + ctx.backendPath() + ": " + e.getMessage());
+        }
     }
 }

@@ -46,8 +46,9 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
  * guest's /init) must find its device and come up; busybox {@code ip} configures 10.99.0.1 and
  * .2, and {@code ping -c 20} must get 20 answers both ways. If a TAP can be opened here, it joins
  * xenbr0 from a network namespace the test creates (10.99.0.254), where Python's http.server serves
- * a 16 MiB random file that guest A fetches with busybox wget; its md5 must match. One boot serves
- * every check. Runs only with {@code -Dxenj.pvhvm.dir=DIR} (tests/net-pvhvm.sh sets it).
+ * a 16 MiB random file that guest A fetches with busybox wget; its md5 must match; then the namespace
+ * fetches it back from busybox httpd in the guest. Last, a vif hot-plugged into guest B must appear
+ * as a NIC there (xen-netfront's hot-plug) and go again when unplugged. One boot serves every check. Runs only with {@code -Dxenj.pvhvm.dir=DIR} (tests/net-pvhvm.sh sets it).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -282,11 +283,30 @@ class NetPvhvmBootTest {
         System.out.printf("[net-pvhvm] wget %d MiB in %.1f s (%.2f MB/s):%n%s%n", BLOB_MIB, s, BLOB_MIB * 1.048576 / s, out.trim());
         assertTrue(out.contains(blobMd5), "md5 " + blobMd5 + " expected:\n" + out + "\nhttpd log: "
                 + Files.readString(blobDir.resolve("httpd.log")));
-        run(0, "rm /tmp/blob", 60_000);
     }
 
     @Test
     @Order(5)
+    void theNamespaceFetchesItBackFromTheGuestsHttpd() throws Exception {
+        assumeTrue(tapReason == null, tapReason);
+        assumeTrue(ifname[0] != null, "netfront did not come up");
+        String started = run(0, "ls -l /tmp/blob && httpd -p 8080 -h /tmp", 60_000);
+        assertTrue(started.contains("16777216"), "the guest no longer has the file:\n" + started);
+        long t = System.nanoTime();
+        Process p = new ProcessBuilder("ip", "netns", "exec", ns, "sh", "-c",
+                "wget --no-proxy -q -T 60 -O - http://" + IP[0] + ":8080/blob | md5sum").redirectErrorStream(true).start();
+        boolean finished = p.waitFor(900, TimeUnit.SECONDS);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        double s = (System.nanoTime() - t) / 1e9;
+        System.out.printf("[net-pvhvm] host wget of %d MiB from the guest's httpd in %.1f s (%.2f MB/s): %s%n", BLOB_MIB, s,
+                BLOB_MIB * 1.048576 / s, out.trim());
+        assertTrue(finished, "wget from the guest did not finish");
+        assertTrue(out.startsWith(blobMd5), "md5 " + blobMd5 + " expected: " + out);
+        run(0, "rm /tmp/blob", 60_000);
+    }
+
+    @Test
+    @Order(6)
     void hotPlugAddsANicToARunningGuestAndUnplugRemovesIt() throws Exception {
         assumeTrue(ifname[1] != null, "netfront did not come up");
         int domid = doms.get(1).id();

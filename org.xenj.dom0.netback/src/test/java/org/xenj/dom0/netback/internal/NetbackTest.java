@@ -242,6 +242,28 @@ class NetbackTest {
     }
 
     @Test
+    void detachingLeavesNothingBehindOnTheBridgeOrInTheBackendDirectory() throws Exception {
+        FakeDomain d = new FakeDomain(6, store, "mac=00:16:3e:00:00:66");
+        domains.add(d);
+        java.util.concurrent.CompletableFuture<org.xenj.hypervisor.spi.backend.BackendInstance> inst = new java.util.concurrent.CompletableFuture<>();
+        d.executor().execute(() -> inst.complete(netback.attach(d)));
+        FakeDomain.awaitDevices(d);
+        JavaNetfront nf = new JavaNetfront(d, 0, (byte) 0);
+        nf.connect();
+        assertTrue(nf.awaitBackendState("4", 5000));
+        assertEquals(1, sw.bridge("xenbr0").ports().size());
+        d.executor().execute(() -> inst.join().detach());
+        long end = System.currentTimeMillis() + 5000;
+        while (store.read("/local/domain/0/backend/vif/6") != null && System.currentTimeMillis() < end) {
+            Thread.sleep(5);
+        }
+        assertNull(store.read("/local/domain/0/backend/vif/6"), "backend directory removed");
+        assertTrue(sw.bridge("xenbr0").ports().isEmpty(), "port left the bridge");
+        assertThrows(IllegalArgumentException.class, () -> netback.list(6), "no longer served");
+        assertEquals(0, d.internalErrors.get(), d.errors.toString());
+    }
+
+    @Test
     void checksumOfKnownPacket() {
         byte[] f = udpFrame(MAC_B, MAC_A, 4, true);
         assertTrue(Checksums.fill(f, f.length));
