@@ -1,7 +1,5 @@
 package org.xenj.dom0.netback.internal;
 
-import java.util.ArrayDeque;
-
 import org.xenj.dom0.vswitch.api.Port;
 import org.xenj.hypervisor.spi.backend.BackendContext;
 import org.xenj.hypervisor.spi.backend.BackendException;
@@ -60,8 +58,10 @@ final class VifRings {
     private int extraSlots;
     /** A chain that went past MAX_SLOTS is answered with errors until its last slot, even across turns. */
     private boolean discardingChain;
-    private final ArrayDeque<byte[]> backlog = new ArrayDeque<>();
-    private final ArrayDeque<Integer> backlogLength = new ArrayDeque<>();
+    /** Frames waiting for rx buffers: a circular queue (no allocation per frame beyond the frame itself). */
+    private final byte[][] backlog = new byte[RX_BACKLOG][];
+    private final int[] backlogLength = new int[RX_BACKLOG];
+    private int backlogHead, backlogCount;
 
     VifRings(BackendContext ctx, String name, int maxFrame, boolean rxSg, SharedRing tx, SharedRing rx, EventChannel evtchn,
             VifStats stats, Runnable onBroken) {
@@ -82,8 +82,8 @@ final class VifRings {
 
     void close() {
         closed = true;
-        backlog.clear();
-        backlogLength.clear();
+        java.util.Arrays.fill(backlog, null);
+        backlogCount = 0;
     }
 
     /** The frontend signalled: new tx requests and/or new rx buffers. */
@@ -269,12 +269,14 @@ final class VifRings {
             stats.rxDropped();
             return;
         }
-        if (backlog.size() >= RX_BACKLOG) {
+        if (backlogCount == RX_BACKLOG) {
             stats.rxDropped();
             return;
         }
-        backlog.add(frame);
-        backlogLength.add(length);
+        int tail = (backlogHead + backlogCount) % RX_BACKLOG;
+        backlog[tail] = frame;
+        backlogLength[tail] = length;
+        backlogCount++;
         try {
             flushRx();
         } catch (BackendException e) {
@@ -285,15 +287,16 @@ final class VifRings {
 
     private void flushRx() {
         boolean pushed = false;
-        while (!closed && !backlog.isEmpty()) {
-            byte[] frame = backlog.peek();
-            int length = backlogLength.peek();
+        while (!closed && backlogCount > 0) {
+            byte[] frame = backlog[backlogHead];
+            int length = backlogLength[backlogHead];
             int slots = (length + PAGE - 1) / PAGE;
             if (rx.unconsumedRequests() < slots && !(rx.finalCheckForRequests() && rx.unconsumedRequests() >= slots)) {
                 break; // the frontend notifies when it posts buffers (req_event was set)
             }
-            backlog.poll();
-            backlogLength.poll();
+            backlog[backlogHead] = null;
+            backlogHead = (backlogHead + 1) % RX_BACKLOG;
+            backlogCount--;
             boolean ok = true;
             for (int s = 0, pos = 0; s < slots; s++) {
                 rx.takeRequest(rxReq);
