@@ -256,7 +256,8 @@ final class Vif {
         PortCounters c = p != null ? p.counters() : new PortCounters(0, 0, 0, 0, 0, 0);
         BackendStore xs = ctx.store();
         return new VifInfo(ctx.frontendDomid(), devid, spec.macText(), spec.bridge(), xs.readState(be + "/state").value(),
-                xs.readState(fe + "/state").value(), c, refused != null ? refused : stats.lastError());
+                xs.readState(fe + "/state").value(), c, stats.rxFrames, stats.txFrames,
+                stats.txErrors + stats.txDropped + stats.rxErrors + stats.rxDropped, refused != null ? refused : stats.lastError());
     }
 
     VifStats stats() {

@@ -16,11 +16,11 @@ public class NetworkListCommand extends NetworkCommand {
     @Override
     protected void run() {
         Domain d = domain(domain);
-        out().printf("%-4s %-3s %-18s %-10s %-6s %-10s %-10s %-8s %s%n", "Idx", "BE", "Mac Addr.", "Bridge", "state", "rx-frames", "tx-frames",
-                "drops", "error");
+        out().printf("%-4s %-3s %-18s %-10s %-6s %-10s %-10s %-8s %s%n", "Idx", "BE", "Mac Addr.", "Bridge", "state", "to-guest", "from-guest",
+                "refused", "error");
         for (VifInfo v : network.list(d.id())) {
             out().printf("%-4d %-3d %-18s %-10s %d/%-4d %-10d %-10d %-8d %s%n", v.devid(), 0, v.mac(), v.bridge(), v.backendState(),
-                    v.frontendState(), v.counters().rxFrames(), v.counters().txFrames(), v.counters().rxDrops() + v.counters().txDrops(),
+                    v.frontendState(), v.toGuest(), v.fromGuest(), v.refused() + v.counters().txDrops(),
                     v.error() == null ? "" : v.error());
         }
     }

@@ -27,7 +27,7 @@ class NetworkCommandsTest {
         @Override
         public List<VifInfo> list(int domid) {
             calls.add("list " + domid);
-            return List.of(new VifInfo(domid, 0, "00:16:3e:00:00:01", "xenbr0", 4, 4, new PortCounters(5, 500, 0, 7, 700, 1), null));
+            return List.of(new VifInfo(domid, 0, "00:16:3e:00:00:01", "xenbr0", 4, 4, new PortCounters(5, 500, 0, 7, 700, 1), 7, 5, 1, null));
         }
 
         @Override
@@ -36,7 +36,7 @@ class NetworkCommandsTest {
             if (spec.contains("bad")) {
                 throw new IllegalArgumentException("vif spec item 'bad' is not key=value");
             }
-            return new VifInfo(domid, 1, "00:16:3e:00:00:09", "xenbr1", 2, 1, new PortCounters(0, 0, 0, 0, 0, 0), null);
+            return new VifInfo(domid, 1, "00:16:3e:00:00:09", "xenbr1", 2, 1, new PortCounters(0, 0, 0, 0, 0, 0), 0, 0, 0, null);
         }
 
         @Override
@@ -69,7 +69,7 @@ class NetworkCommandsTest {
         String out = bytes.toString(StandardCharsets.UTF_8);
         assertEquals(List.of("list 3"), calls);
         assertTrue(out.startsWith("Idx"), out);
-        assertTrue(out.matches("(?s).*\\n0 +0 +00:16:3e:00:00:01 +xenbr0 +4/4 +5 +7 +1 .*"), out);
+        assertTrue(out.matches("(?s).*\\n0 +0 +00:16:3e:00:00:01 +xenbr0 +4/4 +7 +5 +2 .*"), out);
     }
 
     @Test
