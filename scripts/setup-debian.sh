@@ -33,6 +33,11 @@ have gzip || missing+=(gzip)
 have xz || missing+=(xz-utils)
 have qemu-i386 || missing+=(qemu-user)
 have qemu-img || missing+=(qemu-utils)
+# network tests: ip (netns, TAP into a namespace), python3 (http.server in the namespace), wget
+# (the namespace fetching from a guest's httpd) — tests/net-pvhvm.sh, TapNetnsTest
+have ip || missing+=(iproute2)
+have python3 || missing+=(python3)
+have wget || missing+=(wget)
 if ! have gcc || ! echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null - >/dev/null 2>&1; then
     missing+=(gcc-multilib)
 fi

@@ -153,6 +153,19 @@ public class XenCommandsIT {
         String info = run("xen:info");
         assertTrue(info, info.contains("nr_cpus               : 2"));
         assertTrue(info, info.contains("total_memory          : 512"));
+        // the virtual switch's default bridge, no host TAP configured
+        assertTrue(info, info.contains("bridge xenbr0         : 0 ports, 0 MACs, host none"));
+    }
+
+    @Test
+    public void networkCommandsAreThereAndRefuseADomainWithoutVifs() throws Exception {
+        reportStartToFirstList();
+        String refused = runFailing("xen:network-list Domain-0");
+        assertTrue(refused, refused.contains("d0 has no network backend"));
+        refused = runFailing("xen:network-attach Domain-0 mac=00:16:3e:00:00:01");
+        assertTrue(refused, refused.contains("d0 has no network backend"));
+        refused = runFailing("xen:network-list no-such-domain");
+        assertTrue(refused, refused.contains("no-such-domain"));
     }
 
     @Test

@@ -151,7 +151,12 @@ abstract class CpuExec0F extends CpuSystem {
                     blockBreak = true; // the hypercall may have written guest memory, code included
                     return;
                 }
-                case 0xf9 -> rdtscp(); // SDM vol. 2B RDTSCP: EDX:EAX = TSC, ECX = IA32_TSC_AUX
+                case 0xf9 -> {
+                    // SDM vol. 2B RDTSCP: EDX:EAX = TSC, ECX = IA32_TSC_AUX. Done here: falling through to
+                    // the memory forms below would run it as INVLPG (#GP in ring 3, where Linux's vDSO uses it)
+                    rdtscp();
+                    return;
+                }
                 default -> {
                     if (reg == 4) {
                         setReg(o32 ? 32 : 16, rm, cr0);

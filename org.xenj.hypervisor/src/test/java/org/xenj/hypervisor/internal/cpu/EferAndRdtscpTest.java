@@ -57,4 +57,34 @@ class EferAndRdtscpTest extends CpuTestSupport {
         flat32(0x1000, "mov ecx, 0xc0000103\nxor eax, eax\nmov edx, 1\nwrmsr\nhlt"); // bits 63:32 reserved
         assertEquals(Cpu.GP, cpu.runTest(100));
     }
+
+    @Test
+    void rdtscpRunsInRingThreeAsLinuxsVdsoUsesIt() {
+        // a ring-3 RDTSCP used to fall through to INVLPG's privilege check: #GP in user space
+        // (busybox ping died in clock_gettime under a PVHVM guest)
+        desc(2, 0, 0xfffff, 0x9a, 0xc); // 0x10 ring-0 code
+        desc(3, 0, 0xfffff, 0x92, 0xc); // 0x18 ring-0 data
+        desc(7, 0, 0xfffff, 0xfa, 0xc); // 0x38 ring-3 code
+        desc(8, 0, 0xfffff, 0xf2, 0xc); // 0x40 ring-3 data
+        cpu.setGdtr(GDT, 0x7f);
+        flat32(0x1000, """
+                    mov ecx, 0xc0000103
+                    mov eax, 5
+                    xor edx, edx
+                    wrmsr
+                    push dword 0x43
+                    push dword 0x7000
+                    push dword 0x3b
+                    push dword user
+                    retf
+                user:
+                    rdtscp
+                    mov ebx, 0x77
+                    hlt
+                """);
+        assertEquals(Cpu.GP, cpu.runTest(1000), "HLT in ring 3 ends the run");
+        assertEquals(3, cpu.getCpl());
+        assertEquals(0x77, reg(Cpu.EBX), () -> "RDTSCP faulted in ring 3:\n" + cpu.stateString());
+        assertEquals(5, reg(Cpu.ECX), "ECX = IA32_TSC_AUX");
+    }
 }

@@ -4,12 +4,19 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.xenj.dom0.vswitch.api.Bridge;
+import org.xenj.dom0.vswitch.api.VirtualSwitch;
 import org.xenj.hypervisor.api.HostInfo;
 
 @Service
 @Command(scope = "xen", name = "info", description = "Shows the host: pCPUs, memory, schedulers (xl info)")
 public class InfoCommand extends XenCommand {
+
+    /** The virtual switch, when its bundle is installed: one line per bridge. */
+    @Reference(optional = true)
+    VirtualSwitch vswitch;
 
     @Override
     protected void run() {
@@ -25,6 +32,11 @@ public class InfoCommand extends XenCommand {
         rows.put("schedulers", String.join(" ", h.availableSchedulers()));
         rows.put("nr_domains", hypervisor.list().size());
         rows.put("uptime_s", Formats.seconds(h.uptimeNanos()));
+        if (vswitch != null) {
+            for (Bridge b : vswitch.bridges()) {
+                rows.put("bridge " + b.name(), b.ports().size() + " ports, " + b.macTable().size() + " MACs, host " + b.hostLink());
+            }
+        }
         rows.forEach((k, v) -> out().printf("%-22s: %s%n", k, v));
     }
 }
