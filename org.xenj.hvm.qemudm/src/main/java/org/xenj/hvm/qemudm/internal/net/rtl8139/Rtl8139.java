@@ -77,6 +77,8 @@ public final class Rtl8139 implements PciDevice {
     final byte[] latches = new byte[REGISTERS];
     /** Descriptors written with OWN clear whose frame has not gone out yet. */
     int txPending;
+    /** Where the transmitter looks first: descriptors go out round-robin, as the driver fills them. */
+    int txNext;
     private boolean intx;
     private boolean unplugged;
     private final byte[] rxScratch = new byte[4 + MAX_RX + 4 + 4];
@@ -166,6 +168,7 @@ public final class Rtl8139 implements PciDevice {
         cbr = 0;
         missed = 0;
         txPending = 0;
+        txNext = 0;
         java.util.Arrays.fill(tsd, TSD_OWN);
         updateIrq();
     }
@@ -279,11 +282,8 @@ public final class Rtl8139 implements PciDevice {
             toSchedule = writeLocked(offset, size, value);
             updateIrq();
         }
-        for (int i = 0; i < 4; i++) {
-            if ((toSchedule & (1 << i)) != 0) {
-                int d = i;
-                bus.executor().execute(() -> transmit(d));
-            }
+        if (toSchedule != 0) {
+            bus.executor().execute(this::transmitPending);
         }
     }
 
@@ -395,8 +395,28 @@ public final class Rtl8139 implements PciDevice {
 
     // ---------------------------------------------------------------- transmit (executor)
 
-    /** Sends descriptor {@code d}'s frame: runs on the NIC's executor. */
-    void transmit(int d) {
+    /** Sends every descriptor handed to the NIC, round-robin from {@link #txNext}: runs on the NIC's executor. */
+    void transmitPending() {
+        for (;;) {
+            int d = -1;
+            synchronized (this) {
+                for (int k = 0; k < 4 && d < 0; k++) {
+                    int c = (txNext + k) & 3;
+                    if ((txPending & (1 << c)) != 0) {
+                        d = c;
+                    }
+                }
+                if (d < 0) {
+                    return;
+                }
+                txNext = (d + 1) & 3;
+            }
+            transmit(d);
+        }
+    }
+
+    /** Sends descriptor {@code d}'s frame. */
+    private void transmit(int d) {
         byte[] frame;
         int length;
         boolean loopback;
@@ -530,7 +550,7 @@ public final class Rtl8139 implements PciDevice {
     public synchronized Rtl8139State saveState() {
         Eeprom93c46 e = eeprom;
         return new Rtl8139State(mac, mar, tsd, tsad, rbstart, cr, readPointer, cbr, imr, isr, tcr, rcr, missed, cfg9346, bmcr,
-                latches, txPending, e.words, e.phase, e.shift, e.bits, e.address, e.dataOut, e.writeEnabled, e.chipSelect,
+                latches, txPending, txNext, e.words, e.phase, e.shift, e.bits, e.address, e.dataOut, e.writeEnabled, e.chipSelect,
                 e.clock);
     }
 
@@ -555,6 +575,7 @@ public final class Rtl8139 implements PciDevice {
             bmcr = s.bmcr();
             System.arraycopy(s.latches(), 0, latches, 0, REGISTERS);
             txPending = s.txPending();
+            txNext = s.txNext();
             Eeprom93c46 e = eeprom;
             System.arraycopy(s.eepromWords(), 0, e.words, 0, Eeprom93c46.WORDS);
             e.phase = s.eepromPhase();
@@ -570,11 +591,8 @@ public final class Rtl8139 implements PciDevice {
             updateIrq();
             pending = txPending;
         }
-        for (int i = 0; i < 4; i++) {
-            if ((pending & (1 << i)) != 0) {
-                int d = i;
-                bus.executor().execute(() -> transmit(d));
-            }
+        if (pending != 0) {
+            bus.executor().execute(this::transmitPending);
         }
     }
 

@@ -12,11 +12,11 @@ import java.util.Arrays;
  * address and both ring pointers, IMR/ISR, TCR/RCR, the missed-packet counter, 9346CR and the
  * EEPROM (its 64 words and where a half-clocked command stands), the PHY's BMCR, the store-only
  * registers, and which descriptors were handed to the NIC but not yet sent (they go out after a
- * hand-over). The receive ring itself is in guest RAM. Versioned bytes; {@link #fromBytes} refuses
+ * hand-over, round-robin from {@code txNext} as before). The receive ring itself is in guest RAM. Versioned bytes; {@link #fromBytes} refuses
  * another version or a damaged record.
  */
 public record Rtl8139State(byte[] mac, byte[] mar, int[] tsd, int[] tsad, int rbstart, int cr, int readPointer, int cbr,
-        int imr, int isr, int tcr, int rcr, int missed, int cfg9346, int bmcr, byte[] latches, int txPending, int[] eepromWords,
+        int imr, int isr, int tcr, int rcr, int missed, int cfg9346, int bmcr, byte[] latches, int txPending, int txNext, int[] eepromWords,
         int eepromPhase, int eepromShift, int eepromBits, int eepromAddress, boolean eepromDataOut, boolean eepromWriteEnabled,
         boolean eepromChipSelect, boolean eepromClock) {
 
@@ -35,7 +35,7 @@ public record Rtl8139State(byte[] mac, byte[] mar, int[] tsd, int[] tsad, int rb
                 || eepromWords.length != Eeprom93c46.WORDS) {
             throw new IllegalArgumentException("RTL8139 state has the wrong shape");
         }
-        if ((txPending & ~0xf) != 0 || eepromPhase < 0 || eepromPhase > Eeprom93c46.WRITING || eepromBits < 0 || eepromBits > 16
+        if ((txPending & ~0xf) != 0 || (txNext & ~3) != 0 || eepromPhase < 0 || eepromPhase > Eeprom93c46.WRITING || eepromBits < 0 || eepromBits > 16
                 || eepromAddress < 0 || eepromAddress >= Eeprom93c46.WORDS || (readPointer & ~0xffff) != 0
                 || (cbr & ~0xffff) != 0) {
             throw new IllegalArgumentException("RTL8139 state is out of range");
@@ -88,7 +88,7 @@ public record Rtl8139State(byte[] mac, byte[] mar, int[] tsd, int[] tsad, int rb
                 out.writeInt(tsd[i]);
                 out.writeInt(tsad[i]);
             }
-            for (int v : new int[] {rbstart, cr, readPointer, cbr, imr, isr, tcr, rcr, missed, cfg9346, bmcr, txPending}) {
+            for (int v : new int[] {rbstart, cr, readPointer, cbr, imr, isr, tcr, rcr, missed, cfg9346, bmcr, txPending, txNext}) {
                 out.writeInt(v);
             }
             out.write(latches);
@@ -122,7 +122,7 @@ public record Rtl8139State(byte[] mac, byte[] mar, int[] tsd, int[] tsad, int rb
             tsd[i] = in.readInt();
             tsad[i] = in.readInt();
         }
-        int[] v = new int[12];
+        int[] v = new int[13];
         for (int i = 0; i < v.length; i++) {
             v[i] = in.readInt();
         }
@@ -141,7 +141,7 @@ public record Rtl8139State(byte[] mac, byte[] mar, int[] tsd, int[] tsad, int rb
         }
         try {
             return new Rtl8139State(mac, mar, tsd, tsad, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
-                    latches, v[11], words, phase, shift, bits, address, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0,
+                    latches, v[11], v[12], words, phase, shift, bits, address, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0,
                     (flags & 8) != 0);
         } catch (IllegalArgumentException e) {
             throw new IOException("RTL8139 state record is damaged: " + e.getMessage(), e);
