@@ -31,7 +31,9 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
  * on {@code xenbr0} of a real virtual switch, next to a Java responder (ARP and ICMP echo for
  * 10.0.0.1 and 10.0.1.1). Linux's own 8139too and ne2k-pci (loaded by /init) must bind the two
  * functions and read their MACs, busybox {@code ip} gives them 10.0.0.2/24 and 10.0.1.2/24, and
- * {@code ping -c 20} through each NIC must get 20 answers of 20.
+ * {@code ping -c 20} through each NIC must get 20 answers of 20. Then qemu-dm hands its devices over
+ * to a new instance (as on a bundle update) and 10 pings of 1428-byte frames through each NIC must
+ * all be answered: registers, BARs, rings and switch ports survive.
  * Runs only with {@code -Dxenj.nic.dir=DIR} (tests/nic-hvm.sh sets it): a boot takes minutes.
  */
 class NicBootTest {
@@ -58,7 +60,8 @@ class NicBootTest {
         Plugins plugins = new Plugins();
         plugins.addScheduler(new CreditSchedulerType());
         plugins.addBuilder(new HvmGuestBuilder());
-        plugins.addDeviceModel(new QemuDeviceModel(vswitch));
+        QemuDeviceModel firstModel = new QemuDeviceModel(vswitch);
+        plugins.addDeviceModel(firstModel);
         try (HypervisorCore xen = new HypervisorCore(CoreConfig.parse("330M", 1, "32M", "credit"), plugins);
                 EchoResponder responder = new EchoResponder(xenbr0, EchoResponder.ip(10, 0, 0, 1), EchoResponder.ip(10, 0, 1, 1))) {
             long t0 = System.nanoTime();
@@ -108,6 +111,22 @@ class NicBootTest {
                 assertTrue(neOut.contains("20 packets transmitted, 20 packets received, 0% packet loss"),
                         "ping over the NE2000:\n" + neOut);
 
+                // qemu-dm hands its devices over (as a bundle update does): the NICs must go on working
+                plugins.removeDeviceModel(firstModel);
+                plugins.addDeviceModel(new QemuDeviceModel(vswitch));
+                assertTrue(waitForLog(xen, "device model qemu-dm handed over", 60_000), "no hand-over:\n" + String.join("\n", xen.dmesg()));
+                xen.dmesg().stream().filter(l -> l.contains("handed over") || l.contains("going away"))
+                        .forEach(l -> System.out.println("[nic-hvm] " + l.trim()));
+                int afterRtl = run(c, nePing, "busybox ping -c 10 -s 1400 10.0.0.1", "ho1", 300_000);
+                String hoRtl = c.text().substring(nePing, afterRtl);
+                int afterNe = run(c, afterRtl, "busybox ping -c 10 -s 1400 10.0.1.1", "ho2", 300_000);
+                String hoNe = c.text().substring(afterRtl, afterNe);
+                System.out.printf("[nic-hvm] after the hand-over, 1428-byte frames: rtl8139 %s; ne2k_pci %s%n", summary(hoRtl), summary(hoNe));
+                assertTrue(hoRtl.contains("10 packets transmitted, 10 packets received, 0% packet loss"),
+                        "ping over the RTL8139 after the hand-over:\n" + hoRtl + "\n" + diagnose(c, afterNe));
+                assertTrue(hoNe.contains("10 packets transmitted, 10 packets received, 0% packet loss"),
+                        "ping over the NE2000 after the hand-over:\n" + hoNe + "\n" + diagnose(c, afterNe));
+
                 c.access.write("poweroff -f\n".getBytes(StandardCharsets.US_ASCII));
                 long end = System.currentTimeMillis() + 120_000;
                 while (xen.lookup(d.id()).isPresent() && System.currentTimeMillis() < end) {
@@ -129,6 +148,17 @@ class NicBootTest {
         int end = c.waitFor(tag + "-42", from, millis);
         assertTrue(end >= 0, "shell did not answer '" + command + "':\n" + LinuxBootTest.tail(c.text()));
         return end;
+    }
+
+    private static boolean waitForLog(HypervisorCore xen, String text, long millis) throws InterruptedException {
+        long end = System.currentTimeMillis() + millis;
+        while (System.currentTimeMillis() < end) {
+            if (xen.dmesg().stream().anyMatch(l -> l.contains(text))) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return false;
     }
 
     /** What the guest saw of its NICs, for a failure message. */
