@@ -46,7 +46,7 @@ class NicFuzzTest {
                     }
                     writes++;
                 } else if (kind < 85) {
-                    nic.bars().get(r.nextBoolean() ? 0 : 0).io().ioRead(r.nextInt(256), 1 << r.nextInt(3));
+                    nic.bars().get(0).io().ioRead(r.nextInt(256), 1 << r.nextInt(3));
                     reads++;
                 } else if (kind < 93) {
                     byte[] f = randomFrame(r, MAC);

@@ -38,7 +38,7 @@ final class LinuxNe2kPci {
         if (reg0 == 0xff) {
             return false;
         }
-        outb(0x21 + 0x40 + 0x01 - 0x01 + 0x00, CMD); // NODMA + PAGE1 + STOP (0x61)
+        outb(0x61, CMD); // NODMA + PAGE1 + STOP
         int regd = inb(0x0d);
         outb(0xff, 0x0d);
         outb(0x20, CMD); // NODMA + PAGE0
@@ -100,19 +100,16 @@ final class LinuxNe2kPci {
         outb(0x22, CMD);
         outb(0x00, 0x0d); // E8390_TXCONFIG: normal
         outb(rxConfig, 0x0c); // E8390_RXCONFIG: 0x04 (broadcast) | more
-        outb(0x61 + 0x01 - 0x01, CMD); // page 1 for the multicast filter
-        for (int i = 0; i < 8; i++) {
-            outb(0, 8 + i);
-        }
-        outb(0x22, CMD);
+        setMulticast(new byte[8]);
     }
 
+    /** do_set_multicast_list: page 1 and back to page 0 with neither STA nor STP (the NIC keeps running). */
     void setMulticast(byte[] mar) {
-        outb(0x62, CMD);
+        outb(0x60, CMD);
         for (int i = 0; i < 8; i++) {
             outb(mar[i], 8 + i);
         }
-        outb(0x22, CMD);
+        outb(0x20, CMD);
     }
 
     /** ne2k_pci_block_output then NS8390_trigger_send; false when the transmitter is busy. */
