@@ -2,7 +2,9 @@ package org.xenj.hvm.qemudm.internal;
 
 import org.xenj.hypervisor.spi.DeviceModelInstance;
 import org.xenj.hypervisor.spi.HvmPlatform;
+import org.xenj.dom0.vswitch.api.VirtualSwitch;
 import org.xenj.hvm.qemudm.internal.kbd.I8042;
+import org.xenj.hvm.qemudm.internal.net.Nics;
 import org.xenj.hvm.qemudm.internal.pci.I440fx;
 import org.xenj.hvm.qemudm.internal.pci.Piix3;
 import org.xenj.hvm.qemudm.internal.sysport.SystemControlPortA;
@@ -10,7 +12,8 @@ import org.xenj.hvm.qemudm.internal.uart.Uart16550;
 
 /**
  * One domain's devices: COM1 (16550A at 0x3F8, IRQ4) as the domain console, the i440FX at
- * 00:00.0 and the PIIX3 at 00:01.0 on the platform's PCI bus, the 8042 at 0x60/0x64 and port 0x92.
+ * 00:00.0 and the PIIX3 at 00:01.0 on the platform's PCI bus, the 8042 at 0x60/0x64 and port 0x92;
+ * and the emulated NICs of the domain's vif entries from 00:04.0 ({@link Nics}).
  */
 public final class PcDevices implements DeviceModelInstance {
 
@@ -26,6 +29,7 @@ public final class PcDevices implements DeviceModelInstance {
     private final I8042 kbc;
     private final SystemControlPortA port92;
     private volatile boolean attached;
+    private Nics nics;
 
     private PcDevices(HvmPlatform platform) {
         this.platform = platform;
@@ -37,13 +41,22 @@ public final class PcDevices implements DeviceModelInstance {
 
     /** Attaches in the state a previous qemu-dm saved (hand-over on bundle update). */
     static PcDevices attach(HvmPlatform platform, PcDevicesState state) {
-        PcDevices d = attach(platform);
+        return attach(platform, null, state);
+    }
+
+    static PcDevices attach(HvmPlatform platform, VirtualSwitch vswitch, PcDevicesState state) {
+        PcDevices d = attach(platform, vswitch);
         d.restoreState(state);
         platform.log("qemu-dm: devices restored from the handed-over state");
         return d;
     }
 
     static PcDevices attach(HvmPlatform platform) {
+        return attach(platform, (VirtualSwitch) null);
+    }
+
+    /** @param vswitch Dom0's virtual switch, or null when it is not running (NICs unconnected) */
+    static PcDevices attach(HvmPlatform platform, VirtualSwitch vswitch) {
         PcDevices d = new PcDevices(platform);
         platform.mapIo(COM1, 8, d.com1);
         try {
@@ -53,6 +66,7 @@ public final class PcDevices implements DeviceModelInstance {
             platform.mapIo(I8042.BASE, 1, d.kbc);
             platform.mapIo(I8042.BASE + 4, 1, new OffsetIo(d.kbc, 4));
             platform.mapIo(SystemControlPortA.PORT, 1, d.port92);
+            d.nics = Nics.attach(platform, vswitch);
         } catch (RuntimeException e) {
             d.unmapAll();
             throw e;
@@ -65,6 +79,10 @@ public final class PcDevices implements DeviceModelInstance {
         d.attached = true;
         platform.log("qemu-dm: COM1 16550A @0x3f8 irq 4, PCI 00:00.0 i440FX, 00:01.0 PIIX3, i8042, port 0x92");
         return d;
+    }
+
+    Nics nics() {
+        return nics;
     }
 
     Uart16550 com1() {
@@ -80,7 +98,7 @@ public final class PcDevices implements DeviceModelInstance {
     /** Every device's state record; take it with the domain's vCPUs paused. */
     public PcDevicesState stateRecord() {
         return new PcDevicesState(com1.saveState(), kbc.saveState(), hostBridge.saveConfig(), isaBridge.saveConfig(),
-                port92.saveState());
+                port92.saveState(), nics.saveState());
     }
 
     /** Puts every device in {@code s} (the PIIX3 routes its PCI links to the platform again). */
@@ -90,6 +108,7 @@ public final class PcDevices implements DeviceModelInstance {
         hostBridge.restoreConfig(s.hostBridgeConfig());
         isaBridge.restoreConfig(s.isaBridgeConfig());
         port92.restoreState(s.port92());
+        nics.restoreState(s.nics());
     }
 
     @Override
@@ -99,6 +118,7 @@ public final class PcDevices implements DeviceModelInstance {
         isaBridge.reset();
         kbc.reset();
         port92.resetState();
+        nics.reset();
     }
 
     @Override
@@ -112,6 +132,9 @@ public final class PcDevices implements DeviceModelInstance {
     }
 
     private void unmapAll() {
+        if (nics != null) {
+            nics.detach(); // ports closed, off the bus, lines low for the next owner
+        }
         platform.unmapIo(COM1, 8);
         if (hostSlot != null) {
             platform.unplugPci(hostSlot);

@@ -8,6 +8,11 @@ import java.io.IOException;
 
 import org.junit.jupiter.api.Test;
 import org.xenj.hvm.qemudm.internal.kbd.I8042;
+import org.xenj.hvm.qemudm.internal.net.NicSpec;
+import org.xenj.hvm.qemudm.internal.net.NicsState;
+import org.xenj.hvm.qemudm.internal.net.ne2000.Ne2000;
+import org.xenj.hvm.qemudm.internal.net.rtl8139.Rtl8139;
+import org.xenj.hvm.qemudm.internal.net.rtl8139.Rtl8139State;
 import org.xenj.hvm.qemudm.internal.pci.I440fx;
 import org.xenj.hvm.qemudm.internal.pci.Piix3;
 import org.xenj.hvm.qemudm.internal.uart.Uart16550;
@@ -23,7 +28,14 @@ class PcDevicesStateTest {
         kbc.ioWrite(4, 1, 0x20); // read the command byte: one byte waits in the output buffer
         Piix3 isa = new Piix3((l, i) -> { });
         isa.configWrite(0x60, 1, 0x0b);
-        return new PcDevicesState(uart.saveState(), kbc.saveState(), new I440fx().saveConfig(), isa.saveConfig(), 0x02);
+        org.xenj.hvm.qemudm.internal.net.TestBus bus = new org.xenj.hvm.qemudm.internal.net.TestBus(4096);
+        Rtl8139 rtl = new Rtl8139(new byte[] {0, 0x16, 0x3e, 1, 2, 3}, bus);
+        rtl.write(0x44, 4, 0x0f); // RCR
+        Ne2000 ne = new Ne2000(new byte[] {0, 0x16, 0x3e, 1, 2, 4}, bus);
+        ne.write(0x0c, 1, 0x04);
+        NicsState nics = new NicsState(java.util.List.of(new NicsState.Entry(NicSpec.RTL8139, rtl.saveState().toBytes()),
+                new NicsState.Entry(NicSpec.NE2K_PCI, ne.saveState().toBytes())));
+        return new PcDevicesState(uart.saveState(), kbc.saveState(), new I440fx().saveConfig(), isa.saveConfig(), 0x02, nics);
     }
 
     @Test
@@ -34,6 +46,20 @@ class PcDevicesStateTest {
         assertEquals("typed ahead\n".length(), back.com1().rx().length + back.com1().backlog().length, "typed bytes travel");
         assertEquals(1, back.kbc().queue().length, "the waiting output byte travels");
         assertEquals(0x0b, back.isaBridgeConfig()[0x60 - 0x40]);
+        assertEquals(2, back.nics().nics().size(), "both NICs travel");
+        assertEquals(0x0f, Rtl8139State.fromBytes(back.nics().nics().get(0).state()).rcr());
+    }
+
+    @Test
+    void aVersionOneRecordReadsAsNoNics() throws IOException {
+        PcDevicesState s = sample();
+        PcDevicesState v1 = new PcDevicesState(s.com1(), s.kbc(), s.hostBridgeConfig(), s.isaBridgeConfig(), s.port92());
+        byte[] b = v1.toBytes();
+        byte[] old = java.util.Arrays.copyOf(b, b.length - 4 - v1.nics().toBytes().length);
+        old[7] = 1;
+        PcDevicesState back = PcDevicesState.fromBytes(old);
+        assertEquals(0, back.nics().nics().size());
+        assertEquals(v1, back);
     }
 
     @Test
@@ -49,7 +75,7 @@ class PcDevicesStateTest {
             assertThrows(IOException.class, () -> PcDevicesState.fromBytes(b), "damage at " + at);
         }
         byte[] version = good.clone();
-        version[7] = 2;
-        assertTrue(assertThrows(IOException.class, () -> PcDevicesState.fromBytes(version)).getMessage().contains("version 2"));
+        version[7] = 7;
+        assertTrue(assertThrows(IOException.class, () -> PcDevicesState.fromBytes(version)).getMessage().contains("version 7"));
     }
 }

@@ -58,6 +58,7 @@ final class HvmGuest implements Guest {
         } finally {
             models.set(i, null);
             devices.set(i, null);
+            platform.pciBus().keepHeaders(); // the next instance's functions keep their BARs
             d.detach();
         }
         return state;
@@ -67,7 +68,11 @@ final class HvmGuest implements Guest {
     public synchronized void attachDeviceModel(DeviceModel model, byte[] state) {
         for (int i = 0; i < models.size(); i++) {
             if (models.get(i) == null && names.get(i).equals(model.name())) {
-                devices.set(i, model.attach(platform, state));
+                try {
+                    devices.set(i, model.attach(platform, state));
+                } finally {
+                    platform.pciBus().dropKeptHeaders();
+                }
                 models.set(i, model);
                 return;
             }

@@ -29,6 +29,8 @@ public final class PciBus {
     private final PirqRouter router;
     private final Consumer<String> log;
     private final Runnable afterInterrupt;
+    /** Headers kept while a device model hands over (bdf to header): the next function plugged there with the same identity takes its. */
+    private final java.util.Map<Integer, int[]> keptHeaders = new java.util.HashMap<>();
     private int address;
 
     /**
@@ -81,7 +83,35 @@ public final class PciBus {
             PciFunctionSlot s = new PciFunctionSlot(this, device, function, pci);
             s.resetHeader();
             slots[device << 3 | function] = s;
+            int[] kept = keptHeaders.remove(device << 3 | function);
+            if (kept != null && s.restoreHeader(kept)) {
+                remap(); // the handed-over function decodes where the guest put it
+            }
             return s;
+        }
+    }
+
+    /**
+     * A device model is about to hand its functions over (bundle update): their headers — BARs the
+     * guest assigned, decode and bus-master enables, interrupt line — are kept for the functions the
+     * next instance plugs at the same places, so the guest's drivers keep working. Until
+     * {@link #dropKeptHeaders}.
+     */
+    public void keepHeaders() {
+        synchronized (lock) {
+            keptHeaders.clear();
+            for (PciFunctionSlot s : slots) {
+                if (s != null && !s.removed) {
+                    keptHeaders.put(s.bdf(), s.saveHeader());
+                }
+            }
+        }
+    }
+
+    /** The hand-over is over: a function plugged later starts at power-on. */
+    public void dropKeptHeaders() {
+        synchronized (lock) {
+            keptHeaders.clear();
         }
     }
 

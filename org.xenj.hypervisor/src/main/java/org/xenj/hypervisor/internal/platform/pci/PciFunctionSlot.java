@@ -85,6 +85,39 @@ public final class PciFunctionSlot implements PciSlot {
         java.util.Arrays.fill(barAddress, 0);
     }
 
+    /**
+     * What the guest set in this header (command, cache line, latency, interrupt line, BAR addresses),
+     * with the identity it belongs to: kept across a device-model hand-over.
+     */
+    int[] saveHeader() {
+        int[] h = new int[6 + BARS];
+        h[0] = id.vendor() << 16 | id.device();
+        h[1] = command;
+        h[2] = cacheLine;
+        h[3] = latency;
+        h[4] = interruptLine;
+        h[5] = id.revision();
+        for (int i = 0; i < BARS; i++) {
+            h[6 + i] = (int) barAddress[i];
+        }
+        return h;
+    }
+
+    /** Takes a header {@link #saveHeader} gave if it is this function's identity; false otherwise. */
+    boolean restoreHeader(int[] h) {
+        if (h[0] != (id.vendor() << 16 | id.device()) || h[5] != id.revision()) {
+            return false;
+        }
+        command = h[1];
+        cacheLine = h[2];
+        latency = h[3];
+        interruptLine = h[4];
+        for (int i = 0; i < BARS; i++) {
+            barAddress[i] = bars[i] == null ? 0 : h[6 + i] & 0xffffffffL;
+        }
+        return true;
+    }
+
     /** Where BAR {@code i} decodes now, or -1: decoding enabled, a valid address below the top of its space. */
     long decodeAddress(int i) {
         PciBar bar = bars[i];

@@ -163,6 +163,47 @@ class PciBusTest {
     }
 
     @Test
+    void aHandedOverFunctionKeepsTheHeaderTheGuestSetAndOthersStartAtPowerOn() {
+        PciSlot old = bus.plug(4, 0, TestDevice.withIoAndMemory(1));
+        cfgWrite(4, 0x10, 4, 0xc040);
+        cfgWrite(4, 0x14, 4, 0xf000_2000);
+        cfgWrite(4, 0x3c, 1, 11);
+        cfgWrite(4, 0x04, 2, 0x0007);
+        bus.keepHeaders(); // a device model hands over: it unplugs, the next instance plugs the same function
+        bus.unplug(old);
+        assertEquals(0xffff, ports.read(0xc044, 2), "nothing decodes in between");
+        PciSlot next = bus.plug(4, 0, TestDevice.withIoAndMemory(1));
+        bus.dropKeptHeaders();
+        assertEquals(4, ports.read(0xc044, 2), "the new function decodes at the guest's I/O address");
+        assertEquals(0x1008, mmio.read(0xf000_2008L, 4), "and at its memory address");
+        assertTrue(next.busMaster(), "bus mastering stays enabled");
+        assertEquals(11, cfg(4, 0x3c, 1));
+        bus.unplug(next);
+        bus.plug(4, 0, TestDevice.withIoAndMemory(1)); // no hand-over: power-on header
+        assertEquals(0, cfg(4, 0x10, 4) & ~1);
+        assertEquals(0, cfg(4, 0x04, 2));
+        bus.unplug(bus.functions().get(0));
+        bus.keepHeaders();
+        PciDevice other = new TestDevice(1, PciBar.io(0x20, new IoHandler() {
+            @Override
+            public int ioRead(int offset, int size) {
+                return 0;
+            }
+
+            @Override
+            public void ioWrite(int offset, int size, int value) {
+            }
+        })) {
+            @Override
+            public PciIdentity identity() {
+                return new PciIdentity(0x10ec, 0x8139, 0x020000, 0x10, 0, 0, 1);
+            }
+        };
+        bus.plug(4, 0, other);
+        assertEquals(0, cfg(4, 0x04, 2), "another function at the same place does not take a header");
+    }
+
+    @Test
     void overlappingBarsStayMaskedWithOneLogLineAndDecodeOnceTheConflictIsGone() {
         PciSlot a = bus.plug(3, 0, TestDevice.withIoAndMemory(1));
         bus.plug(4, 0, TestDevice.withIoAndMemory(1));
