@@ -69,7 +69,7 @@ final class DomainVbds implements BackendInstance {
     VbdDevice find(String vdev) {
         int devid;
         try {
-            devid = DiskSpec.parse("target=/dev/null, vdev=" + vdev).deviceNumber();
+            devid = DiskSpec.parse("vdev=" + vdev + ", target=/dev/null").deviceNumber();
         } catch (DiskSpecException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
