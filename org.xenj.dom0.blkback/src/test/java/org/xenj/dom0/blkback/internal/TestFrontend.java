@@ -27,6 +27,8 @@ final class TestFrontend {
     int reqProd;
     int rspCons;
     private int nextRef = 100;
+    /** Indirect segment pages come from a fixed set (one per ring slot) instead of fresh grants. */
+    boolean reuseIndirectPages;
 
     TestFrontend(FakeXen xen, int devid, BlkifAbi abi, int order) {
         this.xen = xen;
@@ -185,7 +187,16 @@ final class TestFrontend {
         le(r, abi.sectorOffset(), sector, 8);
         int pages = (segs.length + 511) / 512;
         for (int p = 0; p < pages; p++) {
-            int ref = grantPage(true);
+            int ref;
+            if (reuseIndirectPages) {
+                // one page per ring slot, reused: a fuzzer must not grow the grant table forever
+                ref = 1_000_000 + ((reqProd * Blkif.MAX_INDIRECT_PAGES + p) % (ringSize * Blkif.MAX_INDIRECT_PAGES));
+                if (!xen.grants.containsKey(ref)) {
+                    xen.grant(ref, true);
+                }
+            } else {
+                ref = grantPage(true);
+            }
             FakeXen.Grant g = xen.grants.get(ref);
             for (int i = 0; i < 512 && p * 512 + i < segs.length; i++) {
                 int[] s = segs[p * 512 + i];
