@@ -70,13 +70,13 @@ class BlkbackFuzzTest {
                         rnd.nextBytes(xen.grants.get(pool[i]).page);
                     }
                 }
-                long perConnection = Math.min(total - done, 50_000);
+                long perConnection = Math.min(total - done, 25_000);
                 long served = 0;
                 while (served < perConnection) {
                     int batch = (int) Math.min(fe.ringSize, perConnection - served);
                     Map<Long, Integer> ids = new HashMap<>();
                     for (int i = 0; i < batch; i++) {
-                        byte[] r = rnd.nextInt(10) < 3 ? randomBytes(rnd, abi) : structured(rnd, fe, abi, pool);
+                        byte[] r = rnd.nextInt(10) < 2 ? randomBytes(rnd, abi) : structured(rnd, fe, abi, pool);
                         long id = done + served + i;
                         TestFrontend.le(r, abi.idOffset, id, 8);
                         ids.merge(id, 1, Integer::sum);
