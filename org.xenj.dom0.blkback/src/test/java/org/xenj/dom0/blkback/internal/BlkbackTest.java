@@ -89,6 +89,24 @@ class BlkbackTest {
     }
 
     @Test
+    void emulatedDiskNamesArePublishedForPvhvmFrontendsToo() throws Exception {
+        Path a = image("a.raw");
+        Path b = image("b.raw");
+        xen = new FakeXen(5, DomainConfig.builder("t").disks(List.of("format=raw, vdev=hda, target=" + a,
+                "format=raw, vdev=sdb, access=ro, target=" + b)).build());
+        blkback = new BlkbackService(images);
+        xen.executor().execute(() -> blkback.attach(xen));
+        xen.sync();
+        assertEquals("/local/domain/0/backend/vbd/5/768", xen.read("/local/domain/5/device/vbd/768/backend"));
+        assertEquals("2064", xen.read("/local/domain/5/device/vbd/2064/virtual-device"));
+        assertEquals("2", xen.read("/local/domain/0/backend/vbd/5/768/state"));
+        TestFrontend f = new TestFrontend(xen, 768, BlkifAbi.X86_32, 0).connect();
+        waitState(f, "4");
+        int page = f.grantPage(false);
+        assertOk(f.one(f.rw(Blkif.OP_WRITE, 1, 0, new int[][] {{page, 0, 7}}), Blkif.OP_WRITE));
+    }
+
+    @Test
     void handshakeWritesBothDirectoriesAndConnects() throws Exception {
         Path a = image("a.raw");
         TestFrontend f = start(BlkifAbi.X86_32, 0, "format=raw, vdev=xvda, access=rw, target=" + a);
