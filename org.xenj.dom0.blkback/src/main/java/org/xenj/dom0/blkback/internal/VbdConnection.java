@@ -57,6 +57,8 @@ final class VbdConnection {
     final AtomicLong okay = new AtomicLong();
     final AtomicLong errors = new AtomicLong();
     final AtomicLong unsupported = new AtomicLong();
+    /** Requests taken, by operation (READ .. INDIRECT; others in the last slot), for the disconnect line. */
+    private final long[] taken = new long[Blkif.OP_INDIRECT + 2];
 
     VbdConnection(BackendContext ctx, String name, BlockDevice disk, boolean readOnly, BlkifAbi abi, GrantMapping[] pages,
             Consumer<String> onBroken) {
@@ -139,6 +141,7 @@ final class VbdConnection {
     private void dispatch() {
         int op = u8(0);
         long id = u64(abi.idOffset);
+        taken[Math.min(op, taken.length - 1)]++;
         switch (op) {
             case Blkif.OP_READ:
             case Blkif.OP_WRITE:
@@ -347,6 +350,18 @@ final class VbdConnection {
         response[11] = (byte) (status >> 8);
         ring.putResponse(response);
         pendingPush = true;
+    }
+
+    /** "read 12, write 30, flush-diskcache 4, indirect 7": what the frontend asked for. */
+    String takenSummary() {
+        StringBuilder sb = new StringBuilder();
+        for (int op = 0; op < taken.length; op++) {
+            if (taken[op] > 0) {
+                sb.append(sb.length() == 0 ? "" : ", ").append(op == taken.length - 1 ? "other" : Blkif.opName(op)).append(' ')
+                        .append(taken[op]);
+            }
+        }
+        return sb.length() == 0 ? "no requests" : sb.toString();
     }
 
     // ------------------------------------------------------------------ teardown

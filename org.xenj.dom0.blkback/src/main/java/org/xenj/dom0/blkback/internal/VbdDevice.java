@@ -285,7 +285,7 @@ final class VbdDevice {
             ringRefs = "";
             localPort = -1;
             ctx.log(name + ": disconnected (" + why + "), " + c.okay.get() + " requests served, " + c.errors.get()
-                    + " refused or failed");
+                    + " refused or failed (" + c.takenSummary() + ")");
         }
         closeDisk();
     }
