@@ -64,6 +64,10 @@ public final class BlkbackService implements Backend, BlockHotplug {
     @Override
     public VirtualDisk attach(int domid, String diskSpec) {
         DiskSpec spec = DiskSpec.parse(diskSpec);
+        // the image opens when the frontend connects; a missing file is still better refused now, as xl does
+        if (!spec.target().isEmpty() && !java.nio.file.Files.isReadable(java.nio.file.Path.of(spec.target()))) {
+            throw new IllegalArgumentException("'target': " + spec.target() + " does not exist or is not readable");
+        }
         DomainVbds d = served(domid);
         return d.call(() -> d.add(spec), CALL_MILLIS);
     }

@@ -393,6 +393,8 @@ class BlkbackTest {
         assertThrows(IllegalStateException.class, () -> blkback.attach(5, "vdev=xvdc, target=" + c), "vdev taken");
         assertThrows(IllegalArgumentException.class, () -> blkback.attach(5, "vdev=xvdc, bogus=1, target=" + c), "bad spec");
         assertThrows(IllegalStateException.class, () -> blkback.attach(6, "vdev=xvdc, target=" + c), "domain not served");
+        assertThrows(IllegalArgumentException.class, () -> blkback.attach(5, "vdev=xvdd, target=" + tmp.resolve("none.raw")),
+                "missing image");
         List<VirtualDisk> l = blkback.list(5);
         assertEquals(List.of("xvda", "xvdc"), l.stream().map(VirtualDisk::vdev).toList());
         assertEquals(4, l.get(0).backendState());

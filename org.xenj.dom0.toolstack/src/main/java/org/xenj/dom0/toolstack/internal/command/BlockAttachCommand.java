@@ -29,7 +29,19 @@ public class BlockAttachCommand extends XenCommand {
     @Override
     protected void run() {
         Domain d = domain(domain);
-        VirtualDisk v = blocks.attach(d.id(), String.join(",", spec));
+        // "format=raw, vdev=xvdb, target=/x" typed unquoted arrives as "format=raw," "vdev=xvdb," ...:
+        // each argument is one or more components; the commas between them are ours to add.
+        StringBuilder joined = new StringBuilder();
+        for (String part : spec) {
+            String p = part.strip();
+            while (p.endsWith(",")) {
+                p = p.substring(0, p.length() - 1).strip();
+            }
+            if (!p.isEmpty()) {
+                joined.append(joined.length() == 0 ? "" : ",").append(p);
+            }
+        }
+        VirtualDisk v = blocks.attach(d.id(), joined.toString());
         out().println(v.vdev() + " (" + v.devid() + ") attached to " + d.name() + ": " + v.spec());
     }
 }

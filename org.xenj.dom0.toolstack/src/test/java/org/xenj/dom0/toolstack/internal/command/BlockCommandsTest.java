@@ -68,6 +68,9 @@ class BlockCommandsTest {
         c.execute();
         assertEquals(List.of("attach 1 format=raw,vdev=xvdb,target=/img/b.raw"), calls);
         assertTrue(bytes.toString(StandardCharsets.UTF_8).contains("xvdb (51728) attached to g"));
+        c.spec = List.of("format=raw,", "vdev=xvdb,", "target=/img/b.raw"); // typed unquoted with ", "
+        c.execute();
+        assertEquals("attach 1 format=raw,vdev=xvdb,target=/img/b.raw", calls.get(1));
     }
 
     @Test
