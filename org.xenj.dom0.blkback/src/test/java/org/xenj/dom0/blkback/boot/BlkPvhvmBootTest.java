@@ -49,6 +49,12 @@ class BlkPvhvmBootTest {
 
     static final String PROMPT = "~ # ";
     static final String CMDLINE = System.getProperty("xenj.boot.cmdline", "console=ttyS0 cryptomgr.notests nokaslr");
+    /**
+     * Module options busybox's modprobe takes from the kernel command line: a 4-page ring
+     * (Linux's default is one page) and indirect requests of up to 256 segments (default 32), so
+     * Linux's own blkfront drives blkback's multi-page ring and largest indirect requests.
+     */
+    static final String BLKFRONT_OPTIONS = "xen_blkfront.max_ring_page_order=2 xen_blkfront.max_indirect_segments=256";
     static final String TEXT_A = "written by xen-blkfront on xvda";
     static final String TEXT_B = "written by xen-blkfront on xvdb (qcow2)";
     static final String TEXT_C = "hot-plugged xvdc";
@@ -87,7 +93,7 @@ class BlkPvhvmBootTest {
             long t0 = System.nanoTime();
             DomainConfig cfg = DomainConfig.builder("blk").type(DomainType.HVM).memoryMiB(256)
                     .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
-                    .cmdline(CMDLINE).onPoweroff(ShutdownAction.DESTROY)
+                    .cmdline(CMDLINE + " " + BLKFRONT_OPTIONS).onPoweroff(ShutdownAction.DESTROY)
                     .disks(List.of("format=raw, vdev=xvda, access=rw, target=" + a,
                             "format=qcow2, vdev=xvdb, access=rw, target=" + b))
                     .raw(Map.of("xen_platform_pci", "1")).build();
@@ -152,6 +158,8 @@ class BlkPvhvmBootTest {
             String xvda = xen.dmesg().stream().filter(l -> l.contains("vbd xvda: disconnected")).findFirst().orElse("");
             assertTrue(xvda.contains("flush-diskcache") && xvda.contains("indirect") && xvda.contains("0 refused or failed"),
                     "xvda was not served flushes and indirect requests without errors: " + xvda);
+            String connected = xen.dmesg().stream().filter(l -> l.contains("vbd xvda: connected")).findFirst().orElse("");
+            assertTrue(connected.contains("x86_32-abi, ring of 128 on 4 page(s)"), "blkfront did not use a 4-page ring: " + connected);
             System.out.printf("[blk-pvhvm] booted, checked and powered off in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         } finally {
             images.close();
