@@ -55,7 +55,9 @@ class DiskBenchTest {
         }
         rows.put("xenj ata_piix (emulated IDE)", "n/a: the PIIX3 IDE is not on this branch");
         Path qemu = Path.of("/usr/bin/qemu-system-i386");
-        if (Files.isExecutable(qemu)) {
+        if (only.equals("xenj")) {
+            rows.put("QEMU", "not run (-Dxenj.bench.only=xenj)");
+        } else if (Files.isExecutable(qemu)) {
             rows.put("QEMU TCG IDE (ata_piix)", qemu(guest, "ide", "/dev/sda", null));
             Path virtio = virtioInitramfs(guest);
             rows.put("QEMU TCG virtio-blk", virtio == null ? "n/a: no virtio modules in the kernel package"
