@@ -4,7 +4,8 @@
 #   tests:  gcc-multilib (gcc -m32), nasm, cpio (guest initramfs, test kernels), qemu-user
 #           (qemu-i386: the CPU oracle's second opinion on hosts that cannot run i386 code;
 #           installed without qemu-user-binfmt, so i386 programs never pass for native ones),
-#           qemu-utils (qemu-img: the oracle of the block layer's raw/qcow2 interop tests)
+#           qemu-utils (qemu-img: the oracle of the block layer's raw/qcow2 interop tests),
+#           e2fsprogs (mkfs.ext4, e2fsck, debugfs: the oracles of tests/blk-pvhvm.sh)
 #   guests: i386 as a foreign architecture, used only by `apt-get download` of guest packages
 #           (the kernel and busybox the default guest is made of); nothing i386 gets installed.
 # Runs as root (CI) or through sudo.
@@ -38,6 +39,7 @@ have qemu-img || missing+=(qemu-utils)
 have ip || missing+=(iproute2)
 have python3 || missing+=(python3)
 have wget || missing+=(wget)
+{ have mkfs.ext4 || have /usr/sbin/mkfs.ext4; } && { have debugfs || have /usr/sbin/debugfs; } || missing+=(e2fsprogs)
 if ! have gcc || ! echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null - >/dev/null 2>&1; then
     missing+=(gcc-multilib)
 fi

@@ -4,7 +4,9 @@
  *  2. shared_info mapped, event callback registered, VIRQ_TIMER bound, a single-shot timer,
  *  3. an event channel and a granted page shared with a Domain 0 (Java) test backend, which it
  *     finds through xenstore,
- *  4. SCHEDOP_shutdown with reason poweroff.
+ *  4. a small blkfront: if the domain has a disk (device/vbd/51712), write a page, flush and read
+ *     it back through Domain 0's blkback (io/blkif.h, x86_32 layout, one-page ring, grant refs),
+ *  5. SCHEDOP_shutdown with reason poweroff.
  * Structures are declared here from the ABI's numbers (no Xen headers needed).
  */
 typedef unsigned char u8;
@@ -76,6 +78,8 @@ static u32 timer_port, backend_port;
 static u8 shared_info_page[4096] __attribute__((aligned(4096)));
 static u8 grant_table_page[4096] __attribute__((aligned(4096)));
 static u8 shared_page[4096] __attribute__((aligned(4096)));
+static u8 blk_ring_page[4096] __attribute__((aligned(4096)));
+static u8 blk_data_page[4096] __attribute__((aligned(4096)));
 
 #define barrier() __asm__ volatile("" ::: "memory")
 #define mb() __asm__ volatile("lock; addl $0,0(%%esp)" ::: "memory")
@@ -231,6 +235,106 @@ static void fail(const char *why) {
     shutdown(3); /* crash */
 }
 
+/* ---- blkfront: io/blkif.h in its x86_32 layout (the id follows the 4-byte head directly) */
+#define BLKIF_OP_READ 0
+#define BLKIF_OP_WRITE 1
+#define BLKIF_OP_FLUSH_DISKCACHE 3
+#define BLK_RING_REF 9
+#define BLK_DATA_REF 10
+struct blkif_segment { u32 gref; u8 first_sect, last_sect; u16 pad; };
+struct blkif_request { u8 operation, nr_segments; u16 handle; u32 id_lo, id_hi, sector_lo, sector_hi; struct blkif_segment seg[11]; };
+struct blkif_response { u32 id_lo, id_hi; u8 operation, pad; short status; };
+struct blkif_sring { u32 req_prod, req_event, rsp_prod, rsp_event; u8 pad[48]; struct blkif_request ring[32]; };
+
+static volatile struct blkif_sring *blk_ring;
+static u32 blk_port, blk_req_prod;
+
+/* Puts one request on the ring, signals, and waits for its response; returns the status. */
+static int blk_do(u8 op, u32 sector, int with_data) {
+    volatile struct blkif_request *r = &blk_ring->ring[blk_req_prod & 31];
+    r->operation = op;
+    r->nr_segments = with_data ? 1 : 0;
+    r->handle = 0;
+    r->id_lo = 0x4000 + blk_req_prod;
+    r->id_hi = 0;
+    r->sector_lo = sector;
+    r->sector_hi = 0;
+    r->seg[0].gref = BLK_DATA_REF;
+    r->seg[0].first_sect = 0;
+    r->seg[0].last_sect = 7;
+    blk_req_prod++;
+    mb();
+    blk_ring->req_prod = blk_req_prod;
+    mb();
+    notify(blk_port);
+    for (;;) {
+        shared->vcpu_info[0].upcall_mask = 1;
+        barrier();
+        if (blk_ring->rsp_prod == blk_req_prod) break;
+        blk_ring->rsp_event = blk_req_prod;
+        mb();
+        if (blk_ring->rsp_prod == blk_req_prod) break;
+        HYPERCALL(HC_sched_op, SCHEDOP_block, 0, 0, 0, 0);
+    }
+    shared->vcpu_info[0].upcall_mask = 0;
+    volatile struct blkif_response *rsp = (volatile struct blkif_response *)&blk_ring->ring[(blk_req_prod - 1) & 31];
+    if (rsp->id_lo != 0x4000 + blk_req_prod - 1 || rsp->operation != op) fail("blkfront: response id or operation");
+    return rsp->status;
+}
+
+static void blkfront(volatile struct grant_entry *gt) {
+    char be[128], state[16], num[12], sectors[24];
+    if (xs_request(XS_READ, "device/vbd/51712/backend", 0, be, sizeof(be)) != XS_READ) {
+        print("pv-test: no disk, blkfront skipped\n");
+        return;
+    }
+    blk_ring = (volatile struct blkif_sring *)blk_ring_page;
+    blk_ring->req_prod = blk_ring->rsp_prod = 0;
+    blk_ring->req_event = blk_ring->rsp_event = 1;
+    gt[BLK_RING_REF].domid = 0;
+    gt[BLK_RING_REF].frame = va_to_mfn(blk_ring_page);
+    gt[BLK_DATA_REF].domid = 0;
+    gt[BLK_DATA_REF].frame = va_to_mfn(blk_data_page);
+    mb();
+    gt[BLK_RING_REF].flags = GTF_permit_access;
+    gt[BLK_DATA_REF].flags = GTF_permit_access;
+    struct { u16 dom, remote; u32 port; } au = { DOMID_SELF, 0, 0 };
+    if (evtchn_op(EVTCHNOP_alloc_unbound, &au) != 0) fail("blkfront: alloc_unbound");
+    blk_port = au.port;
+    fmt_num(num, blk_port);
+    if (xs_write("device/vbd/51712/ring-ref", "9") || xs_write("device/vbd/51712/event-channel", num)
+            || xs_write("device/vbd/51712/protocol", "x86_32-abi") || xs_write("device/vbd/51712/state", "3"))
+        fail("blkfront: xenstore write");
+    u32 n = slen(be);
+    char path[160];
+    for (u32 i = 0; i < n; i++) path[i] = be[i];
+    const char *st = "/state";
+    for (u32 i = 0; i <= slen(st); i++) path[n + i] = st[i];
+    for (u32 tries = 0;; tries++) {
+        if (xs_request(XS_READ, path, 0, state, sizeof(state)) == XS_READ && streq(state, "4")) break;
+        if (tries > 2000000) fail("blkfront: the backend did not connect");
+        yield();
+    }
+    const char *sec = "/sectors";
+    for (u32 i = 0; i <= slen(sec); i++) path[n + i] = sec[i];
+    if (xs_request(XS_READ, path, 0, sectors, sizeof(sectors)) != XS_READ) fail("blkfront: no sectors");
+    print("pv-test: blkfront connected to ");
+    print(be);
+    print(" (");
+    print(sectors);
+    print(" sectors)\n");
+    for (u32 i = 0; i < 4096; i++) blk_data_page[i] = (u8)(i * 7 + 3);
+    if (blk_do(BLKIF_OP_WRITE, 8, 1) != 0) fail("blkfront: write");
+    if (blk_do(BLKIF_OP_FLUSH_DISKCACHE, 0, 0) != 0) fail("blkfront: flush");
+    for (u32 i = 0; i < 4096; i++) blk_data_page[i] = 0;
+    if (blk_do(BLKIF_OP_READ, 8, 1) != 0) fail("blkfront: read");
+    for (u32 i = 0; i < 4096; i++)
+        if (blk_data_page[i] != (u8)(i * 7 + 3)) fail("blkfront: read back other bytes");
+    if (blk_do(BLKIF_OP_READ, 0x7fffffff, 1) == 0) fail("blkfront: a read past the end succeeded");
+    if (xs_write("device/vbd/51712/state", "6")) fail("blkfront: close");
+    print("pv-test: blkfront wrote, flushed and read back 4096 bytes at sector 8: ok\n");
+}
+
 void kernel_main(struct start_info *start) {
     si = start;
     cons = mfn_to_va(si->console_mfn);
@@ -290,6 +394,7 @@ void kernel_main(struct start_info *start) {
     if (xs_request(XS_READ, "data/pv-test/state", 0, state, sizeof(state)) != XS_READ || !streq(state, "connected"))
         fail("xenstore state");
     print("pv-test: grant shared with dom0: ok\n");
+    blkfront(gt);
     print("pv-test: all done, powering off\n");
     shutdown(SHUTDOWN_poweroff);
 }
