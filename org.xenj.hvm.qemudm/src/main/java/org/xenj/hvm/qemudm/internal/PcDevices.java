@@ -2,6 +2,11 @@ package org.xenj.hvm.qemudm.internal;
 
 import org.xenj.hypervisor.spi.DeviceModelInstance;
 import org.xenj.hypervisor.spi.HvmPlatform;
+import org.xenj.dom0.block.api.BlockImages;
+import org.xenj.hvm.qemudm.internal.ide.IdeDisks;
+import org.xenj.hvm.qemudm.internal.ide.IdeDrive;
+import org.xenj.hvm.qemudm.internal.ide.IdeState;
+import org.xenj.hvm.qemudm.internal.ide.Piix3Ide;
 import org.xenj.hvm.qemudm.internal.kbd.I8042;
 import org.xenj.hvm.qemudm.internal.pci.I440fx;
 import org.xenj.hvm.qemudm.internal.pci.Piix3;
@@ -10,7 +15,8 @@ import org.xenj.hvm.qemudm.internal.uart.Uart16550;
 
 /**
  * One domain's devices: COM1 (16550A at 0x3F8, IRQ4) as the domain console, the i440FX at
- * 00:00.0 and the PIIX3 at 00:01.0 on the platform's PCI bus, the 8042 at 0x60/0x64 and port 0x92.
+ * 00:00.0 and the PIIX3 at 00:01.0 on the platform's PCI bus, the 8042 at 0x60/0x64 and port 0x92;
+ * and when the domain has IDE disks, the PIIX3's IDE function at 00:01.1 with its legacy ports.
  */
 public final class PcDevices implements DeviceModelInstance {
 
@@ -25,6 +31,8 @@ public final class PcDevices implements DeviceModelInstance {
     private org.xenj.hypervisor.spi.pci.PciSlot isaSlot;
     private final I8042 kbc;
     private final SystemControlPortA port92;
+    private Piix3Ide ide;
+    private org.xenj.hypervisor.spi.pci.PciSlot ideSlot;
     private volatile boolean attached;
 
     private PcDevices(HvmPlatform platform) {
@@ -36,14 +44,19 @@ public final class PcDevices implements DeviceModelInstance {
     }
 
     /** Attaches in the state a previous qemu-dm saved (hand-over on bundle update). */
-    static PcDevices attach(HvmPlatform platform, PcDevicesState state) {
-        PcDevices d = attach(platform);
+    static PcDevices attach(HvmPlatform platform, BlockImages images, PcDevicesState state) {
+        PcDevices d = attach(platform, images);
         d.restoreState(state);
         platform.log("qemu-dm: devices restored from the handed-over state");
         return d;
     }
 
     static PcDevices attach(HvmPlatform platform) {
+        return attach(platform, null);
+    }
+
+    /** @param images the block layer, or null when it is not running (then no IDE disks) */
+    static PcDevices attach(HvmPlatform platform, BlockImages images) {
         PcDevices d = new PcDevices(platform);
         platform.mapIo(COM1, 8, d.com1);
         try {
@@ -53,8 +66,12 @@ public final class PcDevices implements DeviceModelInstance {
             platform.mapIo(I8042.BASE, 1, d.kbc);
             platform.mapIo(I8042.BASE + 4, 1, new OffsetIo(d.kbc, 4));
             platform.mapIo(SystemControlPortA.PORT, 1, d.port92);
+            d.attachIde(images);
         } catch (RuntimeException e) {
             d.unmapAll();
+            if (d.ide != null) {
+                d.ide.close();
+            }
             throw e;
         }
         platform.setConsoleInput(data -> {
@@ -65,6 +82,35 @@ public final class PcDevices implements DeviceModelInstance {
         d.attached = true;
         platform.log("qemu-dm: COM1 16550A @0x3f8 irq 4, PCI 00:00.0 i440FX, 00:01.0 PIIX3, i8042, port 0x92");
         return d;
+    }
+
+    /** The PIIX3 IDE function at 00:01.1 with the domain's hda..hdd, if it has any. */
+    private void attachIde(BlockImages images) {
+        java.util.List<String> ideSpecs = platform.config().disks().stream()
+                .filter(s -> s.matches(".*\\b(hd|sd|xvd)[a-d]\\b.*")).toList();
+        if (ideSpecs.isEmpty()) {
+            return;
+        }
+        if (images == null) {
+            platform.log("qemu-dm: the block layer (org.xenj.dom0.block) is not running: no IDE disks for "
+                    + platform.config().disks());
+            return;
+        }
+        java.util.List<IdeDrive> drives = IdeDisks.open(platform.config().disks(), images, platform::log);
+        if (drives.isEmpty()) {
+            return;
+        }
+        ide = new Piix3Ide(drives, platform.memory(), platform.deviceExecutor(), platform::setIrq, platform::log);
+        platform.mapIo(Piix3Ide.PRIMARY_CMD, 8, ide.commandBlock(0));
+        platform.mapIo(Piix3Ide.PRIMARY_CTL, 1, ide.controlBlock(0));
+        platform.mapIo(Piix3Ide.SECONDARY_CMD, 8, ide.commandBlock(1));
+        platform.mapIo(Piix3Ide.SECONDARY_CTL, 1, ide.controlBlock(1));
+        ideSlot = platform.plugPci(1, 1, ide);
+        platform.log("qemu-dm: PCI 00:01.1 PIIX3 IDE, ports 0x1f0/0x3f6 irq 14, 0x170/0x376 irq 15");
+    }
+
+    Piix3Ide ide() {
+        return ide;
     }
 
     Uart16550 com1() {
@@ -80,7 +126,7 @@ public final class PcDevices implements DeviceModelInstance {
     /** Every device's state record; take it with the domain's vCPUs paused. */
     public PcDevicesState stateRecord() {
         return new PcDevicesState(com1.saveState(), kbc.saveState(), hostBridge.saveConfig(), isaBridge.saveConfig(),
-                port92.saveState());
+                port92.saveState(), ide == null ? null : ide.saveState());
     }
 
     /** Puts every device in {@code s} (the PIIX3 routes its PCI links to the platform again). */
@@ -90,6 +136,12 @@ public final class PcDevices implements DeviceModelInstance {
         hostBridge.restoreConfig(s.hostBridgeConfig());
         isaBridge.restoreConfig(s.isaBridgeConfig());
         port92.restoreState(s.port92());
+        IdeState ideState = s.ide();
+        if (ide != null && ideState != null) {
+            ide.restoreState(ideState);
+        } else if (ide != null || ideState != null) {
+            platform.log("qemu-dm: the IDE disks changed across the hand-over; IDE starts at power-on");
+        }
     }
 
     @Override
@@ -99,6 +151,9 @@ public final class PcDevices implements DeviceModelInstance {
         isaBridge.reset();
         kbc.reset();
         port92.resetState();
+        if (ide != null) {
+            ide.reset();
+        }
     }
 
     @Override
@@ -109,6 +164,9 @@ public final class PcDevices implements DeviceModelInstance {
         platform.setIrq(COM1_IRQ, false);
         platform.setIrq(I8042.KBD_IRQ, false);
         platform.setIrq(I8042.AUX_IRQ, false);
+        if (ide != null) {
+            ide.close(); // in-flight I/O finished or aborted, lines low, images closed for the next owner
+        }
     }
 
     private void unmapAll() {
@@ -122,6 +180,15 @@ public final class PcDevices implements DeviceModelInstance {
         platform.unmapIo(I8042.BASE, 1);
         platform.unmapIo(I8042.BASE + 4, 1);
         platform.unmapIo(SystemControlPortA.PORT, 1);
+        if (ideSlot != null) {
+            platform.unplugPci(ideSlot);
+        }
+        if (ide != null) {
+            platform.unmapIo(Piix3Ide.PRIMARY_CMD, 8);
+            platform.unmapIo(Piix3Ide.PRIMARY_CTL, 1);
+            platform.unmapIo(Piix3Ide.SECONDARY_CMD, 8);
+            platform.unmapIo(Piix3Ide.SECONDARY_CTL, 1);
+        }
     }
 
     /** Presents a handler's registers from a fixed offset (0x64 is offset 4 of the 8042, but 0x61 sits between). */

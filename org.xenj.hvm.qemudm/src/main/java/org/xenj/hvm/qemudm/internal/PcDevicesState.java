@@ -7,20 +7,28 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.util.Arrays;
 
+import org.xenj.hvm.qemudm.internal.ide.IdeState;
 import org.xenj.hvm.qemudm.internal.kbd.I8042State;
 import org.xenj.hvm.qemudm.internal.uart.UartState;
 
 /**
  * One domain's qemu-dm devices, each by its own typed record: COM1, the 8042, the i440FX's and the
  * PIIX3's device-specific configuration (the standard PCI headers are the platform's), and port
- * 0x92. What a bundle update hands to the next qemu-dm and what save/restore writes. Versioned;
- * {@link #fromBytes} refuses another version or a damaged record.
+ * 0x92, and the PIIX3 IDE function when the domain has one ({@code ide} null otherwise). What a
+ * bundle update hands to the next qemu-dm and what save/restore writes. Versioned; {@link #fromBytes}
+ * refuses an unknown version or a damaged record, and reads version 1 (before IDE) as "no IDE".
  */
-public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeConfig, byte[] isaBridgeConfig, int port92) {
+public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeConfig, byte[] isaBridgeConfig, int port92,
+        IdeState ide) {
 
     /** "XJQD". */
     public static final int MAGIC = 0x584a5144;
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+
+    /** A record without IDE (version 1's contents). */
+    public PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeConfig, byte[] isaBridgeConfig, int port92) {
+        this(com1, kbc, hostBridgeConfig, isaBridgeConfig, port92, null);
+    }
 
     public PcDevicesState {
         hostBridgeConfig = hostBridgeConfig.clone();
@@ -54,6 +62,9 @@ public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeCo
             out.write(hostBridgeConfig);
             out.write(isaBridgeConfig);
             out.writeByte(port92);
+            byte[] i = ide == null ? new byte[0] : ide.toBytes();
+            out.writeInt(i.length);
+            out.write(i);
         } catch (IOException e) {
             throw new IllegalStateException(e); // in-memory stream
         }
@@ -66,7 +77,7 @@ public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeCo
             throw new IOException("not a qemu-dm state record");
         }
         int version = in.readInt();
-        if (version != VERSION) {
+        if (version != VERSION && version != 1) {
             throw new IOException("qemu-dm state version " + version + " is not supported (this qemu-dm reads " + VERSION + ")");
         }
         UartState com1 = UartState.fromBytes(part(in, bytes.length));
@@ -74,10 +85,18 @@ public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeCo
         byte[] host = in.readNBytes(0xc0);
         byte[] isa = in.readNBytes(0xc0);
         int p92 = in.read();
-        if (host.length != 0xc0 || isa.length != 0xc0 || p92 < 0 || in.read() != -1) {
+        if (host.length != 0xc0 || isa.length != 0xc0 || p92 < 0) {
             throw new IOException("qemu-dm state record has the wrong length");
         }
-        return new PcDevicesState(com1, kbc, host, isa, p92);
+        IdeState ide = null;
+        if (version >= 2) {
+            byte[] i = part(in, bytes.length);
+            ide = i.length == 0 ? null : IdeState.fromBytes(i);
+        }
+        if (in.read() != -1) {
+            throw new IOException("qemu-dm state record has the wrong length");
+        }
+        return new PcDevicesState(com1, kbc, host, isa, p92, ide);
     }
 
     private static byte[] part(DataInputStream in, int max) throws IOException {
