@@ -64,7 +64,7 @@ final class DmaEngine {
             log.accept(who + ": PRD table at 0x" + Integer.toHexString(job.prdTable()) + " has no end in "
                     + maxEntries + " entries");
             return TABLE_SHORT;
-        } catch (RuntimeException e) { // the table itself is not in guest RAM
+        } catch (IndexOutOfBoundsException e) { // the table itself is not in guest RAM (GuestMemory's contract)
             log.accept(who + ": PRD table at 0x" + Integer.toHexString(job.prdTable()) + " is outside guest RAM");
             return MEMORY_FAULT;
         }
@@ -101,7 +101,7 @@ final class DmaEngine {
             log.accept(who + ": DMA disk " + (job.write() ? "write" : "read") + " at " + (job.diskOffset() + done)
                     + " failed: " + e);
             return DISK_ERROR;
-        } catch (RuntimeException e) {
+        } catch (IndexOutOfBoundsException e) { // RAM changed under the check (ballooning): still the guest's error
             log.accept(who + ": DMA region 0x" + Long.toHexString(addr) + "+" + n + " faulted: " + e);
             return MEMORY_FAULT;
         }

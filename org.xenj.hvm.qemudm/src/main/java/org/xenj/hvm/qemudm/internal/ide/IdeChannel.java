@@ -41,7 +41,11 @@ final class IdeChannel {
     private boolean lineLevel;
 
     // task file (written to both drives, as the cable does), HOB copies for 48-bit commands
-    int feature, nsect, lbal, lbam, lbah, hobFeature, hobNsect, hobLbal, hobLbam, hobLbah, device, control;
+    // task file: each drive keeps its own copy (a reset signature, an ATAPI byte count are one
+    // drive's), host writes reach both, as on the cable
+    final int[] feature = new int[2], nsect = new int[2], lbal = new int[2], lbam = new int[2], lbah = new int[2];
+    final int[] hobFeature = new int[2], hobNsect = new int[2], hobLbal = new int[2], hobLbam = new int[2], hobLbah = new int[2];
+    int device, control;
     // per drive
     final int[] status = new int[2], error = new int[2], multiple = new int[2], heads = {16, 16}, spt = {63, 63};
     final int[] mwdma = {-1, -1};
@@ -120,7 +124,9 @@ final class IdeChannel {
         irqPending = false;
         bufPos = bufLen = 0;
         remaining = 0;
-        feature = hobFeature = hobNsect = hobLbal = hobLbam = hobLbah = 0;
+        for (int[] r : new int[][] {feature, hobFeature, hobNsect, hobLbal, hobLbam, hobLbah}) {
+            r[0] = r[1] = 0;
+        }
         device = 0;
         for (int u = 0; u < 2; u++) {
             signature(u);
@@ -129,12 +135,12 @@ final class IdeChannel {
 
     /** The reset signature: ATA 01/01/00/00, ATAPI 01/01/14/EB; diagnostics passed. */
     private void signature(int u) {
-        nsect = 1;
-        lbal = 1;
+        nsect[u] = 1;
+        lbal[u] = 1;
         IdeDrive d = drives[u];
         boolean atapi = d != null && d.atapi();
-        lbam = atapi ? 0x14 : 0;
-        lbah = atapi ? 0xeb : 0;
+        lbam[u] = atapi ? 0x14 : 0;
+        lbah[u] = atapi ? 0xeb : 0;
         error[u] = 1;
         status[u] = d == null ? 0 : atapi ? 0 : DRDY | DSC;
     }
@@ -164,11 +170,11 @@ final class IdeChannel {
                 v = 0; // an absent slave reads 0: Linux's probe sees no device there
             } else {
                 v = switch (reg) {
-                    case 1 -> hob ? hobFeature : error[u];
-                    case 2 -> hob ? hobNsect : nsect;
-                    case 3 -> hob ? hobLbal : lbal;
-                    case 4 -> hob ? hobLbam : lbam;
-                    case 5 -> hob ? hobLbah : lbah;
+                    case 1 -> hob ? hobFeature[u] : error[u];
+                    case 2 -> hob ? hobNsect[u] : nsect[u];
+                    case 3 -> hob ? hobLbal[u] : lbal[u];
+                    case 4 -> hob ? hobLbam[u] : lbam[u];
+                    case 5 -> hob ? hobLbah[u] : lbah[u];
                     case 6 -> device | 0xa0;
                     default -> status[u];
                 };
@@ -191,16 +197,24 @@ final class IdeChannel {
             int b = value & 0xff;
             control &= ~CTL_HOB;
             switch (reg) {
-                case 1 -> { hobFeature = feature; feature = b; }
-                case 2 -> { hobNsect = nsect; nsect = b; }
-                case 3 -> { hobLbal = lbal; lbal = b; }
-                case 4 -> { hobLbam = lbam; lbam = b; }
-                case 5 -> { hobLbah = lbah; lbah = b; }
+                case 1 -> shift(hobFeature, feature, b);
+                case 2 -> shift(hobNsect, nsect, b);
+                case 3 -> shift(hobLbal, lbal, b);
+                case 4 -> shift(hobLbam, lbam, b);
+                case 5 -> shift(hobLbah, lbah, b);
                 case 6 -> device = b;
                 default -> execute(b);
             }
         }
         syncIrq();
+    }
+
+    /** A host write reaches both drives; the previous value moves to the HOB copy (48-bit commands). */
+    private static void shift(int[] hob, int[] reg, int b) {
+        hob[0] = reg[0];
+        hob[1] = reg[1];
+        reg[0] = b;
+        reg[1] = b;
     }
 
     synchronized int altStatus() {
@@ -284,11 +298,11 @@ final class IdeChannel {
             case 0xc8, 0xc9, 0x25 -> startRw(d, cmd == 0x25, false, false, true);
             case 0xca, 0xcb, 0x35 -> startRw(d, cmd == 0x35, true, false, true);
             case 0x40, 0x41, 0x42, 0x70, 0xe0, 0xe1, 0xe2, 0xe3 -> done(); // verify, seek, standby/idle
-            case 0xe5 -> { nsect = 0xff; done(); } // CHECK POWER MODE: active
+            case 0xe5 -> { nsect[unit] = 0xff; done(); } // CHECK POWER MODE: active
             case 0xe7, 0xea -> flush(d);
             case 0xef -> setFeatures(u);
             case 0xc6 -> {
-                int n = nsect;
+                int n = nsect[unit];
                 if (n > IdeDrive.MAX_MULTIPLE || Integer.bitCount(n) > 1) {
                     abort();
                 } else {
@@ -296,7 +310,7 @@ final class IdeChannel {
                     done();
                 }
             }
-            case 0x91 -> { heads[u] = (device & 0x0f) + 1; spt[u] = nsect; done(); }
+            case 0x91 -> { heads[u] = (device & 0x0f) + 1; spt[u] = nsect[unit]; done(); }
             case 0x90 -> { resetDrives(); raise(); }
             default -> {
                 if (cmd >= 0x10 && cmd <= 0x1f) {
@@ -313,13 +327,13 @@ final class IdeChannel {
         switch (cmd) {
             case 0xa1 -> pioIn(words(d.identify(0, 0, 0, mwdma[u], false)));
             case 0xa0 -> {
-                atapiDma = (feature & 1) != 0;
-                int limit = lbah << 8 | lbam;
+                atapiDma = (feature[unit] & 1) != 0;
+                int limit = lbah[unit] << 8 | lbam[unit];
                 atapiLimit = limit == 0 || limit == 0xffff ? 0xfffe : limit & ~1;
                 phase = Phase.PACKET;
                 bufPos = 0;
                 bufLen = 12;
-                nsect = 0x01; // CoD: the device wants the command packet
+                nsect[unit] = 0x01; // CoD: the device wants the command packet
                 status[u] = DRDY | DRQ;
             }
             case 0x08 -> { // DEVICE RESET
@@ -340,11 +354,11 @@ final class IdeChannel {
     }
 
     private void setFeatures(int u) {
-        switch (feature) {
+        switch (feature[unit]) {
             case 0x03 -> { // transfer mode: PIO (0x08-0x0f) or multiword DMA (0x20-0x22)
-                if (nsect >= 0x20 && nsect <= 0x22) {
-                    mwdma[u] = nsect & 7;
-                } else if (nsect > 0x0f) {
+                if (nsect[unit] >= 0x20 && nsect[unit] <= 0x22) {
+                    mwdma[u] = nsect[unit] & 7;
+                } else if (nsect[unit] > 0x0f) {
                     abort();
                     return;
                 }
@@ -363,20 +377,20 @@ final class IdeChannel {
         long lba;
         long count;
         if (lba48) {
-            lba = (long) hobLbah << 40 | (long) hobLbam << 32 | (long) hobLbal << 24 | lbah << 16 | lbam << 8 | lbal;
-            count = hobNsect << 8 | nsect;
+            lba = (long) hobLbah[unit] << 40 | (long) hobLbam[unit] << 32 | (long) hobLbal[unit] << 24 | lbah[unit] << 16 | lbam[unit] << 8 | lbal[unit];
+            count = hobNsect[unit] << 8 | nsect[unit];
             count = count == 0 ? 65536 : count;
         } else {
-            count = nsect == 0 ? 256 : nsect;
+            count = nsect[unit] == 0 ? 256 : nsect[unit];
             if ((device & 0x40) != 0) {
-                lba = (device & 0x0f) << 24 | lbah << 16 | lbam << 8 | lbal;
+                lba = (device & 0x0f) << 24 | lbah[unit] << 16 | lbam[unit] << 8 | lbal[unit];
             } else { // CHS with the geometry of INITIALIZE DEVICE PARAMETERS
-                long cyl = lbah << 8 | lbam;
-                if (lbal == 0 || spt[u] == 0) {
+                long cyl = lbah[unit] << 8 | lbam[unit];
+                if (lbal[unit] == 0 || spt[u] == 0) {
                     abortWith(IDNF);
                     return;
                 }
-                lba = (cyl * heads[u] + (device & 0x0f)) * spt[u] + lbal - 1;
+                lba = (cyl * heads[u] + (device & 0x0f)) * spt[u] + lbal[unit] - 1;
             }
         }
         if (multi && multiple[u] == 0) {
@@ -446,9 +460,9 @@ final class IdeChannel {
                     bufLen = n;
                     phase = Phase.PIO_IN;
                     if (atapi) {
-                        lbam = n & 0xff;
-                        lbah = n >> 8;
-                        nsect = 0x02; // IO: data to the host
+                        lbam[unit] = n & 0xff;
+                        lbah[unit] = n >> 8;
+                        nsect[unit] = 0x02; // IO: data to the host
                     }
                     status[unit] = DRDY | DSC | DRQ;
                     raise();
@@ -632,9 +646,9 @@ final class IdeChannel {
                 maybeStartDma();
             } else {
                 phase = Phase.PIO_IN;
-                lbam = bufLen & 0xff;
-                lbah = bufLen >> 8;
-                nsect = 0x02;
+                lbam[unit] = bufLen & 0xff;
+                lbah[unit] = bufLen >> 8;
+                nsect[unit] = 0x02;
                 status[unit] = DRDY | DSC | DRQ;
                 raise();
             }
@@ -665,7 +679,7 @@ final class IdeChannel {
 
     private void atapiComplete() {
         phase = Phase.IDLE;
-        nsect = 0x03; // IO | CoD: status follows
+        nsect[unit] = 0x03; // IO | CoD: status follows
         status[unit] = DRDY | DSC;
         raise();
     }
@@ -675,7 +689,7 @@ final class IdeChannel {
         sense[unit].asc = asc;
         phase = Phase.IDLE;
         error[unit] = key << 4 | (key == 0x0b ? ABRT : 0);
-        nsect = 0x03;
+        nsect[unit] = 0x03;
         status[unit] = DRDY | ERR;
         raise();
     }
@@ -850,7 +864,13 @@ final class IdeChannel {
 
     /** This channel's record; call with in-flight work finished ({@link #abandonInFlight} otherwise). */
     synchronized IdeState.Channel save() {
-        int[] tf = {feature, nsect, lbal, lbam, lbah, hobFeature, hobNsect, hobLbal, hobLbam, hobLbah, device, control};
+        int[] tf = new int[IdeState.TASK_FILE];
+        for (int u = 0; u < 2; u++) {
+            int[] mine = {feature[u], nsect[u], lbal[u], lbam[u], lbah[u], hobFeature[u], hobNsect[u], hobLbal[u], hobLbam[u], hobLbah[u]};
+            System.arraycopy(mine, 0, tf, 10 * u, 10);
+        }
+        tf[20] = device;
+        tf[21] = control;
         return new IdeState.Channel(tf, saveDrive(0), saveDrive(1), irqPending, phase.ordinal(), unit, command,
                 java.util.Arrays.copyOf(buffer, bufLen), bufPos, remaining, diskOffset, atapiDma, atapiLimit, bmCommand,
                 bmStatus, prdTable);
@@ -866,18 +886,14 @@ final class IdeChannel {
         synchronized (this) {
             generation++;
             int[] tf = c.taskFile();
-            feature = tf[0];
-            nsect = tf[1];
-            lbal = tf[2];
-            lbam = tf[3];
-            lbah = tf[4];
-            hobFeature = tf[5];
-            hobNsect = tf[6];
-            hobLbal = tf[7];
-            hobLbam = tf[8];
-            hobLbah = tf[9];
-            device = tf[10];
-            control = tf[11] & (CTL_NIEN | CTL_SRST | CTL_HOB);
+            for (int u = 0; u < 2; u++) {
+                int[][] regs = {feature, nsect, lbal, lbam, lbah, hobFeature, hobNsect, hobLbal, hobLbam, hobLbah};
+                for (int i = 0; i < 10; i++) {
+                    regs[i][u] = tf[10 * u + i];
+                }
+            }
+            device = tf[20];
+            control = tf[21] & (CTL_NIEN | CTL_SRST | CTL_HOB);
             restoreDrive(0, c.master());
             restoreDrive(1, c.slave());
             irqPending = c.irqPending();

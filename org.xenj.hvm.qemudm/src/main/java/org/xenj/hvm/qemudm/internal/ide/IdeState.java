@@ -20,13 +20,16 @@ public record IdeState(byte[] timing, Channel primary, Channel secondary) {
     public static final int MAGIC = 0x584a4944;
     public static final int VERSION = 1;
     static final int TIMING_BYTES = 16;
+    /** Per drive: feature, nsect, lbal, lbam, lbah and their HOB copies; then device, device control. */
+    static final int TASK_FILE = 22;
 
     public record Drive(int status, int error, int multiple, int heads, int sectorsPerTrack, int mwdmaMode,
             boolean writeCache, int senseKey, int asc, boolean unitAttention, boolean mediaEvent) {
     }
 
     /**
-     * @param taskFile feature, nsect, lbal, lbam, lbah, their HOB copies, device, device control
+     * @param taskFile {@link #TASK_FILE} bytes: each drive's feature, nsect, lbal, lbam, lbah and their HOB
+     *                 copies, then device and device control
      * @param phase    {@link IdeChannel.Phase} ordinal (never BUSY or DMA_RUN)
      * @param buffer   the PIO buffer's valid bytes
      */
@@ -36,6 +39,9 @@ public record IdeState(byte[] timing, Channel primary, Channel secondary) {
 
         public Channel {
             taskFile = taskFile.clone();
+            if (taskFile.length != TASK_FILE) {
+                throw new IllegalArgumentException("an IDE task file is " + TASK_FILE + " registers");
+            }
             buffer = buffer.clone();
         }
 
@@ -134,7 +140,7 @@ public record IdeState(byte[] timing, Channel primary, Channel secondary) {
     }
 
     private static Channel readChannel(DataInputStream in) throws IOException {
-        int[] tf = new int[12];
+        int[] tf = new int[TASK_FILE];
         for (int i = 0; i < tf.length; i++) {
             tf[i] = in.readUnsignedByte();
         }
