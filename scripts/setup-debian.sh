@@ -33,6 +33,9 @@ have gzip || missing+=(gzip)
 have xz || missing+=(xz-utils)
 have qemu-i386 || missing+=(qemu-user)
 have qemu-img || missing+=(qemu-utils)
+# tests/ide-hvm.sh: the ext4 image the guest writes and the host checks, the ISO9660 CD-ROM image
+have mkfs.ext4 || [ -x /sbin/mkfs.ext4 ] || [ -x /usr/sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
+have genisoimage || have xorriso || missing+=(genisoimage)
 if ! have gcc || ! echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null - >/dev/null 2>&1; then
     missing+=(gcc-multilib)
 fi

@@ -157,10 +157,19 @@ final class IdeChannel {
 
     int commandRead(int reg, int size) {
         int v;
-        synchronized (this) {
-            if (reg == 0) {
-                return dataRead(size);
+        if (reg == 0) {
+            boolean lineMayChange;
+            synchronized (this) {
+                boolean before = irqPending;
+                v = dataRead(size);
+                lineMayChange = irqPending != before;
             }
+            if (lineMayChange) {
+                syncIrq(); // the last word of an ATAPI transfer ends the command with an interrupt
+            }
+            return v;
+        }
+        synchronized (this) {
             int u = selected();
             boolean hob = (control & CTL_HOB) != 0;
             if (noDrives()) {
@@ -191,9 +200,16 @@ final class IdeChannel {
     void commandWrite(int reg, int size, int value) {
         synchronized (this) {
             if (reg == 0) {
-                dataWrite(size, value);
-                return;
+                dataWrite(size, value); // a full packet or PIO block may raise the line: synced below
+            } else {
+                registerWrite(reg, value);
             }
+        }
+        syncIrq();
+    }
+
+    private void registerWrite(int reg, int value) {
+        {
             int b = value & 0xff;
             control &= ~CTL_HOB;
             switch (reg) {
@@ -206,7 +222,6 @@ final class IdeChannel {
                 default -> execute(b);
             }
         }
-        syncIrq();
     }
 
     /** A host write reaches both drives; the previous value moves to the HOB copy (48-bit commands). */

@@ -140,6 +140,29 @@ class AtapiTest {
     }
 
     @Test
+    void shortRepliesByDmaAndInterruptsAsLibataSeesThem() throws Exception {
+        // MODE SENSE(10) into a 128-byte buffer: libata uses DMA (a multiple of 16 bytes); the reply is shorter
+        rig.prd(0x8000, 0x10000, 128);
+        rig.bm().ioWrite(8 + 2, 1, IdeChannel.BMS_INTR | IdeChannel.BMS_ERROR);
+        rig.bm().ioWrite(8 + 4, 4, 0x8000);
+        rig.bm().ioWrite(8, 1, IdeChannel.BM_TO_MEMORY);
+        packet(true, 128, 0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 128, 0);
+        assertTrue(!rig.irq(15), "no interrupt before the engine runs");
+        rig.bm().ioWrite(8, 1, IdeChannel.BM_TO_MEMORY | IdeChannel.BM_START);
+        int bmis = rig.dmaWait(CH);
+        assertEquals(IdeChannel.BMS_INTR | IdeChannel.BMS_ACTIVE, bmis & 7);
+        assertTrue(rig.irq(15), "completion interrupt");
+        assertEquals(IdeChannel.DRDY | IdeChannel.DSC, rig.in8(CH, 7));
+        assertTrue(!rig.irq(15));
+        assertEquals(0x2a, rig.memory.read8(0x10008));
+        // TEST UNIT READY (no data): one interrupt at the end
+        packet(false, 0, 0x00);
+        assertTrue(rig.irq(15), "TUR completion interrupt");
+        assertEquals(IdeChannel.DRDY | IdeChannel.DSC, rig.in8(CH, 7));
+        assertEquals(3, rig.in8(CH, 2));
+    }
+
+    @Test
     void errorsGiveCheckConditionAndRequestSenseTellsWhy() throws Exception {
         packet(false, 0xfffe, 0x28, 0, 0, 0, 0, SECTORS - 1, 0, 0, 2, 0); // runs past the end
         int s = statusAfter();
