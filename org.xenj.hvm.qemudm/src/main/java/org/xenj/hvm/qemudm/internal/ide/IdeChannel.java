@@ -264,9 +264,8 @@ final class IdeChannel {
             return size == 4 ? -1 : (1 << (8 * size)) - 1;
         }
         int v = 0;
-        for (int i = 0; i < size; i++) {
-            v |= (bufPos < bufLen ? buffer[bufPos] & 0xff : 0) << (8 * i);
-            bufPos++;
+        for (int i = 0; i < size && bufPos < bufLen; i++) {
+            v |= (buffer[bufPos++] & 0xff) << (8 * i); // past the end (an odd tail) reads zeros
         }
         if (bufPos >= bufLen) {
             pioBlockDone();
@@ -887,7 +886,7 @@ final class IdeChannel {
         tf[20] = device;
         tf[21] = control;
         return new IdeState.Channel(tf, saveDrive(0), saveDrive(1), irqPending, phase.ordinal(), unit, command,
-                java.util.Arrays.copyOf(buffer, bufLen), bufPos, remaining, diskOffset, atapiDma, atapiLimit, bmCommand,
+                java.util.Arrays.copyOf(buffer, bufLen), Math.min(bufPos, bufLen), remaining, diskOffset, atapiDma, atapiLimit, bmCommand,
                 bmStatus, prdTable);
     }
 

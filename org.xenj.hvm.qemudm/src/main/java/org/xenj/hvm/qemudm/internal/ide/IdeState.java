@@ -189,7 +189,7 @@ public record IdeState(byte[] timing, Channel primary, Channel secondary) {
         boolean ua = in.readBoolean();
         boolean me = in.readBoolean();
         if (multiple > IdeDrive.MAX_MULTIPLE || Integer.bitCount(multiple) > 1 || heads > 16 || mwdma < -1 || mwdma > 2
-                || key > 15 || (status & IdeChannel.BSY) != 0) {
+                || key > 15) { // BSY may be set: a drive held in SRST is busy with nothing in flight
             throw new IOException("IDE state record is damaged (drive)");
         }
         return new Drive(status, error, multiple, heads, spt, mwdma, wc, key, asc, ua, me);

@@ -154,16 +154,19 @@ public final class Piix3Ide implements PciDevice {
 
     /**
      * Xen's emulated-disk unplug: a PVHVM guest's xen-blkfront takes over the images, so the hard
-     * disks close theirs (blkback may then open them for writing). CD-ROMs keep their media.
+     * disks leave their channels at once and close their images on the executor, behind any disk
+     * I/O still queued there (the vCPU thread that wrote the unplug port never waits). Then blkback
+     * may open them for writing. CD-ROMs keep their media.
      */
     @Override
     public void unplugged() {
-        quiesce();
         for (IdeDrive d : drives) {
             if (d != null && d.kind() == IdeDrive.Kind.DISK) {
                 channels[d.position() >> 1].remove(d.position() & 1);
-                closeQuietly(d);
-                log.accept("ide: " + d.name() + " unplugged by the guest; image closed");
+                executor.execute(() -> {
+                    closeQuietly(d);
+                    log.accept("ide: " + d.name() + " unplugged by the guest; image closed");
+                });
             }
         }
     }

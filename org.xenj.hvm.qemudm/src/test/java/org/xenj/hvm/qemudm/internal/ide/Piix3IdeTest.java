@@ -284,6 +284,10 @@ class Piix3IdeTest {
         rig = new IdeRig(1 << 20).disk(0, img, false).start();
         rig.ide.unplugged();
         assertEquals(0xff, rig.in8(CH, 7), "the channel is empty now");
+        long end = System.nanoTime() + 5_000_000_000L;
+        while (rig.log.stream().noneMatch(l -> l.contains("image closed")) && System.nanoTime() < end) {
+            Thread.sleep(1);
+        }
         // the block layer lets another writer (blkback) open it now
         rig.images.open(img, org.xenj.dom0.block.api.ImageFormat.RAW, false).close();
     }
