@@ -49,7 +49,17 @@ class PcDevicesStateTest {
             assertThrows(IOException.class, () -> PcDevicesState.fromBytes(b), "damage at " + at);
         }
         byte[] version = good.clone();
-        version[7] = 2;
-        assertTrue(assertThrows(IOException.class, () -> PcDevicesState.fromBytes(version)).getMessage().contains("version 2"));
+        version[7] = 3;
+        assertTrue(assertThrows(IOException.class, () -> PcDevicesState.fromBytes(version)).getMessage().contains("version 3"));
+    }
+
+    @Test
+    void aVersion1RecordFromTheQemuDmBeforeIdeIsReadAsNoIde() throws IOException {
+        byte[] v2 = sample().toBytes(); // no IDE: ends with a zero-length IDE part
+        byte[] v1 = java.util.Arrays.copyOf(v2, v2.length - 4);
+        v1[7] = 1;
+        PcDevicesState s = PcDevicesState.fromBytes(v1);
+        assertEquals(null, s.ide());
+        assertEquals(sample(), s);
     }
 }
