@@ -73,6 +73,13 @@ class IdeFuzzTest {
                         int v = reg == 7 && r.nextInt(4) > 0 ? COMMANDS[r.nextInt(COMMANDS.length)]
                                 : reg == 6 ? (r.nextBoolean() ? 0xe0 : 0xa0) | (r.nextBoolean() ? 0x10 : 0) | r.nextInt(16)
                                 : r.nextInt(256);
+                        if (reg == 7 && r.nextBoolean()) { // a plausible task file first, so transfers really run
+                            cmd[ch].ioWrite(6, 1, 0xe0 | (r.nextInt(4) == 0 ? 0x10 : 0));
+                            cmd[ch].ioWrite(2, 1, r.nextInt(4) == 0 ? 0 : 1 + r.nextInt(16));
+                            cmd[ch].ioWrite(3, 1, r.nextInt(64));
+                            cmd[ch].ioWrite(4, 1, r.nextInt(8) == 0 ? r.nextInt(256) : 0);
+                            cmd[ch].ioWrite(5, 1, 0);
+                        }
                         cmd[ch].ioWrite(reg, 1, v);
                     } else if (k < 45) {
                         cmd[ch].ioRead(r.nextInt(8), 1);
