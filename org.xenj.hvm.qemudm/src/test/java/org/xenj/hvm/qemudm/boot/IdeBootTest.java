@@ -176,6 +176,55 @@ class IdeBootTest {
         System.out.println("[ide-hvm] host: e2fsck clean, /f and /rand (md5 " + hostMd5 + ") read back by debugfs");
     }
 
+    /**
+     * Xen's emulated-disk unplug: the same kernel with {@code xen_platform_pci=1} unplugs the IDE
+     * disks at boot; the IDE function must leave its bus, hda's image must be closed (the test opens
+     * it for writing, as blkback would) and the guest must have no sda. A second boot, so only with
+     * {@code -Dxenj.ide.unplug=true} (tests/ide-hvm.sh boots once).
+     */
+    @Test
+    void pvhvmGuestUnplugsTheEmulatedDiskAndReleasesItsImage() throws Exception {
+        String dir = System.getProperty("xenj.pvhvm.dir");
+        assumeTrue(dir != null && !dir.isBlank(), "set -Dxenj.pvhvm.dir to run the IDE boot test");
+        assumeTrue(Boolean.getBoolean("xenj.ide.unplug"), "a second boot: set -Dxenj.ide.unplug=true to run the unplug check");
+        Path guest = Path.of(dir);
+        Path disk = tmp.resolve("hda.img");
+        try (var f = new java.io.RandomAccessFile(disk.toFile(), "rw")) {
+            f.setLength(16L << 20);
+        }
+        Plugins plugins = new Plugins();
+        plugins.addScheduler(new CreditSchedulerType());
+        plugins.addBuilder(new HvmGuestBuilder());
+        BlockImagesService images = new BlockImagesService();
+        plugins.addDeviceModel(new QemuDeviceModel(images));
+        try (HypervisorCore xen = new HypervisorCore(CoreConfig.parse("330M", 1, "32M", "credit"), plugins)) {
+            DomainConfig cfg = DomainConfig.builder("unplug").type(DomainType.HVM).memoryMiB(256)
+                    .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
+                    .cmdline(LinuxBootTest.CMDLINE).onPoweroff(ShutdownAction.DESTROY)
+                    .disks(List.of("format=raw, vdev=hda, access=rw, target=" + disk))
+                    .raw(Map.of("xen_platform_pci", "1")).build();
+            Domain d = xen.create(cfg);
+            try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(d.id()))) {
+                int at = c.waitFor(PROMPT, 0, Long.getLong("xenj.boot.timeout", 1200) * 1000);
+                assertTrue(at >= 0, "no shell prompt; console:\n" + LinuxBootTest.tail(c.text()));
+                String blocks = new Shell(c, at).run("ls /sys/block; ls /sys/bus/pci/devices", 300_000);
+                String log = String.join("\n", xen.dmesg());
+                System.out.println("[ide-hvm] unplug: guest sees " + blocks.replaceAll("\\s+", " "));
+                assertTrue(log.contains("1 emulated disk controller(s) removed"), "no disk unplug:\n" + log);
+                assertTrue(log.contains("hda unplugged by the guest; image closed"), "hda's image not closed:\n" + log);
+                assertTrue(!blocks.matches("(?s).*\\bsda\\b.*"), "the guest still has sda:\n" + blocks);
+                images.open(disk, org.xenj.dom0.block.api.ImageFormat.RAW, false).close(); // blkback could open it now
+                c.access.write("poweroff -f\n".getBytes(StandardCharsets.US_ASCII));
+                long end = System.currentTimeMillis() + 120_000;
+                while (xen.lookup(d.id()).isPresent() && System.currentTimeMillis() < end) {
+                    Thread.sleep(50);
+                }
+            }
+        } finally {
+            images.close();
+        }
+    }
+
     private static String hostLog(HypervisorCore xen) {
         return "host log:\n" + String.join("\n", xen.dmesg());
     }
