@@ -30,10 +30,6 @@ final class Atapi {
         static Reply check(int key, int asc) {
             return new Reply(key, asc, null, 0, 0);
         }
-
-        boolean good_() {
-            return senseKey == NO_SENSE;
-        }
     }
 
     /** Per-drive ATAPI state the channel keeps (and the state record carries). */

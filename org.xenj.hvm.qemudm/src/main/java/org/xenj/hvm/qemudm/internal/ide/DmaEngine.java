@@ -106,4 +106,23 @@ final class DmaEngine {
             return MEMORY_FAULT;
         }
     }
+
+    /** One PIO block's disk read or write: false (logged) on any failure or without a medium. */
+    static boolean io(BlockDevice image, boolean write, long at, ByteBuffer b, Consumer<String> log, String who) {
+        if (image == null) {
+            return false;
+        }
+        int n = b.remaining();
+        try {
+            if (write) {
+                image.write(at, b);
+            } else {
+                image.read(at, b);
+            }
+            return true;
+        } catch (IOException | RuntimeException e) {
+            log.accept(who + ": " + (write ? "write" : "read") + " of " + n + " bytes at " + at + " failed: " + e.getMessage());
+            return false;
+        }
+    }
 }

@@ -32,7 +32,7 @@ final class IdeChannel {
     }
 
     final int index;
-    private final IdeDrive[] drives = new IdeDrive[2];
+    final IdeDrive[] drives = new IdeDrive[2];
     private final GuestMemory memory;
     private final Executor executor;
     private final Consumer<Boolean> irqLine;
@@ -66,9 +66,9 @@ final class IdeChannel {
     // bus master
     int bmCommand, bmStatus, prdTable;
     /** Bumped by every reset: a completion of older work is dropped. */
-    private long generation;
+    long generation;
     private final byte[] ioBuffer = new byte[BUFFER];
-    private final byte[] cdb = new byte[12];
+    final byte[] cdb = new byte[12];
 
     IdeChannel(int index, GuestMemory memory, Executor executor, Consumer<Boolean> irqLine, Consumer<String> log) {
         this.index = index;
@@ -118,7 +118,7 @@ final class IdeChannel {
         syncIrq();
     }
 
-    private void resetDrives() {
+    void resetDrives() {
         generation++;
         phase = Phase.IDLE;
         irqPending = false;
@@ -134,7 +134,7 @@ final class IdeChannel {
     }
 
     /** The reset signature: ATA 01/01/00/00, ATAPI 01/01/14/EB; diagnostics passed. */
-    private void signature(int u) {
+    void signature(int u) {
         nsect[u] = 1;
         lbal[u] = 1;
         IdeDrive d = drives[u];
@@ -282,7 +282,7 @@ final class IdeChannel {
         }
         if (bufPos >= bufLen) {
             if (phase == Phase.PACKET) {
-                packet();
+                AtapiPhases.packet(this);
             } else {
                 pioBlockDone();
             }
@@ -302,7 +302,7 @@ final class IdeChannel {
         unit = u;
         error[u] = 0;
         if (d.atapi()) {
-            executeAtapi(d, cmd);
+            AtapiPhases.execute(this, d, cmd);
             return;
         }
         switch (cmd) {
@@ -336,38 +336,7 @@ final class IdeChannel {
         }
     }
 
-    private void executeAtapi(IdeDrive d, int cmd) {
-        int u = unit;
-        switch (cmd) {
-            case 0xa1 -> pioIn(words(d.identify(0, 0, 0, mwdma[u], false)));
-            case 0xa0 -> {
-                atapiDma = (feature[unit] & 1) != 0;
-                int limit = lbah[unit] << 8 | lbam[unit];
-                atapiLimit = limit == 0 || limit == 0xffff ? 0xfffe : limit & ~1;
-                phase = Phase.PACKET;
-                bufPos = 0;
-                bufLen = 12;
-                nsect[unit] = 0x01; // CoD: the device wants the command packet
-                status[u] = DRDY | DRQ;
-            }
-            case 0x08 -> { // DEVICE RESET
-                generation++;
-                phase = Phase.IDLE;
-                signature(u);
-            }
-            case 0xef -> setFeatures(u);
-            case 0x90 -> { resetDrives(); raise(); }
-            case 0xec -> { // a packet device aborts IDENTIFY DEVICE and shows its signature
-                signature(u);
-                error[u] = ABRT;
-                status[u] = ERR;
-                raise();
-            }
-            default -> abort();
-        }
-    }
-
-    private void setFeatures(int u) {
+    void setFeatures(int u) {
         switch (feature[unit]) {
             case 0x03 -> { // transfer mode: PIO (0x08-0x0f) or multiword DMA (0x20-0x22)
                 if (nsect[unit] >= 0x20 && nsect[unit] <= 0x22) {
@@ -450,7 +419,7 @@ final class IdeChannel {
     }
 
     /** Reads the next PIO block on the executor; DRQ and an interrupt when it is in the buffer. */
-    private void readNextBlock(int block) {
+    void readNextBlock(int block) {
         int n = (int) Math.min(Math.min(block, remaining), BUFFER);
         long at = diskOffset;
         remaining -= n;
@@ -487,16 +456,7 @@ final class IdeChannel {
     }
 
     private boolean readDisk(BlockDevice image, long at, int n) {
-        if (image == null) {
-            return false;
-        }
-        try {
-            image.read(at, ByteBuffer.wrap(ioBuffer, 0, n));
-            return true;
-        } catch (IOException | RuntimeException e) {
-            log.accept("ide" + index + ": read of " + n + " bytes at " + at + " failed: " + e.getMessage());
-            return false;
-        }
+        return DmaEngine.io(image, false, at, ByteBuffer.wrap(ioBuffer, 0, n), log, "ide" + index);
     }
 
     /** The PIO buffer was drained (data in) or filled (data out). */
@@ -534,7 +494,7 @@ final class IdeChannel {
             return;
         }
         if (remaining > 0) {
-            readNextBlock(d.atapi() ? atapiChunk() : multipleBlock());
+            readNextBlock(d.atapi() ? AtapiPhases.chunk(this) : multipleBlock());
         } else if (d.atapi()) {
             atapiComplete();
         } else {
@@ -549,16 +509,7 @@ final class IdeChannel {
     }
 
     private boolean writeDisk(BlockDevice image, long at, byte[] data) {
-        if (image == null) {
-            return false;
-        }
-        try {
-            image.write(at, ByteBuffer.wrap(data));
-            return true;
-        } catch (IOException | RuntimeException e) {
-            log.accept("ide" + index + ": write of " + data.length + " bytes at " + at + " failed: " + e.getMessage());
-            return false;
-        }
+        return DmaEngine.io(image, true, at, ByteBuffer.wrap(data), log, "ide" + index);
     }
 
     private void flush(IdeDrive d) {
@@ -591,7 +542,7 @@ final class IdeChannel {
         });
     }
 
-    private void pioIn(byte[] data) {
+    void pioIn(byte[] data) {
         System.arraycopy(data, 0, buffer, 0, data.length);
         bufPos = 0;
         bufLen = data.length;
@@ -601,7 +552,7 @@ final class IdeChannel {
         raise();
     }
 
-    private static byte[] words(short[] w) {
+    static byte[] words(short[] w) {
         byte[] b = new byte[w.length * 2];
         for (int i = 0; i < w.length; i++) {
             b[2 * i] = (byte) w[i];
@@ -616,7 +567,7 @@ final class IdeChannel {
         raise();
     }
 
-    private void abort() {
+    void abort() {
         abortWith(0);
     }
 
@@ -641,64 +592,14 @@ final class IdeChannel {
 
     // ---- ATAPI ----
 
-    private void packet() {
-        System.arraycopy(buffer, 0, cdb, 0, 12);
-        IdeDrive d = drives[unit];
-        Atapi.Reply r = Atapi.execute(cdb, d, sense[unit]);
-        if (r.senseKey() != Atapi.NO_SENSE) {
-            atapiCheck(r.senseKey(), r.asc());
-            return;
-        }
-        if (r.data() != null && r.data().length > 0) {
-            System.arraycopy(r.data(), 0, buffer, 0, r.data().length);
-            bufPos = 0;
-            bufLen = r.data().length;
-            remaining = 0;
-            if (atapiDma) {
-                phase = Phase.DMA_WAIT;
-                status[unit] = DRDY | DSC | DRQ;
-                maybeStartDma();
-            } else {
-                phase = Phase.PIO_IN;
-                lbam[unit] = bufLen & 0xff;
-                lbah[unit] = bufLen >> 8;
-                nsect[unit] = 0x02;
-                status[unit] = DRDY | DSC | DRQ;
-                raise();
-            }
-        } else if (r.discLength() > 0) {
-            diskOffset = r.discOffset();
-            remaining = r.discLength();
-            bufPos = bufLen = 0;
-            if (atapiDma) {
-                phase = Phase.DMA_WAIT;
-                status[unit] = DRDY | DSC | DRQ;
-                maybeStartDma();
-            } else {
-                readNextBlock(atapiChunk());
-            }
-        } else {
-            atapiComplete();
-        }
-    }
-
-    /** PIO data per DRQ: up to the byte count limit, whole 2048-byte sectors when it allows. */
-    private int atapiChunk() {
-        int n = (int) Math.min(remaining, atapiLimit);
-        if (n >= IdeDrive.CD_SECTOR && n < remaining) {
-            n -= n % IdeDrive.CD_SECTOR;
-        }
-        return n;
-    }
-
-    private void atapiComplete() {
+    void atapiComplete() {
         phase = Phase.IDLE;
         nsect[unit] = 0x03; // IO | CoD: status follows
         status[unit] = DRDY | DSC;
         raise();
     }
 
-    private void atapiCheck(int key, int asc) {
+    void atapiCheck(int key, int asc) {
         sense[unit].key = key;
         sense[unit].asc = asc;
         phase = Phase.IDLE;
@@ -770,7 +671,7 @@ final class IdeChannel {
     }
 
     /** Runs the DMA when both the command waits for it and the guest started the engine. */
-    private void maybeStartDma() {
+    void maybeStartDma() {
         if (phase != Phase.DMA_WAIT || (bmCommand & BM_START) == 0) {
             return;
         }
@@ -836,7 +737,7 @@ final class IdeChannel {
     }
 
     /** INTRQ rises; the PIIX latches it in the bus-master status too (Linux's BMDMA handler looks there). */
-    private void raise() {
+    void raise() {
         irqPending = true;
         bmStatus |= BMS_INTR;
     }
@@ -874,76 +775,22 @@ final class IdeChannel {
         return phase == Phase.BUSY || phase == Phase.DMA_RUN;
     }
 
-    // ---- state record ----
+    // ---- state record (ChannelRecord does the conversion) ----
 
     /** This channel's record; call with in-flight work finished ({@link #abandonInFlight} otherwise). */
     synchronized IdeState.Channel save() {
-        int[] tf = new int[IdeState.TASK_FILE];
-        for (int u = 0; u < 2; u++) {
-            int[] mine = {feature[u], nsect[u], lbal[u], lbam[u], lbah[u], hobFeature[u], hobNsect[u], hobLbal[u], hobLbam[u], hobLbah[u]};
-            System.arraycopy(mine, 0, tf, 10 * u, 10);
-        }
-        tf[20] = device;
-        tf[21] = control;
-        return new IdeState.Channel(tf, saveDrive(0), saveDrive(1), irqPending, phase.ordinal(), unit, command,
-                java.util.Arrays.copyOf(buffer, bufLen), Math.min(bufPos, bufLen), remaining, diskOffset, atapiDma, atapiLimit, bmCommand,
-                bmStatus, prdTable);
-    }
-
-    private IdeState.Drive saveDrive(int u) {
-        Atapi.Sense x = sense[u];
-        return new IdeState.Drive(status[u], error[u], multiple[u], heads[u], spt[u], mwdma[u], writeCache[u], x.key, x.asc,
-                x.unitAttention, x.mediaEvent);
+        return ChannelRecord.save(this);
     }
 
     void restore(IdeState.Channel c) {
         synchronized (this) {
             generation++;
-            int[] tf = c.taskFile();
-            for (int u = 0; u < 2; u++) {
-                int[][] regs = {feature, nsect, lbal, lbam, lbah, hobFeature, hobNsect, hobLbal, hobLbam, hobLbah};
-                for (int i = 0; i < 10; i++) {
-                    regs[i][u] = tf[10 * u + i];
-                }
-            }
-            device = tf[20];
-            control = tf[21] & (CTL_NIEN | CTL_SRST | CTL_HOB);
-            restoreDrive(0, c.master());
-            restoreDrive(1, c.slave());
-            irqPending = c.irqPending();
-            phase = Phase.values()[c.phase()];
-            unit = c.unit();
-            command = c.command();
-            byte[] b = c.buffer();
-            System.arraycopy(b, 0, buffer, 0, b.length);
-            bufLen = b.length;
-            bufPos = c.bufPos();
-            remaining = c.remaining();
-            diskOffset = c.diskOffset();
-            atapiDma = c.atapiDma();
-            atapiLimit = c.atapiLimit();
-            bmCommand = c.bmCommand();
-            bmStatus = c.bmStatus();
-            prdTable = c.prdTable();
+            ChannelRecord.restore(this, c);
             if (drives[unit] == null && phase != Phase.IDLE) {
                 phase = Phase.IDLE; // the drive of the transfer is not configured any more
             }
             maybeStartDma(); // a DMA the old instance had not started, with the engine already on
         }
         forceSync();
-    }
-
-    private void restoreDrive(int u, IdeState.Drive d) {
-        status[u] = drives[u] == null ? 0 : d.status();
-        error[u] = d.error();
-        multiple[u] = d.multiple();
-        heads[u] = d.heads();
-        spt[u] = d.sectorsPerTrack();
-        mwdma[u] = d.mwdmaMode();
-        writeCache[u] = d.writeCache();
-        sense[u].key = d.senseKey();
-        sense[u].asc = d.asc();
-        sense[u].unitAttention = d.unitAttention();
-        sense[u].mediaEvent = d.mediaEvent();
     }
 }
