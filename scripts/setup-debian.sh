@@ -39,7 +39,10 @@ have qemu-img || missing+=(qemu-utils)
 have ip || missing+=(iproute2)
 have python3 || missing+=(python3)
 have wget || missing+=(wget)
+# disk tests (blk-pvhvm, ide-hvm): ext4 images made and checked on the host (mkfs.ext4, e2fsck,
+# debugfs), the ISO9660 CD-ROM image (genisoimage or xorriso)
 { have mkfs.ext4 || have /usr/sbin/mkfs.ext4; } && { have debugfs || have /usr/sbin/debugfs; } || missing+=(e2fsprogs)
+have genisoimage || have xorriso || missing+=(genisoimage)
 if ! have gcc || ! echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null - >/dev/null 2>&1; then
     missing+=(gcc-multilib)
 fi

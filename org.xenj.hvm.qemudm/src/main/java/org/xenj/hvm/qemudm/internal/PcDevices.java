@@ -2,7 +2,12 @@ package org.xenj.hvm.qemudm.internal;
 
 import org.xenj.hypervisor.spi.DeviceModelInstance;
 import org.xenj.hypervisor.spi.HvmPlatform;
+import org.xenj.dom0.block.api.BlockImages;
 import org.xenj.dom0.vswitch.api.VirtualSwitch;
+import org.xenj.hvm.qemudm.internal.ide.IdeDisks;
+import org.xenj.hvm.qemudm.internal.ide.IdeDrive;
+import org.xenj.hvm.qemudm.internal.ide.IdeState;
+import org.xenj.hvm.qemudm.internal.ide.Piix3Ide;
 import org.xenj.hvm.qemudm.internal.kbd.I8042;
 import org.xenj.hvm.qemudm.internal.net.Nics;
 import org.xenj.hvm.qemudm.internal.pci.I440fx;
@@ -13,7 +18,8 @@ import org.xenj.hvm.qemudm.internal.uart.Uart16550;
 /**
  * One domain's devices: COM1 (16550A at 0x3F8, IRQ4) as the domain console, the i440FX at
  * 00:00.0 and the PIIX3 at 00:01.0 on the platform's PCI bus, the 8042 at 0x60/0x64 and port 0x92;
- * and the emulated NICs of the domain's vif entries from 00:04.0 ({@link Nics}).
+ * the emulated NICs of the domain's vif entries from 00:04.0 ({@link Nics}); and when the domain has
+ * IDE disks, the PIIX3's IDE function at 00:01.1 with its legacy ports.
  */
 public final class PcDevices implements DeviceModelInstance {
 
@@ -28,6 +34,8 @@ public final class PcDevices implements DeviceModelInstance {
     private org.xenj.hypervisor.spi.pci.PciSlot isaSlot;
     private final I8042 kbc;
     private final SystemControlPortA port92;
+    private Piix3Ide ide;
+    private org.xenj.hypervisor.spi.pci.PciSlot ideSlot;
     private volatile boolean attached;
     private Nics nics;
 
@@ -41,22 +49,25 @@ public final class PcDevices implements DeviceModelInstance {
 
     /** Attaches in the state a previous qemu-dm saved (hand-over on bundle update). */
     static PcDevices attach(HvmPlatform platform, PcDevicesState state) {
-        return attach(platform, null, state);
+        return attach(platform, null, null, state);
     }
 
-    static PcDevices attach(HvmPlatform platform, VirtualSwitch vswitch, PcDevicesState state) {
-        PcDevices d = attach(platform, vswitch);
+    static PcDevices attach(HvmPlatform platform, BlockImages images, VirtualSwitch vswitch, PcDevicesState state) {
+        PcDevices d = attach(platform, images, vswitch);
         d.restoreState(state);
         platform.log("qemu-dm: devices restored from the handed-over state");
         return d;
     }
 
     static PcDevices attach(HvmPlatform platform) {
-        return attach(platform, (VirtualSwitch) null);
+        return attach(platform, null, null);
     }
 
-    /** @param vswitch Dom0's virtual switch, or null when it is not running (NICs unconnected) */
-    static PcDevices attach(HvmPlatform platform, VirtualSwitch vswitch) {
+    /**
+     * @param images the block layer, or null when it is not running (then no IDE disks)
+     * @param vswitch Dom0's virtual switch, or null when it is not running (NICs unconnected)
+     */
+    static PcDevices attach(HvmPlatform platform, BlockImages images, VirtualSwitch vswitch) {
         PcDevices d = new PcDevices(platform);
         platform.mapIo(COM1, 8, d.com1);
         try {
@@ -67,8 +78,12 @@ public final class PcDevices implements DeviceModelInstance {
             platform.mapIo(I8042.BASE + 4, 1, new OffsetIo(d.kbc, 4));
             platform.mapIo(SystemControlPortA.PORT, 1, d.port92);
             d.nics = Nics.attach(platform, vswitch);
+            d.attachIde(images);
         } catch (RuntimeException e) {
             d.unmapAll();
+            if (d.ide != null) {
+                d.ide.close();
+            }
             throw e;
         }
         platform.setConsoleInput(data -> {
@@ -85,6 +100,35 @@ public final class PcDevices implements DeviceModelInstance {
         return nics;
     }
 
+    /** The PIIX3 IDE function at 00:01.1 with the domain's hda..hdd, if it has any. */
+    private void attachIde(BlockImages images) {
+        java.util.List<String> ideSpecs = platform.config().disks().stream()
+                .filter(s -> s.matches(".*\\b(hd|sd|xvd)[a-d]\\b.*")).toList();
+        if (ideSpecs.isEmpty()) {
+            return;
+        }
+        if (images == null) {
+            platform.log("qemu-dm: the block layer (org.xenj.dom0.block) is not running: no IDE disks for "
+                    + platform.config().disks());
+            return;
+        }
+        java.util.List<IdeDrive> drives = IdeDisks.open(platform.config().disks(), images, platform::log);
+        if (drives.isEmpty()) {
+            return;
+        }
+        ide = new Piix3Ide(drives, platform.memory(), platform.deviceExecutor(), platform::setIrq, platform::log);
+        platform.mapIo(Piix3Ide.PRIMARY_CMD, 8, ide.commandBlock(0));
+        platform.mapIo(Piix3Ide.PRIMARY_CTL, 1, ide.controlBlock(0));
+        platform.mapIo(Piix3Ide.SECONDARY_CMD, 8, ide.commandBlock(1));
+        platform.mapIo(Piix3Ide.SECONDARY_CTL, 1, ide.controlBlock(1));
+        ideSlot = platform.plugPci(1, 1, ide);
+        platform.log("qemu-dm: PCI 00:01.1 PIIX3 IDE, ports 0x1f0/0x3f6 irq 14, 0x170/0x376 irq 15");
+    }
+
+    Piix3Ide ide() {
+        return ide;
+    }
+
     Uart16550 com1() {
         return com1;
     }
@@ -98,7 +142,7 @@ public final class PcDevices implements DeviceModelInstance {
     /** Every device's state record; take it with the domain's vCPUs paused. */
     public PcDevicesState stateRecord() {
         return new PcDevicesState(com1.saveState(), kbc.saveState(), hostBridge.saveConfig(), isaBridge.saveConfig(),
-                port92.saveState(), nics.saveState());
+                port92.saveState(), nics.saveState(), ide == null ? null : ide.saveState());
     }
 
     /** Puts every device in {@code s} (the PIIX3 routes its PCI links to the platform again). */
@@ -109,6 +153,12 @@ public final class PcDevices implements DeviceModelInstance {
         isaBridge.restoreConfig(s.isaBridgeConfig());
         port92.restoreState(s.port92());
         nics.restoreState(s.nics());
+        IdeState ideState = s.ide();
+        if (ide != null && ideState != null) {
+            ide.restoreState(ideState);
+        } else if (ide != null || ideState != null) {
+            platform.log("qemu-dm: the IDE disks changed across the hand-over; IDE starts at power-on");
+        }
     }
 
     @Override
@@ -119,6 +169,9 @@ public final class PcDevices implements DeviceModelInstance {
         kbc.reset();
         port92.resetState();
         nics.reset();
+        if (ide != null) {
+            ide.reset();
+        }
     }
 
     @Override
@@ -129,6 +182,9 @@ public final class PcDevices implements DeviceModelInstance {
         platform.setIrq(COM1_IRQ, false);
         platform.setIrq(I8042.KBD_IRQ, false);
         platform.setIrq(I8042.AUX_IRQ, false);
+        if (ide != null) {
+            ide.close(); // in-flight I/O finished or aborted, lines low, images closed for the next owner
+        }
     }
 
     private void unmapAll() {
@@ -145,6 +201,15 @@ public final class PcDevices implements DeviceModelInstance {
         platform.unmapIo(I8042.BASE, 1);
         platform.unmapIo(I8042.BASE + 4, 1);
         platform.unmapIo(SystemControlPortA.PORT, 1);
+        if (ideSlot != null) {
+            platform.unplugPci(ideSlot);
+        }
+        if (ide != null) {
+            platform.unmapIo(Piix3Ide.PRIMARY_CMD, 8);
+            platform.unmapIo(Piix3Ide.PRIMARY_CTL, 1);
+            platform.unmapIo(Piix3Ide.SECONDARY_CMD, 8);
+            platform.unmapIo(Piix3Ide.SECONDARY_CTL, 1);
+        }
     }
 
     /** Presents a handler's registers from a fixed offset (0x64 is offset 4 of the 8042, but 0x61 sits between). */

@@ -7,6 +7,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.util.Arrays;
 
+import org.xenj.hvm.qemudm.internal.ide.IdeState;
 import org.xenj.hvm.qemudm.internal.kbd.I8042State;
 import org.xenj.hvm.qemudm.internal.net.NicsState;
 import org.xenj.hvm.qemudm.internal.uart.UartState;
@@ -14,20 +15,21 @@ import org.xenj.hvm.qemudm.internal.uart.UartState;
 /**
  * One domain's qemu-dm devices, each by its own typed record: COM1, the 8042, the i440FX's and the
  * PIIX3's device-specific configuration (the standard PCI headers are the platform's), and port
- * 0x92, and the emulated NICs (version 2; a version-1 record reads as "no NICs"). What a bundle
- * update hands to the next qemu-dm and what save/restore writes. Versioned; {@link #fromBytes}
+ * 0x92, the emulated NICs, and the PIIX3 IDE function when the domain has one ({@code ide} null
+ * otherwise). Version 2 added NICs and IDE; a version-1 record reads as "no NICs, no IDE". What a
+ * bundle update hands to the next qemu-dm and what save/restore writes. Versioned; {@link #fromBytes}
  * refuses an unknown version or a damaged record.
  */
 public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeConfig, byte[] isaBridgeConfig, int port92,
-        NicsState nics) {
+        NicsState nics, IdeState ide) {
 
     /** "XJQD". */
     public static final int MAGIC = 0x584a5144;
     public static final int VERSION = 2;
 
-    /** A record without NICs (version 1's contents). */
+    /** A record without NICs or IDE (version 1's contents). */
     public PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeConfig, byte[] isaBridgeConfig, int port92) {
-        this(com1, kbc, hostBridgeConfig, isaBridgeConfig, port92, new NicsState(java.util.List.of()));
+        this(com1, kbc, hostBridgeConfig, isaBridgeConfig, port92, new NicsState(java.util.List.of()), null);
     }
 
     public PcDevicesState {
@@ -65,6 +67,9 @@ public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeCo
             byte[] n = nics.toBytes();
             out.writeInt(n.length);
             out.write(n);
+            byte[] i = ide == null ? new byte[0] : ide.toBytes();
+            out.writeInt(i.length);
+            out.write(i);
         } catch (IOException e) {
             throw new IllegalStateException(e); // in-memory stream
         }
@@ -88,11 +93,17 @@ public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeCo
         if (host.length != 0xc0 || isa.length != 0xc0 || p92 < 0) {
             throw new IOException("qemu-dm state record has the wrong length");
         }
-        NicsState nics = version >= 2 ? NicsState.fromBytes(part(in, bytes.length)) : new NicsState(java.util.List.of());
+        NicsState nics = new NicsState(java.util.List.of());
+        IdeState ide = null;
+        if (version >= 2) {
+            nics = NicsState.fromBytes(part(in, bytes.length));
+            byte[] i = part(in, bytes.length);
+            ide = i.length == 0 ? null : IdeState.fromBytes(i);
+        }
         if (in.read() != -1) {
             throw new IOException("qemu-dm state record has the wrong length");
         }
-        return new PcDevicesState(com1, kbc, host, isa, p92, nics);
+        return new PcDevicesState(com1, kbc, host, isa, p92, nics, ide);
     }
 
     private static byte[] part(DataInputStream in, int max) throws IOException {

@@ -4,6 +4,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.xenj.dom0.block.api.BlockImages;
 import org.xenj.dom0.vswitch.api.VirtualSwitch;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainType;
@@ -14,9 +15,10 @@ import org.xenj.hypervisor.spi.HvmPlatform;
 /**
  * xenj's qemu-dm: the emulated PC devices an HVM domain sees besides those the hypervisor keeps
  * (PIC, PIT, RTC, APICs). Registered as a {@link DeviceModel} service; one {@link PcDevices}
- * per attached domain. Dom0's virtual switch ({@link VirtualSwitch}) connects the emulated NICs; it
- * is optional and dynamic, so that qemu-dm serves domains while it is absent and is not restarted
- * (which would hand every domain's devices over) when it comes or goes.
+ * per attached domain. Dom0's virtual switch ({@link VirtualSwitch}) connects the emulated NICs and
+ * the block layer ({@link BlockImages}) opens the IDE disks' images; both are optional and dynamic,
+ * so that qemu-dm serves domains while they are absent and is not restarted (which would hand every
+ * domain's devices over) when they come or go.
  */
 @Component(service = DeviceModel.class)
 public final class QemuDeviceModel implements DeviceModel {
@@ -24,12 +26,26 @@ public final class QemuDeviceModel implements DeviceModel {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile VirtualSwitch vswitch;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile BlockImages blockImages;
+
     public QemuDeviceModel() {
     }
 
-    /** Outside OSGi (tests, in-process boots): with this switch. */
+    /** Outside OSGi (tests, in-process boots): with this switch (NICs) and no block layer. */
     public QemuDeviceModel(VirtualSwitch vswitch) {
+        this(vswitch, null);
+    }
+
+    /** Outside OSGi (tests, in-process boots): with this block layer (IDE) and no switch. */
+    public QemuDeviceModel(BlockImages blockImages) {
+        this(null, blockImages);
+    }
+
+    /** Outside OSGi: with this switch and block layer (either may be null). */
+    public QemuDeviceModel(VirtualSwitch vswitch, BlockImages blockImages) {
         this.vswitch = vswitch;
+        this.blockImages = blockImages;
     }
 
     @Override
@@ -42,15 +58,15 @@ public final class QemuDeviceModel implements DeviceModel {
         return config.type() == DomainType.HVM;
     }
 
-    /** The PC's serial line (COM1 as the domain console), keyboard controller and emulated NICs (vif) are ours. */
+    /** The PC's serial line (COM1 as the domain console), keyboard controller, emulated NICs (vif) and IDE disks are ours. */
     @Override
     public java.util.Set<String> claims() {
-        return java.util.Set.of("serial", "keyboard", "vif");
+        return java.util.Set.of("serial", "keyboard", "vif", "disk");
     }
 
     @Override
     public DeviceModelInstance attach(HvmPlatform platform) {
-        return PcDevices.attach(platform, vswitch);
+        return PcDevices.attach(platform, blockImages, vswitch);
     }
 
     /** The hand-over from a previous qemu-dm (bundle update): its record, version-checked, or refused. */
@@ -62,6 +78,6 @@ public final class QemuDeviceModel implements DeviceModel {
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("qemu-dm cannot take over: " + e.getMessage(), e);
         }
-        return PcDevices.attach(platform, vswitch, s);
+        return PcDevices.attach(platform, blockImages, vswitch, s);
     }
 }

@@ -35,7 +35,7 @@ class PcDevicesStateTest {
         ne.write(0x0c, 1, 0x04);
         NicsState nics = new NicsState(java.util.List.of(new NicsState.Entry(NicSpec.RTL8139, rtl.saveState().toBytes()),
                 new NicsState.Entry(NicSpec.NE2K_PCI, ne.saveState().toBytes())));
-        return new PcDevicesState(uart.saveState(), kbc.saveState(), new I440fx().saveConfig(), isa.saveConfig(), 0x02, nics);
+        return new PcDevicesState(uart.saveState(), kbc.saveState(), new I440fx().saveConfig(), isa.saveConfig(), 0x02, nics, null);
     }
 
     @Test
@@ -51,14 +51,16 @@ class PcDevicesStateTest {
     }
 
     @Test
-    void aVersionOneRecordReadsAsNoNics() throws IOException {
+    void aVersionOneRecordReadsAsNoNicsAndNoIde() throws IOException {
         PcDevicesState s = sample();
         PcDevicesState v1 = new PcDevicesState(s.com1(), s.kbc(), s.hostBridgeConfig(), s.isaBridgeConfig(), s.port92());
         byte[] b = v1.toBytes();
-        byte[] old = java.util.Arrays.copyOf(b, b.length - 4 - v1.nics().toBytes().length);
+        // version 2 appends the NICs' part and the IDE part (empty here): version 1 ends before both
+        byte[] old = java.util.Arrays.copyOf(b, b.length - 4 - v1.nics().toBytes().length - 4);
         old[7] = 1;
         PcDevicesState back = PcDevicesState.fromBytes(old);
         assertEquals(0, back.nics().nics().size());
+        assertEquals(null, back.ide());
         assertEquals(v1, back);
     }
 

@@ -30,6 +30,7 @@ final class UnplugPorts implements IoHandler {
     /** Guest log lines passed through before the rest are dropped. */
     static final int LINE_LIMIT = 256;
     private static final int BASE_CLASS_NETWORK = 0x02;
+    private static final int BASE_CLASS_STORAGE = 0x01;
 
     /** Takes emulated devices of a PCI base class off the bus; returns how many. */
     interface Unplugger {
@@ -92,8 +93,14 @@ final class UnplugPorts implements IoHandler {
             int n = unplugger.unplugClass(BASE_CLASS_NETWORK);
             logEvent("xen-platform: " + n + " emulated NIC(s) removed from the PCI bus");
         }
-        if ((unplugNow & (UNPLUG_IDE_DISKS | UNPLUG_AUX_IDE_DISKS | UNPLUG_NVME_DISKS)) != 0) {
-            logEvent("xen-platform: no emulated disks are modelled: nothing to remove");
+        if ((unplugNow & UNPLUG_IDE_DISKS) != 0) {
+            // The emulated disk controllers leave the bus; their unplugged() closes the images, so
+            // that blkback can be the one writer of each. (Xen keeps the IDE function for the
+            // CD-ROM; here it goes as a whole.)
+            int n = unplugger.unplugClass(BASE_CLASS_STORAGE);
+            logEvent("xen-platform: " + n + " emulated disk controller(s) removed from the PCI bus");
+        } else if ((unplugNow & (UNPLUG_AUX_IDE_DISKS | UNPLUG_NVME_DISKS)) != 0) {
+            logEvent("xen-platform: unplugging only some emulated disks is not modelled: nothing removed");
         }
     }
 

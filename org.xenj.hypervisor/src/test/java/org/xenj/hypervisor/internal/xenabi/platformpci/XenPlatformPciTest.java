@@ -40,6 +40,11 @@ class XenPlatformPciTest {
         return env.ioRead(0xcfc + (reg & 3), size);
     }
 
+    private int cfg(int dev, int fn, int reg, int size) {
+        env.ioWrite(0xcf8, 4, 0x80000000 | dev << 11 | fn << 8 | (reg & 0xfc));
+        return env.ioRead(0xcfc + (reg & 3), size);
+    }
+
     private void cfgWrite(int dev, int reg, int size, int value) {
         env.ioWrite(0xcf8, 4, 0x80000000 | dev << 11 | (reg & 0xfc));
         env.ioWrite(0xcfc + (reg & 3), size, value);
@@ -110,6 +115,35 @@ class XenPlatformPciTest {
         assertEquals(-1, cfg(4, 0, 4), "the NIC is gone");
         assertEquals(0x00015853, cfg(3, 0, 4), "the platform device stays");
         assertTrue(String.join("\n", ctx.logs).contains("1 emulated NIC(s) removed"), ctx.logs.toString());
+        platform.destroy();
+    }
+
+    @Test
+    void unplugOfIdeDisksRemovesTheDiskControllerAndTellsIt() {
+        boot("1");
+        boolean[] told = new boolean[1];
+        platform.plugPci(1, 1, new PciDevice() {
+            @Override
+            public PciIdentity identity() {
+                return PciIdentity.of(0x8086, 0x7010, 0x010180, 0);
+            }
+
+            @Override
+            public List<PciBar> bars() {
+                return List.of();
+            }
+
+            @Override
+            public void unplugged() {
+                told[0] = true; // the IDE model closes its disk images here
+            }
+        });
+        env.ioWrite(0x10, 2, 0x2); // NICs only: the disks stay
+        assertEquals(0x70108086, cfg(1, 1, 0, 4));
+        env.ioWrite(0x10, 2, 0x1);
+        assertEquals(-1, cfg(1, 1, 0, 4), "the IDE function is gone");
+        assertTrue(told[0], "the device was not told");
+        assertTrue(String.join("\n", ctx.logs).contains("1 emulated disk controller(s) removed"), ctx.logs.toString());
         platform.destroy();
     }
 
