@@ -1,6 +1,6 @@
 #!/bin/bash
-# tests/net-pvhvm.sh — two Debian 686-pae guests (PVHVM, xen_platform_pci=1) booted at once on one
-# pCPU, each with a vif on xenbr0 served by org.xenj.dom0.netback through the virtual switch
+# tests/net-pvhvm.sh — two Debian 686-pae guests (PVHVM, xen_platform_pci=1) booted at once on two
+# pCPUs, each with a vif on xenbr0 served by org.xenj.dom0.netback through the virtual switch
 # (org.xenj.dom0.vswitch). Linux's own xen-netfront (loaded by the guest's /init) must bring up its
 # NIC; busybox ip configures 10.99.0.1/.2; `ping -c 20` must get 20 answers both ways. Where a TAP
 # can be opened (/dev/net/tun, root, network namespaces), the test creates its own namespace, joins

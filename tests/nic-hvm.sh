@@ -8,9 +8,8 @@
 # echo for 10.0.0.1 and 10.0.1.1. NicBootTest checks that the drivers bound both functions with the
 # MACs from the EEPROM/PROM, gives them addresses with busybox ip and wants 20 of 20 pings answered
 # through each NIC; then qemu-dm hands its devices over in-process (as a bundle update does) and 10
-# pings of 1428-byte frames through each NIC must all be answered. The kernel runs with vdso32=0:
-# busybox ping's clock_gettime through the 32-bit vDSO took a general protection fault under xenj's
-# CPU emulation (a CPU matter, reported separately). Counts come from the test's surefire report.
+# pings of 1428-byte frames through each NIC must all be answered (busybox ping reads the clock
+# through the 32-bit vDSO's RDTSCP). Counts come from the test's surefire report.
 # Exits non-zero on failure.
 # Env: XENJ_PAE_GUEST_DIR (default ./guest-pae), XENJ_BOOT_TIMEOUT seconds to the prompt (default 1200).
 set -euo pipefail

@@ -42,7 +42,7 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
 
 /**
  * The real oracle for netback and the switch: two Debian 686-pae guests (PVHVM, xen_platform_pci=1)
- * booted at once on one pCPU, each with a vif on xenbr0. Linux's own xen-netfront (loaded by the
+ * booted at once on two pCPUs (the CI host has two cores), each with a vif on xenbr0. Linux's own xen-netfront (loaded by the
  * guest's /init) must find its device and come up; busybox {@code ip} configures 10.99.0.1 and
  * .2, and {@code ping -c 20} must get 20 answers both ways. If a TAP can be opened here, it joins
  * xenbr0 from a network namespace the test creates (10.99.0.254), where Python's http.server serves
@@ -95,7 +95,7 @@ class NetPvhvmBootTest {
         plugins.addBuilder(new HvmGuestBuilder());
         plugins.addDeviceModel(new QemuDeviceModel());
         plugins.addBackend(netback, Netback.KIND);
-        xen = new HypervisorCore(CoreConfig.parse("460M", 1, "32M", "credit"), plugins);
+        xen = new HypervisorCore(CoreConfig.parse("460M", 2, "32M", "credit"), plugins);
         t0 = System.nanoTime();
         for (int i = 0; i < 2; i++) {
             DomainConfig cfg = DomainConfig.builder("net" + (char) ('a' + i)).type(DomainType.HVM).memoryMiB(200)
