@@ -25,6 +25,19 @@ ok() { passed=$((passed + 1)); echo "ok: $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
 finish() { echo "handover-qemudm: $passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
 
+# When the guest stops printing: is it running, spinning or blocked, and does its output move?
+diagnose() {
+    ./xenj console ho | tail -20
+    local i
+    for i in 1 2; do
+        echo "--- xen:list / xen:vcpu-list (snapshot $i)"
+        ./xenj list; ./xenj vcpu-list ho
+        sleep 10
+    done
+    echo "--- console bytes: $(./xenj console ho | wc -c), xen:dmesg tail:"
+    ./xenj dmesg | tail -25
+}
+
 ./xenj start >&2 || { bad "xenj start"; finish; }
 ./xenj create examples/debian.cfg name=ho extra=xenj.counter=2 >&2 || { bad "create the guest"; finish; }
 deadline=$(( $(date +%s) + ${XENJ_BOOT_TIMEOUT:-900} ))
@@ -32,7 +45,7 @@ deadline=$(( $(date +%s) + ${XENJ_BOOT_TIMEOUT:-900} ))
 # share a line with an early tick, so no particular tick is looked for at the start of a line
 until [ "$(./xenj console ho 2>/dev/null | grep -o 'tick [0-9]*' | wc -l)" -ge 6 ]; do
     if [ "$(date +%s)" -gt "$deadline" ]; then
-        bad "no ticks from the guest"; ./xenj console ho | tail -20; finish
+        bad "no ticks from the guest"; diagnose; finish
     fi
     sleep 2
 done
