@@ -11,7 +11,7 @@
 # unpacked with dpkg-deb. Idempotent: downloaded .debs are kept in OUTDIR/debs, and the outputs
 # are rebuilt only when a package version changed. Env: KERNEL_PKG overrides the kernel package;
 # KERNEL_FLAVOUR picks Debian's i386 flavour (default 686; 686-pae is the PAE kernel with
-# CONFIG_XEN_PVHVM=y that finds Xen's CPUID leaves, see tests/boot-pvhvm.sh).
+# CONFIG_XEN_PVHVM=y that finds Xen's CPUID leaves, see tests/guest-devices.sh).
 set -euo pipefail
 
 OUT=${1:?usage: $0 OUTDIR}

@@ -5,7 +5,7 @@
 #           (qemu-i386: the CPU oracle's second opinion on hosts that cannot run i386 code;
 #           installed without qemu-user-binfmt, so i386 programs never pass for native ones),
 #           qemu-utils (qemu-img: the oracle of the block layer's raw/qcow2 interop tests),
-#           e2fsprogs (mkfs.ext4, e2fsck, debugfs: the oracles of tests/blk-pvhvm.sh)
+#           e2fsprogs (mkfs.ext4, e2fsck, debugfs: the oracles of tests/guest-devices.sh)
 #   guests: i386 as a foreign architecture, used only by `apt-get download` of guest packages
 #           (the kernel and busybox the default guest is made of); nothing i386 gets installed.
 # Runs as root (CI) or through sudo.
@@ -35,11 +35,11 @@ have xz || missing+=(xz-utils)
 have qemu-i386 || missing+=(qemu-user)
 have qemu-img || missing+=(qemu-utils)
 # network tests: ip (netns, TAP into a namespace), python3 (http.server in the namespace), wget
-# (the namespace fetching from a guest's httpd) — tests/net-pvhvm.sh, TapNetnsTest
+# (the namespace fetching from a guest's httpd) — tests/guest-devices.sh, TapNetnsTest
 have ip || missing+=(iproute2)
 have python3 || missing+=(python3)
 have wget || missing+=(wget)
-# disk tests (blk-pvhvm, ide-hvm): ext4 images made and checked on the host (mkfs.ext4, e2fsck,
+# disk checks of tests/guest-devices.sh: ext4 images made and checked on the host (mkfs.ext4, e2fsck,
 # debugfs), the ISO9660 CD-ROM image (genisoimage or xorriso)
 { have mkfs.ext4 || have /usr/sbin/mkfs.ext4; } && { have debugfs || have /usr/sbin/debugfs; } || missing+=(e2fsprogs)
 have genisoimage || have xorriso || missing+=(genisoimage)

@@ -35,6 +35,18 @@ public interface HvmPlatform {
     void unplugPci(org.xenj.hypervisor.spi.pci.PciSlot slot);
 
     /**
+     * Whether the guest unplugged the emulated PCI functions of base class {@code pciBaseClass}
+     * (0x01 storage, 0x02 network) through Xen's platform device. Their disks and ports now belong to
+     * the PV backends, so a device model attaching later (a hand-over, a restore) must not plug the
+     * functions or open their images again.
+     *
+     * @since 1.3
+     */
+    default boolean emulatedClassUnplugged(int pciBaseClass) {
+        return false;
+    }
+
+    /**
      * The ISA bridge's PIRQ route for {@code link} (0..3 = PIRQA#..PIRQD#): an ISA IRQ, or -1 for
      * none. The PIIX3 calls this when the guest writes its registers 0x60-0x63; a nonsense route is
      * logged and left unrouted.

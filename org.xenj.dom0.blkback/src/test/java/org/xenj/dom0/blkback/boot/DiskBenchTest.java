@@ -32,7 +32,7 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
 /**
  * bench/disk.sh: sequential write and read of 64 MiB with busybox {@code dd} (bs=1M, O_DIRECT when
  * busybox has it, else conv=fsync and drop_caches) in the same 686-pae guest, through
- * xen-blkfront on xenj's blkback, and through QEMU TCG's IDE (ata_piix) and virtio-blk on the same
+ * xen-blkfront on xenj's blkback, through ata_piix on xenj's PIIX3 IDE, and through QEMU TCG's IDE (ata_piix) and virtio-blk on the same
  * kind of raw image, measured in the same run. Prints MB/s (MiB per second of host wall time,
  * marker to marker). Runs only with {@code -Dxenj.bench.disk=DIR}.
  */
@@ -51,9 +51,9 @@ class DiskBenchTest {
         Map<String, String> rows = new LinkedHashMap<>();
         String only = System.getProperty("xenj.bench.only", "");
         if (!only.equals("qemu")) {
-            rows.put("xenj xen-blkfront (PVHVM)", xenj(guest));
+            rows.put("xenj xen-blkfront (PVHVM)", xenj(guest, true));
+            rows.put("xenj ata_piix (emulated IDE)", xenj(guest, false));
         }
-        rows.put("xenj ata_piix (emulated IDE)", "n/a: the PIIX3 IDE is not on this branch");
         Path qemu = Path.of("/usr/bin/qemu-system-i386");
         if (only.equals("xenj")) {
             rows.put("QEMU", "not run (-Dxenj.bench.only=xenj)");
@@ -79,24 +79,28 @@ class DiskBenchTest {
         return p;
     }
 
-    private String xenj(Path guest) throws Exception {
-        Path img = image("xenj.raw");
+    /**
+     * One guest on xenj as Karaf wires it (qemu-dm with the block layer): {@code pv} = xvda with the
+     * Xen platform device (Linux unplugs the IDE disk, blkfront takes it); else hda on a bare PC.
+     */
+    private String xenj(Path guest, boolean pv) throws Exception {
+        Path img = image(pv ? "xenj-pv.raw" : "xenj-ide.raw");
         BlockImagesService images = new BlockImagesService();
         Plugins plugins = new Plugins();
         plugins.addScheduler(new CreditSchedulerType());
         plugins.addBuilder(new HvmGuestBuilder());
-        plugins.addDeviceModel(new QemuDeviceModel());
+        plugins.addDeviceModel(new QemuDeviceModel(images));
         plugins.addBackend(new BlkbackService(images), BlkbackService.KIND);
         try (HypervisorCore xen = new HypervisorCore(CoreConfig.parse("330M", 1, "32M", "credit"), plugins)) {
             DomainConfig cfg = DomainConfig.builder("bench").type(DomainType.HVM).memoryMiB(256)
                     .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
-                    .cmdline(BlkPvhvmBootTest.CMDLINE).onPoweroff(ShutdownAction.DESTROY)
-                    .disks(List.of("format=raw, vdev=xvda, access=rw, target=" + img))
-                    .raw(Map.of("xen_platform_pci", "1")).build();
+                    .cmdline(GuestShell.CMDLINE).onPoweroff(ShutdownAction.DESTROY)
+                    .disks(List.of("format=raw, vdev=" + (pv ? "xvda" : "hda") + ", access=rw, target=" + img))
+                    .raw(Map.of("xen_platform_pci", pv ? "1" : "0")).build();
             Domain d = xen.create(cfg);
-            try (BlkPvhvmBootTest.Console con = new BlkPvhvmBootTest.Console(xen.console(d.id()))) {
-                assertTrue(con.waitFor(BlkPvhvmBootTest.PROMPT, 0, 1_200_000) >= 0, "no prompt");
-                String r = measure(con, "/dev/xvda");
+            try (GuestShell.XenConsole con = new GuestShell.XenConsole(xen.console(d.id()))) {
+                assertTrue(con.waitFor(GuestShell.PROMPT, 0, 1_200_000) >= 0, "no prompt");
+                String r = measure(con, pv ? "/dev/xvda" : "/dev/sda");
                 con.write("poweroff -f\n");
                 long end = System.currentTimeMillis() + 60_000;
                 while (xen.lookup(d.id()).isPresent() && System.currentTimeMillis() < end) {
@@ -150,13 +154,13 @@ class DiskBenchTest {
         Path img = image("qemu-" + iface + ".raw");
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/qemu-system-i386", "-accel", "tcg", "-m", "256", "-nographic",
                 "-no-reboot", "-kernel", guest.resolve("bzImage").toString(), "-initrd",
-                (initrd != null ? initrd : guest.resolve("initramfs.cpio.gz")).toString(), "-append", BlkPvhvmBootTest.CMDLINE,
+                (initrd != null ? initrd : guest.resolve("initramfs.cpio.gz")).toString(), "-append", GuestShell.CMDLINE,
                 "-drive", "file=" + img + ",format=raw,if=" + iface));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         QemuShell sh = new QemuShell(p);
         try {
-            assertTrue(sh.waitFor(BlkPvhvmBootTest.PROMPT, 0, 600_000) >= 0, "QEMU guest: no prompt:\n"
-                    + BlkPvhvmBootTest.tail(sh.text()));
+            assertTrue(sh.waitFor(GuestShell.PROMPT, 0, 600_000) >= 0, "QEMU guest: no prompt:\n"
+                    + GuestShell.tail(sh.text()));
             if (initrd != null) {
                 String ins = sh.command("ls /virtio; for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do "
                         + "insmod /virtio/$m.ko 2>&1; done; for i in $(seq 50); do [ -e " + dev + " ] && break; sleep 0.1; done", "insmod", 60);

@@ -8,6 +8,9 @@ import java.nio.charset.StandardCharsets;
 /** A guest's serial shell seen from the host (xenj's console or QEMU's stdio): write commands, wait for markers. */
 abstract class GuestShell implements AutoCloseable {
 
+    static final String PROMPT = "~ # ";
+    static final String CMDLINE = System.getProperty("xenj.boot.cmdline", "console=ttyS0 cryptomgr.notests nokaslr");
+
     private final ByteArrayOutputStream seen = new ByteArrayOutputStream();
 
     final synchronized void collect(byte[] b) {
@@ -44,8 +47,33 @@ abstract class GuestShell implements AutoCloseable {
         int from = text().length();
         write("echo " + tag + "-start-$((6*7)); " + line + "; echo " + tag + "-end-$((6*7))\n");
         int end = waitFor(tag + "-end-42", from, seconds * 1000L);
-        assertTrue(end >= 0, "the shell did not finish '" + tag + "':\n" + BlkPvhvmBootTest.tail(text().substring(from)));
+        assertTrue(end >= 0, "the shell did not finish '" + tag + "':\n" + tail(text().substring(from)));
         int start = text().indexOf(tag + "-start-42", from);
         return text().substring(start + tag.length() + 9, end);
+    }
+
+    static String tail(String s) {
+        return s.length() <= 4000 ? s : "..." + s.substring(s.length() - 4000);
+    }
+
+    /** A xenj domain's console, seen from the toolstack side. */
+    static final class XenConsole extends GuestShell {
+        final org.xenj.hypervisor.api.ConsoleAccess access;
+        final AutoCloseable subscription;
+
+        XenConsole(org.xenj.hypervisor.api.ConsoleAccess access) {
+            this.access = access;
+            this.subscription = access.attach(this::collect);
+        }
+
+        @Override
+        void write(byte[] b) {
+            access.write(b);
+        }
+
+        @Override
+        public void close() throws Exception {
+            subscription.close();
+        }
     }
 }

@@ -59,6 +59,9 @@ public final class PcDevices implements DeviceModelInstance {
         return d;
     }
 
+    /** PCI base class of mass storage, as the Xen platform device's unplug reports it. */
+    static final int PCI_CLASS_STORAGE = 0x01;
+
     static PcDevices attach(HvmPlatform platform) {
         return attach(platform, null, null);
     }
@@ -105,6 +108,11 @@ public final class PcDevices implements DeviceModelInstance {
         java.util.List<String> ideSpecs = platform.config().disks().stream()
                 .filter(s -> s.matches(".*\\b(hd|sd|xvd)[a-d]\\b.*")).toList();
         if (ideSpecs.isEmpty()) {
+            return;
+        }
+        if (platform.emulatedClassUnplugged(PCI_CLASS_STORAGE)) {
+            // a hand-over after the PVHVM guest's unplug: blkback serves these images now
+            platform.log("qemu-dm: the guest unplugged its emulated disks: no IDE for " + ideSpecs.size() + " disk(s)");
             return;
         }
         if (images == null) {
@@ -156,7 +164,7 @@ public final class PcDevices implements DeviceModelInstance {
         IdeState ideState = s.ide();
         if (ide != null && ideState != null) {
             ide.restoreState(ideState);
-        } else if (ide != null || ideState != null) {
+        } else if ((ide != null || ideState != null) && !platform.emulatedClassUnplugged(PCI_CLASS_STORAGE)) {
             platform.log("qemu-dm: the IDE disks changed across the hand-over; IDE starts at power-on");
         }
     }

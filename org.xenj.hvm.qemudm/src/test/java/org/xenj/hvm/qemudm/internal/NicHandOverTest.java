@@ -50,6 +50,8 @@ class NicHandOverTest {
         final ExecutorService executor = Executors.newSingleThreadExecutor();
         final DomainConfig config;
         volatile boolean intx;
+        /** Bit per PCI base class the "guest" unplugged through the Xen platform device. */
+        volatile int unpluggedClasses;
 
         Platform(DomainConfig config) {
             this.config = config;
@@ -111,6 +113,11 @@ class NicHandOverTest {
 
         @Override
         public void unplugPci(PciSlot slot) {
+        }
+
+        @Override
+        public boolean emulatedClassUnplugged(int pciBaseClass) {
+            return (unpluggedClasses & 1 << pciBaseClass) != 0;
         }
 
         @Override

@@ -52,6 +52,8 @@ public final class HvmPlatformImpl implements HvmPlatform {
     private long hostTimerDeadline = Long.MAX_VALUE;
     private HostTimer.Handle hostTimer;
     private volatile boolean destroyed;
+    /** Bit per PCI base class the guest unplugged; kept across device-model hand-overs. */
+    private final java.util.concurrent.atomic.AtomicInteger unpluggedClasses = new java.util.concurrent.atomic.AtomicInteger();
     /** Set by a device whose timer was reprogrammed: the next deadline may now be earlier. */
     private volatile boolean timersChanged;
     private final java.util.List<Runnable> shutdownListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -323,6 +325,18 @@ public final class HvmPlatformImpl implements HvmPlatform {
     @Override
     public void unplugPci(PciSlot slot) {
         pci.unplug(slot);
+    }
+
+    /** The guest unplugged every emulated function of this PCI base class (Xen's platform device). */
+    public void markClassUnplugged(int pciBaseClass) {
+        if (pciBaseClass >= 0 && pciBaseClass < 32) {
+            unpluggedClasses.getAndUpdate(m -> m | 1 << pciBaseClass);
+        }
+    }
+
+    @Override
+    public boolean emulatedClassUnplugged(int pciBaseClass) {
+        return pciBaseClass >= 0 && pciBaseClass < 32 && (unpluggedClasses.get() & 1 << pciBaseClass) != 0;
     }
 
     @Override

@@ -18,4 +18,11 @@ public interface NicBus {
     void setIntx(boolean asserted);
 
     boolean busMaster();
+
+    /**
+     * The guest unplugged the NIC (Xen's platform device): it will never send or receive again, so
+     * the host side may give up its switch port rather than be flooded for nothing.
+     */
+    default void unplugged() {
+    }
 }

@@ -37,7 +37,7 @@ public final class Nics {
         final Executor executor;
         PciDevice device;
         volatile PciSlot slot;
-        Port port;
+        volatile Port port;
 
         Nic(NicSpec spec, GuestMemory memory, Executor executor) {
             this.spec = spec;
@@ -69,6 +69,14 @@ public final class Nics {
             return s != null && s.busMaster();
         }
 
+        @Override
+        public void unplugged() {
+            Port p = port;
+            if (p != null) {
+                p.close(); // idempotent: detach() closes it again
+            }
+        }
+
         void receive(byte[] frame, int length) {
             if (device instanceof Rtl8139 r) {
                 r.receive(frame, length);
@@ -82,10 +90,20 @@ public final class Nics {
         this.platform = platform;
     }
 
+    /** PCI base class of network controllers, as the Xen platform device's unplug reports it. */
+    static final int PCI_CLASS_NETWORK = 0x02;
+
     /** The NICs the domain's vif entries ask for, plugged and connected; {@code vswitch} may be null. */
     public static Nics attach(HvmPlatform platform, VirtualSwitch vswitch) {
         Nics n = new Nics(platform);
         List<String> vifs = platform.config().vifs();
+        if (platform.emulatedClassUnplugged(PCI_CLASS_NETWORK)) {
+            // a hand-over after the PVHVM guest's unplug: its NICs are netback's vifs now
+            if (!vifs.isEmpty()) {
+                platform.log("qemu-dm: the guest unplugged its emulated NICs: none for " + vifs.size() + " vif(s)");
+            }
+            return n;
+        }
         try {
             for (int devid = 0; devid < vifs.size(); devid++) {
                 n.add(vifs.get(devid), devid, vswitch);
@@ -193,6 +211,9 @@ public final class Nics {
     /** Restores each NIC from its entry; a record for other NICs than these leaves them at power-on, logged. */
     public void restoreState(NicsState s) {
         if (s.nics().size() != nics.size()) {
+            if (nics.isEmpty() && platform.emulatedClassUnplugged(PCI_CLASS_NETWORK)) {
+                return; // unplugged by the guest: nothing to restore them into
+            }
             platform.log("qemu-dm: the emulated NICs changed across the hand-over; they start at power-on");
             return;
         }

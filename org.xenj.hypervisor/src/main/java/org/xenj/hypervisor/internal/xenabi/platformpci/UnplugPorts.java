@@ -29,8 +29,8 @@ final class UnplugPorts implements IoHandler {
     static final int EVENT_LOG_LIMIT = 16;
     /** Guest log lines passed through before the rest are dropped. */
     static final int LINE_LIMIT = 256;
-    private static final int BASE_CLASS_NETWORK = 0x02;
-    private static final int BASE_CLASS_STORAGE = 0x01;
+    static final int BASE_CLASS_NETWORK = 0x02;
+    static final int BASE_CLASS_STORAGE = 0x01;
 
     /** Takes emulated devices of a PCI base class off the bus; returns how many. */
     interface Unplugger {

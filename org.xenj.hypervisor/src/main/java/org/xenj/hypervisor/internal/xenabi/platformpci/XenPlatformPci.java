@@ -45,10 +45,12 @@ public final class XenPlatformPci implements PciDevice {
 
     private final List<PciBar> bars = List.of(PciBar.io(IO_BAR_SIZE, IO_BAR), PciBar.memory(MEMORY_BAR_SIZE, true, null));
     private final UnplugPorts ports;
+    private final PlatformUnplug unplug;
     private PciSlot slot;
 
-    private XenPlatformPci(UnplugPorts ports) {
+    private XenPlatformPci(UnplugPorts ports, PlatformUnplug unplug) {
         this.ports = ports;
+        this.unplug = unplug;
     }
 
     /**
@@ -57,8 +59,9 @@ public final class XenPlatformPci implements PciDevice {
      */
     public static XenPlatformPci plugInto(HvmPlatformImpl platform, IoHandler logPort) {
         Consumer<String> log = platform::log;
-        UnplugPorts ports = new UnplugPorts(new PlatformUnplug(platform), logPort, log);
-        XenPlatformPci device = new XenPlatformPci(ports);
+        PlatformUnplug unplug = new PlatformUnplug(platform);
+        UnplugPorts ports = new UnplugPorts(unplug, logPort, log);
+        XenPlatformPci device = new XenPlatformPci(ports, unplug);
         device.slot = platform.plugPci(SLOT, 0, device);
         platform.mapIo(FIXED_PORTS, FIXED_PORT_COUNT, ports);
         return device;
@@ -83,8 +86,15 @@ public final class XenPlatformPci implements PciDevice {
         return ports.state();
     }
 
+    /** A saved platform device; what its guest had unplugged stays unplugged for the device models. */
     public void restore(XenPlatformState state) {
         ports.restore(state);
+        if ((state.unplugged() & UnplugPorts.UNPLUG_IDE_DISKS) != 0) {
+            unplug.platform().markClassUnplugged(UnplugPorts.BASE_CLASS_STORAGE);
+        }
+        if ((state.unplugged() & UnplugPorts.UNPLUG_NICS) != 0) {
+            unplug.platform().markClassUnplugged(UnplugPorts.BASE_CLASS_NETWORK);
+        }
     }
 
     PciSlot slot() {
@@ -95,6 +105,7 @@ public final class XenPlatformPci implements PciDevice {
     private record PlatformUnplug(HvmPlatformImpl platform) implements UnplugPorts.Unplugger {
         @Override
         public int unplugClass(int baseClass) {
+            platform.markClassUnplugged(baseClass); // before the functions go: a racing hand-over sees it
             List<PciSlot> found = platform.pciBus().functionsOfClass(baseClass);
             for (PciSlot s : found) {
                 platform.unplugPci(s);

@@ -140,6 +140,7 @@ public final class Ne2000 implements PciDevice {
             isr = 0;
             updateIrq();
         }
+        bus.unplugged(); // outside the lock: the switch port is closed on the caller's thread
     }
 
     // ---------------------------------------------------------------- registers

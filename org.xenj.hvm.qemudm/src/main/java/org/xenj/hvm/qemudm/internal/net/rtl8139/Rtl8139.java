@@ -187,6 +187,7 @@ public final class Rtl8139 implements PciDevice {
             isr = 0;
             updateIrq();
         }
+        bus.unplugged(); // outside the lock: the switch port is closed on the caller's thread
     }
 
     // ---------------------------------------------------------------- registers

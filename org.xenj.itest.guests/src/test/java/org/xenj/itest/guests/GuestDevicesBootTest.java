@@ -1,0 +1,338 @@
+package org.xenj.itest.guests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.xenj.dom0.blkback.internal.BlkbackService;
+import org.xenj.dom0.block.internal.BlockImagesService;
+import org.xenj.dom0.netback.internal.Netback;
+import org.xenj.dom0.vswitch.api.Port;
+import org.xenj.dom0.vswitch.internal.SwitchService;
+import org.xenj.hvm.qemudm.internal.QemuDeviceModel;
+import org.xenj.hypervisor.api.Domain;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.ShutdownAction;
+import org.xenj.hypervisor.internal.builder.HvmGuestBuilder;
+import org.xenj.hypervisor.internal.domain.CoreConfig;
+import org.xenj.hypervisor.internal.domain.HypervisorCore;
+import org.xenj.hypervisor.internal.domain.Plugins;
+import org.xenj.sched.credit.internal.CreditSchedulerType;
+
+/**
+ * Two Debian 686-pae guests booted at once on two pCPUs, on the whole Domain 0 stack as Karaf wires
+ * it (qemu-dm with the block layer and the virtual switch, blkback, netback), so that one boot of
+ * each serves every device check. Real drivers no one here wrote are the oracles:
+ * <ul>
+ * <li><b>pv</b> ({@code xen_platform_pci=1}, PVHVM): Linux finds Xen through our ABI, unplugs the
+ * emulated disks qemu-dm had opened for xvda/xvdb, and its own xen-blkfront (4-page ring, indirect
+ * requests) and xen-netfront take over: a raw ext4 xvda, a qcow2 overlay xvdb, a hot-plugged xvdc
+ * and vif;</li>
+ * <li><b>pc</b> ({@code xen_platform_pci=0}, a bare PC): the same kernel finds no hypervisor; its
+ * ata_piix drives qemu-dm's PIIX3 IDE (ext4 hda, blank hdb, ISO9660 CD-ROM hdc) and its 8139too and
+ * ne2k-pci drive the emulated RTL8139 and NE2000 on the same bridge as pv's netfront.</li>
+ * </ul>
+ * The guests ping each other through every NIC, fetch a file from a network namespace over a TAP,
+ * qemu-dm is handed over while both run, and after poweroff the host's e2fsck, debugfs and qemu-img
+ * read what the guests wrote. Runs only with {@code -Dxenj.pvhvm.dir=DIR} (tests/guest-devices.sh).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class GuestDevicesBootTest {
+
+    static final String CMDLINE = System.getProperty("xenj.boot.cmdline", "console=ttyS0 cryptomgr.notests nokaslr");
+    /**
+     * Module options busybox's modprobe takes from the kernel command line: a 4-page ring (Linux's
+     * default is one page) and indirect requests of up to 256 segments (default 32), so Linux's own
+     * blkfront drives blkback's multi-page ring and largest indirect requests.
+     */
+    static final String BLKFRONT_OPTIONS = "xen_blkfront.max_ring_page_order=2 xen_blkfront.max_indirect_segments=256";
+    static final String PV_MAC = "00:16:3e:00:00:01", RTL_MAC = "00:16:3e:00:00:02", NE_MAC = "00:16:3e:00:00:03";
+    /** pv answers on both subnets; pc has one NIC in each, so every ping names the NIC it crosses. */
+    static final String PV_IP = "10.99.0.1", PV_IP2 = "10.99.1.1", RTL_IP = "10.99.0.2", NE_IP = "10.99.1.2";
+
+    final List<String> switchLog = new CopyOnWriteArrayList<>();
+    Path tmp;
+    Images img;
+    BlockImagesService images;
+    BlkbackService blkback;
+    SwitchService sw;
+    Netback netback;
+    NetNamespace netns;
+    Plugins plugins;
+    QemuDeviceModel qemuDm;
+    HypervisorCore xen;
+    Domain pvDom;
+    Domain pcDom;
+    GuestShell pv;
+    GuestShell pc;
+    long t0;
+    /** md5s the guests printed of what they wrote, checked on the host after poweroff. */
+    volatile String pvBigMd5;
+    volatile String pcRandMd5;
+    /** pc's interface names for the RTL8139 and the NE2000. */
+    volatile String pcRtl;
+    volatile String pcNe;
+
+    /** The images both guests get, made by the host's own tools. */
+    record Images(Path a, Path base, String baseSha, Path b, Path c, Path hda, Path hdb, Path cd, String cdPayloadMd5) {
+    }
+
+    @BeforeAll
+    void bootBothGuests() throws Exception {
+        String dir = System.getProperty("xenj.pvhvm.dir");
+        assumeTrue(dir != null && !dir.isBlank(), "set -Dxenj.pvhvm.dir to run the guest device boot test");
+        for (String tool : List.of("mkfs.ext4", "e2fsck", "debugfs", "qemu-img")) {
+            assumeTrue(HostTools.which(tool) != null, tool + " is not installed (./xenj test installs it)");
+        }
+        String isoTool = HostTools.which("genisoimage") != null ? "genisoimage" : HostTools.which("xorriso") != null ? "xorriso" : null;
+        assumeTrue(isoTool != null, "neither genisoimage nor xorriso is installed");
+        Path guest = Path.of(dir);
+        assertTrue(Files.isRegularFile(guest.resolve("bzImage")), "no bzImage in " + guest);
+        long timeoutMs = Long.getLong("xenj.boot.timeout", 1500) * 1000;
+        tmp = Files.createTempDirectory("xenj-guests-");
+        img = makeImages(isoTool);
+
+        images = new BlockImagesService();
+        blkback = new BlkbackService(images);
+        sw = new SwitchService(System::nanoTime, m -> {
+            switchLog.add(m);
+            System.out.println("[guest-devices] switch: " + m);
+        }, 300_000);
+        netback = new Netback(sw);
+        netns = NetNamespace.open(sw.bridge("xenbr0"), 16);
+        plugins = new Plugins();
+        plugins.addScheduler(new CreditSchedulerType());
+        plugins.addBuilder(new HvmGuestBuilder());
+        qemuDm = new QemuDeviceModel(sw, images); // as in Karaf: qemu-dm has the block layer and the switch
+        plugins.addDeviceModel(qemuDm);
+        plugins.addBackend(blkback, BlkbackService.KIND);
+        plugins.addBackend(netback, Netback.KIND);
+        xen = new HypervisorCore(CoreConfig.parse("460M", 2, "32M", "credit"), plugins);
+        t0 = System.nanoTime();
+        pvDom = xen.create(config("pv", "1", CMDLINE + " " + BLKFRONT_OPTIONS,
+                List.of("format=raw, vdev=xvda, access=rw, target=" + img.a(), "format=qcow2, vdev=xvdb, access=rw, target=" + img.b()),
+                List.of("mac=" + PV_MAC + ",bridge=xenbr0"), guest));
+        pcDom = xen.create(config("pc", "0", CMDLINE,
+                List.of("format=raw, vdev=hda, access=rw, target=" + img.hda(), "format=raw, vdev=hdb, access=rw, target=" + img.hdb(),
+                        "format=raw, vdev=hdc, access=ro, devtype=cdrom, target=" + img.cd()),
+                List.of("model=rtl8139,mac=" + RTL_MAC + ",bridge=xenbr0", "model=ne2k_pci,mac=" + NE_MAC + ",bridge=xenbr0"), guest));
+        pv = new GuestShell("pv", xen.console(pvDom.id()));
+        pc = new GuestShell("pc", xen.console(pcDom.id()));
+        for (GuestShell g : List.of(pv, pc)) {
+            int prompt = g.waitFor(GuestShell.PROMPT, 0, timeoutMs);
+            assertTrue(prompt >= 0, g.name() + ": no shell prompt; console:\n" + g.tail() + "\nhost log:\n" + hostLog());
+            System.out.printf("[guest-devices] %s: prompt after %.1f s%n", g.name(), secs());
+        }
+    }
+
+    private DomainConfig config(String name, String platformPci, String cmdline, List<String> disks, List<String> vifs, Path guest) {
+        return DomainConfig.builder(name).type(DomainType.HVM).memoryMiB(200)
+                .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
+                .cmdline(cmdline).onPoweroff(ShutdownAction.DESTROY).disks(disks).vifs(vifs)
+                .raw(Map.of("xen_platform_pci", platformPci)).build();
+    }
+
+    private Images makeImages(String isoTool) throws Exception {
+        Path a = HostTools.ext4(tmp.resolve("a.raw"), 64);
+        Path base = HostTools.ext4(tmp.resolve("base.raw"), 64);
+        Path b = tmp.resolve("b.qcow2");
+        HostTools.run("qemu-img", "create", "-q", "-f", "qcow2", "-b", base.toString(), "-F", "raw", b.toString());
+        Path c = HostTools.ext4(tmp.resolve("c.raw"), 16);
+        Path hda = HostTools.ext4(tmp.resolve("hda.img"), 64);
+        Path hdb = HostTools.sparse(tmp.resolve("hdb.img"), 72);
+        Path isoDir = Files.createDirectories(tmp.resolve("iso"));
+        byte[] payload = new byte[3 << 20];
+        new Random(42).nextBytes(payload);
+        Files.write(isoDir.resolve("payload.bin"), payload);
+        Files.writeString(isoDir.resolve("hello.txt"), "hello from the host's ISO\n");
+        Path cd = tmp.resolve("cd.iso");
+        if (isoTool.equals("genisoimage")) {
+            HostTools.run("genisoimage", "-quiet", "-r", "-J", "-V", "XENJCD", "-o", cd.toString(), isoDir.toString());
+        } else {
+            HostTools.run("xorriso", "-as", "mkisofs", "-quiet", "-r", "-J", "-V", "XENJCD", "-o", cd.toString(), isoDir.toString());
+        }
+        return new Images(a, base, HostTools.sha256(base), b, c, hda, hdb, cd, HostTools.md5(payload));
+    }
+
+    double secs() {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    String hostLog() {
+        return xen == null ? "" : String.join("\n", xen.dmesg());
+    }
+
+    /** Runs two guests' checks at once (each guest has its own pCPU); the first failure is rethrown. */
+    static void both(Callable<?> a, Callable<?> b) throws Exception {
+        CompletableFuture<?> fb = CompletableFuture.supplyAsync(() -> {
+            try {
+                return b.call();
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        Throwable first = null;
+        try {
+            a.call();
+        } catch (Exception | AssertionError e) {
+            first = e;
+        }
+        try {
+            fb.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null ? ce.getCause() : e.getCause();
+            if (first == null) {
+                first = cause;
+            } else {
+                first.addSuppressed(cause);
+            }
+        }
+        if (first instanceof Exception e) {
+            throw e;
+        }
+        if (first instanceof Error e) {
+            throw e;
+        }
+    }
+
+    // ------------------------------------------------------------------ the checks, in order
+
+    @Test
+    @Order(1)
+    void thePvhvmGuestFindsXenAndTheBarePcDoesNot() throws Exception {
+        both(() -> new PvhvmChecks(this).xenAbi(), () -> new BarePcChecks(this).noHypervisor());
+    }
+
+    @Test
+    @Order(2)
+    void blkfrontAndAtaPiixWriteFileSystemsAndReadTheCdrom() throws Exception {
+        both(() -> new PvhvmChecks(this).blkfrontDisks(), () -> new BarePcChecks(this).ideDisksAndCdrom());
+    }
+
+    @Test
+    @Order(3)
+    void aHotPluggedDiskAppearsIsWrittenAndGoes() throws Exception {
+        new PvhvmChecks(this).blockHotPlug();
+    }
+
+    @Test
+    @Order(4)
+    void netfront8139tooAndNe2kPciBindTheirNics() throws Exception {
+        both(() -> new PvhvmChecks(this).netfrontUp(), () -> new BarePcChecks(this).emulatedNicsUp());
+    }
+
+    @Test
+    @Order(5)
+    void theGuestsPingEachOtherThroughEveryNic() throws Exception {
+        both(() -> {
+            Net.ping(pv, RTL_IP, 10, 0);
+            return Net.ping(pv, NE_IP, 10, 0);
+        }, () -> {
+            Net.ping(pc, PV_IP, 10, 0);
+            return Net.ping(pc, PV_IP2, 10, 0);
+        });
+        new BarePcChecks(this).eachNicCarriedItsPings(10);
+        for (Port p : sw.bridge("xenbr0").ports()) {
+            System.out.println("[guest-devices] port " + p.name() + " " + p.counters());
+        }
+    }
+
+    @Test
+    @Order(6)
+    void bothGuestsFetchAFileFromTheNamespaceAndItFetchesOneBack() throws Exception {
+        if (netns.unavailable != null) {
+            System.out.println("[guest-devices] wget skipped: " + netns.unavailable);
+        }
+        assumeTrue(netns.unavailable == null, netns.unavailable);
+        both(() -> Net.wgetThroughNetfrontAndBack(this), () -> Net.wget(pc, netns, "rtl8139"));
+    }
+
+    @Test
+    @Order(7)
+    void aHotPluggedVifAppearsAndGoes() throws Exception {
+        new PvhvmChecks(this).vifHotPlug();
+    }
+
+    @Test
+    @Order(8)
+    void qemuDmIsHandedOverWhileBothRunAndEveryDeviceGoesOn() throws Exception {
+        long before = xen.dmesg().stream().filter(l -> l.contains("device model qemu-dm handed over")).count();
+        plugins.removeDeviceModel(qemuDm);
+        qemuDm = new QemuDeviceModel(sw, images);
+        plugins.addDeviceModel(qemuDm);
+        long end = System.currentTimeMillis() + 60_000;
+        while (xen.dmesg().stream().filter(l -> l.contains("device model qemu-dm handed over")).count() < before + 2
+                && System.currentTimeMillis() < end) {
+            Thread.sleep(50);
+        }
+        xen.dmesg().stream().filter(l -> l.contains("handed over") || l.contains("going away"))
+                .forEach(l -> System.out.println("[guest-devices] " + l.trim()));
+        assertEquals(before + 2, xen.dmesg().stream().filter(l -> l.contains("device model qemu-dm handed over")).count(),
+                "both domains' qemu-dm handed over:\n" + hostLog());
+        both(() -> Net.ping(pv, RTL_IP, 5, 1400), () -> {
+            Net.ping(pc, PV_IP, 5, 1400);
+            Net.ping(pc, PV_IP2, 5, 1400);
+            return new BarePcChecks(this).cdromReadsAfterHandOver();
+        });
+    }
+
+    @Test
+    @Order(9)
+    void afterPoweroffTheHostToolsReadWhatTheGuestsWrote() throws Exception {
+        for (GuestShell g : List.of(pv, pc)) {
+            g.powerOff();
+        }
+        long end = System.currentTimeMillis() + 120_000;
+        while ((xen.lookup(pvDom.id()).isPresent() || xen.lookup(pcDom.id()).isPresent()) && System.currentTimeMillis() < end) {
+            Thread.sleep(50);
+        }
+        assertTrue(xen.lookup(pvDom.id()).isEmpty() && xen.lookup(pcDom.id()).isEmpty(), "poweroff -f did not end both domains");
+        System.out.printf("[guest-devices] booted, checked and powered off in %.1f s%n", secs());
+        new PvhvmChecks(this).blkbackServedFlushesAndIndirectRequests();
+        images.close(); // every image closed before the host's tools look at them
+        new PvhvmChecks(this).hostReadsBlkfrontImages();
+        new BarePcChecks(this).hostReadsIdeImage();
+    }
+
+    @AfterAll
+    void tearDown() throws Exception {
+        List<Exception> errors = new ArrayList<>();
+        for (AutoCloseable c : new AutoCloseable[] { pv, pc, xen, images, sw == null ? null : sw::close, netback == null ? null : netback::close, netns }) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                errors.add(e);
+            }
+        }
+        if (tmp != null) {
+            try (var files = Files.walk(tmp)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw errors.get(0);
+        }
+    }
+}
