@@ -34,8 +34,9 @@ diagnose() {
         ./xenj list; ./xenj vcpu-list ho
         sleep 10
     done
-    echo "--- console bytes: $(./xenj console ho | wc -c), xen:dmesg tail:"
-    ./xenj dmesg | tail -25
+    echo "--- console bytes: $(./xenj console ho | wc -c); xen:debug-keys dq (registers, PIC, PIT, timers):"
+    ./xenj debug-keys dq
+    ./xenj dmesg | tail -60
 }
 
 ./xenj start >&2 || { bad "xenj start"; finish; }

@@ -48,6 +48,16 @@ public interface Hypervisor {
     /** The hypervisor's log ring, oldest first ({@code xl dmesg}). */
     List<String> dmesg();
 
+    /**
+     * Xen's debug keys ({@code xl debug-keys}): each character asks for a dump, written to the log
+     * ({@link #dmesg}). {@code h} lists the keys, {@code d} dumps every vCPU's registers and, for HVM
+     * domains, the interrupt controllers and timers, {@code q} the domains. Unknown keys are said so
+     * in the log. A dump reads state a running vCPU may be changing: it is a snapshot for diagnosis.
+     *
+     * @since 1.1
+     */
+    void debugKeys(String keys);
+
     void clearDmesg();
 
     ConsoleAccess console(int domid);

@@ -48,4 +48,9 @@ public final class HaltAwareExecutor implements VCpuExecutor {
     public boolean wakeupPending() {
         return executor.wakeupPending();
     }
+
+    @Override
+    public String debugState() {
+        return executor.debugState();
+    }
 }

@@ -81,6 +81,11 @@ final class HvmGuest implements Guest {
     }
 
     @Override
+    public String debugState() {
+        return platform.debugState();
+    }
+
+    @Override
     public void destroy() {
         platform.destroy();
         List<DeviceModelInstance> live;

@@ -62,6 +62,12 @@ public final class CpuExecutor implements VCpuExecutor {
     }
 
     @Override
+    public String debugState() {
+        return cpu.stateString() + "\nIF=" + (cpu.interruptsEnabled() ? 1 : 0) + " interrupt pending=" + env.interruptPending()
+                + " interrupt shadow=" + cpu.interruptShadow + " exit requested=" + exitRequested;
+    }
+
+    @Override
     public boolean wakeupPending() {
         if (shutdownRequested || exitRequested) {
             return true;

@@ -206,6 +206,11 @@ public final class HypervisorComponent implements Hypervisor {
     }
 
     @Override
+    public void debugKeys(String keys) {
+        core().debugKeys(keys);
+    }
+
+    @Override
     public void clearDmesg() {
         core().clearDmesg();
     }

@@ -710,6 +710,11 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     }
 
     @Override
+    public void debugKeys(String keys) {
+        DebugKeys.handle(keys == null ? "" : keys, domains.values(), this::log);
+    }
+
+    @Override
     public void clearDmesg() {
         dmesg.clear();
     }

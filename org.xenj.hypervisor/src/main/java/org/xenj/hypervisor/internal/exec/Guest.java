@@ -35,6 +35,11 @@ public interface Guest {
         throw new UnsupportedOperationException("this guest has no device models");
     }
 
+    /** Platform state for {@code xl debug-keys d} (interrupt controllers, timers); empty if none. */
+    default String debugState() {
+        return "";
+    }
+
     /** Releases host resources (device models, timers). Memory is freed by the domain core. */
     void destroy();
 }

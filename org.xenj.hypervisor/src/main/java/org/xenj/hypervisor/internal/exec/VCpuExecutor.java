@@ -28,6 +28,11 @@ public interface VCpuExecutor {
      */
     boolean wakeupPending();
 
+    /** A multi-line dump for {@code xl debug-keys d}; read without stopping the vCPU. */
+    default String debugState() {
+        return "(no register dump for this kind of vCPU)";
+    }
+
     /** Why {@link #run} returned. */
     enum RunExit {
         /** Deadline passed or exit requested: still runnable. */

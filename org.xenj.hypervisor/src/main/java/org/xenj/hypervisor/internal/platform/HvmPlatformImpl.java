@@ -201,6 +201,24 @@ public final class HvmPlatformImpl implements HvmPlatform {
         }
     }
 
+    /** Interrupt controllers and timers, for xl debug-keys 'd' (read under their own locks). */
+    public String debugState() {
+        long now = clock.nanoTime();
+        long host;
+        synchronized (timerLock) {
+            host = hostTimerDeadline;
+        }
+        StringBuilder b = new StringBuilder(256);
+        b.append(fabric.pic().debugState()).append('\n').append(pit.debugState(now)).append('\n');
+        b.append("host timer ").append(host == Long.MAX_VALUE ? "not armed" : String.format("in %.3f ms", (host - now) / 1e6));
+        for (int i = 0; i < fabric.vcpus(); i++) {
+            long lapic = fabric.lapic(i).nextDeadline();
+            b.append(String.format("%nvCPU %d: interrupt deliverable %s, LAPIC timer %s", i, fabric.interruptPending(i),
+                    lapic == Long.MAX_VALUE ? "idle" : String.format("in %.3f ms", (lapic - now) / 1e6)));
+        }
+        return b.toString();
+    }
+
     /** Fires due timers; returns the next deadline and makes sure a host timer will wake us then. */
     public long serviceTimers(long now) {
         long next = pit.service(now);

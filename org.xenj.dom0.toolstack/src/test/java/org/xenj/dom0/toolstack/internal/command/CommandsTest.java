@@ -212,6 +212,14 @@ class CommandsTest {
     }
 
     @Test
+    void debugKeysGoToTheHypervisor() throws Exception {
+        DebugKeysCommand c = new DebugKeysCommand();
+        c.keys = "dq";
+        assertEquals("", exec(c));
+        assertEquals(List.of("debugKeys dq"), hv.calls);
+    }
+
+    @Test
     void vcpuListAndPin() throws Exception {
         VcpuListCommand l = new VcpuListCommand();
         l.noFormat = true;

@@ -145,6 +145,7 @@ class StubHypervisor implements Hypervisor {
 
     @Override public void pinVCpu(int domid, int vcpu, int[] pcpus) { calls.add("pin " + domid + " " + vcpu + " " + Formats.join(pcpus)); }
     @Override public List<String> dmesg() { return List.copyOf(log); }
+    @Override public void debugKeys(String keys) { calls.add("debugKeys " + keys); log.add("debug keys " + keys); }
     @Override public void clearDmesg() { calls.add("clearDmesg"); log.clear(); }
     @Override public ConsoleAccess console(int domid) { return console; }
     @Override public CpuPools cpupools() { return cpupools; }

@@ -41,6 +41,14 @@ public final class PicPair {
         }
     }
 
+    /** Both chips' request, in-service and mask registers (xl debug-keys). */
+    public String debugState() {
+        synchronized (lock) {
+            return String.format("PIC master irr=%02x isr=%02x imr=%02x, slave irr=%02x isr=%02x imr=%02x", master.irr, master.isr,
+                    master.imr, slave.irr, slave.isr, slave.imr);
+        }
+    }
+
     /** Whether the master's INT output is high (an interrupt waits for INTA). */
     public boolean outputPending() {
         synchronized (lock) {

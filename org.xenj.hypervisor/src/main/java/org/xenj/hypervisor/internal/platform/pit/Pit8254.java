@@ -61,6 +61,14 @@ public final class Pit8254 {
         return next;
     }
 
+    /** Channel 0 as IRQ0 sees it (xl debug-keys). */
+    public synchronized String debugState(long now) {
+        PitChannel c = channels[0];
+        long next = c.nextIrq();
+        return String.format("PIT ch0 mode %d reload %d armed %s gate %s, next IRQ0 %s", c.mode, c.reload, c.armed, c.gate,
+                next == Long.MAX_VALUE ? "none" : String.format("in %.3f ms", (next - now) / 1e6));
+    }
+
     public IoHandler ports() {
         return new IoHandler() {
             @Override
