@@ -9,9 +9,9 @@
 #      64 MiB O_DIRECT dd on sdb with MB/s printed, ISO9660 sr0); 8139too and ne2k-pci on xenbr0.
 # The guests ping each other through every NIC; where a TAP and a network namespace can be made,
 # both fetch a 16 MiB file from python3's http.server in the namespace (pv through netfront, pc
-# through the RTL8139) and the namespace fetches it back from busybox httpd in pv; qemu-dm is handed
-# over while both run and the NICs and the CD-ROM go on working; after poweroff the host's e2fsck,
-# debugfs and qemu-img check what the guests wrote. Runs GuestDevicesBootTest (one surefire test
+# through the RTL8139 and, on the second subnet, the NE2000) and the namespace fetches it back
+# from busybox httpd in pv; qemu-dm is handed over while both run and the NICs and the CD-ROM go
+# on working; after poweroff the host's e2fsck, debugfs and qemu-img check what the guests wrote. Runs GuestDevicesBootTest (one surefire test
 # per step). Never touches the host's interfaces.
 # Env: XENJ_PAE_GUEST_DIR (default ./guest-pae), XENJ_BOOT_TIMEOUT seconds to the prompts (default 1500).
 set -uo pipefail

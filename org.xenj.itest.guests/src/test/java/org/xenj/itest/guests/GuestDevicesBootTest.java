@@ -51,7 +51,8 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
  * ata_piix drives qemu-dm's PIIX3 IDE (ext4 hda, blank hdb, ISO9660 CD-ROM hdc) and its 8139too and
  * ne2k-pci drive the emulated RTL8139 and NE2000 on the same bridge as pv's netfront.</li>
  * </ul>
- * The guests ping each other through every NIC, fetch a file from a network namespace over a TAP,
+ * The guests ping each other through every NIC, fetch a file from a network namespace over a TAP
+ * (pv through netfront, pc through the RTL8139 and through the NE2000),
  * qemu-dm is handed over while both run, and after poweroff the host's e2fsck, debugfs and qemu-img
  * read what the guests wrote. Runs only with {@code -Dxenj.pvhvm.dir=DIR} (tests/guest-devices.sh).
  */
@@ -264,7 +265,10 @@ class GuestDevicesBootTest {
             System.out.println("[guest-devices] wget skipped: " + netns.unavailable);
         }
         assumeTrue(netns.unavailable == null, netns.unavailable);
-        both(() -> Net.wgetThroughNetfrontAndBack(this), () -> Net.wget(pc, netns, "rtl8139"));
+        both(() -> Net.wgetThroughNetfrontAndBack(this), () -> {
+            Net.wget(pc, netns, NetNamespace.ADDRESS, "rtl8139"); // 10.99.0.0/24 is the RTL8139's subnet
+            return Net.wget(pc, netns, NetNamespace.ADDRESS2, "ne2k_pci"); // 10.99.1.0/24 the NE2000's
+        });
     }
 
     @Test

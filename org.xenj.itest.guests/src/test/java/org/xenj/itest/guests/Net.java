@@ -48,9 +48,9 @@ final class Net {
     }
 
     /** busybox wget of the namespace's file through the guest's NIC; the md5 must match. */
-    static Object wget(GuestShell g, NetNamespace ns, String via) throws Exception {
+    static Object wget(GuestShell g, NetNamespace ns, String address, String via) throws Exception {
         long t = System.nanoTime();
-        String out = g.run("wget -q -O - " + ns.url() + " | md5sum", 900);
+        String out = g.run("wget -q -O - " + ns.url(address) + " | md5sum", 900);
         double s = (System.nanoTime() - t) / 1e9;
         System.out.printf("[guest-devices] %s wget %d MiB through %s in %.1f s (%.2f MB/s): %s%n", g.name(), ns.blobMib, via, s,
                 ns.blobMib * 1.048576 / s, out.trim());

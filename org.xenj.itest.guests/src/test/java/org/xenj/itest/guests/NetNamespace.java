@@ -17,6 +17,8 @@ import org.xenj.dom0.vswitch.api.Bridge;
 final class NetNamespace implements AutoCloseable {
 
     static final String ADDRESS = "10.99.0.254";
+    /** A second address on the same TAP, in the other subnet: reached through a guest's second NIC. */
+    static final String ADDRESS2 = "10.99.1.254";
     static final int PORT = 8080;
 
     final int blobMib;
@@ -62,6 +64,7 @@ final class NetNamespace implements AutoCloseable {
             return;
         }
         out = HostTools.sh(10, "ip", "link", "set", tap, "netns", ns) + exec(10, "ip", "addr", "add", ADDRESS + "/24", "dev", tap)
+                + exec(10, "ip", "addr", "add", ADDRESS2 + "/24", "dev", tap)
                 + exec(10, "ip", "link", "set", tap, "up") + exec(10, "ip", "link", "set", "lo", "up");
         if (!out.isBlank()) {
             unavailable = "configuring " + tap + " in " + ns + ": " + out.trim();
@@ -73,7 +76,7 @@ final class NetNamespace implements AutoCloseable {
         Files.write(dir.resolve("blob"), blob);
         blobMd5 = HostTools.md5(blob);
         try {
-            httpd = new ProcessBuilder("ip", "netns", "exec", ns, "python3", "-m", "http.server", String.valueOf(PORT), "--bind", ADDRESS,
+            httpd = new ProcessBuilder("ip", "netns", "exec", ns, "python3", "-m", "http.server", String.valueOf(PORT), "--bind", "0.0.0.0",
                     "--directory", dir.toString()).redirectErrorStream(true).redirectOutput(dir.resolve("httpd.log").toFile()).start();
         } catch (IOException e) {
             unavailable = "cannot start python3's http.server in " + ns + ": " + e.getMessage();
@@ -100,7 +103,11 @@ final class NetNamespace implements AutoCloseable {
     }
 
     String url() {
-        return "http://" + ADDRESS + ":" + PORT + "/blob";
+        return url(ADDRESS);
+    }
+
+    String url(String address) {
+        return "http://" + address + ":" + PORT + "/blob";
     }
 
     @Override
