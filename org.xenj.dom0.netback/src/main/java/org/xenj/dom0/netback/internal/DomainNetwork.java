@@ -1,5 +1,6 @@
 package org.xenj.dom0.netback.internal;
 
+import org.xenj.dom0.vswitch.api.VifSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;

@@ -1,5 +1,6 @@
 package org.xenj.dom0.netback.internal;
 
+import org.xenj.dom0.vswitch.api.VifSpec;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.ArrayList;
