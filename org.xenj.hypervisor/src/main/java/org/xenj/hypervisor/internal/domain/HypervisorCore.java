@@ -45,7 +45,6 @@ import org.xenj.hypervisor.internal.sched.SchedDomain;
 import org.xenj.hypervisor.internal.sched.SchedulingCore;
 import org.xenj.hypervisor.internal.sched.VCpu;
 import org.xenj.hypervisor.internal.timer.HostTimerThread;
-import org.xenj.hypervisor.spi.DeviceModel;
 
 /**
  * The hypervisor as plain Java (the DS component is a thin wrapper): Domain-0, machine memory
@@ -265,7 +264,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
 
     synchronized DomainImpl createDomain(DomainConfig config, UUID uuid, boolean paused) {
         checkOpen();
-        validateName(config.name());
+        Admission.validateName(config.name(), domains.values());
         if (config.type() == DomainType.DOM0) {
             throw new HypervisorException("type DOM0 is Domain-0's alone; choose hvm, pv, pvh or workload");
         }
@@ -275,7 +274,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         if (frames > Integer.MAX_VALUE) {
             throw new HypervisorException("memory=" + config.memoryMiB() + " MiB is more than xenj can give one domain");
         }
-        refuseUnbuildableType(config);
+        Admission.refuseUnbuildableType(config, plugins);
         int domid = nextDomid;
         DomainMemory memory = new DomainMemory(machine, domid);
         try {
@@ -301,7 +300,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             }
         }
         domains.put(domid, d);
-        String missing = missingPlugin(config);
+        String missing = Admission.missingPlugin(config, plugins);
         if (missing != null) {
             d.awaitingBuild = true;
             log("d" + domid + " (" + config.name() + ") created paused: waiting for " + missing);
@@ -328,55 +327,6 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         }
     }
 
-    private void validateName(String name) {
-        if (name == null || !name.matches("[A-Za-z0-9_.+:@-]{1,64}")) {
-            throw new HypervisorException("bad domain name '" + name + "': use 1-64 letters, digits or _ . + : @ -");
-        }
-        if (name.matches("[0-9]+")) {
-            throw new HypervisorException("bad domain name '" + name + "': a name cannot be only digits (it would read as an id)");
-        }
-        for (DomainImpl d : domains.values()) {
-            if (d.name.equals(name) && d.phase != DomainImpl.Phase.GONE) {
-                throw new HypervisorException("a domain named '" + name + "' already exists (id " + d.id + ")");
-            }
-        }
-    }
-
-    /** What the domain waits for before it can be built, or null. */
-    /** The guest types this hypervisor ships a builder for: only these wait, paused, for their builder. */
-    private static final java.util.Set<DomainType> BUILT_IN_TYPES = java.util.EnumSet.of(DomainType.HVM, DomainType.PV,
-            DomainType.WORKLOAD);
-
-    /**
-     * A type nothing here can build is refused at once with the reason, never left paused for ever:
-     * waiting is for a built-in builder that is being updated, not for one that does not exist.
-     */
-    private void refuseUnbuildableType(DomainConfig config) {
-        if (plugins.builderFor(config.type()) == null && !BUILT_IN_TYPES.contains(config.type())) {
-            throw new HypervisorException("cannot create domain '" + config.name() + "': type "
-                    + config.type().name().toLowerCase(java.util.Locale.ROOT)
-                    + " is not supported here (no guest builder for it is installed; xenj builds hvm, pv and workload)");
-        }
-    }
-
-    private String missingPlugin(DomainConfig config) {
-        if (plugins.builderFor(config.type()) == null) {
-            return "a " + config.type() + " guest builder";
-        }
-        if (config.type() == DomainType.HVM) {
-            for (DeviceModel m : plugins.deviceModels()) {
-                try {
-                    if (m.supports(config)) {
-                        return null;
-                    }
-                } catch (RuntimeException e) {
-                    // a broken model supports nothing
-                }
-            }
-            return "a device model";
-        }
-        return null;
-    }
 
     private void build(DomainImpl d) {
         GuestBuilder builder = plugins.builderFor(d.config.type());
@@ -424,7 +374,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     /** Builds every domain that waited for a builder or device model which is now there. */
     synchronized void buildWaiting() {
         for (DomainImpl d : domains.values()) {
-            if (!d.awaitingBuild || d.phase != DomainImpl.Phase.LIVE || missingPlugin(d.config) != null) {
+            if (!d.awaitingBuild || d.phase != DomainImpl.Phase.LIVE || Admission.missingPlugin(d.config, plugins) != null) {
                 continue;
             }
             DomainState before = d.state();
@@ -572,7 +522,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             g = d.guest;
         }
         if (g == null) {
-            throw new HypervisorException("domain " + domid + " (" + d.name + ") has not started yet (" + missingPlugin(d.config)
+            throw new HypervisorException("domain " + domid + " (" + d.name + ") has not started yet (" + Admission.missingPlugin(d.config, plugins)
                     + " missing); use destroy");
         }
         ShutdownReason r = reason == null ? ShutdownReason.POWEROFF : reason;
