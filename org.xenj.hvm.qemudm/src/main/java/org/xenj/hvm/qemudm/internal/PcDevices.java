@@ -110,17 +110,22 @@ public final class PcDevices implements DeviceModelInstance {
         if (ideSpecs.isEmpty()) {
             return;
         }
+        java.util.List<String> specs = platform.config().disks();
         if (platform.emulatedClassUnplugged(PCI_CLASS_STORAGE)) {
-            // a hand-over after the PVHVM guest's unplug: blkback serves these images now
-            platform.log("qemu-dm: the guest unplugged its emulated disks: no IDE for " + ideSpecs.size() + " disk(s)");
-            return;
+            // a hand-over after the PVHVM guest's unplug: blkback serves the hard disks' images now;
+            // the CD-ROMs (which no PV driver replaces) stay on the IDE controller, as on Xen
+            specs = IdeDisks.cdromsOnly(specs);
+            platform.log("qemu-dm: the guest unplugged its emulated disks: IDE keeps " + specs.size() + " CD-ROM(s) only");
+            if (specs.isEmpty()) {
+                return;
+            }
         }
         if (images == null) {
             platform.log("qemu-dm: the block layer (org.xenj.dom0.block) is not running: no IDE disks for "
                     + platform.config().disks());
             return;
         }
-        java.util.List<IdeDrive> drives = IdeDisks.open(platform.config().disks(), images, platform::log);
+        java.util.List<IdeDrive> drives = IdeDisks.open(specs, images, platform::log);
         if (drives.isEmpty()) {
             return;
         }

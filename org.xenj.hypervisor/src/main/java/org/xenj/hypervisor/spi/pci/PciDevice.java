@@ -31,7 +31,22 @@ public interface PciDevice {
     default void reset() {
     }
 
-    /** The guest unplugged this device (Xen's emulated-device unplug): it is off the bus for good. */
+    /**
+     * The guest unplugged this device (Xen's emulated-device unplug): off the bus for good, unless
+     * {@link #staysOnBusWhenUnplugged} said otherwise.
+     */
     default void unplugged() {
+    }
+
+    /**
+     * Whether this function keeps something the unplug does not take, so that it stays on the bus
+     * and only drops what the unplug is about: an IDE controller with an ATAPI CD-ROM loses its hard
+     * disks but keeps the CD-ROM, as on Xen (whose unplug is for disks and NICs, which the PV drivers
+     * replace; there is no PV CD-ROM). Asked just before {@link #unplugged}.
+     *
+     * @since 1.1
+     */
+    default boolean staysOnBusWhenUnplugged() {
+        return false;
     }
 }

@@ -39,6 +39,24 @@ public final class IdeDisks {
      * @throws IllegalArgumentException a spec is malformed, two disks want one position, or an
      *                                  image cannot be opened (the message names the disk)
      */
+    /**
+     * The CD-ROM entries of {@code specs}: what the IDE controller still serves after the guest's
+     * disk unplug (entries that do not parse are left to {@link #open} to report).
+     */
+    public static List<String> cdromsOnly(List<String> specs) {
+        List<String> cds = new ArrayList<>();
+        for (String spec : specs) {
+            try {
+                if (DiskSpec.parse(spec).cdrom()) {
+                    cds.add(spec);
+                }
+            } catch (RuntimeException e) {
+                // not a CD-ROM we could serve
+            }
+        }
+        return cds;
+    }
+
     public static List<IdeDrive> open(List<String> specs, BlockImages images, Consumer<String> log) {
         List<IdeDrive> drives = new ArrayList<>();
         boolean[] taken = new boolean[4];

@@ -158,6 +158,17 @@ public final class Piix3Ide implements PciDevice {
      * I/O still queued there (the vCPU thread that wrote the unplug port never waits). Then blkback
      * may open them for writing. CD-ROMs keep their media.
      */
+    /** With a CD-ROM the controller stays on the bus after Xen's disk unplug (no PV driver replaces a CD). */
+    @Override
+    public boolean staysOnBusWhenUnplugged() {
+        for (IdeDrive d : drives) {
+            if (d != null && d.kind() == IdeDrive.Kind.CDROM) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public void unplugged() {
         for (IdeDrive d : drives) {

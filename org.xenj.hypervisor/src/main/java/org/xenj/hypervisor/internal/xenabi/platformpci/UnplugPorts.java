@@ -95,8 +95,8 @@ final class UnplugPorts implements IoHandler {
         }
         if ((unplugNow & UNPLUG_IDE_DISKS) != 0) {
             // The emulated disk controllers leave the bus; their unplugged() closes the images, so
-            // that blkback can be the one writer of each. (Xen keeps the IDE function for the
-            // CD-ROM; here it goes as a whole.)
+            // that blkback can be the one writer of each. One that also has a CD-ROM stays (as on
+            // Xen) and drops only its hard disks.
             int n = unplugger.unplugClass(BASE_CLASS_STORAGE);
             logEvent("xen-platform: " + n + " emulated disk controller(s) removed from the PCI bus");
         } else if ((unplugNow & (UNPLUG_AUX_IDE_DISKS | UNPLUG_NVME_DISKS)) != 0) {

@@ -101,16 +101,32 @@ public final class XenPlatformPci implements PciDevice {
         return slot;
     }
 
+    private static boolean staysOnBus(PciDevice d) {
+        try {
+            return d.staysOnBusWhenUnplugged();
+        } catch (RuntimeException e) {
+            return false; // a device that cannot say goes, as the unplug asks
+        }
+    }
+
     /** Removes emulated devices from the platform's bus as the unplug mask asks. */
     private record PlatformUnplug(HvmPlatformImpl platform) implements UnplugPorts.Unplugger {
         @Override
         public int unplugClass(int baseClass) {
             platform.markClassUnplugged(baseClass); // before the functions go: a racing hand-over sees it
-            List<PciSlot> found = platform.pciBus().functionsOfClass(baseClass);
-            for (PciSlot s : found) {
-                platform.unplugPci(s);
+            int removed = 0;
+            for (PciSlot s : platform.pciBus().functionsOfClass(baseClass)) {
+                PciDevice d = platform.pciBus().deviceAt(s);
+                if (staysOnBus(d)) {
+                    d.unplugged(); // e.g. the IDE controller drops its disks and keeps the CD-ROM
+                    platform.log(String.format("xen-platform: 00:%02x.%d stays on the bus for what the unplug does not take",
+                            s.bdf() >> 3, s.bdf() & 7));
+                } else {
+                    platform.unplugPci(s);
+                    removed++;
+                }
             }
-            return found.size();
+            return removed;
         }
     }
 }

@@ -148,6 +148,39 @@ class XenPlatformPciTest {
     }
 
     @Test
+    void aDiskControllerWithACdromStaysOnTheBusAndIsTold() {
+        boot("1");
+        boolean[] told = new boolean[1];
+        platform.plugPci(1, 1, new PciDevice() {
+            @Override
+            public PciIdentity identity() {
+                return PciIdentity.of(0x8086, 0x7010, 0x010180, 0);
+            }
+
+            @Override
+            public List<PciBar> bars() {
+                return List.of();
+            }
+
+            @Override
+            public boolean staysOnBusWhenUnplugged() {
+                return true; // it has a CD-ROM, which no PV driver replaces
+            }
+
+            @Override
+            public void unplugged() {
+                told[0] = true; // the IDE model drops its hard disks here
+            }
+        });
+        env.ioWrite(0x10, 2, 0x1);
+        assertEquals(0x70108086, cfg(1, 1, 0, 4), "the IDE function stays for its CD-ROM");
+        assertTrue(told[0], "the device was not told to drop its disks");
+        assertTrue(platform.emulatedClassUnplugged(0x01), "the platform remembers the unplug for later device models");
+        assertTrue(String.join("\n", ctx.logs).contains("00:01.1 stays on the bus"), ctx.logs.toString());
+        platform.destroy();
+    }
+
+    @Test
     void hammeringThePortsIsHarmlessAndTheLogStaysShort() {
         boot("1");
         int before = ctx.logs.size();
