@@ -38,7 +38,10 @@ final class WriteStorm {
 
     WriteStorm(long seed, long diskSectors) {
         this.rnd = new Random(seed);
-        this.regionSectors = diskSectors / REGIONS;
+        // One sector short of an even share: region boundaries then fall inside clusters (of any
+        // size), so neighbouring regions' writes — in flight together — share clusters, and
+        // allocating and in-place writes race for the same cluster and L2 table.
+        this.regionSectors = diskSectors / REGIONS - 1;
         this.untilFlush = 1 + rnd.nextInt(40);
     }
 
@@ -62,7 +65,7 @@ final class WriteStorm {
         gen++;
         long regionStart = (gen % REGIONS) * regionSectors;
         // Lengths favour small writes (as a filesystem's) with some up to the maximum.
-        int sectors = 1 + (rnd.nextInt(4) == 0 ? rnd.nextInt(max) : rnd.nextInt(16));
+        int sectors = (int) Math.min(regionSectors, 1 + (rnd.nextInt(4) == 0 ? rnd.nextInt(max) : rnd.nextInt(16)));
         long at = rnd.nextInt((int) (regionSectors - sectors + 1));
         return new Op(kind, gen, regionStart + at, sectors);
     }
