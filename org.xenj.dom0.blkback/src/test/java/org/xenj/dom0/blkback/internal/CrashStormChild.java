@@ -30,6 +30,30 @@ public final class CrashStormChild {
         String format = args[1];
         long seed = Long.parseLong(args[2]);
         long stopAt = args.length > 3 ? Long.parseLong(args[3]) : Long.MAX_VALUE;
+        // The storm never ends by itself: if the parent goes away (its end of our stdin closes) or
+        // forgets us, stop rather than write on forever.
+        Thread orphan = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) {
+                    // the parent never writes; EOF means it is gone
+                }
+            } catch (java.io.IOException e) {
+                // same
+            }
+            Runtime.getRuntime().halt(3);
+        }, "orphan-watch");
+        orphan.setDaemon(true);
+        orphan.start();
+        Thread limit = new Thread(() -> {
+            try {
+                Thread.sleep(120_000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            Runtime.getRuntime().halt(4);
+        }, "time-limit");
+        limit.setDaemon(true);
+        limit.start();
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, "UTF-8");
         AttachedDisk disk = new AttachedDisk(image, format);
         TestFrontend f = disk.frontend;
