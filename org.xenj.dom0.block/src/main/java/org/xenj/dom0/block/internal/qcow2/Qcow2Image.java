@@ -28,7 +28,8 @@ import org.xenj.dom0.block.internal.FileIo;
  * shared L2 table is written whole, forced, and only then linked from L1; (3) the cluster is written
  * whole (old contents copied in for a partial write) and, when the copy carried data a crash must
  * not lose, forced; (4) the L2 entry is written; (5) what the old entry pointed to is unreferenced
- * last, after a force for discards.
+ * last, after a force (the pointer change on disk first, so power loss cannot leave a pointer
+ * whose cluster no longer counts it).
  */
 public final class Qcow2Image extends AbstractBlockDevice {
 
@@ -233,7 +234,17 @@ public final class Qcow2Image extends AbstractBlockDevice {
             ch.force(false); // the copied old data must be on disk before the L2 entry moves to it
         }
         map.l2Tables.setLong(l2, map.l2Index(pos), cluster | ClusterMap.COPIED);
-        unreference(old, oldKind);
+        if (holdsReference(old, oldKind)) {
+            // The new L2 entry must be on disk before the old cluster's refcount drops: otherwise a
+            // power loss can keep the old entry with a refcount that no longer counts it.
+            ch.force(false);
+            unreference(old, oldKind);
+        }
+    }
+
+    private static boolean holdsReference(long entry, ClusterMap.Kind kind) {
+        return kind == ClusterMap.Kind.COMPRESSED
+                || (kind == ClusterMap.Kind.NORMAL || kind == ClusterMap.Kind.ZERO) && ClusterMap.hostOffset(entry) != 0;
     }
 
     /** Drops the reference an overwritten L2 entry held. */
@@ -264,6 +275,7 @@ public final class Qcow2Image extends AbstractBlockDevice {
         map.setL1(l1Index, table | ClusterMap.COPIED);
         if (old != 0) {
             map.l2Tables.forget(old);
+            ch.force(false); // the L1 entry's move before the shared table's refcount drops
             refcounts.add(old / clusterSize, -1);
         }
         return table;

@@ -41,6 +41,8 @@ final class Refcounts {
     private long fileEnd;
     private long nextFree;
     private final ArrayDeque<Long> reserved = new ArrayDeque<>();
+    /** Whether {@link #nextFree} has been checked against the refcounts past the end of the file. */
+    private boolean endScanned;
     /** Host offsets of the refcount blocks: data must never be written over them. */
     private final java.util.Set<Long> blockOffsets = new java.util.HashSet<>();
 
@@ -170,6 +172,14 @@ final class Refcounts {
     }
 
     private void reserve(int n) throws IOException {
+        if (!endScanned) {
+            // A writer killed after writing a batch's refcounts but before the file grew over the
+            // batch leaves refcount 1 on clusters past the end of the file. Appending from the end
+            // would hand them out again and count them twice (refcount 2, one reference: corrupt
+            // for qemu-img check). So the first allocation starts after the last counted cluster.
+            endScanned = true;
+            nextFree = Math.max(nextFree, lastCountedCluster() + 1);
+        }
         long start = nextFree;
         int newBlocks = 0;
         int newTableClusters = 0;
@@ -261,6 +271,24 @@ final class Refcounts {
         for (long c = start; c < start + n; c++) {
             reserved.add(c);
         }
+    }
+
+    /** The highest cluster with a non-zero refcount, or -1. */
+    private long lastCountedCluster() throws IOException {
+        int perBlock = 1 << entriesPerBlockBits;
+        for (int bi = table.length - 1; bi >= 0; bi--) {
+            long offset = blockOffset(bi);
+            if (offset == 0) {
+                continue;
+            }
+            byte[] block = blocks.get(offset);
+            for (int i = perBlock - 1; i >= 0; i--) {
+                if (read(block, i) != 0) {
+                    return ((long) bi << entriesPerBlockBits) + i;
+                }
+            }
+        }
+        return -1;
     }
 
     private long read(byte[] block, int index) {

@@ -55,6 +55,65 @@ class Qcow2CrashTest {
         return b;
     }
 
+    /**
+     * The state a writer killed inside a reservation leaves: the batch's refcounts written, the
+     * file not yet grown over it (found by blkback's kill -9 test, BlkbackCrashTest, when the
+     * re-attached image was written again). The next writer must not allocate those clusters a
+     * second time: before the fix they ended with refcount 2 and one reference, which qemu-img
+     * check calls corruption.
+     */
+    @Test
+    void refcountsPastTheEndOfTheFileAreNotHandedOutTwice() throws Exception {
+        QemuImg.assumeAvailable();
+        Path empty = dir.resolve("empty.qcow2");
+        Qcow2Creator.create(empty, 16 << 20, null, null, 12);
+        byte[] cluster = new byte[4096];
+        new Random(9).nextBytes(cluster);
+        // How long the file is with one cluster written and nothing reserved.
+        Path closed = dir.resolve("closed.qcow2");
+        java.nio.file.Files.copy(empty, closed);
+        try (BlockImagesService images = new BlockImagesService();
+                BlockDevice d = images.open(closed, ImageFormat.QCOW2, false)) {
+            d.write(0, ByteBuffer.wrap(cluster));
+        }
+        long used = java.nio.file.Files.size(closed);
+        // The same write, copied while open (the rest of the batch reserved: refcount 1), cut at that length.
+        Path killed = dir.resolve("killed.qcow2");
+        java.nio.file.Files.copy(empty, killed);
+        try (BlockImagesService images = new BlockImagesService();
+                BlockDevice d = images.open(killed, ImageFormat.QCOW2, false)) {
+            d.write(0, ByteBuffer.wrap(cluster));
+            d.flush();
+            java.nio.file.Files.copy(killed, dir.resolve("snapshot.qcow2"));
+        }
+        Path cut = dir.resolve("snapshot.qcow2");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(cut, java.nio.file.StandardOpenOption.WRITE)) {
+            assertTrue(ch.size() > used, "the open image had clusters reserved past " + used);
+            ch.truncate(used);
+        }
+        QemuImg.Result before = QemuImg.run("qemu-img", "check", cut.toString());
+        assertTrue(before.exitCode() == 0 || before.exitCode() == 3, before.output());
+        try (BlockImagesService images = new BlockImagesService();
+                BlockDevice d = images.open(cut, ImageFormat.QCOW2, false)) {
+            for (int i = 1; i <= 40; i++) {
+                d.write(i * 4096L * 3, ByteBuffer.wrap(cluster));
+            }
+        }
+        QemuImg.Result after = QemuImg.run("qemu-img", "check", cut.toString());
+        assertTrue((after.exitCode() == 0 || after.exitCode() == 3) && !after.output().contains("ERROR"),
+                "qemu-img check exit " + after.exitCode() + ":\n" + after.output());
+        try (BlockImagesService images = new BlockImagesService();
+                BlockDevice d = images.open(cut, ImageFormat.QCOW2, true)) {
+            byte[] back = new byte[4096];
+            for (int i = 0; i <= 40; i++) {
+                d.read(i * 4096L * 3, ByteBuffer.wrap(back));
+                assertArrayEquals(cluster, back, "cluster " + i);
+            }
+        }
+        System.out.println("[crash] refcounts past the end of the file: before " + before.output().strip().replace('\n', ' ')
+                + " | after 40 more writes: exit " + after.exitCode() + ": " + after.output().strip().replace('\n', ' '));
+    }
+
     @Test
     void killDashNineLeavesAConsistentImageWithEveryFlushedWrite() throws Exception {
         QemuImg.assumeAvailable();
