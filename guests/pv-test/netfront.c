@@ -129,9 +129,11 @@ static void tx_reclaim(void) {
     mb();
     while (tx_rsp_cons != prod) {
         volatile struct netif_tx_response *r = &txr->ring[tx_rsp_cons % NET_RING_SIZE].rsp;
-        if (r->id < NET_TX_BUFS) tx_busy[r->id] = 0;
-        else fail("netfront: tx response for a buffer never sent");
-        if (r->status != NETIF_RSP_OKAY) tx_errors++;
+        u32 id = r->id;
+        int status = r->status;
+        if (id >= NET_TX_BUFS) fail("netfront: tx response for a buffer never sent");
+        tx_busy[id] = 0;
+        if (status != NETIF_RSP_OKAY) tx_errors++;
         tx_rsp_cons++;
     }
 }
