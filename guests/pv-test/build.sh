@@ -9,5 +9,5 @@ gcc -m32 -march=i686 -ffreestanding -nostdlib -nostartfiles -fno-pic -fno-pie -n
     -fno-stack-protector -fno-asynchronous-unwind-tables -mno-sse -mno-mmx -mno-80387 \
     -O2 -Wall -Wextra -Werror \
     -Wl,-T,"$here/kernel.ld" -Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments \
-    -o "$out" "$here/head.S" "$here/main.c"
+    -o "$out" "$here/head.S" "$here/main.c" "$here/netfront.c"
 echo "built $out"

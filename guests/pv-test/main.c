@@ -6,70 +6,24 @@
  *     finds through xenstore,
  *  4. a small blkfront: if the domain has a disk (device/vbd/51712), write a page, flush and read
  *     it back through Domain 0's blkback (io/blkif.h, x86_32 layout, one-page ring, grant refs),
- *  5. SCHEDOP_shutdown with reason poweroff.
- * Structures are declared here from the ABI's numbers (no Xen headers needed).
+ *  5. a small netfront (netfront.c): if the domain has a vif (device/vif/0), answer ARP and ICMP
+ *     echo requests for its IPv4 address through Domain 0's netback (io/netif.h, rx by copy),
+ *  6. SCHEDOP_shutdown with reason poweroff.
+ * Structures are declared in pv.h from the ABI's numbers (no Xen headers needed).
  */
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef unsigned long long u64;
+#include "pv.h"
 
-#define VIRT_BASE 0xC0000000u
 #define M2P ((const u32 *)0xF5800000u)
-#define DOMID_SELF 0x7FF0
 
-struct start_info {
-    char magic[32];
-    u32 nr_pages, shared_info, flags, store_mfn, store_evtchn, console_mfn, console_evtchn;
-    u32 pt_base, nr_pt_frames, mfn_list, mod_start, mod_len;
-    char cmd_line[1024];
-};
-struct vcpu_time_info { u32 version, pad0; u64 tsc_timestamp, system_time; u32 mul; signed char shift; u8 flags, pad[2]; };
-struct vcpu_info { u8 upcall_pending, upcall_mask, pad[2]; u32 pending_sel; u32 cr2, arch_pad[5]; struct vcpu_time_info time; };
-struct shared_info { struct vcpu_info vcpu_info[32]; u32 evtchn_pending[32]; u32 evtchn_mask[32]; u32 wc_version, wc_sec, wc_nsec; };
 struct xencons { char in[1024]; char out[2048]; u32 in_cons, in_prod, out_cons, out_prod; };
 struct xenstore { char req[1024]; char rsp[1024]; u32 req_cons, req_prod, rsp_cons, rsp_prod; };
-struct grant_entry { u16 flags, domid; u32 frame; };
-
-#define STR2(x) #x
-#define STR(x) STR2(x)
-#define HYPERCALL(nr, a1, a2, a3, a4, a5) ({                                            \
-    long r_; long b_ = (long)(a1), c_ = (long)(a2), d_ = (long)(a3), s_ = (long)(a4), D_ = (long)(a5); \
-    __asm__ volatile("call hypercall_page + " STR(nr) " * 32"                           \
-        : "=a"(r_), "+b"(b_), "+c"(c_), "+d"(d_), "+S"(s_), "+D"(D_) : : "memory");    \
-    r_; })
-
-/* hypercall numbers and sub-ops (xen.h and friends) */
-#define HC_set_callbacks 4
-#define HC_update_va_mapping 14
-#define HC_set_timer_op 15
-#define HC_console_io 18
-#define HC_grant_table_op 20
-#define HC_sched_op 29
-#define HC_event_channel_op 32
-#define SCHEDOP_yield 0
-#define SCHEDOP_block 1
-#define SCHEDOP_shutdown 2
-#define EVTCHNOP_bind_virq 1
-#define EVTCHNOP_send 4
-#define EVTCHNOP_alloc_unbound 6
-#define EVTCHNOP_unmask 9
-#define GNTTABOP_setup_table 2
-#define UVMF_INVLPG 2
-#define VIRQ_TIMER 0
-#define GTF_permit_access 1
-#define SHUTDOWN_poweroff 0
-#define XS_READ 2
-#define XS_WRITE 11
-#define XS_ERROR 16
-#define XS_WATCH_EVENT 15
 
 extern char hypercall_page[];
 extern void hypervisor_callback(void);
 extern void failsafe_callback(void);
 
-static struct start_info *si;
-static volatile struct shared_info *shared;
+struct start_info *si;
+volatile struct shared_info *shared;
 static volatile struct xencons *cons;
 static volatile struct xenstore *store;
 static volatile u32 events_seen[1024];
@@ -81,16 +35,13 @@ static u8 shared_page[4096] __attribute__((aligned(4096)));
 static u8 blk_ring_page[4096] __attribute__((aligned(4096)));
 static u8 blk_data_page[4096] __attribute__((aligned(4096)));
 
-#define barrier() __asm__ volatile("" ::: "memory")
-#define mb() __asm__ volatile("lock; addl $0,0(%%esp)" ::: "memory")
-
 static u32 pfn_to_mfn(u32 pfn) { return ((const u32 *)si->mfn_list)[pfn]; }
-static u32 va_to_mfn(const void *va) { return pfn_to_mfn(((u32)va - VIRT_BASE) >> 12); }
+u32 va_to_mfn(const void *va) { return pfn_to_mfn(((u32)va - VIRT_BASE) >> 12); }
 static void *mfn_to_va(u32 mfn) { return (void *)(VIRT_BASE + (M2P[mfn] << 12)); }
 
-static long evtchn_op(int cmd, void *arg) { return HYPERCALL(HC_event_channel_op, cmd, arg, 0, 0, 0); }
-static void notify(u32 port) { u32 p = port; evtchn_op(EVTCHNOP_send, &p); }
-static void yield(void) { HYPERCALL(HC_sched_op, SCHEDOP_yield, 0, 0, 0, 0); }
+long evtchn_op(int cmd, void *arg) { return HYPERCALL(HC_event_channel_op, cmd, arg, 0, 0, 0); }
+void notify(u32 port) { u32 p = port; evtchn_op(EVTCHNOP_send, &p); }
+void yield(void) { HYPERCALL(HC_sched_op, SCHEDOP_yield, 0, 0, 0, 0); }
 
 /*
  * Waits until an event handler has counted an event on {@code port}. The check runs with events
@@ -107,7 +58,29 @@ static void wait_for_event(u32 port) {
     shared->vcpu_info[0].upcall_mask = 0;
 }
 
-static u32 slen(const char *s) { u32 n = 0; while (s[n]) n++; return n; }
+u64 now_ns(void) {
+    volatile struct vcpu_time_info *t = &shared->vcpu_info[0].time;
+    u32 version, mul;
+    u64 stamp, system;
+    signed char shift;
+    do { /* an odd or changed version: Xen was updating it meanwhile */
+        version = t->version;
+        barrier();
+        stamp = t->tsc_timestamp;
+        system = t->system_time;
+        mul = t->mul;
+        shift = t->shift;
+        barrier();
+    } while ((version & 1) || version != t->version);
+    u64 tsc;
+    __asm__ volatile("rdtsc" : "=A"(tsc));
+    u64 delta = tsc - stamp;
+    delta = shift < 0 ? delta >> -shift : delta << shift;
+    /* (delta * mul) >> 32 without a 96-bit product */
+    return system + (((delta & 0xffffffffu) * mul) >> 32) + (delta >> 32) * mul;
+}
+
+u32 slen(const char *s) { u32 n = 0; while (s[n]) n++; return n; }
 
 static void cons_write(const char *s, u32 n) {
     u32 prod = cons->out_prod;
@@ -125,9 +98,9 @@ static void cons_write(const char *s, u32 n) {
     notify(si->console_evtchn);
 }
 
-static void print(const char *s) { cons_write(s, slen(s)); }
+void print(const char *s) { cons_write(s, slen(s)); }
 
-static void print_num(u32 v) {
+void print_num(u32 v) {
     char b[12];
     int i = 11;
     b[i] = 0;
@@ -179,8 +152,7 @@ static void xs_get(void *p, u32 n) {
     }
 }
 
-/* Sends a request (path, NUL, value) and reads the reply into buf; returns its type. */
-static u32 xs_request(u32 type, const char *path, const char *value, char *buf, u32 max) {
+u32 xs_request(u32 type, const char *path, const char *value, char *buf, u32 max) {
     u32 plen = slen(path) + 1;
     u32 vlen = value ? slen(value) : 0;
     u32 hdr[4] = { type, ++xs_req_id, 0, plen + vlen };
@@ -206,12 +178,12 @@ static u32 xs_request(u32 type, const char *path, const char *value, char *buf, 
     }
 }
 
-static int xs_write(const char *path, const char *value) {
+int xs_write(const char *path, const char *value) {
     char buf[16];
     return xs_request(XS_WRITE, path, value, buf, sizeof(buf)) == XS_WRITE ? 0 : -1;
 }
 
-static void fmt_num(char *out, u32 v) {
+void fmt_num(char *out, u32 v) {
     char b[12];
     int i = 11, j = 0;
     b[i] = 0;
@@ -220,15 +192,41 @@ static void fmt_num(char *out, u32 v) {
     out[j] = 0;
 }
 
-static int streq(const char *a, const char *b) { while (*a && *a == *b) { a++; b++; } return *a == *b; }
+int streq(const char *a, const char *b) { while (*a && *a == *b) { a++; b++; } return *a == *b; }
 
-static void shutdown(int reason) {
+int xs_read_at(const char *dir, const char *leaf, char *buf, u32 max) {
+    char path[192];
+    u32 n = 0;
+    for (const char *p = dir; *p && n < sizeof(path) - 2; p++) path[n++] = *p;
+    path[n++] = '/';
+    for (const char *p = leaf; *p && n < sizeof(path) - 1; p++) path[n++] = *p;
+    path[n] = 0;
+    return xs_request(XS_READ, path, 0, buf, max) == XS_READ ? 0 : -1;
+}
+
+const char *cmdline_value(const char *key, char *buf, u32 max) {
+    const char *c = si->cmd_line;
+    u32 k = slen(key);
+    for (u32 i = 0; c[i] && i < sizeof(si->cmd_line); i++) {
+        if (i > 0 && c[i - 1] != ' ') continue;
+        u32 j = 0;
+        while (j < k && c[i + j] == key[j]) j++;
+        if (j < k || c[i + k] != '=') continue;
+        u32 n = 0;
+        for (const char *v = c + i + k + 1; *v && *v != ' ' && n < max - 1; v++) buf[n++] = *v;
+        buf[n] = 0;
+        return buf;
+    }
+    return 0;
+}
+
+static __attribute__((noreturn)) void shutdown(int reason) {
     u32 r = reason;
     HYPERCALL(HC_sched_op, SCHEDOP_shutdown, &r, 0, 0, 0);
     for (;;) yield();
 }
 
-static void fail(const char *why) {
+void fail(const char *why) {
     print("pv-test: FAIL ");
     print(why);
     print("\n");
@@ -282,7 +280,7 @@ static int blk_do(u8 op, u32 sector, int with_data) {
     return rsp->status;
 }
 
-static void blkfront(volatile struct grant_entry *gt) {
+void blkfront(volatile struct grant_entry *gt) {
     char be[128], state[16], num[12], sectors[24];
     if (xs_request(XS_READ, "device/vbd/51712/backend", 0, be, sizeof(be)) != XS_READ) {
         print("pv-test: no disk, blkfront skipped\n");
@@ -395,6 +393,7 @@ void kernel_main(struct start_info *start) {
         fail("xenstore state");
     print("pv-test: grant shared with dom0: ok\n");
     blkfront(gt);
+    netfront(gt);
     print("pv-test: all done, powering off\n");
     shutdown(SHUTDOWN_poweroff);
 }
