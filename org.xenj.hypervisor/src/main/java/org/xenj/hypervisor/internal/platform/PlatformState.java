@@ -6,6 +6,7 @@ import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutput;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.Arrays;
 
@@ -64,7 +65,12 @@ public record PlatformState(PitState pit, PicState pic, IoApicState ioApic, Loca
 
     public static PlatformState fromBytes(byte[] bytes) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
-        PlatformState s = read(in);
+        PlatformState s;
+        try {
+            s = read(in);
+        } catch (EOFException e) {
+            throw new IOException("platform state record is too short (" + bytes.length + " bytes)", e);
+        }
         if (in.read() != -1) {
             throw new IOException("platform state record has trailing bytes");
         }

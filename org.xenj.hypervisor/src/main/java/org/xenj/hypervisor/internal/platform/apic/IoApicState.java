@@ -6,6 +6,7 @@ import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutput;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.Arrays;
 
@@ -63,7 +64,12 @@ public record IoApicState(int select, int id, long[] redirection, int pinLevels)
 
     public static IoApicState fromBytes(byte[] bytes) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
-        IoApicState s = read(in);
+        IoApicState s;
+        try {
+            s = read(in);
+        } catch (EOFException e) {
+            throw new IOException("I/O APIC state record is too short (" + bytes.length + " bytes)", e);
+        }
         if (in.read() != -1) {
             throw new IOException("I/O APIC state record has trailing bytes");
         }

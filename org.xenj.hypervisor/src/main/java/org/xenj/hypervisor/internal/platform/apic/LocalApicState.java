@@ -6,6 +6,7 @@ import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutput;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.Arrays;
 
@@ -112,7 +113,12 @@ public record LocalApicState(int id, long baseMsr, int[] irr, int[] isr, int[] t
 
     public static LocalApicState fromBytes(byte[] bytes) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
-        LocalApicState s = read(in);
+        LocalApicState s;
+        try {
+            s = read(in);
+        } catch (EOFException e) {
+            throw new IOException("local APIC state record is too short (" + bytes.length + " bytes)", e);
+        }
         if (in.read() != -1) {
             throw new IOException("local APIC state record has trailing bytes");
         }

@@ -6,6 +6,7 @@ import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutput;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 
 /**
@@ -119,7 +120,12 @@ public record PicState(Chip master, Chip slave) {
 
     public static PicState fromBytes(byte[] bytes) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
-        PicState s = read(in);
+        PicState s;
+        try {
+            s = read(in);
+        } catch (EOFException e) {
+            throw new IOException("PIC state record is too short (" + bytes.length + " bytes)", e);
+        }
         if (in.read() != -1) {
             throw new IOException("PIC state record has trailing bytes");
         }

@@ -6,6 +6,7 @@ import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutput;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.Arrays;
 
@@ -150,7 +151,12 @@ public record PitState(Channel ch0, Channel ch1, Channel ch2, int portB) {
 
     public static PitState fromBytes(byte[] bytes) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
-        PitState s = read(in);
+        PitState s;
+        try {
+            s = read(in);
+        } catch (EOFException e) {
+            throw new IOException("PIT state record is too short (" + bytes.length + " bytes)", e);
+        }
         if (in.read() != -1) {
             throw new IOException("PIT state record has trailing bytes");
         }

@@ -6,6 +6,7 @@ import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutput;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.Arrays;
 
@@ -83,7 +84,12 @@ public record RtcState(byte[] cmos, int index, long baseSeconds, long sinceBaseN
 
     public static RtcState fromBytes(byte[] bytes) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
-        RtcState s = read(in);
+        RtcState s;
+        try {
+            s = read(in);
+        } catch (EOFException e) {
+            throw new IOException("RTC state record is too short (" + bytes.length + " bytes)", e);
+        }
         if (in.read() != -1) {
             throw new IOException("RTC state record has trailing bytes");
         }
