@@ -25,7 +25,8 @@ import java.util.Arrays;
  * @param sinceBaseNanos  ns of the domain's clock since that boundary
  * @param lastSecondSeen  seconds since the base up to which update/alarm flags were raised
  * @param lastPeriodSeen  periods (at register A's rate) since the base up to which the PF flag was raised
- * @param irqLineHigh     IRQ8 is asserted (until register C is read)
+ * @param irqLineHigh     IRQ8 is asserted (until register C is read; it may outlive IRQF when the guest
+ *                        clears an enable bit, as the device model does)
  */
 public record RtcState(byte[] cmos, int index, long baseSeconds, long sinceBaseNanos, long lastSecondSeen, long lastPeriodSeen,
         boolean irqLineHigh) {
@@ -51,9 +52,6 @@ public record RtcState(byte[] cmos, int index, long baseSeconds, long sinceBaseN
                 || (b & Mc146818Rtc.B_SET) != 0 && (b & Mc146818Rtc.B_UIE) != 0) {
             throw new IllegalArgumentException(String.format("RTC state: registers A-D %02x %02x %02x %02x", a, b, c,
                     cmos[Mc146818Rtc.REG_D] & 0xff));
-        }
-        if (irqLineHigh && (c & Mc146818Rtc.C_IRQF) == 0) {
-            throw new IllegalArgumentException("RTC state: IRQ8 asserted without IRQF in register C");
         }
         if (baseSeconds < MIN_SECONDS || baseSeconds > MAX_SECONDS || sinceBaseNanos < 0 || sinceBaseNanos > MAX_SINCE_BASE_NANOS) {
             throw new IllegalArgumentException("RTC state: time " + baseSeconds + " s + " + sinceBaseNanos + " ns");
