@@ -223,10 +223,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
      * @throws IllegalArgumentException if {@code s} was taken from a domain with another number of vCPUs
      */
     public void restoreState(PlatformState s) {
-        if (s.lapics().length != fabric.vcpus()) {
-            throw new IllegalArgumentException("platform state of " + s.lapics().length + " vCPUs given to a domain of "
-                    + fabric.vcpus());
-        }
+        fabric.checkFits(s.lapics()); // before anything changes: a refused state leaves the platform as it was
         // The RTC drives IRQ8 to its saved level first; the controllers' records then set every
         // line level and latch as saved, so nothing is delivered twice.
         pit.restoreState(s.pit());

@@ -80,6 +80,24 @@ public final class InterruptFabric implements IrqLine, ApicBus {
      * @throws IllegalArgumentException if the local APIC records do not fit these vCPUs (count, BSP)
      */
     public void restoreControllers(PicState picState, IoApicState ioApicState, LocalApicState[] lapicStates) {
+        checkFits(lapicStates);
+        synchronized (lock) {
+            pic.restoreState(picState);
+            ioApic.restoreState(ioApicState);
+            for (int i = 0; i < lapics.length; i++) {
+                lapics[i].restoreState(lapicStates[i]);
+            }
+            recompute();
+        }
+    }
+
+    /**
+     * Whether local APIC records fit these vCPUs: one per vCPU, vCPU 0's the BSP's — checked before
+     * anything is restored, so that a refused state leaves the platform as it was.
+     *
+     * @throws IllegalArgumentException if they do not
+     */
+    public void checkFits(LocalApicState[] lapicStates) {
         if (lapicStates.length != lapics.length) {
             throw new IllegalArgumentException("platform state has " + lapicStates.length + " local APICs, this domain "
                     + lapics.length + " vCPUs");
@@ -89,14 +107,6 @@ public final class InterruptFabric implements IrqLine, ApicBus {
             if (bspRecord != (i == 0)) {
                 throw new IllegalArgumentException("local APIC state " + i + (bspRecord ? " is" : " is not") + " the BSP's");
             }
-        }
-        synchronized (lock) {
-            pic.restoreState(picState);
-            ioApic.restoreState(ioApicState);
-            for (int i = 0; i < lapics.length; i++) {
-                lapics[i].restoreState(lapicStates[i]);
-            }
-            recompute();
         }
     }
 

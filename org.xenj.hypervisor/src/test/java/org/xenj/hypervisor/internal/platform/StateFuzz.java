@@ -1,6 +1,5 @@
 package org.xenj.hypervisor.internal.platform;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -11,8 +10,9 @@ import java.util.SplittableRandom;
 
 /**
  * Feeds mutated state records to a parser and restores those it accepts: a record must be
- * refused with an {@link IOException} or restored into a device that then saves exactly that
- * record (no field silently dropped or clamped) and survives being used. Any other exception fails.
+ * refused with an {@link IOException} or restored into a device that then holds exactly that
+ * record (no field silently dropped or clamped; the caller checks) and survives being used. Any
+ * other exception fails.
  */
 public final class StateFuzz {
 
@@ -23,8 +23,8 @@ public final class StateFuzz {
 
     @FunctionalInterface
     public interface Restore<T> {
-        /** Restores {@code state} into a fresh device, drives it a little, returns what it saves right after the restore. */
-        Object restoreAndUse(T state, SplittableRandom r);
+        /** Restores {@code state} into a fresh device, checks what it holds then, and drives it a little. */
+        void restoreCheckAndUse(T state, SplittableRandom r);
     }
 
     /** Figures a test prints, so that the report shows what was exercised. */
@@ -53,13 +53,11 @@ public final class StateFuzz {
             } catch (RuntimeException e) {
                 throw new AssertionError(name + " record " + i + " " + hex(bad) + ": parser threw " + e, e);
             }
-            Object saved;
             try {
-                saved = restore.restoreAndUse(state, r.split());
+                restore.restoreCheckAndUse(state, r.split());
             } catch (RuntimeException | AssertionError e) {
                 throw new AssertionError(name + " record " + i + " " + hex(bad) + ": restore/use failed: " + e, e);
             }
-            assertEquals(state, saved, name + " record " + i + ": the device does not hold what it was given");
             restored++;
         }
         System.out.printf("[fuzz] %s: %d mutated records, %d refused, %d restored and driven%n", name, count, refused, restored);

@@ -164,8 +164,8 @@ class LocalApicStateTest {
             Probe b = new Probe((s.baseMsr() & LocalApic.BASE_BSP) != 0);
             b.apic.restoreState(s);
             LocalApicState back = b.apic.saveState();
+            assertEquals(s, back, "the restored device holds exactly the record");
             drive(b, rr, 40);
-            return back;
         });
     }
 }

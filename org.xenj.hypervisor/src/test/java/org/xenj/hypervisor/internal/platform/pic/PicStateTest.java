@@ -138,8 +138,8 @@ class PicStateTest {
             PicPair b = newPair();
             b.restoreState(s);
             PicState back = b.saveState();
+            assertEquals(s, back, "the restored device holds exactly the record");
             drive(b, rr, 40);
-            return back;
         });
     }
 }

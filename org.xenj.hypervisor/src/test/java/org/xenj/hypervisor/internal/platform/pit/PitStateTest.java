@@ -151,8 +151,8 @@ class PitStateTest {
             Probe b = new Probe();
             b.pit.restoreState(s);
             PitState back = b.pit.saveState();
+            assertEquals(s, back, "the restored device holds exactly the record");
             drive(b, rr, 40);
-            return back;
         });
     }
 }

@@ -160,8 +160,8 @@ class RtcStateTest {
             Probe b = new Probe(WALL_MILLIS);
             b.rtc.restoreState(s);
             RtcState back = b.rtc.saveState();
+            assertEquals(s, back, "the restored device holds exactly the record");
             drive(b, rr, 40);
-            return back;
         });
     }
 }
