@@ -8,6 +8,7 @@ import org.xenj.hypervisor.internal.exec.HostTimer;
 import org.xenj.hypervisor.internal.exec.VCpuWaker;
 import org.xenj.hypervisor.internal.hypercall.HvmXenAbi;
 import org.xenj.hypervisor.internal.platform.apic.IoApic;
+import org.xenj.hypervisor.internal.platform.apic.LocalApicState;
 import org.xenj.hypervisor.internal.platform.pic.PicPair;
 import org.xenj.hypervisor.internal.platform.pit.Pit8254;
 import org.xenj.hypervisor.internal.platform.rtc.Mc146818Rtc;
@@ -199,6 +200,37 @@ public final class HvmPlatformImpl implements HvmPlatform {
                 hostTimer = null;
             }
         }
+    }
+
+    /**
+     * The timers' and interrupt controllers' state (not the PCI bus nor device models: they keep
+     * their own records). Take it with the vCPUs paused, so that it is one instant's state.
+     */
+    public PlatformState saveState() {
+        LocalApicState[] lapics = new LocalApicState[fabric.vcpus()];
+        for (int i = 0; i < lapics.length; i++) {
+            lapics[i] = fabric.lapic(i).saveState();
+        }
+        return new PlatformState(pit.saveState(), fabric.pic().saveState(), fabric.ioApic().saveState(), lapics,
+                rtc.saveState());
+    }
+
+    /**
+     * Loads {@code s} (vCPUs paused): timers go on from where they stood, the interrupt outputs are
+     * recomputed, vCPUs with a deliverable interrupt are woken and the host timer is re-armed for
+     * the earliest deadline (timers already due fire now).
+     *
+     * @throws IllegalArgumentException if {@code s} was taken from a domain with another number of vCPUs
+     */
+    public void restoreState(PlatformState s) {
+        fabric.checkFits(s.lapics()); // before anything changes: a refused state leaves the platform as it was
+        // The RTC drives IRQ8 to its saved level first; the controllers' records then set every
+        // line level and latch as saved, so nothing is delivered twice.
+        pit.restoreState(s.pit());
+        rtc.restoreState(s.rtc());
+        fabric.restoreControllers(s.pic(), s.ioApic(), s.lapics());
+        timersChanged = false;
+        serviceTimers(clock.nanoTime());
     }
 
     /** Interrupt controllers and timers, for xl debug-keys 'd' (read under their own locks). */

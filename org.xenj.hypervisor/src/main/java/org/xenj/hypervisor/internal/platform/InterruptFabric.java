@@ -5,8 +5,11 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.xenj.hypervisor.internal.exec.VCpuWaker;
 import org.xenj.hypervisor.internal.platform.apic.ApicBus;
 import org.xenj.hypervisor.internal.platform.apic.IoApic;
+import org.xenj.hypervisor.internal.platform.apic.IoApicState;
+import org.xenj.hypervisor.internal.platform.apic.LocalApicState;
 import org.xenj.hypervisor.internal.platform.apic.LocalApic;
 import org.xenj.hypervisor.internal.platform.pic.PicPair;
+import org.xenj.hypervisor.internal.platform.pic.PicState;
 
 /**
  * A domain's interrupt controllers wired together as on a PC: ISA IRQs reach the PIC pair and the
@@ -66,6 +69,43 @@ public final class InterruptFabric implements IrqLine, ApicBus {
             ioApic.reset();
             for (LocalApic l : lapics) {
                 l.reset();
+            }
+        }
+    }
+
+    /**
+     * Loads the controllers' records in one critical section, so that no vCPU sees a half-restored
+     * fabric, then recomputes every vCPU's interrupt output (wake-ups go out at {@link #flushWakes}).
+     *
+     * @throws IllegalArgumentException if the local APIC records do not fit these vCPUs (count, BSP)
+     */
+    public void restoreControllers(PicState picState, IoApicState ioApicState, LocalApicState[] lapicStates) {
+        checkFits(lapicStates);
+        synchronized (lock) {
+            pic.restoreState(picState);
+            ioApic.restoreState(ioApicState);
+            for (int i = 0; i < lapics.length; i++) {
+                lapics[i].restoreState(lapicStates[i]);
+            }
+            recompute();
+        }
+    }
+
+    /**
+     * Whether local APIC records fit these vCPUs: one per vCPU, vCPU 0's the BSP's — checked before
+     * anything is restored, so that a refused state leaves the platform as it was.
+     *
+     * @throws IllegalArgumentException if they do not
+     */
+    public void checkFits(LocalApicState[] lapicStates) {
+        if (lapicStates.length != lapics.length) {
+            throw new IllegalArgumentException("platform state has " + lapicStates.length + " local APICs, this domain "
+                    + lapics.length + " vCPUs");
+        }
+        for (int i = 0; i < lapicStates.length; i++) {
+            boolean bspRecord = (lapicStates[i].baseMsr() & 1L << 8) != 0;
+            if (bspRecord != (i == 0)) {
+                throw new IllegalArgumentException("local APIC state " + i + (bspRecord ? " is" : " is not") + " the BSP's");
             }
         }
     }

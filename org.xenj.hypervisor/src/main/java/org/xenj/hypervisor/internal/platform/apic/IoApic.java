@@ -44,6 +44,25 @@ public final class IoApic {
         }
     }
 
+    public IoApicState saveState() {
+        synchronized (lock) {
+            return new IoApicState(select, id, redirection, lines);
+        }
+    }
+
+    /**
+     * Puts the I/O APIC in {@code s}. Sends nothing: interrupts already delivered are in the local
+     * APICs' state, and those in flight are remote IRR bits that the guest's EOI will clear.
+     */
+    public void restoreState(IoApicState s) {
+        synchronized (lock) {
+            select = s.select();
+            id = s.id();
+            System.arraycopy(s.redirection(), 0, redirection, 0, PINS);
+            lines = s.pinLevels();
+        }
+    }
+
     public void setPin(int pin, boolean level) {
         synchronized (lock) {
             int bit = 1 << pin;

@@ -23,7 +23,7 @@ public final class LocalApic {
 
     static final int LVT_TIMER = 0, LVT_THERMAL = 1, LVT_PERF = 2, LVT_LINT0 = 3, LVT_LINT1 = 4, LVT_ERROR = 5;
     static final int LVT_MASKED = 1 << 16;
-    private static final int[] LVT_WRITABLE = {0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff};
+    static final int[] LVT_WRITABLE = {0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff};
     static final int DM_FIXED = 0, DM_LOWEST = 1, DM_NMI = 4, DM_INIT = 5, DM_STARTUP = 6, DM_EXTINT = 7;
     static final int SVR_ENABLE = 1 << 8;
 
@@ -97,6 +97,52 @@ public final class LocalApic {
             svr = SVR_ENABLE | 0xff;
             lvt[LVT_LINT0] = DM_EXTINT << 8;
             lvt[LVT_LINT1] = DM_NMI << 8;
+            changed.run();
+        }
+    }
+
+    /** Every guest-visible bit, the timer as time elapsed on the domain's clock. */
+    public LocalApicState saveState() {
+        synchronized (lock) {
+            // Without an initial count the start instant is never looked at (writing a count resets it).
+            long elapsed = initialCount == 0 ? 0
+                    : Math.min(Math.max(0, clock.nanoTime() - timerStart), LocalApicState.MAX_ELAPSED_NANOS);
+            return new LocalApicState(id, baseMsr, irr, isr, tmr, tpr, ldr, dfr, svr, esr, icrLow, icrHigh, lvt, initialCount,
+                    divideConfig, elapsed, initialCount == 0 ? 0 : timerFired);
+        }
+    }
+
+    /**
+     * Puts this APIC in {@code s}, its timer going on from where it stood; the fabric recomputes
+     * the vCPU's interrupt output and the platform re-arms the timer.
+     *
+     * @throws IllegalArgumentException if {@code s} has the BSP flag and this APIC is not the BSP's, or the reverse
+     */
+    public void restoreState(LocalApicState s) {
+        if (((s.baseMsr() & BASE_BSP) != 0) != bsp) {
+            throw new IllegalArgumentException("local APIC state of " + (bsp ? "an AP" : "the BSP") + " given to "
+                    + (bsp ? "the BSP" : "an AP"));
+        }
+        synchronized (lock) {
+            id = s.id();
+            baseMsr = s.baseMsr();
+            System.arraycopy(s.irr(), 0, irr, 0, 8);
+            System.arraycopy(s.isr(), 0, isr, 0, 8);
+            System.arraycopy(s.tmr(), 0, tmr, 0, 8);
+            tpr = s.tpr();
+            ldr = s.ldr();
+            dfr = s.dfr();
+            svr = s.svr();
+            esr = s.esr();
+            icrLow = s.icrLow();
+            icrHigh = s.icrHigh();
+            System.arraycopy(s.lvt(), 0, lvt, 0, lvt.length);
+            initialCount = s.initialCount();
+            divideConfig = s.divideConfig();
+            divideShift = divideShift(divideConfig);
+            timerStart = clock.nanoTime() - s.timerElapsedNanos();
+            timerFired = s.timerFired();
+            timerChanged.run();
             changed.run();
         }
     }
@@ -228,7 +274,17 @@ public final class LocalApic {
     }
 
     private long tickNanos() {
+        return tickNanos(divideShift);
+    }
+
+    static long tickNanos(int divideShift) {
         return (1L << divideShift) * 1_000_000_000L / BUS_HZ;
+    }
+
+    /** log2 of the divisor a divide configuration selects (0b1011 is divide by 1). */
+    static int divideShift(int divideConfig) {
+        int code = (divideConfig & 3) | (divideConfig & 8) >>> 1;
+        return (code + 1) & 7;
     }
 
     private long elapsedTicks(long now) {
@@ -343,8 +399,7 @@ public final class LocalApic {
                     long now = clock.nanoTime();
                     long ticksSoFar = elapsedTicks(now);
                     divideConfig = value & 0xb;
-                    int code = (value & 3) | (value & 8) >>> 1;
-                    divideShift = (code + 1) & 7;
+                    divideShift = divideShift(divideConfig);
                     // Keep the current count continuous across a divider change.
                     timerStart = now - ticksSoFar * tickNanos();
                     changed.run();

@@ -185,6 +185,31 @@ final class Pic8259 {
         }
     }
 
+    PicState.Chip save() {
+        return new PicState.Chip(irr, isr, imr, elcr, lineLevels, vectorBase, priorityAdd, readIsr, pollPending, specialMask,
+                autoEoi, rotateOnAutoEoi, specialFullyNested, expectIcw4, singleMode, initStep);
+    }
+
+    /** Loads {@code s}, already checked by its constructor (ELCR against this chip's mask by {@link PicState}). */
+    void restore(PicState.Chip s) {
+        irr = s.irr();
+        isr = s.isr();
+        imr = s.imr();
+        elcr = s.elcr() & elcrMask;
+        lineLevels = s.lineLevels();
+        vectorBase = s.vectorBase();
+        priorityAdd = s.priorityAdd();
+        readIsr = s.readIsr();
+        pollPending = s.pollPending();
+        specialMask = s.specialMask();
+        autoEoi = s.autoEoi();
+        rotateOnAutoEoi = s.rotateOnAutoEoi();
+        specialFullyNested = s.specialFullyNested();
+        expectIcw4 = s.expectIcw4();
+        singleMode = s.singleMode();
+        initStep = s.initStep();
+    }
+
     /** Port A0=0 read without a pending poll: IRR or ISR as selected by OCW3. */
     int readStatus() {
         return readIsr ? isr : irr;

@@ -13,12 +13,14 @@ public final class PicPair {
     public static final int MASTER_BASE = 0x20;
     public static final int SLAVE_BASE = 0xa0;
     public static final int ELCR_BASE = 0x4d0;
-    private static final int CASCADE = 2;
+    static final int CASCADE = 2;
+    /** IRQ0-2 are always edge on the master; IRQ8 (RTC) and IRQ13 (FPU) on the slave. */
+    static final int MASTER_ELCR_MASK = 0xf8, SLAVE_ELCR_MASK = 0xde;
 
     private final Object lock;
     private final Runnable outputChanged;
-    private final Pic8259 master = new Pic8259(0xf8, CASCADE, 0x08); // IRQ0-2 are always edge
-    private final Pic8259 slave = new Pic8259(0xde, -1, 0x70); // IRQ8 (RTC) and IRQ13 (FPU) are edge
+    private final Pic8259 master = new Pic8259(MASTER_ELCR_MASK, CASCADE, 0x08);
+    private final Pic8259 slave = new Pic8259(SLAVE_ELCR_MASK, -1, 0x70);
 
     public PicPair(Object lock, Runnable outputChanged) {
         this.lock = lock;
@@ -31,6 +33,29 @@ public final class PicPair {
             slave.powerOn(0x70);
             update();
         }
+    }
+
+    /** Both chips' every guest-visible bit. */
+    public PicState saveState() {
+        synchronized (lock) {
+            return new PicState(master.save(), slave.save());
+        }
+    }
+
+    /** Puts both chips in {@code s} and re-evaluates the INT output (the fabric recomputes vCPU interrupts). */
+    public void restoreState(PicState s) {
+        synchronized (lock) {
+            master.restore(s.master());
+            slave.restore(s.slave());
+            update();
+        }
+    }
+
+    /** A stand-alone slave chip holding {@code s}, for {@link PicState} to check the cascade against. */
+    static Pic8259 slaveChip(PicState.Chip s) {
+        Pic8259 chip = new Pic8259(SLAVE_ELCR_MASK, -1, 0x70);
+        chip.restore(s);
+        return chip;
     }
 
     /** Drives ISA IRQ {@code irq} (0..15). */

@@ -42,6 +42,28 @@ public final class Pit8254 {
         portB = 0;
     }
 
+    /** Every guest-visible bit, with the counts as time elapsed on the domain's clock. */
+    public synchronized PitState saveState() {
+        long now = clock.nanoTime();
+        return new PitState(channels[0].save(now), channels[1].save(now), channels[2].save(now), portB);
+    }
+
+    /**
+     * Puts the PIT in {@code s}, the counts going on from where they stood when it was taken; tells
+     * the platform its timer changed so the next IRQ0 deadline is re-armed.
+     */
+    public void restoreState(PitState s) {
+        synchronized (this) {
+            long now = clock.nanoTime();
+            channels[0].restore(s.ch0(), now);
+            channels[1].restore(s.ch1(), now);
+            channels[2].restore(s.ch2(), now);
+            portB = s.portB();
+            lastOut2 = false;
+        }
+        timerChanged.run();
+    }
+
     /** Raises IRQ0 if channel 0's OUT rose by {@code now}; returns the next deadline. */
     public long service(long now) {
         boolean fire;

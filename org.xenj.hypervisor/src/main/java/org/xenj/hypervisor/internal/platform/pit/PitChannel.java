@@ -235,6 +235,40 @@ final class PitChannel {
         }
     }
 
+    /** This channel's record at {@code now}: the count's start as time elapsed, not a host instant. */
+    PitState.Channel save(long now) {
+        boolean frozen = armed && frozenTicks >= 0;
+        // Unarmed, the start instant and a frozen count are never looked at (a load resets both).
+        long elapsed = armed && !frozen ? Math.min(Math.max(0, now - loadTime), PitState.MAX_ELAPSED_NANOS) : 0;
+        return new PitState.Channel(mode, access, bcd, reload, armed, nullCount, elapsed, gate, frozen ? frozenTicks : -1,
+                idleCount, triggered, signalledPeriods, countLatched, latchedCount, latchMsbNext, statusLatched, latchedStatus,
+                readMsbNext, writeMsbNext, writtenLsb);
+    }
+
+    /** Loads {@code s} (already checked by its constructor) as of {@code now}. */
+    void restore(PitState.Channel s, long now) {
+        mode = s.mode();
+        access = s.access();
+        bcd = s.bcd();
+        reload = s.reload();
+        armed = s.armed();
+        nullCount = s.nullCount();
+        loadTime = now - s.elapsedNanos();
+        gate = s.gate();
+        frozenTicks = s.frozenTicks();
+        idleCount = s.idleCount();
+        triggered = s.triggered();
+        signalledPeriods = s.signalledPeriods();
+        countLatched = s.countLatched();
+        latchedCount = s.latchedCount();
+        latchMsbNext = s.latchMsbNext();
+        statusLatched = s.statusLatched();
+        latchedStatus = s.latchedStatus();
+        readMsbNext = s.readMsbNext();
+        writeMsbNext = s.writeMsbNext();
+        writtenLsb = s.writtenLsb();
+    }
+
     private int encode(int count) {
         if (!bcd) {
             return count;

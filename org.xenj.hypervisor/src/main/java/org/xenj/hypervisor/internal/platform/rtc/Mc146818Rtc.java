@@ -67,6 +67,38 @@ public final class Mc146818Rtc {
         updateChecksum();
     }
 
+    /** Every guest-visible bit, the guest's time as seconds plus time elapsed on the domain's clock. */
+    public synchronized RtcState saveState() {
+        long since = clock.nanoTime() - baseNanos;
+        if (since < 0 || since > RtcState.MAX_SINCE_BASE_NANOS) {
+            // Only a clock that went backwards (or 146 years up): move the base, the guest's time stays.
+            long now = clock.nanoTime();
+            long second = secondIndex(now);
+            return new RtcState(cmos, index, baseSeconds + second, Math.floorMod(now - baseNanos, NS_PER_S), 0, 0, irqLineHigh);
+        }
+        return new RtcState(cmos, index, baseSeconds, since, lastSecondSeen, lastPeriodSeen, irqLineHigh);
+    }
+
+    /**
+     * Puts the RTC in {@code s}, its time going on from where it stood, drives IRQ8 to the saved
+     * level and tells the platform its timer changed (periodic/update interrupts are re-armed).
+     */
+    public void restoreState(RtcState s) {
+        boolean line;
+        synchronized (this) {
+            System.arraycopy(s.cmos(), 0, cmos, 0, cmos.length);
+            index = s.index();
+            baseSeconds = s.baseSeconds();
+            baseNanos = clock.nanoTime() - s.sinceBaseNanos();
+            lastSecondSeen = s.lastSecondSeen();
+            lastPeriodSeen = s.lastPeriodSeen();
+            irqLineHigh = s.irqLineHigh();
+            line = irqLineHigh;
+        }
+        irq.set(IRQ, line);
+        timerChanged.run();
+    }
+
     /** Fills the PC/AT memory-size bytes: {@code ramBelow4G} and {@code ramAbove4G} in bytes. */
     public synchronized void setMemorySize(long ramBelow4G, long ramAbove4G) {
         setWord(0x15, 640);
