@@ -111,14 +111,16 @@ final class PvhvmChecks {
                 + "\nhost log:\n" + t.hostLog());
         List<VirtualDisk> listed = t.blkback.list(domid);
         listed.forEach(v -> System.out.println("[guest-devices] block-list: " + v));
-        assertEquals(3, listed.size(), "block-list: " + listed);
-        assertTrue(listed.stream().allMatch(v -> v.backendState() == 4 && v.frontendState() == 4), "not all connected: " + listed);
+        // blkback publishes the CD-ROM (hdc) too, as Xen does; Linux's blkfront leaves it to ata_piix
+        List<VirtualDisk> pvDisks = listed.stream().filter(v -> v.vdev().startsWith("xvd")).toList();
+        assertEquals(3, pvDisks.size(), "block-list: " + listed);
+        assertTrue(pvDisks.stream().allMatch(v -> v.backendState() == 4 && v.frontendState() == 4), "not all connected: " + listed);
         t.blkback.detach(domid, "xvdc", false);
         String gone = pv.run("for i in $(seq 100); do [ -e /sys/block/xvdc ] || break; sleep 0.1; done; ls /sys/block; "
                 + "[ -e /sys/block/xvdc ] || echo xvdc-absent-$((6*7))", 60);
         System.out.println("[guest-devices] pv after block-detach: " + gone.replaceAll("\\s+", " "));
         assertTrue(gone.contains("xvdc-absent-42"), "xvdc still there after block-detach:\n" + gone);
-        assertEquals(2, t.blkback.list(domid).size());
+        assertEquals(2, t.blkback.list(domid).stream().filter(v -> v.vdev().startsWith("xvd")).count());
     }
 
     /** xen-netfront binds the vif (driver "vif") and takes both of pv's addresses. */
