@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +19,7 @@ import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainState;
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.internal.builder.HvmGuestBuilder;
+import org.xenj.hypervisor.internal.testsupport.FlatElf;
 import org.xenj.hypervisor.internal.testsupport.TestCores;
 import org.xenj.hypervisor.spi.DeviceModel;
 import org.xenj.hypervisor.spi.DeviceModelInstance;
@@ -115,16 +114,8 @@ class DeviceModelHandOverTest {
 
     /** An ELF32 image at 1 MiB: mov edx, 0x500; xor eax, eax; l: inc eax; out dx, eax; jmp l. */
     private Path counterImage() throws Exception {
-        byte[] code = {(byte) 0xBA, 0x00, 0x05, 0x00, 0x00, 0x31, (byte) 0xC0, 0x40, (byte) 0xEF, (byte) 0xEB, (byte) 0xFC};
-        ByteBuffer b = ByteBuffer.allocate(84 + code.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(new byte[] {0x7f, 'E', 'L', 'F', 1, 1, 1, 0}).put(new byte[8]);
-        b.putShort((short) 2).putShort((short) 3).putInt(1).putInt(0x100000).putInt(52).putInt(0).putInt(0);
-        b.putShort((short) 52).putShort((short) 32).putShort((short) 1).putShort((short) 40).putShort((short) 0).putShort((short) 0);
-        b.putInt(1).putInt(84).putInt(0x100000).putInt(0x100000).putInt(code.length).putInt(code.length).putInt(5).putInt(16);
-        b.put(code);
-        Path f = dir.resolve("counter.elf");
-        Files.write(f, b.array());
-        return f;
+        return FlatElf.write(dir.resolve("counter.elf"),
+                new byte[] {(byte) 0xBA, 0x00, 0x05, 0x00, 0x00, 0x31, (byte) 0xC0, 0x40, (byte) 0xEF, (byte) 0xEB, (byte) 0xFC});
     }
 
     private long handOvers() {
