@@ -39,7 +39,7 @@ import org.xenj.hypervisor.internal.domain.Plugins;
 import org.xenj.sched.credit.internal.CreditSchedulerType;
 
 /**
- * Two Debian 686-pae guests booted at once on two pCPUs, on the whole Domain 0 stack as Karaf wires
+ * Two Debian guests (686-pae and, where given, 686) booted at once on two pCPUs, on the whole Domain 0 stack as Karaf wires
  * it (qemu-dm with the block layer and the virtual switch, blkback, netback), so that one boot of
  * each serves every device check. Real drivers no one here wrote are the oracles:
  * <ul>
@@ -47,7 +47,8 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
  * emulated disks qemu-dm had opened for xvda/xvdb, and its own xen-blkfront (4-page ring, indirect
  * requests) and xen-netfront take over: a raw ext4 xvda, a qcow2 overlay xvdb, a hot-plugged xvdc
  * and vif; its IDE CD-ROM stays after the unplug, as on Xen, and ata_piix reads it;</li>
- * <li><b>pc</b> ({@code xen_platform_pci=0}, a bare PC): the same kernel finds no hypervisor; its
+ * <li><b>pc</b> ({@code xen_platform_pci=0}, a bare PC): Debian's non-PAE 686 kernel when
+ * {@code -Dxenj.pc.dir} names its build (else the 686-pae one) finds no hypervisor; its
  * ata_piix drives qemu-dm's PIIX3 IDE (ext4 hda, blank hdb, ISO9660 CD-ROM hdc) and its 8139too and
  * ne2k-pci drive the emulated RTL8139 and NE2000 on the same bridge as pv's netfront.</li>
  * </ul>
@@ -109,6 +110,10 @@ class GuestDevicesBootTest {
         assumeTrue(isoTool != null, "neither genisoimage nor xorriso is installed");
         Path guest = Path.of(dir);
         assertTrue(Files.isRegularFile(guest.resolve("bzImage")), "no bzImage in " + guest);
+        String pcDir = System.getProperty("xenj.pc.dir", "");
+        Path pcGuest = pcDir.isBlank() ? guest : Path.of(pcDir);
+        assertTrue(Files.isRegularFile(pcGuest.resolve("bzImage")), "no bzImage in " + pcGuest);
+        System.out.println("[guest-devices] pv boots " + guest + ", pc boots " + pcGuest);
         long timeoutMs = Long.getLong("xenj.boot.timeout", 1500) * 1000;
         tmp = Files.createTempDirectory("xenj-guests-");
         img = makeImages(isoTool);
@@ -137,7 +142,7 @@ class GuestDevicesBootTest {
         pcDom = xen.create(config("pc", "0", CMDLINE,
                 List.of("format=raw, vdev=hda, access=rw, target=" + img.hda(), "format=raw, vdev=hdb, access=rw, target=" + img.hdb(),
                         "format=raw, vdev=hdc, access=ro, devtype=cdrom, target=" + img.cd()),
-                List.of("model=rtl8139,mac=" + RTL_MAC + ",bridge=xenbr0", "model=ne2k_pci,mac=" + NE_MAC + ",bridge=xenbr0"), guest));
+                List.of("model=rtl8139,mac=" + RTL_MAC + ",bridge=xenbr0", "model=ne2k_pci,mac=" + NE_MAC + ",bridge=xenbr0"), pcGuest));
         pv = new GuestShell("pv", xen.console(pvDom.id()));
         pc = new GuestShell("pc", xen.console(pcDom.id()));
         for (GuestShell g : List.of(pv, pc)) {
