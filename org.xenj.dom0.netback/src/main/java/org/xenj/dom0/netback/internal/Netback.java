@@ -86,7 +86,11 @@ public final class Netback implements Backend, NetworkService {
     public VifInfo attach(int domid, String spec) {
         BackendHotplug h = hotplug;
         if (!domains.containsKey(domid) && h != null) {
-            h.serve(domid, KIND);
+            try {
+                h.serve(domid, KIND);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("d" + domid + " has no network backend: " + e.getMessage(), e);
+            }
         }
         return domain(domid).hotplug(spec);
     }
