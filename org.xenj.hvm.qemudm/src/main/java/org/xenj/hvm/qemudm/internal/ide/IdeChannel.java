@@ -609,43 +609,11 @@ final class IdeChannel {
         raise();
     }
 
-    /**
-     * Another medium (or none) in the CD-ROM at {@code u}, as a real drive reports it: after an
-     * insert the next command (but INQUIRY, REQUEST SENSE, GET EVENT STATUS) ends in UNIT ATTENTION,
-     * MEDIUM MAY HAVE CHANGED (06/28), after an eject commands that need a disc end in NOT READY,
-     * MEDIUM NOT PRESENT (02/3A); either way GET EVENT STATUS reports the event once. A transfer
-     * from the old disc still running on this drive ends with that check condition now (its late
-     * completion is dropped); the old image is returned for the caller to close behind the I/O
-     * already queued on it.
-     */
+    /** Medium changes of a CD-ROM on this channel: see {@link MediumChange}. */
     BlockDevice changeMedium(int u, BlockDevice next, String medium) {
-        BlockDevice old;
-        synchronized (this) {
-            IdeDrive d = drives[u];
-            if (d == null || !d.atapi()) {
-                throw new IllegalStateException("no CD-ROM at ide" + index + (u == 0 ? " master" : " slave"));
-            }
-            old = d.swap(next, medium);
-            Atapi.Sense s = sense[u];
-            s.mediaEvent = next != null ? Atapi.NEW_MEDIA : Atapi.MEDIA_REMOVAL;
-            s.unitAttention = next != null;
-            if (unit == u && phase != Phase.IDLE && phase != Phase.PACKET) {
-                generation++;
-                bmStatus &= ~BMS_ACTIVE;
-                s.unitAttention = false; // this check condition is the attention
-                atapiCheck(next != null ? Atapi.UNIT_ATTENTION : Atapi.NOT_READY,
-                        next != null ? Atapi.ASC_MEDIUM_CHANGED : Atapi.ASC_NO_MEDIUM);
-                remaining = 0;
-                bufLen = bufPos = 0;
-            }
-        }
+        BlockDevice old = MediumChange.change(this, u, next, medium);
         syncIrq();
         return old;
-    }
-
-    /** The medium a hand-over record names, without a guest-visible change (the record's sense says what is pending). */
-    synchronized BlockDevice restoreMedium(int u, BlockDevice next, String medium) {
-        return drives[u].swap(next, medium);
     }
 
     // ---- bus master (BAR4: 0 command, 2 status, 4 PRD table pointer) ----

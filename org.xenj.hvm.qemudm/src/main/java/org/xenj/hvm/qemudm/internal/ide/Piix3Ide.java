@@ -290,7 +290,7 @@ public final class Piix3Ide implements PciDevice {
                     continue;
                 }
             }
-            BlockDevice old = channels[p >> 1].restoreMedium(p & 1, next, want);
+            BlockDevice old = MediumChange.restore(channels[p >> 1], p & 1, next, want);
             log.accept("ide: " + d.name() + ": medium " + (want.isEmpty() ? "(none)" : want) + " as handed over");
             if (old != null) {
                 closeQuietly(old, d.name());
