@@ -80,11 +80,6 @@ final class BarePcChecks {
         return null;
     }
 
-    /** After qemu-dm's hand-over the IDE controller (its state record) must still read the CD. */
-    Object cdromReadsAfterHandOver() throws Exception {
-        return cdrom(t, pc, "pc, after the hand-over");
-    }
-
     /**
      * 8139too and ne2k-pci bind the two functions with the MACs from the EEPROM and the PROM. Each NIC
      * gets its own subnet and answers ARP only for its own address (arp_ignore=1), so every frame of

@@ -169,6 +169,15 @@ public class XenCommandsIT {
     }
 
     @Test
+    public void cdCommandsAreThereAndRefuseADomainWithoutTheDrive() throws Exception {
+        reportStartToFirstList();
+        String refused = runFailing("xen:cd-eject Domain-0 hdc");
+        assertTrue(refused, refused.contains("Domain-0 has no CD-ROM drive hdc"));
+        refused = runFailing("xen:cd-insert Domain-0 hdc /nonexistent.iso");
+        assertTrue(refused, refused.contains("Domain-0 has no CD-ROM drive hdc"));
+    }
+
+    @Test
     public void workloadDomainLifecycle() throws Exception {
         reportStartToFirstList();
         Path f = cfg("spin.cfg", "name = \"it-spin\"\ntype = \"workload\"\nworkload = \"spin\"\nmemory = 16\n");

@@ -10,12 +10,16 @@ import java.util.concurrent.TimeoutException;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.xenj.dom0.block.api.BlockImages;
 import org.xenj.dom0.block.api.DiskSpec;
+import org.xenj.dom0.block.api.RemovableMedia;
 import org.xenj.dom0.blkback.api.BlockHotplug;
 import org.xenj.dom0.blkback.api.VirtualDisk;
 import org.xenj.hypervisor.spi.backend.Backend;
 import org.xenj.hypervisor.spi.backend.BackendContext;
+import org.xenj.hypervisor.spi.backend.BackendHotplug;
 import org.xenj.hypervisor.spi.backend.BackendInstance;
 
 /**
@@ -23,8 +27,8 @@ import org.xenj.hypervisor.spi.backend.BackendInstance;
  * domain with {@code disk} entries, and the {@link BlockHotplug} service over the domains it
  * serves. The sessions are a field of this instance, never a static.
  */
-@Component(service = {Backend.class, BlockHotplug.class}, property = Backend.KIND + "=" + BlkbackService.KIND)
-public final class BlkbackService implements Backend, BlockHotplug {
+@Component(service = {Backend.class, BlockHotplug.class, RemovableMedia.class}, property = Backend.KIND + "=" + BlkbackService.KIND)
+public final class BlkbackService implements Backend, BlockHotplug, RemovableMedia {
 
     public static final String KIND = "vbd";
     /** How long a hot-plug call waits for the backend's executor. */
@@ -35,6 +39,9 @@ public final class BlkbackService implements Backend, BlockHotplug {
 
     private final BlockImages images;
     private final Map<Integer, DomainVbds> domains = new ConcurrentHashMap<>();
+    /** The hypervisor's hot-plug side: attaches blkback to a domain created without disks. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile BackendHotplug hotplug;
 
     @Activate
     public BlkbackService(@Reference BlockImages images) {
@@ -52,6 +59,11 @@ public final class BlkbackService implements Backend, BlockHotplug {
         return d;
     }
 
+    /** Outside OSGi (in-process boots, tests): the hypervisor's hot-plug side. */
+    public void setBackendHotplug(BackendHotplug hotplug) {
+        this.hotplug = hotplug;
+    }
+
     private DomainVbds served(int domid) {
         DomainVbds d = domains.get(domid);
         if (d == null) {
@@ -61,6 +73,20 @@ public final class BlkbackService implements Backend, BlockHotplug {
         return d;
     }
 
+    /**
+     * The session with {@code domid}; a domain created without disks gets one first, as xl's
+     * block-attach finds Domain 0's blkback whatever the domain's configuration said.
+     */
+    private DomainVbds servedOrAttached(int domid) {
+        DomainVbds d = domains.get(domid);
+        BackendHotplug h = hotplug;
+        if (d == null && h != null) {
+            h.serve(domid, KIND);
+            d = domains.get(domid);
+        }
+        return d != null ? d : served(domid);
+    }
+
     @Override
     public VirtualDisk attach(int domid, String diskSpec) {
         DiskSpec spec = DiskSpec.parse(diskSpec);
@@ -68,7 +94,7 @@ public final class BlkbackService implements Backend, BlockHotplug {
         if (!spec.target().isEmpty() && !java.nio.file.Files.isReadable(java.nio.file.Path.of(spec.target()))) {
             throw new IllegalArgumentException("'target': " + spec.target() + " does not exist or is not readable");
         }
-        DomainVbds d = served(domid);
+        DomainVbds d = servedOrAttached(domid);
         return d.call(() -> d.add(spec), CALL_MILLIS);
     }
 
@@ -103,6 +129,34 @@ public final class BlkbackService implements Backend, BlockHotplug {
     public List<VirtualDisk> list(int domid) {
         DomainVbds d = domains.get(domid);
         return d == null ? List.of() : d.call(d::list, CALL_MILLIS);
+    }
+
+    @Override
+    public String name() {
+        return "blkback";
+    }
+
+    @Override
+    public boolean hasDrive(int domid, String vdev) {
+        DomainVbds d = domains.get(domid);
+        return d != null && d.call(() -> {
+            VbdDevice v = d.lookup(vdev);
+            return v != null && v.spec().cdrom() && v.spec().vdev().equals(vdev);
+        }, CALL_MILLIS);
+    }
+
+    /** xl cd-insert/cd-eject on a CD-ROM vbd: {@code params} in xenstore, as libxl writes it. */
+    @Override
+    public void changeMedium(int domid, DiskSpec medium) {
+        DomainVbds d = served(domid);
+        d.call(() -> {
+            VbdDevice v = d.lookup(medium.vdev());
+            if (v == null) {
+                throw new IllegalArgumentException("d" + domid + " has no disk " + medium.vdev());
+            }
+            v.changeMedium(medium);
+            return null;
+        }, CALL_MILLIS);
     }
 
     /** The session with a domain (tests). */

@@ -80,6 +80,15 @@ final class DomainVbds implements BackendInstance {
         return d;
     }
 
+    /** The device named {@code vdev}, or null (executor only). */
+    VbdDevice lookup(String vdev) {
+        try {
+            return devices.get(DiskSpec.parse("vdev=" + vdev + ", target=/dev/null").deviceNumber());
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
     /** Devices for tests (executor only). */
     List<VbdDevice> devices() {
         return new ArrayList<>(devices.values());

@@ -37,7 +37,7 @@ final class VbdDevice {
     private final BackendContext ctx;
     private final BackendStore xs;
     private final BlockImages images;
-    private final DiskSpec spec;
+    private DiskSpec spec;
     private final int devid;
     private final String fe;
     private final String be;
@@ -307,6 +307,27 @@ final class VbdDevice {
                 ctx.log(name + ": close failed: " + e.getMessage());
             }
         }
+    }
+
+    /**
+     * xl cd-insert/cd-eject on a {@code device-type=cdrom} vbd, as libxl does it: the backend's
+     * {@code params} names the new image ("" when ejected) and the next connection opens it. Linux
+     * blkfront in an HVM guest leaves CD-ROM vbds to the emulated drive and never connects; a
+     * frontend that is connected keeps its disc — Xen's blkback does not change the image under a
+     * connected ring either — so that is refused.
+     */
+    void changeMedium(DiskSpec medium) {
+        if (!spec.cdrom()) {
+            throw new IllegalArgumentException(spec.vdev() + " is not a CD-ROM (devtype=cdrom)");
+        }
+        if (connection != null) {
+            throw new IllegalStateException(spec.vdev() + " is connected to the guest's blkfront; blkback does not change "
+                    + "the medium under a connected ring (detach and attach it instead)");
+        }
+        spec = new DiskSpec(medium.target(), medium.format(), spec.vdev(), true, true, List.of());
+        writeBe("params", spec.target());
+        ctx.log(name + ": " + (spec.target().isEmpty() ? "medium ejected" : "medium " + spec.target() + " inserted")
+                + " (params updated)");
     }
 
     /** Hot-unplug: asks the frontend to close; the device goes when it has (or now, if it never connected). */

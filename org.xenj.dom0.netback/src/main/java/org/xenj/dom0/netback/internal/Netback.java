@@ -10,11 +10,14 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.xenj.dom0.netback.api.NetworkService;
 import org.xenj.dom0.netback.api.VifInfo;
 import org.xenj.dom0.vswitch.api.VirtualSwitch;
 import org.xenj.hypervisor.spi.backend.Backend;
 import org.xenj.hypervisor.spi.backend.BackendContext;
+import org.xenj.hypervisor.spi.backend.BackendHotplug;
 import org.xenj.hypervisor.spi.backend.BackendInstance;
 
 /**
@@ -29,6 +32,9 @@ public final class Netback implements Backend, NetworkService {
 
     private final VirtualSwitch vswitch;
     private final Map<Integer, DomainNetwork> domains = new ConcurrentHashMap<>();
+    /** The hypervisor's hot-plug side: attaches netback to a domain created without vifs. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile BackendHotplug hotplug;
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "xenj-netback-timer");
         t.setDaemon(true);
@@ -70,8 +76,22 @@ public final class Netback implements Backend, NetworkService {
         return domain(domid).list();
     }
 
+    /** Outside OSGi (in-process boots, tests): the hypervisor's hot-plug side. */
+    public void setBackendHotplug(BackendHotplug hotplug) {
+        this.hotplug = hotplug;
+    }
+
+    /** As xl network-attach: Domain 0's netback serves the domain even if it was created without a vif. */
     @Override
     public VifInfo attach(int domid, String spec) {
+        BackendHotplug h = hotplug;
+        if (!domains.containsKey(domid) && h != null) {
+            try {
+                h.serve(domid, KIND);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("d" + domid + " has no network backend: " + e.getMessage(), e);
+            }
+        }
         return domain(domid).hotplug(spec);
     }
 

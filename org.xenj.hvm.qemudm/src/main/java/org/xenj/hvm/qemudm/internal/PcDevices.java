@@ -38,6 +38,9 @@ public final class PcDevices implements DeviceModelInstance {
     private org.xenj.hypervisor.spi.pci.PciSlot ideSlot;
     private volatile boolean attached;
     private Nics nics;
+    /** The block layer the IDE drives were opened with (medium changes open through it too); null without one. */
+    private BlockImages images;
+    private volatile Runnable onDetach;
 
     private PcDevices(HvmPlatform platform) {
         this.platform = platform;
@@ -105,6 +108,7 @@ public final class PcDevices implements DeviceModelInstance {
 
     /** The PIIX3 IDE function at 00:01.1 with the domain's hda..hdd, if it has any. */
     private void attachIde(BlockImages images) {
+        this.images = images;
         java.util.List<String> ideSpecs = platform.config().disks().stream()
                 .filter(s -> s.matches(".*\\b(hd|sd|xvd)[a-d]\\b.*")).toList();
         if (ideSpecs.isEmpty()) {
@@ -142,6 +146,42 @@ public final class PcDevices implements DeviceModelInstance {
         return ide;
     }
 
+    /** Called once when this instance detaches (qemu-dm forgets the domain). */
+    void onDetach(Runnable r) {
+        onDetach = r;
+    }
+
+    /** Whether this domain has an IDE CD-ROM named {@code vdev}. */
+    boolean hasCdrom(String vdev) {
+        int pos = IdeDisks.position(vdev);
+        Piix3Ide i = ide;
+        return pos >= 0 && i != null && i.drive(pos) != null && i.drive(pos).kind() == IdeDrive.Kind.CDROM
+                && i.drive(pos).name().equals(vdev);
+    }
+
+    /**
+     * xl's cd-insert/cd-eject on the IDE CD-ROM {@code medium.vdev()}: the new image opened
+     * read-only through the block layer (an image open for writing elsewhere is refused there —
+     * one writer), then swapped in; an empty target ejects.
+     */
+    synchronized void changeMedium(org.xenj.dom0.block.api.DiskSpec medium) {
+        if (!attached || !hasCdrom(medium.vdev())) {
+            throw new IllegalArgumentException("d" + platform.domid() + " has no IDE CD-ROM " + medium.vdev());
+        }
+        org.xenj.dom0.block.api.BlockDevice next = null;
+        if (!medium.target().isEmpty()) {
+            if (images == null) {
+                throw new IllegalStateException("the block layer (org.xenj.dom0.block) is not running");
+            }
+            try {
+                next = images.open(java.nio.file.Path.of(medium.target()), medium.format(), true);
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new IllegalStateException("cannot open " + medium.target() + ": " + e.getMessage(), e);
+            }
+        }
+        ide.changeMedium(IdeDisks.position(medium.vdev()), next, IdeDrive.medium(medium.target(), medium.format()));
+    }
+
     Uart16550 com1() {
         return com1;
     }
@@ -168,7 +208,9 @@ public final class PcDevices implements DeviceModelInstance {
         nics.restoreState(s.nics());
         IdeState ideState = s.ide();
         if (ide != null && ideState != null) {
-            ide.restoreState(ideState);
+            BlockImages opener = images;
+            ide.restoreState(ideState, opener == null ? null
+                    : (format, path) -> opener.open(java.nio.file.Path.of(path), format, true));
         } else if ((ide != null || ideState != null) && !platform.emulatedClassUnplugged(PCI_CLASS_STORAGE)) {
             platform.log("qemu-dm: the IDE disks changed across the hand-over; IDE starts at power-on");
         }
@@ -189,7 +231,13 @@ public final class PcDevices implements DeviceModelInstance {
 
     @Override
     public void detach() {
-        attached = false;
+        synchronized (this) { // a medium change in progress finishes first; none starts after
+            attached = false;
+        }
+        Runnable gone = onDetach;
+        if (gone != null) {
+            gone.run();
+        }
         unmapAll();
         // leave the lines low: the next owner (a handed-over instance) raises what is pending
         platform.setIrq(COM1_IRQ, false);

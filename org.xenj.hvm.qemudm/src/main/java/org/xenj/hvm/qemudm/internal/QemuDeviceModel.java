@@ -5,6 +5,8 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.xenj.dom0.block.api.BlockImages;
+import org.xenj.dom0.block.api.DiskSpec;
+import org.xenj.dom0.block.api.RemovableMedia;
 import org.xenj.dom0.vswitch.api.VirtualSwitch;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainType;
@@ -20,8 +22,11 @@ import org.xenj.hypervisor.spi.HvmPlatform;
  * so that qemu-dm serves domains while they are absent and is not restarted (which would hand every
  * domain's devices over) when they come or go.
  */
-@Component(service = DeviceModel.class)
-public final class QemuDeviceModel implements DeviceModel {
+@Component(service = {DeviceModel.class, RemovableMedia.class})
+public final class QemuDeviceModel implements DeviceModel, RemovableMedia {
+
+    /** The domains this qemu-dm serves now, for medium changes. */
+    private final java.util.Map<Integer, PcDevices> domains = new java.util.concurrent.ConcurrentHashMap<>();
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile VirtualSwitch vswitch;
@@ -66,7 +71,30 @@ public final class QemuDeviceModel implements DeviceModel {
 
     @Override
     public DeviceModelInstance attach(HvmPlatform platform) {
-        return PcDevices.attach(platform, blockImages, vswitch);
+        return served(platform, PcDevices.attach(platform, blockImages, vswitch));
+    }
+
+    private PcDevices served(HvmPlatform platform, PcDevices d) {
+        int domid = platform.domid();
+        domains.put(domid, d);
+        d.onDetach(() -> domains.remove(domid, d));
+        return d;
+    }
+
+    @Override
+    public boolean hasDrive(int domid, String vdev) {
+        PcDevices d = domains.get(domid);
+        return d != null && d.hasCdrom(vdev);
+    }
+
+    /** xl cd-insert/cd-eject on an emulated IDE CD-ROM: the guest's ATAPI driver sees the media change. */
+    @Override
+    public void changeMedium(int domid, DiskSpec medium) {
+        PcDevices d = domains.get(domid);
+        if (d == null) {
+            throw new IllegalArgumentException("qemu-dm does not serve d" + domid);
+        }
+        d.changeMedium(medium);
     }
 
     /** The hand-over from a previous qemu-dm (bundle update): its record, version-checked, or refused. */
@@ -78,6 +106,6 @@ public final class QemuDeviceModel implements DeviceModel {
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("qemu-dm cannot take over: " + e.getMessage(), e);
         }
-        return PcDevices.attach(platform, blockImages, vswitch, s);
+        return served(platform, PcDevices.attach(platform, blockImages, vswitch, s));
     }
 }

@@ -13,6 +13,7 @@ import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.spi.backend.Backend;
 import org.xenj.hypervisor.spi.backend.BackendContext;
+import org.xenj.hypervisor.spi.backend.BackendHotplug;
 
 /**
  * Attaches {@link Backend} services to the domains that ask for their kind, one backend per kind
@@ -21,7 +22,10 @@ import org.xenj.hypervisor.spi.backend.BackendContext;
  * that throws is detached from that domain only and not attached to it again. Owned by the core,
  * like the {@link XenHost} it works on.
  */
-public final class BackendHost {
+public final class BackendHost implements BackendHotplug {
+
+    /** How long a hot-plug waits for the backend's attach on its executor. */
+    static final long SERVE_MILLIS = 10_000;
 
     private final XenHost host;
     private final Consumer<String> dmesg;
@@ -98,14 +102,16 @@ public final class BackendHost {
         }
     }
 
-    /** A domain was built: its requested backends attach (those not registered yet attach when they appear). */
+    /**
+     * A domain was built: its requested backends attach (those not registered yet attach when they
+     * appear). A domain with Xen ABI is remembered even when it asks for none, for {@link #serve}.
+     */
     public synchronized void domainBuilt(int domid, DomainConfig config) {
         Set<String> kinds = BackendKinds.requested(config);
-        if (kinds.isEmpty()) {
-            return;
-        }
         if (host.domain(domid) == null) {
-            dmesg.accept("d" + domid + " has no Xen ABI (event channels, grants): backends " + kinds + " not attached");
+            if (!kinds.isEmpty()) {
+                dmesg.accept("d" + domid + " has no Xen ABI (event channels, grants): backends " + kinds + " not attached");
+            }
             return;
         }
         Served s = new Served(config, kinds);
@@ -115,6 +121,31 @@ public final class BackendHost {
                 dmesg.accept("d" + domid + ": no backend for '" + kind + "' yet; it attaches when one is registered");
             }
         }
+    }
+
+    @Override
+    public void serve(int domid, String kind) {
+        if (!BackendKinds.validName(kind)) {
+            throw new IllegalArgumentException("'" + kind + "' is not a backend kind");
+        }
+        BackendSession x;
+        synchronized (this) {
+            Served s = domains.get(domid);
+            if (s == null) {
+                throw new IllegalArgumentException("d" + domid + " is not running or has no Xen ABI (event channels, grants, xenstore)");
+            }
+            s.kinds.add(kind);
+            x = s.sessions.get(kind);
+            if (x == null) {
+                if (!attach(domid, s, kind)) {
+                    throw new IllegalStateException("no backend for '" + kind + "' is registered (it serves d" + domid
+                            + " when one is)");
+                }
+                x = s.sessions.get(kind);
+                dmesg.accept("d" + domid + ": backend '" + kind + "' attached for a hot-plug (the configuration had none)");
+            }
+        }
+        x.awaitStarted(SERVE_MILLIS);
     }
 
     /** A domain is being destroyed: its backends detach before its event channels and grants go. */

@@ -49,6 +49,8 @@ final class BackendSession implements BackendContext {
     private volatile Thread thread;
     private volatile BackendInstance instance;
     private volatile boolean attached = true;
+    /** Completed when {@link Backend#attach} has returned an instance; exceptionally when the session ended first. */
+    private final java.util.concurrent.CompletableFuture<Void> started = new java.util.concurrent.CompletableFuture<>();
 
     BackendSession(XenHost host, Backend backend, String kind, int domid, DomainConfig config, Consumer<String> dmesg,
             Runnable onFailure) {
@@ -81,7 +83,26 @@ final class BackendSession implements BackendContext {
                 throw new BackendException("attach returned no instance");
             }
             instance = i;
+            started.complete(null);
         });
+    }
+
+    /**
+     * Waits until {@link Backend#attach} has run (hot-plug into a domain that had no backend of the kind).
+     *
+     * @throws IllegalStateException it failed, the session ended, or it took longer than {@code millis}
+     */
+    void awaitStarted(long millis) {
+        try {
+            started.get(millis, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("backend " + kind + " did not attach to d" + domid + ": " + e.getCause().getMessage());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("backend " + kind + " did not attach to d" + domid + " within " + millis + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
     }
 
     /** Code that may throw: a backend callback or task. */
@@ -114,6 +135,7 @@ final class BackendSession implements BackendContext {
         if (!attached) {
             return;
         }
+        started.completeExceptionally(t);
         log("failed: " + t + "; detached from d" + domid + " (other domains are not affected)");
         release(true);
         onFailure.run();
@@ -151,6 +173,7 @@ final class BackendSession implements BackendContext {
     /** Marks the session detached, lets the backend clean up ({@code callDetach}, on its thread) and frees what it holds. */
     private void release(boolean callDetach) {
         BackendInstance i;
+        started.completeExceptionally(new BackendException("detached"));
         synchronized (this) {
             attached = false;
             i = instance;

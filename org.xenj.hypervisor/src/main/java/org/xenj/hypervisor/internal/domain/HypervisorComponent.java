@@ -29,6 +29,7 @@ import org.xenj.hypervisor.internal.exec.GuestBuilder;
 import org.xenj.hypervisor.spi.DeviceModel;
 import org.xenj.hypervisor.spi.SchedulerType;
 import org.xenj.hypervisor.spi.backend.Backend;
+import org.xenj.hypervisor.spi.backend.BackendHotplug;
 import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
 
 /**
@@ -37,9 +38,9 @@ import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
  * references; binds may arrive before activation and are kept in {@link Plugins}. Unbinds
  * remove by identity (a replacement is bound before the old service is unbound).
  */
-@Component(service = Hypervisor.class, immediate = true, configurationPid = "org.xenj.hypervisor")
+@Component(service = {Hypervisor.class, BackendHotplug.class}, immediate = true, configurationPid = "org.xenj.hypervisor")
 @Designate(ocd = HypervisorComponent.Config.class)
-public final class HypervisorComponent implements Hypervisor {
+public final class HypervisorComponent implements Hypervisor, BackendHotplug {
 
     @ObjectClassDefinition(name = "xenj hypervisor", description = "Start-up settings of the hypervisor")
     public @interface Config {
@@ -128,6 +129,12 @@ public final class HypervisorComponent implements Hypervisor {
             throw new HypervisorException("the hypervisor is not running");
         }
         return c;
+    }
+
+    /** Hot-plug into a domain whose configuration did not name the kind (xl block-attach into a diskless domain). */
+    @Override
+    public void serve(int domid, String kind) {
+        core().backends().serve(domid, kind);
     }
 
     @Override

@@ -7,7 +7,8 @@ import org.osgi.annotation.versioning.ConsumerType;
  * naming the device kind it serves ({@code vbd}, {@code vif}, ...). The hypervisor attaches it to
  * every domain whose configuration asks for that kind: {@code vbd} when the domain has
  * {@code disk} entries, {@code vif} when it has {@code vif} entries, and any kind listed in the
- * xenj key {@code backends} (e.g. {@code backends = ["pvtest"]}). One backend per kind serves a
+ * xenj key {@code backends} (e.g. {@code backends = ["pvtest"]}), and any domain a hot-plug asked
+ * {@link BackendHotplug#serve} for. One backend per kind serves a
  * domain; when it leaves, the newest other backend of that kind takes the domain over.
  *
  * <p>{@link #attach} and everything it registers run on a single-threaded executor the

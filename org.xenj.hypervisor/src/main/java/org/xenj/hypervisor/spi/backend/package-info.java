@@ -7,9 +7,10 @@
  * thread), the frontend's grants with its rights checked, and
  * {@link org.xenj.hypervisor.spi.backend.SharedRing} for Xen's {@code io/ring.h} rings, which
  * reports a hostile peer instead of trusting it. A backend that throws is detached from that
- * domain only, with a line in dmesg.
+ * domain only, with a line in dmesg. {@link org.xenj.hypervisor.spi.backend.BackendHotplug} lets a
+ * backend's hot-plug service serve a domain whose configuration did not name its kind.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package org.xenj.hypervisor.spi.backend;
 

@@ -367,6 +367,46 @@ class BackendHostTest {
                 .disks(List.of("file:/x.img,xvda,w")).vifs(List.of("bridge=xenbr0")).raw(Map.of("backends", "\"pvtest\"")).build()));
     }
 
+    @Test
+    void aHotPlugAttachesTheBackendOfItsKindToADomainThatAskedForNone() throws Exception {
+        f.pv(1);
+        backends.domainBuilt(1, DomainConfig.builder("empty").type(DomainType.PV).build());
+        assertNull(backends.session(1, KIND), "the configuration asks for nothing");
+        assertThrows(IllegalStateException.class, () -> backends.serve(1, KIND), "no backend of the kind yet");
+        TestBackend b = new TestBackend(c -> () -> { });
+        backends.addBackend(b, KIND);
+        BackendContext late = b.contexts.poll(5, TimeUnit.SECONDS);
+        assertNotNull(late, "the kind a refused hot-plug asked for is served once a backend registers: " + dmesg);
+        backends.removeBackend(b);
+        assertNull(backends.session(1, KIND));
+
+        TestBackend b2 = new TestBackend(c -> () -> { });
+        backends.addBackend(b2, KIND);
+        assertNotNull(b2.contexts.poll(5, TimeUnit.SECONDS));
+        backends.serve(1, KIND); // already served: returns at once
+        assertNull(b2.contexts.poll(100, TimeUnit.MILLISECONDS), "one backend per kind and domain");
+        String other = "other";
+        TestBackend o = new TestBackend(c -> () -> { });
+        backends.addBackend(o, other);
+        backends.serve(1, other);
+        BackendContext c = o.contexts.poll(0, TimeUnit.SECONDS);
+        assertNotNull(c, "serve returns after the backend's attach ran");
+        assertEquals(1, c.frontendDomid());
+        assertNotNull(backends.session(1, other));
+        assertTrue(dmesg.stream().anyMatch(l -> l.contains("backend 'other' attached for a hot-plug")), dmesg.toString());
+
+        assertThrows(IllegalArgumentException.class, () -> backends.serve(9, KIND), "no such domain");
+        assertThrows(IllegalArgumentException.class, () -> backends.serve(1, "Bad Kind!"));
+        TestBackend failing = new TestBackend(x -> {
+            throw new IllegalStateException("cannot serve");
+        });
+        backends.addBackend(failing, "failing");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> backends.serve(1, "failing"));
+        assertTrue(e.getMessage().contains("cannot serve"), e.getMessage());
+        backends.domainGone(1);
+        assertThrows(IllegalArgumentException.class, () -> backends.serve(1, KIND), "a destroyed domain");
+    }
+
     private static List<Integer> drain(BlockingQueue<Integer> q, int n) throws InterruptedException {
         List<Integer> out = new java.util.ArrayList<>();
         for (int i = 0; i < n; i++) {

@@ -11,6 +11,8 @@ final class Atapi {
     static final int NO_SENSE = 0, NOT_READY = 2, ILLEGAL_REQUEST = 5, UNIT_ATTENTION = 6;
     static final int ASC_INVALID_OPCODE = 0x20, ASC_LBA_OUT_OF_RANGE = 0x21, ASC_INVALID_FIELD = 0x24,
             ASC_MEDIUM_CHANGED = 0x28, ASC_NO_MEDIUM = 0x3a;
+    /** Media event codes (MMC, GET EVENT STATUS NOTIFICATION, media class). */
+    static final int NEW_MEDIA = 2, MEDIA_REMOVAL = 3;
 
     /**
      * @param senseKey    0 = good
@@ -38,8 +40,8 @@ final class Atapi {
         int asc;
         /** A new medium was inserted and the guest has not been told by CHECK CONDITION yet. */
         boolean unitAttention;
-        /** A media event for GET EVENT STATUS NOTIFICATION is pending. */
-        boolean mediaEvent;
+        /** The media event GET EVENT STATUS NOTIFICATION reports next: 0 none, {@link #NEW_MEDIA}, {@link #MEDIA_REMOVAL}. */
+        int mediaEvent;
     }
 
     private Atapi() {
@@ -210,7 +212,10 @@ final class Atapi {
         return Reply.data(d, alloc);
     }
 
-    /** Polled mode only; the media class reports "new media" once after a change. */
+    /**
+     * Polled mode only; the media class reports "new media" or "media removal" once after a change
+     * (Linux's sr turns either into a media-change event and re-reads the capacity on next open).
+     */
     private static Reply eventStatus(byte[] cdb, boolean media, Sense sense) {
         if ((cdb[1] & 1) == 0) {
             return Reply.check(ILLEGAL_REQUEST, ASC_INVALID_FIELD); // asynchronous mode is not offered
@@ -228,10 +233,8 @@ final class Atapi {
         put16(d, 0, 6);
         d[2] = 0x04; // media class
         d[3] = 0x10;
-        if (sense.mediaEvent) {
-            d[4] = 0x02; // new media
-            sense.mediaEvent = false;
-        }
+        d[4] = (byte) sense.mediaEvent;
+        sense.mediaEvent = 0;
         d[5] = (byte) (media ? 0x02 : 0x00); // media present, door closed
         return Reply.data(d, alloc);
     }

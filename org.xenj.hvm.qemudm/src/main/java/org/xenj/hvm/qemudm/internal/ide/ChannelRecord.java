@@ -55,7 +55,8 @@ final class ChannelRecord {
     private static IdeState.Drive saveDrive(IdeChannel ch, int u) {
         Atapi.Sense x = ch.sense[u];
         return new IdeState.Drive(ch.status[u], ch.error[u], ch.multiple[u], ch.heads[u], ch.spt[u], ch.mwdma[u],
-                ch.writeCache[u], x.key, x.asc, x.unitAttention, x.mediaEvent);
+                ch.writeCache[u], x.key, x.asc, x.unitAttention, x.mediaEvent,
+                ch.drives[u] == null ? null : ch.drives[u].medium());
     }
 
     private static void restoreDrive(IdeChannel ch, int u, IdeState.Drive d) {

@@ -609,12 +609,11 @@ final class IdeChannel {
         raise();
     }
 
-    /** A new medium in the CD-ROM at {@code u} (or none): unit attention and a media event for the guest. */
-    void mediaChanged(int u) {
-        synchronized (this) {
-            sense[u].unitAttention = true;
-            sense[u].mediaEvent = true;
-        }
+    /** Medium changes of a CD-ROM on this channel: see {@link MediumChange}. */
+    BlockDevice changeMedium(int u, BlockDevice next, String medium) {
+        BlockDevice old = MediumChange.change(this, u, next, medium);
+        syncIrq();
+        return old;
     }
 
     // ---- bus master (BAR4: 0 command, 2 status, 4 PRD table pointer) ----

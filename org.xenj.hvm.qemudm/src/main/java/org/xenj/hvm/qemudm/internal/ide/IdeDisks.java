@@ -88,7 +88,7 @@ public final class IdeDisks {
                 } else if (kind == IdeDrive.Kind.DISK) {
                     throw new IllegalArgumentException("disk " + d.vdev() + " has no target");
                 }
-                drives.add(new IdeDrive(kind, pos, d.vdev(), image));
+                drives.add(new IdeDrive(kind, pos, d.vdev(), image, d.target(), d.format()));
                 log.accept("ide: " + d.vdev() + " " + kind.name().toLowerCase() + " at " + (pos < 2 ? "primary" : "secondary")
                         + (pos % 2 == 0 ? " master" : " slave") + ": " + (image == null ? "no medium"
                                 : d.target() + " (" + d.format().xlName() + ", " + image.size() / 512 + " sectors"

@@ -3,6 +3,7 @@ package org.xenj.hvm.qemudm.internal.ide;
 import java.io.IOException;
 
 import org.xenj.dom0.block.api.BlockDevice;
+import org.xenj.dom0.block.api.ImageFormat;
 
 /**
  * One drive on an IDE channel: a hard disk or an ATAPI CD-ROM, with its image (a CD-ROM may be
@@ -24,12 +25,22 @@ public final class IdeDrive {
     private final String name;
     private final int position;
     private volatile BlockDevice image;
+    /** What is in the drive, {@link #medium()}'s form; null when the opener did not say. */
+    private volatile String medium;
 
     /**
      * @param position 0..3: primary master, primary slave, secondary master, secondary slave
      * @param name     what the log calls it (the vdev)
      */
     public IdeDrive(Kind kind, int position, String name, BlockDevice image) {
+        this(kind, position, name, image, null, null);
+    }
+
+    /**
+     * @param target the image's file ("" or null for an empty drive), recorded so that the state
+     *               record carries the medium a CD-ROM has now
+     */
+    public IdeDrive(Kind kind, int position, String name, BlockDevice image, String target, ImageFormat format) {
         if (position < 0 || position > 3) {
             throw new IllegalArgumentException("IDE position " + position);
         }
@@ -40,6 +51,31 @@ public final class IdeDrive {
         this.position = position;
         this.name = name;
         this.image = image;
+        this.medium = target == null ? null : medium(target, format);
+    }
+
+    /** A medium as the state record keeps it: "" for none, else {@code format:path}. */
+    public static String medium(String target, ImageFormat format) {
+        return target == null || target.isEmpty() ? "" : (format == null ? ImageFormat.RAW : format).xlName() + ":" + target;
+    }
+
+    /** What is in the drive: "" for nothing, {@code raw:/path/x.iso}; null when not known (tests' drives). */
+    public String medium() {
+        return medium;
+    }
+
+    /**
+     * Another medium (or none) in a CD-ROM; the old image is returned for the caller to close once
+     * the I/O queued on it has run. Called with the channel's lock held.
+     */
+    BlockDevice swap(BlockDevice next, String nextMedium) {
+        if (kind != Kind.CDROM) {
+            throw new IllegalStateException(name + " is a hard disk: its medium cannot change");
+        }
+        BlockDevice old = image;
+        image = next;
+        medium = nextMedium;
+        return old;
     }
 
     public Kind kind() {

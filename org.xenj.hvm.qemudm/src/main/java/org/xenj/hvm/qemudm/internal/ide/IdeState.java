@@ -12,19 +12,29 @@ import java.util.Arrays;
  * channel the task file with its HOB copies, each drive's status, error, settings and ATAPI sense,
  * the transfer in progress (phase, PIO buffer and position, what remains and where) and the
  * bus-master registers. Taken after in-flight disk I/O and DMA finished (or were aborted), so no
- * phase is busy. Versioned bytes; {@link #fromBytes} refuses another version or a damaged record.
+ * phase is busy. Since version 2 each drive also carries its medium (what a CD-ROM holds after
+ * {@code xen:cd-insert}/{@code cd-eject}, which may differ from the domain's configuration) and
+ * the pending media event's code. Versioned bytes; {@link #fromBytes} reads versions 1 and 2 and
+ * refuses others or a damaged record.
  */
 public record IdeState(byte[] timing, Channel primary, Channel secondary) {
 
     /** "XJID". */
     public static final int MAGIC = 0x584a4944;
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+    /** The longest medium (format and path) a record may carry. */
+    static final int MAX_MEDIUM = 4096;
     static final int TIMING_BYTES = 16;
     /** Per drive: feature, nsect, lbal, lbam, lbah and their HOB copies; then device, device control. */
     static final int TASK_FILE = 22;
 
+    /**
+     * @param mediaEvent the media event code GET EVENT STATUS reports next (0 none, 2 new media, 3 removal)
+     * @param medium     what is in the drive: "" nothing, {@code raw:/path}; null not recorded (a version 1
+     *                   record, a drive whose opener did not say) — the next owner keeps what it opened
+     */
     public record Drive(int status, int error, int multiple, int heads, int sectorsPerTrack, int mwdmaMode,
-            boolean writeCache, int senseKey, int asc, boolean unitAttention, boolean mediaEvent) {
+            boolean writeCache, int senseKey, int asc, boolean unitAttention, int mediaEvent, String medium) {
     }
 
     /**
@@ -115,7 +125,11 @@ public record IdeState(byte[] timing, Channel primary, Channel secondary) {
         out.writeByte(d.senseKey());
         out.writeByte(d.asc());
         out.writeBoolean(d.unitAttention());
-        out.writeBoolean(d.mediaEvent());
+        out.writeByte(d.mediaEvent());
+        out.writeBoolean(d.medium() != null);
+        if (d.medium() != null) {
+            out.writeUTF(d.medium());
+        }
     }
 
     public static IdeState fromBytes(byte[] bytes) throws IOException {
@@ -124,28 +138,28 @@ public record IdeState(byte[] timing, Channel primary, Channel secondary) {
             throw new IOException("not an IDE state record");
         }
         int version = in.readInt();
-        if (version != VERSION) {
+        if (version != VERSION && version != 1) {
             throw new IOException("IDE state version " + version + " is not supported (this qemu-dm reads " + VERSION + ")");
         }
         byte[] timing = in.readNBytes(TIMING_BYTES);
         if (timing.length != TIMING_BYTES) {
             throw new IOException("IDE state record is cut short");
         }
-        Channel p = readChannel(in);
-        Channel s = readChannel(in);
+        Channel p = readChannel(in, version);
+        Channel s = readChannel(in, version);
         if (in.read() != -1) {
             throw new IOException("IDE state record has the wrong length");
         }
         return new IdeState(timing, p, s);
     }
 
-    private static Channel readChannel(DataInputStream in) throws IOException {
+    private static Channel readChannel(DataInputStream in, int version) throws IOException {
         int[] tf = new int[TASK_FILE];
         for (int i = 0; i < tf.length; i++) {
             tf[i] = in.readUnsignedByte();
         }
-        Drive m = readDrive(in);
-        Drive s = readDrive(in);
+        Drive m = readDrive(in, version);
+        Drive s = readDrive(in, version);
         boolean irq = in.readBoolean();
         int phase = in.readUnsignedByte();
         int unit = in.readUnsignedByte();
@@ -176,7 +190,7 @@ public record IdeState(byte[] timing, Channel primary, Channel secondary) {
                 bmCommand, bmStatus, prd);
     }
 
-    private static Drive readDrive(DataInputStream in) throws IOException {
+    private static Drive readDrive(DataInputStream in, int version) throws IOException {
         int status = in.readUnsignedByte();
         int error = in.readUnsignedByte();
         int multiple = in.readUnsignedByte();
@@ -187,12 +201,24 @@ public record IdeState(byte[] timing, Channel primary, Channel secondary) {
         int key = in.readUnsignedByte();
         int asc = in.readUnsignedByte();
         boolean ua = in.readBoolean();
-        boolean me = in.readBoolean();
-        if (multiple > IdeDrive.MAX_MULTIPLE || Integer.bitCount(multiple) > 1 || heads > 16 || mwdma < -1 || mwdma > 2
+        int event;
+        String medium = null;
+        if (version == 1) {
+            event = in.readBoolean() ? 2 : 0; // version 1 knew "new media" only
+        } else {
+            event = in.readUnsignedByte();
+            if (in.readBoolean()) {
+                medium = in.readUTF();
+                if (medium.length() > MAX_MEDIUM || !(medium.isEmpty() || medium.startsWith("raw:") || medium.startsWith("qcow2:"))) {
+                    throw new IOException("IDE state record is damaged (medium)");
+                }
+            }
+        }
+        if (event != 0 && event != 2 && event != 3 || multiple > IdeDrive.MAX_MULTIPLE || Integer.bitCount(multiple) > 1 || heads > 16 || mwdma < -1 || mwdma > 2
                 || key > 15) { // BSY may be set: a drive held in SRST is busy with nothing in flight
             throw new IOException("IDE state record is damaged (drive)");
         }
-        return new Drive(status, error, multiple, heads, spt, mwdma, wc, key, asc, ua, me);
+        return new Drive(status, error, multiple, heads, spt, mwdma, wc, key, asc, ua, event, medium);
     }
 
     @Override

@@ -8,6 +8,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
+import org.xenj.dom0.block.api.BlockDevice;
+import org.xenj.dom0.block.api.ImageFormat;
 import org.xenj.hypervisor.spi.GuestMemory;
 import org.xenj.hypervisor.spi.IoHandler;
 import org.xenj.hypervisor.spi.pci.PciBar;
@@ -182,9 +184,23 @@ public final class Piix3Ide implements PciDevice {
         }
     }
 
-    /** A new medium (or none) in a CD-ROM: the guest sees a unit attention and a media event. */
-    public void mediaChanged(int position) {
-        channels[position >> 1].mediaChanged(position & 1);
+    /**
+     * Another medium in the CD-ROM at {@code position} ({@code next} null: ejected), as xl's
+     * {@code cd-insert}/{@code cd-eject}: the guest sees the change as a real drive reports it
+     * ({@link IdeChannel#changeMedium}); the old image closes on the executor, behind the reads
+     * already queued on it. {@code medium} is what the state record carries ("" or {@code raw:/path}).
+     */
+    public void changeMedium(int position, BlockDevice next, String medium) {
+        IdeDrive d = position >= 0 && position < 4 ? drives[position] : null;
+        if (d == null || d.kind() != IdeDrive.Kind.CDROM) {
+            throw new IllegalArgumentException("no CD-ROM at IDE position " + position);
+        }
+        BlockDevice old = channels[position >> 1].changeMedium(position & 1, next, medium);
+        log.accept("ide: " + d.name() + ": " + (next == null ? "medium ejected" : "medium " + medium + " inserted ("
+                + next.size() / IdeDrive.CD_SECTOR + " CD sectors)"));
+        if (old != null) {
+            executor.execute(() -> closeQuietly(old, d.name()));
+        }
     }
 
     // ---- hand-over ----
@@ -239,6 +255,49 @@ public final class Piix3Ide implements PciDevice {
         channels[1].restore(s.secondary());
     }
 
+    /** Opens a medium a state record names, read-only. */
+    @FunctionalInterface
+    public interface MediumOpener {
+        BlockDevice open(ImageFormat format, String path) throws IOException;
+    }
+
+    /**
+     * {@link #restoreState} and then the media the record carries: a CD-ROM whose recorded medium
+     * differs from what this instance opened from the configuration (a {@code cd-insert} or
+     * {@code cd-eject} before the hand-over) gets the recorded one, with the guest's pending sense
+     * and media event as recorded. A recorded image that no longer opens leaves the drive empty and
+     * the guest is told of a removal.
+     */
+    public void restoreState(IdeState s, MediumOpener opener) {
+        restoreState(s);
+        IdeState.Drive[] recorded = {s.primary().master(), s.primary().slave(), s.secondary().master(), s.secondary().slave()};
+        for (int p = 0; p < 4; p++) {
+            IdeDrive d = drives[p];
+            String want = recorded[p].medium();
+            if (d == null || d.kind() != IdeDrive.Kind.CDROM || want == null || want.equals(d.medium())) {
+                continue;
+            }
+            BlockDevice next = null;
+            if (!want.isEmpty()) {
+                int colon = want.indexOf(':');
+                ImageFormat format = want.startsWith("qcow2:") ? ImageFormat.QCOW2 : ImageFormat.RAW;
+                try {
+                    next = opener.open(format, want.substring(colon + 1));
+                } catch (IOException | RuntimeException e) {
+                    log.accept("ide: " + d.name() + ": the handed-over medium " + want + " does not open (" + e.getMessage()
+                            + "): the drive is empty");
+                    changeMedium(p, null, "");
+                    continue;
+                }
+            }
+            BlockDevice old = MediumChange.restore(channels[p >> 1], p & 1, next, want);
+            log.accept("ide: " + d.name() + ": medium " + (want.isEmpty() ? "(none)" : want) + " as handed over");
+            if (old != null) {
+                closeQuietly(old, d.name());
+            }
+        }
+    }
+
     /** Detach: in-flight work abandoned, lines low for the next owner, every image closed. */
     public void close() {
         quiesce();
@@ -248,6 +307,14 @@ public final class Piix3Ide implements PciDevice {
             if (d != null) {
                 closeQuietly(d);
             }
+        }
+    }
+
+    private void closeQuietly(BlockDevice b, String name) {
+        try {
+            b.close();
+        } catch (IOException e) {
+            log.accept("ide: closing " + name + "'s old medium failed: " + e.getMessage());
         }
     }
 

@@ -89,9 +89,9 @@ class IdeStateTest {
             good = a.ide.saveState().toBytes();
         }
         IdeState.fromBytes(good);
-        byte[] v2 = good.clone();
-        v2[7] = 2;
-        assertThrows(IOException.class, () -> IdeState.fromBytes(v2));
+        byte[] v3 = good.clone();
+        v3[7] = 3; // a version this qemu-dm does not know
+        assertThrows(IOException.class, () -> IdeState.fromBytes(v3));
         assertThrows(IOException.class, () -> IdeState.fromBytes(Arrays.copyOf(good, good.length - 1)));
         assertThrows(IOException.class, () -> IdeState.fromBytes(Arrays.copyOf(good, good.length + 1)));
         Random r = new Random(7);
