@@ -6,7 +6,9 @@
 #      over from blkback: xvda raw ext4, xvdb qcow2 overlay (4-page ring, indirect requests, flushes),
 #      xvdc hot-plugged and detached; xen-netfront on xenbr0, a vif hot-plugged and detached.
 #   pc (xen_platform_pci=0, a bare PC, Debian's non-PAE 686 kernel): finds no hypervisor; ata_piix on the PIIX3 IDE (ext4 sda,
-#      64 MiB O_DIRECT dd on sdb with MB/s printed, ISO9660 sr0); 8139too and ne2k-pci on xenbr0.
+#      64 MiB O_DIRECT dd on sdb with MB/s printed, ISO9660 sr0); 8139too and ne2k-pci on xenbr0;
+#      sr0 gets xen:cd-eject ("No medium found") and xen:cd-insert of a second ISO, kept across the
+#      qemu-dm hand-over.
 # The guests ping each other through every NIC; where a TAP and a network namespace can be made,
 # both fetch a 16 MiB file from python3's http.server in the namespace (pv through netfront, pc
 # through the RTL8139 and, on the second subnet, the NE2000) and the namespace fetches it back
