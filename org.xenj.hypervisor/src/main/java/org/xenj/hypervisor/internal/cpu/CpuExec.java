@@ -300,9 +300,10 @@ abstract class CpuExec extends CpuString {
         int esp = regs[ESP];
         int v = pop(o32);
         try {
-            // the address is computed with ESP already incremented
+            // SDM vol. 2 POP: an ESP base is used after the increment; recomputed from the new ESP
+            // (adding the operand size to the old address missed SP's wrap on a 16-bit stack)
             if (mod != 3 && eaBaseEsp) {
-                eaOff += o32 ? 4 : 2;
+                computeEa();
             }
             writeE(opBits(), v);
         } catch (CpuFault f) {
