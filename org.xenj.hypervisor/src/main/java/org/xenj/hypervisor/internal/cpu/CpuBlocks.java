@@ -162,7 +162,6 @@ abstract class CpuBlocks extends CpuExec0F {
         int[] r = rows;
         int p = s * (MAX_INSNS * STRIDE);
         int end = p + meta[s * META + M_COUNT] * STRIDE;
-        boolean c32 = code32;
         while (true) {
             int w0 = r[p];
             int start = eip;
@@ -190,10 +189,7 @@ abstract class CpuBlocks extends CpuExec0F {
                 eaBaseEsp = (w0 & W0_BASE_ESP) != 0;
                 computeEa();
             }
-            int next = start + ((w0 >>> 24) & 15);
-            if (!c32) {
-                next &= 0xffff;
-            }
+            int next = start + ((w0 >>> 24) & 15); // EIP is not truncated in 16-bit code (see fetchEip)
             eip = next;
             execute(op);
             sliceDone++;

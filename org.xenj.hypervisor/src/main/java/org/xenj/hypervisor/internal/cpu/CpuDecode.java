@@ -161,10 +161,15 @@ abstract class CpuDecode extends CpuAlu {
         return fetch16() | fetch16() << 16;
     }
 
-    /** Offset in CS of the next byte to fetch. */
+    /**
+     * Offset in CS of the next byte to fetch. Never truncated to 16 bits, not even in 16-bit code:
+     * since the 80386 the instruction pointer is EIP, sequential execution past offset 0xFFFF is
+     * checked against the CS limit (#GP with a real-mode limit, where the 8086 wrapped) and goes on
+     * with a 4 GiB limit ("big real mode" code reached by an o32 CALL/JMP). Only branches with a
+     * 16-bit operand size truncate (SDM vol. 2 JMP/CALL: tempEIP AND 0000FFFFH).
+     */
     final int fetchEip() {
-        int e = fIdx - fOff - csBase;
-        return code32 ? e : e & 0xffff;
+        return fIdx - fOff - csBase;
     }
 
     /**

@@ -162,10 +162,7 @@ abstract class CpuExec extends CpuString {
             case 0xe5 -> setReg(opBits(), EAX, in(imm & 0xff, o32 ? 4 : 2));
             case 0xe6 -> out(imm & 0xff, 1, regs[EAX]);
             case 0xe7 -> out(imm & 0xff, o32 ? 4 : 2, regs[EAX]);
-            case 0xe8 -> {
-                push(eip, o32);
-                jumpRel(imm);
-            }
+            case 0xe8 -> callNear(eip + imm);
             case 0xe9 -> jumpRel(imm);
             case 0xea -> farJmp(imm2, imm, o32);
             case 0xeb -> jumpRel(simm8());
@@ -242,12 +239,30 @@ abstract class CpuExec extends CpuString {
     }
 
     final void jumpRel(int rel) {
-        int t = eip + rel;
-        eip = o32 ? t : t & 0xffff;
+        jumpAbs(eip + rel);
     }
 
+    /**
+     * Near branch (SDM vol. 2 JMP/Jcc/CALL/RET/LOOP): tempEIP is truncated to 16 bits with a 16-bit
+     * operand size and must lie within the CS limit, else #GP(0) at the branch, not at the target.
+     */
     final void jumpAbs(int t) {
-        eip = o32 ? t : t & 0xffff;
+        eip = nearTarget(t);
+    }
+
+    final int nearTarget(int t) {
+        int e = o32 ? t : t & 0xffff;
+        if (Integer.compareUnsigned(e, segLimit[CS]) > 0) {
+            throw fault(GP, 0);
+        }
+        return e;
+    }
+
+    /** CALL near: the target is checked before the return address is pushed (precise #GP). */
+    private void callNear(int t) {
+        int e = nearTarget(t);
+        push(eip, o32);
+        eip = e;
     }
 
     private void loop(int op) {
@@ -285,9 +300,10 @@ abstract class CpuExec extends CpuString {
         int esp = regs[ESP];
         int v = pop(o32);
         try {
-            // the address is computed with ESP already incremented
+            // SDM vol. 2 POP: an ESP base is used after the increment; recomputed from the new ESP
+            // (adding the operand size to the old address missed SP's wrap on a 16-bit stack)
             if (mod != 3 && eaBaseEsp) {
-                eaOff += o32 ? 4 : 2;
+                computeEa();
             }
             writeE(opBits(), v);
         } catch (CpuFault f) {
@@ -393,9 +409,9 @@ abstract class CpuExec extends CpuString {
     }
 
     private void retNear(int extra) {
-        int t = pop(o32);
-        addSp(extra);
-        jumpAbs(t);
+        int t = nearTarget(peek(0, o32)); // checked before ESP moves: #GP leaves the stack as it was
+        addSp((o32 ? 4 : 2) + extra);
+        eip = t;
     }
 
     private void enter() {
@@ -557,11 +573,7 @@ abstract class CpuExec extends CpuString {
         switch (reg) {
             case 0 -> writeRmw(bits, inc(bits, readRmw(bits)));
             case 1 -> writeRmw(bits, dec(bits, readRmw(bits)));
-            case 2 -> {
-                int t = readE(bits);
-                push(eip, o32);
-                jumpAbs(t);
-            }
+            case 2 -> callNear(readE(bits));
             case 3, 5 -> {
                 requireMem();
                 int off = readMem(bits, eaSeg, eaOff);

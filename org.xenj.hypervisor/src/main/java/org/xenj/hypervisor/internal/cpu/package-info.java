@@ -38,7 +38,7 @@
  * </ul>
  *
  * <h2>Not (yet) implemented</h2>
- * Debug-register breakpoints (DR0-DR3 are stored, never matched), 16-bit TSS task switches,
+ * Debug-register breakpoints (DR0-DR3 are stored, never matched),
  * VME/PVI, SSE/MMX and bytecode translation (the block cache finds the blocks a translator would
  * compile; the rows hold everything it needs).
  *
@@ -46,5 +46,16 @@
  * {@code CpuBench} (test sources) prints a MIPS figure for a tight loop; {@code probe.LinuxBootProbe}
  * boots a bzImage (or an extracted vmlinux) on a deliberately minimal PC to find CPU bugs with a
  * real kernel; {@code diff.CpuDiffTest} (the x87 helper's harness) compares against the host CPU.
+ * What the host cannot run (16-bit stacks and code, ring 0, gates, far transfers) is checked
+ * against models written from the SDM's pseudo-code: {@code StackSizeMatrixTest} (every
+ * stack-touching instruction over code size &times; operand size &times; address size &times;
+ * stack size, against {@code StackModel}) and {@code PrefixValidityTest} (LOCK on every opcode,
+ * repeated prefixes, the 15-byte limit).
+ *
+ * <h2>EIP in 16-bit code</h2>
+ * EIP is never truncated by sequential execution, only by branches with a 16-bit operand size
+ * (as since the 80386: past 0xFFFF it is a #GP with a real-mode limit, and code above 64 KiB runs
+ * in big real mode with a 4 GiB CS limit). Near branches check their target against the CS limit
+ * at the branch.
  */
 package org.xenj.hypervisor.internal.cpu;

@@ -32,6 +32,7 @@ final class IntegerCases {
             cases.add(bitOp(r, i));
             cases.add(setccCmov(r, i));
             cases.add(MiscCases.random(r, i));
+            cases.add(lock(r, i));
         }
         cases.addAll(SegmentCases.all(r, perGroup));
         return cases;
@@ -186,6 +187,100 @@ final class IntegerCases {
         if (logic) {
             c.flagsCompared &= ~AF;
         }
+        return c;
+    }
+
+    /**
+     * LOCK (Intel SDM vol. 2B "LOCK—Assert LOCK# Signal Prefix"): the lockable read-modify-writes
+     * with a memory destination run as without it; their register forms, the r,r/m forms, CMP, TEST,
+     * BT, MOV and NOP raise #UD. The host CPU answers natively (LOCK means the same in long mode).
+     */
+    static DiffCase lock(SplittableRandom r, int n) {
+        Code code = new Code();
+        int kind = r.nextInt(9);
+        boolean bits = kind == 5 || kind == 6;
+        int size = bits ? (r.nextBoolean() ? 16 : 32) : size(r);
+        int w = size == 8 ? 0 : 1;
+        int rm = r.nextBoolean() ? -1 : regOperand(r);
+        int reg = regOperand(r);
+        if (r.nextBoolean()) {
+            prefix(code, size);
+            code.b(0xF0);
+        } else {
+            code.b(0xF0);
+            prefix(code, size); // prefix order is free (SDM vol. 2A §2.1.1)
+        }
+        int flags = DiffCase.ARITH_FLAGS;
+        String what;
+        switch (kind) {
+            case 0 -> {
+                int op = r.nextInt(8);
+                code.b(op << 3 | w).modrm(reg, rm, MEM);
+                what = "alu r/m,r " + op;
+                if (op == 1 || op == 4 || op == 6) {
+                    flags &= ~AF;
+                }
+            }
+            case 1 -> {
+                code.b(r.nextInt(8) << 3 | 2 | w).modrm(reg, rm, MEM);
+                what = "alu r,r/m";
+            }
+            case 2 -> {
+                int op = r.nextInt(8);
+                code.b(size == 8 ? 0x80 : 0x81).modrm(op, rm, MEM).imm(interesting(r), size);
+                what = "grp1 " + op;
+                if (op == 1 || op == 4 || op == 6) {
+                    flags &= ~AF;
+                }
+            }
+            case 3 -> {
+                int u = r.nextInt(5); // INC DEC NOT NEG, TEST (#UD)
+                if (u < 2) {
+                    code.b(size == 8 ? 0xFE : 0xFF).modrm(u, rm, MEM);
+                } else if (u < 4) {
+                    code.b(size == 8 ? 0xF6 : 0xF7).modrm(u, rm, MEM);
+                } else {
+                    code.b(size == 8 ? 0xF6 : 0xF7).modrm(0, rm, MEM).imm(interesting(r), size);
+                    flags &= ~AF;
+                }
+                what = new String[] {"inc", "dec", "not", "neg", "test"}[u];
+            }
+            case 4 -> {
+                code.b(0x86 | w).modrm(reg, rm, MEM);
+                what = "xchg";
+            }
+            case 5 -> {
+                int u = r.nextInt(4); // BT (#UD) BTS BTR BTC
+                code.b(0x0F, 0xA3 | u << 3).modrm(reg, rm, MEM);
+                what = "bt r " + u;
+                flags = CF;
+            }
+            case 6 -> {
+                int u = 4 + r.nextInt(4);
+                code.b(0x0F, 0xBA).modrm(u, rm, MEM).b(r.nextInt(256));
+                what = "bt imm " + u;
+                flags = CF;
+            }
+            case 7 -> {
+                boolean xadd = r.nextBoolean();
+                code.b(0x0F, (xadd ? 0xC0 : 0xB0) | w).modrm(reg, rm, MEM);
+                what = xadd ? "xadd" : "cmpxchg";
+            }
+            default -> {
+                if (r.nextBoolean()) {
+                    code.b(0x88 | w).modrm(reg, rm, MEM);
+                    what = "mov";
+                } else {
+                    code.b(0x90);
+                    what = "nop";
+                }
+            }
+        }
+        DiffCase c = base("lock", what + "/" + size + "#" + n, r, code.bytes());
+        if (bits) {
+            c.gpr[reg] = r.nextInt(-0x200, 0x200); // keeps the addressed bit inside the data area
+        }
+        c.flagsCompared = flags;
         return c;
     }
 

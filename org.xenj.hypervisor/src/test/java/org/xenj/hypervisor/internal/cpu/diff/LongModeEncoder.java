@@ -189,7 +189,7 @@ final class LongModeEncoder {
             int p = pos;
             boolean opsize16 = false;
             ByteArrayOutputStream prefixes = new ByteArrayOutputStream();
-            while (p < code.length && (u(code, p) == 0x66 || u(code, p) == 0xF2 || u(code, p) == 0xF3)) {
+            while (p < code.length && (u(code, p) == 0x66 || u(code, p) == 0xF2 || u(code, p) == 0xF3 || u(code, p) == 0xF0)) {
                 opsize16 |= u(code, p) == 0x66;
                 prefixes.write(code[p++]);
             }
