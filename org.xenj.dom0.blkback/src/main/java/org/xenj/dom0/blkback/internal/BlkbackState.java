@@ -149,6 +149,7 @@ public record BlkbackState(List<Vbd> vbds) {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("blkback vbd: disk spec '" + spec + "': " + e.getMessage(), e);
             }
+            spec = parsed.toSpecString(); // one spelling per disk: a record reads back as it was written
             if (backendState < 1 || backendState > 6 || XenbusState.of(backendState).value() != backendState) {
                 throw new IllegalArgumentException("blkback vbd: backend state " + backendState);
             }
