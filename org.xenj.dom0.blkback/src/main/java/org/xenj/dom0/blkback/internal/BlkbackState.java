@@ -26,7 +26,7 @@ import org.xenj.hypervisor.spi.backend.XenbusState;
  * {@link #fromBytes} refuses another version or a damaged record with an {@link IOException}, and
  * the constructors refuse what no blkback could have held.
  *
- * @param vbds the devices, at most {@link #MAX_VBDS}, device ids distinct
+ * @param vbds the devices, at most {@link #MAX_VBDS}, device ids distinct (kept in device id order)
  */
 public record BlkbackState(List<Vbd> vbds) {
 
@@ -43,7 +43,8 @@ public record BlkbackState(List<Vbd> vbds) {
         if (vbds == null || vbds.size() > MAX_VBDS || vbds.stream().anyMatch(java.util.Objects::isNull)) {
             throw new IllegalArgumentException("blkback state: " + (vbds == null ? "no" : vbds.size()) + " devices");
         }
-        vbds = List.copyOf(vbds);
+        // by device id, as blkback keeps them: one record per state
+        vbds = vbds.stream().sorted(java.util.Comparator.comparingInt(Vbd::devid)).toList();
         Set<Integer> ids = new HashSet<>();
         for (Vbd v : vbds) {
             if (!ids.add(v.devid())) {
@@ -106,6 +107,9 @@ public record BlkbackState(List<Vbd> vbds) {
                 throw new IllegalArgumentException("blkback ring: " + (refs == null ? "no" : refs.size()) + " ring pages");
             }
             refs = List.copyOf(refs);
+            if (new HashSet<>(refs).size() != refs.size()) {
+                throw new IllegalArgumentException("blkback ring: a page twice in " + refs);
+            }
             if (remotePort <= 0 || remotePort >= MAX_PORT) {
                 throw new IllegalArgumentException("blkback ring: event channel port " + remotePort);
             }

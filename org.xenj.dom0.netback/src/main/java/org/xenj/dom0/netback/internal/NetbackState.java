@@ -27,7 +27,7 @@ import org.xenj.dom0.vswitch.api.VifSpec;
  * save/restore will keep). Versioned bytes; {@link #fromBytes} refuses another version or a
  * damaged record with an {@link IOException}; the constructors refuse what no netback could hold.
  *
- * @param vifs the devices, device ids distinct
+ * @param vifs the devices, device ids distinct (kept in device id order)
  */
 public record NetbackState(List<VifRecord> vifs) {
 
@@ -42,7 +42,8 @@ public record NetbackState(List<VifRecord> vifs) {
         if (vifs == null || vifs.size() > MAX_VIFS || vifs.stream().anyMatch(Objects::isNull)) {
             throw new IllegalArgumentException("netback state: " + (vifs == null ? "no" : vifs.size()) + " vifs");
         }
-        vifs = List.copyOf(vifs);
+        // by device id, as netback keeps them: one record per state
+        vifs = vifs.stream().sorted(java.util.Comparator.comparingInt(VifRecord::devid)).toList();
         Set<Integer> ids = new HashSet<>();
         Set<Long> macs = new HashSet<>();
         for (VifRecord v : vifs) {
@@ -83,6 +84,9 @@ public record NetbackState(List<VifRecord> vifs) {
         public Rings {
             if (remotePort <= 0 || remotePort >= MAX_PORT) {
                 throw new IllegalArgumentException("netback rings: event channel port " + remotePort);
+            }
+            if (txRef == rxRef) {
+                throw new IllegalArgumentException("netback rings: tx and rx ring on one page (grant " + txRef + ")");
             }
             if (txConsumed != txProduced || rxConsumed != rxProduced) {
                 throw new IllegalArgumentException("netback rings: taken with requests unanswered (not quiesced)");
