@@ -25,7 +25,7 @@ import java.util.Set;
  * refuse what no store could hold.
  *
  * @param generation the store's generation counter
- * @param nodes      every node, pre-order
+ * @param nodes      every node (kept in pre-order, children by name)
  * @param watches    the watches, in registration order
  */
 public record XenStoreState(long generation, List<Node> nodes, List<WatchRecord> watches) {
@@ -44,7 +44,8 @@ public record XenStoreState(long generation, List<Node> nodes, List<WatchRecord>
             throw new IllegalArgumentException("xenstore state: generation " + generation + ", "
                     + (nodes == null ? "no" : nodes.size()) + " nodes");
         }
-        nodes = List.copyOf(nodes);
+        // pre-order with children by name, as the store walks its tree: one record per store
+        nodes = nodes.stream().sorted(XenStoreState::byPath).toList();
         watches = List.copyOf(watches);
         if (!nodes.get(0).path.equals("/")) {
             throw new IllegalArgumentException("xenstore state: the first node is not the root");
@@ -118,6 +119,19 @@ public record XenStoreState(long generation, List<Node> nodes, List<WatchRecord>
                 throw new IllegalArgumentException("xenstore watch: relative path " + path + " outside d" + domid + "'s home");
             }
         }
+    }
+
+    /** Component by component, a parent before its children, siblings by name. */
+    static int byPath(Node a, Node b) {
+        String[] x = a.path.equals("/") ? new String[0] : a.path.substring(1).split("/");
+        String[] y = b.path.equals("/") ? new String[0] : b.path.substring(1).split("/");
+        for (int i = 0; i < Math.min(x.length, y.length); i++) {
+            int c = x[i].compareTo(y[i]);
+            if (c != 0) {
+                return c;
+            }
+        }
+        return Integer.compare(x.length, y.length);
     }
 
     static boolean validPerm(String p) {
