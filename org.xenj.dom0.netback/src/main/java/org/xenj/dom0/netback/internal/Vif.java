@@ -202,6 +202,11 @@ final class Vif {
             rings.quiesce();
             r = rings.save(txRef, rxRef, remotePort);
         }
+        if (port != null) {
+            // frames for this vif from now on wait in the switch for the next netback's port of this name
+            port.park();
+            port = null;
+        }
         handedOver = true;
         return new NetbackState.VifRecord(devid, spec.mac(), spec.bridge(), spec.mtu(), removing, refused, stats.save(), r);
     }
