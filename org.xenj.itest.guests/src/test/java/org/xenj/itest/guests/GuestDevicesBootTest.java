@@ -306,6 +306,12 @@ class GuestDevicesBootTest {
 
     @Test
     @Order(9)
+    void blkbackAndNetbackAreReplacedUnderThePvGuestsIoAndPingsWithoutItNoticing() throws Exception {
+        new BackendHandOverChecks(this).replaceBlkbackAndNetbackUnderLoad();
+    }
+
+    @Test
+    @Order(10)
     void afterPoweroffTheHostToolsReadWhatTheGuestsWrote() throws Exception {
         for (GuestShell g : List.of(pv, pc)) {
             g.powerOff();
