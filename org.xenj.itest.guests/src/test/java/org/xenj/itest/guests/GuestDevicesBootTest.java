@@ -324,6 +324,12 @@ class GuestDevicesBootTest {
 
     @Test
     @Order(10)
+    void blkbackAndNetbackAreReplacedUnderThePvGuestsIoAndPingsWithoutItNoticing() throws Exception {
+        new BackendHandOverChecks(this).replaceBlkbackAndNetbackUnderLoad();
+    }
+
+    @Test
+    @Order(11)
     void afterPoweroffTheHostToolsReadWhatTheGuestsWrote() throws Exception {
         for (GuestShell g : List.of(pv, pc)) {
             g.powerOff();

@@ -41,6 +41,30 @@ final class BlkRing {
         this.reqCons = rspProdPvt;
     }
 
+    /**
+     * A ring handed over by a previous blkback: its private indices come from the state record,
+     * not from the page (the frontend could have written anything there meanwhile).
+     */
+    BlkRing(GrantMapping[] pages, int requestSize, int responseSize, int reqCons, int rspProdPvt) {
+        this(pages, requestSize, responseSize);
+        if (Integer.compareUnsigned(reqCons - rspProdPvt, size) > 0) {
+            throw new IllegalArgumentException("req_cons " + Integer.toUnsignedString(reqCons) + " and rsp_prod "
+                    + Integer.toUnsignedString(rspProdPvt) + " do not fit a ring of " + size);
+        }
+        this.reqCons = reqCons;
+        this.rspProdPvt = rspProdPvt;
+    }
+
+    /** Requests consumed so far (free-running {@code req_cons}). */
+    int requestsConsumed() {
+        return reqCons;
+    }
+
+    /** Responses produced so far ({@code rsp_prod_pvt}). */
+    int responsesProduced() {
+        return rspProdPvt;
+    }
+
     int size() {
         return size;
     }

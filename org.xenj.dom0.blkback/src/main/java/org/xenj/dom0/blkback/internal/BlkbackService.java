@@ -64,6 +64,24 @@ public final class BlkbackService implements Backend, BlockHotplug, RemovableMed
         this.hotplug = hotplug;
     }
 
+    /** The hand-over: a previous blkback's devices for this domain, from its record. */
+    @Override
+    public BackendInstance attach(BackendContext context, byte[] state) {
+        BlkbackState record;
+        try {
+            record = BlkbackState.fromBytes(state);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("handed-over state refused: " + e.getMessage(), e);
+        }
+        int domid = context.frontendDomid();
+        DomainVbds[] self = new DomainVbds[1];
+        DomainVbds d = new DomainVbds(context, images, () -> domains.remove(domid, self[0]));
+        self[0] = d;
+        d.restore(record);
+        domains.put(domid, d);
+        return d;
+    }
+
     private DomainVbds served(int domid) {
         DomainVbds d = domains.get(domid);
         if (d == null) {

@@ -131,6 +131,57 @@ final class DomainVbds implements BackendInstance {
         }
     }
 
+    /** How long a hand-over waits for the requests in flight to complete. */
+    static final long QUIESCE_MILLIS = 5_000;
+
+    /**
+     * A previous blkback's devices, taken over from its record (executor only). Nothing is
+     * written to xenstore; a device that cannot be taken over fails the whole take-over (the
+     * hypervisor keeps the record for another blkback), after releasing the others.
+     */
+    void restore(BlkbackState state) {
+        try {
+            for (BlkbackState.Vbd v : state.vbds()) {
+                int devid = v.devid();
+                devices.put(devid, VbdDevice.restore(ctx, images, v, () -> devices.remove(devid)));
+            }
+        } catch (RuntimeException e) {
+            detach();
+            throw e;
+        }
+        ctx.log("took over " + devices.size() + " vbd(s) from a previous blkback: "
+                + String.join(", ", devices.values().stream().map(d -> d.spec().vdev()
+                        + (d.connection() != null ? " (ring of " + d.connection().ringSize() + ")" : "")).toList()));
+    }
+
+    /**
+     * Quiesces every device (no request taken any more; those in flight complete and are
+     * answered) and returns the record; called from a hypervisor thread while the executor runs.
+     */
+    @Override
+    public byte[] saveState() {
+        List<CompletableFuture<Void>> quiet = call(() -> {
+            List<CompletableFuture<Void>> fs = new ArrayList<>();
+            devices.values().forEach(d -> fs.add(d.quiesce()));
+            return fs;
+        }, QUIESCE_MILLIS);
+        try {
+            CompletableFuture.allOf(quiet.toArray(new CompletableFuture<?>[0])).get(QUIESCE_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("requests still in flight after " + QUIESCE_MILLIS + " ms; no hand-over");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while quiescing");
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(String.valueOf(e.getCause()), e.getCause());
+        }
+        return call(() -> {
+            List<BlkbackState.Vbd> vbds = new ArrayList<>();
+            devices.values().forEach(d -> vbds.add(d.save()));
+            return new BlkbackState(vbds).toBytes();
+        }, QUIESCE_MILLIS);
+    }
+
     @Override
     public void detach() {
         for (VbdDevice d : new ArrayList<>(devices.values())) {

@@ -2,6 +2,7 @@ package org.xenj.dom0.blkback.internal;
 
 import java.nio.ByteBuffer;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -51,6 +52,9 @@ final class VbdConnection {
     private EventChannel port;
     private boolean draining;
     private boolean pendingPush;
+    /** A hand-over is under way: no request is taken any more; {@link #idle} completes when the last one is answered. */
+    private boolean quiescing;
+    private CompletableFuture<Void> idle;
     private volatile boolean closed;
     private int badLogged;
 
@@ -62,6 +66,12 @@ final class VbdConnection {
 
     VbdConnection(BackendContext ctx, String name, BlockDevice disk, boolean readOnly, BlkifAbi abi, GrantMapping[] pages,
             Consumer<String> onBroken) {
+        this(ctx, name, disk, readOnly, abi, pages, onBroken, null);
+    }
+
+    /** With {@code resumed}, a ring a previous blkback served: its indices and counters carry on. */
+    VbdConnection(BackendContext ctx, String name, BlockDevice disk, boolean readOnly, BlkifAbi abi, GrantMapping[] pages,
+            Consumer<String> onBroken, BlkbackState.Ring resumed) {
         this.ctx = ctx;
         this.executor = ctx.executor();
         this.name = name;
@@ -70,7 +80,13 @@ final class VbdConnection {
         this.sectors = disk == null ? 0 : disk.size() / Blkif.SECTOR_SIZE;
         this.abi = abi;
         this.pages = pages.clone();
-        this.ring = new BlkRing(pages, abi.requestSize, abi.responseSize);
+        this.ring = resumed == null ? new BlkRing(pages, abi.requestSize, abi.responseSize)
+                : new BlkRing(pages, abi.requestSize, abi.responseSize, resumed.requestsConsumed(), resumed.responsesProduced());
+        if (resumed != null) {
+            okay.set(resumed.served());
+            errors.set(resumed.failed());
+            unsupported.set(resumed.unsupported());
+        }
         this.onBroken = onBroken;
         this.request = new byte[abi.requestSize];
         this.response = new byte[abi.responseSize];
@@ -86,7 +102,7 @@ final class VbdConnection {
 
     /** The frontend signalled (or responses made room): serve what the ring holds. Executor only. */
     void drain() {
-        if (draining || closed) {
+        if (draining || closed || quiescing) {
             return;
         }
         draining = true;
@@ -324,6 +340,7 @@ final class VbdConnection {
         } catch (RuntimeException e) {
             broken(e);
         }
+        checkIdle();
     }
 
     private void bad(long id, int op, String why) {
@@ -364,6 +381,41 @@ final class VbdConnection {
         return sb.length() == 0 ? "no requests" : sb.toString();
     }
 
+    // ------------------------------------------------------------------ hand-over
+
+    /**
+     * Stops taking requests (executor only); the future completes, on the executor, once every
+     * request taken has been answered and pushed — or at once if the ring broke or closed.
+     */
+    CompletableFuture<Void> quiesce() {
+        quiescing = true;
+        idle = new CompletableFuture<>();
+        checkIdle();
+        return idle;
+    }
+
+    private void checkIdle() {
+        if (idle != null && !idle.isDone() && (closed || inflight.isEmpty())) {
+            if (!closed) {
+                pushResponses();
+            }
+            idle.complete(null);
+        }
+    }
+
+    /** The ring as the record keeps it (executor only, quiesced). */
+    BlkbackState.Ring save(List<Integer> refs, int remotePort) {
+        if (!quiescing || !inflight.isEmpty() || pendingPush) {
+            throw new IllegalStateException(name + ": not quiesced (" + inflight.size() + " requests in flight)");
+        }
+        return new BlkbackState.Ring(abi.protocolName, refs, remotePort, ring.requestsConsumed(), ring.responsesProduced(),
+                okay.get(), errors.get(), unsupported.get());
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
     // ------------------------------------------------------------------ teardown
 
     /** Requests still under way. */
@@ -391,6 +443,9 @@ final class VbdConnection {
                 ctx.log(name + ": " + inflight.size() + " requests still under way at disconnect");
             }
             inflight.clear();
+        }
+        if (idle != null) {
+            idle.complete(null);
         }
     }
 

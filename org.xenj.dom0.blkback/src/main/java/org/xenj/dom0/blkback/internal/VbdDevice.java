@@ -51,8 +51,14 @@ final class VbdDevice {
     private BlockDevice disk;
     private String ringRefs = "";
     private int localPort = -1;
+    /** What the connection was made with, for the state record. */
+    private List<Integer> refList = List.of();
+    private int remotePort;
+    private BlkbackState.Features offered;
     private boolean removing;
     private boolean gone;
+    /** The state was taken for a hand-over: nothing changes any more, xenstore is left as it is. */
+    private boolean handedOver;
 
     VbdDevice(BackendContext ctx, BlockImages images, DiskSpec spec, Runnable onRemoved) {
         this.ctx = ctx;
@@ -64,6 +70,7 @@ final class VbdDevice {
         this.be = ctx.backendPath() + "/" + devid;
         this.name = "vbd " + spec.vdev();
         this.onRemoved = onRemoved;
+        this.offered = BlkbackState.Features.offered(spec.readOnly());
     }
 
     DiskSpec spec() {
@@ -135,7 +142,7 @@ final class VbdDevice {
 
     /** The frontend's directory changed (or the watch fired on registration). */
     void frontendChanged() {
-        if (gone) {
+        if (gone || handedOver) {
             return;
         }
         XenbusState fs = xs.readState(fe + "/state");
@@ -226,6 +233,8 @@ final class VbdDevice {
             connection = c;
             ringRefs = r.toString();
             localPort = port.localPort();
+            refList = java.util.Arrays.stream(refs).boxed().toList();
+            this.remotePort = remotePort;
             long sectors = disk == null ? 0 : disk.size() / Blkif.SECTOR_SIZE;
             writeBe("sectors", Long.toString(sectors));
             writeBe("info", Integer.toString((spec.cdrom() ? Blkif.VDISK_CDROM | Blkif.VDISK_REMOVABLE : 0)
@@ -372,8 +381,77 @@ final class VbdDevice {
         if (watch != null) {
             watch.cancel();
         }
-        disconnect("backend detached");
+        disconnect(handedOver ? "handed over" : "backend detached");
         removed.complete(null);
+    }
+
+    // ------------------------------------------------------------------ hand-over
+
+    /** First step of a hand-over (executor): the connection stops taking requests; completes when none is in flight. */
+    CompletableFuture<Void> quiesce() {
+        return connection == null ? CompletableFuture.completedFuture(null) : connection.quiesce();
+    }
+
+    /** Last step (executor, quiesced): this device's record; from now on it changes nothing. */
+    BlkbackState.Vbd save() {
+        BlkbackState.Ring ring = connection == null || connection.isClosed() ? null : connection.save(refList, remotePort);
+        handedOver = true;
+        return new BlkbackState.Vbd(spec.toSpecString(), state.value(), frontendState.value(), removing, offered, ring);
+    }
+
+    /**
+     * A device a previous blkback served, in the state it saved: nothing is written to xenstore;
+     * a connected ring is mapped again at its recorded indices, the frontend's port bound again,
+     * and the requests the frontend queued meanwhile are served. Executor only. Throws
+     * {@link IllegalStateException} with the reason if it cannot take the device over (after
+     * releasing what it got).
+     */
+    static VbdDevice restore(BackendContext ctx, BlockImages images, BlkbackState.Vbd record, Runnable onRemoved) {
+        VbdDevice d = new VbdDevice(ctx, images, record.diskSpec(), onRemoved);
+        if (!record.features().honouredBy(d.offered)) {
+            throw new IllegalStateException(d.name + ": the record promised " + record.features() + ", this blkback offers "
+                    + d.offered);
+        }
+        d.offered = record.features();
+        d.state = XenbusState.of(record.backendState());
+        d.frontendState = XenbusState.of(record.frontendState());
+        d.removing = record.removing();
+        if (record.ring() != null) {
+            d.resume(record.ring());
+        }
+        d.watch = d.xs.watch(d.fe, changed -> d.frontendChanged());
+        return d;
+    }
+
+    private void resume(BlkbackState.Ring r) {
+        List<GrantMapping> mapped = new ArrayList<>();
+        try {
+            if (!spec.target().isEmpty()) {
+                disk = images.open(Path.of(spec.target()), spec.format(), spec.readOnly());
+            }
+            for (int ref : r.refs()) {
+                mapped.add(ctx.mapGrant(ref, true));
+            }
+            VbdConnection[] self = new VbdConnection[1];
+            VbdConnection c = new VbdConnection(ctx, name, disk, spec.readOnly(), r.abi(), mapped.toArray(new GrantMapping[0]),
+                    why -> broken(self[0], why), r);
+            self[0] = c;
+            EventChannel port = ctx.bindInterdomain(r.remotePort(), c::drain);
+            c.setPort(port);
+            connection = c;
+            refList = r.refs();
+            remotePort = r.remotePort();
+            localPort = port.localPort();
+            ringRefs = String.join(" ", r.refs().stream().map(String::valueOf).toList());
+            c.drain(); // what the frontend queued while nobody served it
+        } catch (IOException | RuntimeException e) {
+            for (GrantMapping m : mapped) {
+                m.unmap();
+            }
+            closeDisk();
+            throw new IllegalStateException(name + ": cannot take over the ring (grant " + r.refs() + ", port " + r.remotePort()
+                    + "): " + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
+        }
     }
 
     VirtualDisk describe() {

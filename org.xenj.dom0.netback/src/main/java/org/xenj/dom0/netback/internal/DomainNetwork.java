@@ -33,6 +33,7 @@ final class DomainNetwork implements BackendInstance {
     private final ScheduledExecutorService timers;
     private final TreeMap<Integer, Vif> vifs = new TreeMap<>();
     private boolean detached;
+    private boolean handedOver;
 
     DomainNetwork(BackendContext ctx, VirtualSwitch vswitch, ScheduledExecutorService timers) {
         this.ctx = ctx;
@@ -174,10 +175,44 @@ final class DomainNetwork implements BackendInstance {
      * go, as Xen's toolstack removes them when a domain dies (the frontend's go with the domain's
      * home); a successor backend writes them anew when it attaches.
      */
+    /** A previous netback's vifs, from its record (executor); all or none (the others are released). */
+    void restore(NetbackState state) {
+        try {
+            for (NetbackState.VifRecord r : state.vifs()) {
+                vifs.put(r.devid(), Vif.restore(ctx, vswitch, r));
+            }
+        } catch (RuntimeException e) {
+            vifs.values().forEach(Vif::close);
+            vifs.clear();
+            throw e;
+        }
+        ctx.log("took over " + vifs.size() + " vif(s) from a previous netback"
+                + (vifs.isEmpty() ? "" : ": " + String.join(", ", vifs.values().stream()
+                        .map(v -> "vif" + v.devid + (v.connected() ? " (connected)" : "")).toList())));
+    }
+
+    /**
+     * The hand-over record (from a hypervisor thread): netback does all its work on the executor
+     * and answers every slot it takes there, so one task there quiesces and saves every vif.
+     */
+    @Override
+    public byte[] saveState() {
+        return onExecutor(() -> {
+            vifs.values().removeIf(Vif::gone);
+            List<NetbackState.VifRecord> records = new ArrayList<>();
+            vifs.values().forEach(v -> records.add(v.save()));
+            handedOver = true;
+            return new NetbackState(records).toBytes();
+        });
+    }
+
     @Override
     public void detach() {
         detached = true;
         vifs.values().forEach(Vif::close);
+        if (handedOver) {
+            return; // the directories and the frontend's state stay for the next netback
+        }
         try {
             ctx.store().remove(ctx.backendPath());
         } catch (RuntimeException e) {

@@ -57,9 +57,36 @@ public final class Netback implements Backend, NetworkService {
         int domid = context.frontendDomid();
         domains.put(domid, d);
         d.start();
-        return () -> {
-            d.detach();
-            domains.remove(domid, d);
+        return instance(domid, d);
+    }
+
+    /** The hand-over: a previous netback's vifs for this domain, from its record. */
+    @Override
+    public BackendInstance attach(BackendContext context, byte[] state) {
+        NetbackState record;
+        try {
+            record = NetbackState.fromBytes(state);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("handed-over state refused: " + e.getMessage(), e);
+        }
+        DomainNetwork d = new DomainNetwork(context, vswitch, timers);
+        d.restore(record);
+        domains.put(context.frontendDomid(), d);
+        return instance(context.frontendDomid(), d);
+    }
+
+    private BackendInstance instance(int domid, DomainNetwork d) {
+        return new BackendInstance() {
+            @Override
+            public void detach() {
+                d.detach();
+                domains.remove(domid, d);
+            }
+
+            @Override
+            public byte[] saveState() {
+                return d.saveState();
+            }
         };
     }
 

@@ -41,6 +41,10 @@ final class Vif {
     private String refused;
     private boolean removing;
     private boolean gone;
+    /** What the connection was made with, for the state record. */
+    private int txRef, rxRef, remotePort;
+    /** The state was taken for a hand-over: nothing changes any more, xenstore stays as it is. */
+    private boolean handedOver;
 
     Vif(BackendContext ctx, VirtualSwitch vswitch, int devid, VifSpec spec) {
         this.ctx = ctx;
@@ -85,7 +89,7 @@ final class Vif {
     }
 
     private void onFrontendState() {
-        if (gone) {
+        if (gone || handedOver) {
             return;
         }
         BackendStore xs = ctx.store();
@@ -146,25 +150,7 @@ final class Vif {
         }
         boolean sg = "1".equals(xs.read(fe + "/feature-sg"));
         try {
-            txPage = ctx.mapGrant(txRef, true);
-            rxPage = ctx.mapGrant(rxRef, true);
-            SharedRing tx = SharedRing.backEnd(txPage, VifRings.TX_REQ, VifRings.TX_RSP);
-            SharedRing rx = SharedRing.backEnd(rxPage, VifRings.RX_REQ, VifRings.RX_RSP);
-            VifRings[] self = new VifRings[1];
-            evtchn = ctx.bindInterdomain(port0, () -> {
-                if (self[0] != null) {
-                    self[0].onEvent();
-                }
-            });
-            rings = new VifRings(ctx, portName(), spec.maxFrame(), sg, tx, rx, evtchn, stats, this::broken);
-            self[0] = rings;
-            port = vswitch.bridge(spec.bridge()).attach(portName(), ctx.executor(), (frame, length) -> {
-                VifRings r = rings;
-                if (r != null) {
-                    r.deliver(frame, length);
-                }
-            });
-            rings.setPort(port);
+            open(txRef, rxRef, port0, sg, null);
         } catch (BackendException | IllegalArgumentException e) {
             disconnect();
             refuse("cannot connect: " + e.getMessage());
@@ -174,6 +160,84 @@ final class Vif {
         ctx.log("vif" + devid + ": connected, mac " + spec.macText() + " on " + spec.bridge() + " (tx ring " + txRef + ", rx ring "
                 + rxRef + ", port " + port0 + (sg ? ", sg" : "") + ")");
         rings.onEvent(); // requests queued before we listened
+    }
+
+    /** Maps both rings (fresh, or {@code resumed} at a previous netback's indices), binds the port, joins the bridge. */
+    private void open(int txRef, int rxRef, int port0, boolean sg, NetbackState.Rings resumed) {
+        txPage = ctx.mapGrant(txRef, true);
+        rxPage = ctx.mapGrant(rxRef, true);
+        SharedRing tx = resumed == null ? SharedRing.backEnd(txPage, VifRings.TX_REQ, VifRings.TX_RSP)
+                : SharedRing.resume(txPage, VifRings.TX_REQ, VifRings.TX_RSP, resumed.txConsumed(), resumed.txProduced());
+        SharedRing rx = resumed == null ? SharedRing.backEnd(rxPage, VifRings.RX_REQ, VifRings.RX_RSP)
+                : SharedRing.resume(rxPage, VifRings.RX_REQ, VifRings.RX_RSP, resumed.rxConsumed(), resumed.rxProduced());
+        VifRings[] self = new VifRings[1];
+        evtchn = ctx.bindInterdomain(port0, () -> {
+            if (self[0] != null) {
+                self[0].onEvent();
+            }
+        });
+        rings = new VifRings(ctx, portName(), spec.maxFrame(), sg, tx, rx, evtchn, stats, this::broken);
+        if (resumed != null) {
+            rings.resume(resumed);
+        }
+        self[0] = rings;
+        port = vswitch.bridge(spec.bridge()).attach(portName(), ctx.executor(), (frame, length) -> {
+            VifRings r = rings;
+            if (r != null) {
+                r.deliver(frame, length);
+            }
+        });
+        rings.setPort(port);
+        this.txRef = txRef;
+        this.rxRef = rxRef;
+        this.remotePort = port0;
+    }
+
+    // ------------------------------------------------------------------ hand-over
+
+    /** The record of this vif (executor): its rings stop here, nothing changes afterwards. */
+    NetbackState.VifRecord save() {
+        NetbackState.Rings r = null;
+        if (rings != null) {
+            rings.quiesce();
+            r = rings.save(txRef, rxRef, remotePort);
+        }
+        if (port != null) {
+            // frames for this vif from now on wait in the switch for the next netback's port of this name
+            port.park();
+            port = null;
+        }
+        handedOver = true;
+        return new NetbackState.VifRecord(devid, spec.mac(), spec.bridge(), spec.mtu(), removing, refused, stats.save(), r);
+    }
+
+    /**
+     * A vif a previous netback served, from its record (executor): nothing is written to
+     * xenstore; a connected vif maps its rings again at the recorded indices, binds the frontend's
+     * port again, joins its bridge and serves what the frontend queued meanwhile. Throws
+     * {@link IllegalStateException} with the reason (after releasing what it got) if it cannot.
+     */
+    static Vif restore(BackendContext ctx, VirtualSwitch vswitch, NetbackState.VifRecord record) {
+        Vif v = new Vif(ctx, vswitch, record.devid(), record.spec());
+        v.removing = record.removing();
+        v.refused = record.refused();
+        v.stats.restore(record.counters());
+        NetbackState.Rings r = record.rings();
+        if (r != null) {
+            try {
+                v.open(r.txRef(), r.rxRef(), r.remotePort(), r.frontendSg(), r);
+            } catch (RuntimeException e) {
+                v.disconnect();
+                throw new IllegalStateException("vif" + record.devid() + ": cannot take over the rings (tx grant " + r.txRef()
+                        + ", rx grant " + r.rxRef() + ", port " + r.remotePort() + "): "
+                        + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
+            }
+        }
+        v.watch = ctx.store().watch(v.fe + "/state", changed -> v.onFrontendState());
+        if (v.rings != null) {
+            v.rings.onEvent(); // what the frontend queued while nobody served it, and the waiting frames
+        }
+        return v;
     }
 
     /** The frontend broke the protocol: the connection ends with a log line (already written). */

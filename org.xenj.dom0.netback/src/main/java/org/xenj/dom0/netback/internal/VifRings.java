@@ -1,5 +1,9 @@
 package org.xenj.dom0.netback.internal;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
 import org.xenj.dom0.vswitch.api.Port;
 import org.xenj.hypervisor.spi.backend.BackendContext;
 import org.xenj.hypervisor.spi.backend.BackendException;
@@ -78,6 +82,33 @@ final class VifRings {
 
     void setPort(Port port) {
         this.port = port;
+    }
+
+    /** The frames still waiting for rx buffers, oldest first, and whether a chain is being discarded (quiesced, for the record). */
+    NetbackState.Rings save(int txRef, int rxRef, int remotePort) {
+        List<byte[]> waiting = new ArrayList<>(backlogCount);
+        for (int i = 0; i < backlogCount; i++) {
+            int at = (backlogHead + i) % RX_BACKLOG;
+            waiting.add(Arrays.copyOf(backlog[at], backlogLength[at]));
+        }
+        return new NetbackState.Rings(txRef, rxRef, remotePort, rxSg, tx.requestsConsumed(), tx.responsesProduced(),
+                rx.requestsConsumed(), rx.responsesProduced(), discardingChain, waiting);
+    }
+
+    /** A previous netback's rings carry on: its waiting frames and an unfinished discard. */
+    void resume(NetbackState.Rings r) {
+        discardingChain = r.discardingChain();
+        for (byte[] f : r.backlog()) {
+            int tail = (backlogHead + backlogCount) % RX_BACKLOG;
+            backlog[tail] = f;
+            backlogLength[tail] = f.length;
+            backlogCount++;
+        }
+    }
+
+    /** Stops all work (a hand-over's quiesce: every slot taken was answered synchronously, so nothing is in flight). */
+    void quiesce() {
+        closed = true;
     }
 
     void close() {

@@ -20,6 +20,21 @@ final class VifStats {
         this.log = log;
     }
 
+    NetbackState.Counters save() {
+        return new NetbackState.Counters(txFrames, txBytes, txErrors, txDropped, rxFrames, rxBytes, rxErrors, rxDropped);
+    }
+
+    void restore(NetbackState.Counters c) {
+        txFrames = c.txFrames();
+        txBytes = c.txBytes();
+        txErrors = c.txErrors();
+        txDropped = c.txDropped();
+        rxFrames = c.rxFrames();
+        rxBytes = c.rxBytes();
+        rxErrors = c.rxErrors();
+        rxDropped = c.rxDropped();
+    }
+
     void txSent(int bytes) {
         txFrames++;
         txBytes += bytes;

@@ -27,6 +27,19 @@ public interface Port {
     /** Frames waiting in this port's queue. */
     int queued();
 
+    /**
+     * Keeps the port on its bridge without a receiver, for a hand-over of the NIC behind it (a
+     * backend bundle being replaced): from now on frames for it — including those already queued
+     * for the receiver and not yet run — wait in order (up to the queue capacity; more are dropped
+     * and counted) until a port of the same name is attached to this bridge, which takes them over
+     * with the addresses learned here. The receiver is never called again. The default closes.
+     *
+     * @since 1.2
+     */
+    default void park() {
+        close();
+    }
+
     /** Detaches the port: it receives nothing more and its learned addresses are forgotten. Idempotent. */
     void close();
 

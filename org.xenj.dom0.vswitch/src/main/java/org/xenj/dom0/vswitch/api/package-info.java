@@ -8,7 +8,7 @@
  * port was attached with, never on the sender's thread; each port's queue is bounded, and a frame
  * that finds it full is dropped and counted.
  */
-@Version("1.1.0")
+@Version("1.2.0")
 @Export
 package org.xenj.dom0.vswitch.api;
 

@@ -63,6 +63,18 @@ final class LearningBridge implements Bridge {
     public Port attach(String portName, Executor executor, int queueCapacity, FrameReceiver receiver) {
         SwitchPort p = new SwitchPort(this, portName, executor, queueCapacity, receiver);
         ports.add(p);
+        for (SwitchPort q : ports) {
+            if (q != p && q.isParked() && q.name().equals(portName)) {
+                // a hand-over: the new port takes the parked one's addresses and waiting frames
+                macs.values().forEach(l -> {
+                    if (l.port == q) {
+                        l.port = p;
+                    }
+                });
+                ports.remove(q);
+                q.handTo(p);
+            }
+        }
         return p;
     }
 

@@ -31,6 +31,11 @@ final class SwitchPort implements Port {
     private final LongAdder txBytes = new LongAdder();
     private final LongAdder txDrops = new LongAdder();
     private volatile boolean open = true;
+    /** Parked for a hand-over: frames wait here (guarded by this) until {@link #handTo} a successor. */
+    private volatile boolean parked;
+    private final java.util.ArrayDeque<byte[]> parkedFrames = new java.util.ArrayDeque<>();
+    private final java.util.ArrayDeque<Integer> parkedLengths = new java.util.ArrayDeque<>();
+    private SwitchPort successor;
 
     SwitchPort(LearningBridge bridge, String name, Executor executor, int capacity, FrameReceiver receiver) {
         if (capacity < 1) {
@@ -70,6 +75,10 @@ final class SwitchPort implements Port {
         if (!open) {
             return;
         }
+        if (parked) {
+            keep(frame, length);
+            return;
+        }
         if (queued.incrementAndGet() > capacity) {
             queued.decrementAndGet();
             txDrops.increment();
@@ -79,6 +88,10 @@ final class SwitchPort implements Port {
             executor.execute(() -> {
                 queued.decrementAndGet();
                 if (!open) {
+                    return;
+                }
+                if (parked) {
+                    keep(frame, length); // queued before the park, run after it: waits too, in order
                     return;
                 }
                 try {
@@ -96,6 +109,43 @@ final class SwitchPort implements Port {
         }
     }
 
+    /** A frame for a parked port: waits for the successor, or goes to it once there. */
+    private void keep(byte[] frame, int length) {
+        SwitchPort to;
+        synchronized (this) {
+            to = successor;
+            if (to == null) {
+                if (parkedFrames.size() >= capacity) {
+                    txDrops.increment();
+                } else {
+                    parkedFrames.add(frame);
+                    parkedLengths.add(length);
+                }
+                return;
+            }
+        }
+        to.deliver(frame, length);
+    }
+
+    @Override
+    public void park() {
+        parked = true;
+    }
+
+    boolean isParked() {
+        return parked && open;
+    }
+
+    /** The port of the same name attached after the park takes the waiting frames (in order) and every later one. */
+    void handTo(SwitchPort next) {
+        synchronized (this) {
+            successor = next;
+            while (!parkedFrames.isEmpty()) {
+                next.deliver(parkedFrames.poll(), parkedLengths.poll());
+            }
+        }
+    }
+
     @Override
     public PortCounters counters() {
         return new PortCounters(rxFrames.sum(), rxBytes.sum(), rxDrops.sum(), txFrames.sum(), txBytes.sum(), txDrops.sum());
@@ -110,6 +160,10 @@ final class SwitchPort implements Port {
     public void close() {
         if (open) {
             open = false;
+            synchronized (this) {
+                parkedFrames.clear();
+                parkedLengths.clear();
+            }
             bridge.detach(this);
         }
     }

@@ -73,6 +73,32 @@ class LearningBridgeTest {
     static final long A = 0x00163e000001L, B = 0x00163e000002L, C = 0x00163e000003L, BCAST = 0xffffffffffffL;
 
     @Test
+    void aParkedPortKeepsItsFramesAndAddressesForTheNextPortOfItsName() throws Exception {
+        Bridge br = sw.bridge("xenbr0");
+        Nic a = new Nic(br, "a"), b = new Nic(br, "vif1.0");
+        byte[] hello = frame(A, B, 20);
+        b.port.send(hello, hello.length); // the bridge learns B on vif1.0
+        assertNotNull(a.next());
+        b.port.park(); // a backend hand-over begins
+        for (int i = 0; i < 5; i++) {
+            byte[] f = frame(B, A, 30 + i);
+            a.port.send(f, f.length);
+        }
+        assertNull(b.none(), "the parked port's receiver is never called again");
+        Nic b2 = new Nic(br, "vif1.0"); // the next backend's port of the same name
+        for (int i = 0; i < 5; i++) {
+            ByteBuffer got = b2.next();
+            assertNotNull(got, "frame " + i + " waited for the new port");
+            assertEquals(14 + 30 + i, got.remaining(), "in order");
+        }
+        byte[] later = frame(B, A, 99);
+        a.port.send(later, later.length);
+        assertEquals(113, b2.next().remaining(), "B's address moved to the new port: no flooding needed, nothing lost");
+        assertEquals(2, br.ports().size(), "the parked port left the bridge");
+        assertEquals("vif1.0", br.macTable().stream().filter(m -> m.mac().equals("00:16:3e:00:00:02")).findFirst().get().port());
+    }
+
+    @Test
     void unknownDestinationsFloodThenLearnedOnesGoToOnePort() throws Exception {
         Bridge br = sw.bridge("xenbr0");
         Nic a = new Nic(br, "a"), b = new Nic(br, "b"), c = new Nic(br, "c");

@@ -39,11 +39,20 @@ public final class BackendHost implements BackendHotplug {
         final Set<String> kinds;
         final Map<String, BackendSession> sessions = new HashMap<>();
         final Set<Backend> failed = new HashSet<>();
+        /** kind -> the state a leaving backend handed over, until a backend of the kind takes it. */
+        final Map<String, HandOver> handOvers = new HashMap<>();
 
         Served(DomainConfig config, Set<String> kinds) {
             this.config = config;
             this.kinds = kinds;
         }
+    }
+
+    /**
+     * A leaving backend's devices waiting for the next backend of the kind: its state record, when
+     * it stopped serving (the rings are not advanced from then on) and who it was.
+     */
+    private record HandOver(byte[] state, long pausedAtNanos, String from) {
     }
 
     public BackendHost(XenHost host, Consumer<String> dmesg) {
@@ -70,7 +79,13 @@ public final class BackendHost implements BackendHotplug {
         });
     }
 
-    /** A backend service left: detached from every domain, which the next backend of the kind takes over. */
+    /**
+     * A backend service left (its bundle stops, is updated or replaced): each of its instances is
+     * quiesced and its state record kept, then it is detached; the next backend of the kind — now,
+     * or whenever one registers — takes each domain over from that record, so the frontend sees no
+     * reconnect. Its requests wait on the ring meanwhile. An instance without a record is just
+     * detached, and the next backend starts afresh.
+     */
     public void removeBackend(Backend backend) {
         List<BackendSession> leaving = new ArrayList<>();
         synchronized (this) {
@@ -89,7 +104,20 @@ public final class BackendHost implements BackendHotplug {
             }
         }
         for (BackendSession x : leaving) {
-            x.detach("backend leaving");
+            long t0 = System.nanoTime();
+            byte[] state = x.saveState();
+            x.detach(state == null ? "backend leaving" : "backend leaving, state handed over");
+            if (state != null) {
+                synchronized (this) {
+                    Served s = domains.get(x.frontendDomid());
+                    if (s != null) {
+                        s.handOvers.put(x.kind(), new HandOver(state, t0, backend.getClass().getName()));
+                        dmesg.accept("backend " + x.kind() + " for d" + x.frontendDomid() + ": quiesced, state taken ("
+                                + state.length + " bytes) in " + String.format("%.1f", (System.nanoTime() - t0) / 1e6)
+                                + " ms; the frontend's requests wait for the next " + x.kind() + " backend");
+                    }
+                }
+            }
         }
         synchronized (this) {
             domains.forEach((domid, s) -> {
@@ -184,10 +212,25 @@ public final class BackendHost implements BackendHotplug {
             BackendSession x = new BackendSession(host, b, kind, domid, s.config, dmesg, () -> failed(domid, kind, self[0]));
             self[0] = x;
             s.sessions.put(kind, x);
-            x.start();
+            HandOver h = s.handOvers.get(kind);
+            if (h == null) {
+                x.start();
+            } else {
+                x.start(h.state(), () -> handedOver(domid, kind, h, b));
+            }
             return true;
         }
         return false;
+    }
+
+    /** The new backend took the record (on its executor, before it serves): the hand-over is done. */
+    private synchronized void handedOver(int domid, String kind, HandOver h, Backend to) {
+        Served s = domains.get(domid);
+        if (s != null) {
+            s.handOvers.remove(kind, h);
+        }
+        dmesg.accept(String.format("backend %s for d%d: handed over from %s to %s, rings paused %.1f ms", kind, domid, h.from(),
+                to.getClass().getName(), (System.nanoTime() - h.pausedAtNanos()) / 1e6));
     }
 
     /** Called on the failed session's executor: forget it, try another backend of the kind. */

@@ -77,13 +77,24 @@ final class BackendSession implements BackendContext {
 
     /** Calls {@link Backend#attach} on the executor. */
     void start() {
+        start(null, null);
+    }
+
+    /**
+     * Calls {@link Backend#attach} on the executor — with {@code state} the hand-over's
+     * {@link Backend#attach(BackendContext, byte[])} — then {@code onAttached} there (if any).
+     */
+    void start(byte[] state, Runnable onAttached) {
         execute(() -> {
-            BackendInstance i = backend.attach(this);
+            BackendInstance i = state == null ? backend.attach(this) : backend.attach(this, state);
             if (i == null) {
                 throw new BackendException("attach returned no instance");
             }
             instance = i;
             started.complete(null);
+            if (onAttached != null) {
+                onAttached.run();
+            }
         });
     }
 
@@ -102,6 +113,24 @@ final class BackendSession implements BackendContext {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted");
+        }
+    }
+
+    /**
+     * The hand-over's first step, on the calling thread (the executor keeps running for the
+     * backend's in-flight work): the instance quiesces and gives its state record. Null when it
+     * has none, was not attached yet, or failed (logged).
+     */
+    byte[] saveState() {
+        BackendInstance i = instance;
+        if (!attached || i == null || Thread.currentThread() == thread) {
+            return null;
+        }
+        try {
+            return i.saveState();
+        } catch (Throwable t) {
+            log("could not save its state for a hand-over: " + t);
+            return null;
         }
     }
 

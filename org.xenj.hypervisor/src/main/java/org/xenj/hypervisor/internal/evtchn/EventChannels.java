@@ -15,7 +15,9 @@ import static org.xenj.hypervisor.internal.xenabi.XenAbi.NR_VIRQS;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.VIRQ_DEBUG;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.VIRQ_TIMER;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * One domain's event channels (Xen's 2-level ABI: 1024 ports, port 0 reserved). Methods return
@@ -340,5 +342,47 @@ public final class EventChannels {
             }
         }
         return false;
+    }
+
+    /** Every open port, for save/restore (pending and mask bits are in the shared info page). */
+    public EventChannelsState saveState() {
+        synchronized (hub.lock) {
+            List<EventChannelsState.Port> ports = new ArrayList<>();
+            for (int p = 1; p < EVTCHN_2L_PORTS; p++) {
+                switch (state[p]) {
+                    case EVTCHNSTAT_CLOSED -> {
+                    }
+                    case EVTCHNSTAT_VIRQ -> ports.add(new EventChannelsState.Port(p, state[p], notifyVcpu[p], 0, 0, virqOf[p]));
+                    case EVTCHNSTAT_IPI -> ports.add(new EventChannelsState.Port(p, state[p], notifyVcpu[p], 0, 0, 0));
+                    default -> ports.add(new EventChannelsState.Port(p, state[p], notifyVcpu[p], remoteDom[p], remotePort[p], 0));
+                }
+            }
+            return new EventChannelsState(vcpus, ports);
+        }
+    }
+
+    /**
+     * Puts this table in {@code s} exactly (its ports closed first). Only this domain's side: an
+     * interdomain port's peer is the peer's own state. Refused (IllegalArgumentException) for
+     * another number of vCPUs.
+     */
+    public void restoreState(EventChannelsState s) {
+        if (s.vcpus() != vcpus) {
+            throw new IllegalArgumentException("event channel state of " + s.vcpus() + " vCPUs for a domain of " + vcpus);
+        }
+        synchronized (hub.lock) {
+            closeAll();
+            for (EventChannelsState.Port p : s.ports()) {
+                int port = p.port();
+                state[port] = p.status();
+                notifyVcpu[port] = p.vcpu();
+                remoteDom[port] = p.remoteDom();
+                remotePort[port] = p.remotePort();
+                virqOf[port] = p.virq();
+                if (p.status() == EVTCHNSTAT_VIRQ) {
+                    virqPorts[p.vcpu()][p.virq()] = port;
+                }
+            }
+        }
     }
 }

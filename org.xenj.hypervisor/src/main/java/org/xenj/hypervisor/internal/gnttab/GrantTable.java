@@ -21,7 +21,9 @@ import static org.xenj.hypervisor.internal.xenabi.XenAbi.GTF_READONLY;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.GTF_TYPE_MASK;
 import static org.xenj.hypervisor.internal.xenabi.XenAbi.GTF_WRITING;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.LongConsumer;
 
 import org.xenj.hypervisor.internal.mem.MachineFrames;
@@ -415,5 +417,89 @@ public final class GrantTable {
         }
         int mfn = t.frames.ownFrameToMfn(refOrFrame);
         return mfn < 0 ? GNTST_BAD_PAGE : mfn;
+    }
+
+    // ------------------------------------------------------------------ state
+
+    /** The table as a record (save/restore, migration): frames' bytes, pins on its entries, its own maps. */
+    public GrantTableState saveState() {
+        synchronized (hub.lock) {
+            List<byte[]> fs = new ArrayList<>();
+            for (int mfn : frameMfns) {
+                byte[] f = new byte[4096];
+                MachineFrames.copyOut(hub.machine, (long) mfn << 12, f, 0, f.length);
+                fs.add(f);
+            }
+            List<GrantTableState.Pin> pins = new ArrayList<>();
+            for (int ref = 0; ref < readPins.length; ref++) {
+                if (readPins[ref] != 0 || writePins[ref] != 0) {
+                    pins.add(new GrantTableState.Pin(ref, readPins[ref], writePins[ref]));
+                }
+            }
+            List<GrantTableState.Mapping> maps = new ArrayList<>();
+            for (int h = 0; h < MAPTRACK_MAX; h++) {
+                if (mtUsed[h]) {
+                    maps.add(new GrantTableState.Mapping(h, mtDom[h], mtRef[h], mtFlags[h], mtHost[h]));
+                }
+            }
+            return new GrantTableState(maxFrames, fs, pins, maps);
+        }
+    }
+
+    /**
+     * Puts a fresh table (no maps, no pins, at most as many frames as the record) in {@code s}:
+     * frames are set up and filled, pins set, and each map found again through its granter's
+     * restored entry (restore the granters first); the host mappings themselves are part of the
+     * mapping domain's restored page tables (or, for Domain 0, of its backends, which map again).
+     * All or nothing: IllegalArgumentException with the reason, the table then empty again.
+     */
+    public void restoreState(GrantTableState s) {
+        synchronized (hub.lock) {
+            if (s.maxFrames() != maxFrames) {
+                throw new IllegalArgumentException("grant table state of " + s.maxFrames() + " frames for a table of " + maxFrames);
+            }
+            if (mapped != 0 || frameMfns.length > s.frames().size() || Arrays.stream(readPins).anyMatch(x -> x != 0)
+                    || Arrays.stream(writePins).anyMatch(x -> x != 0)) {
+                throw new IllegalArgumentException("grant table of d" + domid + " is in use: restore into a fresh table only");
+            }
+            int[] out = new int[s.frames().size()];
+            if (setup(s.frames().size(), out) != GNTST_OKAY) {
+                throw new IllegalArgumentException("no memory for " + s.frames().size() + " grant table frames of d" + domid);
+            }
+            for (int i = 0; i < frameMfns.length; i++) {
+                MachineFrames.copyIn(hub.machine, (long) frameMfns[i] << 12, s.frames().get(i), 0, 4096);
+            }
+            for (GrantTableState.Pin p : s.pins()) {
+                readPins[p.ref()] = p.readers();
+                writePins[p.ref()] = p.writers();
+            }
+            int[] mfns = new int[s.maps().size()];
+            for (int i = 0; i < mfns.length; i++) {
+                GrantTableState.Mapping m = s.maps().get(i);
+                GrantTable g = hub.table(m.granter());
+                mfns[i] = g == null ? GNTST_BAD_DOMAIN : g.checkEntry(m.ref(), domid, !m.readOnly());
+                if (mfns[i] < 0) {
+                    Arrays.fill(readPins, 0);
+                    Arrays.fill(writePins, 0);
+                    for (int mfn : frameMfns) {
+                        MachineFrames.zeroFrame(hub.machine, mfn);
+                    }
+                    throw new IllegalArgumentException("grant map " + m.handle() + " of d" + domid + ": d" + m.granter() + "'s ref "
+                            + m.ref() + " is not granted to it (GNTST " + mfns[i] + ")");
+                }
+            }
+            for (int i = 0; i < mfns.length; i++) {
+                GrantTableState.Mapping m = s.maps().get(i);
+                int h = m.handle();
+                mtUsed[h] = true;
+                mtDom[h] = m.granter();
+                mtRef[h] = m.ref();
+                mtMfn[h] = mfns[i];
+                mtFlags[h] = m.flags();
+                mtHost[h] = m.hostAddr();
+                mtGen[h]++;
+                mapped++;
+            }
+        }
     }
 }

@@ -469,4 +469,72 @@ public final class XenStore {
     public synchronized boolean exists(String abs) {
         return find(root, abs) != null;
     }
+
+    static String parentOfPath(String abs) {
+        return parentOf(abs);
+    }
+
+    // ------------------------------------------------------------------ state
+
+    /**
+     * The whole store as a record (save/restore, migration). Refused with
+     * {@link IllegalStateException} while a transaction is open: a transaction is a connection's
+     * private view that cannot be carried over; the caller retries once it ended (or ends it, and
+     * the guest's commit gets EAGAIN and retries, as xenstored's clients all do).
+     */
+    public synchronized XenStoreState saveState() {
+        if (!transactions.isEmpty()) {
+            throw new IllegalStateException("xenstore cannot be saved with " + transactions.size() + " transaction(s) open");
+        }
+        List<XenStoreState.Node> nodes = new java.util.ArrayList<>();
+        collect("/", root, nodes);
+        List<XenStoreState.WatchRecord> ws = new java.util.ArrayList<>();
+        for (Watch w : watches) {
+            ws.add(new XenStoreState.WatchRecord(w.domid, w.path, w.token, w.relative));
+        }
+        return new XenStoreState(generation, nodes, ws);
+    }
+
+    private static void collect(String path, XsNode n, List<XenStoreState.Node> out) {
+        out.add(new XenStoreState.Node(path, n.value, n.perms, n.gen));
+        for (Map.Entry<String, XsNode> e : n.children.entrySet()) {
+            collect(path.equals("/") ? "/" + e.getKey() : path + "/" + e.getKey(), e.getValue(), out);
+        }
+    }
+
+    /** Who receives a restored watch's events: the connection of that domain. */
+    public record WatchOwner(Object owner, XsWatcher sink) {
+    }
+
+    /**
+     * Puts the store in {@code state} exactly: nodes, generation, watches (each given to the
+     * connection {@code ownerOf} names for its domain; null drops that domain's watches, e.g. a
+     * domain not restored). Open transactions are ended (their commits get EAGAIN). Restored
+     * watches do not fire: their domains saw the initial event before the save.
+     */
+    public synchronized void restoreState(XenStoreState state, java.util.function.IntFunction<WatchOwner> ownerOf) {
+        XsNode r = null;
+        Map<String, XsNode> byPath = new HashMap<>();
+        for (XenStoreState.Node n : state.nodes()) {
+            XsNode x = new XsNode(n.perms(), n.gen());
+            x.value = n.value();
+            if (n.path().equals("/")) {
+                r = x;
+            } else {
+                String parent = parentOf(n.path());
+                byPath.get(parent).children.put(n.path().substring(n.path().lastIndexOf('/') + 1), x);
+            }
+            byPath.put(n.path(), x);
+        }
+        root = r;
+        generation = state.generation();
+        transactions.clear();
+        watches.clear();
+        for (XenStoreState.WatchRecord w : state.watches()) {
+            WatchOwner o = ownerOf.apply(w.domid());
+            if (o != null) {
+                watches.add(new Watch(w.domid(), o.owner(), w.path(), w.token(), w.relative(), o.sink()));
+            }
+        }
+    }
 }

@@ -25,4 +25,19 @@ public interface Backend {
 
     /** Starts serving one domain; the returned instance is detached when the domain or the backend goes. */
     BackendInstance attach(BackendContext context) throws Exception;
+
+    /**
+     * Takes over a domain that a previous instance of a backend of this kind served, in the state
+     * it saved ({@link BackendInstance#saveState}): the hand-over when a backend bundle is stopped,
+     * updated or replaced while the domain runs. The new instance maps the rings again, binds the
+     * frontend's ports again and serves on from the recorded indices without touching the
+     * frontend's xenstore state (the frontend must not see a reconnect). A record this backend
+     * cannot read must be refused with an exception, never silently reset: the domain's devices
+     * then wait for another backend of the kind.
+     *
+     * @since 1.1
+     */
+    default BackendInstance attach(BackendContext context, byte[] state) throws Exception {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot take over devices from a saved state");
+    }
 }

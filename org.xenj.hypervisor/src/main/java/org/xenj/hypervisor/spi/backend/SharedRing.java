@@ -36,6 +36,10 @@ public final class SharedRing {
     private String broken;
 
     private SharedRing(GrantMapping page, int requestSize, int responseSize) {
+        this(page, requestSize, responseSize, false, 0, 0);
+    }
+
+    private SharedRing(GrantMapping page, int requestSize, int responseSize, boolean resume, int reqCons, int rspProdPvt) {
         if (requestSize <= 0 || responseSize <= 0) {
             throw new IllegalArgumentException("entry sizes must be positive");
         }
@@ -47,9 +51,18 @@ public final class SharedRing {
         if (size < 1) {
             throw new IllegalArgumentException("an entry of " + entrySize + " bytes does not fit in a ring page");
         }
-        // as BACK_RING_ATTACH: carry on from what the page says was answered so far
-        this.rspProdPvt = page.read32(RSP_PROD);
-        this.reqCons = rspProdPvt;
+        if (resume) {
+            if (Integer.compareUnsigned(reqCons - rspProdPvt, size) > 0) {
+                throw new IllegalArgumentException("resumed indices: req_cons " + Integer.toUnsignedString(reqCons)
+                        + " and rsp_prod " + Integer.toUnsignedString(rspProdPvt) + " on a ring of " + size);
+            }
+            this.reqCons = reqCons;
+            this.rspProdPvt = rspProdPvt;
+        } else {
+            // as BACK_RING_ATTACH: carry on from what the page says was answered so far
+            this.rspProdPvt = page.read32(RSP_PROD);
+            this.reqCons = rspProdPvt;
+        }
     }
 
     /**
@@ -62,6 +75,21 @@ public final class SharedRing {
             throw new BackendException("a back ring needs a writable mapping (grant " + page.ref() + ")");
         }
         return new SharedRing(page, requestSize, responseSize);
+    }
+
+    /**
+     * Attaches the back end to a ring a previous back end served (a hand-over): the private
+     * indices come from that back end's state record, not from the page, which the frontend could
+     * have changed meanwhile. At most {@link #size()} requests may have been taken and not answered.
+     *
+     * @since 1.1
+     */
+    public static SharedRing resume(GrantMapping page, int requestSize, int responseSize, int requestsConsumed,
+            int responsesProduced) {
+        if (!page.writable()) {
+            throw new BackendException("a back ring needs a writable mapping (grant " + page.ref() + ")");
+        }
+        return new SharedRing(page, requestSize, responseSize, true, requestsConsumed, responsesProduced);
     }
 
     /** Entries of a ring on a page of {@code pageSize} bytes: the largest power of two that fits after the header. */

@@ -9,6 +9,14 @@
  * reports a hostile peer instead of trusting it. A backend that throws is detached from that
  * domain only, with a line in dmesg. {@link org.xenj.hypervisor.spi.backend.BackendHotplug} lets a
  * backend's hot-plug service serve a domain whose configuration did not name its kind.
+ *
+ * <p>Since 1.1: hand-over. When a backend's bundle stops, is updated or replaced while domains
+ * run, the hypervisor asks each of its instances for a state record
+ * ({@link org.xenj.hypervisor.spi.backend.BackendInstance#saveState}: quiesced, nothing in flight)
+ * and gives it to the next backend of the kind
+ * ({@link org.xenj.hypervisor.spi.backend.Backend#attach(BackendContext, byte[])}), which maps the
+ * rings again and carries on ({@link org.xenj.hypervisor.spi.backend.SharedRing#resume}) without
+ * the frontend seeing a reconnect. Until one appears the frontend's requests wait on its ring.
  */
 @Version("1.1.0")
 @Export

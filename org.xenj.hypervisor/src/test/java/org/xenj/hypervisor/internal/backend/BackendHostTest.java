@@ -352,6 +352,98 @@ class BackendHostTest {
         assertTrue(dmesg.stream().anyMatch(l -> l.contains("detached from d1 (backend leaving)")), dmesg.toString());
     }
 
+    /** A backend that serves one port of the frontend and hands over which one it was. */
+    private static final class PortBackend implements Backend {
+        final int guestPort;
+        final BlockingQueue<String> events = new ArrayBlockingQueue<>(4096);
+        final BlockingQueue<byte[]> takenOver = new ArrayBlockingQueue<>(4);
+        final BlockingQueue<BackendContext> contexts = new ArrayBlockingQueue<>(4);
+
+        PortBackend(int guestPort) {
+            this.guestPort = guestPort;
+        }
+
+        @Override
+        public BackendInstance attach(BackendContext c) {
+            return serve(c, 0);
+        }
+
+        @Override
+        public BackendInstance attach(BackendContext c, byte[] state) {
+            if (state.length != 8 || state[0] != 'P') {
+                throw new IllegalArgumentException("not a port record");
+            }
+            takenOver.add(state);
+            return serve(c, java.nio.ByteBuffer.wrap(state).getInt(4));
+        }
+
+        private BackendInstance serve(BackendContext c, int served) {
+            contexts.add(c);
+            int[] count = {served};
+            EventChannel ch = c.bindInterdomain(guestPort, () -> events.add(Thread.currentThread().getName() + " " + count[0]++));
+            return new BackendInstance() {
+                @Override
+                public void detach() {
+                    ch.close();
+                }
+
+                @Override
+                public byte[] saveState() {
+                    return java.nio.ByteBuffer.allocate(8).put((byte) 'P').position(4).putInt(count[0]).array();
+                }
+            };
+        }
+    }
+
+    @Test
+    void aLeavingBackendHandsItsStateToTheNextWhichRebindsTheFrontendsPortAndTheWaitIsLogged() throws Exception {
+        PvFixture.Dom a = f.pv(1);
+        int guestPort = a.xen.evtchn.allocUnbound(0);
+        PortBackend first = new PortBackend(guestPort);
+        backends.addBackend(first, KIND);
+        backends.domainBuilt(1, config(1));
+        assertNotNull(first.events.poll(5, TimeUnit.SECONDS), "notify-once after the bind");
+        assertEquals(0, a.xen.evtchn.send(guestPort));
+        assertNotNull(first.events.poll(5, TimeUnit.SECONDS));
+        backends.removeBackend(first);
+        assertEquals(EVTCHNSTAT_UNBOUND, a.xen.evtchn.stateOf(guestPort), "the frontend's port waits, unbound to Domain 0");
+        assertEquals(0, a.xen.evtchn.send(guestPort), "the frontend may still notify: nobody listens, nothing breaks");
+        assertTrue(dmesg.stream().anyMatch(l -> l.contains("quiesced, state taken (8 bytes)")), dmesg.toString());
+
+        PortBackend second = new PortBackend(guestPort);
+        backends.addBackend(second, KIND);
+        byte[] record = second.takenOver.poll(5, TimeUnit.SECONDS);
+        assertNotNull(record, "the next backend of the kind gets the record: " + dmesg);
+        assertEquals(2, java.nio.ByteBuffer.wrap(record).getInt(4), "two events served before the hand-over");
+        String e = second.events.poll(5, TimeUnit.SECONDS);
+        assertEquals("xenj-backend-" + KIND + "-d1 2", e, "the rebound port notifies once and counting carries on");
+        assertEquals(EVTCHNSTAT_INTERDOMAIN, a.xen.evtchn.stateOf(guestPort));
+        assertEquals(0, a.xen.evtchn.send(guestPort));
+        assertEquals("xenj-backend-" + KIND + "-d1 3", second.events.poll(5, TimeUnit.SECONDS));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (dmesg.stream().noneMatch(l -> l.contains("handed over from")) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(dmesg.stream().anyMatch(l -> l.matches("backend " + KIND + " for d1: handed over from .*PortBackend to "
+                + ".*PortBackend, rings paused [0-9.]+ ms")), dmesg.toString());
+
+        // a record the next backend refuses is not reset away: it waits for one that takes it
+        backends.removeBackend(second);
+        TestBackend refuses = new TestBackend(c -> () -> { });
+        backends.addBackend(refuses, KIND);
+        assertNull(refuses.contexts.poll(200, TimeUnit.MILLISECONDS),
+                "a backend without hand-over support is not attached fresh over a handed-over domain");
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (dmesg.stream().noneMatch(l -> l.contains("cannot take over devices")) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(dmesg.stream().anyMatch(l -> l.contains("cannot take over devices from a saved state")), dmesg.toString());
+        PortBackend third = new PortBackend(guestPort);
+        backends.addBackend(third, KIND);
+        assertNotNull(third.takenOver.poll(5, TimeUnit.SECONDS), "the record waited for a backend that can read it");
+        assertEquals("xenj-backend-" + KIND + "-d1 4", third.events.poll(5, TimeUnit.SECONDS));
+    }
+
     @Test
     void domainsWithoutXenStateOrWithoutTheKindGetNoBackend() throws Exception {
         TestBackend b = new TestBackend(c -> () -> { });
