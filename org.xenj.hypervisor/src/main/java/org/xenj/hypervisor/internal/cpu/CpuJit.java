@@ -105,8 +105,22 @@ final class CpuJit {
         }
     }
 
+    /** {@code -Dxenj.jit.stats=true}: the statistics on stderr every 10 s (boot measurements). */
+    private final boolean printStats = Boolean.getBoolean("xenj.jit.stats");
+    private long nextPrint;
+
     /** Installs finished compilations whose slot has not changed since (once per slice). */
     void install() {
+        if (printStats) {
+            long now = System.nanoTime();
+            if (now - nextPrint > 0) {
+                if (nextPrint != 0) {
+                    System.err.println("[xenj-jit] " + statistics() + " instructions=" + cpu.instructionCount()
+                            + (mismatchLog.isEmpty() ? "" : " first mismatches: " + mismatchLog));
+                }
+                nextPrint = now + 10_000_000_000L;
+            }
+        }
         if (!engine.hasResults()) {
             return;
         }

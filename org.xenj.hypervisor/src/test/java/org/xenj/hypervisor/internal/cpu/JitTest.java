@@ -203,10 +203,15 @@ class JitTest {
                         or eax, 0x80000000
                         mov cr0, eax
                         xor ebx, ebx
+                        xor edi, edi
                         mov esi, 1
                     again:
                         call 0x2000                 ; the code page, run hot
                         add ebx, eax
+                        call 0x2008                 ; the same physical code at two linear addresses:
+                        add edi, edx                ; compiled code must not bake in one EIP
+                        call 0x400008
+                        add edi, edx
                         inc esi
                         test esi, 7
                         jnz keep
@@ -216,7 +221,8 @@ class JitTest {
                         jb again
                         hlt
                     """);
-            byte[] leaf = {(byte) 0xb8, 1, 0, 0, 0, (byte) 0x90, (byte) 0x90, (byte) 0xc3}; // mov eax, 1; nop; nop; ret
+            // mov eax, 1; nop; nop; ret | call next; next: pop edx; ret (EDX = the linear address of "next")
+            byte[] leaf = {(byte) 0xb8, 1, 0, 0, 0, (byte) 0x90, (byte) 0x90, (byte) 0xc3, (byte) 0xe8, 0, 0, 0, 0, 0x5a, (byte) 0xc3};
             t.load(0x2000, leaf);
             t.runDeliveringToHlt();
             int expected = 0;
@@ -228,6 +234,7 @@ class JitTest {
                 }
             }
             assertEquals(expected, t.reg(Cpu.EBX));
+            assertEquals(39 * (0x200d + 0x40000d), t.reg(Cpu.EDI));
             assertTrue(t.cpu.jit.invalidations > 0, t.cpu.jitStatistics());
         });
     }

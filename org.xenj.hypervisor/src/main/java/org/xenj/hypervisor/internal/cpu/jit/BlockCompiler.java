@@ -41,7 +41,7 @@ public final class BlockCompiler {
 
     // locals of run(Cpu cpu, int max)
     private static final int L_CPU = 1, L_MAX = 2, L_REG = 3, L_CUR_EIP = 11, L_DONE = 12, L_LIN = 13, L_VAL = 14,
-            L_EXIT_EIP = 15, L_EXIT_N = 16, L_REGS = 17, L_RMW = 18, L_T = 19;
+            L_EXIT_EIP = 15, L_EXIT_N = 16, L_REGS = 17, L_RMW = 18, L_T = 19, L_BASE = 21;
 
     /** The result: the class bytes and how many of the block's instructions it covers (0: none, no class). */
     public record Result(byte[] classBytes, int instructions) {
@@ -166,6 +166,9 @@ public final class BlockCompiler {
         }
         cpuField("regs", "[I");
         mv.visitVarInsn(ASTORE, L_REGS);
+        // EIPs are relative to the entry EIP: the same physical code may run at other linear addresses
+        cpuField("eip", "I");
+        mv.visitVarInsn(ISTORE, L_BASE);
         for (int r = 0; r < 8; r++) {
             mv.visitVarInsn(ALOAD, L_REGS);
             iconst(r);
@@ -183,7 +186,7 @@ public final class BlockCompiler {
         int eip = spec.startEip();
         for (int i = 0; i < n; i++) {
             GuestInsn g = insns[i];
-            iconst(eip);
+            eipConst(eip);
             mv.visitVarInsn(ISTORE, L_CUR_EIP);
             iconst(i);
             mv.visitVarInsn(ISTORE, L_DONE);
@@ -282,7 +285,7 @@ public final class BlockCompiler {
     }
 
     private void exitTo(int eip, int count) {
-        iconst(eip);
+        eipConst(eip);
         mv.visitVarInsn(ISTORE, L_EXIT_EIP);
         iconst(count);
         mv.visitVarInsn(ISTORE, L_EXIT_N);
@@ -539,14 +542,14 @@ public final class BlockCompiler {
                 return true;
             }
             case 0xe8 -> {
-                iconst(next);
+                eipConst(next);
                 push();
-                iconst(next + g.imm());
+                eipConst(next + g.imm());
                 exitToStack(count);
                 return true;
             }
             case 0xe9, 0xeb -> {
-                iconst(next + (op == 0xeb ? (byte) g.imm() : g.imm()));
+                eipConst(next + (op == 0xeb ? (byte) g.imm() : g.imm()));
                 exitToStack(count);
                 return false;
             }
@@ -597,7 +600,7 @@ public final class BlockCompiler {
                 }
                 if (reg == 2) {
                     mv.visitVarInsn(ISTORE, L_T);
-                    iconst(next);
+                    eipConst(next);
                     push();
                     mv.visitVarInsn(ILOAD, L_T);
                 }
@@ -849,6 +852,13 @@ public final class BlockCompiler {
         readLin(32);
         mv.visitIincInsn(L_REG + ESP, 4);
         modified |= 1 << ESP;
+    }
+
+    /** Pushes the guest EIP {@code eip} (given for the block's start EIP) relative to the entry EIP. */
+    private void eipConst(int eip) {
+        mv.visitVarInsn(ILOAD, L_BASE);
+        iconst(eip - spec.startEip());
+        mv.visitInsn(IADD);
     }
 
     private void loadCpu() {
