@@ -1,5 +1,8 @@
 package org.xenj.hypervisor.internal.cpu;
 
+import org.xenj.hypervisor.internal.cpu.jit.BlockCompiler;
+import org.xenj.hypervisor.internal.cpu.jit.GuestInsn;
+import org.xenj.hypervisor.internal.cpu.jit.JitOptions;
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 
@@ -69,8 +72,18 @@ abstract class CpuBlocks extends CpuExec0F {
     /** Statistics: blocks entered from the cache, blocks (re)decoded. */
     long blockHits, blockBuilds;
 
+    /** Hot blocks compiled to JVM bytecode ({@code -Dxenj.jit=true}), or null when off. */
+    final CpuJit jit;
+
     CpuBlocks(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
+        JitOptions options = JitOptions.fromSystemProperties();
+        jit = ENABLED && options.enabled() ? new CpuJit((Cpu) this, options, SLOTS) : null;
+    }
+
+    /** The translator's statistics, or null when it is off. */
+    public final String jitStatistics() {
+        return jit == null ? null : jit.statistics();
     }
 
     private void allocate() {
@@ -84,6 +97,9 @@ abstract class CpuBlocks extends CpuExec0F {
     final void newEpoch() {
         epoch++;
         blockBreak = true;
+        if (jit != null) {
+            jit.install();
+        }
     }
 
     /**
@@ -102,7 +118,7 @@ abstract class CpuBlocks extends CpuExec0F {
         if (blockBreak || (lin & PAGE_MASK) != codeWatchPage) {
             newCodePage(lin);
         }
-        int s = (idx * 0x9E3779B1) >>> (32 - SLOT_BITS);
+        int s = slotOf(chunk, idx);
         int mode = code32 ? 1 : 0;
         int[] mt = meta;
         int mi = s * META;
@@ -112,11 +128,30 @@ abstract class CpuBlocks extends CpuExec0F {
                 && (mt[mi + M_EPOCH] == epoch || sameBytes(chunk, idx, s * MAX_BYTES, len))) {
             mt[mi + M_EPOCH] = epoch;
             blockHits++;
-            replay(s, max);
+            if (jit == null || !jit.enter(s, max)) {
+                replay(s, max);
+            }
         } else {
             blockBuilds++;
+            if (jit != null) {
+                jit.slotReplaced(s, slotChunk[s] == chunk && mt[mi + M_START] == idx);
+                if (jit.forced() && predecode(s, chunk, idx, mode)) {
+                    if (!jit.enter(s, max)) {
+                        replay(s, max);
+                    }
+                    return;
+                }
+            }
             record(s, chunk, idx, mode, max);
         }
+    }
+
+    /**
+     * The slot of the block at {@code chunk[idx]}: the chunk's identity is mixed in, so that blocks
+     * at the same offset of different 1 MiB chunks (the same code in another MiB) do not collide.
+     */
+    private static int slotOf(byte[] chunk, int idx) {
+        return ((idx + System.identityHashCode(chunk) * 0x01000193) * 0x9E3779B1) >>> (32 - SLOT_BITS);
     }
 
     /** Code outside RAM (or the cache off): decode every time. */
@@ -158,7 +193,7 @@ abstract class CpuBlocks extends CpuExec0F {
         return (long) LE64.get(chunk, idx + last) == (long) LE64.get(b, saved + last);
     }
 
-    private void replay(int s, int max) {
+    final void replay(int s, int max) {
         int[] r = rows;
         int p = s * (MAX_INSNS * STRIDE);
         int end = p + meta[s * META + M_COUNT] * STRIDE;
@@ -198,6 +233,88 @@ abstract class CpuBlocks extends CpuExec0F {
                 return;
             }
         }
+    }
+
+    /** The instructions of slot {@code s}'s block, for the translator. */
+    final GuestInsn[] slotInsns(int s) {
+        int n = meta[s * META + M_COUNT];
+        GuestInsn[] out = new GuestInsn[n];
+        int p = s * (MAX_INSNS * STRIDE);
+        for (int k = 0; k < n; k++, p += STRIDE) {
+            out[k] = rowInsn(p);
+        }
+        return out;
+    }
+
+    private GuestInsn rowInsn(int p) {
+        int w0 = rows[p], w1 = rows[p + 1];
+        boolean ea = (w0 & W0_EA) != 0;
+        return new GuestInsn(w0 & 0x1ff, (w0 >>> 9) & 0xff, (w0 & W0_O32) != 0, (w0 & W0_A32) != 0, (w0 & W0_LOCK) != 0,
+                REP_OF[(w0 >>> 22) & 3], ((w0 >>> 28) & 7) - 1, ea, ea ? (w1 & 15) - 1 : -1, ea ? ((w1 >>> 4) & 15) - 1 : -1,
+                (w1 >>> 8) & 3, rows[p + 2], (w1 >>> 10) & 7, (w0 & W0_BASE_ESP) != 0, rows[p + 3], rows[p + 4], (w0 >>> 24) & 15);
+    }
+
+    /**
+     * Forced translation (translator threshold 0, for tests): fills slot {@code s} by decoding
+     * without executing, up to a control transfer or an instruction the translator does not
+     * handle, so that even code that runs once runs compiled. Returns false (slot left empty,
+     * nothing changed) when not even the first instruction could be kept; the caller then records.
+     */
+    private boolean predecode(int s, byte[] chunk, int idx, int mode) {
+        slotChunk[s] = null;
+        int pageEnd = codePageEnd();
+        int rowBase = s * (MAX_INSNS * STRIDE);
+        int byteBase = s * MAX_BYTES;
+        int mask = code32 ? -1 : 0xffff;
+        int start = eip, cr2Before = cr2, vectorBefore = faultVector, errorBefore = faultError;
+        int n = 0;
+        int len = 0;
+        try {
+            while (n < MAX_INSNS && len + 15 <= MAX_BYTES) {
+                int at = eip;
+                decode();
+                int iStart = idx + len;
+                int ilen = fIdx - iStart;
+                if (fMem != chunk || ilen < 1 || ilen > 15 || fIdx > pageEnd || ((eip - at) & mask) != ilen) {
+                    break;
+                }
+                int p = rowBase + n * STRIDE;
+                startEip = at;
+                rows[p] = pack();
+                rows[p + 1] = (eaBase + 1) | (eaIndex + 1) << 4 | eaScale << 8 | eaDefSeg << 10;
+                rows[p + 2] = eaDisp;
+                rows[p + 3] = imm;
+                rows[p + 4] = imm2;
+                System.arraycopy(chunk, iStart, slotBytes, byteBase + len, ilen);
+                n++;
+                len += ilen;
+                GuestInsn g = rowInsn(p);
+                if (!BlockCompiler.supported(g)
+                        || BlockCompiler.endsBlock(g)) {
+                    break;
+                }
+            }
+        } catch (CpuFault f) {
+            // a later instruction cannot be fetched: the block ends before it, the fault is raised when it runs
+        }
+        eip = start;
+        startEip = start;
+        cr2 = cr2Before;
+        faultVector = vectorBefore;
+        faultError = errorBefore;
+        if (n == 0) {
+            return false;
+        }
+        int mi = s * META;
+        slotChunk[s] = chunk;
+        meta[mi + M_START] = idx;
+        meta[mi + M_MODE] = mode;
+        meta[mi + M_CS_BASE] = segBase[CS];
+        meta[mi + M_CS_LIMIT] = segLimit[CS];
+        meta[mi + M_COUNT] = n;
+        meta[mi + M_LEN] = len;
+        meta[mi + M_EPOCH] = epoch;
+        return true;
     }
 
     private void record(int s, byte[] chunk, int idx, int mode, int max) {

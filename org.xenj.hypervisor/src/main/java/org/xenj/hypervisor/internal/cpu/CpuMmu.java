@@ -370,6 +370,18 @@ abstract class CpuMmu extends CpuRegs {
         write32Slow(lin, v, userMode);
     }
 
+    /**
+     * For the translator's lockstep check: makes {@code lin}'s page readable through the TLB (may
+     * fault as a read would) and tells whether it is RAM. No device is accessed.
+     */
+    final boolean probeReadRam(int lin) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if (tagR[i] == (lin & PAGE_MASK)) {
+            return true;
+        }
+        return !mmioHit(lin, false, userMode) && fill(lin, false, userMode) >= 0;
+    }
+
     /** Makes sure a write of {@code size} bytes at {@code lin} cannot fault (read-modify-write, multi-part stores). */
     final void checkWritable(int lin, int size) {
         int i = (lin >>> 12) & TLB_MASK;

@@ -62,6 +62,8 @@ public final class CpuBench {
                 dt / 1e9, n * 1e3 / dt, n * 1e3 / dc);
         System.out.printf(Locale.ROOT, "block cache %s: %d blocks from cache, %d decoded%n", CpuBlocks.ENABLED ? "on" : "off",
                 t.cpu.blockHits, t.cpu.blockBuilds);
+        String jit = t.cpu.jitStatistics();
+        System.out.println(jit == null ? "translator off (-Dxenj.jit=true turns it on)" : jit);
     }
 
     private static void runFor(CpuExecutor ex, double seconds) {

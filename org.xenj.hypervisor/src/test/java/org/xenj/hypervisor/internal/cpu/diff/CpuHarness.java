@@ -115,4 +115,9 @@ final class CpuHarness {
         mem.read(DiffCase.DATA_BASE, res.data, 0, c.data.length);
         return res;
     }
+
+    /** The translator's statistics when it is on (-Dxenj.jit...), else null. */
+    String jitStatistics() {
+        return cpu.jitStatistics();
+    }
 }

@@ -47,7 +47,12 @@ final class DiffRun {
 
     static Map<String, GroupResult> runAll(long seed, int perGroup) throws Exception {
         CpuHarness emu = new CpuHarness();
-        return run(allCases(seed, perGroup), c -> c.group, emu::run);
+        Map<String, GroupResult> r = run(allCases(seed, perGroup), c -> c.group, emu::run);
+        String jit = emu.jitStatistics();
+        if (jit != null) {
+            System.out.println("cpu-diff translator: " + jit); // what ran compiled (with -Dxenj.jit...)
+        }
+        return r;
     }
 
     /**

@@ -1,0 +1,378 @@
+package org.xenj.hypervisor.internal.cpu;
+
+import java.lang.invoke.MethodHandles;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.xenj.hypervisor.internal.cpu.jit.BlockSpec;
+import org.xenj.hypervisor.internal.cpu.jit.CompiledBlock;
+import org.xenj.hypervisor.internal.cpu.jit.JitEngine;
+import org.xenj.hypervisor.internal.cpu.jit.JitOptions;
+
+/**
+ * The block cache's side of the translator (package-private state is needed here, so this glue
+ * lives with the CPU; the translator itself is in {@code jit}). Per block-cache slot: a hit
+ * counter, a generation (bumped whenever the slot is rebuilt) and the compiled block. A block
+ * becomes hot after {@link JitOptions#threshold} cache hits; its compiled code is installed only
+ * if the slot still holds the generation it was compiled from, and dropped with the slot's
+ * block: whatever makes the cache decode a block again (its bytes changed &mdash; self-modifying
+ * code, DMA, a hypercall &mdash;, another block took the slot, the mode changed) kills the
+ * compiled code too. The code cache is thus capped at one compiled block per slot.
+ *
+ * <p>Lockstep mode ({@code -Dxenj.jit.lockstep=true}): the compiled block runs first as a shadow
+ * (its stores are buffered here, never reach memory; a block touching MMIO is not checked, as a
+ * device must not see an access twice), then the state is put back and the interpreter runs the
+ * same instructions for real; registers, EIP, EFLAGS, instruction count, fault, CR2 and each
+ * buffered byte must agree with what the interpreter left. The interpreter's outcome is kept.
+ */
+final class CpuJit {
+
+    private static final int MAX_LOG = 20;
+
+    private final Cpu cpu;
+    private final JitEngine engine;
+    private final int threshold;
+    private final boolean lockstep, strict;
+    private final CompiledBlock[] compiled;
+    private final int[] hits, generation, codeBytes;
+
+    /** Statistics (vCPU thread). */
+    long entered, guardFails, invalidations, evictions, liveBlocks, liveBytes;
+    long checked, mismatches, unchecked;
+    private final List<String> mismatchLog = new ArrayList<>();
+
+    CpuJit(Cpu cpu, JitOptions options, int slots) {
+        this.cpu = cpu;
+        this.engine = new JitEngine(MethodHandles.lookup(), options);
+        this.threshold = options.threshold();
+        this.lockstep = options.lockstep();
+        this.strict = options.strict();
+        compiled = new CompiledBlock[slots];
+        hits = new int[slots];
+        generation = new int[slots];
+        codeBytes = new int[slots];
+    }
+
+    /**
+     * A cache hit on slot {@code s} at the block's first instruction: runs its compiled code if
+     * there is some and its guards hold (returns true), else counts the hit (false: replay it).
+     */
+    boolean enter(int s, int max) {
+        CompiledBlock b = compiled[s];
+        if (b == null) {
+            if (++hits[s] == Math.max(threshold, 1)) {
+                engine.submit(new BlockSpec(cpu.eip, cpu.slotInsns(s), cpu.flatRead & cpu.flatWrite, cpu.stack32()), s,
+                        generation[s]);
+                if (engine.options().synchronous()) {
+                    install();
+                    b = compiled[s];
+                }
+            }
+            if (b == null) {
+                return false;
+            }
+        }
+        if (lockstep) {
+            return lockstep(b, s, max);
+        }
+        if (b.run(cpu, max)) {
+            entered++;
+            return true;
+        }
+        guardFails++;
+        return false;
+    }
+
+    /** Threshold 0: every block is translated when first seen (tests). */
+    boolean forced() {
+        return threshold == 0;
+    }
+
+    /** Slot {@code s} is being rebuilt: the same block's bytes changed ({@code sameBlock}) or another took it. */
+    void slotReplaced(int s, boolean sameBlock) {
+        generation[s]++;
+        hits[s] = 0;
+        if (compiled[s] != null) {
+            if (sameBlock) {
+                invalidations++;
+            } else {
+                evictions++;
+            }
+            compiled[s] = null;
+            liveBlocks--;
+            liveBytes -= codeBytes[s];
+        }
+    }
+
+    /** {@code -Dxenj.jit.stats=true}: the statistics on stderr every 10 s (boot measurements). */
+    private final boolean printStats = Boolean.getBoolean("xenj.jit.stats");
+    private long nextPrint;
+
+    /** Installs finished compilations whose slot has not changed since (once per slice). */
+    void install() {
+        if (printStats) {
+            long now = System.nanoTime();
+            if (now - nextPrint > 0) {
+                if (nextPrint != 0) {
+                    System.err.println("[xenj-jit] " + statistics() + " instructions=" + cpu.instructionCount()
+                            + (mismatchLog.isEmpty() ? "" : " first mismatches: " + mismatchLog));
+                }
+                nextPrint = now + 10_000_000_000L;
+            }
+        }
+        if (!engine.hasResults()) {
+            return;
+        }
+        JitEngine.Translation t;
+        while ((t = engine.poll()) != null) {
+            int s = t.slot();
+            if (generation[s] == t.generation() && compiled[s] == null) {
+                compiled[s] = t.block();
+                codeBytes[s] = t.classBytes();
+                liveBlocks++;
+                liveBytes += t.classBytes();
+            }
+        }
+    }
+
+    String statistics() {
+        StringBuilder b = new StringBuilder();
+        b.append("jit: compiled=").append(engine.compiledCount()).append(" notCompilable=").append(engine.rejectedCount())
+                .append(" queueDrops=").append(engine.droppedCount())
+                .append(String.format(" compileMs=%.1f", engine.compileNanos() / 1e6)).append(" classBytes=")
+                .append(engine.classBytesTotal()).append(" live=").append(liveBlocks).append(" liveBytes=").append(liveBytes)
+                .append(" entered=").append(entered).append(" guardFails=").append(guardFails).append(" invalidations=")
+                .append(invalidations).append(" evictions=").append(evictions);
+        if (lockstep) {
+            b.append(" lockstep: checked=").append(checked).append(" mismatches=").append(mismatches).append(" unchecked=")
+                    .append(unchecked);
+        }
+        return b.toString();
+    }
+
+    long mismatchCount() {
+        return mismatches;
+    }
+
+    List<String> mismatchLog() {
+        return List.copyOf(mismatchLog);
+    }
+
+    // ------------------------------------------------------------------ lockstep
+
+    /** Thrown by the shadow memory when the block touches MMIO: that block is not checked. */
+    private static final class Unchecked extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Unchecked() {
+            super("MMIO in a lockstep block", null, false, false);
+        }
+    }
+
+    private static final Unchecked UNCHECKED = new Unchecked();
+
+    /** Bytes stored by the shadow run: linear address and value, in order. */
+    private final int[] storeLin = new int[1024];
+    private final byte[] storeVal = new byte[1024];
+    private int stores;
+
+    private final int[] savedRegs = new int[8];
+    private int sEip, sFlags, sLfOp, sLfBits, sLfDst, sLfSrc, sLfRes, sLfCarry, sDone, sCr2, sStartEip, sVector, sError;
+    private boolean sBreak, sStop;
+
+    private void save() {
+        System.arraycopy(cpu.regs, 0, savedRegs, 0, 8);
+        sEip = cpu.eip;
+        sFlags = cpu.flags;
+        sLfOp = cpu.lfOp;
+        sLfBits = cpu.lfBits;
+        sLfDst = cpu.lfDst;
+        sLfSrc = cpu.lfSrc;
+        sLfRes = cpu.lfRes;
+        sLfCarry = cpu.lfCarry;
+        sDone = cpu.sliceDone;
+        sCr2 = cpu.cr2;
+        sStartEip = cpu.startEip;
+        sVector = cpu.faultVector;
+        sError = cpu.faultError;
+        sBreak = cpu.blockBreak;
+        sStop = cpu.stopBlock;
+    }
+
+    private void restore() {
+        System.arraycopy(savedRegs, 0, cpu.regs, 0, 8);
+        cpu.eip = sEip;
+        cpu.flags = sFlags;
+        cpu.lfOp = sLfOp;
+        cpu.lfBits = sLfBits;
+        cpu.lfDst = sLfDst;
+        cpu.lfSrc = sLfSrc;
+        cpu.lfRes = sLfRes;
+        cpu.lfCarry = sLfCarry;
+        cpu.sliceDone = sDone;
+        cpu.cr2 = sCr2;
+        cpu.startEip = sStartEip;
+        cpu.faultVector = sVector;
+        cpu.faultError = sError;
+        cpu.blockBreak = sBreak;
+        cpu.stopBlock = sStop;
+        // the shadow's store probes refilled the code page's write tag: stores must see the slow path again
+        if ((cpu.codeWatchPage & 0xfff) == 0) {
+            cpu.watchCodePage(cpu.codeWatchPage);
+        }
+    }
+
+    /** The outcome of one run: state after it, or at the fault. */
+    private record Outcome(int[] regs, int eip, int eflags, int done, boolean fault, int vector, int error, int cr2, boolean stop) {
+        static Outcome of(Cpu c, boolean fault) {
+            return new Outcome(c.regs.clone(), fault ? c.startEip : c.eip, c.eflags(), c.sliceDone, fault, fault ? c.faultVector : -1,
+                    fault ? c.faultError : 0, c.cr2, c.blockBreak || c.stopBlock);
+        }
+
+        String diff(Outcome o) {
+            StringBuilder b = new StringBuilder();
+            if (!Arrays.equals(regs, o.regs)) {
+                b.append(" regs ").append(Arrays.toString(regs)).append(" vs ").append(Arrays.toString(o.regs));
+            }
+            if (eip != o.eip) {
+                b.append(String.format(" eip %08x vs %08x", eip, o.eip));
+            }
+            if (eflags != o.eflags) {
+                b.append(String.format(" eflags %08x vs %08x", eflags, o.eflags));
+            }
+            if (done != o.done) {
+                b.append(" instructions ").append(done).append(" vs ").append(o.done);
+            }
+            if (fault != o.fault || vector != o.vector || error != o.error) {
+                b.append(" fault ").append(vector).append('/').append(error).append(" vs ").append(o.vector).append('/').append(o.error);
+            }
+            if (cr2 != o.cr2) {
+                b.append(String.format(" cr2 %08x vs %08x", cr2, o.cr2));
+            }
+            if (stop != o.stop) {
+                b.append(" stop ").append(stop).append(" vs ").append(o.stop);
+            }
+            return b.toString();
+        }
+    }
+
+    private boolean lockstep(CompiledBlock b, int s, int max) {
+        save();
+        stores = 0;
+        boolean fault = false;
+        try {
+            if (!b.run(cpu, max)) {
+                guardFails++;
+                return false;
+            }
+        } catch (CpuFault f) {
+            fault = true;
+        } catch (Unchecked u) {
+            restore();
+            unchecked++;
+            return false; // the interpreter replays the block
+        }
+        Outcome compiledRun = Outcome.of(cpu, fault);
+        int n = cpu.sliceDone - sDone + (fault ? 1 : 0);
+        restore();
+        entered++;
+        checked++;
+        CpuFault interpreterFault = null;
+        try {
+            cpu.replay(s, sDone + n);
+        } catch (CpuFault f) {
+            interpreterFault = f;
+        }
+        Outcome interpreted = Outcome.of(cpu, interpreterFault != null);
+        String d = compiledRun.diff(interpreted);
+        StringBuilder mem = new StringBuilder();
+        if (interpreterFault == null || fault) {
+            for (int k = 0; k < stores; k++) {
+                int real = cpu.read8(storeLin[k]);
+                if (latestStore(storeLin[k], k) && (byte) real != storeVal[k]) {
+                    mem.append(String.format(" [%08x]=%02x vs %02x", storeLin[k], storeVal[k] & 0xff, real & 0xff));
+                }
+            }
+        }
+        if (!d.isEmpty() || mem.length() > 0) {
+            mismatches++;
+            String m = String.format("block at %08x (compiled vs interpreted):", sEip) + d + mem;
+            if (mismatchLog.size() < MAX_LOG) {
+                mismatchLog.add(m);
+            }
+            if (strict) {
+                throw new IllegalStateException("translator lockstep mismatch: " + m);
+            }
+        }
+        if (interpreterFault != null) {
+            throw interpreterFault;
+        }
+        return true;
+    }
+
+    /** Whether store {@code k} is the last one to its byte (earlier ones were overwritten). */
+    private boolean latestStore(int lin, int k) {
+        for (int j = k + 1; j < stores; j++) {
+            if (storeLin[j] == lin) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ shadow memory (called by lockstep blocks)
+
+    private int shadowByte(int lin) {
+        for (int j = stores - 1; j >= 0; j--) {
+            if (storeLin[j] == lin) {
+                return storeVal[j] & 0xff;
+            }
+        }
+        if (!cpu.probeReadRam(lin)) {
+            throw UNCHECKED;
+        }
+        return cpu.read8(lin);
+    }
+
+    int shadowRead8(int lin) {
+        return shadowByte(lin);
+    }
+
+    int shadowRead16(int lin) {
+        return shadowByte(lin) | shadowByte(lin + 1) << 8;
+    }
+
+    int shadowRead32(int lin) {
+        return shadowByte(lin) | shadowByte(lin + 1) << 8 | shadowByte(lin + 2) << 16 | shadowByte(lin + 3) << 24;
+    }
+
+    private void shadowStore(int lin, int size, int v) {
+        cpu.checkWritable(lin, size);
+        int last = lin + size - 1;
+        if (cpu.tagW[(lin >>> 12) & CpuMmu.TLB_MASK] != (lin & CpuMmu.PAGE_MASK)
+                || cpu.tagW[(last >>> 12) & CpuMmu.TLB_MASK] != (last & CpuMmu.PAGE_MASK)) {
+            throw UNCHECKED; // MMIO
+        }
+        if (stores + size > storeLin.length) {
+            throw UNCHECKED;
+        }
+        for (int k = 0; k < size; k++) {
+            storeLin[stores] = lin + k;
+            storeVal[stores] = (byte) (v >>> (8 * k));
+            stores++;
+        }
+    }
+
+    void shadowWrite8(int lin, int v) {
+        shadowStore(lin, 1, v);
+    }
+
+    void shadowWrite16(int lin, int v) {
+        shadowStore(lin, 2, v);
+    }
+
+    void shadowWrite32(int lin, int v) {
+        shadowStore(lin, 4, v);
+    }
+}

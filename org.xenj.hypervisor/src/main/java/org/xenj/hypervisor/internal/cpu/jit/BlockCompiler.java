@@ -1,0 +1,884 @@
+package org.xenj.hypervisor.internal.cpu.jit;
+
+import static org.objectweb.asm.Opcodes.*;
+
+import org.objectweb.asm.ClassWriter;
+import org.objectweb.asm.Label;
+import org.objectweb.asm.MethodVisitor;
+
+/**
+ * Translates one decoded guest block into the bytes of a class extending {@link CompiledBlock}.
+ * The class is meant to be defined as a hidden class in the CPU's package (it reads the vCPU's
+ * package-private fields and calls the interpreter's own helpers: {@code alu}, {@code inc},
+ * {@code shift}, {@code cond}, the TLB fast path {@code read32}/{@code write32}...), so each
+ * instruction has exactly the interpreter's semantics, lazy flags included, without the decode,
+ * the row unpacking and the dispatch switch.
+ *
+ * <p>Shape of {@code run(cpu, max)}: guards; the eight registers into locals; one straight-line
+ * piece of code per instruction; exits (a taken branch, the block's end, a store that set
+ * {@code blockBreak}/{@code stopBlock}) write the changed registers back, set EIP and count the
+ * instructions in {@code sliceDone}. A guest fault ({@code CpuFault}) is caught once for the
+ * whole method: the handler writes the registers back as they were when the faulting
+ * instruction started to change them (each instruction changes registers only after its last
+ * possible fault, in the interpreter's order), sets {@code startEip} and {@code sliceDone} and
+ * rethrows, so the slice loop delivers the exception exactly as after interpretation.
+ *
+ * <p>The subset: 32-bit operand and address size, no LOCK; anything else ends the translation
+ * before it and the interpreter continues from there.
+ */
+public final class BlockCompiler {
+
+    static final String CPU = "org/xenj/hypervisor/internal/cpu/Cpu";
+    static final String FAULT = "org/xenj/hypervisor/internal/cpu/CpuFault";
+    static final String GLUE = "org/xenj/hypervisor/internal/cpu/CpuJit";
+    static final String BASE = "org/xenj/hypervisor/internal/cpu/jit/CompiledBlock";
+    /** Name of the generated classes (defined as hidden classes, which get a unique suffix). */
+    public static final String CLASS_NAME = "org/xenj/hypervisor/internal/cpu/JitBlock";
+
+    private static final int ES = 0, CS = 1, SS = 2, DS = 3;
+    private static final int EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5;
+    private static final int OP_CMP = 7, OP_AND = 4;
+
+    // locals of run(Cpu cpu, int max)
+    private static final int L_CPU = 1, L_MAX = 2, L_REG = 3, L_CUR_EIP = 11, L_DONE = 12, L_LIN = 13, L_VAL = 14,
+            L_EXIT_EIP = 15, L_EXIT_N = 16, L_REGS = 17, L_RMW = 18, L_T = 19, L_BASE = 21;
+
+    /** The result: the class bytes and how many of the block's instructions it covers (0: none, no class). */
+    public record Result(byte[] classBytes, int instructions) {
+    }
+
+    private final BlockSpec spec;
+    /** Shadow variant for lockstep checking: loads and stores go through the glue's buffer. */
+    private final boolean shadow;
+    private MethodVisitor mv;
+    private int modified;
+    private int guardSegs;
+    private boolean usesStack;
+    private Label exit;
+
+    private BlockCompiler(BlockSpec spec, boolean shadow) {
+        this.spec = spec;
+        this.shadow = shadow;
+    }
+
+    public static Result compile(BlockSpec spec, boolean shadow) {
+        int n = 0;
+        GuestInsn[] insns = spec.insns();
+        while (n < insns.length && supported(insns[n])) {
+            n++;
+            if (endsBlock(insns[n - 1])) {
+                break;
+            }
+        }
+        if (n == 0) {
+            return new Result(null, 0);
+        }
+        return new BlockCompiler(spec, shadow).generate(n);
+    }
+
+    // ------------------------------------------------------------------ the subset
+
+    /** Whether the translator handles {@code g} (everything else ends the translation before it). */
+    public static boolean supported(GuestInsn g) {
+        if (!g.o32() || !g.a32() || g.lock()) {
+            return false;
+        }
+        int op = g.op();
+        int reg = g.reg();
+        boolean mem = g.mod() != 3;
+        if (op < 0x40) {
+            return (op & 7) <= 5;
+        }
+        if (op >= 0x40 && op <= 0x5f) {
+            return true; // INC/DEC/PUSH/POP reg
+        }
+        if (op >= 0x70 && op <= 0x7f || op >= 0x180 && op <= 0x18f || op >= 0x190 && op <= 0x19f || op >= 0x140 && op <= 0x14f) {
+            return true;
+        }
+        if (op >= 0x90 && op <= 0x99 || op >= 0xa0 && op <= 0xa3 || op >= 0xb0 && op <= 0xbf || op >= 0x1c8 && op <= 0x1cf) {
+            return true;
+        }
+        return switch (op) {
+            case 0x68, 0x69, 0x6a, 0x6b, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0xa8, 0xa9,
+                 0xc0, 0xc1, 0xc2, 0xc3, 0xc6, 0xc7, 0xc9, 0xd0, 0xd1, 0xd2, 0xd3, 0xe8, 0xe9, 0xeb,
+                 0x1af, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x11f -> true;
+            case 0x8d -> mem;
+            case 0xf6, 0xf7 -> reg <= 3;
+            case 0xfe -> reg <= 1;
+            case 0xff -> reg <= 2 || reg == 4 || reg == 6;
+            default -> false;
+        };
+    }
+
+    /** Control transfers: the translation ends after them (a conditional one exits when taken). */
+    public static boolean endsBlock(GuestInsn g) {
+        int op = g.op();
+        return op == 0xc2 || op == 0xc3 || op == 0xe8 || op == 0xe9 || op == 0xeb || op == 0xff && (g.reg() == 2 || g.reg() == 4);
+    }
+
+    // ------------------------------------------------------------------ generation
+
+    private Result generate(int n) {
+        ClassWriter cw = new ClassWriter(ClassWriter.COMPUTE_FRAMES | ClassWriter.COMPUTE_MAXS) {
+            @Override
+            protected String getCommonSuperClass(String a, String b) {
+                return "java/lang/Object"; // only ever merges our own locals: no class loading here
+            }
+        };
+        cw.visit(V17, ACC_FINAL | ACC_SUPER, CLASS_NAME, null, BASE, null);
+        MethodVisitor init = cw.visitMethod(0, "<init>", "()V", null, null);
+        init.visitCode();
+        init.visitVarInsn(ALOAD, 0);
+        init.visitMethodInsn(INVOKESPECIAL, BASE, "<init>", "()V", false);
+        init.visitInsn(RETURN);
+        init.visitMaxs(0, 0);
+        init.visitEnd();
+
+        mv = cw.visitMethod(ACC_PUBLIC, "run", "(L" + CPU + ";I)Z", null, null);
+        mv.visitCode();
+        GuestInsn[] insns = spec.insns();
+        for (int i = 0; i < n; i++) {
+            scan(insns[i]);
+        }
+        Label fail = new Label();
+        // guards: enough of the slice left, segments still flat, stack still 32-bit
+        mv.visitVarInsn(ILOAD, L_MAX);
+        cpuField("sliceDone", "I");
+        mv.visitInsn(ISUB);
+        iconst(n);
+        mv.visitJumpInsn(IF_ICMPLT, fail);
+        if (guardSegs != 0) {
+            cpuField("flatRead", "I");
+            cpuField("flatWrite", "I");
+            mv.visitInsn(IAND);
+            iconst(guardSegs);
+            mv.visitInsn(IAND);
+            iconst(guardSegs);
+            mv.visitJumpInsn(IF_ICMPNE, fail);
+        }
+        if (usesStack) {
+            cpuField("segAttr", "[I");
+            iconst(SS);
+            mv.visitInsn(IALOAD);
+            iconst(0x4000);
+            mv.visitInsn(IAND);
+            mv.visitJumpInsn(IFEQ, fail);
+        }
+        cpuField("regs", "[I");
+        mv.visitVarInsn(ASTORE, L_REGS);
+        // EIPs are relative to the entry EIP: the same physical code may run at other linear addresses
+        cpuField("eip", "I");
+        mv.visitVarInsn(ISTORE, L_BASE);
+        for (int r = 0; r < 8; r++) {
+            mv.visitVarInsn(ALOAD, L_REGS);
+            iconst(r);
+            mv.visitInsn(IALOAD);
+            mv.visitVarInsn(ISTORE, L_REG + r);
+        }
+        for (int l : new int[] {L_CUR_EIP, L_DONE, L_LIN, L_VAL, L_EXIT_EIP, L_EXIT_N, L_RMW, L_T}) {
+            iconst(0);
+            mv.visitVarInsn(ISTORE, l);
+        }
+        exit = new Label();
+        Label start = new Label(), end = new Label(), handler = new Label();
+        mv.visitTryCatchBlock(start, end, handler, FAULT);
+        mv.visitLabel(start);
+        int eip = spec.startEip();
+        for (int i = 0; i < n; i++) {
+            GuestInsn g = insns[i];
+            eipConst(eip);
+            mv.visitVarInsn(ISTORE, L_CUR_EIP);
+            iconst(i);
+            mv.visitVarInsn(ISTORE, L_DONE);
+            int next = eip + g.length();
+            boolean memory = emit(g, next, i + 1);
+            if (endsBlock(g)) {
+                break; // emit() jumped to the exit
+            }
+            if (memory) {
+                // a store into the running code page, or a device that wants the executor: end here
+                Label go = new Label();
+                cpuField("blockBreak", "Z");
+                cpuField("stopBlock", "Z");
+                mv.visitInsn(IOR);
+                mv.visitJumpInsn(IFEQ, go);
+                exitTo(next, i + 1);
+                mv.visitLabel(go);
+            }
+            if (i == n - 1) {
+                exitTo(next, n);
+            }
+            eip = next;
+        }
+        mv.visitLabel(end);
+
+        // the common exit: registers back, EIP, instruction count
+        mv.visitLabel(exit);
+        writeBack();
+        loadCpu();
+        mv.visitVarInsn(ILOAD, L_EXIT_EIP);
+        mv.visitFieldInsn(PUTFIELD, CPU, "eip", "I");
+        loadCpu();
+        cpuField("sliceDone", "I");
+        mv.visitVarInsn(ILOAD, L_EXIT_N);
+        mv.visitInsn(IADD);
+        mv.visitFieldInsn(PUTFIELD, CPU, "sliceDone", "I");
+        iconst(1);
+        mv.visitInsn(IRETURN);
+
+        // a guest fault: state as at the start of the faulting instruction, then on to the slice loop
+        mv.visitLabel(handler);
+        mv.visitVarInsn(ASTORE, L_T + 1);
+        writeBack();
+        loadCpu();
+        mv.visitVarInsn(ILOAD, L_CUR_EIP);
+        mv.visitFieldInsn(PUTFIELD, CPU, "startEip", "I");
+        loadCpu();
+        cpuField("sliceDone", "I");
+        mv.visitVarInsn(ILOAD, L_DONE);
+        mv.visitInsn(IADD);
+        mv.visitFieldInsn(PUTFIELD, CPU, "sliceDone", "I");
+        mv.visitVarInsn(ALOAD, L_T + 1);
+        mv.visitInsn(ATHROW);
+
+        mv.visitLabel(fail);
+        iconst(0);
+        mv.visitInsn(IRETURN);
+        mv.visitMaxs(0, 0);
+        mv.visitEnd();
+        cw.visitEnd();
+        return new Result(cw.toByteArray(), n);
+    }
+
+    /** Collects what the guards must check: flat segments used for memory, the stack. */
+    private void scan(GuestInsn g) {
+        int op = g.op();
+        boolean stack = op >= 0x50 && op <= 0x5f || op == 0x68 || op == 0x6a || op == 0xc2 || op == 0xc3 || op == 0xc9 || op == 0xe8
+                || op == 0xff && (g.reg() == 2 || g.reg() == 6);
+        if (stack) {
+            usesStack = true;
+            useSeg(SS);
+        }
+        if (g.hasEa() && g.mod() != 3 && op != 0x8d && op != 0x11f) {
+            useSeg(g.eaSeg());
+        }
+        if (op >= 0xa0 && op <= 0xa3) {
+            useSeg(g.prefixSeg() >= 0 ? g.prefixSeg() : DS);
+        }
+    }
+
+    private void useSeg(int seg) {
+        if ((spec.flatSegments() & (1 << seg)) != 0) {
+            guardSegs |= 1 << seg;
+        }
+    }
+
+    private void writeBack() {
+        for (int r = 0; r < 8; r++) {
+            if ((modified & (1 << r)) != 0) {
+                mv.visitVarInsn(ALOAD, L_REGS);
+                iconst(r);
+                mv.visitVarInsn(ILOAD, L_REG + r);
+                mv.visitInsn(IASTORE);
+            }
+        }
+    }
+
+    private void exitTo(int eip, int count) {
+        eipConst(eip);
+        mv.visitVarInsn(ISTORE, L_EXIT_EIP);
+        iconst(count);
+        mv.visitVarInsn(ISTORE, L_EXIT_N);
+        mv.visitJumpInsn(GOTO, exit);
+    }
+
+    /** Exit to the EIP on the stack. */
+    private void exitToStack(int count) {
+        mv.visitVarInsn(ISTORE, L_EXIT_EIP);
+        iconst(count);
+        mv.visitVarInsn(ISTORE, L_EXIT_N);
+        mv.visitJumpInsn(GOTO, exit);
+    }
+
+    /**
+     * Emits one instruction; returns whether it touches memory (then the caller checks the stop
+     * flags after it). Control transfers end with a jump to the exit.
+     */
+    private boolean emit(GuestInsn g, int next, int count) {
+        int op = g.op();
+        int reg = g.reg();
+        boolean mem = g.mod() != 3;
+        if (op < 0x40) {
+            return aluForm(g, op);
+        }
+        if (op <= 0x47) {
+            loadCpu();
+            iconst(32);
+            getReg(32, op & 7);
+            mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "inc", "(II)I", false);
+            setReg(32, op & 7);
+            return false;
+        }
+        if (op <= 0x4f) {
+            loadCpu();
+            iconst(32);
+            getReg(32, op & 7);
+            mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "dec", "(II)I", false);
+            setReg(32, op & 7);
+            return false;
+        }
+        if (op <= 0x57) {
+            getReg(32, op & 7);
+            push();
+            return true;
+        }
+        if (op <= 0x5f) {
+            pop();
+            setReg(32, op & 7);
+            return true;
+        }
+        if (op >= 0x70 && op <= 0x7f || op >= 0x180 && op <= 0x18f) {
+            int rel = op < 0x100 ? (byte) g.imm() : g.imm();
+            Label notTaken = new Label();
+            cond(op & 15);
+            mv.visitJumpInsn(IFEQ, notTaken);
+            exitTo(next + rel, count);
+            mv.visitLabel(notTaken);
+            return false;
+        }
+        if (op >= 0x190 && op <= 0x19f) { // SETcc
+            cond(op & 15);
+            mv.visitVarInsn(ISTORE, L_VAL);
+            return writeE(g, 8);
+        }
+        if (op >= 0x140 && op <= 0x14f) { // CMOVcc: the source is read even when the condition is false
+            readE(g, 32);
+            mv.visitVarInsn(ISTORE, L_T);
+            Label skip = new Label();
+            cond(op & 15);
+            mv.visitJumpInsn(IFEQ, skip);
+            mv.visitVarInsn(ILOAD, L_T);
+            setReg(32, reg);
+            mv.visitLabel(skip);
+            return mem;
+        }
+        if (op >= 0x91 && op <= 0x97) {
+            getReg(32, EAX);
+            mv.visitVarInsn(ISTORE, L_T);
+            getReg(32, op & 7);
+            setReg(32, EAX);
+            mv.visitVarInsn(ILOAD, L_T);
+            setReg(32, op & 7);
+            return false;
+        }
+        if (op >= 0xa0 && op <= 0xa3) {
+            int seg = g.prefixSeg() >= 0 ? g.prefixSeg() : DS;
+            int bits = (op & 1) == 0 ? 8 : 32;
+            if (op <= 0xa1) {
+                iconst(g.imm());
+                linR(seg, bits / 8);
+                readLin(bits);
+                setReg(bits, EAX);
+            } else {
+                mv.visitVarInsn(ILOAD, L_REG + EAX);
+                mv.visitVarInsn(ISTORE, L_VAL);
+                iconst(g.imm());
+                linW(seg, bits / 8);
+                writeLinVal(bits);
+            }
+            return true;
+        }
+        if (op >= 0xb0 && op <= 0xb7) {
+            iconst(g.imm());
+            setReg(8, op & 7);
+            return false;
+        }
+        if (op >= 0xb8 && op <= 0xbf) {
+            iconst(g.imm());
+            setReg(32, op & 7);
+            return false;
+        }
+        if (op >= 0x1c8 && op <= 0x1cf) {
+            getReg(32, op & 7);
+            mv.visitMethodInsn(INVOKESTATIC, "java/lang/Integer", "reverseBytes", "(I)I", false);
+            setReg(32, op & 7);
+            return false;
+        }
+        switch (op) {
+            case 0x68, 0x6a -> {
+                iconst(op == 0x68 ? g.imm() : (byte) g.imm());
+                push();
+                return true;
+            }
+            case 0x69, 0x6b -> {
+                loadCpu();
+                iconst(32);
+                readE(g, 32);
+                iconst(op == 0x69 ? g.imm() : (byte) g.imm());
+                mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "imul2", "(III)I", false);
+                setReg(32, reg);
+                return mem;
+            }
+            case 0x1af -> {
+                loadCpu();
+                iconst(32);
+                getReg(32, reg);
+                readE(g, 32);
+                mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "imul2", "(III)I", false);
+                setReg(32, reg);
+                return mem;
+            }
+            case 0x80, 0x81, 0x82, 0x83 -> {
+                int bits = op == 0x81 || op == 0x83 ? 32 : 8;
+                int src = op == 0x83 ? (byte) g.imm() : g.imm();
+                if (reg == OP_CMP) {
+                    aluCall(OP_CMP, bits, () -> readE(g, bits), () -> iconst(src));
+                    mv.visitInsn(POP);
+                } else {
+                    aluCall(reg, bits, () -> readRmw(g, bits), () -> iconst(src));
+                    writeRmw(g, bits);
+                }
+                return mem;
+            }
+            case 0x84, 0x85 -> {
+                int bits = op == 0x84 ? 8 : 32;
+                aluCall(OP_AND, bits, () -> readE(g, bits), () -> getReg(bits, reg));
+                mv.visitInsn(POP);
+                return mem;
+            }
+            case 0x86, 0x87 -> {
+                int bits = op == 0x86 ? 8 : 32;
+                readRmw(g, bits);
+                mv.visitVarInsn(ISTORE, L_T);
+                getReg(bits, reg);
+                writeRmw(g, bits);
+                mv.visitVarInsn(ILOAD, L_T);
+                setReg(bits, reg);
+                return mem;
+            }
+            case 0x88, 0x89 -> {
+                int bits = op == 0x88 ? 8 : 32;
+                getReg(bits, reg);
+                mv.visitVarInsn(ISTORE, L_VAL);
+                return writeE(g, bits);
+            }
+            case 0x8a, 0x8b -> {
+                int bits = op == 0x8a ? 8 : 32;
+                readE(g, bits);
+                setReg(bits, reg);
+                return mem;
+            }
+            case 0x8d -> {
+                ea(g);
+                setReg(32, reg);
+                return false;
+            }
+            case 0x90, 0x11f -> {
+                return false;
+            }
+            case 0x98 -> {
+                getReg(32, EAX);
+                mv.visitInsn(I2S);
+                setReg(32, EAX);
+                return false;
+            }
+            case 0x99 -> {
+                getReg(32, EAX);
+                iconst(31);
+                mv.visitInsn(ISHR);
+                setReg(32, EDX);
+                return false;
+            }
+            case 0xa8, 0xa9 -> {
+                int bits = op == 0xa8 ? 8 : 32;
+                aluCall(OP_AND, bits, () -> getReg(32, EAX), () -> iconst(g.imm()));
+                mv.visitInsn(POP);
+                return false;
+            }
+            case 0xc0, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3 -> {
+                int bits = (op & 1) == 0 ? 8 : 32;
+                loadCpu();
+                iconst(reg);
+                iconst(bits);
+                readRmw(g, bits);
+                if (op <= 0xc1) {
+                    iconst(g.imm());
+                } else if (op <= 0xd1) {
+                    iconst(1);
+                } else {
+                    getReg(32, ECX);
+                }
+                mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "shift", "(IIII)I", false);
+                writeRmw(g, bits);
+                return mem;
+            }
+            case 0xc2, 0xc3 -> {
+                pop();
+                mv.visitVarInsn(ISTORE, L_T);
+                if (op == 0xc2) {
+                    mv.visitIincInsn(L_REG + ESP, g.imm());
+                    modified |= 1 << ESP;
+                }
+                mv.visitVarInsn(ILOAD, L_T);
+                exitToStack(count);
+                return true;
+            }
+            case 0xc6, 0xc7 -> {
+                iconst(g.imm());
+                mv.visitVarInsn(ISTORE, L_VAL);
+                return writeE(g, op == 0xc6 ? 8 : 32);
+            }
+            case 0xc9 -> { // LEAVE: ESP = EBP, then EBP = pop
+                mv.visitVarInsn(ILOAD, L_REG + EBP);
+                mv.visitVarInsn(ISTORE, L_T);
+                mv.visitVarInsn(ILOAD, L_T);
+                linR(SS, 4);
+                readLin(32);
+                mv.visitVarInsn(ILOAD, L_T);
+                iconst(4);
+                mv.visitInsn(IADD);
+                setReg(32, ESP);
+                setReg(32, EBP);
+                return true;
+            }
+            case 0xe8 -> {
+                eipConst(next);
+                push();
+                eipConst(next + g.imm());
+                exitToStack(count);
+                return true;
+            }
+            case 0xe9, 0xeb -> {
+                eipConst(next + (op == 0xeb ? (byte) g.imm() : g.imm()));
+                exitToStack(count);
+                return false;
+            }
+            case 0x1b6, 0x1b7, 0x1be, 0x1bf -> {
+                int bits = (op & 1) == 0 ? 8 : 16;
+                readE(g, bits);
+                if (op == 0x1be) {
+                    mv.visitInsn(I2B);
+                } else if (op == 0x1bf) {
+                    mv.visitInsn(I2S);
+                }
+                setReg(32, reg);
+                return mem;
+            }
+            case 0xf6, 0xf7 -> {
+                int bits = op == 0xf6 ? 8 : 32;
+                if (reg <= 1) {
+                    aluCall(OP_AND, bits, () -> readE(g, bits), () -> iconst(g.imm()));
+                    mv.visitInsn(POP);
+                } else if (reg == 2) {
+                    readRmw(g, bits);
+                    iconst(-1);
+                    mv.visitInsn(IXOR);
+                    writeRmw(g, bits);
+                } else {
+                    loadCpu();
+                    iconst(bits);
+                    readRmw(g, bits);
+                    mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "neg", "(II)I", false);
+                    writeRmw(g, bits);
+                }
+                return mem;
+            }
+            case 0xfe, 0xff -> {
+                int bits = op == 0xfe ? 8 : 32;
+                if (reg <= 1) {
+                    loadCpu();
+                    iconst(bits);
+                    readRmw(g, bits);
+                    mv.visitMethodInsn(INVOKEVIRTUAL, CPU, reg == 0 ? "inc" : "dec", "(II)I", false);
+                    writeRmw(g, bits);
+                    return mem;
+                }
+                readE(g, 32);
+                if (reg == 6) {
+                    push();
+                    return true;
+                }
+                if (reg == 2) {
+                    mv.visitVarInsn(ISTORE, L_T);
+                    eipConst(next);
+                    push();
+                    mv.visitVarInsn(ILOAD, L_T);
+                }
+                exitToStack(count);
+                return true;
+            }
+            default -> throw new IllegalStateException("not in the subset: " + Integer.toHexString(op));
+        }
+    }
+
+    private boolean aluForm(GuestInsn g, int op) {
+        int kind = (op >>> 3) & 7;
+        int reg = g.reg();
+        boolean mem = g.mod() != 3;
+        switch (op & 7) {
+            case 0, 1 -> {
+                int bits = (op & 1) == 0 ? 8 : 32;
+                if (kind == OP_CMP) {
+                    aluCall(OP_CMP, bits, () -> readE(g, bits), () -> getReg(bits, reg));
+                    mv.visitInsn(POP);
+                } else {
+                    aluCall(kind, bits, () -> readRmw(g, bits), () -> getReg(bits, reg));
+                    writeRmw(g, bits);
+                }
+                return mem;
+            }
+            case 2, 3 -> {
+                int bits = (op & 1) == 0 ? 8 : 32;
+                aluCall(kind, bits, () -> getReg(bits, reg), () -> readE(g, bits));
+                if (kind != OP_CMP) {
+                    setReg(bits, reg);
+                } else {
+                    mv.visitInsn(POP);
+                }
+                return mem;
+            }
+            case 4 -> {
+                aluCall(kind, 8, () -> getReg(32, EAX), () -> iconst(g.imm()));
+                if (kind != OP_CMP) {
+                    setReg(8, EAX);
+                } else {
+                    mv.visitInsn(POP);
+                }
+                return false;
+            }
+            default -> {
+                aluCall(kind, 32, () -> getReg(32, EAX), () -> iconst(g.imm()));
+                if (kind != OP_CMP) {
+                    setReg(32, EAX);
+                } else {
+                    mv.visitInsn(POP);
+                }
+                return false;
+            }
+        }
+    }
+
+    private void aluCall(int kind, int bits, Runnable a, Runnable b) {
+        loadCpu();
+        iconst(kind);
+        iconst(bits);
+        a.run();
+        b.run();
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "alu", "(IIII)I", false);
+    }
+
+    private void cond(int cc) {
+        loadCpu();
+        iconst(cc);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "cond", "(I)Z", false);
+    }
+
+    // ------------------------------------------------------------------ operands
+
+    private void getReg(int bits, int idx) {
+        if (bits == 32) {
+            mv.visitVarInsn(ILOAD, L_REG + idx);
+        } else if (bits == 16) {
+            mv.visitVarInsn(ILOAD, L_REG + idx);
+            iconst(0xffff);
+            mv.visitInsn(IAND);
+        } else if (idx < 4) {
+            mv.visitVarInsn(ILOAD, L_REG + idx);
+            iconst(0xff);
+            mv.visitInsn(IAND);
+        } else {
+            mv.visitVarInsn(ILOAD, L_REG + idx - 4);
+            iconst(8);
+            mv.visitInsn(IUSHR);
+            iconst(0xff);
+            mv.visitInsn(IAND);
+        }
+    }
+
+    /** Stores the value on the stack into a register of width {@code bits}. */
+    private void setReg(int bits, int idx) {
+        if (bits == 32) {
+            mv.visitVarInsn(ISTORE, L_REG + idx);
+            modified |= 1 << idx;
+            return;
+        }
+        int r = bits == 8 && idx >= 4 ? idx - 4 : idx;
+        int keep = bits == 16 ? 0xffff0000 : idx < 4 ? ~0xff : ~0xff00;
+        if (bits == 8 && idx >= 4) {
+            iconst(0xff);
+            mv.visitInsn(IAND);
+            iconst(8);
+            mv.visitInsn(ISHL);
+        } else {
+            iconst(bits == 16 ? 0xffff : 0xff);
+            mv.visitInsn(IAND);
+        }
+        mv.visitVarInsn(ILOAD, L_REG + r);
+        iconst(keep);
+        mv.visitInsn(IAND);
+        mv.visitInsn(IOR);
+        mv.visitVarInsn(ISTORE, L_REG + r);
+        modified |= 1 << r;
+    }
+
+    /** Pushes the effective-address offset (32-bit addressing). */
+    private void ea(GuestInsn g) {
+        iconst(g.eaDisp());
+        if (g.eaBase() >= 0) {
+            mv.visitVarInsn(ILOAD, L_REG + g.eaBase());
+            mv.visitInsn(IADD);
+        }
+        if (g.eaIndex() >= 0) {
+            mv.visitVarInsn(ILOAD, L_REG + g.eaIndex());
+            if (g.eaScale() != 0) {
+                iconst(g.eaScale());
+                mv.visitInsn(ISHL);
+            }
+            mv.visitInsn(IADD);
+        }
+    }
+
+    /** Offset on the stack to the linear address of a read (flat and guarded: the offset itself). */
+    private void linR(int seg, int size) {
+        lin(seg, size, "linR");
+    }
+
+    private void linW(int seg, int size) {
+        lin(seg, size, "linW");
+    }
+
+    private void lin(int seg, int size, String method) {
+        if ((guardSegs & (1 << seg)) != 0) {
+            return;
+        }
+        mv.visitVarInsn(ISTORE, L_LIN);
+        loadCpu();
+        iconst(seg);
+        mv.visitVarInsn(ILOAD, L_LIN);
+        iconst(size);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, method, "(III)I", false);
+    }
+
+    /** Linear address on the stack to the value read there. */
+    private void readLin(int bits) {
+        mv.visitVarInsn(ISTORE, L_LIN);
+        memReceiver();
+        mv.visitVarInsn(ILOAD, L_LIN);
+        mv.visitMethodInsn(INVOKEVIRTUAL, shadow ? GLUE : CPU, (shadow ? "shadowRead" : "read") + bits, "(I)I", false);
+    }
+
+    /** Linear address on the stack; writes {@link #L_VAL} there. */
+    private void writeLinVal(int bits) {
+        mv.visitVarInsn(ISTORE, L_LIN);
+        memReceiver();
+        mv.visitVarInsn(ILOAD, L_LIN);
+        mv.visitVarInsn(ILOAD, L_VAL);
+        mv.visitMethodInsn(INVOKEVIRTUAL, shadow ? GLUE : CPU, (shadow ? "shadowWrite" : "write") + bits, "(II)V", false);
+    }
+
+    private void memReceiver() {
+        loadCpu();
+        if (shadow) {
+            mv.visitFieldInsn(GETFIELD, CPU, "jit", "L" + GLUE + ";");
+        }
+    }
+
+    private void readE(GuestInsn g, int bits) {
+        if (g.mod() == 3) {
+            getReg(bits, g.rm());
+            return;
+        }
+        ea(g);
+        linR(g.eaSeg(), bits / 8);
+        readLin(bits);
+    }
+
+    /** Writes {@link #L_VAL} to the r/m operand; returns whether that was memory. */
+    private boolean writeE(GuestInsn g, int bits) {
+        if (g.mod() == 3) {
+            mv.visitVarInsn(ILOAD, L_VAL);
+            setReg(bits, g.rm());
+            return false;
+        }
+        ea(g);
+        linW(g.eaSeg(), bits / 8);
+        writeLinVal(bits);
+        return true;
+    }
+
+    /** The r/m operand of a read-modify-write: the write permission is checked before the read. */
+    private void readRmw(GuestInsn g, int bits) {
+        if (g.mod() == 3) {
+            getReg(bits, g.rm());
+            return;
+        }
+        ea(g);
+        linW(g.eaSeg(), bits / 8);
+        mv.visitVarInsn(ISTORE, L_RMW);
+        loadCpu();
+        mv.visitVarInsn(ILOAD, L_RMW);
+        iconst(bits / 8);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "checkWritable", "(II)V", false);
+        mv.visitVarInsn(ILOAD, L_RMW);
+        readLin(bits);
+    }
+
+    private void writeRmw(GuestInsn g, int bits) {
+        if (g.mod() == 3) {
+            setReg(bits, g.rm());
+            return;
+        }
+        mv.visitVarInsn(ISTORE, L_VAL);
+        mv.visitVarInsn(ILOAD, L_RMW);
+        writeLinVal(bits);
+    }
+
+    /** PUSH of the value on the stack (32-bit stack, guarded): the store first, then ESP. */
+    private void push() {
+        mv.visitVarInsn(ISTORE, L_VAL);
+        mv.visitVarInsn(ILOAD, L_REG + ESP);
+        iconst(4);
+        mv.visitInsn(ISUB);
+        linW(SS, 4);
+        writeLinVal(32);
+        mv.visitIincInsn(L_REG + ESP, -4);
+        modified |= 1 << ESP;
+    }
+
+    /** POP to the stack: the load first, then ESP. */
+    private void pop() {
+        mv.visitVarInsn(ILOAD, L_REG + ESP);
+        linR(SS, 4);
+        readLin(32);
+        mv.visitIincInsn(L_REG + ESP, 4);
+        modified |= 1 << ESP;
+    }
+
+    /** Pushes the guest EIP {@code eip} (given for the block's start EIP) relative to the entry EIP. */
+    private void eipConst(int eip) {
+        mv.visitVarInsn(ILOAD, L_BASE);
+        iconst(eip - spec.startEip());
+        mv.visitInsn(IADD);
+    }
+
+    private void loadCpu() {
+        mv.visitVarInsn(ALOAD, L_CPU);
+    }
+
+    private void cpuField(String name, String desc) {
+        loadCpu();
+        mv.visitFieldInsn(GETFIELD, CPU, name, desc);
+    }
+
+    private void iconst(int v) {
+        if (v >= -1 && v <= 5) {
+            mv.visitInsn(ICONST_0 + v);
+        } else if (v >= Byte.MIN_VALUE && v <= Byte.MAX_VALUE) {
+            mv.visitIntInsn(BIPUSH, v);
+        } else if (v >= Short.MIN_VALUE && v <= Short.MAX_VALUE) {
+            mv.visitIntInsn(SIPUSH, v);
+        } else {
+            mv.visitLdcInsn(v);
+        }
+    }
+}

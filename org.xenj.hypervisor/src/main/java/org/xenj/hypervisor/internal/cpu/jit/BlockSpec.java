@@ -1,0 +1,10 @@
+package org.xenj.hypervisor.internal.cpu.jit;
+
+/**
+ * What one block was decoded under, and its instructions: the translation is specialised on it.
+ * {@code flatSegments} has a bit per segment register that was flat (base 0, every offset readable
+ * and writable) when the block became hot; the compiled code checks that again on entry (a guard)
+ * and then uses offsets as linear addresses. {@code stack32} likewise for SS's B bit.
+ */
+public record BlockSpec(int startEip, GuestInsn[] insns, int flatSegments, boolean stack32) {
+}

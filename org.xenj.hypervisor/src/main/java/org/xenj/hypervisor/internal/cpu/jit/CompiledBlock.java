@@ -1,0 +1,18 @@
+package org.xenj.hypervisor.internal.cpu.jit;
+
+import org.xenj.hypervisor.internal.cpu.Cpu;
+
+/**
+ * A guest block compiled to JVM bytecode: a hidden class extending this one (so the class unloads
+ * once the cache drops its only instance). {@link #run} executes the block's instructions on the
+ * vCPU with the interpreter's semantics, or does nothing and returns false when a guard fails (the
+ * segments or stack size are no longer what the block was compiled under, or fewer instructions
+ * than the block holds remain in the slice).
+ */
+public abstract class CompiledBlock {
+
+    protected CompiledBlock() {
+    }
+
+    public abstract boolean run(Cpu cpu, int max);
+}

@@ -1,0 +1,241 @@
+package org.xenj.hypervisor.internal.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The translator of hot blocks to JVM bytecode ({@code jit} package): compiled blocks give the
+ * interpreter's results, lockstep mode finds no difference, and code that rewrites itself (the next
+ * instruction, the running block, through another linear alias of the page) runs the new code.
+ * Each test builds its CPU with the translator's properties set and puts them back afterwards.
+ */
+class JitTest {
+
+    private static final String LOOP = """
+                mov esi, 0x10000
+                xor ebx, ebx
+                xor edx, edx
+                mov ecx, 1000
+            inner:
+                mov eax, [esi + ecx*4]
+                add eax, ecx
+                xor eax, 0x5a5a
+                mov [esi + ecx*4], eax
+                add ebx, eax
+                shr eax, 3
+                cmp eax, 100
+                jb skip
+                inc edx
+            skip:
+                movzx edi, al
+                add edx, edi
+                setc al
+                push eax
+                call leaf
+                pop eax
+                dec ecx
+                jnz inner
+                hlt
+            leaf:
+                lea edi, [ebx + edx*2 + 1]
+                ret
+            """;
+
+    /** Runs {@code test} on a CPU built with the given translator properties. */
+    private static void withJit(Map<String, String> props, Consumer<CpuTestSupport> test) {
+        Map<String, String> old = new HashMap<>();
+        props.forEach((k, v) -> old.put(k, System.getProperty(k)));
+        props.forEach(System::setProperty);
+        CpuTestSupport t;
+        try {
+            t = new CpuTestSupport();
+        } finally {
+            old.forEach((k, v) -> {
+                if (v == null) {
+                    System.clearProperty(k);
+                } else {
+                    System.setProperty(k, v);
+                }
+            });
+        }
+        test.accept(t);
+    }
+
+    private static int[] runLoop(CpuTestSupport t) {
+        t.flat32(0x1000, LOOP);
+        t.runDeliveringToHlt();
+        return new int[] {t.reg(Cpu.EAX), t.reg(Cpu.EBX), t.reg(Cpu.ECX), t.reg(Cpu.EDX), t.reg(Cpu.ESP), t.reg(Cpu.EDI),
+            t.cpu.getEflags(), t.cpu.readLinear32(0x10000 + 500 * 4)};
+    }
+
+    @Test
+    void compiledBlocksGiveTheInterpretersResults() {
+        int[] expected = new int[1];
+        int[][] interpreted = new int[1][];
+        withJit(Map.of(), t -> interpreted[0] = runLoop(t));
+        withJit(Map.of("xenj.jit", "true", "xenj.jit.threshold", "2", "xenj.jit.sync", "true"), t -> {
+            int[] got = runLoop(t);
+            assertEquals(java.util.Arrays.toString(interpreted[0]), java.util.Arrays.toString(got));
+            CpuJit jit = t.cpu.jit;
+            assertNotNull(jit);
+            assertTrue(jit.entered > 1000, t.cpu.jitStatistics());
+            expected[0] = 1;
+        });
+        assertEquals(1, expected[0]);
+    }
+
+    @Test
+    void lockstepFindsNoDifference() {
+        withJit(Map.of("xenj.jit.lockstep", "true", "xenj.jit.threshold", "0"), t -> {
+            runLoop(t);
+            CpuJit jit = t.cpu.jit;
+            assertTrue(jit.checked > 1000, t.cpu.jitStatistics());
+            assertEquals(0, jit.mismatches, () -> jit.mismatchLog().toString());
+        });
+    }
+
+    @Test
+    void backgroundCompilationInstallsBlocks() {
+        withJit(Map.of("xenj.jit", "true", "xenj.jit.threshold", "5"), t -> {
+            t.flat32(0x1000, """
+                        xor eax, eax
+                        mov ecx, 3000000
+                    top:
+                        add eax, ecx
+                        dec ecx
+                        jnz top
+                        hlt
+                    """);
+            java.util.List<String> log = new java.util.ArrayList<>();
+            CpuExecutor ex = new CpuExecutor(t.cpu, t.env, log::add);
+            for (int i = 0; i < 2000 && !t.cpu.isHalted(); i++) {
+                ex.run(System.nanoTime() + 5_000_000L);
+            }
+            assertTrue(t.cpu.isHalted(), "did not finish");
+            assertEquals((int) (3000000L * 3000001L / 2), t.reg(Cpu.EAX));
+            assertTrue(t.cpu.jit.entered > 0, t.cpu.jitStatistics());
+        });
+    }
+
+    /** Self-modifying code with every block translated when first seen (threshold 0) and checked in lockstep. */
+    private static final Map<String, String> FORCED = Map.of("xenj.jit.lockstep", "true", "xenj.jit.threshold", "0", "xenj.jit.strict",
+            "true");
+
+    @Test
+    void storeToTheNextInstructionIsSeen() {
+        withJit(FORCED, t -> {
+            t.flat32(0x1000, """
+                        mov ecx, 4
+                        xor ebx, ebx
+                    top:
+                        mov byte [patch + 1], cl
+                    patch:
+                        mov eax, 0x11
+                        add ebx, eax
+                        dec ecx
+                        jnz top
+                        hlt
+                    """);
+            t.runDeliveringToHlt();
+            assertEquals(4 + 3 + 2 + 1, t.reg(Cpu.EBX));
+            assertTrue(t.cpu.jit.checked > 0, t.cpu.jitStatistics());
+        });
+    }
+
+    @Test
+    void storeIntoTheRunningBlockLaterInstructionIsSeen() {
+        withJit(FORCED, t -> {
+            t.flat32(0x1000, """
+                        xor ebx, ebx
+                        xor ecx, ecx
+                        mov edx, 1
+                    top:
+                        mov [imm + 1], edx
+                        add ebx, 0
+                        add ebx, 0
+                    imm:
+                        mov eax, 0x1
+                        add ebx, eax
+                        inc ecx
+                        cmp ecx, 5
+                        jne same
+                        mov edx, 10
+                    same:
+                        cmp ecx, 10
+                        jb top
+                        hlt
+                    """);
+            t.runDeliveringToHlt();
+            assertEquals(5 * 1 + 5 * 10, t.reg(Cpu.EBX));
+            assertTrue(t.cpu.jit.invalidations + t.cpu.jit.checked > 0, t.cpu.jitStatistics());
+        });
+    }
+
+    @Test
+    void storeThroughAnAliasMappingOfTheCodePageIsSeen() {
+        withJit(Map.of("xenj.jit", "true", "xenj.jit.threshold", "1", "xenj.jit.sync", "true"), t -> {
+            // paging: linear 0x1000-0x2fff identity, and linear 0x400000 maps the code page 0x2000 too
+            t.flat32(0x1000, """
+                        mov eax, 0x8000 | 3
+                        mov [0x7000], eax           ; PDE 0 -> page table at 0x8000
+                        mov eax, 0x9000 | 3
+                        mov [0x7004], eax           ; PDE 1 (0x400000) -> page table at 0x9000
+                        xor edi, edi
+                    fill:
+                        lea eax, [edi * 4]
+                        shl eax, 10
+                        or eax, 3
+                        mov [0x8000 + edi * 4], eax
+                        inc edi
+                        cmp edi, 1024
+                        jb fill
+                        mov dword [0x9000], 0x2000 | 3
+                        mov eax, 0x7000
+                        mov cr3, eax
+                        mov eax, cr0
+                        or eax, 0x80000000
+                        mov cr0, eax
+                        xor ebx, ebx
+                        xor edi, edi
+                        mov esi, 1
+                    again:
+                        call 0x2000                 ; the code page, run hot
+                        add ebx, eax
+                        call 0x2008                 ; the same physical code at two linear addresses:
+                        add edi, edx                ; compiled code must not bake in one EIP
+                        call 0x400008
+                        add edi, edx
+                        inc esi
+                        test esi, 7
+                        jnz keep
+                        mov [0x400000 + 1], esi     ; every 8th time, rewrite its immediate through the alias
+                    keep:
+                        cmp esi, 40
+                        jb again
+                        hlt
+                    """);
+            // mov eax, 1; nop; nop; ret | call next; next: pop edx; ret (EDX = the linear address of "next")
+            byte[] leaf = {(byte) 0xb8, 1, 0, 0, 0, (byte) 0x90, (byte) 0x90, (byte) 0xc3, (byte) 0xe8, 0, 0, 0, 0, 0x5a, (byte) 0xc3};
+            t.load(0x2000, leaf);
+            t.runDeliveringToHlt();
+            int expected = 0;
+            for (int esi = 1, imm = 1; esi < 40;) {
+                expected += imm;
+                esi++;
+                if ((esi & 7) == 0) {
+                    imm = esi;
+                }
+            }
+            assertEquals(expected, t.reg(Cpu.EBX));
+            assertEquals(39 * (0x200d + 0x40000d), t.reg(Cpu.EDI));
+            assertTrue(t.cpu.jit.invalidations > 0, t.cpu.jitStatistics());
+        });
+    }
+}
