@@ -61,7 +61,7 @@ public final class SharedRing {
         } else {
             // as BACK_RING_ATTACH: carry on from what the page says was answered so far
             this.rspProdPvt = page.read32(RSP_PROD);
-            this.reqCons = rspProdPvt;
+            this.reqCons = this.rspProdPvt; // the field: the parameters shadow it
         }
     }
 
