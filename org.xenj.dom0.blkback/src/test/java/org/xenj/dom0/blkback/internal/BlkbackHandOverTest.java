@@ -115,7 +115,7 @@ class BlkbackHandOverTest {
 
     /** The guest: up to 24 requests in flight, each on a block nobody else touches meanwhile. */
     static final class Workload implements Runnable {
-        record Req(int slot, boolean write, int version, FakeXen.Grant page) {
+        record Req(int slot, boolean write, int version, int pageIndex, FakeXen.Grant page) {
         }
 
         final TestFrontend f;
@@ -124,6 +124,8 @@ class BlkbackHandOverTest {
         final boolean[] busy = new boolean[SLOTS];
         final Map<Long, Req> outstanding = new HashMap<>();
         final FakeXen.Grant[] pages;
+        /** Pages not under any request: responses come back out of order, so a ring slot's index is no free page. */
+        final java.util.ArrayDeque<Integer> freePages = new java.util.ArrayDeque<>();
         volatile boolean stop;
         volatile long issued, completed;
         final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -133,6 +135,7 @@ class BlkbackHandOverTest {
             pages = new FakeXen.Grant[f.ringSize];
             for (int i = 0; i < pages.length; i++) {
                 pages[i] = f.xen.grant(50_000 + i, false);
+                freePages.add(i);
             }
         }
 
@@ -148,13 +151,13 @@ class BlkbackHandOverTest {
                             continue;
                         }
                         boolean write = version[slot] == 0 || rnd.nextBoolean();
-                        int idx = f.reqProd % f.ringSize;
+                        int idx = freePages.remove();
                         FakeXen.Grant page = pages[idx];
                         int v = write ? version[slot] + 1 : version[slot];
                         System.arraycopy(write ? pattern(slot, v) : new byte[4096], 0, page.page, 0, 4096);
                         long id = nextId++ * 1_000_003L; // ids far apart: a response with a wrong id is no one's
                         f.queue(f.rw(write ? Blkif.OP_WRITE : Blkif.OP_READ, id, slot * 8L, new int[][] {{50_000 + idx, 0, 7}}));
-                        outstanding.put(id, new Req(slot, write, v, page));
+                        outstanding.put(id, new Req(slot, write, v, idx, page));
                         busy[slot] = true;
                         issued++;
                         queued++;
@@ -176,6 +179,7 @@ class BlkbackHandOverTest {
                             throw new AssertionError("read of block " + q.slot + " (version " + q.version + ") got other data");
                         }
                         busy[q.slot] = false;
+                        freePages.add(q.pageIndex);
                         completed++;
                     }
                     Thread.sleep(0, 100_000);
