@@ -48,9 +48,21 @@ if ! have gcc || ! echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null
 fi
 
 updated=0
+# A mirror caught mid-sync fails one index ("File has unexpected size ... Mirror sync in progress?")
+# while the others are fine: retry, then go on with what apt has; a package that is really
+# unavailable still fails the apt-get install or download that needs it, with apt's own message.
 apt_update() {
     if [ "$updated" -eq 0 ]; then
-        $SUDO apt-get update -q
+        local try
+        for try in 1 2 3; do
+            if $SUDO apt-get update -q; then
+                updated=1
+                return 0
+            fi
+            echo "setup-debian: apt-get update failed (try $try of 3)" >&2
+            [ "$try" -lt 3 ] && sleep 20
+        done
+        echo "setup-debian: going on with the package lists apt has; an install that needs a missing one fails below" >&2
         updated=1
     fi
 }
