@@ -39,6 +39,8 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
             cpu.setReg32(r, 0);
         }
         cpu.setReg32(Cpu.ESI, entry.esi());
+        cpu.setReg32(Cpu.EAX, entry.eax());
+        cpu.setReg32(Cpu.EBX, entry.ebx());
         cpu.setEip(entry.eip());
         cpu.setEflags(0x2);
         CpuExecutor executor = new CpuExecutor(cpu, env, context::log);
