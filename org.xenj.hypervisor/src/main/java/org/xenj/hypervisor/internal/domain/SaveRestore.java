@@ -170,7 +170,12 @@ final class SaveRestore {
         } catch (IllegalArgumentException e) {
             throw new HypervisorException("cannot restore " + file + ": the header record is damaged (" + e.getMessage() + ")");
         }
-        DomainImpl d = core.createDomain(config, h.uuid(), true, clock);
+        DomainImpl d;
+        try {
+            d = core.createDomain(config, h.uuid(), true, clock);
+        } catch (HypervisorException e) {
+            throw new HypervisorException("cannot restore " + file + ": " + e.getMessage() + "; nothing was created", e);
+        }
         try {
             if (d.guest == null) {
                 throw new HypervisorException("a plugin it needs is missing (" + Admission.missingPlugin(d.config, core.plugins()) + ")");
