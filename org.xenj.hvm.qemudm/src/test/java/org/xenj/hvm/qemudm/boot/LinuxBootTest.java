@@ -213,6 +213,8 @@ class LinuxBootTest {
         System.out.printf("[boot-linux] restored %s as d%d in %.1f ms%n", r.name(), r.id(), (System.nanoTime() - t0) / 1e6);
         assertEquals(d.name(), r.name());
         assertEquals(d.uuid(), r.uuid(), "a restore keeps the UUID");
+        String saved = "d" + d.id() + " (" + d.name() + ") saved to ", restoredLine = "d" + r.id() + " (" + r.name() + ") restored from ";
+        xen.dmesg().stream().filter(l -> l.contains(saved) || l.contains(restoredLine)).forEach(l -> System.out.println("[boot-linux] " + l));
         return r;
     }
 

@@ -65,10 +65,12 @@ final class SaveRestore {
         long t0 = System.nanoTime();
         Path tmp = null;
         SaveStream.Written w;
+        long tStopped, tWritten;
         try {
             if (!core.awaitQuiescent(d)) {
                 throw new HypervisorException("its vCPUs did not stop within 5 s");
             }
+            tStopped = System.nanoTime();
             MachineImage m = d.guest.saveMachine();
             m = new MachineImage(m.vcpus(), m.platform(), m.pciHeaders(), m.deviceModels(), m.backends(), m.evtchn(), m.gnttab(),
                     xenstoreOf(d.id));
@@ -81,6 +83,7 @@ final class SaveRestore {
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
                 w = SaveStream.write(out, h, d.config, m, pages(mem));
             }
+            tWritten = System.nanoTime();
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
@@ -105,8 +108,9 @@ final class SaveRestore {
             }
         }
         long paused = System.nanoTime() - t0;
-        core.log(String.format("d%d (%s) saved to %s: %d bytes, %d pages + %d zero pages, %d records, %.1f ms", d.id, d.name, file,
-                w.bytes(), w.pages(), w.zeroPages(), w.records(), paused / 1e6));
+        core.log(String.format("d%d (%s) saved to %s: %d bytes, %d pages + %d zero pages, %d records, paused %.1f ms"
+                + " (stop %.1f, state and write %.1f, sync and rename %.1f)", d.id, d.name, file, w.bytes(), w.pages(), w.zeroPages(),
+                w.records(), paused / 1e6, (tStopped - t0) / 1e6, (tWritten - tStopped) / 1e6, (t0 + paused - tWritten) / 1e6));
         if (!leavePaused) {
             core.destroy(d.id);
         }
@@ -164,6 +168,7 @@ final class SaveRestore {
                     + " domain; xenj restores HVM domains only so far");
         }
         DomainConfig config = adjust(s.config(), overrides == null ? Map.of() : overrides);
+        long tScanned = System.nanoTime();
         HostClock clock;
         try {
             clock = new HostClock(h.tscHz(), h.guestNanos(), h.wallclockAtEpochNanos());
@@ -171,6 +176,7 @@ final class SaveRestore {
             throw new HypervisorException("cannot restore " + file + ": the header record is damaged (" + e.getMessage() + ")");
         }
         DomainImpl d;
+        long tBuilt = 0, tLoaded = 0;
         try {
             d = core.createDomain(config, h.uuid(), true, clock);
         } catch (HypervisorException e) {
@@ -180,6 +186,7 @@ final class SaveRestore {
             if (d.guest == null) {
                 throw new HypervisorException("a plugin it needs is missing (" + Admission.missingPlugin(d.config, core.plugins()) + ")");
             }
+            tBuilt = System.nanoTime();
             long loaded;
             try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
                 loaded = SaveStream.loadPages(in, sink(d.memory));
@@ -188,6 +195,7 @@ final class SaveRestore {
                 throw new HypervisorException("the restored domain has " + d.memory.populatedFrames() + " frames, the image "
                         + h.pages() + " (memory layout differs)");
             }
+            tLoaded = System.nanoTime();
             d.guest.restoreMachine(s.image());
         } catch (IOException | SaveFormatException | RuntimeException | LinkageError e) {
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
@@ -199,8 +207,10 @@ final class SaveRestore {
             }
             throw new HypervisorException("cannot restore " + file + ": " + why + "; nothing was kept", e);
         }
-        core.log(String.format("d%d (%s) restored from %s: %d pages + %d zero pages, guest time %.3f s, %.1f ms", d.id, d.name, file,
-                s.pages(), s.zeroPages(), h.guestNanos() / 1e9, (System.nanoTime() - t0) / 1e6));
+        long tEnd = System.nanoTime();
+        core.log(String.format("d%d (%s) restored from %s: %d pages + %d zero pages, guest time %.3f s, %.1f ms (check %.1f, create %.1f,"
+                + " pages %.1f, state %.1f)", d.id, d.name, file, s.pages(), s.zeroPages(), h.guestNanos() / 1e9, (tEnd - t0) / 1e6,
+                (tScanned - t0) / 1e6, (tBuilt - tScanned) / 1e6, (tLoaded - tBuilt) / 1e6, (tEnd - tLoaded) / 1e6));
         if (!paused) {
             core.unpause(d.id);
         }
