@@ -71,12 +71,14 @@ final class SaveRestore {
                 throw new HypervisorException("its vCPUs did not stop within 5 s");
             }
             tStopped = System.nanoTime();
+            // the guest time the platform's relative timer records are taken at: the restore's clock starts here
+            long guestNanos = d.clock.guestNanos();
             MachineImage m = d.guest.saveMachine();
             m = new MachineImage(m.vcpus(), m.platform(), m.pciHeaders(), m.deviceModels(), m.backends(), m.evtchn(), m.gnttab(),
                     xenstoreOf(d.id));
             DomainMemory mem = d.memory;
             SaveHeader h = new SaveHeader(HypervisorCore.VERSION, core.info().hostname(), MachineMemory.PAGE_SIZE, d.config.type().name(),
-                    d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), d.clock.guestNanos(),
+                    d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), guestNanos,
                     d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), mem.populatedFrames());
             Path dir = file.toAbsolutePath().getParent();
             tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".part");
