@@ -5,7 +5,8 @@
 # two domains at once through the hypervisor core (Hypervisor.create, credit scheduler, HVM
 # builder, qemu-dm, IA-32 CPU) boot the kernel to the busybox prompt;
 # `uname -a; cat /proc/cpuinfo; echo ok | md5sum` is typed on each console and checked, and
-# `poweroff -f` must end each domain (on_poweroff=destroy). Exits non-zero on failure, printing
+# `poweroff -f` must end each domain (on_poweroff=destroy). The first domain is saved and restored
+# mid-boot (save -p) and in the middle of an md5sum loop (save), each image also refused once damaged. Exits non-zero on failure, printing
 # the console tail and dmesg. Takes ~4 min on a quiet 2-core host (~13 min under heavy load).
 # Env: XENJ_GUEST_DIR (default ./guest), XENJ_BOOT_TIMEOUT seconds to the prompt (default 1200),
 #      XENJ_BOOT_DOMAINS (default 2), MAVEN_OFFLINE (default -o; set empty to allow downloads).

@@ -13,7 +13,8 @@
 # both fetch a 16 MiB file from python3's http.server in the namespace (pv through netfront, pc
 # through the RTL8139 and, on the second subnet, the NE2000) and the namespace fetches it back
 # from busybox httpd in pv; qemu-dm is handed over while both run and the NICs and the CD-ROM go
-# on working; blkback and netback are replaced three times each under pv while it writes and
+# on working; pc is saved (xen save) in the middle of a loop of direct reads from sdb and restored: every md5 right, sda ext4 written after, pings through both NICs;
+# blkback and netback are replaced three times each under pv while it writes and
 # reads back 16 MiB on xvda and pings (md5s equal, no ping lost, no frontend reconnect); after poweroff the host's e2fsck, debugfs and qemu-img check what the guests wrote. Runs GuestDevicesBootTest (one surefire test
 # per step). Never touches the host's interfaces.
 # Env: XENJ_PAE_GUEST_DIR (default ./guest-pae), XENJ_GUEST_DIR (a 686 build to boot pc with instead; not set by default: the non-PAE 686 kernel hangs after probing ata_piix on xenj today), XENJ_BOOT_TIMEOUT seconds to the prompts (default 1500).

@@ -60,6 +60,27 @@ public interface Hypervisor {
 
     void clearDmesg();
 
+    /**
+     * Saves a domain to {@code file} ({@code xl save}): pauses it, writes its memory and every
+     * device's state as one versioned, checksummed stream, and destroys it — or, with
+     * {@code leavePaused}, leaves it paused ({@code xl save -p}). A failed save leaves no file and
+     * the domain as it was. Disk images are closed by the destroy, so a restore can open them.
+     *
+     * @since 1.2
+     */
+    SaveInfo save(int domid, java.nio.file.Path file, boolean leavePaused);
+
+    /**
+     * Creates a domain from an image {@link #save} wrote ({@code xl restore}), running unless
+     * {@code paused}. {@code overrides} change {@code name}, {@code pool}, {@code cpus},
+     * {@code cpu_weight}, {@code cap} and xl.cfg keys the devices read; the guest's machine
+     * ({@code type}, {@code memory}, {@code vcpus}) is the image's. An image of another format
+     * version, or with any record damaged, is refused with the reason and nothing is created.
+     *
+     * @since 1.2
+     */
+    Domain restore(java.nio.file.Path file, java.util.Map<String, String> overrides, boolean paused);
+
     ConsoleAccess console(int domid);
 
     CpuPools cpupools();

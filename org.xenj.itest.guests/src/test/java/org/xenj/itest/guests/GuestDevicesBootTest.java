@@ -330,6 +330,12 @@ class GuestDevicesBootTest {
 
     @Test
     @Order(11)
+    void theBarePcIsSavedMidWorkloadAndRestoredItsDisksAndNicsGoOn() throws Exception {
+        new SaveRestoreChecks(this).barePcSavedMidWorkload();
+    }
+
+    @Test
+    @Order(12)
     void afterPoweroffTheHostToolsReadWhatTheGuestsWrote() throws Exception {
         for (GuestShell g : List.of(pv, pc)) {
             g.powerOff();

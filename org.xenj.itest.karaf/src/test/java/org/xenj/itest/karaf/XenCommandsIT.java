@@ -178,6 +178,15 @@ public class XenCommandsIT {
     }
 
     @Test
+    public void saveAndRestoreAreThereAndRefuseWhatTheyCannotDo() throws Exception {
+        reportStartToFirstList();
+        String refused = runFailing("xen:save Domain-0 /tmp/xenj-it-d0.save");
+        assertTrue(refused, refused.contains("guest domains only"));
+        refused = runFailing("xen:restore /nonexistent/xenj-it.save");
+        assertTrue(refused, refused.contains("no file /nonexistent/xenj-it.save"));
+    }
+
+    @Test
     public void workloadDomainLifecycle() throws Exception {
         reportStartToFirstList();
         Path f = cfg("spin.cfg", "name = \"it-spin\"\ntype = \"workload\"\nworkload = \"spin\"\nmemory = 16\n");

@@ -31,7 +31,11 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
  * once (default 2) through the hypervisor core ({@code Hypervisor.create}, credit scheduler, HVM
  * builder, qemu-dm), waits for each busybox prompt, types
  * {@code uname -a; cat /proc/cpuinfo; echo ok | md5sum} on each console, checks the answers, and
- * ends each domain with {@code poweroff -f} (on_poweroff=destroy removes it). Runs only when
+ * ends each domain with {@code poweroff -f} (on_poweroff=destroy removes it). Domain 0 is also saved
+ * and restored twice (issue 15): mid-boot with {@code -p} (then destroyed by hand) and in the
+ * middle of a loop of 24 {@code dd | md5sum}; each time a copy of the image with one flipped byte
+ * must be refused with nothing created, and after the restore every md5 must be right.
+ * Runs only when
  * {@code -Dxenj.guest.dir=DIR} names the built guest (tests/boot-linux.sh sets it): a boot takes
  * minutes, too long for the unit-test suite.
  */
@@ -106,6 +110,16 @@ class LinuxBootTest {
                 consoles.add(new Console(xen.console(d.id())));
             }
             String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest("ok\n".getBytes(StandardCharsets.US_ASCII)));
+            Path images = Files.createTempDirectory("xenj-save");
+            if (SAVE_RESTORE) {
+                // xl save -p mid-boot: the domain stays paused; destroyed by hand, then restored from the image
+                Console c0 = consoles.get(0);
+                assertTrue(c0.waitFor(MID_BOOT, 0, timeoutMs) >= 0, "domain 0 never printed '" + MID_BOOT + "'; console:\n" + tail(c0.text()));
+                Domain restored = saveAndRestore(xen, doms.get(0), c0, images.resolve("mid-boot.save"), true);
+                doms.set(0, restored);
+                consoles.set(0, new Console(xen.console(restored.id())));
+                xen.unpause(restored.id());
+            }
             for (int i = 0; i < domains; i++) {
                 Console c = consoles.get(i);
                 int prompt = c.waitFor(PROMPT, 0, timeoutMs);
@@ -130,6 +144,9 @@ class LinuxBootTest {
                             .forEach(l -> System.out.println("[boot-linux]   " + l.strip()));
                 }
             }
+            if (SAVE_RESTORE) {
+                midWorkload(xen, doms, consoles, images);
+            }
             for (int i = 0; i < domains; i++) {
                 consoles.get(i).access.write("poweroff -f\n".getBytes(StandardCharsets.US_ASCII));
             }
@@ -149,6 +166,90 @@ class LinuxBootTest {
             System.out.printf("[boot-linux] %d domains booted, answered and powered off in %.1f s%n", domains,
                     (System.nanoTime() - t0) / 1e9);
         }
+    }
+
+    /** Save/restore steps on domain 0 (on unless -Dxenj.boot.saverestore=false). */
+    static final boolean SAVE_RESTORE = Boolean.parseBoolean(System.getProperty("xenj.boot.saverestore", "true"));
+    /** A line the kernel prints about half-way through its boot: the mid-boot save point. */
+    static final String MID_BOOT = System.getProperty("xenj.boot.midboot", "NET: Registered");
+    static final int WORKLOAD_ROUNDS = 24;
+    static final String WORKLOAD = "i=0; while [ $i -lt " + WORKLOAD_ROUNDS + " ]; do dd if=/dev/zero bs=64k count=32 2>/dev/null"
+            + " | md5sum; i=$((i+1)); done; echo WL-$((6*7))-DONE\n";
+
+    /**
+     * Saves the domain (xl save, or save -p and then destroy), checks that the memory came back and
+     * that a damaged copy of the image is refused with nothing created, and restores it paused.
+     */
+    static Domain saveAndRestore(HypervisorCore xen, Domain d, Console console, Path file, boolean leavePaused) throws Exception {
+        long freeBefore = xen.info().freeMemoryKiB();
+        org.xenj.hypervisor.api.SaveInfo info = xen.save(d.id(), file, leavePaused);
+        System.out.printf("[boot-linux] saved %s (%s): %d bytes, %d pages + %d zero pages, paused %.1f ms, -p %s%n", d.name(),
+                file.getFileName(), info.bytes(), info.pages(), info.zeroPages(), info.pausedNanos() / 1e6, leavePaused);
+        assertEquals(Files.size(file), info.bytes(), "SaveInfo.bytes is the file's size");
+        if (leavePaused) {
+            assertEquals(org.xenj.hypervisor.api.DomainState.PAUSED, xen.lookup(d.id()).orElseThrow().state(), "save -p leaves it paused");
+            xen.destroy(d.id());
+        }
+        long end = System.currentTimeMillis() + 30_000;
+        while (xen.lookup(d.id()).isPresent() && System.currentTimeMillis() < end) {
+            Thread.sleep(20);
+        }
+        assertTrue(xen.lookup(d.id()).isEmpty(), "the saved domain is gone");
+        console.close();
+        long free = xen.info().freeMemoryKiB();
+        assertTrue(free >= freeBefore + 256 * 1024, "its memory is free again: " + freeBefore + " -> " + free + " KiB");
+        // a damaged copy: one byte flipped in the middle of the pages
+        Path bad = file.resolveSibling(file.getFileName() + ".damaged");
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(bad, bytes);
+        int domainsBefore = xen.list().size();
+        org.xenj.hypervisor.api.HypervisorException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                org.xenj.hypervisor.api.HypervisorException.class, () -> xen.restore(bad, java.util.Map.of(), true));
+        System.out.println("[boot-linux] damaged image refused: " + refused.getMessage());
+        assertTrue(refused.getMessage().contains("checksum mismatch") && refused.getMessage().contains("nothing was created"),
+                refused.getMessage());
+        assertEquals(domainsBefore, xen.list().size(), "nothing created");
+        assertEquals(free, xen.info().freeMemoryKiB(), "no memory taken");
+        Files.delete(bad);
+        long t0 = System.nanoTime();
+        Domain r = xen.restore(file, java.util.Map.of(), true);
+        System.out.printf("[boot-linux] restored %s as d%d in %.1f ms%n", r.name(), r.id(), (System.nanoTime() - t0) / 1e6);
+        assertEquals(d.name(), r.name());
+        assertEquals(d.uuid(), r.uuid(), "a restore keeps the UUID");
+        String saved = "d" + d.id() + " (" + d.name() + ") saved to ", restoredLine = "d" + r.id() + " (" + r.name() + ") restored from ";
+        xen.dmesg().stream().filter(l -> l.contains(saved) || l.contains(restoredLine)).forEach(l -> System.out.println("[boot-linux] " + l));
+        return r;
+    }
+
+    /** Domain 0 runs a loop of md5sums; it is saved after the first answer and restored; every answer must be right. */
+    static void midWorkload(HypervisorCore xen, List<Domain> doms, List<Console> consoles, Path images) throws Exception {
+        String expected = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(new byte[64 * 1024 * 32]));
+        Console c = consoles.get(0);
+        int from = c.text().length();
+        c.access.write(WORKLOAD.getBytes(StandardCharsets.US_ASCII));
+        assertTrue(c.waitFor(expected + "  -", from, 300_000) >= 0, "the workload gave no md5; console:\n" + tail(c.text()));
+        String before = c.text().substring(from);
+        Domain r = saveAndRestore(xen, doms.get(0), c, images.resolve("mid-workload.save"), false);
+        Console rc = new Console(xen.console(r.id()));
+        xen.unpause(r.id());
+        doms.set(0, r);
+        consoles.set(0, rc);
+        assertTrue(rc.waitFor("WL-42-DONE", 0, 300_000) >= 0, "the workload did not finish after the restore; console:\n" + tail(rc.text())
+                + "\nbefore the save:\n" + tail(before) + "\ndmesg:\n" + String.join("\n", xen.dmesg()));
+        String all = before + rc.text();
+        long right = all.lines().filter(l -> l.strip().equals(expected + "  -")).count();
+        long answers = all.lines().filter(l -> l.strip().matches("[0-9a-f]{32}  -")).count();
+        long beforeSave = before.lines().filter(l -> l.strip().equals(expected + "  -")).count();
+        System.out.printf("[boot-linux] workload: %d md5sums before the save, %d in all, %d right (expected %d x %s)%n", beforeSave,
+                answers, right, WORKLOAD_ROUNDS, expected);
+        assertEquals(WORKLOAD_ROUNDS, answers, "every round answered once:\n" + tail(all));
+        assertEquals(WORKLOAD_ROUNDS, right, "every md5 right:\n" + tail(all));
+        assertTrue(beforeSave < WORKLOAD_ROUNDS, "the save came mid-workload");
+        int prompt = rc.text().length();
+        rc.access.write("echo ok | md5sum\n".getBytes(StandardCharsets.US_ASCII));
+        String okMd5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest("ok\n".getBytes(StandardCharsets.US_ASCII)));
+        assertTrue(rc.waitFor(okMd5 + "  -", prompt, 120_000) >= 0, "the shell answers after the restore:\n" + tail(rc.text()));
     }
 
     static String tail(String s) {

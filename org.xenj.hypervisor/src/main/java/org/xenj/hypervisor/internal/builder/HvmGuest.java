@@ -81,6 +81,82 @@ final class HvmGuest implements Guest {
     }
 
     @Override
+    public synchronized org.xenj.hypervisor.internal.save.MachineImage saveMachine() {
+        org.xenj.hypervisor.internal.hypercall.HvmXenAbi abi = platform.xenAbi();
+        String engaged = xenAbiInUse(abi);
+        if (engaged != null) {
+            throw new org.xenj.hypervisor.api.HypervisorException("the guest uses Xen's PV interfaces (" + engaged
+                    + "): saving PVHVM guests needs the suspend protocol, which xenj does not have yet; bare-PC HVM guests can be saved");
+        }
+        java.util.List<org.xenj.hypervisor.internal.cpu.CpuState> cpus = new ArrayList<>();
+        for (VCpuExecutor e : executors) {
+            cpus.add(cpuOf(e).saveState());
+        }
+        java.util.Map<String, byte[]> states = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < devices.size(); i++) {
+            if (devices.get(i) == null) {
+                throw new org.xenj.hypervisor.api.HypervisorException("device model " + names.get(i)
+                        + " is being handed over; save again once it is back");
+            }
+            byte[] st = devices.get(i).saveState();
+            if (st == null) {
+                throw new org.xenj.hypervisor.api.HypervisorException("device model " + names.get(i) + " keeps no state record: cannot save");
+            }
+            states.put(names.get(i), st);
+        }
+        return new org.xenj.hypervisor.internal.save.MachineImage(cpus, platform.saveState(), platform.pciBus().saveHeaders(), states,
+                java.util.Map.of(), abi == null ? null : abi.domain().evtchn.saveState(),
+                abi == null ? null : abi.domain().gnttab.saveState(), java.util.Map.of());
+    }
+
+    /** Why the guest counts as using Xen's ABI (a hypercall made, the hypercall page placed), or null. */
+    private static String xenAbiInUse(org.xenj.hypervisor.internal.hypercall.HvmXenAbi abi) {
+        if (abi == null) {
+            return null;
+        }
+        if (abi.hypercallPageGpa() != -1) {
+            return "hypercall page at 0x" + Long.toHexString(abi.hypercallPageGpa());
+        }
+        java.util.List<String> calls = abi.callSummary();
+        return calls.isEmpty() ? null : calls.get(0);
+    }
+
+    private static org.xenj.hypervisor.internal.cpu.Cpu cpuOf(VCpuExecutor e) {
+        if (e instanceof HaltAwareExecutor h) {
+            return h.cpuExecutor().cpu();
+        }
+        throw new org.xenj.hypervisor.api.HypervisorException("vCPU executor " + e.getClass().getSimpleName() + " has no CPU state");
+    }
+
+    @Override
+    public synchronized void restoreMachine(org.xenj.hypervisor.internal.save.MachineImage image) {
+        if (image.vcpus().size() != executors.length) {
+            throw new IllegalArgumentException("the image has " + image.vcpus().size() + " vCPUs, the domain " + executors.length);
+        }
+        for (int i = 0; i < devices.size(); i++) {
+            if (!image.deviceModels().containsKey(names.get(i))) {
+                throw new IllegalArgumentException("the image has no state for device model " + names.get(i));
+            }
+        }
+        for (String name : image.deviceModels().keySet()) {
+            if (!names.contains(name)) {
+                throw new IllegalArgumentException("the image has devices of model " + name + ", which does not serve this domain here");
+            }
+        }
+        // the freshly built devices make way for ones in the saved state, as in a hand-over
+        for (int i = 0; i < devices.size(); i++) {
+            DeviceModel m = models.get(i);
+            detachDeviceModel(m);
+            attachDeviceModel(m, image.deviceModels().get(names.get(i)));
+        }
+        platform.pciBus().restoreHeaders(image.pciHeaders());
+        for (int i = 0; i < executors.length; i++) {
+            cpuOf(executors[i]).restoreState(image.vcpus().get(i));
+        }
+        platform.restoreState(image.platform());
+    }
+
+    @Override
     public String debugState() {
         return platform.debugState();
     }

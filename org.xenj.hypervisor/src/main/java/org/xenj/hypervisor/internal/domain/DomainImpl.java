@@ -54,6 +54,12 @@ final class DomainImpl implements Domain {
     final VirtualClock clock;
 
     DomainImpl(HypervisorCore core, int id, String name, UUID uuid, DomainConfig config, DomainMemory memory, SchedDomain sched) {
+        this(core, id, name, uuid, config, memory, sched, new HostClock());
+    }
+
+    /** With {@code clock}: a restored domain's clock goes on from the saved one. */
+    DomainImpl(HypervisorCore core, int id, String name, UUID uuid, DomainConfig config, DomainMemory memory, SchedDomain sched,
+            VirtualClock clock) {
         this.core = core;
         this.id = id;
         this.name = name;
@@ -63,7 +69,7 @@ final class DomainImpl implements Domain {
         this.sched = sched;
         this.console = new ConsoleRing(name);
         this.createdNanos = System.nanoTime();
-        this.clock = new HostClock();
+        this.clock = clock;
     }
 
     @Override

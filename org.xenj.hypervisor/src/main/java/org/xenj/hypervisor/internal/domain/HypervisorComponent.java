@@ -218,6 +218,16 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
     }
 
     @Override
+    public org.xenj.hypervisor.api.SaveInfo save(int domid, java.nio.file.Path file, boolean leavePaused) {
+        return core().save(domid, file, leavePaused);
+    }
+
+    @Override
+    public Domain restore(java.nio.file.Path file, java.util.Map<String, String> overrides, boolean paused) {
+        return core().restore(file, overrides, paused);
+    }
+
+    @Override
     public void clearDmesg() {
         core().clearDmesg();
     }

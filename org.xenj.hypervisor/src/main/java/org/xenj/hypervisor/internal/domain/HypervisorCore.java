@@ -72,6 +72,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final ExecutorService control;
     private final ConcurrentSkipListMap<Integer, DomainImpl> domains = new ConcurrentSkipListMap<>();
     private final DeviceModelHandOver deviceHandOver = new DeviceModelHandOver(this);
+    private final SaveRestore saveRestore = new SaveRestore(this);
     private final CopyOnWriteArrayList<DomainListener> listeners = new CopyOnWriteArrayList<>();
     private final long startNanos = System.nanoTime();
     private final String hostname;
@@ -263,6 +264,11 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     }
 
     synchronized DomainImpl createDomain(DomainConfig config, UUID uuid, boolean paused) {
+        return createDomain(config, uuid, paused, new org.xenj.hypervisor.internal.timer.HostClock());
+    }
+
+    /** With the domain's clock given: a restore continues the saved guest time. */
+    synchronized DomainImpl createDomain(DomainConfig config, UUID uuid, boolean paused, org.xenj.hypervisor.internal.exec.VirtualClock clock) {
         checkOpen();
         Admission.validateName(config.name(), domains.values());
         if (config.type() == DomainType.DOM0) {
@@ -289,7 +295,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         nextDomid = domid + 1 >= 0x7ff0 ? 1 : domid + 1;
         SchedDomain sd = new SchedDomain(domid, config.vcpus(), shutdowns);
         CpuPoolManager.initialParams(sd, config.cpuWeight(), config.cap());
-        DomainImpl d = new DomainImpl(this, domid, config.name(), uuid, config, memory, sd);
+        DomainImpl d = new DomainImpl(this, domid, config.name(), uuid, config, memory, sd, clock);
         d.userPaused = paused;
         d.context = new DomainContext(this, d);
         sched.register(sd, pool);
@@ -508,6 +514,31 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             throw new HypervisorException("domain " + d.id + " (" + d.name + ") is " + d.state().name().toLowerCase()
                     + " and cannot be " + what);
         }
+    }
+
+    // ------------------------------------------------------------------ save, restore
+
+    @Override
+    public org.xenj.hypervisor.api.SaveInfo save(int domid, java.nio.file.Path file, boolean leavePaused) {
+        if (file == null) {
+            throw new HypervisorException("no file to save to");
+        }
+        DomainImpl d;
+        synchronized (this) {
+            checkOpen();
+            d = requireGuest(domid);
+            requireLive(d, "saved");
+        }
+        return saveRestore.save(d, file, leavePaused);
+    }
+
+    @Override
+    public Domain restore(java.nio.file.Path file, Map<String, String> overrides, boolean paused) {
+        if (file == null) {
+            throw new HypervisorException("no file to restore from");
+        }
+        checkOpen();
+        return saveRestore.restore(file, overrides, paused);
     }
 
     // ------------------------------------------------------------------ shutdown

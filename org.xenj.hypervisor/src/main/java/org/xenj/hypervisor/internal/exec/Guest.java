@@ -35,6 +35,19 @@ public interface Guest {
         throw new UnsupportedOperationException("this guest has no device models");
     }
 
+    /**
+     * With the vCPUs stopped: every piece of the guest's state except memory, for a save. Throws
+     * {@link org.xenj.hypervisor.api.HypervisorException} saying why when this guest cannot be saved.
+     */
+    default org.xenj.hypervisor.internal.save.MachineImage saveMachine() {
+        throw new org.xenj.hypervisor.api.HypervisorException("this kind of guest cannot be saved yet (HVM guests can)");
+    }
+
+    /** Before the vCPUs ever ran, with memory already loaded: puts the saved state back. */
+    default void restoreMachine(org.xenj.hypervisor.internal.save.MachineImage image) {
+        throw new org.xenj.hypervisor.api.HypervisorException("this kind of guest cannot be restored yet (HVM guests can)");
+    }
+
     /** Platform state for {@code xl debug-keys d} (interrupt controllers, timers); empty if none. */
     default String debugState() {
         return "";

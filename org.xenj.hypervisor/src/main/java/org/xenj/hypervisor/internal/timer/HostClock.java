@@ -31,6 +31,20 @@ public final class HostClock implements VirtualClock {
         this.wallclockAtEpochNanos = wall.getEpochSecond() * NS_PER_S + wall.getNano();
     }
 
+    /**
+     * A clock that goes on from a saved one (restore): guest time {@code guestNanosNow} now, the
+     * same TSC frequency and wallclock base, so the TSC and every platform timer continue where
+     * they stood; the time the image spent on disk does not exist for the guest, as on Xen.
+     */
+    public HostClock(long tscHz, long guestNanosNow, long wallclockAtEpochNanos) {
+        if (tscHz <= 0 || tscHz > 3 * NS_PER_S || guestNanosNow < 0) {
+            throw new IllegalArgumentException("TSC frequency or guest time out of range: " + tscHz + ", " + guestNanosNow);
+        }
+        this.tscHz = tscHz;
+        this.epochNanos = System.nanoTime() - guestNanosNow;
+        this.wallclockAtEpochNanos = wallclockAtEpochNanos;
+    }
+
     @Override
     public long nanoTime() {
         return System.nanoTime();

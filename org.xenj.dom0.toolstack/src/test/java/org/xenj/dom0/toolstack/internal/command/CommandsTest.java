@@ -164,6 +164,31 @@ class CommandsTest {
     }
 
     @Test
+    void saveAndRestoreAreThinCallsWithXlOptions() throws Exception {
+        addWorkload("w1");
+        SaveCommand s = new SaveCommand();
+        s.domain = "w1";
+        s.file = "/tmp/w1.save";
+        s.leavePaused = true;
+        assertEquals("Saved domain w1 (id 1) to /tmp/w1.save: 4096 bytes, 3 pages + 5 zero pages, paused 12.3 ms; domain left paused\n",
+                exec(s));
+        assertEquals(List.of("save 1 /tmp/w1.save true"), hv.calls);
+        hv.calls.clear();
+        bytes.reset();
+        RestoreCommand r = new RestoreCommand();
+        r.file = "/tmp/w1.save";
+        r.overrides = List.of("name=w2", "cap=50");
+        r.paused = true;
+        assertEquals("Restored domain w2 (id 2), paused\n", exec(r));
+        assertEquals("restore /tmp/w1.save {cap=50, name=w2} true", hv.calls.get(0));
+        RestoreCommand bad = new RestoreCommand();
+        bad.file = "/tmp/w1.save";
+        bad.overrides = List.of("oops");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> exec(bad));
+        assertTrue(e.getMessage().contains("is not key=value"), e.getMessage());
+    }
+
+    @Test
     void lifecycleCommandsResolveNamesAndIds() throws Exception {
         addWorkload("w1");
         PauseCommand p = new PauseCommand();

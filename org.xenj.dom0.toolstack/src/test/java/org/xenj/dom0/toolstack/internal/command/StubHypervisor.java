@@ -146,6 +146,24 @@ class StubHypervisor implements Hypervisor {
     @Override public void pinVCpu(int domid, int vcpu, int[] pcpus) { calls.add("pin " + domid + " " + vcpu + " " + Formats.join(pcpus)); }
     @Override public List<String> dmesg() { return List.copyOf(log); }
     @Override public void debugKeys(String keys) { calls.add("debugKeys " + keys); log.add("debug keys " + keys); }
+    @Override
+    public org.xenj.hypervisor.api.SaveInfo save(int domid, java.nio.file.Path file, boolean leavePaused) {
+        calls.add("save " + domid + " " + file + " " + leavePaused);
+        if (!domains.containsKey(domid)) {
+            throw new HypervisorException("no domain with id " + domid);
+        }
+        if (!leavePaused) {
+            domains.remove(domid);
+        }
+        return new org.xenj.hypervisor.api.SaveInfo(file.toString(), 4096, 3, 5, 12_300_000L, !leavePaused);
+    }
+
+    @Override
+    public Domain restore(java.nio.file.Path file, Map<String, String> overrides, boolean paused) {
+        calls.add("restore " + file + " " + new java.util.TreeMap<>(overrides) + " " + paused);
+        return create(DomainConfig.builder(overrides.getOrDefault("name", "restored")).type(DomainType.HVM).memoryMiB(64).build());
+    }
+
     @Override public void clearDmesg() { calls.add("clearDmesg"); log.clear(); }
     @Override public ConsoleAccess console(int domid) { return console; }
     @Override public CpuPools cpupools() { return cpupools; }

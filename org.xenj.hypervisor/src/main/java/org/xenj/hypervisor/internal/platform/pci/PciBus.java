@@ -108,6 +108,37 @@ public final class PciBus {
         }
     }
 
+    /** Every present function's header (BARs, command, interrupt line) by bdf, for a save. */
+    public java.util.Map<Integer, int[]> saveHeaders() {
+        synchronized (lock) {
+            java.util.Map<Integer, int[]> out = new java.util.TreeMap<>();
+            for (PciFunctionSlot s : slots) {
+                if (s != null && !s.removed) {
+                    out.put(s.bdf(), s.saveHeader());
+                }
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Puts saved headers back on the functions present at the same places (a restore, after every
+     * device is plugged). A header whose function is absent or another device is refused.
+     */
+    public void restoreHeaders(java.util.Map<Integer, int[]> headers) {
+        synchronized (lock) {
+            for (java.util.Map.Entry<Integer, int[]> e : headers.entrySet()) {
+                int bdf = e.getKey();
+                PciFunctionSlot s = bdf >= 0 && bdf < slots.length ? slots[bdf] : null;
+                if (s == null || s.removed || e.getValue().length != s.saveHeader().length || !s.restoreHeader(e.getValue())) {
+                    throw new IllegalArgumentException(String.format("the saved PCI function 00:%02x.%d is not here (or is another device)",
+                            bdf >> 3, bdf & 7));
+                }
+            }
+            remap();
+        }
+    }
+
     /** The hand-over is over: a function plugged later starts at power-on. */
     public void dropKeptHeaders() {
         synchronized (lock) {

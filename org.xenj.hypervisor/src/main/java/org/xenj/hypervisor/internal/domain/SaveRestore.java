@@ -1,0 +1,276 @@
+package org.xenj.hypervisor.internal.domain;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+import org.xenj.hypervisor.api.Domain;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.HypervisorException;
+import org.xenj.hypervisor.api.SaveInfo;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.internal.save.MachineImage;
+import org.xenj.hypervisor.internal.save.SaveFormatException;
+import org.xenj.hypervisor.internal.save.SaveHeader;
+import org.xenj.hypervisor.internal.save.SaveStream;
+import org.xenj.hypervisor.internal.timer.HostClock;
+import org.xenj.hypervisor.internal.xenstore.XenStoreState;
+
+/**
+ * {@code xl save} and {@code xl restore} on the core: pause, take every record, write the stream
+ * to a temporary file that is synced and renamed into place (a failed save leaves no file), then
+ * destroy the domain or leave it paused; restore checks the whole stream before creating
+ * anything, then creates the domain paused on a clock that goes on from the saved guest time,
+ * loads the pages and the state, and destroys it again if any step fails.
+ */
+final class SaveRestore {
+
+    /** Overrides a restore takes; the rest of the machine is the image's. */
+    private static final Set<String> MACHINE_KEYS = Set.of("type", "builder", "memory", "maxmem", "vcpus", "maxvcpus");
+
+    private final HypervisorCore core;
+
+    SaveRestore(HypervisorCore core) {
+        this.core = core;
+    }
+
+    SaveInfo save(DomainImpl d, Path file, boolean leavePaused) {
+        if (d.config.type() != DomainType.HVM) {
+            throw new HypervisorException("domain " + d.id + " (" + d.name + ") is " + d.config.type()
+                    + ": xenj saves HVM domains only so far");
+        }
+        if (d.guest == null) {
+            throw new HypervisorException("domain " + d.id + " (" + d.name + ") has not been built yet: nothing to save");
+        }
+        boolean wasPaused;
+        synchronized (core) {
+            wasPaused = d.userPaused;
+            d.userPaused = true;
+            core.applyActive(d);
+        }
+        long t0 = System.nanoTime();
+        Path tmp = null;
+        SaveStream.Written w;
+        long tStopped, tWritten;
+        try {
+            if (!core.awaitQuiescent(d)) {
+                throw new HypervisorException("its vCPUs did not stop within 5 s");
+            }
+            tStopped = System.nanoTime();
+            // the guest time the platform's relative timer records are taken at: the restore's clock starts here
+            long guestNanos = d.clock.guestNanos();
+            MachineImage m = d.guest.saveMachine();
+            m = new MachineImage(m.vcpus(), m.platform(), m.pciHeaders(), m.deviceModels(), m.backends(), m.evtchn(), m.gnttab(),
+                    xenstoreOf(d.id));
+            DomainMemory mem = d.memory;
+            SaveHeader h = new SaveHeader(HypervisorCore.VERSION, core.info().hostname(), MachineMemory.PAGE_SIZE, d.config.type().name(),
+                    d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), guestNanos,
+                    d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), mem.populatedFrames());
+            Path dir = file.toAbsolutePath().getParent();
+            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".part");
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                w = SaveStream.write(out, h, d.config, m, pages(mem));
+            }
+            tWritten = System.nanoTime();
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            tmp = null;
+        } catch (IOException | RuntimeException e) {
+            synchronized (core) {
+                d.userPaused = wasPaused;
+                core.applyActive(d);
+            }
+            String why = e instanceof HypervisorException || e instanceof IOException && e.getMessage() != null ? e.getMessage() : e.toString();
+            core.log("d" + d.id + " (" + d.name + ") save to " + file + " failed: " + why);
+            throw new HypervisorException("cannot save domain " + d.id + " (" + d.name + ") to " + file + ": " + why
+                    + (wasPaused ? "" : "; it runs on"), e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException e) {
+                    core.log("cannot remove " + tmp + ": " + e.getMessage());
+                }
+            }
+        }
+        long paused = System.nanoTime() - t0;
+        core.log(String.format("d%d (%s) saved to %s: %d bytes, %d pages + %d zero pages, %d records, paused %.1f ms"
+                + " (stop %.1f, state and write %.1f, sync and rename %.1f)", d.id, d.name, file, w.bytes(), w.pages(), w.zeroPages(),
+                w.records(), paused / 1e6, (tStopped - t0) / 1e6, (tWritten - tStopped) / 1e6, (t0 + paused - tWritten) / 1e6));
+        if (!leavePaused) {
+            core.destroy(d.id);
+        }
+        return new SaveInfo(file.toString(), w.bytes(), w.pages(), w.zeroPages(), paused, !leavePaused);
+    }
+
+    /** The domain's own xenstore subtree, paths relative to {@code /local/domain/<id>/}. */
+    private Map<String, byte[]> xenstoreOf(int domid) {
+        String prefix = "/local/domain/" + domid + "/";
+        Map<String, byte[]> out = new TreeMap<>();
+        XenStoreState s = core.xen().store.saveState();
+        for (XenStoreState.Node n : s.nodes()) {
+            if (n.path().startsWith(prefix) && n.path().length() > prefix.length()) {
+                out.put(n.path().substring(prefix.length()), n.value() == null ? new byte[0] : n.value());
+            }
+        }
+        return out;
+    }
+
+    private static SaveStream.PageSource pages(DomainMemory mem) {
+        MachineMemory machine = mem.machine();
+        return new SaveStream.PageSource() {
+            @Override
+            public long gfnLimit() {
+                return mem.gfnLimit();
+            }
+
+            @Override
+            public boolean read(long gfn, byte[] dst, int off) {
+                int mfn = mem.mfn(gfn);
+                if (mfn < 0 || machine.owner(mfn) != mem.domid()) {
+                    return false;
+                }
+                System.arraycopy(machine.chunk(mfn), MachineMemory.offset(mfn), dst, off, MachineMemory.PAGE_SIZE);
+                return true;
+            }
+        };
+    }
+
+    Domain restore(Path file, Map<String, String> overrides, boolean paused) {
+        long t0 = System.nanoTime();
+        SaveStream.Scanned s;
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
+            s = SaveStream.scan(in);
+        } catch (NoSuchFileException e) {
+            throw new HypervisorException("cannot restore: no file " + file);
+        } catch (SaveFormatException e) {
+            throw new HypervisorException("cannot restore " + file + ": " + e.getMessage() + "; nothing was created", e);
+        } catch (IOException | RuntimeException e) {
+            throw new HypervisorException("cannot restore " + file + ": " + e + "; nothing was created", e);
+        }
+        SaveHeader h = s.header();
+        if (!DomainType.HVM.name().equals(h.domainType())) {
+            throw new HypervisorException("cannot restore " + file + ": it holds a " + h.domainType()
+                    + " domain; xenj restores HVM domains only so far");
+        }
+        DomainConfig config = adjust(s.config(), overrides == null ? Map.of() : overrides);
+        long tScanned = System.nanoTime();
+        HostClock clock;
+        try {
+            clock = new HostClock(h.tscHz(), h.guestNanos(), h.wallclockAtEpochNanos());
+        } catch (IllegalArgumentException e) {
+            throw new HypervisorException("cannot restore " + file + ": the header record is damaged (" + e.getMessage() + ")");
+        }
+        DomainImpl d;
+        long tBuilt = 0, tLoaded = 0;
+        try {
+            d = core.createDomain(config, h.uuid(), true, clock);
+        } catch (HypervisorException e) {
+            throw new HypervisorException("cannot restore " + file + ": " + e.getMessage() + "; nothing was created", e);
+        }
+        try {
+            if (d.guest == null) {
+                throw new HypervisorException("a plugin it needs is missing (" + Admission.missingPlugin(d.config, core.plugins()) + ")");
+            }
+            tBuilt = System.nanoTime();
+            long loaded;
+            try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
+                loaded = SaveStream.loadPages(in, sink(d.memory));
+            }
+            if (loaded != h.pages() || d.memory.populatedFrames() != h.pages()) {
+                throw new HypervisorException("the restored domain has " + d.memory.populatedFrames() + " frames, the image "
+                        + h.pages() + " (memory layout differs)");
+            }
+            tLoaded = System.nanoTime();
+            d.guest.restoreMachine(s.image());
+        } catch (IOException | SaveFormatException | RuntimeException | LinkageError e) {
+            String why = e.getMessage() != null ? e.getMessage() : e.toString();
+            core.log("d" + d.id + " (" + d.name + ") restore from " + file + " failed: " + why + "; destroying it");
+            try {
+                core.destroy(d.id);
+            } catch (RuntimeException ex) {
+                core.log("d" + d.id + ": destroying the half-restored domain failed: " + ex.getMessage());
+            }
+            throw new HypervisorException("cannot restore " + file + ": " + why + "; nothing was kept", e);
+        }
+        long tEnd = System.nanoTime();
+        core.log(String.format("d%d (%s) restored from %s: %d pages + %d zero pages, guest time %.3f s, %.1f ms (check %.1f, create %.1f,"
+                + " pages %.1f, state %.1f)", d.id, d.name, file, s.pages(), s.zeroPages(), h.guestNanos() / 1e9, (tEnd - t0) / 1e6,
+                (tScanned - t0) / 1e6, (tBuilt - tScanned) / 1e6, (tLoaded - tBuilt) / 1e6, (tEnd - tLoaded) / 1e6));
+        if (!paused) {
+            core.unpause(d.id);
+        }
+        return d;
+    }
+
+    private static SaveStream.PageSink sink(DomainMemory mem) {
+        MachineMemory machine = mem.machine();
+        return new SaveStream.PageSink() {
+            @Override
+            public boolean populated(long gfn) {
+                int mfn = mem.mfn(gfn);
+                return mfn >= 0 && machine.owner(mfn) == mem.domid();
+            }
+
+            @Override
+            public void write(long gfn, byte[] src, int off) {
+                int mfn = mem.mfn(gfn);
+                System.arraycopy(src, off, machine.chunk(mfn), MachineMemory.offset(mfn), MachineMemory.PAGE_SIZE);
+            }
+        };
+    }
+
+    /** The saved configuration with the overrides a restore may make. */
+    static DomainConfig adjust(DomainConfig saved, Map<String, String> overrides) {
+        DomainConfig.Builder b = saved.toBuilder().startPaused(true);
+        Map<String, String> raw = new HashMap<>(saved.raw());
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            String k = e.getKey().trim();
+            String v = unquote(e.getValue());
+            if (MACHINE_KEYS.contains(k)) {
+                throw new HypervisorException("cannot restore with " + k + "=" + v + ": the image fixes the machine (type "
+                        + saved.type().name().toLowerCase() + ", memory " + saved.memoryMiB() + ", vcpus " + saved.vcpus() + ")");
+            }
+            try {
+                switch (k) {
+                    case "name" -> b.name(v);
+                    case "pool" -> b.pool(v);
+                    case "cpus" -> b.cpus(v);
+                    case "cpu_weight", "weight" -> b.cpuWeight(Integer.parseInt(v));
+                    case "cap" -> b.cap(Integer.parseInt(v));
+                    default -> { }
+                }
+            } catch (NumberFormatException ex) {
+                throw new HypervisorException("cannot restore with " + k + "=" + v + ": not a number");
+            }
+            raw.put(k, e.getValue());
+        }
+        try {
+            return b.raw(raw).build();
+        } catch (IllegalArgumentException e) {
+            throw new HypervisorException("cannot restore: " + e.getMessage());
+        }
+    }
+
+    private static String unquote(String v) {
+        String s = v == null ? "" : v.trim();
+        return s.length() >= 2 && (s.startsWith("\"") && s.endsWith("\"") || s.startsWith("'") && s.endsWith("'"))
+                ? s.substring(1, s.length() - 1) : s;
+    }
+}

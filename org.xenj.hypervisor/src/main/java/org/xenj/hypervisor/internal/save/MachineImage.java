@@ -1,0 +1,27 @@
+package org.xenj.hypervisor.internal.save;
+
+import java.util.List;
+import java.util.Map;
+
+import org.xenj.hypervisor.internal.cpu.CpuState;
+import org.xenj.hypervisor.internal.evtchn.EventChannelsState;
+import org.xenj.hypervisor.internal.gnttab.GrantTableState;
+import org.xenj.hypervisor.internal.platform.PlatformState;
+
+/**
+ * An HVM guest's state apart from memory, as a {@link org.xenj.hypervisor.internal.exec.Guest}
+ * hands it to a save and takes it back on restore.
+ *
+ * @param vcpus         one CPU record per vCPU, by index
+ * @param platform      timers and interrupt controllers
+ * @param pciHeaders    every PCI function's header (bdf → header words) as the guest programmed it
+ * @param deviceModels  per device model name, its own state record
+ * @param backends      per backend kind, its state record (empty: attach afresh)
+ * @param evtchn        the domain's event channels (null: no Xen ABI)
+ * @param gnttab        the domain's grant table (null: no Xen ABI)
+ * @param xenstore      the domain's own xenstore subtree, paths relative to {@code /local/domain/<id>}
+ */
+public record MachineImage(List<CpuState> vcpus, PlatformState platform, Map<Integer, int[]> pciHeaders,
+        Map<String, byte[]> deviceModels, Map<String, byte[]> backends, EventChannelsState evtchn, GrantTableState gnttab,
+        Map<String, byte[]> xenstore) {
+}
