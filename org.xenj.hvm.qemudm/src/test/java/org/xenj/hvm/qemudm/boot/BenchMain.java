@@ -46,6 +46,11 @@ public final class BenchMain {
             }
             long insns = vm.cpuExecutor() == null ? 0 : vm.cpuExecutor().instructionCount();
             System.out.println("# guest instructions: " + insns + ", shutdown: " + vm.shutdownReason());
+            if (vm.cpuExecutor() != null) {
+                String jit = vm.cpuExecutor().cpu().jitStatistics();
+                System.out.println("# " + vm.cpuExecutor().cpu().blockCacheStatistics());
+                System.out.println("# " + (jit == null ? "translator off" : jit));
+            }
             if (boot < 0 || end < 0) {
                 System.out.println("# console tail:\n" + BootText.tail(vm.consoleText()));
             }
