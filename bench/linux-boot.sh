@@ -3,8 +3,9 @@
 #
 # Boots the guest made by shared/bench/build-linux-guest.sh (same kernel, initramfs and @@BENCH
 # markers as the peers) and prints as its last line:
-#   xenj boot_s=<s> work_s=<s> md5=<ok|bad>
-# boot_s = JVM start -> "@@BENCH BOOT"; work_s = BOOT -> "@@BENCH WORK-END".
+#   xenj boot_s=<s> work_s=<s> md5=<ok|bad> boot_cpu=<s> work_cpu=<s>
+# boot_s = JVM start -> "@@BENCH BOOT"; work_s = BOOT -> "@@BENCH WORK-END"; *_cpu = CPU seconds
+# of the JVM in those phases (all its threads; compare with peers.sh's *_cpu on a loaded host).
 # With --vs qemu (or a list: --vs qemu,bochs,v86) it first runs shared/bench/peers.sh for those
 # peers (RUNS=1) in the same invocation and then prints the xenj/peer ratios before the last line.
 # xenj runs once per mode of XENJ_MODES (default "interp jit": the interpreter alone, then with the
@@ -28,21 +29,22 @@ GUEST=${BENCH_GUEST:-${TMPDIR:-/tmp}/xenj-bench-guest}
 
 cd "$ROOT"
 mvn -B -o -q -pl org.xenj.hypervisor,org.xenj.hvm.qemudm -am test-compile -DskipTests >&2
-CP=org.xenj.hypervisor/target/classes:org.xenj.hvm.qemudm/target/classes:org.xenj.hvm.qemudm/target/test-classes
+CP=org.xenj.hypervisor/target/classes:org.xenj.dom0.block/target/classes:org.xenj.dom0.vswitch/target/classes
+CP=$CP:org.xenj.hvm.qemudm/target/classes:org.xenj.hvm.qemudm/target/test-classes
 
 PEER_OUT=""
 if [ -n "$VS" ]; then
   PEER_OUT=$(PEERS="${VS//,/ }" RUNS=1 GUEST="$GUEST" "$SHARED/bench/peers.sh" 2>/dev/null | tee /dev/stderr)
 fi
 
-# the translator needs ASM: from the local repository Maven uses (.mvn/maven.config may move it)
+# the translator needs ASM, the vswitch JNA: from the local repository Maven uses (.mvn/maven.config may move it)
 M2=$(sed -n 's/.*-Dmaven.repo.local=\([^ ]*\).*/\1/p' .mvn/maven.config 2>/dev/null | head -n1)
 M2=${M2:-$HOME/.m2/repository}
 ASM_VERSION=$(sed -n 's:.*<asm.version>\(.*\)</asm.version>.*:\1:p' pom.xml | head -n1)
 ASM_JAR=$M2/org/ow2/asm/asm/$ASM_VERSION/asm-$ASM_VERSION.jar
 [ -f "$ASM_JAR" ] || ASM_JAR=""
 [ -n "$ASM_JAR" ] || { echo "linux-boot: asm jar not found in the local repository (needed by the translator)" >&2; exit 2; }
-CP=$CP:$ASM_JAR
+CP=$CP:$ASM_JAR:$(ls "$M2"/net/java/dev/jna/jna/*/jna-*.jar 2>/dev/null | grep -v sources | tail -n1)
 
 FIRST=""
 for mode in ${XENJ_MODES:-interp jit}; do
