@@ -37,8 +37,10 @@ public final class BenchMain {
             int boot = vm.waitFor("@@BENCH BOOT", 0, timeoutMs);
             double bootS = boot < 0 ? Double.NaN : (System.currentTimeMillis() - jvmStartMs) / 1000.0;
             long bootNs = System.nanoTime();
+            double bootCpu = processCpuSeconds();
             int end = boot < 0 ? -1 : vm.waitFor("@@BENCH WORK-END", boot, timeoutMs);
             double workS = end < 0 ? Double.NaN : (System.nanoTime() - bootNs) / 1e9;
+            double workCpu = end < 0 ? Double.NaN : processCpuSeconds() - bootCpu;
             Matcher m = MD5.matcher(vm.consoleText());
             String md5 = m.find() && m.group(1).equals(expectedMd5) ? "ok" : "bad";
             if (end >= 0) {
@@ -46,11 +48,23 @@ public final class BenchMain {
             }
             long insns = vm.cpuExecutor() == null ? 0 : vm.cpuExecutor().instructionCount();
             System.out.println("# guest instructions: " + insns + ", shutdown: " + vm.shutdownReason());
+            if (vm.cpuExecutor() != null) {
+                String jit = vm.cpuExecutor().cpu().jitStatistics();
+                System.out.println("# " + vm.cpuExecutor().cpu().blockCacheStatistics());
+                System.out.println("# " + (jit == null ? "translator off" : jit));
+            }
             if (boot < 0 || end < 0) {
                 System.out.println("# console tail:\n" + BootText.tail(vm.consoleText()));
             }
-            System.out.printf("xenj boot_s=%s work_s=%s md5=%s%n", fmt(bootS), fmt(workS), md5);
+            // CPU seconds of the whole JVM (vCPU, compile thread, GC, devices): the contention-robust view, as peers.sh's *_cpu
+            System.out.printf("xenj boot_s=%s work_s=%s md5=%s boot_cpu=%s work_cpu=%s%n", fmt(bootS), fmt(workS), md5,
+                    fmt(boot < 0 ? Double.NaN : bootCpu), fmt(workCpu));
         }
+    }
+
+    private static double processCpuSeconds() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() / 1e9 : Double.NaN;
     }
 
     private static String fmt(double s) {

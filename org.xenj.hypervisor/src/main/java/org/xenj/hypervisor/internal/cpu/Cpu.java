@@ -492,7 +492,11 @@ public final class Cpu extends CpuBlocks {
             b.append(' ').append(hex(recentEips[(recentPos + i) & 15]));
         }
         b.append("\ninstructions=").append(instructions).append(" blocks from cache=").append(blockHits).append(" decoded=")
-                .append(blockBuilds);
+                .append(blockBuilds).append(" evicted=").append(blockEvictions);
+        String jitStats = jitStatistics();
+        if (jitStats != null) {
+            b.append('\n').append(jitStats);
+        }
         if (tripleFaultReason != null) {
             b.append('\n').append(tripleFaultReason);
         }

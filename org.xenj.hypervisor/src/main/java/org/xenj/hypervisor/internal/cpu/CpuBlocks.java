@@ -10,7 +10,8 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
  * The decoded-block cache. A block is a run of instructions decoded from one physical code page,
  * stored as rows of ints (opcode, ModRM, prefixes, length, effective-address parts, immediates) in
  * preallocated flat arrays, and keyed by (host chunk, index of its first byte, CS size, CS base and
- * limit). Running a cached block only unpacks the rows into the decoder's fields and recomputes the
+ * limit). The cache is 4-way set associative (1024 sets, least recently used way replaced); the
+ * set is a hash of the whole host address (chunk identity and index). Running a cached block only unpacks the rows into the decoder's fields and recomputes the
  * effective address from the registers; nothing is allocated and the executors are unchanged.
  *
  * <h2>Why blocks stay correct</h2>
@@ -41,8 +42,9 @@ abstract class CpuBlocks extends CpuExec0F {
     /** {@code -Dxenj.cpu.blockcache=false} turns the cache off (for comparisons and bisecting). */
     static final boolean ENABLED = !"false".equals(System.getProperty("xenj.cpu.blockcache"));
 
-    private static final int SLOT_BITS = 12;
-    private static final int SLOTS = 1 << SLOT_BITS;
+    /** 4096 slots as 1024 sets of 4 ways, replaced least recently used first. */
+    private static final int WAY_BITS = 2, WAYS = 1 << WAY_BITS, SET_BITS = 10;
+    static final int SLOTS = 1 << (SET_BITS + WAY_BITS);
     private static final int MAX_INSNS = 32;
     private static final int STRIDE = 5;
     private static final int MAX_BYTES = 256;
@@ -54,7 +56,9 @@ abstract class CpuBlocks extends CpuExec0F {
     private byte[][] slotChunk;
     /** Per slot, in one cache line: first byte's index, CS size, CS base, CS limit, rows, bytes. */
     private int[] meta;
-    private static final int M_START = 0, M_MODE = 1, M_CS_BASE = 2, M_CS_LIMIT = 3, M_COUNT = 4, M_LEN = 5, M_EPOCH = 6, META = 8;
+    private static final int M_START = 0, M_MODE = 1, M_CS_BASE = 2, M_CS_LIMIT = 3, M_COUNT = 4, M_LEN = 5, M_EPOCH = 6, M_USED = 7, META = 8;
+    /** Stamps {@code M_USED} (compared by difference, so wrapping around is harmless). */
+    private int useClock;
 
     /**
      * Validation epoch: a block whose bytes were compared in the current epoch is entered without
@@ -69,8 +73,8 @@ abstract class CpuBlocks extends CpuExec0F {
 
     /** Instructions completed in the current slice (read by the slice loop after a fault too). */
     int sliceDone;
-    /** Statistics: blocks entered from the cache, blocks (re)decoded. */
-    long blockHits, blockBuilds;
+    /** Statistics: blocks entered from the cache, blocks (re)decoded, blocks that pushed another out of its set. */
+    long blockHits, blockBuilds, blockEvictions;
 
     /** Hot blocks compiled to JVM bytecode ({@code -Dxenj.jit=true}), or null when off. */
     final CpuJit jit;
@@ -84,6 +88,12 @@ abstract class CpuBlocks extends CpuExec0F {
     /** The translator's statistics, or null when it is off. */
     public final String jitStatistics() {
         return jit == null ? null : jit.statistics();
+    }
+
+    /** The block cache's statistics (benchmarks, debug keys). */
+    public final String blockCacheStatistics() {
+        return "blocks: from cache=" + blockHits + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
+                + WAYS + "-way)";
     }
 
     private void allocate() {
@@ -118,40 +128,72 @@ abstract class CpuBlocks extends CpuExec0F {
         if (blockBreak || (lin & PAGE_MASK) != codeWatchPage) {
             newCodePage(lin);
         }
-        int s = slotOf(chunk, idx);
         int mode = code32 ? 1 : 0;
         int[] mt = meta;
-        int mi = s * META;
-        int len = mt[mi + M_LEN];
-        if (slotChunk[s] == chunk && mt[mi + M_START] == idx && mt[mi + M_MODE] == mode && mt[mi + M_CS_BASE] == segBase[CS]
-                && mt[mi + M_CS_LIMIT] == segLimit[CS]
-                && (mt[mi + M_EPOCH] == epoch || sameBytes(chunk, idx, s * MAX_BYTES, len))) {
-            mt[mi + M_EPOCH] = epoch;
-            blockHits++;
-            if (jit == null || !jit.enter(s, max)) {
-                replay(s, max);
+        int csBase = segBase[CS], csLimit = segLimit[CS];
+        int first = setOf(chunk, idx) << WAY_BITS;
+        int s = -1;
+        for (int w = first; w < first + WAYS; w++) {
+            int mi = w * META;
+            if (slotChunk[w] == chunk && mt[mi + M_START] == idx && mt[mi + M_MODE] == mode && mt[mi + M_CS_BASE] == csBase
+                    && mt[mi + M_CS_LIMIT] == csLimit) {
+                s = w;
+                break;
+            }
+        }
+        if (s >= 0) {
+            int mi = s * META;
+            if (mt[mi + M_EPOCH] == epoch || sameBytes(chunk, idx, s * MAX_BYTES, mt[mi + M_LEN])) {
+                mt[mi + M_EPOCH] = epoch;
+                mt[mi + M_USED] = ++useClock;
+                blockHits++;
+                if (jit == null || !jit.enter(s, max)) {
+                    replay(s, max);
+                }
+                return;
             }
         } else {
-            blockBuilds++;
-            if (jit != null) {
-                jit.slotReplaced(s, slotChunk[s] == chunk && mt[mi + M_START] == idx);
-                if (jit.forced() && predecode(s, chunk, idx, mode)) {
-                    if (!jit.enter(s, max)) {
-                        replay(s, max);
-                    }
-                    return;
-                }
+            s = victim(first);
+            if (slotChunk[s] != null) {
+                blockEvictions++;
             }
-            record(s, chunk, idx, mode, max);
         }
+        meta[s * META + M_USED] = ++useClock;
+        blockBuilds++;
+        if (jit != null) {
+            jit.slotReplaced(s, slotChunk[s] == chunk && mt[s * META + M_START] == idx);
+            if (jit.forced() && predecode(s, chunk, idx, mode)) {
+                if (!jit.enter(s, max)) {
+                    replay(s, max);
+                }
+                return;
+            }
+        }
+        record(s, chunk, idx, mode, max);
+    }
+
+    /** The way of the set starting at slot {@code first} to fill: an empty one, else the least recently used. */
+    private int victim(int first) {
+        int best = first;
+        for (int w = first; w < first + WAYS; w++) {
+            if (slotChunk[w] == null) {
+                return w;
+            }
+            if (meta[w * META + M_USED] - meta[best * META + M_USED] < 0) {
+                best = w;
+            }
+        }
+        return best;
     }
 
     /**
-     * The slot of the block at {@code chunk[idx]}: the chunk's identity is mixed in, so that blocks
-     * at the same offset of different 1 MiB chunks (the same code in another MiB) do not collide.
+     * The set of the block at {@code chunk[idx]}. The key is the block's host-memory address (the
+     * chunk and the index in it: the machine address, which within a domain stands for one
+     * guest-physical page), and the whole of it is hashed, so that blocks at the same offset of
+     * different 1 MiB chunks or of different pages spread over the sets.
      */
-    private static int slotOf(byte[] chunk, int idx) {
-        return ((idx + System.identityHashCode(chunk) * 0x01000193) * 0x9E3779B1) >>> (32 - SLOT_BITS);
+    static int setOf(byte[] chunk, int idx) {
+        return ((idx ^ System.identityHashCode(chunk) * 0x01000193) * 0x9E3779B1) >>> (32 - SET_BITS);
     }
 
     /** Code outside RAM (or the cache off): decode every time. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
 
 /**
  * The decoded-block cache returns the current code whoever rewrote it: the guest inside the
@@ -233,5 +234,63 @@ class BlockCacheTest extends CpuTestSupport {
         assertEquals(2000 * 2 * 3, reg(Cpu.EAX));
         // (the chunk's identity hash is random: the two still share a slot about once in 4096 runs)
         assertTrue(cpu.blockBuilds < 100, "decoded " + cpu.blockBuilds + " blocks");
+    }
+
+    /**
+     * The cache is 4-way set associative with LRU replacement: four blocks whose addresses hash to
+     * one set all stay cached while a loop calls them in turn (a direct-mapped cache would decode
+     * them again at every call); a fifth one in the same set makes the set evict.
+     */
+    @Test
+    void fourBlocksOfOneSetStayCachedAndAFifthEvicts() {
+        CpuTestSupport four = callLeavesOfOneSet(4);
+        assertEquals(0, four.cpu.blockEvictions, four.cpu.blockCacheStatistics());
+        assertTrue(four.cpu.blockBuilds < 20, four.cpu.blockCacheStatistics());
+        CpuTestSupport five = callLeavesOfOneSet(5);
+        assertTrue(five.cpu.blockEvictions >= 100, five.cpu.blockCacheStatistics());
+    }
+
+    /** Calls {@code n} one-block leaves of one cache set 50 times each; checks the result. */
+    private static CpuTestSupport callLeavesOfOneSet(int n) {
+        CpuTestSupport t = new CpuTestSupport();
+        int[] leaves = sameSetAddresses(t, n);
+        StringBuilder calls = new StringBuilder();
+        for (int k = 0; k < n; k++) {
+            calls.append("    call ").append(leaves[k]).append('\n');
+            t.load(leaves[k], new byte[] {0x40, (byte) 0xc3}); // inc eax; ret
+        }
+        t.flat32(0x1000, "    mov ecx, 50\n    xor eax, eax\ntop:\n" + calls + "    dec ecx\n    jnz top\n    hlt\n");
+        t.runDeliveringToHlt();
+        assertEquals(50 * n, t.reg(Cpu.EAX));
+        return t;
+    }
+
+    /**
+     * {@code n} addresses between 64 KiB and 1 MiB whose blocks fall into one cache set of
+     * {@code t}'s CPU (the hash mixes in the chunk's identity), a set that no byte of the loop
+     * (within 256 bytes of 0x1000) maps to.
+     */
+    private static int[] sameSetAddresses(CpuTestSupport t, int n) {
+        java.util.Set<Integer> loopSets = new java.util.HashSet<>();
+        for (int a = 0x1000; a < 0x1100; a++) {
+            loopSets.add(setOfGpa(t, a));
+        }
+        java.util.Map<Integer, java.util.List<Integer>> bySet = new java.util.HashMap<>();
+        for (int a = 0x10000; a < MB; a += 16) {
+            int set = setOfGpa(t, a);
+            if (!loopSets.contains(set)) {
+                java.util.List<Integer> l = bySet.computeIfAbsent(set, k -> new java.util.ArrayList<>());
+                l.add(a);
+                if (l.size() == n) {
+                    return l.stream().mapToInt(Integer::intValue).toArray();
+                }
+            }
+        }
+        throw new AssertionError("no cache set with " + n + " addresses");
+    }
+
+    private static int setOfGpa(CpuTestSupport t, int gpa) {
+        int mfn = t.mem.mfn(gpa >>> 12);
+        return CpuBlocks.setOf(t.cpu.machine.chunk(mfn), MachineMemory.offset(mfn) + (gpa & 0xfff));
     }
 }

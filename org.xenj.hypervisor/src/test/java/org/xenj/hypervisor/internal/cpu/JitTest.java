@@ -238,4 +238,32 @@ class JitTest {
             assertTrue(t.cpu.jit.invalidations > 0, t.cpu.jitStatistics());
         });
     }
+
+    /**
+     * Bad input: code that fills the code cache with one-shot blocks (5,000 distinct blocks, more than the cache's 4,096 slots, each
+     * translated when first seen) stays bounded: at most one compiled block per cache slot is live,
+     * the rest were evicted, and the results are right.
+     */
+    @Test
+    void oneShotBlocksDoNotGrowTheCodeCache() {
+        int blocks = 5_000;
+        withJit(Map.of("xenj.jit", "true", "xenj.jit.threshold", "0"), t -> {
+            byte[] code = new byte[blocks * 3 + 1];
+            for (int k = 0; k < blocks; k++) {
+                code[3 * k] = 0x40; // inc eax
+                code[3 * k + 1] = (byte) 0xeb; // jmp $+2: ends the translated block
+                code[3 * k + 2] = 0;
+            }
+            code[blocks * 3] = (byte) 0xf4; // hlt
+            t.flat32(0x1000, "xor eax, eax\njmp 0x20000");
+            t.load(0x20000, code);
+            t.runDeliveringToHlt();
+            CpuJit jit = t.cpu.jit;
+            assertEquals(blocks, t.reg(Cpu.EAX));
+            assertTrue(jit.liveBlocks <= CpuBlocks.SLOTS, t.cpu.jitStatistics());
+            // (a few blocks are not compiled: those that cross a page run through the decoder)
+            assertTrue(jit.evictions >= blocks - CpuBlocks.SLOTS - blocks / 50, t.cpu.jitStatistics());
+            assertTrue(jit.liveBytes < 16L << 20, t.cpu.jitStatistics());
+        });
+    }
 }
