@@ -109,8 +109,14 @@ public final class PvPageTables {
         return owns(mfn) && typeOf(mfn) == NONE && (mfn >= mapRefs.length || mapRefs[mfn] == 0);
     }
 
+    /**
+     * The frame an entry names, or -1 when its address has bits at or above 2^43 (no frame of ours:
+     * a plain int cast would drop them and name a frame the entry does not — found by the
+     * writable-page-table fuzz, reachable through mmu_update too).
+     */
     static int entryMfn(long e) {
-        return (int) ((e & ADDR_MASK) >>> 12);
+        long mfn = (e & ADDR_MASK) >>> 12;
+        return mfn <= Integer.MAX_VALUE ? (int) mfn : -1;
     }
 
     // ---------------------------------------------------------------- entry references
@@ -142,7 +148,7 @@ public final class PvPageTables {
             return;
         }
         int mfn = entryMfn(e);
-        if (mfn >= mapRefs.length || mapRefs[mfn] == 0) {
+        if (mfn < 0 || mfn >= mapRefs.length || mapRefs[mfn] == 0) {
             return; // a mapping the hypervisor installed (grant), not counted here
         }
         if ((e & RW) != 0 && writeRefs[mfn] > 0) {
@@ -187,7 +193,7 @@ public final class PvPageTables {
             }
             return rc;
         }
-        if (mfn < xenL2.length && xenL2[mfn]) {
+        if (mfn >= 0 && mfn < xenL2.length && xenL2[mfn]) {
             return -EINVAL;
         }
         return getType(mfn, L2);

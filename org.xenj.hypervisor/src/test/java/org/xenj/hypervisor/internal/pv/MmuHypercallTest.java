@@ -45,6 +45,10 @@ class MmuHypercallTest {
         assertEquals(-EPERM, mmuUpdate(a, (long) foreign << 12, 0), "writing a PTE in a foreign frame");
         int unowned = f.machine.totalFrames() - 1;
         assertEquals(-EPERM, mmuUpdate(a, ptr, (long) unowned << 12 | 0x63), "a free frame");
+        int own = a.mfnOfVa(a.scratch(6));
+        assertEquals(-EPERM, mmuUpdate(a, ptr, 1L << 44 | (long) own << 12 | 0x61),
+                "address bits above 2^43 do not wrap around onto an own frame");
+        assertEquals(before, MachineFrames.read64(f.machine, ptr));
     }
 
     @Test
