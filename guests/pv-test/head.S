@@ -21,7 +21,7 @@
     ELFNOTE(2, .long, hypercall_page)         /* HYPERCALL_PAGE */
     ELFNOTE(9, .asciz, "yes")                 /* PAE_MODE */
     ELFNOTE(8, .asciz, "generic")             /* LOADER */
-    ELFNOTE(10, .asciz, "!pae_pgdir_above_4gb") /* FEATURES */
+    ELFNOTE(10, .asciz, "!writable_page_tables|!pae_pgdir_above_4gb") /* FEATURES */
 
     .section .text.head, "ax"
     .globl _start

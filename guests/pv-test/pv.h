@@ -39,6 +39,11 @@ struct grant_entry { u16 flags, domid; u32 frame; };
 #define HC_console_io 18
 #define HC_grant_table_op 20
 #define HC_sched_op 29
+#define HC_vm_assist 21
+#define HC_mmuext_op 26
+#define VMASST_CMD_enable 0
+#define VMASST_TYPE_writable_pagetables 2
+#define MMUEXT_INVLPG_LOCAL 7
 #define HC_event_channel_op 32
 #define SCHEDOP_yield 0
 #define SCHEDOP_block 1

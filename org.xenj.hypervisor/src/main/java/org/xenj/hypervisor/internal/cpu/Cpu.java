@@ -81,6 +81,63 @@ public final class Cpu extends CpuBlocks {
         return done;
     }
 
+    /** {@link #emulateCapturingStores}: the instruction completed and its stores were committed. */
+    public static final int EMULATED = 0;
+    /** {@link #emulateCapturingStores}: not emulated (a store Xen's emulator refuses, or the commit said no); state undone. */
+    public static final int REFUSED = 1;
+    /** {@link #emulateCapturingStores}: it raised another exception ({@link #lastFaultVector}, {@link #lastErrorCode}, CR2); state undone. */
+    public static final int FAULTED = 2;
+
+    private final int[] emulationSavedRegs = new int[8];
+
+    /**
+     * Re-executes the instruction at EIP once with the data accesses to {@code cap}'s linear page
+     * going to the capture instead of memory (PV writable page tables: the instruction faulted on a
+     * store into a read-only page-table page). Called from the #PF delivery hook, so it never
+     * throws: the general registers, EIP and EFLAGS are restored unless the result is {@link #EMULATED}.
+     * x87 and FXSAVE stores are refused (their register state could not be undone).
+     */
+    public int emulateCapturingStores(StoreCapture cap) {
+        System.arraycopy(regs, 0, emulationSavedRegs, 0, 8);
+        int savedEip = eip;
+        int savedFlags = eflags();
+        int savedCr2 = cr2;
+        invlpg(cap.page); // the page's reads must miss the TLB and reach the capture
+        capture = cap;
+        capturePage = cap.page;
+        int result;
+        try {
+            int op = decode();
+            if (op >= 0xd8 && op <= 0xdf || op == 0x1ae) {
+                result = REFUSED;
+            } else {
+                execute(op);
+                capturePage = 1;
+                result = cap.commit(op) ? EMULATED : REFUSED;
+            }
+        } catch (CpuFault f) {
+            result = cap.refused ? REFUSED : FAULTED;
+        } finally {
+            capturePage = 1;
+            capture = null;
+        }
+        if (result != EMULATED) {
+            System.arraycopy(emulationSavedRegs, 0, regs, 0, 8);
+            eip = savedEip;
+            writeFlags(savedFlags, EFLAGS_MASK);
+            if (result == REFUSED) {
+                cr2 = savedCr2;
+            }
+        }
+        blockBreak = true;
+        return result;
+    }
+
+    /** Vector of the last exception the CPU raised (see {@link #emulateCapturingStores}). */
+    public int lastFaultVector() {
+        return faultVector;
+    }
+
     /** Delivers an external interrupt vector now (the executor checked IF and the shadow). */
     void deliverExternal(int vector) {
         halted = false;

@@ -98,6 +98,29 @@ abstract class CpuMmu extends CpuRegs {
      */
     int codeWatchPage = 1;
 
+    /**
+     * Linear page whose data accesses go to {@link #capture} while one instruction is re-executed for
+     * PV page-table write emulation ({@link Cpu#emulateCapturingStores}); 1 = none (never a page
+     * base). Checked only on the slow paths: the page is mapped read-only, so its stores never hit
+     * the TLB's write tags, and its read tag is dropped when the capture starts.
+     */
+    int capturePage = 1;
+    StoreCapture capture;
+
+    private boolean touchesCapture(int lin, int size) {
+        return (lin & PAGE_MASK) == capturePage || ((lin + size - 1) & PAGE_MASK) == capturePage;
+    }
+
+    /** A store into the captured page: kept aside, or refused (unwinds the instruction). */
+    private void captureStore(int lin, int size, long v) {
+        StoreCapture c = capture;
+        if (!c.acceptable(lin, size)) {
+            c.refused = true;
+            throw fault(PFV, 0);
+        }
+        c.store(lin, size, v);
+    }
+
     /** Forces stores to the linear page of {@code lin} through the slow path while a block runs from it. */
     final void watchCodePage(int lin) {
         int page = lin & PAGE_MASK;
@@ -391,6 +414,13 @@ abstract class CpuMmu extends CpuRegs {
     }
 
     final void checkWritableSlow(int lin, int size, boolean user) {
+        if (touchesCapture(lin, size)) {
+            if (!capture.acceptable(lin, size)) {
+                capture.refused = true;
+                throw fault(PFV, 0);
+            }
+            return;
+        }
         if (((lin ^ (lin + size - 1)) & PAGE_MASK) != 0) {
             probeWrite(lin, user);
             probeWrite(lin + size - 1, user);
@@ -408,6 +438,9 @@ abstract class CpuMmu extends CpuRegs {
     }
 
     private int read8Slow(int lin, boolean user) {
+        if ((lin & PAGE_MASK) == capturePage) {
+            return capture.load8(lin);
+        }
         if (mmioHit(lin, false, user)) {
             return (int) env.mmioRead(mmioRange, mmioOffset, 1) & 0xff;
         }
@@ -421,6 +454,9 @@ abstract class CpuMmu extends CpuRegs {
     private int read16Slow(int lin, boolean user) {
         if ((lin & 0xfff) == 0xfff) {
             return read8Slow(lin, user) | read8Slow(lin + 1, user) << 8;
+        }
+        if ((lin & PAGE_MASK) == capturePage) {
+            return capture.load8(lin) | capture.load8(lin + 1) << 8;
         }
         if (mmioHit(lin, false, user)) {
             return (int) env.mmioRead(mmioRange, mmioOffset, 2) & 0xffff;
@@ -440,6 +476,9 @@ abstract class CpuMmu extends CpuRegs {
             }
             return v;
         }
+        if ((lin & PAGE_MASK) == capturePage) {
+            return capture.load8(lin) | capture.load8(lin + 1) << 8 | capture.load8(lin + 2) << 16 | capture.load8(lin + 3) << 24;
+        }
         if (mmioHit(lin, false, user)) {
             return (int) env.mmioRead(mmioRange, mmioOffset, 4);
         }
@@ -451,6 +490,10 @@ abstract class CpuMmu extends CpuRegs {
     }
 
     private void write8Slow(int lin, int v, boolean user) {
+        if ((lin & PAGE_MASK) == capturePage) {
+            captureStore(lin, 1, v & 0xff);
+            return;
+        }
         if (mmioHit(lin, true, user)) {
             env.mmioWrite(mmioRange, mmioOffset, 1, v & 0xff);
             return;
@@ -464,6 +507,10 @@ abstract class CpuMmu extends CpuRegs {
     }
 
     private void write16Slow(int lin, int v, boolean user) {
+        if (touchesCapture(lin, 2)) {
+            captureStore(lin, 2, v & 0xffff);
+            return;
+        }
         if ((lin & 0xfff) == 0xfff) {
             checkWritableSlow(lin, 2, user);
             write8Slow(lin, v, user);
@@ -483,6 +530,10 @@ abstract class CpuMmu extends CpuRegs {
     }
 
     private void write32Slow(int lin, int v, boolean user) {
+        if (touchesCapture(lin, 4)) {
+            captureStore(lin, 4, v & 0xffffffffL);
+            return;
+        }
         if ((lin & 0xfff) > 0xffc) {
             checkWritableSlow(lin, 4, user);
             for (int k = 0; k < 4; k++) {
@@ -581,6 +632,9 @@ abstract class CpuMmu extends CpuRegs {
         int i = (lin >>> 12) & TLB_MASK;
         int[] tags = write ? tagW : tagR;
         if (tags[i] != (lin & PAGE_MASK)) {
+            if ((lin & PAGE_MASK) == capturePage) {
+                return -1; // element by element, through the capture
+            }
             i = fill(lin, write, userMode);
             if (i < 0) {
                 return -1;

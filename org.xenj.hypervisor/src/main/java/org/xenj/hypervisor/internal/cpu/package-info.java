@@ -35,6 +35,10 @@
  * so faults are precise.</li>
  * <li>Interrupts, timers, the deadline and exit requests are looked at between blocks of
  * instructions, never per instruction.</li>
+ * <li>PV writable page tables: {@link org.xenj.hypervisor.internal.cpu.Cpu#emulateCapturingStores}
+ * re-executes one faulting instruction with the accesses to one page going to a
+ * {@link org.xenj.hypervisor.internal.cpu.StoreCapture}; the check for that page is on the TLB
+ * slow paths only (the page is mapped read-only, so its stores never hit a write tag).</li>
  * </ul>
  *
  * <h2>Not (yet) implemented</h2>

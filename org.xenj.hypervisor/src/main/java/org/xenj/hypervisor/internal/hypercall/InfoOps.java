@@ -39,12 +39,11 @@ final class InfoOps {
             case XENVER_GET_FEATURES -> {
                 c.memory.checkWritable(arg, 8);
                 int idx = c.memory.read32(arg);
-                // PV: no optional features (no writable page tables, no superpages). HVM: the p2m
-                // translates (auto-translated) and upcalls can come as a vector (HvmEventCallback);
-                // no safe pvclock (vcpu_time_info is not kept current for HVM), no PIRQs.
-                int hvm = 1 << XENFEAT_AUTO_TRANSLATED_PHYSMAP | 1 << XENFEAT_HVM_CALLBACK_VECTOR;
-                c.memory.write32(arg + 4, idx == 0 && !c.domain.pv ? hvm : 0);
-                return idx == 0 ? 0 : -EINVAL;
+                if (idx != 0) {
+                    return -EINVAL; // XENFEAT_NR_SUBMAPS = 1, as Xen
+                }
+                c.memory.write32(arg + 4, XenFeatures.submap0(c.domain));
+                return 0;
             }
             case XENVER_PAGESIZE -> {
                 return 4096;
@@ -62,10 +61,9 @@ final class InfoOps {
         if (type < 0 || type >= 32) {
             return -EINVAL;
         }
-        // We offer 4 GiB segments (with and without notification) and extended CR3; we do not
-        // emulate writes to page tables (guests use mmu_update), so that assist is refused.
-        int supported = 1 << VMASST_TYPE_4GB_SEGMENTS | 1 << VMASST_TYPE_4GB_SEGMENTS_NOTIFY | 1 << VMASST_TYPE_PAE_EXTENDED_CR3;
-        if ((supported & 1 << type) == 0) {
+        // 4 GiB segments (with and without notification), extended CR3 and, for PV, writable page
+        // tables (stores into L1 tables emulated: PvPageTableWrites).
+        if ((XenFeatures.vmAssistSupported(c.domain) & 1 << type) == 0) {
             return -EINVAL;
         }
         switch (cmd) {

@@ -109,8 +109,14 @@ public final class PvPageTables {
         return owns(mfn) && typeOf(mfn) == NONE && (mfn >= mapRefs.length || mapRefs[mfn] == 0);
     }
 
+    /**
+     * The frame an entry names, or -1 when its address has bits at or above 2^43 (no frame of ours:
+     * a plain int cast would drop them and name a frame the entry does not — found by the
+     * writable-page-table fuzz, reachable through mmu_update too).
+     */
     static int entryMfn(long e) {
-        return (int) ((e & ADDR_MASK) >>> 12);
+        long mfn = (e & ADDR_MASK) >>> 12;
+        return mfn <= Integer.MAX_VALUE ? (int) mfn : -1;
     }
 
     // ---------------------------------------------------------------- entry references
@@ -142,7 +148,7 @@ public final class PvPageTables {
             return;
         }
         int mfn = entryMfn(e);
-        if (mfn >= mapRefs.length || mapRefs[mfn] == 0) {
+        if (mfn < 0 || mfn >= mapRefs.length || mapRefs[mfn] == 0) {
             return; // a mapping the hypervisor installed (grant), not counted here
         }
         if ((e & RW) != 0 && writeRefs[mfn] > 0) {
@@ -187,7 +193,7 @@ public final class PvPageTables {
             }
             return rc;
         }
-        if (mfn < xenL2.length && xenL2[mfn]) {
+        if (mfn >= 0 && mfn < xenL2.length && xenL2[mfn]) {
             return -EINVAL;
         }
         return getType(mfn, L2);
@@ -368,6 +374,60 @@ public final class PvPageTables {
             default -> rc = -EPERM;
         }
         return rc;
+    }
+
+    /**
+     * Writable page tables (VMASST_TYPE_writable_pagetables; Xen's {@code ptwr_emulated_update}): the
+     * new values of {@code n} entries of the L1 table {@code l1} that one guest instruction stored,
+     * each validated exactly as MMU_NORMAL_PT_UPDATE validates an L1 entry, applied all or nothing.
+     * {@code upperHalfFixup[k]}: that entry got only a plain 4-byte store into its upper half; as
+     * Xen does, a present entry that cannot be taken then has P cleared (the guest is assumed to
+     * write the halves of a PAE entry the wrong way round, the lower half following).
+     * Only L1 tables: Xen emulates no writes to L2/L3 ("page-directory entries cannot be written").
+     *
+     * @return the number of present entries replaced (the caller flushes TLBs when that is not 0),
+     *         or a negative errno with nothing changed
+     */
+    public int emulatedL1Write(int l1, int n, int[] slots, long[] values, boolean[] upperHalfFixup) {
+        if (!owns(l1) || typeOf(l1) != L1 || typeRefs[l1] == 0) {
+            return -EINVAL;
+        }
+        long base = (long) l1 << 12;
+        for (int k = 0; k < n; k++) {
+            if (slots[k] < 0 || slots[k] >= 512) {
+                for (int j = 0; j < k; j++) {
+                    putL1e(values[j]);
+                }
+                return -EINVAL;
+            }
+            int rc = getL1e(values[k]);
+            if (rc != 0 && upperHalfFixup[k] && (values[k] & P) != 0) {
+                values[k] &= ~P; // not present: takes no reference, cannot fail
+                rc = 0;
+            }
+            if (rc != 0) {
+                for (int j = 0; j < k; j++) {
+                    putL1e(values[j]);
+                }
+                return rc;
+            }
+        }
+        int replaced = 0;
+        for (int k = 0; k < n; k++) {
+            long at = base + 8L * slots[k];
+            long old = MachineFrames.read64(machine, at);
+            MachineFrames.write64(machine, at, values[k]);
+            putL1e(old);
+            if ((old & P) != 0) {
+                replaced++;
+            }
+        }
+        return replaced;
+    }
+
+    /** Present mappings of {@code mfn} counted by validated L1 entries (tests: recount after a fuzz run). */
+    public int mappings(int mfn) {
+        return mfn >= 0 && mfn < mapRefs.length ? mapRefs[mfn] : 0;
     }
 
     /** MMUEXT_PIN_Lx_TABLE. */

@@ -26,6 +26,7 @@ public final class ElfKernel {
     public static final int NOTE_LOADER = 8;
     public static final int NOTE_PAE_MODE = 9;
     public static final int NOTE_FEATURES = 10;
+    public static final int NOTE_SUPPORTED_FEATURES = 17;
 
     /** A PT_LOAD segment: where it goes (virtual), its file bytes, its size in memory. */
     public record Segment(long vaddr, byte[] data, long memsz) {
@@ -244,6 +245,31 @@ public final class ElfKernel {
     public String features() {
         String s = stringNote(NOTE_FEATURES);
         return s != null ? s : legacy.getOrDefault("FEATURES", "");
+    }
+
+    /**
+     * XEN_ELFNOTE_SUPPORTED_FEATURES: a bitmap of XENFEAT_* the kernel supports, one 32-bit word per
+     * submap; Xen reads submap 0 only (XENFEAT_NR_SUBMAPS = 1). 0 without the note or with a shorter one.
+     */
+    public int supportedFeaturesNote() {
+        byte[] d = notes.get(NOTE_SUPPORTED_FEATURES);
+        if (d == null || d.length < 4) {
+            return 0;
+        }
+        return ByteBuffer.wrap(d).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+    }
+
+    /**
+     * Whether the kernel handles PAE page directories anywhere (Xen's XEN_PAE_EXTCR3/BIMODAL): the
+     * PAE_MODE note "yes" or "bimodal", or the legacy {@code PAE=yes[extended-cr3]}. The toolstack
+     * then turns VMASST_TYPE_pae_extended_cr3 on.
+     */
+    public boolean paeExtendedCr3() {
+        String s = stringNote(NOTE_PAE_MODE);
+        if (s != null) {
+            return s.equals("yes") || s.contains("bimodal");
+        }
+        return "yes[extended-cr3]".equals(legacy.get("PAE"));
     }
 
     public String guestOs() {

@@ -55,7 +55,10 @@ public final class PvStartOfDay {
         if (!(pae.startsWith("yes") || pae.equals("bimodal"))) {
             throw new HypervisorException("PV kernel is not PAE (PAE_MODE note '" + pae + "'); xenj runs x86_32 PAE PV guests only");
         }
-        checkFeatures(kernel.features());
+        PvKernelFeatures.negotiate(kernel, d.machine);
+        if (kernel.paeExtendedCr3()) {
+            d.vmAssist |= 1 << VMASST_TYPE_PAE_EXTENDED_CR3; // as Xen's toolstack for XEN_PAE_EXTCR3/BIMODAL kernels
+        }
         long virtBase = kernel.virtBase();
         long lowest = Long.MAX_VALUE;
         long highest = 0;
@@ -192,17 +195,6 @@ public final class PvStartOfDay {
         return new PvBootState((int) kernel.entry(), esp, startInfoVa, (long) l3Mfn << 12, 0x202, FLAT_RING1_CS,
                 FLAT_RING1_DS, startInfoVa, (int) (virtBase + ((long) p2mPfn << 12)),
                 (int) (virtBase + ((long) ptPfn << 12)), nrPt, (int) vEnd, startInfoPfn, consolePfn, storePfn);
-    }
-
-    private static void checkFeatures(String features) {
-        for (String f : features.split("\\|")) {
-            if (f.startsWith("!")) {
-                String need = f.substring(1);
-                if (!need.equals("pae_pgdir_above_4gb")) {
-                    throw new HypervisorException("PV kernel requires Xen feature '" + need + "', which xenj does not offer");
-                }
-            }
-        }
     }
 
     private static void copy(XenDomain d, int[] p2m, long pa, byte[] data) {

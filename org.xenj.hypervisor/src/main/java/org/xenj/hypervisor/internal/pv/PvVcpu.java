@@ -17,6 +17,7 @@ import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
 import org.xenj.hypervisor.internal.hypercall.GuestRegisters;
 import org.xenj.hypervisor.internal.hypercall.HypercallContext;
+import org.xenj.hypervisor.internal.hypercall.PvVirtualMemory;
 import org.xenj.hypervisor.internal.mem.MachineFrames;
 import org.xenj.hypervisor.internal.hypercall.XenDomain;
 import org.xenj.hypervisor.internal.hypercall.XenVcpu;
@@ -66,6 +67,7 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
     private final CpuExecutor executor;
     private final HypercallContext hc;
     private final PvPrivilegedOps privileged;
+    private final PvPageTableWrites pageTableWrites;
     private long loadedCr3;
 
     public PvVcpu(XenDomain d, int id, PvBootState boot) {
@@ -79,6 +81,7 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         this.executor = new CpuExecutor(cpu, this, d.context::log);
         this.hc = new HypercallContext(d, id, new CpuRegisters(cpu));
         this.privileged = new PvPrivilegedOps(d, v, cpu);
+        this.pageTableWrites = new PvPageTableWrites(d, v, cpu, (PvVirtualMemory) hc.memory);
         cpu.setDeliveryHook(this);
         cpu.setHypercallHandler(this);
         cpu.setCpuidHook(this);
@@ -219,6 +222,17 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
                     return true;
                 }
                 if (vector == PF) {
+                    int r = pageTableWrites.handle(errorCode);
+                    if (r == Cpu.EMULATED) {
+                        return true; // a store into one of its L1 tables, validated and done
+                    }
+                    if (r == Cpu.FAULTED) {
+                        // re-executing it raised another exception first: that one is the guest's
+                        vector = c.lastFaultVector();
+                        errorCode = hasErrorCode(vector) ? c.lastErrorCode() : -1;
+                    }
+                }
+                if (vector == PF) {
                     long vi = d.events.vcpuInfoAddress(v.id) + VI_ARCH_CR2;
                     MachineFrames.write32(d.machine, vi, c.getCr(2));
                 }
@@ -236,6 +250,15 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
                 return true;
             }
         }
+    }
+
+    private static boolean hasErrorCode(int vector) {
+        return vector == 8 || vector >= 10 && vector <= 14 || vector == 17;
+    }
+
+    /** Page-table writes emulated and refused so far (tests, diagnostics). */
+    public long[] pageTableWriteCounts() {
+        return new long[] {pageTableWrites.emulated, pageTableWrites.refused};
     }
 
     /**

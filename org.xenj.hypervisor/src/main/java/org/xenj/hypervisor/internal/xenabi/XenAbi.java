@@ -246,9 +246,13 @@ public final class XenAbi {
     public static final String START_INFO_MAGIC = "xen-3.0-x86_32p";
 
     // ---- feature flags (features.h) reported by XENVER_get_features ----
+    public static final int XENFEAT_WRITABLE_PAGE_TABLES = 0;
     public static final int XENFEAT_WRITABLE_DESCRIPTOR_TABLES = 1;
     public static final int XENFEAT_AUTO_TRANSLATED_PHYSMAP = 2;
+    public static final int XENFEAT_SUPERVISOR_MODE_KERNEL = 3;
+    public static final int XENFEAT_PAE_PGDIR_ABOVE_4GB = 4;
     public static final int XENFEAT_HVM_CALLBACK_VECTOR = 8;
+    public static final int XENFEAT_DOM0 = 11;
 
     /** Whether {@code domid} names a real domain rather than one of the DOMID_* specials. */
     public static boolean isRealDomid(int domid) {

@@ -45,6 +45,10 @@ class MmuHypercallTest {
         assertEquals(-EPERM, mmuUpdate(a, (long) foreign << 12, 0), "writing a PTE in a foreign frame");
         int unowned = f.machine.totalFrames() - 1;
         assertEquals(-EPERM, mmuUpdate(a, ptr, (long) unowned << 12 | 0x63), "a free frame");
+        int own = a.mfnOfVa(a.scratch(6));
+        assertEquals(-EPERM, mmuUpdate(a, ptr, 1L << 44 | (long) own << 12 | 0x61),
+                "address bits above 2^43 do not wrap around onto an own frame");
+        assertEquals(before, MachineFrames.read64(f.machine, ptr));
     }
 
     @Test
@@ -243,7 +247,8 @@ class MmuHypercallTest {
         assertEquals("xen-3.0-x86_32p", a.hc.memory.readCString(buf, 1024));
         assertEquals(-EFAULT, a.call(HC_XEN_VERSION, XENVER_CAPABILITIES, (int) 0xF5800000));
         assertEquals(0, a.call(HC_VM_ASSIST, VMASST_CMD_ENABLE, VMASST_TYPE_PAE_EXTENDED_CR3));
-        assertEquals(-EINVAL, a.call(HC_VM_ASSIST, VMASST_CMD_ENABLE, VMASST_TYPE_WRITABLE_PAGETABLES));
+        assertEquals(0, a.call(HC_VM_ASSIST, VMASST_CMD_ENABLE, VMASST_TYPE_WRITABLE_PAGETABLES), "PV: stores into L1 tables are emulated");
+        assertEquals(0, a.call(HC_VM_ASSIST, VMASST_CMD_DISABLE, VMASST_TYPE_WRITABLE_PAGETABLES));
         assertEquals(-EINVAL, a.call(HC_VM_ASSIST, VMASST_CMD_ENABLE, 40));
         assertEquals(-ENOSYS, a.call(HC_PHYSDEV_OP, 99, 0));
         assertEquals(-EINVAL, a.call(HC_HVM_OP, HVMOP_GET_PARAM, buf), "hvm_op on PV");

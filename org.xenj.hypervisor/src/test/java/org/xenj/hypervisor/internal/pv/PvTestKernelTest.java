@@ -77,6 +77,7 @@ class PvTestKernelTest {
         assertTrue(console.contains("pv-test: hello from a xenj PV guest (xen-3.0-x86_32p, 4096 pages)"), console);
         assertFalse(console.contains("pv-test: console_io works"), "console_io goes to the hypervisor log, not the console");
         assertTrue(ctx.log.toString().contains("pv-test: console_io works"), ctx.log.toString());
+        assertTrue(console.contains("pv-test: writable page tables: stores into its own L1 mapped and unmapped a page: ok"), console);
         assertTrue(console.contains("pv-test: timer fired on port"), console);
         assertTrue(console.contains("pv-test: grant shared with dom0: ok"), console);
         assertTrue(console.contains("pv-test: all done, powering off"), console);
