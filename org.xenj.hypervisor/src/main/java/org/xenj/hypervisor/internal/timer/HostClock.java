@@ -37,6 +37,11 @@ public final class HostClock implements VirtualClock {
     }
 
     @Override
+    public boolean isHostTime() {
+        return true;
+    }
+
+    @Override
     public long epochNanos() {
         return epochNanos;
     }
