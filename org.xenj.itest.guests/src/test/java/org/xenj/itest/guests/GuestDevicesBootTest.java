@@ -163,7 +163,12 @@ class GuestDevicesBootTest {
 
     private Object waitForPrompt(GuestShell g, long timeoutMs) throws InterruptedException {
         int prompt = g.waitFor(GuestShell.PROMPT, 0, timeoutMs);
-        assertTrue(prompt >= 0, g.name() + ": no shell prompt; console:\n" + g.tail() + "\nhost log:\n" + hostLog());
+        if (prompt < 0) { // a hung boot explains itself: vCPU, PIC, PIT, host timer and LAPIC state, twice 2 s apart
+            xen.debugKeys("d");
+            Thread.sleep(2000);
+            xen.debugKeys("d");
+        }
+        assertTrue(prompt >= 0, g.name() + ": no shell prompt; console:\n" + g.tail() + "\nhost log (debug-keys d at the end):\n" + hostLog());
         System.out.printf("[guest-devices] %s: prompt after %.1f s%n", g.name(), secs());
         return null;
     }
