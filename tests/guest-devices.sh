@@ -20,15 +20,17 @@
 # xen on pv), uptime and wall clock within 1 % of the host's across all the checks (ClockChecks).
 # Env: XENJ_PAE_GUEST_DIR (default ./guest-pae, built with KERNEL_FLAVOUR=686-pae), XENJ_GUEST_DIR
 # (pc's guest, default ./guest: scripts/build-guest.sh's default 686 build, as tests/boot-linux.sh
-# uses; point it at a 686-pae build to boot pc with that instead), XENJ_BOOT_TIMEOUT seconds to the
+# uses; a given directory is used as it is, e.g. a 686-pae build to boot pc with that instead), XENJ_BOOT_TIMEOUT seconds to the
 # prompts (default 1500).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/counts.sh
 GUEST=${XENJ_PAE_GUEST_DIR:-$PWD/guest-pae}
 KERNEL_FLAVOUR=686-pae scripts/build-guest.sh "$GUEST"
+# a given XENJ_GUEST_DIR is used as it is: building it here with the default flavour would turn a
+# 686-pae build into a 686 one
 PC_GUEST=${XENJ_GUEST_DIR:-$PWD/guest}
-scripts/build-guest.sh "$PC_GUEST"
+[ -n "${XENJ_GUEST_DIR:-}" ] || scripts/build-guest.sh "$PC_GUEST"
 for opt in CONFIG_XEN_BLKDEV_FRONTEND CONFIG_XEN_NETDEV_FRONTEND CONFIG_ATA_PIIX; do
     grep -q "^$opt=[ym]" "$GUEST/config" || { echo "guest-devices: $GUEST/config lacks $opt" >&2; exit 1; }
 done
