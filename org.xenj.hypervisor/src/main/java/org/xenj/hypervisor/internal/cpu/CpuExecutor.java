@@ -4,11 +4,12 @@ import java.util.function.Consumer;
 
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
+import org.xenj.hypervisor.internal.exec.VirtualClock;
 
 /**
  * Runs a {@link Cpu} for the scheduler. Between blocks of instructions it checks, in this order:
  * the exit and shutdown flags, the deadline and platform timers (reading the clock only every few
- * blocks), and pending interrupts (delivered when IF=1 and no interrupt shadow). HLT makes the
+ * blocks; timers on the domain's {@link VirtualClock}, the deadline on the host's), and pending interrupts (delivered when IF=1 and no interrupt shadow). HLT makes the
  * vCPU {@link RunExit#BLOCKED} unless an interrupt can be taken. Nothing the guest does escapes
  * {@link #run}: a triple fault or an internal error returns {@link RunExit#CRASH} after logging
  * the CPU state.
@@ -94,9 +95,17 @@ public final class CpuExecutor implements VCpuExecutor {
         }
     }
 
+    /**
+     * Platform timers run on the domain's clock ({@link Cpu#setClock}, the clock the TSC follows),
+     * the slice {@code deadline} on the host's, as the scheduler set it. With {@code HostClock} the
+     * two are one read; a clock of its own (instruction-counted, or a test's) costs a second read
+     * every {@link #CLOCK_EVERY} blocks, never one per instruction.
+     */
     private RunExit loop(long deadline) {
+        final VirtualClock domainClock = cpu.clock; // read once a slice: a builder may set it after construction
+        final boolean hostTime = domainClock.isHostTime();
         int clock = 0;
-        long now = System.nanoTime();
+        long now = domainClock.nanoTime();
         env.serviceTimers(now);
         while (true) {
             if (exitRequested) {
@@ -108,10 +117,10 @@ public final class CpuExecutor implements VCpuExecutor {
             }
             if (++clock >= CLOCK_EVERY || cpu.isHalted()) {
                 clock = 0;
-                now = System.nanoTime();
+                now = domainClock.nanoTime();
                 // always ask: the guest may have reprogrammed a timer since the last answer
                 env.serviceTimers(now);
-                if (now - deadline >= 0) {
+                if ((hostTime ? now : System.nanoTime()) - deadline >= 0) {
                     return RunExit.PREEMPTED;
                 }
             }

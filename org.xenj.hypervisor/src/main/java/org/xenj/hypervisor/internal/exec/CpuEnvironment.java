@@ -43,8 +43,9 @@ public interface CpuEnvironment {
 
     /**
      * Lets platform timers whose deadline passed fire (raising their interrupts). Called at block
-     * boundaries at most every few microseconds and before halting. Returns the next deadline
-     * ({@link System#nanoTime()} scale) or {@link Long#MAX_VALUE}.
+     * boundaries at most every few microseconds and before halting. {@code nowNanos} and the
+     * returned next deadline (or {@link Long#MAX_VALUE}) are instants of the domain's
+     * {@link VirtualClock} ({@link System#nanoTime()} scale with {@code HostClock}).
      */
     long serviceTimers(long nowNanos);
 

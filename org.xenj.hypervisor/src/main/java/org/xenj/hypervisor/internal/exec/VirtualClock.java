@@ -38,6 +38,15 @@ public interface VirtualClock {
     /** Unix time (ns since 1970) at guest time 0: the RTC's and Xen's wallclock base. */
     long wallclockAtEpochNanos();
 
+    /**
+     * True when {@link #nanoTime()} is {@link System#nanoTime()} itself ({@code HostClock}): a caller
+     * that needs both the domain's instant and the host's (the CPU executor: timers on the one,
+     * its scheduler slice on the other) may then read the host clock once for both.
+     */
+    default boolean isHostTime() {
+        return false;
+    }
+
     /** The host {@link System#nanoTime()} at which the clock reaches {@code instant} (host time: the same). */
     default long hostNanosOf(long instant) {
         return instant;

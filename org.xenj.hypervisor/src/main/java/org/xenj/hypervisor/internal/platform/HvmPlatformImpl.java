@@ -35,6 +35,8 @@ public final class HvmPlatformImpl implements HvmPlatform {
 
     private final GuestContext context;
     private final TimeSource clock;
+    /** Maps a timer deadline on {@link #clock} to the host instant the host timer must fire at. */
+    private final java.util.function.LongUnaryOperator hostNanosOf;
     private final IoPortBus ports;
     private final MmioBus mmio;
     private final InterruptFabric fabric;
@@ -61,9 +63,15 @@ public final class HvmPlatformImpl implements HvmPlatform {
     /** Xen's ABI for this domain (null when xl.cfg turned it off); set before any vCPU runs. */
     private HvmXenAbi xenAbi;
 
+    /** A platform on a bare time source whose instants are host instants (tests). */
     public HvmPlatformImpl(GuestContext context, TimeSource clock, long wallClockMillis) {
+        this(context, clock, instant -> instant, wallClockMillis);
+    }
+
+    private HvmPlatformImpl(GuestContext context, TimeSource clock, java.util.function.LongUnaryOperator hostNanosOf, long wallClockMillis) {
         this.context = context;
         this.clock = clock;
+        this.hostNanosOf = hostNanosOf;
         int vcpus = context.config().vcpus();
         VCpuWaker[] wakers = new VCpuWaker[vcpus];
         for (int i = 0; i < vcpus; i++) {
@@ -118,7 +126,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
 
     /** The platform on the domain's virtual clock: its timers, the RTC's time and the TSC agree. */
     public HvmPlatformImpl(GuestContext context) {
-        this(context, context.clock()::nanoTime, context.clock().wallclockNanos() / 1_000_000L);
+        this(context, context.clock()::nanoTime, context.clock()::hostNanosOf, context.clock().wallclockNanos() / 1_000_000L);
     }
 
     public CpuEnvironment environment(int vcpu) {
@@ -274,7 +282,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
                     hostTimer.cancel();
                 }
                 hostTimerDeadline = next;
-                hostTimer = context.schedule(next, hostTimerTask);
+                hostTimer = context.schedule(hostNanosOf.applyAsLong(next), hostTimerTask); // identity for HostClock
             }
         }
     }

@@ -51,6 +51,11 @@ public final class HostClock implements VirtualClock {
     }
 
     @Override
+    public boolean isHostTime() {
+        return true;
+    }
+
+    @Override
     public long epochNanos() {
         return epochNanos;
     }
