@@ -53,9 +53,22 @@ final class HvmXenAbiSetup {
         if (!enabled(context.config())) {
             return null;
         }
+        HvmXenAbi abi = attachAbi(context, platform);
+        XenPlatformPci.plugInto(platform, abi.debugPort());
+        return abi;
+    }
+
+    /**
+     * A PVH domain's Xen ABI: always on (a PVH kernel has no other way to its console and
+     * devices), and without the platform PCI device, as PVH has no PCI bus to put it on.
+     */
+    static HvmXenAbi attachPvh(GuestContext context, HvmPlatformImpl platform) {
+        return attachAbi(context, platform);
+    }
+
+    private static HvmXenAbi attachAbi(GuestContext context, HvmPlatformImpl platform) {
         HvmXenAbi abi = new HvmXenAbi(XenHost.of(context), context, context.config().vcpus(), platform::setIrq);
         platform.attachXenAbi(abi);
-        XenPlatformPci.plugInto(platform, abi.debugPort());
         abi.attachServices(HvmStoreAndConsole.setUp(abi.host(), abi.domain())::close);
         return abi;
     }

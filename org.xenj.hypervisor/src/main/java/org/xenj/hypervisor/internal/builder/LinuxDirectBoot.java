@@ -24,8 +24,21 @@ public final class LinuxDirectBoot {
     static final long FLAT_CODE = 0x00cf9b000000ffffL;
     static final long FLAT_DATA = 0x00cf93000000ffffL;
 
-    /** Where the CPU starts. */
-    public record EntryState(int eip, int esi, long gdtBase, int gdtLimit, int codeSelector, int dataSelector) {
+    /** Where the CPU starts; {@code ebx} is 0 but for PVH (the hvm_start_info address). */
+    public record EntryState(int eip, int esi, long gdtBase, int gdtLimit, int codeSelector, int dataSelector, int ebx) {
+        public EntryState(int eip, int esi, long gdtBase, int gdtLimit, int codeSelector, int dataSelector) {
+            this(eip, esi, gdtBase, gdtLimit, codeSelector, dataSelector, 0);
+        }
+    }
+
+    /** Writes the flat boot GDT (null, null, code 0x10, data 0x18) at {@link #GDT_ADDRESS}; returns its selectors (eip 0). */
+    static EntryState writeBootGdt(GuestMemory memory) {
+        long[] gdt = {0, 0, FLAT_CODE, FLAT_DATA};
+        for (int i = 0; i < gdt.length; i++) {
+            memory.write32(GDT_ADDRESS + i * 8L, (int) gdt[i]);
+            memory.write32(GDT_ADDRESS + i * 8L + 4, (int) (gdt[i] >>> 32));
+        }
+        return new EntryState(0, 0, GDT_ADDRESS, gdt.length * 8 - 1, BOOT_CS, BOOT_DS);
     }
 
     /** Where things went, for logs and tests. */
