@@ -99,7 +99,7 @@ public final class KernelElf {
 
     /** Reads the stream to its end, failing once it yields more than {@code limit} bytes. */
     private static byte[] readAtMost(InputStream in, int limit) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(limit, 64 << 20));
+        ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(limit, 1 << 20));
         byte[] buf = new byte[64 << 10];
         int n;
         while ((n = in.read(buf)) > 0) {

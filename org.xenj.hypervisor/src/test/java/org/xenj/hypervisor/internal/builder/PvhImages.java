@@ -109,10 +109,16 @@ final class PvhImages {
     /** {@code elf} compressed with xz (LZMA2 after the x86 BCJ filter, as Linux packs it). */
     static byte[] xz(byte[] elf) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (XZOutputStream x = new XZOutputStream(out, new FilterOptions[] {new X86Options(), new LZMA2Options()})) {
+        try (XZOutputStream x = new XZOutputStream(out, new FilterOptions[] {new X86Options(), small()})) {
             x.write(elf);
         }
         return out.toByteArray();
+    }
+
+    private static LZMA2Options small() throws Exception {
+        LZMA2Options o = new LZMA2Options();
+        o.setDictSize(LZMA2Options.DICT_SIZE_MIN); // test images are small; the decoder then allocates little
+        return o;
     }
 
     static byte[] gzip(byte[] elf) throws Exception {
