@@ -16,6 +16,9 @@
 # on working; blkback and netback are replaced three times each under pv while it writes and
 # reads back 16 MiB on xvda and pings (md5s equal, no ping lost, no frontend reconnect); after poweroff the host's e2fsck, debugfs and qemu-img check what the guests wrote. Runs GuestDevicesBootTest (one surefire test
 # per step). Never touches the host's interfaces.
+# Then the same 686-pae kernel boots once more as type="pvh" (PvhBootTest: the bzImage's xz vmlinux
+# entered at PHYS32_ENTRY with hvm_start_info, no device model, the shell on hvc0), a short boot
+# with no devices.
 # Env: XENJ_PAE_GUEST_DIR (default ./guest-pae), XENJ_GUEST_DIR (a 686 build to boot pc with instead; not set by default: the non-PAE 686 kernel hangs after probing ata_piix on xenj today), XENJ_BOOT_TIMEOUT seconds to the prompts (default 1500).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +30,10 @@ for opt in CONFIG_XEN_BLKDEV_FRONTEND CONFIG_XEN_NETDEV_FRONTEND CONFIG_ATA_PIIX
     grep -q "^$opt=[ym]" "$GUEST/config" || { echo "guest-devices: $GUEST/config lacks $opt" >&2; exit 1; }
 done
 OFFLINE=${MAVEN_OFFLINE:--o}
-surefire_clear org.xenj.itest.guests GuestDevicesBootTest
+surefire_clear org.xenj.itest.guests GuestDevicesBootTest PvhBootTest
 rc=0
 mvn -B $OFFLINE -q -pl org.xenj.itest.guests -am test \
-  -Dtest=GuestDevicesBootTest -Dsurefire.failIfNoSpecifiedTests=false \
-  -Dxenj.pvhvm.dir="$GUEST" -Dxenj.pc.dir="${PC_GUEST}" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1500}" || rc=$?
-surefire_result guest-devices org.xenj.itest.guests GuestDevicesBootTest || exit 1
+  -Dtest=GuestDevicesBootTest,PvhBootTest -Dsurefire.failIfNoSpecifiedTests=false \
+  -Dxenj.pvhvm.dir="$GUEST" -Dxenj.pvh.dir="$GUEST" -Dxenj.pc.dir="${PC_GUEST}" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1500}" || rc=$?
+surefire_result guest-devices org.xenj.itest.guests GuestDevicesBootTest PvhBootTest || exit 1
 exit "$rc"

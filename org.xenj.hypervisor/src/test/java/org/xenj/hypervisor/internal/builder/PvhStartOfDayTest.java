@@ -21,7 +21,7 @@ import org.xenj.hypervisor.internal.pv.TestElf;
  * hvm_start_info in EBX with command line, module and memory map, the flat GDT) and what it
  * refuses before writing anything, each with its reason.
  */
-class PvhBootTest {
+class PvhStartOfDayTest {
 
     private static final long MIB = 1 << 20;
 
