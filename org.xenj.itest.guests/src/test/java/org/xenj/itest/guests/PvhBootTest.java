@@ -68,8 +68,8 @@ class PvhBootTest {
                 String console = sh.run("cat /sys/class/tty/console/active /sys/hypervisor/type", 60);
                 System.out.println("[pvh] console, hypervisor:" + console);
                 assertEquals(List.of("hvc0", "xen"), console.strip().lines().map(String::strip).toList(), console);
-                String xen = sh.run("dmesg | grep -i -e xen -e grant -e hvc | head -40", 60);
-                System.out.println("[pvh] dmesg | grep -i -e xen -e grant -e hvc:" + xen);
+                String xenLines = sh.run("dmesg | grep -i -e xen -e grant -e hvc | head -40", 60);
+                System.out.println("[pvh] dmesg | grep -i -e xen -e grant -e hvc:" + xenLines);
                 String pci = sh.run("ls /sys/bus/pci/devices 2>/dev/null | wc -l", 60);
                 assertEquals("0", pci.trim(), "a PVH guest has no PCI devices: " + pci);
 
