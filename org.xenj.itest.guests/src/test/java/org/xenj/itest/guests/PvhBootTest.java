@@ -23,8 +23,8 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
  * Debian's 686-pae kernel as a {@code type="pvh"} guest: the bzImage as Debian ships it (xenj
  * unpacks its xz ELF payload), entered at its PHYS32_ENTRY with hvm_start_info, no device model;
  * the busybox shell comes up on the PV console (hvc0) and tells what it sees: the command line it
- * was given, Linux's own "Xen PVH" boot messages, and Xen under /sys/hypervisor. The only devices
- * Linux has are Xen's (console, xenbus). Runs with {@code -Dxenj.pvh.dir=DIR} naming a
+ * was given, Linux's own "Xen PVH" boot messages (event delivery by the callback vector, grant
+ * tables, the hvc0 console), and Xen under /sys/hypervisor; it has no PCI device. Runs with {@code -Dxenj.pvh.dir=DIR} naming a
  * build-guest.sh output with CONFIG_PVH=y (tests/guest-devices.sh passes its ./guest-pae).
  */
 class PvhBootTest {
@@ -70,6 +70,10 @@ class PvhBootTest {
                 assertEquals(List.of("hvc0", "xen"), console.strip().lines().map(String::strip).toList(), console);
                 String xenLines = sh.run("dmesg | grep -i -e xen -e grant -e hvc | head -40", 60);
                 System.out.println("[pvh] dmesg | grep -i -e xen -e grant -e hvc:" + xenLines);
+                for (String seen : new String[] {"Xen version: 4.17.0-xenj", "Xen HVM callback vector for event delivery is enabled",
+                        "printk: console [hvc0] enabled", "Grant table initialized"}) {
+                    assertTrue(xenLines.contains(seen), "no '" + seen + "' in:" + xenLines);
+                }
                 String pci = sh.run("ls /sys/bus/pci/devices 2>/dev/null | wc -l", 60);
                 assertEquals("0", pci.trim(), "a PVH guest has no PCI devices: " + pci);
 
