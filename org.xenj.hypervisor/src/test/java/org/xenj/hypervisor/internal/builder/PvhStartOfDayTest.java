@@ -145,6 +145,38 @@ class PvhStartOfDayTest {
         }
     }
 
+    /** 20,000 mutated PVH ELFs (headers, program headers, notes) loaded into one 16 MiB domain: loaded or refused, 0 internal errors. */
+    @Test
+    void fuzzedElfsAreLoadedOrRefusedCleanly() {
+        byte[] good = PvhImages.elf(0xc0100000L, PvhImages.notes(PvhImages.phys32(0x100000),
+                TestElf.note(ElfKernel.NOTE_VIRT_BASE, TestElf.u32(0xc0000000L)), TestElf.note(ElfKernel.NOTE_PADDR_OFFSET, TestElf.u32(0))),
+                new Seg(0x100000, 0xc0100000L, PvhImages.pad(PvhImages.checkingCode(), 256), 0x3000),
+                new Seg(0x200000, 0xc0200000L, new byte[64], 0x1000));
+        int noteStart = good.length - 3 * 20;
+        DomainMemory m = memory(16);
+        java.util.Random r = new java.util.Random(18);
+        int inputs = 20_000, loaded = 0, refused = 0, internal = 0;
+        for (int i = 0; i < inputs; i++) {
+            byte[] x = good.clone();
+            for (int k = 1 + r.nextInt(3); k > 0; k--) {
+                int at = r.nextInt(3) == 0 ? noteStart + r.nextInt(good.length - noteStart) : r.nextInt(52 + 3 * 32);
+                x[at] = (byte) (r.nextInt(4) == 0 ? x[at] ^ (1 << r.nextInt(8)) : r.nextInt());
+            }
+            try {
+                load(m, x, new byte[100], "fuzz");
+                loaded++;
+            } catch (HypervisorException e) {
+                refused++;
+            } catch (RuntimeException | OutOfMemoryError e) {
+                internal++;
+                System.err.println("internal error on input " + i + ": " + e);
+            }
+        }
+        System.out.printf("PvhBoot fuzz: %d inputs, %d loaded, %d refused, %d internal errors%n", inputs, loaded, refused, internal);
+        assertEquals(0, internal, "internal errors");
+        assertTrue(refused > 1000 && loaded > 100, "both outcomes reached: " + loaded + " loaded, " + refused + " refused");
+    }
+
     @Test
     void aRamdiskThatDoesNotFitAboveTheKernelIsRefused() {
         DomainMemory m = memory(2);
