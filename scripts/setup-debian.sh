@@ -34,6 +34,8 @@ have gzip || missing+=(gzip)
 have xz || missing+=(xz-utils)
 have qemu-i386 || missing+=(qemu-user)
 have qemu-img || missing+=(qemu-utils)
+# qemu-system-i386: the oracle MultibootBootTest runs the Multiboot test kernel on (and the peer in bench/)
+have qemu-system-i386 || missing+=(qemu-system-x86)
 # network tests: ip (netns, TAP into a namespace), python3 (http.server in the namespace), wget
 # (the namespace fetching from a guest's httpd) — tests/guest-devices.sh, TapNetnsTest
 have ip || missing+=(iproute2)

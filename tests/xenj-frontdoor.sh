@@ -69,6 +69,26 @@ for _ in $(seq 1 60); do
 done
 contains "the PV example guest prints on its console" "hello from a xenj PV guest"
 ./xenj destroy fd-pv >/dev/null 2>&1 || true
+
+# The Multiboot example (guests/mb-test, built on demand) checks what the loader handed over and
+# ends its domain through isa-debug-exit: exit code 1 = every check passed; on_poweroff=preserve keeps it.
+check "create examples/multiboot.cfg" 0 ./xenj create examples/multiboot.cfg name=fd-mb
+for _ in $(seq 1 60); do
+    out="$(./xenj list -l fd-mb 2>&1)"
+    grep -qE '"exit_code" *: *[0-9]' <<<"$out" && break
+    sleep 1
+done
+if grep -qE '"exit_code" *: *1([^0-9]|$)' <<<"$out"; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    printf 'FAIL: the Multiboot example ends with exit_code 1\n%s\n%s\n' "$out" "$(./xenj console fd-mb 2>&1)"
+fi
+check "the Multiboot kernel's console" 0 ./xenj console fd-mb
+contains "the Multiboot kernel found no fault" "result failures=00000000"
+check "dmesg names the exit code" 0 ./xenj dmesg
+contains "dmesg names the exit code" "exits with code 1 (isa-debug-exit)"
+./xenj destroy fd-mb >/dev/null 2>&1 || true
 check "top in batch mode" 0 ./xenj top -b -n 1 --no-format
 contains "top shows the domain" "fd-spin"
 check "destroy" 0 ./xenj destroy fd-spin

@@ -40,6 +40,11 @@ public interface Domain {
     /** Why the domain last shut down, or {@code null} while it has not. */
     ShutdownReason shutdownReason();
 
+    /** The exit code the guest ended its domain with (QEMU's isa-debug-exit, {@code debug_exit=} in xl.cfg), if any. */
+    default java.util.OptionalInt exitCode() {
+        return java.util.OptionalInt.empty();
+    }
+
     default boolean isPrivileged() {
         return id() == PRIVILEGED_ID;
     }

@@ -87,6 +87,15 @@ public interface HvmPlatform {
 
     void requestShutdown(ShutdownReason reason);
 
+    /**
+     * The guest ends its domain with {@code code} (QEMU's isa-debug-exit device): the code is
+     * kept for {@code xen:list -l} and dmesg and the domain powers off.
+     */
+    default void requestExit(int code) {
+        log("exit code " + code + " requested; this platform keeps no exit codes");
+        requestShutdown(ShutdownReason.POWEROFF);
+    }
+
     /** Logs to the hypervisor's dmesg ring, prefixed with the domain. */
     void log(String message);
 }

@@ -4,6 +4,7 @@ import org.xenj.hypervisor.spi.DeviceModelInstance;
 import org.xenj.hypervisor.spi.HvmPlatform;
 import org.xenj.dom0.block.api.BlockImages;
 import org.xenj.dom0.vswitch.api.VirtualSwitch;
+import org.xenj.hvm.qemudm.internal.debugexit.IsaDebugExit;
 import org.xenj.hvm.qemudm.internal.ide.IdeDisks;
 import org.xenj.hvm.qemudm.internal.ide.IdeDrive;
 import org.xenj.hvm.qemudm.internal.ide.IdeState;
@@ -41,6 +42,8 @@ public final class PcDevices implements DeviceModelInstance {
     /** The block layer the IDE drives were opened with (medium changes open through it too); null without one. */
     private BlockImages images;
     private volatile Runnable onDetach;
+    /** The isa-debug-exit base port, or -1 when {@code debug_exit=} is off. */
+    private int debugExitPort = -1;
 
     private PcDevices(HvmPlatform platform) {
         this.platform = platform;
@@ -83,6 +86,7 @@ public final class PcDevices implements DeviceModelInstance {
             platform.mapIo(I8042.BASE, 1, d.kbc);
             platform.mapIo(I8042.BASE + 4, 1, new OffsetIo(d.kbc, 4));
             platform.mapIo(SystemControlPortA.PORT, 1, d.port92);
+            d.attachDebugExit();
             d.nics = Nics.attach(platform, vswitch);
             d.attachIde(images);
         } catch (RuntimeException e) {
@@ -100,6 +104,16 @@ public final class PcDevices implements DeviceModelInstance {
         d.attached = true;
         platform.log("qemu-dm: COM1 16550A @0x3f8 irq 4, PCI 00:00.0 i440FX, 00:01.0 PIIX3, i8042, port 0x92");
         return d;
+    }
+
+    private void attachDebugExit() {
+        int port = IsaDebugExit.basePort(platform.config().raw().get(IsaDebugExit.CONFIG_KEY));
+        if (port >= 0) {
+            platform.mapIo(port, IsaDebugExit.PORTS, new IsaDebugExit(platform::requestExit));
+            debugExitPort = port;
+            platform.log(String.format("qemu-dm: isa-debug-exit at 0x%x-0x%x (a write of v ends the domain with exit code v*2+1)",
+                    port, port + IsaDebugExit.PORTS - 1));
+        }
     }
 
     Nics nics() {
@@ -262,6 +276,9 @@ public final class PcDevices implements DeviceModelInstance {
         platform.unmapIo(I8042.BASE, 1);
         platform.unmapIo(I8042.BASE + 4, 1);
         platform.unmapIo(SystemControlPortA.PORT, 1);
+        if (debugExitPort >= 0) {
+            platform.unmapIo(debugExitPort, IsaDebugExit.PORTS);
+        }
         if (ideSlot != null) {
             platform.unplugPci(ideSlot);
         }

@@ -189,6 +189,21 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
         };
     }
 
+    private volatile Integer exitCode;
+
+    /** The exit code the guest ended with through isa-debug-exit, or null. */
+    public Integer exitCode() {
+        return exitCode;
+    }
+
+    @Override
+    public void requestExit(int code) {
+        if (exitCode == null) {
+            exitCode = code;
+        }
+        requestShutdown(ShutdownReason.POWEROFF);
+    }
+
     @Override
     public void requestShutdown(ShutdownReason reason) {
         if (shutdown == null) {

@@ -45,13 +45,23 @@ public final class BzImage {
     }
 
     /** Parses and checks {@code image}; {@code name} is used in error messages (the file). */
+    /** Whether {@code image} carries Linux's x86 boot header (boot signature and "HdrS"). */
+    public static boolean hasLinuxHeader(byte[] image) {
+        if (image.length < 0x206) {
+            return false;
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(image).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return (b.getShort(0x1fe) & 0xffff) == 0xaa55 && b.getInt(0x202) == HDRS_MAGIC;
+    }
+
     public static BzImage parse(byte[] image, String name) {
         if (image.length < 0x270) {
             throw new HypervisorException("kernel " + name + " is not a bzImage: only " + image.length + " bytes");
         }
         ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
         if ((b.getShort(0x1fe) & 0xffff) != 0xaa55 || b.getInt(0x202) != HDRS_MAGIC) {
-            throw new HypervisorException("kernel " + name + " is not a Linux bzImage (no boot signature / \"HdrS\" header)");
+            throw new HypervisorException("kernel " + name + " is not a Linux bzImage (no boot signature / \"HdrS\" header) "
+                    + "nor a Multiboot kernel (no 0x1badb002 header in its first 8 KiB)");
         }
         int protocol = b.getShort(0x206) & 0xffff;
         if (protocol < MIN_PROTOCOL) {

@@ -65,8 +65,20 @@ public final class HvmGuestBuilder implements GuestBuilder {
                 throw new HypervisorException("domain '" + config.name() + "': type=\"hvm\" needs kernel= (direct boot) "
                         + "or firmware_override= (an ELF entered like hvmloader); BIOS boot is not supported yet");
             }
-            BzImage kernel = BzImage.parse(read(config.kernel(), "kernel"), config.kernel());
+            byte[] image = read(config.kernel(), "kernel");
             byte[] initrd = config.ramdisk() == null || config.ramdisk().isBlank() ? null : read(config.ramdisk(), "ramdisk");
+            if (!BzImage.hasLinuxHeader(image) && MultibootKernel.isMultiboot(image)) {
+                // a Multiboot kernel, as GRUB or QEMU -kernel boot it; ramdisk= is its one module
+                MultibootKernel mb = MultibootKernel.parse(image, config.kernel());
+                java.util.List<MultibootKernel.Module> modules = initrd == null ? java.util.List.of()
+                        : java.util.List.of(new MultibootKernel.Module(initrd, config.ramdisk()));
+                entry = mb.load(context.memory(), map, MultibootKernel.commandLine(config.kernel(), config.cmdline()),
+                        modules, context::log);
+                bootLine = String.format("HVM multiboot: %s, entry 0x%x, %d module(s), information at 0x%x", config.kernel(),
+                        entry.eip(), modules.size(), entry.ebx());
+                return assemble(context, config, models, map, entry, bootLine);
+            }
+            BzImage kernel = BzImage.parse(image, config.kernel());
             LinuxDirectBoot boot = new LinuxDirectBoot();
             entry = boot.load(context.memory(), map, kernel, initrd, config.cmdline());
             bootLine = String.format("HVM direct boot: bzImage protocol %d.%02d, entry 0x%x, initrd %d KiB at 0x%x",
@@ -74,6 +86,12 @@ public final class HvmGuestBuilder implements GuestBuilder {
                     boot.layout().initrdAddress());
         }
 
+        return assemble(context, config, models, map, entry, bootLine);
+    }
+
+    /** The platform, the device models' devices and the vCPUs around a loaded image. */
+    private Guest assemble(GuestContext context, DomainConfig config, java.util.List<DeviceModel> models, E820Map map,
+            LinuxDirectBoot.EntryState entry, String bootLine) {
         HvmPlatformImpl platform = new HvmPlatformImpl(context);
         java.util.List<DeviceModelInstance> devices = new java.util.ArrayList<>();
         try {

@@ -24,21 +24,22 @@ public final class LinuxDirectBoot {
     static final long FLAT_CODE = 0x00cf9b000000ffffL;
     static final long FLAT_DATA = 0x00cf93000000ffffL;
 
-    /** Where the CPU starts; {@code ebx} is 0 but for PVH (the hvm_start_info address). */
-    public record EntryState(int eip, int esi, long gdtBase, int gdtLimit, int codeSelector, int dataSelector, int ebx) {
+    /** Where the CPU starts; EAX and EBX are what a multiboot loader hands over (0 otherwise). */
+    public record EntryState(int eip, int esi, long gdtBase, int gdtLimit, int codeSelector, int dataSelector, int eax,
+            int ebx) {
         public EntryState(int eip, int esi, long gdtBase, int gdtLimit, int codeSelector, int dataSelector) {
-            this(eip, esi, gdtBase, gdtLimit, codeSelector, dataSelector, 0);
+            this(eip, esi, gdtBase, gdtLimit, codeSelector, dataSelector, 0, 0);
         }
     }
 
-    /** Writes the flat boot GDT (null, null, code 0x10, data 0x18) at {@link #GDT_ADDRESS}; returns its selectors (eip 0). */
-    static EntryState writeBootGdt(GuestMemory memory) {
+    /** Writes the boot GDT (null, null, flat code 0x10, flat data 0x18) and returns its limit. */
+    static int writeBootGdt(GuestMemory memory) {
         long[] gdt = {0, 0, FLAT_CODE, FLAT_DATA};
         for (int i = 0; i < gdt.length; i++) {
             memory.write32(GDT_ADDRESS + i * 8L, (int) gdt[i]);
             memory.write32(GDT_ADDRESS + i * 8L + 4, (int) (gdt[i] >>> 32));
         }
-        return new EntryState(0, 0, GDT_ADDRESS, gdt.length * 8 - 1, BOOT_CS, BOOT_DS);
+        return gdt.length * 8 - 1;
     }
 
     /** Where things went, for logs and tests. */
@@ -87,13 +88,8 @@ public final class LinuxDirectBoot {
         byte[] zp = zeroPage.bytes();
         memory.write(ZERO_PAGE_ADDRESS, zp, 0, zp.length);
 
-        long[] gdt = {0, 0, FLAT_CODE, FLAT_DATA};
-        for (int i = 0; i < gdt.length; i++) {
-            memory.write32(GDT_ADDRESS + i * 8L, (int) gdt[i]);
-            memory.write32(GDT_ADDRESS + i * 8L + 4, (int) (gdt[i] >>> 32));
-        }
+        int gdtLimit = writeBootGdt(memory);
         layout = new Layout(kernelEnd, initrdAddress, initrd == null ? 0 : initrd.length);
-        return new EntryState(kernel.code32Start(), (int) ZERO_PAGE_ADDRESS, GDT_ADDRESS, gdt.length * 8 - 1, BOOT_CS,
-                BOOT_DS);
+        return new EntryState(kernel.code32Start(), (int) ZERO_PAGE_ADDRESS, GDT_ADDRESS, gdtLimit, BOOT_CS, BOOT_DS);
     }
 }

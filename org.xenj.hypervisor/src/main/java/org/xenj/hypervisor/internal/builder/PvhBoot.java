@@ -196,10 +196,10 @@ public final class PvhBoot {
             write64(memory, at + 8, e.size());
             memory.write32(at + 16, e.type());
         }
-        LinuxDirectBoot.EntryState gdt = LinuxDirectBoot.writeBootGdt(memory);
+        int gdtLimit = LinuxDirectBoot.writeBootGdt(memory);
         long entry = kernel.numericNote(ElfKernel.NOTE_PHYS32_ENTRY, -1);
-        return new Loaded(new LinuxDirectBoot.EntryState((int) entry, 0, gdt.gdtBase(), gdt.gdtLimit(), gdt.codeSelector(),
-                gdt.dataSelector(), (int) START_INFO),
+        return new Loaded(new LinuxDirectBoot.EntryState((int) entry, 0, LinuxDirectBoot.GDT_ADDRESS, gdtLimit,
+                LinuxDirectBoot.BOOT_CS, LinuxDirectBoot.BOOT_DS, 0, (int) START_INFO),
                 new Layout(entry, kernelStart, kernelEnd, moduleAddress, module == null ? 0 : module.length, entries.size()));
     }
 

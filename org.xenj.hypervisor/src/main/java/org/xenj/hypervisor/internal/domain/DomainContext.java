@@ -49,6 +49,17 @@ final class DomainContext implements GuestContext {
     }
 
     @Override
+    public void requestExit(int code) {
+        synchronized (domain) {
+            if (domain.exitCode == null && domain.shutdownReason == null) {
+                domain.exitCode = code;
+            }
+        }
+        core.log("d" + domain.id + " (" + domain.name + ") exits with code " + code + " (isa-debug-exit)");
+        requestShutdown(ShutdownReason.POWEROFF);
+    }
+
+    @Override
     public void requestShutdown(ShutdownReason reason) {
         core.guestShutdown(domain, reason == null ? ShutdownReason.POWEROFF : reason, null);
     }

@@ -43,6 +43,8 @@ final class DomainImpl implements Domain {
     volatile boolean awaitingDevices;
     volatile Phase phase = Phase.LIVE;
     volatile ShutdownReason shutdownReason;
+    /** The exit code the guest ended with (isa-debug-exit), or null. */
+    volatile Integer exitCode;
     /** Frames owned without host bytes (Domain-0's share). */
     volatile int reservedFrames;
     /** Frozen CPU time once gone. */
@@ -155,6 +157,12 @@ final class DomainImpl implements Domain {
     @Override
     public ShutdownReason shutdownReason() {
         return shutdownReason;
+    }
+
+    @Override
+    public java.util.OptionalInt exitCode() {
+        Integer c = exitCode;
+        return c == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(c);
     }
 
     /** Whether the domain may run now (the pool's scheduler aside). */

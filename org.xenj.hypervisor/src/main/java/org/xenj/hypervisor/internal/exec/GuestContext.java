@@ -23,6 +23,14 @@ public interface GuestContext {
     /** Records the guest's shutdown request; the vCPU's executor then returns {@link VCpuExecutor.RunExit#SHUTDOWN}. */
     void requestShutdown(ShutdownReason reason);
 
+    /**
+     * The guest ends its domain with an exit code (QEMU's isa-debug-exit): recorded for
+     * {@code xen:list -l} and dmesg, then a poweroff.
+     */
+    default void requestExit(int code) {
+        requestShutdown(ShutdownReason.POWEROFF);
+    }
+
     /** Guest console output: shown by {@code xen:console}, kept in the domain's console log. */
     void consoleOutput(byte[] data, int off, int len);
 

@@ -497,6 +497,14 @@ public final class HvmPlatformImpl implements HvmPlatform {
     }
 
     @Override
+    public void requestExit(int code) {
+        context.requestExit(code);
+        for (Runnable r : shutdownListeners) {
+            r.run();
+        }
+    }
+
+    @Override
     public void requestShutdown(ShutdownReason reason) {
         context.requestShutdown(reason);
         for (Runnable r : shutdownListeners) {

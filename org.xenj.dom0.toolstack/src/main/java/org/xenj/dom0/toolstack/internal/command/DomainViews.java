@@ -31,6 +31,7 @@ final class DomainViews {
         m.put("uptime_s", Double.valueOf(Formats.seconds(d.uptimeNanos())));
         m.put("cpu_time_s", Double.valueOf(Formats.seconds(d.cpuTimeNanos())));
         m.put("shutdown_reason", d.shutdownReason() == null ? null : d.shutdownReason().name().toLowerCase(Locale.ROOT));
+        m.put("exit_code", d.exitCode().isPresent() ? Integer.valueOf(d.exitCode().getAsInt()) : null);
         DomainConfig c = d.config();
         m.put("config", c == null ? null : config(c));
         return m;

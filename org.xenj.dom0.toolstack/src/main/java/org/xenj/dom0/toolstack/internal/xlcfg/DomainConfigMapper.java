@@ -63,6 +63,10 @@ public final class DomainConfigMapper {
                 raw.put(fileKey, path(f, baseDir));
             }
         }
+        XlSetting debugExit = settings.get("debug_exit");
+        if (debugExit != null && !debugExit.value().rawForm().replace("\"", "").trim().matches("(?i)0|1|0x[0-9a-f]{1,4}|[0-9]{1,5}")) {
+            throw XlConfigException.at(debugExit, "expected 0, 1 (isa-debug-exit at 0xf4, as QEMU's iobase=0xf4) or an I/O port");
+        }
         b.raw(raw);
 
         DomainType type = type(settings);

@@ -164,6 +164,8 @@ class DomainConfigMapperTest {
         assertEquals("name", fails("name=['a','b']\n").key());
         assertEquals("pool", fails("name='a'\npool=' '\n").key());
         assertEquals("disk", fails("name='a'\ndisk=['']\n").key());
+        assertEquals("debug_exit", fails("name='a'\ndebug_exit='yes'\n").key());
+        assertEquals("debug_exit", fails("name='a'\ndebug_exit=0x12345\n").key());
     }
 
     @Test
