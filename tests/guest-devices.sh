@@ -19,6 +19,9 @@
 # per step). Never touches the host's interfaces.
 # Both guests' clocks are checked too: TSC taken at 1000 MHz as CPUID tells it, clocksource tsc (or
 # xen on pv), uptime and wall clock within 1 % of the host's across all the checks (ClockChecks).
+# Then the same 686-pae kernel boots once more as type="pvh" (PvhBootTest: the bzImage's xz vmlinux
+# entered at PHYS32_ENTRY with hvm_start_info, no device model, the shell on hvc0), a short boot
+# with no devices.
 # Env: XENJ_PAE_GUEST_DIR (default ./guest-pae, built with KERNEL_FLAVOUR=686-pae), XENJ_GUEST_DIR
 # (pc's guest, default ./guest: scripts/build-guest.sh's default 686 build, as tests/boot-linux.sh
 # uses; a given directory is used as it is, e.g. a 686-pae build to boot pc with that instead), XENJ_BOOT_TIMEOUT seconds to the
@@ -39,10 +42,10 @@ for opt in CONFIG_ATA_PIIX CONFIG_8139TOO CONFIG_NE2K_PCI; do
     grep -q "^$opt=[ym]" "$PC_GUEST/config" || { echo "guest-devices: $PC_GUEST/config lacks $opt" >&2; exit 1; }
 done
 OFFLINE=${MAVEN_OFFLINE:--o}
-surefire_clear org.xenj.itest.guests GuestDevicesBootTest
+surefire_clear org.xenj.itest.guests GuestDevicesBootTest PvhBootTest
 rc=0
 mvn -B $OFFLINE -q -pl org.xenj.itest.guests -am test \
-  -Dtest=GuestDevicesBootTest -Dsurefire.failIfNoSpecifiedTests=false \
-  -Dxenj.pvhvm.dir="$GUEST" -Dxenj.pc.dir="$PC_GUEST" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1500}" || rc=$?
-surefire_result guest-devices org.xenj.itest.guests GuestDevicesBootTest || exit 1
+  -Dtest=GuestDevicesBootTest,PvhBootTest -Dsurefire.failIfNoSpecifiedTests=false \
+  -Dxenj.pvhvm.dir="$GUEST" -Dxenj.pvh.dir="$GUEST" -Dxenj.pc.dir="$PC_GUEST" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1500}" || rc=$?
+surefire_result guest-devices org.xenj.itest.guests GuestDevicesBootTest PvhBootTest || exit 1
 exit "$rc"

@@ -53,10 +53,24 @@ final class HvmXenAbiSetup {
         if (!enabled(context.config())) {
             return null;
         }
+        HvmXenAbi abi = attachAbi(context, platform, false);
+        XenPlatformPci.plugInto(platform, abi.debugPort());
+        return abi;
+    }
+
+    /**
+     * A PVH domain's Xen ABI: always on (a PVH kernel has no other way to its console and
+     * devices), without the platform PCI device, as PVH has no PCI bus to put it on, and with
+     * the console ring taking the console's input, as hvc0 is its only console.
+     */
+    static HvmXenAbi attachPvh(GuestContext context, HvmPlatformImpl platform) {
+        return attachAbi(context, platform, true);
+    }
+
+    private static HvmXenAbi attachAbi(GuestContext context, HvmPlatformImpl platform, boolean consoleInput) {
         HvmXenAbi abi = new HvmXenAbi(XenHost.of(context), context, context.config().vcpus(), platform::setIrq);
         platform.attachXenAbi(abi);
-        XenPlatformPci.plugInto(platform, abi.debugPort());
-        abi.attachServices(HvmStoreAndConsole.setUp(abi.host(), abi.domain())::close);
+        abi.attachServices(HvmStoreAndConsole.setUp(abi.host(), abi.domain(), consoleInput)::close);
         return abi;
     }
 

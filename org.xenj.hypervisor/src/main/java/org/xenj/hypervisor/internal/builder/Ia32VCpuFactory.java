@@ -12,8 +12,8 @@ import org.xenj.hypervisor.internal.platform.HvmPlatformImpl;
 /**
  * vCPUs on the IA-32 CPU core with the x87, started in the state {@link LinuxDirectBoot} leaves:
  * 32-bit protected mode, paging and interrupts off, CS/DS/ES/SS from the boot GDT, ESI = zero
- * page, EBP/EDI/EBX = 0. CPUID advertises the local APIC only with {@code apic=1} in the domain's
- * configuration: without it Linux drives the PIC and PIT alone, the simplest path.
+ * page, EBP/EDI = 0, EAX/EBX as the entry state says (multiboot magic and info, PVH start_info).
+ * CPUID advertises the local APIC only with {@code apic=1} in the domain's configuration: without it Linux drives the PIC and PIT alone, the simplest path.
  */
 final class Ia32VCpuFactory implements HvmVCpuFactory {
 

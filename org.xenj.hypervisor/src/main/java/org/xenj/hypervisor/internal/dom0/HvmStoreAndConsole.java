@@ -17,8 +17,16 @@ public final class HvmStoreAndConsole {
     private HvmStoreAndConsole() {
     }
 
-    /** Sets the pages, ports and params up; returns Dom0's services for the domain. */
+    /** Sets the pages, ports and params up; returns Dom0's services for the domain. Console input stays with the serial line. */
     public static PvDomainServices setUp(XenHost host, XenDomain d) {
+        return setUp(host, d, false);
+    }
+
+    /**
+     * As above; {@code consoleInput} true makes the console ring the domain's console input too
+     * (PVH: hvc0 is the only console, there is no serial line).
+     */
+    public static PvDomainServices setUp(XenHost host, XenDomain d, boolean consoleInput) {
         long gfn = d.memory.gfnLimit();
         d.setPseudoPhysPages(d.memory.populatedFrames()); // memory/target: the balloon keeps what it has
         d.storeMfn = d.allocateSpecialFrame();
@@ -32,6 +40,6 @@ public final class HvmStoreAndConsole {
         d.hvmParams[XenAbi.HVM_PARAM_STORE_EVTCHN] = d.storePort;
         d.hvmParams[XenAbi.HVM_PARAM_CONSOLE_PFN] = gfn + 1;
         d.hvmParams[XenAbi.HVM_PARAM_CONSOLE_EVTCHN] = d.consolePort;
-        return new PvDomainServices(host, d, d.context.config().name(), false);
+        return new PvDomainServices(host, d, d.context.config().name(), consoleInput);
     }
 }

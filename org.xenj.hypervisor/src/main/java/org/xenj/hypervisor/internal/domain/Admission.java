@@ -25,7 +25,10 @@ final class Admission {
         }
     }
 
-    /** The guest types this hypervisor ships a builder for: only these wait, paused, for their builder. */
+    /**
+     * The guest types that wait, paused, for their builder (one being updated). PVH is not among
+     * them: without its builder a PVH domain is refused at once, never left paused.
+     */
     private static final java.util.Set<DomainType> BUILT_IN_TYPES = java.util.EnumSet.of(DomainType.HVM, DomainType.PV,
             DomainType.WORKLOAD);
 
@@ -37,7 +40,7 @@ final class Admission {
         if (plugins.builderFor(config.type()) == null && !BUILT_IN_TYPES.contains(config.type())) {
             throw new HypervisorException("cannot create domain '" + config.name() + "': type "
                     + config.type().name().toLowerCase(java.util.Locale.ROOT)
-                    + " is not supported here (no guest builder for it is installed; xenj builds hvm, pv and workload)");
+                    + " is not supported here (no guest builder for it is installed; xenj builds hvm, pv, pvh and workload)");
         }
     }
 

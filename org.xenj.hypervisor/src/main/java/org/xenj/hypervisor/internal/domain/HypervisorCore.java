@@ -630,10 +630,30 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
 
     @Override
     public HostInfo info() {
-        return new HostInfo(hostname, VERSION, "xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p", sched.nrPcpus(),
+        return new HostInfo(hostname, VERSION, xenCaps(), sched.nrPcpus(),
                 (long) machine.totalFrames() << MachineMemory.PAGE_SHIFT >> 10,
                 (long) machine.freeFrames() << MachineMemory.PAGE_SHIFT >> 10,
                 settings.scheduler(), pools.availableSchedulers(), System.nanoTime() - startNanos);
+    }
+
+    /**
+     * Xen's capability words for the guest types that boot here, as their builders are there:
+     * PV x86_32 PAE, HVM 32-bit (with and without PAE; it needs a device model too) and PVH. Xen itself has no word of its own
+     * for PVH (it is an HVM container); {@code pvh-3.0-x86_32} says it boots.
+     */
+    String xenCaps() {
+        List<String> caps = new ArrayList<>();
+        if (plugins.builderFor(DomainType.PV) != null) {
+            caps.add("xen-3.0-x86_32p");
+        }
+        if (plugins.builderFor(DomainType.HVM) != null && !plugins.deviceModels().isEmpty()) {
+            caps.add("hvm-3.0-x86_32");
+            caps.add("hvm-3.0-x86_32p");
+        }
+        if (plugins.builderFor(DomainType.PVH) != null) {
+            caps.add("pvh-3.0-x86_32");
+        }
+        return String.join(" ", caps);
     }
 
     @Override

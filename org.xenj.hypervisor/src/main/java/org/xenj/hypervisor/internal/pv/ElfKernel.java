@@ -27,9 +27,11 @@ public final class ElfKernel {
     public static final int NOTE_PAE_MODE = 9;
     public static final int NOTE_FEATURES = 10;
     public static final int NOTE_SUPPORTED_FEATURES = 17;
+    /** Where a PVH (HVM container) guest is entered in 32-bit flat protected mode, paging off. */
+    public static final int NOTE_PHYS32_ENTRY = 18;
 
-    /** A PT_LOAD segment: where it goes (virtual), its file bytes, its size in memory. */
-    public record Segment(long vaddr, byte[] data, long memsz) {
+    /** A PT_LOAD segment: where it goes (virtual, and physical for PVH), its file bytes, its size in memory. */
+    public record Segment(long vaddr, byte[] data, long memsz, long paddr) {
     }
 
     private final List<Segment> segments = new ArrayList<>();
@@ -65,6 +67,7 @@ public final class ElfKernel {
             int type = b.getInt((int) ph);
             long off = b.getInt((int) ph + 4) & 0xffffffffL;
             long vaddr = b.getInt((int) ph + 8) & 0xffffffffL;
+            long paddr = b.getInt((int) ph + 12) & 0xffffffffL;
             long filesz = b.getInt((int) ph + 16) & 0xffffffffL;
             long memsz = b.getInt((int) ph + 20) & 0xffffffffL;
             if (type == 1) { // PT_LOAD
@@ -74,7 +77,7 @@ public final class ElfKernel {
                 }
                 byte[] data = new byte[(int) filesz];
                 System.arraycopy(image, (int) off, data, 0, (int) filesz);
-                segments.add(new Segment(vaddr, data, memsz));
+                segments.add(new Segment(vaddr, data, memsz, paddr));
             } else if (type == 4) { // PT_NOTE
                 check(image, off, filesz, "note segment " + i);
                 parseNotes(b, (int) off, (int) filesz);
@@ -114,7 +117,10 @@ public final class ElfKernel {
             if (new String(n, StandardCharsets.US_ASCII).equals("Xen")) {
                 byte[] d = new byte[descsz];
                 b.get(desc, d);
-                notes.put(type, d);
+                byte[] before = notes.put(type, d);
+                if (before != null && !java.util.Arrays.equals(before, d)) {
+                    throw new IllegalArgumentException("contradictory Xen notes: note " + type + " is given twice with different values");
+                }
             }
             p = desc + align4(descsz);
         }
@@ -217,6 +223,16 @@ public final class ElfKernel {
             v = Long.decode(legacy.get("VIRT_BASE"));
         }
         return v == -1 ? 0 : v;
+    }
+
+    /** Whether the image carries Xen note {@code type}. */
+    public boolean hasNote(int type) {
+        return notes.containsKey(type);
+    }
+
+    /** The ELF header's entry point. */
+    public long elfEntry() {
+        return elfEntry;
     }
 
     public long entry() {
