@@ -394,6 +394,27 @@ public final class Cpu extends CpuBlocks {
         CpuSnapshots.restore(this, state);
     }
 
+    /** Half {@code half} (0 = bits 63..0, 1 = bits 127..64) of XMM{@code i}. */
+    public long getXmm(int i, int half) {
+        return xmm[2 * (i & 7) + (half & 1)];
+    }
+
+    public void setXmm(int i, int half, long v) {
+        xmm[2 * (i & 7) + (half & 1)] = v;
+    }
+
+    public int getMxcsr() {
+        return mxcsr;
+    }
+
+    /** Sets MXCSR (builders, tests); a reserved bit is refused as LDMXCSR would. */
+    public void setMxcsr(int v) {
+        if ((v & ~org.xenj.hypervisor.internal.cpu.fpu.X87.MXCSR_MASK) != 0) {
+            throw new IllegalArgumentException("reserved MXCSR bits in 0x" + Integer.toHexString(v));
+        }
+        mxcsr = v;
+    }
+
     public void setFpu(FpuUnit unit) {
         fpu = unit;
         x87 = unit instanceof org.xenj.hypervisor.internal.cpu.fpu.X87 x ? x : null; // MMX aliasing, SSE

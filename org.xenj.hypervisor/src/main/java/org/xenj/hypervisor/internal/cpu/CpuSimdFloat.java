@@ -394,8 +394,8 @@ abstract class CpuSimdFloat extends CpuSimdInt {
                     r0 = f.dToInt32(srcLo, truncate);
                     r1 = f.dToInt32(srcHi, truncate);
                 }
+                x.mmxEnter(); // the transition happens even when the conversion then raises #XM (host-checked)
                 finishFloat();
-                x.mmxEnter();
                 x.setMmx(reg, r0 & 0xffffffffL | r1 << 32);
             }
         }

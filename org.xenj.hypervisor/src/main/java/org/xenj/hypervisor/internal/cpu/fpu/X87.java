@@ -122,8 +122,9 @@ public final class X87 extends X87StackOps implements FpuUnit {
         return mxcsr;
     }
 
-    /** EMMS: every tag empty (SDM vol. 2A EMMS). */
+    /** EMMS: every tag empty (SDM vol. 2A EMMS); TOP becomes 0 as with every MMX instruction (checked on AMD EPYC). */
     public void emms() {
+        top = 0;
         emptyMask = 0xff;
     }
 

@@ -129,6 +129,18 @@ public final class SseFloat {
         return (nanD(a) ? a : b) | 0x0008000000000000L;
     }
 
+    /**
+     * An element whose operation is invalid or divides by zero does not also report its denormal
+     * operand (AMD EPYC, checked against the host: sqrt(-denormal) gives IE alone, denormal/0 ZE alone).
+     */
+    private void noDenormalIfInvalid(int before) {
+        int element = pre;
+        if ((element & (IE | ZE)) != 0) {
+            element &= ~DE;
+        }
+        pre = before | element;
+    }
+
     // ------------------------------------------------------------------ arithmetic
 
     public static final int ADD = 0, SUB = 1, MUL = 2, DIV = 3;
@@ -137,9 +149,12 @@ public final class SseFloat {
         if (nanS(a) || nanS(b)) {
             return nanResultS(a, b);
         }
+        int before = pre;
+        pre = 0;
         a = inS(a);
         b = inS(b);
         long r = arith(op, Float.intBitsToFloat(a), Float.intBitsToFloat(b), false);
+        noDenormalIfInvalid(before);
         return (int) r;
     }
 
@@ -147,9 +162,13 @@ public final class SseFloat {
         if (nanD(a) || nanD(b)) {
             return nanResultD(a, b);
         }
+        int before = pre;
+        pre = 0;
         a = inD(a);
         b = inD(b);
-        return arith(op, Double.longBitsToDouble(a), Double.longBitsToDouble(b), true);
+        long r = arith(op, Double.longBitsToDouble(a), Double.longBitsToDouble(b), true);
+        noDenormalIfInvalid(before);
+        return r;
     }
 
     /** Non-NaN operands, already through DAZ; the result in the target format's bits. */
@@ -235,16 +254,24 @@ public final class SseFloat {
         if (nanS(a)) {
             return nanResultS(a, a);
         }
+        int before = pre;
+        pre = 0;
         a = inS(a);
-        return (int) sqrt(Float.intBitsToFloat(a), false);
+        long r = sqrt(Float.intBitsToFloat(a), false);
+        noDenormalIfInvalid(before);
+        return (int) r;
     }
 
     public long sqrtD(long a) {
         if (nanD(a)) {
             return nanResultD(a, a);
         }
+        int before = pre;
+        pre = 0;
         a = inD(a);
-        return sqrt(Double.longBitsToDouble(a), true);
+        long r = sqrt(Double.longBitsToDouble(a), true);
+        noDenormalIfInvalid(before);
+        return r;
     }
 
     private long sqrt(double a, boolean dbl) {
@@ -268,7 +295,7 @@ public final class SseFloat {
     public int minMaxS(boolean max, int a, int b) {
         if (nanS(a) || nanS(b)) {
             pre |= IE;
-            return b;
+            return dazS(b); // the second operand, through DAZ (host-checked)
         }
         a = inS(a);
         b = inS(b);
@@ -279,7 +306,7 @@ public final class SseFloat {
     public long minMaxD(boolean max, long a, long b) {
         if (nanD(a) || nanD(b)) {
             pre |= IE;
-            return b;
+            return dazD(b);
         }
         a = inD(a);
         b = inD(b);
@@ -560,7 +587,8 @@ public final class SseFloat {
                 lead++;
             }
             if (lead > emax) {
-                post |= OE | PE;
+                // masked: always inexact; unmasked: PE when the full-precision result is inexact (host-checked)
+                post |= (masks & OE) != 0 || inexact ? OE | PE : OE;
                 boolean toInf = rc == RN || rc == RU && !neg || rc == RD && neg;
                 if (toInf) {
                     return inf(neg, dbl);
@@ -575,7 +603,10 @@ public final class SseFloat {
         }
         if (tiny) {
             if ((masks & UE) == 0) {
-                post |= UE | (inexact ? PE : 0);
+                // unmasked underflow: PE when the result rounded to full precision with an unbounded
+                // exponent is inexact (SDM vol. 1 §11.5.2.3; host-checked on AMD EPYC)
+                boolean inexactP = (m & ((1L << (63 - p)) - 1)) != 0;
+                post |= inexactP ? UE | PE : UE;
             } else if (ftz) {
                 post |= UE | PE;
                 return signBit;
