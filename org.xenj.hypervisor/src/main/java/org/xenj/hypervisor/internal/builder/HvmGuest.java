@@ -147,6 +147,13 @@ final class HvmGuest implements Guest {
                 abi == null ? null : abi.domain().gnttab.saveState(), java.util.Map.of());
     }
 
+    @Override
+    public String saveRefusal() {
+        String engaged = xenAbiInUse(platform.xenAbi());
+        return engaged == null ? null : "the guest uses Xen's PV interfaces (" + engaged
+                + "): moving PVHVM guests needs the suspend protocol, which xenj does not have yet; bare-PC HVM guests can be migrated";
+    }
+
     /** Why the guest counts as using Xen's ABI (a hypercall made, the hypercall page placed), or null. */
     private static String xenAbiInUse(org.xenj.hypervisor.internal.hypercall.HvmXenAbi abi) {
         if (abi == null) {

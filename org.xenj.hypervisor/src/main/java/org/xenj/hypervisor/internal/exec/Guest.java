@@ -48,6 +48,11 @@ public interface Guest {
         throw new org.xenj.hypervisor.api.HypervisorException("this kind of guest cannot be restored yet (HVM guests can)");
     }
 
+    /** Why this guest cannot be saved or migrated now (checked before a migration starts), or null. */
+    default String saveRefusal() {
+        return "this kind of guest cannot be saved or migrated yet (HVM guests can)";
+    }
+
     /**
      * Live migration, source side, vCPUs stopped: takes every device model's state record and
      * detaches its devices (no more DMA; disk images closed, so a destination in this JVM can open
