@@ -549,6 +549,10 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         return saveRestore.restore(file, overrides, paused);
     }
 
+    LiveMigration migration() {
+        return migration;
+    }
+
     /** Migration settings: the shared secret, and whether (where) to receive; returns the receiver's port or -1. */
     public int configureMigration(String secret, boolean listen, String bind, int port) {
         return migration.configure(secret, listen, bind, port);

@@ -49,6 +49,8 @@ final class LiveMigration {
     private final HypervisorCore core;
     private volatile byte[] secret;
     private MigrationListener listener;
+    /** Tests: runs on the destination when the domain is held paused, before the source is told. */
+    volatile java.util.function.Consumer<DomainImpl> arrivedHook;
 
     LiveMigration(HypervisorCore core) {
         this.core = core;
@@ -145,6 +147,7 @@ final class LiveMigration {
             if (!core.awaitQuiescent(d)) {
                 throw new HypervisorException("its vCPUs did not stop within 5 s");
             }
+            long tQuiet = System.nanoTime();
             long guestNanos = d.clock.guestNanos();
             MachineImage m = d.guest.saveMachine();
             devices = d.guest.detachDevicesForMigration(); // no more DMA from here; images closed
@@ -156,10 +159,12 @@ final class LiveMigration {
             long[] fin = out.pages(last, src);
             out.state(m);
             out.end();
+            long tSent = System.nanoTime();
             MigrationStream.Status held = MigrationStream.parseStatus(ch.expect(MigrationStream.STATUS, "the destination's answer"));
             if (!held.ok()) {
                 throw new IOException("the destination failed: " + held.message());
             }
+            long tHeld = System.nanoTime();
             core.rename(d, name + AWAY);
             renamed = true;
             goSent = true; // from here on the destination may run it
@@ -175,9 +180,11 @@ final class LiveMigration {
             long bytes = out.bytes();
             core.destroy(d.id);
             long total = System.nanoTime() - t0;
-            core.log(String.format("d%d (%s) migrated to %s as d%d: %d rounds, %d pages + %d last, %d bytes, downtime %.1f ms, total %.1f ms",
+            core.log(String.format("d%d (%s) migrated to %s as d%d: %d rounds, %d pages + %d last, %d bytes, downtime %.1f ms"
+                    + " (stop %.1f, state and last pages %.1f, destination loads %.1f, resume %.1f), total %.1f ms",
                     d.id, name, where, held.domid(), rounds.size(), pagesSent - fin[0] - fin[1], fin[0] + fin[1], bytes,
-                    (tResumed - tPause) / 1e6, total / 1e6));
+                    (tResumed - tPause) / 1e6, (tQuiet - tPause) / 1e6, (tSent - tQuiet) / 1e6, (tHeld - tSent) / 1e6,
+                    (tResumed - tHeld) / 1e6, total / 1e6));
             return new MigrationInfo(where, held.domid(), rounds, fin[0] + fin[1], pagesSent, bytes, tResumed - tPause, total);
         } catch (IOException | SaveFormatException | MigrationAuth.AuthException | RuntimeException e) {
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
@@ -232,6 +239,10 @@ final class LiveMigration {
         try {
             MachineImage image = MigrationStream.receive(in, inc);
             inc.d.guest.restoreMachine(image);
+            java.util.function.Consumer<DomainImpl> hook = arrivedHook;
+            if (hook != null) {
+                hook.accept(inc.d);
+            }
             out.raw(MigrationStream.STATUS, MigrationStream.status(new MigrationStream.Status(true, inc.d.id, "held paused")));
             out.flush();
             RecordStream.Record go = in.next();
