@@ -238,7 +238,9 @@ final class LiveMigration {
         Incoming inc = new Incoming(handshakeNanos);
         try {
             MachineImage image = MigrationStream.receive(in, inc);
+            long tEnd = System.nanoTime();
             inc.d.guest.restoreMachine(image);
+            long tRestored = System.nanoTime();
             java.util.function.Consumer<DomainImpl> hook = arrivedHook;
             if (hook != null) {
                 hook.accept(inc.d);
@@ -253,11 +255,19 @@ final class LiveMigration {
             if (core.lookup(name).isPresent()) {
                 name = name + "--migrated"; // the source's name is still in use here
             }
+            long tGo = System.nanoTime();
             core.rename(inc.d, name);
             core.unpause(inc.d.id);
-            out.raw(MigrationStream.STATUS, MigrationStream.status(new MigrationStream.Status(true, inc.d.id, "running as " + name)));
-            out.flush();
-            core.log(String.format("d%d (%s) arrived by migration: %d rounds, %d pages", inc.d.id, name, inc.rounds, inc.pages));
+            inc.resumed = true; // from here on it is the only copy running: never destroyed for a lost answer
+            core.log(String.format("d%d (%s) arrived by migration: %d rounds, %d pages before the stop; STOP to END %.1f ms,"
+                    + " devices and state %.1f ms, waited for GO %.1f ms", inc.d.id, name, inc.rounds, inc.pages,
+                    (tEnd - inc.tStop) / 1e6, (tRestored - tEnd) / 1e6, (tGo - tRestored) / 1e6));
+            try {
+                out.raw(MigrationStream.STATUS, MigrationStream.status(new MigrationStream.Status(true, inc.d.id, "running as " + name)));
+                out.flush();
+            } catch (IOException e) {
+                core.log("d" + inc.d.id + " (" + name + ") runs here; the source did not get the last answer: " + e.getMessage());
+            }
         } catch (IOException | SaveFormatException | RuntimeException | LinkageError e) {
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
             inc.discard(why);
@@ -281,6 +291,8 @@ final class LiveMigration {
         String name;
         int rounds;
         long pages;
+        long tStop;
+        boolean resumed;
 
         Incoming(long handshakeNanos) {
             this.leadNanos = handshakeNanos;
@@ -312,13 +324,20 @@ final class LiveMigration {
         }
 
         @Override
+        public void stopped(long guestNanos) {
+            tStop = System.nanoTime();
+        }
+
+        @Override
         public void roundEnd(int round, long sent, long dirty) {
             rounds = round;
             pages += sent;
         }
 
         void discard(String why) {
-            if (d != null) {
+            if (resumed) {
+                core.log("d" + d.id + " (" + d.name + ") runs here after its migration; afterwards: " + why);
+            } else if (d != null) {
                 core.log("d" + d.id + " (" + d.name + ") incoming migration failed: " + why + "; destroying it");
                 try {
                     core.destroy(d.id);
