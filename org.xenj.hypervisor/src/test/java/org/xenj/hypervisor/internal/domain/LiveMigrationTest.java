@@ -238,6 +238,7 @@ class LiveMigrationTest {
         assertFalse(dst.core().domainOrNull(moved.id()).memory.logsDirty());
         assertTrue(atArrival.get() != 0);
         System.out.println(String.join("\n", src.core().dmesg().stream().filter(l -> l.contains("migrat") || l.contains("round")).toList()));
+        System.out.println(String.join("\n", dst.core().dmesg().stream().filter(l -> l.contains("arrived")).toList()));
     }
 
     /** A receiver that authenticates, then reads until {@code cut} says stop and drops the connection. */
