@@ -73,7 +73,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final ConcurrentSkipListMap<Integer, DomainImpl> domains = new ConcurrentSkipListMap<>();
     private final DeviceModelHandOver deviceHandOver = new DeviceModelHandOver(this);
     private final SaveRestore saveRestore = new SaveRestore(this);
-    private final LiveMigration migration = new LiveMigration(this);
+    final LiveMigration migration = new LiveMigration(this);
     private final CopyOnWriteArrayList<DomainListener> listeners = new CopyOnWriteArrayList<>();
     private final long startNanos = System.nanoTime();
     private final String hostname;
@@ -265,15 +265,13 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     }
 
     synchronized DomainImpl createDomain(DomainConfig config, UUID uuid, boolean paused) {
-        return createDomain(config, uuid, paused, new org.xenj.hypervisor.internal.timer.HostClock());
+        return createDomain(config, uuid, paused, new org.xenj.hypervisor.internal.timer.HostClock(), false);
     }
 
-    /** With the domain's clock given: a restore continues the saved guest time. */
-    synchronized DomainImpl createDomain(DomainConfig config, UUID uuid, boolean paused, org.xenj.hypervisor.internal.exec.VirtualClock clock) {
-        return createDomain(config, uuid, paused, clock, false);
-    }
-
-    /** {@code deferDevices}: an incoming migration, whose device models attach with the migrated state. */
+    /**
+     * With the domain's clock given (a restore continues the saved guest time); {@code deferDevices}:
+     * an incoming migration, whose device models attach with the migrated state.
+     */
     synchronized DomainImpl createDomain(DomainConfig config, UUID uuid, boolean paused, org.xenj.hypervisor.internal.exec.VirtualClock clock,
             boolean deferDevices) {
         checkOpen();
@@ -549,10 +547,6 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         return saveRestore.restore(file, overrides, paused);
     }
 
-    LiveMigration migration() {
-        return migration;
-    }
-
     /** Migration settings: the shared secret, and whether (where) to receive; returns the receiver's port or -1. */
     public int configureMigration(String secret, boolean listen, String bind, int port) {
         return migration.configure(secret, listen, bind, port);
@@ -560,16 +554,13 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
 
     @Override
     public org.xenj.hypervisor.api.MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis, int maxRounds) {
-        if (host == null || host.isBlank() || port <= 0 || port > 65535) {
-            throw new HypervisorException("migrate to where? give host[:port]");
-        }
         DomainImpl d;
         synchronized (this) {
             checkOpen();
             d = requireGuest(domid);
             requireLive(d, "migrated");
         }
-        return migration.migrate(d, host.trim(), port, live, Math.max(1, downtimeMillis), Math.max(1, maxRounds));
+        return migration.migrate(d, host, port, live, Math.max(1, downtimeMillis), Math.max(1, maxRounds));
     }
 
     // ------------------------------------------------------------------ shutdown

@@ -87,6 +87,10 @@ final class LiveMigration {
     // ------------------------------------------------------------------ source
 
     MigrationInfo migrate(DomainImpl d, String host, int port, boolean live, long downtimeMillis, int maxRounds) {
+        if (host == null || host.isBlank() || port <= 0 || port > 65535) {
+            throw new HypervisorException("migrate to where? give host[:port]");
+        }
+        host = host.trim();
         byte[] key = secret;
         String where = host + ":" + port;
         String who = "domain " + d.id + " (" + d.name + ")";

@@ -180,7 +180,7 @@ final class SaveRestore {
         DomainImpl d;
         long tBuilt = 0, tLoaded = 0;
         try {
-            d = core.createDomain(config, h.uuid(), true, clock);
+            d = core.createDomain(config, h.uuid(), true, clock, false);
         } catch (HypervisorException e) {
             throw new HypervisorException("cannot restore " + file + ": " + e.getMessage() + "; nothing was created", e);
         }

@@ -204,7 +204,7 @@ class LiveMigrationTest {
         long srcFree = src.core().info().freeMemoryKiB();
         AtomicReference<byte[][]> sums = new AtomicReference<>();
         AtomicInteger atArrival = new AtomicInteger();
-        dst.core().migration().arrivedHook = arrived -> {
+        dst.core().migration.arrivedHook = arrived -> {
             try {
                 // both sides stopped: the source paused with its devices detached, the destination not yet resumed
                 sums.set(new byte[][] {md5(src.core().domainOrNull(d.id()).memory), md5(arrived.memory)});
@@ -358,7 +358,7 @@ class LiveMigrationTest {
             }
             inputs++;
             try {
-                dst.core().migration().receive(new RecordStream.Reader(new ByteArrayInputStream(bytes)),
+                dst.core().migration.receive(new RecordStream.Reader(new ByteArrayInputStream(bytes)),
                         new MigrationStream.Out(new ByteArrayOutputStream()), 0);
                 internals.add("input " + i + " accepted without GO");
                 internal++;
