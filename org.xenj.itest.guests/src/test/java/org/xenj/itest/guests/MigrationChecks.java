@@ -32,7 +32,9 @@ final class MigrationChecks {
         org.xenj.hypervisor.api.HypervisorException pvhvm = org.junit.jupiter.api.Assertions.assertThrows(
                 org.xenj.hypervisor.api.HypervisorException.class, () -> t.xen.migrate(t.pvDom.id(), "localhost", t.migrationPort, true, 100, 30));
         assertTrue(pvhvm.getMessage().contains("Xen's PV interfaces"), pvhvm.getMessage());
-        assertEquals(DomainState.RUNNING, t.pvDom.state(), "pv (PVHVM) refused before anything was sent, and runs on");
+        DomainState pvState = t.pvDom.state();
+        assertTrue(pvState == DomainState.RUNNING || pvState == DomainState.BLOCKED,
+                "pv (PVHVM) refused before anything was sent, and runs on: " + pvState);
         String zeroMd5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(new byte[1 << 20]));
         GuestShell pc = t.pc;
         int from = pc.text().length();
@@ -71,7 +73,7 @@ final class MigrationChecks {
                 .forEach(l -> System.out.println("[guest-devices] " + l.trim()));
         assertTrue(t.xen.lookup(oldId).isEmpty(), "the source pc is destroyed");
         Domain moved = t.xen.lookup("pc").orElseThrow(() -> new AssertionError("no domain pc after the migration"));
-        assertEquals(DomainState.RUNNING, moved.state());
+        assertTrue(moved.state() == DomainState.RUNNING || moved.state() == DomainState.BLOCKED, "pc runs: " + moved.state());
         GuestShell after = arriving.get();
         assertTrue(after != null, "the destination's console was watched");
         t.pcDom = moved;
