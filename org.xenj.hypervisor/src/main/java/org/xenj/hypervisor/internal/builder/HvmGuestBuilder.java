@@ -98,7 +98,7 @@ public final class HvmGuestBuilder implements GuestBuilder {
             platform.rtc().setMemorySize(map.ramTop(), 0);
             HvmXenAbiSetup.attach(context, platform);
             for (DeviceModel model : models) {
-                devices.add(model.attach(platform));
+                devices.add(context.deferDevices() ? null : model.attach(platform));
             }
             platform.firmwarePciSetup(map.ramTop());
             VCpuExecutor[] executors = new VCpuExecutor[config.vcpus()];
@@ -107,10 +107,10 @@ public final class HvmGuestBuilder implements GuestBuilder {
             }
             context.log(String.format("%s, %d MiB RAM, device models %s", bootLine, map.ramTop() >> 20,
                     models.stream().map(DeviceModel::name).collect(java.util.stream.Collectors.joining(", "))));
-            return new HvmGuest(platform, models, devices, executors);
+            return new HvmGuest(platform, models, devices, executors, context.deferDevices());
         } catch (RuntimeException e) {
             platform.destroy();
-            devices.forEach(DeviceModelInstance::detach);
+            devices.stream().filter(d -> d != null).forEach(DeviceModelInstance::detach);
             throw e instanceof HypervisorException ? e : new HypervisorException("cannot build HVM domain '" + config.name()
                     + "': " + e.getMessage(), e);
         }
