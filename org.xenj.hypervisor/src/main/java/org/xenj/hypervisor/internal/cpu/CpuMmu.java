@@ -278,13 +278,20 @@ abstract class CpuMmu extends CpuRegs {
             }
             return -1;
         }
+        boolean romPage = pa < 0x100000 && memory.cpuWriteProtected(pa >>> 12);
+        if (romPage && write) {
+            // write-protected shadow RAM: the store goes to the unclaimed bus and is dropped
+            mmioPhys = pa;
+            mmioRange = null;
+            return -1;
+        }
         if (write && page == codeWatchPage) {
             blockBreak = true; // a store into the page the current block runs from
         }
         if (user) {
             uMmioTagR[i] = uMmioTagW[i] = -1;
             uTagR[i] = page;
-            uTagW[i] = walkWritable ? page : -1;
+            uTagW[i] = walkWritable && !romPage ? page : -1;
             uNoExec[i] = !walkExecutable;
             uMem[i] = machine.chunk(mfn);
             uOff[i] = MachineMemory.offset(mfn) - page;
@@ -292,7 +299,7 @@ abstract class CpuMmu extends CpuRegs {
         } else {
             kMmioTagR[i] = kMmioTagW[i] = -1;
             kTagR[i] = page;
-            kTagW[i] = walkWritable ? page : -1;
+            kTagW[i] = walkWritable && !romPage ? page : -1;
             kNoExec[i] = !walkExecutable;
             kMem[i] = machine.chunk(mfn);
             kOff[i] = MachineMemory.offset(mfn) - page;
