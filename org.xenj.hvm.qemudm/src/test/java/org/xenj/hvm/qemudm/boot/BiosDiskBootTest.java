@@ -1,0 +1,107 @@
+package org.xenj.hvm.qemudm.boot;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.xenj.dom0.block.internal.BlockImagesService;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hvm.qemudm.internal.QemuDeviceModel;
+
+/**
+ * Firmware boot from the PIIX3 IDE: Debian's SeaBIOS loads syslinux from a FAT16 disk image
+ * ({@code boot="c"}) or isolinux from an ISO9660 CD ({@code boot="d"}), which load the guest's
+ * bzImage and initramfs through BIOS int 13h; Linux then finds its shell on COM1. The images come
+ * from {@code scripts/make-bios-images.sh} over the guest of {@code -Dxenj.guest.dir} (skipped
+ * without it, as {@link LinuxBootTest} is). Minutes on the shared host: run by
+ * {@code tests/bios-boot.sh}, not by the unit-test suite.
+ */
+class BiosDiskBootTest {
+
+    static Path images;
+
+    @BeforeAll
+    static void buildImages() throws Exception {
+        String dir = System.getProperty("xenj.guest.dir");
+        Assumptions.assumeTrue(dir != null && !dir.isBlank(), "set -Dxenj.guest.dir to run the BIOS disk boot test");
+        Assumptions.assumeTrue(Files.isReadable(SeaBiosBootTest.BIOS), "Debian's seabios package is not installed");
+        images = Path.of("target", "bios-images").toAbsolutePath();
+        Path script = Path.of("..", "scripts", "make-bios-images.sh").toAbsolutePath().normalize();
+        Process p = new ProcessBuilder("bash", script.toString(), dir, images.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "make-bios-images.sh timed out");
+        assertEquals(0, p.exitValue(), "make-bios-images.sh failed (needs dosfstools mtools syslinux isolinux xorriso):\n" + out);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"disk", "cd"})
+    void seaBiosBootsLinuxFromIdeToTheShell(String medium) throws Exception {
+        long timeoutMs = Long.getLong("xenj.boot.timeout", 900) * 1000;
+        String disk = medium.equals("disk")
+                ? "format=raw, vdev=hda, access=rw, target=" + images.resolve("disk.img")
+                : "format=raw, vdev=hdc, access=ro, devtype=cdrom, target=" + images.resolve("cd.iso");
+        DomainConfig config = DomainConfig.builder("bios-" + medium).type(DomainType.HVM).memoryMiB(256).disks(List.of(disk))
+                .raw(Map.of("boot", medium.equals("disk") ? "c" : "d", "xen_platform_pci", "0")).build();
+        boolean echo = Boolean.getBoolean("xenj.seabios.echo");
+        long t0 = System.nanoTime();
+        try (BlockImagesService blocks = new BlockImagesService();
+                DirectBootRunner r = new DirectBootRunner(config, echo ? System.out : new PrintStream(PrintStream.nullOutputStream()),
+                        new QemuDeviceModel(blocks))) {
+            r.start();
+            if (Boolean.getBoolean("xenj.seabios.trace")) {
+                traceEvery5s(r, t0);
+            }
+            String loader = medium.equals("disk") ? "SYSLINUX 6.04" : "ISOLINUX 6.04";
+            int banner = r.waitFor(loader, 0, timeoutMs);
+            assertTrue(banner >= 0, "no " + loader + " banner:\n" + r.consoleText() + "\n" + r.log());
+            double loaderS = (System.nanoTime() - t0) / 1e9;
+            int linux = r.waitFor("Linux version", banner, timeoutMs);
+            assertTrue(linux >= 0, "the kernel did not start:\n" + tail(r.consoleText()) + "\n" + r.log());
+            int prompt = r.waitFor(LinuxBootTest.PROMPT, linux, timeoutMs);
+            assertTrue(prompt >= 0, "no shell prompt:\n" + tail(r.consoleText()) + "\n" + r.log());
+            double promptS = (System.nanoTime() - t0) / 1e9;
+            r.type("echo bios-$((6*7))\n");
+            int answer = r.waitFor("bios-42", prompt, 120_000);
+            assertTrue(answer >= 0, "the shell did not answer:\n" + tail(r.consoleText()));
+            String text = r.consoleText();
+            assertTrue(text.contains("SeaBIOS (version"), "SeaBIOS's banner on the console:\n" + tail(text));
+            assertTrue(text.contains(medium.equals("disk") ? "Booting from Hard Disk..." : "Booting from DVD/CD..."), text);
+            System.out.printf("[bios-boot] %s: %s after %.1f s, shell prompt after %.1f s%n", medium, loader, loaderS, promptS);
+        }
+    }
+
+    /** Diagnosis (-Dxenj.seabios.trace=true): CS:EIP, CR0 and the instruction count every 5 s. */
+    static void traceEvery5s(DirectBootRunner r, long t0) {
+        org.xenj.hypervisor.internal.cpu.Cpu cpu = r.cpuExecutor().cpu();
+        Thread t = new Thread(() -> {
+            while (true) {
+                System.out.printf("[trace] %.0f s cs=%04x eip=%08x cr0=%08x insns=%d%n", (System.nanoTime() - t0) / 1e9,
+                        cpu.getSegSelector(org.xenj.hypervisor.internal.cpu.Cpu.CS), cpu.getEip(), cpu.getCr0(),
+                        cpu.instructionCount());
+                try {
+                    Thread.sleep(5000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "bios-trace");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    static String tail(String s) {
+        return s.length() > 4000 ? s.substring(s.length() - 4000) : s;
+    }
+}
