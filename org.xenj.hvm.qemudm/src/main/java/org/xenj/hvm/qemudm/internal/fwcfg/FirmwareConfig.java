@@ -61,8 +61,10 @@ public final class FirmwareConfig {
         return b.build();
     }
 
+    /** 1/true/on, quoted or not (xl.cfg values reach device models in their written form). */
     static boolean isOn(String v) {
-        return v != null && (v.trim().equals("1") || v.trim().equalsIgnoreCase("true") || v.trim().equalsIgnoreCase("on"));
+        String t = v == null ? "" : v.replace("\"", "").replace("'", "").trim();
+        return t.equals("1") || t.equalsIgnoreCase("true") || t.equalsIgnoreCase("on");
     }
 
     /** One e820 entry (address u64, length u64, type u32, little-endian): RAM 0..ramTop. */
@@ -75,7 +77,8 @@ public final class FirmwareConfig {
      * Letters other than c and d (a floppy, n network) have no device here and are skipped.
      */
     static String bootOrder(String boot, List<IdeDrive> drives) {
-        String order = boot == null || boot.isBlank() ? "cd" : boot.trim().toLowerCase(java.util.Locale.ROOT);
+        String letters = boot == null ? "" : boot.replace("\"", "").replace("'", "").trim();
+        String order = letters.isEmpty() ? "cd" : letters.toLowerCase(java.util.Locale.ROOT);
         List<String> paths = new ArrayList<>();
         for (char c : order.toCharArray()) {
             if (c != 'c' && c != 'd') {
