@@ -20,8 +20,9 @@ import org.xenj.hypervisor.spi.DeviceModelInstance;
 /**
  * Builds {@code type="hvm"} guests: the hypervisor-side platform, every device provider's devices,
  * the e820 map and CMOS memory size, the PCI firmware set-up, and a direct Linux boot
- * ({@code kernel=}) or an ELF entered like hvmloader ({@code firmware_override=}, see
- * {@link ElfFirmware}). The domain core
+ * ({@code kernel=}), an ELF entered like hvmloader ({@code firmware_override=}, see
+ * {@link ElfFirmware}), or — with neither — a PC BIOS image at the reset vector (SeaBIOS or
+ * {@code bios_path_override=}, see {@link BiosFirmware}), which enumerates PCI itself. The domain core
  * has populated RAM already; nothing here allocates guest memory.
  */
 @Component(service = GuestBuilder.class)
