@@ -51,6 +51,7 @@ class BiosDiskBootTest {
         final BlockImagesService blocks = new BlockImagesService();
         final DirectBootRunner runner;
         double loaderS = -1, promptS = -1;
+        long promptInstructions;
 
         Boot(String medium) {
             this.medium = medium;
@@ -101,6 +102,7 @@ class BiosDiskBootTest {
                 int prompt = r.waitFor(LinuxBootTest.PROMPT, linux, timeoutMs);
                 assertTrue(prompt >= 0, b.medium + ": no shell prompt:\n" + tail(r.consoleText()) + "\n" + r.log());
                 b.promptS = (System.nanoTime() - t0) / 1e9;
+                b.promptInstructions = r.cpuExecutor() == null ? -1 : r.cpuExecutor().instructionCount();
                 r.type("echo bios-$((6*7))\n");
                 int answer = r.waitFor("bios-42", prompt, 120_000);
                 assertTrue(answer >= 0, b.medium + ": the shell did not answer:\n" + tail(r.consoleText()));
@@ -111,8 +113,10 @@ class BiosDiskBootTest {
                 assertTrue(r.log().contains("HVM BIOS boot: " + SeaBiosBootTest.BIOS), r.log());
             }
             for (Boot b : List.of(disk, cd)) {
-                System.out.printf("[bios-boot] %s: %s after %.1f s, shell prompt after %.1f s (both boots at once)%n", b.medium,
-                        b.loader, b.loaderS, b.promptS);
+                System.out.printf("[bios-boot] %s: %s after %.1f s, shell prompt after %.1f s (both boots at once), "
+                        + "%.2f G guest instructions to the prompt; load average %.1f%n", b.medium, b.loader, b.loaderS, b.promptS,
+                        b.promptInstructions / 1e9, java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                                .getSystemLoadAverage());
             }
         }
     }
