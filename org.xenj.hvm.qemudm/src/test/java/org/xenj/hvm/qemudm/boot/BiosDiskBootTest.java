@@ -112,12 +112,76 @@ class BiosDiskBootTest {
                         tail(text));
                 assertTrue(r.log().contains("HVM BIOS boot: " + SeaBiosBootTest.BIOS), r.log());
             }
+            String qemu = qemuSerialUntilTheKernel(images.resolve("disk.img"));
+            if (qemu != null) {
+                assertEquals(firmwarePart(qemu), firmwarePart(disk.runner.consoleText()),
+                        "COM1 from SeaBIOS's banner to the kernel's EDD probe, byte for byte as on QEMU");
+                System.out.printf("[bios-boot] disk: SeaBIOS and syslinux output identical to QEMU's (%d bytes)%n",
+                        firmwarePart(qemu).length());
+            }
             for (Boot b : List.of(disk, cd)) {
                 System.out.printf("[bios-boot] %s: %s after %.1f s, shell prompt after %.1f s (both boots at once), "
                         + "%.2f G guest instructions to the prompt; load average %.1f%n", b.medium, b.loader, b.loaderS, b.promptS,
                         b.promptInstructions / 1e9, java.lang.management.ManagementFactory.getOperatingSystemMXBean()
                                 .getSystemLoadAverage());
             }
+        }
+    }
+
+    /** From SeaBIOS's banner up to the kernel's "Probing EDD" (the firmware and boot loader's output). */
+    static String firmwarePart(String console) {
+        int from = console.indexOf("SeaBIOS (version");
+        int to = console.indexOf("Probing EDD", Math.max(from, 0));
+        return from < 0 || to < 0 ? console : console.substring(from, to);
+    }
+
+    /**
+     * The oracle: QEMU with the same machine as the domain (i440FX, the image as IDE primary master,
+     * no other devices, SeaBIOS's serial console on 0x3F8, boot from the disk), COM1 read until the
+     * kernel's setup code prints "Probing EDD"; null (and the comparison skipped) without QEMU.
+     */
+    static String qemuSerialUntilTheKernel(Path image) throws Exception {
+        if (!Files.isExecutable(Path.of("/usr/bin/qemu-system-i386"))) {
+            System.out.println("[bios-boot] qemu-system-i386 not installed: no comparison with QEMU");
+            return null;
+        }
+        Path sercon = Files.createTempFile("xenj-sercon", ".bin");
+        Files.write(sercon, new byte[] {(byte) 0xf8, 0x03});
+        Process q = new ProcessBuilder("qemu-system-i386", "-nodefaults", "-M", "pc", "-m", "256", "-display", "none",
+                "-serial", "stdio", "-monitor", "none", "-no-reboot", "-fw_cfg", "name=etc/sercon-port,file=" + sercon,
+                "-drive", "file=" + image + ",format=raw,if=ide,snapshot=on", "-boot", "c").redirectErrorStream(true).start();
+        StringBuilder out = new StringBuilder();
+        Thread reader = new Thread(() -> {
+            try (java.io.InputStream in = q.getInputStream()) {
+                int c;
+                while ((c = in.read()) >= 0) {
+                    synchronized (out) {
+                        out.append((char) c);
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // process ended
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        long end = System.currentTimeMillis() + 120_000;
+        try {
+            while (System.currentTimeMillis() < end) {
+                synchronized (out) {
+                    if (out.indexOf("Probing EDD") >= 0) {
+                        return out.toString();
+                    }
+                }
+                Thread.sleep(50);
+            }
+            synchronized (out) {
+                throw new AssertionError("QEMU did not reach the kernel within 120 s:\n" + out);
+            }
+        } finally {
+            q.destroyForcibly();
+            q.waitFor(10, TimeUnit.SECONDS);
+            Files.deleteIfExists(sercon);
         }
     }
 
