@@ -61,7 +61,7 @@ public final class FirmwareConfig {
         return b.build();
     }
 
-    /** 1/true/on, quoted or not (xl.cfg values reach device models in their written form). */
+    /** 1/true/on, quoted or not (a DomainConfig built by hand may keep the quotes). */
     static boolean isOn(String v) {
         String t = v == null ? "" : v.replace("\"", "").replace("'", "").trim();
         return t.equals("1") || t.equalsIgnoreCase("true") || t.equalsIgnoreCase("on");

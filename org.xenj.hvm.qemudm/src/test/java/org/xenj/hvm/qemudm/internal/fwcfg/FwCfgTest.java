@@ -118,7 +118,7 @@ class FwCfgTest {
                 FirmwareConfig.bootOrder(null, HDA_AND_HDC), "xl's default is cd");
         assertEquals("\0", FirmwareConfig.bootOrder("an", HDA_AND_HDC), "no floppy, no network boot here");
         assertEquals("/pci@i0cf8/ide@1,1/drive@1/disk@0\0", FirmwareConfig.bootOrder("\"d\"", HDA_AND_HDC),
-                "the quoted form xl.cfg values arrive in");
+                "quotes are ignored");
         FwCfg f = new FwCfg(FirmwareConfig.forDomain(Map.of("boot", "d", "boot_menu", "1"), 2, ram(32L << 20), HDA_AND_HDC));
         assertEquals("/pci@i0cf8/ide@1,1/drive@1/disk@0\0", new String(file(f, "bootorder"), StandardCharsets.US_ASCII));
         assertEquals(1, ByteBuffer.wrap(read(f, 0x0e, 2)).order(ByteOrder.LITTLE_ENDIAN).getShort(), "boot_menu=1");
