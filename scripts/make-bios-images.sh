@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the two images a firmware-booted (SeaBIOS) HVM domain boots, from a guest directory with
-# bzImage and initramfs.cpio.gz (default guests/guest, scripts/build-guest.sh):
+# bzImage and initramfs.cpio.gz (default ./guest, made by scripts/build-guest.sh guest):
 #   OUT/disk.img  32 MiB MBR disk (CHS 65/16/63), one FAT16 partition at LBA 63 (active, type 06) with
 #                 syslinux (syslinux --offset), vmlinuz, initrd.gz, syslinux.cfg; syslinux's mbr.bin.
 #                 The layout of the disk ../shared/bench/peers.sh boots in QEMU as "qemu-disk".
@@ -10,7 +10,7 @@
 # Needs (Debian): dosfstools mtools syslinux syslinux-common isolinux xorriso (scripts/setup-debian.sh).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-GUEST=${1:-$HERE/guests/guest}
+GUEST=${1:-$HERE/guest}
 OUT=${2:-$HERE/guests/bios-images}
 CMDLINE=${3:-console=ttyS0 cryptomgr.notests nokaslr}
 for f in bzImage initramfs.cpio.gz; do
