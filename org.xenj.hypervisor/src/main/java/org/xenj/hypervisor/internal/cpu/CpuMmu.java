@@ -316,10 +316,17 @@ abstract class CpuMmu extends CpuRegs implements DirtyLog.WriteCache {
             }
             return -1;
         }
+        boolean romPage = pa < 0x100000 && memory.cpuWriteProtected(pa >>> 12);
+        if (romPage && write) {
+            // write-protected shadow RAM: the store goes to the unclaimed bus and is dropped
+            mmioPhys = pa;
+            mmioRange = null;
+            return -1;
+        }
         if (write && page == codeWatchPage) {
             blockBreak = true; // a store into the page the current block runs from
         }
-        int writeTag = walkWritable ? page : -1;
+        int writeTag = walkWritable && !romPage ? page : -1;
         if (machine.dirtyLog().on()) {
             if (write) {
                 machine.markDirty(mfn); // before the tag: stores through it need no mark

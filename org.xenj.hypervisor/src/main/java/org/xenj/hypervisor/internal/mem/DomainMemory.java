@@ -235,6 +235,36 @@ public final class DomainMemory implements GuestMemory {
         return n;
     }
 
+    /** Frames below 1 MiB the chipset may write-protect for the CPU (the PAM-controlled shadow RAM lies there). */
+    public static final int LEGACY_FRAMES = 256;
+    /** One bit per frame below 1 MiB: CPU stores there are dropped (i440FX PAM write enable clear). */
+    private final java.util.concurrent.atomic.AtomicLongArray cpuWriteProtected = new java.util.concurrent.atomic.AtomicLongArray(LEGACY_FRAMES / 64);
+
+    /**
+     * Whether CPU stores to guest frame {@code gfn} are dropped: shadow RAM whose PAM write enable is
+     * clear reads as RAM but ignores writes, as the i440FX forwards them to the (read-only) PCI side.
+     * Device DMA and loaders are not affected. Only frames below 1 MiB can be protected.
+     */
+    public boolean cpuWriteProtected(long gfn) {
+        return gfn >= 0 && gfn < LEGACY_FRAMES && (cpuWriteProtected.get((int) gfn >>> 6) & (1L << (gfn & 63))) != 0;
+    }
+
+    /** Sets or clears {@link #cpuWriteProtected} for {@code [firstGfn, firstGfn+frames)}; CPUs must flush their TLBs after. */
+    public void setCpuWriteProtected(long firstGfn, int frames, boolean protect) {
+        if (firstGfn < 0 || frames < 0 || firstGfn + frames > LEGACY_FRAMES) {
+            throw new IllegalArgumentException("only frames below 1 MiB can be write-protected: 0x"
+                    + Long.toHexString(firstGfn) + "+" + frames);
+        }
+        for (long g = firstGfn; g < firstGfn + frames; g++) {
+            long bit = 1L << (g & 63);
+            int w = (int) g >>> 6;
+            long old;
+            do {
+                old = cpuWriteProtected.get(w);
+            } while (!cpuWriteProtected.compareAndSet(w, old, protect ? old | bit : old & ~bit));
+        }
+    }
+
     /** Machine frame behind guest frame {@code gfn}, or {@link #INVALID_MFN}. */
     public int mfn(long gfn) {
         int[] map = p2m;
