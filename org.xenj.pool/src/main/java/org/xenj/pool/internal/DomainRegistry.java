@@ -79,10 +79,15 @@ final class DomainRegistry {
     List<PoolDomain> domains(List<String> errors) {
         List<PoolDomain> out = new ArrayList<>();
         try {
-            if (zk.checkExists().forPath(DOMAINS) == null) {
+            List<String> children;
+            try {
+                // reading the pool's root needs the secret even while this list is still empty
+                zk.getChildren().forPath("/");
+                children = zk.getChildren().forPath(DOMAINS);
+            } catch (KeeperException.NoNodeException none) {
                 return out;
             }
-            for (String child : zk.getChildren().forPath(DOMAINS)) {
+            for (String child : children) {
                 try {
                     out.add(read(child, new Stat()).toApi());
                 } catch (KeeperException.NoNodeException gone) {

@@ -108,10 +108,15 @@ final class Membership {
     List<PoolHost> hosts(List<String> errors) {
         List<PoolHost> out = new ArrayList<>();
         try {
-            if (zk.checkExists().forPath(HOSTS) == null) {
+            List<String> children;
+            try {
+                // reading the pool's root needs the secret even while this list is still empty
+                zk.getChildren().forPath("/");
+                children = zk.getChildren().forPath(HOSTS);
+            } catch (KeeperException.NoNodeException none) {
                 return out;
             }
-            for (String child : zk.getChildren().forPath(HOSTS)) {
+            for (String child : children) {
                 String path = HOSTS + "/" + child;
                 try {
                     PoolHost h = Records.decodeHost(zk.getData().forPath(path));

@@ -30,7 +30,8 @@ public final class PoolClients {
         byte[] auth = (USER + ":" + secret).getBytes(StandardCharsets.UTF_8);
         List<ACL> acl;
         try {
-            acl = List.of(new ACL(ZooDefs.Perms.ALL, new Id("digest", DigestAuthenticationProvider.generateDigest(USER + ":" + secret))));
+            // not List.of: ZooKeeper's validateACL asks contains(null), which immutable lists refuse
+            acl = java.util.Collections.singletonList(new ACL(ZooDefs.Perms.ALL, new Id("digest", DigestAuthenticationProvider.generateDigest(USER + ":" + secret))));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("no SHA digest in this JVM", e);
         }

@@ -36,6 +36,7 @@ public final class ZkPool implements Pool, AutoCloseable {
     private final DomainRegistry registry;
     private final ScheduledExecutorService executor;
     private volatile String state = "connecting";
+    private volatile boolean revalidate = true;
 
     public ZkPool(CuratorFramework zk, Hypervisor hypervisor, String host, String address, String connect, boolean embedded,
             Consumer<String> log) {
@@ -74,7 +75,9 @@ public final class ZkPool implements Pool, AutoCloseable {
             case RECONNECTED -> {
                 state = "connected";
                 log.accept("pool: link to the pool back");
-                executor.execute(registry::linkBack);
+                if (revalidate) {
+                    executor.execute(registry::linkBack);
+                }
             }
             case READ_ONLY -> state = "read-only";
             default -> { }
@@ -148,6 +151,11 @@ public final class ZkPool implements Pool, AutoCloseable {
     /** For tests: this host's own write as an owner (what a state change of the local copy does). */
     PoolDomain ownerWrite(String name, String newState) {
         return registry.ownerWrite(name, newState, false).toApi();
+    }
+
+    /** For tests: whether held domains are checked again when the link comes back (always in production). */
+    void revalidateOnReconnect(boolean on) {
+        revalidate = on;
     }
 
     @Override
