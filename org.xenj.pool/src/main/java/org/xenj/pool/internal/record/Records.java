@@ -127,7 +127,7 @@ public final class Records {
         try {
             n = JSON.readTree(data);
         } catch (JacksonException e) {
-            throw new RecordException("not JSON: " + e.getOriginalMessage());
+            throw new RecordException("not JSON: " + printable(e.getOriginalMessage(), 120));
         } catch (java.io.IOException e) {
             throw new RecordException("unreadable: " + e.getMessage());
         }
@@ -216,12 +216,19 @@ public final class Records {
 
     /** Hand-written records may hold anything: error messages show at most 40 printable characters. */
     static String printable(String s) {
+        return printable(s, 40);
+    }
+
+    static String printable(String s, int max) {
+        if (s == null) {
+            return "";
+        }
         StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length() && b.length() < 40; i++) {
+        for (int i = 0; i < s.length() && b.length() < max; i++) {
             char c = s.charAt(i);
             b.append(c >= 0x20 && c < 0x7f ? c : '?');
         }
-        return s.length() > 40 ? b + "…" : b.toString();
+        return s.length() > max ? b + "…" : b.toString();
     }
 
     public static String utf8(byte[] b) {
