@@ -132,7 +132,7 @@ final class DomainRegistry {
         }
         DomainRecord r = new DomainRecord(config.toBuilder().startPaused(false).build(), "", DomainRecord.STOPPED, 0);
         try {
-            zk.createContainers(DOMAINS);
+            Engine.ensure(zk, DOMAINS);
             zk.create().forPath(DOMAINS + "/" + name, Records.encodeDomain(r));
         } catch (KeeperException.NodeExistsException e) {
             throw new PoolException("the pool already has a domain named '" + name + "'");
@@ -152,6 +152,7 @@ final class DomainRegistry {
         // Taking the lease in the same transaction proves that nobody holds it while the record goes.
         TransactionOp op = zk.transactionOp();
         try {
+            Engine.ensure(zk, LEASES);
             zk.transaction().forOperations(
                     op.create().withMode(CreateMode.EPHEMERAL).forPath(LEASES + "/" + name, lease(0)),
                     op.delete().withVersion(st.getVersion()).forPath(DOMAINS + "/" + name),
@@ -179,7 +180,7 @@ final class DomainRegistry {
         DomainRecord mine = r.with(host, DomainRecord.PAUSED, generation);
         TransactionOp op = zk.transactionOp();
         try {
-            zk.createContainers(LEASES);
+            Engine.ensure(zk, LEASES);
             List<CuratorTransactionResult> results = zk.transaction().forOperations(
                     op.create().withMode(CreateMode.EPHEMERAL).forPath(LEASES + "/" + name, lease(generation)),
                     op.setData().withVersion(st.getVersion()).forPath(DOMAINS + "/" + name, Records.encodeDomain(mine)));

@@ -30,6 +30,9 @@ final class EmbeddedZooKeeper implements AutoCloseable {
         p.setProperty("admin.enableServer", "false");
         p.setProperty("4lw.commands.whitelist", "");
         p.setProperty("autopurge.purgeInterval", "1");
+        // ZooKeeper's default metrics provider needs Dropwizard metrics (com.codahale), which the
+        // feature does not install: no metrics
+        p.setProperty("metricsProvider.className", "org.apache.zookeeper.metrics.impl.NullMetricsProvider");
         Thread t = Thread.currentThread();
         ClassLoader before = t.getContextClassLoader();
         t.setContextClassLoader(ZooKeeperServerEmbedded.class.getClassLoader());

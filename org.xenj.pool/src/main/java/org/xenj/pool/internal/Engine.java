@@ -11,6 +11,21 @@ final class Engine {
     private Engine() {
     }
 
+    /**
+     * Makes a top-level directory of the pool as a persistent node. Not Curator's
+     * {@code createContainers}: ZooKeeper reaps an empty container, and {@code /leases} is empty
+     * whenever no domain runs, so a transaction creating a lease under it could fail with NoNode.
+     */
+    static void ensure(org.apache.curator.framework.CuratorFramework zk, String path) throws Exception {
+        if (zk.checkExists().forPath(path) == null) {
+            try {
+                zk.create().creatingParentsIfNeeded().forPath(path);
+            } catch (KeeperException.NodeExistsException raced) {
+                // another host made it
+            }
+        }
+    }
+
     static PoolException failure(String what, Throwable e) {
         if (e instanceof PoolException p) {
             return p;

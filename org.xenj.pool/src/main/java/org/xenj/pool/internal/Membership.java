@@ -58,7 +58,7 @@ final class Membership {
         }
         String path = HOSTS + "/" + host;
         try {
-            zk.createContainers(HOSTS);
+            Engine.ensure(zk, HOSTS);
             Stat st = zk.checkExists().forPath(path);
             long session = zk.getZookeeperClient().getZooKeeper().getSessionId();
             if (st != null && st.getEphemeralOwner() != session) {

@@ -135,8 +135,9 @@ public class PoolComponent implements Pool {
             LOG.info("pool: {} ZooKeeper {} ({} ms to start the server, {} ms to connected{})", embedded ? "embedded" : "external",
                     ensemble, serverMs, (System.nanoTime() - t0) / 1_000_000, config.xenj_pool_join() ? " and joined as " + host : "");
         } catch (Exception e) {
-            state = "failed: " + e.getMessage();
-            LOG.warn("pool: not started: {}", e.getMessage(), e);
+            String why = e.getMessage() != null ? e.getMessage() : e.toString();
+            state = "failed: " + why;
+            LOG.warn("pool: not started: {}", why, e);
         }
     }
 
