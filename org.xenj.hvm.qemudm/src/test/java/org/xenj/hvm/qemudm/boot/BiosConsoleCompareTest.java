@@ -1,0 +1,39 @@
+package org.xenj.hvm.qemudm.boot;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+/** How BiosDiskBootTest compares COM1 with QEMU's, on the two outputs a CI run printed (QEMU's and xenj's). */
+class BiosConsoleCompareTest {
+
+    private static final String BANNER = "SeaBIOS (version 1.16.2-debian-1.16.2-1)\nBooting from Hard Disk...\n\n";
+    private static final String QEMU = BANNER + "SYSLINUX 6.04 EDD 20210613 Copyright (C) 1994-2015 H. Peter Anvin et al\n\n"
+            + "SYSLINUX 6.04 20210613 Copyright (C) 1994-2015 H. Peter Anvin et al\n"
+            + "Loading vmlinuz...Loading vmlinuz...  ook\nk\nLoading initrd.gz..Loading initrd.gz....ook\nk\nProbing EDD";
+    private static final String XENJ = BANNER + "SYSLINUX 6.04 EDD 20210613 Copyright (C) 1994-2015 H. Peter Anvin et al\n\n"
+            + "SYSLINUX 6.04 20210613 Copyright (C) 1994-2015 H. Peter Anvin et al\n"
+            + "Loading\u001b[05;07H\u001b[05;08H vmlinuz...Loading vmlinuz...  ook\nk\n"
+            + "Loading initrd.gz..Loading initrd.gz....ok\u001b[06;22Hok\n\nProbing EDD";
+
+    @Test
+    void theInterleavingOfTheTwoWritersIsNotCompared() {
+        assertEquals(BiosDiskBootTest.seaBiosPart(QEMU), BiosDiskBootTest.seaBiosPart(XENJ));
+        assertEquals(BANNER, BiosDiskBootTest.seaBiosPart(QEMU));
+        assertEquals(List.of("SYSLINUX 6.04 EDD 20210613 Copyright (C) 1994-2015 H. Peter Anvin et al",
+                "SYSLINUX 6.04 20210613 Copyright (C) 1994-2015 H. Peter Anvin et al", "Loading vmlinuz", "Loading initrd.gz"),
+                BiosDiskBootTest.loaderMessages(XENJ));
+        assertEquals(BiosDiskBootTest.loaderMessages(QEMU), BiosDiskBootTest.loaderMessages(XENJ));
+    }
+
+    @Test
+    void aMissingOrDifferentMessageStillFails() {
+        assertNotEquals(BiosDiskBootTest.loaderMessages(QEMU),
+                BiosDiskBootTest.loaderMessages(XENJ.replace("Loading initrd.gz", "Loading initrd.img")));
+        assertNotEquals(BiosDiskBootTest.seaBiosPart(QEMU),
+                BiosDiskBootTest.seaBiosPart(XENJ.replace("Hard Disk", "Floppy")));
+    }
+}
