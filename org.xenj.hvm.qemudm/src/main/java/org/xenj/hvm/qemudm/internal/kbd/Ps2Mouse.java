@@ -110,6 +110,9 @@ final class Ps2Mouse {
      * should be sent (stream mode with reporting on).
      */
     boolean move(int deltaX, int deltaY, int rfbButtons) {
+        if (!reporting || remote) {
+            return false; // nothing is reported: motion while the driver is not listening is forgotten
+        }
         dx = clampAccumulated(dx + deltaX);
         dy = clampAccumulated(dy + deltaY);
         // PS/2 byte 0: bit 0 left, bit 1 right, bit 2 middle

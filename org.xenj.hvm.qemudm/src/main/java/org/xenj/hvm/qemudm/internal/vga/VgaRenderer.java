@@ -56,14 +56,14 @@ public final class VgaRenderer implements DisplaySource {
         if (!anyPage && !regsChanged && !full) {
             return; // idle screen
         }
-        boolean redrawAll = full || regsChanged;
-        if (redrawAll) {
+        boolean redrawAll = full || regsChanged && (regs.vbeEnabled() || (regs.gc[6] & 1) != 0);
+        if (full || regsChanged) {
             loadPalette();
         }
         if (regs.vbeEnabled()) {
             drawVbe(fb, redrawAll);
         } else if ((regs.acIndex & 0x20) == 0 || (regs.seq[1] & 0x20) != 0) {
-            drawBlank(fb, redrawAll);
+            drawBlank(fb, full || regsChanged);
         } else if ((regs.gc[6] & 1) == 0) {
             drawText(fb, redrawAll);
         } else if ((regs.gc[5] & 0x40) != 0) {
@@ -297,9 +297,11 @@ public final class VgaRenderer implements DisplaySource {
                 }
             }
         }
-        if (all || fontChanged) {
+        long look = textLook();
+        if (all || fontChanged || look != lastTextLook) {
             java.util.Arrays.fill(cells, -1);
         }
+        lastTextLook = look;
         int start = startAddress();
         int pitch = c[0x13] * 2;
         int cursor = (c[0x0e] << 8 | c[0x0f]) - start;
@@ -343,6 +345,26 @@ public final class VgaRenderer implements DisplaySource {
                 fb.damage(x0, y0, cw, charH);
             }
         }
+    }
+
+    private long lastTextLook;
+
+    /**
+     * Everything but the cursor and the cells that decides how text looks (colours, geometry, start
+     * address): a cursor move or a character written redraws only its cells.
+     */
+    private long textLook() {
+        long h = java.util.Arrays.hashCode(regs.ac);
+        h = h * 31 + java.util.Arrays.hashCode(regs.dac);
+        h = h * 31 + java.util.Arrays.hashCode(regs.seq);
+        h = h * 31 + regs.pelMask;
+        int[] c = regs.crtc;
+        for (int i = 0; i < c.length; i++) {
+            if (i != 0x0a && i != 0x0b && i != 0x0e && i != 0x0f) {
+                h = h * 31 + c[i];
+            }
+        }
+        return h;
     }
 
     /** Where character map {@code n} (0-7) starts in plane 2. */
