@@ -31,6 +31,8 @@ final class DisplayHost {
 
     static final long TICK_MS = 40;
     static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** How long a write may hang before its client is dropped (tests shorten it). */
+    volatile long stallNanos = STALL_NANOS;
 
     private final GuestDisplay display;
     private final VncSettings settings;
@@ -253,7 +255,7 @@ final class DisplayHost {
         long now = System.nanoTime();
         for (RfbClient c : clients) {
             long started = c.writeStarted;
-            if (started != 0 && now - started > STALL_NANOS) {
+            if (started != 0 && now - started > stallNanos && !c.closed()) {
                 log("client " + c.peer + " stopped reading for " + TimeUnit.NANOSECONDS.toSeconds(now - started) + " s: dropped");
                 c.close();
                 continue;
@@ -261,6 +263,16 @@ final class DisplayHost {
             int[] req = c.request;
             if (req == null || c.busy || c.damage == null || c.closed()) {
                 continue;
+            }
+            PixelFormat f = c.pendingFormat;
+            if (f != null) {
+                c.pendingFormat = null;
+                c.encoder.format = f;
+            }
+            int[] encodings = c.pendingEncodings;
+            if (encodings != null) {
+                c.pendingEncodings = null;
+                c.encoder.setEncodings(encodings);
             }
             if (req[4] == 0) { // non-incremental: the requested area, clipped to the screen, in full
                 c.damage.add(req[0], req[1], req[2], req[3]);

@@ -36,6 +36,12 @@ final class RfbClient {
     DamageMap damage;
     /** Whether an update is being written (the display thread does not encode another meanwhile). */
     volatile boolean busy;
+    /**
+     * Set by the reader, applied by the display thread before it next encodes for this client: a
+     * request read after them is therefore always answered in the new format and encodings.
+     */
+    volatile PixelFormat pendingFormat;
+    volatile int[] pendingEncodings;
     private boolean shiftDown;
     private boolean syntheticShift;
     long updatesSent, bytesSent;
@@ -206,7 +212,7 @@ final class RfbClient {
                     if (problem != null) {
                         throw new ProtocolException("asked for " + problem);
                     }
-                    host.onDisplayThread(() -> encoder.format = f);
+                    pendingFormat = f;
                 }
                 case 2 -> { // SetEncodings
                     in.readUnsignedByte();
@@ -218,7 +224,7 @@ final class RfbClient {
                     for (int i = 0; i < n; i++) {
                         list[i] = in.readInt();
                     }
-                    host.onDisplayThread(() -> encoder.setEncodings(list));
+                    pendingEncodings = list;
                 }
                 case 3 -> { // FramebufferUpdateRequest: any rectangle is accepted and clipped to the screen
                     int incremental = in.readUnsignedByte();

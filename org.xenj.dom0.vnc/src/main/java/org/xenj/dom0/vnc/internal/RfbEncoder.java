@@ -84,10 +84,10 @@ final class RfbEncoder {
                 if (scroll != null) {
                     int dst = scroll[0], src = scroll[1], n = scroll[2];
                     header(body, 0, dst, w, n, COPY_RECT);
-                    body.write(src >>> 8);
+                    body.write(0); // source x
+                    body.write(0);
+                    body.write(src >>> 8); // source y
                     body.write(src);
-                    body.write(0);
-                    body.write(0);
                     count++;
                     copyRects++;
                     System.arraycopy(shadow, src * w, shadow, dst * w, n * w);
