@@ -24,8 +24,9 @@ public final class VncService implements VncConsoles {
     private static final System.Logger LOG = System.getLogger(VncService.class.getName());
     private final Map<Integer, DisplayHost> hosts = new ConcurrentHashMap<>();
 
+    /** Also callable outside OSGi (in-process tests serve a device model's display with it). */
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addDisplay(GuestDisplay display) {
+    public void addDisplay(GuestDisplay display) {
         VncSettings s;
         try {
             s = VncSettings.of(display.settings());
@@ -41,7 +42,7 @@ public final class VncService implements VncConsoles {
         h.start();
     }
 
-    void removeDisplay(GuestDisplay display) {
+    public void removeDisplay(GuestDisplay display) {
         DisplayHost h = hosts.get(display.domid());
         if (h != null && h.display() == display && hosts.remove(display.domid(), h)) {
             h.close();
@@ -49,7 +50,7 @@ public final class VncService implements VncConsoles {
     }
 
     @Deactivate
-    void deactivate() {
+    public void deactivate() {
         hosts.values().forEach(DisplayHost::close);
         hosts.clear();
     }

@@ -153,11 +153,20 @@ public final class PcDevices implements DeviceModelInstance {
         return vga;
     }
 
+    private VgaDisplay display;
+
     /** The stdvga as a console display (picture, keyboard, mouse), or null without one. */
-    VgaDisplay display() {
+    synchronized VgaDisplay display() {
         if (vga == null) {
             return null;
         }
+        if (display == null) {
+            display = newDisplay();
+        }
+        return display;
+    }
+
+    private VgaDisplay newDisplay() {
         return new VgaDisplay(platform.domid(), platform.config().name(), platform.config().raw(), vga,
                 new VgaDisplay.Ps2() {
                     @Override

@@ -116,6 +116,15 @@ public final class QemuDeviceModel implements DeviceModel, RemovableMedia {
         return ctx.registerService(org.xenj.dom0.vnc.api.GuestDisplay.class, display, props);
     }
 
+    /**
+     * The display of {@code domid} (its stdvga), or null: what the service registration offers, for
+     * in-process use without OSGi (tests that serve it over VNC themselves).
+     */
+    public org.xenj.dom0.vnc.api.GuestDisplay display(int domid) {
+        PcDevices d = domains.get(domid);
+        return d == null ? null : d.display();
+    }
+
     @Override
     public boolean hasDrive(int domid, String vdev) {
         PcDevices d = domains.get(domid);
