@@ -49,6 +49,35 @@ public final class StdVga implements PciDevice {
         return bars;
     }
 
+    /**
+     * The VGA BIOS as the expansion ROM BAR (read-only, its size the image's rounded up to a power of
+     * two), or none without an image: SeaBIOS copies and runs it; a direct kernel boot ignores it.
+     */
+    @Override
+    public PciBar expansionRom() {
+        byte[] rom = optionRom;
+        if (rom == null) {
+            return null;
+        }
+        long size = Math.max(2048, Long.highestOneBit(rom.length - 1L) << 1);
+        return PciBar.memory(size, false, new MmioHandler() {
+            @Override
+            public long mmioRead(long offset, int n) {
+                long v = 0;
+                for (int i = n - 1; i >= 0; i--) {
+                    long at = offset + i;
+                    v = v << 8 | (at < rom.length ? rom[(int) at] & 0xff : 0);
+                }
+                return v;
+            }
+
+            @Override
+            public void mmioWrite(long offset, int n, long value) {
+                // a ROM: writes are ignored
+            }
+        });
+    }
+
     /** The VGA BIOS image offered as the expansion ROM, or null. */
     public byte[] optionRom() {
         return optionRom == null ? null : optionRom.clone();

@@ -58,6 +58,21 @@ class StdVgaTest {
     }
 
     @Test
+    void theVgaBiosIsTheExpansionRomWhenDebianShipsIt() throws Exception {
+        assertNull(vga.expansionRom(), "no image, no ROM BAR");
+        java.util.List<String> log = new java.util.ArrayList<>();
+        assertNull(VgaConfig.loadVgaBios(java.nio.file.Path.of("/nonexistent/vgabios.bin"), log::add));
+        assertTrue(log.get(0).contains("seabios"), "says which package: " + log);
+        java.nio.file.Path bios = VgaConfig.DEFAULT_VGABIOS;
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(bios), bios + " absent (apt-get install seabios)");
+        byte[] image = VgaConfig.loadVgaBios(bios, log::add);
+        PciBar rom = new StdVga(image).expansionRom();
+        assertTrue(rom.size() >= image.length && Long.bitCount(rom.size()) == 1);
+        assertEquals(0xaa55, rom.mmio().mmioRead(0, 2), "option ROM signature");
+        assertEquals(image[image.length - 1] & 0xff, rom.mmio().mmioRead(image.length - 1, 1));
+    }
+
+    @Test
     void bochsDrmModeSetThroughMmioBar() {
         // what bochs-drm does: ID check, memory size, then a 32 bpp mode with the LFB
         assertEquals(0xb0c5, mmio.mmioRead(0x500, 2));
