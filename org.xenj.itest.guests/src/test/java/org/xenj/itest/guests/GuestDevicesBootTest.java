@@ -276,6 +276,12 @@ class GuestDevicesBootTest {
     }
 
     @Test
+    @Order(1)
+    void keysTypedOverVncReachTheBarePcsShell() throws Exception {
+        new VgaConsoleChecks(pc, qemuDm, pcDom.id(), tmp).keysOverVnc();
+    }
+
+    @Test
     @Order(2)
     void blkfrontAndAtaPiixWriteFileSystemsAndReadTheCdrom() throws Exception {
         both(() -> new PvhvmChecks(this).blkfrontDisks(), () -> new BarePcChecks(this).ideDisksAndCdrom());

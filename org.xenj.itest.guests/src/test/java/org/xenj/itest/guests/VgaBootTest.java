@@ -48,7 +48,9 @@ class VgaBootTest {
                 int prompt = sh.waitFor(GuestShell.PROMPT, 0, Long.getLong("xenj.boot.timeout", 1500) * 1000);
                 assertTrue(prompt >= 0, "no prompt: " + sh.tail() + "\n" + String.join("\n", xen.dmesg()));
                 System.out.printf("[vga] prompt after %.1f s%n", (System.nanoTime() - t0) / 1e9);
-                new VgaConsoleChecks(sh, qemuDm, pc.id(), tmp).consoleOverVnc();
+                VgaConsoleChecks checks = new VgaConsoleChecks(sh, qemuDm, pc.id(), tmp);
+                checks.consoleOverVnc();
+                checks.keysOverVnc();
                 System.out.println(String.join("\n", xen.dmesg().stream().filter(l -> l.contains("qemu-dm")).toList()));
             }
         }

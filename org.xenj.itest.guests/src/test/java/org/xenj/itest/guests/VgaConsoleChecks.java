@@ -64,7 +64,18 @@ final class VgaConsoleChecks {
             Path ours = tmp.resolve("screenshot.png");
             ImageIO.write(image(shot), "png", ours.toFile());
             realClientSnapshot(endpoint.port(), shot);
-            keystrokesReachTheShell(endpoint.port());
+        } finally {
+            vnc.deactivate();
+        }
+        return null;
+    }
+
+    /** Keys typed over RFB reach a shell on tty1 (skipped, with the reason, when the guest has no PS/2 keyboard). */
+    Object keysOverVnc() throws Exception {
+        VncService vnc = new VncService();
+        vnc.addDisplay(qemuDm.display(domid));
+        try {
+            keystrokesReachTheShell(vnc.endpoint(domid).orElseThrow().port());
         } finally {
             vnc.deactivate();
         }
@@ -138,6 +149,13 @@ final class VgaConsoleChecks {
 
     /** A shell on tty1, keys typed over RFB (KeyEvent messages), the result read on the serial console. */
     private void keystrokesReachTheShell(int port) throws Exception {
+        String input = pc.run("dmesg | grep -i 'i8042\\|serio\\|atkbd'; grep -h '^N:' /proc/bus/input/devices", 60);
+        System.out.println("[guest-devices] pc: input devices: " + input.strip().replace('\n', '|'));
+        if (!input.contains("AT Translated Set 2 keyboard") && !input.contains("AT Raw Set 2 keyboard")) {
+            // said, not passed: the keyboard path is then untested end to end (Ps2InputTest covers the 8042 side)
+            System.out.println("[guest-devices] pc: SKIPPED keys over VNC: the guest's i8042 driver found no keyboard");
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "the guest has no PS/2 keyboard: " + input);
+        }
         pc.run("rm -f /tmp/vk; setsid sh -c 'exec sh </dev/tty1 >/dev/tty1 2>&1' & sleep 1; echo started", 60);
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(30_000);
