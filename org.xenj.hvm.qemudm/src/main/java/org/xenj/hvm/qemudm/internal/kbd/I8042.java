@@ -230,6 +230,19 @@ public final class I8042 implements IoHandler {
             qHead = (qHead + 1) % queue.length;
             qCount--;
             pump();
+            // Like the real controller's one-byte output buffer, each byte is its own interrupt: the
+            // line drops when the byte is read and rises again for the next, so an edge-triggered
+            // IRQ 1/12 sees every byte (ACK then the two ID bytes of GETID, a key's E0 prefix...).
+            if (qCount > 0) {
+                if (kbdIrqHigh) {
+                    kbdIrqHigh = false;
+                    irq.accept(KBD_IRQ, false);
+                }
+                if (auxIrqHigh) {
+                    auxIrqHigh = false;
+                    irq.accept(AUX_IRQ, false);
+                }
+            }
             updateIrq();
         }
         return v;

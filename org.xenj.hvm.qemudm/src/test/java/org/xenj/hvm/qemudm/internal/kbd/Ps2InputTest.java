@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 /** Console keys and pointer through the 8042: scan codes as Linux's atkbd and psmouse read them. */
 class Ps2InputTest {
 
-    final I8042 kbc = new I8042(() -> { }, (irq, level) -> { });
+    final List<String> edges = new ArrayList<>();
+    final I8042 kbc = new I8042(() -> { }, (irq, level) -> edges.add(irq + (level ? "+" : "-")));
 
     List<Integer> drain() {
         List<Integer> out = new ArrayList<>();
@@ -27,6 +28,15 @@ class Ps2InputTest {
         kbc.keyInput(103, true); // KEY_UP: E0 48
         kbc.keyInput(103, false);
         assertEquals(List.of(0x1e, 0x9e, 0xe0, 0x48, 0xe0, 0xc8), drain());
+    }
+
+    @Test
+    void everyByteIsItsOwnInterruptEdge() {
+        kbc.ioWrite(0, 1, 0xf2); // GETID: ACK, AB, 41
+        kbc.ioRead(0, 1);
+        kbc.ioRead(0, 1);
+        kbc.ioRead(0, 1);
+        assertEquals(List.of("1+", "1-", "1+", "1-", "1+", "1-"), edges, "an edge-triggered IRQ 1 must see three bytes");
     }
 
     @Test
