@@ -193,6 +193,8 @@ public class XenCommandsIT {
         assertTrue(refused, refused.contains("guest domains only"));
         refused = runFailing("xen:restore /nonexistent/xenj-it.save");
         assertTrue(refused, refused.contains("no file /nonexistent/xenj-it.save"));
+        refused = runFailing("xen:migrate Domain-0 localhost");
+        assertTrue(refused, refused.contains("guest domains only"));
     }
 
     @Test
