@@ -51,6 +51,11 @@ final class LiveMigration {
     private MigrationListener listener;
     /** Tests: runs on the destination when the domain is held paused, before the source is told. */
     volatile java.util.function.Consumer<DomainImpl> arrivedHook;
+    /**
+     * Test hook on the source: called with the round number after its pages are sent and before the dirty set is taken,
+     * so a test can let the guest dirty a known amount instead of depending on how fast the host happens to be.
+     */
+    volatile java.util.function.IntConsumer roundSentHook;
 
     LiveMigration(HypervisorCore core) {
         this.core = core;
@@ -125,6 +130,10 @@ final class LiveMigration {
                 long r0 = System.nanoTime();
                 long b0 = out.bytes();
                 long[] sent = out.pages(send, src);
+                java.util.function.IntConsumer hook = roundSentHook;
+                if (hook != null) {
+                    hook.accept(round);
+                }
                 BitSet dirty = mem.takeDirty();
                 flush(mem);
                 long nanos = System.nanoTime() - r0;
