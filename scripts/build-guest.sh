@@ -57,7 +57,7 @@ deb_of() { # pkg:arch -> path of its .deb in $DEBS (downloaded once)
 }
 KDEB=$(deb_of "$KERNEL_PKG:i386")
 BDEB=$(deb_of "busybox-static:i386")
-STAMP="$(basename "$KDEB") $(basename "$BDEB") init-v3-modules"
+STAMP="$(basename "$KDEB") $(basename "$BDEB") init-v4-modules"
 
 if [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$STAMP" ] && [ -s "$OUT/bzImage" ] && [ -s "$OUT/initramfs.cpio.gz" ]; then
   echo "guest up to date in $OUT"
@@ -92,8 +92,9 @@ fi
 # drivers (xen-blkfront, xen-netfront, ata_piix + sd/sr, 8139too, ne2k-pci) and filesystems (ext4,
 # isofs), with everything they depend on (read from each module's .modinfo "depends=" string, as the
 # host may have no kmod). /init runs busybox depmod and loads them; a module the flavour lacks
-# (the 686 kernel has no Xen frontends) is skipped.
-GUEST_MODULES="crc32c_generic crct10dif_generic crc64_rocksoft_generic ext4 isofs sd_mod sr_mod ata_piix xen-blkfront xen-netfront 8139too ne2k-pci"
+# (the 686 kernel has no Xen frontends) is skipped. bochs is Linux's DRM driver for QEMU's (and
+# xenj's) stdvga; with it fbcon draws the consoles tty1.. on the emulated screen.
+GUEST_MODULES="crc32c_generic crct10dif_generic crc64_rocksoft_generic ext4 isofs sd_mod sr_mod ata_piix xen-blkfront xen-netfront 8139too ne2k-pci bochs"
 dpkg-deb --fsys-tarfile "$KDEB" | tar -x -C "$WORK/kernel" "./lib/modules/$KVER/kernel"
 MODSRC="$WORK/kernel/lib/modules/$KVER"
 mod_path() { # module name -> its path under $MODSRC (names treat - and _ alike), or nothing

@@ -5,7 +5,8 @@
 #           (qemu-i386: the CPU oracle's second opinion on hosts that cannot run i386 code;
 #           installed without qemu-user-binfmt, so i386 programs never pass for native ones),
 #           qemu-utils (qemu-img: the oracle of the block layer's raw/qcow2 interop tests),
-#           e2fsprogs (mkfs.ext4, e2fsck, debugfs: the oracles of tests/guest-devices.sh)
+#           e2fsprogs (mkfs.ext4, e2fsck, debugfs: the oracles of tests/guest-devices.sh),
+#           vncsnapshot + tesseract-ocr (the VNC console's oracles), seabios (the stdvga's VGA BIOS)
 #   guests: i386 as a foreign architecture, used only by `apt-get download` of guest packages
 #           (the kernel and busybox the default guest is made of); nothing i386 gets installed.
 # Runs as root (CI) or through sudo.
@@ -45,6 +46,10 @@ have wget || missing+=(wget)
 # debugfs), the ISO9660 CD-ROM image (genisoimage or xorriso)
 { have mkfs.ext4 || have /usr/sbin/mkfs.ext4; } && { have debugfs || have /usr/sbin/debugfs; } || missing+=(e2fsprogs)
 have genisoimage || have xorriso || missing+=(genisoimage)
+# VNC console checks of tests/guest-devices.sh: a real RFB client takes the picture (vncsnapshot),
+# OCR reads the guest's text on it (tesseract); the stdvga's VGA BIOS (vgabios-stdvga.bin) comes with seabios below
+have vncsnapshot || missing+=(vncsnapshot)
+have tesseract || missing+=(tesseract-ocr)
 # firmware boot (SeaBiosBootTest, BiosDiskBootTest, scripts/make-bios-images.sh): Debian's SeaBIOS, and the
 # syslinux disk and isolinux CD images made without root (mkfs.fat + mtools + syslinux --offset, xorriso)
 [ -r /usr/share/seabios/bios.bin ] || missing+=(seabios)

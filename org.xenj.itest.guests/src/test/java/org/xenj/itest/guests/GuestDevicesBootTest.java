@@ -187,10 +187,13 @@ class GuestDevicesBootTest {
     }
 
     private DomainConfig config(String name, String platformPci, String cmdline, List<String> disks, List<String> vifs, Path guest) {
+        // the bare PC has a screen: the stdvga with a VNC console (VgaConsoleChecks)
+        Map<String, String> raw = name.equals("pc") ? Map.of("xen_platform_pci", platformPci, "vga", "\"stdvga\"", "vnc", "1")
+                : Map.of("xen_platform_pci", platformPci);
         return DomainConfig.builder(name).type(DomainType.HVM).memoryMiB(200)
                 .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
                 .cmdline(cmdline).onPoweroff(ShutdownAction.DESTROY).disks(disks).vifs(vifs)
-                .raw(Map.of("xen_platform_pci", platformPci)).build();
+                .raw(raw).build();
     }
 
     private Images makeImages(String isoTool) throws Exception {
@@ -268,6 +271,18 @@ class GuestDevicesBootTest {
     @Order(1)
     void thePvhvmGuestFindsXenAndTheBarePcDoesNot() throws Exception {
         both(() -> new PvhvmChecks(this).xenAbi(), () -> new BarePcChecks(this).noHypervisor());
+    }
+
+    @Test
+    @Order(1)
+    void theBarePcsConsoleIsOnItsStdvgaAndVnc() throws Exception {
+        new VgaConsoleChecks(pc, qemuDm, pcDom.id(), tmp).consoleOverVnc();
+    }
+
+    @Test
+    @Order(1)
+    void keysTypedOverVncReachTheBarePcsShell() throws Exception {
+        new VgaConsoleChecks(pc, qemuDm, pcDom.id(), tmp).keysOverVnc();
     }
 
     @Test

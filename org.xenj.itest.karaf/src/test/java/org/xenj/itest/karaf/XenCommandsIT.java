@@ -172,6 +172,15 @@ public class XenCommandsIT {
     }
 
     @Test
+    public void vncCommandsAreThereAndRefuseADomainWithoutADisplay() throws Exception {
+        reportStartToFirstList();
+        String refused = runFailing("xen:vnc-info Domain-0");
+        assertTrue(refused, refused.contains("Domain-0 has no display"));
+        refused = runFailing("xen:screenshot Domain-0 /tmp/xenj-it-shot.png");
+        assertTrue(refused, refused.contains("Domain-0 has no display"));
+    }
+
+    @Test
     public void cdCommandsAreThereAndRefuseADomainWithoutTheDrive() throws Exception {
         reportStartToFirstList();
         String refused = runFailing("xen:cd-eject Domain-0 hdc");

@@ -15,6 +15,10 @@ import org.xenj.hvm.qemudm.internal.pci.I440fx;
 import org.xenj.hvm.qemudm.internal.pci.Piix3;
 import org.xenj.hvm.qemudm.internal.sysport.SystemControlPortA;
 import org.xenj.hvm.qemudm.internal.uart.Uart16550;
+import org.xenj.hvm.qemudm.internal.vga.StdVga;
+import org.xenj.hvm.qemudm.internal.vga.StdVgaState;
+import org.xenj.hvm.qemudm.internal.vga.VgaConfig;
+import org.xenj.hvm.qemudm.internal.vga.VgaDisplay;
 
 /**
  * One domain's devices: COM1 (16550A at 0x3F8, IRQ4) as the domain console, the i440FX at
@@ -46,6 +50,12 @@ public final class PcDevices implements DeviceModelInstance {
     private volatile Runnable onDetach;
     /** The isa-debug-exit base port, or -1 when {@code debug_exit=} is off. */
     private int debugExitPort = -1;
+    /** The standard VGA at 00:02.0 when the domain has one (see {@link VgaConfig}), else null. */
+    private StdVga vga;
+    private org.xenj.hypervisor.spi.pci.PciSlot vgaSlot;
+    private boolean vgaWindowMapped;
+    /** Where the VGA BIOS comes from (tests point elsewhere). */
+    static volatile java.nio.file.Path vgaBiosPath = VgaConfig.DEFAULT_VGABIOS;
 
     private PcDevices(HvmPlatform platform) {
         this.platform = platform;
@@ -90,6 +100,7 @@ public final class PcDevices implements DeviceModelInstance {
             platform.mapIo(I8042.BASE + 4, 1, new OffsetIo(d.kbc, 4));
             platform.mapIo(SystemControlPortA.PORT, 1, d.port92);
             d.attachDebugExit();
+            d.attachVga();
             d.nics = Nics.attach(platform, vswitch);
             d.attachIde(images);
             d.attachFwCfg();
@@ -122,6 +133,60 @@ public final class PcDevices implements DeviceModelInstance {
 
     Nics nics() {
         return nics;
+    }
+
+    /** The stdvga at 00:02.0 (the slot Xen's qemu gives the VGA), its ports and the 0xA0000 window. */
+    private void attachVga() {
+        if (!VgaConfig.wantsStdVga(platform.config().raw(), platform::log)) {
+            return;
+        }
+        StdVga v = new StdVga(VgaConfig.loadVgaBios(vgaBiosPath, platform::log));
+        vga = v;
+        platform.mapIo(StdVga.VGA_PORTS, StdVga.VGA_PORT_COUNT, v.vgaPorts());
+        platform.mapIo(StdVga.VBE_PORTS, StdVga.VBE_PORT_COUNT, v.vbePorts());
+        platform.mapMmio(StdVga.WINDOW, StdVga.WINDOW_SIZE, v.legacyWindow());
+        vgaWindowMapped = true;
+        vgaSlot = platform.plugPci(2, 0, v);
+        platform.log("qemu-dm: PCI 00:02.0 stdvga 1234:1111 (16 MiB LFB in BAR0, MMIO BAR2), ports 0x3b0-0x3df,"
+                + " 0x1ce-0x1cf, window 0xa0000-0xbffff" + (v.optionRom() == null ? ", no VGA BIOS" : ", VGA BIOS "
+                + v.optionRom().length + " bytes"));
+    }
+
+    /** The stdvga, or null when the domain has no display. */
+    StdVga vga() {
+        return vga;
+    }
+
+    private VgaDisplay display;
+
+    /** The stdvga as a console display (picture, keyboard, mouse), or null without one. */
+    synchronized VgaDisplay display() {
+        if (vga == null) {
+            return null;
+        }
+        if (display == null) {
+            display = newDisplay();
+        }
+        return display;
+    }
+
+    private VgaDisplay newDisplay() {
+        return new VgaDisplay(platform.domid(), platform.config().name(), platform.config().raw(), vga,
+                new VgaDisplay.Ps2() {
+                    @Override
+                    public void key(int code, boolean down) {
+                        if (attached) {
+                            kbc.keyInput(code, down);
+                        }
+                    }
+
+                    @Override
+                    public void pointer(int dx, int dy, int buttons) {
+                        if (attached) {
+                            kbc.pointerInput(dx, dy, buttons);
+                        }
+                    }
+                });
     }
 
     /** Whether the domain starts firmware at the reset vector (no {@code kernel=}, no {@code firmware_override=}). */
@@ -239,7 +304,8 @@ public final class PcDevices implements DeviceModelInstance {
     /** Every device's state record; take it with the domain's vCPUs paused. */
     public PcDevicesState stateRecord() {
         return new PcDevicesState(com1.saveState(), kbc.saveState(), hostBridge.saveConfig(), isaBridge.saveConfig(),
-                port92.saveState(), nics.saveState(), ide == null ? null : ide.saveState());
+                port92.saveState(), nics.saveState(), ide == null ? null : ide.saveState(),
+                vga == null ? null : vga.saveState());
     }
 
     /** Puts every device in {@code s} (the PIIX3 routes its PCI links to the platform again). */
@@ -250,6 +316,12 @@ public final class PcDevices implements DeviceModelInstance {
         isaBridge.restoreConfig(s.isaBridgeConfig());
         port92.restoreState(s.port92());
         nics.restoreState(s.nics());
+        StdVgaState vgaState = s.vga();
+        if (vga != null && vgaState != null) {
+            vga.restoreState(vgaState);
+        } else if (vga != null || vgaState != null) {
+            platform.log("qemu-dm: the display changed across the hand-over; the VGA starts at power-on");
+        }
         IdeState ideState = s.ide();
         if (ide != null && ideState != null) {
             BlockImages opener = images;
@@ -270,6 +342,9 @@ public final class PcDevices implements DeviceModelInstance {
         nics.reset();
         if (ide != null) {
             ide.reset();
+        }
+        if (vga != null) {
+            vga.reset();
         }
     }
 
@@ -314,6 +389,16 @@ public final class PcDevices implements DeviceModelInstance {
         }
         if (ideSlot != null) {
             platform.unplugPci(ideSlot);
+        }
+        if (vga != null) {
+            if (vgaSlot != null) {
+                platform.unplugPci(vgaSlot);
+            }
+            platform.unmapIo(StdVga.VGA_PORTS, StdVga.VGA_PORT_COUNT);
+            platform.unmapIo(StdVga.VBE_PORTS, StdVga.VBE_PORT_COUNT);
+            if (vgaWindowMapped) {
+                platform.unmapMmio(StdVga.WINDOW, StdVga.WINDOW_SIZE);
+            }
         }
         if (ide != null) {
             platform.unmapIo(Piix3Ide.PRIMARY_CMD, 8);

@@ -11,25 +11,33 @@ import org.xenj.hvm.qemudm.internal.ide.IdeState;
 import org.xenj.hvm.qemudm.internal.kbd.I8042State;
 import org.xenj.hvm.qemudm.internal.net.NicsState;
 import org.xenj.hvm.qemudm.internal.uart.UartState;
+import org.xenj.hvm.qemudm.internal.vga.StdVgaState;
 
 /**
  * One domain's qemu-dm devices, each by its own typed record: COM1, the 8042, the i440FX's and the
  * PIIX3's device-specific configuration (the standard PCI headers are the platform's), and port
  * 0x92, the emulated NICs, and the PIIX3 IDE function when the domain has one ({@code ide} null
- * otherwise). Version 2 added NICs and IDE; a version-1 record reads as "no NICs, no IDE". What a
+ * otherwise), and the stdvga when the domain has one (version 3). Version 2 added NICs and IDE; a version-1 record reads as "no NICs, no IDE". What a
  * bundle update hands to the next qemu-dm and what save/restore writes. Versioned; {@link #fromBytes}
  * refuses an unknown version or a damaged record.
  */
 public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeConfig, byte[] isaBridgeConfig, int port92,
-        NicsState nics, IdeState ide) {
+        NicsState nics, IdeState ide, StdVgaState vga) {
 
     /** "XJQD". */
     public static final int MAGIC = 0x584a5144;
-    public static final int VERSION = 2;
+    /** Version 3 added the stdvga ({@code vga} null when the domain has none or the record is older). */
+    public static final int VERSION = 3;
+
+    /** A record without a VGA (version 2's contents). */
+    public PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeConfig, byte[] isaBridgeConfig, int port92,
+            NicsState nics, IdeState ide) {
+        this(com1, kbc, hostBridgeConfig, isaBridgeConfig, port92, nics, ide, null);
+    }
 
     /** A record without NICs or IDE (version 1's contents). */
     public PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeConfig, byte[] isaBridgeConfig, int port92) {
-        this(com1, kbc, hostBridgeConfig, isaBridgeConfig, port92, new NicsState(java.util.List.of()), null);
+        this(com1, kbc, hostBridgeConfig, isaBridgeConfig, port92, new NicsState(java.util.List.of()), null, null);
     }
 
     public PcDevicesState {
@@ -70,6 +78,9 @@ public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeCo
             byte[] i = ide == null ? new byte[0] : ide.toBytes();
             out.writeInt(i.length);
             out.write(i);
+            byte[] g = vga == null ? new byte[0] : vga.toBytes();
+            out.writeInt(g.length);
+            out.write(g);
         } catch (IOException e) {
             throw new IllegalStateException(e); // in-memory stream
         }
@@ -82,7 +93,7 @@ public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeCo
             throw new IOException("not a qemu-dm state record");
         }
         int version = in.readInt();
-        if (version != VERSION && version != 1) {
+        if (version < 1 || version > VERSION) {
             throw new IOException("qemu-dm state version " + version + " is not supported (this qemu-dm reads " + VERSION + ")");
         }
         UartState com1 = UartState.fromBytes(part(in, bytes.length));
@@ -100,10 +111,15 @@ public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeCo
             byte[] i = part(in, bytes.length);
             ide = i.length == 0 ? null : IdeState.fromBytes(i);
         }
+        StdVgaState vga = null;
+        if (version >= 3) {
+            byte[] g = part(in, bytes.length);
+            vga = g.length == 0 ? null : StdVgaState.fromBytes(g);
+        }
         if (in.read() != -1) {
             throw new IOException("qemu-dm state record has the wrong length");
         }
-        return new PcDevicesState(com1, kbc, host, isa, p92, nics, ide);
+        return new PcDevicesState(com1, kbc, host, isa, p92, nics, ide, vga);
     }
 
     private static byte[] part(DataInputStream in, int max) throws IOException {

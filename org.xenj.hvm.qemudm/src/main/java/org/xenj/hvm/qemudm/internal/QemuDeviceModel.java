@@ -34,7 +34,20 @@ public final class QemuDeviceModel implements DeviceModel, RemovableMedia {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile BlockImages blockImages;
 
+    /** Where the domains' displays are offered to Domain 0's consoles; null outside OSGi. */
+    private volatile org.osgi.framework.BundleContext context;
+
     public QemuDeviceModel() {
+    }
+
+    @org.osgi.service.component.annotations.Activate
+    void activate(org.osgi.framework.BundleContext context) {
+        this.context = context;
+    }
+
+    @org.osgi.service.component.annotations.Deactivate
+    void deactivate() {
+        this.context = null;
     }
 
     /** Outside OSGi (tests, in-process boots): with this switch (NICs) and no block layer. */
@@ -63,10 +76,10 @@ public final class QemuDeviceModel implements DeviceModel, RemovableMedia {
         return config.type() == DomainType.HVM;
     }
 
-    /** The PC's serial line (COM1 as the domain console), keyboard controller, emulated NICs (vif) and IDE disks are ours. */
+    /** The PC's serial line (COM1 as the domain console), keyboard controller, emulated NICs (vif), IDE disks and VGA are ours. */
     @Override
     public java.util.Set<String> claims() {
-        return java.util.Set.of("serial", "keyboard", "vif", "disk");
+        return java.util.Set.of("serial", "keyboard", "vif", "disk", "vga");
     }
 
     @Override
@@ -77,8 +90,39 @@ public final class QemuDeviceModel implements DeviceModel, RemovableMedia {
     private PcDevices served(HvmPlatform platform, PcDevices d) {
         int domid = platform.domid();
         domains.put(domid, d);
-        d.onDetach(() -> domains.remove(domid, d));
+        org.osgi.framework.ServiceRegistration<?> display = registerDisplay(d);
+        d.onDetach(() -> {
+            domains.remove(domid, d);
+            if (display != null) {
+                try {
+                    display.unregister();
+                } catch (IllegalStateException alreadyGone) {
+                    // the bundle is stopping: the framework took it down already
+                }
+            }
+        });
         return d;
+    }
+
+    /** The domain's stdvga as a {@link org.xenj.dom0.vnc.api.GuestDisplay} service, for VNC and screenshots. */
+    private org.osgi.framework.ServiceRegistration<?> registerDisplay(PcDevices d) {
+        org.osgi.framework.BundleContext ctx = context;
+        org.xenj.dom0.vnc.api.GuestDisplay display = d.display();
+        if (ctx == null || display == null) {
+            return null;
+        }
+        java.util.Hashtable<String, Object> props = new java.util.Hashtable<>();
+        props.put(org.xenj.dom0.vnc.api.GuestDisplay.DOMID, display.domid());
+        return ctx.registerService(org.xenj.dom0.vnc.api.GuestDisplay.class, display, props);
+    }
+
+    /**
+     * The display of {@code domid} (its stdvga), or null: what the service registration offers, for
+     * in-process use without OSGi (tests that serve it over VNC themselves).
+     */
+    public org.xenj.dom0.vnc.api.GuestDisplay display(int domid) {
+        PcDevices d = domains.get(domid);
+        return d == null ? null : d.display();
     }
 
     @Override

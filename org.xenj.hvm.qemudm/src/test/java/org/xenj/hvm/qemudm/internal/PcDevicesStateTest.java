@@ -55,13 +55,24 @@ class PcDevicesStateTest {
         PcDevicesState s = sample();
         PcDevicesState v1 = new PcDevicesState(s.com1(), s.kbc(), s.hostBridgeConfig(), s.isaBridgeConfig(), s.port92());
         byte[] b = v1.toBytes();
-        // version 2 appends the NICs' part and the IDE part (empty here): version 1 ends before both
-        byte[] old = java.util.Arrays.copyOf(b, b.length - 4 - v1.nics().toBytes().length - 4);
+        // version 2 appends the NICs' part and the IDE part, version 3 the VGA part (empty here): version 1 ends before them
+        byte[] old = java.util.Arrays.copyOf(b, b.length - 4 - v1.nics().toBytes().length - 4 - 4);
         old[7] = 1;
         PcDevicesState back = PcDevicesState.fromBytes(old);
         assertEquals(0, back.nics().nics().size());
         assertEquals(null, back.ide());
         assertEquals(v1, back);
+    }
+
+    @Test
+    void aVersionTwoRecordReadsAsNoVga() throws IOException {
+        PcDevicesState s = sample();
+        byte[] b = s.toBytes();
+        byte[] old = java.util.Arrays.copyOf(b, b.length - 4); // version 3 appends the (empty) VGA part
+        old[7] = 2;
+        PcDevicesState back = PcDevicesState.fromBytes(old);
+        assertEquals(null, back.vga());
+        assertEquals(s, back);
     }
 
     @Test

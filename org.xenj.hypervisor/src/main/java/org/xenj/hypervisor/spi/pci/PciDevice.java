@@ -18,6 +18,18 @@ public interface PciDevice {
     /** Up to six BARs, in register order (index 0 = 0x10); null entries are unimplemented BARs. */
     List<PciBar> bars();
 
+    /**
+     * The expansion ROM (register 0x30), or null for none: a memory BAR (at least 2 KiB, a power of
+     * two) whose handler serves the ROM image. The platform decodes it while the guest sets its
+     * enable bit and memory decoding; firmware copies it to shadow RAM and runs it (SeaBIOS runs a
+     * VGA's). Asked once, when the function is plugged.
+     *
+     * @since 1.2
+     */
+    default PciBar expansionRom() {
+        return null;
+    }
+
     /** Reads device-specific configuration ({@code offset} 0x40..0xff, size 1, 2 or 4). Absent registers read 0. */
     default int configRead(int offset, int size) {
         return 0;

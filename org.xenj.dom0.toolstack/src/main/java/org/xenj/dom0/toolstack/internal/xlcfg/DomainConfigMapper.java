@@ -32,6 +32,22 @@ public final class DomainConfigMapper {
     private DomainConfigMapper() {
     }
 
+    /** The display keys qemu-dm and the VNC consoles read: refused here when they cannot mean anything. */
+    private static void displayKeys(Map<String, XlSetting> settings) {
+        String[][] rules = {
+            { "vga", "(?i)stdvga|std|none|cirrus|qxl", "\"stdvga\" or \"none\" (cirrus and qxl get the stdvga)" },
+            { "vnc", "0|1", "0 or 1" },
+            { "vncshared", "0|1", "0 or 1" },
+            { "vncdisplay", "[0-9]{1,2}", "a display number 0..99 (port 5900+N)" },
+        };
+        for (String[] r : rules) {
+            XlSetting s = settings.get(r[0]);
+            if (s != null && !s.value().rawForm().replace("\"", "").replace("'", "").trim().matches(r[1])) {
+                throw XlConfigException.at(s, "expected " + r[2]);
+            }
+        }
+    }
+
     /**
      * @param settings  the file's settings with command-line overrides already applied
      * @param baseDir   directory relative {@code kernel}/{@code ramdisk} paths are resolved
@@ -67,6 +83,7 @@ public final class DomainConfigMapper {
         if (debugExit != null && !debugExit.value().rawForm().replace("\"", "").trim().matches("(?i)0|1|0x[0-9a-f]{1,4}|[0-9]{1,5}")) {
             throw XlConfigException.at(debugExit, "expected 0, 1 (isa-debug-exit at 0xf4, as QEMU's iobase=0xf4) or an I/O port");
         }
+        displayKeys(settings);
         b.raw(raw);
 
         DomainType type = type(settings);

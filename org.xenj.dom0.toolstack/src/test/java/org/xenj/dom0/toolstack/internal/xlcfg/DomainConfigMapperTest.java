@@ -178,6 +178,16 @@ class DomainConfigMapperTest {
     }
 
     @Test
+    void displayKeysAreCheckedAndKeptForQemuDmAndVnc() throws IOException {
+        DomainConfig c = load("name='v'\nvga='stdvga'\nvnc=1\nvncdisplay=3\nvncpasswd='pw'\nvnclisten='0.0.0.0'\n");
+        assertEquals("stdvga", c.raw().get("vga"));
+        assertEquals("3", c.raw().get("vncdisplay"));
+        assertEquals("vga", fails("name='a'\nvga='matrox'\n").key());
+        assertEquals("vnc", fails("name='a'\nvnc=2\n").key());
+        assertEquals("vncdisplay", fails("name='a'\nvncdisplay=100\n").key());
+    }
+
+    @Test
     void diskSpecsAreParsedAndKeptInCanonicalForm() throws IOException {
         DomainConfig c = load("""
                 name = 'disks'

@@ -6,8 +6,9 @@ import org.xenj.hypervisor.spi.IoHandler;
 
 /**
  * The 8042 keyboard controller (data 0x60, status/command 0x64) with a keyboard that answers the
- * commands Linux's i8042 and atkbd drivers send while probing, and an AUX port that supports the
- * loopback test but has no mouse. Command 0xFE (pulse the reset line) or clearing output-port
+ * commands Linux's i8042 and atkbd drivers send while probing, and a PS/2 mouse on the AUX port
+ * ({@link Ps2Mouse}; the loopback test works too). Console keys and pointer motion come in through
+ * {@link #keyInput} and {@link #pointerInput}. Command 0xFE (pulse the reset line) or clearing output-port
  * bit 0 resets the machine. Map with base 0x60 and 5 ports.
  */
 public final class I8042 implements IoHandler {
@@ -39,6 +40,20 @@ public final class I8042 implements IoHandler {
     private boolean auxIrqHigh;
     private boolean scanning;
     private int scancodeSet;
+    private final Ps2Mouse mouse = new Ps2Mouse();
+    /**
+     * Bytes from the host (console keys, pointer reports) waiting for room in the output queue, each
+     * {@code byte | aux << 8}: a pasted string or a burst of pointer motion arrives faster than the
+     * guest reads. Bounded; not part of the state record (input typed during a hand-over is lost,
+     * as with the UART).
+     */
+    private final java.util.ArrayDeque<Integer> hostInput = new java.util.ArrayDeque<>();
+    static final int HOST_INPUT_MAX = 4096;
+    /** Only host bytes are moved while the queue holds fewer than this, so guest replies keep room. */
+    private static final int HOST_FILL_LIMIT = 16;
+    /** A set-2 0xF0 (break) prefix seen by the translator, waiting for its code. */
+    private boolean translateBreak;
+    private final int[] codes = new int[4];
 
     public I8042(Runnable reset, BiConsumer<Integer, Boolean> irq) {
         this.reset = reset;
@@ -56,7 +71,72 @@ public final class I8042 implements IoHandler {
         pendingKbdCommand = 0;
         scanning = true;
         scancodeSet = 2;
+        mouse.reset();
+        hostInput.clear();
+        translateBreak = false;
         updateIrq();
+    }
+
+    /**
+     * A key from the console (Linux key code), as the keyboard sends it in scan-code set 2 and the
+     * controller passes it on (translated to set 1 when the command byte asks, as PCs boot). Dropped
+     * while the keyboard is not scanning; a full backlog drops the key.
+     */
+    public synchronized void keyInput(int linuxKeyCode, boolean down) {
+        if (!scanning) {
+            return;
+        }
+        int n = ScanCodes.set2(linuxKeyCode, down, codes);
+        if (n == 0 || hostInput.size() + n > HOST_INPUT_MAX) {
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            hostInput.add(codes[i]);
+        }
+        pump();
+        updateIrq();
+    }
+
+    /** Pointer motion and buttons from the console, reported by the PS/2 mouse when it streams. */
+    public synchronized void pointerInput(int deltaX, int deltaY, int rfbButtons) {
+        if (!mouse.move(deltaX, deltaY, rfbButtons)) {
+            return;
+        }
+        do {
+            if (hostInput.size() + 3 > HOST_INPUT_MAX) {
+                return;
+            }
+            mouse.packet(b -> hostInput.add(b | 0x100));
+        } while (mouse.hasMovement());
+        pump();
+        updateIrq();
+    }
+
+    /** Moves host bytes into the output queue while it has room, translating keyboard bytes. */
+    private void pump() {
+        while (!hostInput.isEmpty() && qCount < HOST_FILL_LIMIT) {
+            int v = hostInput.poll();
+            boolean aux = (v & 0x100) != 0;
+            int b = v & 0xff;
+            if (aux) {
+                if ((ctr & CTR_AUX_DISABLE) == 0) {
+                    enqueue(b, true);
+                }
+                continue;
+            }
+            if ((ctr & CTR_KBD_DISABLE) != 0) {
+                continue;
+            }
+            if ((ctr & CTR_XLATE) == 0 || b == 0xe0 || b == 0xe1) {
+                enqueue(b, false);
+            } else if (b == 0xf0) {
+                translateBreak = true;
+            } else {
+                int set1 = ScanCodes.SET2_TO_SET1[b];
+                enqueue((set1 == 0xff ? b : set1) | (translateBreak ? 0x80 : 0), false);
+                translateBreak = false;
+            }
+        }
     }
 
     /** Every guest-visible bit, between accesses (see {@link I8042State}). */
@@ -68,7 +148,8 @@ public final class I8042 implements IoHandler {
             q[i] = (byte) queue[at];
             aux[i] = queueAux[at];
         }
-        return new I8042State(status, ctr, outputPort, pendingCommand, pendingKbdCommand, scanning, scancodeSet, q, aux);
+        return new I8042State(status, ctr, outputPort, pendingCommand, pendingKbdCommand, scanning, scancodeSet, q, aux,
+                mouse.save());
     }
 
     /** Puts the controller in {@code s} and drives its interrupt lines to match. */
@@ -88,6 +169,13 @@ public final class I8042 implements IoHandler {
             queue[i] = q[i] & 0xff;
             queueAux[i] = aux[i];
         }
+        int[] m = s.mouse();
+        if (m.length == Ps2Mouse.STATE_INTS) {
+            mouse.restore(m);
+        } else {
+            mouse.reset(); // a version-1 record: no mouse then
+        }
+        hostInput.clear();
         kbdIrqHigh = false;
         auxIrqHigh = false;
         updateIrq();
@@ -141,6 +229,20 @@ public final class I8042 implements IoHandler {
             v = queue[qHead];
             qHead = (qHead + 1) % queue.length;
             qCount--;
+            pump();
+            // Like the real controller's one-byte output buffer, each byte is its own interrupt: the
+            // line drops when the byte is read and rises again for the next, so an edge-triggered
+            // IRQ 1/12 sees every byte (ACK then the two ID bytes of GETID, a key's E0 prefix...).
+            if (qCount > 0) {
+                if (kbdIrqHigh) {
+                    kbdIrqHigh = false;
+                    irq.accept(KBD_IRQ, false);
+                }
+                if (auxIrqHigh) {
+                    auxIrqHigh = false;
+                    irq.accept(AUX_IRQ, false);
+                }
+            }
             updateIrq();
         }
         return v;
@@ -219,7 +321,8 @@ public final class I8042 implements IoHandler {
                 return false;
             }
             case 0xd4 -> {
-                return false; // no mouse behind the AUX port: the byte goes nowhere
+                mouse.command(value, b -> enqueue(b, true));
+                return false;
             }
             default -> {
                 keyboard(value);

@@ -14,16 +14,27 @@ import java.util.Arrays;
  * bytes; {@link #fromBytes} refuses another version or a damaged record.
  */
 public record I8042State(int status, int ctr, int outputPort, int pendingCommand, int pendingKbdCommand, boolean scanning,
-        int scancodeSet, byte[] queue, boolean[] queueAux) {
+        int scancodeSet, byte[] queue, boolean[] queueAux, int[] mouse) {
 
     /** "XJK1". */
     public static final int MAGIC = 0x584a4b31;
-    public static final int VERSION = 1;
+    /** Version 2 added the PS/2 mouse ({@code mouse} empty when read from version 1). */
+    public static final int VERSION = 2;
+
+    /** A record without a mouse (version 1's contents). */
+    public I8042State(int status, int ctr, int outputPort, int pendingCommand, int pendingKbdCommand, boolean scanning,
+            int scancodeSet, byte[] queue, boolean[] queueAux) {
+        this(status, ctr, outputPort, pendingCommand, pendingKbdCommand, scanning, scancodeSet, queue, queueAux, new int[0]);
+    }
     static final int QUEUE = 32;
 
     public I8042State {
         queue = queue.clone();
         queueAux = queueAux.clone();
+        mouse = mouse.clone();
+        if (mouse.length != 0 && mouse.length != Ps2Mouse.STATE_INTS) {
+            throw new IllegalArgumentException("8042 state holds a bad mouse record");
+        }
         if (queue.length != queueAux.length || queue.length > QUEUE) {
             throw new IllegalArgumentException("8042 state holds a bad output queue");
         }
@@ -37,6 +48,11 @@ public record I8042State(int status, int ctr, int outputPort, int pendingCommand
     @Override
     public boolean[] queueAux() {
         return queueAux.clone();
+    }
+
+    @Override
+    public int[] mouse() {
+        return mouse.clone();
     }
 
     public byte[] toBytes() {
@@ -53,6 +69,10 @@ public record I8042State(int status, int ctr, int outputPort, int pendingCommand
                 out.writeByte(queue[i]);
                 out.writeBoolean(queueAux[i]);
             }
+            out.writeByte(mouse.length);
+            for (int v : mouse) {
+                out.writeInt(v);
+            }
         } catch (IOException e) {
             throw new IllegalStateException(e); // in-memory stream
         }
@@ -65,7 +85,7 @@ public record I8042State(int status, int ctr, int outputPort, int pendingCommand
             throw new IOException("not an 8042 state record");
         }
         int version = in.readInt();
-        if (version != VERSION) {
+        if (version != VERSION && version != 1) {
             throw new IOException("8042 state version " + version + " is not supported (this qemu-dm reads " + VERSION + ")");
         }
         int[] v = new int[6];
@@ -83,10 +103,21 @@ public record I8042State(int status, int ctr, int outputPort, int pendingCommand
             q[i] = in.readByte();
             aux[i] = in.readBoolean();
         }
+        int[] mouse = new int[0];
+        if (version >= 2) {
+            int m = in.readUnsignedByte();
+            if (m != 0 && m != Ps2Mouse.STATE_INTS) {
+                throw new IOException("8042 state record is damaged (mouse)");
+            }
+            mouse = new int[m];
+            for (int i = 0; i < m; i++) {
+                mouse[i] = in.readInt();
+            }
+        }
         if (in.read() != -1) {
             throw new IOException("8042 state record has trailing bytes");
         }
-        return new I8042State(v[0], v[1], v[2], v[3], v[4], scanning, v[5], q, aux);
+        return new I8042State(v[0], v[1], v[2], v[3], v[4], scanning, v[5], q, aux, mouse);
     }
 
     @Override

@@ -347,7 +347,7 @@ public final class PciBus {
             if (s == null) {
                 continue;
             }
-            for (int i = 0; i < PciFunctionSlot.BARS; i++) {
+            for (int i = 0; i < PciFunctionSlot.DECODERS; i++) {
                 if (s.mappedAt[i] != -1 && s.mappedAt[i] != s.decodeAddress(i)) {
                     unmapBar(s, i);
                 }
@@ -357,7 +357,7 @@ public final class PciBus {
             if (s == null) {
                 continue;
             }
-            for (int i = 0; i < PciFunctionSlot.BARS; i++) {
+            for (int i = 0; i < PciFunctionSlot.DECODERS; i++) {
                 long want = s.decodeAddress(i);
                 if (want != -1 && s.mappedAt[i] == -1) {
                     mapBar(s, i, want);

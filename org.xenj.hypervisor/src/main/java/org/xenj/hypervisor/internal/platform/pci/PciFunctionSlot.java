@@ -21,6 +21,11 @@ public final class PciFunctionSlot implements PciSlot {
     /** I/O, memory, bus master, parity, SERR#, interrupt disable. */
     private static final int CMD_WRITABLE = 0x547;
     static final int BARS = 6;
+    /** Index of the expansion ROM BAR (register 0x30) in the per-BAR arrays, after the six BARs. */
+    static final int ROM = 6;
+    /** BARs plus the expansion ROM: what the bus maps. */
+    static final int DECODERS = 7;
+    private static final int ROM_ENABLE = 1;
 
     final PciBus bus;
     final int device;
@@ -28,11 +33,13 @@ public final class PciFunctionSlot implements PciSlot {
     final PciDevice pci;
     final PciIdentity id;
     /** Per BAR: its description (null when unimplemented), the register value, what is decoded now. */
-    final PciBar[] bars = new PciBar[BARS];
-    final long[] barAddress = new long[BARS];
-    final long[] mappedAt = new long[BARS];
+    final PciBar[] bars = new PciBar[DECODERS];
+    final long[] barAddress = new long[DECODERS];
+    final long[] mappedAt = new long[DECODERS];
     /** Where the last conflict was reported, so a repeated remap does not repeat the log line. */
-    final long[] conflictLoggedAt = new long[BARS];
+    final long[] conflictLoggedAt = new long[DECODERS];
+    /** The expansion ROM's enable bit (register 0x30 bit 0). */
+    boolean romEnabled;
     int command;
     int cacheLine;
     int latency;
@@ -53,6 +60,11 @@ public final class PciFunctionSlot implements PciSlot {
         for (int i = 0; i < list.size(); i++) {
             bars[i] = list.get(i);
         }
+        PciBar rom = pci.expansionRom();
+        if (rom != null && (rom.kind() != PciBar.Kind.MEMORY32 || rom.size() < 2048)) {
+            throw new IllegalArgumentException("an expansion ROM is a memory BAR of at least 2 KiB");
+        }
+        bars[ROM] = rom;
         java.util.Arrays.fill(mappedAt, -1);
         java.util.Arrays.fill(conflictLoggedAt, -1);
     }
@@ -83,6 +95,7 @@ public final class PciFunctionSlot implements PciSlot {
         latency = 0;
         interruptLine = 0xff;
         java.util.Arrays.fill(barAddress, 0);
+        romEnabled = false;
     }
 
     /**
@@ -90,7 +103,7 @@ public final class PciFunctionSlot implements PciSlot {
      * with the identity it belongs to: kept across a device-model hand-over.
      */
     int[] saveHeader() {
-        int[] h = new int[6 + BARS];
+        int[] h = new int[6 + BARS + (bars[ROM] != null ? 1 : 0)];
         h[0] = id.vendor() << 16 | id.device();
         h[1] = command;
         h[2] = cacheLine;
@@ -99,6 +112,9 @@ public final class PciFunctionSlot implements PciSlot {
         h[5] = id.revision();
         for (int i = 0; i < BARS; i++) {
             h[6 + i] = (int) barAddress[i];
+        }
+        if (bars[ROM] != null) { // only functions with a ROM have the longer header: older records stay readable
+            h[6 + BARS] = (int) barAddress[ROM] | (romEnabled ? ROM_ENABLE : 0);
         }
         return h;
     }
@@ -115,6 +131,10 @@ public final class PciFunctionSlot implements PciSlot {
         for (int i = 0; i < BARS; i++) {
             barAddress[i] = bars[i] == null ? 0 : h[6 + i] & 0xffffffffL;
         }
+        if (bars[ROM] != null && h.length > 6 + BARS) {
+            barAddress[ROM] = h[6 + BARS] & ~(bars[ROM].size() - 1) & 0xfffff800L;
+            romEnabled = (h[6 + BARS] & ROM_ENABLE) != 0;
+        }
         return true;
     }
 
@@ -125,6 +145,10 @@ public final class PciFunctionSlot implements PciSlot {
             return -1;
         }
         long base = barAddress[i];
+        if (i == ROM) {
+            boolean on = romEnabled && (command & CMD_MEMORY) != 0 && base != 0 && base + bar.size() < (1L << 32);
+            return on ? base : -1;
+        }
         if (bar.kind() == PciBar.Kind.IO) {
             boolean on = (command & CMD_IO) != 0 && base != 0 && base + bar.size() <= 0x10000;
             return on ? base : -1;
@@ -141,8 +165,9 @@ public final class PciFunctionSlot implements PciSlot {
             case 0x0c -> (bus.multiFunction(device) ? 0x80 : 0) << 16 | latency << 8 | cacheLine;
             case 0x10, 0x14, 0x18, 0x1c, 0x20, 0x24 -> barRegister((reg - 0x10) >> 2);
             case 0x2c -> id.subsystemId() << 16 | id.subsystemVendor();
+            case 0x30 -> bars[ROM] == null ? 0 : (int) barAddress[ROM] | (romEnabled ? ROM_ENABLE : 0);
             case 0x3c -> id.interruptPin() << 8 | interruptLine;
-            default -> 0; // cardbus CIS, expansion ROM (none), capabilities pointer (none), reserved
+            default -> 0; // cardbus CIS, capabilities pointer (none), reserved
         };
     }
 
@@ -198,6 +223,19 @@ public final class PciFunctionSlot implements PciSlot {
                 long merged = (old & ~(mask & 0xffffffffL)) | (value & mask & 0xffffffffL);
                 barAddress[i] = merged & sizeMask & (bar.kind() == PciBar.Kind.IO ? 0xfffffffcL : 0xfffffff0L);
                 return barAddress[i] != old;
+            }
+            case 0x30 -> {
+                PciBar rom = bars[ROM];
+                if (rom == null) {
+                    return false; // no expansion ROM: reads 0, writes ignored
+                }
+                long old = barAddress[ROM];
+                boolean wasEnabled = romEnabled;
+                long current = old | (romEnabled ? ROM_ENABLE : 0);
+                long merged = (current & ~(mask & 0xffffffffL)) | (value & mask & 0xffffffffL);
+                barAddress[ROM] = merged & ~(rom.size() - 1) & 0xfffff800L;
+                romEnabled = (merged & ROM_ENABLE) != 0;
+                return barAddress[ROM] != old || romEnabled != wasEnabled;
             }
             case 0x3c -> {
                 interruptLine = (interruptLine & ~mask | value & mask) & 0xff;

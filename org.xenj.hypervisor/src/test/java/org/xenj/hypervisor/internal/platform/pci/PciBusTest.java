@@ -141,6 +141,50 @@ class PciBusTest {
     }
 
     @Test
+    void anExpansionRomIsSizedEnabledAndDecodedLikeFirmwareDoesIt() {
+        TestDevice plain = TestDevice.withIoAndMemory(1);
+        bus.plug(4, 0, plain);
+        cfgWrite(4, 0x30, 4, -1);
+        assertEquals(0, cfg(4, 0x30, 4), "no ROM: register 0x30 reads 0");
+        PciBar romBar = PciBar.memory(0x10000, false, new MmioHandler() {
+            @Override
+            public long mmioRead(long offset, int size) {
+                return offset == 0 ? 0xaa55 : 0x77;
+            }
+
+            @Override
+            public void mmioWrite(long offset, int size, long value) {
+            }
+        });
+        TestDevice withRom = new TestDevice(1, TestDevice.withIoAndMemory(1).bars.toArray(new PciBar[0])) {
+            @Override
+            public PciBar expansionRom() {
+                return romBar;
+            }
+        };
+        org.xenj.hypervisor.spi.pci.PciSlot slot = bus.plug(3, 0, withRom);
+        cfgWrite(3, 0x30, 4, 0xfffffffe);
+        assertEquals(0xffff0000, cfg(3, 0x30, 4), "64 KiB ROM, enable bit clear");
+        cfgWrite(3, 0x30, 4, 0xf010_0000);
+        cfgWrite(3, 0x04, 2, 0x0002);
+        assertEquals(-1, bus.decodedAt(slot, 6), "not enabled: not decoded");
+        cfgWrite(3, 0x30, 4, 0xf010_0001);
+        assertEquals(0xf010_0001, cfg(3, 0x30, 4));
+        assertEquals(0xf010_0000L, bus.decodedAt(slot, 6));
+        assertEquals(0xaa55, mmio.read(0xf010_0000L, 2), "the ROM answers with offsets");
+        cfgWrite(3, 0x30, 4, 0xf010_0000);
+        assertEquals(0xffffffffL, mmio.read(0xf010_0000L, 4), "disabled again");
+        // a hand-over keeps the ROM register
+        cfgWrite(3, 0x30, 4, 0xf020_0001);
+        int[] header = bus.saveHeaders().get(slot.bdf());
+        bus.unplug(slot);
+        org.xenj.hypervisor.spi.pci.PciSlot again = bus.plug(3, 0, withRom);
+        bus.restoreHeaders(java.util.Map.of(again.bdf(), header));
+        assertEquals(0xf020_0001, cfg(3, 0x30, 4));
+        assertEquals(0xaa55, mmio.read(0xf020_0000L, 2));
+    }
+
+    @Test
     void barSizingReadsBackTheMaskAndRelocationMovesTheDecode() {
         bus.plug(3, 0, TestDevice.withIoAndMemory(1));
         cfgWrite(3, 0x10, 4, -1);
