@@ -76,13 +76,40 @@ abstract class CpuBlocks extends CpuExec0F {
     /** Statistics: blocks entered from the cache, blocks (re)decoded, blocks that pushed another out of its set. */
     long blockHits, blockBuilds, blockEvictions;
 
-    /** Hot blocks compiled to JVM bytecode ({@code -Dxenj.jit=true}), or null when off. */
-    final CpuJit jit;
+    /**
+     * Hot blocks compiled to JVM bytecode (on unless {@code -Dxenj.jit=false} or the domain's
+     * {@code jit = 0}), or null when off. Set before the vCPU first runs ({@link #setTranslator}).
+     */
+    CpuJit jit;
 
     CpuBlocks(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
         JitOptions options = JitOptions.fromSystemProperties();
         jit = ENABLED && options.enabled() ? new CpuJit((Cpu) this, options, SLOTS) : null;
+    }
+
+    /**
+     * Turns the translator on or off for this vCPU (a domain's xl.cfg {@code jit} key; null keeps
+     * the hypervisor-wide default from {@code xenj.jit}). Only before the vCPU first runs: the
+     * block cache starts empty either way. Without the block cache ({@code xenj.cpu.blockcache=false})
+     * there is nothing to translate and it stays off.
+     */
+    public final void setTranslator(Boolean on) {
+        if (on == null) {
+            return;
+        }
+        if (!on) {
+            jit = null;
+        } else if (jit == null && ENABLED) {
+            JitOptions o = JitOptions.fromSystemProperties();
+            jit = new CpuJit((Cpu) this, new JitOptions(true, o.threshold(), o.synchronous(), o.lockstep(), o.strict(), o.queue()),
+                    SLOTS);
+        }
+    }
+
+    /** Whether this vCPU translates hot blocks. */
+    public final boolean translatorOn() {
+        return jit != null;
     }
 
     /** The translator's statistics, or null when it is off. */
