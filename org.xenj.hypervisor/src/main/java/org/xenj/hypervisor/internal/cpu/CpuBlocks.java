@@ -75,6 +75,8 @@ abstract class CpuBlocks extends CpuExec0F {
     int sliceDone;
     /** Statistics: blocks entered from the cache, blocks (re)decoded, blocks that pushed another out of its set. */
     long blockHits, blockBuilds, blockEvictions;
+    /** Statistics: cached blocks whose bytes were compared with the RAM again (a new validation epoch). */
+    long blockCompares;
 
     /**
      * Hot blocks compiled to JVM bytecode (on unless {@code -Dxenj.jit=false} or the domain's
@@ -102,7 +104,7 @@ abstract class CpuBlocks extends CpuExec0F {
             jit = null;
         } else if (jit == null && ENABLED) {
             JitOptions o = JitOptions.fromSystemProperties();
-            jit = new CpuJit((Cpu) this, new JitOptions(true, o.threshold(), o.synchronous(), o.lockstep(), o.strict(), o.queue()),
+            jit = new CpuJit((Cpu) this, new JitOptions(true, o.threshold(), o.synchronous(), o.lockstep(), o.strict(), o.queue(), o.chain()),
                     SLOTS);
         }
     }
@@ -119,7 +121,7 @@ abstract class CpuBlocks extends CpuExec0F {
 
     /** The block cache's statistics (benchmarks, debug keys). */
     public final String blockCacheStatistics() {
-        return "blocks: from cache=" + blockHits + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
+        return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
                 + WAYS + "-way)";
     }
 
@@ -152,8 +154,10 @@ abstract class CpuBlocks extends CpuExec0F {
         }
         byte[] chunk = fMem;
         int lin = segBase[CS] + eip;
-        if (blockBreak || (lin & PAGE_MASK) != codeWatchPage) {
+        if (blockBreak) {
             newCodePage(lin);
+        } else if ((lin & PAGE_MASK) != codeWatchPage) {
+            otherCodePage(lin);
         }
         int mode = code32 ? 1 : 0;
         int[] mt = meta;
@@ -170,12 +174,14 @@ abstract class CpuBlocks extends CpuExec0F {
         }
         if (s >= 0) {
             int mi = s * META;
-            if (mt[mi + M_EPOCH] == epoch || sameBytes(chunk, idx, s * MAX_BYTES, mt[mi + M_LEN])) {
+            if (mt[mi + M_EPOCH] == epoch || ++blockCompares > 0 && sameBytes(chunk, idx, s * MAX_BYTES, mt[mi + M_LEN])) {
                 mt[mi + M_EPOCH] = epoch;
                 mt[mi + M_USED] = ++useClock;
                 blockHits++;
                 if (jit == null || !jit.enter(s, max)) {
                     replay(s, max);
+                } else if (jit.chaining) {
+                    chain(s, chunk, idx - (lin & ~PAGE_MASK), max);
                 }
                 return;
             }
@@ -197,6 +203,66 @@ abstract class CpuBlocks extends CpuExec0F {
             }
         }
         record(s, chunk, idx, mode, max);
+    }
+
+    /**
+     * Block chaining: after compiled block {@code s} (on the code page whose first byte is
+     * {@code chunk[pageIdx]}) runs its compiled successors directly, without the dispatcher's
+     * fetch-window refill, set hash and way scan, as long as the successor is on the same linear
+     * code page (so the same physical page: nothing that could remap it happened, else
+     * {@link #blockBreak} would be set), compiled, of the slot's current generation, and already
+     * validated in this epoch (its bytes were compared since the last slice start, code-page change
+     * or break). Anything else returns to the dispatcher, which does the full checks. Each block
+     * remembers its last two successors ({@link CpuJit#link}); nothing is allocated.
+     */
+    private void chain(int s, byte[] chunk, int pageIdx, int max) {
+        CpuJit j = jit;
+        int[] mt = meta;
+        int page = codeWatchPage;
+        int csBase = segBase[CS];
+        while (!stopBlock && !blockBreak && sliceDone < max) {
+            int e = eip;
+            int lin = csBase + e;
+            if ((lin & PAGE_MASK) != page || Integer.compareUnsigned(e, segLimit[CS]) > 0) {
+                return;
+            }
+            int nIdx = pageIdx + (lin & ~PAGE_MASK);
+            int t = j.link(s, nIdx);
+            if (t < 0) {
+                t = findSlot(chunk, nIdx);
+                if (t < 0) {
+                    return;
+                }
+                j.setLink(s, nIdx, t);
+            }
+            int mi = t * META;
+            if (mt[mi + M_EPOCH] != epoch) {
+                return; // its bytes are compared by the dispatcher first
+            }
+            startEip = e;
+            if (!j.enterLinked(t, max)) {
+                return;
+            }
+            mt[mi + M_USED] = ++useClock;
+            blockHits++;
+            s = t;
+        }
+    }
+
+    /** The slot holding the block at {@code chunk[idx]} for the current code mode and CS, or -1. */
+    private int findSlot(byte[] chunk, int idx) {
+        int mode = code32 ? 1 : 0;
+        int csBase = segBase[CS], csLimit = segLimit[CS];
+        int first = setOf(chunk, idx) << WAY_BITS;
+        int[] mt = meta;
+        for (int w = first; w < first + WAYS; w++) {
+            int mi = w * META;
+            if (slotChunk[w] == chunk && mt[mi + M_START] == idx && mt[mi + M_MODE] == mode && mt[mi + M_CS_BASE] == csBase
+                    && mt[mi + M_CS_LIMIT] == csLimit) {
+                return w;
+            }
+        }
+        return -1;
     }
 
     /** The way of the set starting at slot {@code first} to fill: an empty one, else the least recently used. */
@@ -235,8 +301,23 @@ abstract class CpuBlocks extends CpuExec0F {
             allocate();
         }
         epoch++;
+        unwatchAll();
         watchCodePage(lin);
         blockBreak = false;
+    }
+
+    /**
+     * Execution moved to another linear code page without a break: the validation epoch goes on
+     * (blocks already compared in it stay valid: their pages are watched) unless watching this
+     * page pushed another one out of the watched set.
+     */
+    private void otherCodePage(int lin) {
+        if (slotChunk == null) {
+            allocate();
+        }
+        if (!watchCodePage(lin)) {
+            epoch++; // the page pushed out is no longer watched: its blocks must be compared again
+        }
     }
 
     /**

@@ -14,10 +14,12 @@ package org.xenj.hypervisor.internal.cpu.jit;
  * two outcomes are compared: registers, EIP, EFLAGS, instruction count, fault, CR2 and every
  * byte the compiled code stored;</li>
  * <li>{@code xenj.jit.strict} (default false): a lockstep mismatch throws (tests fail at once);</li>
- * <li>{@code xenj.jit.queue} (default 256): pending compilations beyond this are dropped.</li>
+ * <li>{@code xenj.jit.queue} (default 256): pending compilations beyond this are dropped;</li>
+ * <li>{@code xenj.jit.chain} (default true): a compiled block runs its compiled successor on the
+ * same code page directly, without going back through the block cache's lookup.</li>
  * </ul>
  */
-public record JitOptions(boolean enabled, int threshold, boolean synchronous, boolean lockstep, boolean strict, int queue) {
+public record JitOptions(boolean enabled, int threshold, boolean synchronous, boolean lockstep, boolean strict, int queue, boolean chain) {
 
     public static JitOptions fromSystemProperties() {
         boolean lockstep = Boolean.getBoolean("xenj.jit.lockstep");
@@ -25,7 +27,8 @@ public record JitOptions(boolean enabled, int threshold, boolean synchronous, bo
         boolean on = !"false".equalsIgnoreCase(System.getProperty("xenj.jit", "true").trim());
         return new JitOptions(on || lockstep, threshold,
                 threshold == 0 || Boolean.getBoolean("xenj.jit.sync"), lockstep,
-                Boolean.getBoolean("xenj.jit.strict"), Math.max(1, Integer.getInteger("xenj.jit.queue", 256)));
+                Boolean.getBoolean("xenj.jit.strict"), Math.max(1, Integer.getInteger("xenj.jit.queue", 256)),
+                !"false".equalsIgnoreCase(System.getProperty("xenj.jit.chain", "true").trim()));
     }
 
     /** The xl.cfg key that turns the translator off (or on) for one domain. */
