@@ -22,17 +22,17 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
  * device's DMA through {@code DomainMemory.write*}, a hypercall &mdash; the block is decoded again;
  * no writer has to know about the cache. Lookups are by host memory, so a remapped virtual page
  * finds the blocks of its new physical page.</li>
- * <li>The epoch advances at each slice, when execution moves to another linear code page, and on
- * {@link #blockBreak}: a store into the current code page (its TLB write tag is dropped while
- * blocks run from it, {@link #watchCodePage}, so every such store passes the slow path), a TLB
- * flush or INVLPG, a CS load, a hypercall. The block in progress also ends there, after the
- * current instruction.</li>
+ * <li>The epoch advances at each slice, when a code page leaves the watched set, and on
+ * {@link #blockBreak}: a store into any code page blocks ran from in this epoch (their TLB write
+ * tags are kept dropped, {@link #watchCodePage}, so every such store passes the slow path), a TLB
+ * flush or INVLPG, a CS load, a hypercall, CPUID. The block in progress also ends there, after
+ * the current instruction.</li>
  * <li>A block follows the path it was recorded on: after each instruction EIP must be the
  * fall-through address, otherwise (a taken branch, an exception, an interrupt) the block ends.</li>
  * </ul>
  * Limits (as on hardware, cross-modifying code needs synchronisation): a store by this vCPU through
- * another linear alias of the running page, a DMA or another vCPU's store is seen at the next
- * slice, code-page change or break, not within the current block.
+ * a linear alias it has not run code from, a DMA or another vCPU's store is seen at the next
+ * slice or break (CPUID, IRET, a TLB flush...), not within the current block.
  *
  * Instructions that cross the page, come from MMIO or lie beyond the slot's capacity end the
  * recording and run through the ordinary decoder.

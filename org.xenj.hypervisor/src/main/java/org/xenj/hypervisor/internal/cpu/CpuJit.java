@@ -104,7 +104,11 @@ final class CpuJit {
             return false;
         }
         if (lockstep) {
-            return lockstep(b, s, max);
+            boolean ran = lockstep(b, s, max);
+            if (ran) {
+                chained++;
+            }
+            return ran;
         }
         if (b.run(cpu, max)) {
             entered++;
