@@ -1,5 +1,5 @@
 #!/bin/bash
-# Differential test of the emulated IA-32 CPU (integer core, segments, x87, FXSAVE) against the host:
+# Differential test of the emulated IA-32 CPU (integer core, segments, x87, FXSAVE, MMX/SSE/SSE2) against the host:
 # a large seeded run. Each case goes to the oracle this host has for it (HostOracles): the host CPU
 # running i386 code (native32) where it can; else the host CPU in 64-bit mode for the cases whose
 # results are the same there (native64), and Debian's qemu-i386 — a second emulator, not

@@ -10,13 +10,15 @@
  *     32 bits reported.
  * "--probe" prints "xenj-diffrunner <bits>" and exits: the Java side's host check.
  *
- * Input (stdin, little-endian):  "XDF1" u32 count, then per case:
+ * Input (stdin, little-endian):  "XDF2" u32 count, then per case:
  *   u32 flags, u32 gpr[8] (EAX ECX EDX EBX ESP EBP ESI EDI), u32 eflags, u8 fpu[108] (FRSTOR
- *   image, 32-bit protected layout), u32 dataLen, data[dataLen] (placed at DATA_BASE, rest of
- *   the data area zeroed), u32 codeLen, code[codeLen] (placed at CODE_BASE).
+ *   image, 32-bit protected layout), u32 mxcsr, u8 xmm[128] (XMM0-7), u32 dataLen, data[dataLen]
+ *   (placed at DATA_BASE, rest of the data area zeroed), u32 codeLen, code[codeLen] (at CODE_BASE).
  * Output (stdout) per case:
  *   i32 vector (-1 = ran to the end), u32 errorCode, u32 gpr[8], u32 eflags, u32 eip,
- *   u8 fpu[108] (FNSAVE image), data[dataLen].
+ *   u8 fpu[108] (FNSAVE image), u32 mxcsr, u8 xmm[128], data[dataLen].
+ * MXCSR and XMM0-7 are loaded before the case and stored after it (on a fault: as the fault left
+ * them, from the signal frame's FXSAVE area on i386, by sigreturn on x86-64).
  *
  * The code runs with the case's registers and flags; the runner appends a jump back to an
  * epilogue that saves everything. Faults arrive as signals, handled on an alternate stack; the
@@ -54,6 +56,9 @@ struct cpu_state {
 struct cpu_state g_in, g_out;
 uint8_t g_fpu_in[108] __attribute__((aligned(16)));
 uint8_t g_fpu_out[108] __attribute__((aligned(16)));
+uint32_t g_mxcsr_in, g_mxcsr_out, g_mxcsr_host = 0x1f80;
+uint8_t g_xmm_in[128] __attribute__((aligned(16)));
+uint8_t g_xmm_out[128] __attribute__((aligned(16)));
 #if defined(__i386__)
 uint32_t g_host_esp;
 uint32_t g_code_entry = CODE_BASE;
@@ -90,6 +95,9 @@ __asm__(
     "  movw %ds, g_host_ds\n  movw %es, g_host_es\n  movw %fs, g_host_fs\n"
     "  movl %esp, g_host_esp\n"
     "  frstor g_fpu_in\n"
+    "  ldmxcsr g_mxcsr_in\n"
+    "  movdqa g_xmm_in+0, %xmm0\n  movdqa g_xmm_in+16, %xmm1\n  movdqa g_xmm_in+32, %xmm2\n  movdqa g_xmm_in+48, %xmm3\n"
+    "  movdqa g_xmm_in+64, %xmm4\n  movdqa g_xmm_in+80, %xmm5\n  movdqa g_xmm_in+96, %xmm6\n  movdqa g_xmm_in+112, %xmm7\n"
     "  pushl g_in+32\n  popfl\n"
     "  movl g_in+0, %eax\n  movl g_in+4, %ecx\n  movl g_in+8, %edx\n  movl g_in+12, %ebx\n"
     "  movl g_in+20, %ebp\n  movl g_in+24, %esi\n  movl g_in+28, %edi\n"
@@ -103,6 +111,10 @@ __asm__(
     "  movl %ss:g_host_esp, %esp\n"
     "  pushfl\n  popl %ss:g_out+32\n  cld\n"
     "  movw %ss:g_host_ds, %ds\n  movw g_host_es, %es\n  movw g_host_fs, %fs\n"
+    "  stmxcsr g_mxcsr_out\n"
+    "  movdqa %xmm0, g_xmm_out+0\n  movdqa %xmm1, g_xmm_out+16\n  movdqa %xmm2, g_xmm_out+32\n  movdqa %xmm3, g_xmm_out+48\n"
+    "  movdqa %xmm4, g_xmm_out+64\n  movdqa %xmm5, g_xmm_out+80\n  movdqa %xmm6, g_xmm_out+96\n  movdqa %xmm7, g_xmm_out+112\n"
+    "  ldmxcsr g_mxcsr_host\n"
     "  fnsave g_fpu_out\n"
     "  fninit\n"
     "  popl %edi\n  popl %esi\n  popl %ebx\n  popl %ebp\n"
@@ -119,6 +131,10 @@ __asm__(
     "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
     "  movq %rsp, g_host_rsp(%rip)\n"
     "  frstor g_fpu_in(%rip)\n"
+    "  ldmxcsr g_mxcsr_in(%rip)\n"
+    "  movdqa g_xmm_in+0(%rip), %xmm0\n  movdqa g_xmm_in+16(%rip), %xmm1\n  movdqa g_xmm_in+32(%rip), %xmm2\n"
+    "  movdqa g_xmm_in+48(%rip), %xmm3\n  movdqa g_xmm_in+64(%rip), %xmm4\n  movdqa g_xmm_in+80(%rip), %xmm5\n"
+    "  movdqa g_xmm_in+96(%rip), %xmm6\n  movdqa g_xmm_in+112(%rip), %xmm7\n"
     "  movl g_in+32(%rip), %eax\n  pushq %rax\n  popfq\n"
     "  movl g_in+0(%rip), %eax\n  movl g_in+4(%rip), %ecx\n  movl g_in+8(%rip), %edx\n"
     "  movl g_in+12(%rip), %ebx\n  movl g_in+20(%rip), %ebp\n  movl g_in+24(%rip), %esi\n"
@@ -135,6 +151,11 @@ __asm__(
     "fault_back:\n"
     "  movq g_host_rsp(%rip), %rsp\n"
     "  cld\n"
+    "  stmxcsr g_mxcsr_out(%rip)\n"
+    "  movdqa %xmm0, g_xmm_out+0(%rip)\n  movdqa %xmm1, g_xmm_out+16(%rip)\n  movdqa %xmm2, g_xmm_out+32(%rip)\n"
+    "  movdqa %xmm3, g_xmm_out+48(%rip)\n  movdqa %xmm4, g_xmm_out+64(%rip)\n  movdqa %xmm5, g_xmm_out+80(%rip)\n"
+    "  movdqa %xmm6, g_xmm_out+96(%rip)\n  movdqa %xmm7, g_xmm_out+112(%rip)\n"
+    "  ldmxcsr g_mxcsr_host(%rip)\n"
     "  fnsave g_fpu_out(%rip)\n"
     "  fninit\n"
     "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
@@ -216,7 +237,13 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
 #if defined(__i386__)
     /* an i386 frame carries the interrupted x87 state as an FNSAVE image */
     if (uc->uc_mcontext.fpregs) {
-        memcpy(g_fpu_out, uc->uc_mcontext.fpregs, 108);
+        const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
+        memcpy(g_fpu_out, fp, 108);
+        /* the kernel's i386 frame: FNSAVE image, status, magic (0 = an FXSAVE image follows at +112) */
+        if (*(const uint16_t *)(fp + 110) == 0) {
+            memcpy(&g_mxcsr_out, fp + 112 + 24, 4);
+            memcpy(g_xmm_out, fp + 112 + 160, 128);
+        }
     } else {
         memset(g_fpu_out, 0, 108);
     }
@@ -290,7 +317,7 @@ int main(int argc, char **argv) {
     }
 #endif
 
-    if (read_u32() != 0x31464458u) { /* "XDF1" */
+    if (read_u32() != 0x32464458u) { /* "XDF2" */
         fprintf(stderr, "diffrunner: bad magic\n");
         return 2;
     }
@@ -302,6 +329,8 @@ int main(int argc, char **argv) {
         }
         g_in.eflags = read_u32();
         read_exact(g_fpu_in, 108);
+        g_mxcsr_in = read_u32();
+        read_exact(g_xmm_in, 128);
         uint32_t data_len = read_u32();
         if (data_len > DATA_SIZE) {
             fprintf(stderr, "diffrunner: data too long\n");
@@ -368,6 +397,8 @@ int main(int argc, char **argv) {
         fwrite(&g_out.eflags, 4, 1, stdout);
         fwrite(&g_out.eip, 4, 1, stdout);
         fwrite(g_fpu_out, 1, 108, stdout);
+        fwrite(&g_mxcsr_out, 4, 1, stdout);
+        fwrite(g_xmm_out, 1, 128, stdout);
         fwrite(data, 1, data_len, stdout);
     }
     fflush(stdout);

@@ -19,6 +19,8 @@ final class OpenFiles {
         int writers;
         int readers;
         int backing;
+        /** Who opened it for writing and when: named in the refusal of a second writer. */
+        String writer;
     }
 
     private final Map<Path, Counts> open = new HashMap<>();
@@ -27,7 +29,7 @@ final class OpenFiles {
     synchronized Runnable claim(Path canonical, Use use) throws BlockImageException {
         Counts c = open.computeIfAbsent(canonical, p -> new Counts());
         if (use == Use.WRITER && c.writers > 0) {
-            throw new BlockImageException(canonical + ": already open for writing (one image, one writer)");
+            throw new BlockImageException(canonical + ": already open for writing (one image, one writer; opened " + c.writer + ")");
         }
         if (use == Use.WRITER && c.backing > 0) {
             throw new BlockImageException(canonical + ": is the backing file of an open image; writing it would "
@@ -37,7 +39,10 @@ final class OpenFiles {
             throw new BlockImageException(canonical + ": cannot be used as a backing file while it is open for writing");
         }
         switch (use) {
-            case WRITER: c.writers++; break;
+            case WRITER:
+                c.writers++;
+                c.writer = "by thread " + Thread.currentThread().getName() + " at " + java.time.Instant.now();
+                break;
             case READER: c.readers++; break;
             default: c.backing++; break;
         }

@@ -95,7 +95,7 @@ public final class Cpu extends CpuBlocks {
      * going to the capture instead of memory (PV writable page tables: the instruction faulted on a
      * store into a read-only page-table page). Called from the #PF delivery hook, so it never
      * throws: the general registers, EIP and EFLAGS are restored unless the result is {@link #EMULATED}.
-     * x87 and FXSAVE stores are refused (their register state could not be undone).
+     * x87, FXSAVE and MMX/SSE stores are refused (their register state could not be undone).
      */
     public int emulateCapturingStores(StoreCapture cap) {
         System.arraycopy(regs, 0, emulationSavedRegs, 0, 8);
@@ -108,7 +108,7 @@ public final class Cpu extends CpuBlocks {
         int result;
         try {
             int op = decode();
-            if (op >= 0xd8 && op <= 0xdf || op == 0x1ae) {
+            if (op >= 0xd8 && op <= 0xdf || op == 0x1ae || isSimdOpcode(op)) {
                 result = REFUSED;
             } else {
                 execute(op);
@@ -368,6 +368,7 @@ public final class Cpu extends CpuBlocks {
         if (fpu != null) {
             fpu.reset();
         }
+        resetSimd();
     }
 
     /** CR0.PE=1 with flat 4 GiB 32-bit segments (CS 0x10, data 0x18, RPL = cpl), paging off, IF=0. */
@@ -393,8 +394,30 @@ public final class Cpu extends CpuBlocks {
         CpuSnapshots.restore(this, state);
     }
 
+    /** Half {@code half} (0 = bits 63..0, 1 = bits 127..64) of XMM{@code i}. */
+    public long getXmm(int i, int half) {
+        return xmm[2 * (i & 7) + (half & 1)];
+    }
+
+    public void setXmm(int i, int half, long v) {
+        xmm[2 * (i & 7) + (half & 1)] = v;
+    }
+
+    public int getMxcsr() {
+        return mxcsr;
+    }
+
+    /** Sets MXCSR (builders, tests); a reserved bit is refused as LDMXCSR would. */
+    public void setMxcsr(int v) {
+        if ((v & ~org.xenj.hypervisor.internal.cpu.fpu.X87.MXCSR_MASK) != 0) {
+            throw new IllegalArgumentException("reserved MXCSR bits in 0x" + Integer.toHexString(v));
+        }
+        mxcsr = v;
+    }
+
     public void setFpu(FpuUnit unit) {
         fpu = unit;
+        x87 = unit instanceof org.xenj.hypervisor.internal.cpu.fpu.X87 x ? x : null; // MMX aliasing, SSE
     }
 
     public FpuUnit fpu() {

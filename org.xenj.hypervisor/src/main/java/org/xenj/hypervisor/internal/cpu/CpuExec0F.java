@@ -5,7 +5,7 @@ import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 
 /** Execution of the two-byte (0F xx) opcodes. */
-abstract class CpuExec0F extends CpuSystem {
+abstract class CpuExec0F extends CpuSimdFloat {
 
     CpuExec0F(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
@@ -102,7 +102,12 @@ abstract class CpuExec0F extends CpuSystem {
             case 0xc1 -> xadd(opBits());
             case 0xc7 -> cmpxchg8b();
             case 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf -> regs[op & 7] = Integer.reverseBytes(regs[op & 7]);
-            default -> throw fault(UD, 0);
+            default -> {
+                if (!isSimdOpcode(op)) {
+                    throw fault(UD, 0);
+                }
+                executeSimd(op);
+            }
         }
     }
 
@@ -299,10 +304,15 @@ abstract class CpuExec0F extends CpuSystem {
         }
     }
 
+    /**
+     * 0F AE: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, CLFLUSH (memory forms); LFENCE, MFENCE, SFENCE
+     * (register forms). The fences order nothing here: every guest access is already performed in
+     * program order by this thread.
+     */
     private void group15() {
         if (mod == 3) {
             if (reg >= 5) {
-                return; // LFENCE, MFENCE, SFENCE: our memory is already ordered
+                return;
             }
             throw fault(UD, 0);
         }
@@ -322,11 +332,28 @@ abstract class CpuExec0F extends CpuSystem {
                 if (reg == 0) {
                     checkWritable(lin, 512);
                     f.fxsave(lin);
+                    if (x87 != null) {
+                        fxsaveSimd(lin);
+                    }
                 } else {
                     read8(lin);
                     read8(lin + 511);
+                    if (x87 != null) {
+                        fxrstorCheck(lin);
+                    }
                     f.fxrstor(lin);
+                    if (x87 != null) {
+                        fxrstorSimd(lin);
+                    }
                 }
+            }
+            case 2 -> {
+                checkSse();
+                ldmxcsr();
+            }
+            case 3 -> {
+                checkSse();
+                stmxcsr();
             }
             case 7 -> linR(eaSeg, eaOff, 1); // CLFLUSH: nothing cached, but the address must be valid
             default -> throw fault(UD, 0);

@@ -12,11 +12,14 @@ final class CpuSnapshots {
     }
 
     static CpuState save(Cpu c) {
+        if (c.x87 != null) {
+            c.x87.setMxcsr(c.mxcsr); // the CPU owns MXCSR; the unit's record carries it
+        }
         return new CpuState(c.regs, c.eip, c.eflags(), c.segSel, c.segBase, c.segLimit, c.segAttr, c.cpl, c.cr0, c.cr2, c.cr3,
                 c.cr4, c.dr, c.gdtrBase, c.gdtrLimit, c.idtrBase, c.idtrLimit, c.ldtrSel, c.ldtrBase, c.ldtrLimit, c.trSel,
                 c.trBase, c.trLimit, c.trAttr, c.sysenterCs, c.sysenterEsp, c.sysenterEip, c.pat, c.mtrrDefType, c.mtrrFixed,
                 c.mtrrVar, c.miscEnable, c.tscOffset, c.tscAux, c.efer, c.halted, c.interruptShadow, c.tripleFault,
-                c.fpu == null ? null : c.fpu.saveState());
+                c.fpu == null ? null : c.fpu.saveState(), c.xmm);
     }
 
     static void restore(Cpu c, CpuState s) {
@@ -67,7 +70,9 @@ final class CpuSnapshots {
         }
         if (c.fpu != null) {
             c.fpu.restoreState(s.fpu());
+            c.mxcsr = s.fpu().mxcsr() & org.xenj.hypervisor.internal.cpu.fpu.X87.MXCSR_MASK;
         }
+        System.arraycopy(s.xmm(), 0, c.xmm, 0, 16);
         c.flushTlbAll();
     }
 }

@@ -16,7 +16,8 @@ import org.xenj.hypervisor.internal.cpu.fpu.FpuState;
  * carry: general registers, EIP, EFLAGS, the six segment registers with their descriptor caches
  * (base, limit, attributes: unreal mode survives), CPL, CR0/2/3/4, DR0–7, GDTR/IDTR, LDTR and TR
  * with their caches, the MSRs the CPU keeps (SYSENTER, PAT, MTRRs, MISC_ENABLE, TSC offset and
- * TSC_AUX, EFER), HLT/interrupt-shadow/triple-fault, and the x87 unit. No scratch: TLBs, the block cache,
+ * TSC_AUX, EFER), HLT/interrupt-shadow/triple-fault, the x87 unit (with MXCSR and the MMX registers it
+ * aliases) and XMM0–7 ({@code xmm}: 16 longs, XMMi = xmm[2i] low, xmm[2i+1] high). No scratch: TLBs, the block cache,
  * decoder fields and lazy-flag operands are rebuilt (EFLAGS is stored evaluated).
  * {@link #write}/{@link #read} give a versioned byte form; a record of another version or a damaged
  * one is refused with the reason.
@@ -25,11 +26,13 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
         int cr0, int cr2, int cr3, int cr4, int[] dr, int gdtrBase, int gdtrLimit, int idtrBase, int idtrLimit, int ldtrSel,
         int ldtrBase, int ldtrLimit, int trSel, int trBase, int trLimit, int trAttr, int sysenterCs, int sysenterEsp,
         int sysenterEip, long pat, long mtrrDefType, long[] mtrrFixed, long[] mtrrVar, long miscEnable, long tscOffset,
-        int tscAux, long efer, boolean halted, boolean interruptShadow, boolean tripleFault, FpuState fpu) {
+        int tscAux, long efer, boolean halted, boolean interruptShadow, boolean tripleFault, FpuState fpu, long[] xmm) {
 
     /** "XJCP": a CPU state record. */
     public static final int MAGIC = 0x584a4350;
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
+    /** Version 2 had no XMM registers (SSE was not offered then): they read as zeros. */
+    private static final int VERSION_WITHOUT_XMM = 2;
     /** Version 1 had no EFER (NXE was not offered then): it reads as 0. */
     private static final int VERSION_WITHOUT_EFER = 1;
 
@@ -42,6 +45,10 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
         dr = dr.clone();
         mtrrFixed = mtrrFixed.clone();
         mtrrVar = mtrrVar.clone();
+        xmm = xmm.clone();
+        if (xmm.length != 16) {
+            throw new IllegalArgumentException("CPU state needs 16 XMM halves");
+        }
         if (gpr.length != 8 || segSel.length != 6 || segBase.length != 6 || segLimit.length != 6 || segAttr.length != 6
                 || dr.length != 8 || mtrrFixed.length != 11 || mtrrVar.length != 16) {
             throw new IllegalArgumentException("CPU state arrays have the wrong sizes");
@@ -96,6 +103,14 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
         if (fpu != null) {
             fpu.write(out);
         }
+        for (long v : xmm) {
+            out.writeLong(v);
+        }
+    }
+
+    @Override
+    public long[] xmm() {
+        return xmm.clone();
     }
 
     public static CpuState read(DataInput in) throws IOException {
@@ -103,7 +118,7 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
             throw new IOException("not a CPU state record");
         }
         int version = in.readInt();
-        if (version != VERSION && version != VERSION_WITHOUT_EFER) {
+        if (version != VERSION && version != VERSION_WITHOUT_XMM && version != VERSION_WITHOUT_EFER) {
             throw new IOException("CPU state record version " + version + " is not supported (this xenj reads " + VERSION + ")");
         }
         int[] gpr = ints(in, 8);
@@ -134,9 +149,15 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
             throw new IOException("CPU state record is damaged (flags 0x" + Integer.toHexString(bits) + ", cpl " + c[0] + ")");
         }
         FpuState fpu = (bits & 8) != 0 ? FpuState.read(in) : null;
+        long[] xmm = new long[16];
+        if (version >= VERSION) {
+            for (int i = 0; i < 16; i++) {
+                xmm[i] = in.readLong();
+            }
+        }
         return new CpuState(gpr, eip, eflags, sel, base, limit, attr, c[0], c[1], c[2], c[3], c[4], dr, t[0], t[1], t[2], t[3],
                 t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], pat, defType, fixed, var, misc, tscOffset, t[14], efer,
-                (bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, fpu);
+                (bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, fpu, xmm);
     }
 
     private static void ints(DataOutput out, int[] v) throws IOException {

@@ -22,7 +22,8 @@ abstract class CpuSystem extends CpuExec {
     /** CPUID leaf 1 EDX bits. */
     static final int FEAT_FPU = 1, FEAT_DE = 1 << 2, FEAT_PSE = 1 << 3, FEAT_TSC = 1 << 4, FEAT_MSR = 1 << 5,
             FEAT_PAE = 1 << 6, FEAT_CX8 = 1 << 8, FEAT_APIC = 1 << 9, FEAT_SEP = 1 << 11, FEAT_MTRR = 1 << 12,
-            FEAT_PGE = 1 << 13, FEAT_CMOV = 1 << 15, FEAT_PAT = 1 << 16, FEAT_CLFSH = 1 << 19, FEAT_FXSR = 1 << 24;
+            FEAT_PGE = 1 << 13, FEAT_CMOV = 1 << 15, FEAT_PAT = 1 << 16, FEAT_CLFSH = 1 << 19, FEAT_MMX = 1 << 23,
+            FEAT_FXSR = 1 << 24, FEAT_SSE = 1 << 25, FEAT_SSE2 = 1 << 26;
 
     /**
      * Family 6, model 10, stepping 3: a P6-class model Linux has no PMU or erratum table entry for,
@@ -281,6 +282,10 @@ abstract class CpuSystem extends CpuExec {
                     edx &= ~FEAT_FPU;
                 } else {
                     edx |= FEAT_FXSR;
+                    if (fpu instanceof org.xenj.hypervisor.internal.cpu.fpu.X87) {
+                        // MMX, SSE, SSE2: 0 mismatches against the host CPU (tests/cpu-diff-report.sh, SimdCases)
+                        edx |= FEAT_MMX | FEAT_SSE | FEAT_SSE2;
+                    }
                 }
                 r[3] = edx;
             }

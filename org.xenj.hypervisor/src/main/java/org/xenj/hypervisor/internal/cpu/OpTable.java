@@ -124,6 +124,21 @@ final class OpTable {
         ATTR[0x1c7] = MODRM;
         set(0x1c8, 0x1cf, I_NONE); // BSWAP
         ATTR[0x1ff] = MODRM; // UD0
+        // MMX, SSE, SSE2 (SDM vol. 2 table A-3): ModRM everywhere, an imm8 for the shuffles, the
+        // shift-by-immediate groups, CMPPS/PD/SS/SD and PINSRW/PEXTRW; EMMS has neither
+        set(0x110, 0x117, MODRM);
+        set(0x128, 0x12f, MODRM);
+        set(0x150, 0x17f, MODRM);
+        set(0x178, 0x17d, INVALID);
+        ATTR[0x170] = MODRM | I_B;
+        set(0x171, 0x173, MODRM | I_B);
+        ATTR[0x177] = I_NONE;
+        set(0x1c2, 0x1c6, MODRM);
+        ATTR[0x1c2] = MODRM | I_B;
+        ATTR[0x1c4] = MODRM | I_B;
+        ATTR[0x1c5] = MODRM | I_B;
+        ATTR[0x1c6] = MODRM | I_B;
+        set(0x1d1, 0x1fe, MODRM);
     }
 
     static boolean hasModrm(int op) {

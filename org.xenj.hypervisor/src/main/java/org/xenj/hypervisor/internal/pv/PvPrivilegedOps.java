@@ -129,7 +129,7 @@ final class PvPrivilegedOps {
                         case 0 -> CR0_VIRTUAL | (v.fpuTaskSwitched ? 8 : 0);
                         case 2 -> cpu.getCr(2);
                         case 3 -> (int) v.cr3;
-                        case 4 -> 0x20;
+                        case 4 -> PvVcpu.GUEST_CR4;
                         default -> -1;
                     };
                     if (cr == 1 || cr > 4) {
@@ -140,6 +140,7 @@ final class PvPrivilegedOps {
                     int value = cpu.getReg32(reg);
                     switch (cr) {
                         case 0 -> v.fpuTaskSwitched = (value & 8) != 0;
+                        case 4 -> { } // as Xen: a PV guest cannot change CR4 (logged there, ignored here)
                         case 3 -> {
                             if (!newBase(value)) {
                                 return false;

@@ -57,6 +57,11 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
     private static final int CR0_WP = 0x10000;
     private static final int CR0_PG = 0x80000000;
     private static final int CR4_PAE = 0x20;
+    /**
+     * The CR4 a PV guest runs with and reads: PAE, and OSFXSR/OSXMMEXCPT as Xen sets them for PV
+     * guests (CPUID offers SSE/SSE2; the guest cannot set these bits itself).
+     */
+    static final int GUEST_CR4 = CR4_PAE | 0x200 | 0x400;
     private static final int GP = 13;
     private static final int UD = 6;
     private static final int PF = 14;
@@ -102,7 +107,7 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
     /** Start of day: protected mode, PAE paging on the pinned tables, ring 1, ESI = start_info. */
     private void enter(PvBootState boot) {
         cpu.enterFlatProtectedMode32(0);
-        cpu.setCr(4, CR4_PAE);
+        cpu.setCr(4, GUEST_CR4);
         cpu.setCr(3, (int) boot.cr3());
         cpu.setCr(0, CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
         loadedCr3 = boot.cr3();

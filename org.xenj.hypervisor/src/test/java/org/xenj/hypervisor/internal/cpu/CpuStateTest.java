@@ -126,7 +126,7 @@ class CpuStateTest extends CpuTestSupport {
                 s.cr2(), s.cr3(), s.cr4(), s.dr(), s.gdtrBase(), s.gdtrLimit(), s.idtrBase(), s.idtrLimit(), s.ldtrSel(),
                 s.ldtrBase(), s.ldtrLimit(), s.trSel(), s.trBase(), s.trLimit(), s.trAttr(), s.sysenterCs(), s.sysenterEsp(),
                 s.sysenterEip(), s.pat(), s.mtrrDefType(), s.mtrrFixed(), s.mtrrVar(), s.miscEnable(), s.tscOffset(), s.tscAux(), s.efer(),
-                s.halted(), s.interruptShadow(), s.tripleFault(), s.fpu()).toBytes();
+                s.halted(), s.interruptShadow(), s.tripleFault(), s.fpu(), s.xmm()).toBytes();
     }
 
     @Test

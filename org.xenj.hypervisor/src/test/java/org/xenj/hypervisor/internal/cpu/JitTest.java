@@ -131,6 +131,24 @@ class JitTest {
     private static final Map<String, String> FORCED = Map.of("xenj.jit.lockstep", "true", "xenj.jit.threshold", "0", "xenj.jit.strict",
             "true");
 
+    /** RET imm16 releases an unsigned count (SDM vol. 2B RET): 0xC883 bytes, not -0x377D (found by the SIMD fuzz rounds). */
+    @Test
+    void retWithALargeImmediateAddsItUnsigned() {
+        withJit(FORCED, t -> {
+            t.flat32(0x1000, """
+                        mov esp, 0x8000
+                        call sub
+                        hlt
+                    sub:
+                        mov ebx, esp
+                        ret 0xc883
+                    """);
+            t.runDeliveringToHlt();
+            assertEquals(0x8000 + 0xc883, t.reg(Cpu.ESP));
+            assertTrue(t.cpu.jit.checked > 0, t.cpu.jitStatistics());
+        });
+    }
+
     @Test
     void storeToTheNextInstructionIsSeen() {
         withJit(FORCED, t -> {

@@ -91,6 +91,43 @@ public final class X87 extends X87StackOps implements FpuUnit {
         updateSummary();
     }
 
+    // ------------------------------------------------------------------ MMX aliasing (SDM vol. 1 §9.5)
+
+    /**
+     * Every MMX instruction except EMMS: TOP becomes 0 and every tag valid (SDM vol. 1 §9.5.1,
+     * table 9-2). MMi is then the significand of physical register Ri.
+     */
+    public void mmxEnter() {
+        top = 0;
+        emptyMask = 0;
+    }
+
+    /** MMi: the low 64 bits of physical x87 register i. */
+    public long mmx(int i) {
+        return sig[i];
+    }
+
+    /** A write of MMi also sets that register's sign and exponent bits to ones (a NaN to x87 code). */
+    public void setMmx(int i, long v) {
+        sig[i] = v;
+        se[i] = 0xffff;
+    }
+
+    /** MXCSR as the CPU keeps it (the CPU owns MXCSR; this copy goes into the unit's state record). */
+    public void setMxcsr(int v) {
+        mxcsr = v;
+    }
+
+    public int mxcsr() {
+        return mxcsr;
+    }
+
+    /** EMMS: every tag empty (SDM vol. 2A EMMS); TOP becomes 0 as with every MMX instruction (checked on AMD EPYC). */
+    public void emms() {
+        top = 0;
+        emptyMask = 0xff;
+    }
+
     @Override
     public long st80Significand(int i) {
         return stSig(i);

@@ -8,7 +8,8 @@ package org.xenj.hypervisor.internal.cpu.fpu;
 abstract class X87Env extends X87Transcendental {
 
     static final int DEFAULT_MXCSR = 0x1F80;
-    static final int MXCSR_MASK = 0xFFBF;
+    /** MXCSR bits LDMXCSR/FXRSTOR accept (DAZ included: SDM vol. 1 §11.6.6). */
+    public static final int MXCSR_MASK = 0xFFFF;
 
     /** Scratch for FRSTOR/FXRSTOR, which read all registers before committing any. */
     private final long[] loadSig = new long[8];

@@ -516,7 +516,11 @@ public final class BlockCompiler {
                 pop();
                 mv.visitVarInsn(ISTORE, L_T);
                 if (op == 0xc2) {
-                    mv.visitIincInsn(L_REG + ESP, g.imm());
+                    // RET imm16: an unsigned 16-bit count; IINC's increment is a signed short (0xC883 would subtract)
+                    mv.visitVarInsn(ILOAD, L_REG + ESP);
+                    iconst(g.imm() & 0xffff);
+                    mv.visitInsn(IADD);
+                    mv.visitVarInsn(ISTORE, L_REG + ESP);
                     modified |= 1 << ESP;
                 }
                 mv.visitVarInsn(ILOAD, L_T);

@@ -70,6 +70,7 @@ final class CpuHarness {
         cpu.resetToRealMode();
         cpu.enterFlatProtectedMode32(0);
         cpu.setCr(0, cpu.getCr(0) | Cpu.CR0_NE | Cpu.CR0_MP);
+        cpu.setCr(4, Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT); // as Linux runs user code
         cpu.setGdtr(GDT, 16 * 8 - 1);
         cpu.loadSegment(Cpu.CS, 0x23);
         for (int s : new int[] {Cpu.SS, Cpu.DS, Cpu.ES}) {
@@ -86,6 +87,12 @@ final class CpuHarness {
         fpu.reset();
         mem.write(SCRATCH, c.fpu, 0, 108);
         fpu.execute(0xDD, 0x25, SCRATCH, c.eflags, true, true, 0, 0); // FRSTOR
+
+        java.nio.ByteBuffer xin = FpuImage.le(c.xmm);
+        for (int i = 0; i < 16; i++) {
+            cpu.setXmm(i / 2, i & 1, xin.getLong(8 * i));
+        }
+        cpu.setMxcsr(c.mxcsr);
 
         DiffResult res = new DiffResult();
         int r;
@@ -109,6 +116,11 @@ final class CpuHarness {
             res.gpr[i] = cpu.getReg32(i);
         }
         res.eflags = cpu.getEflags();
+        res.mxcsr = cpu.getMxcsr();
+        java.nio.ByteBuffer xout = FpuImage.le(res.xmm);
+        for (int i = 0; i < 16; i++) {
+            xout.putLong(8 * i, cpu.getXmm(i / 2, i & 1));
+        }
         fpu.execute(0xDD, 0x35, SCRATCH, res.eflags, true, true, 0, 0); // FNSAVE
         mem.read(SCRATCH, res.fpu, 0, 108);
         res.data = new byte[c.data.length];

@@ -19,6 +19,14 @@ final class DiffCase {
     int eflags = 0x202;
     final byte[] fpu = FpuImage.initial();
     byte[] data = new byte[256];
+    /** MXCSR and XMM0-7 (16 little-endian bytes each) before the code runs; compared after. */
+    int mxcsr = 0x1F80;
+    final byte[] xmm = new byte[128];
+    /**
+     * XMM single-precision lanes compared with a relative tolerance of 2^-10 (RCPPS/RSQRTPS: the
+     * SDM bounds their error by 1.5 * 2^-12 and leaves the low bits to the implementation).
+     */
+    boolean approximateXmm;
     byte[] code;
     /** EFLAGS bits compared (undefined flags removed). */
     int flagsCompared = ARITH_FLAGS;

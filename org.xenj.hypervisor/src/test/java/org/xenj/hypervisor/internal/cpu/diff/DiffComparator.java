@@ -42,7 +42,36 @@ final class DiffComparator {
         if (c.compareFpu) {
             compareFpu(c, want.vector, want.fpu, got.fpu, sb);
         }
+        compareSimd(c, want, got, sb);
         return sb.length() == 0 ? null : c + ":" + sb;
+    }
+
+    /** MXCSR exactly; XMM0-7 bit for bit, or lane by lane within 2^-10 for {@link DiffCase#approximateXmm}. */
+    private static void compareSimd(DiffCase c, DiffResult want, DiffResult got, StringBuilder sb) {
+        if (want.mxcsr != got.mxcsr) {
+            sb.append(String.format(" mxcsr native=%08x emu=%08x", want.mxcsr, got.mxcsr));
+        }
+        java.nio.ByteBuffer w = FpuImage.le(want.xmm), g = FpuImage.le(got.xmm);
+        for (int r = 0; r < 8; r++) {
+            boolean same = true;
+            for (int k = 0; k < 4; k++) {
+                int a = w.getInt(16 * r + 4 * k), b = g.getInt(16 * r + 4 * k);
+                same &= a == b || c.approximateXmm && closeFloat(a, b);
+            }
+            if (!same) {
+                sb.append(String.format(" xmm%d native=%016x%016x emu=%016x%016x", r, w.getLong(16 * r + 8), w.getLong(16 * r),
+                        g.getLong(16 * r + 8), g.getLong(16 * r)));
+            }
+        }
+    }
+
+    /** Same sign and class, finite values within 2^-10 relative. */
+    static boolean closeFloat(int a, int b) {
+        float x = Float.intBitsToFloat(a), y = Float.intBitsToFloat(b);
+        if ((a ^ b) < 0 || Float.isNaN(x) || Float.isNaN(y) || Float.isInfinite(x) || Float.isInfinite(y) || x == 0 || y == 0) {
+            return a == b;
+        }
+        return Math.abs((double) x - y) <= Math.abs((double) y) * 0x1p-10;
     }
 
     private static boolean ignored(DiffCase c, int i) {

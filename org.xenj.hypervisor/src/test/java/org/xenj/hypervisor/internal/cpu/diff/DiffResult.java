@@ -11,4 +11,6 @@ final class DiffResult {
     /** FNSAVE image (32-bit protected layout). */
     byte[] fpu = new byte[108];
     byte[] data;
+    int mxcsr;
+    final byte[] xmm = new byte[128];
 }

@@ -42,6 +42,7 @@ final class DiffRun {
         cases.addAll(X87Cases.handWritten());
         cases.addAll(X87Cases.random(seed ^ 0x87, perGroup));
         cases.addAll(X87Cases.fxsave(seed ^ 0xF5, Math.max(20, perGroup / 10)));
+        cases.addAll(SimdCases.all(seed ^ 0x55E, perGroup));
         return cases;
     }
 

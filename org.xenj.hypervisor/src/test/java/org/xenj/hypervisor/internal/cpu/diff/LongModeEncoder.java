@@ -167,7 +167,22 @@ final class LongModeEncoder {
         TWO[0xA4] = modrm(IMM8);
         TWO[0xAC] = modrm(IMM8);
         TWO[0xBA] = new Shape(true, IMM8, false, 0xF0, false, -1); // BT/BTS/BTR/BTC imm8
-        TWO[0xAE] = new Shape(true, NONE, false, 0x03, true, -1); // FXSAVE/FXRSTOR (32-bit image without REX.W)
+        TWO[0xAE] = new Shape(true, NONE, false, 0x0F, true, -1); // FXSAVE/FXRSTOR (32-bit image without REX.W), LDMXCSR/STMXCSR
+        // MMX, SSE, SSE2 without REX: the same registers and results in 64-bit mode (SDM vol. 2 table A-3)
+        for (int op = 0x10; op <= 0x7F; op++) {
+            if (op <= 0x17 || op >= 0x28 && op <= 0x2F || op >= 0x50 && op <= 0x76 || op >= 0x7E) {
+                TWO[op] = modrm(NONE);
+            }
+        }
+        for (int op = 0xD1; op <= 0xFE; op++) {
+            TWO[op] = modrm(NONE);
+        }
+        for (int op : new int[] {0x70, 0x71, 0x72, 0x73, 0xC2, 0xC4, 0xC5, 0xC6}) {
+            TWO[op] = modrm(IMM8);
+        }
+        TWO[0x77] = plain(NONE); // EMMS
+        TWO[0xC3] = new Shape(true, NONE, false, 0xff, true, -1); // MOVNTI
+        TWO[0xF7] = new Shape(true, NONE, true, 0xff, false, -1); // MASKMOVQ/MASKMOVDQU: [EDI] with 0x67
         TWO[0xC7] = new Shape(true, NONE, false, 0x02, true, -1); // CMPXCHG8B
         for (int op = 0xC8; op <= 0xCF; op++) {
             TWO[op] = plain(NONE); // BSWAP

@@ -25,8 +25,8 @@ final class NativeRunner {
         boolean longMode = oracle == Oracle.NATIVE64;
         List<String> cmd = HostOracles.get().command(oracle);
         ByteArrayOutputStream batch = new ByteArrayOutputStream();
-        ByteBuffer b = ByteBuffer.allocate(16 + 8192 + 4096 + 256).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(0x31464458).putInt(cases.size());
+        ByteBuffer b = ByteBuffer.allocate(16 + 8192 + 4096 + 512).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(0x32464458).putInt(cases.size());
         batch.write(b.array(), 0, b.position());
         for (DiffCase c : cases) {
             byte[] code = longMode ? c.longMode().code : c.code;
@@ -37,6 +37,7 @@ final class NativeRunner {
             }
             b.putInt(c.eflags);
             b.put(c.fpu);
+            b.putInt(c.mxcsr).put(c.xmm);
             b.putInt(c.data.length).put(c.data);
             b.putInt(code.length).put(code);
             batch.write(b.array(), 0, b.position());
@@ -53,7 +54,7 @@ final class NativeRunner {
         List<DiffResult> results = new ArrayList<>(cases.size());
         try (InputStream is = p.getInputStream()) {
             DataInputStream in = new DataInputStream(is);
-            byte[] fixed = new byte[8 + 32 + 8 + 108];
+            byte[] fixed = new byte[8 + 32 + 8 + 108 + 4 + 128];
             for (DiffCase c : cases) {
                 in.readFully(fixed);
                 ByteBuffer r = ByteBuffer.wrap(fixed).order(ByteOrder.LITTLE_ENDIAN);
@@ -66,6 +67,8 @@ final class NativeRunner {
                 res.eflags = r.getInt();
                 res.eip = r.getInt();
                 r.get(res.fpu);
+                res.mxcsr = r.getInt();
+                r.get(res.xmm);
                 res.data = new byte[c.data.length];
                 in.readFully(res.data);
                 if (longMode) {

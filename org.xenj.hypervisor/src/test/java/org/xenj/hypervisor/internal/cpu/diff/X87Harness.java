@@ -173,6 +173,8 @@ final class X87Harness {
             res.vector = 14;
         }
         res.eflags = eflags;
+        res.mxcsr = c.mxcsr; // the x87 unit alone never changes MXCSR or the XMM registers
+        System.arraycopy(c.xmm, 0, res.xmm, 0, res.xmm.length);
         fpu.execute(0xDD, 0x35, SCRATCH, eflags, true, true, 0, 0); // FNSAVE
         System.arraycopy(mem.scratch, 0, res.fpu, 0, 108);
         res.data = data;
