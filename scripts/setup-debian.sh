@@ -45,6 +45,15 @@ have wget || missing+=(wget)
 # debugfs), the ISO9660 CD-ROM image (genisoimage or xorriso)
 { have mkfs.ext4 || have /usr/sbin/mkfs.ext4; } && { have debugfs || have /usr/sbin/debugfs; } || missing+=(e2fsprogs)
 have genisoimage || have xorriso || missing+=(genisoimage)
+# firmware boot (SeaBiosBootTest, BiosDiskBootTest, scripts/make-bios-images.sh): Debian's SeaBIOS, and the
+# syslinux disk and isolinux CD images made without root (mkfs.fat + mtools + syslinux --offset, xorriso)
+[ -r /usr/share/seabios/bios.bin ] || missing+=(seabios)
+have syslinux || missing+=(syslinux)
+[ -r /usr/lib/syslinux/mbr/mbr.bin ] || missing+=(syslinux-common)
+[ -r /usr/lib/ISOLINUX/isolinux.bin ] || missing+=(isolinux)
+have mcopy || missing+=(mtools)
+{ have mkfs.fat || have /usr/sbin/mkfs.fat; } || missing+=(dosfstools)
+have xorriso || missing+=(xorriso)
 if ! have gcc || ! echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null - >/dev/null 2>&1; then
     missing+=(gcc-multilib)
 fi

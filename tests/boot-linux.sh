@@ -6,7 +6,10 @@
 # builder, qemu-dm, IA-32 CPU) boot the kernel to the busybox prompt;
 # `uname -a; cat /proc/cpuinfo; echo ok | md5sum` is typed on each console and checked, and
 # `poweroff -f` must end each domain (on_poweroff=destroy). The first domain is saved and restored
-# mid-boot (save -p) and in the middle of an md5sum loop (save), each image also refused once damaged. Exits non-zero on failure, printing
+# mid-boot (save -p) and in the middle of an md5sum loop (save), each image also refused once damaged.
+# Then BiosDiskBootTest: Debian's SeaBIOS boots the same kernel through syslinux from an IDE disk image
+# and through isolinux from an IDE CD at once (scripts/make-bios-images.sh), both to the shell
+# (~1.5 min more on a quiet host). Exits non-zero on failure, printing
 # the console tail and dmesg. Takes ~4 min on a quiet 2-core host (~13 min under heavy load).
 # Env: XENJ_GUEST_DIR (default ./guest), XENJ_BOOT_TIMEOUT seconds to the prompt (default 1200),
 #      XENJ_BOOT_DOMAINS (default 2), MAVEN_OFFLINE (default -o; set empty to allow downloads).
@@ -16,12 +19,12 @@ cd "$(dirname "$0")/.."
 GUEST=${XENJ_GUEST_DIR:-$PWD/guest}
 scripts/build-guest.sh "$GUEST"
 OFFLINE=${MAVEN_OFFLINE:--o}
-surefire_clear org.xenj.hvm.qemudm LinuxBootTest
+surefire_clear org.xenj.hvm.qemudm LinuxBootTest BiosDiskBootTest
 rc=0
 mvn -B $OFFLINE -q -pl org.xenj.hvm.qemudm -am test \
-  -Dtest=LinuxBootTest -Dsurefire.failIfNoSpecifiedTests=false \
+  -Dtest=LinuxBootTest,BiosDiskBootTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dxenj.guest.dir="$GUEST" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1200}" \
   -Dxenj.boot.domains="${XENJ_BOOT_DOMAINS:-2}" || rc=$?
 # Counts come from the test's own surefire report: a renamed or skipped test fails here.
-surefire_result boot-linux org.xenj.hvm.qemudm LinuxBootTest || exit 1
+surefire_result boot-linux org.xenj.hvm.qemudm LinuxBootTest BiosDiskBootTest || exit 1
 exit "$rc"

@@ -81,6 +81,21 @@ public interface Hypervisor {
      */
     Domain restore(java.nio.file.Path file, java.util.Map<String, String> overrides, boolean paused);
 
+    /**
+     * Moves a running HVM domain to the xenj listening at {@code host:port} ({@code xl migrate}):
+     * with {@code live}, rounds of dirty pages while it runs (until the dirty set fits
+     * {@code downtimeMillis} at the measured rate, stops shrinking, or after {@code maxRounds}),
+     * then a pause for the last pages and the device and vCPU state; the destination resumes it and
+     * only then is it destroyed here. Both hosts must be configured with the same
+     * {@code xenj.migrate.secret}. Any failure leaves the domain running here as it was.
+     * {@code localhost} works (as xl allows): the disks are handed over in the same JVM.
+     *
+     * @since 1.3
+     */
+    default MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis, int maxRounds) {
+        throw new HypervisorException("this hypervisor cannot migrate domains");
+    }
+
     ConsoleAccess console(int domid);
 
     CpuPools cpupools();

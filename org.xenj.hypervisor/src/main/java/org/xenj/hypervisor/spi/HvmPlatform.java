@@ -53,6 +53,19 @@ public interface HvmPlatform {
      */
     void setPciLinkRoute(int link, int isaIrq);
 
+    /**
+     * The chipset's shadow-RAM control (i440FX PAM registers) for {@code [base, base+size)} inside
+     * 0xC0000-0xFFFFF: when {@code writable} is false the guest's CPU stores there are dropped (the
+     * region reads as RAM and ignores writes, as BIOS shadow RAM does once the firmware write-protects
+     * it); true makes it plain RAM again. Device DMA is not affected. A range outside the window is
+     * refused with {@link IllegalArgumentException}.
+     *
+     * @since 1.5
+     */
+    default void setShadowRamWritable(long base, long size, boolean writable) {
+        log("shadow RAM control is not supported by this platform");
+    }
+
     /** Drives interrupt line {@code gsi} (0..23) to {@code level}. Edge sources raise then lower. */
     void setIrq(int gsi, boolean level);
 

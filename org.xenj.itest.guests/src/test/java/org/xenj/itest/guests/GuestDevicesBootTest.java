@@ -88,6 +88,8 @@ class GuestDevicesBootTest {
     Domain pcDom;
     GuestShell pv;
     GuestShell pc;
+    /** The loopback migration receiver's port (step 13 migrates pc to localhost). */
+    int migrationPort;
     long t0;
     /** md5s the guests printed of what they wrote, checked on the host after poweroff. */
     volatile String pvBigMd5;
@@ -142,7 +144,9 @@ class GuestDevicesBootTest {
         plugins.addDeviceModel(qemuDm);
         plugins.addBackend(blkback, BlkbackService.KIND);
         plugins.addBackend(netback, Netback.KIND);
-        xen = new HypervisorCore(CoreConfig.parse("460M", 2, "32M", "credit"), plugins);
+        // room for a second pc (200 MiB) while it migrates to localhost
+        xen = new HypervisorCore(CoreConfig.parse("680M", 2, "32M", "credit"), plugins);
+        migrationPort = xen.configureMigration("guest-devices-migration", true, "127.0.0.1", 0);
         blkback.setBackendHotplug(xen.backends()); // as DS wires them in Karaf
         netback.setBackendHotplug(xen.backends());
         t0 = System.nanoTime();
@@ -377,6 +381,12 @@ class GuestDevicesBootTest {
 
     @Test
     @Order(13)
+    void theBarePcIsLiveMigratedToLocalhostMidWorkloadItsDisksAndNicsGoOn() throws Exception {
+        new MigrationChecks(this).barePcMigratedToLocalhostMidWorkload();
+    }
+
+    @Test
+    @Order(14)
     void afterPoweroffTheHostToolsReadWhatTheGuestsWrote() throws Exception {
         for (GuestShell g : List.of(pv, pc)) {
             g.powerOff();

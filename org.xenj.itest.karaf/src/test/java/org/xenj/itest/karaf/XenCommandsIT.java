@@ -71,6 +71,9 @@ public class XenCommandsIT {
             editConfigurationFilePut("etc/org.xenj.hypervisor.cfg", "xenj.memory", "512M"),
             editConfigurationFilePut("etc/org.xenj.hypervisor.cfg", "xenj.dom0.memory", "64M"),
             editConfigurationFilePut("etc/org.xenj.hypervisor.cfg", "xenj.pcpus", "2"),
+            // the embedded ZooKeeper of the pool on a free port, not a running xenj's 2181
+            editConfigurationFilePut("etc/org.xenj.pool.cfg", "xenj.pool.port", Integer.toString(freePort())),
+            editConfigurationFilePut("etc/org.xenj.pool.cfg", "xenj.pool.host", "it-host"),
         };
     }
 
@@ -184,6 +187,8 @@ public class XenCommandsIT {
         assertTrue(refused, refused.contains("guest domains only"));
         refused = runFailing("xen:restore /nonexistent/xenj-it.save");
         assertTrue(refused, refused.contains("no file /nonexistent/xenj-it.save"));
+        refused = runFailing("xen:migrate Domain-0 localhost");
+        assertTrue(refused, refused.contains("guest domains only"));
     }
 
     @Test
@@ -245,5 +250,38 @@ public class XenCommandsIT {
         assertEquals(f + ":3: key 'memory': expected a number of MiB, got \"lots\"", message);
         assertEquals(null, row(run("xen:list --no-format"), "it-bad"));
         assertEquals(before.split("\n").length, run("xen:list --no-format").split("\n").length);
+    }
+
+    /** Runs a command until it succeeds (the pool starts its embedded ZooKeeper after xenj is up). */
+    private String runWhenReady(String command) throws Exception {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (true) {
+            try {
+                return run(command);
+            } catch (Exception notYet) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw notYet;
+                }
+                Thread.sleep(200);
+            }
+        }
+    }
+
+    @Test
+    public void poolCommandsRegisterThisHostAndRunAPoolDomainUnderALease() throws Exception {
+        String hosts = runWhenReady("xen:pool-list --no-format");
+        String me = row(hosts, "it-host");
+        assertTrue(hosts, me != null && me.contains("up"));
+        Path f = cfg("it-pooldom.cfg", "name = \"it-pooldom\"\ntype = \"workload\"\nworkload = \"idle\"\nmemory = 16\n");
+        assertTrue(run("xen:create --pool " + f).contains("Created pool domain it-pooldom on it-host (generation 1)"));
+        String pool = run("xen:list --pool --no-format");
+        assertEquals(pool, "it-pooldom it-host running 1 16 1", row(pool, "it-pooldom"));
+        assertTrue("runs on the local hypervisor", row(run("xen:list --no-format"), "it-pooldom") != null);
+        assertTrue(runFailing("xen:pool-leave").contains("runs pool domains [it-pooldom]"));
+        run("xen:pool-stop it-pooldom");
+        assertEquals(null, row(run("xen:list --no-format"), "it-pooldom"));
+        assertEquals("it-pooldom - stopped 1 16 1", row(run("xen:list --pool --no-format"), "it-pooldom"));
+        run("xen:pool-remove it-pooldom");
+        assertEquals(null, row(run("xen:list --pool --no-format"), "it-pooldom"));
     }
 }

@@ -29,7 +29,9 @@ public final class PcDevices implements DeviceModelInstance {
 
     private final HvmPlatform platform;
     private final Uart16550 com1;
-    private final I440fx hostBridge = new I440fx();
+    private final I440fx hostBridge;
+    /** QEMU's firmware configuration device, for a domain that boots firmware (no kernel=); else null. */
+    private org.xenj.hvm.qemudm.internal.fwcfg.FwCfg fwCfg;
     private final Piix3 isaBridge;
     private org.xenj.hypervisor.spi.pci.PciSlot hostSlot;
     private org.xenj.hypervisor.spi.pci.PciSlot isaSlot;
@@ -49,6 +51,7 @@ public final class PcDevices implements DeviceModelInstance {
         this.platform = platform;
         this.com1 = new Uart16550(platform::consoleOutput, level -> platform.setIrq(COM1_IRQ, level != 0));
         this.isaBridge = new Piix3(platform::setPciLinkRoute);
+        this.hostBridge = firmwareBoot(platform.config()) ? new I440fx(platform::setShadowRamWritable) : new I440fx();
         this.kbc = new I8042(platform::requestReset, platform::setIrq);
         this.port92 = new SystemControlPortA(platform::requestReset);
     }
@@ -89,6 +92,7 @@ public final class PcDevices implements DeviceModelInstance {
             d.attachDebugExit();
             d.nics = Nics.attach(platform, vswitch);
             d.attachIde(images);
+            d.attachFwCfg();
         } catch (RuntimeException e) {
             d.unmapAll();
             if (d.ide != null) {
@@ -118,6 +122,32 @@ public final class PcDevices implements DeviceModelInstance {
 
     Nics nics() {
         return nics;
+    }
+
+    /** Whether the domain starts firmware at the reset vector (no {@code kernel=}, no {@code firmware_override=}). */
+    static boolean firmwareBoot(org.xenj.hypervisor.api.DomainConfig config) {
+        String fw = config.raw().get("firmware_override");
+        return (config.kernel() == null || config.kernel().isBlank()) && (fw == null || fw.isBlank());
+    }
+
+    /** fw_cfg at 0x510/0x511 for firmware-booted domains, after the IDE drives (the boot order names them). */
+    private void attachFwCfg() {
+        if (!firmwareBoot(platform.config())) {
+            return;
+        }
+        java.util.List<org.xenj.hvm.qemudm.internal.fwcfg.FirmwareConfig.IdeDrive> drives = new java.util.ArrayList<>();
+        for (int pos = 0; ide != null && pos < 4; pos++) {
+            IdeDrive drive = ide.drive(pos);
+            if (drive != null) {
+                drives.add(new org.xenj.hvm.qemudm.internal.fwcfg.FirmwareConfig.IdeDrive(pos / 2, pos % 2,
+                        drive.kind() == IdeDrive.Kind.CDROM));
+            }
+        }
+        fwCfg = new org.xenj.hvm.qemudm.internal.fwcfg.FwCfg(org.xenj.hvm.qemudm.internal.fwcfg.FirmwareConfig.forDomain(
+                platform.config().raw(), platform.config().vcpus(), platform.memory(), drives));
+        platform.mapIo(org.xenj.hvm.qemudm.internal.fwcfg.FwCfg.PORT, org.xenj.hvm.qemudm.internal.fwcfg.FwCfg.PORTS, fwCfg);
+        platform.log("qemu-dm: fw_cfg at 0x510/0x511 (" + drives.size() + " IDE drive(s) in the boot order, boot="
+                + platform.config().raw().getOrDefault("boot", "cd") + ")");
     }
 
     /** The PIIX3 IDE function at 00:01.1 with the domain's hda..hdd, if it has any. */
@@ -278,6 +308,9 @@ public final class PcDevices implements DeviceModelInstance {
         platform.unmapIo(SystemControlPortA.PORT, 1);
         if (debugExitPort >= 0) {
             platform.unmapIo(debugExitPort, IsaDebugExit.PORTS);
+        }
+        if (fwCfg != null) {
+            platform.unmapIo(org.xenj.hvm.qemudm.internal.fwcfg.FwCfg.PORT, org.xenj.hvm.qemudm.internal.fwcfg.FwCfg.PORTS);
         }
         if (ideSlot != null) {
             platform.unplugPci(ideSlot);

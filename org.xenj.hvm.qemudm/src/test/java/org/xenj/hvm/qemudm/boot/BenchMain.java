@@ -28,11 +28,19 @@ public final class BenchMain {
         long timeoutMs = (args.length > 2 ? Long.parseLong(args[2]) : 1800) * 1000;
         long jvmStartMs = ManagementFactory.getRuntimeMXBean().getStartTime();
         String cmdline = Files.readString(dir.resolve("cmdline")).trim();
-        DomainConfig cfg = DomainConfig.builder("bench").type(DomainType.HVM).memoryMiB(256)
-                .kernel(dir.resolve("bzImage").toString()).ramdisk(dir.resolve("initramfs.cpio.gz").toString())
-                .cmdline(cmdline).build();
+        // -Dxenj.bench.disk=<image>: firmware boot instead (SeaBIOS from that IDE disk, as peers.sh's qemu-disk)
+        String disk = System.getProperty("xenj.bench.disk", "");
+        DomainConfig cfg = disk.isEmpty()
+                ? DomainConfig.builder("bench").type(DomainType.HVM).memoryMiB(256)
+                        .kernel(dir.resolve("bzImage").toString()).ramdisk(dir.resolve("initramfs.cpio.gz").toString())
+                        .cmdline(cmdline).build()
+                : DomainConfig.builder("bench").type(DomainType.HVM).memoryMiB(256)
+                        .disks(java.util.List.of("format=raw, vdev=hda, access=rw, target=" + disk))
+                        .raw(java.util.Map.of("boot", "c", "xen_platform_pci", "0")).build();
         boolean echo = Boolean.getBoolean("xenj.bench.echo");
-        try (DirectBootRunner vm = new DirectBootRunner(cfg, echo ? System.err : null)) {
+        try (org.xenj.dom0.block.internal.BlockImagesService blocks = new org.xenj.dom0.block.internal.BlockImagesService();
+                DirectBootRunner vm = new DirectBootRunner(cfg, echo ? System.err : null,
+                        new org.xenj.hvm.qemudm.internal.QemuDeviceModel(blocks))) {
             vm.start();
             int boot = vm.waitFor("@@BENCH BOOT", 0, timeoutMs);
             double bootS = boot < 0 ? Double.NaN : (System.currentTimeMillis() - jvmStartMs) / 1000.0;

@@ -48,7 +48,15 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
     private Guest guest;
     private final StringBuilder log = new StringBuilder();
 
+    private final DeviceModel deviceModel;
+
     public DirectBootRunner(DomainConfig config, PrintStream echo) {
+        this(config, echo, new QemuDeviceModel());
+    }
+
+    /** With a given device model (e.g. qemu-dm with the block layer, for IDE disks). */
+    public DirectBootRunner(DomainConfig config, PrintStream echo, DeviceModel deviceModel) {
+        this.deviceModel = deviceModel;
         this.config = config;
         this.echo = echo;
         MachineMemory machine = new MachineMemory((config.memoryMiB() + 1) << 20);
@@ -235,7 +243,7 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
 
     @Override
     public List<DeviceModel> deviceModels() {
-        return List.of(new QemuDeviceModel());
+        return List.of(deviceModel);
     }
 
     /** The domain clock: host time, created with this context. */

@@ -23,12 +23,50 @@ final class HvmGuest implements Guest {
     private final List<DeviceModelInstance> devices;
     private final VCpuExecutor[] executors;
 
-    HvmGuest(HvmPlatformImpl platform, List<DeviceModel> models, List<DeviceModelInstance> devices, VCpuExecutor[] executors) {
+    /** The models of each place, vacant or not: what a migration re-attaches. */
+    private final List<DeviceModel> placeModels;
+
+    HvmGuest(HvmPlatformImpl platform, List<DeviceModel> models, List<DeviceModelInstance> devices, VCpuExecutor[] executors,
+            boolean vacant) {
         this.platform = platform;
         this.models = new ArrayList<>(models);
+        this.placeModels = List.copyOf(models);
         models.forEach(m -> names.add(m.name()));
         this.devices = new ArrayList<>(devices);
         this.executors = executors;
+        if (vacant) {
+            java.util.Collections.fill(this.models, null);
+        }
+    }
+
+    @Override
+    public synchronized java.util.Map<String, byte[]> detachDevicesForMigration() {
+        java.util.Map<String, byte[]> states = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < devices.size(); i++) {
+            if (devices.get(i) == null || devices.get(i).saveState() == null) {
+                throw new org.xenj.hypervisor.api.HypervisorException("device model " + names.get(i)
+                        + (devices.get(i) == null ? " is being handed over" : " keeps no state record") + ": cannot migrate");
+            }
+        }
+        try {
+            for (int i = 0; i < devices.size(); i++) {
+                states.put(names.get(i), detachDeviceModel(models.get(i)));
+            }
+        } catch (RuntimeException e) {
+            reattachDevices(states);
+            throw e;
+        }
+        return states;
+    }
+
+    @Override
+    public synchronized void reattachDevices(java.util.Map<String, byte[]> states) {
+        for (int i = 0; i < devices.size(); i++) {
+            byte[] st = states.get(names.get(i));
+            if (devices.get(i) == null && st != null) {
+                attachDeviceModel(placeModels.get(i), st);
+            }
+        }
     }
 
     @Override
@@ -109,6 +147,13 @@ final class HvmGuest implements Guest {
                 abi == null ? null : abi.domain().gnttab.saveState(), java.util.Map.of());
     }
 
+    @Override
+    public String saveRefusal() {
+        String engaged = xenAbiInUse(platform.xenAbi());
+        return engaged == null ? null : "the guest uses Xen's PV interfaces (" + engaged
+                + "): moving PVHVM guests needs the suspend protocol, which xenj does not have yet; bare-PC HVM guests can be migrated";
+    }
+
     /** Why the guest counts as using Xen's ABI (a hypercall made, the hypercall page placed), or null. */
     private static String xenAbiInUse(org.xenj.hypervisor.internal.hypercall.HvmXenAbi abi) {
         if (abi == null) {
@@ -146,7 +191,11 @@ final class HvmGuest implements Guest {
         // the freshly built devices make way for ones in the saved state, as in a hand-over
         for (int i = 0; i < devices.size(); i++) {
             DeviceModel m = models.get(i);
-            detachDeviceModel(m);
+            if (m != null) {
+                detachDeviceModel(m);
+            } else {
+                m = placeModels.get(i); // built for an incoming migration: the place is vacant
+            }
             attachDeviceModel(m, image.deviceModels().get(names.get(i)));
         }
         platform.pciBus().restoreHeaders(image.pciHeaders());

@@ -20,8 +20,9 @@ import org.xenj.hypervisor.spi.DeviceModelInstance;
 /**
  * Builds {@code type="hvm"} guests: the hypervisor-side platform, every device provider's devices,
  * the e820 map and CMOS memory size, the PCI firmware set-up, and a direct Linux boot
- * ({@code kernel=}) or an ELF entered like hvmloader ({@code firmware_override=}, see
- * {@link ElfFirmware}). The domain core
+ * ({@code kernel=}), an ELF entered like hvmloader ({@code firmware_override=}, see
+ * {@link ElfFirmware}), or — with neither — a PC BIOS image at the reset vector (SeaBIOS or
+ * {@code bios_path_override=}, see {@link BiosFirmware}), which enumerates PCI itself. The domain core
  * has populated RAM already; nothing here allocates guest memory.
  */
 @Component(service = GuestBuilder.class)
@@ -62,8 +63,15 @@ public final class HvmGuestBuilder implements GuestBuilder {
             bootLine = String.format("HVM firmware_override %s: entry 0x%x", firmware, entry.eip());
         } else {
             if (config.kernel() == null || config.kernel().isBlank()) {
-                throw new HypervisorException("domain '" + config.name() + "': type=\"hvm\" needs kernel= (direct boot) "
-                        + "or firmware_override= (an ELF entered like hvmloader); BIOS boot is not supported yet");
+                String path = config.raw().getOrDefault(BiosFirmware.BIOS_PATH_OVERRIDE, "");
+                if (path.isBlank()) {
+                    path = BiosFirmware.DEFAULT_BIOS;
+                }
+                BiosFirmware bios = BiosFirmware.of(read(path, "BIOS image (bios_path_override=, default "
+                        + BiosFirmware.DEFAULT_BIOS + " from Debian's seabios package)"), path);
+                return assemble(context, config, models, map, LinuxDirectBoot.EntryState.RESET_VECTOR,
+                        String.format("HVM BIOS boot: %s (%d KiB) at 0x%x, reset vector F000:FFF0", path, bios.size() >> 10,
+                                bios.romBase()), bios);
             }
             byte[] image = read(config.kernel(), "kernel");
             byte[] initrd = config.ramdisk() == null || config.ramdisk().isBlank() ? null : read(config.ramdisk(), "ramdisk");
@@ -76,7 +84,7 @@ public final class HvmGuestBuilder implements GuestBuilder {
                         modules, context::log);
                 bootLine = String.format("HVM multiboot: %s, entry 0x%x, %d module(s), information at 0x%x", config.kernel(),
                         entry.eip(), modules.size(), entry.ebx());
-                return assemble(context, config, models, map, entry, bootLine);
+                return assemble(context, config, models, map, entry, bootLine, null);
             }
             BzImage kernel = BzImage.parse(image, config.kernel());
             LinuxDirectBoot boot = new LinuxDirectBoot();
@@ -86,31 +94,39 @@ public final class HvmGuestBuilder implements GuestBuilder {
                     boot.layout().initrdAddress());
         }
 
-        return assemble(context, config, models, map, entry, bootLine);
+        return assemble(context, config, models, map, entry, bootLine, null);
     }
 
     /** The platform, the device models' devices and the vCPUs around a loaded image. */
     private Guest assemble(GuestContext context, DomainConfig config, java.util.List<DeviceModel> models, E820Map map,
-            LinuxDirectBoot.EntryState entry, String bootLine) {
+            LinuxDirectBoot.EntryState entry, String bootLine, BiosFirmware bios) {
         HvmPlatformImpl platform = new HvmPlatformImpl(context);
         java.util.List<DeviceModelInstance> devices = new java.util.ArrayList<>();
         try {
             platform.rtc().setMemorySize(map.ramTop(), 0);
             HvmXenAbiSetup.attach(context, platform);
-            for (DeviceModel model : models) {
-                devices.add(model.attach(platform));
+            if (bios != null) {
+                bios.loadShadow(context.memory(), platform);
+                bios.mapRom(platform);
             }
-            platform.firmwarePciSetup(map.ramTop());
+            for (DeviceModel model : models) {
+                devices.add(context.deferDevices() ? null : model.attach(platform));
+            }
+            if (bios == null) {
+                platform.firmwarePciSetup(map.ramTop());
+            } else {
+                platform.sealMemoryLayout(); // the firmware enumerates PCI and assigns BARs itself
+            }
             VCpuExecutor[] executors = new VCpuExecutor[config.vcpus()];
             for (int i = 0; i < executors.length; i++) {
                 executors[i] = vcpus.create(context, i, platform, i == 0 ? entry : null);
             }
             context.log(String.format("%s, %d MiB RAM, device models %s", bootLine, map.ramTop() >> 20,
                     models.stream().map(DeviceModel::name).collect(java.util.stream.Collectors.joining(", "))));
-            return new HvmGuest(platform, models, devices, executors);
+            return new HvmGuest(platform, models, devices, executors, context.deferDevices());
         } catch (RuntimeException e) {
             platform.destroy();
-            devices.forEach(DeviceModelInstance::detach);
+            devices.stream().filter(d -> d != null).forEach(DeviceModelInstance::detach);
             throw e instanceof HypervisorException ? e : new HypervisorException("cannot build HVM domain '" + config.name()
                     + "': " + e.getMessage(), e);
         }

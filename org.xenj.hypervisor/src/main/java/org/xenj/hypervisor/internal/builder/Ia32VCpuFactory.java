@@ -30,6 +30,12 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
         cpu.setFpu(new X87(cpu.fpuMemory()));
         cpu.setApicPresent(apicEnabled(context), vcpu);
         HvmXenAbiSetup.install(cpu, platform.xenAbi(), vcpu);
+        if (entry.resetVector()) {
+            cpu.resetToRealMode(); // F000:FFF0 with CS base 0xFFFF0000: the firmware's reset vector
+            CpuExecutor executor = new CpuExecutor(cpu, env, context::log);
+            platform.onShutdownRequest(executor::requestShutdown);
+            return new HaltAwareExecutor(executor, platform);
+        }
         cpu.enterFlatProtectedMode32(0);
         cpu.setGdtr((int) entry.gdtBase(), entry.gdtLimit());
         cpu.setIdtr(0, 0);

@@ -30,6 +30,13 @@ public final class LinuxDirectBoot {
         public EntryState(int eip, int esi, long gdtBase, int gdtLimit, int codeSelector, int dataSelector) {
             this(eip, esi, gdtBase, gdtLimit, codeSelector, dataSelector, 0, 0);
         }
+
+        /** Firmware boot: the vCPU starts in the processor's power-on state at the reset vector (compared by identity). */
+        public static final EntryState RESET_VECTOR = new EntryState(0xfff0, 0, 0, 0xffff, 0xf000, 0);
+
+        public boolean resetVector() {
+            return this == RESET_VECTOR;
+        }
     }
 
     /** Writes the boot GDT (null, null, flat code 0x10, flat data 0x18) and returns its limit. */

@@ -70,7 +70,7 @@ public final class PvhGuestBuilder implements GuestBuilder {
                     config.kernel(), l.entry(), l.kernelStart(), l.kernelEnd(),
                     l.moduleSize() == 0 ? "no module" : String.format("module %d KiB at 0x%x", l.moduleSize() >> 10, l.moduleAddress()),
                     PvhBoot.START_INFO, map.ramTop() >> 20));
-            return new HvmGuest(platform, List.of(), List.of(), executors);
+            return new HvmGuest(platform, List.of(), List.of(), executors, false);
         } catch (RuntimeException e) {
             platform.destroy();
             throw e instanceof HypervisorException ? e : new HypervisorException("cannot build PVH domain '" + config.name()

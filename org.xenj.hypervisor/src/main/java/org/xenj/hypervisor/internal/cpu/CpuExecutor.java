@@ -85,6 +85,7 @@ public final class CpuExecutor implements VCpuExecutor {
     @Override
     public RunExit run(long deadlineNanos) {
         try {
+            cpu.setActive(true);
             return loop(deadlineNanos);
         } catch (Throwable t) { // a hypervisor bug: crash this domain only
             crash("internal error: " + t);
@@ -92,6 +93,8 @@ public final class CpuExecutor implements VCpuExecutor {
                 throw (VirtualMachineError) t;
             }
             return RunExit.CRASH;
+        } finally {
+            cpu.setActive(false);
         }
     }
 
@@ -108,6 +111,7 @@ public final class CpuExecutor implements VCpuExecutor {
         long now = domainClock.nanoTime();
         env.serviceTimers(now);
         while (true) {
+            cpu.syncWriteCache(); // log-dirty: a migration round may have taken the marks
             if (exitRequested) {
                 exitRequested = false;
                 return RunExit.PREEMPTED;

@@ -7,6 +7,7 @@ import java.util.Arrays;
 
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.MmioRange;
+import org.xenj.hypervisor.internal.mem.DirtyLog;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.mem.PageWalker;
@@ -24,8 +25,12 @@ import org.xenj.hypervisor.internal.mem.PageWalker;
  * <p>A slot can instead hold an MMIO page: MMIO tags (same rules) and the device range covering
  * the page with the page's offset in it, so a repeated device access costs a tag check, a
  * liveness check of the range and one call, with no page walk and no range scan.
+ *
+ * <p>Log-dirty mode ({@link DirtyLog}): while a domain logs, a write tag is filled only by a write,
+ * after the page's frame is marked; {@link #syncWriteCache} drops every write tag when the log's
+ * epoch moves on (a migration round took the marks). Steady-state stores stay on the fast path.
  */
-abstract class CpuMmu extends CpuRegs {
+abstract class CpuMmu extends CpuRegs implements DirtyLog.WriteCache {
 
     static final VarHandle LE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     static final VarHandle LE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
@@ -176,10 +181,43 @@ abstract class CpuMmu extends CpuRegs {
         }
     }
 
+    /** Log-dirty: the last epoch whose write tags were dropped, and whether the run loop is in. */
+    private volatile long flushedEpoch;
+    private volatile boolean active;
+
+    @Override
+    public final long flushedEpoch() {
+        return flushedEpoch;
+    }
+
+    @Override
+    public final boolean active() {
+        return active;
+    }
+
+    /** The run loop is entered (true, then a sync before any instruction) or left. */
+    public final void setActive(boolean on) {
+        active = on;
+        if (on) {
+            syncWriteCache();
+        }
+    }
+
+    /** Drops every write tag if the log-dirty epoch moved on; between blocks of instructions. */
+    public final void syncWriteCache() {
+        long e = machine.dirtyLog().epoch();
+        if (e != flushedEpoch) {
+            Arrays.fill(kTagW, -1);
+            Arrays.fill(uTagW, -1);
+            flushedEpoch = e;
+        }
+    }
+
     CpuMmu(DomainMemory memory, CpuEnvironment env) {
         this.memory = memory;
         this.machine = memory.machine();
         this.env = env;
+        machine.dirtyLog().register(this);
         Arrays.fill(kTagR, -1);
         Arrays.fill(kTagW, -1);
         Arrays.fill(uTagR, -1);
@@ -324,15 +362,30 @@ abstract class CpuMmu extends CpuRegs {
             }
             return -1;
         }
+        boolean romPage = pa < 0x100000 && memory.cpuWriteProtected(pa >>> 12);
+        if (romPage && write) {
+            // write-protected shadow RAM: the store goes to the unclaimed bus and is dropped
+            mmioPhys = pa;
+            mmioRange = null;
+            return -1;
+        }
         // a watched code page (see watchedPages) keeps its write tag dropped, whatever refills it
         boolean watched = isWatched(page);
         if (write && watched) {
             blockBreak = true; // a store into a page blocks ran from in this epoch
         }
+        int writeTag = walkWritable && !romPage && !watched ? page : -1;
+        if (machine.dirtyLog().on()) {
+            if (write) {
+                machine.markDirty(mfn); // before the tag: stores through it need no mark
+            } else {
+                writeTag = -1; // the first store comes back here to mark the page
+            }
+        }
         if (user) {
             uMmioTagR[i] = uMmioTagW[i] = -1;
             uTagR[i] = page;
-            uTagW[i] = walkWritable && !watched ? page : -1;
+            uTagW[i] = writeTag;
             uNoExec[i] = !walkExecutable;
             uMem[i] = machine.chunk(mfn);
             uOff[i] = MachineMemory.offset(mfn) - page;
@@ -340,7 +393,7 @@ abstract class CpuMmu extends CpuRegs {
         } else {
             kMmioTagR[i] = kMmioTagW[i] = -1;
             kTagR[i] = page;
-            kTagW[i] = walkWritable && !watched ? page : -1;
+            kTagW[i] = writeTag;
             kNoExec[i] = !walkExecutable;
             kMem[i] = machine.chunk(mfn);
             kOff[i] = MachineMemory.offset(mfn) - page;

@@ -252,6 +252,9 @@ abstract class CpuString extends CpuDecode {
                 setCount(c);
             }
         }
+        if (env.takeTlbFlushRequest()) {
+            flushTlb(true);
+        }
         if (rep != 0) {
             sliceEnd(c);
         }
@@ -266,5 +269,8 @@ abstract class CpuString extends CpuDecode {
     final void out(int port, int size, int v) {
         checkIo(port, size);
         env.ioWrite(port, size, size == 4 ? v : v & ((1 << (size * 8)) - 1));
+        if (env.takeTlbFlushRequest()) {
+            flushTlb(true); // the chipset changed which pages take stores (PAM)
+        }
     }
 }

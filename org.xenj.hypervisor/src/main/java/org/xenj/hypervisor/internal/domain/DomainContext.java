@@ -31,6 +31,11 @@ final class DomainContext implements GuestContext {
     }
 
     @Override
+    public boolean deferDevices() {
+        return domain.devicesDeferred;
+    }
+
+    @Override
     public DomainConfig config() {
         return domain.config;
     }

@@ -39,6 +39,8 @@ final class DomainImpl implements Domain {
     volatile DomainContext context;
     volatile boolean userPaused;
     volatile boolean awaitingBuild;
+    /** Built for an incoming migration: device models attach with the migrated state. */
+    volatile boolean devicesDeferred;
     /** Its devices are being handed from one device model to the next (see DeviceModelHandOver). */
     volatile boolean awaitingDevices;
     volatile Phase phase = Phase.LIVE;

@@ -55,6 +55,18 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
 
         @AttributeDefinition(description = "Scheduler of Pool-0 (credit, rr, ...)")
         String xenj_scheduler() default CoreConfig.DEFAULT_SCHEDULER;
+
+        @AttributeDefinition(description = "Shared secret of xen:migrate (both hosts; 8 characters or more); none: no migration")
+        String xenj_migrate_secret() default "";
+
+        @AttributeDefinition(description = "Receive migrations (xl migrate-receive); needs xenj.migrate.secret")
+        boolean xenj_migrate_listen() default false;
+
+        @AttributeDefinition(description = "Address the migration receiver binds to")
+        String xenj_migrate_bind() default "127.0.0.1";
+
+        @AttributeDefinition(description = "Port of the migration receiver (and the default of xen:migrate)")
+        int xenj_migrate_port() default 8002;
     }
 
     private final Plugins plugins = new Plugins();
@@ -64,6 +76,8 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
     void activate(Config config) {
         core = new HypervisorCore(CoreConfig.parse(config.xenj_memory(), config.xenj_pcpus(), config.xenj_dom0_memory(),
                 config.xenj_scheduler()), plugins);
+        core.configureMigration(config.xenj_migrate_secret(), config.xenj_migrate_listen(), config.xenj_migrate_bind(),
+                config.xenj_migrate_port());
     }
 
     @Deactivate
@@ -225,6 +239,12 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
     @Override
     public Domain restore(java.nio.file.Path file, java.util.Map<String, String> overrides, boolean paused) {
         return core().restore(file, overrides, paused);
+    }
+
+    @Override
+    public org.xenj.hypervisor.api.MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis,
+            int maxRounds) {
+        return core().migrate(domid, host, port, live, downtimeMillis, maxRounds);
     }
 
     @Override

@@ -73,6 +73,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final ConcurrentSkipListMap<Integer, DomainImpl> domains = new ConcurrentSkipListMap<>();
     private final DeviceModelHandOver deviceHandOver = new DeviceModelHandOver(this);
     private final SaveRestore saveRestore = new SaveRestore(this);
+    final LiveMigration migration = new LiveMigration(this);
     private final CopyOnWriteArrayList<DomainListener> listeners = new CopyOnWriteArrayList<>();
     private final long startNanos = System.nanoTime();
     private final String hostname;
@@ -264,11 +265,15 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     }
 
     synchronized DomainImpl createDomain(DomainConfig config, UUID uuid, boolean paused) {
-        return createDomain(config, uuid, paused, new org.xenj.hypervisor.internal.timer.HostClock());
+        return createDomain(config, uuid, paused, new org.xenj.hypervisor.internal.timer.HostClock(), false);
     }
 
-    /** With the domain's clock given: a restore continues the saved guest time. */
-    synchronized DomainImpl createDomain(DomainConfig config, UUID uuid, boolean paused, org.xenj.hypervisor.internal.exec.VirtualClock clock) {
+    /**
+     * With the domain's clock given (a restore continues the saved guest time); {@code deferDevices}:
+     * an incoming migration, whose device models attach with the migrated state.
+     */
+    synchronized DomainImpl createDomain(DomainConfig config, UUID uuid, boolean paused, org.xenj.hypervisor.internal.exec.VirtualClock clock,
+            boolean deferDevices) {
         checkOpen();
         Admission.validateName(config.name(), domains.values());
         if (config.type() == DomainType.DOM0) {
@@ -297,6 +302,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         CpuPoolManager.initialParams(sd, config.cpuWeight(), config.cap());
         DomainImpl d = new DomainImpl(this, domid, config.name(), uuid, config, memory, sd, clock);
         d.userPaused = paused;
+        d.devicesDeferred = deferDevices;
         d.context = new DomainContext(this, d);
         sched.register(sd, pool);
         if (affinity != null) {
@@ -541,6 +547,22 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         return saveRestore.restore(file, overrides, paused);
     }
 
+    /** Migration settings: the shared secret, and whether (where) to receive; returns the receiver's port or -1. */
+    public int configureMigration(String secret, boolean listen, String bind, int port) {
+        return migration.configure(secret, listen, bind, port);
+    }
+
+    @Override
+    public org.xenj.hypervisor.api.MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis, int maxRounds) {
+        DomainImpl d;
+        synchronized (this) {
+            checkOpen();
+            d = requireGuest(domid);
+            requireLive(d, "migrated");
+        }
+        return migration.migrate(d, host, port, live, Math.max(1, downtimeMillis), Math.max(1, maxRounds));
+    }
+
     // ------------------------------------------------------------------ shutdown
 
     @Override
@@ -750,6 +772,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             return;
         }
         closing = true; // no new domains, no restarts from now on
+        migration.stop();
         plugins.setListener(null);
         for (DomainImpl d : new ArrayList<>(domains.values())) {
             if (d.sched != null && d.phase != DomainImpl.Phase.DYING && d.phase != DomainImpl.Phase.GONE) {

@@ -75,7 +75,7 @@ final class SaveRestore {
             long guestNanos = d.clock.guestNanos();
             MachineImage m = d.guest.saveMachine();
             m = new MachineImage(m.vcpus(), m.platform(), m.pciHeaders(), m.deviceModels(), m.backends(), m.evtchn(), m.gnttab(),
-                    xenstoreOf(d.id));
+                    xenstoreOf(core, d.id));
             DomainMemory mem = d.memory;
             SaveHeader h = new SaveHeader(HypervisorCore.VERSION, core.info().hostname(), MachineMemory.PAGE_SIZE, d.config.type().name(),
                     d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), guestNanos,
@@ -120,7 +120,7 @@ final class SaveRestore {
     }
 
     /** The domain's own xenstore subtree, paths relative to {@code /local/domain/<id>/}. */
-    private Map<String, byte[]> xenstoreOf(int domid) {
+    static Map<String, byte[]> xenstoreOf(HypervisorCore core, int domid) {
         String prefix = "/local/domain/" + domid + "/";
         Map<String, byte[]> out = new TreeMap<>();
         XenStoreState s = core.xen().store.saveState();
@@ -132,7 +132,7 @@ final class SaveRestore {
         return out;
     }
 
-    private static SaveStream.PageSource pages(DomainMemory mem) {
+    static SaveStream.PageSource pages(DomainMemory mem) {
         MachineMemory machine = mem.machine();
         return new SaveStream.PageSource() {
             @Override
@@ -180,7 +180,7 @@ final class SaveRestore {
         DomainImpl d;
         long tBuilt = 0, tLoaded = 0;
         try {
-            d = core.createDomain(config, h.uuid(), true, clock);
+            d = core.createDomain(config, h.uuid(), true, clock, false);
         } catch (HypervisorException e) {
             throw new HypervisorException("cannot restore " + file + ": " + e.getMessage() + "; nothing was created", e);
         }
@@ -219,7 +219,7 @@ final class SaveRestore {
         return d;
     }
 
-    private static SaveStream.PageSink sink(DomainMemory mem) {
+    static SaveStream.PageSink sink(DomainMemory mem) {
         MachineMemory machine = mem.machine();
         return new SaveStream.PageSink() {
             @Override

@@ -35,6 +35,15 @@ public interface CpuEnvironment {
         mmioWrite(range.base + offset, size, value);
     }
 
+    /**
+     * Whether the guest-physical memory map changed under this vCPU's TLB since the last call (the
+     * chipset write-protected or unprotected shadow RAM) and the CPU must drop its cached
+     * translations. Asked after each port write, the only way a guest reprograms the chipset.
+     */
+    default boolean takeTlbFlushRequest() {
+        return false;
+    }
+
     /** Cheap check (a volatile read): is a maskable interrupt pending for this vCPU? */
     boolean interruptPending();
 

@@ -48,6 +48,25 @@ public interface Guest {
         throw new org.xenj.hypervisor.api.HypervisorException("this kind of guest cannot be restored yet (HVM guests can)");
     }
 
+    /** Why this guest cannot be saved or migrated now (checked before a migration starts), or null. */
+    default String saveRefusal() {
+        return "this kind of guest cannot be saved or migrated yet (HVM guests can)";
+    }
+
+    /**
+     * Live migration, source side, vCPUs stopped: takes every device model's state record and
+     * detaches its devices (no more DMA; disk images closed, so a destination in this JVM can open
+     * them). {@link #reattachDevices} with the same map undoes it when the migration fails.
+     */
+    default java.util.Map<String, byte[]> detachDevicesForMigration() {
+        throw new org.xenj.hypervisor.api.HypervisorException("this kind of guest cannot be migrated yet (HVM guests can)");
+    }
+
+    /** Puts devices detached by {@link #detachDevicesForMigration} back, in their recorded state. */
+    default void reattachDevices(java.util.Map<String, byte[]> states) {
+        throw new org.xenj.hypervisor.api.HypervisorException("this kind of guest cannot be migrated yet (HVM guests can)");
+    }
+
     /** Platform state for {@code xl debug-keys d} (interrupt controllers, timers); empty if none. */
     default String debugState() {
         return "";

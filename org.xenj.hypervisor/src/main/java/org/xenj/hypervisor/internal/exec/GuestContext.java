@@ -59,4 +59,12 @@ public interface GuestContext {
     default <T> T shared(Class<T> type) {
         return null;
     }
+
+    /**
+     * An incoming live migration: the builder leaves the device models' places vacant; the
+     * migrated state attaches them once the source has let go of its images ({@link Guest#restoreMachine}).
+     */
+    default boolean deferDevices() {
+        return false;
+    }
 }

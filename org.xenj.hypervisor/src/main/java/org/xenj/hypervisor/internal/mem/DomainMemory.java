@@ -171,8 +171,58 @@ public final class DomainMemory implements GuestMemory {
         return true;
     }
 
+    /** Whether this domain logs dirty frames (live migration). */
+    private boolean logDirty;
+
+    /**
+     * Starts log-dirty mode: from now on every written frame of this domain is marked ({@link
+     * DirtyLog}); earlier marks are cleared. The caller then flushes the vCPUs' write entries
+     * ({@link DirtyLog#flushWriteCaches}) before it copies anything.
+     */
+    public synchronized void startLogDirty() {
+        if (logDirty) {
+            throw new IllegalStateException("domain " + domid + " already logs dirty frames");
+        }
+        takeDirty();
+        logDirty = true;
+        machine.dirtyLog().start();
+    }
+
+    /** Ends log-dirty mode (idempotent). */
+    public synchronized void stopLogDirty() {
+        if (logDirty) {
+            logDirty = false;
+            machine.dirtyLog().stop();
+        }
+    }
+
+    public synchronized boolean logsDirty() {
+        return logDirty;
+    }
+
+    /** The guest frames of this domain's own RAM written since the last take, and clears them. */
+    public java.util.BitSet takeDirty() {
+        int[] map = p2m;
+        DirtyLog log = machine.dirtyLog();
+        java.util.BitSet out = new java.util.BitSet(map.length);
+        for (int gfn = 0; gfn < map.length; gfn++) {
+            int m = map[gfn];
+            if (m != INVALID_MFN && log.testAndClear(m) && machine.owner(m) == domid) {
+                out.set(gfn);
+            }
+        }
+        return out;
+    }
+
+    /** Whether guest frame {@code gfn} is marked, without clearing (tests). */
+    public boolean isDirty(long gfn) {
+        int m = mfn(gfn);
+        return m != INVALID_MFN && machine.dirtyLog().test(m);
+    }
+
     /** Returns every frame to the machine (domain destruction). */
     public synchronized void releaseAll() {
+        stopLogDirty();
         int[] map = p2m;
         p2m = new int[0];
         // Foreign frames (grant mappings) are mapped, not owned: only owned frames go back.
@@ -183,6 +233,36 @@ public final class DomainMemory implements GuestMemory {
         int[] n = Arrays.copyOf(map, size);
         Arrays.fill(n, map.length, size, INVALID_MFN);
         return n;
+    }
+
+    /** Frames below 1 MiB the chipset may write-protect for the CPU (the PAM-controlled shadow RAM lies there). */
+    public static final int LEGACY_FRAMES = 256;
+    /** One bit per frame below 1 MiB: CPU stores there are dropped (i440FX PAM write enable clear). */
+    private final java.util.concurrent.atomic.AtomicLongArray cpuWriteProtected = new java.util.concurrent.atomic.AtomicLongArray(LEGACY_FRAMES / 64);
+
+    /**
+     * Whether CPU stores to guest frame {@code gfn} are dropped: shadow RAM whose PAM write enable is
+     * clear reads as RAM but ignores writes, as the i440FX forwards them to the (read-only) PCI side.
+     * Device DMA and loaders are not affected. Only frames below 1 MiB can be protected.
+     */
+    public boolean cpuWriteProtected(long gfn) {
+        return gfn >= 0 && gfn < LEGACY_FRAMES && (cpuWriteProtected.get((int) gfn >>> 6) & (1L << (gfn & 63))) != 0;
+    }
+
+    /** Sets or clears {@link #cpuWriteProtected} for {@code [firstGfn, firstGfn+frames)}; CPUs must flush their TLBs after. */
+    public void setCpuWriteProtected(long firstGfn, int frames, boolean protect) {
+        if (firstGfn < 0 || frames < 0 || firstGfn + frames > LEGACY_FRAMES) {
+            throw new IllegalArgumentException("only frames below 1 MiB can be write-protected: 0x"
+                    + Long.toHexString(firstGfn) + "+" + frames);
+        }
+        for (long g = firstGfn; g < firstGfn + frames; g++) {
+            long bit = 1L << (g & 63);
+            int w = (int) g >>> 6;
+            long old;
+            do {
+                old = cpuWriteProtected.get(w);
+            } while (!cpuWriteProtected.compareAndSet(w, old, protect ? old | bit : old & ~bit));
+        }
     }
 
     /** Machine frame behind guest frame {@code gfn}, or {@link #INVALID_MFN}. */
@@ -255,6 +335,7 @@ public final class DomainMemory implements GuestMemory {
             int mfn = mfnOrThrow(gpa);
             int inPage = (int) (gpa & (MachineMemory.PAGE_SIZE - 1));
             int n = Math.min(len, MachineMemory.PAGE_SIZE - inPage);
+            machine.markDirty(mfn);
             System.arraycopy(src, off, machine.chunk(mfn), MachineMemory.offset(mfn) + inPage, n);
             gpa += n;
             off += n;
@@ -289,6 +370,7 @@ public final class DomainMemory implements GuestMemory {
     @Override
     public void write8(long gpa, int value) {
         int mfn = mfnOrThrow(gpa);
+        machine.markDirty(mfn);
         machine.chunk(mfn)[MachineMemory.offset(mfn) + (int) (gpa & 0xfff)] = (byte) value;
     }
 
@@ -300,6 +382,7 @@ public final class DomainMemory implements GuestMemory {
             return;
         }
         int mfn = mfnOrThrow(gpa);
+        machine.markDirty(mfn);
         LE16.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), (short) value);
     }
 
@@ -311,6 +394,7 @@ public final class DomainMemory implements GuestMemory {
             return;
         }
         int mfn = mfnOrThrow(gpa);
+        machine.markDirty(mfn);
         LE32.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), value);
     }
 }

@@ -10,7 +10,8 @@ import org.xenj.hypervisor.internal.mem.MachineMemory;
  * Little-endian access to machine frames by machine address, for structures the hypervisor owns
  * inside guest frames (page tables, shared_info, grant entries, rings). Callers check ownership
  * first; these helpers only do the arithmetic. 32-bit accesses to aligned words can be atomic,
- * which event-channel bitmaps shared with running vCPUs need.
+ * which event-channel bitmaps shared with running vCPUs need. Every writer marks the frame for
+ * log-dirty mode ({@link DirtyLog}).
  */
 public final class MachineFrames {
 
@@ -34,6 +35,7 @@ public final class MachineFrames {
     }
 
     public static void write8(MachineMemory m, long ma, int v) {
+        m.markDirty((int) (ma >>> 12));
         chunk(m, ma)[idx(ma)] = (byte) v;
     }
 
@@ -43,6 +45,7 @@ public final class MachineFrames {
     }
 
     public static void write16(MachineMemory m, long ma, int v) {
+        m.markDirty((int) (ma >>> 12));
         LE16.set(chunk(m, ma), idx(ma), (short) v);
     }
 
@@ -52,20 +55,24 @@ public final class MachineFrames {
     }
 
     public static void write32(MachineMemory m, long ma, int v) {
+        m.markDirty((int) (ma >>> 12));
         LE32.setVolatile(chunk(m, ma), idx(ma), v);
     }
 
     /** Atomically ORs {@code bits} into the aligned word at {@code ma}; returns the old value. */
     public static int getAndOr32(MachineMemory m, long ma, int bits) {
+        m.markDirty((int) (ma >>> 12));
         return (int) LE32.getAndBitwiseOr(chunk(m, ma), idx(ma), bits);
     }
 
     /** Atomically ANDs {@code bits} into the aligned word at {@code ma}; returns the old value. */
     public static int getAndAnd32(MachineMemory m, long ma, int bits) {
+        m.markDirty((int) (ma >>> 12));
         return (int) LE32.getAndBitwiseAnd(chunk(m, ma), idx(ma), bits);
     }
 
     public static boolean compareAndSet16(MachineMemory m, long ma, int expect, int update) {
+        m.markDirty((int) (ma >>> 12));
         // 16-bit CAS through the containing aligned word (VarHandles offer no 16-bit atomics).
         long word = ma & ~3L;
         int shift = (int) (ma & 2) * 8;
@@ -85,10 +92,12 @@ public final class MachineFrames {
     }
 
     public static void write64(MachineMemory m, long ma, long v) {
+        m.markDirty((int) (ma >>> 12));
         LE64.setVolatile(chunk(m, ma), idx(ma), v);
     }
 
     public static void copyIn(MachineMemory m, long ma, byte[] src, int off, int len) {
+        m.markDirty((int) (ma >>> 12));
         System.arraycopy(src, off, chunk(m, ma), idx(ma), len);
     }
 
@@ -97,6 +106,7 @@ public final class MachineFrames {
     }
 
     public static void zeroFrame(MachineMemory m, int mfn) {
+        m.markDirty(mfn);
         java.util.Arrays.fill(m.chunk(mfn), MachineMemory.offset(mfn), MachineMemory.offset(mfn) + MachineMemory.PAGE_SIZE, (byte) 0);
     }
 }

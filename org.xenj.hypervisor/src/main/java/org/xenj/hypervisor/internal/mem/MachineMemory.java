@@ -30,6 +30,8 @@ public final class MachineMemory {
     /** Free frames as a stack, lowest mfn on top at start so that allocations are compact. */
     private final int[] freeStack;
     private int freeTop;
+    /** Log-dirty bits for live migration (see {@link DirtyLog}). */
+    private final DirtyLog dirtyLog;
 
     public MachineMemory(long bytes) {
         long frames = bytes >>> PAGE_SHIFT;
@@ -47,6 +49,17 @@ public final class MachineMemory {
             freeStack[i] = totalFrames - 1 - i;
         }
         this.freeTop = totalFrames;
+        this.dirtyLog = new DirtyLog(totalFrames);
+    }
+
+    /** The machine's log-dirty bits. */
+    public DirtyLog dirtyLog() {
+        return dirtyLog;
+    }
+
+    /** Marks a frame written for log-dirty mode (nothing unless a domain logs). */
+    public void markDirty(int mfn) {
+        dirtyLog.mark(mfn);
     }
 
     /** Parses sizes like {@code 2048M}, {@code 2G}, {@code 512k} or plain bytes. */

@@ -150,6 +150,11 @@ public final class HvmPlatformImpl implements HvmPlatform {
      * lines, BAR placement above {@code ramTop}, decoding on. Call after every device is plugged;
      * from then on the ROM windows' RAM stays RAM.
      */
+    /** The devices are attached: no ROM window may replace shadow RAM any more (firmware boot, where the firmware enumerates PCI). */
+    public void sealMemoryLayout() {
+        layoutSealed = true;
+    }
+
     public void firmwarePciSetup(long ramTop) {
         layoutSealed = true;
         PciFirmware.assign(pci, ramTop, irq -> {
@@ -395,6 +400,18 @@ public final class HvmPlatformImpl implements HvmPlatform {
     @Override
     public boolean emulatedClassUnplugged(int pciBaseClass) {
         return pciBaseClass >= 0 && pciBaseClass < 32 && (unpluggedClasses.get() & 1 << pciBaseClass) != 0;
+    }
+
+    @Override
+    public void setShadowRamWritable(long base, long size, boolean writable) {
+        if (base < 0xc0000 || size <= 0 || base + size > 0x100000 || ((base | size) & 0xfff) != 0) {
+            throw new IllegalArgumentException(String.format("shadow RAM range 0x%x+0x%x is not whole pages in 0xc0000-0xfffff",
+                    base, size));
+        }
+        context.memory().setCpuWriteProtected(base >>> 12, (int) (size >>> 12), !writable);
+        for (VCpuEnvironment env : environments) {
+            env.tlbFlushRequested = true;
+        }
     }
 
     @Override

@@ -33,6 +33,18 @@ final class VCpuEnvironment implements CpuEnvironment {
         this.lapicRange = new MmioRange(lapicMmio, LocalApic.DEFAULT_BASE, 0x1000);
     }
 
+    /** Set by {@link HvmPlatformImpl#setShadowRamWritable} when the memory map changed under this vCPU's TLB. */
+    volatile boolean tlbFlushRequested;
+
+    @Override
+    public boolean takeTlbFlushRequest() {
+        if (!tlbFlushRequested) {
+            return false;
+        }
+        tlbFlushRequested = false;
+        return true;
+    }
+
     @Override
     public int ioRead(int port, int size) {
         return platform.ioRead(port, size);

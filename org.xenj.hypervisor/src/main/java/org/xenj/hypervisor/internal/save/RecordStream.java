@@ -36,10 +36,15 @@ public final class RecordStream {
         }
 
         public void write(RecordType type, byte[] payload, int off, int len) throws IOException {
+            write(type.number(), payload, off, len);
+        }
+
+        /** A record by number: live migration's own types (32–63) are not {@link RecordType}s. */
+        public void write(int type, byte[] payload, int off, int len) throws IOException {
             if (len > MAX_PAYLOAD) {
-                throw new IllegalArgumentException(type + " record of " + len + " bytes is over the limit");
+                throw new IllegalArgumentException("type " + type + " record of " + len + " bytes is over the limit");
             }
-            putInt(head, 0, type.number());
+            putInt(head, 0, type);
             putInt(head, 4, len);
             crc.reset();
             crc.update(head, 0, 8);
@@ -57,6 +62,10 @@ public final class RecordStream {
 
         public int records() {
             return records;
+        }
+
+        public void flush() throws IOException {
+            out.flush();
         }
 
         @Override

@@ -73,6 +73,14 @@ public final class SaveStream {
         if (counts[0] + counts[1] != header.pages()) {
             throw new IOException("the domain has " + (counts[0] + counts[1]) + " populated pages, the header said " + header.pages());
         }
+        writeState(w, image);
+        w.write(RecordType.END, new Payload.Out().i32(w.records()).i64(header.pages()).toBytes());
+        w.close();
+        return new Written(w.bytes(), counts[0], counts[1], w.records());
+    }
+
+    /** The records of everything but memory: VCPU … XENSTORE (shared with live migration's last round). */
+    static void writeState(RecordStream.Writer w, MachineImage image) throws IOException {
         for (int i = 0; i < image.vcpus().size(); i++) {
             byte[] cpu = image.vcpus().get(i).toBytes();
             w.write(RecordType.VCPU, new Payload.Out().i32(i).blob(cpu).toBytes());
@@ -103,9 +111,6 @@ public final class SaveStream {
             xs.str(e.getKey()).blob(e.getValue());
         }
         w.write(RecordType.XENSTORE, xs.toBytes());
-        w.write(RecordType.END, new Payload.Out().i32(w.records()).i64(header.pages()).toBytes());
-        w.close();
-        return new Written(w.bytes(), counts[0], counts[1], w.records());
     }
 
     private static long[] writePages(RecordStream.Writer w, PageSource pages) throws IOException {
@@ -143,7 +148,7 @@ public final class SaveStream {
         return new long[] {full, zero};
     }
 
-    private static void flushBatch(RecordStream.Writer w, int[] gfns, byte[] data, int n) throws IOException {
+    static void flushBatch(RecordStream.Writer w, int[] gfns, byte[] data, int n) throws IOException {
         byte[] payload = new byte[4 + 4 * n + n * PAGE];
         RecordStream.putInt(payload, 0, n);
         for (int i = 0; i < n; i++) {
@@ -153,7 +158,7 @@ public final class SaveStream {
         w.write(RecordType.PAGE_BATCH, payload);
     }
 
-    private static void flushZeros(RecordStream.Writer w, int[] gfns, int n) throws IOException {
+    static void flushZeros(RecordStream.Writer w, int[] gfns, int n) throws IOException {
         byte[] payload = new byte[4 + 4 * n];
         RecordStream.putInt(payload, 0, n);
         for (int i = 0; i < n; i++) {
@@ -302,7 +307,7 @@ public final class SaveStream {
         return n;
     }
 
-    private static Map<Integer, int[]> pciHeaders(byte[] payload, String what) throws SaveFormatException {
+    static Map<Integer, int[]> pciHeaders(byte[] payload, String what) throws SaveFormatException {
         Payload.In p = new Payload.In(payload, what);
         int n = p.count(8);
         Map<Integer, int[]> out = new TreeMap<>();
@@ -324,7 +329,7 @@ public final class SaveStream {
         return out;
     }
 
-    private static Map<String, byte[]> xenstore(byte[] payload, String what) throws SaveFormatException {
+    static Map<String, byte[]> xenstore(byte[] payload, String what) throws SaveFormatException {
         Payload.In p = new Payload.In(payload, what);
         int n = p.count(8);
         Map<String, byte[]> out = new TreeMap<>();

@@ -126,8 +126,10 @@ class HvmGuestBuilderTest {
         HypervisorException e = assertThrows(HypervisorException.class, () -> builder.build(noDm));
         assertTrue(e.getMessage().contains("device model"), e.getMessage());
 
-        e = assertThrows(HypervisorException.class, () -> builder.build(context(DomainConfig.builder("x"))));
-        assertTrue(e.getMessage().contains("kernel="), e.getMessage());
+        e = assertThrows(HypervisorException.class, () -> builder.build(context(DomainConfig.builder("x")
+                .raw(java.util.Map.of(BiosFirmware.BIOS_PATH_OVERRIDE, dir.resolve("no-bios.bin").toString())))));
+        assertTrue(e.getMessage().contains("BIOS image (bios_path_override=") && e.getMessage().contains("not found"),
+                e.getMessage());
 
         e = assertThrows(HypervisorException.class,
                 () -> builder.build(context(DomainConfig.builder("x").kernel(dir.resolve("nope").toString()))));
@@ -144,5 +146,51 @@ class HvmGuestBuilderTest {
                 () -> failing.build(context(DomainConfig.builder("x").kernel(kernel.toString()))));
         assertTrue(e.getMessage().contains("no cpu"));
         assertEquals(List.of("attach 1", "detach"), events);
+    }
+
+    /**
+     * No kernel=: the firmware image at the top of 4 GiB (read through the platform's MMIO, writes
+     * ignored), its tail in the shadow RAM below 1 MiB write-protected for the CPU, the vCPU at the
+     * reset vector, and PCI left for the firmware to enumerate.
+     */
+    @Test
+    void withoutAKernelTheFirmwareIsMappedAndTheVcpuStartsAtTheResetVector() throws Exception {
+        byte[] image = new byte[0x30000]; // 192 KiB: only the last 128 KiB reach the legacy window
+        for (int i = 0; i < image.length; i++) {
+            image[i] = (byte) (i * 7 + (i >> 16));
+        }
+        Path bios = dir.resolve("bios.bin");
+        Files.write(bios, image);
+        org.xenj.hypervisor.internal.platform.HvmPlatformImpl[] platform = new org.xenj.hypervisor.internal.platform.HvmPlatformImpl[1];
+        HvmGuestBuilder b = new HvmGuestBuilder((ctx, vcpu, p, entry) -> {
+            platform[0] = p;
+            entries.add(entry);
+            return idle;
+        });
+        FakeGuestContext ctx = context(DomainConfig.builder("fw").raw(java.util.Map.of(BiosFirmware.BIOS_PATH_OVERRIDE,
+                bios.toString())));
+        Guest guest = b.build(ctx);
+        assertSame(LinuxDirectBoot.EntryState.RESET_VECTOR, entries.get(0));
+        assertTrue(entries.get(0).resetVector());
+        org.xenj.hypervisor.internal.exec.CpuEnvironment env = platform[0].environment(0);
+        assertEquals(image[image.length - 16] & 0xff, env.mmioRead(0xfffffff0L, 1), "the reset vector's byte");
+        assertEquals(image[0] & 0xff, env.mmioRead(0xfffd0000L, 1), "the image starts at 4 GiB - 192 KiB");
+        env.mmioWrite(0xfffd0000L, 1, ~image[0] & 0xff);
+        assertEquals(image[0] & 0xff, env.mmioRead(0xfffd0000L, 1), "the ROM ignores writes");
+        for (int off : new int[] {0, 0x1234, 0x1ffff}) {
+            assertEquals(image[0x10000 + off] & 0xff, ctx.memory.read8(0xe0000 + off), "the last 128 KiB at 0xE0000");
+        }
+        assertTrue(ctx.memory.cpuWriteProtected(0xc0) && ctx.memory.cpuWriteProtected(0xff), "PAM power-on: read-only");
+        platform[0].setShadowRamWritable(0xf0000, 0x10000, true);
+        assertTrue(!ctx.memory.cpuWriteProtected(0xf0) && ctx.memory.cpuWriteProtected(0xef));
+        assertThrows(IllegalArgumentException.class, () -> platform[0].setShadowRamWritable(0xa0000, 0x1000, true));
+        assertTrue(ctx.logs.stream().anyMatch(l -> l.contains("HVM BIOS boot: " + bios + " (192 KiB) at 0xfffd0000")),
+                ctx.logs.toString());
+        guest.destroy();
+
+        Files.write(bios, new byte[0x12345]);
+        HypervisorException e = assertThrows(HypervisorException.class, () -> b.build(context(DomainConfig.builder("fw2")
+                .raw(java.util.Map.of(BiosFirmware.BIOS_PATH_OVERRIDE, bios.toString())))));
+        assertTrue(e.getMessage().contains("64 KiB blocks"), e.getMessage());
     }
 }

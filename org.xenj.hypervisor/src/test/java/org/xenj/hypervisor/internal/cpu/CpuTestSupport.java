@@ -24,6 +24,17 @@ class CpuTestSupport {
         final ArrayDeque<Integer> irqs = new ArrayDeque<>();
         final StringBuilder console = new StringBuilder();
         int timerCalls;
+        /** Called on every port write (port, value) when set: a test's chipset. */
+        java.util.function.BiConsumer<Integer, Integer> onOut;
+        /** Answered (and cleared) by {@link #takeTlbFlushRequest}. */
+        boolean flushRequested;
+
+        @Override
+        public boolean takeTlbFlushRequest() {
+            boolean f = flushRequested;
+            flushRequested = false;
+            return f;
+        }
 
         @Override
         public int ioRead(int port, int size) {
@@ -34,6 +45,9 @@ class CpuTestSupport {
         public void ioWrite(int port, int size, int value) {
             if (outs.size() >= 10_000) {
                 return; // random code can write ports forever; keep what tests look at
+            }
+            if (onOut != null) {
+                onOut.accept(port, value);
             }
             if (port == 0xe9) {
                 console.append((char) (value & 0xff));

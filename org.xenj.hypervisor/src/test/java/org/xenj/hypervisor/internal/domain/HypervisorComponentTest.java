@@ -43,6 +43,26 @@ class HypervisorComponentTest {
             public String xenj_scheduler() {
                 return sched;
             }
+
+            @Override
+            public String xenj_migrate_secret() {
+                return "";
+            }
+
+            @Override
+            public boolean xenj_migrate_listen() {
+                return false;
+            }
+
+            @Override
+            public String xenj_migrate_bind() {
+                return "127.0.0.1";
+            }
+
+            @Override
+            public int xenj_migrate_port() {
+                return 8002;
+            }
         };
     }
 

@@ -32,6 +32,9 @@ public class CreateCommand extends XenCommand {
     @Option(name = "-n", aliases = "--dry-run", description = "Parse and check the configuration, print it as JSON, create nothing")
     boolean dryRun;
 
+    @Option(name = "--pool", description = "Add the domain to the pool's registry and run it on this host under the pool's lease")
+    boolean pool;
+
     @Argument(index = 0, name = "file", description = "xl.cfg file")
     @Completion(FileCompleter.class)
     String file;
@@ -53,6 +56,10 @@ public class CreateCommand extends XenCommand {
         }
         if (dryRun) {
             out().println(Json.write(DomainViews.config(config)));
+            return;
+        }
+        if (pool) {
+            PoolView.addAndStart(PoolView.pool(), config.toBuilder().startPaused(false).build(), !paused, out());
             return;
         }
         Domain d = hypervisor.create(config);

@@ -21,12 +21,19 @@ public class ListCommand extends XenCommand {
     @Option(name = "--no-format", description = "Plain tab-separated output, for scripts")
     boolean noFormat;
 
+    @Option(name = "--pool", description = "Every domain of the pool (xenj-pool) with the host that runs it")
+    boolean pool;
+
     @Argument(index = 0, name = "domain", description = "Only these domains (name or id)", multiValued = true)
     @Completion(DomainCompleter.class)
     List<String> domains;
 
     @Override
     protected void run() {
+        if (pool) {
+            PoolView.list(PoolView.pool(), out(), noFormat);
+            return;
+        }
         List<Domain> selected = new ArrayList<>();
         if (domains == null || domains.isEmpty()) {
             selected.addAll(hypervisor.list());

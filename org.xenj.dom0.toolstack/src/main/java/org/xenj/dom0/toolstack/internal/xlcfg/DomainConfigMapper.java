@@ -57,7 +57,7 @@ public final class DomainConfigMapper {
             raw.put(s.key(), s.value().rawForm());
         }
         // file names the hypervisor reads, relative to the config file like kernel= and ramdisk=
-        for (String fileKey : List.of("firmware_override")) {
+        for (String fileKey : List.of("firmware_override", "bios_path_override")) {
             XlSetting f = settings.get(fileKey);
             if (f != null) {
                 raw.put(fileKey, path(f, baseDir));

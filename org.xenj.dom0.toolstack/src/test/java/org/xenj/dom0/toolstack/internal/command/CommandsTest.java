@@ -189,6 +189,35 @@ class CommandsTest {
     }
 
     @Test
+    void migrateIsAThinCallWithXlsHostAndPort() throws Exception {
+        addWorkload("w1");
+        MigrateCommand m = new MigrateCommand();
+        m.domain = "w1";
+        m.host = "localhost";
+        assertEquals("""
+                  round 1: 4096 pages sent, 300 dirtied, 40.0 ms
+                  round 2: 300 pages sent, 20 dirtied, 5.0 ms
+                Migrated domain w1 (id 1) to localhost:8002 (id 7 there): 4416 pages sent (20 in the pause), 2.5 MB, downtime 61.5 ms, total 120.0 ms
+                """, exec(m));
+        assertEquals(List.of("migrate 1 localhost 8002 true 100 30"), hv.calls);
+        hv.calls.clear();
+        addWorkload("w2");
+        MigrateCommand n = new MigrateCommand();
+        n.domain = "w2";
+        n.host = "10.0.0.2:9000";
+        n.nonLive = true;
+        n.downtimeMillis = 50;
+        n.rounds = 5;
+        exec(n);
+        assertEquals(List.of("migrate 2 10.0.0.2 9000 false 50 5"), hv.calls);
+        MigrateCommand bad = new MigrateCommand();
+        bad.domain = "w1";
+        bad.host = "h:x";
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> exec(bad));
+        assertTrue(e.getMessage().contains("not a port"), e.getMessage());
+    }
+
+    @Test
     void lifecycleCommandsResolveNamesAndIds() throws Exception {
         addWorkload("w1");
         PauseCommand p = new PauseCommand();

@@ -159,6 +159,15 @@ class StubHypervisor implements Hypervisor {
     }
 
     @Override
+    public org.xenj.hypervisor.api.MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis, int maxRounds) {
+        calls.add("migrate " + domid + " " + host + " " + port + " " + live + " " + downtimeMillis + " " + maxRounds);
+        domains.remove(domid);
+        return new org.xenj.hypervisor.api.MigrationInfo(host + ":" + port, 7, List.of(new org.xenj.hypervisor.api.MigrationInfo.Round(4096, 300,
+                40_000_000L), new org.xenj.hypervisor.api.MigrationInfo.Round(300, 20, 5_000_000L)), 20, 4416, 2_500_000, 61_500_000L,
+                120_000_000L);
+    }
+
+    @Override
     public Domain restore(java.nio.file.Path file, Map<String, String> overrides, boolean paused) {
         calls.add("restore " + file + " " + new java.util.TreeMap<>(overrides) + " " + paused);
         return create(DomainConfig.builder(overrides.getOrDefault("name", "restored")).type(DomainType.HVM).memoryMiB(64).build());

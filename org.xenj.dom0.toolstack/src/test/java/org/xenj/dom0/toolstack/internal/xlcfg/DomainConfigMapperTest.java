@@ -94,6 +94,15 @@ class DomainConfigMapperTest {
         assertNull(c.kernel());
     }
 
+    /** A firmware-booted HVM file: bios_path_override= relative to the file like kernel=; boot= reaches qemu-dm as its string. */
+    @Test
+    void biosPathOverrideIsResolvedAgainstTheFile() throws IOException {
+        DomainConfig c = load("name = 'fw'\ntype = 'hvm'\nbios_path_override = 'fw/bios.bin'\nboot = \"d\"\n");
+        assertNull(c.kernel());
+        assertEquals(dir.resolve("fw/bios.bin").toString(), c.raw().get("bios_path_override"));
+        assertEquals("d", c.raw().get("boot"));
+    }
+
     @Test
     void legacyBuilderAndRootPlusExtra() throws IOException {
         DomainConfig hvm = load("name='a'\nbuilder = 'hvm'\n");

@@ -1,0 +1,64 @@
+package org.xenj.dom0.toolstack.internal.command;
+
+import java.io.PrintStream;
+
+import org.apache.karaf.shell.support.table.ShellTable;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceReference;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.HypervisorException;
+import org.xenj.pool.api.Pool;
+import org.xenj.pool.api.PoolDomain;
+
+/**
+ * {@code xen:list --pool} and {@code xen:create --pool}: the only classes of the toolstack that
+ * touch the pool's API (an optional import), loaded only when {@code --pool} is given, so that
+ * without the xenj-pool feature every other command works as before.
+ */
+final class PoolView {
+
+    private PoolView() {
+    }
+
+    static Pool pool() {
+        Bundle b = FrameworkUtil.getBundle(PoolView.class);
+        BundleContext ctx = b == null ? null : b.getBundleContext();
+        ServiceReference<Pool> ref = ctx == null ? null : ctx.getServiceReference(Pool.class);
+        Pool p = ref == null ? null : ctx.getService(ref);
+        if (p == null) {
+            throw new HypervisorException("no pool here: install the xenj-pool feature");
+        }
+        return p;
+    }
+
+    static void list(Pool pool, PrintStream out, boolean noFormat) {
+        ShellTable table = new ShellTable();
+        table.column("Name");
+        table.column("Host");
+        table.column("State");
+        table.column("Gen").alignRight();
+        table.column("Mem").alignRight();
+        table.column("VCPUs").alignRight();
+        table.column("Disks");
+        for (PoolDomain d : pool.domains()) {
+            table.addRow().addContent(d.name(), d.owner().isEmpty() ? "-" : d.owner(), d.state(), d.generation(),
+                    d.config().getOrDefault("memory", ""), d.config().getOrDefault("vcpus", ""), String.join(" ", d.disks()));
+        }
+        table.print(out, !noFormat);
+        for (String e : pool.recordErrors()) {
+            out.println("bad record " + e);
+        }
+    }
+
+    static void addAndStart(Pool pool, DomainConfig config, boolean start, PrintStream out) {
+        pool.add(config);
+        if (start) {
+            PoolDomain d = pool.start(config.name());
+            out.println("Created pool domain " + d.name() + " on " + d.owner() + " (generation " + d.generation() + ")");
+        } else {
+            out.println("Added pool domain " + config.name() + " (stopped; xen:pool-start " + config.name() + " runs it)");
+        }
+    }
+}

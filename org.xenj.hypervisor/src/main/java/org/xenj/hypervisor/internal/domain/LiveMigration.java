@@ -1,0 +1,365 @@
+package org.xenj.hypervisor.internal.domain;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.HypervisorException;
+import org.xenj.hypervisor.api.MigrationInfo;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.internal.migrate.MigrationAuth;
+import org.xenj.hypervisor.internal.migrate.MigrationChannel;
+import org.xenj.hypervisor.internal.migrate.MigrationListener;
+import org.xenj.hypervisor.internal.save.MachineImage;
+import org.xenj.hypervisor.internal.save.MigrationStream;
+import org.xenj.hypervisor.internal.save.RecordStream;
+import org.xenj.hypervisor.internal.save.SaveFormatException;
+import org.xenj.hypervisor.internal.save.SaveHeader;
+import org.xenj.hypervisor.internal.save.SaveStream;
+import org.xenj.hypervisor.internal.timer.HostClock;
+
+/**
+ * {@code xl migrate} and {@code xl migrate-receive} on the core (protocol in {@code DESIGN-save.md}).
+ *
+ * <p>Source: log-dirty on, every page once, then rounds of the pages dirtied during the previous
+ * round until the set fits the downtime target at the rate measured so far, stops shrinking, or
+ * the round limit; then pause, take the vCPU/platform state, detach the device models (their state
+ * records; no more DMA; disk images closed so a destination in this JVM can open them), send the
+ * last dirty pages and the state, and wait for the destination to say it holds the domain. The
+ * source is renamed {@code <name>--migratedaway}, the destination told to go, and only when it
+ * answers that the domain runs is the source destroyed. Any failure before GO re-attaches the
+ * devices, renames back and unpauses: the domain runs on here.
+ *
+ * <p>Destination: the domain is created as soon as the header arrives ({@code <name>--incoming},
+ * paused, device places vacant), pages go straight into its memory, the state is applied at END
+ * (devices attach then), and it is renamed and unpaused on GO. Any error destroys it.
+ */
+final class LiveMigration {
+
+    static final String INCOMING = "--incoming", AWAY = "--migratedaway";
+    /** Minimum pages a stop-and-copy may leave: below this, another round gains nothing. */
+    private static final int SMALL_SET = 64;
+
+    private final HypervisorCore core;
+    private volatile byte[] secret;
+    private MigrationListener listener;
+    /** Tests: runs on the destination when the domain is held paused, before the source is told. */
+    volatile java.util.function.Consumer<DomainImpl> arrivedHook;
+    /**
+     * Test hook on the source: called with the round number after its pages are sent and before the dirty set is taken,
+     * so a test can let the guest dirty a known amount instead of depending on how fast the host happens to be.
+     */
+    volatile java.util.function.IntConsumer roundSentHook;
+
+    LiveMigration(HypervisorCore core) {
+        this.core = core;
+    }
+
+    /** Sets the shared secret and (when {@code listen}) starts the receiver; returns its port or -1. */
+    synchronized int configure(String secretText, boolean listen, String bind, int port) {
+        stop();
+        secret = secretText == null || secretText.isBlank() ? null : secretText.trim().getBytes(StandardCharsets.UTF_8);
+        if (!listen) {
+            return -1;
+        }
+        if (secret == null || secret.length < 8) {
+            core.log("migration receiver not started: xenj.migrate.secret must be set (8 characters or more)");
+            return -1;
+        }
+        try {
+            listener = new MigrationListener(bind == null || bind.isBlank() ? "127.0.0.1" : bind.trim(), port, secret, this::receive,
+                    core::log);
+            return listener.port();
+        } catch (IOException | RuntimeException e) {
+            core.log("migration receiver not started on " + bind + ":" + port + ": " + e.getMessage());
+            return -1;
+        }
+    }
+
+    synchronized void stop() {
+        if (listener != null) {
+            listener.close();
+            listener = null;
+        }
+    }
+
+    // ------------------------------------------------------------------ source
+
+    MigrationInfo migrate(DomainImpl d, String host, int port, boolean live, long downtimeMillis, int maxRounds) {
+        if (host == null || host.isBlank() || port <= 0 || port > 65535) {
+            throw new HypervisorException("migrate to where? give host[:port]");
+        }
+        host = host.trim();
+        byte[] key = secret;
+        String where = host + ":" + port;
+        String who = "domain " + d.id + " (" + d.name + ")";
+        if (key == null) {
+            throw new HypervisorException("cannot migrate " + who + ": no xenj.migrate.secret configured");
+        }
+        if (d.config.type() != DomainType.HVM || d.guest == null) {
+            throw new HypervisorException("cannot migrate " + who + ": xenj migrates built HVM domains only so far");
+        }
+        String refusal = d.guest.saveRefusal();
+        if (refusal != null) {
+            throw new HypervisorException("cannot migrate " + who + ": " + refusal);
+        }
+        long t0 = System.nanoTime();
+        DomainMemory mem = d.memory;
+        String name = d.name;
+        boolean wasPaused = d.userPaused;
+        boolean paused = false, renamed = false, goSent = false;
+        Map<String, byte[]> devices = null;
+        List<MigrationInfo.Round> rounds = new ArrayList<>();
+        try (MigrationChannel ch = MigrationChannel.connect(host, port, key, 10_000)) {
+            MigrationStream.Out out = ch.out;
+            SaveStream.PageSource src = SaveRestore.pages(mem);
+            mem.startLogDirty();
+            flush(mem);
+            out.header(header(d), d.config);
+            // round 1: everything; later rounds: what was dirtied during the previous one
+            BitSet send = null;
+            long prevDirty = Long.MAX_VALUE;
+            double bytesPerNano = 0;
+            for (int round = 1;; round++) {
+                long r0 = System.nanoTime();
+                long b0 = out.bytes();
+                long[] sent = out.pages(send, src);
+                java.util.function.IntConsumer hook = roundSentHook;
+                if (hook != null) {
+                    hook.accept(round);
+                }
+                BitSet dirty = mem.takeDirty();
+                flush(mem);
+                long nanos = System.nanoTime() - r0;
+                out.roundEnd(round, sent[0] + sent[1], dirty.cardinality());
+                rounds.add(new MigrationInfo.Round(sent[0] + sent[1], dirty.cardinality(), nanos));
+                bytesPerNano = Math.max(bytesPerNano, (out.bytes() - b0) / (double) Math.max(nanos, 1));
+                long fits = Math.max(SMALL_SET, (long) (bytesPerNano * downtimeMillis * 1e6 / MachineMemory.PAGE_SIZE));
+                int n = dirty.cardinality();
+                core.log(String.format("d%d (%s) → %s: round %d sent %d pages in %.1f ms, %d dirtied", d.id, name, where, round,
+                        sent[0] + sent[1], nanos / 1e6, n));
+                send = dirty;
+                if (!live || n <= fits || round > 1 && n >= prevDirty || round >= maxRounds) {
+                    break;
+                }
+                prevDirty = n;
+            }
+            // stop and copy
+            synchronized (core) {
+                d.userPaused = true;
+                core.applyActive(d);
+            }
+            paused = true;
+            long tPause = System.nanoTime();
+            if (!core.awaitQuiescent(d)) {
+                throw new HypervisorException("its vCPUs did not stop within 5 s");
+            }
+            long tQuiet = System.nanoTime();
+            long guestNanos = d.clock.guestNanos();
+            MachineImage m = d.guest.saveMachine();
+            devices = d.guest.detachDevicesForMigration(); // no more DMA from here; images closed
+            m = new MachineImage(m.vcpus(), m.platform(), m.pciHeaders(), devices, m.backends(), m.evtchn(), m.gnttab(),
+                    SaveRestore.xenstoreOf(core, d.id));
+            BitSet last = mem.takeDirty();
+            last.or(send);
+            out.stop(guestNanos);
+            long[] fin = out.pages(last, src);
+            out.state(m);
+            out.end();
+            long tSent = System.nanoTime();
+            MigrationStream.Status held = MigrationStream.parseStatus(ch.expect(MigrationStream.STATUS, "the destination's answer"));
+            if (!held.ok()) {
+                throw new IOException("the destination failed: " + held.message());
+            }
+            long tHeld = System.nanoTime();
+            core.rename(d, name + AWAY);
+            renamed = true;
+            goSent = true; // from here on the destination may run it
+            out.raw(MigrationStream.GO, new byte[0]);
+            out.flush();
+            MigrationStream.Status running = MigrationStream.parseStatus(ch.expect(MigrationStream.STATUS, "the destination's resume"));
+            if (!running.ok()) {
+                throw new IOException("the destination did not resume it: " + running.message());
+            }
+            long tResumed = System.nanoTime();
+            mem.stopLogDirty();
+            long pagesSent = rounds.stream().mapToLong(MigrationInfo.Round::pagesSent).sum() + fin[0] + fin[1];
+            long bytes = out.bytes();
+            core.destroy(d.id);
+            long total = System.nanoTime() - t0;
+            core.log(String.format("d%d (%s) migrated to %s as d%d: %d rounds, %d pages + %d last, %d bytes, downtime %.1f ms"
+                    + " (stop %.1f, state and last pages %.1f, destination loads %.1f, resume %.1f), total %.1f ms",
+                    d.id, name, where, held.domid(), rounds.size(), pagesSent - fin[0] - fin[1], fin[0] + fin[1], bytes,
+                    (tResumed - tPause) / 1e6, (tQuiet - tPause) / 1e6, (tSent - tQuiet) / 1e6, (tHeld - tSent) / 1e6,
+                    (tResumed - tHeld) / 1e6, total / 1e6));
+            return new MigrationInfo(where, held.domid(), rounds, fin[0] + fin[1], pagesSent, bytes, tResumed - tPause, total);
+        } catch (IOException | SaveFormatException | MigrationAuth.AuthException | RuntimeException e) {
+            String why = e.getMessage() != null ? e.getMessage() : e.toString();
+            mem.stopLogDirty();
+            if (goSent) {
+                // the destination may be running it: never two copies running; leave this one paused
+                core.log("d" + d.id + " (" + name + ") migration to " + where + " uncertain after GO: " + why + "; left paused here");
+                if (renamed) {
+                    core.rename(d, name);
+                }
+                throw new HypervisorException("migration of " + who + " to " + where + " is uncertain (" + why
+                        + "): the destination may run it; it is left paused here", e);
+            }
+            if (devices != null) {
+                try {
+                    d.guest.reattachDevices(devices);
+                } catch (RuntimeException ex) {
+                    core.log("d" + d.id + ": re-attaching devices after a failed migration failed: " + ex.getMessage());
+                }
+            }
+            if (renamed) {
+                core.rename(d, name);
+            }
+            if (paused) {
+                synchronized (core) {
+                    d.userPaused = wasPaused;
+                    core.applyActive(d);
+                }
+            }
+            core.log("d" + d.id + " (" + name + ") migration to " + where + " failed: " + why + "; it runs on here");
+            throw new HypervisorException("cannot migrate " + who + " to " + where + ": " + why + "; it runs on here", e);
+        }
+    }
+
+    private static void flush(DomainMemory mem) {
+        if (!mem.machine().dirtyLog().flushWriteCaches(5_000)) {
+            throw new HypervisorException("a vCPU did not drop its cached write permissions within 5 s");
+        }
+    }
+
+    private SaveHeader header(DomainImpl d) {
+        return new SaveHeader(HypervisorCore.VERSION, core.info().hostname(), MachineMemory.PAGE_SIZE, d.config.type().name(),
+                d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), d.clock.guestNanos(),
+                d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), d.memory.populatedFrames());
+    }
+
+    // ------------------------------------------------------------------ destination
+
+    /** One authenticated incoming connection (listener thread). */
+    void receive(RecordStream.Reader in, MigrationStream.Out out, long handshakeNanos) throws IOException {
+        Incoming inc = new Incoming(handshakeNanos);
+        try {
+            MachineImage image = MigrationStream.receive(in, inc);
+            long tEnd = System.nanoTime();
+            inc.d.guest.restoreMachine(image);
+            long tRestored = System.nanoTime();
+            java.util.function.Consumer<DomainImpl> hook = arrivedHook;
+            if (hook != null) {
+                hook.accept(inc.d);
+            }
+            out.raw(MigrationStream.STATUS, MigrationStream.status(new MigrationStream.Status(true, inc.d.id, "held paused")));
+            out.flush();
+            RecordStream.Record go = in.next();
+            if (go == null || go.type() != MigrationStream.GO) {
+                throw new IOException("the source did not confirm (" + (go == null ? "connection closed" : "record " + go.type()) + ")");
+            }
+            String name = inc.name;
+            if (core.lookup(name).isPresent()) {
+                name = name + "--migrated"; // the source's name is still in use here
+            }
+            long tGo = System.nanoTime();
+            core.rename(inc.d, name);
+            core.unpause(inc.d.id);
+            inc.resumed = true; // from here on it is the only copy running: never destroyed for a lost answer
+            core.log(String.format("d%d (%s) arrived by migration: %d rounds, %d pages before the stop; STOP to END %.1f ms,"
+                    + " devices and state %.1f ms, waited for GO %.1f ms", inc.d.id, name, inc.rounds, inc.pages,
+                    (tEnd - inc.tStop) / 1e6, (tRestored - tEnd) / 1e6, (tGo - tRestored) / 1e6));
+            try {
+                out.raw(MigrationStream.STATUS, MigrationStream.status(new MigrationStream.Status(true, inc.d.id, "running as " + name)));
+                out.flush();
+            } catch (IOException e) {
+                core.log("d" + inc.d.id + " (" + name + ") runs here; the source did not get the last answer: " + e.getMessage());
+            }
+        } catch (IOException | SaveFormatException | RuntimeException | LinkageError e) {
+            String why = e.getMessage() != null ? e.getMessage() : e.toString();
+            inc.discard(why);
+            try {
+                out.raw(MigrationStream.STATUS, MigrationStream.status(new MigrationStream.Status(false, -1, why)));
+                out.flush();
+            } catch (IOException ignored) {
+                // the source is gone
+            }
+            if (e instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException("incoming migration refused: " + why, e);
+        }
+    }
+
+    /** The domain being received. */
+    private final class Incoming implements MigrationStream.Target {
+        private final long leadNanos;
+        DomainImpl d;
+        String name;
+        int rounds;
+        long pages;
+        long tStop;
+        boolean resumed;
+
+        Incoming(long handshakeNanos) {
+            this.leadNanos = handshakeNanos;
+        }
+
+        @Override
+        public SaveStream.PageSink begin(SaveHeader h, DomainConfig config) throws SaveFormatException {
+            if (!DomainType.HVM.name().equals(h.domainType())) {
+                throw new SaveFormatException("it is a " + h.domainType() + " domain; xenj receives HVM domains only so far");
+            }
+            HostClock clock;
+            try {
+                // the header left the source a little before now: start ahead rather than let the TSC go back
+                clock = new HostClock(h.tscHz(), h.guestNanos() + leadNanos, h.wallclockAtEpochNanos());
+            } catch (IllegalArgumentException e) {
+                throw new SaveFormatException("the header record is damaged (" + e.getMessage() + ")");
+            }
+            name = config.name();
+            DomainConfig c = SaveRestore.adjust(config, Map.of("name", name + INCOMING));
+            d = core.createDomain(c, h.uuid(), true, clock, true);
+            if (d.guest == null) {
+                throw new HypervisorException("a plugin it needs is missing (" + Admission.missingPlugin(d.config, core.plugins()) + ")");
+            }
+            if (d.memory.populatedFrames() != h.pages()) {
+                throw new SaveFormatException("the domain here has " + d.memory.populatedFrames() + " frames, the source "
+                        + h.pages() + " (memory layout differs)");
+            }
+            return SaveRestore.sink(d.memory);
+        }
+
+        @Override
+        public void stopped(long guestNanos) {
+            tStop = System.nanoTime();
+        }
+
+        @Override
+        public void roundEnd(int round, long sent, long dirty) {
+            rounds = round;
+            pages += sent;
+        }
+
+        void discard(String why) {
+            if (resumed) {
+                core.log("d" + d.id + " (" + d.name + ") runs here after its migration; afterwards: " + why);
+            } else if (d != null) {
+                core.log("d" + d.id + " (" + d.name + ") incoming migration failed: " + why + "; destroying it");
+                try {
+                    core.destroy(d.id);
+                } catch (RuntimeException ex) {
+                    core.log("d" + d.id + ": destroying the half-received domain failed: " + ex.getMessage());
+                }
+            } else {
+                core.log("incoming migration refused: " + why);
+            }
+        }
+    }
+}

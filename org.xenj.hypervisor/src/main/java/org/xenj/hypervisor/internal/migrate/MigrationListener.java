@@ -1,0 +1,128 @@
+package org.xenj.hypervisor.internal.migrate;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.util.concurrent.Semaphore;
+import java.util.function.Consumer;
+
+import org.xenj.hypervisor.internal.save.MigrationStream;
+import org.xenj.hypervisor.internal.save.RecordStream;
+
+/**
+ * The receiving end of {@code xen:migrate} ({@code xl migrate-receive}): a TCP listener, off
+ * unless configured, bound to 127.0.0.1 by default, that authenticates each connection with the
+ * shared secret ({@link MigrationAuth}) before handing it to the domain core. Two incoming
+ * migrations at a time at most; each on its own thread, never on a vCPU's.
+ */
+public final class MigrationListener implements AutoCloseable {
+
+    /** What the core does with an authenticated connection. */
+    public interface Handler {
+        void handle(RecordStream.Reader in, MigrationStream.Out out, long handshakeRttNanos) throws Exception;
+    }
+
+    private final ServerSocket server;
+    private final byte[] secret;
+    private final Handler handler;
+    private final Consumer<String> log;
+    private final Semaphore slots = new Semaphore(2);
+    private final Thread acceptor;
+    private volatile boolean closed;
+
+    public MigrationListener(String bind, int port, byte[] secret, Handler handler, Consumer<String> log) throws IOException {
+        if (secret == null || secret.length < 8) {
+            throw new IllegalArgumentException("the migration listener needs xenj.migrate.secret (8 bytes or more)");
+        }
+        this.secret = secret.clone();
+        this.handler = handler;
+        this.log = log;
+        this.server = new ServerSocket();
+        server.setReuseAddress(true);
+        server.bind(new InetSocketAddress(InetAddress.getByName(bind), port));
+        this.acceptor = new Thread(this::acceptLoop, "xenj-migrate-listener");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        log.accept("migration receiver listening on " + server.getLocalSocketAddress());
+    }
+
+    public int port() {
+        return server.getLocalPort();
+    }
+
+    private void acceptLoop() {
+        int n = 0;
+        while (!closed) {
+            Socket s;
+            try {
+                s = server.accept();
+            } catch (IOException e) {
+                if (!closed) {
+                    log.accept("migration receiver: accept failed: " + e.getMessage());
+                }
+                return;
+            }
+            if (!slots.tryAcquire()) {
+                log.accept("migration receiver: refusing " + s.getRemoteSocketAddress() + ", two migrations already arriving");
+                close(s);
+                continue;
+            }
+            Thread t = new Thread(() -> serve(s), "xenj-migrate-in-" + (++n));
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private void serve(Socket s) {
+        try {
+            s.setTcpNoDelay(true);
+            s.setSoTimeout(30_000);
+            RecordStream.Reader in = new RecordStream.Reader(new BufferedInputStream(s.getInputStream(), 1 << 20));
+            MigrationStream.Out out = new MigrationStream.Out(new BufferedOutputStream(s.getOutputStream(), 1 << 16));
+            long t0 = System.nanoTime();
+            try {
+                MigrationAuth.asReceiver(in, out, secret);
+            } catch (MigrationAuth.AuthException e) {
+                log.accept("migration receiver: " + s.getRemoteSocketAddress() + " refused: " + e.getMessage());
+                try {
+                    out.raw(MigrationStream.STATUS, MigrationStream.status(new MigrationStream.Status(false, -1, "authentication failed")));
+                    out.flush();
+                } catch (IOException ignored) {
+                    // the peer may be gone
+                }
+                return;
+            }
+            handler.handle(in, out, System.nanoTime() - t0);
+        } catch (SocketException e) {
+            log.accept("migration receiver: connection from " + s.getRemoteSocketAddress() + " lost: " + e.getMessage());
+        } catch (Exception e) {
+            log.accept("migration receiver: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+        } finally {
+            close(s);
+            slots.release();
+        }
+    }
+
+    private static void close(Socket s) {
+        try {
+            s.close();
+        } catch (IOException e) {
+            // closing
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            server.close();
+        } catch (IOException e) {
+            // closing
+        }
+    }
+}

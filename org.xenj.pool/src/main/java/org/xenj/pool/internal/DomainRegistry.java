@@ -1,0 +1,408 @@
+package org.xenj.pool.internal;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.transaction.CuratorTransactionResult;
+import org.apache.curator.framework.api.transaction.TransactionOp;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.data.Stat;
+import org.xenj.hypervisor.api.Domain;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainState;
+import org.xenj.hypervisor.api.Hypervisor;
+import org.xenj.pool.api.PoolDomain;
+import org.xenj.pool.api.PoolException;
+import org.xenj.pool.internal.record.DomainRecord;
+import org.xenj.pool.internal.record.RecordException;
+import org.xenj.pool.internal.record.Records;
+
+/**
+ * The pool's registry of domains and the leases that keep each on at most one host.
+ *
+ * <p>{@code /domains/<name>} holds the record (configuration, owner, state, generation);
+ * {@code /leases/<name>} is an ephemeral node of the owner's session. Taking a lease is one
+ * ZooKeeper transaction: create the lease (fails while any live session holds it) and rewrite the
+ * record with {@code generation + 1} under a version check. The generation is the fencing token;
+ * the record's znode version is what ZooKeeper compares: every owner write is a transaction
+ * "the lease exists, and the record is still at the version I last wrote", so an owner whose
+ * session expired (lease gone) or whose domain another host has since taken (version moved on)
+ * has its write refused by the engine itself, not by a check in our code that could race.
+ *
+ * <p>Self-fencing: when the link to the ensemble is lost (Curator's SUSPENDED, at about 2/3 of the
+ * session timeout without an answer) every local copy of a held domain is paused at once, which is
+ * before the server can expire the session (at the full timeout) and so before any other host can
+ * take the lease. On RECONNECTED with the same session the paused copies resume; after an expiry the
+ * host takes the lease again only if nobody did in between, and otherwise destroys its copy.
+ */
+final class DomainRegistry {
+
+    static final String DOMAINS = "/domains";
+    static final String LEASES = "/leases";
+
+    /** What this host holds: the lease's generation, the record's znode version after our last write, the local domain. */
+    private record Held(DomainRecord record, int version, int domid) {
+        Held withRecord(DomainRecord r, int v) {
+            return new Held(r, v, domid);
+        }
+    }
+
+    private final CuratorFramework zk;
+    private final Hypervisor hypervisor;
+    private final String host;
+    private final Consumer<String> log;
+    private final Map<String, Held> held = new ConcurrentHashMap<>();
+    /** Local domains this registry paused because the link was lost (and only those are resumed). */
+    private final Set<String> fencePaused = ConcurrentHashMap.newKeySet();
+
+    DomainRegistry(CuratorFramework zk, Hypervisor hypervisor, String host, Consumer<String> log) {
+        this.zk = zk;
+        this.hypervisor = hypervisor;
+        this.host = host;
+        this.log = log;
+    }
+
+    Set<String> held() {
+        return Set.copyOf(held.keySet());
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    List<PoolDomain> domains(List<String> errors) {
+        List<PoolDomain> out = new ArrayList<>();
+        try {
+            List<String> children;
+            try {
+                // reading the pool's root needs the secret even while this list is still empty
+                zk.getChildren().forPath("/");
+                children = zk.getChildren().forPath(DOMAINS);
+            } catch (KeeperException.NoNodeException none) {
+                return out;
+            }
+            for (String child : children) {
+                try {
+                    out.add(read(child, new Stat()).toApi());
+                } catch (KeeperException.NoNodeException gone) {
+                    // removed between the listing and the read
+                } catch (RecordException e) {
+                    errors.add(DOMAINS + "/" + child + ": " + e.getMessage());
+                }
+            }
+        } catch (Exception e) {
+            throw Engine.failure("cannot list the pool's domains", e);
+        }
+        out.sort(Comparator.comparing(PoolDomain::name));
+        return out;
+    }
+
+    private DomainRecord read(String name, Stat stat) throws Exception {
+        DomainRecord r = Records.decodeDomain(zk.getData().storingStatIn(stat).forPath(DOMAINS + "/" + name));
+        if (!r.name().equals(name)) {
+            throw new RecordException("field 'name': '" + r.name() + "' is not the record's name '" + name + "'");
+        }
+        return r;
+    }
+
+    private DomainRecord readForUse(String name, Stat stat) {
+        try {
+            return read(name, stat);
+        } catch (KeeperException.NoNodeException e) {
+            throw new PoolException("no pool domain '" + name + "'");
+        } catch (RecordException e) {
+            throw new PoolException("pool domain '" + name + "': its record " + DOMAINS + "/" + name + " cannot be read: " + e.getMessage());
+        } catch (Exception e) {
+            throw Engine.failure("cannot read pool domain '" + name + "'", e);
+        }
+    }
+
+    // ------------------------------------------------------------------ registry changes
+
+    PoolDomain add(DomainConfig config) {
+        String name = config.name();
+        if (!Records.validName(name)) {
+            throw new PoolException("'" + name + "' cannot be a pool domain's name (letters, digits, '.', '_', '-'; at most 64)");
+        }
+        DomainRecord r = new DomainRecord(config.toBuilder().startPaused(false).build(), "", DomainRecord.STOPPED, 0);
+        try {
+            Engine.ensure(zk, DOMAINS);
+            zk.create().forPath(DOMAINS + "/" + name, Records.encodeDomain(r));
+        } catch (KeeperException.NodeExistsException e) {
+            throw new PoolException("the pool already has a domain named '" + name + "'");
+        } catch (Exception e) {
+            throw Engine.failure("cannot add pool domain '" + name + "'", e);
+        }
+        log.accept("pool: domain " + name + " added");
+        return r.toApi();
+    }
+
+    void remove(String name) {
+        Stat st = new Stat();
+        DomainRecord r = readForUse(name, st);
+        if (!r.owner().isEmpty() || !r.state().equals(DomainRecord.STOPPED)) {
+            throw new PoolException("pool domain '" + name + "' is " + r.state() + (r.owner().isEmpty() ? "" : " on " + r.owner()) + ": stop it first");
+        }
+        // Taking the lease in the same transaction proves that nobody holds it while the record goes.
+        TransactionOp op = zk.transactionOp();
+        try {
+            Engine.ensure(zk, LEASES);
+            zk.transaction().forOperations(
+                    op.create().withMode(CreateMode.EPHEMERAL).forPath(LEASES + "/" + name, lease(0)),
+                    op.delete().withVersion(st.getVersion()).forPath(DOMAINS + "/" + name),
+                    op.delete().forPath(LEASES + "/" + name));
+        } catch (KeeperException.NodeExistsException e) {
+            throw new PoolException("pool domain '" + name + "' is being taken by a host: not removed");
+        } catch (KeeperException.BadVersionException | KeeperException.NoNodeException e) {
+            throw new PoolException("pool domain '" + name + "' changed while being removed: not removed");
+        } catch (Exception e) {
+            throw Engine.failure("cannot remove pool domain '" + name + "'", e);
+        }
+        log.accept("pool: domain " + name + " removed");
+    }
+
+    // ------------------------------------------------------------------ leases
+
+    /**
+     * Takes the lease: the record's generation + 1 becomes this host's fencing token. Throws if any
+     * live session holds the lease or the record changed under us.
+     */
+    DomainRecord claim(String name) {
+        Stat st = new Stat();
+        DomainRecord r = readForUse(name, st);
+        long generation = r.generation() + 1;
+        DomainRecord mine = r.with(host, DomainRecord.PAUSED, generation);
+        TransactionOp op = zk.transactionOp();
+        try {
+            Engine.ensure(zk, LEASES);
+            List<CuratorTransactionResult> results = zk.transaction().forOperations(
+                    op.create().withMode(CreateMode.EPHEMERAL).forPath(LEASES + "/" + name, lease(generation)),
+                    op.setData().withVersion(st.getVersion()).forPath(DOMAINS + "/" + name, Records.encodeDomain(mine)));
+            held.put(name, new Held(mine, results.get(1).getResultStat().getVersion(), -1));
+            return mine;
+        } catch (KeeperException.NodeExistsException | KeeperException.BadVersionException e) {
+            // Curator retries a transaction whose answer a connection loss swallowed: it may have been ours.
+            Stat now = new Stat();
+            if (appliedAfterAll(name, mine, now, true)) {
+                held.put(name, new Held(mine, now.getVersion(), -1));
+                return mine;
+            }
+            if (e instanceof KeeperException.NodeExistsException) {
+                throw new PoolException("pool domain '" + name + "' is held by " + leaseHolder(name));
+            }
+            throw new PoolException("pool domain '" + name + "' changed while this host was taking it: not taken");
+        } catch (Exception e) {
+            throw Engine.failure("cannot take pool domain '" + name + "'", e);
+        }
+    }
+
+    /**
+     * Whether the record already says exactly {@code expected} and (if {@code leaseMine}) the lease
+     * belongs to this session: then a retried transaction had in fact been applied.
+     */
+    private boolean appliedAfterAll(String name, DomainRecord expected, Stat stat, boolean leaseMine) {
+        try {
+            DomainRecord now = read(name, stat);
+            if (!now.owner().equals(expected.owner()) || now.generation() != expected.generation() || !now.state().equals(expected.state())) {
+                return false;
+            }
+            Stat lease = zk.checkExists().forPath(LEASES + "/" + name);
+            long session = zk.getZookeeperClient().getZooKeeper().getSessionId();
+            return leaseMine ? lease != null && lease.getEphemeralOwner() == session : lease == null;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private String leaseHolder(String name) {
+        try {
+            Stat st = new Stat();
+            String s = new String(zk.getData().storingStatIn(st).forPath(LEASES + "/" + name), StandardCharsets.UTF_8);
+            long mySession = zk.getZookeeperClient().getZooKeeper().getSessionId();
+            return (st.getEphemeralOwner() == mySession ? "this host already" : "another host") + " (lease " + s + ")";
+        } catch (Exception e) {
+            return "another host";
+        }
+    }
+
+    private byte[] lease(long generation) {
+        return ("{\"owner\":\"" + host + "\",\"generation\":" + generation + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * An owner's write: applied only if this host's lease still exists and the record is still at
+     * the version this host last wrote. Otherwise the engine refuses it and this host's copy is fenced.
+     */
+    DomainRecord ownerWrite(String name, String state, boolean release) {
+        Held h = held.get(name);
+        if (h == null) {
+            throw new PoolException("this host (" + host + ") does not hold pool domain '" + name + "'");
+        }
+        DomainRecord next = release ? h.record().with("", state, h.record().generation()) : h.record().with(host, state, h.record().generation());
+        TransactionOp op = zk.transactionOp();
+        try {
+            if (release) {
+                zk.transaction().forOperations(
+                        op.setData().withVersion(h.version()).forPath(DOMAINS + "/" + name, Records.encodeDomain(next)),
+                        op.delete().forPath(LEASES + "/" + name));
+                held.remove(name);
+            } else {
+                List<CuratorTransactionResult> results = zk.transaction().forOperations(
+                        op.check().forPath(LEASES + "/" + name),
+                        op.setData().withVersion(h.version()).forPath(DOMAINS + "/" + name, Records.encodeDomain(next)));
+                held.put(name, h.withRecord(next, results.get(1).getResultStat().getVersion()));
+            }
+            return next;
+        } catch (KeeperException.BadVersionException | KeeperException.NoNodeException e) {
+            Stat now = new Stat();
+            if (appliedAfterAll(name, next, now, !release)) {
+                if (release) {
+                    held.remove(name);
+                } else {
+                    held.put(name, h.withRecord(next, now.getVersion()));
+                }
+                return next;
+            }
+            fenceLost(name, "the engine refused this host's write (generation " + h.record().generation() + "): "
+                    + (e instanceof KeeperException.NoNodeException ? "its lease is gone" : "another host has written the record since"));
+            throw new PoolException("refused: this host's lease on pool domain '" + name + "' (generation " + h.record().generation()
+                    + ") is no longer valid — a stale owner's write");
+        } catch (Exception e) {
+            throw Engine.failure("cannot update pool domain '" + name + "'", e);
+        }
+    }
+
+    // ------------------------------------------------------------------ running domains
+
+    PoolDomain start(String name) {
+        DomainRecord r = claim(name);
+        Domain d;
+        try {
+            d = hypervisor.create(r.config());
+        } catch (RuntimeException e) {
+            try {
+                ownerWrite(name, DomainRecord.STOPPED, true);
+            } catch (PoolException ignored) {
+                // the lease ends with the session anyway
+            }
+            throw new PoolException("pool domain '" + name + "' cannot start on " + host + ": " + e.getMessage(), e);
+        }
+        held.computeIfPresent(name, (k, h) -> new Held(h.record(), h.version(), d.id()));
+        log.accept("pool: domain " + name + " runs here as domid " + d.id() + " (generation " + r.generation() + ")");
+        return ownerWrite(name, DomainRecord.RUNNING, false).toApi();
+    }
+
+    PoolDomain stop(String name) {
+        Held h = held.get(name);
+        if (h == null) {
+            DomainRecord r = readForUse(name, new Stat());
+            throw new PoolException("pool domain '" + name + "' is " + r.state() + (r.owner().isEmpty() ? "" : " on " + r.owner())
+                    + ": only its owner can stop it");
+        }
+        destroyLocal(h);
+        fencePaused.remove(name);
+        return ownerWrite(name, DomainRecord.STOPPED, true).toApi();
+    }
+
+    private void destroyLocal(Held h) {
+        if (h.domid() >= 0 && hypervisor.lookup(h.domid()).isPresent()) {
+            try {
+                hypervisor.destroy(h.domid());
+            } catch (RuntimeException e) {
+                log.accept("pool: could not destroy domid " + h.domid() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ fencing
+
+    /** The link to the ensemble is gone (SUSPENDED): pause every running local copy now. */
+    void linkLost() {
+        for (Map.Entry<String, Held> e : held.entrySet()) {
+            int domid = e.getValue().domid();
+            if (domid < 0) {
+                continue;
+            }
+            try {
+                DomainState s = hypervisor.lookup(domid).map(Domain::state).orElse(null);
+                if (s == DomainState.RUNNING || s == DomainState.BLOCKED) {
+                    hypervisor.pause(domid);
+                    fencePaused.add(e.getKey());
+                    log.accept("pool: link to the pool lost: domain " + e.getKey() + " paused (fenced)");
+                }
+            } catch (RuntimeException ex) {
+                log.accept("pool: could not pause domain " + e.getKey() + " while fencing: " + ex.getMessage());
+            }
+        }
+    }
+
+    /**
+     * The link is back (RECONNECTED): for each held domain, resume it if the lease is still ours,
+     * take it again if nobody took it while our session was gone, or else destroy the local copy.
+     */
+    void linkBack() {
+        long session;
+        try {
+            session = zk.getZookeeperClient().getZooKeeper().getSessionId();
+        } catch (Exception e) {
+            return;
+        }
+        for (String name : held()) {
+            Held h = held.get(name);
+            if (h == null) {
+                continue;
+            }
+            try {
+                Stat lease = zk.checkExists().forPath(LEASES + "/" + name);
+                Stat rec = new Stat();
+                DomainRecord now = read(name, rec);
+                if (lease != null && lease.getEphemeralOwner() == session && rec.getVersion() == h.version()) {
+                    resume(name, h);
+                } else if (lease == null && now.owner().equals(host) && now.generation() == h.record().generation()
+                        && rec.getVersion() == h.version()) {
+                    held.remove(name);
+                    DomainRecord again = claim(name);
+                    held.computeIfPresent(name, (k, x) -> new Held(x.record(), x.version(), h.domid()));
+                    ownerWrite(name, DomainRecord.RUNNING, false);
+                    log.accept("pool: session was lost but nobody took " + name + ": taken again (generation " + again.generation() + ")");
+                    resume(name, h);
+                } else {
+                    fenceLost(name, "now held by " + (now.owner().isEmpty() ? "nobody" : now.owner()) + " (generation " + now.generation() + ")");
+                }
+            } catch (PoolException e) {
+                fenceLost(name, e.getMessage());
+            } catch (Exception e) {
+                log.accept("pool: domain " + name + " stays paused: " + e.getMessage());
+            }
+        }
+    }
+
+    private void resume(String name, Held h) {
+        if (fencePaused.remove(name) && h.domid() >= 0) {
+            hypervisor.unpause(h.domid());
+            log.accept("pool: link to the pool back: domain " + name + " resumed");
+        }
+    }
+
+    /** This host no longer holds the domain: its local copy must not run again. */
+    private void fenceLost(String name, String why) {
+        Held h = held.remove(name);
+        fencePaused.remove(name);
+        if (h != null) {
+            destroyLocal(h);
+            log.accept("pool: lease on " + name + " lost, local copy destroyed: " + why);
+        }
+    }
+
+    /** Ends every local copy (bundle stop): the leases end with the session. */
+    void close() {
+        held.clear();
+        fencePaused.clear();
+    }
+}

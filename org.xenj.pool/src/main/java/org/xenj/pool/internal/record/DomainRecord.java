@@ -1,0 +1,33 @@
+package org.xenj.pool.internal.record;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.pool.api.PoolDomain;
+
+/**
+ * A pool domain's record as stored in {@code /domains/<name>}: the configuration the hypervisor
+ * needs to create it on any host, and the lease's last owner, state and generation (fencing token).
+ */
+public record DomainRecord(DomainConfig config, String owner, String state, long generation) {
+
+    public static final String STOPPED = "stopped";
+    public static final String RUNNING = "running";
+    public static final String PAUSED = "paused";
+    public static final String FENCED = "fenced";
+
+    public String name() {
+        return config.name();
+    }
+
+    public DomainRecord with(String newOwner, String newState, long newGeneration) {
+        return new DomainRecord(config, newOwner, newState, newGeneration);
+    }
+
+    public PoolDomain toApi() {
+        Map<String, String> all = new TreeMap<>(config.raw());
+        all.putAll(DomainConfigCodec.typedKeys(config));
+        return new PoolDomain(name(), all, config.disks(), owner, state, generation);
+    }
+}

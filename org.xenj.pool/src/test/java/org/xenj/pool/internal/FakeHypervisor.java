@@ -1,0 +1,152 @@
+package org.xenj.pool.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+
+import org.xenj.hypervisor.api.ConsoleAccess;
+import org.xenj.hypervisor.api.CpuPools;
+import org.xenj.hypervisor.api.Domain;
+import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.hypervisor.api.DomainListener;
+import org.xenj.hypervisor.api.DomainState;
+import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.HostInfo;
+import org.xenj.hypervisor.api.Hypervisor;
+import org.xenj.hypervisor.api.HypervisorException;
+import org.xenj.hypervisor.api.PCpuInfo;
+import org.xenj.hypervisor.api.SaveInfo;
+import org.xenj.hypervisor.api.ShutdownReason;
+import org.xenj.hypervisor.api.VCpuInfo;
+
+/**
+ * A minimal in-process hypervisor for pool tests: domains are records with a state, memory is
+ * accounted, and every life-cycle call is written to the shared {@link History}. The pool uses
+ * nothing else of the {@link Hypervisor} API.
+ */
+final class FakeHypervisor implements Hypervisor {
+
+    static final long TOTAL_KIB = 4L << 20;
+
+    private final String host;
+    private final History history;
+    private final Map<Integer, FakeDomain> domains = new TreeMap<>();
+    private int nextId = 1;
+
+    FakeHypervisor(String host, History history) {
+        this.host = host;
+        this.history = history;
+    }
+
+    final class FakeDomain implements Domain {
+        final int id;
+        final DomainConfig config;
+        volatile DomainState state = DomainState.RUNNING;
+
+        FakeDomain(int id, DomainConfig config) {
+            this.id = id;
+            this.config = config;
+        }
+
+        @Override public int id() { return id; }
+        @Override public String name() { return config.name(); }
+        @Override public UUID uuid() { return new UUID(host.hashCode(), id); }
+        @Override public DomainState state() { return state; }
+        @Override public DomainType type() { return config.type(); }
+        @Override public int vcpus() { return config.vcpus(); }
+        @Override public long memoryKiB() { return config.memoryMiB() * 1024; }
+        @Override public long maxMemoryKiB() { return config.maxMemoryMiB() * 1024; }
+        @Override public long uptimeNanos() { return 0; }
+        @Override public long cpuTimeNanos() { return 0; }
+        @Override public String pool() { return config.pool(); }
+        @Override public DomainConfig config() { return config; }
+        @Override public ShutdownReason shutdownReason() { return null; }
+    }
+
+    @Override
+    public synchronized Domain create(DomainConfig config) {
+        for (FakeDomain d : domains.values()) {
+            if (d.name().equals(config.name())) {
+                throw new HypervisorException("a domain named '" + config.name() + "' exists");
+            }
+        }
+        FakeDomain d = new FakeDomain(nextId++, config);
+        history.record(host, d.name(), History.Kind.CREATE, () -> domains.put(d.id, d));
+        return d;
+    }
+
+    private FakeDomain get(int domid) {
+        FakeDomain d = domains.get(domid);
+        if (d == null) {
+            throw new HypervisorException("no domain " + domid);
+        }
+        return d;
+    }
+
+    @Override
+    public synchronized void destroy(int domid) {
+        FakeDomain d = get(domid);
+        history.record(host, d.name(), History.Kind.DESTROY, () -> domains.remove(domid));
+    }
+
+    @Override
+    public synchronized void pause(int domid) {
+        FakeDomain d = get(domid);
+        history.record(host, d.name(), History.Kind.PAUSE, () -> d.state = DomainState.PAUSED);
+    }
+
+    @Override
+    public synchronized void unpause(int domid) {
+        FakeDomain d = get(domid);
+        history.record(host, d.name(), History.Kind.UNPAUSE, () -> d.state = DomainState.RUNNING);
+    }
+
+    @Override
+    public synchronized List<Domain> list() {
+        return new ArrayList<>(domains.values());
+    }
+
+    @Override
+    public synchronized Optional<Domain> lookup(int domid) {
+        return Optional.ofNullable(domains.get(domid));
+    }
+
+    @Override
+    public synchronized Optional<Domain> lookup(String name) {
+        return domains.values().stream().filter(d -> d.name().equals(name)).map(d -> (Domain) d).findFirst();
+    }
+
+    @Override
+    public Domain resolve(String nameOrId) {
+        return lookup(nameOrId).orElseThrow(() -> new HypervisorException("no domain '" + nameOrId + "'"));
+    }
+
+    /** The state of the local domain of that name, or null. */
+    DomainState state(String name) {
+        return lookup(name).map(Domain::state).orElse(null);
+    }
+
+    @Override
+    public synchronized HostInfo info() {
+        long used = domains.values().stream().mapToLong(Domain::memoryKiB).sum();
+        return new HostInfo(host, "xenj-0.1", "xen-3.0-x86_32p", 4, TOTAL_KIB, TOTAL_KIB - used, "credit", List.of("credit"), 0);
+    }
+
+    @Override public void shutdown(int domid, ShutdownReason reason) { throw new UnsupportedOperationException(); }
+    @Override public void reboot(int domid) { throw new UnsupportedOperationException(); }
+    @Override public List<PCpuInfo> pcpus() { throw new UnsupportedOperationException(); }
+    @Override public List<VCpuInfo> vcpus(int domid) { throw new UnsupportedOperationException(); }
+    @Override public void pinVCpu(int domid, int vcpu, int[] pcpus) { throw new UnsupportedOperationException(); }
+    @Override public List<String> dmesg() { return List.of(); }
+    @Override public void debugKeys(String keys) { throw new UnsupportedOperationException(); }
+    @Override public void clearDmesg() { }
+    @Override public SaveInfo save(int domid, java.nio.file.Path file, boolean leavePaused) { throw new UnsupportedOperationException(); }
+    @Override public Domain restore(java.nio.file.Path file, Map<String, String> overrides, boolean paused) { throw new UnsupportedOperationException(); }
+    @Override public ConsoleAccess console(int domid) { throw new UnsupportedOperationException(); }
+    @Override public CpuPools cpupools() { throw new UnsupportedOperationException(); }
+    @Override public void addListener(DomainListener listener) { }
+    @Override public void removeListener(DomainListener listener) { }
+}

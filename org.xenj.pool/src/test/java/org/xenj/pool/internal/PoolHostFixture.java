@@ -1,0 +1,55 @@
+package org.xenj.pool.internal;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+
+import org.apache.curator.framework.CuratorFramework;
+
+/** One xenj host of a test pool: its own hypervisor, link (proxy), ZooKeeper session and pool member. */
+final class PoolHostFixture implements AutoCloseable {
+
+    static final String SECRET = "test-secret";
+    /** Short so that expiry tests take seconds; the server's tickTime must allow it (min 2, max 20 ticks). */
+    static final int SESSION_MS = 3000;
+
+    final String name;
+    final FakeHypervisor hypervisor;
+    final TcpProxy link;
+    final CuratorFramework client;
+    final ZkPool pool;
+    final List<String> log = new CopyOnWriteArrayList<>();
+
+    PoolHostFixture(String name, int serverPort, History history) throws Exception {
+        this(name, serverPort, history, SECRET);
+    }
+
+    PoolHostFixture(String name, int serverPort, History history, String secret) throws Exception {
+        this.name = name;
+        this.hypervisor = new FakeHypervisor(name, history);
+        this.link = new TcpProxy(serverPort);
+        this.client = PoolClients.create(link.connectString(), secret, SESSION_MS);
+        if (!client.blockUntilConnected(20, java.util.concurrent.TimeUnit.SECONDS)) {
+            throw new IllegalStateException(name + " did not connect");
+        }
+        this.pool = new ZkPool(client, hypervisor, name, name + ".test", link.connectString(), false, log::add);
+    }
+
+    static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("not within " + timeout.toSeconds() + " s: " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        client.close();
+        link.close();
+    }
+}
