@@ -8,8 +8,8 @@
 # of the JVM in those phases (all its threads; compare with peers.sh's *_cpu on a loaded host).
 # With --vs qemu (or a list: --vs qemu,bochs,v86) it first runs shared/bench/peers.sh for those
 # peers (RUNS=1) in the same invocation and then prints the xenj/peer ratios before the last line.
-# xenj runs once per mode of XENJ_MODES (default "interp jit": the interpreter alone, then with the
-# translator, -Dxenj.jit=true); each prints its own "xenj[-jit] boot_s=..." line, and the last line
+# xenj runs once per mode of XENJ_MODES (default "interp jit": the interpreter alone, -Dxenj.jit=false,
+# then with the translator, the default); each prints its own "xenj[-jit] boot_s=..." line, and the last line
 # is the first mode's (the ratio lines follow each mode).
 # Env: XENJ_MODES, XENJ_SHARED (default ../shared beside the repository), BENCH_GUEST (default
 #      ${TMPDIR:-/tmp}/xenj-bench-guest), BENCH_TIMEOUT seconds (default 1800).
@@ -49,7 +49,7 @@ CP=$CP:$ASM_JAR:$(ls "$M2"/net/java/dev/jna/jna/*/jna-*.jar 2>/dev/null | grep -
 FIRST=""
 for mode in ${XENJ_MODES:-interp jit}; do
   case $mode in
-    interp) JOPT=""; label=xenj ;;
+    interp) JOPT="-Dxenj.jit=false"; label=xenj ;;
     jit) JOPT="-Dxenj.jit=true"; label=xenj-jit ;;
     *) echo "linux-boot: unknown mode $mode (interp, jit)" >&2; exit 2 ;;
   esac

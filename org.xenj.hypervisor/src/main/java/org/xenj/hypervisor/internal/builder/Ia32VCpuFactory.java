@@ -4,6 +4,7 @@ import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.internal.cpu.Cpu;
 import org.xenj.hypervisor.internal.cpu.CpuExecutor;
 import org.xenj.hypervisor.internal.cpu.fpu.X87;
+import org.xenj.hypervisor.internal.cpu.jit.JitOptions;
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.GuestContext;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
@@ -24,6 +25,7 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
         }
         CpuEnvironment env = platform.environment(vcpu);
         Cpu cpu = new Cpu(context.memory(), env);
+        cpu.setTranslator(translatorSetting(context.config().raw()));
         cpu.setClock(context.clock());
         cpu.setFpu(new X87(cpu.fpuMemory()));
         cpu.setApicPresent(apicEnabled(context), vcpu);
@@ -52,6 +54,15 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
         CpuExecutor executor = new CpuExecutor(cpu, env, context::log);
         platform.onShutdownRequest(executor::requestShutdown);
         return new HaltAwareExecutor(executor, platform);
+    }
+
+    /** The domain's {@code jit} key (null: the hypervisor's default); a bad value fails the build with the reason. */
+    static Boolean translatorSetting(java.util.Map<String, String> raw) {
+        try {
+            return JitOptions.configValue(raw.get(JitOptions.CONFIG_KEY));
+        } catch (IllegalArgumentException e) {
+            throw new HypervisorException(e.getMessage());
+        }
     }
 
     static boolean apicEnabled(GuestContext context) {

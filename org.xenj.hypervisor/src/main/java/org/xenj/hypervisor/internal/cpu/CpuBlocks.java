@@ -22,17 +22,17 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
  * device's DMA through {@code DomainMemory.write*}, a hypercall &mdash; the block is decoded again;
  * no writer has to know about the cache. Lookups are by host memory, so a remapped virtual page
  * finds the blocks of its new physical page.</li>
- * <li>The epoch advances at each slice, when execution moves to another linear code page, and on
- * {@link #blockBreak}: a store into the current code page (its TLB write tag is dropped while
- * blocks run from it, {@link #watchCodePage}, so every such store passes the slow path), a TLB
- * flush or INVLPG, a CS load, a hypercall. The block in progress also ends there, after the
- * current instruction.</li>
+ * <li>The epoch advances at each slice, when a code page leaves the watched set, and on
+ * {@link #blockBreak}: a store into any code page blocks ran from in this epoch (their TLB write
+ * tags are kept dropped, {@link #watchCodePage}, so every such store passes the slow path), a TLB
+ * flush or INVLPG, a CS load, a hypercall, CPUID. The block in progress also ends there, after
+ * the current instruction.</li>
  * <li>A block follows the path it was recorded on: after each instruction EIP must be the
  * fall-through address, otherwise (a taken branch, an exception, an interrupt) the block ends.</li>
  * </ul>
  * Limits (as on hardware, cross-modifying code needs synchronisation): a store by this vCPU through
- * another linear alias of the running page, a DMA or another vCPU's store is seen at the next
- * slice, code-page change or break, not within the current block.
+ * a linear alias it has not run code from, a DMA or another vCPU's store is seen at the next
+ * slice or break (CPUID, IRET, a TLB flush...), not within the current block.
  *
  * Instructions that cross the page, come from MMIO or lie beyond the slot's capacity end the
  * recording and run through the ordinary decoder.
@@ -75,14 +75,43 @@ abstract class CpuBlocks extends CpuExec0F {
     int sliceDone;
     /** Statistics: blocks entered from the cache, blocks (re)decoded, blocks that pushed another out of its set. */
     long blockHits, blockBuilds, blockEvictions;
+    /** Statistics: cached blocks whose bytes were compared with the RAM again (a new validation epoch). */
+    long blockCompares;
 
-    /** Hot blocks compiled to JVM bytecode ({@code -Dxenj.jit=true}), or null when off. */
-    final CpuJit jit;
+    /**
+     * Hot blocks compiled to JVM bytecode (on unless {@code -Dxenj.jit=false} or the domain's
+     * {@code jit = 0}), or null when off. Set before the vCPU first runs ({@link #setTranslator}).
+     */
+    CpuJit jit;
 
     CpuBlocks(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
         JitOptions options = JitOptions.fromSystemProperties();
         jit = ENABLED && options.enabled() ? new CpuJit((Cpu) this, options, SLOTS) : null;
+    }
+
+    /**
+     * Turns the translator on or off for this vCPU (a domain's xl.cfg {@code jit} key; null keeps
+     * the hypervisor-wide default from {@code xenj.jit}). Only before the vCPU first runs: the
+     * block cache starts empty either way. Without the block cache ({@code xenj.cpu.blockcache=false})
+     * there is nothing to translate and it stays off.
+     */
+    public final void setTranslator(Boolean on) {
+        if (on == null) {
+            return;
+        }
+        if (!on) {
+            jit = null;
+        } else if (jit == null && ENABLED) {
+            JitOptions o = JitOptions.fromSystemProperties();
+            jit = new CpuJit((Cpu) this, new JitOptions(true, o.threshold(), o.synchronous(), o.lockstep(), o.strict(), o.queue(), o.chain()),
+                    SLOTS);
+        }
+    }
+
+    /** Whether this vCPU translates hot blocks. */
+    public final boolean translatorOn() {
+        return jit != null;
     }
 
     /** The translator's statistics, or null when it is off. */
@@ -92,7 +121,7 @@ abstract class CpuBlocks extends CpuExec0F {
 
     /** The block cache's statistics (benchmarks, debug keys). */
     public final String blockCacheStatistics() {
-        return "blocks: from cache=" + blockHits + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
+        return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
                 + WAYS + "-way)";
     }
 
@@ -125,8 +154,10 @@ abstract class CpuBlocks extends CpuExec0F {
         }
         byte[] chunk = fMem;
         int lin = segBase[CS] + eip;
-        if (blockBreak || (lin & PAGE_MASK) != codeWatchPage) {
+        if (blockBreak) {
             newCodePage(lin);
+        } else if ((lin & PAGE_MASK) != codeWatchPage) {
+            otherCodePage(lin);
         }
         int mode = code32 ? 1 : 0;
         int[] mt = meta;
@@ -143,12 +174,14 @@ abstract class CpuBlocks extends CpuExec0F {
         }
         if (s >= 0) {
             int mi = s * META;
-            if (mt[mi + M_EPOCH] == epoch || sameBytes(chunk, idx, s * MAX_BYTES, mt[mi + M_LEN])) {
+            if (mt[mi + M_EPOCH] == epoch || ++blockCompares > 0 && sameBytes(chunk, idx, s * MAX_BYTES, mt[mi + M_LEN])) {
                 mt[mi + M_EPOCH] = epoch;
                 mt[mi + M_USED] = ++useClock;
                 blockHits++;
                 if (jit == null || !jit.enter(s, max)) {
                     replay(s, max);
+                } else if (jit.chaining) {
+                    chain(s, chunk, idx - (lin & ~PAGE_MASK), max);
                 }
                 return;
             }
@@ -170,6 +203,66 @@ abstract class CpuBlocks extends CpuExec0F {
             }
         }
         record(s, chunk, idx, mode, max);
+    }
+
+    /**
+     * Block chaining: after compiled block {@code s} (on the code page whose first byte is
+     * {@code chunk[pageIdx]}) runs its compiled successors directly, without the dispatcher's
+     * fetch-window refill, set hash and way scan, as long as the successor is on the same linear
+     * code page (so the same physical page: nothing that could remap it happened, else
+     * {@link #blockBreak} would be set), compiled, of the slot's current generation, and already
+     * validated in this epoch (its bytes were compared since the last slice start, code-page change
+     * or break). Anything else returns to the dispatcher, which does the full checks. Each block
+     * remembers its last two successors ({@link CpuJit#link}); nothing is allocated.
+     */
+    private void chain(int s, byte[] chunk, int pageIdx, int max) {
+        CpuJit j = jit;
+        int[] mt = meta;
+        int page = codeWatchPage;
+        int csBase = segBase[CS];
+        while (!stopBlock && !blockBreak && sliceDone < max) {
+            int e = eip;
+            int lin = csBase + e;
+            if ((lin & PAGE_MASK) != page || Integer.compareUnsigned(e, segLimit[CS]) > 0) {
+                return;
+            }
+            int nIdx = pageIdx + (lin & ~PAGE_MASK);
+            int t = j.link(s, nIdx);
+            if (t < 0) {
+                t = findSlot(chunk, nIdx);
+                if (t < 0) {
+                    return;
+                }
+                j.setLink(s, nIdx, t);
+            }
+            int mi = t * META;
+            if (mt[mi + M_EPOCH] != epoch) {
+                return; // its bytes are compared by the dispatcher first
+            }
+            startEip = e;
+            if (!j.enterLinked(t, max)) {
+                return;
+            }
+            mt[mi + M_USED] = ++useClock;
+            blockHits++;
+            s = t;
+        }
+    }
+
+    /** The slot holding the block at {@code chunk[idx]} for the current code mode and CS, or -1. */
+    private int findSlot(byte[] chunk, int idx) {
+        int mode = code32 ? 1 : 0;
+        int csBase = segBase[CS], csLimit = segLimit[CS];
+        int first = setOf(chunk, idx) << WAY_BITS;
+        int[] mt = meta;
+        for (int w = first; w < first + WAYS; w++) {
+            int mi = w * META;
+            if (slotChunk[w] == chunk && mt[mi + M_START] == idx && mt[mi + M_MODE] == mode && mt[mi + M_CS_BASE] == csBase
+                    && mt[mi + M_CS_LIMIT] == csLimit) {
+                return w;
+            }
+        }
+        return -1;
     }
 
     /** The way of the set starting at slot {@code first} to fill: an empty one, else the least recently used. */
@@ -208,8 +301,23 @@ abstract class CpuBlocks extends CpuExec0F {
             allocate();
         }
         epoch++;
+        unwatchAll();
         watchCodePage(lin);
         blockBreak = false;
+    }
+
+    /**
+     * Execution moved to another linear code page without a break: the validation epoch goes on
+     * (blocks already compared in it stay valid: their pages are watched) unless watching this
+     * page pushed another one out of the watched set.
+     */
+    private void otherCodePage(int lin) {
+        if (slotChunk == null) {
+            allocate();
+        }
+        if (!watchCodePage(lin)) {
+            epoch++; // the page pushed out is no longer watched: its blocks must be compared again
+        }
     }
 
     /**

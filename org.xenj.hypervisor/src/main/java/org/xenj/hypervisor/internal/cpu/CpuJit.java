@@ -36,9 +36,13 @@ final class CpuJit {
     private final boolean lockstep, strict;
     private final CompiledBlock[] compiled;
     private final int[] hits, generation, codeBytes;
+    /** Per slot, its last two successors: chunk index, slot, and that slot's generation when linked. */
+    private final int[] linkIdx, linkSlot, linkGen;
+    /** Whether compiled blocks run their compiled successors directly ({@code xenj.jit.chain}, default true). */
+    final boolean chaining;
 
     /** Statistics (vCPU thread). */
-    long entered, guardFails, invalidations, evictions, liveBlocks, liveBytes;
+    long entered, chained, guardFails, invalidations, evictions, liveBlocks, liveBytes;
     long checked, mismatches, unchecked;
     private final List<String> mismatchLog = new ArrayList<>();
 
@@ -52,6 +56,11 @@ final class CpuJit {
         hits = new int[slots];
         generation = new int[slots];
         codeBytes = new int[slots];
+        linkIdx = new int[slots * 2];
+        java.util.Arrays.fill(linkIdx, -1);
+        linkSlot = new int[slots * 2];
+        linkGen = new int[slots * 2];
+        chaining = options.chain();
     }
 
     /**
@@ -84,6 +93,56 @@ final class CpuJit {
         return false;
     }
 
+    /**
+     * Chained entry (see {@code CpuBlocks.chain}): runs slot {@code s}'s compiled block if it has
+     * one and its guards hold; false (nothing done, no hit counted) sends the caller back to the
+     * dispatcher.
+     */
+    boolean enterLinked(int s, int max) {
+        CompiledBlock b = compiled[s];
+        if (b == null) {
+            return false;
+        }
+        if (lockstep) {
+            boolean ran = lockstep(b, s, max);
+            if (ran) {
+                chained++;
+            }
+            return ran;
+        }
+        if (b.run(cpu, max)) {
+            entered++;
+            chained++;
+            return true;
+        }
+        guardFails++;
+        return false;
+    }
+
+    /** Slot {@code s}'s remembered successor starting at chunk index {@code idx}, or -1. */
+    int link(int s, int idx) {
+        int k = s << 1;
+        if (linkIdx[k] == idx && generation[linkSlot[k]] == linkGen[k]) {
+            return linkSlot[k];
+        }
+        k++;
+        if (linkIdx[k] == idx && generation[linkSlot[k]] == linkGen[k]) {
+            return linkSlot[k];
+        }
+        return -1;
+    }
+
+    /** Remembers slot {@code t} (its current generation) as a successor of {@code s}; the older of two is replaced. */
+    void setLink(int s, int idx, int t) {
+        int k = s << 1;
+        linkIdx[k + 1] = linkIdx[k];
+        linkSlot[k + 1] = linkSlot[k];
+        linkGen[k + 1] = linkGen[k];
+        linkIdx[k] = idx;
+        linkSlot[k] = t;
+        linkGen[k] = generation[t];
+    }
+
     /** Threshold 0: every block is translated when first seen (tests). */
     boolean forced() {
         return threshold == 0;
@@ -93,6 +152,8 @@ final class CpuJit {
     void slotReplaced(int s, boolean sameBlock) {
         generation[s]++;
         hits[s] = 0;
+        linkIdx[s << 1] = -1;
+        linkIdx[(s << 1) + 1] = -1;
         if (compiled[s] != null) {
             if (sameBlock) {
                 invalidations++;
@@ -142,7 +203,7 @@ final class CpuJit {
                 .append(" queueDrops=").append(engine.droppedCount())
                 .append(String.format(" compileMs=%.1f", engine.compileNanos() / 1e6)).append(" classBytes=")
                 .append(engine.classBytesTotal()).append(" live=").append(liveBlocks).append(" liveBytes=").append(liveBytes)
-                .append(" entered=").append(entered).append(" guardFails=").append(guardFails).append(" invalidations=")
+                .append(" entered=").append(entered).append(" chained=").append(chained).append(" guardFails=").append(guardFails).append(" invalidations=")
                 .append(invalidations).append(" evictions=").append(evictions);
         if (lockstep) {
             b.append(" lockstep: checked=").append(checked).append(" mismatches=").append(mismatches).append(" unchecked=")
@@ -217,10 +278,8 @@ final class CpuJit {
         cpu.faultError = sError;
         cpu.blockBreak = sBreak;
         cpu.stopBlock = sStop;
-        // the shadow's store probes refilled the code page's write tag: stores must see the slow path again
-        if ((cpu.codeWatchPage & 0xfff) == 0) {
-            cpu.watchCodePage(cpu.codeWatchPage);
-        }
+        // the shadow's store probes may have filled a watched code page's write tag: stores must see the slow path again
+        cpu.rewatchAll();
     }
 
     /** The outcome of one run: state after it, or at the fault. */

@@ -126,13 +126,58 @@ abstract class CpuMmu extends CpuRegs implements DirtyLog.WriteCache {
         c.store(lin, size, v);
     }
 
-    /** Forces stores to the linear page of {@code lin} through the slow path while a block runs from it. */
-    final void watchCodePage(int lin) {
+    /**
+     * Linear code pages blocks ran from in the current validation epoch (direct mapped by page
+     * number; 1 = empty): their write tags are kept dropped in both TLBs, so every store to them
+     * passes {@link #fill} and raises {@link #blockBreak}. While execution moves among these pages
+     * no store can have changed their code unseen, so the block cache need not compare blocks'
+     * bytes again (it did so at each code-page change before: 13-26 % of a Linux boot's CPU time).
+     */
+    static final int WATCH_SLOTS = 16;
+    final int[] watchedPages = new int[WATCH_SLOTS];
+
+    final boolean isWatched(int page) {
+        return watchedPages[(page >>> 12) & (WATCH_SLOTS - 1)] == page;
+    }
+
+    /**
+     * Forces stores to the linear page of {@code lin} through the slow path while blocks run from
+     * it (this epoch). Returns false when it pushed another page out of the watched set: that
+     * page's stores are not seen any more, so the caller must start a new validation epoch.
+     */
+    final boolean watchCodePage(int lin) {
         int page = lin & PAGE_MASK;
         codeWatchPage = page;
+        int w = (page >>> 12) & (WATCH_SLOTS - 1);
+        int old = watchedPages[w];
+        watchedPages[w] = page;
         int i = (lin >>> 12) & TLB_MASK;
-        if (tagW[i] == page) {
-            tagW[i] = -1;
+        if (kTagW[i] == page) {
+            kTagW[i] = -1;
+        }
+        if (uTagW[i] == page) {
+            uTagW[i] = -1;
+        }
+        return old == 1 || old == page;
+    }
+
+    /** Empties the watched set (a new validation epoch starts: everything is compared again anyway). */
+    final void unwatchAll() {
+        Arrays.fill(watchedPages, 1);
+    }
+
+    /** Drops the write tags of every watched page again (after the lockstep shadow's probes filled some). */
+    final void rewatchAll() {
+        for (int page : watchedPages) {
+            if (page != 1) {
+                int i = (page >>> 12) & TLB_MASK;
+                if (kTagW[i] == page) {
+                    kTagW[i] = -1;
+                }
+                if (uTagW[i] == page) {
+                    uTagW[i] = -1;
+                }
+            }
         }
     }
 
@@ -181,6 +226,7 @@ abstract class CpuMmu extends CpuRegs implements DirtyLog.WriteCache {
         Arrays.fill(kMmioTagW, -1);
         Arrays.fill(uMmioTagR, -1);
         Arrays.fill(uMmioTagW, -1);
+        Arrays.fill(watchedPages, 1);
         selectTlb(false);
     }
 
@@ -323,10 +369,12 @@ abstract class CpuMmu extends CpuRegs implements DirtyLog.WriteCache {
             mmioRange = null;
             return -1;
         }
-        if (write && page == codeWatchPage) {
-            blockBreak = true; // a store into the page the current block runs from
+        // a watched code page (see watchedPages) keeps its write tag dropped, whatever refills it
+        boolean watched = isWatched(page);
+        if (write && watched) {
+            blockBreak = true; // a store into a page blocks ran from in this epoch
         }
-        int writeTag = walkWritable && !romPage ? page : -1;
+        int writeTag = walkWritable && !romPage && !watched ? page : -1;
         if (machine.dirtyLog().on()) {
             if (write) {
                 machine.markDirty(mfn); // before the tag: stores through it need no mark

@@ -257,6 +257,8 @@ abstract class CpuSystem extends CpuExec {
     // ------------------------------------------------------------------ CPUID
 
     final void cpuid() {
+        // serializing: code written through another linear mapping is seen from here on (SDM 8.1.3)
+        blockBreak = true;
         int leaf = regs[EAX];
         int sub = regs[ECX];
         int[] r = cpuidOut;

@@ -20,9 +20,9 @@
  * <li>Instruction fetch reads the RAM chunk of the current code page directly through a window of
  * indexes. Decoded blocks are cached by {@code CpuBlocks} (rows of ints per instruction, keyed by
  * host chunk and index, CS size, base and limit); a block re-checks its bytes against the RAM before
- * it runs unless nothing could have changed them since its last check (same slice, same code page,
- * no store into that page, no TLB flush, CS load or hypercall), and stores into the page being run
- * end the block. So self-modifying code, DMA and hypercall writes are seen without any writer
+ * it runs unless nothing could have changed them since its last check (same slice, code pages it
+ * already ran from in it, no store into those pages, no TLB flush, CS load, CPUID or hypercall),
+ * and stores into those pages end the block. So self-modifying code, DMA and hypercall writes are seen without any writer
  * having to know about the cache.</li>
  * <li>The TLB is direct-mapped primitive arrays per privilege (supervisor/user): read tag, write
  * tag (set only when writable and already dirty), host chunk and offset. Misses walk the guest
@@ -43,8 +43,8 @@
  *
  * <h2>Not (yet) implemented</h2>
  * Debug-register breakpoints (DR0-DR3 are stored, never matched),
- * VME/PVI, SSE/MMX and bytecode translation (the block cache finds the blocks a translator would
- * compile; the rows hold everything it needs).
+ * VME/PVI, SSE/MMX. Hot cached blocks are translated to JVM bytecode by {@code jit} (on by default;
+ * see DESIGN-jit.md).
  *
  * <h2>Test tools</h2>
  * {@code CpuBench} (test sources) prints a MIPS figure for a tight loop; {@code probe.LinuxBootProbe}

@@ -13,6 +13,7 @@ import org.xenj.hypervisor.internal.cpu.CpuidHook;
 import org.xenj.hypervisor.internal.cpu.DeliveryHook;
 import org.xenj.hypervisor.internal.cpu.HypercallHandler;
 import org.xenj.hypervisor.internal.cpu.fpu.X87;
+import org.xenj.hypervisor.internal.cpu.jit.JitOptions;
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.VCpuExecutor;
 import org.xenj.hypervisor.internal.hypercall.GuestRegisters;
@@ -79,6 +80,11 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         this.d = d;
         this.v = d.vcpus[id];
         this.cpu = new Cpu(d.memory, this);
+        try {
+            cpu.setTranslator(JitOptions.configValue(d.context.config().raw().get(JitOptions.CONFIG_KEY)));
+        } catch (IllegalArgumentException e) {
+            throw new org.xenj.hypervisor.api.HypervisorException(e.getMessage());
+        }
         // Xen gives every PV vCPU a working FPU (lazy switching is the hypervisor's business); a guest
         // runs fninit before it could handle #NM (Mini-OS's #NM handler is a bare iret).
         cpu.setFpu(new X87(cpu.fpuMemory()));

@@ -111,6 +111,37 @@ class BlockCacheTest extends CpuTestSupport {
         assertEquals(3 * 1 + 3 * 100, reg(Cpu.EBX));
     }
 
+    /**
+     * Execution moving between pages it already ran from in this epoch (a caller and a function on
+     * another page) does not compare the blocks' bytes again: both pages are watched, so a store to
+     * either would have been seen ({@link #storeIntoCodeOnAnotherPage}).
+     */
+    @Test
+    void movingBetweenWatchedCodePagesDoesNotCompareBlocksAgain() {
+        flat32(0x1000, """
+                    xor ebx, ebx
+                    mov ecx, 500
+                top:
+                    call func
+                    add ebx, eax
+                    dec ecx
+                    jnz top
+                    hlt
+                    times 0x2000 - ($ - $$) db 0x90
+                func:
+                    mov eax, 3
+                    ret
+                """);
+        // one slice (runToHlt starts a new epoch at every block)
+        for (int i = 0; i < 10 && !cpu.isHalted(); i++) {
+            cpu.runSlice(1_000_000);
+        }
+        assertTrue(cpu.isHalted());
+        assertEquals(1500, reg(Cpu.EBX));
+        assertTrue(cpu.blockHits > 1000, cpu.blockCacheStatistics());
+        assertTrue(cpu.blockCompares < 10, "1,500 block entries across two pages in one slice: " + cpu.blockCacheStatistics());
+    }
+
     @Test
     void dmaWriteBetweenRunsIsSeen() {
         flat32(0x1000, """

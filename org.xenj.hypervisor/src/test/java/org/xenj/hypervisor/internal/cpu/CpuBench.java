@@ -63,7 +63,7 @@ public final class CpuBench {
         System.out.printf(Locale.ROOT, "block cache %s: %d blocks from cache, %d decoded%n", CpuBlocks.ENABLED ? "on" : "off",
                 t.cpu.blockHits, t.cpu.blockBuilds);
         String jit = t.cpu.jitStatistics();
-        System.out.println(jit == null ? "translator off (-Dxenj.jit=true turns it on)" : jit);
+        System.out.println(jit == null ? "translator off (-Dxenj.jit=false)" : jit);
     }
 
     private static void runFor(CpuExecutor ex, double seconds) {

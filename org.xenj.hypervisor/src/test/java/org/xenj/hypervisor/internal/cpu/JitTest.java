@@ -79,7 +79,10 @@ class JitTest {
     void compiledBlocksGiveTheInterpretersResults() {
         int[] expected = new int[1];
         int[][] interpreted = new int[1][];
-        withJit(Map.of(), t -> interpreted[0] = runLoop(t));
+        withJit(Map.of("xenj.jit", "false", "xenj.jit.lockstep", "false"), t -> {
+            interpreted[0] = runLoop(t);
+            assertEquals(null, t.cpu.jit, "xenj.jit=false turns the translator off");
+        });
         withJit(Map.of("xenj.jit", "true", "xenj.jit.threshold", "2", "xenj.jit.sync", "true"), t -> {
             int[] got = runLoop(t);
             assertEquals(java.util.Arrays.toString(interpreted[0]), java.util.Arrays.toString(got));

@@ -1,7 +1,9 @@
 package org.xenj.hypervisor.internal.cpu.jit;
 
 /**
- * Translator settings, from system properties (off unless {@code -Dxenj.jit=true}):
+ * Translator settings, from system properties. The translator is on by default for every domain;
+ * {@code -Dxenj.jit=false} turns it off for the whole hypervisor (every vCPU interprets), the
+ * xl.cfg key {@code jit = 0} for one domain ({@link #configValue}).
  * <ul>
  * <li>{@code xenj.jit.threshold} (default 50): cache hits after which a block is compiled; 0 translates
  * every block when first seen, synchronously (tests: even code that runs once runs compiled);</li>
@@ -12,16 +14,45 @@ package org.xenj.hypervisor.internal.cpu.jit;
  * two outcomes are compared: registers, EIP, EFLAGS, instruction count, fault, CR2 and every
  * byte the compiled code stored;</li>
  * <li>{@code xenj.jit.strict} (default false): a lockstep mismatch throws (tests fail at once);</li>
- * <li>{@code xenj.jit.queue} (default 256): pending compilations beyond this are dropped.</li>
+ * <li>{@code xenj.jit.queue} (default 256): pending compilations beyond this are dropped;</li>
+ * <li>{@code xenj.jit.chain} (default true): a compiled block runs its compiled successor on the
+ * same code page directly, without going back through the block cache's lookup.</li>
  * </ul>
  */
-public record JitOptions(boolean enabled, int threshold, boolean synchronous, boolean lockstep, boolean strict, int queue) {
+public record JitOptions(boolean enabled, int threshold, boolean synchronous, boolean lockstep, boolean strict, int queue, boolean chain) {
 
     public static JitOptions fromSystemProperties() {
         boolean lockstep = Boolean.getBoolean("xenj.jit.lockstep");
         int threshold = Math.max(0, Integer.getInteger("xenj.jit.threshold", 50));
-        return new JitOptions(Boolean.getBoolean("xenj.jit") || lockstep, threshold,
+        boolean on = !"false".equalsIgnoreCase(System.getProperty("xenj.jit", "true").trim());
+        return new JitOptions(on || lockstep, threshold,
                 threshold == 0 || Boolean.getBoolean("xenj.jit.sync"), lockstep,
-                Boolean.getBoolean("xenj.jit.strict"), Math.max(1, Integer.getInteger("xenj.jit.queue", 256)));
+                Boolean.getBoolean("xenj.jit.strict"), Math.max(1, Integer.getInteger("xenj.jit.queue", 256)),
+                !"false".equalsIgnoreCase(System.getProperty("xenj.jit.chain", "true").trim()));
+    }
+
+    /** The xl.cfg key that turns the translator off (or on) for one domain. */
+    public static final String CONFIG_KEY = "jit";
+
+    /**
+     * The value of the xl.cfg key {@code jit}: {@code null} (key absent: the hypervisor's default),
+     * else true/false for {@code 1|0}, {@code true|false}, {@code on|off}, {@code yes|no}.
+     *
+     * @throws IllegalArgumentException for anything else, with a message naming the key and the accepted values
+     */
+    public static Boolean configValue(String value) {
+        if (value == null) {
+            return null;
+        }
+        String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        if (v.startsWith("\"") && v.endsWith("\"") && v.length() >= 2) {
+            v = v.substring(1, v.length() - 1).trim();
+        }
+        return switch (v) {
+            case "1", "true", "on", "yes" -> Boolean.TRUE;
+            case "0", "false", "off", "no" -> Boolean.FALSE;
+            default -> throw new IllegalArgumentException("key '" + CONFIG_KEY + "': '" + value
+                    + "' is not a boolean (1/0, true/false, on/off, yes/no)");
+        };
     }
 }
