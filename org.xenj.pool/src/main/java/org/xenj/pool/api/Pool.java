@@ -48,4 +48,35 @@ public interface Pool {
 
     /** Removes a stopped, unowned domain from the registry. */
     void remove(String name);
+
+    /**
+     * Places a new domain and runs it: asks the pool's placement policy for a host among the
+     * members that fit it, adds the record and starts it there (on another host through a request
+     * in the engine). A refusal adds nothing. Since 1.1.0.
+     *
+     * @throws PoolException "no host fits" with each member's reason, or the policy's refusal, or
+     *                       the chosen host's failure to start it (the record then stays, stopped)
+     */
+    PoolDomain create(DomainConfig config);
+
+    /** Runs a stopped domain on the named member (this host or another). Since 1.1.0. */
+    PoolDomain startOn(String name, String host);
+
+    /** The placement policy in force for the pool (its name; {@link PlacementPolicy#DEFAULT} unless chosen). Since 1.1.0. */
+    String placementPolicy();
+
+    /** The placement policies installed on this host, by name. Since 1.1.0. */
+    List<String> placementPolicies();
+
+    /**
+     * Chooses the pool's placement policy by name, for every host (stored in the engine). Refused
+     * if no such policy is installed on this host. Since 1.1.0.
+     */
+    void choosePlacementPolicy(String name);
+
+    /**
+     * Asks the placement policy where a domain of this size would go now, without creating
+     * anything (what {@link #create} would choose). Since 1.1.0.
+     */
+    Placement place(PlacementRequest request);
 }

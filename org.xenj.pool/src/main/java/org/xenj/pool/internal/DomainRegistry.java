@@ -123,12 +123,26 @@ final class DomainRegistry {
         }
     }
 
+    /** Whether any live session holds the domain's lease now. */
+    boolean leaseExists(String name) {
+        try {
+            return zk.checkExists().forPath(LEASES + "/" + name) != null;
+        } catch (Exception e) {
+            throw Engine.failure("cannot read the lease of pool domain '" + name + "'", e);
+        }
+    }
+
     // ------------------------------------------------------------------ registry changes
 
     PoolDomain add(DomainConfig config) {
         String name = config.name();
         if (!Records.validName(name)) {
             throw new PoolException("'" + name + "' cannot be a pool domain's name (letters, digits, '.', '_', '-'; at most 64)");
+        }
+        try {
+            Records.onHostFailure(config.raw());
+        } catch (RecordException e) {
+            throw new PoolException("pool domain '" + name + "': " + e.getMessage());
         }
         DomainRecord r = new DomainRecord(config.toBuilder().startPaused(false).build(), "", DomainRecord.STOPPED, 0);
         try {

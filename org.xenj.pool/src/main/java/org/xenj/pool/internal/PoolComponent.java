@@ -8,6 +8,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +19,9 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -25,6 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.Hypervisor;
+import org.xenj.pool.api.Placement;
+import org.xenj.pool.api.PlacementPolicy;
+import org.xenj.pool.api.PlacementRequest;
 import org.xenj.pool.api.Pool;
 import org.xenj.pool.api.PoolDomain;
 import org.xenj.pool.api.PoolException;
@@ -76,6 +83,26 @@ public class PoolComponent implements Pool {
     @Reference
     Hypervisor hypervisor;
 
+    /** Placement policies come and go with their bundles; the pool's choice (by name) is in the engine. */
+    private final Placements placements = new Placements();
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void addPlacementPolicy(PlacementPolicy policy, Map<String, Object> props) {
+        Object name = props.get(PlacementPolicy.NAME_PROPERTY);
+        try {
+            placements.add(name == null ? null : name.toString(), policy);
+            LOG.info("pool: placement policy '{}' installed", name);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("pool: placement policy ignored: {}", e.getMessage());
+        }
+    }
+
+    void removePlacementPolicy(PlacementPolicy policy, Map<String, Object> props) {
+        Object name = props.get(PlacementPolicy.NAME_PROPERTY);
+        placements.remove(name == null ? null : name.toString(), policy);
+        LOG.info("pool: placement policy '{}' removed", name);
+    }
+
     private final ExecutorService starter = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "xenj-pool-start");
         t.setDaemon(true);
@@ -126,7 +153,8 @@ public class PoolComponent implements Pool {
                 throw new PoolException("no answer from the pool's ZooKeeper at " + ensemble + " within "
                         + config.xenj_pool_session_timeout_ms() + " ms (it keeps trying)");
             }
-            ZkPool p = new ZkPool(client, hypervisor, host, address, ensemble, embedded, LOG::info);
+            ZkPool p = new ZkPool(client, hypervisor, host, address, ensemble, embedded, LOG::info, placements,
+                    config.xenj_pool_session_timeout_ms(), 1000);
             pool = p;
             if (config.xenj_pool_join()) {
                 p.join();
@@ -207,4 +235,10 @@ public class PoolComponent implements Pool {
     @Override public PoolDomain start(String name) { return pool().start(name); }
     @Override public PoolDomain stop(String name) { return pool().stop(name); }
     @Override public void remove(String name) { pool().remove(name); }
+    @Override public PoolDomain create(DomainConfig config) { return pool().create(config); }
+    @Override public PoolDomain startOn(String name, String host) { return pool().startOn(name, host); }
+    @Override public String placementPolicy() { return pool().placementPolicy(); }
+    @Override public List<String> placementPolicies() { return placements.names(); }
+    @Override public void choosePlacementPolicy(String name) { pool().choosePlacementPolicy(name); }
+    @Override public Placement place(PlacementRequest request) { return pool().place(request); }
 }

@@ -34,11 +34,17 @@ final class FakeHypervisor implements Hypervisor {
     private final String host;
     private final History history;
     private final Map<Integer, FakeDomain> domains = new TreeMap<>();
+    private final long totalKiB;
     private int nextId = 1;
 
     FakeHypervisor(String host, History history) {
+        this(host, history, TOTAL_KIB);
+    }
+
+    FakeHypervisor(String host, History history, long totalKiB) {
         this.host = host;
         this.history = history;
+        this.totalKiB = totalKiB;
     }
 
     final class FakeDomain implements Domain {
@@ -132,7 +138,7 @@ final class FakeHypervisor implements Hypervisor {
     @Override
     public synchronized HostInfo info() {
         long used = domains.values().stream().mapToLong(Domain::memoryKiB).sum();
-        return new HostInfo(host, "xenj-0.1", "xen-3.0-x86_32p", 4, TOTAL_KIB, TOTAL_KIB - used, "credit", List.of("credit"), 0);
+        return new HostInfo(host, "xenj-0.1", "xen-3.0-x86_32p", 4, totalKiB, totalKiB - used, "credit", List.of("credit"), 0);
     }
 
     @Override public void shutdown(int domid, ShutdownReason reason) { throw new UnsupportedOperationException(); }
