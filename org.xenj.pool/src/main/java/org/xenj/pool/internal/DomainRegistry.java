@@ -414,8 +414,13 @@ final class DomainRegistry {
         }
     }
 
-    /** Ends every local copy (bundle stop): the leases end with the session. */
+    /**
+     * The pool stops here (bundle stop, host leaving): the leases end with the session, so every held
+     * local copy is paused first — another host may restart an HA domain the moment its lease is
+     * gone, and a copy left running here would then be a second one.
+     */
     void close() {
+        linkLost();
         held.clear();
         fencePaused.clear();
     }
