@@ -77,7 +77,7 @@ class HaTest {
     static DomainConfig config(String name, String onHostFailure) {
         Map<String, String> raw = new HashMap<>();
         if (onHostFailure != null) {
-            raw.put(Records.ON_HOST_FAILURE, "\"" + onHostFailure + "\"");
+            raw.put(Records.ON_HOST_FAILURE, onHostFailure); // as the toolstack keeps it (string values unquoted)
         }
         return DomainConfig.builder(name).type(DomainType.WORKLOAD).workload("idle").memoryMiB(128)
                 .disks(List.of("file:/srv/shared/" + name + ".img,xvda,w")).raw(raw).build();

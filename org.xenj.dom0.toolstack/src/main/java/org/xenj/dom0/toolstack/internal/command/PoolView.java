@@ -52,12 +52,18 @@ final class PoolView {
         }
     }
 
+    /**
+     * With {@code start}: the pool's placement policy chooses the host (this one or another), the
+     * record is added and the domain starts there; a refusal ("no host fits") adds nothing.
+     */
     static void addAndStart(Pool pool, DomainConfig config, boolean start, PrintStream out) {
-        pool.add(config);
         if (start) {
-            PoolDomain d = pool.start(config.name());
-            out.println("Created pool domain " + d.name() + " on " + d.owner() + " (generation " + d.generation() + ")");
+            long t0 = System.nanoTime();
+            PoolDomain d = pool.create(config);
+            out.printf("Created pool domain %s on %s (generation %d; placed by %s, %.0f ms)%n", d.name(), d.owner(), d.generation(),
+                    pool.placementPolicy(), (System.nanoTime() - t0) / 1e6);
         } else {
+            pool.add(config);
             out.println("Added pool domain " + config.name() + " (stopped; xen:pool-start " + config.name() + " runs it)");
         }
     }
