@@ -79,4 +79,17 @@ public interface Pool {
      * anything (what {@link #create} would choose). Since 1.1.0.
      */
     Placement place(PlacementRequest request);
+
+    /**
+     * Live-migrates a pool domain to another member, the lease and the record's owner handed over
+     * in the same step (never two owners, never none while it runs). Run on any host: the owner
+     * does it. A failure leaves it running where it was. Since 1.1.0.
+     */
+    PoolDomain migrate(String name, String host);
+
+    /**
+     * Live-migrates every pool domain off a member, each to the host the placement policy chooses
+     * (the member excluded). Returns one line per domain: where it went or why it did not. Since 1.1.0.
+     */
+    List<String> evacuate(String host);
 }

@@ -74,6 +74,30 @@ final class DomainRegistry {
         return Set.copyOf(held.keySet());
     }
 
+    /** What this host holds of a domain: its record as last written, the znode version after that write, the local domid. */
+    record HeldView(DomainRecord record, int version, int domid) {
+    }
+
+    HeldView heldView(String name) {
+        Held h = held.get(name);
+        return h == null ? null : new HeldView(h.record(), h.version(), h.domid());
+    }
+
+    /** A domain this host took over by a migration hand-over (the lease transaction is done). */
+    void adopt(String name, DomainRecord record, int version, int domid) {
+        held.put(name, new Held(record, version, domid));
+    }
+
+    /** The domain left this host by a migration: nothing of it is held here any more. */
+    void forget(String name) {
+        held.remove(name);
+        fencePaused.remove(name);
+    }
+
+    DomainRecord readRecord(String name, Stat stat) {
+        return readForUse(name, stat);
+    }
+
     // ------------------------------------------------------------------ reads
 
     List<PoolDomain> domains(List<String> errors) {

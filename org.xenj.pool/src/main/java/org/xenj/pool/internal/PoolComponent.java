@@ -29,6 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.Hypervisor;
+import org.xenj.hypervisor.spi.MigrationGate;
 import org.xenj.pool.api.Placement;
 import org.xenj.pool.api.PlacementPolicy;
 import org.xenj.pool.api.PlacementRequest;
@@ -44,9 +45,9 @@ import org.xenj.pool.api.PoolStatus;
  * thread, so xenj's start is not held up by the pool; until then {@link #status()} says
  * {@code connecting} and the other calls are refused with that reason.
  */
-@Component(service = Pool.class, immediate = true, configurationPid = "org.xenj.pool")
+@Component(service = {Pool.class, MigrationGate.class}, immediate = true, configurationPid = "org.xenj.pool")
 @Designate(ocd = PoolComponent.Config.class)
-public class PoolComponent implements Pool {
+public class PoolComponent implements Pool, MigrationGate {
 
     @ObjectClassDefinition(name = "xenj pool")
     public @interface Config {
@@ -241,4 +242,23 @@ public class PoolComponent implements Pool {
     @Override public List<String> placementPolicies() { return placements.names(); }
     @Override public void choosePlacementPolicy(String name) { pool().choosePlacementPolicy(name); }
     @Override public Placement place(PlacementRequest request) { return pool().place(request); }
+    @Override public PoolDomain migrate(String name, String host) { return pool().migrate(name, host); }
+    @Override public List<String> evacuate(String host) { return pool().evacuate(host); }
+
+    /**
+     * A domain arrived here by migration: if it is a pool domain, its lease is taken over now.
+     * With the pool disabled, nothing to do; while it is not ready (connecting, failed), arrivals are
+     * refused — one of them could be a pool domain that would then run with no lease here.
+     */
+    @Override
+    public void admit(int domid, String name, DomainConfig config) {
+        ZkPool p = pool;
+        if (p == null) {
+            if (state.startsWith("disabled")) {
+                return;
+            }
+            throw new PoolException("the pool on this host is not ready (" + state + "): incoming domains are refused until it is");
+        }
+        p.handover().admit(domid, name, config);
+    }
 }

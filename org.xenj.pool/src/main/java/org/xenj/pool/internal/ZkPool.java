@@ -53,6 +53,7 @@ public final class ZkPool implements Pool, AutoCloseable {
     private final Placements placements;
     private final Requests requests;
     private final HaMonitor ha;
+    private final Handover handover;
     private volatile String state = "connecting";
     private volatile boolean revalidate = true;
 
@@ -81,6 +82,7 @@ public final class ZkPool implements Pool, AutoCloseable {
         });
         this.placements = placements;
         this.requests = new Requests(zk, host, executor, this::handle, log);
+        this.handover = new Handover(zk, hypervisor, registry, host, membership::refresh, log);
         this.ha = new HaMonitor(zk, this, registry, host, sessionMs, haSweepMs, log);
         zk.getConnectionStateListenable().addListener(this::stateChanged);
         if (zk.getZookeeperClient().isConnected()) {
@@ -186,6 +188,10 @@ public final class ZkPool implements Pool, AutoCloseable {
             PoolDomain d = start(r.domain());
             return "started on " + d.owner() + " (generation " + d.generation() + ")";
         }
+        if (r.op().equals(PoolRequest.MIGRATE)) {
+            PoolDomain d = migrate(r.domain(), r.target());
+            return "migrated to " + d.owner() + " (generation " + d.generation() + ")";
+        }
         throw new PoolException("unknown request '" + r.op() + "'");
     }
 
@@ -197,10 +203,60 @@ public final class ZkPool implements Pool, AutoCloseable {
         if (hosts().stream().noneMatch(h -> h.name().equals(target))) {
             throw new PoolException("'" + target + "' is not a member of the pool (xen:pool-list shows the members)");
         }
-        String answer = requests.call(target, new PoolRequest(PoolRequest.START, name, host, "", ""), START_TIMEOUT_MS);
+        String answer = requests.call(target, new PoolRequest(PoolRequest.START, name, "", host, "", ""), START_TIMEOUT_MS);
         log.accept("pool: " + target + " answered: " + answer);
         return domains().stream().filter(d -> d.name().equals(name)).findFirst()
                 .orElseThrow(() -> new PoolException("pool domain '" + name + "' vanished after its start on " + target));
+    }
+
+    /** The gate the hypervisor asks before an arrived domain runs here (registered by the OSGi component). */
+    Handover handover() {
+        return handover;
+    }
+
+    @Override
+    public PoolDomain migrate(String name, String target) {
+        PoolHost to = member(target);
+        PoolDomain d = domains().stream().filter(x -> x.name().equals(name)).findFirst()
+                .orElseThrow(() -> new PoolException("no pool domain '" + name + "'"));
+        if (registry.heldView(name) != null) {
+            return handover.migrate(name, to);
+        }
+        if (d.owner().isEmpty() || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)) {
+            throw new PoolException("pool domain '" + name + "' does not run (xen:pool-start --on " + target + " starts it there)");
+        }
+        member(d.owner());
+        requests.call(d.owner(), new PoolRequest(PoolRequest.MIGRATE, name, target, host, "", ""), START_TIMEOUT_MS);
+        return domains().stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    @Override
+    public List<String> evacuate(String from) {
+        member(from);
+        List<String> lines = new ArrayList<>();
+        for (PoolDomain d : domains()) {
+            if (!d.owner().equals(from) || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)) {
+                continue;
+            }
+            Placement p = place(new PlacementRequest(d.name(), Long.parseLong(d.config().getOrDefault("memory", "0")) * 1024,
+                    Integer.parseInt(d.config().getOrDefault("vcpus", "1")), Set.of(from)));
+            if (p.refused()) {
+                lines.add(d.name() + ": not moved: " + p.reason());
+                continue;
+            }
+            try {
+                PoolDomain moved = migrate(d.name(), p.host());
+                lines.add(d.name() + ": migrated to " + moved.owner() + " (generation " + moved.generation() + ")");
+            } catch (PoolException e) {
+                lines.add(d.name() + ": not moved: " + e.getMessage());
+            }
+        }
+        return lines;
+    }
+
+    private PoolHost member(String name) {
+        return hosts().stream().filter(h -> h.name().equals(name)).findFirst()
+                .orElseThrow(() -> new PoolException("'" + name + "' is not a member of the pool (xen:pool-list shows the members)"));
     }
 
     @Override

@@ -43,6 +43,7 @@ final class PoolHostFixture implements AutoCloseable {
         }
         this.pool = new ZkPool(client, hypervisor, name, name + ".test", link.connectString(), false, log::add, placements, SESSION_MS,
                 haSweepMs);
+        this.hypervisor.gate = pool.handover();
     }
 
     static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {

@@ -28,7 +28,8 @@ public final class Records {
     public static final String HOST_FORMAT = "xenj-pool-host/1";
     public static final String DOMAIN_FORMAT = "xenj-pool-domain/1";
     public static final String REQUEST_FORMAT = "xenj-pool-request/1";
-    private static final Set<String> OPS = Set.of(PoolRequest.START);
+    private static final Set<String> OPS = Set.of(PoolRequest.START, PoolRequest.MIGRATE);
+    public static final String MIGRATION_FORMAT = "xenj-pool-migration/1";
     private static final Set<String> RESULTS = Set.of("", PoolRequest.OK, PoolRequest.ERROR);
     /** The xl key that asks for a restart elsewhere when the owner fails, and its values. */
     public static final String ON_HOST_FAILURE = "on_host_failure";
@@ -139,6 +140,7 @@ public final class Records {
         o.put("format", REQUEST_FORMAT);
         o.put("op", r.op());
         o.put("domain", r.domain());
+        o.put("target", r.target());
         o.put("from", r.from());
         o.put("result", r.result());
         o.put("message", r.message());
@@ -155,7 +157,33 @@ public final class Records {
         if (!RESULTS.contains(result)) {
             throw new RecordException("field 'result': '" + printable(result) + "' is not ok, error or empty");
         }
-        return new PoolRequest(op, name(o, "domain"), name(o, "from"), result, text(o, "message", 4096));
+        String target = text(o, "target", 64);
+        if (!target.isEmpty() && !validName(target)) {
+            throw new RecordException("field 'target': '" + printable(target) + "' is not a host name");
+        }
+        if (op.equals(PoolRequest.MIGRATE) && target.isEmpty()) {
+            throw new RecordException("field 'target': a migrate request names its destination");
+        }
+        return new PoolRequest(op, name(o, "domain"), target, name(o, "from"), result, text(o, "message", 4096));
+    }
+
+    /** {@code /migrations/<domain>}: the owner {@code from} (at {@code generation}) hands the domain to {@code to}. */
+    public record Migration(String domain, String from, String to, long generation) {
+    }
+
+    public static byte[] encodeMigration(Migration m) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("format", MIGRATION_FORMAT);
+        o.put("domain", m.domain());
+        o.put("from", m.from());
+        o.put("to", m.to());
+        o.put("generation", m.generation());
+        return bytes(o);
+    }
+
+    public static Migration decodeMigration(byte[] data) throws RecordException {
+        ObjectNode o = parse(data, MIGRATION_FORMAT);
+        return new Migration(name(o, "domain"), name(o, "from"), name(o, "to"), number(o, "generation", 1, Long.MAX_VALUE / 2));
     }
 
     // ------------------------------------------------------------------ checked reading

@@ -47,6 +47,8 @@ class PoolCommandsTest {
         @Override public String placementPolicy() { return chosen; }
         @Override public List<String> placementPolicies() { return List.of("balanced", "pack-first"); }
         @Override public void choosePlacementPolicy(String name) { calls.add("choose " + name); chosen = name; }
+        @Override public PoolDomain migrate(String name, String host) { calls.add("migrate " + name + " " + host); return null; }
+        @Override public List<String> evacuate(String host) { calls.add("evacuate " + host); return List.of("web: migrated to h2 (generation 4)"); }
         @Override public Placement place(PlacementRequest request) {
             return request.memoryKiB() > 4096 * 1024 ? Placement.refuse("no host fits") : Placement.on("h2", "balanced: 100 MiB free after");
         }
@@ -103,6 +105,9 @@ class PoolCommandsTest {
         PoolPlacementCommand tooBig = new PoolPlacementCommand();
         tooBig.memoryMiB = 8192;
         assertTrue(run(tooBig).endsWith("refused: no host fits\n"));
-        assertEquals(List.of("start web on h2", "choose pack-first"), calls);
+        PoolEvacuateCommand evacuate = new PoolEvacuateCommand();
+        evacuate.host = "h1";
+        assertEquals("web: migrated to h2 (generation 4)\n", run(evacuate));
+        assertEquals(List.of("start web on h2", "choose pack-first", "evacuate h1"), calls);
     }
 }
