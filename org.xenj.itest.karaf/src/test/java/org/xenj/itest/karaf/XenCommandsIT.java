@@ -288,7 +288,7 @@ public class XenCommandsIT {
         // placement: the pack-first bundle of the feature is a policy here; the swap is pool-wide and at runtime
         String policies = run("xen:pool-placement");
         assertTrue(policies, policies.contains("placement policy: balanced") && policies.contains("   pack-first"));
-        String swapped = run("xen:pool-placement pack-first --memory 16");
+        String swapped = run("xen:pool-placement --memory 16 pack-first");
         assertTrue(swapped, swapped.contains(" * pack-first") && swapped.contains("would go to it-host (pack-first"));
         run("xen:pool-placement balanced");
         Path huge = cfg("it-huge.cfg", "name = \"it-huge\"\ntype = \"workload\"\nworkload = \"idle\"\nmemory = 4000000\n");
