@@ -196,12 +196,30 @@ final class Handover implements MigrationGate {
                     op.setData().withVersion(rs.getVersion()).forPath(DomainRegistry.DOMAINS + "/" + name, Records.encodeDomain(mine)));
             registry.adopt(name, mine, results.get(3).getResultStat().getVersion(), domid);
         } catch (KeeperException.NoNodeException | KeeperException.BadVersionException e) {
-            throw new PoolException("pool domain '" + name + "' changed during the hand-over (the source gave up or lost its lease)");
+            // Curator retries a transaction whose answer a connection loss swallowed: it may have been ours
+            Stat now = new Stat();
+            if (tookOverAfterAll(name, mine, now)) {
+                registry.adopt(name, mine, now.getVersion(), domid);
+            } else {
+                throw new PoolException("pool domain '" + name + "' changed during the hand-over (the source gave up or lost its lease)");
+            }
         } catch (Exception e) {
             throw Engine.failure("cannot take over pool domain '" + name + "'", e);
         }
         changed.run();
         log.accept("pool: " + name + " handed over from " + m.from() + " (generation " + mine.generation() + ")");
+    }
+
+    /** Whether the record says exactly {@code mine} and the lease is this session's: a retried hand-over that had been applied. */
+    private boolean tookOverAfterAll(String name, DomainRecord mine, Stat stat) {
+        try {
+            DomainRecord now = registry.readRecord(name, stat);
+            Stat lease = zk.checkExists().forPath(DomainRegistry.LEASES + "/" + name);
+            return now.owner().equals(mine.owner()) && now.generation() == mine.generation() && lease != null
+                    && lease.getEphemeralOwner() == zk.getZookeeperClient().getZooKeeper().getSessionId();
+        } catch (Exception e) {
+            return false;
+        }
     }
 
     private boolean isPoolDomain(String name) {
