@@ -282,7 +282,8 @@ public class XenCommandsIT {
         String me = row(hosts, "it-host");
         assertTrue(hosts, me != null && me.contains("up"));
         Path f = cfg("it-pooldom.cfg", "name = \"it-pooldom\"\ntype = \"workload\"\nworkload = \"idle\"\nmemory = 16\n");
-        assertTrue(run("xen:create --pool " + f).contains("Created pool domain it-pooldom on it-host (generation 1)"));
+        String created = run("xen:create --pool " + f);
+        assertTrue(created, created.contains("Created pool domain it-pooldom on it-host (generation 1; placed by balanced"));
         String pool = run("xen:list --pool --no-format");
         assertEquals(pool, "it-pooldom it-host running 1 16 1", row(pool, "it-pooldom"));
         assertTrue("runs on the local hypervisor", row(run("xen:list --no-format"), "it-pooldom") != null);
@@ -292,5 +293,16 @@ public class XenCommandsIT {
         assertEquals("it-pooldom - stopped 1 16 1", row(run("xen:list --pool --no-format"), "it-pooldom"));
         run("xen:pool-remove it-pooldom");
         assertEquals(null, row(run("xen:list --pool --no-format"), "it-pooldom"));
+
+        // placement: the pack-first bundle of the feature is a policy here; the swap is pool-wide and at runtime
+        String policies = run("xen:pool-placement");
+        assertTrue(policies, policies.contains("placement policy: balanced") && policies.contains("   pack-first"));
+        String swapped = run("xen:pool-placement --memory 16 pack-first");
+        assertTrue(swapped, swapped.contains(" * pack-first") && swapped.contains("would go to it-host (pack-first"));
+        run("xen:pool-placement balanced");
+        Path huge = cfg("it-huge.cfg", "name = \"it-huge\"\ntype = \"workload\"\nworkload = \"idle\"\nmemory = 4000000\n");
+        String refused = runFailing("xen:create --pool " + huge);
+        assertTrue(refused, refused.contains("cannot place pool domain 'it-huge': no host fits (needs 4000000 MiB; it-host:"));
+        assertEquals(null, row(run("xen:list --pool --no-format"), "it-huge"));
     }
 }

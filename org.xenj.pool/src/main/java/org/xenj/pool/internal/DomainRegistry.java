@@ -74,6 +74,30 @@ final class DomainRegistry {
         return Set.copyOf(held.keySet());
     }
 
+    /** What this host holds of a domain: its record as last written, the znode version after that write, the local domid. */
+    record HeldView(DomainRecord record, int version, int domid) {
+    }
+
+    HeldView heldView(String name) {
+        Held h = held.get(name);
+        return h == null ? null : new HeldView(h.record(), h.version(), h.domid());
+    }
+
+    /** A domain this host took over by a migration hand-over (the lease transaction is done). */
+    void adopt(String name, DomainRecord record, int version, int domid) {
+        held.put(name, new Held(record, version, domid));
+    }
+
+    /** The domain left this host by a migration: nothing of it is held here any more. */
+    void forget(String name) {
+        held.remove(name);
+        fencePaused.remove(name);
+    }
+
+    DomainRecord readRecord(String name, Stat stat) {
+        return readForUse(name, stat);
+    }
+
     // ------------------------------------------------------------------ reads
 
     List<PoolDomain> domains(List<String> errors) {
@@ -123,12 +147,26 @@ final class DomainRegistry {
         }
     }
 
+    /** Whether any live session holds the domain's lease now. */
+    boolean leaseExists(String name) {
+        try {
+            return zk.checkExists().forPath(LEASES + "/" + name) != null;
+        } catch (Exception e) {
+            throw Engine.failure("cannot read the lease of pool domain '" + name + "'", e);
+        }
+    }
+
     // ------------------------------------------------------------------ registry changes
 
     PoolDomain add(DomainConfig config) {
         String name = config.name();
         if (!Records.validName(name)) {
             throw new PoolException("'" + name + "' cannot be a pool domain's name (letters, digits, '.', '_', '-'; at most 64)");
+        }
+        try {
+            Records.onHostFailure(config.raw());
+        } catch (RecordException e) {
+            throw new PoolException("pool domain '" + name + "': " + e.getMessage());
         }
         DomainRecord r = new DomainRecord(config.toBuilder().startPaused(false).build(), "", DomainRecord.STOPPED, 0);
         try {
@@ -400,8 +438,13 @@ final class DomainRegistry {
         }
     }
 
-    /** Ends every local copy (bundle stop): the leases end with the session. */
+    /**
+     * The pool stops here (bundle stop, host leaving): the leases end with the session, so every held
+     * local copy is paused first — another host may restart an HA domain the moment its lease is
+     * gone, and a copy left running here would then be a second one.
+     */
     void close() {
+        linkLost();
         held.clear();
         fencePaused.clear();
     }

@@ -8,6 +8,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +19,9 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -25,6 +29,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.Hypervisor;
+import org.xenj.hypervisor.spi.MigrationGate;
+import org.xenj.pool.api.Placement;
+import org.xenj.pool.api.PlacementPolicy;
+import org.xenj.pool.api.PlacementRequest;
 import org.xenj.pool.api.Pool;
 import org.xenj.pool.api.PoolDomain;
 import org.xenj.pool.api.PoolException;
@@ -37,9 +45,9 @@ import org.xenj.pool.api.PoolStatus;
  * thread, so xenj's start is not held up by the pool; until then {@link #status()} says
  * {@code connecting} and the other calls are refused with that reason.
  */
-@Component(service = Pool.class, immediate = true, configurationPid = "org.xenj.pool")
+@Component(service = {Pool.class, MigrationGate.class}, immediate = true, configurationPid = "org.xenj.pool")
 @Designate(ocd = PoolComponent.Config.class)
-public class PoolComponent implements Pool {
+public class PoolComponent implements Pool, MigrationGate {
 
     @ObjectClassDefinition(name = "xenj pool")
     public @interface Config {
@@ -75,6 +83,26 @@ public class PoolComponent implements Pool {
 
     @Reference
     Hypervisor hypervisor;
+
+    /** Placement policies come and go with their bundles; the pool's choice (by name) is in the engine. */
+    private final Placements placements = new Placements();
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void addPlacementPolicy(PlacementPolicy policy, Map<String, Object> props) {
+        Object name = props.get(PlacementPolicy.NAME_PROPERTY);
+        try {
+            placements.add(name == null ? null : name.toString(), policy);
+            LOG.info("pool: placement policy '{}' installed", name);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("pool: placement policy ignored: {}", e.getMessage());
+        }
+    }
+
+    void removePlacementPolicy(PlacementPolicy policy, Map<String, Object> props) {
+        Object name = props.get(PlacementPolicy.NAME_PROPERTY);
+        placements.remove(name == null ? null : name.toString(), policy);
+        LOG.info("pool: placement policy '{}' removed", name);
+    }
 
     private final ExecutorService starter = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "xenj-pool-start");
@@ -126,7 +154,8 @@ public class PoolComponent implements Pool {
                 throw new PoolException("no answer from the pool's ZooKeeper at " + ensemble + " within "
                         + config.xenj_pool_session_timeout_ms() + " ms (it keeps trying)");
             }
-            ZkPool p = new ZkPool(client, hypervisor, host, address, ensemble, embedded, LOG::info);
+            ZkPool p = new ZkPool(client, hypervisor, host, address, ensemble, embedded, LOG::info, placements,
+                    config.xenj_pool_session_timeout_ms(), 1000);
             pool = p;
             if (config.xenj_pool_join()) {
                 p.join();
@@ -207,4 +236,29 @@ public class PoolComponent implements Pool {
     @Override public PoolDomain start(String name) { return pool().start(name); }
     @Override public PoolDomain stop(String name) { return pool().stop(name); }
     @Override public void remove(String name) { pool().remove(name); }
+    @Override public PoolDomain create(DomainConfig config) { return pool().create(config); }
+    @Override public PoolDomain startOn(String name, String host) { return pool().startOn(name, host); }
+    @Override public String placementPolicy() { return pool().placementPolicy(); }
+    @Override public List<String> placementPolicies() { return placements.names(); }
+    @Override public void choosePlacementPolicy(String name) { pool().choosePlacementPolicy(name); }
+    @Override public Placement place(PlacementRequest request) { return pool().place(request); }
+    @Override public PoolDomain migrate(String name, String host) { return pool().migrate(name, host); }
+    @Override public List<String> evacuate(String host) { return pool().evacuate(host); }
+
+    /**
+     * A domain arrived here by migration: if it is a pool domain, its lease is taken over now.
+     * With the pool disabled, nothing to do; while it is not ready (connecting, failed), arrivals are
+     * refused — one of them could be a pool domain that would then run with no lease here.
+     */
+    @Override
+    public void admit(int domid, String name, DomainConfig config) {
+        ZkPool p = pool;
+        if (p == null) {
+            if (state.startsWith("disabled")) {
+                return;
+            }
+            throw new PoolException("the pool on this host is not ready (" + state + "): incoming domains are refused until it is");
+        }
+        p.handover().admit(domid, name, config);
+    }
 }

@@ -34,11 +34,69 @@ final class FakeHypervisor implements Hypervisor {
     private final String host;
     private final History history;
     private final Map<Integer, FakeDomain> domains = new TreeMap<>();
+    private final long totalKiB;
     private int nextId = 1;
 
     FakeHypervisor(String host, History history) {
+        this(host, history, TOTAL_KIB);
+    }
+
+    FakeHypervisor(String host, History history, long totalKiB) {
         this.host = host;
         this.history = history;
+        this.totalKiB = totalKiB;
+        history.network.put(host + ".test", this);
+    }
+
+    /** What the hypervisor asks before a domain that arrived by migration runs here (the pool's hand-over). */
+    volatile org.xenj.hypervisor.spi.MigrationGate gate;
+
+    /**
+     * A migration in the shape of the real one: the source pauses it, the destination holds it
+     * paused, asks its gate after GO, and resumes it; only then is the source's copy destroyed. A
+     * refusal after GO leaves the source's copy paused (uncertain), as the real one does.
+     */
+    @Override
+    public org.xenj.hypervisor.api.MigrationInfo migrate(int domid, String toHost, int port, boolean live, long downtimeMillis, int maxRounds) {
+        FakeHypervisor dest = history.network.get(toHost);
+        if (dest == null) {
+            throw new HypervisorException("cannot migrate: no xenj at " + toHost + ":" + port + "; it runs on here");
+        }
+        FakeDomain d;
+        synchronized (this) {
+            d = get(domid);
+            if (d.state == DomainState.RUNNING) {
+                pause(domid);
+            }
+        }
+        long t0 = System.nanoTime();
+        FakeDomain arrived = dest.arrive(d.config);
+        try {
+            org.xenj.hypervisor.spi.MigrationGate g = dest.gate;
+            if (g != null) {
+                g.admit(arrived.id, d.name(), d.config);
+            }
+        } catch (RuntimeException e) {
+            dest.discard(arrived.id);
+            throw new HypervisorException("migration of " + d.name() + " to " + toHost + " is uncertain (the destination did not resume it: "
+                    + e.getMessage() + "): it is left paused here", e);
+        }
+        dest.unpause(arrived.id);
+        long down = System.nanoTime() - t0;
+        destroy(domid);
+        return new org.xenj.hypervisor.api.MigrationInfo(toHost + ":" + port, arrived.id, List.of(), 0, 0, 0, down, down);
+    }
+
+    /** Holds an arriving domain paused (not running: no history event). */
+    private synchronized FakeDomain arrive(DomainConfig config) {
+        FakeDomain d = new FakeDomain(nextId++, config);
+        d.state = DomainState.PAUSED;
+        domains.put(d.id, d);
+        return d;
+    }
+
+    private synchronized void discard(int domid) {
+        domains.remove(domid);
     }
 
     final class FakeDomain implements Domain {
@@ -132,7 +190,7 @@ final class FakeHypervisor implements Hypervisor {
     @Override
     public synchronized HostInfo info() {
         long used = domains.values().stream().mapToLong(Domain::memoryKiB).sum();
-        return new HostInfo(host, "xenj-0.1", "xen-3.0-x86_32p", 4, TOTAL_KIB, TOTAL_KIB - used, "credit", List.of("credit"), 0);
+        return new HostInfo(host, "xenj-0.1", "xen-3.0-x86_32p", 4, totalKiB, totalKiB - used, "credit", List.of("credit"), 0);
     }
 
     @Override public void shutdown(int domid, ShutdownReason reason) { throw new UnsupportedOperationException(); }

@@ -20,6 +20,8 @@ final class History {
     }
 
     private final List<Event> events = new ArrayList<>();
+    /** The test pool's hypervisors by address: where a fake migration goes. */
+    final Map<String, FakeHypervisor> network = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Applies {@code change} and records it under the same lock, so the order is the order things happened. */
     synchronized void record(String host, String domain, Kind kind, Runnable change) {

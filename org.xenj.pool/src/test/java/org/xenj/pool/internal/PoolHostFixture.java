@@ -16,6 +16,7 @@ final class PoolHostFixture implements AutoCloseable {
 
     final String name;
     final FakeHypervisor hypervisor;
+    final Placements placements;
     final TcpProxy link;
     final CuratorFramework client;
     final ZkPool pool;
@@ -26,14 +27,23 @@ final class PoolHostFixture implements AutoCloseable {
     }
 
     PoolHostFixture(String name, int serverPort, History history, String secret) throws Exception {
+        this(name, serverPort, history, secret, FakeHypervisor.TOTAL_KIB, new Placements(), 10_000);
+    }
+
+    /** HA tests: {@code haSweepMs} how often the HA leader looks; its grace for a returning owner is the real session time. */
+    PoolHostFixture(String name, int serverPort, History history, String secret, long memoryKiB, Placements placements, long haSweepMs)
+            throws Exception {
         this.name = name;
-        this.hypervisor = new FakeHypervisor(name, history);
+        this.placements = placements;
+        this.hypervisor = new FakeHypervisor(name, history, memoryKiB);
         this.link = new TcpProxy(serverPort);
         this.client = PoolClients.create(link.connectString(), secret, SESSION_MS);
         if (!client.blockUntilConnected(20, java.util.concurrent.TimeUnit.SECONDS)) {
             throw new IllegalStateException(name + " did not connect");
         }
-        this.pool = new ZkPool(client, hypervisor, name, name + ".test", link.connectString(), false, log::add);
+        this.pool = new ZkPool(client, hypervisor, name, name + ".test", link.connectString(), false, log::add, placements, SESSION_MS,
+                haSweepMs);
+        this.hypervisor.gate = pool.handover();
     }
 
     static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {

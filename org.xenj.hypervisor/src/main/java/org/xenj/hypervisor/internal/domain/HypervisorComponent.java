@@ -27,6 +27,7 @@ import org.xenj.hypervisor.api.ShutdownReason;
 import org.xenj.hypervisor.api.VCpuInfo;
 import org.xenj.hypervisor.internal.exec.GuestBuilder;
 import org.xenj.hypervisor.spi.DeviceModel;
+import org.xenj.hypervisor.spi.MigrationGate;
 import org.xenj.hypervisor.spi.SchedulerType;
 import org.xenj.hypervisor.spi.backend.Backend;
 import org.xenj.hypervisor.spi.backend.BackendHotplug;
@@ -125,6 +126,16 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
 
     void unbindBackend(Backend b) {
         plugins.removeBackend(b);
+    }
+
+    /** Asked before a domain that arrived by migration first runs here (a pool hands its lease over then). */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindMigrationGate(MigrationGate g) {
+        plugins.addGate(g);
+    }
+
+    void unbindMigrationGate(MigrationGate g) {
+        plugins.removeGate(g);
     }
 
     /** Hypercall extensions of other bundles; one leaving is removed at once (its number answers -ENOSYS). */

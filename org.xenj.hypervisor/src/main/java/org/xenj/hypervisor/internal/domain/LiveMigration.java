@@ -269,6 +269,13 @@ final class LiveMigration {
                 name = name + "--migrated"; // the source's name is still in use here
             }
             long tGo = System.nanoTime();
+            for (org.xenj.hypervisor.spi.MigrationGate gate : core.plugins().gates()) {
+                try {
+                    gate.admit(inc.d.id, inc.name, inc.d.config);
+                } catch (RuntimeException e) {
+                    throw new IOException("refused here before it ran: " + (e.getMessage() != null ? e.getMessage() : e), e);
+                }
+            }
             core.rename(inc.d, name);
             core.unpause(inc.d.id);
             inc.resumed = true; // from here on it is the only copy running: never destroyed for a lost answer

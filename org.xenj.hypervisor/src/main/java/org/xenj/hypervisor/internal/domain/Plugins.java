@@ -6,6 +6,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.internal.exec.GuestBuilder;
 import org.xenj.hypervisor.spi.DeviceModel;
+import org.xenj.hypervisor.spi.MigrationGate;
 import org.xenj.hypervisor.spi.SchedulerType;
 import org.xenj.hypervisor.spi.backend.Backend;
 import org.xenj.hypervisor.spi.hypercall.HypercallExtension;
@@ -49,7 +50,21 @@ public final class Plugins {
     private final CopyOnWriteArrayList<DeviceModel> deviceModels = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<HypercallExtension> extensions = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<KindedBackend> backends = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<MigrationGate> gates = new CopyOnWriteArrayList<>();
     private volatile Listener listener;
+
+    public void addGate(MigrationGate g) {
+        gates.add(g);
+    }
+
+    public void removeGate(MigrationGate g) {
+        gates.removeIf(x -> x == g);
+    }
+
+    /** Every gate an arriving domain must pass before it runs here (a pool's lease hand-over). */
+    public List<MigrationGate> gates() {
+        return List.copyOf(gates);
+    }
 
     /** Subscribes; the listener is then told of every scheduler and hypercall extension already present. */
     public synchronized void setListener(Listener l) {

@@ -27,6 +27,13 @@ public final class Records {
 
     public static final String HOST_FORMAT = "xenj-pool-host/1";
     public static final String DOMAIN_FORMAT = "xenj-pool-domain/1";
+    public static final String REQUEST_FORMAT = "xenj-pool-request/1";
+    private static final Set<String> OPS = Set.of(PoolRequest.START, PoolRequest.MIGRATE);
+    public static final String MIGRATION_FORMAT = "xenj-pool-migration/1";
+    private static final Set<String> RESULTS = Set.of("", PoolRequest.OK, PoolRequest.ERROR);
+    /** The xl key that asks for a restart elsewhere when the owner fails, and its values. */
+    public static final String ON_HOST_FAILURE = "on_host_failure";
+    public static final Set<String> HOST_FAILURE_ACTIONS = Set.of("restart", "none");
     /** Names are znode names and xl domain names: no '/', nothing a shell would trip on. */
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Set<String> STATES = Set.of(DomainRecord.STOPPED, DomainRecord.RUNNING, DomainRecord.PAUSED, DomainRecord.FENCED);
@@ -103,7 +110,80 @@ public final class Records {
         long generation = number(o, "generation", 0, Long.MAX_VALUE / 2);
         var config = DomainConfigCodec.fromKeys(name, stringMap(o, "config"), stringList(o, "disks"), stringList(o, "vifs"),
                 stringMap(o, "raw"));
+        onHostFailure(config.raw());
         return new DomainRecord(config, owner, state, generation);
+    }
+
+    /**
+     * The domain's {@code on_host_failure} action ({@code none} when absent), quotes of the xl
+     * form removed; anything else is a RecordException naming the key.
+     */
+    public static String onHostFailure(java.util.Map<String, String> raw) throws RecordException {
+        String v = raw.get(ON_HOST_FAILURE);
+        if (v == null) {
+            return "none";
+        }
+        String s = v.trim();
+        if (s.length() >= 2 && (s.charAt(0) == '"' || s.charAt(0) == '\'') && s.charAt(s.length() - 1) == s.charAt(0)) {
+            s = s.substring(1, s.length() - 1);
+        }
+        if (!HOST_FAILURE_ACTIONS.contains(s)) {
+            throw new RecordException("config key '" + ON_HOST_FAILURE + "': '" + printable(s) + "' is not one of " + HOST_FAILURE_ACTIONS);
+        }
+        return s;
+    }
+
+    // ------------------------------------------------------------------ requests between hosts
+
+    public static byte[] encodeRequest(PoolRequest r) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("format", REQUEST_FORMAT);
+        o.put("op", r.op());
+        o.put("domain", r.domain());
+        o.put("target", r.target());
+        o.put("from", r.from());
+        o.put("result", r.result());
+        o.put("message", r.message());
+        return bytes(o);
+    }
+
+    public static PoolRequest decodeRequest(byte[] data) throws RecordException {
+        ObjectNode o = parse(data, REQUEST_FORMAT);
+        String op = text(o, "op", 16);
+        if (!OPS.contains(op)) {
+            throw new RecordException("field 'op': unknown operation '" + printable(op) + "' (expected one of " + OPS + ")");
+        }
+        String result = text(o, "result", 16);
+        if (!RESULTS.contains(result)) {
+            throw new RecordException("field 'result': '" + printable(result) + "' is not ok, error or empty");
+        }
+        String target = text(o, "target", 64);
+        if (!target.isEmpty() && !validName(target)) {
+            throw new RecordException("field 'target': '" + printable(target) + "' is not a host name");
+        }
+        if (op.equals(PoolRequest.MIGRATE) && target.isEmpty()) {
+            throw new RecordException("field 'target': a migrate request names its destination");
+        }
+        return new PoolRequest(op, name(o, "domain"), target, name(o, "from"), result, text(o, "message", 4096));
+    }
+
+    /** {@code /migrations/<domain>}: the owner {@code from} (at {@code generation}) hands the domain to {@code to}. */
+    public record Migration(String domain, String from, String to, long generation) {
+    }
+
+    public static byte[] encodeMigration(Migration m) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("format", MIGRATION_FORMAT);
+        o.put("domain", m.domain());
+        o.put("from", m.from());
+        o.put("to", m.to());
+        o.put("generation", m.generation());
+        return bytes(o);
+    }
+
+    public static Migration decodeMigration(byte[] data) throws RecordException {
+        ObjectNode o = parse(data, MIGRATION_FORMAT);
+        return new Migration(name(o, "domain"), name(o, "from"), name(o, "to"), number(o, "generation", 1, Long.MAX_VALUE / 2));
     }
 
     // ------------------------------------------------------------------ checked reading

@@ -2,6 +2,7 @@ package org.xenj.pool.internal.command;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -12,6 +13,8 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.xenj.hypervisor.api.DomainConfig;
+import org.xenj.pool.api.Placement;
+import org.xenj.pool.api.PlacementRequest;
 import org.xenj.pool.api.Pool;
 import org.xenj.pool.api.PoolDomain;
 import org.xenj.pool.api.PoolException;
@@ -39,7 +42,18 @@ class PoolCommandsTest {
         @Override public PoolDomain start(String name) { calls.add("start " + name); return new PoolDomain(name, Map.of(), List.of(), "h1", "running", 4); }
         @Override public PoolDomain stop(String name) { calls.add("stop " + name); return null; }
         @Override public void remove(String name) { calls.add("remove " + name); }
+        @Override public PoolDomain create(DomainConfig config) { throw new UnsupportedOperationException(); }
+        @Override public PoolDomain startOn(String name, String host) { calls.add("start " + name + " on " + host); return new PoolDomain(name, Map.of(), List.of(), host, "running", 5); }
+        @Override public String placementPolicy() { return chosen; }
+        @Override public List<String> placementPolicies() { return List.of("balanced", "pack-first"); }
+        @Override public void choosePlacementPolicy(String name) { calls.add("choose " + name); chosen = name; }
+        @Override public PoolDomain migrate(String name, String host) { calls.add("migrate " + name + " " + host); return null; }
+        @Override public List<String> evacuate(String host) { calls.add("evacuate " + host); return List.of("web: migrated to h2 (generation 4)"); }
+        @Override public Placement place(PlacementRequest request) {
+            return request.memoryKiB() > 4096 * 1024 ? Placement.refuse("no host fits") : Placement.on("h2", "balanced: 100 MiB free after");
+        }
     };
+    String chosen = "balanced";
 
     private String run(PoolCommand c) throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -74,5 +88,26 @@ class PoolCommandsTest {
         assertEquals(List.of("start web", "stop web", "remove web", "join"), calls);
         PoolException e = assertThrows(PoolException.class, () -> run(new PoolLeaveCommand()));
         assertEquals("cannot leave the pool: this host runs pool domains [web]; stop them first", e.getMessage());
+    }
+
+    @Test
+    void poolStartOnAndPlacementPassTheirArgumentsOn() throws Exception {
+        PoolStartCommand start = new PoolStartCommand();
+        start.domain = "web";
+        start.on = "h2";
+        assertEquals("web runs on h2 (generation 5)\n", run(start));
+        PoolPlacementCommand show = new PoolPlacementCommand();
+        assertEquals("placement policy: balanced\n * balanced\n   pack-first\n", run(show));
+        PoolPlacementCommand choose = new PoolPlacementCommand();
+        choose.policy = "pack-first";
+        choose.memoryMiB = 512;
+        assertEquals("placement policy: pack-first\n   balanced\n * pack-first\nwould go to h2 (balanced: 100 MiB free after)\n", run(choose));
+        PoolPlacementCommand tooBig = new PoolPlacementCommand();
+        tooBig.memoryMiB = 8192;
+        assertTrue(run(tooBig).endsWith("refused: no host fits\n"));
+        PoolEvacuateCommand evacuate = new PoolEvacuateCommand();
+        evacuate.host = "h1";
+        assertEquals("web: migrated to h2 (generation 4)\n", run(evacuate));
+        assertEquals(List.of("start web on h2", "choose pack-first", "evacuate h1"), calls);
     }
 }

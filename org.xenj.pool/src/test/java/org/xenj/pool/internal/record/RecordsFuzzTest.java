@@ -15,7 +15,10 @@ import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.ShutdownAction;
 import org.xenj.pool.api.PoolHost;
 
-/** The record parser takes bytes anyone with the secret can write: it must only ever answer or say why not. */
+/**
+ * The record parsers take bytes anyone with the secret can write (hosts, domains, requests between
+ * hosts, migration hand-overs): they must only ever answer or say why not.
+ */
 class RecordsFuzzTest {
 
     static final int INPUTS = 30_000;
@@ -37,6 +40,10 @@ class RecordsFuzzTest {
         assertEquals(r.config().vifs(), back.config().vifs());
         PoolHost h = new PoolHost("host-a", "10.0.0.1", 8, 123456, "xenj-0.1", 42);
         assertEquals(h, Records.decodeHost(Records.encodeHost(h)));
+        PoolRequest q = new PoolRequest(PoolRequest.START, "web-1", "", "host-a", "error", "no room");
+        assertEquals(q, Records.decodeRequest(Records.encodeRequest(q)));
+        Records.Migration m = new Records.Migration("web-1", "host-a", "host-b", 7);
+        assertEquals(m, Records.decodeMigration(Records.encodeMigration(m)));
     }
 
     @Test
@@ -44,17 +51,21 @@ class RecordsFuzzTest {
         Random rnd = new Random(16);
         byte[] domain = Records.encodeDomain(sample());
         byte[] host = Records.encodeHost(new PoolHost("host-a", "10.0.0.1", 8, 123456, "xenj-0.1", 42));
+        // requests between hosts and migration hand-overs: also bytes anyone with the secret can write
+        byte[] request = Records.encodeRequest(new PoolRequest(PoolRequest.MIGRATE, "web-1", "host-b", "host-a", "", ""));
+        byte[] migration = Records.encodeMigration(new Records.Migration("web-1", "host-a", "host-b", 7));
         int accepted = 0;
         int rejected = 0;
         List<String> internal = new ArrayList<>();
         for (int i = 0; i < INPUTS; i++) {
-            boolean isDomain = (i & 1) == 0;
-            byte[] input = mutate(rnd, isDomain ? domain : host, i);
+            int kind = i & 3;
+            byte[] input = mutate(rnd, kind == 0 ? domain : kind == 1 ? host : kind == 2 ? request : migration, i);
             try {
-                if (isDomain) {
-                    Records.decodeDomain(input);
-                } else {
-                    Records.decodeHost(input);
+                switch (kind) {
+                    case 0 -> Records.decodeDomain(input);
+                    case 1 -> Records.decodeHost(input);
+                    case 2 -> Records.decodeRequest(input);
+                    default -> Records.decodeMigration(input);
                 }
                 accepted++;
             } catch (RecordException e) {

@@ -32,7 +32,7 @@ public class CreateCommand extends XenCommand {
     @Option(name = "-n", aliases = "--dry-run", description = "Parse and check the configuration, print it as JSON, create nothing")
     boolean dryRun;
 
-    @Option(name = "--pool", description = "Add the domain to the pool's registry and run it on this host under the pool's lease")
+    @Option(name = "--pool", description = "Add the domain to the pool's registry and run it under a pool lease on the host the pool's placement policy chooses (with -p: add it, stopped)")
     boolean pool;
 
     @Argument(index = 0, name = "file", description = "xl.cfg file")

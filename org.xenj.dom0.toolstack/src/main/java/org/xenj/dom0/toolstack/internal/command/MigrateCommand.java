@@ -13,7 +13,8 @@ import org.xenj.hypervisor.api.MigrationInfo;
         detailedDescription = "xen:migrate <domain> <host>[:port] [--non-live] [--downtime ms] [--rounds n]: rounds of dirty pages "
                 + "while the domain runs, then a short pause for the last pages and the device state; the destination resumes it and "
                 + "only then is it destroyed here. The destination must receive (xenj.migrate.listen=true) and both hosts share "
-                + "xenj.migrate.secret. localhost works. Any failure leaves the domain running here.")
+                + "xenj.migrate.secret. localhost works. Any failure leaves the domain running here. A pool domain (xen:list --pool) "
+                + "is migrated through the pool: <host> is a pool member, and the pool's lease and registry move with it in one step.")
 public class MigrateCommand extends XenCommand {
 
     static final int DEFAULT_PORT = 8002;
@@ -36,6 +37,11 @@ public class MigrateCommand extends XenCommand {
 
     @Override
     protected void run() {
+        if (!domain.matches("[0-9]+") && PoolView.isPoolDomain(domain)) {
+            // a pool domain: <host> is a pool member; its lease moves with it (xenj-pool feature)
+            PoolView.migrate(domain, host.trim(), out());
+            return;
+        }
         String h = host.trim();
         int port = DEFAULT_PORT;
         int colon = h.lastIndexOf(':');

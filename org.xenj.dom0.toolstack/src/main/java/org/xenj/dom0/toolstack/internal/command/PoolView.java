@@ -52,13 +52,44 @@ final class PoolView {
         }
     }
 
+    /**
+     * With {@code start}: the pool's placement policy chooses the host (this one or another), the
+     * record is added and the domain starts there; a refusal ("no host fits") adds nothing.
+     */
     static void addAndStart(Pool pool, DomainConfig config, boolean start, PrintStream out) {
-        pool.add(config);
         if (start) {
-            PoolDomain d = pool.start(config.name());
-            out.println("Created pool domain " + d.name() + " on " + d.owner() + " (generation " + d.generation() + ")");
+            long t0 = System.nanoTime();
+            PoolDomain d = pool.create(config);
+            out.printf("Created pool domain %s on %s (generation %d; placed by %s, %.0f ms)%n", d.name(), d.owner(), d.generation(),
+                    pool.placementPolicy(), (System.nanoTime() - t0) / 1e6);
         } else {
+            pool.add(config);
             out.println("Added pool domain " + config.name() + " (stopped; xen:pool-start " + config.name() + " runs it)");
         }
+    }
+
+    /**
+     * Whether {@code name} is a pool domain this pool knows — checked by the service's class name,
+     * so that calling it loads nothing of the pool's API when the pool is not installed.
+     */
+    static boolean isPoolDomain(String name) {
+        Bundle b = FrameworkUtil.getBundle(PoolView.class);
+        BundleContext ctx = b == null ? null : b.getBundleContext();
+        if (ctx == null || ctx.getServiceReference("org.xenj.pool.api.Pool") == null) {
+            return false;
+        }
+        try {
+            return pool().domains().stream().anyMatch(d -> d.name().equals(name));
+        } catch (RuntimeException e) {
+            return false; // the pool is not ready: not a pool migration
+        }
+    }
+
+    /** {@code xen:migrate} of a pool domain: a live migration with the lease handed over (the owner does it). */
+    static void migrate(String name, String host, PrintStream out) {
+        long t0 = System.nanoTime();
+        PoolDomain d = pool().migrate(name, host);
+        out.printf("Migrated pool domain %s to %s (generation %d), %.0f ms; the pool's lease moved with it%n", d.name(), d.owner(),
+                d.generation(), (System.nanoTime() - t0) / 1e6);
     }
 }

@@ -160,6 +160,15 @@ public final class DomainConfigMapper {
         if (s != null) {
             b.workload(workload(s));
         }
+        s = settings.get("on_host_failure");
+        if (s != null) {
+            // what a pool does when this domain's host fails (kept in raw; the pool reads it)
+            String v = string(s);
+            if (!v.equals("restart") && !v.equals("none")) {
+                throw XlConfigException.at(s, "\"" + v + "\" is not an on_host_failure action (expected \"restart\": run it again on "
+                        + "another pool host from its shared disks, or \"none\")");
+            }
+        }
         requireWhatTheTypeNeeds(type, settings, source);
         try {
             return b.build();

@@ -37,6 +37,12 @@ class DomainConfigMapperTest {
     }
 
     @Test
+    void onHostFailureRestartIsKeptForThePool() throws IOException {
+        DomainConfig c = load("name = \"web\"\non_host_failure = \"restart\"\n");
+        assertEquals("restart", c.raw().get("on_host_failure"));
+    }
+
+    @Test
     void fullHvmFile() throws IOException {
         DomainConfig c = load("""
                 name = "debian"
@@ -163,6 +169,9 @@ class DomainConfigMapperTest {
         assertEquals("cpu_weight", fails("name='a'\ncpu_weight=70000\n").key());
         assertEquals("cap", fails("name='a'\ncap=-1\n").key());
         assertEquals("on_crash", fails("name='a'\non_crash='explode'\n").key());
+        XlConfigException hostFailure = fails("name='a'\non_host_failure='reboot'\n");
+        assertEquals("on_host_failure", hostFailure.key());
+        assertTrue(hostFailure.getMessage().contains("\"reboot\" is not an on_host_failure action"), hostFailure.getMessage());
         assertEquals("type", fails("name='a'\ntype='vmware'\n").key());
         assertEquals("builder", fails("name='a'\nbuilder='qemu'\n").key());
         assertEquals("cpus", fails("name='a'\ncpus='3-1'\n").key());
