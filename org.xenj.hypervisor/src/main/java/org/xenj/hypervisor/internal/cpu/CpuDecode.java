@@ -447,7 +447,7 @@ abstract class CpuDecode extends CpuAlu {
             setReg(bits, rm, v);
         } else {
             writeLin(bits, rmwLin, v);
-            if (holdsRmw()) {
+            if (lock || op == 0x86 || op == 0x87) {
                 unlockRmw();
             }
         }

@@ -245,7 +245,9 @@ abstract class CpuExec0F extends CpuSimdFloat {
             setArith((eflags() & ~CF) | ((v >>> b) & 1));
             writeLin(bits, lin, kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b));
         } finally {
-            unlockRmw();
+            if (lock) {
+                unlockRmw();
+            }
         }
     }
 
@@ -314,18 +316,21 @@ abstract class CpuExec0F extends CpuSimdFloat {
                 setArith(eflags() & ~ZF);
             }
         } finally {
-            unlockRmw();
+            if (lock) {
+                unlockRmw();
+            }
         }
     }
 
     /**
      * 0F AE: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, CLFLUSH (memory forms); LFENCE, MFENCE, SFENCE
-     * (register forms). The fences order nothing here: every guest access is already performed in
-     * program order by this thread.
+     * (register forms). The fences are full Java fences: backend threads share guest memory (rings).
      */
     private void group15() {
         if (mod == 3) {
             if (reg >= 5) {
+                // backend threads read and write guest memory concurrently (rings): a fence orders too
+                java.lang.invoke.VarHandle.fullFence();
                 return;
             }
             throw fault(UD, 0);

@@ -470,6 +470,9 @@ abstract class CpuMmu extends CpuRegs implements DirtyLog.WriteCache {
      * rare and devices serialise themselves). {@link #unlockRmw} after the write.
      */
     final void lockRmw(int lin, int size) {
+        // A locked instruction is a full barrier on x86: the guest's earlier plain stores (a ring's
+        // rsp_event) become visible to backend threads before its later loads (rsp_prod) happen.
+        java.lang.invoke.VarHandle.fullFence();
         int i = (lin >>> 12) & TLB_MASK;
         int last = lin + size - 1;
         if (tagW[i] == (last & PAGE_MASK) && ((lin ^ last) & PAGE_MASK) == 0 && heldStripe == null) {
@@ -486,6 +489,7 @@ abstract class CpuMmu extends CpuRegs implements DirtyLog.WriteCache {
             heldStripe = null;
             l.unlock();
         }
+        java.lang.invoke.VarHandle.fullFence(); // the locked instruction's barrier, after its write too
     }
 
     final boolean holdsRmw() {
