@@ -44,6 +44,7 @@ public final class Cpu extends CpuBlocks {
                     runBlock(max);
                 }
             } catch (CpuFault f) {
+                unlockRmw(); // never keep a locked read-modify-write's line locked past a fault
                 sliceDone++;
                 eip = startEip;
                 exception(faultVector, faultError);
@@ -66,6 +67,7 @@ public final class Cpu extends CpuBlocks {
                 execute(decode());
                 done++;
             } catch (CpuFault f) {
+                unlockRmw(); // never keep a locked read-modify-write's line locked past a fault
                 done++;
                 eip = startEip;
                 exception(faultVector, faultError);
@@ -116,6 +118,7 @@ public final class Cpu extends CpuBlocks {
                 result = cap.commit(op) ? EMULATED : REFUSED;
             }
         } catch (CpuFault f) {
+                unlockRmw(); // never keep a locked read-modify-write's line locked past a fault
             result = cap.refused ? REFUSED : FAULTED;
         } finally {
             capturePage = 1;
@@ -163,6 +166,7 @@ public final class Cpu extends CpuBlocks {
                 try {
                     runBlock((int) Math.min(maxInstructions - n, 1 << 20));
                 } catch (CpuFault f) {
+                unlockRmw(); // never keep a locked read-modify-write's line locked past a fault
                     instructions += sliceDone;
                     eip = startEip;
                     return faultVector;
@@ -289,6 +293,7 @@ public final class Cpu extends CpuBlocks {
         try {
             writeCr(n, v);
         } catch (CpuFault f) {
+                unlockRmw(); // never keep a locked read-modify-write's line locked past a fault
             throw new IllegalArgumentException("invalid value 0x" + Integer.toHexString(v) + " for CR" + n);
         }
     }
@@ -331,6 +336,7 @@ public final class Cpu extends CpuBlocks {
                 loadDataSeg(seg, selector, GP);
             }
         } catch (CpuFault f) {
+                unlockRmw(); // never keep a locked read-modify-write's line locked past a fault
             throw new IllegalArgumentException("cannot load selector 0x" + Integer.toHexString(selector) + " into segment " + seg
                     + ": exception " + faultVector + " error " + faultError);
         }

@@ -436,6 +436,9 @@ abstract class CpuDecode extends CpuAlu {
         int lin = linW(eaSeg, eaOff, size);
         checkWritable(lin, size);
         rmwLin = lin;
+        if (lock || op == 0x86 || op == 0x87) { // LOCK, or XCHG (always locked): atomic until writeRmw
+            lockRmw(lin, size);
+        }
         return readLin(bits, lin);
     }
 
@@ -444,6 +447,9 @@ abstract class CpuDecode extends CpuAlu {
             setReg(bits, rm, v);
         } else {
             writeLin(bits, rmwLin, v);
+            if (lock || op == 0x86 || op == 0x87) {
+                unlockRmw();
+            }
         }
     }
 

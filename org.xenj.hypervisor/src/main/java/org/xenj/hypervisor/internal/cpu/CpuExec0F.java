@@ -237,9 +237,18 @@ abstract class CpuExec0F extends CpuSimdFloat {
         }
         int lin = linW(eaSeg, off, size);
         checkWritable(lin, size);
-        int v = readLin(bits, lin);
-        setArith((eflags() & ~CF) | ((v >>> b) & 1));
-        writeLin(bits, lin, kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b));
+        if (lock) {
+            lockRmw(lin, size); // LOCK BTS/BTR/BTC: atomic with the hypervisor's updates (event channel bits)
+        }
+        try {
+            int v = readLin(bits, lin);
+            setArith((eflags() & ~CF) | ((v >>> b) & 1));
+            writeLin(bits, lin, kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b));
+        } finally {
+            if (lock) {
+                unlockRmw();
+            }
+        }
     }
 
     private void bitScan(boolean reverse) {
@@ -289,29 +298,39 @@ abstract class CpuExec0F extends CpuSimdFloat {
         }
         int lin = linW(eaSeg, eaOff, 8);
         checkWritable(lin, 8);
-        int lo = read32(lin);
-        int hi = read32(lin + 4);
-        if (lo == regs[EAX] && hi == regs[EDX]) {
-            write32(lin, regs[EBX]);
-            write32(lin + 4, regs[ECX]);
-            setArith(eflags() | ZF);
-        } else {
-            write32(lin, lo);
-            write32(lin + 4, hi);
-            regs[EAX] = lo;
-            regs[EDX] = hi;
-            setArith(eflags() & ~ZF);
+        if (lock) {
+            lockRmw(lin, 8);
+        }
+        try {
+            int lo = read32(lin);
+            int hi = read32(lin + 4);
+            if (lo == regs[EAX] && hi == regs[EDX]) {
+                write32(lin, regs[EBX]);
+                write32(lin + 4, regs[ECX]);
+                setArith(eflags() | ZF);
+            } else {
+                write32(lin, lo);
+                write32(lin + 4, hi);
+                regs[EAX] = lo;
+                regs[EDX] = hi;
+                setArith(eflags() & ~ZF);
+            }
+        } finally {
+            if (lock) {
+                unlockRmw();
+            }
         }
     }
 
     /**
      * 0F AE: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, CLFLUSH (memory forms); LFENCE, MFENCE, SFENCE
-     * (register forms). The fences order nothing here: every guest access is already performed in
-     * program order by this thread.
+     * (register forms). The fences are full Java fences: backend threads share guest memory (rings).
      */
     private void group15() {
         if (mod == 3) {
             if (reg >= 5) {
+                // backend threads read and write guest memory concurrently (rings): a fence orders too
+                java.lang.invoke.VarHandle.fullFence();
                 return;
             }
             throw fault(UD, 0);

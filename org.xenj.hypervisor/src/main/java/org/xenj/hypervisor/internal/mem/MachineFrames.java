@@ -62,13 +62,25 @@ public final class MachineFrames {
     /** Atomically ORs {@code bits} into the aligned word at {@code ma}; returns the old value. */
     public static int getAndOr32(MachineMemory m, long ma, int bits) {
         m.markDirty((int) (ma >>> 12));
-        return (int) LE32.getAndBitwiseOr(chunk(m, ma), idx(ma), bits);
+        var lock = m.atomicStripe(idx(ma)); // atomic with a guest's LOCK OR/BTS/XCHG... too (see MachineMemory)
+        lock.lock();
+        try {
+            return (int) LE32.getAndBitwiseOr(chunk(m, ma), idx(ma), bits);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Atomically ANDs {@code bits} into the aligned word at {@code ma}; returns the old value. */
     public static int getAndAnd32(MachineMemory m, long ma, int bits) {
         m.markDirty((int) (ma >>> 12));
-        return (int) LE32.getAndBitwiseAnd(chunk(m, ma), idx(ma), bits);
+        var lock = m.atomicStripe(idx(ma));
+        lock.lock();
+        try {
+            return (int) LE32.getAndBitwiseAnd(chunk(m, ma), idx(ma), bits);
+        } finally {
+            lock.unlock();
+        }
     }
 
     public static boolean compareAndSet16(MachineMemory m, long ma, int expect, int update) {
@@ -78,12 +90,18 @@ public final class MachineFrames {
         int shift = (int) (ma & 2) * 8;
         byte[] c = chunk(m, word);
         int i = idx(word);
-        int old = (int) LE32.getVolatile(c, i);
-        if ((old >>> shift & 0xffff) != (expect & 0xffff)) {
-            return false;
+        var lock = m.atomicStripe(i);
+        lock.lock();
+        try {
+            int old = (int) LE32.getVolatile(c, i);
+            if ((old >>> shift & 0xffff) != (expect & 0xffff)) {
+                return false;
+            }
+            int nu = old & ~(0xffff << shift) | (update & 0xffff) << shift;
+            return LE32.compareAndSet(c, i, old, nu);
+        } finally {
+            lock.unlock();
         }
-        int nu = old & ~(0xffff << shift) | (update & 0xffff) << shift;
-        return LE32.compareAndSet(c, i, old, nu);
     }
 
     /** {@code ma} must be 8-aligned. */

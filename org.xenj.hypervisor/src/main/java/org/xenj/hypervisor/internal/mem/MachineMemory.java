@@ -186,6 +186,30 @@ public final class MachineMemory {
         return owner[(int) mfn];
     }
 
+    /**
+     * Locks that make a guest's LOCK-prefixed read-modify-writes (and XCHG with memory) atomic with
+     * respect to the hypervisor's atomic updates of the same guest memory ({@link MachineFrames}'s
+     * getAndOr32, getAndAnd32, compareAndSet16: event channel bits, grant flags). The interpreter
+     * performs such an instruction as a read, a computation and a write; without this, a bit the
+     * hypervisor set in between (another event channel's pending bit in the same word) was written
+     * back lost. Striped by 64-byte line of the byte's offset in its chunk, so one word always maps
+     * to the same lock whichever side asks; the holder only computes (never blocks) inside.
+     */
+    private final java.util.concurrent.locks.ReentrantLock[] atomicStripes = newStripes();
+
+    private static java.util.concurrent.locks.ReentrantLock[] newStripes() {
+        var s = new java.util.concurrent.locks.ReentrantLock[64];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = new java.util.concurrent.locks.ReentrantLock();
+        }
+        return s;
+    }
+
+    /** The lock of the guest-memory line at byte {@code offsetInChunk} of its {@link #chunk}. */
+    public java.util.concurrent.locks.ReentrantLock atomicStripe(int offsetInChunk) {
+        return atomicStripes[(offsetInChunk >>> 6) & 63];
+    }
+
     /** The backing array of a frame. Valid only while the frame is owned and was not {@link #reserve}d. */
     public byte[] chunk(int mfn) {
         return chunks[mfn >>> CHUNK_FRAMES_SHIFT];
