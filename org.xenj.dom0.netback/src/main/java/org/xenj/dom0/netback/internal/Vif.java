@@ -18,9 +18,10 @@ import org.xenj.hypervisor.spi.backend.XenbusState;
 /**
  * One PV network device of a domain: its two xenstore directories (written here, as Xen's
  * toolstack writes them, frontend {@code state} last so the guest probes a complete device) and
- * the xenbus handshake. The backend offers {@code feature-rx-copy} and {@code feature-sg}, and
- * nothing that it would then have to honour but does not implement (no multi-queue, no split
- * event channels, no GSO, no rx flipping). When the frontend is Initialised or Connected the
+ * the xenbus handshake. The backend offers {@code feature-rx-copy}, {@code feature-sg} and TCP
+ * segmentation offload on tx ({@code feature-gso-tcpv4/6}, see {@link TcpSegmenter}), and nothing
+ * that it would then have to honour but does not implement (no multi-queue, no split event
+ * channels, no GSO towards the guest, no rx flipping). When the frontend is Initialised or Connected the
  * backend maps both rings, binds the event channel, joins the bridge and goes Connected. All
  * methods run on the backend's executor.
  */
@@ -77,6 +78,9 @@ final class Vif {
         xs.write(be + "/feature-rx-copy", "1");
         xs.write(be + "/feature-rx-flip", "0");
         xs.write(be + "/feature-sg", "1");
+        // TSO from the guest: one tx request per 64 KiB of TCP instead of one per MSS (TcpSegmenter)
+        xs.write(be + "/feature-gso-tcpv4", "1");
+        xs.write(be + "/feature-gso-tcpv6", "1");
         xs.writeState(be + "/state", XenbusState.INIT_WAIT);
         xs.mkdir(fe);
         xs.setPermissions(fe, List.of("n" + domid, "r0"));
@@ -156,9 +160,10 @@ final class Vif {
             refuse("cannot connect: " + e.getMessage());
             return;
         }
-        xs.writeState(be + "/state", XenbusState.CONNECTED);
+        // logged before the state is written: whoever sees Connected also finds the line
         ctx.log("vif" + devid + ": connected, mac " + spec.macText() + " on " + spec.bridge() + " (tx ring " + txRef + ", rx ring "
                 + rxRef + ", port " + port0 + (sg ? ", sg" : "") + ")");
+        xs.writeState(be + "/state", XenbusState.CONNECTED);
         rings.onEvent(); // requests queued before we listened
     }
 

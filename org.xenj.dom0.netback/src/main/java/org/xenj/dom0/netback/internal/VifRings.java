@@ -29,6 +29,9 @@ final class VifRings {
     static final int NETTXF_CSUM_BLANK = 1, NETTXF_DATA_VALIDATED = 2, NETTXF_MORE_DATA = 4, NETTXF_EXTRA_INFO = 8;
     static final int NETRXF_MORE_DATA = 4;
     static final int XEN_NETIF_EXTRA_FLAG_MORE = 1;
+    static final int XEN_NETIF_EXTRA_TYPE_GSO = 1;
+    /** Largest packet a GSO request may describe (the first slot's size is 16 bits). */
+    static final int MAX_GSO_PACKET = 0xffff;
     static final int RSP_ERROR = -1, RSP_OKAY = 0, RSP_NULL = 1;
     static final int PAGE = GrantMapping.PAGE_SIZE;
     /** Slots one frame may span (Linux's frontends use at most 18; more is a hostile chain). */
@@ -60,6 +63,10 @@ final class VifRings {
     private final int[] slotId = new int[MAX_SLOTS];
     /** Extra-info slots answered with NETIF_RSP_NULL, after the data slots. */
     private int extraSlots;
+    /** The current packet's GSO extra info (MSS and type), or 0 when it is a plain frame. */
+    private int gsoSize, gsoType;
+    /** Segments of a GSO packet go straight into the switch (one sink, no allocation per packet). */
+    private final TcpSegmenter.Sink toSwitch = this::sendFrame;
     /** A chain that went past MAX_SLOTS is answered with errors until its last slot, even across turns. */
     private boolean discardingChain;
     /** Frames waiting for rx buffers: a circular queue (no allocation per frame beyond the frame itself). */
@@ -179,6 +186,8 @@ final class VifRings {
     private int onePacket() {
         int n = 0;
         extraSlots = 0;
+        gsoSize = 0;
+        gsoType = 0;
         int firstFlags = u16(txReq, 6);
         int total = u16(txReq, 10);
         int flags = firstFlags;
@@ -195,7 +204,15 @@ final class VifRings {
                 extraSlots++;
                 int type = txReq[0] & 0xff;
                 extraFlags = txReq[1] & 0xff;
-                error = "extra info type " + type + " (GSO/multicast) not offered";
+                if (type == XEN_NETIF_EXTRA_TYPE_GSO && gsoType == 0) {
+                    gsoSize = u16(txReq, 2);
+                    gsoType = txReq[4] & 0xff;
+                } else if (error == null) {
+                    error = type == XEN_NETIF_EXTRA_TYPE_GSO ? "a second GSO extra info" : "extra info type " + type + " (multicast control) not offered";
+                }
+            }
+            if (error == null && gsoType == 0) {
+                error = "extra info flag without a GSO extra";
             }
         }
         while ((flags & NETTXF_MORE_DATA) != 0) {
@@ -219,7 +236,12 @@ final class VifRings {
             frame = new byte[total];
             error = copyIn(n, total, frame);
         }
-        if (error == null && (firstFlags & NETTXF_CSUM_BLANK) != 0 && !Checksums.fill(frame, total)) {
+        boolean sent = false;
+        if (error == null && gsoType != 0) {
+            // one large TCP packet: cut into MTU-sized frames, each checksummed (it always is: TSO implies csum_blank)
+            error = TcpSegmenter.segment(frame, total, gsoSize, gsoType, maxFrame, toSwitch);
+            sent = true;
+        } else if (error == null && (firstFlags & NETTXF_CSUM_BLANK) != 0 && !Checksums.fill(frame, total)) {
             error = "csum_blank on a frame that is not whole TCP/UDP over IPv4/IPv6";
         }
         int status = error == null ? RSP_OKAY : RSP_ERROR;
@@ -231,12 +253,18 @@ final class VifRings {
         }
         if (error != null) {
             stats.txError(name + ": " + error);
-        } else if (port == null || !port.send(frame, total)) {
-            stats.txDropped();
-        } else {
-            stats.txSent(total);
+        } else if (!sent) {
+            sendFrame(frame, total);
         }
         return n - 1 + extraSlots;
+    }
+
+    private void sendFrame(byte[] frame, int length) {
+        if (port == null || !port.send(frame, length)) {
+            stats.txDropped();
+        } else {
+            stats.txSent(length);
+        }
     }
 
     private void record(int i) {
@@ -251,7 +279,7 @@ final class VifRings {
         if (total < 14) {
             return "frame of " + total + " bytes (an Ethernet header is 14)";
         }
-        if (total > maxFrame) {
+        if (total > (gsoType != 0 ? MAX_GSO_PACKET : maxFrame)) {
             return "frame of " + total + " bytes exceeds the MTU (at most " + maxFrame + ")";
         }
         int rest = 0;

@@ -117,6 +117,36 @@ final class JavaNetfront {
         pushTx();
     }
 
+    /** Writes one raw extra-info slot (netif_extra_info: type, flags, then the GSO size, type and features). */
+    void txExtra(int type, int flags, int gsoSize, int gsoType) {
+        byte[] req = new byte[12];
+        req[0] = (byte) type;
+        req[1] = (byte) flags;
+        VifRings.put16(req, 2, gsoSize);
+        req[4] = (byte) gsoType;
+        txRing.write(HDR + (txReqProd & 255) * 12, req, 0, 12);
+        txReqProd++;
+    }
+
+    /**
+     * Sends a large packet as Linux's netfront sends a TSO skb: first slot (size = the whole
+     * packet, {@code flags | NETTXF_extra_info}), one GSO extra-info slot, then the data slots.
+     */
+    void sendGso(byte[] packet, int flags, int chunk, int mss, int gsoType) {
+        int slots = (packet.length + chunk - 1) / chunk;
+        for (int s = 0; s < slots; s++) {
+            int len = Math.min(chunk, packet.length - s * chunk);
+            int ref = dom.grant(fill);
+            dom.page(ref).write(100, packet, s * chunk, len);
+            int f = (s == 0 ? flags | VifRings.NETTXF_EXTRA_INFO : 0) | (s + 1 < slots ? VifRings.NETTXF_MORE_DATA : 0);
+            txRaw(ref, 100, f, s, s == 0 ? packet.length : len);
+            if (s == 0) {
+                txExtra(VifRings.XEN_NETIF_EXTRA_TYPE_GSO, 0, mss, gsoType);
+            }
+        }
+        pushTx();
+    }
+
     /** Tx responses published so far that were not read yet: {id, status} pairs. */
     List<int[]> txResponses() {
         List<int[]> out = new ArrayList<>();
