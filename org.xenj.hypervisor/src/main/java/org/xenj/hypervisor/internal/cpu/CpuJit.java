@@ -255,6 +255,11 @@ final class CpuJit {
         return b.toString();
     }
 
+    /** Blocks compiled so far (each compilation, not each block: a block compiled twice counts twice). */
+    long compilations() {
+        return engine.compiledCount();
+    }
+
     long mismatchCount() {
         return mismatches;
     }

@@ -45,10 +45,7 @@ public final class CodeCache {
 
     /** {@code capacity}: entries, rounded up to a power of two, at least 4. */
     public CodeCache(int capacity) {
-        int c = Integer.highestOneBit(Math.max(WAYS, capacity - 1) << 1);
-        if (c < WAYS) {
-            c = WAYS;
-        }
+        int c = capacity <= WAYS ? WAYS : Integer.highestOneBit(Math.min(capacity - 1, 1 << 29) << 1);
         setBits = Integer.numberOfTrailingZeros(c) - WAY_BITS;
         chunk = new Object[c];
         idx = new int[c];
