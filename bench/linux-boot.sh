@@ -54,7 +54,8 @@ for mode in ${XENJ_MODES:-interp jit}; do
     *) echo "linux-boot: unknown mode $mode (interp, jit)" >&2; exit 2 ;;
   esac
   echo "# $label: load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
-  OUT=$(java -Xss8m $JOPT -cp "$CP" org.xenj.hvm.qemudm.boot.BenchMain "$GUEST" 77377273b0a4b61febdbf7bbf52b9db9 "${BENCH_TIMEOUT:-1800}")
+  # XENJ_JAVA_OPTS: extra JVM options for xenj (e.g. -Dxenj.jit.codecache=0 for a comparison)
+  OUT=$(java -Xss8m $JOPT ${XENJ_JAVA_OPTS:-} -cp "$CP" org.xenj.hvm.qemudm.boot.BenchMain "$GUEST" 77377273b0a4b61febdbf7bbf52b9db9 "${BENCH_TIMEOUT:-1800}")
   echo "$OUT" | sed '$d'
   LAST=$(echo "$OUT" | tail -n1 | sed "s/^xenj /$label /")
   xboot=$(echo "$LAST" | sed -n 's/.*boot_s=\([^ ]*\).*/\1/p')

@@ -1,6 +1,8 @@
 package org.xenj.hypervisor.internal.cpu;
 
 import org.xenj.hypervisor.internal.cpu.jit.BlockCompiler;
+import org.xenj.hypervisor.internal.cpu.jit.CodeCache;
+import org.xenj.hypervisor.internal.cpu.jit.CompiledBlock;
 import org.xenj.hypervisor.internal.cpu.jit.GuestInsn;
 import org.xenj.hypervisor.internal.cpu.jit.JitOptions;
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
@@ -42,8 +44,13 @@ abstract class CpuBlocks extends CpuExec0F {
     /** {@code -Dxenj.cpu.blockcache=false} turns the cache off (for comparisons and bisecting). */
     static final boolean ENABLED = !"false".equals(System.getProperty("xenj.cpu.blockcache"));
 
-    /** 4096 slots as 1024 sets of 4 ways, replaced least recently used first. */
-    private static final int WAY_BITS = 2, WAYS = 1 << WAY_BITS, SET_BITS = 10;
+    /**
+     * 4096 slots as 1024 sets of 4 ways, replaced least recently used first
+     * ({@code -Dxenj.cpu.blockcache.slots=N}: N slots, a power of two from 64 to 65536, for measurements).
+     */
+    private static final int WAY_BITS = 2, WAYS = 1 << WAY_BITS,
+            SET_BITS = Integer.numberOfTrailingZeros(Integer.highestOneBit(
+                    Math.max(64, Math.min(65536, Integer.getInteger("xenj.cpu.blockcache.slots", 4096))))) - WAY_BITS;
     static final int SLOTS = 1 << (SET_BITS + WAY_BITS);
     private static final int MAX_INSNS = 32;
     private static final int STRIDE = 5;
@@ -86,6 +93,7 @@ abstract class CpuBlocks extends CpuExec0F {
 
     CpuBlocks(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
+        memory.attachVcpu(); // while it is the only one, no other CPU stores into this memory (see newEpoch)
         JitOptions options = JitOptions.fromSystemProperties();
         jit = ENABLED && options.enabled() ? new CpuJit((Cpu) this, options, SLOTS) : null;
     }
@@ -122,7 +130,7 @@ abstract class CpuBlocks extends CpuExec0F {
     /** The block cache's statistics (benchmarks, debug keys). */
     public final String blockCacheStatistics() {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
-                + WAYS + "-way)";
+                + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs;
     }
 
     private void allocate() {
@@ -132,14 +140,37 @@ abstract class CpuBlocks extends CpuExec0F {
         slotBytes = new byte[SLOTS * MAX_BYTES];
     }
 
-    /** Starts a new validation epoch (a new slice: others may have written code meanwhile). */
+    /**
+     * A new slice: starts a new validation epoch if others may have written code meanwhile &mdash;
+     * a writer other than this vCPU's stores wrote guest RAM ({@code MachineMemory.wroteRam}:
+     * devices, DMA, hypercalls, grant copies, PV page-table updates, restores, p2m changes), or
+     * another vCPU shares this memory (its stores are not counted), or {@value #QUIET_SLICES}
+     * slices went by without one (a bound on how long a store of this vCPU through a linear alias
+     * of a code page it runs from, which nothing else notices, can go unseen). Otherwise the
+     * epoch goes on: the blocks already compared in it and their watched pages stay valid, and
+     * they are not compared again (they were at every slice before: 45 % of a Linux boot's cache
+     * hits, slices ending at every STI, POPF and IRET).
+     */
     final void newEpoch() {
-        epoch++;
-        blockBreak = true;
+        long writes = machine.ramWrites();
+        if (writes != seenRamWrites || memory.vcpusAttached() != 1 || ++quietSlices >= QUIET_SLICES) {
+            seenRamWrites = writes;
+            quietSlices = 0;
+            epoch++;
+            blockBreak = true;
+            sliceEpochs++;
+        }
         if (jit != null) {
             jit.install();
         }
     }
+
+    /** See {@link #newEpoch}. */
+    static final int QUIET_SLICES = 16;
+    private long seenRamWrites = -1;
+    private int quietSlices;
+    /** Statistics: validation epochs started at a slice (the rest of the slices went on with the epoch). */
+    long sliceEpochs;
 
     /**
      * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}
@@ -172,6 +203,7 @@ abstract class CpuBlocks extends CpuExec0F {
                 break;
             }
         }
+        boolean changed = false;
         if (s >= 0) {
             int mi = s * META;
             if (mt[mi + M_EPOCH] == epoch || ++blockCompares > 0 && sameBytes(chunk, idx, s * MAX_BYTES, mt[mi + M_LEN])) {
@@ -185,6 +217,7 @@ abstract class CpuBlocks extends CpuExec0F {
                 }
                 return;
             }
+            changed = true;
         } else {
             s = victim(first);
             if (slotChunk[s] != null) {
@@ -194,15 +227,46 @@ abstract class CpuBlocks extends CpuExec0F {
         meta[s * META + M_USED] = ++useClock;
         blockBuilds++;
         if (jit != null) {
-            jit.slotReplaced(s, slotChunk[s] == chunk && mt[s * META + M_START] == idx);
+            jit.slotReplaced(s, changed);
+            if (changed) {
+                jit.codeChanged(chunk, idx, mode, csBase, csLimit);
+            }
+            int flat = flatRead & flatWrite;
+            boolean stack32 = stack32();
             if (jit.forced() && predecode(s, chunk, idx, mode)) {
+                reattach(s, flat, stack32);
                 if (!jit.enter(s, max)) {
                     replay(s, max);
                 }
                 return;
             }
+            try {
+                record(s, chunk, idx, mode, max);
+            } finally {
+                reattach(s, flat, stack32);
+            }
+            return;
         }
         record(s, chunk, idx, mode, max);
+    }
+
+    /** Slot {@code s} was just built: its compiled code comes back from the code cache if these bytes were compiled before. */
+    private void reattach(int s, int flat, boolean stack32) {
+        if (slotChunk[s] != null) {
+            int mi = s * META;
+            jit.reattach(s, slotChunk[s], meta[mi + M_START], meta[mi + M_MODE], meta[mi + M_CS_BASE], meta[mi + M_CS_LIMIT], slotBytes,
+                    s * MAX_BYTES, meta[mi + M_LEN], flat, stack32);
+        }
+    }
+
+    /** Puts slot {@code s}'s freshly installed compiled block into the code cache under the slot's key and bytes. */
+    final void keepCompiled(CodeCache cache, int s, CompiledBlock b, int classBytes, int guards) {
+        if (slotChunk == null || slotChunk[s] == null) {
+            return;
+        }
+        int mi = s * META;
+        cache.put(slotChunk[s], meta[mi + M_START], meta[mi + M_MODE], meta[mi + M_CS_BASE], meta[mi + M_CS_LIMIT], slotBytes,
+                s * MAX_BYTES, meta[mi + M_LEN], b, classBytes, guards);
     }
 
     /**

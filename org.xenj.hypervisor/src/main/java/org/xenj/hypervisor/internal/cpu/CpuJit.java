@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import org.xenj.hypervisor.internal.cpu.jit.BlockSpec;
+import org.xenj.hypervisor.internal.cpu.jit.CodeCache;
 import org.xenj.hypervisor.internal.cpu.jit.CompiledBlock;
 import org.xenj.hypervisor.internal.cpu.jit.JitEngine;
 import org.xenj.hypervisor.internal.cpu.jit.JitOptions;
@@ -18,7 +19,10 @@ import org.xenj.hypervisor.internal.cpu.jit.JitOptions;
  * if the slot still holds the generation it was compiled from, and dropped with the slot's
  * block: whatever makes the cache decode a block again (its bytes changed &mdash; self-modifying
  * code, DMA, a hypercall &mdash;, another block took the slot, the mode changed) kills the
- * compiled code too. The code cache is thus capped at one compiled block per slot.
+ * compiled code in that slot. Compiled blocks also go into the {@link CodeCache} (capped, LRU),
+ * keyed by the block's address, CS and bytes: a block the cache pushed out and decodes again gets
+ * its compiled class back at once ({@link #reattach}), instead of being compiled again. Live
+ * compiled code is thus capped at one block per slot plus the code cache's capacity.
  *
  * <p>Lockstep mode ({@code -Dxenj.jit.lockstep=true}): the compiled block runs first as a shadow
  * (its stores are buffered here, never reach memory; a block touching MMIO is not checked, as a
@@ -40,6 +44,12 @@ final class CpuJit {
     private final int[] linkIdx, linkSlot, linkGen;
     /** Whether compiled blocks run their compiled successors directly ({@code xenj.jit.chain}, default true). */
     final boolean chaining;
+    /**
+     * Compiled blocks that outlive their slot ({@code xenj.jit.codecache} entries, default
+     * {@value #CODE_CACHE_DEFAULT}; 0: none, a block pushed out of its slot is compiled again).
+     */
+    final CodeCache codeCache;
+    static final int CODE_CACHE_DEFAULT = 8192;
 
     /** Statistics (vCPU thread). */
     long entered, chained, guardFails, invalidations, evictions, liveBlocks, liveBytes;
@@ -61,6 +71,33 @@ final class CpuJit {
         linkSlot = new int[slots * 2];
         linkGen = new int[slots * 2];
         chaining = options.chain();
+        int cap = Integer.getInteger("xenj.jit.codecache", CODE_CACHE_DEFAULT);
+        codeCache = cap > 0 ? new CodeCache(cap) : null;
+    }
+
+    /**
+     * Slot {@code s} was just (re)built: gives it the compiled block the code cache holds for the
+     * same address, CS and bytes (whose guards hold for {@code flat} and {@code stack32}), if any.
+     */
+    void reattach(int s, Object chunk, int idx, int mode, int csBase, int csLimit, byte[] code, int off, int len, int flat,
+            boolean stack32) {
+        if (codeCache == null || compiled[s] != null) {
+            return;
+        }
+        CompiledBlock b = codeCache.reattach(chunk, idx, mode, csBase, csLimit, code, off, len, flat, stack32);
+        if (b != null) {
+            compiled[s] = b;
+            codeBytes[s] = codeCache.lastSize();
+            liveBlocks++;
+            liveBytes += codeBytes[s];
+        }
+    }
+
+    /** The code at a cached block's address changed: its compiled code must not come back. */
+    void codeChanged(Object chunk, int idx, int mode, int csBase, int csLimit) {
+        if (codeCache != null) {
+            codeCache.invalidate(chunk, idx, mode, csBase, csLimit);
+        }
     }
 
     /**
@@ -193,6 +230,9 @@ final class CpuJit {
                 codeBytes[s] = t.classBytes();
                 liveBlocks++;
                 liveBytes += t.classBytes();
+                if (codeCache != null) {
+                    cpu.keepCompiled(codeCache, s, t.block(), t.classBytes(), t.guards());
+                }
             }
         }
     }
@@ -205,11 +245,19 @@ final class CpuJit {
                 .append(engine.classBytesTotal()).append(" live=").append(liveBlocks).append(" liveBytes=").append(liveBytes)
                 .append(" entered=").append(entered).append(" chained=").append(chained).append(" guardFails=").append(guardFails).append(" invalidations=")
                 .append(invalidations).append(" evictions=").append(evictions);
+        if (codeCache != null) {
+            b.append(' ').append(codeCache.statistics());
+        }
         if (lockstep) {
             b.append(" lockstep: checked=").append(checked).append(" mismatches=").append(mismatches).append(" unchecked=")
                     .append(unchecked);
         }
         return b.toString();
+    }
+
+    /** Blocks compiled so far (each compilation, not each block: a block compiled twice counts twice). */
+    long compilations() {
+        return engine.compiledCount();
     }
 
     long mismatchCount() {

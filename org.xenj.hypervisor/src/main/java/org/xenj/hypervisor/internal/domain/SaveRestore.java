@@ -232,6 +232,7 @@ final class SaveRestore {
             public void write(long gfn, byte[] src, int off) {
                 int mfn = mem.mfn(gfn);
                 System.arraycopy(src, off, machine.chunk(mfn), MachineMemory.offset(mfn), MachineMemory.PAGE_SIZE);
+                machine.wroteRam();
             }
         };
     }

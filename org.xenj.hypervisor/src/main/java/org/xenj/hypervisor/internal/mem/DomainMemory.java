@@ -38,6 +38,19 @@ public final class DomainMemory implements GuestMemory {
         return domid;
     }
 
+    /** vCPUs built over this memory (never decremented: an upper bound). */
+    private final java.util.concurrent.atomic.AtomicInteger vcpus = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** A vCPU is built over this memory; returns how many have been. */
+    public int attachVcpu() {
+        return vcpus.incrementAndGet();
+    }
+
+    /** How many vCPUs have been built over this memory (one: its stores are the only CPU stores into it). */
+    public int vcpusAttached() {
+        return vcpus.get();
+    }
+
     /** Allocates {@code frames} machine frames and maps them at guest frames {@code [firstGfn, firstGfn+frames)}. */
     public synchronized void populate(long firstGfn, int frames) {
         int[] mfns = machine.allocate(domid, frames);
@@ -52,6 +65,7 @@ public final class DomainMemory implements GuestMemory {
             map[gfn] = mfns[i];
         }
         p2m = map;
+        machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
     }
 
     /**
@@ -74,6 +88,7 @@ public final class DomainMemory implements GuestMemory {
             map[m] = m;
         }
         p2m = map;
+        machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
         return mfns;
     }
 
@@ -103,6 +118,7 @@ public final class DomainMemory implements GuestMemory {
             }
         }
         p2m = identity;
+        machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
         return list;
     }
 
@@ -119,6 +135,7 @@ public final class DomainMemory implements GuestMemory {
         int[] copy = gfn < map.length ? map.clone() : grow(map, Math.toIntExact(gfn + 1));
         copy[(int) gfn] = mfn;
         p2m = copy;
+        machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
     }
 
     /**
@@ -140,6 +157,7 @@ public final class DomainMemory implements GuestMemory {
             copy[m] = m;
         }
         p2m = copy;
+        machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
     }
 
     /** Removes {@code gfn} from the p2m without freeing its frame; returns the frame or {@link #INVALID_MFN}. */
@@ -152,6 +170,7 @@ public final class DomainMemory implements GuestMemory {
         int mfn = copy[(int) gfn];
         copy[(int) gfn] = INVALID_MFN;
         p2m = copy;
+        machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
         return mfn;
     }
 
@@ -165,6 +184,7 @@ public final class DomainMemory implements GuestMemory {
         int mfn = copy[(int) gfn];
         copy[(int) gfn] = INVALID_MFN;
         p2m = copy;
+        machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
         if (machine.owner(mfn) == domid) {
             machine.free(domid, new int[] {mfn});
         }
@@ -225,6 +245,7 @@ public final class DomainMemory implements GuestMemory {
         stopLogDirty();
         int[] map = p2m;
         p2m = new int[0];
+        machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
         // Foreign frames (grant mappings) are mapped, not owned: only owned frames go back.
         machine.free(domid, Arrays.stream(map).filter(m -> m != INVALID_MFN && machine.owner(m) == domid).distinct().toArray());
     }
@@ -341,6 +362,7 @@ public final class DomainMemory implements GuestMemory {
             off += n;
             len -= n;
         }
+        machine.wroteRam();
     }
 
     @Override
@@ -372,6 +394,7 @@ public final class DomainMemory implements GuestMemory {
         int mfn = mfnOrThrow(gpa);
         machine.markDirty(mfn);
         machine.chunk(mfn)[MachineMemory.offset(mfn) + (int) (gpa & 0xfff)] = (byte) value;
+        machine.wroteRam();
     }
 
     @Override
@@ -384,6 +407,7 @@ public final class DomainMemory implements GuestMemory {
         int mfn = mfnOrThrow(gpa);
         machine.markDirty(mfn);
         LE16.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), (short) value);
+        machine.wroteRam();
     }
 
     @Override
@@ -396,5 +420,6 @@ public final class DomainMemory implements GuestMemory {
         int mfn = mfnOrThrow(gpa);
         machine.markDirty(mfn);
         LE32.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), value);
+        machine.wroteRam();
     }
 }

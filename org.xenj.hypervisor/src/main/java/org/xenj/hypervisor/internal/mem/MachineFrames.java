@@ -11,7 +11,8 @@ import org.xenj.hypervisor.internal.mem.MachineMemory;
  * inside guest frames (page tables, shared_info, grant entries, rings). Callers check ownership
  * first; these helpers only do the arithmetic. 32-bit accesses to aligned words can be atomic,
  * which event-channel bitmaps shared with running vCPUs need. Every writer marks the frame for
- * log-dirty mode ({@link DirtyLog}).
+ * log-dirty mode ({@link DirtyLog}) and, after the store, counts it ({@link MachineMemory#wroteRam}: vCPUs
+ * then compare their cached code with RAM again).
  */
 public final class MachineFrames {
 
@@ -37,6 +38,7 @@ public final class MachineFrames {
     public static void write8(MachineMemory m, long ma, int v) {
         m.markDirty((int) (ma >>> 12));
         chunk(m, ma)[idx(ma)] = (byte) v;
+        m.wroteRam();
     }
 
     /** {@code ma} must be 2-aligned. */
@@ -47,6 +49,7 @@ public final class MachineFrames {
     public static void write16(MachineMemory m, long ma, int v) {
         m.markDirty((int) (ma >>> 12));
         LE16.set(chunk(m, ma), idx(ma), (short) v);
+        m.wroteRam();
     }
 
     /** {@code ma} must be 4-aligned (all our uses are). */
@@ -57,6 +60,7 @@ public final class MachineFrames {
     public static void write32(MachineMemory m, long ma, int v) {
         m.markDirty((int) (ma >>> 12));
         LE32.setVolatile(chunk(m, ma), idx(ma), v);
+        m.wroteRam();
     }
 
     /** Atomically ORs {@code bits} into the aligned word at {@code ma}; returns the old value. */
@@ -65,7 +69,9 @@ public final class MachineFrames {
         var lock = m.atomicStripe(idx(ma)); // atomic with a guest's LOCK OR/BTS/XCHG... too (see MachineMemory)
         lock.lock();
         try {
-            return (int) LE32.getAndBitwiseOr(chunk(m, ma), idx(ma), bits);
+            int old = (int) LE32.getAndBitwiseOr(chunk(m, ma), idx(ma), bits);
+            m.wroteRam();
+            return old;
         } finally {
             lock.unlock();
         }
@@ -77,7 +83,9 @@ public final class MachineFrames {
         var lock = m.atomicStripe(idx(ma));
         lock.lock();
         try {
-            return (int) LE32.getAndBitwiseAnd(chunk(m, ma), idx(ma), bits);
+            int old = (int) LE32.getAndBitwiseAnd(chunk(m, ma), idx(ma), bits);
+            m.wroteRam();
+            return old;
         } finally {
             lock.unlock();
         }
@@ -98,7 +106,9 @@ public final class MachineFrames {
                 return false;
             }
             int nu = old & ~(0xffff << shift) | (update & 0xffff) << shift;
-            return LE32.compareAndSet(c, i, old, nu);
+            boolean done = LE32.compareAndSet(c, i, old, nu);
+            m.wroteRam();
+            return done;
         } finally {
             lock.unlock();
         }
@@ -112,11 +122,13 @@ public final class MachineFrames {
     public static void write64(MachineMemory m, long ma, long v) {
         m.markDirty((int) (ma >>> 12));
         LE64.setVolatile(chunk(m, ma), idx(ma), v);
+        m.wroteRam();
     }
 
     public static void copyIn(MachineMemory m, long ma, byte[] src, int off, int len) {
         m.markDirty((int) (ma >>> 12));
         System.arraycopy(src, off, chunk(m, ma), idx(ma), len);
+        m.wroteRam();
     }
 
     public static void copyOut(MachineMemory m, long ma, byte[] dst, int off, int len) {
@@ -126,5 +138,6 @@ public final class MachineFrames {
     public static void zeroFrame(MachineMemory m, int mfn) {
         m.markDirty(mfn);
         java.util.Arrays.fill(m.chunk(mfn), MachineMemory.offset(mfn), MachineMemory.offset(mfn) + MachineMemory.PAGE_SIZE, (byte) 0);
+        m.wroteRam();
     }
 }

@@ -62,6 +62,25 @@ public final class MachineMemory {
         dirtyLog.mark(mfn);
     }
 
+    /**
+     * Counts writes into guest RAM by anyone but a vCPU's own stores: device models and DMA,
+     * backends, hypercalls' copies, grant copies, PV page-table updates, restores, p2m changes.
+     * Bumped <em>after</em> the bytes are stored, so a vCPU that reads the count and then compares
+     * cached code with RAM sees at least those writes. The vCPUs read it at each slice: while it
+     * has not moved, blocks compared earlier need not be compared again ({@code CpuBlocks#newEpoch}).
+     */
+    private final java.util.concurrent.atomic.AtomicLong ramWrites = new java.util.concurrent.atomic.AtomicLong();
+
+    /** A writer other than a vCPU's own stores has written guest RAM (call after the store). */
+    public void wroteRam() {
+        ramWrites.incrementAndGet();
+    }
+
+    /** Writes counted by {@link #wroteRam} so far. */
+    public long ramWrites() {
+        return ramWrites.get();
+    }
+
     /** Parses sizes like {@code 2048M}, {@code 2G}, {@code 512k} or plain bytes. */
     public static long parseSize(String text) {
         String t = text.trim().toUpperCase();
@@ -160,6 +179,7 @@ public final class MachineMemory {
             }
             freeStack[freeTop++] = mfn;
         }
+        wroteRam(); // scrubbed
     }
 
     /** Moves ownership of one frame (grant transfer, page exchange). A reserved frame gets its bytes. */
@@ -176,6 +196,7 @@ public final class MachineMemory {
             chunkUse[c]++;
         }
         owner[mfn] = toDomid;
+        wroteRam();
     }
 
     /** The domain owning {@code mfn}, or {@link #FREE}; -2 for an mfn outside machine memory. */

@@ -142,6 +142,67 @@ class BlockCacheTest extends CpuTestSupport {
         assertTrue(cpu.blockCompares < 10, "1,500 block entries across two pages in one slice: " + cpu.blockCacheStatistics());
     }
 
+    private static final String CALLS_ACROSS_PAGES = """
+                xor ebx, ebx
+                mov ecx, 2000
+            top:
+                call func
+                add ebx, eax
+                dec ecx
+                jnz top
+                hlt
+                times 0x2000 - ($ - $$) db 0x90
+            func:
+                mov eax, 3
+                ret
+            """;
+
+    /** Runs slices of 20 instructions until HLT; returns how many. */
+    private int runShortSlices() {
+        int slices = 0;
+        for (; slices < 100_000 && !cpu.isHalted(); slices++) {
+            cpu.runSlice(20);
+        }
+        assertTrue(cpu.isHalted());
+        assertEquals(6000, reg(Cpu.EBX));
+        return slices;
+    }
+
+    @Test
+    void slicesWithoutOtherWritersKeepTheEpoch() {
+        flat32(0x1000, CALLS_ACROSS_PAGES);
+        int slices = runShortSlices();
+        assertTrue(slices > 500, "slices: " + slices);
+        // a new epoch (every block compared again) only every QUIET_SLICES slices, not at each
+        assertTrue(cpu.sliceEpochs <= slices / CpuBlocks.QUIET_SLICES + 2, slices + " slices: " + cpu.blockCacheStatistics());
+        // (before: each slice compared at least the block it started with)
+        assertTrue(cpu.blockCompares < slices / 2, slices + " slices: " + cpu.blockCacheStatistics());
+    }
+
+    @Test
+    void aDeviceWriteAnywhereStartsANewEpochAtTheNextSlice() {
+        flat32(0x1000, CALLS_ACROSS_PAGES);
+        for (int i = 0; i < 5; i++) {
+            cpu.runSlice(20);
+        }
+        long epochs = cpu.sliceEpochs;
+        long compares = cpu.blockCompares;
+        mem.write32(0x70000, 1); // a device's write to a data page: the CPU cannot tell it from a code write
+        cpu.runSlice(20);
+        assertEquals(epochs + 1, cpu.sliceEpochs, cpu.blockCacheStatistics());
+        assertTrue(cpu.blockCompares > compares, cpu.blockCacheStatistics());
+        cpu.runSlice(20);
+        assertEquals(epochs + 1, cpu.sliceEpochs, "no write since: the epoch goes on " + cpu.blockCacheStatistics());
+    }
+
+    @Test
+    void anotherVcpuOverTheSameMemoryKeepsAnEpochPerSlice() {
+        new Cpu(mem, env); // its stores would not be counted
+        flat32(0x1000, CALLS_ACROSS_PAGES);
+        int slices = runShortSlices();
+        assertEquals(slices, cpu.sliceEpochs, cpu.blockCacheStatistics());
+    }
+
     @Test
     void dmaWriteBetweenRunsIsSeen() {
         flat32(0x1000, """

@@ -287,4 +287,107 @@ class JitTest {
             assertTrue(jit.liveBytes < 16L << 20, t.cpu.jitStatistics());
         });
     }
+
+    /** A hot leaf at HOT: ECX = 100 iterations of EAX += IMM (the immediate at HOT_IMM), then RET. */
+    private static final int HOT = 0x3000, HOT_IMM = HOT + 6, ONE_SHOT_A = 0x20000, ONE_SHOT_B = 0x50000, ONE_SHOTS = 30_000;
+
+    /**
+     * Calls the hot leaf (it gets compiled), then runs {@code ONE_SHOTS} one-shot blocks (30 per
+     * block-cache set: the leaf's loop block loses its slot), calls it again, does the same once
+     * more after {@code between} ran at the second HLT, and calls it a third time. Returns the
+     * compilations counted after each of the three calls.
+     */
+    private static long[] hotLeafAcrossEvictions(CpuTestSupport t, Runnable between) {
+        t.flat32(0x1000, """
+                    xor eax, eax
+                    call 0x3000
+                    hlt
+                    jmp 0x20000
+                back1:
+                    call 0x3000
+                    hlt
+                    jmp 0x50000
+                back2:
+                    call 0x3000
+                    hlt
+                """);
+        byte[] back = CpuTestSupport.asm("bits 32\norg 0x1000\nxor eax, eax\ncall 0x3000\nhlt\njmp 0x20000\n");
+        int back1 = 0x1000 + back.length;
+        int back2 = back1 + 5 + 1 + 5;
+        t.load(HOT, CpuTestSupport.asm("""
+                bits 32
+                org 0x3000
+                    mov ecx, 100
+                top:
+                    add eax, strict dword 1
+                    dec ecx
+                    jnz top
+                    ret
+                """));
+        t.load(ONE_SHOT_A, oneShots(ONE_SHOT_A, back1));
+        t.load(ONE_SHOT_B, oneShots(ONE_SHOT_B, back2));
+        long[] compiled = new long[3];
+        t.runDeliveringToHlt();
+        compiled[0] = t.cpu.jit.compilations();
+        t.cpu.halted = false;
+        t.runDeliveringToHlt();
+        compiled[1] = t.cpu.jit.compilations();
+        between.run();
+        t.cpu.halted = false;
+        t.runDeliveringToHlt();
+        compiled[2] = t.cpu.jit.compilations();
+        return compiled;
+    }
+
+    /** {@code ONE_SHOTS} blocks of INC EAX; JMP over a NOP (a taken jump ends the cached block) at {@code at}, then a JMP to {@code back}. */
+    private static byte[] oneShots(int at, int back) {
+        byte[] code = new byte[ONE_SHOTS * 4 + 5];
+        for (int k = 0; k < ONE_SHOTS; k++) {
+            code[4 * k] = 0x40; // inc eax
+            code[4 * k + 1] = (byte) 0xeb; // jmp $+3
+            code[4 * k + 2] = 1;
+            code[4 * k + 3] = (byte) 0x90;
+        }
+        int p = ONE_SHOTS * 4;
+        int rel = back - (at + p + 5);
+        code[p] = (byte) 0xe9;
+        for (int k = 0; k < 4; k++) {
+            code[p + 1 + k] = (byte) (rel >>> (8 * k));
+        }
+        return code;
+    }
+
+    @Test
+    void anEvictedHotBlockGetsItsCompiledCodeBackFromTheCodeCache() {
+        withJit(Map.of("xenj.jit", "true", "xenj.jit.threshold", "2", "xenj.jit.sync", "true"), t -> {
+            long[] compiled = hotLeafAcrossEvictions(t, () -> { });
+            CpuJit jit = t.cpu.jit;
+            assertEquals(300 + 2 * ONE_SHOTS, t.reg(Cpu.EAX));
+            assertTrue(compiled[0] >= 1, t.cpu.jitStatistics());
+            assertTrue(jit.evictions >= 2, "the hot loop lost its slot: " + t.cpu.jitStatistics());
+            assertEquals(compiled[0], compiled[1], "nothing compiled again after the eviction: " + t.cpu.jitStatistics());
+            assertEquals(compiled[0], compiled[2], t.cpu.jitStatistics());
+            assertTrue(jit.codeCache.reattached() >= 2, t.cpu.jitStatistics());
+            assertTrue(jit.entered > 250, "the loop ran compiled each time: " + t.cpu.jitStatistics());
+        });
+        // the same without the code cache: the loop is compiled again after each eviction
+        withJit(Map.of("xenj.jit", "true", "xenj.jit.threshold", "2", "xenj.jit.sync", "true", "xenj.jit.codecache", "0"), t -> {
+            long[] compiled = hotLeafAcrossEvictions(t, () -> { });
+            assertEquals(300 + 2 * ONE_SHOTS, t.reg(Cpu.EAX));
+            assertEquals(null, t.cpu.jit.codeCache);
+            assertTrue(compiled[1] > compiled[0] && compiled[2] > compiled[1], t.cpu.jitStatistics());
+        });
+    }
+
+    @Test
+    void codeChangedWhileOutOfTheBlockCacheIsNotReattached() {
+        withJit(Map.of("xenj.jit", "true", "xenj.jit.threshold", "2", "xenj.jit.sync", "true"), t -> {
+            // after the second call the leaf is compiled, in the code cache and (soon) out of its slot; its immediate becomes 5
+            long[] compiled = hotLeafAcrossEvictions(t, () -> t.load(HOT_IMM, new byte[] {5, 0, 0, 0}));
+            CpuJit jit = t.cpu.jit;
+            assertEquals(200 + 500 + 2 * ONE_SHOTS, t.reg(Cpu.EAX), "the third call ran the new code: " + t.cpu.jitStatistics());
+            assertTrue(jit.codeCache.stale() >= 1, "the entry with the old bytes was dropped: " + t.cpu.jitStatistics());
+            assertTrue(compiled[2] > compiled[1], "the new code was compiled: " + t.cpu.jitStatistics());
+        });
+    }
 }

@@ -43,8 +43,12 @@ public final class BlockCompiler {
     private static final int L_CPU = 1, L_MAX = 2, L_REG = 3, L_CUR_EIP = 11, L_DONE = 12, L_LIN = 13, L_VAL = 14,
             L_EXIT_EIP = 15, L_EXIT_N = 16, L_REGS = 17, L_RMW = 18, L_T = 19, L_BASE = 21;
 
-    /** The result: the class bytes and how many of the block's instructions it covers (0: none, no class). */
-    public record Result(byte[] classBytes, int instructions) {
+    /**
+     * The result: the class bytes, how many of the block's instructions it covers (0: none, no
+     * class) and what its guards require: a bit per segment it uses as flat, and
+     * {@link CodeCache#GUARD_STACK32} if it needs a 32-bit stack (the specialisation key).
+     */
+    public record Result(byte[] classBytes, int instructions, int guards) {
     }
 
     private final BlockSpec spec;
@@ -71,7 +75,7 @@ public final class BlockCompiler {
             }
         }
         if (n == 0) {
-            return new Result(null, 0);
+            return new Result(null, 0, 0);
         }
         return new BlockCompiler(spec, shadow).generate(n);
     }
@@ -250,7 +254,7 @@ public final class BlockCompiler {
         mv.visitMaxs(0, 0);
         mv.visitEnd();
         cw.visitEnd();
-        return new Result(cw.toByteArray(), n);
+        return new Result(cw.toByteArray(), n, guardSegs | (usesStack ? CodeCache.GUARD_STACK32 : 0));
     }
 
     /** Collects what the guards must check: flat segments used for memory, the stack. */

@@ -18,8 +18,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class JitEngine {
 
-    /** A finished compilation for the block cache slot {@code slot} as it was in generation {@code generation}. */
-    public record Translation(int slot, int generation, CompiledBlock block, int instructions, int classBytes) {
+    /**
+     * A finished compilation for the block cache slot {@code slot} as it was in generation
+     * {@code generation}; {@code guards} as in {@link BlockCompiler.Result#guards}.
+     */
+    public record Translation(int slot, int generation, CompiledBlock block, int instructions, int classBytes, int guards) {
     }
 
     private final MethodHandles.Lookup lookup;
@@ -81,7 +84,7 @@ public final class JitEngine {
                     .invoke();
             compiled.incrementAndGet();
             classBytes.addAndGet(r.classBytes().length);
-            done.add(new Translation(slot, generation, block, r.instructions(), r.classBytes().length));
+            done.add(new Translation(slot, generation, block, r.instructions(), r.classBytes().length, r.guards()));
         } catch (Throwable e) {
             // a translator bug must not take the vCPU down: the block just stays interpreted
             rejected.incrementAndGet();
