@@ -24,24 +24,14 @@ import org.objectweb.asm.MethodVisitor;
  * rethrows, so the slice loop delivers the exception exactly as after interpretation.
  *
  * <p>The subset: 32-bit operand and address size, no LOCK; anything else ends the translation
- * before it and the interpreter continues from there.
+ * before it and the interpreter continues from there. The operand and memory-access pieces every
+ * instruction is built from are in {@link BlockEmitter}.
  */
-public final class BlockCompiler {
+public final class BlockCompiler extends BlockEmitter {
 
-    static final String CPU = "org/xenj/hypervisor/internal/cpu/Cpu";
-    static final String FAULT = "org/xenj/hypervisor/internal/cpu/CpuFault";
-    static final String GLUE = "org/xenj/hypervisor/internal/cpu/CpuJit";
-    static final String BASE = "org/xenj/hypervisor/internal/cpu/jit/CompiledBlock";
     /** Name of the generated classes (defined as hidden classes, which get a unique suffix). */
     public static final String CLASS_NAME = "org/xenj/hypervisor/internal/cpu/JitBlock";
 
-    private static final int ES = 0, CS = 1, SS = 2, DS = 3;
-    private static final int EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5;
-    private static final int OP_CMP = 7, OP_AND = 4;
-
-    // locals of run(Cpu cpu, int max)
-    private static final int L_CPU = 1, L_MAX = 2, L_REG = 3, L_CUR_EIP = 11, L_DONE = 12, L_LIN = 13, L_VAL = 14,
-            L_EXIT_EIP = 15, L_EXIT_N = 16, L_REGS = 17, L_RMW = 18, L_T = 19, L_BASE = 21;
 
     /**
      * The result: the class bytes, how many of the block's instructions it covers (0: none, no
@@ -51,18 +41,10 @@ public final class BlockCompiler {
     public record Result(byte[] classBytes, int instructions, int guards) {
     }
 
-    private final BlockSpec spec;
-    /** Shadow variant for lockstep checking: loads and stores go through the glue's buffer. */
-    private final boolean shadow;
-    private MethodVisitor mv;
-    private int modified;
-    private int guardSegs;
-    private boolean usesStack;
     private Label exit;
 
     private BlockCompiler(BlockSpec spec, boolean shadow) {
-        this.spec = spec;
-        this.shadow = shadow;
+        super(spec, shadow);
     }
 
     public static Result compile(BlockSpec spec, boolean shadow) {
@@ -669,227 +651,4 @@ public final class BlockCompiler {
         }
     }
 
-    private void aluCall(int kind, int bits, Runnable a, Runnable b) {
-        loadCpu();
-        iconst(kind);
-        iconst(bits);
-        a.run();
-        b.run();
-        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "alu", "(IIII)I", false);
-    }
-
-    private void cond(int cc) {
-        loadCpu();
-        iconst(cc);
-        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "cond", "(I)Z", false);
-    }
-
-    // ------------------------------------------------------------------ operands
-
-    private void getReg(int bits, int idx) {
-        if (bits == 32) {
-            mv.visitVarInsn(ILOAD, L_REG + idx);
-        } else if (bits == 16) {
-            mv.visitVarInsn(ILOAD, L_REG + idx);
-            iconst(0xffff);
-            mv.visitInsn(IAND);
-        } else if (idx < 4) {
-            mv.visitVarInsn(ILOAD, L_REG + idx);
-            iconst(0xff);
-            mv.visitInsn(IAND);
-        } else {
-            mv.visitVarInsn(ILOAD, L_REG + idx - 4);
-            iconst(8);
-            mv.visitInsn(IUSHR);
-            iconst(0xff);
-            mv.visitInsn(IAND);
-        }
-    }
-
-    /** Stores the value on the stack into a register of width {@code bits}. */
-    private void setReg(int bits, int idx) {
-        if (bits == 32) {
-            mv.visitVarInsn(ISTORE, L_REG + idx);
-            modified |= 1 << idx;
-            return;
-        }
-        int r = bits == 8 && idx >= 4 ? idx - 4 : idx;
-        int keep = bits == 16 ? 0xffff0000 : idx < 4 ? ~0xff : ~0xff00;
-        if (bits == 8 && idx >= 4) {
-            iconst(0xff);
-            mv.visitInsn(IAND);
-            iconst(8);
-            mv.visitInsn(ISHL);
-        } else {
-            iconst(bits == 16 ? 0xffff : 0xff);
-            mv.visitInsn(IAND);
-        }
-        mv.visitVarInsn(ILOAD, L_REG + r);
-        iconst(keep);
-        mv.visitInsn(IAND);
-        mv.visitInsn(IOR);
-        mv.visitVarInsn(ISTORE, L_REG + r);
-        modified |= 1 << r;
-    }
-
-    /** Pushes the effective-address offset (32-bit addressing). */
-    private void ea(GuestInsn g) {
-        iconst(g.eaDisp());
-        if (g.eaBase() >= 0) {
-            mv.visitVarInsn(ILOAD, L_REG + g.eaBase());
-            mv.visitInsn(IADD);
-        }
-        if (g.eaIndex() >= 0) {
-            mv.visitVarInsn(ILOAD, L_REG + g.eaIndex());
-            if (g.eaScale() != 0) {
-                iconst(g.eaScale());
-                mv.visitInsn(ISHL);
-            }
-            mv.visitInsn(IADD);
-        }
-    }
-
-    /** Offset on the stack to the linear address of a read (flat and guarded: the offset itself). */
-    private void linR(int seg, int size) {
-        lin(seg, size, "linR");
-    }
-
-    private void linW(int seg, int size) {
-        lin(seg, size, "linW");
-    }
-
-    private void lin(int seg, int size, String method) {
-        if ((guardSegs & (1 << seg)) != 0) {
-            return;
-        }
-        mv.visitVarInsn(ISTORE, L_LIN);
-        loadCpu();
-        iconst(seg);
-        mv.visitVarInsn(ILOAD, L_LIN);
-        iconst(size);
-        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, method, "(III)I", false);
-    }
-
-    /** Linear address on the stack to the value read there. */
-    private void readLin(int bits) {
-        mv.visitVarInsn(ISTORE, L_LIN);
-        memReceiver();
-        mv.visitVarInsn(ILOAD, L_LIN);
-        mv.visitMethodInsn(INVOKEVIRTUAL, shadow ? GLUE : CPU, (shadow ? "shadowRead" : "read") + bits, "(I)I", false);
-    }
-
-    /** Linear address on the stack; writes {@link #L_VAL} there. */
-    private void writeLinVal(int bits) {
-        mv.visitVarInsn(ISTORE, L_LIN);
-        memReceiver();
-        mv.visitVarInsn(ILOAD, L_LIN);
-        mv.visitVarInsn(ILOAD, L_VAL);
-        mv.visitMethodInsn(INVOKEVIRTUAL, shadow ? GLUE : CPU, (shadow ? "shadowWrite" : "write") + bits, "(II)V", false);
-    }
-
-    private void memReceiver() {
-        loadCpu();
-        if (shadow) {
-            mv.visitFieldInsn(GETFIELD, CPU, "jit", "L" + GLUE + ";");
-        }
-    }
-
-    private void readE(GuestInsn g, int bits) {
-        if (g.mod() == 3) {
-            getReg(bits, g.rm());
-            return;
-        }
-        ea(g);
-        linR(g.eaSeg(), bits / 8);
-        readLin(bits);
-    }
-
-    /** Writes {@link #L_VAL} to the r/m operand; returns whether that was memory. */
-    private boolean writeE(GuestInsn g, int bits) {
-        if (g.mod() == 3) {
-            mv.visitVarInsn(ILOAD, L_VAL);
-            setReg(bits, g.rm());
-            return false;
-        }
-        ea(g);
-        linW(g.eaSeg(), bits / 8);
-        writeLinVal(bits);
-        return true;
-    }
-
-    /** The r/m operand of a read-modify-write: the write permission is checked before the read. */
-    private void readRmw(GuestInsn g, int bits) {
-        if (g.mod() == 3) {
-            getReg(bits, g.rm());
-            return;
-        }
-        ea(g);
-        linW(g.eaSeg(), bits / 8);
-        mv.visitVarInsn(ISTORE, L_RMW);
-        loadCpu();
-        mv.visitVarInsn(ILOAD, L_RMW);
-        iconst(bits / 8);
-        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "checkWritable", "(II)V", false);
-        mv.visitVarInsn(ILOAD, L_RMW);
-        readLin(bits);
-    }
-
-    private void writeRmw(GuestInsn g, int bits) {
-        if (g.mod() == 3) {
-            setReg(bits, g.rm());
-            return;
-        }
-        mv.visitVarInsn(ISTORE, L_VAL);
-        mv.visitVarInsn(ILOAD, L_RMW);
-        writeLinVal(bits);
-    }
-
-    /** PUSH of the value on the stack (32-bit stack, guarded): the store first, then ESP. */
-    private void push() {
-        mv.visitVarInsn(ISTORE, L_VAL);
-        mv.visitVarInsn(ILOAD, L_REG + ESP);
-        iconst(4);
-        mv.visitInsn(ISUB);
-        linW(SS, 4);
-        writeLinVal(32);
-        mv.visitIincInsn(L_REG + ESP, -4);
-        modified |= 1 << ESP;
-    }
-
-    /** POP to the stack: the load first, then ESP. */
-    private void pop() {
-        mv.visitVarInsn(ILOAD, L_REG + ESP);
-        linR(SS, 4);
-        readLin(32);
-        mv.visitIincInsn(L_REG + ESP, 4);
-        modified |= 1 << ESP;
-    }
-
-    /** Pushes the guest EIP {@code eip} (given for the block's start EIP) relative to the entry EIP. */
-    private void eipConst(int eip) {
-        mv.visitVarInsn(ILOAD, L_BASE);
-        iconst(eip - spec.startEip());
-        mv.visitInsn(IADD);
-    }
-
-    private void loadCpu() {
-        mv.visitVarInsn(ALOAD, L_CPU);
-    }
-
-    private void cpuField(String name, String desc) {
-        loadCpu();
-        mv.visitFieldInsn(GETFIELD, CPU, name, desc);
-    }
-
-    private void iconst(int v) {
-        if (v >= -1 && v <= 5) {
-            mv.visitInsn(ICONST_0 + v);
-        } else if (v >= Byte.MIN_VALUE && v <= Byte.MAX_VALUE) {
-            mv.visitIntInsn(BIPUSH, v);
-        } else if (v >= Short.MIN_VALUE && v <= Short.MAX_VALUE) {
-            mv.visitIntInsn(SIPUSH, v);
-        } else {
-            mv.visitLdcInsn(v);
-        }
-    }
 }
