@@ -172,4 +172,22 @@ class CpuTestSupport {
     boolean flag(int f) {
         return (cpu.getEflags() & f) != 0;
     }
+
+    /** A CPU built while the given system properties (translator options) are set; they are put back afterwards. */
+    static CpuTestSupport withProperties(java.util.Map<String, String> props) {
+        java.util.Map<String, String> old = new java.util.HashMap<>();
+        props.forEach((k, v) -> old.put(k, System.getProperty(k)));
+        props.forEach(System::setProperty);
+        try {
+            return new CpuTestSupport();
+        } finally {
+            old.forEach((k, v) -> {
+                if (v == null) {
+                    System.clearProperty(k);
+                } else {
+                    System.setProperty(k, v);
+                }
+            });
+        }
+    }
 }

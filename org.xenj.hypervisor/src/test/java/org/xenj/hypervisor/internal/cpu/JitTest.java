@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -50,21 +49,7 @@ class JitTest {
 
     /** Runs {@code test} on a CPU built with the given translator properties. */
     private static void withJit(Map<String, String> props, Consumer<CpuTestSupport> test) {
-        Map<String, String> old = new HashMap<>();
-        props.forEach((k, v) -> old.put(k, System.getProperty(k)));
-        props.forEach(System::setProperty);
-        CpuTestSupport t;
-        try {
-            t = new CpuTestSupport();
-        } finally {
-            old.forEach((k, v) -> {
-                if (v == null) {
-                    System.clearProperty(k);
-                } else {
-                    System.setProperty(k, v);
-                }
-            });
-        }
+        CpuTestSupport t = CpuTestSupport.withProperties(props);
         test.accept(t);
     }
 

@@ -30,21 +30,7 @@ class JitWritersTest {
     private static final int LEAF = 0x2000;
 
     private static void withJit(Map<String, String> props, Consumer<CpuTestSupport> test) {
-        Map<String, String> old = new HashMap<>();
-        props.forEach((k, v) -> old.put(k, System.getProperty(k)));
-        props.forEach(System::setProperty);
-        CpuTestSupport t;
-        try {
-            t = new CpuTestSupport();
-        } finally {
-            old.forEach((k, v) -> {
-                if (v == null) {
-                    System.clearProperty(k);
-                } else {
-                    System.setProperty(k, v);
-                }
-            });
-        }
+        CpuTestSupport t = CpuTestSupport.withProperties(props);
         test.accept(t);
     }
 

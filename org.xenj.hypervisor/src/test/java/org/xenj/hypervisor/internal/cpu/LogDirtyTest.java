@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.BitSet;
-import java.util.HashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -109,21 +108,7 @@ class LogDirtyTest {
     @Test
     void translatedBlocksMarkTheirStoresToo() {
         Map<String, String> props = Map.of("xenj.jit", "true", "xenj.jit.threshold", "0");
-        Map<String, String> old = new HashMap<>();
-        props.forEach((k, v) -> old.put(k, System.getProperty(k)));
-        props.forEach(System::setProperty);
-        CpuTestSupport t;
-        try {
-            t = new CpuTestSupport();
-        } finally {
-            old.forEach((k, v) -> {
-                if (v == null) {
-                    System.clearProperty(k);
-                } else {
-                    System.setProperty(k, v);
-                }
-            });
-        }
+        CpuTestSupport t = CpuTestSupport.withProperties(props);
         t.flat32(0x1000, """
                     mov ecx, 3000
                 l:  mov eax, ecx
