@@ -1,10 +1,5 @@
 package org.xenj.hypervisor.internal.cpu;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
-import java.util.Arrays;
-
 import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.exec.MmioRange;
 import org.xenj.hypervisor.internal.mem.DirtyLog;
@@ -30,46 +25,11 @@ import org.xenj.hypervisor.internal.mem.PageWalker;
  * after the page's frame is marked; {@link #syncWriteCache} drops every write tag when the log's
  * epoch moves on (a migration round took the marks). Steady-state stores stay on the fast path.
  */
-abstract class CpuMmu extends CpuRegs implements DirtyLog.WriteCache {
+abstract class CpuMmu extends CpuTlb {
 
-    static final VarHandle LE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    static final VarHandle LE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    static final VarHandle LE64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-
-    static final int TLB_BITS = 12;
-    static final int TLB_SIZE = 1 << TLB_BITS;
-    static final int TLB_MASK = TLB_SIZE - 1;
-    static final int PAGE_MASK = ~0xfff;
-
-    static final int PF_W = 2, PF_U = 4;
-
-    final DomainMemory memory;
-    final MachineMemory machine;
-    final CpuEnvironment env;
-
-    private final int[] kTagR = new int[TLB_SIZE], kTagW = new int[TLB_SIZE], kOff = new int[TLB_SIZE];
-    private final byte[][] kMem = new byte[TLB_SIZE][];
-    private final boolean[] kGlobal = new boolean[TLB_SIZE];
-    private final int[] uTagR = new int[TLB_SIZE], uTagW = new int[TLB_SIZE], uOff = new int[TLB_SIZE];
-    private final byte[][] uMem = new byte[TLB_SIZE][];
-    private final boolean[] uGlobal = new boolean[TLB_SIZE];
-    /** The slot's page may not be fetched from (XD under EFER.NXE): code fetches walk again and fault. */
-    private final boolean[] kNoExec = new boolean[TLB_SIZE], uNoExec = new boolean[TLB_SIZE];
-
-    private final int[] kMmioTagR = new int[TLB_SIZE], kMmioTagW = new int[TLB_SIZE];
-    private final int[] uMmioTagR = new int[TLB_SIZE], uMmioTagW = new int[TLB_SIZE];
-    private final MmioRange[] kMmio = new MmioRange[TLB_SIZE], uMmio = new MmioRange[TLB_SIZE];
-    /** Offset of the slot's page within its range. */
-    private final long[] kMmioOff = new long[TLB_SIZE], uMmioOff = new long[TLB_SIZE];
     /** Set by {@link #mmioHit} and {@link #fill}: the range and offset of the MMIO access at hand (null: none cached). */
     private MmioRange mmioRange;
     private long mmioOffset;
-
-    /** The set in use for the current privilege (user set at CPL 3). */
-    int[] tagR, tagW, tOff;
-    byte[][] tMem;
-    boolean[] tNoExec;
-    boolean userMode;
 
     /** Result of the last walk. */
     private boolean walkWritable;
@@ -89,19 +49,6 @@ abstract class CpuMmu extends CpuRegs implements DirtyLog.WriteCache {
     }, PageWalker.Options.CPU);
     /** Physical address of the last access that missed RAM (MMIO). */
     long mmioPhys;
-
-    /**
-     * Set when something may have made the cached block being run stale or inapplicable: a TLB
-     * flush, a code-segment change, or a write to the linear page the block runs from
-     * ({@link #codeWatchPage}). The block runner ends the block after the current instruction.
-     */
-    boolean blockBreak;
-    /**
-     * Linear page the current block runs from. Its write tag is dropped when a block starts, so
-     * every store to that page comes through {@link #fill} and is seen here (self-modifying code
-     * inside one block). 1 = none (never a page base).
-     */
-    int codeWatchPage = 1;
 
     /**
      * Linear page whose data accesses go to {@link #capture} while one instruction is re-executed for
@@ -126,148 +73,9 @@ abstract class CpuMmu extends CpuRegs implements DirtyLog.WriteCache {
         c.store(lin, size, v);
     }
 
-    /**
-     * Linear code pages blocks ran from in the current validation epoch (direct mapped by page
-     * number; 1 = empty): their write tags are kept dropped in both TLBs, so every store to them
-     * passes {@link #fill} and raises {@link #blockBreak}. While execution moves among these pages
-     * no store can have changed their code unseen, so the block cache need not compare blocks'
-     * bytes again (it did so at each code-page change before: 13-26 % of a Linux boot's CPU time).
-     */
-    static final int WATCH_SLOTS = 16;
-    final int[] watchedPages = new int[WATCH_SLOTS];
-
-    final boolean isWatched(int page) {
-        return watchedPages[(page >>> 12) & (WATCH_SLOTS - 1)] == page;
-    }
-
-    /**
-     * Forces stores to the linear page of {@code lin} through the slow path while blocks run from
-     * it (this epoch). Returns false when it pushed another page out of the watched set: that
-     * page's stores are not seen any more, so the caller must start a new validation epoch.
-     */
-    final boolean watchCodePage(int lin) {
-        int page = lin & PAGE_MASK;
-        codeWatchPage = page;
-        int w = (page >>> 12) & (WATCH_SLOTS - 1);
-        int old = watchedPages[w];
-        watchedPages[w] = page;
-        int i = (lin >>> 12) & TLB_MASK;
-        if (kTagW[i] == page) {
-            kTagW[i] = -1;
-        }
-        if (uTagW[i] == page) {
-            uTagW[i] = -1;
-        }
-        return old == 1 || old == page;
-    }
-
-    /** Empties the watched set (a new validation epoch starts: everything is compared again anyway). */
-    final void unwatchAll() {
-        Arrays.fill(watchedPages, 1);
-    }
-
-    /** Drops the write tags of every watched page again (after the lockstep shadow's probes filled some). */
-    final void rewatchAll() {
-        for (int page : watchedPages) {
-            if (page != 1) {
-                int i = (page >>> 12) & TLB_MASK;
-                if (kTagW[i] == page) {
-                    kTagW[i] = -1;
-                }
-                if (uTagW[i] == page) {
-                    uTagW[i] = -1;
-                }
-            }
-        }
-    }
-
-    /** Log-dirty: the last epoch whose write tags were dropped, and whether the run loop is in. */
-    private volatile long flushedEpoch;
-    private volatile boolean active;
-
-    @Override
-    public final long flushedEpoch() {
-        return flushedEpoch;
-    }
-
-    @Override
-    public final boolean active() {
-        return active;
-    }
-
-    /** The run loop is entered (true, then a sync before any instruction) or left. */
-    public final void setActive(boolean on) {
-        active = on;
-        if (on) {
-            syncWriteCache();
-        }
-    }
-
-    /** Drops every write tag if the log-dirty epoch moved on; between blocks of instructions. */
-    public final void syncWriteCache() {
-        long e = machine.dirtyLog().epoch();
-        if (e != flushedEpoch) {
-            Arrays.fill(kTagW, -1);
-            Arrays.fill(uTagW, -1);
-            flushedEpoch = e;
-        }
-    }
-
     CpuMmu(DomainMemory memory, CpuEnvironment env) {
-        this.memory = memory;
-        this.machine = memory.machine();
-        this.env = env;
-        machine.dirtyLog().register(this);
-        Arrays.fill(kTagR, -1);
-        Arrays.fill(kTagW, -1);
-        Arrays.fill(uTagR, -1);
-        Arrays.fill(uTagW, -1);
-        Arrays.fill(kMmioTagR, -1);
-        Arrays.fill(kMmioTagW, -1);
-        Arrays.fill(uMmioTagR, -1);
-        Arrays.fill(uMmioTagW, -1);
-        Arrays.fill(watchedPages, 1);
-        selectTlb(false);
+        super(memory, env);
     }
-
-    final void selectTlb(boolean user) {
-        userMode = user;
-        if (user) {
-            tagR = uTagR; tagW = uTagW; tOff = uOff; tMem = uMem; tNoExec = uNoExec;
-        } else {
-            tagR = kTagR; tagW = kTagW; tOff = kOff; tMem = kMem; tNoExec = kNoExec;
-        }
-    }
-
-    /** Forgets every cached translation ({@code globalsToo=false}: keeps PGE global pages, as a CR3 load). */
-    final void flushTlb(boolean globalsToo) {
-        boolean keepGlobals = !globalsToo && (cr4 & CR4_PGE) != 0;
-        for (int i = 0; i < TLB_SIZE; i++) {
-            if (!keepGlobals || !kGlobal[i]) {
-                kTagR[i] = -1;
-                kTagW[i] = -1;
-                kMmioTagR[i] = -1;
-                kMmioTagW[i] = -1;
-            }
-            if (!keepGlobals || !uGlobal[i]) {
-                uTagR[i] = -1;
-                uTagW[i] = -1;
-                uMmioTagR[i] = -1;
-                uMmioTagW[i] = -1;
-            }
-        }
-        flushFetch();
-    }
-
-    final void invlpg(int lin) {
-        int i = (lin >>> 12) & TLB_MASK;
-        kTagR[i] = kTagW[i] = uTagR[i] = uTagW[i] = -1;
-        kMmioTagR[i] = kMmioTagW[i] = uMmioTagR[i] = uMmioTagW[i] = -1;
-        flushFetch();
-    }
-
-    /** Drops the interpreter's cached code page (overridden by the decoder). */
-    abstract void flushFetch();
 
     // ------------------------------------------------------------------ page walk
 

@@ -4,7 +4,7 @@ package org.xenj.hypervisor.internal.cpu;
  * Architectural register state of one IA-32 vCPU and the lazy-flags machinery. The CPU class is
  * split by responsibility into a chain of abstract classes ending in the final {@link Cpu}, so
  * that all state is in plain fields of one object (fast access, no indirection) while no source
- * file grows huge: {@code CpuRegs -> CpuMmu -> CpuSeg -> CpuAlu -> CpuDecode -> CpuExec ->
+ * file grows huge: {@code CpuRegs -> CpuTlb -> CpuMmu -> CpuSeg -> CpuAlu -> CpuDecode -> CpuExec ->
  * CpuExec0F -> Cpu}.
  */
 abstract class CpuRegs {

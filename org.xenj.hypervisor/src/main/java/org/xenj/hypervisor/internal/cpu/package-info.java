@@ -5,7 +5,8 @@
  * One vCPU is one {@link org.xenj.hypervisor.internal.cpu.Cpu} object. Its code is split by
  * responsibility over a chain of package-private abstract classes so that all state stays in plain
  * fields of that single object (no indirection on the hot path) while no file grows large:
- * {@code CpuRegs} (registers, lazy flags) &rarr; {@code CpuMmu} (TLB, page walk, physical access)
+ * {@code CpuRegs} (registers, lazy flags) &rarr; {@code CpuTlb} (TLB slots, invalidation, watched code
+ * pages) &rarr; {@code CpuMmu} (page walk, TLB fill, linear and physical access)
  * &rarr; {@code CpuSeg} (descriptors, segment loads, stack) &rarr; {@code CpuTransfer} (IDT delivery,
  * far transfers, IRET, task switches, #DF/triple fault) &rarr; {@code CpuAlu} &rarr; {@code CpuDecode}
  * (fetch window, table-driven decoder) &rarr; {@code CpuString} &rarr; {@code CpuExec} (one-byte

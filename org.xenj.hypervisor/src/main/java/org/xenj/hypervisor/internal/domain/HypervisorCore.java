@@ -73,6 +73,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final ConcurrentSkipListMap<Integer, DomainImpl> domains = new ConcurrentSkipListMap<>();
     private final DeviceModelHandOver deviceHandOver = new DeviceModelHandOver(this);
     private final SaveRestore saveRestore = new SaveRestore(this);
+    private final HostQueries queries;
     final LiveMigration migration = new LiveMigration(this);
     private final CopyOnWriteArrayList<DomainListener> listeners = new CopyOnWriteArrayList<>();
     private final long startNanos = System.nanoTime();
@@ -111,6 +112,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         this.sched = new SchedulingCore(settings.pcpus(), this::log);
         this.pools = new CpuPoolManager(sched, new Directory(), settings.scheduler(), this::log);
         this.shutdowns = new ShutdownHandler(this);
+        this.queries = new HostQueries(plugins, sched, this::dom0CpuNanos);
         // Domain-0 runs no guest code: its frames are owned (accounted) but need no host bytes
         DomainMemory mem0 = new DomainMemory(machine, Domain.PRIVILEGED_ID);
         int[] dom0Mfns = machine.reserve(Domain.PRIVILEGED_ID, (int) dom0Frames);
@@ -658,73 +660,23 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
                 settings.scheduler(), pools.availableSchedulers(), System.nanoTime() - startNanos);
     }
 
-    /**
-     * Xen's capability words for the guest types that boot here, as their builders are there:
-     * PV x86_32 PAE, HVM 32-bit (with and without PAE; it needs a device model too) and PVH. Xen itself has no word of its own
-     * for PVH (it is an HVM container); {@code pvh-3.0-x86_32} says it boots.
-     */
     String xenCaps() {
-        List<String> caps = new ArrayList<>();
-        if (plugins.builderFor(DomainType.PV) != null) {
-            caps.add("xen-3.0-x86_32p");
-        }
-        if (plugins.builderFor(DomainType.HVM) != null && !plugins.deviceModels().isEmpty()) {
-            caps.add("hvm-3.0-x86_32");
-            caps.add("hvm-3.0-x86_32p");
-        }
-        if (plugins.builderFor(DomainType.PVH) != null) {
-            caps.add("pvh-3.0-x86_32");
-        }
-        return String.join(" ", caps);
+        return queries.xenCaps();
     }
 
     @Override
     public List<PCpuInfo> pcpus() {
-        List<PCpuInfo> out = new ArrayList<>();
-        for (int i = 0; i < sched.nrPcpus(); i++) {
-            PCpu p = sched.pcpu(i);
-            VCpu v = p.current();
-            out.add(new PCpuInfo(i, p.pool().name(), v == null ? -1 : v.domid(), v == null ? -1 : v.vcpuId(), p.busyNanos(), p.idleNanos()));
-        }
-        return out;
+        return queries.pcpus();
     }
 
     @Override
     public List<VCpuInfo> vcpus(int domid) {
-        DomainImpl d = requireDomain(domid);
-        List<VCpuInfo> out = new ArrayList<>();
-        if (d.sched == null) {
-            int n = d.vcpus();
-            long each = dom0CpuNanos() / n;
-            for (int i = 0; i < n; i++) {
-                out.add(new VCpuInfo(0, d.name, i, i % sched.nrPcpus(), org.xenj.hypervisor.api.VCpuState.RUNNING, each, new int[0]));
-            }
-            return out;
-        }
-        for (int i = 0; i < d.sched.vcpuCount(); i++) {
-            VCpu v = d.vcpu(i);
-            long[] aff = v.hardAffinity();
-            out.add(new VCpuInfo(domid, d.name, i, v.executingOn(), v.state(), v.cpuTimeNanos(), aff == null ? new int[0] : Bits.members(aff)));
-        }
-        return out;
+        return queries.vcpus(requireDomain(domid));
     }
 
     @Override
     public synchronized void pinVCpu(int domid, int vcpu, int[] pcpus) {
-        DomainImpl d = requireGuest(domid);
-        if (vcpu < 0 || vcpu >= d.sched.vcpuCount()) {
-            throw new HypervisorException("domain " + domid + " (" + d.name + ") has vCPUs 0.." + (d.sched.vcpuCount() - 1) + ", not " + vcpu);
-        }
-        long[] bits = null;
-        if (pcpus != null && pcpus.length > 0) {
-            for (int c : pcpus) {
-                if (c < 0 || c >= sched.nrPcpus()) {
-                    throw new HypervisorException("no pCPU " + c + " (pCPUs are 0.." + (sched.nrPcpus() - 1) + ")");
-                }
-            }
-            bits = Bits.of(pcpus);
-        }
-        PoolScheduler.affinityChanged(d.vcpu(vcpu), bits);
+        queries.pinVCpu(requireGuest(domid), vcpu, pcpus);
     }
 
     @Override
