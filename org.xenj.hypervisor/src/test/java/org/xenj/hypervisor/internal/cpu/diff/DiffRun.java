@@ -87,7 +87,7 @@ final class DiffRun {
             if (o == Oracle.NONE) {
                 continue;
             }
-            String m = DiffComparator.compare(c, native_.get(c), emulator.apply(c));
+            String m = DiffComparator.compare(c, native_.get(c), emulator.apply(c), host.keepsFop(o), host.keepsFdp(o));
             if (m != null) {
                 r.mismatches.add(m);
             }
