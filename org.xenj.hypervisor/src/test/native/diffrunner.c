@@ -389,7 +389,7 @@ int main(int argc, char **argv) {
             memcpy(data, case_data, data_len);
             g_vector = -1;
             g_error = 0;
-            alarm(5);
+            alarm(2); /* DiffRun.WATCHDOG_SECONDS: a case takes microseconds; only a stalled one lasts */
 #if defined(__i386__)
             if (sigsetjmp(g_jmp, 1) == 0) {
                 run_native();

@@ -40,7 +40,7 @@ final class DiffRun {
     }
 
     /** The native runner's per-case alarm (diffrunner.c), reported as vector 255. */
-    static final int WATCHDOG_SECONDS = 5;
+    static final int WATCHDOG_SECONDS = 2;
     private static final int WATCHDOG_VECTOR = 255;
 
     /** Cases whose memory accesses are locked (LOCK prefix, or XCHG with memory): the split-lock suspects. */
