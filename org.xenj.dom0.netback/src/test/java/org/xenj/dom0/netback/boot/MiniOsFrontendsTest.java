@@ -169,9 +169,14 @@ class MiniOsFrontendsTest {
                     ring = rxRing(xen, d.id());
                 }
                 System.out.println("[minios-net] Mini-OS's rx ring: req_prod=" + ring[0] + " rsp_prod=" + ring[1] + " rsp_event=" + ring[2]);
-                assertEquals(100, ring[1], "netback published 100 rx responses");
-                assertEquals(101, ring[2], "Mini-OS took all 100 responses off its rx ring and waits for the 101st");
-                assertEquals(356, ring[0], "Mini-OS gave back a buffer for every response it took");
+                String stuck = "";
+                if (ring[2] != 101 || ring[0] != 356) {
+                    xen.debugKeys("d"); // where its vCPU is, and its upcall_pending/upcall_mask
+                    stuck = "\n" + String.join("\n", xen.dmesg()) + "\n" + c.text();
+                }
+                assertEquals(100, ring[1], "netback published 100 rx responses" + stuck);
+                assertEquals(101, ring[2], "Mini-OS took all 100 responses off its rx ring and waits for the 101st" + stuck);
+                assertEquals(356, ring[0], "Mini-OS gave back a buffer for every response it took" + stuck);
                 // (2) Its handler prints '<len> bytes incoming at <va>' per frame: printk sends each line with
                 // console_io (one hypercall, a '(dN) ' line in the hypervisor log) and into the console ring. Only
                 // the console_io line of the handler is whole every time: printk is not reentrant (one static
