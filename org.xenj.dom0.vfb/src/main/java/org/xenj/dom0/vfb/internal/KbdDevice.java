@@ -14,14 +14,19 @@ import org.xenj.hypervisor.spi.backend.GrantMapping;
  * XENKBD_TYPE_POS (absolute, when the frontend wrote {@code request-abs-pointer}) or
  * XENKBD_TYPE_MOTION, buttons as BTN_LEFT/RIGHT/MIDDLE keys, the wheel as {@code rel_z}. The ring
  * page comes from {@code page-gref} (a grant) or, from older frontends, {@code page-ref} (a frame).
- * Input arrives on console client threads and is handed to the backend's executor; when the ring
- * is full (the frontend stopped reading) events are dropped and counted, never queued without bound.
+ * Input arrives on console client threads and is handed to the backend's executor. When the ring
+ * is full (a slow guest) events wait in a backlog of {@link #BACKLOG} that is flushed when the
+ * frontend signals it consumed (kbdfront notifies after reading); past that, or when the
+ * frontend's {@code in_cons} is garbage, they are dropped and counted, never queued without bound.
  */
 final class KbdDevice extends XenbusDevice implements InputSink {
 
     static final int IN_CONS = 0, IN_PROD = 4, IN_RING_OFFS = 1024, IN_RING_LEN = 2048 / FbProtocol.EVENT_SIZE;
     static final int TYPE_MOTION = 1, TYPE_KEY = 3, TYPE_POS = 4;
     static final int BTN_LEFT = 0x110, BTN_RIGHT = 0x111, BTN_MIDDLE = 0x112, KEY_MAX = 0x2ff;
+    /** Events kept while the ring is full: a few seconds of fast typing. */
+    static final int BACKLOG = 1024;
+    private final java.util.ArrayDeque<byte[]> backlog = new java.util.ArrayDeque<>();
 
     private final int width, height;
     private GrantMapping page;
@@ -63,14 +68,15 @@ final class KbdDevice extends XenbusDevice implements InputSink {
         }
         abs = "1".equals(String.valueOf(xs.read(fe + "/request-abs-pointer")).trim());
         inProd = page.read32(IN_PROD);
-        evtchn = ctx.bindInterdomain(port.intValue(), () -> {
-        }); // kbdif defines no frontend → backend events
+        // kbdif defines no frontend → backend events; kbdfront signals after it consumed the ring
+        evtchn = ctx.bindInterdomain(port.intValue(), this::flush);
         ctx.log("vkbd: connected (" + (gref != null ? "page-gref " + gref : "page-ref " + ref) + ", port " + port
                 + (abs ? ", absolute pointer" : ", relative pointer") + ")");
     }
 
     @Override
     protected void disconnect() {
+        backlog.clear();
         if (evtchn != null) {
             evtchn.close();
             evtchn = null;
@@ -143,27 +149,54 @@ final class KbdDevice extends XenbusDevice implements InputSink {
         ev[off + 3] = (byte) (v >>> 24);
     }
 
-    /** Puts {@link #ev} on the in-ring unless it is full (or the frontend's in_cons is nonsense); notifies. */
+    /** Queues {@link #ev} behind the backlog and puts what fits on the ring. */
     private void send() {
+        if (page == null || evtchn == null || !connected()) {
+            return;
+        }
+        if (backlog.size() >= BACKLOG) {
+            dropped++;
+            if (dropped == 1 || dropped % 1000 == 0) {
+                ctx.log("vkbd: the frontend does not read its ring: " + dropped + " events dropped");
+            }
+            return;
+        }
+        backlog.add(ev.clone());
+        flush();
+    }
+
+    /** Moves backlog to the ring while it has room; notifies once if anything was put. */
+    private void flush() {
         GrantMapping p = page;
         EventChannel port = evtchn;
-        if (p == null || port == null || !connected()) {
+        if (p == null || port == null || backlog.isEmpty()) {
             return;
         }
         try {
             int cons = p.read32(IN_CONS);
-            if (Integer.compareUnsigned(inProd - cons, IN_RING_LEN) >= 0) {
-                dropped++;
-                if (dropped == 1 || dropped % 1000 == 0) {
-                    ctx.log("vkbd: ring full or in_cons " + Integer.toUnsignedString(cons) + " out of range: " + dropped + " events dropped");
+            int put = 0;
+            while (!backlog.isEmpty()) {
+                int used = inProd - cons;
+                if (Integer.compareUnsigned(used, IN_RING_LEN) > 0) {
+                    // in_cons is not where a reader could be: drop what waits, the ring is the frontend's problem
+                    dropped += backlog.size();
+                    backlog.clear();
+                    ctx.log("vkbd: in_cons " + Integer.toUnsignedString(cons) + " out of range; events dropped");
+                    break;
                 }
-                return;
+                if (used == IN_RING_LEN) {
+                    break;
+                }
+                p.write(IN_RING_OFFS + Integer.remainderUnsigned(inProd, IN_RING_LEN) * FbProtocol.EVENT_SIZE, backlog.poll(), 0,
+                        FbProtocol.EVENT_SIZE);
+                inProd++;
+                put++;
             }
-            p.write(IN_RING_OFFS + Integer.remainderUnsigned(inProd, IN_RING_LEN) * FbProtocol.EVENT_SIZE, ev, 0, ev.length);
-            inProd++;
-            p.write32(IN_PROD, inProd);
-            sent++;
-            port.notifyRemote();
+            if (put > 0) {
+                p.write32(IN_PROD, inProd);
+                sent += put;
+                port.notifyRemote();
+            }
         } catch (BackendException e) {
             ctx.log("vkbd: ring page lost (" + e.getMessage() + "); disconnected");
             disconnect();

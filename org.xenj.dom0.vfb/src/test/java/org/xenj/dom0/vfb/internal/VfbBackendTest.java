@@ -139,11 +139,19 @@ class VfbBackendTest {
         assertEquals(400, FbProtocol.int32(ring, e0 + 84));
         assertEquals(300, FbProtocol.int32(ring, e0 + 88));
         assertEquals(KbdDevice.BTN_LEFT, FbProtocol.int32(ring, e0 + 124));
-        // a frontend that stopped reading: the ring fills, the rest is dropped
+        // a slow frontend: the ring fills, the rest waits and goes on once it read and signalled
         for (int i = 0; i < 200; i++) {
             d.input().key(31, i % 2 == 0);
         }
-        assertEquals(KbdDevice.IN_RING_LEN, FbProtocol.int32(ring, KbdDevice.IN_PROD));
+        assertEquals(4 + KbdDevice.IN_RING_LEN - 4, FbProtocol.int32(ring, KbdDevice.IN_PROD), "the ring is full");
+        FakeFrontend.put32(ring, KbdDevice.IN_CONS, KbdDevice.IN_RING_LEN);
+        f.signal(KBD_PORT);
+        assertEquals(2 * KbdDevice.IN_RING_LEN, FbProtocol.int32(ring, KbdDevice.IN_PROD), "the backlog moved on");
+        // one that never reads: past the backlog, events are dropped, never kept without bound
+        for (int i = 0; i < 3 * KbdDevice.BACKLOG; i++) {
+            d.input().key(31, i % 2 == 0);
+        }
+        assertEquals(2 * KbdDevice.IN_RING_LEN, FbProtocol.int32(ring, KbdDevice.IN_PROD));
     }
 
     @Test
