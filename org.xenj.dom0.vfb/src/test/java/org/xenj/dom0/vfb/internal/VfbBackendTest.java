@@ -118,6 +118,17 @@ class VfbBackendTest {
     }
 
     @Test
+    void theVfbEntryIsReadAsXlCfgAndTheToolstackWriteIt() {
+        // the toolstack keeps lists as ["item", ...] (XlValue.rawForm); xl.cfg files use either quote
+        assertEquals(Map.of("vnc", "1", "vnclisten", "0.0.0.0", "vncdisplay", "2"),
+                VfbSpec.consoleSettings("[\"vnc=1, vnclisten=0.0.0.0, vncdisplay=2, keymap=de\", \"vnc=0\"]"));
+        assertEquals(Map.of("vnc", "1", "vncunused", "1"), VfbSpec.consoleSettings("[ 'vnc=1,vncunused=1' ]"));
+        assertEquals(Map.of("vnc", "1"), VfbSpec.consoleSettings("vnc=1"));
+        assertEquals(Map.of(), VfbSpec.consoleSettings("[ ]"));
+        assertEquals(Map.of(), VfbSpec.consoleSettings("[ 'sdl=1' ]"));
+    }
+
+    @Test
     void keysAndTheAbsolutePointerGoOnTheVkbdRing() throws Exception {
         FakeFrontend f = new FakeFrontend("[ 'vnc=1' ]");
         VfbBackend backend = new VfbBackend();

@@ -487,6 +487,9 @@ class BackendHostTest {
         assertTrue(dmesg.stream().anyMatch(l -> l.contains("(Bad Kind!): ignored")), dmesg.toString());
         assertEquals(java.util.Set.of("vbd", "vif", "pvtest"), BackendKinds.requested(DomainConfig.builder("x")
                 .disks(List.of("file:/x.img,xvda,w")).vifs(List.of("bridge=xenbr0")).raw(Map.of("backends", "\"pvtest\"")).build()));
+        // vfb entries ask for the PV framebuffer backend (it serves vkbd too); an empty list does not
+        assertEquals(java.util.Set.of("vfb"), BackendKinds.requested(DomainConfig.builder("x").raw(Map.of("vfb", "[\"vnc=1\"]")).build()));
+        assertEquals(java.util.Set.of(), BackendKinds.requested(DomainConfig.builder("x").raw(Map.of("vfb", "[ ]")).build()));
     }
 
     @Test
