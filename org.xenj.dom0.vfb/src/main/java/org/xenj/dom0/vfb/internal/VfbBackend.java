@@ -24,17 +24,13 @@ public final class VfbBackend implements Backend {
 
     public static final String KIND = "vfb";
 
-    private final BundleContext bundle;
+    /** Null outside OSGi (in-process boots, tests): the displays are then had from {@link #display}. */
+    private volatile BundleContext bundle;
     private final Map<Integer, PvConsole> consoles = new ConcurrentHashMap<>();
 
     @Activate
-    public VfbBackend(BundleContext bundle) {
+    void activate(BundleContext bundle) {
         this.bundle = bundle;
-    }
-
-    /** Outside OSGi (in-process boots, tests): the displays are had from {@link #display}. */
-    public VfbBackend() {
-        this(null);
     }
 
     @Override
@@ -44,6 +40,7 @@ public final class VfbBackend implements Backend {
         c.create();
         consoles.put(domid, c);
         ServiceRegistration<?> reg = null;
+        BundleContext bundle = this.bundle;
         if (bundle != null) {
             Hashtable<String, Object> props = new Hashtable<>();
             props.put(GuestDisplay.DOMID, domid);
