@@ -4,7 +4,10 @@
 #   pv (xen_platform_pci=1, PVHVM): finds Xen (CPUID, hypercalls, callback vector, xenbus, platform
 #      PCI device, port 0xe9); unplugs the IDE disks qemu-dm had opened and xen-blkfront takes them
 #      over from blkback: xvda raw ext4, xvdb qcow2 overlay (4-page ring, indirect requests, flushes),
-#      xvdc hot-plugged and detached; xen-netfront on xenbr0, a vif hot-plugged and detached.
+#      xvdc hot-plugged and detached; xen-netfront on xenbr0, a vif hot-plugged and detached;
+#      xen-fbfront and xen-kbdfront (built into Debian's 686-pae kernel) on Domain 0's vfb/vkbd
+#      backend (vfb = [ 'vnc=1' ]): tty1's text read back over VNC by vncsnapshot and tesseract,
+#      keys typed over VNC reach a shell on tty1 through vkbd.
 #   pc (xen_platform_pci=0, a bare PC): finds no hypervisor; ata_piix on the PIIX3 IDE (ext4 sda,
 #      64 MiB O_DIRECT dd on sdb with MB/s printed, ISO9660 sr0); 8139too and ne2k-pci on xenbr0;
 #      sr0 gets xen:cd-eject ("No medium found") and xen:cd-insert of a second ISO, kept across the
@@ -36,7 +39,7 @@ KERNEL_FLAVOUR=686-pae scripts/build-guest.sh "$GUEST"
 # 686-pae build into a 686 one
 PC_GUEST=${XENJ_GUEST_DIR:-$PWD/guest}
 [ -n "${XENJ_GUEST_DIR:-}" ] || scripts/build-guest.sh "$PC_GUEST"
-for opt in CONFIG_XEN_BLKDEV_FRONTEND CONFIG_XEN_NETDEV_FRONTEND CONFIG_ATA_PIIX; do
+for opt in CONFIG_XEN_BLKDEV_FRONTEND CONFIG_XEN_NETDEV_FRONTEND CONFIG_ATA_PIIX CONFIG_XEN_FBDEV_FRONTEND CONFIG_INPUT_XEN_KBDDEV_FRONTEND; do
     grep -q "^$opt=[ym]" "$GUEST/config" || { echo "guest-devices: $GUEST/config lacks $opt" >&2; exit 1; }
 done
 for opt in CONFIG_ATA_PIIX CONFIG_8139TOO CONFIG_NE2K_PCI; do

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.xenj.dom0.blkback.internal.BlkbackService;
 import org.xenj.dom0.block.internal.BlockImagesService;
 import org.xenj.dom0.netback.internal.Netback;
+import org.xenj.dom0.vfb.internal.VfbBackend;
 import org.xenj.dom0.vswitch.api.Port;
 import org.xenj.dom0.vswitch.internal.SwitchService;
 import org.xenj.hvm.qemudm.internal.QemuDeviceModel;
@@ -80,6 +81,7 @@ class GuestDevicesBootTest {
     BlkbackService blkback;
     SwitchService sw;
     Netback netback;
+    VfbBackend vfb;
     NetNamespace netns;
     Plugins plugins;
     QemuDeviceModel qemuDm;
@@ -144,6 +146,8 @@ class GuestDevicesBootTest {
         plugins.addDeviceModel(qemuDm);
         plugins.addBackend(blkback, BlkbackService.KIND);
         plugins.addBackend(netback, Netback.KIND);
+        vfb = new VfbBackend(); // pv's xen-fbfront and xen-kbdfront (vfb = [ 'vnc=1' ])
+        plugins.addBackend(vfb, VfbBackend.KIND);
         // room for a second pc (200 MiB) while it migrates to localhost
         xen = new HypervisorCore(CoreConfig.parse("680M", 2, "32M", "credit"), plugins);
         migrationPort = xen.configureMigration("guest-devices-migration", true, "127.0.0.1", 0);
@@ -188,8 +192,9 @@ class GuestDevicesBootTest {
 
     private DomainConfig config(String name, String platformPci, String cmdline, List<String> disks, List<String> vifs, Path guest) {
         // the bare PC has a screen: the stdvga with a VNC console (VgaConsoleChecks)
+        // the PVHVM guest has a PV framebuffer and keyboard served over VNC (PvConsole checks)
         Map<String, String> raw = name.equals("pc") ? Map.of("xen_platform_pci", platformPci, "vga", "\"stdvga\"", "vnc", "1")
-                : Map.of("xen_platform_pci", platformPci);
+                : Map.of("xen_platform_pci", platformPci, "vfb", "[ 'vnc=1' ]");
         return DomainConfig.builder(name).type(DomainType.HVM).memoryMiB(200)
                 .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
                 .cmdline(cmdline).onPoweroff(ShutdownAction.DESTROY).disks(disks).vifs(vifs)
@@ -283,6 +288,23 @@ class GuestDevicesBootTest {
     @Order(1)
     void keysTypedOverVncReachTheBarePcsShell() throws Exception {
         new VgaConsoleChecks(pc, qemuDm, pcDom.id(), tmp).keysOverVnc();
+    }
+
+    @Test
+    @Order(1)
+    void thePvhvmGuestsXenFbfrontConsoleIsOnVnc() throws Exception {
+        pvConsole().consoleOverVnc();
+    }
+
+    @Test
+    @Order(1)
+    void keysTypedOverVncReachThePvhvmGuestsShellThroughXenKbdfront() throws Exception {
+        pvConsole().keysOverVnc();
+    }
+
+    private VgaConsoleChecks pvConsole() {
+        return new VgaConsoleChecks(pv, () -> vfb.display(pvDom.id()), pvDom.id(), tmp, "xen", List.of("Xen Virtual Keyboard"),
+                "xen.fbfront\\|xenfb\\|xen.kbdfront\\|xenkbd\\|Xen Virtual\\|frame buffer\\|fb0");
     }
 
     @Test

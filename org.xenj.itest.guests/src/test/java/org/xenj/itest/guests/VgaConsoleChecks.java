@@ -20,8 +20,9 @@ import org.xenj.dom0.vnc.internal.VncService;
 import org.xenj.hvm.qemudm.internal.QemuDeviceModel;
 
 /**
- * The bare PC's stdvga and VNC console, with real clients as the oracle: Linux's bochs-drm drives
- * the stdvga and fbcon draws tty1 on it; a marker written to tty1 is read back by Debian's
+ * A guest's graphical console over VNC, with real clients as the oracle: the bare PC's stdvga
+ * (Linux's bochs-drm) or the PVHVM guest's PV framebuffer (Linux's xen-fbfront, its keys through
+ * xen-kbdfront); fbcon draws tty1 on it; a marker written to tty1 is read back by Debian's
  * {@code vncsnapshot} over VNC, compared with the server's own screenshot, and found by Debian's
  * {@code tesseract} OCR; keystrokes sent over RFB reach a shell on tty1.
  */
@@ -30,38 +31,62 @@ final class VgaConsoleChecks {
     static final String MARKER = "VNCMARK 4242";
 
     private final GuestShell pc;
-    private final QemuDeviceModel qemuDm;
+    private final java.util.function.Supplier<GuestDisplay> displays;
     private final int domid;
     private final Path tmp;
+    /** What /proc/fb names the guest's framebuffer driver, and the names its keyboard has in /proc/bus/input/devices. */
+    private final String fbDriver;
+    private final java.util.List<String> keyboards;
+    private final String grep;
 
     VgaConsoleChecks(GuestShell pc, QemuDeviceModel qemuDm, int domid, Path tmp) {
-        this.pc = pc;
-        this.qemuDm = qemuDm;
+        this(pc, () -> qemuDm.display(domid), domid, tmp, "bochs", java.util.List.of("AT Translated Set 2 keyboard", "AT Raw Set 2 keyboard"),
+                "bochs\\|fb0");
+    }
+
+    /** {@code grep}: a basic regular expression for the dmesg lines worth printing. */
+    VgaConsoleChecks(GuestShell g, java.util.function.Supplier<GuestDisplay> displays, int domid, Path tmp, String fbDriver,
+            java.util.List<String> keyboards, String grep) {
+        this.pc = g;
+        this.displays = displays;
         this.domid = domid;
         this.tmp = tmp;
+        this.fbDriver = fbDriver;
+        this.keyboards = keyboards;
+        this.grep = grep;
     }
 
     Object consoleOverVnc() throws Exception {
-        String fb = pc.run("cat /proc/fb; dmesg | grep -i -m3 'bochs\\|fb0'", 60);
-        System.out.println("[guest-devices] pc: " + fb.replace('\n', ' '));
-        assertTrue(fb.contains("bochs"), "bochs-drm drives the stdvga: " + fb);
-        GuestDisplay display = qemuDm.display(domid);
-        assertNotNull(display, "pc has a display");
+        String fb = pc.run("cat /proc/fb", 60);
+        String lines = pc.run("dmesg | grep -i -m8 '" + grep + "'", 60);
+        System.out.println("[guest-devices] " + pc.name() + ": /proc/fb: " + fb.strip() + "; dmesg: " + lines.strip().replace('\n', '|'));
+        assertTrue(fb.contains(fbDriver), fbDriver + " drives the screen (/proc/fb): " + fb);
+        GuestDisplay display = displays.get();
+        assertNotNull(display, pc.name() + " has a display");
         VncService vnc = new VncService();
         vnc.addDisplay(display);
         try {
             var endpoint = vnc.endpoint(domid).orElseThrow();
             assertTrue(endpoint.port() >= 5900, "VNC listens: " + endpoint);
-            System.out.println("[guest-devices] pc: VNC on " + endpoint.host() + ":" + endpoint.port());
+            System.out.println("[guest-devices] " + pc.name() + ": VNC on " + endpoint.host() + ":" + endpoint.port());
             pc.run("printf '\\033[2J\\033[H\\n\\n    " + MARKER + " HELLO FROM TTY1\\n\\n' > /dev/tty1; echo marked", 60);
             Framebuffer shot = settled(vnc);
             int lit = 0;
             for (int p : shot.pixels()) {
                 lit += (p & 0xffffff) != 0 ? 1 : 0;
             }
-            System.out.printf("[guest-devices] pc: screen %dx%d, %d lit pixels%n", shot.width(), shot.height(), lit);
+            System.out.printf("[guest-devices] " + pc.name() + ": screen %dx%d, %d lit pixels%n", shot.width(), shot.height(), lit);
             assertTrue(lit > 200, "the marker lights pixels on the screen");
-            Path ours = tmp.resolve("screenshot.png");
+            // the marker is the third text row (two newlines after the clear): with fbcon's 8x16 font, pixels 32..47
+            int band = 0;
+            for (int y = 32; y < 48 && y < shot.height(); y++) {
+                for (int x = 0; x < shot.width(); x++) {
+                    band += (shot.pixels()[y * shot.width() + x] & 0xffffff) != 0 ? 1 : 0;
+                }
+            }
+            System.out.printf("[guest-devices] %s: %d of them on the marker's text row (y 32..47)%n", pc.name(), band);
+            assertTrue(band > 200, "the marker's glyphs are on the row the console wrote: " + band + " lit pixels there");
+            Path ours = tmp.resolve(pc.name() + "-screenshot.png");
             ImageIO.write(image(shot), "png", ours.toFile());
             realClientSnapshot(endpoint.port(), shot);
         } finally {
@@ -73,7 +98,7 @@ final class VgaConsoleChecks {
     /** Keys typed over RFB reach a shell on tty1 (skipped, with the reason, when the guest has no PS/2 keyboard). */
     Object keysOverVnc() throws Exception {
         VncService vnc = new VncService();
-        vnc.addDisplay(qemuDm.display(domid));
+        vnc.addDisplay(displays.get());
         try {
             keystrokesReachTheShell(vnc.endpoint(domid).orElseThrow().port());
         } finally {
@@ -105,10 +130,10 @@ final class VgaConsoleChecks {
     /** Debian's vncsnapshot (RFB 3.3, JPEG output) against the console; its picture matches ours, OCR finds the marker. */
     private void realClientSnapshot(int port, Framebuffer ours) throws Exception {
         if (HostTools.which("vncsnapshot") == null) {
-            System.out.println("[guest-devices] pc: SKIPPED the vncsnapshot oracle: vncsnapshot is not installed (scripts/setup-debian.sh installs it)");
+            System.out.println("[guest-devices] " + pc.name() + ": SKIPPED the vncsnapshot oracle: vncsnapshot is not installed (scripts/setup-debian.sh installs it)");
             return;
         }
-        Path jpg = tmp.resolve("vncsnapshot.jpg");
+        Path jpg = tmp.resolve(pc.name() + "-vncsnapshot.jpg");
         HostTools.run("timeout", "120", "vncsnapshot", "-quiet", "-quality", "100", "127.0.0.1:" + (port - 5900), jpg.toString());
         BufferedImage snap = ImageIO.read(jpg.toFile());
         assertNotNull(snap, "vncsnapshot wrote a JPEG");
@@ -126,11 +151,11 @@ final class VgaConsoleChecks {
             }
         }
         double mean = diff / (3.0 * ours.width() * ours.height());
-        System.out.printf("[guest-devices] pc: vncsnapshot %dx%d vs xen screenshot: mean |diff| %.3f per channel (JPEG), max %d%n",
+        System.out.printf("[guest-devices] " + pc.name() + ": vncsnapshot %dx%d vs xen screenshot: mean |diff| %.3f per channel (JPEG), max %d%n",
                 snap.getWidth(), snap.getHeight(), mean, maxDiff);
         assertTrue(mean < 4.0, "vncsnapshot's picture is the screen (JPEG error only): mean " + mean);
         if (HostTools.which("tesseract") == null) {
-            System.out.println("[guest-devices] pc: SKIPPED the OCR oracle: tesseract is not installed (scripts/setup-debian.sh installs tesseract-ocr)");
+            System.out.println("[guest-devices] " + pc.name() + ": SKIPPED the OCR oracle: tesseract is not installed (scripts/setup-debian.sh installs tesseract-ocr)");
             return;
         }
         // OCR reads larger glyphs better: the top of the screen, scaled 3x
@@ -139,22 +164,22 @@ final class VgaConsoleChecks {
         java.awt.Graphics2D g = top.createGraphics();
         g.drawImage(snap.getSubimage(0, 0, w, h), 0, 0, w * 3, h * 3, null);
         g.dispose();
-        Path png = tmp.resolve("ocr.png");
+        Path png = tmp.resolve(pc.name() + "-ocr.png");
         ImageIO.write(top, "png", png.toFile());
         String text = HostTools.run("tesseract", png.toString(), "stdout");
-        System.out.println("[guest-devices] pc: tesseract read: " + text.strip().replace('\n', '|'));
+        System.out.println("[guest-devices] " + pc.name() + ": tesseract read: " + text.strip().replace('\n', '|'));
         // the digits and words, not the first letter: tesseract read fbcon's V as U once ("UNCMARK 4242 ...")
         assertTrue(text.contains("4242 HELLO FROM TTY1"), "OCR of vncsnapshot's picture finds the marker line: " + text);
     }
 
     /** A shell on tty1, keys typed over RFB (KeyEvent messages), the result read on the serial console. */
     private void keystrokesReachTheShell(int port) throws Exception {
-        String input = pc.run("dmesg | grep -i 'i8042\\|serio\\|atkbd'; grep -h '^N:' /proc/bus/input/devices", 60);
-        System.out.println("[guest-devices] pc: input devices: " + input.strip().replace('\n', '|'));
-        if (!input.contains("AT Translated Set 2 keyboard") && !input.contains("AT Raw Set 2 keyboard")) {
+        String input = pc.run("dmesg | grep -i 'i8042\\|serio\\|atkbd\\|xen.kbd'; grep -h '^N:' /proc/bus/input/devices", 60);
+        System.out.println("[guest-devices] " + pc.name() + ": input devices: " + input.strip().replace('\n', '|'));
+        if (keyboards.stream().noneMatch(input::contains)) {
             // said, not passed: the keyboard path is then untested end to end (Ps2InputTest covers the 8042 side)
-            System.out.println("[guest-devices] pc: SKIPPED keys over VNC: the guest's i8042 driver found no keyboard");
-            org.junit.jupiter.api.Assumptions.assumeTrue(false, "the guest has no PS/2 keyboard: " + input);
+            System.out.println("[guest-devices] " + pc.name() + ": SKIPPED keys over VNC: the guest found no keyboard of " + keyboards);
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "the guest has no keyboard of " + keyboards + ": " + input);
         }
         pc.run("rm -f /tmp/vk; setsid sh -c 'exec sh </dev/tty1 >/dev/tty1 2>&1' & sleep 1; echo started", 60);
         try (Socket s = new Socket("127.0.0.1", port)) {
@@ -186,7 +211,7 @@ final class VgaConsoleChecks {
             Thread.sleep(1000);
             got = pc.run("cat /tmp/vk 2>/dev/null; echo .", 30);
         }
-        System.out.println("[guest-devices] pc: typed over VNC, the tty1 shell wrote: " + got.strip().replace('\n', ' '));
+        System.out.println("[guest-devices] " + pc.name() + ": typed over VNC, the tty1 shell wrote: " + got.strip().replace('\n', ' '));
         assertTrue(got.contains("vnc-keys-ok"), "keys typed over VNC reached the shell on tty1: " + got);
     }
 }

@@ -7,7 +7,8 @@ import org.xenj.hypervisor.api.DomainConfig;
 
 /**
  * Which backend kinds a domain configuration asks for: {@code vbd} for {@code disk} entries,
- * {@code vif} for {@code vif} entries, and every kind named in the xenj key {@value #KEY}
+ * {@code vif} for {@code vif} entries, {@code vfb} for {@code vfb} entries (the PV framebuffer and, as
+ * in Xen, its {@code vkbd} keyboard: one backend serves both), and every kind named in the xenj key {@value #KEY}
  * ({@code backends = ["pvtest"]} or {@code backends = "pvtest"}).
  */
 public final class BackendKinds {
@@ -26,6 +27,10 @@ public final class BackendKinds {
         }
         if (!config.vifs().isEmpty()) {
             kinds.add("vif");
+        }
+        String vfb = config.raw().get("vfb");
+        if (vfb != null && !vfb.replaceAll("[\\[\\]\\s'\",]", "").isEmpty()) {
+            kinds.add("vfb");
         }
         String listed = config.raw().get(KEY);
         if (listed != null) {

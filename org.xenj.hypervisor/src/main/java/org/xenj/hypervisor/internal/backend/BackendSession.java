@@ -327,6 +327,22 @@ final class BackendSession implements BackendContext {
     }
 
     @Override
+    public GrantMapping mapGuestFrame(long gfn, boolean writable) {
+        checkAttached();
+        org.xenj.hypervisor.internal.hypercall.XenDomain d = host.domain(domid);
+        if (d == null || d.ownedMfn(gfn) < 0) {
+            throw new BackendException("frame " + gfn + " is not d" + domid + "'s RAM");
+        }
+        GuestFrameMapping m = new GuestFrameMapping(this, d, gfn, writable);
+        held.add(m);
+        if (!attached) {
+            m.unmap();
+            checkAttached();
+        }
+        return m;
+    }
+
+    @Override
     public void copyFromGrant(int ref, int offset, byte[] dst, int dstOff, int len) {
         copy(ref, offset, dst, dstOff, len, false);
     }

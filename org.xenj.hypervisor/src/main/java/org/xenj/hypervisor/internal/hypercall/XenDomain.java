@@ -157,6 +157,21 @@ public final class XenDomain {
         }
     }
 
+    /**
+     * The machine frame behind the domain's frame {@code gfn} (PV: the frame itself) if the domain
+     * owns it, else -1: a foreign frame in an HVM p2m (a grant mapping) or a freed one is refused.
+     */
+    public int ownedMfn(long gfn) {
+        if (gfn < 0 || gfn > 0xffffffffL) {
+            return -1;
+        }
+        if (pv) {
+            return gfn < machine.totalFrames() && machine.owner(gfn) == domid ? (int) gfn : -1;
+        }
+        int mfn = memory.mfn(gfn);
+        return mfn >= 0 && machine.owner(mfn) == domid ? mfn : -1;
+    }
+
     /** Pages of RAM the domain holds (Xen's tot_pages). */
     public long currentPages() {
         long n = memory.populatedFrames();

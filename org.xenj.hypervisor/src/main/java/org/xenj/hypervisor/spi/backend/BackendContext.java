@@ -58,6 +58,20 @@ public interface BackendContext {
     /** Grant copy into the frontend's grant {@code ref} at {@code offset}; the grant must be writable. */
     void copyToGrant(int ref, int offset, byte[] src, int srcOff, int len);
 
+    /**
+     * Maps the frontend's own guest frame {@code gfn} (a machine frame for a PV frontend), as Xen's
+     * privileged foreign mapping does for protocols that name frames instead of grants: the PV
+     * framebuffer's {@code page-ref} and page directory ({@code io/fbif.h}). Refused
+     * ({@link BackendException}) unless the frame is RAM the frontend owns; every access checks that
+     * again, so a frame the frontend handed back (or one granted to it by a third domain) is never
+     * read or written. The mapping's {@link GrantMapping#ref()} is -1.
+     *
+     * @since 1.2
+     */
+    default GrantMapping mapGuestFrame(long gfn, boolean writable) {
+        throw new UnsupportedOperationException("this hypervisor does not map guest frames for backends");
+    }
+
     /** A line in dmesg, prefixed with the backend's kind and the domain. */
     void log(String message);
 }

@@ -20,6 +20,8 @@
  *
  * <p>Since 1.2: {@link org.xenj.hypervisor.spi.backend.SharedRing#awaitRequests} for a consumer that
  * needs several requests at once (a packet over several rx buffers).
+ * <p>Also since 1.2: {@link org.xenj.hypervisor.spi.backend.BackendContext#mapGuestFrame}, the frontend's
+ * own frames by number, for protocols that name frames rather than grants (the PV framebuffer).
  */
 @Version("1.2.0")
 @Export

@@ -255,6 +255,36 @@ class BackendHostTest {
     }
 
     @Test
+    void guestFramesAreMappedByNumberOnlyWhileTheFrontendOwnsThem() throws Exception {
+        PvFixture.Dom a = f.pv(1);
+        PvFixture.Dom other = f.pv(2);
+        int mine = a.scratch(10);
+        a.hc.memory.write32(mine, 0x44444444);
+        int theirs = other.scratch(10);
+        other.hc.memory.write32(theirs, 0x55555555);
+        TestBackend b = new TestBackend(c -> () -> { });
+        BackendContext c = attached(b, 1);
+
+        GrantMapping page = c.mapGuestFrame(a.mfnOfVa(mine), true);
+        assertEquals(-1, page.ref());
+        assertEquals(0x44444444, page.read32(0));
+        page.write32(4, 0x66666666);
+        assertEquals(0x66666666, a.hc.memory.read32(mine + 4), "the guest sees the backend's write");
+        assertThrows(BackendException.class, () -> page.read32(4094), "outside the page");
+        GrantMapping ro = c.mapGuestFrame(a.mfnOfVa(mine), false);
+        assertThrows(BackendException.class, () -> ro.write32(0, 0), "mapped read-only");
+        // another domain's frame, a frame past the end of memory, a negative one: never the frontend's
+        assertThrows(BackendException.class, () -> c.mapGuestFrame(other.mfnOfVa(theirs), false));
+        assertThrows(BackendException.class, () -> c.mapGuestFrame(1L << 40, false));
+        assertThrows(BackendException.class, () -> c.mapGuestFrame(-1, false));
+        // the frontend goes: its frames are freed, the mapping reads nothing any more
+        backends.domainGone(1);
+        f.host.destroyDomain(1);
+        assertFalse(page.live());
+        assertThrows(BackendException.class, () -> page.read32(0));
+    }
+
+    @Test
     void aRingOnARealGrantServesRequestsAndReportsAHostileProducer() throws Exception {
         PvFixture.Dom a = f.pv(1);
         int table = grantTable(a);
@@ -457,6 +487,9 @@ class BackendHostTest {
         assertTrue(dmesg.stream().anyMatch(l -> l.contains("(Bad Kind!): ignored")), dmesg.toString());
         assertEquals(java.util.Set.of("vbd", "vif", "pvtest"), BackendKinds.requested(DomainConfig.builder("x")
                 .disks(List.of("file:/x.img,xvda,w")).vifs(List.of("bridge=xenbr0")).raw(Map.of("backends", "\"pvtest\"")).build()));
+        // vfb entries ask for the PV framebuffer backend (it serves vkbd too); an empty list does not
+        assertEquals(java.util.Set.of("vfb"), BackendKinds.requested(DomainConfig.builder("x").raw(Map.of("vfb", "[\"vnc=1\"]")).build()));
+        assertEquals(java.util.Set.of(), BackendKinds.requested(DomainConfig.builder("x").raw(Map.of("vfb", "[ ]")).build()));
     }
 
     @Test
