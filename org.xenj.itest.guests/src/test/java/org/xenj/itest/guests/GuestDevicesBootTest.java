@@ -391,7 +391,7 @@ class GuestDevicesBootTest {
     @Test
     @Order(12)
     void thePvhvmGuestIsSavedThroughXensSuspendProtocolAndRestoredItsFrontendsReconnect() throws Exception {
-        new PvhvmSuspendChecks(this).pvhvmSavedAndRestoredThroughTheSuspendProtocol();
+        new PvhvmSuspendChecks(this).pvhvmSavedAndRestoredThroughTheSuspendProtocol(RTL_IP);
     }
 
     @Test

@@ -29,7 +29,7 @@ final class PvhvmSuspendChecks {
         this.t = t;
     }
 
-    void pvhvmSavedAndRestoredThroughTheSuspendProtocol() throws Exception {
+    void pvhvmSavedAndRestoredThroughTheSuspendProtocol(String pingTarget) throws Exception {
         GuestShell pv = t.pv;
         String before = pv.run("mkdir -p /mnt/a && mount -t ext4 /dev/xvda /mnt/a && dd if=/dev/urandom of=/mnt/a/suspend bs=64k count=8"
                 + " 2>/dev/null && sync && md5sum /mnt/a/suspend && echo lines=$(dmesg | wc -l)", 120);
@@ -93,6 +93,6 @@ final class PvhvmSuspendChecks {
                 && resumed.get(0).equals(resumed.get(1)), "pv: xvda after the restore (md5 before " + md5 + "):\n" + disk
                 + "\nhost log:\n" + t.hostLog());
         System.out.println("[guest-devices] pv after the restore: xvda read back (md5 " + md5 + "), written, remounted, read back");
-        Net.ping(after, GuestDevicesBootTest.RTL_IP, 5, 0); // netfront -> netback -> switch -> pc's RTL8139
+        Net.ping(after, pingTarget, 5, 0); // netfront -> netback (a new vif) -> switch -> pc's RTL8139
     }
 }

@@ -66,7 +66,7 @@ final class PvhvmSuspend {
                             + d.shutdownReason.name().toLowerCase() + ")") + " instead of suspending");
                 }
                 if (acked < 0) {
-                    if (!"suspend".equals(store.readString(0, node))) {
+                    if (!"suspend".equals(read(store, node))) {
                         acked = now;
                     } else if (now - t0 > ackMillis * 1_000_000) {
                         if (withdraw(store, node)) {
@@ -96,11 +96,20 @@ final class PvhvmSuspend {
     /** Removes a request the guest has not taken (libxl's "cancelling request"); false if it took it meanwhile. */
     private static boolean withdraw(XenStore store, String node) {
         synchronized (store) {
-            if ("suspend".equals(store.readString(0, node))) {
+            if ("suspend".equals(read(store, node))) {
                 store.write(0, node, "");
                 return true;
             }
             return false;
+        }
+    }
+
+    /** The node's value; null if the guest removed it rather than emptying it (both take the request). */
+    static String read(XenStore store, String node) {
+        try {
+            return store.readString(0, node);
+        } catch (org.xenj.hypervisor.internal.xenstore.XsException e) {
+            return null;
         }
     }
 
