@@ -71,6 +71,12 @@ final class PvhvmSuspendChecks {
         t.pv = after;
         long u0 = System.nanoTime();
         t.xen.unpause(r.id());
+        // the kernel thaws its tasks last ("Restarting tasks ... done."): keys typed before that
+        // overflow the UART's FIFO while nothing reads it, so the shell is spoken to only after
+        int thawed = after.waitFor("Restarting tasks", 0, 120_000);
+        System.out.printf("[guest-devices] pv resumed (tasks restarted) %.1f ms after the unpause%s%n", (System.nanoTime() - u0) / 1e6,
+                thawed >= 0 ? "" : " (no message seen)");
+        Thread.sleep(500);
         String alive;
         try {
             alive = after.run("echo resumed-$((6*7))", 120);
