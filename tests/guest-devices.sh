@@ -16,7 +16,9 @@
 # both fetch a 16 MiB file from python3's http.server in the namespace (pv through netfront, pc
 # through the RTL8139 and, on the second subnet, the NE2000) and the namespace fetches it back
 # from busybox httpd in pv; qemu-dm is handed over while both run and the NICs and the CD-ROM go
-# on working; pc is saved (xen save) in the middle of a loop of direct reads from sdb and restored: every md5 right, sda ext4 written after, pings through both NICs;
+# on working; pv (PVHVM) is saved through Xen's suspend protocol (control/shutdown=suspend, the kernel suspends
+# blkfront/netfront and calls SCHEDOP_shutdown(SHUTDOWN_suspend)) and restored: the hypercall returns 0 in a new
+# domain, blkfront and netfront reconnect to new backends (md5 of a file on xvda, pings to pc); pc is saved (xen save) in the middle of a loop of direct reads from sdb and restored: every md5 right, sda ext4 written after, pings through both NICs;
 # then pc is live-migrated to localhost (xen migrate: pre-copy rounds, stop, downtime printed) in the middle of another such loop, with the same checks (pv, PVHVM, is refused);
 # blkback and netback are replaced three times each under pv while it writes and
 # reads back 16 MiB on xvda and pings (md5s equal, no ping lost, no frontend reconnect); after poweroff the host's e2fsck, debugfs and qemu-img check what the guests wrote. Runs GuestDevicesBootTest (one surefire test

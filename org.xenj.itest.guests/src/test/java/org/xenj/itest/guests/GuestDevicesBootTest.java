@@ -412,18 +412,24 @@ class GuestDevicesBootTest {
 
     @Test
     @Order(12)
+    void thePvhvmGuestIsSavedThroughXensSuspendProtocolAndRestoredItsFrontendsReconnect() throws Exception {
+        new PvhvmSuspendChecks(this).pvhvmSavedAndRestoredThroughTheSuspendProtocol(RTL_IP);
+    }
+
+    @Test
+    @Order(13)
     void theBarePcIsSavedMidWorkloadAndRestoredItsDisksAndNicsGoOn() throws Exception {
         new SaveRestoreChecks(this).barePcSavedMidWorkload();
     }
 
     @Test
-    @Order(13)
+    @Order(14)
     void theBarePcIsLiveMigratedToLocalhostMidWorkloadItsDisksAndNicsGoOn() throws Exception {
         new MigrationChecks(this).barePcMigratedToLocalhostMidWorkload();
     }
 
     @Test
-    @Order(14)
+    @Order(15)
     void afterPoweroffTheHostToolsReadWhatTheGuestsWrote() throws Exception {
         for (GuestShell g : List.of(pv, pc)) {
             g.powerOff();

@@ -122,9 +122,13 @@ final class HvmGuest implements Guest {
     public synchronized org.xenj.hypervisor.internal.save.MachineImage saveMachine() {
         org.xenj.hypervisor.internal.hypercall.HvmXenAbi abi = platform.xenAbi();
         String engaged = xenAbiInUse(abi);
+        org.xenj.hypervisor.internal.save.PvhvmSuspendState pvhvm = null;
         if (engaged != null) {
-            throw new org.xenj.hypervisor.api.HypervisorException("the guest uses Xen's PV interfaces (" + engaged
-                    + "): saving PVHVM guests needs the suspend protocol, which xenj does not have yet; bare-PC HVM guests can be saved");
+            if (abi.domain().suspendVcpu < 0) {
+                throw new org.xenj.hypervisor.api.HypervisorException("the guest uses Xen's PV interfaces (" + engaged
+                        + ") and has not suspended itself: PVHVM guests are saved through Xen's suspend protocol only");
+            }
+            pvhvm = PvhvmSuspendFacts.of(abi);
         }
         java.util.List<org.xenj.hypervisor.internal.cpu.CpuState> cpus = new ArrayList<>();
         for (VCpuExecutor e : executors) {
@@ -144,14 +148,37 @@ final class HvmGuest implements Guest {
         }
         return new org.xenj.hypervisor.internal.save.MachineImage(cpus, platform.saveState(), platform.pciBus().saveHeaders(), states,
                 java.util.Map.of(), abi == null ? null : abi.domain().evtchn.saveState(),
-                abi == null ? null : abi.domain().gnttab.saveState(), java.util.Map.of());
+                abi == null ? null : abi.domain().gnttab.saveState(), java.util.Map.of(), pvhvm);
     }
 
     @Override
     public String saveRefusal() {
         String engaged = xenAbiInUse(platform.xenAbi());
         return engaged == null ? null : "the guest uses Xen's PV interfaces (" + engaged
-                + "): moving PVHVM guests needs the suspend protocol, which xenj does not have yet; bare-PC HVM guests can be migrated";
+                + "): PVHVM guests are saved and restored through Xen's suspend protocol (xen:save, xen:restore);"
+                + " live migration of them is not done yet";
+    }
+
+    @Override
+    public boolean usesXenAbi() {
+        return xenAbiInUse(platform.xenAbi()) != null;
+    }
+
+    @Override
+    public boolean suspendedThroughXen() {
+        org.xenj.hypervisor.internal.hypercall.HvmXenAbi abi = platform.xenAbi();
+        return abi != null && abi.domain().suspendVcpu >= 0;
+    }
+
+    @Override
+    public synchronized void resumeFromSuspend(int result) {
+        org.xenj.hypervisor.internal.hypercall.HvmXenAbi abi = platform.xenAbi();
+        int v = abi == null ? -1 : abi.domain().suspendVcpu;
+        if (v < 0) {
+            throw new IllegalStateException("the guest is not suspended");
+        }
+        cpuOf(executors[v]).setReg32(0, result); // EAX: SCHEDOP_shutdown's result
+        abi.domain().suspendVcpu = -1;
     }
 
     /** Why the guest counts as using Xen's ABI (a hypercall made, the hypercall page placed), or null. */
@@ -178,6 +205,9 @@ final class HvmGuest implements Guest {
         if (image.vcpus().size() != executors.length) {
             throw new IllegalArgumentException("the image has " + image.vcpus().size() + " vCPUs, the domain " + executors.length);
         }
+        if (image.pvhvm() != null) {
+            PvhvmSuspendFacts.checkFits(platform.xenAbi(), image.pvhvm());
+        }
         for (int i = 0; i < devices.size(); i++) {
             if (!image.deviceModels().containsKey(names.get(i))) {
                 throw new IllegalArgumentException("the image has no state for device model " + names.get(i));
@@ -203,6 +233,13 @@ final class HvmGuest implements Guest {
             cpuOf(executors[i]).restoreState(image.vcpus().get(i));
         }
         platform.restoreState(image.platform());
+        if (image.pvhvm() != null) {
+            // SCHEDOP_shutdown(SHUTDOWN_suspend) returns 0: "resumed in a new domain"; the guest now
+            // maps shared_info again, registers vcpu_info, re-binds its event channels and reconnects
+            // its frontends to the backends this domain was created with
+            cpuOf(executors[image.pvhvm().suspendVcpu()]).setReg32(0, 0);
+            platform.xenAbi().restoredHypercallPage(image.pvhvm().hypercallPageGpa());
+        }
     }
 
     @Override

@@ -45,6 +45,8 @@ final class DomainImpl implements Domain {
     volatile boolean awaitingDevices;
     volatile Phase phase = Phase.LIVE;
     volatile ShutdownReason shutdownReason;
+    /** The toolstack asked this PVHVM guest to suspend (a save): its SHUTDOWN_suspend is expected, not resumed at once. */
+    volatile boolean suspendWanted;
     /** The exit code the guest ended with (isa-debug-exit), or null. */
     volatile Integer exitCode;
     /** Frames owned without host bytes (Domain-0's share). */

@@ -73,6 +73,8 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final ConcurrentSkipListMap<Integer, DomainImpl> domains = new ConcurrentSkipListMap<>();
     private final DeviceModelHandOver deviceHandOver = new DeviceModelHandOver(this);
     private final SaveRestore saveRestore = new SaveRestore(this);
+    /** Xen's suspend protocol for PVHVM guests (save, cancelled suspends). */
+    final PvhvmSuspend suspend = new PvhvmSuspend(this);
     private final HostQueries queries;
     final LiveMigration migration = new LiveMigration(this);
     private final CopyOnWriteArrayList<DomainListener> listeners = new CopyOnWriteArrayList<>();
@@ -508,6 +510,11 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     @Override
     public synchronized void unpause(int domid) {
         DomainImpl d = requireGuest(domid);
+        if (PvhvmSuspend.suspended(d)) { // left suspended by xen:save -p: go on in this domain
+            d.userPaused = false;
+            suspend.resumeCancelled(d, "unpaused");
+            return;
+        }
         requireLive(d, "unpaused");
         DomainState before = d.state();
         d.userPaused = false;

@@ -56,6 +56,18 @@ final class SaveRestore {
         if (d.guest == null) {
             throw new HypervisorException("domain " + d.id + " (" + d.name + ") has not been built yet: nothing to save");
         }
+        // a PVHVM guest is saved the Xen way: asked to suspend itself first (its frontends
+        // disconnect their rings, its vCPU waits in SCHEDOP_shutdown), refused with the reason if it does not
+        boolean pvhvm = d.guest.usesXenAbi();
+        PvhvmSuspend.Timing suspended = null;
+        if (pvhvm) {
+            try {
+                suspended = core.suspend.suspend(d, core.suspend.ackMillis, core.suspend.suspendMillis);
+            } catch (HypervisorException e) {
+                core.log("d" + d.id + " (" + d.name + ") save to " + file + " failed: " + e.getMessage());
+                throw new HypervisorException("cannot save domain " + d.id + " (" + d.name + ") to " + file + ": " + e.getMessage(), e);
+            }
+        }
         boolean wasPaused;
         synchronized (core) {
             wasPaused = d.userPaused;
@@ -73,17 +85,23 @@ final class SaveRestore {
             tStopped = System.nanoTime();
             // the guest time the platform's relative timer records are taken at: the restore's clock starts here
             long guestNanos = d.clock.guestNanos();
-            MachineImage m = d.guest.saveMachine();
-            m = new MachineImage(m.vcpus(), m.platform(), m.pciHeaders(), m.deviceModels(), m.backends(), m.evtchn(), m.gnttab(),
-                    xenstoreOf(core, d.id));
+            MachineImage m = d.guest.saveMachine().withXenstore(xenstoreOf(core, d.id));
             DomainMemory mem = d.memory;
+            // Xen's own frames in a PVHVM guest's physmap (shared_info, grant table, rings) stay out:
+            // the new domain has its own, which the guest maps again when it resumes
+            java.util.BitSet xenFrames = new java.util.BitSet();
+            if (m.pvhvm() != null) {
+                for (int g : m.pvhvm().xenFrameGfns()) {
+                    xenFrames.set(g);
+                }
+            }
             SaveHeader h = new SaveHeader(HypervisorCore.VERSION, core.info().hostname(), MachineMemory.PAGE_SIZE, d.config.type().name(),
                     d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), guestNanos,
-                    d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), mem.populatedFrames());
+                    d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), mem.populatedFrames() - xenFrames.cardinality());
             Path dir = file.toAbsolutePath().getParent();
             tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".part");
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
-                w = SaveStream.write(out, h, d.config, m, pages(mem));
+                w = SaveStream.write(out, h, d.config, m, pages(mem, xenFrames));
             }
             tWritten = System.nanoTime();
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -98,6 +116,9 @@ final class SaveRestore {
             }
             String why = e instanceof HypervisorException || e instanceof IOException && e.getMessage() != null ? e.getMessage() : e.toString();
             core.log("d" + d.id + " (" + d.name + ") save to " + file + " failed: " + why);
+            if (pvhvm) {
+                core.suspend.resumeCancelled(d, "the save failed");
+            }
             throw new HypervisorException("cannot save domain " + d.id + " (" + d.name + ") to " + file + ": " + why
                     + (wasPaused ? "" : "; it runs on"), e);
         } finally {
@@ -111,8 +132,10 @@ final class SaveRestore {
         }
         long paused = System.nanoTime() - t0;
         core.log(String.format("d%d (%s) saved to %s: %d bytes, %d pages + %d zero pages, %d records, paused %.1f ms"
-                + " (stop %.1f, state and write %.1f, sync and rename %.1f)", d.id, d.name, file, w.bytes(), w.pages(), w.zeroPages(),
-                w.records(), paused / 1e6, (tStopped - t0) / 1e6, (tWritten - tStopped) / 1e6, (t0 + paused - tWritten) / 1e6));
+                + " (stop %.1f, state and write %.1f, sync and rename %.1f)%s", d.id, d.name, file, w.bytes(), w.pages(), w.zeroPages(),
+                w.records(), paused / 1e6, (tStopped - t0) / 1e6, (tWritten - tStopped) / 1e6, (t0 + paused - tWritten) / 1e6,
+                suspended == null ? "" : String.format("; PVHVM, suspended through Xen's protocol first (%.1f ms), left suspended",
+                        suspended.suspendedNanos() / 1e6)));
         if (!leavePaused) {
             core.destroy(d.id);
         }
@@ -133,6 +156,11 @@ final class SaveRestore {
     }
 
     static SaveStream.PageSource pages(DomainMemory mem) {
+        return pages(mem, new java.util.BitSet());
+    }
+
+    /** The domain's frames except the guest frames in {@code leaveOut}. */
+    static SaveStream.PageSource pages(DomainMemory mem, java.util.BitSet leaveOut) {
         MachineMemory machine = mem.machine();
         return new SaveStream.PageSource() {
             @Override
@@ -143,7 +171,7 @@ final class SaveRestore {
             @Override
             public boolean read(long gfn, byte[] dst, int off) {
                 int mfn = mem.mfn(gfn);
-                if (mfn < 0 || machine.owner(mfn) != mem.domid()) {
+                if (mfn < 0 || machine.owner(mfn) != mem.domid() || leaveOut.get((int) gfn)) {
                     return false;
                 }
                 System.arraycopy(machine.chunk(mfn), MachineMemory.offset(mfn), dst, off, MachineMemory.PAGE_SIZE);
@@ -193,7 +221,10 @@ final class SaveRestore {
             try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
                 loaded = SaveStream.loadPages(in, sink(d.memory));
             }
-            if (loaded != h.pages() || d.memory.populatedFrames() != h.pages()) {
+            // a PVHVM image lacks Xen's frames (the new domain has its own) and has RAM again where
+            // shared_info was placed (the guest places it again): only the loaded count must agree
+            boolean pvhvm = s.image().pvhvm() != null;
+            if (loaded != h.pages() || !pvhvm && d.memory.populatedFrames() != h.pages()) {
                 throw new HypervisorException("the restored domain has " + d.memory.populatedFrames() + " frames, the image "
                         + h.pages() + " (memory layout differs)");
             }
@@ -211,8 +242,9 @@ final class SaveRestore {
         }
         long tEnd = System.nanoTime();
         core.log(String.format("d%d (%s) restored from %s: %d pages + %d zero pages, guest time %.3f s, %.1f ms (check %.1f, create %.1f,"
-                + " pages %.1f, state %.1f)", d.id, d.name, file, s.pages(), s.zeroPages(), h.guestNanos() / 1e9, (tEnd - t0) / 1e6,
-                (tScanned - t0) / 1e6, (tBuilt - tScanned) / 1e6, (tLoaded - tBuilt) / 1e6, (tEnd - tLoaded) / 1e6));
+                + " pages %.1f, state %.1f)%s", d.id, d.name, file, s.pages(), s.zeroPages(), h.guestNanos() / 1e9, (tEnd - t0) / 1e6,
+                (tScanned - t0) / 1e6, (tBuilt - tScanned) / 1e6, (tLoaded - tBuilt) / 1e6, (tEnd - tLoaded) / 1e6,
+                s.image().pvhvm() == null ? "" : "; PVHVM: its suspend hypercall returns 0 in this new domain, backends created afresh"));
         if (!paused) {
             core.unpause(d.id);
         }

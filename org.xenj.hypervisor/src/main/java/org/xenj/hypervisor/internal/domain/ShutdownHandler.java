@@ -81,6 +81,13 @@ final class ShutdownHandler implements VCpuExitListener {
             d.phase = reason == ShutdownReason.CRASH ? DomainImpl.Phase.CRASHED : DomainImpl.Phase.SHUTDOWN;
         }
         core.fire(l -> l.stateChanged(d, before));
+        if (reason == ShutdownReason.SUSPEND && !d.suspendWanted) {
+            // nobody is saving it (a guest suspending unasked, or a second time): Xen would leave it
+            // suspended for ever; the guest is better served by a cancelled suspend
+            if (core.suspend.resumeCancelled(d, "it suspended itself without a request")) {
+                return;
+            }
+        }
         ShutdownAction action = actionFor(d.config, reason);
         core.log("d" + d.id + " (" + d.name + ") " + (reason == ShutdownReason.CRASH ? "crashed" : "shut down (" + reason.name().toLowerCase() + ")")
                 + ", action " + action.xlName());

@@ -58,6 +58,21 @@ public interface Guest {
      * detaches its devices (no more DMA; disk images closed, so a destination in this JVM can open
      * them). {@link #reattachDevices} with the same map undoes it when the migration fails.
      */
+    /** Whether the guest made a hypercall or placed Xen's hypercall page (PVHVM, PV, PVH). */
+    default boolean usesXenAbi() {
+        return false;
+    }
+
+    /** Whether a vCPU waits in SCHEDOP_shutdown(SHUTDOWN_suspend) for the toolstack. */
+    default boolean suspendedThroughXen() {
+        return false;
+    }
+
+    /** Ends a suspend: the hypercall returns {@code result} (1: cancelled, the same domain goes on). */
+    default void resumeFromSuspend(int result) {
+        throw new IllegalStateException("this kind of guest has no suspend hypercall");
+    }
+
     default java.util.Map<String, byte[]> detachDevicesForMigration() {
         throw new org.xenj.hypervisor.api.HypervisorException("this kind of guest cannot be migrated yet (HVM guests can)");
     }

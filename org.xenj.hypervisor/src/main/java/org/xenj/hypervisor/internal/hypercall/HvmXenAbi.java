@@ -151,6 +151,12 @@ public final class HvmXenAbi {
             count(nr, a1);
             int rc = host.dispatcher.dispatch(hc, nr, a1, cpu.getReg32(1), cpu.getReg32(2), cpu.getReg32(6), cpu.getReg32(7));
             cpu.setReg32(0, rc);
+            if (nr == XenAbi.HC_SCHED_OP && domain.suspendVcpu == hc.vcpu.id) {
+                // SHUTDOWN_suspend: not one more instruction after the call until the toolstack
+                // decides what it returns (1 here, 0 in a restored domain); the domain was made
+                // inactive during the call, so the executor leaves the pCPU at the block's end
+                cpu.endBlock();
+            }
             if (nr == XenAbi.HC_MEMORY_OP || nr == XenAbi.HC_GRANT_TABLE_OP) {
                 // the p2m may have changed under a cached translation (add_to_physmap, grant maps)
                 cpu.flushTlbAll();
@@ -202,6 +208,14 @@ public final class HvmXenAbi {
     /** Guest-physical address of the last hypercall page the guest asked for, -1 if none. */
     public long hypercallPageGpa() {
         return hypercallPageGpa;
+    }
+
+    /**
+     * A restore of a PVHVM guest: its hypercall page is in the RAM just loaded, where the saved
+     * domain placed it; remembered so the restored guest counts as using Xen's ABI.
+     */
+    public void restoredHypercallPage(long gpa) {
+        hypercallPageGpa = gpa;
     }
 
     /** Sets an HVM param as the toolstack does (store/console pfn and event channel, callback). */

@@ -57,6 +57,11 @@ final class SchedAndTimeOps {
                 for (XenVcpu v : c.domain.vcpus) {
                     v.shutdownRequested = true;
                 }
+                if (r == ShutdownReason.SUSPEND && !c.domain.pv) {
+                    // Xen's suspend protocol: the call returns when the toolstack resumes the domain
+                    // (1, cancelled) or a restore starts the new one (0); the vCPU stops after it
+                    c.domain.suspendVcpu = c.vcpu.id;
+                }
                 c.domain.context.requestShutdown(r);
                 return 0;
             }

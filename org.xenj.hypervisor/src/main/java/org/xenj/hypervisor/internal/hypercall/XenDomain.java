@@ -59,6 +59,11 @@ public final class XenDomain {
     public final long[] hvmParams = new long[XenAbi.HVM_NR_PARAMS];
     /** HVM: runs when an upcall becomes pending, before the vCPU is woken (raises the callback GSI). */
     public volatile Runnable upcallHook;
+    /**
+     * HVM: the vCPU that called SCHEDOP_shutdown(SHUTDOWN_suspend) and waits in it for the
+     * toolstack (save, then resume with 1 or a restore returning 0), or -1.
+     */
+    public volatile int suspendVcpu = -1;
     private final GuestVirtualMemory[] views;
     private final List<Integer> specialFrames = new ArrayList<>();
 

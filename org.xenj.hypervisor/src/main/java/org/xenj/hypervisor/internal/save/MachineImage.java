@@ -20,8 +20,20 @@ import org.xenj.hypervisor.internal.platform.PlatformState;
  * @param evtchn        the domain's event channels (null: no Xen ABI)
  * @param gnttab        the domain's grant table (null: no Xen ABI)
  * @param xenstore      the domain's own xenstore subtree, paths relative to {@code /local/domain/<id>}
+ * @param pvhvm         a PVHVM guest suspended through Xen's protocol: its Xen facts (null: a bare-PC HVM guest)
  */
 public record MachineImage(List<CpuState> vcpus, PlatformState platform, Map<Integer, int[]> pciHeaders,
         Map<String, byte[]> deviceModels, Map<String, byte[]> backends, EventChannelsState evtchn, GrantTableState gnttab,
-        Map<String, byte[]> xenstore) {
+        Map<String, byte[]> xenstore, PvhvmSuspendState pvhvm) {
+
+    /** A guest that never used Xen's PV interfaces. */
+    public MachineImage(List<CpuState> vcpus, PlatformState platform, Map<Integer, int[]> pciHeaders, Map<String, byte[]> deviceModels,
+            Map<String, byte[]> backends, EventChannelsState evtchn, GrantTableState gnttab, Map<String, byte[]> xenstore) {
+        this(vcpus, platform, pciHeaders, deviceModels, backends, evtchn, gnttab, xenstore, null);
+    }
+
+    /** The same image with the domain's xenstore subtree. */
+    public MachineImage withXenstore(Map<String, byte[]> store) {
+        return new MachineImage(vcpus, platform, pciHeaders, deviceModels, backends, evtchn, gnttab, store, pvhvm);
+    }
 }

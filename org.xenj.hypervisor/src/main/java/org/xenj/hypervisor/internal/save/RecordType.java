@@ -18,7 +18,9 @@ public enum RecordType {
     EVENT_CHANNELS(10),
     GRANT_TABLE(11),
     XENSTORE(12),
-    END(15);
+    END(15),
+    /** PVHVM guests saved through Xen's suspend protocol: {@link PvhvmSuspendState} (once, before END). */
+    PVHVM_SUSPEND(34);
 
     /** First and last number kept for migration records (not written by save). */
     public static final int MIGRATION_FIRST = 32, MIGRATION_LAST = 63;

@@ -111,6 +111,9 @@ public final class SaveStream {
             xs.str(e.getKey()).blob(e.getValue());
         }
         w.write(RecordType.XENSTORE, xs.toBytes());
+        if (image.pvhvm() != null) {
+            w.write(RecordType.PVHVM_SUSPEND, image.pvhvm().toBytes());
+        }
     }
 
     private static long[] writePages(RecordStream.Writer w, PageSource pages) throws IOException {
@@ -198,6 +201,7 @@ public final class SaveStream {
         EventChannelsState evtchn = null;
         GrantTableState gnttab = null;
         Map<String, byte[]> xenstore = null;
+        PvhvmSuspendState pvhvm = null;
         BitSet gfns = new BitSet();
         long pages = 0, zeroPages = 0;
         EnumSet<RecordType> seen = EnumSet.of(RecordType.HEADER, RecordType.DOMAIN_CONFIG);
@@ -254,6 +258,17 @@ public final class SaveStream {
                     case EVENT_CHANNELS -> evtchn = EventChannelsState.fromBytes(rec.payload());
                     case GRANT_TABLE -> gnttab = GrantTableState.fromBytes(rec.payload());
                     case XENSTORE -> xenstore = xenstore(rec.payload(), what);
+                    case PVHVM_SUSPEND -> {
+                        pvhvm = PvhvmSuspendState.fromBytes(rec.payload());
+                        if (pvhvm.suspendVcpu() >= cpus.length) {
+                            throw new SaveFormatException(what + " names vCPU " + pvhvm.suspendVcpu() + " (the domain has " + cpus.length + ")");
+                        }
+                        for (int g : pvhvm.xenFrameGfns()) {
+                            if (gfns.get(g)) {
+                                throw new SaveFormatException(what + " is damaged (frame " + g + " is both Xen's and in the page records)");
+                            }
+                        }
+                    }
                     case END -> {
                         Payload.In p = new Payload.In(rec.payload(), what);
                         int before = p.i32();
@@ -276,7 +291,7 @@ public final class SaveStream {
                         if (in.read() != -1) {
                             throw new SaveFormatException("the image has data after its END record");
                         }
-                        MachineImage image = new MachineImage(List.of(cpus), platform, pci, models, backends, evtchn, gnttab, xenstore);
+                        MachineImage image = new MachineImage(List.of(cpus), platform, pci, models, backends, evtchn, gnttab, xenstore, pvhvm);
                         return new Scanned(header, config, image, pages, zeroPages, gfns);
                     }
                     default -> throw new SaveFormatException(what + " is not expected");
