@@ -73,6 +73,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final ConcurrentSkipListMap<Integer, DomainImpl> domains = new ConcurrentSkipListMap<>();
     private final DeviceModelHandOver deviceHandOver = new DeviceModelHandOver(this);
     private final SaveRestore saveRestore = new SaveRestore(this);
+    private final Snapshots snapshots = new Snapshots(this, Snapshots.defaultRoot());
     private final HostQueries queries;
     final LiveMigration migration = new LiveMigration(this);
     private final CopyOnWriteArrayList<DomainListener> listeners = new CopyOnWriteArrayList<>();
@@ -547,6 +548,44 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         }
         checkOpen();
         return saveRestore.restore(file, overrides, paused);
+    }
+
+    // ------------------------------------------------------------------ the VM state tree (Snapshots)
+
+    /** Where the snapshot trees live (configuration {@code xenj.snapshot.dir}; blank: the default). */
+    public void configureSnapshots(String dir) {
+        snapshots.setRoot(dir == null || dir.isBlank() ? Snapshots.defaultRoot() : java.nio.file.Path.of(dir.trim()).toAbsolutePath());
+    }
+
+    private synchronized DomainImpl liveGuest(int domid) {
+        checkOpen();
+        return requireGuest(domid);
+    }
+
+    @Override
+    public org.xenj.hypervisor.api.SnapshotInfo snapshotCreate(int domid, String name) {
+        return snapshots.create(liveGuest(domid), name);
+    }
+
+    @Override
+    public List<org.xenj.hypervisor.api.SnapshotInfo> snapshots(int domid) {
+        return snapshots.list(liveGuest(domid));
+    }
+
+    @Override
+    public org.xenj.hypervisor.api.SnapshotInfo snapshotRevert(int domid, String name) {
+        return snapshots.revert(liveGuest(domid), name);
+    }
+
+    @Override
+    public void snapshotDelete(int domid, String name) {
+        snapshots.delete(liveGuest(domid), name);
+    }
+
+    @Override
+    public Domain cloneDomain(int domid, String snapshot, String newName) {
+        checkOpen();
+        return snapshots.cloneDomain(liveGuest(domid), snapshot, newName, saveRestore);
     }
 
     /** Migration settings: the shared secret, and whether (where) to receive; returns the receiver's port or -1. */
