@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -17,6 +18,8 @@ import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.api.SnapshotInfo;
+import org.xenj.hypervisor.internal.mem.DomainMemory;
+import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.save.SaveFormatException;
 import org.xenj.hypervisor.internal.save.SaveHeader;
 import org.xenj.hypervisor.internal.save.SaveStream;
@@ -126,14 +129,33 @@ final class Snapshots {
                     + " nothing was changed");
         }
         long tStopped = System.nanoTime();
+        // the devices go first: no DMA (a NIC's receive, a disk's bus master) may land in memory being replaced
+        Map<String, byte[]> devices;
+        try {
+            devices = d.guest.detachDevicesForMigration();
+        } catch (RuntimeException ex) {
+            resume(d, wasPaused);
+            throw new HypervisorException("cannot revert domain " + d.id + " (" + d.name + "): " + ex.getMessage() + "; nothing was changed",
+                    ex);
+        }
         long tLoaded;
+        RevertSink sink = new RevertSink(d.memory);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
-            SaveStream.loadPages(in, SaveRestore.sink(d.memory));
+            try {
+                SaveStream.loadPages(in, sink);
+            } finally {
+                sink.done();
+            }
             tLoaded = System.nanoTime();
             d.guest.restoreMachine(s.image());
         } catch (IOException | SaveFormatException | RuntimeException | LinkageError ex) {
             // only an image changed on disk between the check and the load gets here: memory is part old, part new
             String why = ex.getMessage() != null ? ex.getMessage() : ex.toString();
+            try {
+                d.guest.reattachDevices(devices);
+            } catch (RuntimeException again) {
+                why += "; putting its devices back failed too: " + again.getMessage();
+            }
             core.log("d" + d.id + " (" + d.name + ") revert to '" + name + "' failed half way: " + why + "; left paused");
             throw new HypervisorException("cannot revert domain " + d.id + " (" + d.name + ") to snapshot '" + name + "': " + why
                     + "; the image changed after it was checked and the domain is left paused in a mixed state: revert it to"
@@ -147,8 +169,9 @@ final class Snapshots {
         } catch (IOException ex) {
             core.log("d" + d.id + ": reverted to '" + name + "', but the index could not record it as current: " + ex.getMessage());
         }
-        core.log(String.format("d%d (%s) reverted to snapshot '%s': paused %.1f ms (stop %.1f, pages %.1f, state %.1f)", d.id, d.name,
-                name, paused / 1e6, (tStopped - t0) / 1e6, (tLoaded - tStopped) / 1e6, (t0 + paused - tLoaded) / 1e6));
+        core.log(String.format("d%d (%s) reverted to snapshot '%s': %d of %d pages differed, paused %.1f ms (stop %.1f, devices off and"
+                + " pages %.1f, state %.1f)", d.id, d.name, name, sink.changed, sink.pages, paused / 1e6, (tStopped - t0) / 1e6,
+                (tLoaded - tStopped) / 1e6, (t0 + paused - tLoaded) / 1e6));
         return info(d, x, e, paused);
     }
 
@@ -223,6 +246,50 @@ final class Snapshots {
                     + ") from " + from), e);
         } finally {
             deleteQuietly(temporary);
+        }
+    }
+
+    /**
+     * Loads a snapshot's pages into the live domain's own frames, writing only those that differ:
+     * reading a page costs a fraction of writing it, and most of a domain's memory (zero pages,
+     * code) is what it was at the snapshot. Every changed frame is marked for log-dirty; the code
+     * caches learn of the writes from one {@link MachineMemory#wroteRam} at the end (the vCPUs are
+     * stopped, and it comes after every store).
+     */
+    private static final class RevertSink implements SaveStream.PageSink {
+        private final DomainMemory mem;
+        private final MachineMemory machine;
+        long pages;
+        long changed;
+
+        RevertSink(DomainMemory mem) {
+            this.mem = mem;
+            this.machine = mem.machine();
+        }
+
+        @Override
+        public boolean populated(long gfn) {
+            int mfn = mem.mfn(gfn);
+            return mfn >= 0 && machine.owner(mfn) == mem.domid();
+        }
+
+        @Override
+        public void write(long gfn, byte[] src, int off) {
+            int mfn = mem.mfn(gfn);
+            byte[] chunk = machine.chunk(mfn);
+            int at = MachineMemory.offset(mfn);
+            pages++;
+            if (!Arrays.equals(chunk, at, at + MachineMemory.PAGE_SIZE, src, off, off + MachineMemory.PAGE_SIZE)) {
+                System.arraycopy(src, off, chunk, at, MachineMemory.PAGE_SIZE);
+                machine.markDirty(mfn);
+                changed++;
+            }
+        }
+
+        void done() {
+            if (changed > 0) {
+                machine.wroteRam();
+            }
         }
     }
 

@@ -19,6 +19,7 @@ import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 import org.xenj.hypervisor.api.Domain;
 import org.xenj.hypervisor.api.DomainConfig;
@@ -329,30 +330,41 @@ class SnapshotTest {
         assertEquals(List.of("bridge=xenbr0", "bridge=br1", "model=ne2k_pci"), c.vifs(), "the devices derive new MACs from the clone's name");
     }
 
-    /** Figures for a 256 MiB domain (Firecracker: ≈ 180 ms for a full snapshot). */
+    /**
+     * Figures for a 256 MiB domain (Firecracker: ≈ 180 ms for a full snapshot). Three 256 MiB
+     * domains cost ≈ 15 s on a loaded 2-core host, so the suite skips it:
+     * {@code mvn -pl org.xenj.hypervisor test -Dtest=SnapshotTest -Dxenj.snapshot.bench=true}.
+     */
     @Test
+    @EnabledIfSystemProperty(named = "xenj.snapshot.bench", matches = "true")
     void latencyOnA256MiBDomain() throws Exception {
         start("900M");
         Domain d = counter("big", 256);
-        long t0 = System.nanoTime();
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long t0 = System.nanoTime(), c0 = mx.getCurrentThreadCpuTime();
         SnapshotInfo s = fx.core().snapshotCreate(d.id(), "s");
-        long create = System.nanoTime() - t0;
+        long create = System.nanoTime() - t0, createCpu = mx.getCurrentThreadCpuTime() - c0;
         int at = seen(d);
         assertTrue(TestCores.await(() -> seen(d) > at + 100_000, 10_000));
         t0 = System.nanoTime();
+        c0 = mx.getCurrentThreadCpuTime();
         SnapshotInfo r = fx.core().snapshotRevert(d.id(), "s");
-        long revert = System.nanoTime() - t0;
+        long revert = System.nanoTime() - t0, revertCpu = mx.getCurrentThreadCpuTime() - c0;
         t0 = System.nanoTime();
+        c0 = mx.getCurrentThreadCpuTime();
         Domain c = fx.core().cloneDomain(d.id(), "s", "bigclone");
-        long clone = System.nanoTime() - t0;
+        long clone = System.nanoTime() - t0, cloneCpu = mx.getCurrentThreadCpuTime() - c0;
         t0 = System.nanoTime();
+        c0 = mx.getCurrentThreadCpuTime();
         Domain c2 = fx.core().cloneDomain(d.id(), null, "bigclone2");
-        long liveClone = System.nanoTime() - t0;
+        long liveClone = System.nanoTime() - t0, liveCloneCpu = mx.getCurrentThreadCpuTime() - c0;
         assertTrue(TestCores.await(() -> seen(c) > 1000 && seen(c2) > 1000, 10_000));
         assertNull(error.get());
-        System.out.printf("256 MiB: snapshot-create %.1f ms (paused %.1f ms, %d bytes), snapshot-revert %.1f ms (paused %.1f ms),"
-                + " clone from snapshot %.1f ms, clone of the running domain %.1f ms%n", create / 1e6, s.pausedNanos() / 1e6, s.bytes(),
-                revert / 1e6, r.pausedNanos() / 1e6, clone / 1e6, liveClone / 1e6);
+        System.out.printf("256 MiB (wall / this thread's CPU): snapshot-create %.1f / %.1f ms (paused %.1f ms, %d bytes), snapshot-revert"
+                + " %.1f / %.1f ms (paused %.1f ms), clone from snapshot %.1f / %.1f ms, clone of the running domain %.1f / %.1f ms; load %s%n",
+                create / 1e6, createCpu / 1e6, s.pausedNanos() / 1e6, s.bytes(), revert / 1e6, revertCpu / 1e6, r.pausedNanos() / 1e6,
+                clone / 1e6, cloneCpu / 1e6, liveClone / 1e6, liveCloneCpu / 1e6,
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         System.out.println(fx.core().dmesg().stream().filter(l -> l.contains("snapshot") || l.contains("revert") || l.contains("clone")
                 || l.contains("restored")).collect(Collectors.joining("\n")));
     }
