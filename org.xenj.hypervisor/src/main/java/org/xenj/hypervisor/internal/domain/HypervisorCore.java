@@ -538,7 +538,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             d = requireGuest(domid);
             requireLive(d, "saved");
         }
-        return saveRestore.save(d, file, leavePaused);
+        return d.exclusively("a save", () -> saveRestore.save(d, file, leavePaused));
     }
 
     @Override
@@ -601,7 +601,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             d = requireGuest(domid);
             requireLive(d, "migrated");
         }
-        return migration.migrate(d, host, port, live, Math.max(1, downtimeMillis), Math.max(1, maxRounds));
+        return d.exclusively("a migration", () -> migration.migrate(d, host, port, live, Math.max(1, downtimeMillis), Math.max(1, maxRounds)));
     }
 
     // ------------------------------------------------------------------ shutdown

@@ -69,7 +69,7 @@ final class Snapshots {
         Captured c;
         try {
             Files.createDirectories(x.dir);
-            c = capture(d, file);
+            c = captureExclusively(d, file, "snapshot '" + name + "'");
         } catch (IOException e) {
             throw new HypervisorException("cannot snapshot domain " + d.id + " (" + d.name + "): " + e.getMessage()
                     + "; nothing was kept", e);
@@ -101,6 +101,10 @@ final class Snapshots {
     }
 
     synchronized SnapshotInfo revert(DomainImpl d, String name) {
+        return d.exclusively("a revert to '" + name + "'", () -> revertNow(d, name));
+    }
+
+    private SnapshotInfo revertNow(DomainImpl d, String name) {
         SnapshotIndex.checkName(name);
         requireRevertible(d);
         SnapshotIndex x = SnapshotIndex.load(dirOf(d));
@@ -225,7 +229,7 @@ final class Snapshots {
                 try {
                     Files.createDirectories(root);
                     temporary = Files.createTempFile(root, ".clone-" + d.uuid + ".", ".part");
-                    pausedNanos = capture(d, temporary).pausedNanos;
+                    pausedNanos = captureExclusively(d, temporary, "a clone").pausedNanos;
                 } catch (IOException | RuntimeException e) {
                     deleteQuietly(temporary);
                     throw e instanceof HypervisorException h ? h : new HypervisorException("cannot clone domain " + d.id + " (" + d.name
@@ -314,6 +318,20 @@ final class Snapshots {
     }
 
     private record Captured(long bytes, long guestNanos, long pausedNanos) {
+    }
+
+    private Captured captureExclusively(DomainImpl d, Path file, String what) throws IOException {
+        try {
+            return d.exclusively(what, () -> {
+                try {
+                    return capture(d, file);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
     }
 
     /**

@@ -280,6 +280,17 @@ class SnapshotTest {
             impl.phase = DomainImpl.Phase.LIVE;
         }
 
+        // one operation on the whole state at a time: a snapshot or revert during a save or migration is refused
+        impl.exclusively("a migration", () -> {
+            refused("is busy with a migration; snapshot 'other' refused", () -> fx.core().snapshotCreate(d.id(), "other"));
+            refused("is busy with a migration; a revert to 'good' refused", () -> fx.core().snapshotRevert(d.id(), "good"));
+            refused("is busy with a migration; a clone refused", () -> fx.core().cloneDomain(d.id(), null, "other"));
+            refused("is busy with a migration; a save refused", () -> fx.core().save(d.id(), dir.resolve("x.save"), true));
+            return null;
+        });
+        assertEquals(List.of("good"), names(fx.core().snapshots(d.id())));
+        assertEquals(DomainState.RUNNING, d.state());
+
         // a damaged image: refused before the domain is touched
         Path snapDir = dir.resolve("snapshots").resolve(d.uuid().toString());
         Path img = snapDir.resolve("good.xjsnap");
