@@ -17,9 +17,9 @@ import org.xenj.hypervisor.api.HypervisorException;
 /**
  * A domain's snapshot tree as it is kept on disk: {@code <dir>/index}, a small text file with one
  * line per snapshot ({@code snapshot <TAB> name <TAB> parent|- <TAB> created ms <TAB> guest ns
- * <TAB> bytes}) and one {@code current <TAB> name|-} line, written to a temporary file, synced and
- * renamed, so a crash leaves the old index or the new one. The images lie beside it as
- * {@code <name>.xjsnap}. A line that does not parse, a parent that is not in the file, a cycle or a
+ * <TAB> bytes}) and one {@code current <TAB> name|-} line last (so a file cut short is found),
+ * written to a temporary file, synced and renamed, so a crash leaves the old index or the new one.
+ * The images lie beside it as {@code <name>.xjsnap}. A line that does not parse, a parent that is not in the file, a cycle or a
  * current snapshot that does not exist is refused with the line named: the tree is then left
  * alone rather than guessed at.
  */
@@ -95,6 +95,10 @@ final class SnapshotIndex {
         }
         if (lines.isEmpty()) {
             throw damaged(dir, 1, "empty file");
+        }
+        if (!sawCurrent || !lines.get(lines.size() - 1).startsWith("current\t")) {
+            // the current line is written last: without it the file was cut short and snapshots may be missing
+            throw damaged(dir, lines.size(), "it does not end with the 'current' line (cut short?)");
         }
         for (Entry e : x.entries.values()) {
             int depth = 0;
