@@ -53,15 +53,20 @@ final class SnapshotIndex {
 
     /** The index of the tree in {@code dir}; empty when there is none yet. */
     static SnapshotIndex load(Path dir) {
-        SnapshotIndex x = new SnapshotIndex(dir);
         List<String> lines;
         try {
             lines = Files.readAllLines(dir.resolve("index"), StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
-            return x;
+            return new SnapshotIndex(dir);
         } catch (IOException e) {
             throw new HypervisorException("cannot read the snapshot index " + dir.resolve("index") + ": " + e.getMessage(), e);
         }
+        return parse(dir, lines);
+    }
+
+    /** The index in {@code lines} (the file at {@code dir}, for messages); refuses damage as {@link #load} says. */
+    static SnapshotIndex parse(Path dir, List<String> lines) {
+        SnapshotIndex x = new SnapshotIndex(dir);
         String cur = null;
         boolean sawCurrent = false;
         for (int i = 0; i < lines.size(); i++) {
