@@ -9,6 +9,10 @@
  *     architecturally identical in 64-bit mode. Registers are loaded zero-extended and their low
  *     32 bits reported.
  * "--probe" prints "xenj-diffrunner <bits>" and exits: the Java side's host check.
+ * "--fpu-probe" prints "fop=<0|1> fdp=<0|1>": whether this CPU stores the last x87 opcode and data
+ * pointer of an instruction that raised no exception. Processors differ here by design: Intel's
+ * since the Pentium 4 keep FOP only for unmasked exceptions (unless the BIOS set fopcode
+ * compatibility), and with CPUID.(7,0):EBX[6] FDP only on exceptions too; older ones keep both.
  *
  * Input (stdin, little-endian):  "XDF2" u32 count, then per case:
  *   u32 flags, u32 gpr[8] (EAX ECX EDX EBX ESP EBP ESI EDI), u32 eflags, u8 fpu[108] (FRSTOR
@@ -288,7 +292,23 @@ static void *map_fixed(uint32_t addr, uint32_t size) {
     return p;
 }
 
+/* FADDP st(1),st (DE C1: FOP 0x6c1) then FLD m32 (FDP = its address), each followed by FNSTENV. */
+static void fpu_probe(void) {
+    static float one = 1.0f;
+    uint8_t env1[28], env2[28];
+    __asm__ volatile("fninit\n\tfld1\n\tfld1\n\t.byte 0xde, 0xc1\n\tfnstenv %0\n\tfninit" : "=m"(env1) : : "memory");
+    __asm__ volatile("fninit\n\tflds %1\n\tfnstenv %0\n\tfninit" : "=m"(env2) : "m"(one) : "memory");
+    uint32_t fop = (uint32_t)(env1[18] | env1[19] << 8) & 0x7ff;
+    uint32_t fdp;
+    memcpy(&fdp, env2 + 20, 4);
+    printf("fop=%d fdp=%d\n", fop == 0x6c1, fdp == (uint32_t)(uintptr_t)&one);
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--fpu-probe") == 0) {
+        fpu_probe();
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "--probe") == 0) {
         printf("xenj-diffrunner %d\n", RUNNER_BITS);
         return 0;
@@ -369,7 +389,7 @@ int main(int argc, char **argv) {
             memcpy(data, case_data, data_len);
             g_vector = -1;
             g_error = 0;
-            alarm(5);
+            alarm(2); /* DiffRun.WATCHDOG_SECONDS: a case takes microseconds; only a stalled one lasts */
 #if defined(__i386__)
             if (sigsetjmp(g_jmp, 1) == 0) {
                 run_native();

@@ -350,8 +350,10 @@ final class VifRings {
             byte[] frame = backlog[backlogHead];
             int length = backlogLength[backlogHead];
             int slots = (length + PAGE - 1) / PAGE;
-            if (rx.unconsumedRequests() < slots && !(rx.finalCheckForRequests() && rx.unconsumedRequests() >= slots)) {
-                break; // the frontend notifies when it posts buffers (req_event was set)
+            if (!rx.awaitRequests(slots)) {
+                // req_event = req_prod + 1: the frontend notifies at its next buffer. (req_cons + 1, ring.h's final
+                // check, would be behind req_prod when some but not all of a multi-slot frame's buffers are posted.)
+                break;
             }
             backlog[backlogHead] = null;
             backlogHead = (backlogHead + 1) % RX_BACKLOG;

@@ -84,6 +84,34 @@ final class JavaNetfront {
         dom.kick();
     }
 
+    /**
+     * Posts {@code n} rx buffers as Linux's and Mini-OS's netfronts do (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY):
+     * kicks only if the backend's req_event lies among the new requests. Returns whether it kicked.
+     */
+    boolean postRxCheckNotify(int n) {
+        int old = rxReqProd;
+        n = Math.min(n, 256 - (rxReqProd - rxRspCons));
+        for (int i = 0; i < n; i++) {
+            int id = rxReqProd & 255;
+            byte[] req = new byte[8];
+            VifRings.put16(req, 0, id);
+            int gref = rxBuffer[id];
+            req[4] = (byte) gref;
+            req[5] = (byte) (gref >> 8);
+            req[6] = (byte) (gref >> 16);
+            req[7] = (byte) (gref >> 24);
+            rxRing.write(HDR + (rxReqProd & 255) * 8, req, 0, 8);
+            rxReqProd++;
+        }
+        rxRing.write32(0, rxReqProd);
+        int event = rxRing.read32(4);
+        boolean notify = Integer.compareUnsigned(rxReqProd - event, rxReqProd - old) < 0;
+        if (notify) {
+            dom.kick();
+        }
+        return notify;
+    }
+
     /** Writes one raw tx request into the next slot (not yet published). */
     void txRaw(int gref, int offset, int flags, int id, int size) {
         byte[] req = new byte[12];

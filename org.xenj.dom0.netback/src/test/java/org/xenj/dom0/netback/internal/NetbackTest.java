@@ -215,6 +215,33 @@ class NetbackTest {
         assertEquals(14 + 28 + 104, rest.get(1).length, "in order");
     }
 
+    /**
+     * A frame needing two rx buffers (MTU 9000, feature-sg) while the frontend has posted one: netback
+     * asks for an event at the frontend's next buffer (req_event = req_prod + 1), so a frontend that
+     * kicks only when req_event says so still gets the frame. With ring.h's final check (req_event =
+     * req_cons + 1, already passed) the second buffer came without a kick and the frame waited for the
+     * next one from the switch.
+     */
+    @Test
+    void aFrameWaitingForASecondRxBufferGoesWhenTheFrontendPostsIt() throws Exception {
+        FakeDomain a = domain(1, "mac=00:16:3e:00:00:aa,mtu=9000"), b = domain(2, "mac=00:16:3e:00:00:bb,mtu=9000");
+        JavaNetfront na = new JavaNetfront(a, 0, (byte) 1), nb = new JavaNetfront(b, 0, (byte) 2);
+        na.connect();
+        nb.connect();
+        assertTrue(na.awaitBackendState("4", 5000) && nb.awaitBackendState("4", 5000));
+        nb.postRxCheckNotify(1);
+        byte[] f = udpFrame(MAC_B, MAC_A, 6000, false); // 6042 bytes: two rx slots
+        na.send(f, 0, 3000); // three tx slots (each within its page)
+        assertEquals(3, na.awaitTxResponses(3, 5000).size());
+        assertTrue(nb.receive(1, 300).isEmpty(), "one buffer posted, two needed");
+        assertEquals(2, b.page(nb.rxRef).read32(4), "netback asks for an event at the next buffer (req_prod + 1)");
+        assertTrue(nb.postRxCheckNotify(1), "so posting it kicks netback");
+        List<byte[]> got = nb.receive(1, 5000);
+        assertEquals(1, got.size(), "the frame went out on the kick");
+        assertArrayEquals(f, got.get(0));
+        assertEquals(0, a.internalErrors.get() + b.internalErrors.get(), a.errors + " " + b.errors);
+    }
+
     @Test
     void hotplugAddsAndUnplugRemovesADevice() throws Exception {
         FakeDomain d = domain(5, "bridge=xenbr0");

@@ -150,6 +150,13 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         public boolean wakeupPending() {
             return executor.wakeupPending();
         }
+
+        @Override
+        public String debugState() {
+            // debug key 'd' for a PV vCPU: registers, and the event state the upcall depends on
+            return executor.debugState() + "\nupcall_pending=" + (d.events.upcallPending(v.id) ? 1 : 0) + " upcall_mask="
+                    + (d.events.upcallMasked(v.id) ? 1 : 0) + " halted=" + cpu.isHalted();
+        }
     };
 
     public Cpu cpu() {

@@ -202,6 +202,34 @@ public final class SharedRing {
         return unconsumedRequests() > 0;
     }
 
+    /**
+     * Whether at least {@code n} requests are ready; if not, asks the frontend to notify at its next
+     * request ({@code req_event = req_prod + 1}, as Linux's netback does while a packet waits for
+     * enough rx buffers) and checks again. {@link #finalCheckForRequests} asks at {@code req_cons + 1}:
+     * right for one request, but a consumer that needs more than the frontend has posted is already
+     * past that index, and the frontend (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY) would then post the
+     * rest without notifying. A frontend moving {@code req_prod} all the time is looked at
+     * {@link #size()} times at most.
+     *
+     * @since 1.2
+     */
+    public boolean awaitRequests(int n) {
+        if (n < 1 || n > size) {
+            throw new IllegalArgumentException("cannot wait for " + n + " requests on a ring of " + size);
+        }
+        for (int look = 0; look < size; look++) {
+            int prod = page.read32(REQ_PROD);
+            if (unconsumedRequests() >= n) {
+                return true;
+            }
+            page.write32(REQ_EVENT, prod + 1); // volatile, as the read that follows: a full barrier between them
+            if (page.read32(REQ_PROD) == prod) {
+                return false;
+            }
+        }
+        return unconsumedRequests() >= n;
+    }
+
     private int slotOffset(int index) {
         return HEADER_SIZE + (index & (size - 1)) * entrySize;
     }

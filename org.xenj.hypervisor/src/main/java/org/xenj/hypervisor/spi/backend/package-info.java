@@ -17,8 +17,11 @@
  * ({@link org.xenj.hypervisor.spi.backend.Backend#attach(BackendContext, byte[])}), which maps the
  * rings again and carries on ({@link org.xenj.hypervisor.spi.backend.SharedRing#resume}) without
  * the frontend seeing a reconnect. Until one appears the frontend's requests wait on its ring.
+ *
+ * <p>Since 1.2: {@link org.xenj.hypervisor.spi.backend.SharedRing#awaitRequests} for a consumer that
+ * needs several requests at once (a packet over several rx buffers).
  */
-@Version("1.1.0")
+@Version("1.2.0")
 @Export
 package org.xenj.hypervisor.spi.backend;
 

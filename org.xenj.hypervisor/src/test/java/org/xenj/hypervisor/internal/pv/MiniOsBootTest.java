@@ -82,6 +82,10 @@ class MiniOsBootTest {
             double gap = shortestTickGap(console);
             assertTrue(gap > 0.9 && gap < 2.0, "shortest gap between T lines, in seconds: " + gap);
             assertTrue(ctx.log.toString().contains("Bootstrapping..."), "console_io goes to the hypervisor log: " + ctx.log);
+            // debug key 'd' on a PV vCPU: the registers (ring 1) and the event state its upcall depends on
+            String dump = exec.debugState();
+            assertTrue(dump.contains(" CPL=1") && dump.contains("CS=e019"), dump);
+            assertTrue(dump.matches("(?s).*upcall_pending=[01] upcall_mask=[01] halted=(true|false).*"), dump);
             guest.destroy();
         }
     }

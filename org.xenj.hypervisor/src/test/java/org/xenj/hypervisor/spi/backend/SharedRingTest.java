@@ -111,6 +111,34 @@ class SharedRingTest {
         assertEquals(5, page.get(REQ_EVENT));
     }
 
+    /**
+     * A consumer that needs three requests at once (a packet over three rx buffers) while one is
+     * posted: req_event = req_prod + 1, so each later push notifies. ring.h's final check would have
+     * left req_event at req_cons + 1, which the posted request already passed: no notification.
+     */
+    @Test
+    void awaitingSeveralRequestsAsksForAnEventAtTheNextOne() {
+        ArrayPage page = new ArrayPage(true);
+        Front front = new Front(page, 8, 8, 0xfffffffe); // across the index wrap
+        SharedRing ring = SharedRing.backEnd(page, 8, 8);
+        front.request(1);
+        assertTrue(front.push());
+        assertFalse(ring.awaitRequests(3));
+        assertEquals(0, page.get(REQ_EVENT), "the request after req_prod 0xffffffff");
+        front.request(2);
+        assertTrue(front.push(), "the second buffer notifies");
+        assertFalse(ring.awaitRequests(3));
+        assertEquals(1, page.get(REQ_EVENT));
+        front.request(3);
+        assertTrue(front.push(), "and the third");
+        assertTrue(ring.awaitRequests(3));
+        assertTrue(ring.awaitRequests(1));
+        assertThrows(IllegalArgumentException.class, () -> ring.awaitRequests(0));
+        assertThrows(IllegalArgumentException.class, () -> ring.awaitRequests(ring.size() + 1));
+        page.put(REQ_PROD, 0x7fff0000); // hostile: far beyond the ring
+        assertThrows(RingProtocolException.class, () -> ring.awaitRequests(2));
+    }
+
     @Test
     void finalCheckCatchesARequestThatRacedWithIt() {
         ArrayPage page = new ArrayPage(true);

@@ -35,6 +35,12 @@ final class DiffCase {
     /** Registers compared with a relative tolerance (transcendentals computed in double). */
     boolean approximateFpu;
     boolean compareFpu = true;
+    /**
+     * The case stores x87 environments with a 16-bit operand size (FIP/FOP/FDP at bytes 6-13 of the
+     * image rather than 12-27): where the native CPU keeps no FOP/FDP, {@link DiffComparator} skips
+     * those bytes of the image at {@link X87Cases#ENV}.
+     */
+    boolean env16;
     /** Data bytes not compared where set (host-specific fields of FXSAVE images); null = compare all. */
     boolean[] ignoredData;
 

@@ -35,6 +35,14 @@ final class HostOracles {
     final List<String> qemu; // command prefix, or null
     final Path runner32;
     final Path runner64;
+    /**
+     * Whether the native CPU stores FOP and FDP for an x87 instruction that raised no exception
+     * ({@code diffrunner --fpu-probe}). Both are model-specific: a CPU that keeps them only for
+     * unmasked exceptions gives the oracle nothing to compare them with, so they are not compared
+     * (and the report says so) rather than counted as the emulator's mismatches.
+     */
+    final boolean nativeFop;
+    final boolean nativeFdp;
     /** One line per finding, printed with the report. */
     final List<String> notes = new ArrayList<>();
 
@@ -69,6 +77,14 @@ final class HostOracles {
             }
         }
         qemu = q;
+        Path nativeRunner = native32 ? runner32 : native64 ? runner64 : null;
+        String fpu = nativeRunner == null ? "" : run(List.of(nativeRunner.toAbsolutePath().toString(), "--fpu-probe"));
+        nativeFop = !fpu.contains("fop=0");
+        nativeFdp = !fpu.contains("fdp=0");
+        if (nativeRunner != null && (!nativeFop || !nativeFdp)) {
+            notes.add("this CPU stores " + (nativeFop ? "" : "no FOP ") + (nativeFdp ? "" : "no FDP ")
+                    + "for x87 instructions without an unmasked exception: those fields are not compared on native oracles");
+        }
         if (x86 && !native32) {
             notes.add("this host does not execute i386 code: long-mode-safe cases run natively in 64-bit mode,"
                     + " the others " + (qemu != null ? "under qemu-i386 (an emulator, not hardware)" : "nowhere"));
@@ -134,6 +150,26 @@ final class HostOracles {
             return null;
         }
         return binary;
+    }
+
+    /** What {@code cmd} prints (trimmed), or "" when it fails. */
+    private static String run(List<String> cmd) throws InterruptedException {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0 ? out : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** Whether results from oracle {@code o} carry FOP / FDP of non-faulting x87 instructions. */
+    boolean keepsFop(Oracle o) {
+        return o == Oracle.QEMU_USER || nativeFop;
+    }
+
+    boolean keepsFdp(Oracle o) {
+        return o == Oracle.QEMU_USER || nativeFdp;
     }
 
     /** Runs {@code cmd --probe}; true when it answers as the runner of that width. */

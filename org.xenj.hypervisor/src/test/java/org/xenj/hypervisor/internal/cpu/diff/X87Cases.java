@@ -351,9 +351,13 @@ final class X87Cases {
                 DiffCase.bytes(0xDF, 0xE0))), 0x037F, 0));
         cases.add(withStack(new DiffCase("x87", "fnsave/frstor round trip", concat(mem(0xDD, 6, ENV), regOp(0xD9, 0xEB),
                 mem(0xDD, 4, ENV))), 0x0F7F, 3));
-        cases.add(withStack(new DiffCase("x87", "16-bit fnstenv/fldenv", concat(DiffCase.bytes(0x66), mem(0xD9, 6, ENV),
-                DiffCase.bytes(0x66), mem(0xD9, 4, ENV))), 0x037F, 3));
-        cases.add(withStack(new DiffCase("x87", "16-bit fnsave", concat(DiffCase.bytes(0x66), mem(0xDD, 6, ENV))), 0x037F, 3));
+        DiffCase env16 = withStack(new DiffCase("x87", "16-bit fnstenv/fldenv", concat(DiffCase.bytes(0x66), mem(0xD9, 6, ENV),
+                DiffCase.bytes(0x66), mem(0xD9, 4, ENV))), 0x037F, 3);
+        DiffCase save16 = withStack(new DiffCase("x87", "16-bit fnsave", concat(DiffCase.bytes(0x66), mem(0xDD, 6, ENV))), 0x037F, 3);
+        env16.env16 = true;
+        save16.env16 = true;
+        cases.add(env16);
+        cases.add(save16);
         for (int i = 0; i < 8; i++) {
             int[] tr = {0xF0, 0xF1, 0xF2, 0xF3, 0xF9, 0xFB, 0xFE, 0xFF};
             DiffCase c = new DiffCase("x87", String.format("transcendental d9 %02x", tr[i]), regOp(0xD9, tr[i]));
