@@ -153,7 +153,7 @@ final class Snapshots {
             tLoaded = System.nanoTime();
             d.guest.restoreMachine(s.image());
         } catch (IOException | SaveFormatException | RuntimeException | LinkageError ex) {
-            // only an image changed on disk between the check and the load gets here: memory is part old, part new
+            // an image changed on disk since the scan, or a device model refusing its own record: memory is part old, part new
             String why = ex.getMessage() != null ? ex.getMessage() : ex.toString();
             try {
                 d.guest.reattachDevices(devices);
@@ -162,7 +162,7 @@ final class Snapshots {
             }
             core.log("d" + d.id + " (" + d.name + ") revert to '" + name + "' failed half way: " + why + "; left paused");
             throw new HypervisorException("cannot revert domain " + d.id + " (" + d.name + ") to snapshot '" + name + "': " + why
-                    + "; the image changed after it was checked and the domain is left paused in a mixed state: revert it to"
+                    + "; the domain is left paused in a mixed state (memory part old, part the snapshot's): revert it to"
                     + " another snapshot or destroy it", ex);
         }
         resume(d, wasPaused);
