@@ -96,6 +96,53 @@ public interface Hypervisor {
         throw new HypervisorException("this hypervisor cannot migrate domains");
     }
 
+    /**
+     * Takes a snapshot of a running or paused domain: pauses it briefly, captures its memory and
+     * every device's state into one image (the save stream), and lets it go on as it was. The new
+     * snapshot's parent is the domain's current snapshot, and it becomes the current one. Refused,
+     * with nothing changed, for a duplicate or malformed name, a domain that cannot be saved, or
+     * one with a writable disk (disk branching is not there yet).
+     *
+     * @since 1.4
+     */
+    default SnapshotInfo snapshotCreate(int domid, String name) {
+        throw new HypervisorException("this hypervisor has no snapshots");
+    }
+
+    /** The domain's snapshot tree, parents before their children, oldest first among siblings. @since 1.4 */
+    default java.util.List<SnapshotInfo> snapshots(int domid) {
+        throw new HypervisorException("this hypervisor has no snapshots");
+    }
+
+    /**
+     * Puts a live domain back into a snapshot's state: pause, replace its memory and every
+     * device's and vCPU's state, resume (or stay paused if it was). Its id, name and UUID stay;
+     * its guest time goes on (the guest sees a pause). A damaged image is refused before anything
+     * is touched.
+     *
+     * @since 1.4
+     */
+    default SnapshotInfo snapshotRevert(int domid, String name) {
+        throw new HypervisorException("this hypervisor has no snapshots");
+    }
+
+    /** Deletes a snapshot; its children move to its parent (each image stands alone). @since 1.4 */
+    default void snapshotDelete(int domid, String name) {
+        throw new HypervisorException("this hypervisor has no snapshots");
+    }
+
+    /**
+     * A new running domain {@code newName} branched from a snapshot of {@code domid} (or, with
+     * {@code snapshot} null, from its state now, taken with a brief pause) while the original runs
+     * on: a new domain id, a new UUID, new MAC addresses (derived from the new name, as default
+     * vif MACs are), and an empty snapshot tree.
+     *
+     * @since 1.4
+     */
+    default Domain cloneDomain(int domid, String snapshot, String newName) {
+        throw new HypervisorException("this hypervisor cannot clone domains");
+    }
+
     ConsoleAccess console(int domid);
 
     CpuPools cpupools();

@@ -6,6 +6,7 @@ import org.xenj.hypervisor.api.Domain;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainState;
 import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.api.ShutdownReason;
 import org.xenj.hypervisor.internal.console.ConsoleRing;
 import org.xenj.hypervisor.internal.exec.Guest;
@@ -53,6 +54,27 @@ final class DomainImpl implements Domain {
     volatile int reservedFrames;
     /** Frozen CPU time once gone. */
     volatile long finalCpuNanos = -1;
+
+    /** The operation on the domain's whole state under way (a save, a migration, a snapshot, a revert), or null. */
+    private final java.util.concurrent.atomic.AtomicReference<String> stateOperation = new java.util.concurrent.atomic.AtomicReference<>();
+
+    /**
+     * Runs {@code op} as the only operation on the domain's whole state: two of them at once would
+     * pause and resume under each other, and a revert during a migration would change memory and
+     * devices the stream is taking. The second is refused, nothing changed.
+     */
+    <T> T exclusively(String what, java.util.function.Supplier<T> op) {
+        String other = stateOperation.compareAndExchange(null, what);
+        if (other != null) {
+            throw new HypervisorException("domain " + id + " (" + name + ") is busy with " + other + "; " + what
+                    + " refused, nothing was changed");
+        }
+        try {
+            return op.get();
+        } finally {
+            stateOperation.set(null);
+        }
+    }
 
     /** The domain's one virtual clock: TSC, platform timers and Xen time all derive from it. */
     final VirtualClock clock;

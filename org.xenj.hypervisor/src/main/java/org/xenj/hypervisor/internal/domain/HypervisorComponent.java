@@ -68,6 +68,9 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
 
         @AttributeDefinition(description = "Port of the migration receiver (and the default of xen:migrate)")
         int xenj_migrate_port() default 8002;
+
+        @AttributeDefinition(description = "Where snapshot trees are kept (one folder per domain UUID); blank: ${karaf.data}/xenj/snapshots")
+        String xenj_snapshot_dir() default "";
     }
 
     private final Plugins plugins = new Plugins();
@@ -79,6 +82,7 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
                 config.xenj_scheduler()), plugins);
         core.configureMigration(config.xenj_migrate_secret(), config.xenj_migrate_listen(), config.xenj_migrate_bind(),
                 config.xenj_migrate_port());
+        core.configureSnapshots(config.xenj_snapshot_dir());
     }
 
     @Deactivate
@@ -250,6 +254,31 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
     @Override
     public Domain restore(java.nio.file.Path file, java.util.Map<String, String> overrides, boolean paused) {
         return core().restore(file, overrides, paused);
+    }
+
+    @Override
+    public org.xenj.hypervisor.api.SnapshotInfo snapshotCreate(int domid, String name) {
+        return core().snapshotCreate(domid, name);
+    }
+
+    @Override
+    public java.util.List<org.xenj.hypervisor.api.SnapshotInfo> snapshots(int domid) {
+        return core().snapshots(domid);
+    }
+
+    @Override
+    public org.xenj.hypervisor.api.SnapshotInfo snapshotRevert(int domid, String name) {
+        return core().snapshotRevert(domid, name);
+    }
+
+    @Override
+    public void snapshotDelete(int domid, String name) {
+        core().snapshotDelete(domid, name);
+    }
+
+    @Override
+    public Domain cloneDomain(int domid, String snapshot, String newName) {
+        return core().cloneDomain(domid, snapshot, newName);
     }
 
     @Override

@@ -75,6 +75,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final SaveRestore saveRestore = new SaveRestore(this);
     /** Xen's suspend protocol for PVHVM guests (save, cancelled suspends). */
     final PvhvmSuspend suspend = new PvhvmSuspend(this);
+    private final Snapshots snapshots = new Snapshots(this, Snapshots.defaultRoot());
     private final HostQueries queries;
     final LiveMigration migration = new LiveMigration(this);
     private final CopyOnWriteArrayList<DomainListener> listeners = new CopyOnWriteArrayList<>();
@@ -544,7 +545,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             d = requireGuest(domid);
             requireLive(d, "saved");
         }
-        return saveRestore.save(d, file, leavePaused);
+        return d.exclusively("a save", () -> saveRestore.save(d, file, leavePaused));
     }
 
     @Override
@@ -554,6 +555,44 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         }
         checkOpen();
         return saveRestore.restore(file, overrides, paused);
+    }
+
+    // ------------------------------------------------------------------ the VM state tree (Snapshots)
+
+    /** Where the snapshot trees live (configuration {@code xenj.snapshot.dir}; blank: the default). */
+    public void configureSnapshots(String dir) {
+        snapshots.setRoot(dir == null || dir.isBlank() ? Snapshots.defaultRoot() : java.nio.file.Path.of(dir.trim()).toAbsolutePath());
+    }
+
+    private synchronized DomainImpl liveGuest(int domid) {
+        checkOpen();
+        return requireGuest(domid);
+    }
+
+    @Override
+    public org.xenj.hypervisor.api.SnapshotInfo snapshotCreate(int domid, String name) {
+        return snapshots.create(liveGuest(domid), name);
+    }
+
+    @Override
+    public List<org.xenj.hypervisor.api.SnapshotInfo> snapshots(int domid) {
+        return snapshots.list(liveGuest(domid));
+    }
+
+    @Override
+    public org.xenj.hypervisor.api.SnapshotInfo snapshotRevert(int domid, String name) {
+        return snapshots.revert(liveGuest(domid), name);
+    }
+
+    @Override
+    public void snapshotDelete(int domid, String name) {
+        snapshots.delete(liveGuest(domid), name);
+    }
+
+    @Override
+    public Domain cloneDomain(int domid, String snapshot, String newName) {
+        checkOpen();
+        return snapshots.cloneDomain(liveGuest(domid), snapshot, newName, saveRestore);
     }
 
     /** Migration settings: the shared secret, and whether (where) to receive; returns the receiver's port or -1. */
@@ -569,7 +608,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             d = requireGuest(domid);
             requireLive(d, "migrated");
         }
-        return migration.migrate(d, host, port, live, Math.max(1, downtimeMillis), Math.max(1, maxRounds));
+        return d.exclusively("a migration", () -> migration.migrate(d, host, port, live, Math.max(1, downtimeMillis), Math.max(1, maxRounds)));
     }
 
     // ------------------------------------------------------------------ shutdown

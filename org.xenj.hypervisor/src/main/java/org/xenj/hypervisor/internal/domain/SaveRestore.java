@@ -83,31 +83,10 @@ final class SaveRestore {
                 throw new HypervisorException("its vCPUs did not stop within 5 s");
             }
             tStopped = System.nanoTime();
-            // the guest time the platform's relative timer records are taken at: the restore's clock starts here
-            long guestNanos = d.clock.guestNanos();
-            MachineImage m = d.guest.saveMachine().withXenstore(xenstoreOf(core, d.id));
-            DomainMemory mem = d.memory;
-            // Xen's own frames in a PVHVM guest's physmap (shared_info, grant table, rings) stay out:
-            // the new domain has its own, which the guest maps again when it resumes
-            java.util.BitSet xenFrames = new java.util.BitSet();
-            if (m.pvhvm() != null) {
-                for (int g : m.pvhvm().xenFrameGfns()) {
-                    xenFrames.set(g);
-                }
-            }
-            SaveHeader h = new SaveHeader(HypervisorCore.VERSION, core.info().hostname(), MachineMemory.PAGE_SIZE, d.config.type().name(),
-                    d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), guestNanos,
-                    d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), mem.populatedFrames() - xenFrames.cardinality());
-            Path dir = file.toAbsolutePath().getParent();
-            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".part");
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
-                w = SaveStream.write(out, h, d.config, m, pages(mem, xenFrames));
-            }
+            tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName() + ".", ".part");
+            w = writeImage(core, d, tmp);
             tWritten = System.nanoTime();
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            syncAndRename(tmp, file);
             tmp = null;
         } catch (IOException | RuntimeException e) {
             synchronized (core) {
@@ -140,6 +119,40 @@ final class SaveRestore {
             core.destroy(d.id);
         }
         return new SaveInfo(file.toString(), w.bytes(), w.pages(), w.zeroPages(), paused, !leavePaused);
+    }
+
+    /**
+     * With the domain's vCPUs stopped: its whole state (memory, vCPUs, platform, devices, xenstore)
+     * as one save stream in {@code target}, not yet synced. The guest time recorded is the one the
+     * platform's relative timer records are taken at: a restore's clock starts there.
+     */
+    static SaveStream.Written writeImage(HypervisorCore core, DomainImpl d, Path target) throws IOException {
+        // the guest time the platform's relative timer records are taken at: the restore's clock starts here
+        long guestNanos = d.clock.guestNanos();
+        MachineImage m = d.guest.saveMachine().withXenstore(xenstoreOf(core, d.id));
+        DomainMemory mem = d.memory;
+        // Xen's own frames in a PVHVM guest's physmap (shared_info, grant table, rings) stay out:
+        // the new domain has its own, which the guest maps again when it resumes
+        java.util.BitSet xenFrames = new java.util.BitSet();
+        if (m.pvhvm() != null) {
+            for (int g : m.pvhvm().xenFrameGfns()) {
+                xenFrames.set(g);
+            }
+        }
+        SaveHeader h = new SaveHeader(HypervisorCore.VERSION, core.info().hostname(), MachineMemory.PAGE_SIZE, d.config.type().name(),
+                d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), guestNanos,
+                d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), mem.populatedFrames() - xenFrames.cardinality());
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(target), 1 << 20)) {
+            return SaveStream.write(out, h, d.config, m, pages(mem, xenFrames));
+        }
+    }
+
+    /** Makes a written temporary file durable and puts it in its place in one step. */
+    static void syncAndRename(Path tmp, Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** The domain's own xenstore subtree, paths relative to {@code /local/domain/<id>/}. */
@@ -181,6 +194,15 @@ final class SaveRestore {
     }
 
     Domain restore(Path file, Map<String, String> overrides, boolean paused) {
+        return restore(file, overrides, paused, null, null);
+    }
+
+    /**
+     * As {@link #restore(Path, Map, boolean)}; a clone gives the new domain its own {@code uuid}
+     * (null: the image's) and changes the adjusted configuration with {@code reshape} (null: none).
+     */
+    Domain restore(Path file, Map<String, String> overrides, boolean paused, java.util.UUID uuid,
+            java.util.function.UnaryOperator<DomainConfig> reshape) {
         long t0 = System.nanoTime();
         SaveStream.Scanned s;
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
@@ -198,6 +220,9 @@ final class SaveRestore {
                     + " domain; xenj restores HVM domains only so far");
         }
         DomainConfig config = adjust(s.config(), overrides == null ? Map.of() : overrides);
+        if (reshape != null) {
+            config = reshape.apply(config);
+        }
         long tScanned = System.nanoTime();
         HostClock clock;
         try {
@@ -208,7 +233,7 @@ final class SaveRestore {
         DomainImpl d;
         long tBuilt = 0, tLoaded = 0;
         try {
-            d = core.createDomain(config, h.uuid(), true, clock, false);
+            d = core.createDomain(config, uuid != null ? uuid : h.uuid(), true, clock, false);
         } catch (HypervisorException e) {
             throw new HypervisorException("cannot restore " + file + ": " + e.getMessage() + "; nothing was created", e);
         }

@@ -63,6 +63,11 @@ class HypervisorComponentTest {
             public int xenj_migrate_port() {
                 return 8002;
             }
+
+            @Override
+            public String xenj_snapshot_dir() {
+                return "";
+            }
         };
     }
 

@@ -19,11 +19,16 @@ public final class TestCores {
 
     /** A core with {@code pcpus} pCPUs, 64 MiB (Domain-0: 8 MiB), the workload builder and a FIFO test scheduler "fifo". */
     public static Fixture start(int pcpus) {
+        return start(pcpus, "64M");
+    }
+
+    /** As {@link #start(int)} with {@code memory} for the whole machine (e.g. {@code 600M}). */
+    public static Fixture start(int pcpus, String memory) {
         Plugins plugins = new Plugins();
         ProtocolChecker checker = new ProtocolChecker();
         plugins.addBuilder(new WorkloadGuestBuilder());
         plugins.addScheduler(new FifoSchedulerType("fifo", checker, 1000));
-        HypervisorCore core = new HypervisorCore(CoreConfig.parse("64M", pcpus, "8M", "fifo"), plugins);
+        HypervisorCore core = new HypervisorCore(CoreConfig.parse(memory, pcpus, "8M", "fifo"), plugins);
         return new Fixture(core, plugins, checker);
     }
 

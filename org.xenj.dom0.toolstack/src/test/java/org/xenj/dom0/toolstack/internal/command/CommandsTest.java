@@ -189,6 +189,68 @@ class CommandsTest {
     }
 
     @Test
+    void snapshotCommandsAreThinCallsAndTheListIsATree() throws Exception {
+        addWorkload("w1");
+        SnapshotCreateCommand c = new SnapshotCreateCommand();
+        c.domain = "w1";
+        c.name = "b";
+        assertEquals("Snapshot 'b' of domain w1 (id 1): 30.0 KiB, paused 4.2 ms, parent 'a'\n", exec(c));
+        bytes.reset();
+        SnapshotRevertCommand r = new SnapshotRevertCommand();
+        r.domain = "1";
+        r.name = "b";
+        assertEquals("Domain w1 (id 1) reverted to snapshot 'b', paused 6.6 ms\n", exec(r));
+        SnapshotRevertCommand bad = new SnapshotRevertCommand();
+        bad.domain = "w1";
+        bad.name = "nope";
+        org.xenj.hypervisor.api.HypervisorException e = org.junit.jupiter.api.Assertions.assertThrows(
+                org.xenj.hypervisor.api.HypervisorException.class, () -> exec(bad));
+        assertTrue(e.getMessage().contains("no snapshot named 'nope'"), e.getMessage());
+        bytes.reset();
+        SnapshotDeleteCommand del = new SnapshotDeleteCommand();
+        del.domain = "w1";
+        del.name = "a";
+        assertEquals("Snapshot 'a' of domain w1 (id 1) deleted\n", exec(del));
+        bytes.reset();
+        CloneCommand cl = new CloneCommand();
+        cl.source = "w1/b";
+        cl.newName = "w2";
+        assertTrue(exec(cl).startsWith("Cloned domain w1 (id 1) snapshot 'b' as w2 (id 2) in "), output());
+        bytes.reset();
+        CloneCommand live = new CloneCommand();
+        live.source = "w1";
+        live.newName = "w3";
+        assertTrue(exec(live).startsWith("Cloned domain w1 (id 1) as w3 (id 3) in "), output());
+        assertEquals(List.of("snapshot-create 1 b", "snapshot-revert 1 b", "snapshot-revert 1 nope", "snapshot-delete 1 a",
+                "clone 1 b w2", "create w2", "clone 1 null w3", "create w3"), hv.calls);
+
+        long t = java.time.LocalDateTime.of(2026, 12, 6, 8, 0, 0).toInstant(java.time.ZoneOffset.UTC).toEpochMilli();
+        hv.snapshots.put(1, List.of(snap("a", null, false, t, 10_000), snap("b", "a", false, t + 1000, 2_000_000),
+                snap("c", "b", true, t + 2000, 30_000), snap("d", "a", false, t + 3000, 400), snap("e", null, false, t + 4000, 20_000_000)));
+        bytes.reset();
+        SnapshotListCommand l = new SnapshotListCommand();
+        l.domain = "w1";
+        l.zone = java.time.ZoneOffset.UTC;
+        assertEquals("""
+                Name       Created                Guest time        Size
+                a          2026-12-06 08:00:00       1.000 s     10000 B
+                +- b       2026-12-06 08:00:01       1.000 s  1953.1 KiB
+                |  +- c *  2026-12-06 08:00:02       1.000 s    29.3 KiB
+                +- d       2026-12-06 08:00:03       1.000 s       400 B
+                e          2026-12-06 08:00:04       1.000 s    19.1 MiB
+                current: c
+                """, exec(l));
+        bytes.reset();
+        SnapshotListCommand none = new SnapshotListCommand();
+        none.domain = "w3";
+        assertEquals("no snapshots\n", exec(none));
+    }
+
+    private static org.xenj.hypervisor.api.SnapshotInfo snap(String name, String parent, boolean current, long created, long bytes) {
+        return new org.xenj.hypervisor.api.SnapshotInfo("w1", name, parent, current, created, 1_000_000_000L, bytes, 0, "/s/" + name);
+    }
+
+    @Test
     void migrateIsAThinCallWithXlsHostAndPort() throws Exception {
         addWorkload("w1");
         MigrateCommand m = new MigrateCommand();

@@ -173,6 +173,41 @@ class StubHypervisor implements Hypervisor {
         return create(DomainConfig.builder(overrides.getOrDefault("name", "restored")).type(DomainType.HVM).memoryMiB(64).build());
     }
 
+    /** Snapshots the stub answers with, per domain id. */
+    final Map<Integer, List<org.xenj.hypervisor.api.SnapshotInfo>> snapshots = new java.util.HashMap<>();
+
+    @Override
+    public org.xenj.hypervisor.api.SnapshotInfo snapshotCreate(int domid, String name) {
+        calls.add("snapshot-create " + domid + " " + name);
+        return new org.xenj.hypervisor.api.SnapshotInfo("w", name, "a", true, 0, 2_000_000_000L, 30_700, 4_200_000L, "/s/" + name);
+    }
+
+    @Override
+    public List<org.xenj.hypervisor.api.SnapshotInfo> snapshots(int domid) {
+        calls.add("snapshots " + domid);
+        return snapshots.getOrDefault(domid, List.of());
+    }
+
+    @Override
+    public org.xenj.hypervisor.api.SnapshotInfo snapshotRevert(int domid, String name) {
+        calls.add("snapshot-revert " + domid + " " + name);
+        if (name.equals("nope")) {
+            throw new HypervisorException("domain " + domid + " has no snapshot named 'nope'");
+        }
+        return new org.xenj.hypervisor.api.SnapshotInfo("w", name, null, true, 0, 0, 30_700, 6_600_000L, "/s/" + name);
+    }
+
+    @Override
+    public void snapshotDelete(int domid, String name) {
+        calls.add("snapshot-delete " + domid + " " + name);
+    }
+
+    @Override
+    public Domain cloneDomain(int domid, String snapshot, String newName) {
+        calls.add("clone " + domid + " " + snapshot + " " + newName);
+        return create(DomainConfig.builder(newName).type(DomainType.HVM).memoryMiB(64).build());
+    }
+
     @Override public void clearDmesg() { calls.add("clearDmesg"); log.clear(); }
     @Override public ConsoleAccess console(int domid) { return console; }
     @Override public CpuPools cpupools() { return cpupools; }
