@@ -96,11 +96,39 @@ public final class HvmPlatformImpl implements HvmPlatform {
         ports.map(PciBus.CONFIG_ADDRESS, 1, pci.configPorts(0));
         ports.map(PciBus.CONFIG_ADDRESS + 2, 2, pci.configPorts(2)); // 0xCF9 is reset control
         ports.map(PciBus.CONFIG_DATA, 4, pci.configPorts(4));
+        this.vcpuDown = new java.util.concurrent.atomic.AtomicIntegerArray(vcpus);
+        for (int i = 1; i < vcpus; i++) {
+            vcpuDown.set(i, 1); // APs wait for their STARTUP IPI
+        }
         this.environments = new VCpuEnvironment[vcpus];
         for (int i = 0; i < vcpus; i++) {
             environments[i] = new VCpuEnvironment(this, i, fabric.lapic(i));
             fabric.lapic(i).setTimerChanged(this::timersChanged);
         }
+    }
+
+    /**
+     * Per vCPU: 1 while it is down (halted with interrupts off, or an AP waiting for its STARTUP
+     * IPI) as it found itself when it last blocked.
+     */
+    private final java.util.concurrent.atomic.AtomicIntegerArray vcpuDown;
+
+    /**
+     * Records whether {@code vcpu} is down; returns true if every vCPU is down now. Each vCPU
+     * records its own state before it reads the others', so the last one down sees all of them.
+     */
+    public boolean markVCpuDown(int vcpu, boolean down) {
+        vcpuDown.set(vcpu, down ? 1 : 0);
+        if (!down) {
+            return false;
+        }
+        for (int i = 0; i < vcpuDown.length(); i++) {
+            // an INIT, STARTUP or NMI on its way brings a down vCPU back up
+            if (vcpuDown.get(i) == 0 || (fabric.processorState(i) & InterruptFabric.PROCESSOR_EVENT) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void timersChanged() {
