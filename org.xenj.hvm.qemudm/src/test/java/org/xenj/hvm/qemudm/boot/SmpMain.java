@@ -27,11 +27,28 @@ public final class SmpMain {
         long timeout = Long.parseLong(args[3]) * 1000;
         DomainConfig cfg = DomainConfig.builder("smp").type(DomainType.HVM).memoryMiB(256).vcpus(vcpus)
                 .kernel(dir.resolve("bzImage").toString()).ramdisk(dir.resolve("initramfs.cpio.gz").toString())
-                .cmdline("console=ttyS0 cryptomgr.notests nokaslr").raw(java.util.Map.of("xen_platform_pci", "0")).build();
+                .cmdline(System.getProperty("xenj.boot.cmdline", "console=ttyS0 cryptomgr.notests nokaslr")).raw(java.util.Map.of("xen_platform_pci", "0")).build();
         String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(new byte[mib << 20]));
         try (DirectBootRunner r = new DirectBootRunner(cfg, System.out)) {
             long t0 = System.nanoTime();
             r.start();
+            Thread sampler = new Thread(() -> {
+                try {
+                    while (true) {
+                        Thread.sleep(30_000);
+                        StringBuilder b = new StringBuilder("[smp] ");
+                        for (int i = 0; i < vcpus; i++) {
+                            var c = r.cpuExecutor(i).cpu();
+                            b.append(String.format("vCPU%d eip %08x %d insns; ", i, c.getEip(), c.instructionCount()));
+                        }
+                        System.out.println(b.append("load ").append(load()));
+                    }
+                } catch (InterruptedException | java.io.IOException e) {
+                    // stop sampling
+                }
+            });
+            sampler.setDaemon(true);
+            sampler.start();
             int prompt = r.waitFor("~ # ", 0, timeout);
             System.out.printf("%n[smp] vcpus=%d prompt %s after %.1f s, load %s%n", vcpus, prompt >= 0 ? "reached" : "NOT reached",
                     (System.nanoTime() - t0) / 1e9, load());
