@@ -57,18 +57,18 @@ public final class SmpMain {
             }
             int from = r.consoleText().length();
             r.type("grep -c ^processor /proc/cpuinfo; grep -E '^(processor|model name|cpu MHz|apicid|initial apicid)' /proc/cpuinfo;"
-                    + " dmesg | grep -i -E 'smp|brought|cpu[0-9]|APIC|MPTABLE|mpparse|Intel MultiProcessor|processor #'; echo INFO-DONE\n");
-            from = r.waitFor("INFO-DONE\r\n", from + 60, 300_000);
+                    + " dmesg | grep -i -E 'smp|brought|cpu[0-9]|APIC|MPTABLE|mpparse|Intel MultiProcessor|processor #'; echo INFO-$((1+1))DONE\n");
+            from = r.waitFor("INFO-2DONE", from, 600_000);
             String job = "dd if=/dev/zero bs=64k count=" + (mib * 16) + " 2>/dev/null | md5sum";
             long s = System.nanoTime();
-            r.type(job + "; echo SEQ-DONE\n");
-            int seq = r.waitFor("SEQ-DONE\r\n", from + 20, 1_800_000);
+            r.type(job + "; echo SEQ-$((1+1))DONE\n");
+            int seq = r.waitFor("SEQ-2DONE", from, 1_800_000);
             double seqSec = (System.nanoTime() - s) / 1e9;
             s = System.nanoTime();
-            r.type(job + " > /tmp/a & " + job + " > /tmp/b & wait; cat /tmp/a /tmp/b; echo PAR-DONE\n");
-            int par = r.waitFor("PAR-DONE\r\n", seq + 20, 1_800_000);
+            r.type(job + " > /tmp/a & " + job + " > /tmp/b & wait; cat /tmp/a /tmp/b; echo PAR-$((1+1))DONE\n");
+            int par = r.waitFor("PAR-2DONE", seq, 1_800_000);
             double parSec = (System.nanoTime() - s) / 1e9;
-            String out = r.consoleText().substring(Math.max(0, seq - 200));
+            String out = r.consoleText().substring(from);
             int sums = out.split(md5 + "  -", -1).length - 1;
             System.out.printf("%n[smp] vcpus=%d one job of %d MiB: %.1f s; two at once: %.1f s (%s); speed-up %.2f; md5 %s x%d"
                     + " correct; load %s%n", vcpus, mib, seqSec, parSec, par >= 0 ? "done" : "NOT done", 2 * seqSec / parSec, md5,
