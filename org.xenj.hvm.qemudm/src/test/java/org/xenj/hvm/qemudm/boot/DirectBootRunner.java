@@ -83,6 +83,11 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
         }
     }
 
+    /** The platform's interrupt controllers and timers (xl debug-keys 'd'). */
+    public String platformDebugState() {
+        return guest.debugState();
+    }
+
     /** The IA-32 executor behind vCPU {@code vcpu}. */
     public org.xenj.hypervisor.internal.cpu.CpuExecutor cpuExecutor(int vcpu) {
         return guest.executor(vcpu) instanceof org.xenj.hypervisor.internal.builder.HaltAwareExecutor h ? h.cpuExecutor() : null;

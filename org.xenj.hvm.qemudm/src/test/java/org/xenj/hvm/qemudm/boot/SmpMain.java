@@ -42,6 +42,12 @@ public final class SmpMain {
                             b.append(String.format("vCPU%d eip %08x %d insns; ", i, c.getEip(), c.instructionCount()));
                         }
                         System.out.println(b.append("load ").append(load()));
+                        if (Boolean.getBoolean("xenj.smp.debug")) {
+                            for (int i = 0; i < vcpus; i++) {
+                                System.out.println("[smp] vCPU" + i + ": " + r.cpuExecutor(i).debugState());
+                            }
+                            System.out.println("[smp] " + r.platformDebugState());
+                        }
                     }
                 } catch (InterruptedException | java.io.IOException e) {
                     // stop sampling

@@ -286,10 +286,26 @@ public final class HvmPlatformImpl implements HvmPlatform {
         b.append("host timer ").append(host == Long.MAX_VALUE ? "not armed" : String.format("in %.3f ms", (host - now) / 1e6));
         for (int i = 0; i < fabric.vcpus(); i++) {
             long lapic = fabric.lapic(i).nextDeadline();
-            b.append(String.format("%nvCPU %d: interrupt deliverable %s, LAPIC timer %s", i, fabric.interruptPending(i),
-                    lapic == Long.MAX_VALUE ? "idle" : String.format("in %.3f ms", (lapic - now) / 1e6)));
+            var apic = fabric.lapic(i);
+            b.append(String.format("%nvCPU %d: interrupt deliverable %s, LAPIC timer %s, TPR %02x, ISR %s, IRR %s, start-up %d", i,
+                    fabric.interruptPending(i), lapic == Long.MAX_VALUE ? "idle" : String.format("in %.3f ms", (lapic - now) / 1e6),
+                    apic.readRegister(0x80), vectors(apic, 0x100), vectors(apic, 0x200), fabric.processorState(i)));
         }
         return b.toString();
+    }
+
+    /** The vectors set in the 256-bit register starting at {@code offset} (ISR 0x100, IRR 0x200), hex. */
+    private static String vectors(org.xenj.hypervisor.internal.platform.apic.LocalApic apic, int offset) {
+        StringBuilder v = new StringBuilder("[");
+        for (int w = 0; w < 8; w++) {
+            int bits = apic.readRegister(offset + w * 0x10);
+            for (int bit = 0; bit < 32; bit++) {
+                if ((bits >>> bit & 1) != 0) {
+                    v.append(v.length() > 1 ? " " : "").append(Integer.toHexString(w * 32 + bit));
+                }
+            }
+        }
+        return v.append(']').toString();
     }
 
     /** Fires due timers; returns the next deadline and makes sure a host timer will wake us then. */
