@@ -19,8 +19,9 @@ public final class BootMain {
         String cmdline = args.length > 1 ? args[1] : "console=ttyS0";
         long seconds = args.length > 2 ? Long.parseLong(args[2]) : 120;
         DomainConfig cfg = DomainConfig.builder("boot").type(DomainType.HVM).memoryMiB(256)
+                .vcpus(Integer.getInteger("xenj.boot.vcpus", 1))
                 .kernel(dir.resolve("bzImage").toString()).ramdisk(dir.resolve("initramfs.cpio.gz").toString())
-                .cmdline(cmdline).raw(java.util.Map.of("apic", System.getProperty("xenj.boot.apic", "0"))).build();
+                .cmdline(cmdline).raw(java.util.Map.of("apic", System.getProperty("xenj.boot.apic", Integer.getInteger("xenj.boot.vcpus", 1) > 1 ? "1" : "0"))).build();
         try (DirectBootRunner r = new DirectBootRunner(cfg, System.out)) {
             long t0 = System.nanoTime();
             r.start();

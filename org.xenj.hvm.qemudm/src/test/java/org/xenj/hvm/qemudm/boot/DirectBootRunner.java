@@ -23,8 +23,8 @@ import org.xenj.hypervisor.spi.DeviceModel;
 import org.xenj.hvm.qemudm.internal.QemuDeviceModel;
 
 /**
- * Boots one single-vCPU HVM domain with the real builder, CPU and device model, but without the
- * domain core: its own thread runs the vCPU (blocking on HLT until woken), a scheduled executor
+ * Boots one HVM domain with the real builder, CPU and device model, but without the domain core:
+ * a thread per vCPU runs it (blocking on HLT or wait-for-SIPI until woken), a scheduled executor
  * stands in for the host timer. For the boot test's direct mode and for diagnosing boots.
  */
 public final class DirectBootRunner implements GuestContext, AutoCloseable {
@@ -39,12 +39,14 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
     private final ByteArrayOutputStream console = new ByteArrayOutputStream();
     private final PrintStream echo;
     private final Object wakeLock = new Object();
-    private boolean woken;
+    /** Per vCPU: woken since it last blocked (guarded by {@link #wakeLock}). */
+    private final boolean[] woken;
     private volatile ConsoleInput input;
     private volatile ShutdownReason shutdown;
     private volatile RunExit lastExit;
     private volatile boolean stop;
     private Thread vcpuThread;
+    private Thread[] vcpuThreads = new Thread[0];
     private Guest guest;
     private final StringBuilder log = new StringBuilder();
 
@@ -61,16 +63,34 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
         this.echo = echo;
         MachineMemory machine = new MachineMemory((config.memoryMiB() + 1) << 20);
         this.memory = new DomainMemory(machine, 1);
+        this.woken = new boolean[config.vcpus()];
         memory.populate(0, (int) (config.memoryMiB() << 8));
         timers.setRemoveOnCancelPolicy(true);
     }
 
     public void start() {
         guest = new HvmGuestBuilder().build(this);
-        VCpuExecutor cpu = guest.executor(0);
-        vcpuThread = new Thread(() -> runVcpu(cpu), "xenj-vcpu-" + config.name());
-        vcpuThread.setDaemon(true);
-        vcpuThread.start();
+        vcpuThreads = new Thread[config.vcpus()];
+        for (int i = 0; i < vcpuThreads.length; i++) {
+            VCpuExecutor cpu = guest.executor(i);
+            int vcpu = i;
+            vcpuThreads[i] = new Thread(() -> runVcpu(vcpu, cpu), "xenj-vcpu-" + config.name() + "." + i);
+            vcpuThreads[i].setDaemon(true);
+        }
+        vcpuThread = vcpuThreads[0];
+        for (Thread t : vcpuThreads) {
+            t.start();
+        }
+    }
+
+    /** The platform's interrupt controllers and timers (xl debug-keys 'd'). */
+    public String platformDebugState() {
+        return guest.debugState();
+    }
+
+    /** The IA-32 executor behind vCPU {@code vcpu}. */
+    public org.xenj.hypervisor.internal.cpu.CpuExecutor cpuExecutor(int vcpu) {
+        return guest.executor(vcpu) instanceof org.xenj.hypervisor.internal.builder.HaltAwareExecutor h ? h.cpuExecutor() : null;
     }
 
     public VCpuExecutor executor() {
@@ -82,7 +102,7 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
         return guest.executor(0) instanceof org.xenj.hypervisor.internal.builder.HaltAwareExecutor h ? h.cpuExecutor() : null;
     }
 
-    private void runVcpu(VCpuExecutor cpu) {
+    private void runVcpu(int vcpu, VCpuExecutor cpu) {
         while (!stop) {
             RunExit exit = cpu.run(System.nanoTime() + 10_000_000);
             lastExit = exit;
@@ -95,14 +115,14 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
             if (exit == RunExit.BLOCKED) {
                 synchronized (wakeLock) {
                     long until = System.nanoTime() + 50_000_000;
-                    while (!woken && !stop && !cpu.wakeupPending() && System.nanoTime() < until) {
+                    while (!woken[vcpu] && !stop && !cpu.wakeupPending() && System.nanoTime() < until) {
                         try {
                             wakeLock.wait(5);
                         } catch (InterruptedException e) {
                             return;
                         }
                     }
-                    woken = false;
+                    woken[vcpu] = false;
                 }
             }
         }
@@ -159,9 +179,9 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
         synchronized (wakeLock) {
             wakeLock.notifyAll();
         }
-        if (vcpuThread != null) {
-            guest.executor(0).requestExit();
-            vcpuThread.join(2000);
+        for (int i = 0; i < vcpuThreads.length; i++) {
+            guest.executor(i).requestExit();
+            vcpuThreads[i].join(2000);
         }
         if (guest != null) {
             guest.destroy();
@@ -191,7 +211,7 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
     public VCpuWaker waker(int vcpu) {
         return () -> {
             synchronized (wakeLock) {
-                woken = true;
+                woken[vcpu] = true;
                 wakeLock.notifyAll();
             }
         };

@@ -45,6 +45,11 @@ class LinuxBootTest {
     static final String PROMPT = "~ # ";
     /** As examples/debian.cfg boots it. */
     static final String CMDLINE = System.getProperty("xenj.boot.cmdline", "console=ttyS0 cryptomgr.notests nokaslr");
+    /**
+     * vCPUs of the last domain (the others have one): {@code -Dxenj.boot.smp.vcpus=2} boots it SMP
+     * (INIT/SIPI, MP table) and the /proc/cpuinfo check below then wants that many processors.
+     */
+    static final int LAST_DOMAIN_VCPUS = Integer.getInteger("xenj.boot.smp.vcpus", 1);
 
     /** A domain's console as seen from the toolstack side. */
     static final class Console implements AutoCloseable {
@@ -104,6 +109,7 @@ class LinuxBootTest {
             for (int i = 0; i < domains; i++) {
                 DomainConfig cfg = DomainConfig.builder("debian" + i).type(DomainType.HVM).memoryMiB(256)
                         .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
+                        .vcpus(i == domains - 1 ? LAST_DOMAIN_VCPUS : 1)
                         .cmdline(CMDLINE).onPoweroff(ShutdownAction.DESTROY).build();
                 Domain d = xen.create(cfg);
                 doms.add(d);
@@ -133,6 +139,9 @@ class LinuxBootTest {
                 assertTrue(reply.matches("(?s).*Linux \\S+ 6\\.\\d+\\S* .*"), "uname -a:\n" + tail(reply));
                 assertTrue(reply.contains(" i686 ") || reply.contains(" i586 "), "uname machine:\n" + tail(reply));
                 assertTrue(reply.contains("processor\t: 0") && reply.contains("vendor_id"), "/proc/cpuinfo:\n" + tail(reply));
+                int vcpus = i == domains - 1 ? LAST_DOMAIN_VCPUS : 1;
+                assertEquals(vcpus, reply.split("\nprocessor\t: ", -1).length - 1, "processors in /proc/cpuinfo of a domain with "
+                        + vcpus + " vCPU(s):\n" + tail(reply));
                 // the domain clock: CPUID reports the TSC frequency, so the kernel knows it without calibrating
                 assertTrue(reply.matches("(?s).*cpu MHz\\s*: [1-9][0-9]*\\.[0-9]+.*"), "cpu MHz not calibrated:\n" + tail(reply));
                 if (i == 0) {

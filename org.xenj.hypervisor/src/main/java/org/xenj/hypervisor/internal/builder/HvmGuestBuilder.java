@@ -114,6 +114,9 @@ public final class HvmGuestBuilder implements GuestBuilder {
             }
             if (bios == null) {
                 platform.firmwarePciSetup(map.ramTop());
+                if (Ia32VCpuFactory.apicEnabled(context)) {
+                    writeMpTable(context, platform);
+                }
             } else {
                 platform.sealMemoryLayout(); // the firmware enumerates PCI and assigns BARs itself
             }
@@ -131,6 +134,22 @@ public final class HvmGuestBuilder implements GuestBuilder {
                     + "': " + e.getMessage(), e);
         }
     }
+
+    /**
+     * The MP table a directly booted kernel finds its vCPUs and the IOAPIC in (SeaBIOS writes its
+     * own on a firmware boot). Only with the local APIC: without it Linux drives the PIC alone.
+     */
+    private static void writeMpTable(GuestContext context, HvmPlatformImpl platform) {
+        int vcpus = context.config().vcpus();
+        var pci = platform.pciBus();
+        int size = MpTable.write(context.memory(), vcpus, platform.fabric().ioApic().id(), org.xenj.hypervisor.internal.cpu.Cpu.SIGNATURE,
+                MP_CPU_FEATURES, pci::intxIrq);
+        context.log(String.format("MP table at 0x%x (%d bytes): %d CPU(s), IOAPIC ID %d", MpTable.FLOATING_POINTER_ADDRESS,
+                size, vcpus, platform.fabric().ioApic().id()));
+    }
+
+    /** The processor entries' feature flags: FPU and APIC (CPUID leaf 1 EDX bits 0 and 9). */
+    private static final int MP_CPU_FEATURES = 1 | 1 << 9;
 
     private static byte[] read(String file, String what) {
         try {

@@ -20,9 +20,6 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
 
     @Override
     public VCpuExecutor create(GuestContext context, int vcpu, HvmPlatformImpl platform, LinuxDirectBoot.EntryState entry) {
-        if (entry == null) {
-            throw new HypervisorException("HVM domains with more than one vCPU are not supported yet (no INIT/SIPI)");
-        }
         CpuEnvironment env = platform.environment(vcpu);
         Cpu cpu = new Cpu(context.memory(), env);
         cpu.setTranslator(translatorSetting(context.config().raw()));
@@ -30,11 +27,13 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
         cpu.setFpu(new X87(cpu.fpuMemory()));
         cpu.setApicPresent(apicEnabled(context), vcpu);
         HvmXenAbiSetup.install(cpu, platform.xenAbi(), vcpu);
-        if (entry.resetVector()) {
-            cpu.resetToRealMode(); // F000:FFF0 with CS base 0xFFFF0000: the firmware's reset vector
+        if (entry == null || entry.resetVector()) {
+            // F000:FFF0 with CS base 0xFFFF0000: the firmware's reset vector; an AP (no entry) sits
+            // in wait-for-SIPI in this state until INIT/STARTUP IPIs start it (its local APIC says so)
+            cpu.resetToRealMode();
             CpuExecutor executor = new CpuExecutor(cpu, env, context::log);
             platform.onShutdownRequest(executor::requestShutdown);
-            return new HaltAwareExecutor(executor, platform);
+            return new HaltAwareExecutor(executor, platform, vcpu);
         }
         cpu.enterFlatProtectedMode32(0);
         cpu.setGdtr((int) entry.gdtBase(), entry.gdtLimit());
@@ -53,7 +52,7 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
         cpu.setEflags(0x2);
         CpuExecutor executor = new CpuExecutor(cpu, env, context::log);
         platform.onShutdownRequest(executor::requestShutdown);
-        return new HaltAwareExecutor(executor, platform);
+        return new HaltAwareExecutor(executor, platform, vcpu);
     }
 
     /** The domain's {@code jit} key (null: the hypervisor's default); a bad value fails the build with the reason. */
@@ -65,8 +64,21 @@ final class Ia32VCpuFactory implements HvmVCpuFactory {
         }
     }
 
+    /**
+     * The domain's {@code apic} key; unset, the APIC is on with more than one vCPU (SMP needs it:
+     * IPIs and INIT/SIPI go through it) and off with one. {@code apic=0} with several vCPUs is refused.
+     */
     static boolean apicEnabled(GuestContext context) {
         String v = context.config().raw().get("apic");
-        return v != null && (v.equals("1") || v.equalsIgnoreCase("true"));
+        int vcpus = context.config().vcpus();
+        if (v == null || v.isBlank()) {
+            return vcpus > 1;
+        }
+        boolean on = v.equals("1") || v.equalsIgnoreCase("true");
+        if (!on && vcpus > 1) {
+            throw new HypervisorException("apic = " + v + " with vcpus = " + vcpus
+                    + ": more than one vCPU needs the local APIC (inter-processor interrupts, INIT/SIPI)");
+        }
+        return on;
     }
 }

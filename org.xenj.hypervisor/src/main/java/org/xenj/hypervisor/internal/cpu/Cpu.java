@@ -12,6 +12,9 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
  */
 public final class Cpu extends CpuBlocks {
 
+    /** CPUID leaf 1 EAX (family 6, model 10, stepping 3), for firmware tables that copy it. */
+    public static final int SIGNATURE = CPU_SIGNATURE;
+
     /** Instructions per slice between checks in {@link #runSlice}. */
     private long instructions;
     private final int[] recentEips = new int[16];
@@ -145,6 +148,41 @@ public final class Cpu extends CpuBlocks {
     void deliverExternal(int vector) {
         halted = false;
         deliverEvent(vector, DeliveryHook.EXTERNAL_INT);
+    }
+
+    /**
+     * Delivers an NMI now (vector 2, whatever IF says) and blocks further NMIs until an IRET;
+     * wakes a halted vCPU. The executor checks {@link #nmiBlocked()} first.
+     */
+    void deliverNmi() {
+        halted = false;
+        nmiBlocked = true;
+        deliverEvent(NMI, DeliveryHook.EXTERNAL_INT);
+    }
+
+    /** Whether an NMI handler runs (no IRET since the last NMI). */
+    public boolean nmiBlocked() {
+        return nmiBlocked;
+    }
+
+    /**
+     * INIT: the power-on register state at F000:FFF0. Hardware would keep the x87/SSE registers
+     * across INIT (SDM vol. 3, table 9-1); they are reset too here — what follows an INIT (a
+     * STARTUP IPI's trampoline, firmware) initialises them before use.
+     */
+    public void init() {
+        resetToRealMode();
+        nmiBlocked = false;
+    }
+
+    /**
+     * A STARTUP IPI with {@code vector}: the AP leaves wait-for-SIPI and starts in real mode at
+     * vector:0000, i.e. physical address vector &lt;&lt; 12 (SDM vol. 3, 8.4.4.1).
+     */
+    public void startAtSipiVector(int vector) {
+        resetToRealMode();
+        setSegRaw(CS, (vector & 0xff) << 8, (vector & 0xff) << 12, 0xffff, 0x9b);
+        eip = 0;
     }
 
     /**

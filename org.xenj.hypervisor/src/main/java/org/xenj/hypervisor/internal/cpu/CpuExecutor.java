@@ -43,6 +43,11 @@ public final class CpuExecutor implements VCpuExecutor {
         return cpu.instructionCount();
     }
 
+    /** Whether the vCPU is an AP waiting for its STARTUP IPI. */
+    public boolean waitingForSipi() {
+        return (env.processorState() & CpuEnvironment.PROCESSOR_WAIT_FOR_SIPI) != 0;
+    }
+
     /** Makes {@link #run} return {@link RunExit#SHUTDOWN} at its next check (platform poweroff/reset). */
     public void requestShutdown() {
         shutdownRequested = true;
@@ -72,6 +77,13 @@ public final class CpuExecutor implements VCpuExecutor {
     public boolean wakeupPending() {
         if (shutdownRequested || exitRequested) {
             return true;
+        }
+        int processor = env.processorState();
+        if ((processor & CpuEnvironment.PROCESSOR_EVENT) != 0) {
+            return true; // INIT, STARTUP or NMI
+        }
+        if ((processor & CpuEnvironment.PROCESSOR_WAIT_FOR_SIPI) != 0) {
+            return false;
         }
         if (cpu.interruptsEnabled() && env.interruptPending()) {
             return true;
@@ -128,6 +140,17 @@ public final class CpuExecutor implements VCpuExecutor {
                     return RunExit.PREEMPTED;
                 }
             }
+            int processor = env.processorState();
+            if (processor != 0) {
+                // INIT then a STARTUP that followed it are taken one after the other here
+                for (int event; (env.processorState() & CpuEnvironment.PROCESSOR_EVENT) != 0
+                        && (event = env.takeProcessorEvent(!cpu.nmiBlocked())) != CpuEnvironment.EVENT_NONE;) {
+                    actOn(event);
+                }
+                if ((env.processorState() & CpuEnvironment.PROCESSOR_WAIT_FOR_SIPI) != 0) {
+                    return RunExit.BLOCKED; // an AP nobody has started: a STARTUP IPI wakes it
+                }
+            }
             if (cpu.interruptsEnabled() && env.interruptPending()) {
                 if (cpu.interruptShadow) {
                     cpu.interruptShadow = false;
@@ -150,6 +173,16 @@ public final class CpuExecutor implements VCpuExecutor {
             if (cpu.tripleFaulted()) {
                 return crash(cpu.tripleFaultReason);
             }
+        }
+    }
+
+    /** INIT resets the processor, STARTUP starts it at the vector's page, an NMI goes through IDT vector 2. */
+    private void actOn(int event) {
+        switch (event & 0xff) {
+            case CpuEnvironment.EVENT_INIT -> cpu.init();
+            case CpuEnvironment.EVENT_SIPI -> cpu.startAtSipiVector(event >>> 8 & 0xff);
+            case CpuEnvironment.EVENT_NMI -> cpu.deliverNmi();
+            default -> { }
         }
     }
 

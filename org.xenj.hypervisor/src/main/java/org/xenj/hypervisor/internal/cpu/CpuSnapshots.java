@@ -18,7 +18,7 @@ final class CpuSnapshots {
         return new CpuState(c.regs, c.eip, c.eflags(), c.segSel, c.segBase, c.segLimit, c.segAttr, c.cpl, c.cr0, c.cr2, c.cr3,
                 c.cr4, c.dr, c.gdtrBase, c.gdtrLimit, c.idtrBase, c.idtrLimit, c.ldtrSel, c.ldtrBase, c.ldtrLimit, c.trSel,
                 c.trBase, c.trLimit, c.trAttr, c.sysenterCs, c.sysenterEsp, c.sysenterEip, c.pat, c.mtrrDefType, c.mtrrFixed,
-                c.mtrrVar, c.miscEnable, c.tscOffset, c.tscAux, c.efer, c.halted, c.interruptShadow, c.tripleFault,
+                c.mtrrVar, c.miscEnable, c.tscOffset, c.tscAux, c.efer, c.halted, c.interruptShadow, c.tripleFault, c.nmiBlocked,
                 c.fpu == null ? null : c.fpu.saveState(), c.xmm);
     }
 
@@ -61,6 +61,7 @@ final class CpuSnapshots {
         c.setNoExecuteEnabled((s.efer() & CpuSystem.EFER_NXE) != 0);
         c.halted = s.halted();
         c.interruptShadow = s.interruptShadow();
+        c.nmiBlocked = s.nmiBlocked();
         c.tripleFault = s.tripleFault();
         c.tripleFaultReason = s.tripleFault() ? "restored in the triple-fault state" : null;
         c.setCpl(s.cpl());

@@ -16,7 +16,7 @@ import org.xenj.hypervisor.internal.cpu.fpu.FpuState;
  * carry: general registers, EIP, EFLAGS, the six segment registers with their descriptor caches
  * (base, limit, attributes: unreal mode survives), CPL, CR0/2/3/4, DR0–7, GDTR/IDTR, LDTR and TR
  * with their caches, the MSRs the CPU keeps (SYSENTER, PAT, MTRRs, MISC_ENABLE, TSC offset and
- * TSC_AUX, EFER), HLT/interrupt-shadow/triple-fault, the x87 unit (with MXCSR and the MMX registers it
+ * TSC_AUX, EFER), HLT/interrupt-shadow/triple-fault/NMI blocking, the x87 unit (with MXCSR and the MMX registers it
  * aliases) and XMM0–7 ({@code xmm}: 16 longs, XMMi = xmm[2i] low, xmm[2i+1] high). No scratch: TLBs, the block cache,
  * decoder fields and lazy-flag operands are rebuilt (EFLAGS is stored evaluated).
  * {@link #write}/{@link #read} give a versioned byte form; a record of another version or a damaged
@@ -26,11 +26,14 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
         int cr0, int cr2, int cr3, int cr4, int[] dr, int gdtrBase, int gdtrLimit, int idtrBase, int idtrLimit, int ldtrSel,
         int ldtrBase, int ldtrLimit, int trSel, int trBase, int trLimit, int trAttr, int sysenterCs, int sysenterEsp,
         int sysenterEip, long pat, long mtrrDefType, long[] mtrrFixed, long[] mtrrVar, long miscEnable, long tscOffset,
-        int tscAux, long efer, boolean halted, boolean interruptShadow, boolean tripleFault, FpuState fpu, long[] xmm) {
+        int tscAux, long efer, boolean halted, boolean interruptShadow, boolean tripleFault, boolean nmiBlocked, FpuState fpu,
+        long[] xmm) {
 
     /** "XJCP": a CPU state record. */
     public static final int MAGIC = 0x584a4350;
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
+    /** Version 3 had no NMI blocking (no NMIs were delivered then): it reads as not blocked. */
+    private static final int VERSION_WITHOUT_NMI = 3;
     /** Version 2 had no XMM registers (SSE was not offered then): they read as zeros. */
     private static final int VERSION_WITHOUT_XMM = 2;
     /** Version 1 had no EFER (NXE was not offered then): it reads as 0. */
@@ -99,7 +102,8 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
         out.writeLong(miscEnable);
         out.writeLong(tscOffset);
         out.writeLong(efer);
-        out.writeByte((halted ? 1 : 0) | (interruptShadow ? 2 : 0) | (tripleFault ? 4 : 0) | (fpu != null ? 8 : 0));
+        out.writeByte((halted ? 1 : 0) | (interruptShadow ? 2 : 0) | (tripleFault ? 4 : 0) | (fpu != null ? 8 : 0)
+                | (nmiBlocked ? 0x10 : 0));
         if (fpu != null) {
             fpu.write(out);
         }
@@ -118,7 +122,8 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
             throw new IOException("not a CPU state record");
         }
         int version = in.readInt();
-        if (version != VERSION && version != VERSION_WITHOUT_XMM && version != VERSION_WITHOUT_EFER) {
+        if (version != VERSION && version != VERSION_WITHOUT_NMI && version != VERSION_WITHOUT_XMM
+                && version != VERSION_WITHOUT_EFER) {
             throw new IOException("CPU state record version " + version + " is not supported (this xenj reads " + VERSION + ")");
         }
         int[] gpr = ints(in, 8);
@@ -145,19 +150,19 @@ public record CpuState(int[] gpr, int eip, int eflags, int[] segSel, int[] segBa
             throw new IOException("CPU state record is damaged (EFER 0x" + Long.toHexString(efer) + ")");
         }
         int bits = in.readUnsignedByte();
-        if ((bits & ~0xf) != 0 || (c[0] & ~3) != 0) {
+        if ((bits & ~(version >= VERSION ? 0x1f : 0xf)) != 0 || (c[0] & ~3) != 0) {
             throw new IOException("CPU state record is damaged (flags 0x" + Integer.toHexString(bits) + ", cpl " + c[0] + ")");
         }
         FpuState fpu = (bits & 8) != 0 ? FpuState.read(in) : null;
         long[] xmm = new long[16];
-        if (version >= VERSION) {
+        if (version >= VERSION_WITHOUT_NMI) {
             for (int i = 0; i < 16; i++) {
                 xmm[i] = in.readLong();
             }
         }
         return new CpuState(gpr, eip, eflags, sel, base, limit, attr, c[0], c[1], c[2], c[3], c[4], dr, t[0], t[1], t[2], t[3],
                 t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], pat, defType, fixed, var, misc, tscOffset, t[14], efer,
-                (bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, fpu, xmm);
+                (bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, (bits & 0x10) != 0, fpu, xmm);
     }
 
     private static void ints(DataOutput out, int[] v) throws IOException {

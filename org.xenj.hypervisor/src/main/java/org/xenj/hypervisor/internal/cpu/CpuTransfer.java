@@ -86,6 +86,8 @@ abstract class CpuTransfer extends CpuSeg {
 
     /** True while HLT waits for an interrupt. */
     boolean halted;
+    /** An NMI handler runs: further NMIs wait until the next IRET (SDM vol. 3, 6.7.1). */
+    boolean nmiBlocked;
 
     private void realInterrupt(int vector) {
         if (vector * 4 + 3 > (idtrLimit & 0xffff)) {
@@ -536,6 +538,7 @@ abstract class CpuTransfer extends CpuSeg {
     }
 
     final void iret(boolean op32) {
+        nmiBlocked = false; // any IRET ends NMI blocking, even one that faults later (SDM 6.7.1)
         int size = op32 ? 4 : 2;
         if (!protectedMode()) {
             int newEip = peek(0, op32);

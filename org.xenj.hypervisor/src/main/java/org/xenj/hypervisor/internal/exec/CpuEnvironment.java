@@ -50,6 +50,25 @@ public interface CpuEnvironment {
     /** Acknowledges the highest-priority pending maskable interrupt and returns its vector, or -1. */
     int acknowledgeInterrupt();
 
+    /** {@link #processorState} bits: an INIT, STARTUP or NMI message to act on; the vCPU waits for a STARTUP IPI. */
+    int PROCESSOR_EVENT = 1, PROCESSOR_WAIT_FOR_SIPI = 2;
+    /** {@link #takeProcessorEvent} results: kind in the low byte, a STARTUP's vector in bits 8-15. */
+    int EVENT_NONE = 0, EVENT_INIT = 1, EVENT_SIPI = 2, EVENT_NMI = 3;
+
+    /**
+     * Cheap check (a volatile read), at every block boundary: {@link #PROCESSOR_EVENT} if an INIT,
+     * STARTUP IPI or NMI waits for this vCPU, {@link #PROCESSOR_WAIT_FOR_SIPI} while it is an AP
+     * that has not been started. 0 on platforms without them (PV).
+     */
+    default int processorState() {
+        return 0;
+    }
+
+    /** Takes the INIT, STARTUP or NMI to act on now ({@link #EVENT_NONE} if none); NMIs only if {@code nmiAllowed}. */
+    default int takeProcessorEvent(boolean nmiAllowed) {
+        return EVENT_NONE;
+    }
+
     /**
      * Lets platform timers whose deadline passed fire (raising their interrupts). Called at block
      * boundaries at most every few microseconds and before halting. {@code nowNanos} and the

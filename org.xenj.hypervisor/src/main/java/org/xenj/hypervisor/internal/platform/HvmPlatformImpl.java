@@ -96,11 +96,39 @@ public final class HvmPlatformImpl implements HvmPlatform {
         ports.map(PciBus.CONFIG_ADDRESS, 1, pci.configPorts(0));
         ports.map(PciBus.CONFIG_ADDRESS + 2, 2, pci.configPorts(2)); // 0xCF9 is reset control
         ports.map(PciBus.CONFIG_DATA, 4, pci.configPorts(4));
+        this.vcpuDown = new java.util.concurrent.atomic.AtomicIntegerArray(vcpus);
+        for (int i = 1; i < vcpus; i++) {
+            vcpuDown.set(i, 1); // APs wait for their STARTUP IPI
+        }
         this.environments = new VCpuEnvironment[vcpus];
         for (int i = 0; i < vcpus; i++) {
             environments[i] = new VCpuEnvironment(this, i, fabric.lapic(i));
             fabric.lapic(i).setTimerChanged(this::timersChanged);
         }
+    }
+
+    /**
+     * Per vCPU: 1 while it is down (halted with interrupts off, or an AP waiting for its STARTUP
+     * IPI) as it found itself when it last blocked.
+     */
+    private final java.util.concurrent.atomic.AtomicIntegerArray vcpuDown;
+
+    /**
+     * Records whether {@code vcpu} is down; returns true if every vCPU is down now. Each vCPU
+     * records its own state before it reads the others', so the last one down sees all of them.
+     */
+    public boolean markVCpuDown(int vcpu, boolean down) {
+        vcpuDown.set(vcpu, down ? 1 : 0);
+        if (!down) {
+            return false;
+        }
+        for (int i = 0; i < vcpuDown.length(); i++) {
+            // an INIT, STARTUP or NMI on its way brings a down vCPU back up
+            if (vcpuDown.get(i) == 0 || (fabric.processorState(i) & InterruptFabric.PROCESSOR_EVENT) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void timersChanged() {
@@ -258,10 +286,26 @@ public final class HvmPlatformImpl implements HvmPlatform {
         b.append("host timer ").append(host == Long.MAX_VALUE ? "not armed" : String.format("in %.3f ms", (host - now) / 1e6));
         for (int i = 0; i < fabric.vcpus(); i++) {
             long lapic = fabric.lapic(i).nextDeadline();
-            b.append(String.format("%nvCPU %d: interrupt deliverable %s, LAPIC timer %s", i, fabric.interruptPending(i),
-                    lapic == Long.MAX_VALUE ? "idle" : String.format("in %.3f ms", (lapic - now) / 1e6)));
+            var apic = fabric.lapic(i);
+            b.append(String.format("%nvCPU %d: interrupt deliverable %s, LAPIC timer %s, TPR %02x, ISR %s, IRR %s, start-up %d", i,
+                    fabric.interruptPending(i), lapic == Long.MAX_VALUE ? "idle" : String.format("in %.3f ms", (lapic - now) / 1e6),
+                    apic.readRegister(0x80), vectors(apic, 0x100), vectors(apic, 0x200), fabric.processorState(i)));
         }
         return b.toString();
+    }
+
+    /** The vectors set in the 256-bit register starting at {@code offset} (ISR 0x100, IRR 0x200), hex. */
+    private static String vectors(org.xenj.hypervisor.internal.platform.apic.LocalApic apic, int offset) {
+        StringBuilder v = new StringBuilder("[");
+        for (int w = 0; w < 8; w++) {
+            int bits = apic.readRegister(offset + w * 0x10);
+            for (int bit = 0; bit < 32; bit++) {
+                if ((bits >>> bit & 1) != 0) {
+                    v.append(v.length() > 1 ? " " : "").append(Integer.toHexString(w * 32 + bit));
+                }
+            }
+        }
+        return v.append(']').toString();
     }
 
     /** Fires due timers; returns the next deadline and makes sure a host timer will wake us then. */

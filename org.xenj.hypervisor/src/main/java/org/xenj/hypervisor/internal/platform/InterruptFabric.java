@@ -14,7 +14,8 @@ import org.xenj.hypervisor.internal.platform.pic.PicState;
 /**
  * A domain's interrupt controllers wired together as on a PC: ISA IRQs reach the PIC pair and the
  * IOAPIC; the PIC's INTR reaches vCPU 0 through LINT0 (virtual wire); the IOAPIC and IPIs reach
- * local APICs. One lock guards all of it, so that any thread may raise a line. Each vCPU's
+ * local APICs, INIT/STARTUP/NMI messages included: they latch in the target's APIC and the vCPU
+ * acts on them at its next block boundary ({@link #processorState}, {@link #takeProcessorEvent}). One lock guards all of it, so that any thread may raise a line. Each vCPU's
  * "interrupt pending" is kept in a volatile slot the CPU reads without locking. Wake-ups are
  * collected under the lock and handed to the scheduler only by {@link #flushWakes()}, outside it,
  * so that no scheduler lock is ever taken while the fabric lock is held.
@@ -28,6 +29,11 @@ public final class InterruptFabric implements IrqLine, ApicBus {
     private final VCpuWaker[] wakers;
     /** Per vCPU: 1 if an interrupt is deliverable now. */
     private final AtomicIntegerArray pending;
+    /** Per vCPU: {@link #PROCESSOR_EVENT} and {@link #PROCESSOR_WAIT_FOR_SIPI} bits, read lock-free at block boundaries. */
+    private final AtomicIntegerArray processor;
+    /** {@link #processorState} bits: an INIT, SIPI or NMI to act on; the vCPU waits for a STARTUP IPI. */
+    public static final int PROCESSOR_EVENT = org.xenj.hypervisor.internal.exec.CpuEnvironment.PROCESSOR_EVENT,
+            PROCESSOR_WAIT_FOR_SIPI = org.xenj.hypervisor.internal.exec.CpuEnvironment.PROCESSOR_WAIT_FOR_SIPI;
     /** Per vCPU: 1 if it must be woken at the next {@link #flushWakes}. */
     private final AtomicIntegerArray wakeDue;
     private volatile boolean anyWakeDue;
@@ -35,16 +41,22 @@ public final class InterruptFabric implements IrqLine, ApicBus {
     public InterruptFabric(int vcpus, TimeSource clock, VCpuWaker[] wakers) {
         this.wakers = wakers.clone();
         this.pending = new AtomicIntegerArray(vcpus);
+        this.processor = new AtomicIntegerArray(vcpus);
         this.wakeDue = new AtomicIntegerArray(vcpus);
         this.lapics = new LocalApic[vcpus];
         this.pic = new PicPair(lock, this::recompute);
-        this.ioApic = new IoApic(lock);
+        this.ioApic = new IoApic(lock, ioApicId(vcpus));
         for (int i = 0; i < vcpus; i++) {
             lapics[i] = new LocalApic(lock, clock, i, i == 0, this::recompute);
             lapics[i].setBus(this);
         }
         ioApic.setBus(this);
         recompute();
+    }
+
+    /** The IOAPIC's ID: the first one after the local APICs' 0..vcpus-1, where its 4 bits allow; else 15 (xAPIC systems ignore it). */
+    public static int ioApicId(int vcpus) {
+        return Math.min(Math.max(vcpus, 1), 15);
     }
 
     public PicPair pic() {
@@ -131,6 +143,20 @@ public final class InterruptFabric implements IrqLine, ApicBus {
         return pending.get(vcpu) != 0;
     }
 
+    /** Lock-free: {@link #PROCESSOR_EVENT} / {@link #PROCESSOR_WAIT_FOR_SIPI} bits of {@code vcpu}. */
+    public int processorState(int vcpu) {
+        return processor.get(vcpu);
+    }
+
+    /** The INIT, SIPI or NMI {@code vcpu} must act on now (see {@link LocalApic#takeProcessorEvent}). */
+    public int takeProcessorEvent(int vcpu, boolean nmiAllowed) {
+        synchronized (lock) {
+            int event = lapics[vcpu].takeProcessorEvent(nmiAllowed);
+            recompute();
+            return event;
+        }
+    }
+
     /** INTA for {@code vcpu}: the local APIC first, then the PIC through LINT0; -1 if nothing. */
     public int acknowledge(int vcpu) {
         synchronized (lock) {
@@ -156,7 +182,10 @@ public final class InterruptFabric implements IrqLine, ApicBus {
             }
             boolean now = lapic.interruptDeliverable() || (i == 0 && lapic.acceptsPicInterrupts() && pic.outputPending());
             int before = pending.getAndSet(i, now ? 1 : 0);
-            if (now && before == 0) {
+            boolean event = lapic.processorEventPending();
+            int state = (event ? PROCESSOR_EVENT : 0) | (lapic.waitingForSipi() ? PROCESSOR_WAIT_FOR_SIPI : 0);
+            int stateBefore = processor.getAndSet(i, state);
+            if (now && before == 0 || event && (stateBefore & PROCESSOR_EVENT) == 0) {
                 wakeDue.set(i, 1);
                 anyWakeDue = true;
             }
@@ -176,12 +205,16 @@ public final class InterruptFabric implements IrqLine, ApicBus {
         }
     }
 
+    /**
+     * Routes a message to the APICs it addresses: the shorthand (self, all, all but self) or the
+     * destination field, physical (an APIC ID; 0xff broadcasts) or logical (flat or cluster). A
+     * destination no APIC answers to drops the message, as on hardware. Lowest priority goes to
+     * the addressed APIC with the lowest task priority (the first such by vCPU on a tie).
+     */
     @Override
     public void deliver(LocalApic source, int shorthand, boolean logical, int destination, int deliveryMode, int vector,
             boolean level) {
-        if (deliveryMode != 0 && deliveryMode != 1) {
-            return; // SMI, NMI, INIT, STARTUP, ExtINT messages: not modelled (one vCPU boots; NMIs unused)
-        }
+        LocalApic lowest = null;
         for (LocalApic target : lapics) {
             boolean hit = switch (shorthand) {
                 case 1 -> target == source;
@@ -189,12 +222,19 @@ public final class InterruptFabric implements IrqLine, ApicBus {
                 case 3 -> target != source;
                 default -> target.matches(logical, destination);
             };
-            if (hit) {
-                target.accept(vector, level);
-                if (deliveryMode == 1) {
-                    return; // lowest priority: one recipient is enough
-                }
+            if (!hit) {
+                continue;
             }
+            if (deliveryMode == LocalApic.DM_LOWEST) {
+                if (lowest == null || target.taskPriority() < lowest.taskPriority()) {
+                    lowest = target;
+                }
+            } else {
+                target.receive(deliveryMode, vector, level);
+            }
+        }
+        if (lowest != null) {
+            lowest.receive(deliveryMode, vector, level);
         }
     }
 

@@ -129,6 +129,16 @@ final class VCpuEnvironment implements CpuEnvironment {
     }
 
     @Override
+    public int processorState() {
+        return fabric.processorState(vcpu);
+    }
+
+    @Override
+    public int takeProcessorEvent(boolean nmiAllowed) {
+        return fabric.takeProcessorEvent(vcpu, nmiAllowed);
+    }
+
+    @Override
     public long serviceTimers(long nowNanos) {
         return platform.serviceTimers(nowNanos);
     }

@@ -14,6 +14,8 @@ public final class IoApic {
     public static final long DEFAULT_BASE = 0xfec00000L;
     public static final int PINS = 24;
     static final int VERSION = 0x00170011; // max redirection entry 23, version 0x11
+    /** The version register (firmware tables copy its low byte). */
+    public static final int VERSION_REGISTER = VERSION;
     static final long MASKED = 1L << 16;
     static final long REMOTE_IRR = 1L << 14;
     static final long DELIVERY_STATUS = 1L << 12;
@@ -26,9 +28,28 @@ public final class IoApic {
     private final long[] redirection = new long[PINS];
     private int lines;
 
+    /** The ID after reset: the first APIC ID no local APIC has (1 with one vCPU, as before SMP). */
+    private final int powerOnId;
+
     public IoApic(Object lock) {
+        this(lock, 1);
+    }
+
+    /** @param powerOnId the IOAPIC's ID after reset (4 bits: 0-15) */
+    public IoApic(Object lock, int powerOnId) {
+        if (powerOnId < 0 || powerOnId > 15) {
+            throw new IllegalArgumentException("IOAPIC ID " + powerOnId + " does not fit 4 bits");
+        }
         this.lock = lock;
+        this.powerOnId = powerOnId;
         reset();
+    }
+
+    /** The ID register's value (firmware tables name the IOAPIC by it). */
+    public int id() {
+        synchronized (lock) {
+            return id;
+        }
     }
 
     public void setBus(ApicBus bus) {
@@ -38,7 +59,7 @@ public final class IoApic {
     public void reset() {
         synchronized (lock) {
             select = 0;
-            id = 1; // the local APIC of vCPU 0 has ID 0
+            id = powerOnId; // local APICs take IDs 0..vcpus-1
             java.util.Arrays.fill(redirection, MASKED);
             lines = 0;
         }

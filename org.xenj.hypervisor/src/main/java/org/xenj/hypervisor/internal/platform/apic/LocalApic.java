@@ -1,5 +1,6 @@
 package org.xenj.hypervisor.internal.platform.apic;
 
+import org.xenj.hypervisor.internal.exec.CpuEnvironment;
 import org.xenj.hypervisor.internal.platform.TimeSource;
 import org.xenj.hypervisor.spi.MmioHandler;
 
@@ -18,13 +19,15 @@ public final class LocalApic {
 
     /** Version 0x14 (integrated APIC), max LVT entry 5 (timer, thermal, perfmon, LINT0, LINT1, error). */
     static final int VERSION = 0x00050014;
+    /** The version register (firmware tables copy its low byte). */
+    public static final int VERSION_REGISTER = VERSION;
     /** Bus clock driving the timer: 1 GHz, i.e. one tick per nanosecond before the divider. */
     static final long BUS_HZ = org.xenj.hypervisor.internal.exec.VirtualClock.APIC_BUS_HZ;
 
     static final int LVT_TIMER = 0, LVT_THERMAL = 1, LVT_PERF = 2, LVT_LINT0 = 3, LVT_LINT1 = 4, LVT_ERROR = 5;
     static final int LVT_MASKED = 1 << 16;
     static final int[] LVT_WRITABLE = {0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff};
-    static final int DM_FIXED = 0, DM_LOWEST = 1, DM_NMI = 4, DM_INIT = 5, DM_STARTUP = 6, DM_EXTINT = 7;
+    public static final int DM_FIXED = 0, DM_LOWEST = 1, DM_NMI = 4, DM_INIT = 5, DM_STARTUP = 6, DM_EXTINT = 7;
     static final int SVR_ENABLE = 1 << 8;
 
     private final Object lock;
@@ -53,6 +56,20 @@ public final class LocalApic {
     /** Timer expiries already delivered since {@link #timerStart}. */
     private long timerFired;
 
+    // ---- the processor's start-up and NMI pins, as messages reach them (SDM vol. 3, 8.4 and 10.6) ----
+    /** An AP after power-on or INIT: it runs nothing until a STARTUP IPI names its first page. */
+    private boolean waitForSipi;
+    /** An INIT message not yet acted on by the vCPU (it resets the processor). */
+    private boolean initPending;
+    /** The vector of a STARTUP message accepted while waiting for one, or -1. */
+    private int sipiVector = -1;
+    /** An NMI message not yet taken by the vCPU (NMIs do not queue: a second one while pending merges). */
+    private boolean nmiPending;
+
+    /** {@link #takeProcessorEvent} results: the kind in the low byte, a SIPI's vector in bits 8-15. */
+    public static final int EVENT_NONE = CpuEnvironment.EVENT_NONE, EVENT_INIT = CpuEnvironment.EVENT_INIT,
+            EVENT_SIPI = CpuEnvironment.EVENT_SIPI, EVENT_NMI = CpuEnvironment.EVENT_NMI;
+
     public LocalApic(Object lock, TimeSource clock, int id, boolean bsp, Runnable changed) {
         this.lock = lock;
         this.clock = clock;
@@ -60,6 +77,7 @@ public final class LocalApic {
         this.bsp = bsp;
         this.changed = changed;
         reset();
+        this.waitForSipi = !bsp; // power-on: the BSP runs, every AP waits for its STARTUP IPI
     }
 
     public void setBus(ApicBus bus) {
@@ -79,26 +97,36 @@ public final class LocalApic {
      */
     public void reset() {
         synchronized (lock) {
-            baseMsr = DEFAULT_BASE | BASE_ENABLE | (bsp ? BASE_BSP : 0);
-            java.util.Arrays.fill(irr, 0);
-            java.util.Arrays.fill(isr, 0);
-            java.util.Arrays.fill(tmr, 0);
-            tpr = 0;
-            ldr = 0;
-            dfr = 0xffffffff;
-            esr = 0;
-            icrLow = 0;
-            icrHigh = 0;
-            java.util.Arrays.fill(lvt, LVT_MASKED);
-            initialCount = 0;
-            divideConfig = 0;
-            divideShift = 1;
-            timerFired = 0;
+            powerOnRegisters();
             svr = SVR_ENABLE | 0xff;
             lvt[LVT_LINT0] = DM_EXTINT << 8;
             lvt[LVT_LINT1] = DM_NMI << 8;
+            waitForSipi = !bsp;
+            initPending = false;
+            sipiVector = -1;
+            nmiPending = false;
             changed.run();
         }
+    }
+
+    /** The registers as power-on or INIT leaves them (SDM 10.4.7.1): software-disabled, every LVT masked. */
+    private void powerOnRegisters() {
+        baseMsr = DEFAULT_BASE | BASE_ENABLE | (bsp ? BASE_BSP : 0);
+        java.util.Arrays.fill(irr, 0);
+        java.util.Arrays.fill(isr, 0);
+        java.util.Arrays.fill(tmr, 0);
+        tpr = 0;
+        ldr = 0;
+        dfr = 0xffffffff;
+        esr = 0;
+        icrLow = 0;
+        icrHigh = 0;
+        java.util.Arrays.fill(lvt, LVT_MASKED);
+        initialCount = 0;
+        divideConfig = 0;
+        divideShift = 1;
+        timerFired = 0;
+        svr = 0xff;
     }
 
     /** Every guest-visible bit, the timer as time elapsed on the domain's clock. */
@@ -108,7 +136,7 @@ public final class LocalApic {
             long elapsed = initialCount == 0 ? 0
                     : Math.min(Math.max(0, clock.nanoTime() - timerStart), LocalApicState.MAX_ELAPSED_NANOS);
             return new LocalApicState(id, baseMsr, irr, isr, tmr, tpr, ldr, dfr, svr, esr, icrLow, icrHigh, lvt, initialCount,
-                    divideConfig, elapsed, initialCount == 0 ? 0 : timerFired);
+                    divideConfig, elapsed, initialCount == 0 ? 0 : timerFired, waitForSipi, initPending, sipiVector, nmiPending);
         }
     }
 
@@ -142,8 +170,19 @@ public final class LocalApic {
             divideShift = divideShift(divideConfig);
             timerStart = clock.nanoTime() - s.timerElapsedNanos();
             timerFired = s.timerFired();
+            waitForSipi = s.waitForSipi();
+            initPending = s.initPending();
+            sipiVector = s.sipiVector();
+            nmiPending = s.nmiPending();
             timerChanged.run();
             changed.run();
+        }
+    }
+
+    /** TPR, for lowest-priority arbitration. */
+    public int taskPriority() {
+        synchronized (lock) {
+            return tpr;
         }
     }
 
@@ -430,7 +469,15 @@ public final class LocalApic {
         int vector = icrLow & 0xff;
         int mode = icrLow >>> 8 & 7;
         boolean logical = (icrLow & 1 << 11) != 0;
+        boolean assertLevel = (icrLow & 1 << 14) != 0;
         int shorthand = icrLow >>> 18 & 3;
+        if ((mode == DM_FIXED || mode == DM_LOWEST) && vector < 16) {
+            esr |= 0x20; // "send illegal vector": the message does not go out
+            return;
+        }
+        if (mode == DM_INIT && !assertLevel) {
+            return; // INIT level de-assert only re-synchronised arbitration IDs on old APICs: no effect
+        }
         if (shorthand == 1 && (mode == DM_FIXED || mode == DM_LOWEST)) {
             accept(vector, false); // self-IPI
             return;
@@ -438,6 +485,86 @@ public final class LocalApic {
         if (bus != null) {
             // IPIs are edge messages: the trigger-mode bit only matters for INIT level de-assert.
             bus.deliver(this, shorthand, logical, icrHigh >>> 24, mode, vector, false);
+        }
+    }
+
+    /**
+     * A message from the bus (an IPI or an IOAPIC redirection): fixed and lowest-priority ones go
+     * to the IRR; NMI, INIT and STARTUP latch for the vCPU to act on at its next instruction
+     * boundary ({@link #takeProcessorEvent}). A STARTUP reaches only a processor waiting for one
+     * (SDM 8.4.4.1: otherwise it is ignored); SMI and ExtINT messages are not modelled (no SMM;
+     * ExtINT arrives through LINT0 from the PIC).
+     */
+    public void receive(int deliveryMode, int vector, boolean level) {
+        synchronized (lock) {
+            switch (deliveryMode) {
+                case DM_FIXED, DM_LOWEST -> accept(vector, level);
+                case DM_NMI -> nmiPending = true;
+                case DM_INIT -> {
+                    initPending = true;
+                    sipiVector = -1; // a STARTUP the vCPU has not acted on yet is undone by this INIT
+                }
+                case DM_STARTUP -> {
+                    // The INIT before it took effect at once for the guest, even if the vCPU has
+                    // not run since: the AP is then waiting, and the first STARTUP counts.
+                    if ((waitForSipi || initPending && !bsp) && sipiVector < 0) {
+                        sipiVector = vector & 0xff;
+                    }
+                }
+                default -> {
+                    return;
+                }
+            }
+            changed.run();
+        }
+    }
+
+    /** Whether the vCPU has an INIT, a STARTUP or an NMI to act on (an NMI waits while it waits for SIPI). */
+    public boolean processorEventPending() {
+        synchronized (lock) {
+            return initPending || sipiVector >= 0 || nmiPending && !waitForSipi;
+        }
+    }
+
+    /** Whether this processor sits in wait-for-SIPI (an AP after power-on or INIT). */
+    public boolean waitingForSipi() {
+        synchronized (lock) {
+            return waitForSipi;
+        }
+    }
+
+    /**
+     * Takes the event the vCPU must act on now, by priority: INIT (this APIC goes back to its
+     * power-on state, keeping its ID; an AP then waits for SIPI, the BSP restarts at the reset
+     * vector; a STARTUP that came after it is taken next), then STARTUP ({@link #EVENT_SIPI} | vector &lt;&lt; 8; the processor leaves
+     * wait-for-SIPI), then NMI if {@code nmiAllowed} (not while a previous NMI's handler runs).
+     */
+    public int takeProcessorEvent(boolean nmiAllowed) {
+        synchronized (lock) {
+            int event = EVENT_NONE;
+            if (initPending) {
+                int keepId = id;
+                long keepBase = baseMsr;
+                powerOnRegisters();
+                id = keepId; // INIT keeps the APIC ID and IA32_APIC_BASE (SDM 10.4.7.3)
+                baseMsr = keepBase;
+                initPending = false;
+                nmiPending = false; // sipiVector stays: it can only have come after the INIT
+                waitForSipi = !bsp;
+                timerChanged.run();
+                event = EVENT_INIT;
+            } else if (sipiVector >= 0) {
+                event = EVENT_SIPI | sipiVector << 8;
+                sipiVector = -1;
+                waitForSipi = false;
+            } else if (nmiPending && nmiAllowed && !waitForSipi) {
+                nmiPending = false;
+                event = EVENT_NMI;
+            }
+            if (event != EVENT_NONE) {
+                changed.run();
+            }
+            return event;
         }
     }
 

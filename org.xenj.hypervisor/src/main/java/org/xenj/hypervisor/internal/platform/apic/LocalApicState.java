@@ -35,13 +35,20 @@ import java.util.Arrays;
  * @param divideConfig     timer divide configuration
  * @param timerElapsedNanos ns since the timer (re)started counting; 0 when it has no count
  * @param timerFired       expiries delivered since then
+ * @param waitForSipi      the processor waits for a STARTUP IPI (an AP after power-on or INIT)
+ * @param initPending      an INIT message the vCPU has not acted on yet
+ * @param sipiVector       a STARTUP message's vector the vCPU has not acted on yet, or -1
+ * @param nmiPending       an NMI message the vCPU has not taken yet
  */
 public record LocalApicState(int id, long baseMsr, int[] irr, int[] isr, int[] tmr, int tpr, int ldr, int dfr, int svr, int esr,
-        int icrLow, int icrHigh, int[] lvt, int initialCount, int divideConfig, long timerElapsedNanos, long timerFired) {
+        int icrLow, int icrHigh, int[] lvt, int initialCount, int divideConfig, long timerElapsedNanos, long timerFired,
+        boolean waitForSipi, boolean initPending, int sipiVector, boolean nmiPending) {
 
     /** "XJL1". */
     public static final int MAGIC = 0x584a4c31;
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+    /** Version 1 had no start-up or NMI state (one vCPU, no INIT/SIPI/NMI): it reads as a running processor with nothing pending. */
+    private static final int VERSION_UNIPROCESSOR = 1;
     /** 2^60 ns (36 years): keeps every expiry derived from the start instant far from long overflow. */
     public static final long MAX_ELAPSED_NANOS = 1L << 60;
 
@@ -74,11 +81,24 @@ public record LocalApicState(int id, long baseMsr, int[] irr, int[] isr, int[] t
         if (timerElapsedNanos < 0 || timerElapsedNanos > MAX_ELAPSED_NANOS || initialCount == 0 && timerElapsedNanos != 0) {
             throw new IllegalArgumentException("local APIC state: timer running for " + timerElapsedNanos + " ns");
         }
+        boolean isBsp = (baseMsr & LocalApic.BASE_BSP) != 0;
+        if (sipiVector < -1 || sipiVector > 0xff || sipiVector >= 0 && (isBsp || !waitForSipi && !initPending)
+                || waitForSipi && isBsp) {
+            throw new IllegalArgumentException("local APIC state: start-up state (wait " + waitForSipi + ", SIPI vector "
+                    + sipiVector + ") does not fit a" + ((baseMsr & LocalApic.BASE_BSP) != 0 ? " BSP" : "n AP"));
+        }
         long maxFired = initialCount == 0 ? 0
                 : timerElapsedNanos / LocalApic.tickNanos(LocalApic.divideShift(divideConfig)) / (initialCount & 0xffffffffL) + 1;
         if (timerFired < 0 || timerFired > maxFired) {
             throw new IllegalArgumentException("local APIC state: " + timerFired + " timer expiries delivered");
         }
+    }
+
+    /** A running processor with no INIT, STARTUP or NMI pending (the version 1 record's meaning). */
+    public LocalApicState(int id, long baseMsr, int[] irr, int[] isr, int[] tmr, int tpr, int ldr, int dfr, int svr, int esr,
+            int icrLow, int icrHigh, int[] lvt, int initialCount, int divideConfig, long timerElapsedNanos, long timerFired) {
+        this(id, baseMsr, irr, isr, tmr, tpr, ldr, dfr, svr, esr, icrLow, icrHigh, lvt, initialCount, divideConfig,
+                timerElapsedNanos, timerFired, false, false, -1, false);
     }
 
     @Override
@@ -140,6 +160,8 @@ public record LocalApicState(int id, long baseMsr, int[] irr, int[] isr, int[] t
         }
         out.writeLong(timerElapsedNanos);
         out.writeLong(timerFired);
+        out.writeByte((waitForSipi ? 1 : 0) | (initPending ? 2 : 0) | (nmiPending ? 4 : 0) | (sipiVector >= 0 ? 8 : 0));
+        out.writeByte(Math.max(sipiVector, 0));
     }
 
     /** Reads one record (a stream may hold more after it); {@link IOException} for anything wrong. */
@@ -148,7 +170,7 @@ public record LocalApicState(int id, long baseMsr, int[] irr, int[] isr, int[] t
             throw new IOException("not a local APIC state record");
         }
         int version = in.readInt();
-        if (version != VERSION) {
+        if (version != VERSION && version != VERSION_UNIPROCESSOR) {
             throw new IOException("local APIC state version " + version + " is not supported (this xenj reads " + VERSION + ")");
         }
         int id = in.readInt();
@@ -156,9 +178,17 @@ public record LocalApicState(int id, long baseMsr, int[] irr, int[] isr, int[] t
         int[] irr = ints(in, 8), isr = ints(in, 8), tmr = ints(in, 8), lvt = ints(in, 6), r = ints(in, 9);
         long elapsed = in.readLong();
         long fired = in.readLong();
+        int startup = 0, vector = 0;
+        if (version >= VERSION) {
+            startup = in.readUnsignedByte();
+            vector = in.readUnsignedByte();
+            if ((startup & ~0xf) != 0 || (startup & 8) == 0 && vector != 0) {
+                throw new IOException("local APIC state record is damaged (start-up bits 0x" + Integer.toHexString(startup) + ")");
+            }
+        }
         try {
             return new LocalApicState(id, base, irr, isr, tmr, r[0], r[1], r[2], r[3], r[4], r[5], r[6], lvt, r[7], r[8], elapsed,
-                    fired);
+                    fired, (startup & 1) != 0, (startup & 2) != 0, (startup & 8) != 0 ? vector : -1, (startup & 4) != 0);
         } catch (IllegalArgumentException e) {
             throw new IOException("local APIC state record is damaged: " + e.getMessage(), e);
         }

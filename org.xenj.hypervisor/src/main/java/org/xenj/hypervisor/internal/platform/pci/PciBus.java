@@ -225,6 +225,11 @@ public final class PciBus {
         }
     }
 
+    /** The ISA IRQ INTx pin {@code pin} (1..4) of {@code device} reaches through its PIRQ link, or -1 if unrouted. */
+    public int intxIrq(int device, int pin) {
+        return linkRoute(PirqRouter.link(device, pin));
+    }
+
     /** PIRQ link of a slot's pin, or -1 when it has none. */
     public static int linkOf(PciSlot slot) {
         PciFunctionSlot s = (PciFunctionSlot) slot;

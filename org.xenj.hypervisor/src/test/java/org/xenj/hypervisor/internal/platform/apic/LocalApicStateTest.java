@@ -1,6 +1,7 @@
 package org.xenj.hypervisor.internal.platform.apic;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -143,11 +144,47 @@ class LocalApicStateTest {
         lowVector[20 + 3] = 0x02; // IRR vector 1
         assertTrue(assertThrows(IOException.class, () -> LocalApicState.fromBytes(lowVector)).getMessage().contains("0-15"));
         byte[] elapsed = good.clone();
-        elapsed[elapsed.length - 9] = 1; // timer running with no initial count
+        elapsed[elapsed.length - 11] = 1; // timer running with no initial count (the start-up bytes follow)
         assertTrue(assertThrows(IOException.class, () -> LocalApicState.fromBytes(elapsed)).getMessage().contains("timer"));
         byte[] fired = good.clone();
-        fired[fired.length - 1] = 1; // an expiry delivered with no initial count
+        fired[fired.length - 3] = 1; // an expiry delivered with no initial count
         assertTrue(assertThrows(IOException.class, () -> LocalApicState.fromBytes(fired)).getMessage().contains("expiries"));
+        byte[] startupBits = good.clone();
+        startupBits[startupBits.length - 2] = 0x10;
+        assertTrue(assertThrows(IOException.class, () -> LocalApicState.fromBytes(startupBits)).getMessage().contains("start-up"));
+        byte[] bspWaits = good.clone();
+        bspWaits[bspWaits.length - 2] = 1; // the BSP waiting for a STARTUP IPI
+        assertTrue(assertThrows(IOException.class, () -> LocalApicState.fromBytes(bspWaits)).getMessage().contains("BSP"));
+        byte[] vectorWithoutSipi = good.clone();
+        vectorWithoutSipi[vectorWithoutSipi.length - 1] = 0x10;
+        assertThrows(IOException.class, () -> LocalApicState.fromBytes(vectorWithoutSipi));
+    }
+
+    /** Version 1 (one vCPU, before INIT/SIPI) reads as a running processor with nothing pending. */
+    @Test
+    void versionOneRecordsReadAsARunningProcessor() throws IOException {
+        LocalApicState now = new Probe(true).apic.saveState();
+        byte[] v1 = Arrays.copyOf(now.toBytes(), now.toBytes().length - 2);
+        v1[7] = 1;
+        LocalApicState read = LocalApicState.fromBytes(v1);
+        assertEquals(now, read);
+        assertFalse(read.waitForSipi() || read.initPending() || read.nmiPending());
+        assertEquals(-1, read.sipiVector());
+    }
+
+    /** An AP waiting for SIPI with a STARTUP vector latched survives a save and restore. */
+    @Test
+    void startUpStateRoundTrips() throws IOException {
+        Probe ap = new Probe(false);
+        ap.apic.receive(LocalApic.DM_STARTUP, 0x9a, false);
+        ap.apic.receive(LocalApic.DM_NMI, 0, false);
+        LocalApicState s = LocalApicState.fromBytes(ap.apic.saveState().toBytes());
+        assertTrue(s.waitForSipi() && s.nmiPending());
+        assertEquals(0x9a, s.sipiVector());
+        Probe other = new Probe(false);
+        other.apic.restoreState(s);
+        assertEquals(LocalApic.EVENT_SIPI | 0x9a << 8, other.apic.takeProcessorEvent(true));
+        assertEquals(LocalApic.EVENT_NMI, other.apic.takeProcessorEvent(true));
     }
 
     @Test
