@@ -114,10 +114,22 @@ class NetBenchTest {
                 rows.put("xenj netfront -> ne2k_pci (guest to guest)", toGuest(pv, pc, "10.99.1.2"));
                 pv.powerOff();
                 pc.powerOff();
+                printWakeLatencies(xen, pvDom.id(), pcDom.id());
             }
         } finally {
             netback.close();
         }
+    }
+
+    /** After poweroff: the hypervisor's per-vCPU wake-to-run latency lines (logged as each domain goes). */
+    private static void printWakeLatencies(HypervisorCore xen, int... domids) throws InterruptedException {
+        long end = System.currentTimeMillis() + 60_000;
+        for (int id : domids) {
+            while (xen.lookup(id).isPresent() && System.currentTimeMillis() < end) {
+                Thread.sleep(50);
+            }
+        }
+        xen.dmesg().stream().filter(l -> l.contains("wake-ups")).forEach(l -> System.out.println("[net-bench] " + l));
     }
 
     private static DomainConfig config(Path guest, String name, String platformPci, List<String> vifs) {

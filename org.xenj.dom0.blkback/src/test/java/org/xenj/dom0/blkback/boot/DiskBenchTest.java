@@ -51,12 +51,14 @@ class DiskBenchTest {
         Map<String, String> rows = new LinkedHashMap<>();
         String only = System.getProperty("xenj.bench.only", "");
         if (!only.equals("qemu")) {
-            rows.put("xenj xen-blkfront (PVHVM)", xenj(guest, true));
+            if (!only.equals("xenj-ide")) {
+                rows.put("xenj xen-blkfront (PVHVM)", xenj(guest, true));
+            }
             rows.put("xenj ata_piix (emulated IDE)", xenj(guest, false));
         }
         Path qemu = Path.of("/usr/bin/qemu-system-i386");
-        if (only.equals("xenj")) {
-            rows.put("QEMU", "not run (-Dxenj.bench.only=xenj)");
+        if (only.startsWith("xenj")) {
+            rows.put("QEMU", "not run (-Dxenj.bench.only=" + only + ")");
         } else if (Files.isExecutable(qemu)) {
             rows.put("QEMU TCG IDE (ata_piix)", qemu(guest, "ide", "/dev/sda", null));
             Path virtio = virtioInitramfs(guest);
@@ -106,6 +108,7 @@ class DiskBenchTest {
                 while (xen.lookup(d.id()).isPresent() && System.currentTimeMillis() < end) {
                     Thread.sleep(50);
                 }
+                xen.dmesg().stream().filter(l -> l.contains("wake-ups")).forEach(l -> System.out.println("[disk-bench] " + l));
                 return r;
             }
         } finally {
@@ -186,6 +189,11 @@ class DiskBenchTest {
         boolean direct = probe.contains("direct-ok-42");
         String wflag = direct ? "oflag=direct" : "conv=fsync";
         String rflag = direct ? "iflag=direct" : "";
+        String ideInfo = "";
+        if (dev.equals("/dev/sda")) { // ata_piix: the transfer mode it chose (bus-master DMA, not PIO) and its request size
+            ideInfo = sh.command("dmesg | grep -o 'configured for [A-Za-z0-9/]*' | head -n1; echo max_sectors_kb=$(cat /sys/block/sda/queue/max_sectors_kb)"
+                    + "; grep ata_piix /proc/interrupts | head -n1", "ide-before", 30);
+        }
         long t0 = System.nanoTime();
         String w = sh.command("dd if=/dev/zero of=" + dev + " bs=1M count=" + MIB + " " + wflag + " 2>&1", "write", 900);
         double wHost = MIB / ((System.nanoTime() - t0) / 1e9);
@@ -193,6 +201,11 @@ class DiskBenchTest {
         t0 = System.nanoTime();
         String r = sh.command("dd if=" + dev + " of=/dev/null bs=1M count=" + MIB + " " + rflag + " 2>&1", "read", 900);
         double rHost = MIB / ((System.nanoTime() - t0) / 1e9);
+        if (!ideInfo.isEmpty()) {
+            String after = sh.command("grep ata_piix /proc/interrupts | head -n1", "ide-after", 30);
+            System.out.println("[disk-bench] " + dev + " ata_piix: " + ideInfo.trim().replaceAll("\\s+", " ") + " | after the dd: "
+                    + after.trim().replaceAll("\\s+", " "));
+        }
         System.out.println("[disk-bench] " + dev + " dd write: " + w.trim().replaceAll("\\s+", " "));
         System.out.println("[disk-bench] " + dev + " dd read: " + r.trim().replaceAll("\\s+", " "));
         return String.format("%10.1f %15.1f      (%s)", wHost, rHost, direct ? "O_DIRECT" : "fsync + drop_caches");

@@ -455,6 +455,9 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             return;
         }
         d.finalCpuNanos = d.sched.cpuTimeNanos();
+        for (int v = 0; v < d.sched.vcpuCount(); v++) {
+            log("d" + d.id + "v" + v + " (" + d.name + "): " + d.sched.vcpu(v).wakeLatencySummary());
+        }
         Guest g = d.guest;
         backends.domainGone(d.id); // before the event channels and grants they use go
         if (g != null) {

@@ -203,6 +203,7 @@ public final class PCpu {
             }
             if (next != null) {
                 long start = System.nanoTime();
+                next.dispatched(start);
                 long clock0 = runClock();
                 long deadline = start + budget;
                 if (deadline < start) {

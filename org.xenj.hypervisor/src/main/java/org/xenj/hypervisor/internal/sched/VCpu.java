@@ -44,6 +44,9 @@ public final class VCpu implements SchedVCpu, VCpuWaker {
     /** Written only by the pCPU thread executing the vCPU (one at a time). */
     private volatile long cpuTimeNanos;
     private volatile long runs;
+    /** When the last wake-up ended a block (System.nanoTime), 0 when none is waiting to be dispatched. */
+    volatile long wokenAtNanos;
+    final WakeLatency wakeLatency = new WakeLatency();
 
     VCpu(SchedDomain domain, int vcpuId) {
         this.domain = domain;
@@ -118,6 +121,20 @@ public final class VCpu implements SchedVCpu, VCpuWaker {
         runs++;
     }
 
+    /** Wake-to-dispatch latency of this vCPU so far, one line (logged when the domain goes). */
+    public String wakeLatencySummary() {
+        return wakeLatency.summary();
+    }
+
+    /** At dispatch, pCPU thread: closes the wake-up that made the vCPU runnable, if any. */
+    void dispatched(long nowNanos) {
+        long w = wokenAtNanos;
+        if (w != 0) {
+            wokenAtNanos = 0;
+            wakeLatency.record(nowNanos - w);
+        }
+    }
+
     public int executingOn() {
         return executingOn;
     }
@@ -165,6 +182,7 @@ public final class VCpu implements SchedVCpu, VCpuWaker {
                 wakePending = true;
             } else if (blocked) {
                 blocked = false;
+                wokenAtNanos = System.nanoTime();
                 p.refresh(this);
             }
         } finally {
