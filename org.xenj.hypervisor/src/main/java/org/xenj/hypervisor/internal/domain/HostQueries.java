@@ -2,8 +2,11 @@ package org.xenj.hypervisor.internal.domain;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.function.LongSupplier;
 
+import org.xenj.hypervisor.api.Domain;
 import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.api.PCpuInfo;
@@ -15,7 +18,7 @@ import org.xenj.hypervisor.internal.sched.SchedulingCore;
 import org.xenj.hypervisor.internal.sched.VCpu;
 
 /**
- * The host-wide views behind {@code xen:info}, {@code xen:vcpu-list} and {@code xen:vcpu-pin}: what
+ * The host-wide views behind {@code xen:list}, {@code xen:info}, {@code xen:vcpu-list} and {@code xen:vcpu-pin}: what
  * the pCPUs run, each vCPU's placement and affinity, and the capability words of the guest types
  * whose builders are there. Kept apart from {@link HypervisorCore} so the life-cycle stays readable;
  * the core resolves the domain ids and holds its monitor around the calls that change state.
@@ -25,11 +28,42 @@ final class HostQueries {
     private final Plugins plugins;
     private final SchedulingCore sched;
     private final LongSupplier dom0CpuNanos;
+    /** The core's own map (read here, changed only by the core). */
+    private final Map<Integer, DomainImpl> domains;
 
-    HostQueries(Plugins plugins, SchedulingCore sched, LongSupplier dom0CpuNanos) {
+    HostQueries(Plugins plugins, SchedulingCore sched, Map<Integer, DomainImpl> domains, LongSupplier dom0CpuNanos) {
         this.plugins = plugins;
         this.sched = sched;
+        this.domains = domains;
         this.dom0CpuNanos = dom0CpuNanos;
+    }
+
+    /** The domains that are not gone, Domain-0 first. */
+    List<Domain> list() {
+        List<Domain> out = new ArrayList<>();
+        for (DomainImpl d : domains.values()) {
+            if (d.phase != DomainImpl.Phase.GONE) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    Optional<Domain> lookup(int domid) {
+        DomainImpl d = domains.get(domid);
+        return d == null || d.phase == DomainImpl.Phase.GONE ? Optional.empty() : Optional.of(d);
+    }
+
+    Optional<Domain> lookup(String name) {
+        if (name == null) {
+            return Optional.empty();
+        }
+        for (DomainImpl d : domains.values()) {
+            if (d.name.equals(name) && d.phase != DomainImpl.Phase.GONE) {
+                return Optional.of(d);
+            }
+        }
+        return Optional.empty();
     }
 
     /**

@@ -115,7 +115,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         this.sched = new SchedulingCore(settings.pcpus(), this::log);
         this.pools = new CpuPoolManager(sched, new Directory(), settings.scheduler(), this::log);
         this.shutdowns = new ShutdownHandler(this);
-        this.queries = new HostQueries(plugins, sched, this::dom0CpuNanos);
+        this.queries = new HostQueries(plugins, sched, domains, this::dom0CpuNanos);
         // Domain-0 runs no guest code: its frames are owned (accounted) but need no host bytes
         DomainMemory mem0 = new DomainMemory(machine, Domain.PRIVILEGED_ID);
         int[] dom0Mfns = machine.reserve(Domain.PRIVILEGED_ID, (int) dom0Frames);
@@ -666,32 +666,17 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
 
     @Override
     public List<Domain> list() {
-        List<Domain> out = new ArrayList<>();
-        for (DomainImpl d : domains.values()) {
-            if (d.phase != DomainImpl.Phase.GONE) {
-                out.add(d);
-            }
-        }
-        return out;
+        return queries.list();
     }
 
     @Override
     public Optional<Domain> lookup(int domid) {
-        DomainImpl d = domains.get(domid);
-        return d == null || d.phase == DomainImpl.Phase.GONE ? Optional.empty() : Optional.of(d);
+        return queries.lookup(domid);
     }
 
     @Override
     public Optional<Domain> lookup(String name) {
-        if (name == null) {
-            return Optional.empty();
-        }
-        for (DomainImpl d : domains.values()) {
-            if (d.name.equals(name) && d.phase != DomainImpl.Phase.GONE) {
-                return Optional.of(d);
-            }
-        }
-        return Optional.empty();
+        return queries.lookup(name);
     }
 
     @Override
