@@ -35,15 +35,15 @@ import org.xenj.hypervisor.spi.IoHandler;
  */
 class DeviceModelHandOverTest {
 
-    private static final int PORT = 0x500;
 
     @TempDir
     Path dir;
     private TestCores.Fixture fx;
 
     /** What every device instance saw, in order: the next value must always be the last + 1. */
-    private final AtomicInteger last = new AtomicInteger();
-    private final AtomicReference<String> error = new AtomicReference<>();
+    private final CounterDeviceModel counter = new CounterDeviceModel();
+    private final AtomicInteger last = counter.last;
+    private final AtomicReference<String> error = counter.error;
 
     @BeforeEach
     void start() {
@@ -54,62 +54,6 @@ class DeviceModelHandOverTest {
     @AfterEach
     void stop() {
         fx.close();
-    }
-
-    /** A counter device: its only state is the last value it was given. */
-    private final class CounterModel implements DeviceModel {
-        @Override
-        public String name() {
-            return "counter-dm";
-        }
-
-        @Override
-        public boolean supports(DomainConfig config) {
-            return config.type() == DomainType.HVM;
-        }
-
-        @Override
-        public DeviceModelInstance attach(HvmPlatform platform) {
-            return attach(platform, new byte[4]);
-        }
-
-        @Override
-        public DeviceModelInstance attach(HvmPlatform platform, byte[] state) {
-            int[] seen = {ByteBuffer.wrap(state).getInt()};
-            IoHandler io = new IoHandler() {
-                @Override
-                public int ioRead(int offset, int size) {
-                    return 0;
-                }
-
-                @Override
-                public synchronized void ioWrite(int offset, int size, int value) {
-                    if (value != seen[0] + 1) {
-                        error.compareAndSet(null, "after " + seen[0] + " came " + value);
-                    }
-                    seen[0] = value;
-                    last.set(value);
-                }
-            };
-            platform.mapIo(PORT, 4, io);
-            return new DeviceModelInstance() {
-                @Override
-                public void reset() {
-                }
-
-                @Override
-                public void detach() {
-                    platform.unmapIo(PORT, 4);
-                }
-
-                @Override
-                public byte[] saveState() {
-                    synchronized (io) {
-                        return ByteBuffer.allocate(4).putInt(seen[0]).array();
-                    }
-                }
-            };
-        }
     }
 
     /** An ELF32 image at 1 MiB: mov edx, 0x500; xor eax, eax; l: inc eax; out dx, eax; jmp l. */
@@ -124,7 +68,7 @@ class DeviceModelHandOverTest {
 
     @Test
     void tenHandOversLoseAndRepeatNothing() throws Exception {
-        CounterModel model = new CounterModel();
+        CounterDeviceModel model = counter;
         fx.plugins().addDeviceModel(model);
         Domain d = fx.core().create(DomainConfig.builder("counter").type(DomainType.HVM).memoryMiB(16)
                 .raw(Map.of("firmware_override", counterImage().toString(), "xen_platform_pci", "0")).build());
@@ -137,7 +81,7 @@ class DeviceModelHandOverTest {
             Thread.sleep(20);
             assertEquals(atPause, last.get(), "nothing runs while no model serves the domain");
             assertEquals(DomainState.PAUSED, d.state());
-            current = new CounterModel(); // the updated bundle's model
+            current = new CounterDeviceModel(counter); // the updated bundle's model
             fx.plugins().addDeviceModel(current);
             int from = last.get();
             assertTrue(TestCores.await(() -> last.get() > from + 1000, 10_000), "counting resumes after hand-over " + i);

@@ -45,20 +45,20 @@ import org.xenj.hypervisor.spi.IoHandler;
  */
 class SnapshotTest {
 
-    private static final int PORT = 0x500;
     private static final int COUNTER_GPA = 0x2000;
 
     @TempDir
     Path dir;
     private TestCores.Fixture fx;
     /** Last value each domain's device saw. */
-    private final Map<Integer, Integer> last = new ConcurrentHashMap<>();
-    private final AtomicReference<String> error = new AtomicReference<>();
+    private final CounterDeviceModel counter = new CounterDeviceModel();
+    private final Map<Integer, Integer> last = counter.lastByDomain;
+    private final AtomicReference<String> error = counter.error;
 
     private void start(String memory) {
         fx = TestCores.start(2, memory);
         fx.plugins().addBuilder(new HvmGuestBuilder());
-        fx.plugins().addDeviceModel(new CounterModel());
+        fx.plugins().addDeviceModel(counter);
         fx.core().configureSnapshots(dir.resolve("snapshots").toString());
     }
 
@@ -69,67 +69,9 @@ class SnapshotTest {
         }
     }
 
-    /** A device whose only state is the last value its guest gave it; every value must be that + 1. */
-    private final class CounterModel implements DeviceModel {
-        @Override
-        public String name() {
-            return "counter-dm";
-        }
-
-        @Override
-        public boolean supports(DomainConfig config) {
-            return config.type() == DomainType.HVM;
-        }
-
-        @Override
-        public DeviceModelInstance attach(HvmPlatform platform) {
-            return attach(platform, new byte[4]);
-        }
-
-        @Override
-        public DeviceModelInstance attach(HvmPlatform platform, byte[] state) {
-            int[] seen = {ByteBuffer.wrap(state).getInt()};
-            int domid = platform.domid();
-            IoHandler io = new IoHandler() {
-                @Override
-                public int ioRead(int offset, int size) {
-                    return 0;
-                }
-
-                @Override
-                public synchronized void ioWrite(int offset, int size, int value) {
-                    if (value != seen[0] + 1) {
-                        error.compareAndSet(null, "d" + domid + ": after " + seen[0] + " came " + value);
-                    }
-                    seen[0] = value;
-                    last.put(domid, value);
-                }
-            };
-            platform.mapIo(PORT, 4, io);
-            return new DeviceModelInstance() {
-                @Override
-                public void reset() {
-                }
-
-                @Override
-                public void detach() {
-                    platform.unmapIo(PORT, 4);
-                }
-
-                @Override
-                public byte[] saveState() {
-                    synchronized (io) {
-                        return ByteBuffer.allocate(4).putInt(seen[0]).array();
-                    }
-                }
-            };
-        }
-    }
-
     /** mov edx, 0x500; xor eax, eax; l: inc eax; mov [0x2000], eax; out dx, eax; jmp l. */
     private Domain counter(String name, long memoryMiB) throws Exception {
-        Path elf = FlatElf.write(dir.resolve(name + ".elf"), new byte[] {(byte) 0xBA, 0x00, 0x05, 0x00, 0x00, 0x31, (byte) 0xC0, 0x40,
-            (byte) 0xA3, 0x00, 0x20, 0x00, 0x00, (byte) 0xEF, (byte) 0xEB, (byte) 0xF7});
+        Path elf = CounterDeviceModel.counterElf(dir, name);
         Domain d = fx.core().create(DomainConfig.builder(name).type(DomainType.HVM).memoryMiB(memoryMiB)
                 .raw(Map.of("firmware_override", elf.toString(), "xen_platform_pci", "0")).build());
         assertTrue(TestCores.await(() -> seen(d) > 1000, 10_000), "the guest counts: " + seen(d));
