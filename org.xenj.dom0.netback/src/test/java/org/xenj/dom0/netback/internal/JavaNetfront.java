@@ -67,6 +67,12 @@ final class JavaNetfront {
 
     /** Posts up to {@code n} rx buffers (never more than the ring has free slots) and kicks. */
     void postRx(int n) {
+        writeRxRequests(n);
+        dom.kick();
+    }
+
+    /** Writes up to {@code n} rx requests (as many as the ring has free slots) and publishes req_prod. */
+    private void writeRxRequests(int n) {
         n = Math.min(n, 256 - (rxReqProd - rxRspCons));
         for (int i = 0; i < n; i++) {
             int id = rxReqProd & 255;
@@ -81,7 +87,6 @@ final class JavaNetfront {
             rxReqProd++;
         }
         rxRing.write32(0, rxReqProd);
-        dom.kick();
     }
 
     /**
@@ -90,20 +95,7 @@ final class JavaNetfront {
      */
     boolean postRxCheckNotify(int n) {
         int old = rxReqProd;
-        n = Math.min(n, 256 - (rxReqProd - rxRspCons));
-        for (int i = 0; i < n; i++) {
-            int id = rxReqProd & 255;
-            byte[] req = new byte[8];
-            VifRings.put16(req, 0, id);
-            int gref = rxBuffer[id];
-            req[4] = (byte) gref;
-            req[5] = (byte) (gref >> 8);
-            req[6] = (byte) (gref >> 16);
-            req[7] = (byte) (gref >> 24);
-            rxRing.write(HDR + (rxReqProd & 255) * 8, req, 0, 8);
-            rxReqProd++;
-        }
-        rxRing.write32(0, rxReqProd);
+        writeRxRequests(n);
         int event = rxRing.read32(4);
         boolean notify = Integer.compareUnsigned(rxReqProd - event, rxReqProd - old) < 0;
         if (notify) {
