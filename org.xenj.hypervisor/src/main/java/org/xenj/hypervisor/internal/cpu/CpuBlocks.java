@@ -130,7 +130,8 @@ abstract class CpuBlocks extends CpuExec0F {
     /** The block cache's statistics (benchmarks, debug keys). */
     public final String blockCacheStatistics() {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
-                + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs;
+                + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs + " slices=" + slices + " writerEpochs=" + writerEpochs
+                + " breakEpochs=" + breakEpochs + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites;
     }
 
     private void allocate() {
@@ -153,7 +154,11 @@ abstract class CpuBlocks extends CpuExec0F {
      */
     final void newEpoch() {
         long writes = machine.ramWrites();
+        slices++;
         if (writes != seenRamWrites || memory.vcpusAttached() != 1 || ++quietSlices >= QUIET_SLICES) {
+            if (writes != seenRamWrites) {
+                writerEpochs++;
+            }
             seenRamWrites = writes;
             quietSlices = 0;
             epoch++;
@@ -171,6 +176,8 @@ abstract class CpuBlocks extends CpuExec0F {
     private int quietSlices;
     /** Statistics: validation epochs started at a slice (the rest of the slices went on with the epoch). */
     long sliceEpochs;
+    /** Statistics: slices; slice epochs because another writer wrote RAM; epochs from a break; from a page pushed out of the watched set. */
+    long slices, writerEpochs, breakEpochs, pushEpochs;
 
     /**
      * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}
@@ -365,8 +372,9 @@ abstract class CpuBlocks extends CpuExec0F {
             allocate();
         }
         epoch++;
+        breakEpochs++;
         unwatchAll();
-        watchCodePage(lin);
+        watchCodePage(lin, fMem, codePageStart());
         blockBreak = false;
     }
 
@@ -379,8 +387,9 @@ abstract class CpuBlocks extends CpuExec0F {
         if (slotChunk == null) {
             allocate();
         }
-        if (!watchCodePage(lin)) {
+        if (!watchCodePage(lin, fMem, codePageStart())) {
             epoch++; // the page pushed out is no longer watched: its blocks must be compared again
+            pushEpochs++;
         }
     }
 

@@ -103,6 +103,11 @@ abstract class CpuDecode extends CpuAlu {
         return fMem == null ? -1 : fIdx;
     }
 
+    /** Index in {@link #fMem} of the current code page's first byte (its frame's). */
+    final int codePageStart() {
+        return fPageStart;
+    }
+
     /** Index in {@link #fMem} just past the current code page (the end of the fetch window's page). */
     final int codePageEnd() {
         return fPageStart + 0x1000;

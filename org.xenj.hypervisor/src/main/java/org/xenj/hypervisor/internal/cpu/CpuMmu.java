@@ -624,12 +624,32 @@ abstract class CpuMmu extends CpuTlb {
         return (physRead32(pa) & 0xffffffffL) | ((long) physRead32(pa + 4) << 32);
     }
 
+    /**
+     * The page walker's accessed/dirty-bit store. It is this vCPU's own store, so it is not counted
+     * as another writer's ({@code MachineMemory.wroteRam}, which started a new validation epoch at
+     * the next slice for every A/D update: page tables are not code); only a store into the frame
+     * of a code page watched in this epoch breaks the block ({@link #wroteFrame}). Logged as dirty
+     * like every store.
+     */
     final void physWrite32(long pa, int v) {
         int mfn = memory.mfn(pa >>> 12);
         if (mfn == DomainMemory.INVALID_MFN) {
             env.mmioWrite(pa, 4, v & 0xffffffffL);
             return;
         }
-        memory.write32(pa, v);
+        int in = (int) (pa & 0xfff);
+        if (in > 0xffc) {
+            memory.write32(pa, v); // never for an aligned entry; the counted path splits it
+            return;
+        }
+        machine.markDirty(mfn);
+        byte[] chunk = machine.chunk(mfn);
+        int frameIdx = MachineMemory.offset(mfn);
+        LE32.set(chunk, frameIdx + in, v);
+        tableWrites++;
+        wroteFrame(chunk, frameIdx);
     }
+
+    /** Statistics: accessed/dirty-bit stores of the page walker (not counted as other writers'). */
+    long tableWrites;
 }

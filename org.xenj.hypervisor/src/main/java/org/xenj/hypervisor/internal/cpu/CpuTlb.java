@@ -78,22 +78,51 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
      */
     static final int WATCH_SLOTS = 16;
     final int[] watchedPages = new int[WATCH_SLOTS];
+    /**
+     * The host chunk and the index of the first byte of each watched page's frame (null: none), so
+     * that a store by this vCPU that has no linear address &mdash; the page walker's accessed/dirty
+     * bits &mdash; can tell whether it hit code blocks ran from in this epoch ({@link #wroteFrame}).
+     */
+    final byte[][] watchedChunks = new byte[WATCH_SLOTS][];
+    /** Breaks raised by {@link #wroteFrame} (the lockstep check carries the shadow run's over to the interpreter's). */
+    long frameBreaks;
+    final int[] watchedFrameIdx = new int[WATCH_SLOTS];
+
+    /**
+     * This vCPU stored into the frame at {@code chunk[frameIdx]} without a linear address (the
+     * page walker setting accessed/dirty bits): if a watched code page is that frame, the blocks
+     * compared in this epoch may have changed, so the block in progress ends and a new epoch starts
+     * ({@link #blockBreak}). Any other frame holds no block compared in this epoch (those are all on
+     * watched pages), so nothing else is needed: such blocks are compared when next entered.
+     */
+    final void wroteFrame(byte[] chunk, int frameIdx) {
+        byte[][] c = watchedChunks;
+        for (int w = 0; w < WATCH_SLOTS; w++) {
+            if (c[w] == chunk && watchedFrameIdx[w] == frameIdx && watchedPages[w] != 1) {
+                blockBreak = true;
+                frameBreaks++;
+                return;
+            }
+        }
+    }
 
     final boolean isWatched(int page) {
         return watchedPages[(page >>> 12) & (WATCH_SLOTS - 1)] == page;
     }
 
     /**
-     * Forces stores to the linear page of {@code lin} through the slow path while blocks run from
-     * it (this epoch). Returns false when it pushed another page out of the watched set: that
+     * Forces stores to the linear page of {@code lin} (whose frame starts at {@code chunk[frameIdx]})
+     * through the slow path while blocks run from it (this epoch). Returns false when it pushed another page out of the watched set: that
      * page's stores are not seen any more, so the caller must start a new validation epoch.
      */
-    final boolean watchCodePage(int lin) {
+    final boolean watchCodePage(int lin, byte[] chunk, int frameIdx) {
         int page = lin & PAGE_MASK;
         codeWatchPage = page;
         int w = (page >>> 12) & (WATCH_SLOTS - 1);
         int old = watchedPages[w];
         watchedPages[w] = page;
+        watchedChunks[w] = chunk;
+        watchedFrameIdx[w] = frameIdx;
         int i = (lin >>> 12) & TLB_MASK;
         if (kTagW[i] == page) {
             kTagW[i] = -1;
