@@ -132,7 +132,7 @@ public final class Cpu extends CpuBlocks {
                 cr2 = savedCr2;
             }
         }
-        blockBreak = true;
+        breakEpoch();
         return result;
     }
 

@@ -131,7 +131,7 @@ abstract class CpuBlocks extends CpuExec0F {
     public final String blockCacheStatistics() {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
                 + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs + " slices=" + slices + " writerEpochs=" + writerEpochs
-                + " breakEpochs=" + breakEpochs + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites;
+                + " breakEpochs=" + breakEpochs + " modeBreaks=" + modeBreaks + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites;
     }
 
     private void allocate() {
@@ -164,6 +164,7 @@ abstract class CpuBlocks extends CpuExec0F {
             epoch++;
             blockBreak = true;
             sliceEpochs++;
+            epochDue = true;
         }
         if (jit != null) {
             jit.install();
@@ -178,6 +179,8 @@ abstract class CpuBlocks extends CpuExec0F {
     long sliceEpochs;
     /** Statistics: slices; slice epochs because another writer wrote RAM; epochs from a break; from a page pushed out of the watched set. */
     long slices, writerEpochs, breakEpochs, pushEpochs;
+    /** Statistics: breaks that ended a block without a new epoch (code-segment or privilege changes). */
+    long modeBreaks;
 
     /**
      * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}
@@ -192,8 +195,14 @@ abstract class CpuBlocks extends CpuExec0F {
         }
         byte[] chunk = fMem;
         int lin = segBase[CS] + eip;
-        if (blockBreak) {
+        if (blockBreak && epochDue) {
             newCodePage(lin);
+        } else if (blockBreak) {
+            blockBreak = false; // a code-segment or privilege change ended the last block: same memory, same epoch
+            modeBreaks++;
+            if ((lin & PAGE_MASK) != codeWatchPage) {
+                otherCodePage(lin);
+            }
         } else if ((lin & PAGE_MASK) != codeWatchPage) {
             otherCodePage(lin);
         }
@@ -376,6 +385,7 @@ abstract class CpuBlocks extends CpuExec0F {
         unwatchAll();
         watchCodePage(lin, fMem, codePageStart());
         blockBreak = false;
+        epochDue = false;
     }
 
     /**

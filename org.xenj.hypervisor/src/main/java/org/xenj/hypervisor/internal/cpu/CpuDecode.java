@@ -49,7 +49,7 @@ abstract class CpuDecode extends CpuAlu {
 
     @Override
     final void flushFetch() {
-        blockBreak = true;
+        blockBreak = true; // ends the block; a TLB flush also starts an epoch (breakEpoch), a CS or CPL change does not
         fLimit = 0;
         fPageStart = 0;
         fIdx = 0;

@@ -396,7 +396,7 @@ final class CpuJit {
             // the shadow's page walk set accessed/dirty bits in a watched code frame (really: A/D
             // bits are the one store the shadow cannot buffer); the replay's walk found them set
             // and wrote nothing, but the code did change, so its break stands
-            cpu.blockBreak = true;
+            cpu.breakEpoch();
         }
         Outcome interpreted = Outcome.of(cpu, interpreterFault != null);
         String d = compiledRun.diff(interpreted);

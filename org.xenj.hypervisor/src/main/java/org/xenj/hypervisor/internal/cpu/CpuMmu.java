@@ -180,7 +180,7 @@ abstract class CpuMmu extends CpuTlb {
         // a watched code page (see watchedPages) keeps its write tag dropped, whatever refills it
         boolean watched = isWatched(page);
         if (write && watched) {
-            blockBreak = true; // a store into a page blocks ran from in this epoch
+            breakEpoch(); // a store into a page blocks ran from in this epoch
         }
         int writeTag = walkWritable && !romPage && !watched ? page : -1;
         if (machine.dirtyLog().on()) {

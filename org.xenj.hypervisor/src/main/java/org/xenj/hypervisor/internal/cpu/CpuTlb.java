@@ -63,6 +63,20 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
      */
     boolean blockBreak;
     /**
+     * Set with {@link #blockBreak} ({@link #breakEpoch}) when code bytes or mappings may have changed:
+     * the next block starts a new validation epoch. A break without it (a code-segment or privilege
+     * change: {@link #codeModeBreak}) only ends the block; no memory changed, so the blocks compared
+     * in the epoch stay valid (each interrupt, IRET, SYSENTER and far transfer used to start an
+     * epoch and compare every block again).
+     */
+    boolean epochDue;
+
+    /** Ends the block in progress and starts a new validation epoch at the next block. */
+    final void breakEpoch() {
+        blockBreak = true;
+        epochDue = true;
+    }
+    /**
      * Linear page the current block runs from. Its write tag is dropped when a block starts, so
      * every store to that page comes through {@link #fill} and is seen here (self-modifying code
      * inside one block). 1 = none (never a page base).
@@ -99,7 +113,7 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
         byte[][] c = watchedChunks;
         for (int w = 0; w < WATCH_SLOTS; w++) {
             if (c[w] == chunk && watchedFrameIdx[w] == frameIdx && watchedPages[w] != 1) {
-                blockBreak = true;
+                breakEpoch();
                 frameBreaks++;
                 return;
             }
@@ -213,6 +227,7 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
 
     /** Forgets every cached translation ({@code globalsToo=false}: keeps PGE global pages, as a CR3 load). */
     final void flushTlb(boolean globalsToo) {
+        breakEpoch(); // mappings changed: a watched linear page may now be another frame
         boolean keepGlobals = !globalsToo && (cr4 & CR4_PGE) != 0;
         for (int i = 0; i < TLB_SIZE; i++) {
             if (!keepGlobals || !kGlobal[i]) {
@@ -232,12 +247,13 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
     }
 
     final void invlpg(int lin) {
+        breakEpoch();
         int i = (lin >>> 12) & TLB_MASK;
         kTagR[i] = kTagW[i] = uTagR[i] = uTagW[i] = -1;
         kMmioTagR[i] = kMmioTagW[i] = uMmioTagR[i] = uMmioTagW[i] = -1;
         flushFetch();
     }
 
-    /** Drops the interpreter's cached code page (overridden by the decoder). */
+    /** Drops the interpreter's cached code page and ends the block in progress (overridden by the decoder). */
     abstract void flushFetch();
 }

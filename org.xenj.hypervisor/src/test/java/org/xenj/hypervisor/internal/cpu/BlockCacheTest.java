@@ -319,6 +319,43 @@ class BlockCacheTest extends CpuTestSupport {
     }
 
     @Test
+    void interruptsAndIretKeepTheEpoch() {
+        // 2,000 INT 0x30 / IRETD round trips: each loads CS (a break that ends the block), neither writes
+        // code or remaps anything, so the blocks compared in the epoch stay valid (each used to start an
+        // epoch: every block entered after an interrupt or an IRET was compared again)
+        flat32(0x1000, """
+                    lgdt [gdtr]
+                    lidt [idtr]
+                    xor ebx, ebx
+                    mov ecx, 2000
+                top:
+                    int 0x30
+                    dec ecx
+                    jnz top
+                    hlt
+                    times 0x2000 - ($ - $$) db 0x90
+                handler:
+                    add ebx, 3
+                    iretd
+                    align 8
+                gdt: dq 0, 0
+                    dq 0x00cf9a000000ffff
+                    dq 0x00cf92000000ffff
+                gdtr: dw 31
+                    dd gdt
+                    align 8
+                idt: times 0x30 dq 0
+                    dw handler, 0x10, 0x8e00, 0
+                idtr: dw 0x31 * 8 - 1
+                    dd idt
+                """);
+        runDeliveringToHlt();
+        assertEquals(6000, reg(Cpu.EBX));
+        assertTrue(cpu.modeBreaks >= 4000, cpu.blockCacheStatistics());
+        assertTrue(cpu.breakEpochs < 400 && cpu.blockCompares < 1000, "2,000 interrupts: " + cpu.blockCacheStatistics());
+    }
+
+    @Test
     void remappedPageRunsTheNewCode() {
         // identity map of the first 4 MiB except virtual 0x400000, which maps physical 0x100000 and then 0x101000
         int pd = 0x20000;
