@@ -397,9 +397,33 @@ abstract class CpuMmu extends CpuTlb {
         return (user ? uMem : kMem)[i][(user ? uOff : kOff)[i] + lin] & 0xff;
     }
 
+    /**
+     * One byte of an access that crosses a page boundary: through the TLB when it holds the page,
+     * else the slow path. (Each byte used to take the slow path, i.e. a page walk: crossing 32-bit
+     * reads were 8 % of the vCPU thread's samples in a Linux boot with the translator.) The capture
+     * page and MMIO pages never have a RAM tag, so they still reach the slow path.
+     */
+    private int crossingRead8(int lin, boolean user) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if ((user ? uTagR : kTagR)[i] == (lin & PAGE_MASK)) {
+            return (user ? uMem : kMem)[i][(user ? uOff : kOff)[i] + lin] & 0xff;
+        }
+        return read8Slow(lin, user);
+    }
+
+    /** {@link #crossingRead8} for a store (after the whole access was checked writable); watched code pages have no write tag. */
+    private void crossingWrite8(int lin, int v, boolean user) {
+        int i = (lin >>> 12) & TLB_MASK;
+        if ((user ? uTagW : kTagW)[i] == (lin & PAGE_MASK)) {
+            (user ? uMem : kMem)[i][(user ? uOff : kOff)[i] + lin] = (byte) v;
+            return;
+        }
+        write8Slow(lin, v, user);
+    }
+
     private int read16Slow(int lin, boolean user) {
         if ((lin & 0xfff) == 0xfff) {
-            return read8Slow(lin, user) | read8Slow(lin + 1, user) << 8;
+            return crossingRead8(lin, user) | crossingRead8(lin + 1, user) << 8;
         }
         if ((lin & PAGE_MASK) == capturePage) {
             return capture.load8(lin) | capture.load8(lin + 1) << 8;
@@ -418,7 +442,7 @@ abstract class CpuMmu extends CpuTlb {
         if ((lin & 0xfff) > 0xffc) {
             int v = 0;
             for (int k = 0; k < 4; k++) {
-                v |= read8Slow(lin + k, user) << (8 * k);
+                v |= crossingRead8(lin + k, user) << (8 * k);
             }
             return v;
         }
@@ -459,8 +483,8 @@ abstract class CpuMmu extends CpuTlb {
         }
         if ((lin & 0xfff) == 0xfff) {
             checkWritableSlow(lin, 2, user);
-            write8Slow(lin, v, user);
-            write8Slow(lin + 1, v >>> 8, user);
+            crossingWrite8(lin, v, user);
+            crossingWrite8(lin + 1, v >>> 8, user);
             return;
         }
         if (mmioHit(lin, true, user)) {
@@ -483,7 +507,7 @@ abstract class CpuMmu extends CpuTlb {
         if ((lin & 0xfff) > 0xffc) {
             checkWritableSlow(lin, 4, user);
             for (int k = 0; k < 4; k++) {
-                write8Slow(lin + k, v >>> (8 * k), user);
+                crossingWrite8(lin + k, v >>> (8 * k), user);
             }
             return;
         }
