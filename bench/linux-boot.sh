@@ -29,7 +29,7 @@ GUEST=${BENCH_GUEST:-${TMPDIR:-/tmp}/xenj-bench-guest}
 
 cd "$ROOT"
 mvn -B -o -q -pl org.xenj.hypervisor,org.xenj.hvm.qemudm -am test-compile -DskipTests >&2
-CP=org.xenj.hypervisor/target/classes:org.xenj.dom0.block/target/classes:org.xenj.dom0.vswitch/target/classes
+CP=org.xenj.hypervisor/target/classes:org.xenj.dom0.block/target/classes:org.xenj.dom0.vswitch/target/classes:org.xenj.dom0.vnc/target/classes
 CP=$CP:org.xenj.hvm.qemudm/target/classes:org.xenj.hvm.qemudm/target/test-classes
 
 PEER_OUT=""
@@ -44,7 +44,9 @@ ASM_VERSION=$(sed -n 's:.*<asm.version>\(.*\)</asm.version>.*:\1:p' pom.xml | he
 ASM_JAR=$M2/org/ow2/asm/asm/$ASM_VERSION/asm-$ASM_VERSION.jar
 [ -f "$ASM_JAR" ] || ASM_JAR=""
 [ -n "$ASM_JAR" ] || { echo "linux-boot: asm jar not found in the local repository (needed by the translator)" >&2; exit 2; }
-CP=$CP:$ASM_JAR:$(ls "$M2"/net/java/dev/jna/jna/*/jna-*.jar 2>/dev/null | grep -v sources | tail -n1)
+# qemu-dm registers its display with the OSGi framework API (org.osgi.framework), so osgi.core too
+OSGI_JAR=$(ls "$M2"/org/osgi/osgi.core/*/osgi.core-*.jar 2>/dev/null | grep -v sources | tail -n1)
+CP=$CP:$ASM_JAR:$OSGI_JAR:$(ls "$M2"/net/java/dev/jna/jna/*/jna-*.jar 2>/dev/null | grep -v sources | tail -n1)
 
 FIRST=""
 for mode in ${XENJ_MODES:-interp jit}; do

@@ -135,7 +135,7 @@ public final class Cpu extends CpuBlocks {
                 cr2 = savedCr2;
             }
         }
-        blockBreak = true;
+        breakEpoch();
         return result;
     }
 

@@ -130,7 +130,8 @@ abstract class CpuBlocks extends CpuExec0F {
     /** The block cache's statistics (benchmarks, debug keys). */
     public final String blockCacheStatistics() {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
-                + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs;
+                + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs + " slices=" + slices + " writerEpochs=" + writerEpochs
+                + " breakEpochs=" + breakEpochs + " modeBreaks=" + modeBreaks + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites;
     }
 
     private void allocate() {
@@ -153,12 +154,17 @@ abstract class CpuBlocks extends CpuExec0F {
      */
     final void newEpoch() {
         long writes = machine.ramWrites();
+        slices++;
         if (writes != seenRamWrites || memory.vcpusAttached() != 1 || ++quietSlices >= QUIET_SLICES) {
+            if (writes != seenRamWrites) {
+                writerEpochs++;
+            }
             seenRamWrites = writes;
             quietSlices = 0;
             epoch++;
             blockBreak = true;
             sliceEpochs++;
+            epochDue = true;
         }
         if (jit != null) {
             jit.install();
@@ -171,6 +177,10 @@ abstract class CpuBlocks extends CpuExec0F {
     private int quietSlices;
     /** Statistics: validation epochs started at a slice (the rest of the slices went on with the epoch). */
     long sliceEpochs;
+    /** Statistics: slices; slice epochs because another writer wrote RAM; epochs from a break; from a page pushed out of the watched set. */
+    long slices, writerEpochs, breakEpochs, pushEpochs;
+    /** Statistics: breaks that ended a block without a new epoch (code-segment or privilege changes). */
+    long modeBreaks;
 
     /**
      * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}
@@ -185,8 +195,14 @@ abstract class CpuBlocks extends CpuExec0F {
         }
         byte[] chunk = fMem;
         int lin = segBase[CS] + eip;
-        if (blockBreak) {
+        if (blockBreak && epochDue) {
             newCodePage(lin);
+        } else if (blockBreak) {
+            blockBreak = false; // a code-segment or privilege change ended the last block: same memory, same epoch
+            modeBreaks++;
+            if ((lin & PAGE_MASK) != codeWatchPage) {
+                otherCodePage(lin);
+            }
         } else if ((lin & PAGE_MASK) != codeWatchPage) {
             otherCodePage(lin);
         }
@@ -365,9 +381,11 @@ abstract class CpuBlocks extends CpuExec0F {
             allocate();
         }
         epoch++;
+        breakEpochs++;
         unwatchAll();
-        watchCodePage(lin);
+        watchCodePage(lin, fMem, codePageStart());
         blockBreak = false;
+        epochDue = false;
     }
 
     /**
@@ -379,8 +397,9 @@ abstract class CpuBlocks extends CpuExec0F {
         if (slotChunk == null) {
             allocate();
         }
-        if (!watchCodePage(lin)) {
+        if (!watchCodePage(lin, fMem, codePageStart())) {
             epoch++; // the page pushed out is no longer watched: its blocks must be compared again
+            pushEpochs++;
         }
     }
 

@@ -49,7 +49,7 @@ abstract class CpuDecode extends CpuAlu {
 
     @Override
     final void flushFetch() {
-        blockBreak = true;
+        blockBreak = true; // ends the block; a TLB flush also starts an epoch (breakEpoch), a CS or CPL change does not
         fLimit = 0;
         fPageStart = 0;
         fIdx = 0;
@@ -101,6 +101,11 @@ abstract class CpuDecode extends CpuAlu {
     final int codeIndexAtEip() {
         fetchStart();
         return fMem == null ? -1 : fIdx;
+    }
+
+    /** Index in {@link #fMem} of the current code page's first byte (its frame's). */
+    final int codePageStart() {
+        return fPageStart;
     }
 
     /** Index in {@link #fMem} just past the current code page (the end of the fetch window's page). */

@@ -529,7 +529,7 @@ abstract class CpuExec extends CpuString {
         }
         interceptSoftwareInterrupt(vector);
         if (vector == 0x82 && hypercallHandler != null && hypercallHandler.hypercall((Cpu) this, HypercallHandler.INT82)) {
-            blockBreak = true; // the hypercall may have written guest memory, code included
+            breakEpoch(); // the hypercall may have written guest memory, code included
             return;
         }
         try {

@@ -153,7 +153,7 @@ abstract class CpuExec0F extends CpuSimdFloat {
                     if (h == null || !h.hypercall((Cpu) this, HypercallHandler.VMCALL)) {
                         throw fault(UD, 0);
                     }
-                    blockBreak = true; // the hypercall may have written guest memory, code included
+                    breakEpoch(); // the hypercall may have written guest memory, code included
                     return;
                 }
                 case 0xf9 -> {

@@ -367,6 +367,7 @@ final class CpuJit {
     private boolean lockstep(CompiledBlock b, int s, int max) {
         save();
         stores = 0;
+        long frameBreaks = cpu.frameBreaks;
         boolean fault = false;
         try {
             if (!b.run(cpu, max)) {
@@ -390,6 +391,12 @@ final class CpuJit {
             cpu.replay(s, sDone + n);
         } catch (CpuFault f) {
             interpreterFault = f;
+        }
+        if (cpu.frameBreaks != frameBreaks) {
+            // the shadow's page walk set accessed/dirty bits in a watched code frame (really: A/D
+            // bits are the one store the shadow cannot buffer); the replay's walk found them set
+            // and wrote nothing, but the code did change, so its break stands
+            cpu.breakEpoch();
         }
         Outcome interpreted = Outcome.of(cpu, interpreterFault != null);
         String d = compiledRun.diff(interpreted);

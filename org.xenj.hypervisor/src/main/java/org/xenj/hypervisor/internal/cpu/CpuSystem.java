@@ -258,7 +258,7 @@ abstract class CpuSystem extends CpuExec {
 
     final void cpuid() {
         // serializing: code written through another linear mapping is seen from here on (SDM 8.1.3)
-        blockBreak = true;
+        breakEpoch();
         int leaf = regs[EAX];
         int sub = regs[ECX];
         int[] r = cpuidOut;

@@ -63,6 +63,20 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
      */
     boolean blockBreak;
     /**
+     * Set with {@link #blockBreak} ({@link #breakEpoch}) when code bytes or mappings may have changed:
+     * the next block starts a new validation epoch. A break without it (a code-segment or privilege
+     * change: {@link #codeModeBreak}) only ends the block; no memory changed, so the blocks compared
+     * in the epoch stay valid (each interrupt, IRET, SYSENTER and far transfer used to start an
+     * epoch and compare every block again).
+     */
+    boolean epochDue;
+
+    /** Ends the block in progress and starts a new validation epoch at the next block. */
+    final void breakEpoch() {
+        blockBreak = true;
+        epochDue = true;
+    }
+    /**
      * Linear page the current block runs from. Its write tag is dropped when a block starts, so
      * every store to that page comes through {@link #fill} and is seen here (self-modifying code
      * inside one block). 1 = none (never a page base).
@@ -75,25 +89,57 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
      * passes {@link #fill} and raises {@link #blockBreak}. While execution moves among these pages
      * no store can have changed their code unseen, so the block cache need not compare blocks'
      * bytes again (it did so at each code-page change before: 13-26 % of a Linux boot's CPU time).
+     * 256 pages: with 16, a page pushing another out of the set caused 8.9 M of the 9.7 M epochs
+     * of a Linux boot (the kernel's hot code spans far more than 16 pages); emptying the set costs
+     * one fill of 256 ints per epoch.
      */
-    static final int WATCH_SLOTS = 16;
+    static final int WATCH_SLOTS = 256;
     final int[] watchedPages = new int[WATCH_SLOTS];
+    /**
+     * The host chunk and the index of the first byte of each watched page's frame (null: none), so
+     * that a store by this vCPU that has no linear address &mdash; the page walker's accessed/dirty
+     * bits &mdash; can tell whether it hit code blocks ran from in this epoch ({@link #wroteFrame}).
+     */
+    final byte[][] watchedChunks = new byte[WATCH_SLOTS][];
+    /** Breaks raised by {@link #wroteFrame} (the lockstep check carries the shadow run's over to the interpreter's). */
+    long frameBreaks;
+    final int[] watchedFrameIdx = new int[WATCH_SLOTS];
+
+    /**
+     * This vCPU stored into the frame at {@code chunk[frameIdx]} without a linear address (the
+     * page walker setting accessed/dirty bits): if a watched code page is that frame, the blocks
+     * compared in this epoch may have changed, so the block in progress ends and a new epoch starts
+     * ({@link #blockBreak}). Any other frame holds no block compared in this epoch (those are all on
+     * watched pages), so nothing else is needed: such blocks are compared when next entered.
+     */
+    final void wroteFrame(byte[] chunk, int frameIdx) {
+        byte[][] c = watchedChunks;
+        for (int w = 0; w < WATCH_SLOTS; w++) {
+            if (c[w] == chunk && watchedFrameIdx[w] == frameIdx && watchedPages[w] != 1) {
+                breakEpoch();
+                frameBreaks++;
+                return;
+            }
+        }
+    }
 
     final boolean isWatched(int page) {
         return watchedPages[(page >>> 12) & (WATCH_SLOTS - 1)] == page;
     }
 
     /**
-     * Forces stores to the linear page of {@code lin} through the slow path while blocks run from
-     * it (this epoch). Returns false when it pushed another page out of the watched set: that
+     * Forces stores to the linear page of {@code lin} (whose frame starts at {@code chunk[frameIdx]})
+     * through the slow path while blocks run from it (this epoch). Returns false when it pushed another page out of the watched set: that
      * page's stores are not seen any more, so the caller must start a new validation epoch.
      */
-    final boolean watchCodePage(int lin) {
+    final boolean watchCodePage(int lin, byte[] chunk, int frameIdx) {
         int page = lin & PAGE_MASK;
         codeWatchPage = page;
         int w = (page >>> 12) & (WATCH_SLOTS - 1);
         int old = watchedPages[w];
         watchedPages[w] = page;
+        watchedChunks[w] = chunk;
+        watchedFrameIdx[w] = frameIdx;
         int i = (lin >>> 12) & TLB_MASK;
         if (kTagW[i] == page) {
             kTagW[i] = -1;
@@ -184,6 +230,7 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
 
     /** Forgets every cached translation ({@code globalsToo=false}: keeps PGE global pages, as a CR3 load). */
     final void flushTlb(boolean globalsToo) {
+        breakEpoch(); // mappings changed: a watched linear page may now be another frame
         boolean keepGlobals = !globalsToo && (cr4 & CR4_PGE) != 0;
         for (int i = 0; i < TLB_SIZE; i++) {
             if (!keepGlobals || !kGlobal[i]) {
@@ -203,12 +250,13 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
     }
 
     final void invlpg(int lin) {
+        breakEpoch();
         int i = (lin >>> 12) & TLB_MASK;
         kTagR[i] = kTagW[i] = uTagR[i] = uTagW[i] = -1;
         kMmioTagR[i] = kMmioTagW[i] = uMmioTagR[i] = uMmioTagW[i] = -1;
         flushFetch();
     }
 
-    /** Drops the interpreter's cached code page (overridden by the decoder). */
+    /** Drops the interpreter's cached code page and ends the block in progress (overridden by the decoder). */
     abstract void flushFetch();
 }

@@ -251,6 +251,110 @@ class BlockCacheTest extends CpuTestSupport {
         assertEquals(3 * 1 + 3 * 5, reg(Cpu.EBX));
     }
 
+    /** Identity map of the first 4 MiB, entries without accessed/dirty bits (the walker sets them), paging then turned on by the code. */
+    private void identityMapWithoutAccessedBits(int pd, int pt) {
+        mem.write32(pd, pt | 3);
+        for (int i = 0; i < 1024; i++) {
+            mem.write32(pt + i * 4, (i << 12) | 3);
+        }
+    }
+
+    private static final String PAGING_ON = """
+                mov eax, 0x20000
+                mov cr3, eax
+                mov eax, cr0
+                or eax, 0x80000000
+                mov cr0, eax
+            """;
+
+    @Test
+    void accessedAndDirtyBitsAreNotAnotherWriter() {
+        // 300 stores to fresh pages: each makes the walker set A and D in a page table (this vCPU's own
+        // store into a frame that holds no code); they used to count as another writer's and start an
+        // epoch at the next slice
+        identityMapWithoutAccessedBits(0x20000, 0x21000);
+        flat32(0x1000, PAGING_ON + """
+                    mov edi, 0x100000
+                    mov ecx, 300
+                top:
+                    mov [edi], ecx
+                    add edi, 0x1000
+                    dec ecx
+                    jnz top
+                    hlt
+                """);
+        long writers = cpu.writerEpochs;
+        int slices = 0;
+        for (; slices < 10_000 && !cpu.isHalted(); slices++) {
+            cpu.runSlice(20);
+        }
+        assertTrue(cpu.isHalted());
+        assertTrue(cpu.tableWrites >= 300, cpu.blockCacheStatistics());
+        assertTrue(cpu.writerEpochs - writers <= 1, "only the loader's write: " + cpu.blockCacheStatistics());
+        assertTrue(cpu.sliceEpochs <= slices / CpuBlocks.QUIET_SLICES + 2, slices + " slices: " + cpu.blockCacheStatistics());
+        assertEquals(0x12c, mem.read32(0x100000));
+        assertEquals(0x100063, mem.read32(0x21000 + 0x100 * 4), "A and D set");
+    }
+
+    @Test
+    void anAccessedBitSetInTheFrameOfRunningCodeIsSeenAtOnce() {
+        // the page table for 4-8 MiB is the frame at 0x3000, which also holds code: "mov eax, imm32; ret" at
+        // 0x3003, whose immediate is the entry for 0x401000. Reading 0x401000 makes the walker set that
+        // entry's accessed bit, i.e. rewrites the immediate of a block validated in this epoch.
+        identityMapWithoutAccessedBits(0x20000, 0x21000);
+        mem.write32(0x20004, 0x3000 | 3);
+        load(0x3003, new byte[] {(byte) 0xb8, 0x03, 0x00, 0x05, 0x00, (byte) 0xc3}); // mov eax, 0x50003; ret
+        flat32(0x1000, PAGING_ON + """
+                    call 0x3003
+                    mov ebx, eax
+                    call 0x3003
+                    mov esi, [0x401000]
+                    call 0x3003
+                    mov edx, eax
+                    hlt
+                """);
+        runDeliveringToHlt();
+        assertEquals(0x50003, reg(Cpu.EBX));
+        assertEquals(0x50023, reg(Cpu.EDX), "the immediate with the accessed bit: " + cpu.blockCacheStatistics());
+    }
+
+    @Test
+    void interruptsAndIretKeepTheEpoch() {
+        // 2,000 INT 0x30 / IRETD round trips: each loads CS (a break that ends the block), neither writes
+        // code or remaps anything, so the blocks compared in the epoch stay valid (each used to start an
+        // epoch: every block entered after an interrupt or an IRET was compared again)
+        flat32(0x1000, """
+                    lgdt [gdtr]
+                    lidt [idtr]
+                    xor ebx, ebx
+                    mov ecx, 2000
+                top:
+                    int 0x30
+                    dec ecx
+                    jnz top
+                    hlt
+                    times 0x2000 - ($ - $$) db 0x90
+                handler:
+                    add ebx, 3
+                    iretd
+                    align 8
+                gdt: dq 0, 0
+                    dq 0x00cf9a000000ffff
+                    dq 0x00cf92000000ffff
+                gdtr: dw 31
+                    dd gdt
+                    align 8
+                idt: times 0x30 dq 0
+                    dw handler, 0x10, 0x8e00, 0
+                idtr: dw 0x31 * 8 - 1
+                    dd idt
+                """);
+        runDeliveringToHlt();
+        assertEquals(6000, reg(Cpu.EBX));
+        assertTrue(cpu.modeBreaks >= 4000, cpu.blockCacheStatistics());
+        assertTrue(cpu.breakEpochs < 400 && cpu.blockCompares < 1000, "2,000 interrupts: " + cpu.blockCacheStatistics());
+    }
+
     @Test
     void remappedPageRunsTheNewCode() {
         // identity map of the first 4 MiB except virtual 0x400000, which maps physical 0x100000 and then 0x101000
