@@ -214,17 +214,7 @@ public final class Piix3Ide implements PciDevice {
         if (!channels[0].inFlight() && !channels[1].inFlight()) {
             return true;
         }
-        CountDownLatch drained = new CountDownLatch(1);
-        boolean ok;
-        try {
-            executor.execute(drained::countDown);
-            ok = drained.await(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            ok = false;
-        } catch (RuntimeException e) { // the executor is gone
-            ok = false;
-        }
+        boolean ok = drainExecutor();
         if (!ok) {
             log.accept("ide: disk I/O did not finish in 5 s; aborted with an error status");
         }
@@ -298,9 +288,26 @@ public final class Piix3Ide implements PciDevice {
         }
     }
 
+    /** True once every task queued on the device executor before now has run (bounded: 5 s). */
+    private boolean drainExecutor() {
+        CountDownLatch drained = new CountDownLatch(1);
+        try {
+            executor.execute(drained::countDown);
+            return drained.await(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (RuntimeException e) { // the executor is gone
+            return false;
+        }
+    }
+
     /** Detach: in-flight work abandoned, lines low for the next owner, every image closed. */
     public void close() {
         quiesce();
+        // a detach unplugs the PCI function first, whose unplugged() queued the disks' closes on the
+        // executor: they finish here, so the next owner (a restore, a hand-over) can open the images
+        drainExecutor();
         channels[0].releaseLine();
         channels[1].releaseLine();
         for (IdeDrive d : drives) {

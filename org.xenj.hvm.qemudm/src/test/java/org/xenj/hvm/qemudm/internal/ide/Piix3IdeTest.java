@@ -35,6 +35,109 @@ class Piix3IdeTest {
         return rig;
     }
 
+    /**
+     * A detach unplugs the PCI function (its disks' closes go to the device executor) and then
+     * closes: when close() returns the images must be free, or the next owner's open (a restore, a
+     * hand-over) is refused as a second writer — seen when a PVHVM guest's restore reopened its
+     * qcow2 while the executor was still writing it back.
+     */
+    @Test
+    void afterAnUnplugAndCloseTheImagesAreFreeForTheNextWriter() throws Exception {
+        Path img = IdeRig.rawFile(tmp.resolve("hda.img"), 1 << 20);
+        rig = new IdeRig(1 << 20);
+        java.util.concurrent.CountDownLatch closing = new java.util.concurrent.CountDownLatch(1);
+        org.xenj.dom0.block.api.BlockDevice slowClose = new SlowClose(
+                rig.images.open(img, org.xenj.dom0.block.api.ImageFormat.RAW, false), closing);
+        rig.drives.add(new IdeDrive(IdeDrive.Kind.DISK, 0, "hda", slowClose));
+        rig.start();
+        rig.ide.unplugged();
+        assertTrue(closing.await(5, java.util.concurrent.TimeUnit.SECONDS), "the unplug's close started");
+        rig.ide.close();
+        rig.images.open(img, org.xenj.dom0.block.api.ImageFormat.RAW, false).close(); // refused before the fix
+    }
+
+    /** An image whose write-back at close takes a while (a qcow2 flushing its metadata). */
+    private static final class SlowClose implements org.xenj.dom0.block.api.BlockDevice {
+        private final org.xenj.dom0.block.api.BlockDevice image;
+        private final java.util.concurrent.CountDownLatch closing;
+
+        SlowClose(org.xenj.dom0.block.api.BlockDevice image, java.util.concurrent.CountDownLatch closing) {
+            this.image = image;
+            this.closing = closing;
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            closing.countDown();
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            image.close();
+        }
+
+        @Override
+        public Path path() {
+            return image.path();
+        }
+
+        @Override
+        public org.xenj.dom0.block.api.ImageFormat format() {
+            return image.format();
+        }
+
+        @Override
+        public long size() {
+            return image.size();
+        }
+
+        @Override
+        public boolean readOnly() {
+            return image.readOnly();
+        }
+
+        @Override
+        public void read(long offset, java.nio.ByteBuffer dst) throws java.io.IOException {
+            image.read(offset, dst);
+        }
+
+        @Override
+        public void write(long offset, java.nio.ByteBuffer src) throws java.io.IOException {
+            image.write(offset, src);
+        }
+
+        @Override
+        public void flush() throws java.io.IOException {
+            image.flush();
+        }
+
+        @Override
+        public void discard(long offset, long length) throws java.io.IOException {
+            image.discard(offset, length);
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> readAsync(long offset, java.nio.ByteBuffer dst) {
+            return image.readAsync(offset, dst);
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> writeAsync(long offset, java.nio.ByteBuffer src) {
+            return image.writeAsync(offset, src);
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> flushAsync() {
+            return image.flushAsync();
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> discardAsync(long offset, long length) {
+            return image.discardAsync(offset, length);
+        }
+    }
+
     @Test
     void pciIdentityAndLegacyModeAsAtaPiixExpects() throws Exception {
         diskRig(1 << 20);
