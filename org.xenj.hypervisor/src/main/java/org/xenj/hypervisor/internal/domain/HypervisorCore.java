@@ -37,7 +37,6 @@ import org.xenj.hypervisor.internal.backend.BackendHost;
 import org.xenj.hypervisor.internal.hypercall.XenHost;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.pool.CpuPoolManager;
-import org.xenj.hypervisor.internal.pool.DomainDirectory;
 import org.xenj.hypervisor.internal.sched.Bits;
 import org.xenj.hypervisor.internal.sched.PCpu;
 import org.xenj.hypervisor.internal.sched.PoolScheduler;
@@ -113,7 +112,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         });
         this.hostname = hostname();
         this.sched = new SchedulingCore(settings.pcpus(), this::log);
-        this.pools = new CpuPoolManager(sched, new Directory(), settings.scheduler(), this::log);
+        this.pools = new CpuPoolManager(sched, new CoreDomainDirectory(this), settings.scheduler(), this::log);
         this.shutdowns = new ShutdownHandler(this);
         this.queries = new HostQueries(plugins, sched, domains, this::dom0CpuNanos);
         // Domain-0 runs no guest code: its frames are owned (accounted) but need no host bytes
@@ -251,7 +250,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         return d;
     }
 
-    private DomainImpl requireGuest(int domid) {
+    DomainImpl requireGuest(int domid) {
         DomainImpl d = requireDomain(domid);
         if (d.sched == null) {
             throw new HypervisorException("Domain-0 runs no guest code; the operation applies to guest domains only");
@@ -778,25 +777,6 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             control.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    // ------------------------------------------------------------------ adapters
-
-    private final class Directory implements DomainDirectory {
-        @Override
-        public SchedDomain schedDomain(int domid) {
-            DomainImpl d = requireGuest(domid);
-            if (d.phase == DomainImpl.Phase.DYING) {
-                throw new HypervisorException("domain " + domid + " is being destroyed");
-            }
-            return d.sched;
-        }
-
-        @Override
-        public String domainName(int domid) {
-            DomainImpl d = domains.get(domid);
-            return d == null ? "?" : d.name;
         }
     }
 
