@@ -20,7 +20,7 @@ DISK=$IMG/disk.img
 
 cd "$ROOT"
 mvn -B -o -q -pl org.xenj.hypervisor,org.xenj.hvm.qemudm -am test-compile -DskipTests >&2
-M2=$(sed -n 's/.*-Dmaven.repo.local=\([^ ]*\).*/\1/p' .mvn/maven.config 2>/dev/null | head -n1)
+M2=$( { sed -n 's/.*-Dmaven.repo.local=\([^ ]*\).*/\1/p' .mvn/maven.config 2>/dev/null || true; } | head -n1)
 M2=${M2:-$HOME/.m2/repository}
 CP=org.xenj.hypervisor/target/classes:org.xenj.dom0.block/target/classes:org.xenj.dom0.vswitch/target/classes
 CP=$CP:org.xenj.hvm.qemudm/target/classes:org.xenj.hvm.qemudm/target/test-classes

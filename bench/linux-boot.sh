@@ -38,7 +38,7 @@ if [ -n "$VS" ]; then
 fi
 
 # the translator needs ASM, the vswitch JNA: from the local repository Maven uses (.mvn/maven.config may move it)
-M2=$(sed -n 's/.*-Dmaven.repo.local=\([^ ]*\).*/\1/p' .mvn/maven.config 2>/dev/null | head -n1)
+M2=$( { sed -n 's/.*-Dmaven.repo.local=\([^ ]*\).*/\1/p' .mvn/maven.config 2>/dev/null || true; } | head -n1)
 M2=${M2:-$HOME/.m2/repository}
 ASM_VERSION=$(sed -n 's:.*<asm.version>\(.*\)</asm.version>.*:\1:p' pom.xml | head -n1)
 ASM_JAR=$M2/org/ow2/asm/asm/$ASM_VERSION/asm-$ASM_VERSION.jar
