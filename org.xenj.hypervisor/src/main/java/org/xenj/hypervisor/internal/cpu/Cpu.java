@@ -34,6 +34,21 @@ public final class Cpu extends CpuBlocks {
      * Returns the number of instructions executed.
      */
     int runSlice(int max) {
+        return runSlice(max, max);
+    }
+
+    /**
+     * Like {@link #runSlice(int)}, but a block begun before {@code max} instructions runs to its
+     * end (at most {@link CpuBlocks#MAX_INSNS} more): the scheduler's slice is a budget, not an
+     * exact count. Cutting blocks at an exact count made the next slice start in the middle of
+     * one, so a hot loop was recorded again at ever other entry points (blocks truncated at the
+     * cut, evictions, compiled code refused by its "enough of the slice left" guard and replayed).
+     */
+    int runSliceToBlockEnd(int max) {
+        return runSlice(max, max + MAX_INSNS);
+    }
+
+    private int runSlice(int max, int limit) {
         if ((flags & TF) != 0) {
             return runSingleStep(max);
         }
@@ -44,7 +59,7 @@ public final class Cpu extends CpuBlocks {
         while (sliceDone < max && !stopBlock) {
             try {
                 while (sliceDone < max && !stopBlock) {
-                    runBlock(max);
+                    runBlock(max, limit);
                 }
             } catch (CpuFault f) {
                 unlockRmw(); // never keep a locked read-modify-write's line locked past a fault
@@ -202,7 +217,8 @@ public final class Cpu extends CpuBlocks {
                 sliceDone = 0;
                 newEpoch();
                 try {
-                    runBlock((int) Math.min(maxInstructions - n, 1 << 20));
+                    int chunk = (int) Math.min(maxInstructions - n, 1 << 20);
+                    runBlock(chunk, chunk);
                 } catch (CpuFault f) {
                 unlockRmw(); // never keep a locked read-modify-write's line locked past a fault
                     instructions += sliceDone;

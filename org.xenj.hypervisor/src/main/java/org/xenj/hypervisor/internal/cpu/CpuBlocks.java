@@ -52,7 +52,7 @@ abstract class CpuBlocks extends CpuExec0F {
             SET_BITS = Integer.numberOfTrailingZeros(Integer.highestOneBit(
                     Math.max(64, Math.min(65536, Integer.getInteger("xenj.cpu.blockcache.slots", 4096))))) - WAY_BITS;
     static final int SLOTS = 1 << (SET_BITS + WAY_BITS);
-    private static final int MAX_INSNS = 32;
+    static final int MAX_INSNS = 32;
     private static final int STRIDE = 5;
     private static final int MAX_BYTES = 256;
 
@@ -183,10 +183,12 @@ abstract class CpuBlocks extends CpuExec0F {
     long modeBreaks;
 
     /**
-     * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}
-     * and stopping at {@code max}. Faults propagate to the caller with {@link #startEip} set.
+     * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}:
+     * no instruction past {@code limit}, and no chained block begun at or past {@code end}
+     * ({@code end <= limit}). Faults propagate to the caller with {@link #startEip} set.
      */
-    final void runBlock(int max) {
+    final void runBlock(int end, int limit) {
+        int max = limit;
         startEip = eip;
         int idx = ENABLED ? codeIndexAtEip() : -1;
         if (idx < 0) {
@@ -229,7 +231,7 @@ abstract class CpuBlocks extends CpuExec0F {
                 if (jit == null || !jit.enter(s, max)) {
                     replay(s, max);
                 } else if (jit.chaining) {
-                    chain(s, chunk, idx - (lin & ~PAGE_MASK), max);
+                    chain(s, chunk, idx - (lin & ~PAGE_MASK), end, max);
                 }
                 return;
             }
@@ -295,12 +297,12 @@ abstract class CpuBlocks extends CpuExec0F {
      * or break). Anything else returns to the dispatcher, which does the full checks. Each block
      * remembers its last two successors ({@link CpuJit#link}); nothing is allocated.
      */
-    private void chain(int s, byte[] chunk, int pageIdx, int max) {
+    private void chain(int s, byte[] chunk, int pageIdx, int end, int max) {
         CpuJit j = jit;
         int[] mt = meta;
         int page = codeWatchPage;
         int csBase = segBase[CS];
-        while (!stopBlock && !blockBreak && sliceDone < max) {
+        while (!stopBlock && !blockBreak && sliceDone < end) {
             int e = eip;
             int lin = csBase + e;
             if ((lin & PAGE_MASK) != page || Integer.compareUnsigned(e, segLimit[CS]) > 0) {

@@ -169,7 +169,7 @@ public final class CpuExecutor implements VCpuExecutor {
                 return RunExit.BLOCKED;
             }
             cpu.interruptShadow = false;
-            cpu.runSlice(BLOCK);
+            cpu.runSliceToBlockEnd(BLOCK);
             if (cpu.tripleFaulted()) {
                 return crash(cpu.tripleFaultReason);
             }
