@@ -470,6 +470,18 @@ abstract class CpuBlocks extends CpuExec0F {
         }
     }
 
+    /** Cuts slot {@code s}'s block to its first {@code n} instructions (its key, rows and saved bytes stay valid). */
+    final void truncateSlot(int s, int n) {
+        int mi = s * META;
+        int p = s * (MAX_INSNS * STRIDE);
+        int len = 0;
+        for (int k = 0; k < n; k++, p += STRIDE) {
+            len += (rows[p] >>> 24) & 15;
+        }
+        meta[mi + M_COUNT] = n;
+        meta[mi + M_LEN] = len;
+    }
+
     /** The instructions of slot {@code s}'s block, for the translator. */
     final GuestInsn[] slotInsns(int s) {
         int n = meta[s * META + M_COUNT];

@@ -5,9 +5,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import org.xenj.hypervisor.internal.cpu.jit.BlockCompiler;
 import org.xenj.hypervisor.internal.cpu.jit.BlockSpec;
 import org.xenj.hypervisor.internal.cpu.jit.CodeCache;
 import org.xenj.hypervisor.internal.cpu.jit.CompiledBlock;
+import org.xenj.hypervisor.internal.cpu.jit.GuestInsn;
 import org.xenj.hypervisor.internal.cpu.jit.JitEngine;
 import org.xenj.hypervisor.internal.cpu.jit.JitOptions;
 
@@ -53,6 +55,8 @@ final class CpuJit {
 
     /** Statistics (vCPU thread). */
     long entered, chained, guardFails, invalidations, evictions, liveBlocks, liveBytes;
+    /** Statistics: hot blocks cut to their first instruction because it cannot be compiled. */
+    long splits;
     long checked, mismatches, unchecked;
     private final List<String> mismatchLog = new ArrayList<>();
 
@@ -108,7 +112,17 @@ final class CpuJit {
         CompiledBlock b = compiled[s];
         if (b == null) {
             if (++hits[s] == Math.max(threshold, 1)) {
-                engine.submit(new BlockSpec(cpu.eip, cpu.slotInsns(s), cpu.flatRead & cpu.flatWrite, cpu.stack32()), s,
+                GuestInsn[] insns = cpu.slotInsns(s);
+                if (insns.length > 1 && cpu.code32 && !BlockCompiler.supported(insns[0])) {
+                    // nothing of it would compile, so the interpreter would replay all of it every
+                    // time: it keeps the first instruction only, and the rest becomes a block of its
+                    // own (on the next dispatch) that can be compiled. Not in 16-bit code, where
+                    // nearly nothing compiles and one dispatch per instruction would cost more.
+                    cpu.truncateSlot(s, 1);
+                    splits++;
+                    return false;
+                }
+                engine.submit(new BlockSpec(cpu.eip, insns, cpu.flatRead & cpu.flatWrite, cpu.stack32()), s,
                         generation[s]);
                 if (engine.options().synchronous()) {
                     install();
@@ -243,7 +257,7 @@ final class CpuJit {
                 .append(" queueDrops=").append(engine.droppedCount())
                 .append(String.format(" compileMs=%.1f", engine.compileNanos() / 1e6)).append(" classBytes=")
                 .append(engine.classBytesTotal()).append(" live=").append(liveBlocks).append(" liveBytes=").append(liveBytes)
-                .append(" entered=").append(entered).append(" chained=").append(chained).append(" guardFails=").append(guardFails).append(" invalidations=")
+                .append(" splits=").append(splits).append(" entered=").append(entered).append(" chained=").append(chained).append(" guardFails=").append(guardFails).append(" invalidations=")
                 .append(invalidations).append(" evictions=").append(evictions);
         if (codeCache != null) {
             b.append(' ').append(codeCache.statistics());

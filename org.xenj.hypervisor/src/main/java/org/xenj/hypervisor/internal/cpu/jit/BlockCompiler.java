@@ -66,12 +66,15 @@ public final class BlockCompiler extends BlockEmitter {
 
     /** Whether the translator handles {@code g} (everything else ends the translation before it). */
     public static boolean supported(GuestInsn g) {
-        if (!g.o32() || !g.a32() || g.lock()) {
+        if (!g.a32() || g.lock()) {
             return false;
         }
         int op = g.op();
         int reg = g.reg();
         boolean mem = g.mod() != 3;
+        if (!g.o32() && !word(op, reg)) {
+            return false;
+        }
         if ((op == 0x86 || op == 0x87) && mem) {
             return false; // XCHG with memory is locked: the interpreter makes it atomic (Cpu lockRmw)
         }
@@ -97,6 +100,33 @@ public final class BlockCompiler extends BlockEmitter {
             case 0xff -> reg <= 2 || reg == 4 || reg == 6;
             default -> false;
         };
+    }
+
+    /**
+     * The instructions translated with a 16-bit operand size too (an 0x66 prefix in 32-bit code:
+     * the kernel's 16-bit stores, shifts and compares): moves, ALU, INC/DEC, shifts, TEST/NOT/NEG,
+     * where the operand size is only the width of registers and memory. Not the stack's (PUSH/POP
+     * and calls would move ESP by 2), string or multiply/divide forms.
+     */
+    private static boolean word(int op, int reg) {
+        if (op < 0x40) {
+            int form = op & 7;
+            return form == 1 || form == 3 || form == 5;
+        }
+        if (op <= 0x4f) {
+            return true;
+        }
+        return switch (op) {
+            case 0x81, 0x83, 0x85, 0x89, 0x8b, 0x90, 0xa9, 0xc1, 0xc7, 0xd1, 0xd3 -> true;
+            case 0xf7 -> reg <= 3;
+            case 0xff -> reg <= 1;
+            default -> false;
+        };
+    }
+
+    /** Operand width of an instruction whose size follows the operand-size attribute. */
+    private static int wide(GuestInsn g) {
+        return g.o32() ? 32 : 16;
     }
 
     /** Control transfers: the translation ends after them (a conditional one exits when taken). */
@@ -300,20 +330,13 @@ public final class BlockCompiler extends BlockEmitter {
         if (op < 0x40) {
             return aluForm(g, op);
         }
-        if (op <= 0x47) {
-            loadCpu();
-            iconst(32);
-            getReg(32, op & 7);
-            mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "inc", "(II)I", false);
-            setReg(32, op & 7);
-            return false;
-        }
         if (op <= 0x4f) {
+            int bits = wide(g);
             loadCpu();
-            iconst(32);
-            getReg(32, op & 7);
-            mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "dec", "(II)I", false);
-            setReg(32, op & 7);
+            iconst(bits);
+            getReg(bits, op & 7);
+            mv.visitMethodInsn(INVOKEVIRTUAL, CPU, op <= 0x47 ? "inc" : "dec", "(II)I", false);
+            setReg(bits, op & 7);
             return false;
         }
         if (op <= 0x57) {
@@ -418,7 +441,7 @@ public final class BlockCompiler extends BlockEmitter {
                 return mem;
             }
             case 0x80, 0x81, 0x82, 0x83 -> {
-                int bits = op == 0x81 || op == 0x83 ? 32 : 8;
+                int bits = op == 0x81 || op == 0x83 ? wide(g) : 8;
                 int src = op == 0x83 ? (byte) g.imm() : g.imm();
                 if (reg == OP_CMP) {
                     aluCall(OP_CMP, bits, () -> readE(g, bits), () -> iconst(src));
@@ -430,7 +453,7 @@ public final class BlockCompiler extends BlockEmitter {
                 return mem;
             }
             case 0x84, 0x85 -> {
-                int bits = op == 0x84 ? 8 : 32;
+                int bits = op == 0x84 ? 8 : wide(g);
                 aluCall(OP_AND, bits, () -> readE(g, bits), () -> getReg(bits, reg));
                 mv.visitInsn(POP);
                 return mem;
@@ -446,13 +469,13 @@ public final class BlockCompiler extends BlockEmitter {
                 return mem;
             }
             case 0x88, 0x89 -> {
-                int bits = op == 0x88 ? 8 : 32;
+                int bits = op == 0x88 ? 8 : wide(g);
                 getReg(bits, reg);
                 mv.visitVarInsn(ISTORE, L_VAL);
                 return writeE(g, bits);
             }
             case 0x8a, 0x8b -> {
-                int bits = op == 0x8a ? 8 : 32;
+                int bits = op == 0x8a ? 8 : wide(g);
                 readE(g, bits);
                 setReg(bits, reg);
                 return mem;
@@ -479,13 +502,13 @@ public final class BlockCompiler extends BlockEmitter {
                 return false;
             }
             case 0xa8, 0xa9 -> {
-                int bits = op == 0xa8 ? 8 : 32;
-                aluCall(OP_AND, bits, () -> getReg(32, EAX), () -> iconst(g.imm()));
+                int bits = op == 0xa8 ? 8 : wide(g);
+                aluCall(OP_AND, bits, () -> getReg(bits, EAX), () -> iconst(g.imm()));
                 mv.visitInsn(POP);
                 return false;
             }
             case 0xc0, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3 -> {
-                int bits = (op & 1) == 0 ? 8 : 32;
+                int bits = (op & 1) == 0 ? 8 : wide(g);
                 loadCpu();
                 iconst(reg);
                 iconst(bits);
@@ -519,7 +542,7 @@ public final class BlockCompiler extends BlockEmitter {
             case 0xc6, 0xc7 -> {
                 iconst(g.imm());
                 mv.visitVarInsn(ISTORE, L_VAL);
-                return writeE(g, op == 0xc6 ? 8 : 32);
+                return writeE(g, op == 0xc6 ? 8 : wide(g));
             }
             case 0xc9 -> { // LEAVE: ESP = EBP, then EBP = pop
                 mv.visitVarInsn(ILOAD, L_REG + EBP);
@@ -558,7 +581,7 @@ public final class BlockCompiler extends BlockEmitter {
                 return mem;
             }
             case 0xf6, 0xf7 -> {
-                int bits = op == 0xf6 ? 8 : 32;
+                int bits = op == 0xf6 ? 8 : wide(g);
                 if (reg <= 1) {
                     aluCall(OP_AND, bits, () -> readE(g, bits), () -> iconst(g.imm()));
                     mv.visitInsn(POP);
@@ -577,7 +600,7 @@ public final class BlockCompiler extends BlockEmitter {
                 return mem;
             }
             case 0xfe, 0xff -> {
-                int bits = op == 0xfe ? 8 : 32;
+                int bits = op == 0xfe ? 8 : reg <= 1 ? wide(g) : 32;
                 if (reg <= 1) {
                     loadCpu();
                     iconst(bits);
@@ -610,7 +633,7 @@ public final class BlockCompiler extends BlockEmitter {
         boolean mem = g.mod() != 3;
         switch (op & 7) {
             case 0, 1 -> {
-                int bits = (op & 1) == 0 ? 8 : 32;
+                int bits = (op & 1) == 0 ? 8 : wide(g);
                 if (kind == OP_CMP) {
                     aluCall(OP_CMP, bits, () -> readE(g, bits), () -> getReg(bits, reg));
                     mv.visitInsn(POP);
@@ -621,7 +644,7 @@ public final class BlockCompiler extends BlockEmitter {
                 return mem;
             }
             case 2, 3 -> {
-                int bits = (op & 1) == 0 ? 8 : 32;
+                int bits = (op & 1) == 0 ? 8 : wide(g);
                 aluCall(kind, bits, () -> getReg(bits, reg), () -> readE(g, bits));
                 if (kind != OP_CMP) {
                     setReg(bits, reg);
@@ -640,9 +663,10 @@ public final class BlockCompiler extends BlockEmitter {
                 return false;
             }
             default -> {
-                aluCall(kind, 32, () -> getReg(32, EAX), () -> iconst(g.imm()));
+                int bits = wide(g);
+                aluCall(kind, bits, () -> getReg(bits, EAX), () -> iconst(g.imm()));
                 if (kind != OP_CMP) {
-                    setReg(32, EAX);
+                    setReg(bits, EAX);
                 } else {
                     mv.visitInsn(POP);
                 }

@@ -1,0 +1,138 @@
+package org.xenj.hypervisor.internal.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the translator covers beyond 32-bit operands, and what happens around what it does not:
+ * 16-bit operand forms (0x66 in 32-bit code) compiled with the interpreter's results, a hot block
+ * whose first instruction cannot be compiled cut to that instruction so the rest compiles, and a
+ * scheduler slice that lets a block begun inside it finish.
+ */
+class JitCoverageTest {
+
+    /** 16-bit moves, ALU forms, INC/DEC, shifts, TEST/NOT/NEG on registers and memory, in a loop. */
+    private static final String WORD_LOOP = """
+                mov esi, 0x10000
+                xor ebx, ebx
+                mov edx, 0x12348000
+                mov ecx, 2000
+            top:
+                mov ax, [esi + ecx*2]
+                add ax, cx
+                adc dx, 0x7fff
+                sub word [esi + ecx*2], 0x1234
+                xor ax, 0x5a5a
+                mov [esi + ecx*2 + 2], ax
+                shl ax, 3
+                shr word [esi + ecx*2], 1
+                sar dx, cl
+                inc bx
+                dec dx
+                test ax, 0x8000
+                jz skip
+                not word [esi + ecx*2 + 2]
+                neg bx
+            skip:
+                cmp ax, dx
+                sbb bx, ax
+                or ax, 0x0101
+                and dx, ax
+                mov word [esi + ecx*2 + 4], 0xbeef
+                inc word [esi + ecx*2 + 4]
+                add ebx, eax
+                dec ecx
+                jnz top
+                hlt
+            """;
+
+    /** Hot blocks that start with an instruction the translator leaves to the interpreter (BT). */
+    private static final String SPLIT_LOOP = """
+                xor eax, eax
+                xor edx, edx
+                mov ecx, 3000
+            top:
+                bt ecx, 2
+                adc eax, ecx
+                add edx, eax
+                rol edx, 1
+                xor edx, ecx
+                dec ecx
+                jnz top
+                hlt
+            """;
+
+    private static int[] run(Map<String, String> props, String code, CpuJit[] jitOut) {
+        CpuTestSupport t = CpuTestSupport.withProperties(props);
+        t.flat32(0x1000, code);
+        t.runDeliveringToHlt();
+        if (jitOut != null) {
+            jitOut[0] = t.cpu.jit;
+        }
+        return new int[] {t.reg(Cpu.EAX), t.reg(Cpu.EBX), t.reg(Cpu.ECX), t.reg(Cpu.EDX), t.cpu.getEflags(),
+            t.cpu.readLinear32(0x10000 + 700 * 2), t.cpu.readLinear32(0x10000 + 1999 * 2), t.cpu.readLinear32(0x10000 + 4)};
+    }
+
+    private static final Map<String, String> INTERPRETED = Map.of("xenj.jit", "false");
+    private static final Map<String, String> COMPILED = Map.of("xenj.jit", "true", "xenj.jit.threshold", "2", "xenj.jit.sync", "true");
+    private static final Map<String, String> LOCKSTEP = Map.of("xenj.jit.lockstep", "true", "xenj.jit.threshold", "0");
+
+    @Test
+    void wordOperandsCompileWithTheInterpretersResults() {
+        int[] expected = run(INTERPRETED, WORD_LOOP, null);
+        CpuJit[] jit = new CpuJit[1];
+        int[] got = run(COMPILED, WORD_LOOP, jit);
+        assertEquals(Arrays.toString(expected), Arrays.toString(got));
+        // the whole loop body is compiled: no hot block was cut, nothing refused
+        assertEquals(0, jit[0].splits, jit[0].statistics());
+        assertTrue(jit[0].entered > 1900, jit[0].statistics());
+    }
+
+    @Test
+    void wordOperandsAgreeInLockstep() {
+        CpuJit[] jit = new CpuJit[1];
+        run(LOCKSTEP, WORD_LOOP, jit);
+        assertTrue(jit[0].checked > 1900, jit[0].statistics());
+        assertEquals(0, jit[0].mismatches, () -> jit[0].mismatchLog().toString());
+    }
+
+    @Test
+    void aBlockStartingWithAnUncompilableInstructionIsCutAndTheRestCompiled() {
+        int[] expected = run(INTERPRETED, SPLIT_LOOP, null);
+        CpuJit[] jit = new CpuJit[1];
+        int[] got = run(COMPILED, SPLIT_LOOP, jit);
+        assertEquals(Arrays.toString(expected), Arrays.toString(got));
+        assertEquals(1, jit[0].splits, jit[0].statistics());
+        // the ADC..JNZ rest of the loop runs compiled on nearly every iteration
+        assertTrue(jit[0].entered > 2900, jit[0].statistics());
+    }
+
+    @Test
+    void aSliceLetsABlockBegunInsideItFinish() {
+        String loop = """
+                    mov ecx, 100
+                top:
+                    add eax, 1
+                    add eax, 2
+                    add eax, 3
+                    add eax, 4
+                    dec ecx
+                    jnz top
+                    hlt
+                """;
+        // 7 instructions to the first JNZ, then 6 per iteration: a budget of 10 ends inside the second block
+        CpuTestSupport exact = CpuTestSupport.withProperties(INTERPRETED);
+        exact.flat32(0x1000, loop);
+        assertEquals(10, exact.cpu.runSlice(10), "an exact slice stops at the count");
+        assertEquals(16, exact.reg(Cpu.EAX));
+        CpuTestSupport budget = CpuTestSupport.withProperties(INTERPRETED);
+        budget.flat32(0x1000, loop);
+        assertEquals(13, budget.cpu.runSliceToBlockEnd(10), "a budget slice ends where the block does");
+        assertEquals(20, budget.reg(Cpu.EAX));
+    }
+}
