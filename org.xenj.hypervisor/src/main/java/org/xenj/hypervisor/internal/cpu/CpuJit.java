@@ -43,7 +43,9 @@ final class CpuJit {
     private final CompiledBlock[] compiled;
     private final int[] hits, generation, codeBytes;
     /** Per slot, its last two successors: chunk index, slot, and that slot's generation when linked. */
-    private final int[] linkIdx, linkSlot, linkGen;
+    private final int[] links;
+    /** Per slot in {@link #links}: (chunk index, slot, generation) twice, padded to 8 ints: one read of one line. */
+    private static final int LINK_STRIDE = 8;
     /** Whether compiled blocks run their compiled successors directly ({@code xenj.jit.chain}, default true). */
     final boolean chaining;
     /**
@@ -70,10 +72,11 @@ final class CpuJit {
         hits = new int[slots];
         generation = new int[slots];
         codeBytes = new int[slots];
-        linkIdx = new int[slots * 2];
-        java.util.Arrays.fill(linkIdx, -1);
-        linkSlot = new int[slots * 2];
-        linkGen = new int[slots * 2];
+        links = new int[slots * LINK_STRIDE];
+        for (int k = 0; k < links.length; k += LINK_STRIDE) {
+            links[k] = -1;
+            links[k + 3] = -1;
+        }
         chaining = options.chain();
         int cap = Integer.getInteger("xenj.jit.codecache", CODE_CACHE_DEFAULT);
         codeCache = cap > 0 ? new CodeCache(cap) : null;
@@ -172,26 +175,33 @@ final class CpuJit {
 
     /** Slot {@code s}'s remembered successor starting at chunk index {@code idx}, or -1. */
     int link(int s, int idx) {
-        int k = s << 1;
-        if (linkIdx[k] == idx && generation[linkSlot[k]] == linkGen[k]) {
-            return linkSlot[k];
+        int[] l = links;
+        int k = s * LINK_STRIDE;
+        if (l[k] == idx) {
+            int t = l[k + 1];
+            if (generation[t] == l[k + 2]) {
+                return t;
+            }
         }
-        k++;
-        if (linkIdx[k] == idx && generation[linkSlot[k]] == linkGen[k]) {
-            return linkSlot[k];
+        if (l[k + 3] == idx) {
+            int t = l[k + 4];
+            if (generation[t] == l[k + 5]) {
+                return t;
+            }
         }
         return -1;
     }
 
     /** Remembers slot {@code t} (its current generation) as a successor of {@code s}; the older of two is replaced. */
     void setLink(int s, int idx, int t) {
-        int k = s << 1;
-        linkIdx[k + 1] = linkIdx[k];
-        linkSlot[k + 1] = linkSlot[k];
-        linkGen[k + 1] = linkGen[k];
-        linkIdx[k] = idx;
-        linkSlot[k] = t;
-        linkGen[k] = generation[t];
+        int[] l = links;
+        int k = s * LINK_STRIDE;
+        l[k + 3] = l[k];
+        l[k + 4] = l[k + 1];
+        l[k + 5] = l[k + 2];
+        l[k] = idx;
+        l[k + 1] = t;
+        l[k + 2] = generation[t];
     }
 
     /** Threshold 0: every block is translated when first seen (tests). */
@@ -203,8 +213,8 @@ final class CpuJit {
     void slotReplaced(int s, boolean sameBlock) {
         generation[s]++;
         hits[s] = 0;
-        linkIdx[s << 1] = -1;
-        linkIdx[(s << 1) + 1] = -1;
+        links[s * LINK_STRIDE] = -1;
+        links[s * LINK_STRIDE + 3] = -1;
         if (compiled[s] != null) {
             if (sameBlock) {
                 invalidations++;
