@@ -104,6 +104,10 @@ class LinuxBootTest {
         // issue 14, firmware boot 3(c): the last domain starts from SeaBIOS and extlinux on an ext4 disk (no boot of its own)
         Ext4FirmwareBoot ext4 = domains >= 2 && LAST_DOMAIN_VCPUS == 1 ? Ext4FirmwareBoot.make(guest) : null;
         int ext4Domain = ext4 == null ? -1 : domains - 1;
+        if (domains < 2 || LAST_DOMAIN_VCPUS != 1) {
+            System.out.println("[boot-linux] ext4 firmware boot SKIPPED: it takes the last of two or more one-vCPU domains ("
+                    + domains + " domain(s), last with " + LAST_DOMAIN_VCPUS + " vCPUs)");
+        }
         Plugins plugins = new Plugins();
         plugins.addScheduler(new CreditSchedulerType());
         plugins.addBuilder(new HvmGuestBuilder());
