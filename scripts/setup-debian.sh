@@ -6,7 +6,8 @@
 #           installed without qemu-user-binfmt, so i386 programs never pass for native ones),
 #           qemu-utils (qemu-img: the oracle of the block layer's raw/qcow2 interop tests),
 #           e2fsprogs (mkfs.ext4, e2fsck, debugfs: the oracles of tests/guest-devices.sh),
-#           vncsnapshot + tesseract-ocr (the VNC console's oracles), seabios (the stdvga's VGA BIOS)
+#           vncsnapshot + tesseract-ocr (the VNC console's oracles), seabios (the stdvga's VGA BIOS),
+#           extlinux (the ext4 disk SeaBIOS boots: scripts/make-ext4-image.sh)
 #   guests: i386 as a foreign architecture, used only by `apt-get download` of guest packages
 #           (the kernel and busybox the default guest is made of); nothing i386 gets installed.
 # Runs as root (CI) or through sudo.
@@ -56,6 +57,8 @@ have tesseract || missing+=(tesseract-ocr)
 have syslinux || missing+=(syslinux)
 [ -r /usr/lib/syslinux/mbr/mbr.bin ] || missing+=(syslinux-common)
 [ -r /usr/lib/ISOLINUX/isolinux.bin ] || missing+=(isolinux)
+# the ext4 disk with extlinux (scripts/make-ext4-image.sh, LinuxBootTest's firmware-booted domain)
+{ have extlinux && [ -r /usr/lib/EXTLINUX/mbr.bin ]; } || missing+=(extlinux)
 have mcopy || missing+=(mtools)
 { have mkfs.fat || have /usr/sbin/mkfs.fat; } || missing+=(dosfstools)
 have xorriso || missing+=(xorriso)

@@ -24,6 +24,10 @@ final class FbDevice extends XenbusDevice {
     private EventChannel evtchn;
     /** The backend's own out_cons; the page's copy is only written, never trusted. */
     private int outCons;
+    /** What {@link #connect} read: kept for the hand-over record. */
+    private long pageRef;
+    private int remotePort;
+    private boolean abi64, updates;
     private final byte[] event = new byte[FbProtocol.EVENT_SIZE];
     long ringResets;
 
@@ -46,8 +50,10 @@ final class FbDevice extends XenbusDevice {
             throw new IllegalArgumentException("page-ref or event-channel missing or not a number");
         }
         String protocol = xs.read(fe + "/protocol");
-        boolean abi64 = protocol == null || !protocol.trim().equals("x86_32-abi");
-        boolean updates = "1".equals(trim(xs.read(fe + "/feature-update")));
+        abi64 = protocol == null || !protocol.trim().equals("x86_32-abi");
+        updates = "1".equals(trim(xs.read(fe + "/feature-update")));
+        this.pageRef = pageRef;
+        remotePort = port.intValue();
         shared = ctx.mapGuestFrame(pageRef, true);
         FbProtocol.Layout layout = FbProtocol.layoutOf(shared);
         frames = mapFrames(shared, layout.frames(), abi64);
@@ -95,11 +101,66 @@ final class FbDevice extends XenbusDevice {
         return out;
     }
 
+    // ------------------------------------------------------------------ hand-over
+
+    /** This device's part of the hand-over record (executor): nothing is taken from the ring after it. */
+    VfbState.Fb save() {
+        handOver();
+        FbProtocol.Layout layout = screen.layout();
+        VfbState.FbConnection c = connected() && shared != null && layout != null
+                ? new VfbState.FbConnection(pageRef, remotePort, abi64, updates, outCons, layout)
+                : null;
+        return new VfbState.Fb(c == null ? refusal() : null, c, ringResets, screen.updatesTaken, screen.updatesClipped,
+                screen.unknownEvents, screen.resizes, screen.resizesRefused, screen.readErrors);
+    }
+
+    /**
+     * A previous backend's vfb (executor): the shared page and the framebuffer's frames mapped again
+     * (the same checks as a connect), the layout it showed, its {@code out_cons}, the frontend's port
+     * bound again; nothing written to xenstore. Then the events the frontend queued meanwhile are
+     * taken. Throws with the reason, holding nothing, if it cannot.
+     */
+    void restore(VfbState.Fb r) {
+        VfbState.FbConnection c = r.connection();
+        if (c != null) {
+            try {
+                pageRef = c.pageRef();
+                remotePort = c.port();
+                abi64 = c.abi64();
+                updates = c.updates();
+                shared = ctx.mapGuestFrame(pageRef, true);
+                FbProtocol.Layout l = c.layout();
+                frames = mapFrames(shared, l.frames(), abi64);
+                outCons = c.outCons();
+                screen.show(frames, l, updates);
+                evtchn = ctx.bindInterdomain(remotePort, this::onEvent);
+            } catch (RuntimeException e) {
+                disconnect();
+                throw new IllegalStateException("vfb: cannot take over the framebuffer (page-ref " + c.pageRef() + ", port " + c.port()
+                        + "): " + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
+            }
+        }
+        ringResets = r.ringResets();
+        screen.updatesTaken = r.updatesTaken();
+        screen.updatesClipped = r.updatesClipped();
+        screen.unknownEvents = r.unknownEvents();
+        screen.resizes = r.resizes();
+        screen.resizesRefused = r.resizesRefused();
+        screen.readErrors = r.readErrors();
+        if (c != null) {
+            FbProtocol.Layout l = c.layout();
+            ctx.log("vfb: taken over, " + l.width() + "x" + l.height() + "x" + l.depth() + " in " + frames.length + " frames (page-ref "
+                    + pageRef + ", port " + remotePort + ", out_cons " + Integer.toUnsignedString(outCons) + ")");
+            onEvent(); // what the frontend queued while nobody served it
+        }
+        resume(c != null, r.refused()); // last: the watch may find the frontend closed meanwhile and let go
+    }
+
     /** The frontend put events on the out ring: take them all, acknowledge, and notify (fbfront then flushes what it held back). */
     private void onEvent() {
         GrantMapping page = shared;
         EventChannel port = evtchn;
-        if (page == null || port == null) {
+        if (page == null || port == null || handedOver()) {
             return;
         }
         try {

@@ -31,6 +31,10 @@ final class KbdDevice extends XenbusDevice implements InputSink {
     private final int width, height;
     private GrantMapping page;
     private EventChannel evtchn;
+    /** What {@link #connect} read: kept for the hand-over record. */
+    private boolean grantRing;
+    private long ringRef;
+    private int remotePort;
     private boolean abs;
     private int inProd;
     private int buttons;
@@ -66,6 +70,9 @@ final class KbdDevice extends XenbusDevice implements InputSink {
         } else {
             page = ctx.mapGuestFrame(ref, true);
         }
+        grantRing = gref != null;
+        ringRef = gref != null ? gref : ref;
+        remotePort = port.intValue();
         abs = "1".equals(String.valueOf(xs.read(fe + "/request-abs-pointer")).trim());
         inProd = page.read32(IN_PROD);
         // kbdif defines no frontend → backend events; kbdfront signals after it consumed the ring
@@ -85,6 +92,52 @@ final class KbdDevice extends XenbusDevice implements InputSink {
             page.unmap();
             page = null;
         }
+    }
+
+    // ------------------------------------------------------------------ hand-over
+
+    /** This device's part of the hand-over record (executor): nothing goes on the ring after it. */
+    VfbState.Kbd save() {
+        handOver();
+        VfbState.KbdConnection c = connected() && page != null
+                ? new VfbState.KbdConnection(grantRing, ringRef, remotePort, abs, inProd, buttons, lastX, lastY, java.util.List.copyOf(backlog))
+                : null;
+        return new VfbState.Kbd(c == null ? refusal() : null, c, sent, dropped);
+    }
+
+    /**
+     * A previous backend's vkbd (executor): the ring page mapped again (grant or frame, as the
+     * frontend gave it), the port bound again, {@code in_prod}, the buttons, the pointer and the
+     * waiting events as they were; nothing written to xenstore; the waiting events then go on the
+     * ring if it has room. Throws with the reason, holding nothing, if it cannot.
+     */
+    void restore(VfbState.Kbd r) {
+        VfbState.KbdConnection c = r.connection();
+        if (c != null) {
+            try {
+                grantRing = c.grant();
+                ringRef = c.ref();
+                remotePort = c.port();
+                page = grantRing ? ctx.mapGrant((int) ringRef, true) : ctx.mapGuestFrame(ringRef, true);
+                abs = c.abs();
+                inProd = c.inProd();
+                buttons = c.buttons();
+                lastX = c.lastX();
+                lastY = c.lastY();
+                backlog.addAll(c.backlog());
+                evtchn = ctx.bindInterdomain(remotePort, this::flush);
+            } catch (RuntimeException e) {
+                disconnect();
+                throw new IllegalStateException("vkbd: cannot take over the ring (" + (c.grant() ? "page-gref " : "page-ref ") + c.ref()
+                        + ", port " + c.port() + "): " + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
+            }
+            ctx.log("vkbd: taken over (" + (grantRing ? "page-gref " : "page-ref ") + ringRef + ", port " + remotePort + ", in_prod "
+                    + Integer.toUnsignedString(inProd) + ", " + backlog.size() + " events waiting)");
+        }
+        sent = r.sent();
+        dropped = r.dropped();
+        resume(c != null, r.refused());
+        flush();
     }
 
     @Override
@@ -151,7 +204,7 @@ final class KbdDevice extends XenbusDevice implements InputSink {
 
     /** Queues {@link #ev} behind the backlog and puts what fits on the ring. */
     private void send() {
-        if (page == null || evtchn == null || !connected()) {
+        if (page == null || evtchn == null || !connected() || handedOver()) {
             return;
         }
         if (backlog.size() >= BACKLOG) {
@@ -169,7 +222,7 @@ final class KbdDevice extends XenbusDevice implements InputSink {
     private void flush() {
         GrantMapping p = page;
         EventChannel port = evtchn;
-        if (p == null || port == null || backlog.isEmpty()) {
+        if (p == null || port == null || backlog.isEmpty() || handedOver()) {
             return;
         }
         try {

@@ -37,6 +37,22 @@ final class PvConsole implements GuestDisplay {
         kbd.create();
     }
 
+    /** The hand-over record (executor): both devices stop serving; {@link #detach} then only lets go. */
+    VfbState save() {
+        return new VfbState(fb.save(), kbd.save());
+    }
+
+    /** A previous backend's devices, from its record (executor); all or nothing. */
+    void restore(VfbState state) {
+        fb.restore(state.fb());
+        try {
+            kbd.restore(state.kbd());
+        } catch (RuntimeException e) {
+            fb.detach();
+            throw e;
+        }
+    }
+
     void detach() {
         kbd.detach();
         fb.detach();

@@ -33,11 +33,37 @@ public final class VfbBackend implements Backend {
         this.bundle = bundle;
     }
 
+    /** How long a hand-over waits for the executor to take the record. */
+    static final long SAVE_TIMEOUT_SECONDS = 10;
+
     @Override
     public BackendInstance attach(BackendContext context) {
         PvConsole c = new PvConsole(context);
-        int domid = context.frontendDomid();
         c.create();
+        return serve(context, c);
+    }
+
+    /**
+     * The hand-over (a bundle update or a replaced vfb backend): a previous instance's vfb and vkbd
+     * for this domain, from its {@link VfbState} record — the frontend sees no reconnect, the screen
+     * and the keyboard go on. A record of another format or version, or a damaged one, is refused
+     * with the reason, and nothing is mapped or bound.
+     */
+    @Override
+    public BackendInstance attach(BackendContext context, byte[] state) {
+        VfbState record;
+        try {
+            record = VfbState.fromBytes(state);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("handed-over state refused: " + e.getMessage(), e);
+        }
+        PvConsole c = new PvConsole(context);
+        c.restore(record);
+        return serve(context, c);
+    }
+
+    private BackendInstance serve(BackendContext context, PvConsole c) {
+        int domid = context.frontendDomid();
         consoles.put(domid, c);
         ServiceRegistration<?> reg = null;
         BundleContext bundle = this.bundle;
@@ -47,16 +73,40 @@ public final class VfbBackend implements Backend {
             reg = bundle.registerService(GuestDisplay.class, c, props);
         }
         ServiceRegistration<?> registration = reg;
-        return () -> {
-            if (registration != null) {
+        return new BackendInstance() {
+            @Override
+            public void detach() {
+                if (registration != null) {
+                    try {
+                        registration.unregister();
+                    } catch (IllegalStateException alreadyGone) {
+                        // the bundle is stopping: the framework took it down already
+                    }
+                }
+                consoles.remove(domid, c);
+                c.detach();
+            }
+
+            /** Taken on the executor, where every ring access happens: nothing is in flight then. */
+            @Override
+            public byte[] saveState() {
+                java.util.concurrent.CompletableFuture<byte[]> f = new java.util.concurrent.CompletableFuture<>();
+                context.executor().execute(() -> {
+                    try {
+                        f.complete(c.save().toBytes());
+                    } catch (RuntimeException e) {
+                        f.completeExceptionally(e);
+                    }
+                });
                 try {
-                    registration.unregister();
-                } catch (IllegalStateException alreadyGone) {
-                    // the bundle is stopping: the framework took it down already
+                    return f.get(SAVE_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while saving the vfb state", e);
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    throw new IllegalStateException("d" + domid + ": the vfb state could not be taken: " + e, e);
                 }
             }
-            consoles.remove(domid, c);
-            c.detach();
         };
     }
 

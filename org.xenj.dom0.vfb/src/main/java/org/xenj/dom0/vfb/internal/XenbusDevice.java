@@ -25,6 +25,8 @@ abstract class XenbusDevice {
     private BackendStore.Watch watch;
     private boolean connected;
     private String refused;
+    /** Saved for a hand-over: the next backend serves the device; this one only lets go ({@link #detach}). */
+    private volatile boolean handedOver;
 
     XenbusDevice(BackendContext ctx, String type, String backendPath) {
         this.ctx = ctx;
@@ -60,7 +62,39 @@ abstract class XenbusDevice {
         watch = xs.watch(fe + "/state", changed -> onFrontendState());
     }
 
+    /**
+     * The hand-over's end of {@link #create}: a previous backend's xenbus state taken over (its
+     * connection already restored by the device), nothing written to xenstore; the watch fires once
+     * and deals with whatever the frontend did meanwhile (closed: let go; still connected: nothing).
+     */
+    void resume(boolean wasConnected, String wasRefused) {
+        connected = wasConnected;
+        refused = wasRefused;
+        watch = ctx.store().watch(fe + "/state", changed -> onFrontendState());
+    }
+
+    /** Why the last connection was refused, or null. */
+    String refusal() {
+        return refused;
+    }
+
+    /** From now on this backend touches neither the rings nor xenstore: the next one takes over. */
+    void handOver() {
+        handedOver = true;
+        if (watch != null) {
+            watch.cancel();
+            watch = null;
+        }
+    }
+
+    boolean handedOver() {
+        return handedOver;
+    }
+
     private void onFrontendState() {
+        if (handedOver) {
+            return;
+        }
         BackendStore xs = ctx.store();
         XenbusState front = xs.readState(fe + "/state");
         XenbusState back = xs.readState(be + "/state");

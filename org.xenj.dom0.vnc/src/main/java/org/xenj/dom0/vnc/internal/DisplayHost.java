@@ -34,7 +34,11 @@ final class DisplayHost {
     /** How long a write may hang before its client is dropped (tests shorten it). */
     volatile long stallNanos = STALL_NANOS;
 
-    private final GuestDisplay display;
+    /** Swapped by {@link #takeOver} when the device that draws it is replaced (a bundle update). */
+    private volatile GuestDisplay display;
+    /** Its display service went away: the last picture stays, input is dropped, until a successor or the grace ends. */
+    private volatile boolean orphaned;
+    final AtomicLong inputDropped = new AtomicLong();
     private final VncSettings settings;
     private final Consumer<String> log;
     private final ScheduledExecutorService thread;
@@ -42,6 +46,7 @@ final class DisplayHost {
     private final List<RfbClient> clients = new CopyOnWriteArrayList<>();
     private final ExecutorService clientThreads;
     private ServerSocket server;
+    private volatile Thread acceptThread;
     private ScheduledFuture<?> ticking;
     private volatile int width = 640, height = 480;
     final AtomicLong internalErrors = new AtomicLong();
@@ -109,6 +114,7 @@ final class DisplayHost {
             return;
         }
         Thread accept = daemon(this::acceptLoop, "vnc-d" + display.domid() + "-accept");
+        acceptThread = accept;
         accept.start();
         log("listening on " + settings.listen() + ":" + server.getLocalPort() + " (display " + (server.getLocalPort() - 5900)
                 + (settings.password() != null ? ", password" : "") + (settings.shared() ? ", shared" : "") + ")");
@@ -196,22 +202,61 @@ final class DisplayHost {
         }
     }
 
+    /**
+     * The display service went away (its bundle stops or is updated): clients stay connected and
+     * keep the last picture; their input is dropped until {@link #takeOver} (or the host is closed).
+     */
+    void orphan() {
+        orphaned = true;
+        log("display " + display.deviceName() + " went away; clients kept for its successor");
+    }
+
+    boolean orphaned() {
+        return orphaned;
+    }
+
+    /**
+     * A new instance of the domain's display (the device's bundle was updated and handed its
+     * state over): the same port and clients go on with it; its whole picture is read once and
+     * sent as the clients ask. False if this host is closed.
+     */
+    boolean takeOver(GuestDisplay next) {
+        if (closed) {
+            return false;
+        }
+        display = next;
+        orphaned = false;
+        onDisplayThread(() -> display.source().refresh(fb, true));
+        log("display taken over by a new " + next.deviceName() + " instance; " + clients.size() + " client(s) kept");
+        return true;
+    }
+
     void wake() {
         onDisplayThread(this::tick);
     }
 
     void key(int code, boolean down) {
+        if (orphaned) {
+            inputDropped.incrementAndGet();
+            return;
+        }
         display.input().key(code, down);
     }
 
     void pointer(int x, int y, int buttons) {
+        if (orphaned) {
+            inputDropped.incrementAndGet();
+            return;
+        }
         display.input().pointer(Math.min(x, width - 1), Math.min(y, height - 1), buttons, width, height);
     }
 
     private int[] currentSize() {
         try {
             return thread.submit(() -> {
-                display.source().refresh(fb, false);
+                if (!orphaned) {
+                    display.source().refresh(fb, false);
+                }
                 width = fb.width();
                 height = fb.height();
                 return new int[] { fb.width(), fb.height() };
@@ -232,7 +277,9 @@ final class DisplayHost {
 
     /** Display thread: the picture, then an update for every client that asked and is not still writing. */
     private void tick() {
-        display.source().refresh(fb, false);
+        if (!orphaned) {
+            display.source().refresh(fb, false);
+        }
         width = fb.width();
         height = fb.height();
         if (fb.hasDamage()) {
@@ -325,6 +372,16 @@ final class DisplayHost {
             }
         } catch (IOException ignored) {
             // closing
+        }
+        // the JDK frees the port only when the thread blocked in accept() has left it: wait, so that a
+        // console started next (another domain asking for this vncdisplay) can bind it
+        Thread accept = acceptThread;
+        if (accept != null && accept != Thread.currentThread()) {
+            try {
+                accept.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         for (RfbClient c : clients) {
             c.close();

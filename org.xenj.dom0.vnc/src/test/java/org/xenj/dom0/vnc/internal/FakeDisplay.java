@@ -19,6 +19,8 @@ final class FakeDisplay implements GuestDisplay, DisplaySource, InputSink {
     volatile int version;
     final List<String> input = new CopyOnWriteArrayList<>();
     volatile int refreshes;
+    /** The domain it belongs to (7 unless a test says otherwise). */
+    int domid = 7;
 
     FakeDisplay(Map<String, String> settings, int w, int h) {
         this.settings = settings;
@@ -71,7 +73,7 @@ final class FakeDisplay implements GuestDisplay, DisplaySource, InputSink {
 
     @Override
     public int domid() {
-        return 7;
+        return domid;
     }
 
     @Override
