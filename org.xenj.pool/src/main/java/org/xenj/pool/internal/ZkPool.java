@@ -54,6 +54,7 @@ public final class ZkPool implements Pool, AutoCloseable {
     private final Requests requests;
     private final HaMonitor ha;
     private final Handover handover;
+    private final SessionGuard guard;
     private volatile String state = "connecting";
     private volatile boolean revalidate = true;
 
@@ -84,6 +85,7 @@ public final class ZkPool implements Pool, AutoCloseable {
         this.requests = new Requests(zk, host, executor, this::handle, log);
         this.handover = new Handover(zk, hypervisor, registry, host, membership::refresh, log);
         this.ha = new HaMonitor(zk, this, registry, host, sessionMs, haSweepMs, log);
+        this.guard = new SessionGuard(zk, sessionMs, registry::linkLost, log, host);
         zk.getConnectionStateListenable().addListener(this::stateChanged);
         if (zk.getZookeeperClient().isConnected()) {
             state = "connected";
@@ -93,18 +95,22 @@ public final class ZkPool implements Pool, AutoCloseable {
 
     private void stateChanged(CuratorFramework client, ConnectionState s) {
         switch (s) {
-            case CONNECTED -> state = "connected";
+            case CONNECTED -> {
+                guard.reconnected();
+                state = "connected";
+            }
             case SUSPENDED -> {
                 state = "suspended";
-                log.accept("pool: link to the pool's ZooKeeper lost (suspended): fencing held domains");
-                registry.linkLost();
+                log.accept("pool: link to the pool's ZooKeeper lost (suspended)");
+                guard.suspended(); // pauses the held domains before the session can expire, not at once
             }
             case LOST -> {
                 state = "lost";
                 log.accept("pool: session with the pool expired: leases gone, held domains stay paused");
-                registry.linkLost();
+                guard.lost();
             }
             case RECONNECTED -> {
+                guard.reconnected();
                 state = "connected";
                 log.accept("pool: link to the pool back");
                 if (revalidate) {
@@ -383,6 +389,7 @@ public final class ZkPool implements Pool, AutoCloseable {
 
     @Override
     public void close() {
+        guard.close();
         ha.close();
         requests.close();
         executor.shutdownNow();
