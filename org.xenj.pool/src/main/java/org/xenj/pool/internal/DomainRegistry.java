@@ -184,7 +184,7 @@ final class DomainRegistry {
     void remove(String name) {
         Stat st = new Stat();
         DomainRecord r = readForUse(name, st);
-        if (!r.owner().isEmpty() || !r.state().equals(DomainRecord.STOPPED)) {
+        if (!r.state().equals(DomainRecord.LOST) && (!r.owner().isEmpty() || !r.state().equals(DomainRecord.STOPPED))) {
             throw new PoolException("pool domain '" + name + "' is " + r.state() + (r.owner().isEmpty() ? "" : " on " + r.owner()) + ": stop it first");
         }
         // Taking the lease in the same transaction proves that nobody holds it while the record goes.
@@ -203,6 +203,61 @@ final class DomainRegistry {
             throw Engine.failure("cannot remove pool domain '" + name + "'", e);
         }
         log.accept("pool: domain " + name + " removed");
+    }
+
+    /**
+     * At join and every few seconds after: the records that name this host as the owner of a domain that may run, while this
+     * host holds no lease on it and has no local domain of that name, are what a previous run of
+     * this host (killed, crashed, restarted) left: their copies died with it. Each is marked
+     * {@link DomainRecord#LOST} (owner and generation kept), so that {@code xen:list --pool} does
+     * not show them running; an HA domain among them is then restarted by the HA leader without
+     * waiting for its owner. The write is one transaction that also creates and deletes the lease:
+     * it fails if any host holds or takes the domain meanwhile, or the record changed.
+     */
+    List<String> markLost() {
+        List<String> marked = new ArrayList<>();
+        List<String> children;
+        try {
+            children = zk.getChildren().forPath(DOMAINS);
+        } catch (KeeperException.NoNodeException none) {
+            return marked;
+        } catch (Exception e) {
+            log.accept("pool: cannot look for domains lost with this host's previous run: " + e.getMessage());
+            return marked;
+        }
+        for (String name : children) {
+            Stat st = new Stat();
+            DomainRecord r;
+            try {
+                r = read(name, st);
+            } catch (Exception e) {
+                continue; // gone meanwhile, or a bad record (xen:pool-list names it)
+            }
+            if (!r.owner().equals(host) || !r.mayRun() || held.containsKey(name)) {
+                continue;
+            }
+            if (hypervisor.lookup(name).isPresent()) {
+                log.accept("pool: domain " + name + " is recorded here and a local domain of that name exists: left as it is");
+                continue;
+            }
+            DomainRecord lost = r.with(host, DomainRecord.LOST, r.generation());
+            TransactionOp op = zk.transactionOp();
+            try {
+                Engine.ensure(zk, LEASES);
+                zk.transaction().forOperations(
+                        op.create().withMode(CreateMode.EPHEMERAL).forPath(LEASES + "/" + name, lease(r.generation())),
+                        op.setData().withVersion(st.getVersion()).forPath(DOMAINS + "/" + name, Records.encodeDomain(lost)),
+                        op.delete().forPath(LEASES + "/" + name));
+                marked.add(name);
+                log.accept("pool: domain " + name + " marked lost: this host (" + host + ") ran it (generation " + r.generation()
+                        + ", " + r.state() + ") before it restarted");
+            } catch (KeeperException.NodeExistsException | KeeperException.BadVersionException | KeeperException.NoNodeException e) {
+                // somebody holds or changed it: then it is not ours to mark
+            } catch (Exception e) {
+                log.accept("pool: cannot mark domain " + name + " lost: " + e.getMessage());
+            }
+        }
+        return marked;
     }
 
     // ------------------------------------------------------------------ leases

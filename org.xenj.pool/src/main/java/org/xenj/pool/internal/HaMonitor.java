@@ -110,7 +110,9 @@ final class HaMonitor implements AutoCloseable {
             }
             seen.add(d.name());
             long since = leaseMissingSince.computeIfAbsent(d.name(), k -> now);
-            long grace = members.contains(d.owner())
+            long grace = d.state().equals(DomainRecord.LOST)
+                    ? 0               // its owner came back without it and said so: nothing to wait for
+                    : members.contains(d.owner())
                     ? sessionMs       // the owner is back: let it take its domain again first
                     : sessionMs / 3;  // the fencing margin: an owner that learns of its expiry late has paused by then
             if (now - since < TimeUnit.MILLISECONDS.toNanos(grace)) {

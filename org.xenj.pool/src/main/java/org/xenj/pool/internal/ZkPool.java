@@ -91,6 +91,12 @@ public final class ZkPool implements Pool, AutoCloseable {
             state = "connected";
         }
         executor.scheduleWithFixedDelay(membership::refresh, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
+        // again later too: at join the previous run's session (and its leases) may not have expired yet
+        executor.scheduleWithFixedDelay(() -> {
+            if (membership.isMember()) {
+                registry.markLost();
+            }
+        }, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
     }
 
     private void stateChanged(CuratorFramework client, ConnectionState s) {
@@ -140,6 +146,7 @@ public final class ZkPool implements Pool, AutoCloseable {
     @Override
     public void join() {
         membership.join();
+        registry.markLost();
         requests.serve();
         ha.start();
     }
@@ -228,7 +235,8 @@ public final class ZkPool implements Pool, AutoCloseable {
         if (registry.heldView(name) != null) {
             return handover.migrate(name, to);
         }
-        if (d.owner().isEmpty() || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)) {
+        if (d.owner().isEmpty() || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)
+                || d.state().equals(org.xenj.pool.internal.record.DomainRecord.LOST)) {
             throw new PoolException("pool domain '" + name + "' does not run (xen:pool-start --on " + target + " starts it there)");
         }
         member(d.owner());
@@ -241,7 +249,8 @@ public final class ZkPool implements Pool, AutoCloseable {
         member(from);
         List<String> lines = new ArrayList<>();
         for (PoolDomain d : domains()) {
-            if (!d.owner().equals(from) || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)) {
+            if (!d.owner().equals(from) || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)
+                    || d.state().equals(org.xenj.pool.internal.record.DomainRecord.LOST)) {
                 continue;
             }
             Placement p = place(new PlacementRequest(d.name(), Long.parseLong(d.config().getOrDefault("memory", "0")) * 1024,
@@ -286,7 +295,8 @@ public final class ZkPool implements Pool, AutoCloseable {
         List<PoolHost> members = membership.hosts(errors);
         Map<String, int[]> owned = new HashMap<>(); // host -> {domains, vcpus}
         for (PoolDomain d : registry.domains(errors)) {
-            if (!d.owner().isEmpty() && !d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)) {
+            if (!d.owner().isEmpty() && !d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)
+                    && !d.state().equals(org.xenj.pool.internal.record.DomainRecord.LOST)) {
                 int[] n = owned.computeIfAbsent(d.owner(), k -> new int[2]);
                 n[0]++;
                 n[1] += Integer.parseInt(d.config().getOrDefault("vcpus", "1"));
