@@ -37,10 +37,10 @@ import org.xenj.pool.internal.record.Records;
  * session expired (lease gone) or whose domain another host has since taken (version moved on)
  * has its write refused by the engine itself, not by a check in our code that could race.
  *
- * <p>Self-fencing: when the link to the ensemble is lost (Curator's SUSPENDED, at about 2/3 of the
- * session timeout without an answer) every local copy of a held domain is paused at once, which is
- * before the server can expire the session (at the full timeout) and so before any other host can
- * take the lease. On RECONNECTED with the same session the paused copies resume; after an expiry the
+ * <p>Self-fencing: when the link to the ensemble is lost and does not come back in time
+ * ({@link SessionGuard}: by 3/4 of the session timeout after the session was last proved alive)
+ * every local copy of a held domain is paused ({@link #linkLost}), which is before the server can
+ * expire the session and so before any other host can take the lease. On RECONNECTED with the same session the paused copies resume; after an expiry the
  * host takes the lease again only if nobody did in between, and otherwise destroys its copy.
  */
 final class DomainRegistry {
