@@ -216,6 +216,9 @@ final class DomainRegistry {
      */
     List<String> markLost() {
         List<String> marked = new ArrayList<>();
+        if (!zk.getZookeeperClient().isConnected()) {
+            return marked; // again at the next turn
+        }
         List<String> children;
         try {
             children = zk.getChildren().forPath(DOMAINS);
