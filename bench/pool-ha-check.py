@@ -52,7 +52,7 @@ def running(state):
 events = []      # (t, what, arg)
 locals_ = []     # (s, e, host, {name: (domid, state)})
 pools = []       # (s, e, observer, {name: (owner, state, gen)})
-places = []      # (name, ms)
+places = []      # (name, ms over ssh, ms the command itself reported or None)
 for line in open(os.path.join(W, "history.log")):
     f = line.split()
     if len(f) >= 4 and f[2] in ("local", "pool"):
@@ -64,7 +64,7 @@ for line in open(os.path.join(W, "history.log")):
                 m[name] = tuple(rest.split(":"))
         (locals_ if kind == "local" else pools).append((s, e, host, m))
     elif len(f) >= 4 and f[1] == "place":
-        places.append((f[2], int(f[3])))
+        places.append((f[2], int(f[3]), int(f[4]) if len(f) > 4 else None))
     elif len(f) >= 2:
         events.append((int(f[0]), f[1], f[2] if len(f) > 2 else ""))
 
@@ -183,7 +183,7 @@ def records(fn):
 
 
 before, after = records("records.before"), records("records.after")
-created = [n for n, _ in places]
+created = [n for n, *_ in places]
 missing = [n for n in created if n not in after]
 check("no record lost: every created domain in the registry at the end", not missing and len(created) > 0,
       f"{len(created)} created, {len(after)} at the end" + (f"; missing {missing}" if missing else ""))
@@ -294,8 +294,11 @@ for t, what in [(t, a) for t, w, a in events if w == "zk-leader-kill"]:
 # ------------------------------------------------------------------ figures
 print()
 if places:
-    ms = [m for _, m in places]
+    ms = [m for _, m, _ in places]
     print(f"placement latency (xen:create --pool over ssh, {len(ms)} runs): median {statistics.median(ms):.0f} ms, max {max(ms)} ms, min {min(ms)} ms")
+    inner = [i for *_, i in places if i is not None]
+    if inner:
+        print(f"  of which the command itself (place + add + start, as it reports): median {statistics.median(inner):.0f} ms, max {max(inner)} ms")
 if fail_ms:
     print(f"failover after kill -9 (kill to 'runs here' on the new host): max {max(fail_ms)} ms, median {statistics.median(fail_ms):.0f} ms over {len(fail_ms)} domains")
 if fence_ms:

@@ -112,7 +112,8 @@ inns() { local i="$1"; shift; ip netns exec "xjpool-h$i" "$@"; }
 ENSEMBLE="$NET.11:2181,$NET.12:2181,$NET.13:2181"
 zk_start() {
     local i="$1"
-    inns "$i" java -Xmx128m -cp "$ZKCP" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    # not through inns: a function run with & is a subshell, and its pid is not the server's
+    ip netns exec "xjpool-h$i" java -Xmx128m -cp "$ZKCP" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
         -Dzookeeper.admin.enableServer=false org.apache.zookeeper.server.quorum.QuorumPeerMain "$W/zk$i.cfg" \
         >>"$W/zk$i.log" 2>&1 &
     echo $! >"$W/zk$i.pid"
@@ -240,7 +241,8 @@ for n in $(seq 1 "$CREATES"); do
     s=$(now_ms)
     out=$(xc $(( (n % 3) + 1 )) "xen:create --pool $W/$name.cfg") || die "xen:create --pool $name failed: $out"
     e=$(now_ms)
-    echo "$e place $name $((e - s))" >>"$HIST"
+    inner=$(sed -nE 's/.*placed by [^,]+, ([0-9]+) ms.*/\1/p' <<<"$out" | head -n1)
+    echo "$e place $name $((e - s)) ${inner:-}" >>"$HIST"
     say "  $name ($ha): $((e - s)) ms: $(tr '\n' ' ' <<<"$out" | cut -c1-100)"
 done
 sleep 3
@@ -292,7 +294,9 @@ for i in "${HOSTS[@]}"; do [ "$(zk_mode "$i")" = leader ] && L=$i; done
 if [ -n "$L" ]; then
     say "kill -9 of the ZooKeeper leader zk$L"
     ev "zk-leader-kill zk$L"
-    kill -9 "$(cat "$W/zk$L.pid")"
+    zpid=$(cat "$W/zk$L.pid")
+    kill -9 "$zpid"
+    while kill -0 "$zpid" 2>/dev/null; do sleep 0.05; done
     sleep $(( SESSION_MS / 1000 + 5 ))
     for i in "${HOSTS[@]}"; do say "zk$i: $(zk_mode "$i")"; done
     zk_start "$L"
@@ -335,7 +339,12 @@ for i in "${HOSTS[@]}"; do
     [ -n "$kpid" ] && kill -9 "$kpid" 2>/dev/null || true
 done
 for i in "${HOSTS[@]}"; do kill "$(cat "$W/zk$i.pid")" 2>/dev/null || true; done
-sleep 2
+for i in "${HOSTS[@]}"; do
+    zpid=$(cat "$W/zk$i.pid")
+    for _ in $(seq 1 60); do kill -0 "$zpid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$zpid" 2>/dev/null || true
+done
+sleep 1
 ev "pool-down"
 for i in "${HOSTS[@]}"; do zk_start "$i"; done
 wait_quorum 3
