@@ -288,7 +288,7 @@ for t, what in [(t, a) for t, w, a in events if w == "zk-leader-kill"]:
     back = min([x for x in ev("zk-leader-back") if x > t] or [end])
     susp = sorted({h for lt, h, k, d in logs if k == "suspend" and t <= lt <= back})
     paused = [f"{h}:{d}" for lt, h, k, d in logs if k == "pause" and t <= lt <= back]
-    check(f"ZooKeeper leader {what} killed: no host fenced", not paused,
+    check(f"ZooKeeper leader {what} killed: connections suspended, no host fenced", bool(susp) and not paused,
           f"hosts whose connection was suspended: {susp or 'none'}; pauses: {paused or 'none'}")
 
 # ------------------------------------------------------------------ figures
