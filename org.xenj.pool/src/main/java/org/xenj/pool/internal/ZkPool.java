@@ -399,11 +399,14 @@ public final class ZkPool implements Pool, AutoCloseable {
 
     @Override
     public void close() {
+        // Pause first: with the link down, what follows (the membership record's removal) can take
+        // seconds of retries, and the guard's pending fence goes with it — the session, and the
+        // leases, may expire meanwhile and another host restart a domain still running here.
+        registry.close();
         guard.close();
         ha.close();
         requests.close();
         executor.shutdownNow();
         membership.close();
-        registry.close();
     }
 }
