@@ -62,6 +62,8 @@ final class DomainRegistry {
     private final Map<String, Held> held = new ConcurrentHashMap<>();
     /** Local domains this registry paused because the link was lost (and only those are resumed). */
     private final Set<String> fencePaused = ConcurrentHashMap.newKeySet();
+    /** Set by {@link #close}: no domain starts here any more (a start racing the close pauses itself). */
+    private volatile boolean closed;
 
     DomainRegistry(CuratorFramework zk, Hypervisor hypervisor, String host, Consumer<String> log) {
         this.zk = zk;
@@ -270,6 +272,9 @@ final class DomainRegistry {
      * live session holds the lease or the record changed under us.
      */
     DomainRecord claim(String name) {
+        if (closed) {
+            throw new PoolException("the pool is stopping on " + host + ": pool domain '" + name + "' not taken");
+        }
         Stat st = new Stat();
         DomainRecord r = readForUse(name, st);
         long generation = r.generation() + 1;
@@ -390,6 +395,11 @@ final class DomainRegistry {
             throw new PoolException("pool domain '" + name + "' cannot start on " + host + ": " + e.getMessage(), e);
         }
         held.computeIfPresent(name, (k, h) -> new Held(h.record(), h.version(), d.id()));
+        if (closed) { // close() set the flag before it paused what it held: this copy may have missed it
+            hypervisor.pause(d.id());
+            log.accept("pool: domain " + name + " paused (fenced): the pool stopped while it started");
+            throw new PoolException("the pool stopped on " + host + " while pool domain '" + name + "' started");
+        }
         log.accept("pool: domain " + name + " runs here as domid " + d.id() + " (generation " + r.generation() + ")");
         return ownerWrite(name, DomainRecord.RUNNING, false).toApi();
     }
@@ -502,6 +512,7 @@ final class DomainRegistry {
      * gone, and a copy left running here would then be a second one.
      */
     void close() {
+        closed = true;
         linkLost();
         held.clear();
         fencePaused.clear();

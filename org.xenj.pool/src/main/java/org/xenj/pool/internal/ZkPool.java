@@ -402,10 +402,10 @@ public final class ZkPool implements Pool, AutoCloseable {
         // Pause first: with the link down, what follows (the membership record's removal) can take
         // seconds of retries, and the guard's pending fence goes with it — the session, and the
         // leases, may expire meanwhile and another host restart a domain still running here.
-        registry.close();
+        ha.close();       // no more restarts decided here
+        requests.close(); // nor starts asked by others
+        registry.close(); // refuses starts from now on, then pauses
         guard.close();
-        ha.close();
-        requests.close();
         executor.shutdownNow();
         membership.close();
     }
