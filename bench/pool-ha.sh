@@ -19,7 +19,7 @@
 # (no domain on two hosts at once, none lost) and prints the figures and "N passed, M failed".
 #
 # Needs root (network namespaces only), java 17, ssh, python3, a built assembly (mvn install)
-# and guests/pv-test/pv-test.elf (built here if missing). Takes about 10-15 minutes on a loaded
+# and guests/pv-test/pv-test.elf (built here if missing). Takes about 10 minutes on a loaded
 # 2-core machine. Everything it makes is under $XJPOOL_WORK (default /tmp/xjpool.<pid>) and is
 # removed on exit with the namespaces (XJPOOL_KEEP=1 keeps the directory).
 #
