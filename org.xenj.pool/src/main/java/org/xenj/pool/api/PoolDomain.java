@@ -10,9 +10,11 @@ import java.util.Map;
  * @param name       the domain's name, unique in the pool
  * @param config     the domain's configuration, xl.cfg keys as written
  * @param disks      xl disk specs (they must name storage every host can reach for a restart elsewhere)
- * @param owner      the host holding the lease, or {@code ""} for none
- * @param state      {@code stopped}, {@code running}, {@code paused}, or {@code fenced} (its owner lost
- *                   the engine and paused it)
+ * @param owner      the host holding the lease, or {@code ""} for none; for a {@code lost} domain the
+ *                   host it was lost with (which holds no lease on it)
+ * @param state      {@code stopped}, {@code running}, {@code paused}, {@code fenced} (its owner lost
+ *                   the engine and paused it), or {@code lost} (its owner came back — a new run of
+ *                   xenj under the same name — without a copy: it runs nowhere)
  * @param generation the lease generation of the last owner
  */
 public record PoolDomain(String name, Map<String, String> config, List<String> disks, String owner, String state, long generation) {

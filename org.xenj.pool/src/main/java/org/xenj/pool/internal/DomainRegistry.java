@@ -37,10 +37,10 @@ import org.xenj.pool.internal.record.Records;
  * session expired (lease gone) or whose domain another host has since taken (version moved on)
  * has its write refused by the engine itself, not by a check in our code that could race.
  *
- * <p>Self-fencing: when the link to the ensemble is lost (Curator's SUSPENDED, at about 2/3 of the
- * session timeout without an answer) every local copy of a held domain is paused at once, which is
- * before the server can expire the session (at the full timeout) and so before any other host can
- * take the lease. On RECONNECTED with the same session the paused copies resume; after an expiry the
+ * <p>Self-fencing: when the link to the ensemble is lost and does not come back in time
+ * ({@link SessionGuard}: by 3/4 of the session timeout after the session was last proved alive)
+ * every local copy of a held domain is paused ({@link #linkLost}), which is before the server can
+ * expire the session and so before any other host can take the lease. On RECONNECTED with the same session the paused copies resume; after an expiry the
  * host takes the lease again only if nobody did in between, and otherwise destroys its copy.
  */
 final class DomainRegistry {
@@ -62,6 +62,8 @@ final class DomainRegistry {
     private final Map<String, Held> held = new ConcurrentHashMap<>();
     /** Local domains this registry paused because the link was lost (and only those are resumed). */
     private final Set<String> fencePaused = ConcurrentHashMap.newKeySet();
+    /** Set by {@link #close}: no domain starts here any more (a start racing the close pauses itself). */
+    private volatile boolean closed;
 
     DomainRegistry(CuratorFramework zk, Hypervisor hypervisor, String host, Consumer<String> log) {
         this.zk = zk;
@@ -184,7 +186,7 @@ final class DomainRegistry {
     void remove(String name) {
         Stat st = new Stat();
         DomainRecord r = readForUse(name, st);
-        if (!r.owner().isEmpty() || !r.state().equals(DomainRecord.STOPPED)) {
+        if (!r.state().equals(DomainRecord.LOST) && (!r.owner().isEmpty() || !r.state().equals(DomainRecord.STOPPED))) {
             throw new PoolException("pool domain '" + name + "' is " + r.state() + (r.owner().isEmpty() ? "" : " on " + r.owner()) + ": stop it first");
         }
         // Taking the lease in the same transaction proves that nobody holds it while the record goes.
@@ -205,6 +207,64 @@ final class DomainRegistry {
         log.accept("pool: domain " + name + " removed");
     }
 
+    /**
+     * At join and every few seconds after: the records that name this host as the owner of a domain that may run, while this
+     * host holds no lease on it and has no local domain of that name, are what a previous run of
+     * this host (killed, crashed, restarted) left: their copies died with it. Each is marked
+     * {@link DomainRecord#LOST} (owner and generation kept), so that {@code xen:list --pool} does
+     * not show them running; an HA domain among them is then restarted by the HA leader without
+     * waiting for its owner. The write is one transaction that also creates and deletes the lease:
+     * it fails if any host holds or takes the domain meanwhile, or the record changed.
+     */
+    List<String> markLost() {
+        List<String> marked = new ArrayList<>();
+        if (!zk.getZookeeperClient().isConnected()) {
+            return marked; // again at the next turn
+        }
+        List<String> children;
+        try {
+            children = zk.getChildren().forPath(DOMAINS);
+        } catch (KeeperException.NoNodeException none) {
+            return marked;
+        } catch (Exception e) {
+            log.accept("pool: cannot look for domains lost with this host's previous run: " + e.getMessage());
+            return marked;
+        }
+        for (String name : children) {
+            Stat st = new Stat();
+            DomainRecord r;
+            try {
+                r = read(name, st);
+            } catch (Exception e) {
+                continue; // gone meanwhile, or a bad record (xen:pool-list names it)
+            }
+            if (!r.owner().equals(host) || !r.mayRun() || held.containsKey(name)) {
+                continue;
+            }
+            if (hypervisor.lookup(name).isPresent()) {
+                log.accept("pool: domain " + name + " is recorded here and a local domain of that name exists: left as it is");
+                continue;
+            }
+            DomainRecord lost = r.with(host, DomainRecord.LOST, r.generation());
+            TransactionOp op = zk.transactionOp();
+            try {
+                Engine.ensure(zk, LEASES);
+                zk.transaction().forOperations(
+                        op.create().withMode(CreateMode.EPHEMERAL).forPath(LEASES + "/" + name, lease(r.generation())),
+                        op.setData().withVersion(st.getVersion()).forPath(DOMAINS + "/" + name, Records.encodeDomain(lost)),
+                        op.delete().forPath(LEASES + "/" + name));
+                marked.add(name);
+                log.accept("pool: domain " + name + " marked lost: this host (" + host + ") ran it (generation " + r.generation()
+                        + ", " + r.state() + ") before it restarted");
+            } catch (KeeperException.NodeExistsException | KeeperException.BadVersionException | KeeperException.NoNodeException e) {
+                // somebody holds or changed it: then it is not ours to mark
+            } catch (Exception e) {
+                log.accept("pool: cannot mark domain " + name + " lost: " + e.getMessage());
+            }
+        }
+        return marked;
+    }
+
     // ------------------------------------------------------------------ leases
 
     /**
@@ -212,6 +272,9 @@ final class DomainRegistry {
      * live session holds the lease or the record changed under us.
      */
     DomainRecord claim(String name) {
+        if (closed) {
+            throw new PoolException("the pool is stopping on " + host + ": pool domain '" + name + "' not taken");
+        }
         Stat st = new Stat();
         DomainRecord r = readForUse(name, st);
         long generation = r.generation() + 1;
@@ -332,6 +395,11 @@ final class DomainRegistry {
             throw new PoolException("pool domain '" + name + "' cannot start on " + host + ": " + e.getMessage(), e);
         }
         held.computeIfPresent(name, (k, h) -> new Held(h.record(), h.version(), d.id()));
+        if (closed) { // close() set the flag before it paused what it held: this copy may have missed it
+            hypervisor.pause(d.id());
+            log.accept("pool: domain " + name + " paused (fenced): the pool stopped while it started");
+            throw new PoolException("the pool stopped on " + host + " while pool domain '" + name + "' started");
+        }
         log.accept("pool: domain " + name + " runs here as domid " + d.id() + " (generation " + r.generation() + ")");
         return ownerWrite(name, DomainRecord.RUNNING, false).toApi();
     }
@@ -444,6 +512,7 @@ final class DomainRegistry {
      * gone, and a copy left running here would then be a second one.
      */
     void close() {
+        closed = true;
         linkLost();
         held.clear();
         fencePaused.clear();

@@ -29,8 +29,8 @@ import org.xenj.pool.internal.record.Records;
  *
  * <p>A domain needs a restart when its record says it runs (running, paused or fenced) on an owner
  * but its lease is gone: the owner's ZooKeeper session expired, which happens only after the owner
- * went silent for the whole session timeout — and the owner paused its copy (self-fencing) at 2/3
- * of it. The leader still waits a third of the session timeout after it first sees the lease gone —
+ * went silent for the whole session timeout — and the owner paused its copy (self-fencing) by 3/4
+ * of it ({@link SessionGuard}). The leader still waits a third of the session timeout after it first sees the lease gone —
  * the same margin the owner has between its pause and the expiry — for an owner that learns of its
  * expiry only from the Expired event (a JVM stalled past the timeout; an injected expiry in tests)
  * and pauses then. If the owner is still a member (its session came back new), it gets one whole
@@ -110,7 +110,9 @@ final class HaMonitor implements AutoCloseable {
             }
             seen.add(d.name());
             long since = leaseMissingSince.computeIfAbsent(d.name(), k -> now);
-            long grace = members.contains(d.owner())
+            long grace = d.state().equals(DomainRecord.LOST)
+                    ? 0               // its owner came back without it and said so: nothing to wait for
+                    : members.contains(d.owner())
                     ? sessionMs       // the owner is back: let it take its domain again first
                     : sessionMs / 3;  // the fencing margin: an owner that learns of its expiry late has paused by then
             if (now - since < TimeUnit.MILLISECONDS.toNanos(grace)) {

@@ -54,6 +54,7 @@ public final class ZkPool implements Pool, AutoCloseable {
     private final Requests requests;
     private final HaMonitor ha;
     private final Handover handover;
+    private final SessionGuard guard;
     private volatile String state = "connecting";
     private volatile boolean revalidate = true;
 
@@ -84,27 +85,38 @@ public final class ZkPool implements Pool, AutoCloseable {
         this.requests = new Requests(zk, host, executor, this::handle, log);
         this.handover = new Handover(zk, hypervisor, registry, host, membership::refresh, log);
         this.ha = new HaMonitor(zk, this, registry, host, sessionMs, haSweepMs, log);
+        this.guard = new SessionGuard(zk, sessionMs, registry::linkLost, log, host);
         zk.getConnectionStateListenable().addListener(this::stateChanged);
         if (zk.getZookeeperClient().isConnected()) {
             state = "connected";
         }
         executor.scheduleWithFixedDelay(membership::refresh, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
+        // again later too: at join the previous run's session (and its leases) may not have expired yet
+        executor.scheduleWithFixedDelay(() -> {
+            if (membership.isMember()) {
+                registry.markLost();
+            }
+        }, REFRESH_SECONDS, REFRESH_SECONDS, TimeUnit.SECONDS);
     }
 
     private void stateChanged(CuratorFramework client, ConnectionState s) {
         switch (s) {
-            case CONNECTED -> state = "connected";
+            case CONNECTED -> {
+                guard.reconnected();
+                state = "connected";
+            }
             case SUSPENDED -> {
                 state = "suspended";
-                log.accept("pool: link to the pool's ZooKeeper lost (suspended): fencing held domains");
-                registry.linkLost();
+                log.accept("pool: link to the pool's ZooKeeper lost (suspended)");
+                guard.suspended(); // pauses the held domains before the session can expire, not at once
             }
             case LOST -> {
                 state = "lost";
                 log.accept("pool: session with the pool expired: leases gone, held domains stay paused");
-                registry.linkLost();
+                guard.lost();
             }
             case RECONNECTED -> {
+                guard.reconnected();
                 state = "connected";
                 log.accept("pool: link to the pool back");
                 if (revalidate) {
@@ -134,6 +146,7 @@ public final class ZkPool implements Pool, AutoCloseable {
     @Override
     public void join() {
         membership.join();
+        registry.markLost();
         requests.serve();
         ha.start();
     }
@@ -222,7 +235,8 @@ public final class ZkPool implements Pool, AutoCloseable {
         if (registry.heldView(name) != null) {
             return handover.migrate(name, to);
         }
-        if (d.owner().isEmpty() || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)) {
+        if (d.owner().isEmpty() || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)
+                || d.state().equals(org.xenj.pool.internal.record.DomainRecord.LOST)) {
             throw new PoolException("pool domain '" + name + "' does not run (xen:pool-start --on " + target + " starts it there)");
         }
         member(d.owner());
@@ -235,7 +249,8 @@ public final class ZkPool implements Pool, AutoCloseable {
         member(from);
         List<String> lines = new ArrayList<>();
         for (PoolDomain d : domains()) {
-            if (!d.owner().equals(from) || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)) {
+            if (!d.owner().equals(from) || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)
+                    || d.state().equals(org.xenj.pool.internal.record.DomainRecord.LOST)) {
                 continue;
             }
             Placement p = place(new PlacementRequest(d.name(), Long.parseLong(d.config().getOrDefault("memory", "0")) * 1024,
@@ -280,7 +295,8 @@ public final class ZkPool implements Pool, AutoCloseable {
         List<PoolHost> members = membership.hosts(errors);
         Map<String, int[]> owned = new HashMap<>(); // host -> {domains, vcpus}
         for (PoolDomain d : registry.domains(errors)) {
-            if (!d.owner().isEmpty() && !d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)) {
+            if (!d.owner().isEmpty() && !d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)
+                    && !d.state().equals(org.xenj.pool.internal.record.DomainRecord.LOST)) {
                 int[] n = owned.computeIfAbsent(d.owner(), k -> new int[2]);
                 n[0]++;
                 n[1] += Integer.parseInt(d.config().getOrDefault("vcpus", "1"));
@@ -383,10 +399,14 @@ public final class ZkPool implements Pool, AutoCloseable {
 
     @Override
     public void close() {
-        ha.close();
-        requests.close();
+        // Pause first: with the link down, what follows (the membership record's removal) can take
+        // seconds of retries, and the guard's pending fence goes with it — the session, and the
+        // leases, may expire meanwhile and another host restart a domain still running here.
+        ha.close();       // no more restarts decided here
+        requests.close(); // nor starts asked by others
+        registry.close(); // refuses starts from now on, then pauses
+        guard.close();
         executor.shutdownNow();
         membership.close();
-        registry.close();
     }
 }

@@ -203,6 +203,45 @@ class HaTest {
                 + failoverMs + " ms");
     }
 
+    @Test
+    void aRestartedHostMarksTheDomainsItRanLostAndItsHaDomainRunsElsewhere() throws Exception {
+        PoolHostFixture a = hosts.get(0);
+        PoolHostFixture b = hosts.get(1);
+        PoolHostFixture c = hosts.get(2);
+        PoolHostFixture.await("an HA leader", Duration.ofSeconds(20), () -> hosts.stream().anyMatch(h -> h.pool.haLeader()));
+        a.pool.add(config("web", "restart"));
+        a.pool.add(config("batch", "none"));
+        a.pool.start("web");
+        a.pool.start("batch");
+        watch(c, "batch");
+        // kill -9: the link goes with the process (no goodbye to the server), then a new run of host-a with an
+        // empty hypervisor joins under the same name, before or after the old session expired
+        a.link.cut();
+        a.close();
+        PoolHostFixture a2 = new PoolHostFixture("host-a", server.getPort(), history, PoolHostFixture.SECRET, FakeHypervisor.TOTAL_KIB,
+                new Placements(), SWEEP_MS);
+        hosts.set(0, a2);
+        a2.pool.join();
+        PoolHostFixture.await("batch marked lost", FAILOVER_BOUND, () -> find(b, "batch").state().equals(DomainRecord.LOST));
+        PoolDomain batch = find(b, "batch");
+        assertEquals("host-a", batch.owner(), "the record names where it was lost");
+        assertEquals(1, batch.generation());
+        assertNull(a2.hypervisor.state("batch"));
+        assertNull(b.hypervisor.state("batch"));
+        assertNull(c.hypervisor.state("batch"));
+        PoolHostFixture.await("web runs on host-b or host-c", FAILOVER_BOUND,
+                () -> b.hypervisor.state("web") == DomainState.RUNNING || c.hypervisor.state("web") == DomainState.RUNNING);
+        PoolHostFixture.await("web's record running elsewhere", Duration.ofSeconds(10),
+                () -> find(b, "web").state().equals(DomainRecord.RUNNING) && !find(b, "web").owner().equals("host-a"));
+        assertEquals(1, runningCopies("web"));
+        // a lost domain is started again like a stopped one (a new generation), or removed
+        PoolDomain again = b.pool.start("batch");
+        assertEquals("host-b", again.owner());
+        assertEquals(2, again.generation());
+        assertEquals(DomainRecord.RUNNING, again.state());
+        System.out.println("HaTest: host-a restarted; batch marked lost, web restarted on " + find(b, "web").owner());
+    }
+
     private int runningCopies(String name) {
         return (int) hosts.stream().filter(h -> h.hypervisor.state(name) == DomainState.RUNNING).count();
     }

@@ -168,6 +168,62 @@ class LeaseTest {
     }
 
     @Test
+    void aMomentaryLossOfEveryConnectionDoesNotFence() throws Exception {
+        // A leader election: every server drops every client at once, and they reconnect within
+        // moments. The sessions were alive a moment ago, so nothing can expire: nobody pauses.
+        PoolHostFixture a = hosts.get(0);
+        a.pool.add(config("calm"));
+        a.pool.start("calm");
+        Thread.sleep(PoolHostFixture.SESSION_MS / 5); // a heartbeat or two
+        long mark = history.events().size();
+        int logged = a.log.size();
+        for (PoolHostFixture h : hosts) {
+            h.link.drop();
+        }
+        PoolHostFixture.await("host-a saw the link go", Duration.ofSeconds(10),
+                () -> a.log.subList(logged, a.log.size()).stream().anyMatch(l -> l.contains("(suspended)")));
+        PoolHostFixture.await("host-a reconnected", Duration.ofSeconds(20), () -> a.pool.status().state().equals("connected"));
+        Thread.sleep(PoolHostFixture.SESSION_MS); // a pending pause would have come by now
+        assertEquals(-1, history.firstSeq("host-a", "calm", History.Kind.PAUSE, mark - 1),
+                "host-a paused 'calm' although its session never was in danger: " + a.log.subList(logged, a.log.size()));
+        assertEquals(DomainState.RUNNING, a.hypervisor.state("calm"));
+        PoolDomain d = find("calm");
+        assertEquals("host-a", d.owner());
+        assertEquals(1, d.generation());
+        assertEquals(DomainRecord.RUNNING, d.state());
+    }
+
+    @Test
+    void aDroppedConnectionThatStaysDownIsFencedBeforeTheLeaseCanPass() throws Exception {
+        // The same first moment, but the link stays down: the grace ends before the session can expire.
+        PoolHostFixture a = hosts.get(0);
+        PoolHostFixture b = hosts.get(1);
+        a.pool.add(config("grace"));
+        a.pool.start("grace");
+        Thread.sleep(PoolHostFixture.SESSION_MS / 5);
+        long mark = history.events().size();
+        long droppedAt = System.nanoTime();
+        a.link.cut();
+        a.link.drop();
+        long takenAt = -1;
+        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        while (takenAt < 0 && System.nanoTime() < deadline) {
+            try {
+                b.pool.start("grace");
+                takenAt = history.firstSeq("host-b", "grace", History.Kind.CREATE, mark - 1);
+            } catch (PoolException e) {
+                Thread.sleep(50);
+            }
+        }
+        long tookMs = (System.nanoTime() - droppedAt) / 1_000_000;
+        assertTrue(takenAt >= 0, "host-b never took the lease");
+        long pausedAt = history.firstSeq("host-a", "grace", History.Kind.PAUSE, mark - 1);
+        assertTrue(pausedAt >= 0 && pausedAt < takenAt, "host-a paused 'grace' at #" + pausedAt + ", host-b started it at #" + takenAt);
+        assertTrue(tookMs >= PoolHostFixture.SESSION_MS * SessionGuard.FENCE_AT, "taken after " + tookMs + " ms");
+        a.link.heal();
+    }
+
+    @Test
     void anExpiredOwnerThatNobodyReplacedTakesItsDomainBackAndResumesIt() throws Exception {
         PoolHostFixture a = hosts.get(0);
         a.pool.add(config("db"));

@@ -40,6 +40,17 @@ final class TcpProxy implements AutoCloseable {
         cut = true;
     }
 
+    /**
+     * Resets every connection at once, as a server that lost its quorum does (a leader election):
+     * the client learns of it at once. New connections are accepted (relayed, unless cut).
+     */
+    void drop() {
+        for (Socket s : sockets) {
+            closeQuietly(s);
+        }
+        sockets.clear();
+    }
+
     /** Ends the partition; connections that lost bytes are reset so the client starts a clean one. */
     void heal() {
         for (Socket s : sockets) {

@@ -16,6 +16,16 @@ public record DomainRecord(DomainConfig config, String owner, String state, long
     public static final String RUNNING = "running";
     public static final String PAUSED = "paused";
     public static final String FENCED = "fenced";
+    /**
+     * Its owner came back (a new run of xenj under the same name) without a copy of it: the domain
+     * runs nowhere. The owner stays named, so that people see where it was lost.
+     */
+    public static final String LOST = "lost";
+
+    /** Whether the record says a copy may exist on its owner (running, paused or fenced). */
+    public boolean mayRun() {
+        return !owner.isEmpty() && !state.equals(STOPPED) && !state.equals(LOST);
+    }
 
     public String name() {
         return config.name();
