@@ -68,7 +68,8 @@ final class PvhvmMigrationChecks {
                 + " 2>/dev/null && sync && md5sum /mnt/a/migrate", 120);
         String md5 = HostTools.md5In(before, "/mnt/a/migrate");
         assertTrue(md5 != null, "pv: xvda written before the migration:\n" + before);
-        long tSetup = System.nanoTime();
+        long tWritten = System.nanoTime();
+        long tSetup = tWritten;
         int port = startSecondXenj();
         long setup = System.nanoTime() - tSetup;
         AtomicReference<GuestShell> arriving = new AtomicReference<>();
@@ -86,7 +87,9 @@ final class PvhvmMigrationChecks {
         MigrationInfo info;
         try {
             info = t.xen.migrate(oldId, "127.0.0.1", port, true, 100, 30,
-                    p -> System.out.println("[guest-devices] pv migrating: " + p));
+                    p -> System.out.printf("[guest-devices] pv migrating: %s, round %d, %d pages sent, %d dirtied, %.1f MB/s, %s %.1f ms%n",
+                            p.phase(), p.round(), p.pagesSent(), p.dirtyPages(), p.mbPerSecond(),
+                            p.phase().equals("round") ? "expected downtime" : "so far", p.expectedDowntimeMillis()));
         } catch (RuntimeException e) {
             throw new AssertionError("live migration of the PVHVM guest failed: " + e.getMessage() + "\nconsole:\n" + pv.tail()
                     + "\nsource log:\n" + t.hostLog() + "\ndestination log:\n" + String.join("\n", t.xen2.dmesg()), e);
@@ -104,9 +107,10 @@ final class PvhvmMigrationChecks {
             System.out.printf("[guest-devices]   round %d: %d pages sent, %d dirtied, %.1f ms%n", i + 1, r.pagesSent(), r.dirtyPages(),
                     r.nanos() / 1e6);
         }
-        t.xen.dmesg().stream().filter(l -> l.contains("(pv") && (l.contains("migrated to") || l.contains("suspend") || l.contains("released")))
+        t.xen.dmesg().stream().filter(l -> l.contains("(pv") && (l.contains("migrated to") || l.contains("suspend"))
+                || l.contains("released for a live migration"))
                 .forEach(l -> System.out.println("[guest-devices] source: " + l.trim()));
-        t.xen2.dmesg().stream().filter(l -> l.contains("arrived by migration") || l.contains("vbd") || l.contains("vif"))
+        t.xen2.dmesg().stream().filter(l -> l.contains("arrived by migration") || l.contains(": connected"))
                 .forEach(l -> System.out.println("[guest-devices] destination: " + l.trim()));
         long end = System.currentTimeMillis() + 30_000;
         while (t.xen.lookup(oldId).isPresent() && System.currentTimeMillis() < end) {
@@ -126,19 +130,21 @@ final class PvhvmMigrationChecks {
         int thawed = after.waitFor("Restarting tasks", 0, 120_000);
         assertTrue(thawed >= 0, "pv did not resume at the destination:\n" + after.tail() + "\ndestination log:\n"
                 + String.join("\n", t.xen2.dmesg()));
+        long thawNanos = System.nanoTime() - r0;
         // blkfront reconnected to the destination's blkback: the file read from the disk, page cache dropped
         String disk = after.run("for i in $(seq 100); do [ -e /sys/block/xvda ] && break; sleep 0.1; done; sync;"
                 + " echo 3 > /proc/sys/vm/drop_caches; md5sum /mnt/a/migrate && umount /mnt/a && echo disk-ok-$((6*7))", 300);
         assertTrue(disk.contains("disk-ok-42") && md5.equals(HostTools.md5In(disk, "/mnt/a/migrate")),
                 "pv: xvda after the migration (md5 before " + md5 + "):\n" + disk + "\ndestination log:\n" + String.join("\n", t.xen2.dmesg()));
-        System.out.printf("[guest-devices] pv at the destination: answers %.1f ms after the migration, xvda read back (md5 %s)%n",
-                (System.nanoTime() - r0) / 1e6, md5);
+        System.out.printf("[guest-devices] pv at the destination: tasks restarted %.1f ms and xvda read back (md5 %s) %.1f ms after"
+                + " the migration returned%n", thawNanos / 1e6, md5, (System.nanoTime() - r0) / 1e6);
         // netfront reconnected to the destination's netback, whose vif is on the destination's bridge
         Net.ping(after, pingTarget, 5, 0, "-i 0.2");
         assertTrue(t.xen2.dmesg().stream().anyMatch(l -> l.contains("vbd xvda: connected")), "the destination's blkback serves xvda");
         List<String> refused = t.xen2.dmesg().stream().filter(l -> l.contains("cannot open")).toList();
         assertEquals(List.of(), refused, "no image refused at the destination (one writer per image)");
-        System.out.printf("[guest-devices] PVHVM migration step: %.1f s in all (second xenj started in %.1f ms); load %s%n",
-                (System.nanoTime() - s0) / 1e9, setup / 1e6, Files.readString(Path.of("/proc/loadavg")).trim());
+        System.out.printf("[guest-devices] PVHVM migration step: %.1f s in all (file written %.1f s, second xenj started in %.1f ms,"
+                + " migration %.1f s, checks after %.1f s); load %s%n", (System.nanoTime() - s0) / 1e9, (tWritten - s0) / 1e9, setup / 1e6,
+                info.totalNanos() / 1e9, (System.nanoTime() - r0) / 1e9, Files.readString(Path.of("/proc/loadavg")).trim());
     }
 }

@@ -212,15 +212,24 @@ public final class BackendHost implements BackendHotplug {
             leaving = new ArrayList<>(s.sessions.values());
             s.sessions.clear();
         }
-        Map<String, byte[]> states = new LinkedHashMap<>();
+        // all at once: each may wait for its images to be written back and closed (the guest is paused meanwhile)
+        Map<String, java.util.concurrent.CompletableFuture<byte[]>> running = new LinkedHashMap<>();
         for (BackendSession x : leaving) {
-            long t0 = System.nanoTime();
-            byte[] state = x.saveState();
-            x.detach("released for a live migration");
-            states.put(x.kind(), state == null ? new byte[0] : state);
-            dmesg.accept(String.format("backend %s for d%d: released for a live migration in %.1f ms (%s)", x.kind(), domid,
-                    (System.nanoTime() - t0) / 1e6, state == null ? "no state record" : "state " + state.length + " bytes"));
+            running.put(x.kind(), java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                long t0 = System.nanoTime();
+                byte[] state = x.saveState();
+                x.detach("released for a live migration");
+                dmesg.accept(String.format("backend %s for d%d: released for a live migration in %.1f ms (%s)", x.kind(), domid,
+                        (System.nanoTime() - t0) / 1e6, state == null ? "no state record" : "state " + state.length + " bytes"));
+                return state == null ? new byte[0] : state;
+            }, runnable -> {
+                Thread t = new Thread(runnable, "xenj-release-" + x.kind() + "-d" + domid);
+                t.setDaemon(true);
+                t.start();
+            }));
         }
+        Map<String, byte[]> states = new LinkedHashMap<>();
+        running.forEach((kind, f) -> states.put(kind, f.join()));
         return states;
     }
 

@@ -179,6 +179,7 @@ final class LiveMigration {
                 pv.releaseBackends(m); // the destination opens the same disk images: one writer per image
             }
             devices = d.guest.detachDevicesForMigration(); // no more DMA from here; images closed
+            long tDetached = System.nanoTime();
             m = new MachineImage(m.vcpus(), m.platform(), m.pciHeaders(), devices, m.backends(), m.evtchn(), m.gnttab(),
                     SaveRestore.xenstoreOf(core, d.id), m.pvhvm());
             BitSet last = mem.takeDirty();
@@ -213,10 +214,11 @@ final class LiveMigration {
             // a PVHVM guest is out of service from its suspend request on (it freezes its tasks then)
             long down = tResumed - (pv != null ? tSuspend : tPause);
             core.log(String.format("d%d (%s) migrated to %s as d%d: %d rounds, %d pages + %d last, %d bytes, downtime %.1f ms"
-                    + " (%sstop %.1f, state and last pages %.1f, destination loads %.1f, resume %.1f), total %.1f ms, %.1f MB/s",
+                    + " (%sstop %.1f, state and last pages %.1f%s, destination loads %.1f, resume %.1f), total %.1f ms, %.1f MB/s",
                     d.id, name, where, held.domid(), rounds.size(), pagesSent - fin[0] - fin[1], fin[0] + fin[1], bytes,
                     down / 1e6, pv != null ? String.format("PVHVM suspend %.1f, ", (tPause - tSuspend) / 1e6) : "",
-                    (tQuiet - tPause) / 1e6, (tSent - tQuiet) / 1e6, (tHeld - tSent) / 1e6,
+                    (tQuiet - tPause) / 1e6, (tSent - tQuiet) / 1e6, pv != null ? String.format(" (backends released %.1f, state and"
+                            + " devices %.1f)", pv.releaseNanos() / 1e6, (tDetached - tQuiet - pv.releaseNanos()) / 1e6) : "", (tHeld - tSent) / 1e6,
                     (tResumed - tHeld) / 1e6, total / 1e6, bytes * 1e3 / Math.max(total, 1)));
             report(progress, new MigrationInfo.Progress("done", rounds.size(), pagesSent, 0, bytesPerNano * 1e3, down / 1e6));
             return new MigrationInfo(where, held.domid(), rounds, fin[0] + fin[1], pagesSent, bytes, down, total);

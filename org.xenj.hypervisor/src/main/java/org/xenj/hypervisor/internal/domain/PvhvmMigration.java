@@ -27,6 +27,7 @@ final class PvhvmMigration {
     private BitSet xenFrames;
     private boolean suspended;
     private Map<String, byte[]> backends;
+    private long releaseNanos;
 
     PvhvmMigration(HypervisorCore core, DomainImpl d, Consumer<MigrationInfo.Progress> progress) {
         this.core = core;
@@ -75,7 +76,14 @@ final class PvhvmMigration {
         if (!now.equals(xenFrames)) {
             throw new HypervisorException("Xen's frames moved in its physmap during the pre-copy (" + xenFrames + " then " + now + ")");
         }
+        long t0 = System.nanoTime();
         backends = core.backends().releaseForMigration(d.id);
+        releaseNanos = System.nanoTime() - t0;
+    }
+
+    /** How long releasing the backends took (in the pause). */
+    long releaseNanos() {
+        return releaseNanos;
     }
 
     /** The migration failed before the destination ran it: the backends serve it here again. */
