@@ -91,6 +91,9 @@ class GuestDevicesBootTest {
     HypervisorCore xen2;
     BlkbackService blkback2;
     Netback netback2;
+    /** A file on pv's xvda (ext4 mounted on /mnt/a) and its md5, left by step 12 for step 15 (null: step 15 writes one). */
+    volatile String pvXvdaFile;
+    volatile String pvXvdaMd5;
     /** Where pv runs: xen, and xen2 after step 15. */
     org.xenj.hypervisor.api.Hypervisor pvHost;
     Domain pvDom;

@@ -64,10 +64,16 @@ final class PvhvmMigrationChecks {
     void pvhvmLiveMigratedToASecondXenj(String pingTarget) throws Exception {
         long s0 = System.nanoTime();
         GuestShell pv = t.pv;
-        String before = pv.run("mkdir -p /mnt/a && mount -t ext4 /dev/xvda /mnt/a && dd if=/dev/urandom of=/mnt/a/migrate bs=64k count=8"
-                + " 2>/dev/null && sync && md5sum /mnt/a/migrate", 120);
-        String md5 = HostTools.md5In(before, "/mnt/a/migrate");
-        assertTrue(md5 != null, "pv: xvda written before the migration:\n" + before);
+        // the file step 12 wrote on xvda and left mounted (no guest work before the migration); else one written now
+        String file = t.pvXvdaFile;
+        String md5 = t.pvXvdaMd5;
+        if (file == null || md5 == null) {
+            file = "/mnt/a/migrate";
+            String before = pv.run("mkdir -p /mnt/a && mount -t ext4 /dev/xvda /mnt/a && dd if=/dev/urandom of=" + file + " bs=64k count=8"
+                    + " 2>/dev/null && sync && md5sum " + file, 120);
+            md5 = HostTools.md5In(before, file);
+            assertTrue(md5 != null, "pv: xvda written before the migration:\n" + before);
+        }
         long tWritten = System.nanoTime();
         long tSetup = tWritten;
         int port = startSecondXenj();
@@ -133,11 +139,11 @@ final class PvhvmMigrationChecks {
         long thawNanos = System.nanoTime() - r0;
         // blkfront reconnected to the destination's blkback: the file read from the disk, page cache dropped
         String disk = after.run("for i in $(seq 100); do [ -e /sys/block/xvda ] && break; sleep 0.1; done; sync;"
-                + " echo 3 > /proc/sys/vm/drop_caches; md5sum /mnt/a/migrate && umount /mnt/a && echo disk-ok-$((6*7))", 300);
-        assertTrue(disk.contains("disk-ok-42") && md5.equals(HostTools.md5In(disk, "/mnt/a/migrate")),
+                + " echo 3 > /proc/sys/vm/drop_caches; md5sum " + file + " && umount /mnt/a && echo disk-ok-$((6*7))", 300);
+        assertTrue(disk.contains("disk-ok-42") && md5.equals(HostTools.md5In(disk, file)),
                 "pv: xvda after the migration (md5 before " + md5 + "):\n" + disk + "\ndestination log:\n" + String.join("\n", t.xen2.dmesg()));
-        System.out.printf("[guest-devices] pv at the destination: tasks restarted %.1f ms and xvda read back (md5 %s) %.1f ms after"
-                + " the migration returned%n", thawNanos / 1e6, md5, (System.nanoTime() - r0) / 1e6);
+        System.out.printf("[guest-devices] pv at the destination: tasks restarted %.1f ms and %s read back (md5 %s) %.1f ms after"
+                + " the migration returned%n", thawNanos / 1e6, file, md5, (System.nanoTime() - r0) / 1e6);
         // netfront reconnected to the destination's netback, whose vif is on the destination's bridge
         Net.ping(after, pingTarget, 5, 0, "-i 0.2");
         assertTrue(t.xen2.dmesg().stream().anyMatch(l -> l.contains("vbd xvda: connected")), "the destination's blkback serves xvda");
