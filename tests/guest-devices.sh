@@ -19,7 +19,10 @@
 # on working; pv (PVHVM) is saved through Xen's suspend protocol (control/shutdown=suspend, the kernel suspends
 # blkfront/netfront and calls SCHEDOP_shutdown(SHUTDOWN_suspend)) and restored: the hypercall returns 0 in a new
 # domain, blkfront and netfront reconnect to new backends (md5 of a file on xvda, pings to pc); pc is saved (xen save) in the middle of a loop of direct reads from sdb and restored: every md5 right, sda ext4 written after, pings through both NICs;
-# then pc is live-migrated to localhost (xen migrate: pre-copy rounds, stop, downtime printed) in the middle of another such loop, with the same checks (pv, PVHVM, is refused);
+# then pc is live-migrated to localhost (xen migrate: pre-copy rounds, stop, downtime printed) in the middle of another such loop, with the same checks;
+# then pv (PVHVM) is live-migrated to a second xenj (its own qemu-dm, blkback, netback on the same block layer and switch): pre-copy
+# rounds, Xen's suspend protocol at the stop, the source's backends let go of the images before the destination's open them, the
+# frontends reconnect there (md5 of a file on xvda written before, 5/5 pings, the source copy gone; downtime, rounds, MB, MB/s printed);
 # blkback and netback are replaced three times each under pv while it writes and
 # reads back 16 MiB on xvda and pings (md5s equal, no ping lost, no frontend reconnect); after poweroff the host's e2fsck, debugfs and qemu-img check what the guests wrote. Runs GuestDevicesBootTest (one surefire test
 # per step). Never touches the host's interfaces.

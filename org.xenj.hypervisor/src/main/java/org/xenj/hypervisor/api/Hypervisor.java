@@ -97,6 +97,19 @@ public interface Hypervisor {
     }
 
     /**
+     * As {@link #migrate(int, String, int, boolean, long, int)}, telling {@code progress} (on the
+     * migrating thread) after each pre-copy round and at each step of the stop: rounds, pages,
+     * MB/s, expected downtime. A PVHVM guest is asked to suspend itself through Xen's protocol at
+     * the stop, and reconnects its frontends to the destination's backends when it resumes there.
+     *
+     * @since 1.5
+     */
+    default MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis, int maxRounds,
+            java.util.function.Consumer<MigrationInfo.Progress> progress) {
+        return migrate(domid, host, port, live, downtimeMillis, maxRounds);
+    }
+
+    /**
      * Takes a snapshot of a running or paused domain: pauses it briefly, captures its memory and
      * every device's state into one image (the save stream), and lets it go on as it was. The new
      * snapshot's parent is the domain's current snapshot, and it becomes the current one. Refused,

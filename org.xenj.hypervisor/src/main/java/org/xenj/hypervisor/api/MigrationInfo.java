@@ -28,6 +28,23 @@ public record MigrationInfo(String destination, int remoteDomid, List<Round> rou
     public record Round(long pagesSent, long dirtyPages, long nanos) {
     }
 
+    /**
+     * What a running migration reports ({@link Hypervisor#migrate(int, String, int, boolean, long, int,
+     * java.util.function.Consumer)}).
+     *
+     * @param phase                   {@code round} after a pre-copy round; {@code suspending}, {@code suspended},
+     *                                {@code stopped} and {@code done} at the stop
+     * @param round                   the round just ended (0 before the first)
+     * @param pagesSent               pages sent so far, with repeats
+     * @param dirtyPages              pages dirtied during the round just ended (to send next)
+     * @param mbPerSecond             the best page rate measured so far, MB/s
+     * @param expectedDowntimeMillis  the dirty set at that rate: what a stop now would cost in copying
+     * @since 1.5
+     */
+    public record Progress(String phase, int round, long pagesSent, long dirtyPages, double mbPerSecond,
+            double expectedDowntimeMillis) {
+    }
+
     public MigrationInfo {
         rounds = List.copyOf(rounds);
     }

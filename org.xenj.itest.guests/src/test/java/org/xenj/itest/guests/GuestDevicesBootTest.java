@@ -63,6 +63,7 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class GuestDevicesBootTest {
 
+    static final String MIGRATION_SECRET = "guest-devices-migration";
     static final String CMDLINE = System.getProperty("xenj.boot.cmdline", "console=ttyS0 cryptomgr.notests nokaslr");
     /**
      * Module options busybox's modprobe takes from the kernel command line: a 4-page ring (Linux's
@@ -86,6 +87,15 @@ class GuestDevicesBootTest {
     Plugins plugins;
     QemuDeviceModel qemuDm;
     HypervisorCore xen;
+    /** The second xenj pv is live-migrated to (step 15), with its own blkback and netback. */
+    HypervisorCore xen2;
+    BlkbackService blkback2;
+    Netback netback2;
+    /** A file on pv's xvda (ext4 mounted on /mnt/a) and its md5, left by step 12 for step 15 (null: step 15 writes one). */
+    volatile String pvXvdaFile;
+    volatile String pvXvdaMd5;
+    /** Where pv runs: xen, and xen2 after step 15. */
+    org.xenj.hypervisor.api.Hypervisor pvHost;
     Domain pvDom;
     Domain pcDom;
     GuestShell pv;
@@ -150,7 +160,8 @@ class GuestDevicesBootTest {
         plugins.addBackend(vfb, VfbBackend.KIND);
         // room for a second pc (200 MiB) while it migrates to localhost
         xen = new HypervisorCore(CoreConfig.parse("680M", 2, "32M", "credit"), plugins);
-        migrationPort = xen.configureMigration("guest-devices-migration", true, "127.0.0.1", 0);
+        migrationPort = xen.configureMigration(MIGRATION_SECRET, true, "127.0.0.1", 0);
+        pvHost = xen;
         blkback.setBackendHotplug(xen.backends()); // as DS wires them in Karaf
         netback.setBackendHotplug(xen.backends());
         t0 = System.nanoTime();
@@ -430,15 +441,21 @@ class GuestDevicesBootTest {
 
     @Test
     @Order(15)
+    void thePvhvmGuestIsLiveMigratedToASecondXenjItsFrontendsReconnectThere() throws Exception {
+        new PvhvmMigrationChecks(this).pvhvmLiveMigratedToASecondXenj(RTL_IP);
+    }
+
+    @Test
+    @Order(16)
     void afterPoweroffTheHostToolsReadWhatTheGuestsWrote() throws Exception {
         for (GuestShell g : List.of(pv, pc)) {
             g.powerOff();
         }
         long end = System.currentTimeMillis() + 120_000;
-        while ((xen.lookup(pvDom.id()).isPresent() || xen.lookup(pcDom.id()).isPresent()) && System.currentTimeMillis() < end) {
+        while ((pvHost.lookup(pvDom.id()).isPresent() || xen.lookup(pcDom.id()).isPresent()) && System.currentTimeMillis() < end) {
             Thread.sleep(50);
         }
-        assertTrue(xen.lookup(pvDom.id()).isEmpty() && xen.lookup(pcDom.id()).isEmpty(), "poweroff -f did not end both domains");
+        assertTrue(pvHost.lookup(pvDom.id()).isEmpty() && xen.lookup(pcDom.id()).isEmpty(), "poweroff -f did not end both domains");
         System.out.printf("[guest-devices] booted, checked and powered off in %.1f s%n", secs());
         new PvhvmChecks(this).blkbackServedFlushesAndIndirectRequests();
         images.close(); // every image closed before the host's tools look at them
@@ -449,7 +466,8 @@ class GuestDevicesBootTest {
     @AfterAll
     void tearDown() throws Exception {
         List<Exception> errors = new ArrayList<>();
-        for (AutoCloseable c : new AutoCloseable[] { pv, pc, xen, images, sw == null ? null : sw::close, netback == null ? null : netback::close, netns }) {
+        for (AutoCloseable c : new AutoCloseable[] { pv, pc, xen, xen2, images, sw == null ? null : sw::close, netback == null ? null : netback::close,
+                netback2 == null ? null : netback2::close, netns }) {
             try {
                 if (c != null) {
                     c.close();

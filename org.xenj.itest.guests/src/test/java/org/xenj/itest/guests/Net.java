@@ -36,8 +36,14 @@ final class Net {
 
     /** {@code ping -c count [-s size] to}: every echo must be answered. Returns the summary. */
     static String ping(GuestShell g, String to, int count, int size) throws Exception {
+        return ping(g, to, count, size, "");
+    }
+
+    /** As {@link #ping(GuestShell, String, int, int)} with more of busybox ping's options (e.g. {@code -i 0.2}). */
+    static String ping(GuestShell g, String to, int count, int size, String options) throws Exception {
         long t = System.nanoTime();
-        String out = g.run("ping -c " + count + (size > 0 ? " -s " + size : "") + " " + to, 60 + 5 * count);
+        String out = g.run("ping -c " + count + (size > 0 ? " -s " + size : "") + (options.isEmpty() ? "" : " " + options) + " " + to,
+                60 + 5 * count);
         Matcher m = PING.matcher(out);
         assertTrue(m.find(), g.name() + ": no ping summary:\n" + out);
         String summary = out.substring(m.start()).replaceAll("\\s+", " ").trim();

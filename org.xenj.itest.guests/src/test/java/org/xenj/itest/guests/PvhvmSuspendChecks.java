@@ -93,12 +93,15 @@ final class PvhvmSuspendChecks {
         // blkfront reconnected: the file read from the disk (page cache dropped), a new one written and read back
         String disk = after.run("for i in $(seq 100); do [ -e /sys/block/xvda ] && break; sleep 0.1; done; sync; echo 3 > /proc/sys/vm/drop_caches;"
                 + " md5sum /mnt/a/suspend && dd if=/dev/urandom of=/mnt/a/resumed bs=64k count=8 2>/dev/null && sync && md5sum /mnt/a/resumed"
-                + " && umount /mnt/a && mount -t ext4 /dev/xvda /mnt/a && md5sum /mnt/a/resumed && umount /mnt/a && echo disk-ok-$((6*7))", 300);
+                + " && umount /mnt/a && mount -t ext4 /dev/xvda /mnt/a && md5sum /mnt/a/resumed && echo disk-ok-$((6*7))", 300);
         List<String> resumed = disk.lines().filter(l -> l.matches("[0-9a-f]{32}  /mnt/a/resumed")).toList();
         assertTrue(disk.contains("disk-ok-42") && md5.equals(HostTools.md5In(disk, "/mnt/a/suspend")) && resumed.size() == 2
                 && resumed.get(0).equals(resumed.get(1)), "pv: xvda after the restore (md5 before " + md5 + "):\n" + disk
                 + "\nhost log:\n" + t.hostLog());
         System.out.println("[guest-devices] pv after the restore: xvda read back (md5 " + md5 + "), written, remounted, read back");
+        // left mounted with the file written here: the live migration of step 15 reads it back at the destination
+        t.pvXvdaFile = "/mnt/a/resumed";
+        t.pvXvdaMd5 = resumed.get(0).substring(0, 32);
         Net.ping(after, pingTarget, 5, 0); // netfront -> netback (a new vif) -> switch -> pc's RTL8139
     }
 }

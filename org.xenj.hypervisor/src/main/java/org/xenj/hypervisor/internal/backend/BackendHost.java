@@ -41,6 +41,8 @@ public final class BackendHost implements BackendHotplug {
         final Set<Backend> failed = new HashSet<>();
         /** kind -> the state a leaving backend handed over, until a backend of the kind takes it. */
         final Map<String, HandOver> handOvers = new HashMap<>();
+        /** Released for a migration: no backend attaches until {@link #reattachAfterMigration}. */
+        boolean released;
 
         Served(DomainConfig config, Set<String> kinds) {
             this.config = config;
@@ -192,6 +194,69 @@ public final class BackendHost implements BackendHotplug {
         }
     }
 
+    /**
+     * A PVHVM domain leaves by live migration (it is suspended: its frontends wait, nothing is in
+     * flight): each backend quiesces, gives its state record and detaches, closing what it holds
+     * (disk images: one writer per image, and the destination opens the same ones), and none
+     * attaches again until {@link #reattachAfterMigration}. Returns kind → state record (empty
+     * array: the backend kept none, it starts afresh if re-attached).
+     */
+    public Map<String, byte[]> releaseForMigration(int domid) {
+        List<BackendSession> leaving;
+        synchronized (this) {
+            Served s = domains.get(domid);
+            if (s == null) {
+                return Map.of();
+            }
+            s.released = true;
+            leaving = new ArrayList<>(s.sessions.values());
+            s.sessions.clear();
+        }
+        // all at once: each may wait for its images to be written back and closed (the guest is paused meanwhile)
+        Map<String, java.util.concurrent.CompletableFuture<byte[]>> running = new LinkedHashMap<>();
+        for (BackendSession x : leaving) {
+            running.put(x.kind(), java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                long t0 = System.nanoTime();
+                byte[] state = x.saveState();
+                x.detach("released for a live migration");
+                dmesg.accept(String.format("backend %s for d%d: released for a live migration in %.1f ms (%s)", x.kind(), domid,
+                        (System.nanoTime() - t0) / 1e6, state == null ? "no state record" : "state " + state.length + " bytes"));
+                return state == null ? new byte[0] : state;
+            }, runnable -> {
+                Thread t = new Thread(runnable, "xenj-release-" + x.kind() + "-d" + domid);
+                t.setDaemon(true);
+                t.start();
+            }));
+        }
+        Map<String, byte[]> states = new LinkedHashMap<>();
+        running.forEach((kind, f) -> states.put(kind, f.join()));
+        return states;
+    }
+
+    /**
+     * The migration failed: the backends released by {@link #releaseForMigration} attach again,
+     * each from its state record as in a hand-over (the frontend, whose suspend is cancelled, keeps
+     * its rings and sees no reconnect).
+     */
+    public synchronized void reattachAfterMigration(int domid, Map<String, byte[]> states) {
+        Served s = domains.get(domid);
+        if (s == null) {
+            return;
+        }
+        s.released = false;
+        long t0 = System.nanoTime();
+        states.forEach((kind, state) -> {
+            if (state != null && state.length > 0) {
+                s.handOvers.put(kind, new HandOver(state, t0, "the migration that failed"));
+            }
+        });
+        for (String kind : s.kinds) {
+            if (!s.sessions.containsKey(kind)) {
+                attach(domid, s, kind);
+            }
+        }
+    }
+
     /** Detaches everything (the hypervisor stops). */
     public void close() {
         List<Integer> ids;
@@ -202,6 +267,9 @@ public final class BackendHost implements BackendHotplug {
     }
 
     private boolean attach(int domid, Served s, String kind) {
+        if (s.released) {
+            return false;
+        }
         List<Backend> list = byKind.getOrDefault(kind, List.of());
         for (int i = list.size() - 1; i >= 0; i--) {
             Backend b = list.get(i);

@@ -155,8 +155,8 @@ final class HvmGuest implements Guest {
     public String saveRefusal() {
         String engaged = xenAbiInUse(platform.xenAbi());
         return engaged == null ? null : "the guest uses Xen's PV interfaces (" + engaged
-                + "): PVHVM guests are saved and restored through Xen's suspend protocol (xen:save, xen:restore);"
-                + " live migration of them is not done yet";
+                + "): PVHVM guests are saved, restored and live-migrated through Xen's suspend protocol (xen:save, xen:restore,"
+                + " xen:migrate)";
     }
 
     @Override
@@ -168,6 +168,12 @@ final class HvmGuest implements Guest {
     public boolean suspendedThroughXen() {
         org.xenj.hypervisor.internal.hypercall.HvmXenAbi abi = platform.xenAbi();
         return abi != null && abi.domain().suspendVcpu >= 0;
+    }
+
+    @Override
+    public java.util.BitSet xenFrameGfns() {
+        org.xenj.hypervisor.internal.hypercall.HvmXenAbi abi = platform.xenAbi();
+        return abi == null ? new java.util.BitSet() : PvhvmSuspendFacts.xenFrames(abi);
     }
 
     @Override

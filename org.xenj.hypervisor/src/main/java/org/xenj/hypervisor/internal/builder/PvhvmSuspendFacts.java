@@ -23,16 +23,25 @@ final class PvhvmSuspendFacts {
     static PvhvmSuspendState of(HvmXenAbi abi) {
         XenDomain d = abi.domain();
         List<Integer> xen = new ArrayList<>();
+        java.util.BitSet set = xenFrames(abi);
+        set.stream().forEach(xen::add);
+        return new PvhvmSuspendState(d.suspendVcpu, abi.hypercallPageGpa(), d.storePort, d.consolePort,
+                d.hvmParams[XenAbi.HVM_PARAM_STORE_PFN], d.hvmParams[XenAbi.HVM_PARAM_CONSOLE_PFN],
+                xen.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /** The guest frames whose machine frames are Xen's own (shared_info, grant frames, rings). */
+    static java.util.BitSet xenFrames(HvmXenAbi abi) {
+        XenDomain d = abi.domain();
+        java.util.BitSet xen = new java.util.BitSet();
         long limit = d.memory.gfnLimit();
         for (long g = 0; g < limit; g++) {
             int mfn = d.memory.mfn(g);
             if (mfn >= 0 && d.isSpecialFrame(mfn)) {
-                xen.add((int) g);
+                xen.set((int) g);
             }
         }
-        return new PvhvmSuspendState(d.suspendVcpu, abi.hypercallPageGpa(), d.storePort, d.consolePort,
-                d.hvmParams[XenAbi.HVM_PARAM_STORE_PFN], d.hvmParams[XenAbi.HVM_PARAM_CONSOLE_PFN],
-                xen.stream().mapToInt(Integer::intValue).toArray());
+        return xen;
     }
 
     static void checkFits(HvmXenAbi abi, PvhvmSuspendState s) {

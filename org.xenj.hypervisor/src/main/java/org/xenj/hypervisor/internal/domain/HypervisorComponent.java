@@ -288,6 +288,12 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
     }
 
     @Override
+    public org.xenj.hypervisor.api.MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis,
+            int maxRounds, java.util.function.Consumer<org.xenj.hypervisor.api.MigrationInfo.Progress> progress) {
+        return core().migrate(domid, host, port, live, downtimeMillis, maxRounds, progress);
+    }
+
+    @Override
     public void clearDmesg() {
         core().clearDmesg();
     }

@@ -604,13 +604,17 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
 
     @Override
     public org.xenj.hypervisor.api.MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis, int maxRounds) {
-        DomainImpl d;
+        return migrate(domid, host, port, live, downtimeMillis, maxRounds, null);
+    }
+    @Override
+    public org.xenj.hypervisor.api.MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis, int maxRounds,
+            java.util.function.Consumer<org.xenj.hypervisor.api.MigrationInfo.Progress> progress) {
+        DomainImpl d = liveGuest(domid);
         synchronized (this) {
-            checkOpen();
-            d = requireGuest(domid);
             requireLive(d, "migrated");
         }
-        return d.exclusively("a migration", () -> migration.migrate(d, host, port, live, Math.max(1, downtimeMillis), Math.max(1, maxRounds)));
+        return d.exclusively("a migration", () -> migration.migrate(d, host, port, live, Math.max(1, downtimeMillis), Math.max(1, maxRounds),
+                progress));
     }
 
     // ------------------------------------------------------------------ shutdown

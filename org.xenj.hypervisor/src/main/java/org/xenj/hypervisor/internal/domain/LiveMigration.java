@@ -91,7 +91,8 @@ final class LiveMigration {
 
     // ------------------------------------------------------------------ source
 
-    MigrationInfo migrate(DomainImpl d, String host, int port, boolean live, long downtimeMillis, int maxRounds) {
+    MigrationInfo migrate(DomainImpl d, String host, int port, boolean live, long downtimeMillis, int maxRounds,
+            java.util.function.Consumer<MigrationInfo.Progress> progress) {
         if (host == null || host.isBlank() || port <= 0 || port > 65535) {
             throw new HypervisorException("migrate to where? give host[:port]");
         }
@@ -105,7 +106,9 @@ final class LiveMigration {
         if (d.config.type() != DomainType.HVM || d.guest == null) {
             throw new HypervisorException("cannot migrate " + who + ": xenj migrates built HVM domains only so far");
         }
-        String refusal = d.guest.saveRefusal();
+        // a PVHVM guest moves the Xen way: pre-copy while it runs, then it suspends itself at the stop
+        boolean pvhvm = d.guest.usesXenAbi();
+        String refusal = pvhvm ? PvhvmMigration.refusal(d) : d.guest.saveRefusal();
         if (refusal != null) {
             throw new HypervisorException("cannot migrate " + who + ": " + refusal);
         }
@@ -115,13 +118,16 @@ final class LiveMigration {
         boolean wasPaused = d.userPaused;
         boolean paused = false, renamed = false, goSent = false;
         Map<String, byte[]> devices = null;
+        PvhvmMigration pv = pvhvm ? new PvhvmMigration(core, d, p -> report(progress, p)) : null;
         List<MigrationInfo.Round> rounds = new ArrayList<>();
         try (MigrationChannel ch = MigrationChannel.connect(host, port, key, 10_000)) {
             MigrationStream.Out out = ch.out;
-            SaveStream.PageSource src = SaveRestore.pages(mem);
+            // Xen's own frames in a PVHVM guest's physmap stay out of every round, as out of a save
+            java.util.BitSet xenFrames = pv != null ? pv.xenFrames() : new java.util.BitSet();
+            SaveStream.PageSource src = SaveRestore.pages(mem, xenFrames);
             mem.startLogDirty();
             flush(mem);
-            out.header(header(d), d.config);
+            out.header(header(d, xenFrames.cardinality()), d.config);
             // round 1: everything; later rounds: what was dirtied during the previous one
             BitSet send = null;
             long prevDirty = Long.MAX_VALUE;
@@ -142,15 +148,21 @@ final class LiveMigration {
                 bytesPerNano = Math.max(bytesPerNano, (out.bytes() - b0) / (double) Math.max(nanos, 1));
                 long fits = Math.max(SMALL_SET, (long) (bytesPerNano * downtimeMillis * 1e6 / MachineMemory.PAGE_SIZE));
                 int n = dirty.cardinality();
-                core.log(String.format("d%d (%s) → %s: round %d sent %d pages in %.1f ms, %d dirtied", d.id, name, where, round,
-                        sent[0] + sent[1], nanos / 1e6, n));
+                double mbps = bytesPerNano * 1e3, expect = n * (double) MachineMemory.PAGE_SIZE / Math.max(bytesPerNano, 1e-9) / 1e6;
+                core.log(String.format("d%d (%s) → %s: round %d sent %d pages in %.1f ms, %d dirtied; %.1f MB/s, a stop now: %.1f ms",
+                        d.id, name, where, round, sent[0] + sent[1], nanos / 1e6, n, mbps, expect));
+                report(progress, new MigrationInfo.Progress("round", round, out.pagesSent(), n, mbps, expect));
                 send = dirty;
                 if (!live || n <= fits || round > 1 && n >= prevDirty || round >= maxRounds) {
                     break;
                 }
                 prevDirty = n;
             }
-            // stop and copy
+            // stop and copy; a PVHVM guest first suspends itself (its frontends wait, its vCPU sits in the hypercall)
+            long tSuspend = System.nanoTime();
+            if (pv != null) {
+                pv.suspend(out.pagesSent(), bytesPerNano);
+            }
             synchronized (core) {
                 d.userPaused = true;
                 core.applyActive(d);
@@ -163,13 +175,19 @@ final class LiveMigration {
             long tQuiet = System.nanoTime();
             long guestNanos = d.clock.guestNanos();
             MachineImage m = d.guest.saveMachine();
+            if (pv != null) {
+                pv.releaseBackends(m); // the destination opens the same disk images: one writer per image
+            }
             devices = d.guest.detachDevicesForMigration(); // no more DMA from here; images closed
+            long tDetached = System.nanoTime();
             m = new MachineImage(m.vcpus(), m.platform(), m.pciHeaders(), devices, m.backends(), m.evtchn(), m.gnttab(),
-                    SaveRestore.xenstoreOf(core, d.id));
+                    SaveRestore.xenstoreOf(core, d.id), m.pvhvm());
             BitSet last = mem.takeDirty();
             last.or(send);
             out.stop(guestNanos);
             long[] fin = out.pages(last, src);
+            report(progress, new MigrationInfo.Progress("stopped", rounds.size(), out.pagesSent(), last.cardinality(),
+                    bytesPerNano * 1e3, (System.nanoTime() - tPause) / 1e6));
             out.state(m);
             out.end();
             long tSent = System.nanoTime();
@@ -193,12 +211,17 @@ final class LiveMigration {
             long bytes = out.bytes();
             core.destroy(d.id);
             long total = System.nanoTime() - t0;
+            // a PVHVM guest is out of service from its suspend request on (it freezes its tasks then)
+            long down = tResumed - (pv != null ? tSuspend : tPause);
             core.log(String.format("d%d (%s) migrated to %s as d%d: %d rounds, %d pages + %d last, %d bytes, downtime %.1f ms"
-                    + " (stop %.1f, state and last pages %.1f, destination loads %.1f, resume %.1f), total %.1f ms",
+                    + " (%sstop %.1f, state and last pages %.1f%s, destination loads %.1f, resume %.1f), total %.1f ms, %.1f MB/s",
                     d.id, name, where, held.domid(), rounds.size(), pagesSent - fin[0] - fin[1], fin[0] + fin[1], bytes,
-                    (tResumed - tPause) / 1e6, (tQuiet - tPause) / 1e6, (tSent - tQuiet) / 1e6, (tHeld - tSent) / 1e6,
-                    (tResumed - tHeld) / 1e6, total / 1e6));
-            return new MigrationInfo(where, held.domid(), rounds, fin[0] + fin[1], pagesSent, bytes, tResumed - tPause, total);
+                    down / 1e6, pv != null ? String.format("PVHVM suspend %.1f, ", (tPause - tSuspend) / 1e6) : "",
+                    (tQuiet - tPause) / 1e6, (tSent - tQuiet) / 1e6, pv != null ? String.format(" (backends released %.1f, state and"
+                            + " devices %.1f)", pv.releaseNanos() / 1e6, (tDetached - tQuiet - pv.releaseNanos()) / 1e6) : "", (tHeld - tSent) / 1e6,
+                    (tResumed - tHeld) / 1e6, total / 1e6, bytes * 1e3 / Math.max(total, 1)));
+            report(progress, new MigrationInfo.Progress("done", rounds.size(), pagesSent, 0, bytesPerNano * 1e3, down / 1e6));
+            return new MigrationInfo(where, held.domid(), rounds, fin[0] + fin[1], pagesSent, bytes, down, total);
         } catch (IOException | SaveFormatException | MigrationAuth.AuthException | RuntimeException e) {
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
             mem.stopLogDirty();
@@ -218,6 +241,9 @@ final class LiveMigration {
                     core.log("d" + d.id + ": re-attaching devices after a failed migration failed: " + ex.getMessage());
                 }
             }
+            if (pv != null) {
+                pv.reattachBackends();
+            }
             if (renamed) {
                 core.rename(d, name);
             }
@@ -226,6 +252,9 @@ final class LiveMigration {
                     d.userPaused = wasPaused;
                     core.applyActive(d);
                 }
+            }
+            if (pv != null) {
+                pv.cancel(why); // its suspend hypercall returns 1: it goes on here with what it had
             }
             core.log("d" + d.id + " (" + name + ") migration to " + where + " failed: " + why + "; it runs on here");
             throw new HypervisorException("cannot migrate " + who + " to " + where + ": " + why + "; it runs on here", e);
@@ -238,10 +267,21 @@ final class LiveMigration {
         }
     }
 
-    private SaveHeader header(DomainImpl d) {
+    private SaveHeader header(DomainImpl d, int leftOut) {
         return new SaveHeader(HypervisorCore.VERSION, core.info().hostname(), MachineMemory.PAGE_SIZE, d.config.type().name(),
                 d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), d.clock.guestNanos(),
-                d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), d.memory.populatedFrames());
+                d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), d.memory.populatedFrames() - leftOut);
+    }
+
+    /** Tells the caller's progress listener; its exceptions are logged, never fail the migration. */
+    private void report(java.util.function.Consumer<MigrationInfo.Progress> progress, MigrationInfo.Progress p) {
+        if (progress != null) {
+            try {
+                progress.accept(p);
+            } catch (RuntimeException e) {
+                core.log("migration progress listener failed: " + e);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ destination
@@ -252,6 +292,10 @@ final class LiveMigration {
         try {
             MachineImage image = MigrationStream.receive(in, inc);
             long tEnd = System.nanoTime();
+            if (image.pvhvm() == null && inc.d.memory.populatedFrames() != inc.pages0) {
+                throw new SaveFormatException("the domain here has " + inc.d.memory.populatedFrames() + " frames, the source "
+                        + inc.pages0 + " (memory layout differs)");
+            }
             inc.d.guest.restoreMachine(image);
             long tRestored = System.nanoTime();
             java.util.function.Consumer<DomainImpl> hook = arrivedHook;
@@ -312,6 +356,7 @@ final class LiveMigration {
         int rounds;
         long pages;
         long tStop;
+        long pages0;
         boolean resumed;
 
         Incoming(long handshakeNanos) {
@@ -336,7 +381,9 @@ final class LiveMigration {
             if (d.guest == null) {
                 throw new HypervisorException("a plugin it needs is missing (" + Admission.missingPlugin(d.config, core.plugins()) + ")");
             }
-            if (d.memory.populatedFrames() != h.pages()) {
+            // a PVHVM source leaves Xen's frames out (at most 128; the PVHVM_SUSPEND record at the end says which)
+            pages0 = h.pages();
+            if (Math.abs(d.memory.populatedFrames() - h.pages()) > org.xenj.hypervisor.internal.save.PvhvmSuspendState.MAX_XEN_FRAMES) {
                 throw new SaveFormatException("the domain here has " + d.memory.populatedFrames() + " frames, the source "
                         + h.pages() + " (memory layout differs)");
             }

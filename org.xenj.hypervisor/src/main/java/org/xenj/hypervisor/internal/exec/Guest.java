@@ -68,6 +68,15 @@ public interface Guest {
         return false;
     }
 
+    /**
+     * The guest frames that hold Xen's own frames in its physmap now (shared_info, grant frames,
+     * the xenstore and console rings): a PVHVM live migration leaves them out of every round, as a
+     * save does (the destination has its own). Empty for a guest without Xen's ABI.
+     */
+    default java.util.BitSet xenFrameGfns() {
+        return new java.util.BitSet();
+    }
+
     /** Ends a suspend: the hypercall returns {@code result} (1: cancelled, the same domain goes on). */
     default void resumeFromSuspend(int result) {
         throw new IllegalStateException("this kind of guest has no suspend hypercall");

@@ -139,6 +139,11 @@ public final class MigrationStream {
             return w.bytes();
         }
 
+        /** Pages sent so far, with repeats across rounds. */
+        public long pagesSent() {
+            return pagesSent;
+        }
+
         public void header(SaveHeader h, DomainConfig config) throws IOException {
             w.write(RecordType.HEADER, h.toBytes());
             w.write(RecordType.DOMAIN_CONFIG, ConfigRecord.toBytes(config));
@@ -264,6 +269,8 @@ public final class MigrationStream {
         EventChannelsState evtchn = null;
         GrantTableState gnttab = null;
         Map<String, byte[]> xenstore = null;
+        PvhvmSuspendState pvhvm = null;
+        BitSet received = new BitSet();
         List<Integer> seen = new ArrayList<>();
         while (true) {
             RecordStream.Record rec = next(r);
@@ -271,7 +278,8 @@ public final class MigrationStream {
                     .replace("type 33 (reserved for live migration)", "STOP") + " record " + (r.index() - 1);
             int t = rec.type();
             boolean page = t == RecordType.PAGE_BATCH.number() || t == RecordType.ZERO_PAGES.number();
-            boolean stateRec = t >= RecordType.VCPU.number() && t <= RecordType.XENSTORE.number();
+            boolean stateRec = t >= RecordType.VCPU.number() && t <= RecordType.XENSTORE.number()
+                    || t == RecordType.PVHVM_SUSPEND.number();
             if (page && seen.size() > 0) {
                 throw new SaveFormatException(what + " comes after the state records");
             }
@@ -287,7 +295,7 @@ public final class MigrationStream {
             }
             try {
                 if (page) {
-                    pages += loadPages(rec.payload(), t == RecordType.PAGE_BATCH.number(), sink, what);
+                    pages += loadPages(rec.payload(), t == RecordType.PAGE_BATCH.number(), sink, what, received);
                 } else if (t == ROUND_END) {
                     Payload.In p = new Payload.In(rec.payload(), what);
                     int round = p.i32();
@@ -338,6 +346,16 @@ public final class MigrationStream {
                     gnttab = GrantTableState.fromBytes(rec.payload());
                 } else if (t == RecordType.XENSTORE.number()) {
                     xenstore = SaveStream.xenstore(rec.payload(), what);
+                } else if (t == RecordType.PVHVM_SUSPEND.number()) {
+                    pvhvm = PvhvmSuspendState.fromBytes(rec.payload());
+                    if (pvhvm.suspendVcpu() >= cpus.length) {
+                        throw new SaveFormatException(what + " names vCPU " + pvhvm.suspendVcpu() + " (the domain has " + cpus.length + ")");
+                    }
+                    for (int g : pvhvm.xenFrameGfns()) {
+                        if (received.get(g)) {
+                            throw new SaveFormatException(what + " is damaged (frame " + g + " is both Xen's and in the page records)");
+                        }
+                    }
                 } else if (t == RecordType.END.number()) {
                     Payload.In p = new Payload.In(rec.payload(), what);
                     int before = p.i32();
@@ -356,7 +374,7 @@ public final class MigrationStream {
                         throw new SaveFormatException("the migration stream lacks its " + (platform == null ? "PLATFORM"
                                 : pci == null ? "PCI_HEADERS" : "XENSTORE") + " record");
                     }
-                    return new MachineImage(List.of(cpus), platform, pci, models, backends, evtchn, gnttab, xenstore);
+                    return new MachineImage(List.of(cpus), platform, pci, models, backends, evtchn, gnttab, xenstore, pvhvm);
                 } else {
                     throw new SaveFormatException(what + " is not expected in a migration stream");
                 }
@@ -376,7 +394,8 @@ public final class MigrationStream {
 
     private static final byte[] ZERO = new byte[SaveStream.PAGE];
 
-    private static int loadPages(byte[] p, boolean data, SaveStream.PageSink sink, String what) throws SaveFormatException {
+    private static int loadPages(byte[] p, boolean data, SaveStream.PageSink sink, String what, BitSet received)
+            throws SaveFormatException {
         if (p.length < 4) {
             throw new SaveFormatException(what + " is damaged (too short)");
         }
@@ -394,6 +413,7 @@ public final class MigrationStream {
         for (int i = 0; i < n; i++) {
             long gfn = RecordStream.getInt(p, 4 + 4 * i) & 0xffffffffL;
             sink.write(gfn, data ? p : ZERO, data ? 4 + 4 * n + i * SaveStream.PAGE : 0);
+            received.set((int) gfn);
         }
         return n;
     }

@@ -26,7 +26,7 @@ public record PvhvmSuspendState(int suspendVcpu, long hypercallPageGpa, int stor
     static final int MAGIC = 0x584a5053;
     static final int VERSION = 1;
     /** More Xen frames than a domain can hold (shared_info + 64 grant frames + 2 rings) is damage. */
-    static final int MAX_XEN_FRAMES = 128;
+    public static final int MAX_XEN_FRAMES = 128;
     /** 2-level event channels: ports 1..4095. */
     static final int MAX_PORT = 4095;
 

@@ -54,13 +54,27 @@ public class MigrateCommand extends XenCommand {
             h = h.substring(0, colon);
         }
         Domain d = domain(domain);
-        MigrationInfo info = hypervisor.migrate(d.id(), h, port, !nonLive, downtimeMillis, rounds);
-        for (int i = 0; i < info.rounds().size(); i++) {
-            MigrationInfo.Round r = info.rounds().get(i);
-            out().printf("  round %d: %d pages sent, %d dirtied, %.1f ms%n", i + 1, r.pagesSent(), r.dirtyPages(), r.nanos() / 1e6);
-        }
+        // progress as it runs: each round, then the steps of the stop (a PVHVM guest suspends itself first)
+        MigrationInfo info = hypervisor.migrate(d.id(), h, port, !nonLive, downtimeMillis, rounds, p -> {
+            out().println(progressLine(p));
+            out().flush();
+        });
         out().printf("Migrated domain %s (id %d) to %s (id %d there): %d pages sent (%d in the pause), %.1f MB, downtime %.1f ms,"
                 + " total %.1f ms%n", d.name(), d.id(), info.destination(), info.remoteDomid(), info.pagesSent(), info.finalPages(),
                 info.bytes() / 1e6, info.downtimeNanos() / 1e6, info.totalNanos() / 1e6);
+    }
+
+    static String progressLine(MigrationInfo.Progress p) {
+        return switch (p.phase()) {
+            case "round" -> String.format("  round %d: %d pages sent so far, %d dirtied meanwhile, %.1f MB/s, expected downtime %.1f ms",
+                    p.round(), p.pagesSent(), p.dirtyPages(), p.mbPerSecond(), p.expectedDowntimeMillis());
+            case "suspending" -> "  stop: asking the guest to suspend itself (control/shutdown = suspend)";
+            case "suspended" -> String.format("  stop: the guest suspended itself in %.1f ms", p.expectedDowntimeMillis());
+            case "stopped" -> String.format("  stop: paused, last %d pages and the state sent (%.1f ms so far)", p.dirtyPages(),
+                    p.expectedDowntimeMillis());
+            case "done" -> String.format("  resumed at the destination: %d pages sent, downtime %.1f ms", p.pagesSent(),
+                    p.expectedDowntimeMillis());
+            default -> "  " + p;
+        };
     }
 }

@@ -257,8 +257,12 @@ class CommandsTest {
         m.domain = "w1";
         m.host = "localhost";
         assertEquals("""
-                  round 1: 4096 pages sent, 300 dirtied, 40.0 ms
-                  round 2: 300 pages sent, 20 dirtied, 5.0 ms
+                  round 1: 4096 pages sent so far, 300 dirtied meanwhile, 81.9 MB/s, expected downtime 15.0 ms
+                  round 2: 4396 pages sent so far, 20 dirtied meanwhile, 81.9 MB/s, expected downtime 1.0 ms
+                  stop: asking the guest to suspend itself (control/shutdown = suspend)
+                  stop: the guest suspended itself in 12.5 ms
+                  stop: paused, last 20 pages and the state sent (30.3 ms so far)
+                  resumed at the destination: 4416 pages sent, downtime 61.5 ms
                 Migrated domain w1 (id 1) to localhost:8002 (id 7 there): 4416 pages sent (20 in the pause), 2.5 MB, downtime 61.5 ms, total 120.0 ms
                 """, exec(m));
         assertEquals(List.of("migrate 1 localhost 8002 true 100 30"), hv.calls);

@@ -159,9 +159,16 @@ class StubHypervisor implements Hypervisor {
     }
 
     @Override
-    public org.xenj.hypervisor.api.MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis, int maxRounds) {
+    public org.xenj.hypervisor.api.MigrationInfo migrate(int domid, String host, int port, boolean live, long downtimeMillis, int maxRounds,
+            java.util.function.Consumer<org.xenj.hypervisor.api.MigrationInfo.Progress> progress) {
         calls.add("migrate " + domid + " " + host + " " + port + " " + live + " " + downtimeMillis + " " + maxRounds);
         domains.remove(domid);
+        progress.accept(new org.xenj.hypervisor.api.MigrationInfo.Progress("round", 1, 4096, 300, 81.9, 15.0));
+        progress.accept(new org.xenj.hypervisor.api.MigrationInfo.Progress("round", 2, 4396, 20, 81.9, 1.0));
+        progress.accept(new org.xenj.hypervisor.api.MigrationInfo.Progress("suspending", 0, 4396, 0, 81.9, 0));
+        progress.accept(new org.xenj.hypervisor.api.MigrationInfo.Progress("suspended", 0, 4396, 0, 81.9, 12.5));
+        progress.accept(new org.xenj.hypervisor.api.MigrationInfo.Progress("stopped", 2, 4416, 20, 81.9, 30.25));
+        progress.accept(new org.xenj.hypervisor.api.MigrationInfo.Progress("done", 2, 4416, 0, 81.9, 61.5));
         return new org.xenj.hypervisor.api.MigrationInfo(host + ":" + port, 7, List.of(new org.xenj.hypervisor.api.MigrationInfo.Round(4096, 300,
                 40_000_000L), new org.xenj.hypervisor.api.MigrationInfo.Round(300, 20, 5_000_000L)), 20, 4416, 2_500_000, 61_500_000L,
                 120_000_000L);
