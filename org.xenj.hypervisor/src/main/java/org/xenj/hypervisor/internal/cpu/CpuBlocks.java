@@ -93,7 +93,7 @@ abstract class CpuBlocks extends CpuExec0F {
 
     CpuBlocks(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
-        memory.attachVcpu(); // while it is the only one, no other CPU stores into this memory (see newEpoch)
+        vcpuIndex = memory.attachVcpu() - 1; // while it is the only one, no other CPU stores into this memory (see newEpoch)
         JitOptions options = JitOptions.fromSystemProperties();
         jit = ENABLED && options.enabled() ? new CpuJit((Cpu) this, options, SLOTS) : null;
     }
@@ -153,6 +153,13 @@ abstract class CpuBlocks extends CpuExec0F {
      * hits, slices ending at every STI, POPF and IRET).
      */
     final void newEpoch() {
+        boolean shared = memory.vcpusAttached() > 1;
+        if (shared != smp) {
+            smp = shared; // another vCPU was built over this memory: ordered accesses from now on
+            if (jit != null) {
+                jit.dropAll(); // blocks translated for one vCPU use plain accesses
+            }
+        }
         long writes = machine.ramWrites();
         slices++;
         if (writes != seenRamWrites || memory.vcpusAttached() != 1 || ++quietSlices >= QUIET_SLICES) {
@@ -372,6 +379,7 @@ abstract class CpuBlocks extends CpuExec0F {
     /** Code outside RAM (or the cache off): decode every time. */
     private void runUncached() {
         execute(decode());
+        orderPoint();
         sliceDone++;
     }
 
@@ -460,6 +468,7 @@ abstract class CpuBlocks extends CpuExec0F {
             int next = start + ((w0 >>> 24) & 15); // EIP is not truncated in 16-bit code (see fetchEip)
             eip = next;
             execute(op);
+            orderPoint();
             sliceDone++;
             p += STRIDE;
             if (p == end || eip != next || stopBlock || blockBreak || sliceDone >= max) {
@@ -579,6 +588,7 @@ abstract class CpuBlocks extends CpuExec0F {
                 }
                 int next = eip;
                 execute(o);
+                orderPoint();
                 sliceDone++;
                 if (!keep || n == MAX_INSNS || len + 15 > MAX_BYTES || eip != next || stopBlock || blockBreak
                         || sliceDone >= max) {

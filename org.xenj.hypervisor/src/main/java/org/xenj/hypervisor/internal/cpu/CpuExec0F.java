@@ -238,17 +238,17 @@ abstract class CpuExec0F extends CpuSimdFloat {
         int lin = linW(eaSeg, off, size);
         checkWritable(lin, size);
         if (lock) {
-            lockRmw(lin, size); // LOCK BTS/BTR/BTC: atomic with the hypervisor's updates (event channel bits)
-        }
-        try {
-            int v = readLin(bits, lin);
+            // LOCK BTS/BTR/BTC: a compare-and-set of the word (see CpuMmu.lockedRead), again if it changed
+            int v;
+            do {
+                v = (int) lockedRead(lin, size);
+            } while (!lockedWrite((kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b)) & 0xffffffffL));
             setArith((eflags() & ~CF) | ((v >>> b) & 1));
-            writeLin(bits, lin, kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b));
-        } finally {
-            if (lock) {
-                unlockRmw();
-            }
+            return;
         }
+        int v = readLin(bits, lin);
+        setArith((eflags() & ~CF) | ((v >>> b) & 1));
+        writeLin(bits, lin, kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b));
     }
 
     private void bitScan(boolean reverse) {
@@ -266,22 +266,27 @@ abstract class CpuExec0F extends CpuSimdFloat {
     }
 
     private void cmpxchg(int bits) {
-        int dst = readRmw(bits);
-        int acc = getReg(bits, EAX);
+        int dst, acc;
+        boolean equal;
+        do {
+            dst = readRmw(bits);
+            acc = getReg(bits, EAX);
+            equal = ((acc ^ dst) << (32 - bits)) == 0;
+            // the failing form writes the old value back: locked, that checks it is still there
+        } while (!writeRmw(bits, equal ? getReg(bits, reg) : dst));
         alu(OP_CMP, bits, acc, dst);
-        if (((acc ^ dst) << (32 - bits)) == 0) {
-            writeRmw(bits, getReg(bits, reg));
-        } else {
-            writeRmw(bits, dst);
+        if (!equal) {
             setReg(bits, EAX, dst);
         }
     }
 
     private void xadd(int bits) {
-        int dst = readRmw(bits);
-        int src = getReg(bits, reg);
-        int sum = alu(OP_ADD, bits, dst, src);
-        writeRmw(bits, sum);
+        int dst, src, sum;
+        do {
+            dst = readRmw(bits);
+            src = getReg(bits, reg);
+            sum = alu(OP_ADD, bits, dst, src);
+        } while (!writeRmw(bits, sum));
         // when the destination is the same register the sum wins: write the source first
         if (mod == 3 && rm == reg) {
             return;
@@ -298,27 +303,29 @@ abstract class CpuExec0F extends CpuSimdFloat {
         }
         int lin = linW(eaSeg, eaOff, 8);
         checkWritable(lin, 8);
+        int lo, hi;
+        boolean equal;
         if (lock) {
-            lockRmw(lin, 8);
+            long v, expect = (regs[EAX] & 0xffffffffL) | (long) regs[EDX] << 32;
+            do {
+                v = lockedRead(lin, 8);
+                equal = v == expect;
+            } while (!lockedWrite(equal ? (regs[EBX] & 0xffffffffL) | (long) regs[ECX] << 32 : v));
+            lo = (int) v;
+            hi = (int) (v >>> 32);
+        } else {
+            lo = read32(lin);
+            hi = read32(lin + 4);
+            equal = lo == regs[EAX] && hi == regs[EDX];
+            write32(lin, equal ? regs[EBX] : lo);
+            write32(lin + 4, equal ? regs[ECX] : hi);
         }
-        try {
-            int lo = read32(lin);
-            int hi = read32(lin + 4);
-            if (lo == regs[EAX] && hi == regs[EDX]) {
-                write32(lin, regs[EBX]);
-                write32(lin + 4, regs[ECX]);
-                setArith(eflags() | ZF);
-            } else {
-                write32(lin, lo);
-                write32(lin + 4, hi);
-                regs[EAX] = lo;
-                regs[EDX] = hi;
-                setArith(eflags() & ~ZF);
-            }
-        } finally {
-            if (lock) {
-                unlockRmw();
-            }
+        if (equal) {
+            setArith(eflags() | ZF);
+        } else {
+            regs[EAX] = lo;
+            regs[EDX] = hi;
+            setArith(eflags() & ~ZF);
         }
     }
 

@@ -108,7 +108,7 @@ final class CpuJit {
         CompiledBlock b = compiled[s];
         if (b == null) {
             if (++hits[s] == Math.max(threshold, 1)) {
-                engine.submit(new BlockSpec(cpu.eip, cpu.slotInsns(s), cpu.flatRead & cpu.flatWrite, cpu.stack32()), s,
+                engine.submit(new BlockSpec(cpu.eip, cpu.slotInsns(s), cpu.flatRead & cpu.flatWrite, cpu.stack32(), cpu.smp), s,
                         generation[s]);
                 if (engine.options().synchronous()) {
                     install();
@@ -178,6 +178,20 @@ final class CpuJit {
         linkIdx[k] = idx;
         linkSlot[k] = t;
         linkGen[k] = generation[t];
+    }
+
+    /**
+     * Forgets every translation (the domain got a second vCPU: blocks translated with plain guest
+     * accesses must not run any more, see {@code BlockSpec.ordered}). Compilations in flight are
+     * dropped when they arrive (their slots' generations moved on).
+     */
+    void dropAll() {
+        for (int s = 0; s < compiled.length; s++) {
+            slotReplaced(s, true);
+        }
+        if (codeCache != null) {
+            codeCache.clear();
+        }
     }
 
     /** Threshold 0: every block is translated when first seen (tests). */

@@ -302,6 +302,58 @@ abstract class CpuMmu extends CpuTlb {
         write32Slow(lin, v, userMode);
     }
 
+    // Ordered accesses: what translated blocks of a domain with several vCPUs call instead of the
+    // above (BlockSpec.ordered). x86 keeps loads in order with loads and stores, and stores with
+    // stores (TSO); the JIT compiler may move plain accesses to different addresses across each
+    // other, or hoist a load out of a spin loop. An acquire fence after each load and a release
+    // fence before each store forbid exactly that and emit no instruction on an x86-64 host (they
+    // only constrain the compiler); store-then-load reordering, which TSO allows, stays allowed.
+
+    final int readOrdered8(int lin) {
+        int v = read8(lin);
+        java.lang.invoke.VarHandle.acquireFence();
+        return v;
+    }
+
+    final int readOrdered16(int lin) {
+        int v = read16(lin);
+        java.lang.invoke.VarHandle.acquireFence();
+        return v;
+    }
+
+    final int readOrdered32(int lin) {
+        int v = read32(lin);
+        java.lang.invoke.VarHandle.acquireFence();
+        return v;
+    }
+
+    final void writeOrdered8(int lin, int v) {
+        java.lang.invoke.VarHandle.releaseFence();
+        write8(lin, v);
+    }
+
+    final void writeOrdered16(int lin, int v) {
+        java.lang.invoke.VarHandle.releaseFence();
+        write16(lin, v);
+    }
+
+    final void writeOrdered32(int lin, int v) {
+        java.lang.invoke.VarHandle.releaseFence();
+        write32(lin, v);
+    }
+
+    /**
+     * The interpreter's ordering point, after every instruction while the domain has several
+     * vCPUs: the instruction's loads stay before everything later, its stores before later stores
+     * (compiler-only fences on an x86-64 host; one field test per instruction with one vCPU).
+     */
+    final void orderPoint() {
+        if (smp) {
+            java.lang.invoke.VarHandle.acquireFence();
+            java.lang.invoke.VarHandle.releaseFence();
+        }
+    }
+
     /**
      * For the translator's lockstep check: makes {@code lin}'s page readable through the TLB (may
      * fault as a read would) and tells whether it is RAM. No device is accessed.
@@ -314,44 +366,172 @@ abstract class CpuMmu extends CpuTlb {
         return !mmioHit(lin, false, userMode) && fill(lin, false, userMode) >= 0;
     }
 
-    /** Makes sure a write of {@code size} bytes at {@code lin} cannot fault (read-modify-write, multi-part stores). */
-    /** The stripe held by a locked read-modify-write between its read and its write, else null. */
-    private java.util.concurrent.locks.ReentrantLock heldStripe;
+    // ------------------------------------------------------------------ locked read-modify-writes
 
-    /**
-     * Called after {@link #checkWritable} by a LOCK-prefixed read-modify-write (or XCHG with memory):
-     * takes the machine's lock for that line of RAM, so that the hypervisor's atomic updates of
-     * guest memory (event channel bits, grant flags) cannot fall between this instruction's read
-     * and write. Only within one page of RAM (split and MMIO operands stay unlocked, as they are
-     * rare and devices serialise themselves). {@link #unlockRmw} after the write.
+    /*
+     * A locked instruction (LOCK prefix, or XCHG with memory) reads its operand with lockedRead,
+     * computes, and commits with lockedWrite, which returns false when the instruction must be
+     * computed again from a fresh read (the caller loops). Within one page of RAM whose write tag
+     * is cached, the operand lies in an aligned int or long of the chunk (every 1-, 2- and 4-byte
+     * operand not crossing an 8-byte boundary): the read takes that word and the write is a
+     * compare-and-set of it against what was read, so a store by another vCPU (plain or locked) or
+     * by a hypervisor thread (MachineFrames' atomics) between the two makes the write fail and the
+     * instruction retry, never lose that store. Everything else (an operand crossing an 8-byte
+     * boundary or a page, MMIO, a watched code page, the PV store capture) takes the domain's
+     * split lock and goes through the ordinary accessors; with several vCPUs the CAS path respects
+     * that lock too (see lockedRead). The CAS is a full fence (LOCK CMPXCHG on the host).
      */
-    final void lockRmw(int lin, int size) {
-        // A locked instruction is a full barrier on x86: the guest's earlier plain stores (a ring's
-        // rsp_event) become visible to backend threads before its later loads (rsp_prod) happen.
-        java.lang.invoke.VarHandle.fullFence();
+    private byte[] rmwArr;
+    private int rmwIdx;
+    private long rmwWord;
+    private int rmwShift;
+    private long rmwMask;
+    /** 0: no locked access in progress; 4 or 8: CAS of that width; -1: under the split lock. */
+    private int rmwMode;
+    private int rmwLin, rmwSize;
+
+    /** Reads the operand of a locked read-modify-write ({@code size} 1, 2, 4 or 8) after {@link #checkWritable}. */
+    final long lockedRead(int lin, int size) {
         int i = (lin >>> 12) & TLB_MASK;
         int last = lin + size - 1;
-        if (tagW[i] == (last & PAGE_MASK) && ((lin ^ last) & PAGE_MASK) == 0 && heldStripe == null) {
-            java.util.concurrent.locks.ReentrantLock l = machine.atomicStripe(tOff[i] + lin);
-            l.lock();
-            heldStripe = l;
+        if (tagW[i] == (last & PAGE_MASK) && ((lin ^ last) & PAGE_MASK) == 0) {
+            byte[] a = tMem[i];
+            int idx = tOff[i] + lin;
+            long mask = size == 8 ? -1L : (1L << (size << 3)) - 1;
+            if ((idx & 3) + size <= 4) {
+                if (smp) {
+                    waitForSplitLock();
+                }
+                int w = idx & ~3;
+                long word = (int) LE32.getVolatile(a, w) & 0xffffffffL;
+                rmwArr = a;
+                rmwIdx = w;
+                rmwWord = word;
+                rmwShift = (idx & 3) << 3;
+                rmwMask = mask;
+                rmwMode = 4;
+                return (word >>> rmwShift) & mask;
+            }
+            if ((idx & 7) + size <= 8) {
+                if (smp) {
+                    waitForSplitLock();
+                }
+                int w = idx & ~7;
+                long word = (long) LE64.getVolatile(a, w);
+                rmwArr = a;
+                rmwIdx = w;
+                rmwWord = word;
+                rmwShift = (idx & 7) << 3;
+                rmwMask = mask;
+                rmwMode = 8;
+                return (word >>> rmwShift) & mask;
+            }
+        }
+        splitLock();
+        rmwLin = lin;
+        rmwSize = size;
+        if (size == 8) {
+            return (read32(lin) & 0xffffffffL) | (long) read32(lin + 4) << 32;
+        }
+        return readLinSize(lin, size) & 0xffffffffL;
+    }
+
+    /**
+     * Commits a locked read-modify-write's result: true when written (the lock is released), false
+     * when the operand changed since {@link #lockedRead} (nothing was written: compute again).
+     */
+    final boolean lockedWrite(long v) {
+        int mode = rmwMode;
+        rmwMode = 0;
+        if (mode == 4) {
+            long neu = (rmwWord & ~(rmwMask << rmwShift)) | ((v & rmwMask) << rmwShift);
+            boolean ok = LE32.compareAndSet(rmwArr, rmwIdx, (int) rmwWord, (int) neu);
+            if (smp) {
+                memory.lockedAccessGate().exit(vcpuIndex);
+            }
+            rmwArr = null;
+            return ok;
+        }
+        if (mode == 8) {
+            long neu = (rmwWord & ~(rmwMask << rmwShift)) | ((v & rmwMask) << rmwShift);
+            boolean ok = LE64.compareAndSet(rmwArr, rmwIdx, rmwWord, neu);
+            if (smp) {
+                memory.lockedAccessGate().exit(vcpuIndex);
+            }
+            rmwArr = null;
+            return ok;
+        }
+        try {
+            if (rmwSize == 8) {
+                write32(rmwLin, (int) v);
+                write32(rmwLin + 4, (int) (v >>> 32));
+            } else {
+                writeLinSize(rmwLin, rmwSize, (int) v);
+            }
+        } finally {
+            splitUnlock();
+        }
+        return true;
+    }
+
+    private int readLinSize(int lin, int size) {
+        return size == 4 ? read32(lin) : size == 2 ? read16(lin) : read8(lin);
+    }
+
+    private void writeLinSize(int lin, int size, int v) {
+        if (size == 4) {
+            write32(lin, v);
+        } else if (size == 2) {
+            write16(lin, v);
+        } else {
+            write8(lin, v);
         }
     }
 
-    /** Releases what {@link #lockRmw} took; harmless when nothing is held (also called on faults). */
+    /** This vCPU's index in its domain (order of building), for the domain's {@link org.xenj.hypervisor.internal.mem.LockedAccessGate}. */
+    int vcpuIndex;
+
+    private void waitForSplitLock() {
+        memory.lockedAccessGate().enter(vcpuIndex);
+    }
+
+    private void splitLock() {
+        memory.lockedAccessGate().lock(); // also raises splitActive and waits for the CAS-path flags of the domain's vCPUs
+        rmwMode = -1;
+        java.lang.invoke.VarHandle.fullFence(); // a locked instruction is a full barrier
+    }
+
+    private void splitUnlock() {
+        java.lang.invoke.VarHandle.fullFence();
+        memory.lockedAccessGate().unlock();
+    }
+
+    /** Releases the split lock if a fault ended a locked instruction between its read and its write. */
     final void unlockRmw() {
-        java.util.concurrent.locks.ReentrantLock l = heldStripe;
-        if (l != null) {
-            heldStripe = null;
-            l.unlock();
+        int mode = rmwMode;
+        rmwMode = 0;
+        rmwArr = null;
+        if (mode == -1) {
+            splitUnlock();
+        } else if (mode != 0 && smp) {
+            memory.lockedAccessGate().exit(vcpuIndex);
         }
-        java.lang.invoke.VarHandle.fullFence(); // the locked instruction's barrier, after its write too
     }
 
+    /** Whether this vCPU is between the read and the write of a locked instruction. */
     final boolean holdsRmw() {
-        return heldStripe != null;
+        return rmwMode != 0;
     }
 
+    /**
+     * Whether the domain has more than one vCPU (refreshed at every slice, see CpuBlocks.newEpoch):
+     * guest loads and stores then keep x86 order against the JIT compiler's reordering (acquire
+     * fences after loads, release fences before stores; no instruction on an x86 host) and locked
+     * instructions respect the split lock. With one vCPU the paths are as before.
+     */
+    boolean smp;
+
+    /** Makes sure a write of {@code size} bytes at {@code lin} cannot fault (read-modify-write, multi-part stores). */
     final void checkWritable(int lin, int size) {
         int i = (lin >>> 12) & TLB_MASK;
         if (tagW[i] != ((lin + size - 1) & PAGE_MASK)) {

@@ -73,7 +73,7 @@ public final class BlockCompiler extends BlockEmitter {
         int reg = g.reg();
         boolean mem = g.mod() != 3;
         if ((op == 0x86 || op == 0x87) && mem) {
-            return false; // XCHG with memory is locked: the interpreter makes it atomic (Cpu lockRmw)
+            return false; // XCHG with memory is locked: the interpreter makes it atomic (CpuMmu.lockedRead)
         }
         if (op < 0x40) {
             return (op & 7) <= 5;
