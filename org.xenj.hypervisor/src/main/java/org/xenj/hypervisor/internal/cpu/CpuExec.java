@@ -142,7 +142,10 @@ abstract class CpuExec extends CpuString {
                     softInt(4);
                 }
             }
-            case 0xcf -> iretInsn();
+            case 0xcf -> {
+                iretInsn();
+                serialize();
+            }
             case 0xd0 -> writeRmw(8, shift(reg, 8, readRmw(8), 1));
             case 0xd1 -> writeRmw(opBits(), shift(reg, opBits(), readRmw(opBits()), 1));
             case 0xd2 -> writeRmw(8, shift(reg, 8, readRmw(8), regs[ECX]));

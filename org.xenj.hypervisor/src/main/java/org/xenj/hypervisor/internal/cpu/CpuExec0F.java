@@ -21,7 +21,10 @@ abstract class CpuExec0F extends CpuSimdFloat {
                 requireCpl0();
                 cr0 &= ~CR0_TS;
             }
-            case 0x08, 0x09 -> requireCpl0(); // INVD, WBINVD: no caches to manage
+            case 0x08, 0x09 -> {
+                requireCpl0(); // INVD, WBINVD: no caches to manage
+                serialize();
+            }
             case 0x0b -> throw fault(UD, 0);
             case 0x0d, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f -> { } // hint NOPs
             case 0x20 -> {
@@ -35,14 +38,17 @@ abstract class CpuExec0F extends CpuSimdFloat {
             case 0x22 -> {
                 requireCpl0();
                 writeCr(reg, regs[rm]);
+                serialize();
             }
             case 0x23 -> {
                 requireCpl0();
                 writeDr(reg, regs[rm]);
+                serialize();
             }
             case 0x30 -> {
                 requireCpl0();
                 writeMsr(regs[ECX], (regs[EAX] & 0xffffffffL) | ((long) regs[EDX] << 32));
+                serialize();
             }
             case 0x31 -> rdtsc();
             case 0x32 -> {
@@ -69,7 +75,10 @@ abstract class CpuExec0F extends CpuSimdFloat {
                     writeE(8, cond(op & 15) ? 1 : 0);
             case 0xa0 -> push(segSel[FS], o32);
             case 0xa1 -> popSegment(FS);
-            case 0xa2 -> cpuid();
+            case 0xa2 -> {
+                cpuid();
+                serialize();
+            }
             case 0xa3 -> bitOp(0, regs[reg]);
             case 0xa4 -> writeRmw(opBits(), shiftDouble(true, opBits(), readRmw(opBits()), regs[reg], imm));
             case 0xa5 -> writeRmw(opBits(), shiftDouble(true, opBits(), readRmw(opBits()), regs[reg], regs[ECX]));
