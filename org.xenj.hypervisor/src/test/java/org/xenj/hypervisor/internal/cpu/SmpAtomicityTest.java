@@ -23,9 +23,11 @@ import org.xenj.hypervisor.internal.mem.MachineMemory;
  * translated mode they race translated plain loads and stores.
  *
  * <p>Concurrency cannot be forced: a test can pass on broken code when the host happens to run
- * the two threads one after the other. The iteration counts are chosen so that on this 2-core
- * host every test below failed on the code before this work whenever it could fail (the counts
- * are in DESIGN.md, section SMP, "Memory ordering"). The guests' loops are bounded in
+ * the two threads one after the other. On the code before this work (main 26a2a05, 2-core host
+ * at load ~20) the page-split counters lost increments, the XCHG spinlock hung interpreted (a
+ * release written over) and the store-buffering test hung translated (the barrier's spin-load
+ * hoisted by the JIT compiler); the message-passing and byte-store tests did not fail there
+ * (DESIGN.md, "Memory ordering of SMP guests", has the counts). The guests' loops are bounded in
  * instructions (a lost unlock hangs a spinlock: the run then ends at the bound and the test fails).
  */
 class SmpAtomicityTest {
