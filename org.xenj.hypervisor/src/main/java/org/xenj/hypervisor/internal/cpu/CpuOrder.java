@@ -73,9 +73,14 @@ abstract class CpuOrder extends CpuMmu {
      */
     final void orderPoint() {
         if (smp) {
-            java.lang.invoke.VarHandle.acquireFence();
-            java.lang.invoke.VarHandle.releaseFence();
+            orderFences();
         }
+    }
+
+    /** {@link #orderPoint}'s fences (the block replay loop tests {@link #smp} once a block). */
+    static void orderFences() {
+        java.lang.invoke.VarHandle.acquireFence();
+        java.lang.invoke.VarHandle.releaseFence();
     }
 
     // ------------------------------------------------------------------ locked read-modify-writes
