@@ -453,16 +453,21 @@ abstract class CpuDecode extends CpuAlu {
         checkWritable(lin, size);
         rmwLin = lin;
         if (lockedRmw()) {
-            rmwFlags = flags;
-            rmwLfOp = lfOp;
-            rmwLfBits = lfBits;
-            rmwLfDst = lfDst;
-            rmwLfSrc = lfSrc;
-            rmwLfRes = lfRes;
-            rmwLfCarry = lfCarry;
-            return (int) lockedRead(lin, size);
+            return readRmwLocked(lin, size);
         }
         return readLin(bits, lin);
+    }
+
+    /** Out of line, so that the plain read-modify-write stays as small (and as inlined) as before. */
+    private int readRmwLocked(int lin, int size) {
+        rmwFlags = flags;
+        rmwLfOp = lfOp;
+        rmwLfBits = lfBits;
+        rmwLfDst = lfDst;
+        rmwLfSrc = lfSrc;
+        rmwLfRes = lfRes;
+        rmwLfCarry = lfCarry;
+        return (int) lockedRead(lin, size);
     }
 
     /**
@@ -479,6 +484,10 @@ abstract class CpuDecode extends CpuAlu {
             writeLin(bits, rmwLin, v);
             return true;
         }
+        return writeRmwLocked(v);
+    }
+
+    private boolean writeRmwLocked(int v) {
         if (lockedWrite(v & 0xffffffffL)) {
             return true;
         }
