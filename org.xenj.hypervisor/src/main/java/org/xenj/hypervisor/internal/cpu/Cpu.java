@@ -83,6 +83,7 @@ public final class Cpu extends CpuBlocks {
         while (done < max && !stopBlock && (flags & TF) != 0) {
             try {
                 execute(decode());
+                orderPoint();
                 done++;
             } catch (CpuFault f) {
                 unlockRmw(); // never keep a locked read-modify-write's line locked past a fault

@@ -93,7 +93,7 @@ abstract class CpuBlocks extends CpuExec0F {
 
     CpuBlocks(DomainMemory memory, CpuEnvironment env) {
         super(memory, env);
-        memory.attachVcpu(); // while it is the only one, no other CPU stores into this memory (see newEpoch)
+        vcpuIndex = memory.attachVcpu() - 1; // while it is the only one, no other CPU stores into this memory (see newEpoch)
         JitOptions options = JitOptions.fromSystemProperties();
         jit = ENABLED && options.enabled() ? new CpuJit((Cpu) this, options, SLOTS) : null;
     }
@@ -153,6 +153,13 @@ abstract class CpuBlocks extends CpuExec0F {
      * hits, slices ending at every STI, POPF and IRET).
      */
     final void newEpoch() {
+        boolean shared = memory.vcpusAttached() > 1;
+        if (shared != smp) {
+            smp = shared; // another vCPU was built over this memory: ordered accesses from now on
+            if (jit != null) {
+                jit.dropAll(); // blocks translated for one vCPU use plain accesses
+            }
+        }
         long writes = machine.ramWrites();
         slices++;
         if (writes != seenRamWrites || memory.vcpusAttached() != 1 || ++quietSlices >= QUIET_SLICES) {
@@ -374,6 +381,7 @@ abstract class CpuBlocks extends CpuExec0F {
     /** Code outside RAM (or the cache off): decode every time. */
     private void runUncached() {
         execute(decode());
+        orderPoint();
         sliceDone++;
     }
 
@@ -429,6 +437,10 @@ abstract class CpuBlocks extends CpuExec0F {
     }
 
     final void replay(int s, int max) {
+        if (smp) {
+            replayOrdered(s, max); // several vCPUs: the same loop with an ordering point per instruction
+            return;
+        }
         int[] r = rows;
         int p = s * (MAX_INSNS * STRIDE);
         int end = p + meta[s * META + M_COUNT] * STRIDE;
@@ -480,6 +492,53 @@ abstract class CpuBlocks extends CpuExec0F {
         }
         meta[mi + M_COUNT] = n;
         meta[mi + M_LEN] = len;
+    }
+
+    /**
+     * {@link #replay} for a domain with several vCPUs: after each instruction the fences of
+     * {@code orderPoint} (kept as a copy so that the single-vCPU loop is exactly the loop it was).
+     */
+    private void replayOrdered(int s, int max) {
+        int[] r = rows;
+        int p = s * (MAX_INSNS * STRIDE);
+        int end = p + meta[s * META + M_COUNT] * STRIDE;
+        while (true) {
+            int w0 = r[p];
+            int start = eip;
+            startEip = start;
+            op = w0 & 0x1ff;
+            int m = (w0 >>> 9) & 0xff;
+            modrm = m;
+            mod = m >>> 6;
+            reg = (m >>> 3) & 7;
+            rm = m & 7;
+            o32 = (w0 & W0_O32) != 0;
+            a32 = (w0 & W0_A32) != 0;
+            lock = (w0 & W0_LOCK) != 0;
+            rep = REP_OF[(w0 >>> 22) & 3];
+            prefixSeg = ((w0 >>> 28) & 7) - 1;
+            imm = r[p + 3];
+            imm2 = r[p + 4];
+            if ((w0 & W0_EA) != 0) {
+                int w1 = r[p + 1];
+                eaBase = (w1 & 15) - 1;
+                eaIndex = ((w1 >>> 4) & 15) - 1;
+                eaScale = (w1 >>> 8) & 3;
+                eaDefSeg = (w1 >>> 10) & 7;
+                eaDisp = r[p + 2];
+                eaBaseEsp = (w0 & W0_BASE_ESP) != 0;
+                computeEa();
+            }
+            int next = start + ((w0 >>> 24) & 15); // EIP is not truncated in 16-bit code (see fetchEip)
+            eip = next;
+            execute(op);
+            orderFences();
+            sliceDone++;
+            p += STRIDE;
+            if (p == end || eip != next || stopBlock || blockBreak || sliceDone >= max) {
+                return;
+            }
+        }
     }
 
     /** The instructions of slot {@code s}'s block, for the translator. */
@@ -593,6 +652,7 @@ abstract class CpuBlocks extends CpuExec0F {
                 }
                 int next = eip;
                 execute(o);
+                orderPoint();
                 sliceDone++;
                 if (!keep || n == MAX_INSNS || len + 15 > MAX_BYTES || eip != next || stopBlock || blockBreak
                         || sliceDone >= max) {

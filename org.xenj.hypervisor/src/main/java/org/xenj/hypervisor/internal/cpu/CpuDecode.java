@@ -431,8 +431,19 @@ abstract class CpuDecode extends CpuAlu {
     }
 
     private int rmwLin;
+    /** The lazy flags as a locked instruction found them, put back when it must compute again (ADC/SBB read CF). */
+    private int rmwFlags, rmwLfOp, rmwLfBits, rmwLfDst, rmwLfSrc, rmwLfRes, rmwLfCarry;
 
-    /** Reads the r/m operand of a read-modify-write; the later {@link #writeRmw} cannot fault. */
+    /** Whether the instruction at hand is locked: LOCK-prefixed, or XCHG with memory (always locked). */
+    private boolean lockedRmw() {
+        return lock || op == 0x86 || op == 0x87;
+    }
+
+    /**
+     * Reads the r/m operand of a read-modify-write; the later {@link #writeRmw} cannot fault. A
+     * locked one reads through {@code lockedRead} (see CpuMmu): its callers loop until writeRmw
+     * returns true.
+     */
     final int readRmw(int bits) {
         if (mod == 3) {
             return getReg(bits, rm);
@@ -441,21 +452,53 @@ abstract class CpuDecode extends CpuAlu {
         int lin = linW(eaSeg, eaOff, size);
         checkWritable(lin, size);
         rmwLin = lin;
-        if (lock || op == 0x86 || op == 0x87) { // LOCK, or XCHG (always locked): atomic until writeRmw
-            lockRmw(lin, size);
+        if (lockedRmw()) {
+            return readRmwLocked(lin, size);
         }
         return readLin(bits, lin);
     }
 
-    final void writeRmw(int bits, int v) {
+    /** Out of line, so that the plain read-modify-write stays as small (and as inlined) as before. */
+    private int readRmwLocked(int lin, int size) {
+        rmwFlags = flags;
+        rmwLfOp = lfOp;
+        rmwLfBits = lfBits;
+        rmwLfDst = lfDst;
+        rmwLfSrc = lfSrc;
+        rmwLfRes = lfRes;
+        rmwLfCarry = lfCarry;
+        return (int) lockedRead(lin, size);
+    }
+
+    /**
+     * Writes the result of a read-modify-write. False only for a locked instruction whose operand
+     * another vCPU (or a hypervisor thread) changed since {@link #readRmw}: nothing was written and
+     * the flags are as the instruction found them; compute again from a new readRmw.
+     */
+    final boolean writeRmw(int bits, int v) {
         if (mod == 3) {
             setReg(bits, rm, v);
-        } else {
-            writeLin(bits, rmwLin, v);
-            if (lock || op == 0x86 || op == 0x87) {
-                unlockRmw();
-            }
+            return true;
         }
+        if (!lockedRmw()) {
+            writeLin(bits, rmwLin, v);
+            return true;
+        }
+        return writeRmwLocked(v);
+    }
+
+    private boolean writeRmwLocked(int v) {
+        if (lockedWrite(v & 0xffffffffL)) {
+            return true;
+        }
+        flags = rmwFlags;
+        lfOp = rmwLfOp;
+        lfBits = rmwLfBits;
+        lfDst = rmwLfDst;
+        lfSrc = rmwLfSrc;
+        lfRes = rmwLfRes;
+        lfCarry = rmwLfCarry;
+        return false;
     }
 
     /** Effective address offset + {@code delta}, wrapped to the address size. */

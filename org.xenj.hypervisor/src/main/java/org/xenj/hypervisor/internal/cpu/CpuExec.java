@@ -142,7 +142,10 @@ abstract class CpuExec extends CpuString {
                     softInt(4);
                 }
             }
-            case 0xcf -> iretInsn();
+            case 0xcf -> {
+                iretInsn();
+                serialize();
+            }
             case 0xd0 -> writeRmw(8, shift(reg, 8, readRmw(8), 1));
             case 0xd1 -> writeRmw(opBits(), shift(reg, opBits(), readRmw(opBits()), 1));
             case 0xd2 -> writeRmw(8, shift(reg, 8, readRmw(8), regs[ECX]));
@@ -204,7 +207,9 @@ abstract class CpuExec extends CpuString {
                 if (kind == OP_CMP) {
                     alu(OP_CMP, bits, readE(bits), getReg(bits, reg));
                 } else {
-                    writeRmw(bits, alu(kind, bits, readRmw(bits), getReg(bits, reg)));
+                    while (!writeRmw(bits, alu(kind, bits, readRmw(bits), getReg(bits, reg)))) {
+                        Thread.onSpinWait(); // a locked operand changed under us: compute again
+                    }
                 }
             }
             case 2, 3 -> {
@@ -234,7 +239,9 @@ abstract class CpuExec extends CpuString {
         if (reg == OP_CMP) {
             alu(OP_CMP, bits, readE(bits), src);
         } else {
-            writeRmw(bits, alu(reg, bits, readRmw(bits), src));
+            while (!writeRmw(bits, alu(reg, bits, readRmw(bits), src))) {
+                Thread.onSpinWait(); // a locked operand changed under us: compute again
+            }
         }
     }
 
@@ -372,8 +379,10 @@ abstract class CpuExec extends CpuString {
     }
 
     private void xchgE(int bits) {
-        int v = readRmw(bits);
-        writeRmw(bits, getReg(bits, reg));
+        int v;
+        do {
+            v = readRmw(bits);
+        } while (!writeRmw(bits, getReg(bits, reg)));
         setReg(bits, reg, v);
     }
 
@@ -551,8 +560,16 @@ abstract class CpuExec extends CpuString {
     private void group3(int bits) {
         switch (reg) {
             case 0, 1 -> alu(OP_AND, bits, readE(bits), imm);
-            case 2 -> writeRmw(bits, ~readRmw(bits));
-            case 3 -> writeRmw(bits, neg(bits, readRmw(bits)));
+            case 2 -> {
+                while (!writeRmw(bits, ~readRmw(bits))) {
+                    Thread.onSpinWait();
+                }
+            }
+            case 3 -> {
+                while (!writeRmw(bits, neg(bits, readRmw(bits)))) {
+                    Thread.onSpinWait();
+                }
+            }
             case 4 -> mul(bits, readE(bits));
             case 5 -> imul1(bits, readE(bits));
             case 6 -> div(bits, readE(bits));
@@ -562,8 +579,16 @@ abstract class CpuExec extends CpuString {
 
     private void group4() {
         switch (reg) {
-            case 0 -> writeRmw(8, inc(8, readRmw(8)));
-            case 1 -> writeRmw(8, dec(8, readRmw(8)));
+            case 0 -> {
+                while (!writeRmw(8, inc(8, readRmw(8)))) {
+                    Thread.onSpinWait();
+                }
+            }
+            case 1 -> {
+                while (!writeRmw(8, dec(8, readRmw(8)))) {
+                    Thread.onSpinWait();
+                }
+            }
             default -> throw fault(UD, 0);
         }
     }
@@ -571,8 +596,16 @@ abstract class CpuExec extends CpuString {
     private void group5() {
         int bits = opBits();
         switch (reg) {
-            case 0 -> writeRmw(bits, inc(bits, readRmw(bits)));
-            case 1 -> writeRmw(bits, dec(bits, readRmw(bits)));
+            case 0 -> {
+                while (!writeRmw(bits, inc(bits, readRmw(bits)))) {
+                    Thread.onSpinWait();
+                }
+            }
+            case 1 -> {
+                while (!writeRmw(bits, dec(bits, readRmw(bits)))) {
+                    Thread.onSpinWait();
+                }
+            }
             case 2 -> callNear(readE(bits));
             case 3, 5 -> {
                 requireMem();

@@ -21,7 +21,10 @@ abstract class CpuExec0F extends CpuSimdFloat {
                 requireCpl0();
                 cr0 &= ~CR0_TS;
             }
-            case 0x08, 0x09 -> requireCpl0(); // INVD, WBINVD: no caches to manage
+            case 0x08, 0x09 -> {
+                requireCpl0(); // INVD, WBINVD: no caches to manage
+                serialize();
+            }
             case 0x0b -> throw fault(UD, 0);
             case 0x0d, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f -> { } // hint NOPs
             case 0x20 -> {
@@ -35,14 +38,17 @@ abstract class CpuExec0F extends CpuSimdFloat {
             case 0x22 -> {
                 requireCpl0();
                 writeCr(reg, regs[rm]);
+                serialize();
             }
             case 0x23 -> {
                 requireCpl0();
                 writeDr(reg, regs[rm]);
+                serialize();
             }
             case 0x30 -> {
                 requireCpl0();
                 writeMsr(regs[ECX], (regs[EAX] & 0xffffffffL) | ((long) regs[EDX] << 32));
+                serialize();
             }
             case 0x31 -> rdtsc();
             case 0x32 -> {
@@ -69,7 +75,10 @@ abstract class CpuExec0F extends CpuSimdFloat {
                     writeE(8, cond(op & 15) ? 1 : 0);
             case 0xa0 -> push(segSel[FS], o32);
             case 0xa1 -> popSegment(FS);
-            case 0xa2 -> cpuid();
+            case 0xa2 -> {
+                cpuid();
+                serialize();
+            }
             case 0xa3 -> bitOp(0, regs[reg]);
             case 0xa4 -> writeRmw(opBits(), shiftDouble(true, opBits(), readRmw(opBits()), regs[reg], imm));
             case 0xa5 -> writeRmw(opBits(), shiftDouble(true, opBits(), readRmw(opBits()), regs[reg], regs[ECX]));
@@ -238,17 +247,17 @@ abstract class CpuExec0F extends CpuSimdFloat {
         int lin = linW(eaSeg, off, size);
         checkWritable(lin, size);
         if (lock) {
-            lockRmw(lin, size); // LOCK BTS/BTR/BTC: atomic with the hypervisor's updates (event channel bits)
-        }
-        try {
-            int v = readLin(bits, lin);
+            // LOCK BTS/BTR/BTC: a compare-and-set of the word (see CpuMmu.lockedRead), again if it changed
+            int v;
+            do {
+                v = (int) lockedRead(lin, size);
+            } while (!lockedWrite((kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b)) & 0xffffffffL));
             setArith((eflags() & ~CF) | ((v >>> b) & 1));
-            writeLin(bits, lin, kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b));
-        } finally {
-            if (lock) {
-                unlockRmw();
-            }
+            return;
         }
+        int v = readLin(bits, lin);
+        setArith((eflags() & ~CF) | ((v >>> b) & 1));
+        writeLin(bits, lin, kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b));
     }
 
     private void bitScan(boolean reverse) {
@@ -266,22 +275,27 @@ abstract class CpuExec0F extends CpuSimdFloat {
     }
 
     private void cmpxchg(int bits) {
-        int dst = readRmw(bits);
-        int acc = getReg(bits, EAX);
+        int dst, acc;
+        boolean equal;
+        do {
+            dst = readRmw(bits);
+            acc = getReg(bits, EAX);
+            equal = ((acc ^ dst) << (32 - bits)) == 0;
+            // the failing form writes the old value back: locked, that checks it is still there
+        } while (!writeRmw(bits, equal ? getReg(bits, reg) : dst));
         alu(OP_CMP, bits, acc, dst);
-        if (((acc ^ dst) << (32 - bits)) == 0) {
-            writeRmw(bits, getReg(bits, reg));
-        } else {
-            writeRmw(bits, dst);
+        if (!equal) {
             setReg(bits, EAX, dst);
         }
     }
 
     private void xadd(int bits) {
-        int dst = readRmw(bits);
-        int src = getReg(bits, reg);
-        int sum = alu(OP_ADD, bits, dst, src);
-        writeRmw(bits, sum);
+        int dst, src, sum;
+        do {
+            dst = readRmw(bits);
+            src = getReg(bits, reg);
+            sum = alu(OP_ADD, bits, dst, src);
+        } while (!writeRmw(bits, sum));
         // when the destination is the same register the sum wins: write the source first
         if (mod == 3 && rm == reg) {
             return;
@@ -298,27 +312,29 @@ abstract class CpuExec0F extends CpuSimdFloat {
         }
         int lin = linW(eaSeg, eaOff, 8);
         checkWritable(lin, 8);
+        int lo, hi;
+        boolean equal;
         if (lock) {
-            lockRmw(lin, 8);
+            long v, expect = (regs[EAX] & 0xffffffffL) | (long) regs[EDX] << 32;
+            do {
+                v = lockedRead(lin, 8);
+                equal = v == expect;
+            } while (!lockedWrite(equal ? (regs[EBX] & 0xffffffffL) | (long) regs[ECX] << 32 : v));
+            lo = (int) v;
+            hi = (int) (v >>> 32);
+        } else {
+            lo = read32(lin);
+            hi = read32(lin + 4);
+            equal = lo == regs[EAX] && hi == regs[EDX];
+            write32(lin, equal ? regs[EBX] : lo);
+            write32(lin + 4, equal ? regs[ECX] : hi);
         }
-        try {
-            int lo = read32(lin);
-            int hi = read32(lin + 4);
-            if (lo == regs[EAX] && hi == regs[EDX]) {
-                write32(lin, regs[EBX]);
-                write32(lin + 4, regs[ECX]);
-                setArith(eflags() | ZF);
-            } else {
-                write32(lin, lo);
-                write32(lin + 4, hi);
-                regs[EAX] = lo;
-                regs[EDX] = hi;
-                setArith(eflags() & ~ZF);
-            }
-        } finally {
-            if (lock) {
-                unlockRmw();
-            }
+        if (equal) {
+            setArith(eflags() | ZF);
+        } else {
+            regs[EAX] = lo;
+            regs[EDX] = hi;
+            setArith(eflags() & ~ZF);
         }
     }
 

@@ -125,7 +125,7 @@ final class CpuJit {
                     splits++;
                     return false;
                 }
-                engine.submit(new BlockSpec(cpu.eip, insns, cpu.flatRead & cpu.flatWrite, cpu.stack32()), s,
+                engine.submit(new BlockSpec(cpu.eip, insns, cpu.flatRead & cpu.flatWrite, cpu.stack32(), cpu.smp), s,
                         generation[s]);
                 if (engine.options().synchronous()) {
                     install();
@@ -202,6 +202,20 @@ final class CpuJit {
         l[k] = idx;
         l[k + 1] = t;
         l[k + 2] = generation[t];
+    }
+
+    /**
+     * Forgets every translation (the domain got a second vCPU: blocks translated with plain guest
+     * accesses must not run any more, see {@code BlockSpec.ordered}). Compilations in flight are
+     * dropped when they arrive (their slots' generations moved on).
+     */
+    void dropAll() {
+        for (int s = 0; s < compiled.length; s++) {
+            slotReplaced(s, true);
+        }
+        if (codeCache != null) {
+            codeCache.clear();
+        }
     }
 
     /** Threshold 0: every block is translated when first seen (tests). */

@@ -315,43 +315,6 @@ abstract class CpuMmu extends CpuTlb {
     }
 
     /** Makes sure a write of {@code size} bytes at {@code lin} cannot fault (read-modify-write, multi-part stores). */
-    /** The stripe held by a locked read-modify-write between its read and its write, else null. */
-    private java.util.concurrent.locks.ReentrantLock heldStripe;
-
-    /**
-     * Called after {@link #checkWritable} by a LOCK-prefixed read-modify-write (or XCHG with memory):
-     * takes the machine's lock for that line of RAM, so that the hypervisor's atomic updates of
-     * guest memory (event channel bits, grant flags) cannot fall between this instruction's read
-     * and write. Only within one page of RAM (split and MMIO operands stay unlocked, as they are
-     * rare and devices serialise themselves). {@link #unlockRmw} after the write.
-     */
-    final void lockRmw(int lin, int size) {
-        // A locked instruction is a full barrier on x86: the guest's earlier plain stores (a ring's
-        // rsp_event) become visible to backend threads before its later loads (rsp_prod) happen.
-        java.lang.invoke.VarHandle.fullFence();
-        int i = (lin >>> 12) & TLB_MASK;
-        int last = lin + size - 1;
-        if (tagW[i] == (last & PAGE_MASK) && ((lin ^ last) & PAGE_MASK) == 0 && heldStripe == null) {
-            java.util.concurrent.locks.ReentrantLock l = machine.atomicStripe(tOff[i] + lin);
-            l.lock();
-            heldStripe = l;
-        }
-    }
-
-    /** Releases what {@link #lockRmw} took; harmless when nothing is held (also called on faults). */
-    final void unlockRmw() {
-        java.util.concurrent.locks.ReentrantLock l = heldStripe;
-        if (l != null) {
-            heldStripe = null;
-            l.unlock();
-        }
-        java.lang.invoke.VarHandle.fullFence(); // the locked instruction's barrier, after its write too
-    }
-
-    final boolean holdsRmw() {
-        return heldStripe != null;
-    }
-
     final void checkWritable(int lin, int size) {
         int i = (lin >>> 12) & TLB_MASK;
         if (tagW[i] != ((lin + size - 1) & PAGE_MASK)) {

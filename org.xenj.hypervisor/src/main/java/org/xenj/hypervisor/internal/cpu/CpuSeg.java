@@ -7,7 +7,7 @@ import org.xenj.hypervisor.internal.mem.DomainMemory;
  * Segmentation: descriptor-table reads, descriptor caches, segment-register loads with the
  * protected-mode checks, offset-to-linear translation with limit checks, and the stack.
  */
-abstract class CpuSeg extends CpuMmu {
+abstract class CpuSeg extends CpuOrder {
 
     static final int ATTR_P = 0x80, ATTR_S = 0x10, ATTR_DB = 0x4000, ATTR_G = 0x8000;
 

@@ -41,9 +41,18 @@ public final class DomainMemory implements GuestMemory {
     /** vCPUs built over this memory (never decremented: an upper bound). */
     private final java.util.concurrent.atomic.AtomicInteger vcpus = new java.util.concurrent.atomic.AtomicInteger();
 
-    /** A vCPU is built over this memory; returns how many have been. */
+    private final LockedAccessGate lockedAccessGate = new LockedAccessGate();
+
+    /** A vCPU is built over this memory; returns how many have been (so its 0-based index is one less). */
     public int attachVcpu() {
-        return vcpus.incrementAndGet();
+        int n = vcpus.incrementAndGet();
+        lockedAccessGate.register(n - 1);
+        return n;
+    }
+
+    /** The domain's split lock for locked instructions that are not one compare-and-set (see {@link LockedAccessGate}). */
+    public LockedAccessGate lockedAccessGate() {
+        return lockedAccessGate;
     }
 
     /** How many vCPUs have been built over this memory (one: its stores are the only CPU stores into it). */

@@ -66,7 +66,7 @@ public final class MachineFrames {
     /** Atomically ORs {@code bits} into the aligned word at {@code ma}; returns the old value. */
     public static int getAndOr32(MachineMemory m, long ma, int bits) {
         m.markDirty((int) (ma >>> 12));
-        var lock = m.atomicStripe(idx(ma)); // atomic with a guest's LOCK OR/BTS/XCHG... too (see MachineMemory)
+        var lock = m.atomicStripe(idx(ma)); // a guest's locked instruction on the word retries its CAS (see MachineMemory)
         lock.lock();
         try {
             int old = (int) LE32.getAndBitwiseOr(chunk(m, ma), idx(ma), bits);

@@ -208,13 +208,12 @@ public final class MachineMemory {
     }
 
     /**
-     * Locks that make a guest's LOCK-prefixed read-modify-writes (and XCHG with memory) atomic with
-     * respect to the hypervisor's atomic updates of the same guest memory ({@link MachineFrames}'s
-     * getAndOr32, getAndAnd32, compareAndSet16: event channel bits, grant flags). The interpreter
-     * performs such an instruction as a read, a computation and a write; without this, a bit the
-     * hypervisor set in between (another event channel's pending bit in the same word) was written
-     * back lost. Striped by 64-byte line of the byte's offset in its chunk, so one word always maps
-     * to the same lock whichever side asks; the holder only computes (never blocks) inside.
+     * Locks held by the hypervisor's atomic updates of guest memory ({@link MachineFrames}'s
+     * getAndOr32, getAndAnd32, compareAndSet16: event channel bits, grant flags). They used to make
+     * a guest's LOCK-prefixed read-modify-writes atomic with those updates too; the CPU now performs
+     * such an instruction as a compare-and-set of the aligned word it read (CpuMmu.lockedRead), which
+     * fails and retries when a hypervisor update (itself a real atomic) came in between, so guests no
+     * longer take these. Striped by 64-byte line of the byte's offset in its chunk.
      */
     private final java.util.concurrent.locks.ReentrantLock[] atomicStripes = newStripes();
 

@@ -76,7 +76,7 @@ public final class BlockCompiler extends BlockEmitter {
             return false;
         }
         if ((op == 0x86 || op == 0x87) && mem) {
-            return false; // XCHG with memory is locked: the interpreter makes it atomic (Cpu lockRmw)
+            return false; // XCHG with memory is locked: the interpreter makes it atomic (CpuMmu.lockedRead)
         }
         if (op < 0x40) {
             return (op & 7) <= 5;

@@ -146,7 +146,7 @@ abstract class BlockEmitter {
         mv.visitVarInsn(ISTORE, L_LIN);
         memReceiver();
         mv.visitVarInsn(ILOAD, L_LIN);
-        mv.visitMethodInsn(INVOKEVIRTUAL, shadow ? GLUE : CPU, (shadow ? "shadowRead" : "read") + bits, "(I)I", false);
+        mv.visitMethodInsn(INVOKEVIRTUAL, shadow ? GLUE : CPU, (shadow ? "shadowRead" : spec.ordered() ? "readOrdered" : "read") + bits, "(I)I", false);
     }
 
     /** Linear address on the stack; writes {@link #L_VAL} there. */
@@ -155,7 +155,7 @@ abstract class BlockEmitter {
         memReceiver();
         mv.visitVarInsn(ILOAD, L_LIN);
         mv.visitVarInsn(ILOAD, L_VAL);
-        mv.visitMethodInsn(INVOKEVIRTUAL, shadow ? GLUE : CPU, (shadow ? "shadowWrite" : "write") + bits, "(II)V", false);
+        mv.visitMethodInsn(INVOKEVIRTUAL, shadow ? GLUE : CPU, (shadow ? "shadowWrite" : spec.ordered() ? "writeOrdered" : "write") + bits, "(II)V", false);
     }
 
     final void memReceiver() {
