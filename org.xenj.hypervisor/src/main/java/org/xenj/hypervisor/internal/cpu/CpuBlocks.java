@@ -445,34 +445,7 @@ abstract class CpuBlocks extends CpuExec0F {
         int p = s * (MAX_INSNS * STRIDE);
         int end = p + meta[s * META + M_COUNT] * STRIDE;
         while (true) {
-            int w0 = r[p];
-            int start = eip;
-            startEip = start;
-            op = w0 & 0x1ff;
-            int m = (w0 >>> 9) & 0xff;
-            modrm = m;
-            mod = m >>> 6;
-            reg = (m >>> 3) & 7;
-            rm = m & 7;
-            o32 = (w0 & W0_O32) != 0;
-            a32 = (w0 & W0_A32) != 0;
-            lock = (w0 & W0_LOCK) != 0;
-            rep = REP_OF[(w0 >>> 22) & 3];
-            prefixSeg = ((w0 >>> 28) & 7) - 1;
-            imm = r[p + 3];
-            imm2 = r[p + 4];
-            if ((w0 & W0_EA) != 0) {
-                int w1 = r[p + 1];
-                eaBase = (w1 & 15) - 1;
-                eaIndex = ((w1 >>> 4) & 15) - 1;
-                eaScale = (w1 >>> 8) & 3;
-                eaDefSeg = (w1 >>> 10) & 7;
-                eaDisp = r[p + 2];
-                eaBaseEsp = (w0 & W0_BASE_ESP) != 0;
-                computeEa();
-            }
-            int next = start + ((w0 >>> 24) & 15); // EIP is not truncated in 16-bit code (see fetchEip)
-            eip = next;
+            int next = loadRow(r, p);
             execute(op);
             sliceDone++;
             p += STRIDE;
@@ -480,6 +453,43 @@ abstract class CpuBlocks extends CpuExec0F {
                 return;
             }
         }
+    }
+
+    /**
+     * Puts the recorded instruction at {@code r[p]} back into the decoder's fields (effective
+     * address computed) and EIP past it; returns that EIP. Shared by both replay loops (small and
+     * private: HotSpot inlines it into each).
+     */
+    private int loadRow(int[] r, int p) {
+        int w0 = r[p];
+        int start = eip;
+        startEip = start;
+        op = w0 & 0x1ff;
+        int m = (w0 >>> 9) & 0xff;
+        modrm = m;
+        mod = m >>> 6;
+        reg = (m >>> 3) & 7;
+        rm = m & 7;
+        o32 = (w0 & W0_O32) != 0;
+        a32 = (w0 & W0_A32) != 0;
+        lock = (w0 & W0_LOCK) != 0;
+        rep = REP_OF[(w0 >>> 22) & 3];
+        prefixSeg = ((w0 >>> 28) & 7) - 1;
+        imm = r[p + 3];
+        imm2 = r[p + 4];
+        if ((w0 & W0_EA) != 0) {
+            int w1 = r[p + 1];
+            eaBase = (w1 & 15) - 1;
+            eaIndex = ((w1 >>> 4) & 15) - 1;
+            eaScale = (w1 >>> 8) & 3;
+            eaDefSeg = (w1 >>> 10) & 7;
+            eaDisp = r[p + 2];
+            eaBaseEsp = (w0 & W0_BASE_ESP) != 0;
+            computeEa();
+        }
+        int next = start + ((w0 >>> 24) & 15); // EIP is not truncated in 16-bit code (see fetchEip)
+        eip = next;
+        return next;
     }
 
     /** Cuts slot {@code s}'s block to its first {@code n} instructions (its key, rows and saved bytes stay valid). */
@@ -496,41 +506,14 @@ abstract class CpuBlocks extends CpuExec0F {
 
     /**
      * {@link #replay} for a domain with several vCPUs: after each instruction the fences of
-     * {@code orderPoint} (kept as a copy so that the single-vCPU loop is exactly the loop it was).
+     * {@code orderPoint} (a loop of its own so that the single-vCPU loop has no per-instruction test).
      */
     private void replayOrdered(int s, int max) {
         int[] r = rows;
         int p = s * (MAX_INSNS * STRIDE);
         int end = p + meta[s * META + M_COUNT] * STRIDE;
         while (true) {
-            int w0 = r[p];
-            int start = eip;
-            startEip = start;
-            op = w0 & 0x1ff;
-            int m = (w0 >>> 9) & 0xff;
-            modrm = m;
-            mod = m >>> 6;
-            reg = (m >>> 3) & 7;
-            rm = m & 7;
-            o32 = (w0 & W0_O32) != 0;
-            a32 = (w0 & W0_A32) != 0;
-            lock = (w0 & W0_LOCK) != 0;
-            rep = REP_OF[(w0 >>> 22) & 3];
-            prefixSeg = ((w0 >>> 28) & 7) - 1;
-            imm = r[p + 3];
-            imm2 = r[p + 4];
-            if ((w0 & W0_EA) != 0) {
-                int w1 = r[p + 1];
-                eaBase = (w1 & 15) - 1;
-                eaIndex = ((w1 >>> 4) & 15) - 1;
-                eaScale = (w1 >>> 8) & 3;
-                eaDefSeg = (w1 >>> 10) & 7;
-                eaDisp = r[p + 2];
-                eaBaseEsp = (w0 & W0_BASE_ESP) != 0;
-                computeEa();
-            }
-            int next = start + ((w0 >>> 24) & 15); // EIP is not truncated in 16-bit code (see fetchEip)
-            eip = next;
+            int next = loadRow(r, p);
             execute(op);
             orderFences();
             sliceDone++;
