@@ -47,6 +47,18 @@ public final class CpuBench {
                     lea edi, [ebx + edx*2 + 1]
                     ret
                 """);
+        measure(t, "xenj cpu bench", seconds);
+        System.out.printf(Locale.ROOT, "block cache %s: %d blocks from cache, %d decoded%n", CpuBlocks.ENABLED ? "on" : "off",
+                t.cpu.blockHits, t.cpu.blockBuilds);
+        String jit = t.cpu.jitStatistics();
+        System.out.println(jit == null ? "translator off (-Dxenj.jit=false)" : jit);
+    }
+
+    /**
+     * Runs the code loaded in {@code t} through {@link CpuExecutor} for a 2 s warm-up, then for
+     * {@code seconds}, and prints instructions per second (wall and CPU time) under {@code label}.
+     */
+    static void measure(CpuTestSupport t, String label, double seconds) {
         CpuExecutor ex = new CpuExecutor(t.cpu, t.env, System.err::println);
         runFor(ex, 2.0); // warm-up: let HotSpot compile the interpreter
         java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
@@ -58,12 +70,8 @@ public final class CpuBench {
         long dc = threads.getCurrentThreadCpuTime() - c0;
         long n = ex.instructionCount() - i0;
         // CPU-time MIPS is the figure to compare on a shared machine; wall-clock MIPS is what a guest sees
-        System.out.printf(Locale.ROOT, "xenj cpu bench: %d instructions in %.2f s = %.1f MIPS (%.1f MIPS per CPU-second)%n", n,
+        System.out.printf(Locale.ROOT, "%s: %d instructions in %.2f s = %.1f MIPS (%.1f MIPS per CPU-second)%n", label, n,
                 dt / 1e9, n * 1e3 / dt, n * 1e3 / dc);
-        System.out.printf(Locale.ROOT, "block cache %s: %d blocks from cache, %d decoded%n", CpuBlocks.ENABLED ? "on" : "off",
-                t.cpu.blockHits, t.cpu.blockBuilds);
-        String jit = t.cpu.jitStatistics();
-        System.out.println(jit == null ? "translator off (-Dxenj.jit=false)" : jit);
     }
 
     private static void runFor(CpuExecutor ex, double seconds) {
