@@ -30,9 +30,6 @@ import org.xenj.hypervisor.internal.builder.HvmGuestBuilder;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.testsupport.FlatElf;
 import org.xenj.hypervisor.internal.testsupport.TestCores;
-import org.xenj.hypervisor.spi.DeviceModel;
-import org.xenj.hypervisor.spi.DeviceModelInstance;
-import org.xenj.hypervisor.spi.HvmPlatform;
 import org.xenj.hypervisor.spi.backend.Backend;
 import org.xenj.hypervisor.spi.backend.BackendContext;
 import org.xenj.hypervisor.spi.backend.BackendInstance;
@@ -66,7 +63,7 @@ class PvhvmLiveMigrationTest {
         dst = TestCores.start(1);
         for (TestCores.Fixture f : List.of(src, dst)) {
             f.plugins().addBuilder(new HvmGuestBuilder());
-            f.plugins().addDeviceModel(new NullModel());
+            f.plugins().addDeviceModel(new PvhvmSuspendTest.NullModel());
             f.plugins().addBackend(new Recording(f == src ? "src" : "dst"), "fakedisk");
             f.core().suspend.suspendMillis = 10_000;
         }
@@ -111,41 +108,6 @@ class PvhvmLiveMigrationTest {
                 public byte[] saveState() {
                     events.add(where + ":save:" + domid);
                     return "ring".getBytes(StandardCharsets.US_ASCII);
-                }
-            };
-        }
-    }
-
-    private static final class NullModel implements DeviceModel {
-        @Override
-        public String name() {
-            return "null-dm";
-        }
-
-        @Override
-        public boolean supports(DomainConfig config) {
-            return config.type() == DomainType.HVM;
-        }
-
-        @Override
-        public DeviceModelInstance attach(HvmPlatform platform) {
-            return attach(platform, new byte[1]);
-        }
-
-        @Override
-        public DeviceModelInstance attach(HvmPlatform platform, byte[] state) {
-            return new DeviceModelInstance() {
-                @Override
-                public void reset() {
-                }
-
-                @Override
-                public void detach() {
-                }
-
-                @Override
-                public byte[] saveState() {
-                    return new byte[1];
                 }
             };
         }

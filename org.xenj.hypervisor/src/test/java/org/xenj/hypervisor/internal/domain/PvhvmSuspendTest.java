@@ -69,7 +69,7 @@ class PvhvmSuspendTest {
     }
 
     /** A device model with a one-byte state record: HVM domains need one to be built and saved. */
-    private static final class NullModel implements DeviceModel {
+    static final class NullModel implements DeviceModel {
         @Override
         public String name() {
             return "null-dm";
