@@ -129,32 +129,9 @@ class PvhvmLiveMigrationTest {
         return d == null ? -1 : d.memory.read32(gpa);
     }
 
-    /** Plays manage.c on the source: takes the suspend request and makes the guest call the hypercall. */
+    /** Plays manage.c on the source (see PvhvmSuspendTest). */
     private Thread acker(int domid, AtomicBoolean stop) {
-        Thread t = new Thread(() -> {
-            while (!stop.get()) {
-                DomainImpl d = src.core().domainOrNull(domid);
-                if (d == null || d.phase == DomainImpl.Phase.DYING || d.phase == DomainImpl.Phase.GONE) {
-                    return;
-                }
-                try {
-                    if ("suspend".equals(PvhvmSuspend.read(src.core().xen().store, PvhvmSuspend.node(domid)))) {
-                        src.core().xen().store.write(0, PvhvmSuspend.node(domid), "");
-                        d.memory.write32(0x2100, 1); // the guest's request word
-                    }
-                } catch (RuntimeException noNodeYet) {
-                    // poll again
-                }
-                try {
-                    Thread.sleep(1);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        });
-        t.setDaemon(true);
-        t.start();
-        return t;
+        return PvhvmSuspendTest.acker(src.core(), domid, stop);
     }
 
     private static byte[] page(DomainImpl d, long gfn) {

@@ -151,17 +151,24 @@ class PvhvmSuspendTest {
         return PvhvmSuspend.read(fx.core().xen().store, PvhvmSuspend.node(domid));
     }
 
-    /** Plays manage.c: takes each {@code suspend} request (clears the node) and makes the guest call the hypercall. */
     private Thread acker(int domid, AtomicBoolean stop) {
+        return acker(fx.core(), domid, stop);
+    }
+
+    /**
+     * Plays manage.c on {@code core}: takes each {@code suspend} request (clears the node) and makes
+     * the guest of {@link #guestCode} call the hypercall (writes its request word).
+     */
+    static Thread acker(HypervisorCore core, int domid, AtomicBoolean stop) {
         Thread t = new Thread(() -> {
             while (!stop.get()) {
-                DomainImpl d = fx.core().domainOrNull(domid);
+                DomainImpl d = core.domainOrNull(domid);
                 if (d == null || d.phase == DomainImpl.Phase.DYING || d.phase == DomainImpl.Phase.GONE) {
                     return; // destroyed by the save
                 }
                 try {
-                    if ("suspend".equals(control(domid))) {
-                        fx.core().xen().store.write(0, PvhvmSuspend.node(domid), "");
+                    if ("suspend".equals(PvhvmSuspend.read(core.xen().store, PvhvmSuspend.node(domid)))) {
+                        core.xen().store.write(0, PvhvmSuspend.node(domid), "");
                         d.memory.write32(REQUEST, 1);
                     }
                 } catch (RuntimeException noNodeYet) { // ENOENT until the first request, or the domain going
