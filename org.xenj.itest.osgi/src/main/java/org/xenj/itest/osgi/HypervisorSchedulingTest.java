@@ -127,6 +127,9 @@ class HypervisorSchedulingTest {
                 return false;
             }
             Hypervisor h = context.getService(r);
+            if (h == null) {
+                return false; // unregistered between the two calls: the component is re-activating
+            }
             try {
                 return h.info().nrPcpus() == PCPUS && h.info().totalMemoryKiB() == 256 * 1024;
             } finally {
