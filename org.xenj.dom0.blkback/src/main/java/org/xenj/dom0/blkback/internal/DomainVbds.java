@@ -184,6 +184,7 @@ final class DomainVbds implements BackendInstance {
 
     @Override
     public void detach() {
+        onDetached.run(); // no longer listed before its directories go, so a reader never sees both
         for (VbdDevice d : new ArrayList<>(devices.values())) {
             try {
                 d.shutdown();
@@ -192,6 +193,5 @@ final class DomainVbds implements BackendInstance {
             }
         }
         devices.clear();
-        onDetached.run();
     }
 }
