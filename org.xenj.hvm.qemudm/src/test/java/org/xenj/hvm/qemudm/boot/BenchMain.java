@@ -42,11 +42,43 @@ public final class BenchMain {
                 DirectBootRunner vm = new DirectBootRunner(cfg, echo ? System.err : null,
                         new org.xenj.hvm.qemudm.internal.QemuDeviceModel(blocks))) {
             vm.start();
+            // -Dxenj.bench.profile=<guest System.map>: where the host time goes, per phase (diagnostic)
+            String map = System.getProperty("xenj.bench.profile", "");
+            EipProfile profile = map.isEmpty() ? null
+                    : new EipProfile(Path.of(map), () -> vm.cpuExecutor() == null ? 0 : vm.cpuExecutor().cpu().getEip(), 200);
+            if (profile != null) {
+                // -Dxenj.bench.phases=a|b|…: console texts, in order, that start a new profile table
+                Thread marks = new Thread(() -> {
+                    int at = 0;
+                    for (String mark : System.getProperty("xenj.bench.phases", "").split("\\|")) {
+                        try {
+                            if (mark.isEmpty() || (at = vm.waitFor(mark, at, timeoutMs)) < 0) {
+                                return;
+                            }
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                        profile.phase(mark);
+                    }
+                }, "profile-phases");
+                marks.setDaemon(true);
+                marks.start();
+            }
             int boot = vm.waitFor("@@BENCH BOOT", 0, timeoutMs);
+            if (profile != null) {
+                profile.phase("md5");
+            }
             double bootS = boot < 0 ? Double.NaN : (System.currentTimeMillis() - jvmStartMs) / 1000.0;
             long bootNs = System.nanoTime();
             double bootCpu = processCpuSeconds();
+            if (profile != null && boot >= 0 && vm.waitFor("@@BENCH MD5-END", boot, timeoutMs) >= 0) {
+                profile.phase("awk");
+            }
             int end = boot < 0 ? -1 : vm.waitFor("@@BENCH WORK-END", boot, timeoutMs);
+            if (profile != null) {
+                profile.close();
+                profile.print(System.out, 25);
+            }
             double workS = end < 0 ? Double.NaN : (System.nanoTime() - bootNs) / 1e9;
             double workCpu = end < 0 ? Double.NaN : processCpuSeconds() - bootCpu;
             Matcher m = MD5.matcher(vm.consoleText());
