@@ -71,6 +71,7 @@ public final class BenchMain {
             double bootS = boot < 0 ? Double.NaN : (System.currentTimeMillis() - jvmStartMs) / 1000.0;
             long bootNs = System.nanoTime();
             double bootCpu = processCpuSeconds();
+            double bootVcpu = vcpuCpuSeconds();
             if (profile != null && boot >= 0 && vm.waitFor("@@BENCH MD5-END", boot, timeoutMs) >= 0) {
                 profile.phase("awk");
             }
@@ -81,6 +82,9 @@ public final class BenchMain {
             }
             double workS = end < 0 ? Double.NaN : (System.nanoTime() - bootNs) / 1e9;
             double workCpu = end < 0 ? Double.NaN : processCpuSeconds() - bootCpu;
+            double workVcpu = end < 0 ? Double.NaN : vcpuCpuSeconds() - bootVcpu;
+            // the vCPU thread alone: the translator's and interpreter's own cost, least disturbed by a loaded host
+            System.out.printf("# vcpu thread cpu: boot %s work %s%n", fmt(bootVcpu), fmt(workVcpu));
             Matcher m = MD5.matcher(vm.consoleText());
             String md5 = m.find() && m.group(1).equals(expectedMd5) ? "ok" : "bad";
             if (end >= 0) {
@@ -105,6 +109,18 @@ public final class BenchMain {
     private static double processCpuSeconds() {
         return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
                 ? os.getProcessCpuTime() / 1e9 : Double.NaN;
+    }
+
+    /** CPU seconds of the vCPU threads ("xenj-vcpu-…"). */
+    private static double vcpuCpuSeconds() {
+        java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        long ns = 0;
+        for (java.lang.management.ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) {
+            if (t != null && t.getThreadName().startsWith("xenj-vcpu")) {
+                ns += Math.max(0, mx.getThreadCpuTime(t.getThreadId()));
+            }
+        }
+        return ns / 1e9;
     }
 
     private static String fmt(double s) {
