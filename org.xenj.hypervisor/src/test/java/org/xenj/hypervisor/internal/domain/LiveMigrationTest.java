@@ -251,12 +251,20 @@ class LiveMigrationTest {
 
     /** A receiver that authenticates, then reads until {@code cut} says stop and drops the connection. */
     private int dyingReceiver(Predicate<RecordStream.Record> cut, List<RecordStream.Record> keep) throws IOException {
+        return dyingReceiver(SECRET, cut, keep);
+    }
+
+    /**
+     * A receiver knowing {@code secret} that authenticates, then keeps the records it reads in {@code keep} (if not null)
+     * until {@code cut} says stop, and drops the connection (also PvhvmMigrationFuzzTest's recorder).
+     */
+    static int dyingReceiver(String secret, Predicate<RecordStream.Record> cut, List<RecordStream.Record> keep) throws IOException {
         ServerSocket server = new ServerSocket(0);
         Thread t = new Thread(() -> {
             try (server; Socket s = server.accept()) {
                 RecordStream.Reader in = new RecordStream.Reader(s.getInputStream());
                 MigrationStream.Out out = new MigrationStream.Out(s.getOutputStream());
-                MigrationAuth.asReceiver(in, out, SECRET.getBytes(StandardCharsets.UTF_8));
+                MigrationAuth.asReceiver(in, out, secret.getBytes(StandardCharsets.UTF_8));
                 for (RecordStream.Record r; (r = in.next()) != null;) {
                     if (keep != null) {
                         keep.add(r);
@@ -327,7 +335,8 @@ class LiveMigrationTest {
         assertFalse(src.core().domainOrNull(d.id()).memory.logsDirty());
     }
 
-    private static byte[] frame(List<RecordStream.Record> records) throws IOException {
+    /** The records framed as on the wire (u32 type, u32 length, payload, u32 CRC32C). */
+    static byte[] frame(List<RecordStream.Record> records) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(b);
         for (RecordStream.Record r : records) {
