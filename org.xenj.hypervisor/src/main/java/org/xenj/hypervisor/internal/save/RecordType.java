@@ -53,6 +53,9 @@ public enum RecordType {
         if (t != null) {
             return t.name();
         }
+        if (n == MIGRATION_FIRST || n == MIGRATION_FIRST + 1) { // MigrationStream.ROUND_END, STOP: named, as a receiver's messages say them
+            return (n == MIGRATION_FIRST ? "ROUND_END" : "STOP") + " (type " + n + ", reserved for live migration)";
+        }
         if (n >= MIGRATION_FIRST && n <= MIGRATION_LAST) {
             return "type " + n + " (reserved for live migration)";
         }
