@@ -335,6 +335,12 @@ class LiveMigrationTest {
         assertFalse(src.core().domainOrNull(d.id()).memory.logsDirty());
     }
 
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
     /** The records framed as on the wire (u32 type, u32 length, payload, u32 CRC32C). */
     static byte[] frame(List<RecordStream.Record> records) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
@@ -395,12 +401,22 @@ class LiveMigrationTest {
             }
             inputs++;
             try {
-                dst.core().migration.receive(new RecordStream.Reader(new ByteArrayInputStream(bytes)),
-                        new MigrationStream.Out(new ByteArrayOutputStream()), 0);
+                // after the handshake, whose AUTH record the END counts: without it every stream was refused at the END,
+                // and no damage that passed the records' own checks reached restoreMachine
+                RecordStream.Reader in = new RecordStream.Reader(new ByteArrayInputStream(
+                        concat(frame(List.of(new RecordStream.Record(MigrationStream.AUTH, new byte[64], 0))), bytes)));
+                in.next();
+                dst.core().migration.receive(in, new MigrationStream.Out(new ByteArrayOutputStream()), 0);
                 internals.add("input " + i + " accepted without GO");
                 internal++;
             } catch (IOException e) {
-                refused++;
+                String unexpected = PvhvmMigrationFuzzTest.unexpected(e); // the receiver wraps what it caught: look inside
+                if (unexpected == null) {
+                    refused++;
+                } else {
+                    internal++;
+                    internals.add("input " + i + ": " + unexpected);
+                }
             } catch (Throwable t) {
                 internal++;
                 internals.add("input " + i + ": " + t);
