@@ -332,6 +332,25 @@ class PvhvmMigrationFuzzTest {
         }
     }
 
+    /**
+     * The source's GO, the last record it sends (after the receiver said "held paused"): a bit flipped behind its
+     * checksum, or a payload where it has none, is refused naming GO, and the arrived copy is destroyed, never run.
+     */
+    @Test
+    void aDamagedGoIsRefusedByNameAndTheArrivedCopyIsDestroyed() throws Exception {
+        byte[] flipped = withGo(good);
+        flipped[flipped.length - 1] ^= 1; // in the GO's checksum (it has no payload)
+        byte[] trailing = LiveMigrationTest.frame(java.util.stream.Stream.concat(good.stream(),
+                java.util.stream.Stream.of(rec(MigrationStream.GO, new byte[] {1}))).toList());
+        for (byte[] b : List.of(flipped, trailing)) {
+            Outcome o = feed(b);
+            assertTrue(!o.accepted(), "accepted");
+            assertEquals(null, o.internal(), o.message());
+            assertTrue(o.message().contains("GO"), "the refusal does not name the GO: " + o.message());
+            assertNothingLeft("a damaged GO");
+        }
+    }
+
     /** A domain type or shutdown action whose name is damaged: refused saying which field, not "No enum constant …". */
     @Test
     void aDomainConfigRecordWithADamagedNameOfATypeOrActionIsRefusedSayingWhich() throws Exception {
