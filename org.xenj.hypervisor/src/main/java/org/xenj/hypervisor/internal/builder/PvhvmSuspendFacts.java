@@ -52,7 +52,7 @@ final class PvhvmSuspendFacts {
         long storePfn = d.hvmParams[XenAbi.HVM_PARAM_STORE_PFN], consolePfn = d.hvmParams[XenAbi.HVM_PARAM_CONSOLE_PFN];
         if (d.storePort != s.storePort() || d.consolePort != s.consolePort() || storePfn != s.storePfn() || consolePfn != s.consolePfn()) {
             throw new HypervisorException("the new domain's xenstore/console rings are at pfn " + storePfn + "/" + consolePfn + " ports "
-                    + d.storePort + "/" + d.consolePort + ", the guest kept pfn " + s.storePfn() + "/" + s.consolePfn() + " ports "
+                    + d.storePort + "/" + d.consolePort + ", the guest kept (its PVHVM_SUSPEND record says) pfn " + s.storePfn() + "/" + s.consolePfn() + " ports "
                     + s.storePort() + "/" + s.consolePort() + ": it could not reconnect");
         }
         if (s.suspendVcpu() >= d.vcpus.length) {

@@ -14,11 +14,14 @@ import org.xenj.hypervisor.internal.xenstore.XsRingConnection;
  */
 public final class PvDomainServices {
 
+    private final XenHost host;
     private final XenDomain domain;
     private final PvConsoleBackend console;
     private final XsRingConnection store;
     private final int dom0ConsolePort;
     private final int dom0StorePort;
+    /** Set by {@link #close}: Dom0's ports are given back and may already serve another domain. */
+    private volatile boolean closed;
 
     /** Step 1, before the start-of-day layout (start_info names the ports): the guest's unbound ports. */
     public static void allocatePorts(XenDomain d) {
@@ -39,13 +42,25 @@ public final class PvDomainServices {
      * domain's serial line keeps it; the PV console ring only carries output then).
      */
     public PvDomainServices(XenHost host, XenDomain d, String name, boolean consoleInput) {
+        this.host = host;
         this.domain = d;
-        dom0ConsolePort = host.dom0Evtchn.bindInterdomain(d.domid, d.consolePort);
-        dom0StorePort = host.dom0Evtchn.bindInterdomain(d.domid, d.storePort);
-        console = new PvConsoleBackend(d.machine, d.consoleMfn, d.context::consoleOutput,
-                () -> host.dom0Evtchn.send(dom0ConsolePort));
-        store = new XsRingConnection(host.store, d.domid, d.machine, d.storeMfn,
-                () -> host.dom0Evtchn.send(dom0StorePort), d.context::log);
+        dom0ConsolePort = bind(host, d.domid, d.consolePort, "console");
+        int sp = host.dom0Evtchn.bindInterdomain(d.domid, d.storePort);
+        if (sp < 0) {
+            host.dom0Evtchn.close(dom0ConsolePort);
+            throw new IllegalStateException("Domain 0 cannot bind d" + d.domid + "'s xenstore event channel (error " + sp + ")");
+        }
+        dom0StorePort = sp;
+        console = new PvConsoleBackend(d.machine, d.consoleMfn, d.context::consoleOutput, () -> {
+            if (!closed) {
+                host.dom0Evtchn.send(dom0ConsolePort);
+            }
+        });
+        store = new XsRingConnection(host.store, d.domid, d.machine, d.storeMfn, () -> {
+            if (!closed) {
+                host.dom0Evtchn.send(dom0StorePort);
+            }
+        }, d.context::log);
         host.dom0Events.listen(dom0ConsolePort, p -> console.service());
         host.dom0Events.listen(dom0StorePort, p -> store.service());
         XenStore xs = host.store;
@@ -63,9 +78,27 @@ public final class PvDomainServices {
         }
     }
 
-    /** Detaches Dom0's Java ends (the ports close with the domain; backends detach through the core). */
+    /**
+     * Detaches Dom0's Java ends: closes Dom0's two ports (the domain's own close with it, which would
+     * leave Dom0's unbound for ever: after 1023 domains Dom0 could bind none). Backends detach through the core.
+     */
     public void close() {
-        // nothing held beyond the domain's ports, which close with it
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        host.dom0Evtchn.close(dom0ConsolePort); // also drops the listener (Dom0Events.clearPending)
+        host.dom0Evtchn.close(dom0StorePort);
+    }
+
+    private static int bind(XenHost host, int domid, int port, String what) {
+        int p = host.dom0Evtchn.bindInterdomain(domid, port);
+        if (p < 0) { // -ENOSPC: Dom0 has no free port; never an index into its tables
+            throw new IllegalStateException("Domain 0 cannot bind d" + domid + "'s " + what + " event channel (error " + p + ")");
+        }
+        return p;
     }
 
     public PvConsoleBackend console() {

@@ -306,7 +306,10 @@ final class LiveMigration {
             out.flush();
             RecordStream.Record go = in.next();
             if (go == null || go.type() != MigrationStream.GO) {
-                throw new IOException("the source did not confirm (" + (go == null ? "connection closed" : "record " + go.type()) + ")");
+                throw new IOException("the source did not confirm with a GO (" + (go == null ? "connection closed" : "record " + go.type()) + ")");
+            }
+            if (go.payload().length != 0) { // every payload is consumed exactly; a GO has none
+                throw new IOException("the source's GO is damaged (" + go.payload().length + " bytes where it has none)");
             }
             String name = inc.name;
             if (core.lookup(name).isPresent()) {

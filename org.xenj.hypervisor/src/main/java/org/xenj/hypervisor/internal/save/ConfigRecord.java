@@ -39,11 +39,11 @@ final class ConfigRecord {
             throw new SaveFormatException("domain configuration record version " + v + " is not supported (this xenj reads " + VERSION + ")");
         }
         try {
-            DomainConfig.Builder b = DomainConfig.builder(required(in.str(), "name")).type(DomainType.valueOf(required(in.str(), "type")))
+            DomainConfig.Builder b = DomainConfig.builder(required(in.str(), "name")).type(named(DomainType.class, in.str(), "type"))
                     .memoryMiB(in.i64()).maxMemoryMiB(in.i64()).vcpus(in.i32()).kernel(in.str()).ramdisk(in.str()).cmdline(in.str())
-                    .disks(list(in)).vifs(list(in)).onPoweroff(ShutdownAction.valueOf(required(in.str(), "on_poweroff")))
-                    .onReboot(ShutdownAction.valueOf(required(in.str(), "on_reboot")))
-                    .onCrash(ShutdownAction.valueOf(required(in.str(), "on_crash"))).cpuWeight(in.i32()).cap(in.i32())
+                    .disks(list(in)).vifs(list(in)).onPoweroff(named(ShutdownAction.class, in.str(), "on_poweroff"))
+                    .onReboot(named(ShutdownAction.class, in.str(), "on_reboot"))
+                    .onCrash(named(ShutdownAction.class, in.str(), "on_crash")).cpuWeight(in.i32()).cap(in.i32())
                     .pool(required(in.str(), "pool")).cpus(in.str()).workload(in.str());
             int n = in.count(8);
             Map<String, String> raw = new TreeMap<>();
@@ -55,6 +55,22 @@ final class ConfigRecord {
         } catch (IllegalArgumentException e) {
             throw new SaveFormatException("the domain configuration record is damaged (" + e.getMessage() + ")", e);
         }
+    }
+
+    /** The constant named {@code s}; a damaged name is refused saying which field, not as "No enum constant …". */
+    private static <E extends Enum<E>> E named(Class<E> type, String s, String what) throws SaveFormatException {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equals(required(s, what))) {
+                return e;
+            }
+        }
+        throw new SaveFormatException("the domain configuration record is damaged (" + what + " '" + printable(s) + "')");
+    }
+
+    private static String printable(String s) {
+        String p = s.codePoints().limit(32).map(c -> c >= 0x20 && c < 0x7f ? c : '?')
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+        return s.length() > 32 ? p + "…" : p;
     }
 
     private static String required(String s, String what) throws SaveFormatException {

@@ -274,8 +274,8 @@ public final class MigrationStream {
         List<Integer> seen = new ArrayList<>();
         while (true) {
             RecordStream.Record rec = next(r);
-            String what = RecordType.describe(rec.type()).replace("type 32 (reserved for live migration)", "ROUND_END")
-                    .replace("type 33 (reserved for live migration)", "STOP") + " record " + (r.index() - 1);
+            String what = (rec.type() == ROUND_END ? "ROUND_END" : rec.type() == STOP ? "STOP" : RecordType.describe(rec.type()))
+                    + " record " + (r.index() - 1);
             int t = rec.type();
             boolean page = t == RecordType.PAGE_BATCH.number() || t == RecordType.ZERO_PAGES.number();
             boolean stateRec = t >= RecordType.VCPU.number() && t <= RecordType.XENSTORE.number()
@@ -378,8 +378,9 @@ public final class MigrationStream {
                 } else {
                     throw new SaveFormatException(what + " is not expected in a migration stream");
                 }
-            } catch (IllegalArgumentException e) {
-                throw new SaveFormatException(what + " is damaged: " + e.getMessage(), e);
+            } catch (IOException | IllegalArgumentException e) {
+                // the state parsers (CpuState, PlatformState, EventChannelsState, GrantTableState) say what is wrong, not where
+                throw new SaveFormatException(what + " is damaged: " + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
             }
         }
     }

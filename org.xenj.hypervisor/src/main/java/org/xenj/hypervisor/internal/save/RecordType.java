@@ -53,6 +53,19 @@ public enum RecordType {
         if (t != null) {
             return t.name();
         }
+        String migration = switch (n) { // MigrationStream's records: named, as a receiver's messages say them
+            case 32 -> "ROUND_END";
+            case 33 -> "STOP";
+            case 48 -> "HELLO";
+            case 49 -> "AUTH";
+            case 50 -> "AUTH_OK";
+            case 51 -> "STATUS";
+            case 52 -> "GO";
+            default -> null;
+        };
+        if (migration != null) {
+            return migration + " (type " + n + ", reserved for live migration)";
+        }
         if (n >= MIGRATION_FIRST && n <= MIGRATION_LAST) {
             return "type " + n + " (reserved for live migration)";
         }

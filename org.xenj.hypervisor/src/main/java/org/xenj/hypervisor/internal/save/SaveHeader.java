@@ -39,7 +39,7 @@ public record SaveHeader(String xenjVersion, String host, int pageSize, String d
     static SaveHeader parse(byte[] payload) throws SaveFormatException {
         Payload.In in = new Payload.In(payload, "the header record");
         if (payload.length < 12 || in.i64() != MAGIC) {
-            throw new SaveFormatException("not a xenj save image (no XENJSAVE magic)");
+            throw new SaveFormatException("not a xenj save image (its header record has no XENJSAVE magic)");
         }
         int version = in.i32();
         if (version != FORMAT_VERSION) {

@@ -251,12 +251,20 @@ class LiveMigrationTest {
 
     /** A receiver that authenticates, then reads until {@code cut} says stop and drops the connection. */
     private int dyingReceiver(Predicate<RecordStream.Record> cut, List<RecordStream.Record> keep) throws IOException {
+        return dyingReceiver(SECRET, cut, keep);
+    }
+
+    /**
+     * A receiver knowing {@code secret} that authenticates, then keeps the records it reads in {@code keep} (if not null)
+     * until {@code cut} says stop, and drops the connection (also PvhvmMigrationFuzzTest's recorder).
+     */
+    static int dyingReceiver(String secret, Predicate<RecordStream.Record> cut, List<RecordStream.Record> keep) throws IOException {
         ServerSocket server = new ServerSocket(0);
         Thread t = new Thread(() -> {
             try (server; Socket s = server.accept()) {
                 RecordStream.Reader in = new RecordStream.Reader(s.getInputStream());
                 MigrationStream.Out out = new MigrationStream.Out(s.getOutputStream());
-                MigrationAuth.asReceiver(in, out, SECRET.getBytes(StandardCharsets.UTF_8));
+                MigrationAuth.asReceiver(in, out, secret.getBytes(StandardCharsets.UTF_8));
                 for (RecordStream.Record r; (r = in.next()) != null;) {
                     if (keep != null) {
                         keep.add(r);
@@ -327,7 +335,14 @@ class LiveMigrationTest {
         assertFalse(src.core().domainOrNull(d.id()).memory.logsDirty());
     }
 
-    private static byte[] frame(List<RecordStream.Record> records) throws IOException {
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    /** The records framed as on the wire (u32 type, u32 length, payload, u32 CRC32C). */
+    static byte[] frame(List<RecordStream.Record> records) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(b);
         for (RecordStream.Record r : records) {
@@ -386,12 +401,22 @@ class LiveMigrationTest {
             }
             inputs++;
             try {
-                dst.core().migration.receive(new RecordStream.Reader(new ByteArrayInputStream(bytes)),
-                        new MigrationStream.Out(new ByteArrayOutputStream()), 0);
+                // after the handshake, whose AUTH record the END counts: without it every stream was refused at the END,
+                // and no damage that passed the records' own checks reached restoreMachine
+                RecordStream.Reader in = new RecordStream.Reader(new ByteArrayInputStream(
+                        concat(frame(List.of(new RecordStream.Record(MigrationStream.AUTH, new byte[64], 0))), bytes)));
+                in.next();
+                dst.core().migration.receive(in, new MigrationStream.Out(new ByteArrayOutputStream()), 0);
                 internals.add("input " + i + " accepted without GO");
                 internal++;
             } catch (IOException e) {
-                refused++;
+                String unexpected = PvhvmMigrationFuzzTest.unexpected(e); // the receiver wraps what it caught: look inside
+                if (unexpected == null) {
+                    refused++;
+                } else {
+                    internal++;
+                    internals.add("input " + i + ": " + unexpected);
+                }
             } catch (Throwable t) {
                 internal++;
                 internals.add("input " + i + ": " + t);
