@@ -189,6 +189,8 @@ abstract class CpuBlocks extends CpuExec0F {
     long slices, writerEpochs, breakEpochs, pushEpochs;
     /** Statistics: breaks that ended a block without a new epoch (code-segment or privilege changes). */
     long modeBreaks;
+    /** Whether chaining crosses code pages ({@code xenj.jit.chainPages}, default true). */
+    private static final boolean CHAIN_PAGES = !"false".equalsIgnoreCase(System.getProperty("xenj.jit.chainPages", "true"));
     /** Compiled blocks chained to from a block on another code page (see {@link #chain}). */
     long crossPageChains;
 
@@ -320,6 +322,9 @@ abstract class CpuBlocks extends CpuExec0F {
             }
             int t;
             if ((lin & PAGE_MASK) != page) {
+                if (!CHAIN_PAGES) {
+                    return;
+                }
                 // another code page: what the dispatcher would do (fetch window, watch the page,
                 // look the block up) without going back through it. Links are not kept across
                 // pages: the linear page may map another frame by the next time.
