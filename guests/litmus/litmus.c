@@ -3,10 +3,11 @@
  * inside a 2-vCPU Debian guest. Written for xenj from the definitions in Intel SDM vol. 3 §8.2.3
  * (the memory-ordering examples) and §8.1.2 (locked instructions).
  *
- *   litmus [-n ITERS] [-i IRIW_ITERS] [-b SYNC_EVERY] [-t SECONDS] [TEST...]
+ *   litmus [-n ITERS] [-i IRIW_ITERS] [-b SYNC_EVERY] [-B IRIW_SYNC_EVERY] [-t SECONDS] [TEST...]
  *       every test ITERS iterations (default 1000000), IRIW IRIW_ITERS (default ITERS): with 4
  *       threads on 2 CPUs each of its iterations needs context switches, far dearer than the rest;
- *       -b: a barrier every SYNC_EVERY iterations (default 1);
+ *       -b: a barrier every SYNC_EVERY iterations (default 1); -B: IRIW's (default 16: its
+ *       4-thread barrier sleeps, see barrier_wait);
  *       -t: the whole run's watchdog (default 1800 s), a hang ends as FAIL;
  *       TEST: only these (SB SB+mfence MP LB IRIW LOCKED), default all.
  *
@@ -47,8 +48,7 @@ struct barrier {
     int count;
     int sense;
     int n;
-    int sleep;    /* more threads than CPUs: a waiter must give its CPU to the thread it waits for */
-    int sleepers; /* waiters in (or about to enter) futex_wait: the releaser wakes only if any */
+    int sleep; /* more threads than CPUs: a waiter must give its CPU to the thread it waits for */
 } __attribute__((aligned(64)));
 
 static void barrier_init(struct barrier *b, int n, int sleep)
@@ -57,16 +57,14 @@ static void barrier_init(struct barrier *b, int n, int sleep)
     b->sense = 0;
     b->n = n;
     b->sleep = sleep;
-    b->sleepers = 0;
 }
-
-#define SPINS 2000 /* before a waiter sleeps: the awaited thread may be running on the other CPU */
 
 /*
  * Sense-reversing: the last thread in resets the count, then flips the sense everyone waits on.
- * With more threads than CPUs a waiter spins a while, then sleeps on a futex: the awaited thread
- * may be on the waiter's own CPU. sched_yield() instead cost 11-19 ms per barrier in the guest, and
- * sleeping at once 5.8 ms.
+ * With more threads than CPUs a waiter sleeps on a futex, as the thread it waits for may be
+ * queued behind it on its own CPU. Measured in the guest (IRIW, a barrier per iteration, host
+ * load 8-11): sched_yield() 11-19 ms per barrier, the futex 5.8 ms, spinning 2000 PAUSEs before
+ * the futex 6.6 ms; so IRIW takes a barrier every 16 iterations by default (-B).
  */
 static void barrier_wait(struct barrier *b, int *local)
 {
@@ -74,22 +72,16 @@ static void barrier_wait(struct barrier *b, int *local)
     *local = s;
     if (__atomic_sub_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == 0) {
         __atomic_store_n(&b->count, b->n, __ATOMIC_RELAXED);
-        __atomic_store_n(&b->sense, s, __ATOMIC_SEQ_CST);
-        /* seq_cst store then load (an MFENCE between): a sleeper counted after this load saw
-           the new sense in its futex_wait and did not sleep */
-        if (b->sleep && __atomic_load_n(&b->sleepers, __ATOMIC_SEQ_CST) > 0)
+        __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
+        if (b->sleep)
             syscall(SYS_futex, &b->sense, FUTEX_WAKE_PRIVATE, b->n, NULL, NULL, 0);
         return;
     }
-    for (int i = 0; __atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s; i++) {
-        if (b->sleep && i >= SPINS) {
-            __atomic_add_fetch(&b->sleepers, 1, __ATOMIC_SEQ_CST);
-            /* returns at once if the sense already flipped */
+    while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
+        if (b->sleep)   /* returns at once if the sense already flipped */
             syscall(SYS_futex, &b->sense, FUTEX_WAIT_PRIVATE, s ^ 1, NULL, NULL, 0);
-            __atomic_sub_fetch(&b->sleepers, 1, __ATOMIC_SEQ_CST);
-        } else {
+        else
             __asm__ __volatile__("pause" ::: "memory");
-        }
     }
 }
 
@@ -156,7 +148,9 @@ static const struct test tests[] = {
 };
 
 static long iters = 1000000, iriw_iters = -1;
-static int sync_every = 1;          /* -b: iterations per barrier */
+static int sync_every = 1;          /* -b: iterations per barrier, 2-thread tests */
+static int iriw_sync_every = 16;    /* -B: the same for IRIW */
+static int run_sync;                /* the current test's */
 static long run_iters;              /* the current test's */
 static int ncpu;
 static const char *current = "start";
@@ -217,7 +211,7 @@ static void *worker(void *arg)
     for (long done = 0; done < run_iters; done += BATCH) {
         int n = run_iters - done < BATCH ? (int)(run_iters - done) : BATCH;
         for (int k = 0; k < n; k++) {
-            if (k % sync_every == 0)
+            if (k % run_sync == 0)
                 barrier_wait(&bar, &sense);
             cur->body(t, k);
         }
@@ -253,6 +247,7 @@ static int run_test(const struct test *tst)
     cur = tst;
     current = tst->name;
     run_iters = tst->threads > 2 ? iriw_iters : iters;
+    run_sync = tst->threads > 2 ? iriw_sync_every : sync_every;
     memset(counts, 0, sizeof counts);
     other = 0;
     pin_failed = 0;
@@ -270,7 +265,7 @@ static int run_test(const struct test *tst)
     for (int t = 0; t < tst->threads; t++)
         bits += tst->regs[t];
     long forbidden = 0, total = other;
-    printf("TEST %s threads=%d iters=%ld", tst->name, tst->threads, run_iters);
+    printf("TEST %s threads=%d iters=%ld sync-every=%d", tst->name, tst->threads, run_iters, run_sync);
     for (int o = 0; o < (1 << bits); o++) {
         total += counts[o];
         int is_forbidden = o == tst->forbidden;
@@ -382,12 +377,13 @@ static int selected(int argc, char **argv, const char *name)
 int main(int argc, char **argv)
 {
     int timeout = 1800, opt;
-    while ((opt = getopt(argc, argv, "n:i:b:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:i:b:B:t:")) != -1) {
         if (opt == 'n') iters = atol(optarg);
         else if (opt == 'i') iriw_iters = atol(optarg);
         else if (opt == 'b') sync_every = atoi(optarg) > 0 ? atoi(optarg) : 1;
+        else if (opt == 'B') iriw_sync_every = atoi(optarg) > 0 ? atoi(optarg) : 1;
         else if (opt == 't') timeout = atoi(optarg);
-        else { fprintf(stderr, "usage: litmus [-n ITERS] [-i IRIW_ITERS] [-b SYNC_EVERY] [-t SECONDS] [TEST...]\n"); return 2; }
+        else { fprintf(stderr, "usage: litmus [-n ITERS] [-i IRIW_ITERS] [-b SYNC_EVERY] [-B IRIW_SYNC_EVERY] [-t SECONDS] [TEST...]\n"); return 2; }
     }
     if (iriw_iters < 0)
         iriw_iters = iters;
@@ -395,7 +391,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGALRM, on_alarm);
     alarm(timeout);     /* a hang (a lost release, a stuck barrier) must end as FAIL, not silence */
-    printf("litmus: cpus=%d iters=%ld iriw-iters=%ld batch=%d sync-every=%d\n", ncpu, iters, iriw_iters, BATCH, sync_every);
+    printf("litmus: cpus=%d iters=%ld iriw-iters=%ld batch=%d\n", ncpu, iters, iriw_iters, BATCH);
     if (ncpu < 2) {
         printf("litmus: needs 2 CPUs, has %d FAIL\nlitmus: 0 passed, 1 failed\n", ncpu);
         return 1;
