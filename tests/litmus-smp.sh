@@ -10,8 +10,10 @@
 # iterations) and locked increments (LOCK XADD, LOCK CMPXCHG, a split-line LOCK XADD, an XCHG lock
 # with a plain release) from both CPUs. The test checks every row's counts itself (forbidden
 # outcomes never seen, every iteration accounted for, counters exact) and prints the table.
-# Env: LITMUS_ITERS (default 100000, to keep this script within ~3 min of CI; 10^6, the program's
-#      own default, costs minutes more: the measured table is in org.xenj.hypervisor/DESIGN.md),
+# Not executable, so ./xenj test skips it: with the default 10^5 it took 454 s on a loaded 2-core
+# host (boot 130 s), over the ~3 min a CI step may cost. Run it as `bash tests/litmus-smp.sh`.
+# Env: LITMUS_ITERS (default 100000; 10^6, the program's own default, took 548 s in the guest:
+#      the measured table is in org.xenj.hypervisor/DESIGN.md),
 #      LITMUS_IRIW_ITERS (default LITMUS_ITERS), XENJ_GUEST_DIR (default ./guest),
 #      XENJ_BOOT_TIMEOUT seconds to the prompt (default 900), MAVEN_OFFLINE (default -o).
 set -euo pipefail
