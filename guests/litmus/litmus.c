@@ -4,18 +4,19 @@
  * (the memory-ordering examples) and §8.1.2 (locked instructions).
  *
  *   litmus [-n ITERS] [-i IRIW_ITERS] [-b SYNC_EVERY] [-B IRIW_SYNC_EVERY] [-t SECONDS] [TEST...]
- *       every test ITERS iterations (default 1000000), IRIW IRIW_ITERS (default ITERS): with 4
- *       threads on 2 CPUs each of its iterations needs context switches, far dearer than the rest;
- *       -b: a barrier every SYNC_EVERY iterations (default 1); -B: IRIW's (default 16: its
- *       4-thread barrier sleeps, see barrier_wait);
+ *       every test ITERS iterations (default 1000000), IRIW IRIW_ITERS (default ITERS);
+ *       -b: a barrier every SYNC_EVERY iterations (default 1); -B: IRIW's (default 16: with 4
+ *       threads on 2 CPUs its barrier sleeps, far dearer than the others', see barrier_wait);
  *       -t: the whole run's watchdog (default 1800 s), a hang ends as FAIL;
  *       TEST: only these (SB SB+mfence MP LB IRIW LOCKED), default all.
  *
  * Each shared location is touched by exactly one `mov` written in inline assembly ("memory"
  * clobber), so what runs is the test as written, never something the C compiler reordered.
  * Every iteration uses fresh locations (batches of BATCH, tallied and cleared after the batch),
- * and all threads meet at a sense-reversing barrier before each iteration so that the test bodies
- * actually run at the same time on the two CPUs. Per test it prints the iterations, the count of
+ * and all threads meet at a sense-reversing barrier before each iteration (or every -b/-B) so that
+ * the test bodies actually run at the same time on the two CPUs. IRIW runs its 4 threads on the 2
+ * CPUs (two pinned to each): at most two of them run at once, so it cannot reach the interleavings
+ * where both readers sit between both writes; a real IRIW needs 4 CPUs. Per test it prints the iterations, the count of
  * each outcome, and PASS/FAIL by TSO's rules: a forbidden outcome seen even once, an impossible
  * register value, or a lost locked increment is FAIL. Last line: "litmus: N passed, M failed".
  */
