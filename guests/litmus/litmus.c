@@ -5,8 +5,8 @@
  *
  *   litmus [-n ITERS] [-i IRIW_ITERS] [-b SYNC_EVERY] [-B IRIW_SYNC_EVERY] [-t SECONDS] [TEST...]
  *       every test ITERS iterations (default 1000000), IRIW IRIW_ITERS (default ITERS);
- *       -b: a barrier every SYNC_EVERY iterations (default 1); -B: IRIW's (default 16: with 4
- *       threads on 2 CPUs its barrier sleeps, far dearer than the others', see barrier_wait);
+ *       -b: a barrier every SYNC_EVERY iterations (default 1); -B: IRIW's (default 1 with 4 or
+ *       more CPUs, else 16: with 4 threads on 2 CPUs its barrier sleeps, far dearer, see barrier_wait);
  *       -t: the whole run's watchdog (default 1800 s), a hang ends as FAIL;
  *       TEST: only these (SB SB+mfence MP LB IRIW LOCKED), default all.
  *
@@ -150,7 +150,7 @@ static const struct test tests[] = {
 
 static long iters = 1000000, iriw_iters = -1;
 static int sync_every = 1;          /* -b: iterations per barrier, 2-thread tests */
-static int iriw_sync_every = 16;    /* -B: the same for IRIW */
+static int iriw_sync_every = -1;    /* -B: the same for IRIW; default 16 with fewer than 4 CPUs, else 1 */
 static int run_sync;                /* the current test's */
 static long run_iters;              /* the current test's */
 static int ncpu;
@@ -364,6 +364,11 @@ static int run_rmw(void)
     return pass;
 }
 
+static int ncpu_online(void)
+{
+    return (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 /* No test names after the options: every test. */
 static int selected(int argc, char **argv, const char *name)
 {
@@ -388,7 +393,9 @@ int main(int argc, char **argv)
     }
     if (iriw_iters < 0)
         iriw_iters = iters;
-    ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (iriw_sync_every < 0)
+        iriw_sync_every = ncpu_online() >= 4 ? 1 : 16;
+    ncpu = ncpu_online();
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGALRM, on_alarm);
     alarm(timeout);     /* a hang (a lost release, a stuck barrier) must end as FAIL, not silence */
