@@ -11,7 +11,8 @@
 # LOCK CMPXCHG, a split-line LOCK XADD, an XCHG lock with a plain release) from CPUs 0 and 1. The test checks every row's counts itself (forbidden
 # outcomes never seen, every iteration accounted for, counters exact) and prints the table.
 # Part of ./xenj test: with the default 10^5 it took 81 s on a quiet 2-core host (boot 36 s, litmus
-# 34 s; 454 s at host load 10-15). 10^6 took 548 s in the guest at load 9-10, too long for CI.
+# 34 s; 454 s at host load 10-15). 10^6 took 160 s in the guest at load 1.4-5 (548 s at load 9-10):
+# too long for CI.
 # Env: LITMUS_ITERS (default 100000; 10^6 is the program's own default: the measured tables are in
 #      org.xenj.hypervisor/DESIGN.md),
 #      LITMUS_IRIW_ITERS (default LITMUS_ITERS), LITMUS_VCPUS (default 2; 4 gives IRIW a CPU per
