@@ -10,8 +10,8 @@
 # iterations; with 4 vCPUs one CPU each and a barrier per iteration) and locked increments (LOCK XADD,
 # LOCK CMPXCHG, a split-line LOCK XADD, an XCHG lock with a plain release) from CPUs 0 and 1. The test checks every row's counts itself (forbidden
 # outcomes never seen, every iteration accounted for, counters exact) and prints the table.
-# Part of ./xenj test: with the default 10^5 it took 81 s on a quiet 2-core host (boot 36 s, litmus
-# 34 s; 454 s at host load 10-15). 10^6 took 160 s in the guest at load 1.4-5 (548 s at load 9-10):
+# Part of ./xenj test: with the default 10^5 it took 67 and 81 s on a quiet 2-core host (load 2-4;
+# boot 36-39 s), 219 s at load 4-5 and 454 s at load 10-15. 10^6 took 160 s in the guest at load 1.4-5 (548 s at load 9-10):
 # too long for CI.
 # Env: LITMUS_ITERS (default 100000; 10^6 is the program's own default: the measured tables are in
 #      org.xenj.hypervisor/DESIGN.md),
