@@ -184,7 +184,6 @@ final class DomainVbds implements BackendInstance {
 
     @Override
     public void detach() {
-        onDetached.run(); // no longer listed before its directories go, so a reader never sees both
         for (VbdDevice d : new ArrayList<>(devices.values())) {
             try {
                 d.shutdown();
@@ -193,5 +192,6 @@ final class DomainVbds implements BackendInstance {
             }
         }
         devices.clear();
+        onDetached.run();
     }
 }

@@ -79,10 +79,8 @@ public final class Netback implements Backend, NetworkService {
         return new BackendInstance() {
             @Override
             public void detach() {
-                // Out of the table first: once the backend directory is gone (the last
-                // visible step of d.detach()), nobody may still find this domain served.
-                domains.remove(domid, d);
                 d.detach();
+                domains.remove(domid, d);
             }
 
             @Override

@@ -288,6 +288,17 @@ class NetbackTest {
         }
         assertNull(store.read("/local/domain/0/backend/vif/6"), "backend directory removed");
         assertTrue(sw.bridge("xenbr0").ports().isEmpty(), "port left the bridge");
+        // the detach runs on the domain's executor and leaves the served table after the directory
+        // is gone: wait for it (a bounded wait, then the assertion) instead of racing it
+        end = System.currentTimeMillis() + 5000;
+        while (System.currentTimeMillis() < end) {
+            try {
+                netback.list(6);
+                Thread.sleep(5);
+            } catch (IllegalArgumentException e) {
+                break;
+            }
+        }
         assertThrows(IllegalArgumentException.class, () -> netback.list(6), "no longer served");
         assertEquals(0, d.internalErrors.get(), d.errors.toString());
     }

