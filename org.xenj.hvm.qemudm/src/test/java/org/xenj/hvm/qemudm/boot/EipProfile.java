@@ -78,5 +78,10 @@ final class EipProfile implements AutoCloseable {
     @Override
     public void close() {
         stop = true;
+        try {
+            sampler.join(1000); // print() reads the tables the sampler writes: it must have stopped
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -45,12 +45,12 @@ public final class PvDomainServices {
         this.host = host;
         this.domain = d;
         dom0ConsolePort = bind(host, d.domid, d.consolePort, "console");
-        int sp = host.dom0Evtchn.bindInterdomain(d.domid, d.storePort);
-        if (sp < 0) {
-            host.dom0Evtchn.close(dom0ConsolePort);
-            throw new IllegalStateException("Domain 0 cannot bind d" + d.domid + "'s xenstore event channel (error " + sp + ")");
+        try {
+            dom0StorePort = bind(host, d.domid, d.storePort, "xenstore");
+        } catch (IllegalStateException e) {
+            host.dom0Evtchn.close(dom0ConsolePort); // not half bound
+            throw e;
         }
-        dom0StorePort = sp;
         console = new PvConsoleBackend(d.machine, d.consoleMfn, d.context::consoleOutput, () -> {
             if (!closed) {
                 host.dom0Evtchn.send(dom0ConsolePort);
