@@ -31,11 +31,30 @@ import org.apache.zookeeper.ZooKeeper;
  * unless the connection comes back first. That leaves T/4 (2.5 s with the default 10 s) between
  * the pause and the earliest expiry for scheduling, the pause itself and one server tick by which a
  * follower may pass the session's last touch to the leader late. On {@code LOST} it pauses at once.
+ *
+ * <p>A server that vanishes silently (its host's link cut, its machine gone) leaves the client
+ * waiting for its read timeout, 2/3 T after the last answer, and the client then sleeps a random
+ * 0-1 s before it tries the next server: it can miss the 3/4 T deadline although the rest of the
+ * ensemble is fine (the three-host run saw that host pause for 0.2 s). So the guard does not wait
+ * for the read timeout: when no sync has been answered for {@link #MOVE_AFTER} T while the client
+ * still counts itself connected, it closes the client's socket ({@code Testable.closeSocket}, the
+ * same thing a server does when it drops its clients — the session stays, the client reconnects to
+ * the next server of its list and revalidates the session there). The pause deadline stays at 3/4
+ * T: the margin before the earliest expiry is not spent on reconnecting. Moving the deadline later
+ * instead (0.9 T) was weighed and not done: it would cut that margin to T/10 and still lose the
+ * race whenever the read timeout plus the client's random sleep ran past 0.9 T.
  */
 final class SessionGuard implements AutoCloseable {
 
     /** The pause comes at this fraction of the session timeout after the last proof of life. */
     static final double FENCE_AT = 0.75;
+    /**
+     * Unanswered syncs for this fraction of T while connected: the server is taken for gone and the
+     * connection is closed so that the client moves on. Twice the interval at which the ZooKeeper
+     * client itself pings an idle connection; a sync answers in milliseconds otherwise, so a slow
+     * but live server costs at most one needless reconnect (the session is kept).
+     */
+    static final double MOVE_AFTER = 1.0 / 3;
 
     private final CuratorFramework zk;
     private final long sessionMs;
@@ -44,6 +63,8 @@ final class SessionGuard implements AutoCloseable {
     private final LongSupplier clock;
     private final ScheduledExecutorService timer;
     private volatile long lastAckNanos;
+    /** lastAck at the last time the connection was closed for silence (one close per silence). */
+    private volatile long movedAtAck = Long.MIN_VALUE;
     private long epoch;
     private ScheduledFuture<?> pending;
 
@@ -81,6 +102,20 @@ final class SessionGuard implements AutoCloseable {
             return;
         }
         long sent = clock.getAsLong();
+        long silent = sent - lastAckNanos;
+        if (z.getState() == ZooKeeper.States.CONNECTED && movedAtAck != lastAckNanos
+                && silent > TimeUnit.MILLISECONDS.toNanos((long) (effectiveSessionMs() * MOVE_AFTER))) {
+            movedAtAck = lastAckNanos;
+            log.accept("pool: no answer from the ZooKeeper server for " + silent / 1_000_000
+                    + " ms while connected: closing the connection to move to another server (the session stays)");
+            try {
+                z.getTestable().closeSocket();
+            } catch (Exception e) {
+                log.accept("pool: could not close the silent connection: " + e);
+            }
+            // and the sync below: a queued packet wakes the client's I/O thread, which then finds
+            // the socket closed at once instead of at its next timeout
+        }
         z.sync("/", (rc, path, ctx) -> {
             if (rc == KeeperException.Code.OK.intValue() && sent - lastAckNanos > 0) {
                 lastAckNanos = sent;

@@ -35,6 +35,11 @@ final class TcpProxy implements AutoCloseable {
         return "127.0.0.1:" + listener.getLocalPort();
     }
 
+    /** Whether a client connection goes through this link now (an open relayed socket). */
+    boolean carrying() {
+        return sockets.stream().anyMatch(s -> !s.isClosed());
+    }
+
     /** Partitions the link: every byte in flight and to come is dropped. */
     void cut() {
         cut = true;
