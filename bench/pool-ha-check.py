@@ -27,6 +27,8 @@ Checks (each one passed or failed):
      own list, and each HA domain runs on exactly one host.
   8. no host fenced (paused) its domains when it was not cut off itself, in particular while the
      ZooKeeper leader was killed (every connection suspended for moments).
+  9. the whole-pool restart's graceful stop (Karaf's bin/stop): every host paused every pool
+     domain it ran before its session closed (which releases its leases).
 """
 import datetime
 import glob
@@ -87,7 +89,8 @@ for path in sorted(glob.glob(os.path.join(W, "pool-h*.log"))):
                           (r"domain (\S+) resumed", "resume"),
                           (r"lease on (\S+) lost, local copy destroyed", "destroy"),
                           (r"domain (\S+) marked lost", "lost"),
-                          (r"link to the pool's ZooKeeper (lost) \(suspended\)", "suspend")):
+                          (r"link to the pool's ZooKeeper (lost) \(suspended\)", "suspend"),
+                          (r"(session) closed: this host's leases are released", "closed")):
             mm = re.search(pat, msg)
             if mm:
                 logs.append((t, host, kind, mm.group(1)))
@@ -290,6 +293,28 @@ for t, what in [(t, a) for t, w, a in events if w == "zk-leader-kill"]:
     paused = [f"{h}:{d}" for lt, h, k, d in logs if k == "pause" and t <= lt <= back]
     check(f"ZooKeeper leader {what} killed: connections suspended, no host fenced", bool(susp) and not paused,
           f"hosts whose connection was suspended: {susp or 'none'}; pauses: {paused or 'none'}")
+
+# ------------------------------------------------------------------ 9. graceful stop
+for t in stops:
+    down = min([x for x in ev("pool-down") if x > t] or [end])
+    held = {}
+    for d, v in last_pool_before(t).items():
+        if v[1] == "running" and v[0] not in ("", "-"):
+            held.setdefault(v[0], []).append(d)
+    per, ok = [], bool(held)
+    for h in sorted(held):
+        closed = [lt for lt, hh, k, d in logs if hh == h and k == "closed" and t <= lt <= down]
+        c = closed[0] if closed else None
+        late = []
+        for d in sorted(held[h]):
+            p = [lt for lt, hh, k, dd in logs if hh == h and dd == d and k == "pause" and t <= lt <= down]
+            if not p or c is None or p[0] > c:
+                late.append(d)
+        ok = ok and c is not None and not late
+        per.append(f"{h}: {len(held[h]) - len(late)}/{len(held[h])} paused"
+                   + (f", session closed {c - t} ms after bin/stop" if c is not None else ", no 'session closed' logged")
+                   + (f"; not paused before it: {late}" if late else ""))
+    check("bin/stop: every host paused its pool domains before its leases went", ok, "; ".join(per) or "no domain ran")
 
 # ------------------------------------------------------------------ figures
 print()

@@ -430,8 +430,18 @@ final class DomainRegistry {
 
     /** The link to the ensemble is gone (SUSPENDED): pause every running local copy now. */
     void linkLost() {
+        pauseHeld(false);
+    }
+
+    /**
+     * Pauses every running local copy of a held domain. {@code stopping}: the pool stops on this
+     * host (its leases go next), and every held domain's fate is logged, also one that does not run
+     * here (gone, already paused, shut down) — so that a stop shows what it left behind.
+     */
+    private void pauseHeld(boolean stopping) {
         for (Map.Entry<String, Held> e : held.entrySet()) {
             int domid = e.getValue().domid();
+            String name = e.getKey();
             if (domid < 0) {
                 continue;
             }
@@ -439,11 +449,15 @@ final class DomainRegistry {
                 DomainState s = hypervisor.lookup(domid).map(Domain::state).orElse(null);
                 if (s == DomainState.RUNNING || s == DomainState.BLOCKED) {
                     hypervisor.pause(domid);
-                    fencePaused.add(e.getKey());
-                    log.accept("pool: link to the pool lost: domain " + e.getKey() + " paused (fenced)");
+                    fencePaused.add(name);
+                    log.accept(stopping ? "pool: stopping: domain " + name + " paused (fenced) before this host's leases go"
+                            : "pool: link to the pool lost: domain " + name + " paused (fenced)");
+                } else if (stopping) {
+                    log.accept("pool: stopping: domain " + name + " (domid " + domid + ") does not run here: "
+                            + (s == null ? "gone" : s.toString().toLowerCase(java.util.Locale.ROOT)));
                 }
             } catch (RuntimeException ex) {
-                log.accept("pool: could not pause domain " + e.getKey() + " while fencing: " + ex.getMessage());
+                log.accept("pool: could not pause domain " + name + (stopping ? " while stopping: " : " while fencing: ") + ex.getMessage());
             }
         }
     }
@@ -513,7 +527,7 @@ final class DomainRegistry {
      */
     void close() {
         closed = true;
-        linkLost();
+        pauseHeld(true);
         held.clear();
         fencePaused.clear();
     }

@@ -207,6 +207,8 @@ public class PoolComponent implements Pool, MigrationGate {
         }
         if (client != null) {
             client.close();
+            // after the pauses ZkPool.close logged: a stop's log shows that order
+            LOG.info("pool: session closed: this host's leases are released");
         }
         if (server != null) {
             server.close();
