@@ -27,6 +27,8 @@ Checks (each one passed or failed):
      own list, and each HA domain runs on exactly one host.
   8. no host fenced (paused) its domains when it was not cut off itself, in particular while the
      ZooKeeper leader was killed (every connection suspended for moments).
+  8b. a silenced ZooKeeper follower (SIGSTOP): every host connected to it left it (the pool's
+     guard closes a connection whose syncs go unanswered) and nobody paused.
   9. the whole-pool restart's graceful stop (Karaf's bin/stop): every host paused every pool
      domain it ran before its session closed (which releases its leases).
 """
@@ -90,7 +92,9 @@ for path in sorted(glob.glob(os.path.join(W, "pool-h*.log"))):
                           (r"lease on (\S+) lost, local copy destroyed", "destroy"),
                           (r"domain (\S+) marked lost", "lost"),
                           (r"link to the pool's ZooKeeper (lost) \(suspended\)", "suspend"),
-                          (r"(session) closed: this host's leases are released", "closed")):
+                          (r"(session) closed: this host's leases are released", "closed"),
+                          (r"no answer from the ZooKeeper server for (\d+) ms while connected", "move"),
+                          (r"^link to the pool (back)$", "back")):
             mm = re.search(pat, msg)
             if mm:
                 logs.append((t, host, kind, mm.group(1)))
@@ -294,6 +298,27 @@ for t, what in [(t, a) for t, w, a in events if w == "zk-leader-kill"]:
     check(f"ZooKeeper leader {what} killed: connections suspended, no host fenced", bool(susp) and not paused,
           f"hosts whose connection was suspended: {susp or 'none'}; pauses: {paused or 'none'}")
 
+silent_ms = []
+for t, arg in [(t, a) for t, w, a in events if w == "zk-silent"]:
+    server, _, hosts = arg.partition(":")
+    hosts = [h for h in hosts.split(",") if h]
+    back = min([x for x in ev("zk-resumed") if x > t] or [end])
+    per, ok = [], bool(hosts)
+    for h in hosts:
+        moved = [(lt, d) for lt, hh, k, d in logs if hh == h and k == "move" and t <= lt <= back]
+        again = [lt for lt, hh, k, d in logs if hh == h and k == "back" and t <= lt <= back]
+        if not moved or not again:
+            ok = False
+            per.append(f"{h}: " + ("did not leave it" if not moved else "left it but did not reconnect"))
+            continue
+        silent_ms.append(again[0] - t)
+        per.append(f"{h}: left it after {moved[0][0] - t} ms ({moved[0][1]} ms without an answer), reconnected after {again[0] - t} ms")
+    paused = [f"{h}:{d}" for lt, h, k, d in logs if k == "pause" and t <= lt <= back]
+    check(f"ZooKeeper server {server} silenced: its clients moved to another server, nobody paused", ok and not paused,
+          "; ".join(per) + f"; pauses: {paused or 'none'}")
+if ev("zk-silent-skipped"):
+    check("ZooKeeper server silenced: a follower with xenj connected to it", False, "none had one: the phase was skipped")
+
 # ------------------------------------------------------------------ 9. graceful stop
 for t in stops:
     down = min([x for x in ev("pool-down") if x > t] or [end])
@@ -328,6 +353,8 @@ if fail_ms:
     print(f"failover after kill -9 (kill to 'runs here' on the new host): max {max(fail_ms)} ms, median {statistics.median(fail_ms):.0f} ms over {len(fail_ms)} domains")
 if fence_ms:
     print(f"link cut -> self-fence (pause logged on the cut host): max {max(fence_ms)} ms, min {min(fence_ms)} ms over {len(fence_ms)} domains")
+if silent_ms:
+    print(f"silent ZooKeeper server -> its clients reconnected elsewhere: max {max(silent_ms)} ms, min {min(silent_ms)} ms over {len(silent_ms)} hosts")
 if cut_failover:
     print(f"link cut -> HA domain running elsewhere: max {max(cut_failover)} ms over {len(cut_failover)} domains")
 passed = sum(1 for _, ok in results if ok)

@@ -11,6 +11,8 @@
 #   2. kill -9 of the host owning a non-HA domain -> its HA domains run again elsewhere; the host is
 #      started again and its non-HA domains must not stay 'running' in the registry;
 #   2b. kill -9 of the ZooKeeper leader: every connection drops for a moment; nobody may fence;
+#   2c. SIGSTOP of a ZooKeeper follower that hosts are connected to (a server that goes silent, its
+#      sockets open): they must move to another server, and nobody may fence;
 #   3. link cut (ip link set eth0 down in a host's namespace) while it runs domains -> it pauses
 #      them (self-fencing) before another host restarts the HA ones; then the link comes back;
 #   4. restart of the whole pool (every xenj and every ZooKeeper server) -> no record lost.
@@ -119,6 +121,10 @@ zk_start() {
     echo $! >"$W/zk$i.pid"
     disown
 }
+zk_clients() { # the hosts (h1 h2 ...) with a session connected to server i (not this query's own connection)
+    inns "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$NET.1$1/2181; echo cons >&3; cat <&3" 2>/dev/null | grep 'sid=' \
+        | grep -o "/$NET\.1[0-9]:" | sed -E "s|/$NET\.1([0-9]):|h\1|" | sort -u | tr '\n' ' ' || true
+}
 zk_mode() { # prints leader/follower/standalone or nothing
     inns "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$NET.1$1/2181; echo srvr >&3; cat <&3" 2>/dev/null | sed -n 's/^Mode: //p' || true
 }
@@ -132,7 +138,7 @@ syncLimit=3
 dataDir=$W/zk$i
 clientPort=2181
 clientPortAddress=$NET.1$i
-4lw.commands.whitelist=srvr,ruok
+4lw.commands.whitelist=srvr,ruok,cons
 server.1=$NET.11:2888:3888
 server.2=$NET.12:2888:3888
 server.3=$NET.13:2888:3888
@@ -303,6 +309,28 @@ if [ -n "$L" ]; then
     wait_quorum 3
     ev "zk-leader-back zk$L"
     xc 1 "xen:list --pool"
+fi
+
+# ------------------------------------------------------------------ 2c. a silent ZooKeeper server
+# SIGSTOP freezes the server with its sockets open: its clients hear nothing, as when its host's
+# link is cut, but every xenj keeps its own link. The follower with the most xenj connected to it.
+S=""; SC=""
+for i in "${HOSTS[@]}"; do
+    [ "$(zk_mode "$i")" = follower ] || continue
+    c=$(zk_clients "$i")
+    if [ -z "$S" ] || [ "$(wc -w <<<"$c")" -gt "$(wc -w <<<"$SC")" ]; then S=$i; SC=$c; fi
+done
+if [ -n "$S" ] && [ -n "$SC" ]; then
+    say "SIGSTOP of ZooKeeper follower zk$S (connected to it: $SC)"
+    ev "zk-silent zk$S:$(tr ' ' ',' <<<"${SC% }")"
+    kill -STOP "$(cat "$W/zk$S.pid")"
+    sleep $(( SESSION_MS / 1000 + 5 ))
+    kill -CONT "$(cat "$W/zk$S.pid")"
+    wait_quorum 3
+    ev "zk-resumed zk$S"
+else
+    say "no ZooKeeper follower has a xenj connected to it: silent-server phase skipped"
+    ev "zk-silent-skipped"
 fi
 
 # ------------------------------------------------------------------ 3. link cut
