@@ -50,9 +50,10 @@ final class SessionGuard implements AutoCloseable {
     static final double FENCE_AT = 0.75;
     /**
      * Unanswered syncs for this fraction of T while connected: the server is taken for gone and the
-     * connection is closed so that the client moves on. Twice the interval at which the ZooKeeper
-     * client itself pings an idle connection; a sync answers in milliseconds otherwise, so a slow
-     * but live server costs at most one needless reconnect (the session is kept).
+     * connection is closed so that the client moves on. Half the client's own read timeout (2/3 T),
+     * so the reconnect, with its random 0-1 s delay, is done well before the 3/4 T deadline; a sync
+     * answers in milliseconds otherwise, so a slow but live server costs at most one needless
+     * reconnect (the session is kept).
      */
     static final double MOVE_AFTER = 1.0 / 3;
 
