@@ -25,7 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@linkplain Sharer#syncedMarks syncs} at every slice start and when it starts or stops running: if
  * the generation moved it drops all its write tags, counts one store (its tags may have written
  * marked frames unseen) and only then publishes the generation it is synced to. A vCPU keeps its
- * epoch only while every other vCPU is synced to the generation of its own last mark.</li>
+ * epoch only while every other running vCPU is synced to the generation of its own last mark. (A
+ * vCPU that is not running is synced when it starts: a marker writes the generation before it
+ * reads the other's running flag, which writes its flag before it reads the generation; with
+ * volatile accesses one of the two sees the other.)</li>
  * </ul>
  * Stores by devices and the hypervisor are not counted here: {@link MachineMemory#wroteRam} counts
  * them for every vCPU already.
@@ -36,6 +39,13 @@ public final class SharedCode {
     public interface Sharer {
         /** The mark generation whose stale write tags this vCPU has dropped (volatile). */
         long syncedMarks();
+
+        /**
+         * Whether it is in its run loop (volatile). One that is not stores nothing, syncs before it
+         * stops and again when it starts (before any store), so it counts as synced: a vCPU parked
+         * in HLT or offline must not cost the others an epoch at every slice.
+         */
+        boolean active();
     }
 
     private static final VarHandle BITS = MethodHandles.arrayElementVarHandle(long[].class);
@@ -115,7 +125,7 @@ public final class SharedCode {
     /** Whether every vCPU but {@code self} has synced to generation {@code generation}. */
     public boolean othersSynced(Sharer self, long generation) {
         for (Sharer s : sharers) {
-            if (s != self && s.syncedMarks() < generation) {
+            if (s != self && s.active() && s.syncedMarks() < generation) {
                 return false;
             }
         }
