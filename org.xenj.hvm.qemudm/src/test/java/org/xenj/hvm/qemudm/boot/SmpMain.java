@@ -66,14 +66,21 @@ public final class SmpMain {
                     + " dmesg | grep -i -E 'smp|brought|cpu[0-9]|APIC|MPTABLE|mpparse|Intel MultiProcessor|processor #'; echo INFO-$((1+1))DONE\n");
             from = r.waitFor("INFO-2DONE", from, 600_000);
             String job = "dd if=/dev/zero bs=64k count=" + (mib * 16) + " 2>/dev/null | md5sum";
+            Phase phase = new Phase(r, vcpus);
             long s = System.nanoTime();
             r.type(job + "; echo SEQ-$((1+1))DONE\n");
             int seq = r.waitFor("SEQ-2DONE", from, 1_800_000);
             double seqSec = (System.nanoTime() - s) / 1e9;
+            System.out.println("[smp] one job: " + phase.next());
             s = System.nanoTime();
             r.type(job + " > /tmp/a & " + job + " > /tmp/b & wait; cat /tmp/a /tmp/b; echo PAR-$((1+1))DONE\n");
             int par = r.waitFor("PAR-2DONE", seq, 1_800_000);
             double parSec = (System.nanoTime() - s) / 1e9;
+            System.out.println("[smp] two jobs: " + phase.next());
+            for (int i = 0; i < vcpus; i++) {
+                System.out.println("[smp] vCPU" + i + " " + r.cpuExecutor(i).cpu().blockCacheStatistics());
+                System.out.println("[smp] vCPU" + i + " " + r.cpuExecutor(i).cpu().jitStatistics());
+            }
             String out = r.consoleText().substring(from);
             int sums = out.split(md5 + "  -", -1).length - 1;
             System.out.printf("%n[smp] vcpus=%d one job of %d MiB: %.1f s; two at once: %.1f s (%s); speed-up %.2f; md5 %s x%d"
@@ -82,6 +89,39 @@ public final class SmpMain {
             r.type("poweroff -f\n");
             boolean off = r.waitForShutdown(120_000);
             System.out.printf("[smp] poweroff -f: %s (%s)%n", off ? "domain stopped" : "still running", r.shutdownReason());
+        }
+    }
+
+    /** Per vCPU: its thread's CPU seconds and guest instructions since the last call (MIPS per CPU-second). */
+    private static final class Phase {
+        private final DirectBootRunner runner;
+        private final long[] cpuNs;
+        private final long[] insns;
+
+        Phase(DirectBootRunner runner, int vcpus) {
+            this.runner = runner;
+            this.cpuNs = new long[vcpus];
+            this.insns = new long[vcpus];
+            next();
+        }
+
+        String next() {
+            java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+            StringBuilder b = new StringBuilder();
+            for (java.lang.management.ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) {
+                if (t == null || !t.getThreadName().startsWith("xenj-vcpu-smp.")) {
+                    continue;
+                }
+                int i = Integer.parseInt(t.getThreadName().substring("xenj-vcpu-smp.".length()));
+                long ns = mx.getThreadCpuTime(t.getThreadId());
+                long n = runner.cpuExecutor(i).cpu().instructionCount();
+                double sec = (ns - cpuNs[i]) / 1e9;
+                b.append(String.format("vCPU%d %.2f cpu-s %d M insns (%.1f MIPS/cpu-s); ", i, sec, (n - insns[i]) / 1_000_000,
+                        (n - insns[i]) / 1e6 / Math.max(sec, 1e-9)));
+                cpuNs[i] = ns;
+                insns[i] = n;
+            }
+            return b.toString();
         }
     }
 

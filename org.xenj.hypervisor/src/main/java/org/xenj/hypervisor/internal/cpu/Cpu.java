@@ -210,6 +210,7 @@ public final class Cpu extends CpuBlocks {
     public int runTest(long maxInstructions) {
         testMode = true;
         halted = false;
+        setActive(true); // as the run loop: other vCPUs of the domain then wait for this one's sync (SharedCode)
         try {
             long n = 0;
             while (n < maxInstructions) {
@@ -235,6 +236,7 @@ public final class Cpu extends CpuBlocks {
             }
             return -2;
         } finally {
+            setActive(false);
             testMode = false;
         }
     }

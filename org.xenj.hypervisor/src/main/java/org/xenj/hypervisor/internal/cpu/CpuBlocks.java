@@ -131,7 +131,8 @@ abstract class CpuBlocks extends CpuExec0F {
     public final String blockCacheStatistics() {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
                 + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs + " slices=" + slices + " writerEpochs=" + writerEpochs
-                + " breakEpochs=" + breakEpochs + " modeBreaks=" + modeBreaks + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites;
+                + " breakEpochs=" + breakEpochs + " modeBreaks=" + modeBreaks + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites
+                + (sharedCode == null ? "" : " sharedEpochs=" + sharedEpochs + " codeMarks=" + sharedCode.marks() + " codeWrites=" + sharedCode.writes());
     }
 
     private void allocate() {
@@ -145,7 +146,8 @@ abstract class CpuBlocks extends CpuExec0F {
      * A new slice: starts a new validation epoch if others may have written code meanwhile &mdash;
      * a writer other than this vCPU's stores wrote guest RAM ({@code MachineMemory.wroteRam}:
      * devices, DMA, hypercalls, grant copies, PV page-table updates, restores, p2m changes), or
-     * another vCPU shares this memory (its stores are not counted), or {@value #QUIET_SLICES}
+     * another vCPU of the domain stored into code or may have unseen ({@code SharedCode}: before
+     * it, a domain with several vCPUs began an epoch at every slice), or {@value #QUIET_SLICES}
      * slices went by without one (a bound on how long a store of this vCPU through a linear alias
      * of a code page it runs from, which nothing else notices, can go unseen). Otherwise the
      * epoch goes on: the blocks already compared in it and their watched pages stay valid, and
@@ -154,15 +156,21 @@ abstract class CpuBlocks extends CpuExec0F {
      */
     final void newEpoch() {
         boolean shared = memory.vcpusAttached() > 1;
+        boolean joined = false;
         if (shared != smp) {
             smp = shared; // another vCPU was built over this memory: ordered accesses from now on
             if (jit != null) {
                 jit.dropAll(); // blocks translated for one vCPU use plain accesses
             }
+            if (shared && sharedCode == null) {
+                joinSharedCode(); // other vCPUs' stores into code are counted from now on
+                joined = true;
+            }
         }
         long writes = machine.ramWrites();
         slices++;
-        if (writes != seenRamWrites || memory.vcpusAttached() != 1 || ++quietSlices >= QUIET_SLICES) {
+        boolean othersWrote = smp && othersWroteSharedCode();
+        if (joined || othersWrote || writes != seenRamWrites || ++quietSlices >= QUIET_SLICES) {
             if (writes != seenRamWrites) {
                 writerEpochs++;
             }
@@ -393,7 +401,7 @@ abstract class CpuBlocks extends CpuExec0F {
         epoch++;
         breakEpochs++;
         unwatchAll();
-        watchCodePage(lin, fMem, codePageStart());
+        watchCodePage(lin, fMem, codePageStart(), fMfn);
         blockBreak = false;
         epochDue = false;
     }
@@ -407,7 +415,7 @@ abstract class CpuBlocks extends CpuExec0F {
         if (slotChunk == null) {
             allocate();
         }
-        if (!watchCodePage(lin, fMem, codePageStart())) {
+        if (!watchCodePage(lin, fMem, codePageStart(), fMfn)) {
             epoch++; // the page pushed out is no longer watched: its blocks must be compared again
             pushEpochs++;
         }

@@ -16,6 +16,8 @@ abstract class CpuDecode extends CpuAlu {
     // ---- fetch window ----
     /** Chunk and index of the next byte to fetch (read by the block cache after a decode). */
     byte[] fMem;
+    /** The machine frame of {@link #fMem}'s current page (when it is RAM). */
+    int fMfn;
     int fIdx;
     private int fLimit, fPageStart, fOff;
     /** CS default size (D bit) and base, cached from the descriptor cache. */
@@ -70,6 +72,7 @@ abstract class CpuDecode extends CpuAlu {
         }
         if (codePage(lin)) {
             fMem = codeChunk;
+            fMfn = codeMfn;
             fOff = codeOff;
             fIdx = fOff + lin;
             fPageStart = fOff + (lin & PAGE_MASK);

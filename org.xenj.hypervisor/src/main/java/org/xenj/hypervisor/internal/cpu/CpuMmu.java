@@ -6,6 +6,7 @@ import org.xenj.hypervisor.internal.mem.DirtyLog;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.mem.PageWalker;
+import org.xenj.hypervisor.internal.mem.SharedCode;
 
 /**
  * Linear memory: the software TLB, the page walker (2-level, PSE, PAE, PGE, accessed/dirty) and
@@ -183,6 +184,15 @@ abstract class CpuMmu extends CpuTlb {
             breakEpoch(); // a store into a page blocks ran from in this epoch
         }
         int writeTag = walkWritable && !romPage && !watched ? page : -1;
+        SharedCode sc = sharedCode;
+        if (sc != null && sc.marked(mfn)) {
+            // another vCPU (or this one) runs code from this frame: no write tag, and a store is counted
+            writeTag = -1;
+            if (write && walkWritable && !romPage) {
+                sc.unmark(mfn);
+                pendingCodeWrite = true;
+            }
+        }
         if (machine.dirtyLog().on()) {
             if (write) {
                 machine.markDirty(mfn); // before the tag: stores through it need no mark
@@ -196,6 +206,7 @@ abstract class CpuMmu extends CpuTlb {
             uTagW[i] = writeTag;
             uNoExec[i] = !walkExecutable;
             uMem[i] = machine.chunk(mfn);
+            uMfn[i] = mfn;
             uOff[i] = MachineMemory.offset(mfn) - page;
             uGlobal[i] = walkGlobal;
         } else {
@@ -204,6 +215,7 @@ abstract class CpuMmu extends CpuTlb {
             kTagW[i] = writeTag;
             kNoExec[i] = !walkExecutable;
             kMem[i] = machine.chunk(mfn);
+            kMfn[i] = mfn;
             kOff[i] = MachineMemory.offset(mfn) - page;
             kGlobal[i] = walkGlobal;
         }
@@ -437,6 +449,9 @@ abstract class CpuMmu extends CpuTlb {
             return;
         }
         (user ? uMem : kMem)[i][(user ? uOff : kOff)[i] + lin] = (byte) v;
+        if (pendingCodeWrite) {
+            countCodeWrite();
+        }
     }
 
     private void write16Slow(int lin, int v, boolean user) {
@@ -460,6 +475,9 @@ abstract class CpuMmu extends CpuTlb {
             return;
         }
         LE16.set((user ? uMem : kMem)[i], (user ? uOff : kOff)[i] + lin, (short) v);
+        if (pendingCodeWrite) {
+            countCodeWrite();
+        }
     }
 
     private void write32Slow(int lin, int v, boolean user) {
@@ -484,6 +502,9 @@ abstract class CpuMmu extends CpuTlb {
             return;
         }
         LE32.set((user ? uMem : kMem)[i], (user ? uOff : kOff)[i] + lin, v);
+        if (pendingCodeWrite) {
+            countCodeWrite();
+        }
     }
 
     // ------------------------------------------------------------------ implicit supervisor accesses (GDT, IDT, TSS)
@@ -582,6 +603,7 @@ abstract class CpuMmu extends CpuTlb {
     /** Result of {@link #codePage}: the chunk, and the offset so that {@code chunk[off + linear]} is the byte. */
     byte[] codeChunk;
     int codeOff;
+    int codeMfn;
 
     /** Translates an instruction fetch; returns false for non-RAM code (fetch byte by byte through MMIO). */
     final boolean codePage(int lin) {
@@ -594,6 +616,7 @@ abstract class CpuMmu extends CpuTlb {
         }
         codeChunk = tMem[i];
         codeOff = tOff[i];
+        codeMfn = tMfn[i];
         return true;
     }
 
@@ -632,7 +655,15 @@ abstract class CpuMmu extends CpuTlb {
         machine.markDirty(mfn);
         byte[] chunk = machine.chunk(mfn);
         int frameIdx = MachineMemory.offset(mfn);
+        SharedCode sc = sharedCode;
+        boolean code = sc != null && sc.marked(mfn);
+        if (code) {
+            sc.unmark(mfn);
+        }
         LE32.set(chunk, frameIdx + in, v);
+        if (code) {
+            countCodeWrite(); // a page table another vCPU ran code from (a guest may)
+        }
         tableWrites++;
         wroteFrame(chunk, frameIdx);
     }

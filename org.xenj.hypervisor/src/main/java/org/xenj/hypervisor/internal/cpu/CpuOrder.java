@@ -63,6 +63,9 @@ abstract class CpuOrder extends CpuMmu {
     final void serialize() {
         if (smp) {
             java.lang.invoke.VarHandle.fullFence();
+            if (sharedCodeChanged()) {
+                breakEpoch(); // cross-modifying code (SDM vol. 3 §8.1.3): seen after a serialising instruction
+            }
         }
     }
 

@@ -10,6 +10,7 @@ import org.xenj.hypervisor.internal.exec.MmioRange;
 import org.xenj.hypervisor.internal.mem.DirtyLog;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.mem.MachineMemory;
+import org.xenj.hypervisor.internal.mem.SharedCode;
 
 /**
  * The software TLB's state and the invalidations of it: two direct-mapped sets (supervisor and user)
@@ -18,7 +19,7 @@ import org.xenj.hypervisor.internal.mem.MachineMemory;
  * log-dirty epoch that drops every write tag. {@link CpuMmu} fills the slots (page walks) and reads
  * through them; the arrays are package-private for it, never for devices.
  */
-abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
+abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode.Sharer {
 
     static final VarHandle LE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     static final VarHandle LE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
@@ -41,6 +42,8 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
     final int[] uTagR = new int[TLB_SIZE], uTagW = new int[TLB_SIZE], uOff = new int[TLB_SIZE];
     final byte[][] uMem = new byte[TLB_SIZE][];
     final boolean[] uGlobal = new boolean[TLB_SIZE];
+    /** The slot's machine frame (RAM slots only): code pages are marked by frame in {@link SharedCode}. */
+    final int[] kMfn = new int[TLB_SIZE], uMfn = new int[TLB_SIZE];
     /** The slot's page may not be fetched from (XD under EFER.NXE): code fetches walk again and fault. */
     final boolean[] kNoExec = new boolean[TLB_SIZE], uNoExec = new boolean[TLB_SIZE];
 
@@ -51,7 +54,7 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
     final long[] kMmioOff = new long[TLB_SIZE], uMmioOff = new long[TLB_SIZE];
 
     /** The set in use for the current privilege (user set at CPL 3). */
-    int[] tagR, tagW, tOff;
+    int[] tagR, tagW, tOff, tMfn;
     byte[][] tMem;
     boolean[] tNoExec;
     boolean userMode;
@@ -132,7 +135,14 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
      * through the slow path while blocks run from it (this epoch). Returns false when it pushed another page out of the watched set: that
      * page's stores are not seen any more, so the caller must start a new validation epoch.
      */
-    final boolean watchCodePage(int lin, byte[] chunk, int frameIdx) {
+    final boolean watchCodePage(int lin, byte[] chunk, int frameIdx, int mfn) {
+        SharedCode sc = sharedCode;
+        if (sc != null) {
+            long generation = sc.mark(mfn);
+            if (generation != 0) {
+                ownMark = generation;
+            }
+        }
         int page = lin & PAGE_MASK;
         codeWatchPage = page;
         int w = (page >>> 12) & (WATCH_SLOTS - 1);
@@ -170,6 +180,99 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
         }
     }
 
+    // ------------------------------------------------------------------ code shared with other vCPUs (SharedCode)
+
+    /** The domain's shared code while it has more than one vCPU (null before: nothing is marked or counted). */
+    SharedCode sharedCode;
+    /** The mark generation this vCPU dropped its write tags for (read by the other vCPUs). */
+    private volatile long syncedMarks;
+    /** The generation of this vCPU's own last mark: the others must be synced to it. */
+    long ownMark;
+    /** Stores into shared code this vCPU counted itself (not another vCPU's). */
+    long ownCodeWrites;
+    /** Others' stores into shared code when this epoch began. */
+    long seenOthersCodeWrites;
+    /** A fill let this vCPU store into a marked frame: the store is counted after it is made. */
+    boolean pendingCodeWrite;
+    /** Statistics: validation epochs begun because another vCPU wrote shared code or had not synced. */
+    long sharedEpochs;
+
+    @Override
+    public final long syncedMarks() {
+        return syncedMarks;
+    }
+
+    /** From this vCPU's thread when its domain gets a second vCPU: marks and counts from now on. */
+    final void joinSharedCode() {
+        SharedCode sc = memory.sharedCode();
+        sharedCode = sc;
+        syncedMarks = -1;
+        sc.join(this);
+        syncSharedCode();
+    }
+
+    /**
+     * Drops every write tag if frames were marked since the last sync (a tag filled before its
+     * frame was marked lets stores in unseen), counts one store for what such tags may have
+     * written, then publishes the generation: whoever sees it synced also sees the count.
+     */
+    final void syncSharedCode() {
+        SharedCode sc = sharedCode;
+        if (sc == null) {
+            return;
+        }
+        long m = sc.marks();
+        if (m != syncedMarks) {
+            Arrays.fill(kTagW, -1);
+            Arrays.fill(uTagW, -1);
+            sc.wrote();
+            ownCodeWrites++;
+            syncedMarks = m;
+        }
+    }
+
+    /** Counts the store a fill let into a marked frame, after it was made. */
+    final void countCodeWrite() {
+        pendingCodeWrite = false;
+        SharedCode sc = sharedCode;
+        if (sc != null) {
+            sc.wrote();
+            ownCodeWrites++;
+        }
+    }
+
+    /**
+     * Whether code blocks were compared against may have been changed by another vCPU since the
+     * epoch began: a store of theirs into shared code was counted, or one of them may still hold a
+     * write tag for a frame this vCPU marked. Reads the others' sync state before the count (see
+     * {@link #syncSharedCode}). Does not take the answer as seen: {@link #othersWroteSharedCode}.
+     */
+    final boolean sharedCodeChanged() {
+        SharedCode sc = sharedCode;
+        if (sc == null) {
+            return false;
+        }
+        boolean synced = sc.othersSynced(this, ownMark);
+        return !synced || sc.writes() - ownCodeWrites != seenOthersCodeWrites;
+    }
+
+    /** {@link #sharedCodeChanged} at a slice start, taking the others' count as seen for the epoch that follows. */
+    final boolean othersWroteSharedCode() {
+        SharedCode sc = sharedCode;
+        if (sc == null) {
+            return false;
+        }
+        syncSharedCode();
+        boolean synced = sc.othersSynced(this, ownMark);
+        long others = sc.writes() - ownCodeWrites;
+        boolean changed = !synced || others != seenOthersCodeWrites;
+        seenOthersCodeWrites = others;
+        if (changed) {
+            sharedEpochs++;
+        }
+        return changed;
+    }
+
     /** Log-dirty: the last epoch whose write tags were dropped, and whether the run loop is in. */
     private volatile long flushedEpoch;
     private volatile boolean active;
@@ -190,6 +293,7 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
         if (on) {
             syncWriteCache();
         }
+        syncSharedCode(); // a vCPU that stops running is synced while it sleeps; one that starts drops stale tags first
     }
 
     /** Drops every write tag if the log-dirty epoch moved on; between blocks of instructions. */
@@ -222,9 +326,9 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache {
     final void selectTlb(boolean user) {
         userMode = user;
         if (user) {
-            tagR = uTagR; tagW = uTagW; tOff = uOff; tMem = uMem; tNoExec = uNoExec;
+            tagR = uTagR; tagW = uTagW; tOff = uOff; tMem = uMem; tNoExec = uNoExec; tMfn = uMfn;
         } else {
-            tagR = kTagR; tagW = kTagW; tOff = kOff; tMem = kMem; tNoExec = kNoExec;
+            tagR = kTagR; tagW = kTagW; tOff = kOff; tMem = kMem; tNoExec = kNoExec; tMfn = kMfn;
         }
     }
 

@@ -55,6 +55,23 @@ public final class DomainMemory implements GuestMemory {
         return lockedAccessGate;
     }
 
+    private volatile SharedCode sharedCode;
+
+    /** The code its vCPUs share, for cross-modifying code between them (made when a second vCPU needs it). */
+    public SharedCode sharedCode() {
+        SharedCode s = sharedCode;
+        if (s == null) {
+            synchronized (vcpus) {
+                s = sharedCode;
+                if (s == null) {
+                    s = new SharedCode(machine.totalFrames());
+                    sharedCode = s;
+                }
+            }
+        }
+        return s;
+    }
+
     /** How many vCPUs have been built over this memory (one: its stores are the only CPU stores into it). */
     public int vcpusAttached() {
         return vcpus.get();

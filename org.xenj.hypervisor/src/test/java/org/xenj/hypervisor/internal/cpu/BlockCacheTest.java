@@ -195,12 +195,19 @@ class BlockCacheTest extends CpuTestSupport {
         assertEquals(epochs + 1, cpu.sliceEpochs, "no write since: the epoch goes on " + cpu.blockCacheStatistics());
     }
 
+    /**
+     * A second vCPU over the same memory used to start an epoch at every slice (its stores were not
+     * counted); now its stores into code are ({@code SharedCode}, {@link CrossModifyingCodeTest}),
+     * so one that writes no code leaves the epoch alone.
+     */
     @Test
-    void anotherVcpuOverTheSameMemoryKeepsAnEpochPerSlice() {
-        new Cpu(mem, env); // its stores would not be counted
+    void anotherVcpuThatWritesNoCodeKeepsTheEpoch() {
+        new Cpu(mem, env);
         flat32(0x1000, CALLS_ACROSS_PAGES);
         int slices = runShortSlices();
-        assertEquals(slices, cpu.sliceEpochs, cpu.blockCacheStatistics());
+        assertTrue(slices > 500, "slices: " + slices);
+        assertTrue(cpu.blockCacheStatistics().contains("sharedEpochs=0 "), cpu.blockCacheStatistics());
+        assertTrue(cpu.sliceEpochs <= slices / CpuBlocks.QUIET_SLICES + 3, slices + " slices: " + cpu.blockCacheStatistics());
     }
 
     @Test
