@@ -103,7 +103,8 @@ class BiosDiskBootTest {
                     traceEvery5s(b.runner, t0);
                 }
             }
-            for (Boot b : List.of(disk, cd)) {
+            // the CD first: its screen must be read before its kernel's console scrolls the firmware's lines away
+            for (Boot b : List.of(cd, disk)) {
                 DirectBootRunner r = b.runner;
                 int banner = r.waitFor(b.loader, 0, timeoutMs);
                 assertTrue(banner >= 0, b.medium + ": no " + b.loader + " banner:\n" + r.consoleText() + "\n" + r.log());
