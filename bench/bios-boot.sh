@@ -23,8 +23,13 @@ mvn -B -o -q -pl org.xenj.hypervisor,org.xenj.hvm.qemudm -am test-compile -Dskip
 M2=$( { sed -n 's/.*-Dmaven.repo.local=\([^ ]*\).*/\1/p' .mvn/maven.config 2>/dev/null || true; } | head -n1)
 M2=${M2:-$HOME/.m2/repository}
 CP=org.xenj.hypervisor/target/classes:org.xenj.dom0.block/target/classes:org.xenj.dom0.vswitch/target/classes
-CP=$CP:org.xenj.hvm.qemudm/target/classes:org.xenj.hvm.qemudm/target/test-classes
-CP=$CP:$(ls "$M2"/net/java/dev/jna/jna/*/jna-*.jar 2>/dev/null | grep -v sources | tail -n1)
+CP=$CP:org.xenj.dom0.vnc/target/classes:org.xenj.hvm.qemudm/target/classes:org.xenj.hvm.qemudm/target/test-classes
+# qemu-dm registers its displays through the OSGi framework API (org.xenj.dom0.vnc): the jars it needs outside OSGi
+jar() { ls "$M2"/$1/*/*.jar 2>/dev/null | grep -v -e sources -e javadoc | sort -V | tail -n1; }
+for j in net/java/dev/jna/jna org/ow2/asm/asm org/tukaani/xz org/osgi/osgi.core org/osgi/org.osgi.service.component \
+         org/osgi/org.osgi.service.cm; do
+    CP=$CP:$(jar $j)
+done
 
 qemu_disk() {   # prints "qemu-disk boot_s=.. work_s=.."
     local S B="" W="" line

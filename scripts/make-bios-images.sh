@@ -6,13 +6,15 @@
 #                 The layout of the disk ../shared/bench/peers.sh boots in QEMU as "qemu-disk".
 #   OUT/cd.iso    ISO9660 with isolinux (El Torito, no emulation, boot-info-table), same kernel/initrd.
 # No root, no loop mounts: mkfs.fat + mtools + syslinux write into the image file, xorriso builds the ISO.
-# Usage: scripts/make-bios-images.sh [GUEST_DIR] [OUT_DIR] ["kernel command line"]
+# Usage: scripts/make-bios-images.sh [GUEST_DIR] [OUT_DIR] ["kernel command line"] ["the CD's command line"]
+# (the CD's defaults to the disk's; BiosDiskBootTest gives the CD's kernel the VGA console too).
 # Needs (Debian): dosfstools mtools syslinux syslinux-common isolinux xorriso (scripts/setup-debian.sh).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 GUEST=${1:-$HERE/guest}
 OUT=${2:-$HERE/guests/bios-images}
 CMDLINE=${3:-console=ttyS0 cryptomgr.notests nokaslr}
+CD_CMDLINE=${4:-$CMDLINE}
 for f in bzImage initramfs.cpio.gz; do
     [ -s "$GUEST/$f" ] || { echo "make-bios-images: $GUEST/$f missing (scripts/build-guest.sh builds it)" >&2; exit 1; }
 done
@@ -54,7 +56,7 @@ cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$I
 cp "$GUEST/bzImage" "$ISO/isolinux/vmlinuz"
 cp "$GUEST/initramfs.cpio.gz" "$ISO/isolinux/initrd.gz"
 printf 'DEFAULT linux\nPROMPT 0\nTIMEOUT 0\nSERIAL 0 115200\nLABEL linux\n  KERNEL vmlinuz\n  INITRD initrd.gz\n  APPEND %s\n' \
-    "$CMDLINE" > "$ISO/isolinux/isolinux.cfg"
+    "$CD_CMDLINE" > "$ISO/isolinux/isolinux.cfg"
 xorriso -as mkisofs -quiet -o "$OUT/cd.iso" -V XENJBIOS -J -R \
     -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$ISO" 2>/dev/null
 echo "make-bios-images: $OUT/disk.img ($(stat -c %s "$OUT/disk.img") bytes), $OUT/cd.iso ($(stat -c %s "$OUT/cd.iso") bytes)"

@@ -13,7 +13,9 @@
 # mid-boot (save -p) and in the middle of an md5sum loop (save), each image also refused once damaged.
 # Then BiosDiskBootTest: Debian's SeaBIOS boots the same kernel through syslinux from an IDE disk image
 # and through isolinux from an IDE CD at once (scripts/make-bios-images.sh), both to the shell
-# (~1.5 min more on a quiet host). Exits non-zero on failure, printing
+# (~1.5 min more on a quiet host); the CD's domain has a stdvga and a VNC console, on which Debian's
+# vncsnapshot and tesseract must read SeaBIOS's banner and isolinux's text while isolinux loads the
+# kernel, and the kernel's messages on bochs-drm's fbcon at the shell (SKIPPED, said, without them). Exits non-zero on failure, printing
 # the console tail and dmesg. Takes ~4 min on a quiet 2-core host (~13 min under heavy load).
 # Env: XENJ_GUEST_DIR (default ./guest), XENJ_BOOT_TIMEOUT seconds to the prompt (default 1200),
 #      XENJ_BOOT_DOMAINS (default 2), MAVEN_OFFLINE (default -o; set empty to allow downloads).

@@ -64,7 +64,14 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
         MachineMemory machine = new MachineMemory((config.memoryMiB() + 1) << 20);
         this.memory = new DomainMemory(machine, 1);
         this.woken = new boolean[config.vcpus()];
-        memory.populate(0, (int) (config.memoryMiB() << 8));
+        int frames = (int) (config.memoryMiB() << 8);
+        if (config.raw().containsKey("vga")) {
+            // as HypervisorCore lays out every HVM domain: 0xA0000-0xBFFFF is not RAM, so the stdvga can claim it
+            // (the other boots here keep contiguous RAM, which MultibootBootTest's memory figures expect)
+            org.xenj.hypervisor.internal.mem.HvmRamLayout.populate(memory, frames);
+        } else {
+            memory.populate(0, frames);
+        }
         timers.setRemoveOnCancelPolicy(true);
     }
 
