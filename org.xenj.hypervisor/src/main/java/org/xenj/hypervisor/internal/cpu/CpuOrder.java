@@ -110,8 +110,12 @@ abstract class CpuOrder extends CpuMmu {
     private int rmwMode;
     private int rmwLin, rmwSize;
 
+    /** Statistics: locked reads (one per locked instruction and retry; all interpreted, the translator leaves them out). */
+    long lockedReads;
+
     /** Reads the operand of a locked read-modify-write ({@code size} 1, 2, 4 or 8) after {@link #checkWritable}. */
     final long lockedRead(int lin, int size) {
+        lockedReads++;
         int i = (lin >>> 12) & TLB_MASK;
         int last = lin + size - 1;
         if (tagW[i] == (last & PAGE_MASK) && ((lin ^ last) & PAGE_MASK) == 0) {
