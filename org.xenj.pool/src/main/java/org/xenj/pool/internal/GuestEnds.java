@@ -38,15 +38,18 @@ final class GuestEnds implements DomainListener {
     private final DomainRegistry registry;
     private final ScheduledExecutorService executor;
     private final Consumer<String> log;
+    /** Rewrites this host's membership record: a released domain's memory is free for the next placement. */
+    private final Runnable changed;
     /** Why a local domain stopped running, from its state change (the destroyed event carries only the id). */
     private final Map<Integer, ShutdownReason> reasons = new ConcurrentHashMap<>();
     /** The action its configuration names for that reason, taken at the same moment. */
     private final Map<Integer, ShutdownAction> actions = new ConcurrentHashMap<>();
 
-    GuestEnds(DomainRegistry registry, ScheduledExecutorService executor, Consumer<String> log) {
+    GuestEnds(DomainRegistry registry, ScheduledExecutorService executor, Consumer<String> log, Runnable changed) {
         this.registry = registry;
         this.executor = executor;
         this.log = log;
+        this.changed = changed;
     }
 
     @Override
@@ -92,8 +95,16 @@ final class GuestEnds implements DomainListener {
     private void ended(String name, int domid, String state, String why, boolean restart, int attempt) {
         submit(() -> {
             try {
+                boolean held = registry.heldView(name) != null;
                 if (registry.localEnded(name, domid, state, why, restart)) {
-                    submit(() -> registry.rebootOverdue(name, domid), REBOOT_WAIT_MS);
+                    submit(() -> {
+                        registry.rebootOverdue(name, domid);
+                        if (registry.heldView(name) == null) {
+                            changed.run();
+                        }
+                    }, REBOOT_WAIT_MS);
+                } else if (held && registry.heldView(name) == null) {
+                    changed.run();
                 }
             } catch (RuntimeException e) {
                 if (attempt < RETRIES) {

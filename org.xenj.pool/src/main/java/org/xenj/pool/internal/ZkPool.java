@@ -90,7 +90,7 @@ public final class ZkPool implements Pool, AutoCloseable {
         this.guard = new SessionGuard(zk, sessionMs, registry::linkLost, log, host);
         // a held domain whose guest ends by itself: recorded on this executor, never on the hypervisor's thread
         this.hypervisor = hypervisor;
-        this.guestEnds = new GuestEnds(registry, executor, log);
+        this.guestEnds = new GuestEnds(registry, executor, log, membership::refresh);
         hypervisor.addListener(guestEnds);
         zk.getConnectionStateListenable().addListener(this::stateChanged);
         if (zk.getZookeeperClient().isConnected()) {

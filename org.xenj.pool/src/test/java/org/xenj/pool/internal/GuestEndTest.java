@@ -104,6 +104,9 @@ class GuestEndTest {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertNull(lease("quiet"), "the lease is released");
         assertEquals(1, find("quiet").generation(), "the generation of the last owner stays");
+        // its memory is free for the next placement at once, not at the next periodic rewrite (every 5 s)
+        PoolHostFixture.await("host-a's membership record shows the memory free", Duration.ofSeconds(2), () -> b.pool.hosts().stream()
+                .anyMatch(h -> h.name().equals("host-a") && h.freeMemoryKiB() == FakeHypervisor.TOTAL_KIB));
 
         // Past every HA delay (the leader looks every 100 ms; a member owner's grace is one session): nobody restarts it.
         Thread.sleep(PoolHostFixture.SESSION_MS + 2000);
