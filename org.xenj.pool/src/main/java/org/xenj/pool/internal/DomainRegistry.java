@@ -477,13 +477,25 @@ final class DomainRegistry {
         return false;
     }
 
-    /** A local domain appeared: if it is the new copy of a rebooting held domain, the lease now covers it. */
+    /**
+     * A local domain appeared: if it is the new copy of a held domain that rebooted, the lease now
+     * covers it. Restart: the old copy was destroyed first ({@link #localEnded} noted it).
+     * Rename-restart: the old copy stays, renamed ({@code name-<domid>}, no event), so a held copy
+     * that no longer bears its name is the sign. A domain of the name whose held copy merely
+     * vanished is not adopted: that may be anyone's {@code xen:create}.
+     */
     void localCreated(String name, int domid) {
         Integer old = rebooting.get(name);
         Held h = held.get(name);
-        if (old != null && h != null && h.domid() == old && domid != old && rebooting.remove(name, old)) {
+        if (h == null || h.domid() < 0 || h.domid() == domid) {
+            return;
+        }
+        boolean restarted = old != null && h.domid() == old && rebooting.remove(name, old);
+        boolean renamed = !restarted && hypervisor.lookup(h.domid()).map(d -> !d.name().equals(name)).orElse(false);
+        if (restarted || renamed) {
             held.put(name, new Held(h.record(), h.version(), domid));
-            log.accept("pool: domain " + name + " rebooted here as domid " + domid + " (generation " + h.record().generation() + ")");
+            log.accept("pool: domain " + name + " rebooted here as domid " + domid + (renamed ? " (its old copy renamed)" : "")
+                    + " (generation " + h.record().generation() + ")");
         }
     }
 

@@ -119,7 +119,9 @@ final class FakeHypervisor implements Hypervisor {
         }
 
         @Override public int id() { return id; }
-        @Override public String name() { return config.name(); }
+        @Override public String name() { return renamed != null ? renamed : config.name(); }
+        /** Set by a rename-restart: the old copy keeps running under {@code name-<domid>}. */
+        volatile String renamed;
         @Override public UUID uuid() { return new UUID(host.hashCode(), id); }
         @Override public DomainState state() { return state; }
         @Override public DomainType type() { return config.type(); }
@@ -163,6 +165,10 @@ final class FakeHypervisor implements Hypervisor {
             case DESTROY, COREDUMP_DESTROY -> destroy(d.id);
             case RESTART, COREDUMP_RESTART -> {
                 destroy(d.id);
+                create(d.config);
+            }
+            case RENAME_RESTART -> { // as the real one: renamed without an event, left shut down
+                d.renamed = d.config.name() + "-" + d.id;
                 create(d.config);
             }
             default -> { }

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xenj.hypervisor.api.DomainState;
+import org.xenj.hypervisor.api.ShutdownAction;
 import org.xenj.hypervisor.api.ShutdownReason;
 import org.xenj.pool.api.PoolDomain;
 import org.xenj.pool.internal.record.DomainRecord;
@@ -173,6 +174,28 @@ class GuestEndTest {
         a.hypervisor.guestShutdown("phoenix", ShutdownReason.POWEROFF);
         awaitRecord("phoenix", "", DomainRecord.STOPPED);
         assertNull(lease("phoenix"));
+    }
+
+    @Test
+    void aRenameRestartRebootFollowsTheNewCopyAndTheOldOnesDestroyChangesNothing() throws Exception {
+        PoolHostFixture a = hosts.get(0);
+        a.pool.add(HaTest.config("twin", "restart").toBuilder().onReboot(ShutdownAction.RENAME_RESTART).build());
+        a.pool.start("twin");
+        int before = a.hypervisor.lookup("twin").orElseThrow().id();
+
+        a.hypervisor.guestShutdown("twin", ShutdownReason.REBOOT);
+        PoolHostFixture.await("host-a follows the new copy of twin", RECORDED,
+                () -> a.log.stream().anyMatch(l -> l.contains("twin rebooted here")));
+        assertTrue(a.hypervisor.lookup("twin-" + before).isPresent(), "the old copy stays, renamed");
+        a.hypervisor.destroyByHand("twin-" + before); // its leftover, cleaned up by hand
+        Thread.sleep(1000);
+        PoolDomain d = find("twin");
+        assertEquals("host-a", d.owner());
+        assertEquals(DomainRecord.RUNNING, d.state());
+        assertEquals(1, d.generation());
+
+        a.hypervisor.guestShutdown("twin", ShutdownReason.POWEROFF);
+        awaitRecord("twin", "", DomainRecord.STOPPED);
     }
 
     @Test
