@@ -62,6 +62,15 @@ final class DomainRegistry {
     private final Map<String, Held> held = new ConcurrentHashMap<>();
     /** Local domains this registry paused because the link was lost (and only those are resumed). */
     private final Set<String> fencePaused = ConcurrentHashMap.newKeySet();
+    /**
+     * Domids this registry destroys itself (pool-stop, a fenced copy): their {@code destroyed}
+     * event, which arrives later on the hypervisor's thread, is not the guest's own end.
+     */
+    private final Set<Integer> ownDestroys = ConcurrentHashMap.newKeySet();
+    /** Domains this host is migrating away: the source copy's destroy belongs to the hand-over, which decides the record. */
+    private final Set<String> migrating = ConcurrentHashMap.newKeySet();
+    /** Held domains whose guest rebooted ({@code on_reboot=restart}): name → the old domid, until the new domain appears. */
+    private final Map<String, Integer> rebooting = new ConcurrentHashMap<>();
     /** Set by {@link #close}: no domain starts here any more (a start racing the close pauses itself). */
     private volatile boolean closed;
 
@@ -94,6 +103,16 @@ final class DomainRegistry {
     void forget(String name) {
         held.remove(name);
         fencePaused.remove(name);
+        rebooting.remove(name);
+    }
+
+    /** The hand-over of {@code name} runs (true) or is over (false): meanwhile the local copy's end is not the guest's. */
+    void migrating(String name, boolean on) {
+        if (on) {
+            migrating.add(name);
+        } else {
+            migrating.remove(name);
+        }
     }
 
     DomainRecord readRecord(String name, Stat stat) {
@@ -186,7 +205,7 @@ final class DomainRegistry {
     void remove(String name) {
         Stat st = new Stat();
         DomainRecord r = readForUse(name, st);
-        if (!r.state().equals(DomainRecord.LOST) && (!r.owner().isEmpty() || !r.state().equals(DomainRecord.STOPPED))) {
+        if (!r.state().equals(DomainRecord.LOST) && (!r.owner().isEmpty() || !DomainRecord.down(r.state()))) {
             throw new PoolException("pool domain '" + name + "' is " + r.state() + (r.owner().isEmpty() ? "" : " on " + r.owner()) + ": stop it first");
         }
         // Taking the lease in the same transaction proves that nobody holds it while the record goes.
@@ -418,12 +437,113 @@ final class DomainRegistry {
 
     private void destroyLocal(Held h) {
         if (h.domid() >= 0 && hypervisor.lookup(h.domid()).isPresent()) {
+            ownDestroys.add(h.domid()); // before the call: its event may be handled before destroy returns
             try {
                 hypervisor.destroy(h.domid());
             } catch (RuntimeException e) {
                 log.accept("pool: could not destroy domid " + h.domid() + ": " + e.getMessage());
             }
         }
+    }
+
+    // ------------------------------------------------------------------ the guest's own end
+
+    /**
+     * A local domain was destroyed (the hypervisor's {@code destroyed} event, handled on the pool's
+     * executor). If it is the copy of a domain this host holds, and neither the pool itself
+     * (stop, fencing) nor a migration away destroyed it, its guest ended by itself (power-off, a
+     * crash with {@code on_crash=destroy}) or someone destroyed it by hand: the record says so
+     * ({@code state}, {@link DomainRecord#STOPPED} or {@link DomainRecord#CRASHED}) and the lease
+     * is released, so that HA leaves it alone and {@code xen:pool-start} can start it anywhere.
+     * With {@code restart} the guest rebooted: the lease stays, and {@link #localCreated} moves it
+     * to the new domid. Throws on a transient failure (the caller tries again).
+     *
+     * @return whether a reboot is now awaited (the caller checks later that it came)
+     */
+    boolean localEnded(String name, int domid, String state, String why, boolean restart) {
+        if (ownDestroys.remove(domid)) {
+            return false;
+        }
+        Held h = held.get(name);
+        if (h == null || h.domid() != domid || migrating.contains(name)) {
+            return false; // not ours (any more): stopped, fenced or handed over by the pool itself
+        }
+        if (restart) {
+            rebooting.put(name, domid);
+            log.accept("pool: domain " + name + " reboots here (" + why + "): same lease, generation " + h.record().generation());
+            return true;
+        }
+        release(name, h, state, why);
+        return false;
+    }
+
+    /**
+     * A local domain appeared: if it is the new copy of a held domain that rebooted, the lease now
+     * covers it. Restart: the old copy was destroyed first ({@link #localEnded} noted it).
+     * Rename-restart: the old copy stays, renamed ({@code name-<domid>}, no event), so a held copy
+     * that no longer bears its name is the sign. A domain of the name whose held copy merely
+     * vanished is not adopted: that may be anyone's {@code xen:create}.
+     */
+    void localCreated(String name, int domid) {
+        Integer old = rebooting.get(name);
+        Held h = held.get(name);
+        if (h == null || h.domid() < 0 || h.domid() == domid) {
+            return;
+        }
+        boolean restarted = old != null && h.domid() == old && rebooting.remove(name, old);
+        boolean renamed = !restarted && hypervisor.lookup(h.domid()).map(d -> !d.name().equals(name)).orElse(false);
+        if (restarted || renamed) {
+            held.put(name, new Held(h.record(), h.version(), domid));
+            log.accept("pool: domain " + name + " rebooted here as domid " + domid + (renamed ? " (its old copy renamed)" : "")
+                    + " (generation " + h.record().generation() + ")");
+        }
+    }
+
+    /** Some time after a reboot began: if no new copy appeared (the restart failed), the domain ended. */
+    void rebootOverdue(String name, int oldDomid) {
+        Held h = held.get(name);
+        if (rebooting.remove(name, oldDomid) && h != null && h.domid() == oldDomid) {
+            release(name, h, DomainRecord.STOPPED, "its reboot did not bring it back");
+        }
+    }
+
+    /**
+     * The owner's release after its copy ended: record {@code state} with no owner, lease deleted,
+     * under the version this host last wrote — a host that lost the domain meanwhile (its record
+     * moved on) has the write refused by ZooKeeper, as every stale owner's write is. If only the
+     * lease is gone (this session expired and nobody took the domain), the lease is re-created and
+     * deleted in the same transaction, as {@link #markLost} does: otherwise the record would stay
+     * "running" without a lease and HA would restart a guest that ended on purpose.
+     */
+    private void release(String name, Held h, String state, String why) {
+        DomainRecord next = h.record().with("", state, h.record().generation());
+        byte[] data = Records.encodeDomain(next);
+        TransactionOp op = zk.transactionOp();
+        try {
+            try {
+                zk.transaction().forOperations(
+                        op.setData().withVersion(h.version()).forPath(DOMAINS + "/" + name, data),
+                        op.delete().forPath(LEASES + "/" + name));
+            } catch (KeeperException.NoNodeException leaseGone) {
+                zk.transaction().forOperations(
+                        op.create().withMode(CreateMode.EPHEMERAL).forPath(LEASES + "/" + name, lease(h.record().generation())),
+                        op.setData().withVersion(h.version()).forPath(DOMAINS + "/" + name, data),
+                        op.delete().forPath(LEASES + "/" + name));
+            }
+        } catch (KeeperException.BadVersionException | KeeperException.NoNodeException | KeeperException.NodeExistsException e) {
+            if (!appliedAfterAll(name, next, new Stat(), false)) {
+                held.remove(name);
+                fencePaused.remove(name);
+                log.accept("pool: domain " + name + " ended here (" + why + ") but its record is no longer this host's "
+                        + "(generation " + h.record().generation() + "): not recorded — a stale owner's write");
+                return;
+            }
+        } catch (Exception e) {
+            throw Engine.failure("cannot record the end of pool domain '" + name + "'", e);
+        }
+        held.remove(name);
+        fencePaused.remove(name);
+        log.accept("pool: domain " + name + " " + state + " (" + why + "): lease released (generation " + h.record().generation() + ")");
     }
 
     // ------------------------------------------------------------------ fencing
@@ -530,5 +650,6 @@ final class DomainRegistry {
         pauseHeld(true);
         held.clear();
         fencePaused.clear();
+        rebooting.clear();
     }
 }

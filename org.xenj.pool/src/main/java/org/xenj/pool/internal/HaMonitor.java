@@ -102,7 +102,9 @@ final class HaMonitor implements AutoCloseable {
         long now = System.nanoTime();
         Set<String> seen = new HashSet<>();
         for (PoolDomain d : domains) {
-            if (d.owner().isEmpty() || d.state().equals(DomainRecord.STOPPED) || !restartOnFailure(d)) {
+            // a released record (stopped or crashed by its guest, pool-stop) has no owner: no host failed
+            if (d.owner().isEmpty() || d.state().equals(DomainRecord.STOPPED) || d.state().equals(DomainRecord.CRASHED)
+                    || !restartOnFailure(d)) {
                 continue;
             }
             if (registry.leaseExists(d.name())) {

@@ -85,6 +85,15 @@ final class Handover implements MigrationGate {
         } catch (Exception e) {
             throw Engine.failure("cannot start the migration of pool domain '" + name + "'", e);
         }
+        registry.migrating(name, true); // the source copy's destroy is the hand-over's, not the guest's end
+        try {
+            return handOver(name, target, h, generation, marker);
+        } finally {
+            registry.migrating(name, false);
+        }
+    }
+
+    private PoolDomain handOver(String name, PoolHost target, DomainRegistry.HeldView h, long generation, String marker) {
         boolean wasPaused = hypervisor.lookup(h.domid()).map(d -> d.state() == DomainState.PAUSED).orElse(false);
         String[] where = address(target);
         RuntimeException failure = null;

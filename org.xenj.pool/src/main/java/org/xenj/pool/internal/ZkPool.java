@@ -55,6 +55,8 @@ public final class ZkPool implements Pool, AutoCloseable {
     private final HaMonitor ha;
     private final Handover handover;
     private final SessionGuard guard;
+    private final Hypervisor hypervisor;
+    private final GuestEnds guestEnds;
     private volatile String state = "connecting";
     private volatile boolean revalidate = true;
 
@@ -86,6 +88,10 @@ public final class ZkPool implements Pool, AutoCloseable {
         this.handover = new Handover(zk, hypervisor, registry, host, membership::refresh, log);
         this.ha = new HaMonitor(zk, this, registry, host, sessionMs, haSweepMs, log);
         this.guard = new SessionGuard(zk, sessionMs, registry::linkLost, log, host);
+        // a held domain whose guest ends by itself: recorded on this executor, never on the hypervisor's thread
+        this.hypervisor = hypervisor;
+        this.guestEnds = new GuestEnds(registry, executor, log, membership::refresh);
+        hypervisor.addListener(guestEnds);
         zk.getConnectionStateListenable().addListener(this::stateChanged);
         if (zk.getZookeeperClient().isConnected()) {
             state = "connected";
@@ -235,8 +241,7 @@ public final class ZkPool implements Pool, AutoCloseable {
         if (registry.heldView(name) != null) {
             return handover.migrate(name, to);
         }
-        if (d.owner().isEmpty() || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)
-                || d.state().equals(org.xenj.pool.internal.record.DomainRecord.LOST)) {
+        if (d.owner().isEmpty() || org.xenj.pool.internal.record.DomainRecord.down(d.state())) {
             throw new PoolException("pool domain '" + name + "' does not run (xen:pool-start --on " + target + " starts it there)");
         }
         member(d.owner());
@@ -249,8 +254,7 @@ public final class ZkPool implements Pool, AutoCloseable {
         member(from);
         List<String> lines = new ArrayList<>();
         for (PoolDomain d : domains()) {
-            if (!d.owner().equals(from) || d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)
-                    || d.state().equals(org.xenj.pool.internal.record.DomainRecord.LOST)) {
+            if (!d.owner().equals(from) || org.xenj.pool.internal.record.DomainRecord.down(d.state())) {
                 continue;
             }
             Placement p = place(new PlacementRequest(d.name(), Long.parseLong(d.config().getOrDefault("memory", "0")) * 1024,
@@ -295,8 +299,7 @@ public final class ZkPool implements Pool, AutoCloseable {
         List<PoolHost> members = membership.hosts(errors);
         Map<String, int[]> owned = new HashMap<>(); // host -> {domains, vcpus}
         for (PoolDomain d : registry.domains(errors)) {
-            if (!d.owner().isEmpty() && !d.state().equals(org.xenj.pool.internal.record.DomainRecord.STOPPED)
-                    && !d.state().equals(org.xenj.pool.internal.record.DomainRecord.LOST)) {
+            if (!d.owner().isEmpty() && !org.xenj.pool.internal.record.DomainRecord.down(d.state())) {
                 int[] n = owned.computeIfAbsent(d.owner(), k -> new int[2]);
                 n[0]++;
                 n[1] += Integer.parseInt(d.config().getOrDefault("vcpus", "1"));
@@ -404,6 +407,7 @@ public final class ZkPool implements Pool, AutoCloseable {
         // leases, may expire meanwhile and another host restart a domain still running here.
         ha.close();       // no more restarts decided here
         requests.close(); // nor starts asked by others
+        hypervisor.removeListener(guestEnds); // the pool's pause and a later end are not for the registry any more
         registry.close(); // refuses starts from now on, then pauses
         guard.close();
         executor.shutdownNow();

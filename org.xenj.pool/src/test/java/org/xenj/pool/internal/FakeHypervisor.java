@@ -25,7 +25,9 @@ import org.xenj.hypervisor.api.VCpuInfo;
 /**
  * A minimal in-process hypervisor for pool tests: domains are records with a state, memory is
  * accounted, and every life-cycle call is written to the shared {@link History}. The pool uses
- * nothing else of the {@link Hypervisor} API.
+ * nothing else of the {@link Hypervisor} API. Listeners are told of every change as the real one
+ * tells them: later, in order, on one thread of the hypervisor's own ("control"), so that a
+ * listener that blocked would hold up every later event, and the caller never waits for them.
  */
 final class FakeHypervisor implements Hypervisor {
 
@@ -36,6 +38,12 @@ final class FakeHypervisor implements Hypervisor {
     private final Map<Integer, FakeDomain> domains = new TreeMap<>();
     private final long totalKiB;
     private int nextId = 1;
+    private final List<DomainListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.concurrent.ExecutorService control = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "fake-hypervisor-control");
+        t.setDaemon(true);
+        return t;
+    });
 
     FakeHypervisor(String host, History history) {
         this(host, history, TOTAL_KIB);
@@ -92,6 +100,7 @@ final class FakeHypervisor implements Hypervisor {
         FakeDomain d = new FakeDomain(nextId++, config);
         d.state = DomainState.PAUSED;
         domains.put(d.id, d);
+        fire(l -> l.created(d));
         return d;
     }
 
@@ -110,7 +119,9 @@ final class FakeHypervisor implements Hypervisor {
         }
 
         @Override public int id() { return id; }
-        @Override public String name() { return config.name(); }
+        @Override public String name() { return renamed != null ? renamed : config.name(); }
+        /** Set by a rename-restart: the old copy keeps running under {@code name-<domid>}. */
+        volatile String renamed;
         @Override public UUID uuid() { return new UUID(host.hashCode(), id); }
         @Override public DomainState state() { return state; }
         @Override public DomainType type() { return config.type(); }
@@ -121,7 +132,47 @@ final class FakeHypervisor implements Hypervisor {
         @Override public long cpuTimeNanos() { return 0; }
         @Override public String pool() { return config.pool(); }
         @Override public DomainConfig config() { return config; }
-        @Override public ShutdownReason shutdownReason() { return null; }
+        @Override public ShutdownReason shutdownReason() { return reason; }
+        volatile ShutdownReason reason;
+    }
+
+    private void fire(java.util.function.Consumer<DomainListener> event) {
+        for (DomainListener l : listeners) {
+            control.execute(() -> event.accept(l));
+        }
+    }
+
+    /**
+     * The guest ends by itself ({@code SCHEDOP_shutdown} with {@code reason}, or a crash), as the
+     * real hypervisor's shutdown handler does it: the domain is marked shut down (or crashed) and
+     * the configured on_poweroff / on_reboot / on_crash action runs — destroy, or destroy and
+     * create again under the same name (restart), or nothing (preserve).
+     */
+    synchronized void guestShutdown(String name, ShutdownReason reason) {
+        FakeDomain d = (FakeDomain) lookup(name).orElseThrow(() -> new HypervisorException("no domain '" + name + "'"));
+        DomainState before = d.state;
+        d.reason = reason;
+        boolean crash = reason == ShutdownReason.CRASH || reason == ShutdownReason.WATCHDOG;
+        history.record(host, d.name(), History.Kind.SHUTDOWN, () -> d.state = crash ? DomainState.CRASHED : DomainState.SHUTDOWN);
+        fire(l -> l.stateChanged(d, before));
+        org.xenj.hypervisor.api.ShutdownAction action = switch (reason) {
+            case POWEROFF -> d.config.onPoweroff();
+            case REBOOT -> d.config.onReboot();
+            case CRASH, WATCHDOG -> d.config.onCrash();
+            default -> org.xenj.hypervisor.api.ShutdownAction.PRESERVE;
+        };
+        switch (action) {
+            case DESTROY, COREDUMP_DESTROY -> destroy(d.id);
+            case RESTART, COREDUMP_RESTART -> {
+                destroy(d.id);
+                create(d.config);
+            }
+            case RENAME_RESTART -> { // as the real one: renamed without an event, left shut down
+                d.renamed = d.config.name() + "-" + d.id;
+                create(d.config);
+            }
+            default -> { }
+        }
     }
 
     @Override
@@ -133,6 +184,7 @@ final class FakeHypervisor implements Hypervisor {
         }
         FakeDomain d = new FakeDomain(nextId++, config);
         history.record(host, d.name(), History.Kind.CREATE, () -> domains.put(d.id, d));
+        fire(l -> l.created(d));
         return d;
     }
 
@@ -147,19 +199,27 @@ final class FakeHypervisor implements Hypervisor {
     @Override
     public synchronized void destroy(int domid) {
         FakeDomain d = get(domid);
+        DomainState before = d.state;
         history.record(host, d.name(), History.Kind.DESTROY, () -> domains.remove(domid));
+        d.state = DomainState.DYING;
+        fire(l -> l.stateChanged(d, before));
+        fire(l -> l.destroyed(domid, d.name()));
     }
 
     @Override
     public synchronized void pause(int domid) {
         FakeDomain d = get(domid);
+        DomainState before = d.state;
         history.record(host, d.name(), History.Kind.PAUSE, () -> d.state = DomainState.PAUSED);
+        fire(l -> l.stateChanged(d, before));
     }
 
     @Override
     public synchronized void unpause(int domid) {
         FakeDomain d = get(domid);
+        DomainState before = d.state;
         history.record(host, d.name(), History.Kind.UNPAUSE, () -> d.state = DomainState.RUNNING);
+        fire(l -> l.stateChanged(d, before));
     }
 
     @Override
@@ -205,6 +265,11 @@ final class FakeHypervisor implements Hypervisor {
     @Override public Domain restore(java.nio.file.Path file, Map<String, String> overrides, boolean paused) { throw new UnsupportedOperationException(); }
     @Override public ConsoleAccess console(int domid) { throw new UnsupportedOperationException(); }
     @Override public CpuPools cpupools() { throw new UnsupportedOperationException(); }
-    @Override public void addListener(DomainListener listener) { }
-    @Override public void removeListener(DomainListener listener) { }
+    @Override public void addListener(DomainListener listener) { listeners.add(listener); }
+    @Override public void removeListener(DomainListener listener) { listeners.remove(listener); }
+
+    /** A plain {@code xen:destroy} of the named domain (not through the pool). */
+    void destroyByHand(String name) {
+        destroy(lookup(name).orElseThrow().id());
+    }
 }

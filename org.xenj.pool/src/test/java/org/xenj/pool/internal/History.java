@@ -14,7 +14,8 @@ import java.util.Set;
  */
 final class History {
 
-    enum Kind { CREATE, PAUSE, UNPAUSE, DESTROY }
+    /** SHUTDOWN: the guest shut down or crashed by itself (it no longer runs; destroyed or restarted next). */
+    enum Kind { CREATE, PAUSE, UNPAUSE, DESTROY, SHUTDOWN }
 
     record Event(long seq, String host, String domain, Kind kind) {
     }
@@ -50,7 +51,7 @@ final class History {
             Set<String> hosts = runningOn.computeIfAbsent(e.domain(), k -> new HashSet<>());
             switch (e.kind()) {
                 case CREATE, UNPAUSE -> hosts.add(e.host());
-                case PAUSE, DESTROY -> hosts.remove(e.host());
+                case PAUSE, DESTROY, SHUTDOWN -> hosts.remove(e.host());
                 default -> throw new IllegalStateException();
             }
             if (hosts.size() > 1) {

@@ -21,10 +21,21 @@ public record DomainRecord(DomainConfig config, String owner, String state, long
      * runs nowhere. The owner stays named, so that people see where it was lost.
      */
     public static final String LOST = "lost";
+    /**
+     * Its guest crashed (or its watchdog fired) and {@code on_crash} destroyed it: the owner
+     * released the lease (owner empty), like {@link #STOPPED}, but people see that it did not end
+     * on purpose. {@code xen:pool-start} starts it again; HA does not (the host did not fail).
+     */
+    public static final String CRASHED = "crashed";
+
+    /** Whether a record in this state runs nowhere (stopped, lost, crashed): not counted, not restarted, not migrated. */
+    public static boolean down(String state) {
+        return state.equals(STOPPED) || state.equals(LOST) || state.equals(CRASHED);
+    }
 
     /** Whether the record says a copy may exist on its owner (running, paused or fenced). */
     public boolean mayRun() {
-        return !owner.isEmpty() && !state.equals(STOPPED) && !state.equals(LOST);
+        return !owner.isEmpty() && !down(state);
     }
 
     public String name() {

@@ -37,7 +37,7 @@ public final class Records {
     /** Names are znode names and xl domain names: no '/', nothing a shell would trip on. */
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Set<String> STATES = Set.of(DomainRecord.STOPPED, DomainRecord.RUNNING, DomainRecord.PAUSED, DomainRecord.FENCED,
-            DomainRecord.LOST);
+            DomainRecord.LOST, DomainRecord.CRASHED);
     /** ZooKeeper's own cap on a znode (jute.maxbuffer) is 1 MiB; a domain record is a few KiB. */
     private static final int MAX_RECORD = 256 * 1024;
     private static final ObjectMapper JSON = new ObjectMapper();
