@@ -70,8 +70,19 @@ class ServerLossTest {
                     long mark = history.events().size();
                     long cutAt = System.nanoTime();
                     server.cut();
-                    PoolHostFixture.await("host-a connected through another server", Duration.ofSeconds(20),
-                            () -> links.stream().anyMatch(l -> l != server && l.carrying()) && a.status().state().equals("connected"));
+                    try {
+                        PoolHostFixture.await("host-a connected through another server", Duration.ofSeconds(20),
+                                // not "through another proxy": Curator's ensemble tracker may hand the client the servers'
+                                // own addresses from /zookeeper/config (seen in 3 of ~20 runs: connected, no proxy carrying)
+                                () -> !server.carrying() && a.status().state().equals("connected")
+                                        && client.getZookeeperClient().getZooKeeper().getState() == org.apache.zookeeper.ZooKeeper.States.CONNECTED);
+                    } catch (AssertionError e) {
+                        throw new AssertionError(e.getMessage() + "; links carrying: "
+                                + links.stream().map(l -> (l == server ? "cut:" : "") + l.carrying()).toList() + ", pool state "
+                                + a.status().state() + ", client state " + client.getZookeeperClient().getZooKeeper().getState()
+                                + "; log since the cut: " + log.stream().filter(l -> l.nanos() >= cutAt)
+                                        .map(l -> (l.nanos() - cutAt) / 1_000_000 + " ms " + l.text()).toList(), e);
+                    }
                     Thread.sleep(SESSION_MS); // a pending pause would have come by now
                     List<String> after = log.stream().filter(l -> l.nanos() >= cutAt).map(Line::text).toList();
                     assertEquals(-1, history.firstSeq("host-a", "steady", History.Kind.PAUSE, mark - 1),
