@@ -132,6 +132,8 @@ class HypervisorSchedulingTest {
             }
             try {
                 return h.info().nrPcpus() == PCPUS && h.info().totalMemoryKiB() == 256 * 1024;
+            } catch (org.xenj.hypervisor.api.HypervisorException e) {
+                return false; // "not running": the old core is stopping for the new configuration (seen in CI)
             } finally {
                 context.ungetService(r);
             }
