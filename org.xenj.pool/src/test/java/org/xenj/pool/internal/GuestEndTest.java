@@ -45,25 +45,12 @@ class GuestEndTest {
     @BeforeEach
     void start() throws Exception {
         server = ZkServers.start(dir);
-        for (int i = 0; i < 3; i++) {
-            PoolHostFixture h = new PoolHostFixture("host-" + (char) ('a' + i), server.getPort(), history, PoolHostFixture.SECRET,
-                    FakeHypervisor.TOTAL_KIB, new Placements(), HaTest.SWEEP_MS);
-            h.pool.join();
-            hosts.add(h);
-        }
+        hosts.addAll(PoolHostFixture.members(3, server.getPort(), history, HaTest.SWEEP_MS));
     }
 
     @AfterEach
     void stop() throws Exception {
-        List<String> bad = history.violations();
-        for (PoolHostFixture h : hosts) {
-            h.close();
-        }
-        server.close();
-        if (!bad.isEmpty()) {
-            hosts.forEach(h -> System.out.println(h.name + " log: " + String.join("\n  ", h.log)));
-        }
-        assertEquals(List.of(), bad, "moments a domain ran on two hosts; history " + history.events());
+        PoolHostFixture.closeAndCheck(hosts, server, history);
     }
 
     private PoolDomain find(String name) {

@@ -43,22 +43,12 @@ class MigrateTest {
     @BeforeEach
     void start() throws Exception {
         server = ZkServers.start(dir);
-        for (int i = 0; i < 3; i++) {
-            PoolHostFixture h = new PoolHostFixture("host-" + (char) ('a' + i), server.getPort(), history, PoolHostFixture.SECRET,
-                    FakeHypervisor.TOTAL_KIB, new Placements(), 10_000);
-            h.pool.join();
-            hosts.add(h);
-        }
+        hosts.addAll(PoolHostFixture.members(3, server.getPort(), history, 10_000));
     }
 
     @AfterEach
     void stop() throws Exception {
-        List<String> bad = history.violations();
-        for (PoolHostFixture h : hosts) {
-            h.close();
-        }
-        server.close();
-        assertEquals(List.of(), bad, "moments a domain ran on two hosts; history " + history.events());
+        PoolHostFixture.closeAndCheck(hosts, server, history);
     }
 
     /** Every version of the record from an observer's session: "owner@generation/state". */

@@ -46,6 +46,35 @@ final class PoolHostFixture implements AutoCloseable {
         this.hypervisor.gate = pool.handover();
     }
 
+    /** {@code n} members "host-a", "host-b", … of one server, {@link FakeHypervisor#TOTAL_KIB} each, joined. */
+    static List<PoolHostFixture> members(int n, int serverPort, History history, long haSweepMs) throws Exception {
+        List<PoolHostFixture> hosts = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            PoolHostFixture h = new PoolHostFixture("host-" + (char) ('a' + i), serverPort, history, SECRET, FakeHypervisor.TOTAL_KIB,
+                    new Placements(), haSweepMs);
+            h.pool.join();
+            hosts.add(h);
+        }
+        return hosts;
+    }
+
+    /**
+     * Ends a test pool: the history's violations are taken before the hosts go (a host that stops is
+     * no failure to repair), then the hosts and the server close; a moment a domain ran on two hosts
+     * fails the test, with every host's log printed.
+     */
+    static void closeAndCheck(List<PoolHostFixture> hosts, AutoCloseable server, History history) throws Exception {
+        List<String> bad = history.violations();
+        for (PoolHostFixture h : hosts) {
+            h.close();
+        }
+        server.close();
+        if (!bad.isEmpty()) {
+            hosts.forEach(h -> System.out.println(h.name + " log: " + String.join("\n  ", h.log)));
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(List.of(), bad, "moments a domain ran on two hosts; history " + history.events());
+    }
+
     static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long end = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
