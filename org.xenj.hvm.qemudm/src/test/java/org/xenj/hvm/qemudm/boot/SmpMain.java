@@ -12,7 +12,7 @@ import org.xenj.hypervisor.api.DomainType;
  * Diagnostic and measurement for SMP HVM guests: boots a guest directory with {@code vcpus}
  * vCPUs (a thread each), then at the shell prints what the guest says of its CPUs (the count of
  * /proc/cpuinfo processors, the dmesg SMP lines), runs one md5sum job of {@code MiB} zeros and
- * then two at once, checks every sum against the host's and prints the wall-clock time of each
+ * then two at once (-Dxenj.smp.job=file: md5sum of a tmpfs file written first, no pipe), checks every sum against the host's and prints the wall-clock time of each
  * phase with the host's load average. Args: dir, vcpus, MiB per job, boot timeout seconds.
  */
 public final class SmpMain {
@@ -65,7 +65,13 @@ public final class SmpMain {
             r.type("grep -c ^processor /proc/cpuinfo; grep -E '^(processor|model name|cpu MHz|apicid|initial apicid)' /proc/cpuinfo;"
                     + " dmesg | grep -i -E 'smp|brought|cpu[0-9]|APIC|MPTABLE|mpparse|Intel MultiProcessor|processor #'; echo INFO-$((1+1))DONE\n");
             from = r.waitFor("INFO-2DONE", from, 600_000);
-            String job = "dd if=/dev/zero bs=64k count=" + (mib * 16) + " 2>/dev/null | md5sum";
+            // -Dxenj.smp.job=file: md5sum of a tmpfs file written beforehand (no pipe: no cross-CPU wake-ups inside a job)
+            boolean fileJob = "file".equals(System.getProperty("xenj.smp.job", "pipe"));
+            if (fileJob) {
+                r.type("dd if=/dev/zero of=/tmp/z bs=64k count=" + (mib * 16) + " 2>/dev/null; echo FILE-$((1+1))DONE\n");
+                from = r.waitFor("FILE-2DONE", from, 600_000);
+            }
+            String job = fileJob ? "md5sum < /tmp/z" : "dd if=/dev/zero bs=64k count=" + (mib * 16) + " 2>/dev/null | md5sum";
             Phase phase = new Phase(r, vcpus);
             long s = System.nanoTime();
             r.type(job + "; echo SEQ-$((1+1))DONE\n");
