@@ -292,13 +292,18 @@ abstract class CpuBlocks extends CpuExec0F {
         }
     }
 
+    /** At a hot block's threshold: its compiled code from the code cache, if another vCPU compiled these bytes meanwhile. */
+    final void reattachSlot(int s) {
+        reattach(s, flatRead & flatWrite, stack32());
+    }
+
     /** Puts slot {@code s}'s freshly installed compiled block into the code cache under the slot's key and bytes. */
     final void keepCompiled(CodeCache cache, int s, CompiledBlock b, int classBytes, int guards) {
         if (slotChunk == null || slotChunk[s] == null) {
             return;
         }
         int mi = s * META;
-        cache.put(slotChunk[s], meta[mi + M_START], meta[mi + M_MODE], meta[mi + M_CS_BASE], meta[mi + M_CS_LIMIT], slotBytes,
+        cache.put(slotChunk[s], meta[mi + M_START], jit.cacheMode(meta[mi + M_MODE]), meta[mi + M_CS_BASE], meta[mi + M_CS_LIMIT], slotBytes,
                 s * MAX_BYTES, meta[mi + M_LEN], b, classBytes, guards);
     }
 
