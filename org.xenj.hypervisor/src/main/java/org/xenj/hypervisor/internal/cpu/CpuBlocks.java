@@ -132,7 +132,7 @@ abstract class CpuBlocks extends CpuExec0F {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
                 + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs + " slices=" + slices + " writerEpochs=" + writerEpochs
                 + " breakEpochs=" + breakEpochs + " modeBreaks=" + modeBreaks + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites
-                + " lockedReads=" + lockedReads + (sharedCode == null ? "" : " sharedEpochs=" + sharedEpochs + " codeMarks=" + sharedCode.marks() + " codeWrites=" + sharedCode.writes());
+                + " lockedReads=" + lockedReads + " pauses=" + pauses + " pauseExits=" + pauseExits + (sharedCode == null ? "" : " sharedEpochs=" + sharedEpochs + " codeMarks=" + sharedCode.marks() + " codeWrites=" + sharedCode.writes());
     }
 
     private void allocate() {
