@@ -36,6 +36,7 @@ public final class JitEngine {
     public JitEngine(MethodHandles.Lookup lookup, JitOptions options) {
         this.lookup = lookup;
         this.options = options;
+        HotSpotTier.apply();
         if (options.synchronous()) {
             executor = null;
         } else {
