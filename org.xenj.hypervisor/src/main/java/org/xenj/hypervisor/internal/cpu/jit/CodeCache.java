@@ -52,7 +52,7 @@ public final class CodeCache {
     private int clock;
 
     /** Statistics. */
-    private long inserted, reattached, evictions, stale, liveBytes;
+    private long inserted, replaced, reattached, evictions, stale, liveBytes;
     private int entries;
 
     /** {@code capacity}: entries, rounded up to a power of two, at least 4. */
@@ -131,6 +131,7 @@ public final class CodeCache {
         }
         int w = find(ch, at, m, base, limit);
         if (w >= 0) {
+            replaced++; // compiled again meanwhile (another vCPU, or a recording of another length)
             drop(w);
         } else {
             int f = first(ch, at);
@@ -221,7 +222,7 @@ public final class CodeCache {
     }
 
     public synchronized String statistics() {
-        return "codeCache=" + entries + "/" + chunk.length + " codeCacheBytes=" + liveBytes + " reattached=" + reattached
+        return "codeCache=" + entries + "/" + chunk.length + " codeCacheBytes=" + liveBytes + " inserted=" + inserted + " replaced=" + replaced + " reattached=" + reattached
                 + " codeCacheEvictions=" + evictions + " codeCacheStale=" + stale;
     }
 }
