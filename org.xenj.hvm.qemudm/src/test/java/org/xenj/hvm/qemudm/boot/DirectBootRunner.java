@@ -113,6 +113,9 @@ public final class DirectBootRunner implements GuestContext, AutoCloseable {
         while (!stop) {
             RunExit exit = cpu.run(System.nanoTime() + 10_000_000);
             lastExit = exit;
+            if (exit == RunExit.YIELD) {
+                Thread.yield(); // a pause loop: the host core to the thread of the vCPU it waits for, if that one is off-CPU
+            }
             if (exit == RunExit.SHUTDOWN || exit == RunExit.CRASH) {
                 if (exit == RunExit.CRASH && shutdown == null) {
                     shutdown = ShutdownReason.CRASH;

@@ -103,11 +103,14 @@ public final class SmpMain {
         private final DirectBootRunner runner;
         private final long[] cpuNs;
         private final long[] insns;
+        private final long[] compiled;
+        private long compileMs;
 
         Phase(DirectBootRunner runner, int vcpus) {
             this.runner = runner;
             this.cpuNs = new long[vcpus];
             this.insns = new long[vcpus];
+            this.compiled = new long[vcpus];
             next();
         }
 
@@ -126,7 +129,18 @@ public final class SmpMain {
                         (n - insns[i]) / 1e6 / Math.max(sec, 1e-9)));
                 cpuNs[i] = ns;
                 insns[i] = n;
+                String jit = runner.cpuExecutor(i).cpu().jitStatistics();
+                java.util.regex.Matcher m = jit == null ? null : java.util.regex.Pattern.compile("compiled=(\\d+)").matcher(jit);
+                if (m != null && m.find()) {
+                    long c = Long.parseLong(m.group(1));
+                    b.append(String.format("%d blocks translated; ", c - compiled[i]));
+                    compiled[i] = c;
+                }
             }
+            // HotSpot's own compilers (all threads): they compete with the vCPU threads for the host's cores
+            long ms = java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+            b.append(String.format("HotSpot compiling %.2f s", (ms - compileMs) / 1e3));
+            compileMs = ms;
             return b.toString();
         }
     }

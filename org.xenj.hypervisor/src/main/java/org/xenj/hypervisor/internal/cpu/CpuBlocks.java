@@ -132,7 +132,7 @@ abstract class CpuBlocks extends CpuExec0F {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
                 + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs + " slices=" + slices + " writerEpochs=" + writerEpochs
                 + " breakEpochs=" + breakEpochs + " modeBreaks=" + modeBreaks + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites
-                + " lockedReads=" + lockedReads + (sharedCode == null ? "" : " sharedEpochs=" + sharedEpochs + " codeMarks=" + sharedCode.marks() + " codeWrites=" + sharedCode.writes());
+                + " lockedReads=" + lockedReads + " pauses=" + pauses + " pauseExits=" + pauseExits + (sharedCode == null ? "" : " sharedEpochs=" + sharedEpochs + " codeMarks=" + sharedCode.marks() + " codeWrites=" + sharedCode.writes());
     }
 
     private void allocate() {
@@ -292,13 +292,18 @@ abstract class CpuBlocks extends CpuExec0F {
         }
     }
 
+    /** At a hot block's threshold: its compiled code from the code cache, if another vCPU compiled these bytes meanwhile. */
+    final void reattachSlot(int s) {
+        reattach(s, flatRead & flatWrite, stack32());
+    }
+
     /** Puts slot {@code s}'s freshly installed compiled block into the code cache under the slot's key and bytes. */
     final void keepCompiled(CodeCache cache, int s, CompiledBlock b, int classBytes, int guards) {
         if (slotChunk == null || slotChunk[s] == null) {
             return;
         }
         int mi = s * META;
-        cache.put(slotChunk[s], meta[mi + M_START], meta[mi + M_MODE], meta[mi + M_CS_BASE], meta[mi + M_CS_LIMIT], slotBytes,
+        cache.put(slotChunk[s], meta[mi + M_START], jit.cacheMode(meta[mi + M_MODE]), meta[mi + M_CS_BASE], meta[mi + M_CS_LIMIT], slotBytes,
                 s * MAX_BYTES, meta[mi + M_LEN], b, classBytes, guards);
     }
 

@@ -78,7 +78,11 @@ abstract class CpuExec extends CpuString {
             }
             case 0x8e -> movToSeg();
             case 0x8f -> popE();
-            case 0x90 -> { } // NOP / PAUSE
+            case 0x90 -> {
+                if (rep == 0xf3) {
+                    pause();
+                }
+            }
             case 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97 -> {
                 int bits = opBits();
                 int t = getReg(bits, EAX);
@@ -668,6 +672,36 @@ abstract class CpuExec extends CpuString {
         }
         if (r != FpuUnit.NO_EFLAGS) {
             setArith((eflags() & ~(OF | SF | AF | ZF | PF | CF)) | (r & (ZF | PF | CF)));
+        }
+    }
+
+    // ------------------------------------------------------------------ pause-loop exiting
+
+    /**
+     * PAUSEs in a row of one run after which an SMP vCPU gives its host thread up (0: never;
+     * {@code xenj.cpu.pauseLoopExit}). A guest spinning on a lock whose holder's thread the host
+     * (or the pool's scheduler) is not running only burns the core the holder needs: on a 2-core
+     * host the vCPU threads share the cores with HotSpot's compiler and GC threads, so a holder is
+     * often off-CPU. Hardware has the same answer (Intel's PAUSE-loop exiting, AMD's pause filter):
+     * after a window of PAUSEs the hypervisor yields the spinning vCPU.
+     */
+    static final int PAUSE_LOOP_EXIT = Math.max(0, Integer.getInteger("xenj.cpu.pauseLoopExit", 2048));
+
+    /** Statistics: PAUSEs executed, and the yields they caused. */
+    long pauses, pauseExits;
+    /** PAUSEs since the vCPU last yielded or began a run. */
+    int pauseRun;
+    /** Set by the PAUSE that reached the window: the executor ends the run with a yield. */
+    boolean pauseExit;
+
+    /** PAUSE (F3 90): a spin-wait hint; in an SMP domain it counts towards a pause-loop exit. */
+    final void pause() {
+        pauses++;
+        if (smp && PAUSE_LOOP_EXIT > 0 && ++pauseRun >= PAUSE_LOOP_EXIT) {
+            pauseRun = 0;
+            pauseExits++;
+            pauseExit = true;
+            stopBlock = true;
         }
     }
 }

@@ -98,6 +98,7 @@ public final class CpuExecutor implements VCpuExecutor {
     public RunExit run(long deadlineNanos) {
         try {
             cpu.setActive(true);
+            cpu.pauseRun = 0;
             return loop(deadlineNanos);
         } catch (Throwable t) { // a hypervisor bug: crash this domain only
             crash("internal error: " + t);
@@ -172,6 +173,10 @@ public final class CpuExecutor implements VCpuExecutor {
             cpu.runSliceToBlockEnd(BLOCK);
             if (cpu.tripleFaulted()) {
                 return crash(cpu.tripleFaultReason);
+            }
+            if (cpu.pauseExit) {
+                cpu.pauseExit = false;
+                return RunExit.YIELD; // a spin loop: let the lock holder run (see CpuOrder.PAUSE_LOOP_EXIT)
             }
         }
     }

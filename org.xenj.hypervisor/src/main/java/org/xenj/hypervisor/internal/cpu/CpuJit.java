@@ -51,8 +51,12 @@ final class CpuJit {
     /**
      * Compiled blocks that outlive their slot ({@code xenj.jit.codecache} entries, default
      * {@value #CODE_CACHE_DEFAULT}; 0: none, a block pushed out of its slot is compiled again).
+     * One per domain (and lockstep setting), shared by its vCPUs: what one compiled, the others
+     * reattach ({@code xenj.jit.sharedcode=false}: one per vCPU, as before, for comparisons).
      */
     final CodeCache codeCache;
+    /** Statistics: hot blocks another vCPU (or an earlier slot) had compiled already, taken from the code cache instead of compiling. */
+    long sharedHits;
     static final int CODE_CACHE_DEFAULT = 8192;
 
     /** Statistics (vCPU thread). */
@@ -79,7 +83,22 @@ final class CpuJit {
         }
         chaining = options.chain();
         int cap = Integer.getInteger("xenj.jit.codecache", CODE_CACHE_DEFAULT);
-        codeCache = cap > 0 ? new CodeCache(cap) : null;
+        if (cap <= 0) {
+            codeCache = null;
+        } else if (!"false".equalsIgnoreCase(System.getProperty("xenj.jit.sharedcode", "true").trim())) {
+            codeCache = cpu.memory.vcpuShared(new CodeCacheKey(options.lockstep()), CodeCache.class, () -> new CodeCache(cap));
+        } else {
+            codeCache = new CodeCache(cap);
+        }
+    }
+
+    /** The key of a domain's shared code cache: lockstep blocks (shadow accesses) are kept apart. */
+    private record CodeCacheKey(boolean lockstep) {
+    }
+
+    /** The code cache's mode key for a block of CS mode {@code mode} on this vCPU now. */
+    int cacheMode(int mode) {
+        return cpu.smp ? mode | CodeCache.ORDERED : mode;
     }
 
     /**
@@ -91,10 +110,10 @@ final class CpuJit {
         if (codeCache == null || compiled[s] != null) {
             return;
         }
-        CompiledBlock b = codeCache.reattach(chunk, idx, mode, csBase, csLimit, code, off, len, flat, stack32);
+        CompiledBlock b = codeCache.reattach(chunk, idx, cacheMode(mode), csBase, csLimit, code, off, len, flat, stack32);
         if (b != null) {
             compiled[s] = b;
-            codeBytes[s] = codeCache.lastSize();
+            codeBytes[s] = b.classBytes();
             liveBlocks++;
             liveBytes += codeBytes[s];
         }
@@ -103,7 +122,7 @@ final class CpuJit {
     /** The code at a cached block's address changed: its compiled code must not come back. */
     void codeChanged(Object chunk, int idx, int mode, int csBase, int csLimit) {
         if (codeCache != null) {
-            codeCache.invalidate(chunk, idx, mode, csBase, csLimit);
+            codeCache.invalidate(chunk, idx, cacheMode(mode), csBase, csLimit);
         }
     }
 
@@ -115,6 +134,15 @@ final class CpuJit {
         CompiledBlock b = compiled[s];
         if (b == null) {
             if (++hits[s] == Math.max(threshold, 1)) {
+                if (codeCache != null && cpu.smp) {
+                    // another vCPU may have compiled these bytes since this slot was built
+                    cpu.reattachSlot(s);
+                    b = compiled[s];
+                    if (b != null) {
+                        sharedHits++;
+                        return enter(s, max);
+                    }
+                }
                 GuestInsn[] insns = cpu.slotInsns(s);
                 if (insns.length > 1 && cpu.code32 && !BlockCompiler.supported(insns[0])) {
                     // nothing of it would compile, so the interpreter would replay all of it every
@@ -281,7 +309,7 @@ final class CpuJit {
                 .append(" queueDrops=").append(engine.droppedCount())
                 .append(String.format(" compileMs=%.1f", engine.compileNanos() / 1e6)).append(" classBytes=")
                 .append(engine.classBytesTotal()).append(" live=").append(liveBlocks).append(" liveBytes=").append(liveBytes)
-                .append(" splits=").append(splits).append(" entered=").append(entered).append(" chained=").append(chained).append(" guardFails=").append(guardFails).append(" invalidations=")
+                .append(" splits=").append(splits).append(" sharedHits=").append(sharedHits).append(" entered=").append(entered).append(" chained=").append(chained).append(" guardFails=").append(guardFails).append(" invalidations=")
                 .append(invalidations).append(" evictions=").append(evictions);
         if (codeCache != null) {
             b.append(' ').append(codeCache.statistics());

@@ -72,6 +72,17 @@ public final class DomainMemory implements GuestMemory {
         return s;
     }
 
+    private final java.util.concurrent.ConcurrentHashMap<Object, Object> vcpuShared = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * State the domain's vCPUs share that belongs to no one of them (the translator's code cache):
+     * made by {@code make} on the first ask for {@code key}, the same object for every later one,
+     * gone with the domain.
+     */
+    public <T> T vcpuShared(Object key, Class<T> type, java.util.function.Supplier<T> make) {
+        return type.cast(vcpuShared.computeIfAbsent(key, k -> make.get()));
+    }
+
     /** How many vCPUs have been built over this memory (one: its stores are the only CPU stores into it). */
     public int vcpusAttached() {
         return vcpus.get();

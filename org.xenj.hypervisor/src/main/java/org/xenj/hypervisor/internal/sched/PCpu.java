@@ -223,6 +223,11 @@ public final class PCpu {
                 next.accountRun(ran);
                 busyNanos += ran;
                 prev = next;
+                if (exit == RunExit.YIELD) {
+                    // a pause loop (CpuExecutor): the vCPU it spins for may be runnable on another pCPU
+                    // whose thread the host has not scheduled; give the host core away once
+                    Thread.yield();
+                }
             } else {
                 ran = 0;
                 long t0 = System.nanoTime();

@@ -75,6 +75,9 @@ public final class BlockCompiler extends BlockEmitter {
         if (!g.o32() && !word(op, reg)) {
             return false;
         }
+        if (op == 0x90 && g.rep() == 0xf3) {
+            return false; // PAUSE: the interpreter counts it towards a pause-loop exit (CpuExec.pause)
+        }
         if ((op == 0x86 || op == 0x87) && mem) {
             return false; // XCHG with memory is locked: the interpreter makes it atomic (CpuMmu.lockedRead)
         }

@@ -21,13 +21,25 @@ import java.util.Arrays;
  * <p>Bounded: {@code capacity} entries (4-way sets, the least recently used way replaced, counted
  * as {@link #evictions}), each holding at most {@link #MAX_BYTES} code bytes and one compiled
  * block. Dropping an entry drops the cache's reference; the class unloads once no slot holds it
- * either. Used by one vCPU thread only (not thread-safe), allocates nothing per lookup.
+ * either. Allocates nothing per lookup.
+ *
+ * <p>One per domain, shared by its vCPUs (a compiled block keeps no state of its own: it runs on
+ * the {@code Cpu} it is given, and its EIPs are relative to the entry EIP): a block one vCPU
+ * compiled is handed to the others when they decode the same bytes, so an SMP guest compiles its
+ * code once, and HotSpot compiles each class once, instead of once per vCPU. Every method is
+ * synchronized; they run on block-cache rebuilds and at hot-block thresholds, never per
+ * instruction. Callers put the domain's memory-ordering mode into the key's {@code mode}
+ * ({@link #ORDERED}), so a block translated with plain accesses before the domain had a second
+ * vCPU is never handed to a vCPU that needs ordered ones.
  */
 public final class CodeCache {
 
     /** Longest block, in code bytes (the block cache's limit). */
     public static final int MAX_BYTES = 256;
     private static final int WAY_BITS = 2, WAYS = 1 << WAY_BITS;
+
+    /** Bit of the key's {@code mode}: the block was translated with ordered guest accesses ({@code BlockSpec.ordered}). */
+    public static final int ORDERED = 1 << 8;
 
     /** The guards bit that says the compiled code needs a 32-bit stack (SS.B); the low bits are segments. */
     public static final int GUARD_STACK32 = 1 << 8;
@@ -40,8 +52,8 @@ public final class CodeCache {
     private int clock;
 
     /** Statistics. */
-    private long inserted, reattached, evictions, stale, liveBytes;
-    private int entries, lastSize;
+    private long inserted, replaced, reattached, evictions, stale, liveBytes;
+    private int entries;
 
     /** {@code capacity}: entries, rounded up to a power of two, at least 4. */
     public CodeCache(int capacity) {
@@ -87,7 +99,7 @@ public final class CodeCache {
      * {@code flat} (the segments flat now) and {@code stack32}; else null. An entry for the same
      * address whose bytes differ is dropped ({@link #stale}).
      */
-    public CompiledBlock reattach(Object ch, int at, int m, int base, int limit, byte[] code, int off, int n, int flat, boolean stack32) {
+    public synchronized CompiledBlock reattach(Object ch, int at, int m, int base, int limit, byte[] code, int off, int n, int flat, boolean stack32) {
         int w = find(ch, at, m, base, limit);
         if (w < 0) {
             return null;
@@ -109,17 +121,17 @@ public final class CodeCache {
         }
         used[w] = ++clock;
         reattached++;
-        lastSize = classBytes[w];
         return block[w];
     }
 
     /** Keeps {@code b} (compiled from {@code code[off..off+n)}, {@code size} class bytes) for the block at {@code ch[at]}. */
-    public void put(Object ch, int at, int m, int base, int limit, byte[] code, int off, int n, CompiledBlock b, int size, int g) {
+    public synchronized void put(Object ch, int at, int m, int base, int limit, byte[] code, int off, int n, CompiledBlock b, int size, int g) {
         if (n < 1 || n > MAX_BYTES) {
             return;
         }
         int w = find(ch, at, m, base, limit);
         if (w >= 0) {
+            replaced++; // compiled again meanwhile (another vCPU, or a recording of another length)
             drop(w);
         } else {
             int f = first(ch, at);
@@ -155,7 +167,7 @@ public final class CodeCache {
     }
 
     /** Forgets the block at {@code ch[at]} (its code changed: the block cache saw other bytes there). */
-    public void invalidate(Object ch, int at, int m, int base, int limit) {
+    public synchronized void invalidate(Object ch, int at, int m, int base, int limit) {
         int w = find(ch, at, m, base, limit);
         if (w >= 0) {
             stale++;
@@ -164,7 +176,7 @@ public final class CodeCache {
     }
 
     /** Forgets everything (a restore, or the memory the chunks belong to is gone). */
-    public void clear() {
+    public synchronized void clear() {
         for (int w = 0; w < chunk.length; w++) {
             if (chunk[w] != null) {
                 drop(w);
@@ -179,43 +191,38 @@ public final class CodeCache {
         liveBytes -= classBytes[w];
     }
 
-    /** Class bytes of the block {@link #reattach} returned last. */
-    public int lastSize() {
-        return lastSize;
-    }
-
     /** Entries held now. */
-    public int entries() {
+    public synchronized int entries() {
         return entries;
     }
 
     /** Class bytes of the entries held now. */
-    public long liveBytes() {
+    public synchronized long liveBytes() {
         return liveBytes;
     }
 
     /** Blocks put in so far. */
-    public long inserted() {
+    public synchronized long inserted() {
         return inserted;
     }
 
     /** Blocks handed back to a re-decoded block instead of compiling it again. */
-    public long reattached() {
+    public synchronized long reattached() {
         return reattached;
     }
 
     /** Entries pushed out by others (the cap). */
-    public long evictions() {
+    public synchronized long evictions() {
         return evictions;
     }
 
     /** Entries dropped because the code at their address changed. */
-    public long stale() {
+    public synchronized long stale() {
         return stale;
     }
 
-    public String statistics() {
-        return "codeCache=" + entries + "/" + chunk.length + " codeCacheBytes=" + liveBytes + " reattached=" + reattached
+    public synchronized String statistics() {
+        return "codeCache=" + entries + "/" + chunk.length + " codeCacheBytes=" + liveBytes + " inserted=" + inserted + " replaced=" + replaced + " reattached=" + reattached
                 + " codeCacheEvictions=" + evictions + " codeCacheStale=" + stale;
     }
 }

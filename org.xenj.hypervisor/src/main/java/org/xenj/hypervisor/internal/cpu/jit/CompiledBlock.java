@@ -11,7 +11,18 @@ import org.xenj.hypervisor.internal.cpu.Cpu;
  */
 public abstract class CompiledBlock {
 
+    /** Size of the class file it was defined from (statistics); set once before the block is published. */
+    private int classBytes;
+
     protected CompiledBlock() {
+    }
+
+    public final int classBytes() {
+        return classBytes;
+    }
+
+    final void classBytes(int n) {
+        classBytes = n;
     }
 
     public abstract boolean run(Cpu cpu, int max);

@@ -36,6 +36,7 @@ public final class JitEngine {
     public JitEngine(MethodHandles.Lookup lookup, JitOptions options) {
         this.lookup = lookup;
         this.options = options;
+        HotSpotTier.apply();
         if (options.synchronous()) {
             executor = null;
         } else {
@@ -82,6 +83,7 @@ public final class JitEngine {
             MethodHandles.Lookup hidden = lookup.defineHiddenClass(r.classBytes(), true);
             CompiledBlock block = (CompiledBlock) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class))
                     .invoke();
+            block.classBytes(r.classBytes().length);
             compiled.incrementAndGet();
             classBytes.addAndGet(r.classBytes().length);
             done.add(new Translation(slot, generation, block, r.instructions(), r.classBytes().length, r.guards()));
