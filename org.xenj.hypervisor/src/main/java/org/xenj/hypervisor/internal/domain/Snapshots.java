@@ -83,9 +83,12 @@ final class Snapshots {
         }
         List<Path> made = overlays;
         boolean[] switched = {false};
+        long[] switchNanos = {0};
         try {
             c = captureExclusively(d, file, "snapshot '" + name + "'", disks.isEmpty() ? null : () -> {
+                long t = System.nanoTime();
                 switchDisks(d, b, disks, made);
+                switchNanos[0] = System.nanoTime() - t;
                 switched[0] = true;
             });
         } catch (IOException | RuntimeException e) {
@@ -122,7 +125,8 @@ final class Snapshots {
         }
         core.log(String.format("d%d (%s) snapshot '%s' (parent %s): %d bytes, paused %.1f ms%s", d.id, d.name, name,
                 e.parent() == null ? "none" : "'" + e.parent() + "'", c.bytes, c.pausedNanos / 1e6,
-                disks.isEmpty() ? "" : ", " + disks.size() + " disk(s) now in " + made));
+                disks.isEmpty() ? "" : String.format(", %d disk(s) now in %s (devices reopened in %.1f ms)", disks.size(), made,
+                        switchNanos[0] / 1e6)));
         return info(d, x, e, c.pausedNanos);
     }
 
