@@ -124,6 +124,7 @@ class DiskSnapshotTest {
             figures.add(String.format("snapshot-create with a disk: %.1f ms (paused %.1f ms)", (System.nanoTime() - t0) / 1e6,
                     s1.pausedNanos() / 1e6));
             Path o1 = target(xen, id);
+            figures.add("a fresh overlay: " + Files.size(o1) + " bytes; du: " + run("du", "-k", o1.toString()).strip());
             assertTrue(o1.startsWith(snapRoot) && o1.getFileName().toString().matches("disk-hda-[0-9a-f]{8}\\.qcow2"), o1.toString());
             assertTrue(xen.lookup(id).orElseThrow().config().disks().get(0).contains("format=qcow2"),
                     "the domain's disk now names its overlay: " + xen.lookup(id).orElseThrow().config().disks());
@@ -163,6 +164,12 @@ class DiskSnapshotTest {
                     damagedClone.getMessage());
             assertTrue(xen.lookup("bad-clone").isEmpty());
             Files.write(o1, header);
+            HypervisorException live = assertThrows(HypervisorException.class, () -> xen.cloneDomain(id, null, "live-clone"));
+            assertTrue(live.getMessage().contains("snapshot it and clone the snapshot"), live.getMessage());
+            plugins.removeDiskBranching(branching);
+            HypervisorException none = assertThrows(HypervisorException.class, () -> xen.snapshotCreate(id, "s3"));
+            assertTrue(none.getMessage().contains("no disk-branching service"), none.getMessage());
+            plugins.addDiskBranching(branching);
             Path away = dir.resolve("away.raw");
             Files.move(base, away);
             HypervisorException missing = assertThrows(HypervisorException.class, () -> xen.snapshotRevert(id, "s1"));
@@ -349,6 +356,10 @@ class DiskSnapshotTest {
     private static String qemuImg(String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("qemu-img"));
         cmd.addAll(List.of(args));
+        return run(cmd.toArray(String[]::new));
+    }
+
+    private static String run(String... cmd) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "qemu-img hung");
