@@ -419,9 +419,17 @@ final class Snapshots {
                         }
                     }
                     try {
-                        // the clone's own tree: its overlays on the snapshot's images, its running branch from the start
+                        // the clone's own tree: its overlays on the snapshot's images, recorded at once as its running branch
+                        // (a garbage collection by another operation must not take them while the clone is being built)
                         overlays = SnapshotDisks.createOverlays(b, root.resolve(uuid.toString()), diskImages);
+                        SnapshotIndex cx = SnapshotIndex.load(root.resolve(uuid.toString()));
+                        for (int i = 0; i < overlays.size(); i++) {
+                            cx.disks.add(new SnapshotIndex.Disk(null, diskImages.get(i).vdev(), "qcow2", overlays.get(i).toAbsolutePath()));
+                        }
+                        cx.store();
                     } catch (IOException | RuntimeException ex) {
+                        SnapshotDisks.deleteAll(overlays);
+                        removeTree(root.resolve(uuid.toString()));
                         throw new HypervisorException(what + ": cannot create an overlay on its disk image: " + ex.getMessage()
                                 + "; nothing was created", ex);
                     }
@@ -448,17 +456,6 @@ final class Snapshots {
             Domain c = saveRestore.restore(file, Map.of("name", newName), false, uuid,
                     conf -> cloneDisks(b, freshMacs(conf), images, made));
             created = true;
-            if (!made.isEmpty()) {
-                SnapshotIndex cx = SnapshotIndex.load(root.resolve(uuid.toString()));
-                for (int i = 0; i < made.size(); i++) {
-                    cx.disks.add(new SnapshotIndex.Disk(null, images.get(i).vdev(), "qcow2", made.get(i).toAbsolutePath()));
-                }
-                try {
-                    cx.store();
-                } catch (IOException ex) {
-                    core.log("d" + c.id() + ": cannot record its disk overlays " + made + " in " + cx.dir + ": " + ex.getMessage());
-                }
-            }
             core.log(String.format("d%d (%s) cloned from d%d (%s), %s: %.1f ms (source paused %.1f ms)", c.id(), c.name(), d.id, d.name,
                     from, (System.nanoTime() - t0) / 1e6, pausedNanos / 1e6));
             return c;
@@ -467,10 +464,10 @@ final class Snapshots {
                     + ") from " + from), e);
         } finally {
             deleteQuietly(temporary);
-            if (!created) {
-                SnapshotDisks.deleteAll(made);
-                if (!made.isEmpty()) {
-                    deleteQuietly(root.resolve(uuid.toString()));
+            if (!created && !made.isEmpty()) {
+                synchronized (this) {
+                    SnapshotDisks.deleteAll(made);
+                    removeTree(root.resolve(uuid.toString()));
                 }
             }
         }
@@ -727,6 +724,12 @@ final class Snapshots {
     private SnapshotInfo info(DomainImpl d, SnapshotIndex x, SnapshotIndex.Entry e, long pausedNanos) {
         return new SnapshotInfo(d.name, e.name(), e.parent(), e.name().equals(x.current), e.createdMillis(), e.guestNanos(), e.bytes(),
                 pausedNanos, x.image(e.name()).toString());
+    }
+
+    /** A clone's tree that never came to be: its index and folder (its overlays are gone already). */
+    private void removeTree(Path dir) {
+        deleteQuietly(dir.resolve("index"));
+        deleteQuietly(dir);
     }
 
     private void deleteQuietly(Path p) {
