@@ -117,7 +117,8 @@ class DiskSnapshotTest {
             int id = d.id();
 
             writeSector(dm, id, 1, (byte) 'A', true);
-            // a write still in flight when the snapshot is asked for: drained into the old image, not lost, not repeated
+            // a write not waited for when the snapshot is asked for: in the old image, not lost (not repeated: the overlay
+            // reads it through from there)
             writeSector(dm, id, 2, (byte) 'P', false);
             long t0 = System.nanoTime();
             SnapshotInfo s1 = xen.snapshotCreate(id, "s1");
@@ -130,7 +131,7 @@ class DiskSnapshotTest {
                     "the domain's disk now names its overlay: " + xen.lookup(id).orElseThrow().config().disks());
             assertFalse(Files.getPosixFilePermissions(base).contains(PosixFilePermission.OWNER_WRITE), "the snapshot's image is read-only");
             assertSector(base, 1, (byte) 'A');
-            assertSector(base, 2, (byte) 'P'); // the in-flight write landed before the switch
+            assertSector(base, 2, (byte) 'P'); // the write not waited for landed before the switch
             String chain = qemuImg("info", "--backing-chain", "-U", o1.toString());
             assertTrue(chain.contains("backing file: " + base), chain);
             figures.add("qemu-img info --backing-chain " + o1.getFileName() + ":\n" + chain.strip());
