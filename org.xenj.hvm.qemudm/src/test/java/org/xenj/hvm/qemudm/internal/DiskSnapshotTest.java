@@ -92,6 +92,58 @@ class DiskSnapshotTest {
         }
     }
 
+    /**
+     * The block layer with writes that take {@code slowMillis} while it is set (a slow disk): a
+     * guest write is then still on the IDE executor when a snapshot pauses the domain.
+     */
+    static final class SlowWrites implements org.xenj.dom0.block.api.BlockImages {
+        final BlockImagesService real;
+        volatile int slowMillis;
+        final java.util.concurrent.atomic.AtomicInteger slowWritesDone = new java.util.concurrent.atomic.AtomicInteger();
+
+        SlowWrites(BlockImagesService real) {
+            this.real = real;
+        }
+
+        @Override
+        public org.xenj.dom0.block.api.BlockDevice open(Path path, org.xenj.dom0.block.api.ImageFormat format, boolean readOnly)
+                throws IOException {
+            org.xenj.dom0.block.api.BlockDevice b = real.open(path, format, readOnly);
+            return (org.xenj.dom0.block.api.BlockDevice) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                    new Class<?>[] {org.xenj.dom0.block.api.BlockDevice.class}, (proxy, m, args) -> {
+                        int slow = slowMillis;
+                        if (m.getName().equals("write") && slow > 0) {
+                            Thread.sleep(slow);
+                        }
+                        try {
+                            return m.invoke(b, args);
+                        } catch (java.lang.reflect.InvocationTargetException e) {
+                            throw e.getCause();
+                        } finally {
+                            if (m.getName().equals("write") && slow > 0) {
+                                slowWritesDone.incrementAndGet();
+                            }
+                        }
+                    });
+        }
+
+        @Override
+        public void create(Path path, org.xenj.dom0.block.api.ImageFormat format, long size, String backing,
+                org.xenj.dom0.block.api.ImageFormat backingFormat) throws IOException {
+            real.create(path, format, size, backing, backingFormat);
+        }
+
+        @Override
+        public org.xenj.dom0.block.api.ImageFormat probe(Path path) throws IOException {
+            return real.probe(path);
+        }
+
+        @Override
+        public Path backingFile(Path path) throws IOException {
+            return real.backingFile(path);
+        }
+    }
+
     @Test
     void snapshotsBranchTheDiskRevertDiscardsLaterWritesAndACloneDivergesOnItsOwnOverlay() throws Exception {
         Path base = dir.resolve("base.raw");
@@ -101,7 +153,8 @@ class DiskSnapshotTest {
         }
         Path snapRoot = dir.resolve("snapshots");
         BlockImagesService images = new BlockImagesService();
-        QemuDeviceModel dm = new QemuDeviceModel(images);
+        SlowWrites slow = new SlowWrites(images);
+        QemuDeviceModel dm = new QemuDeviceModel(slow);
         FullDiskSwitch branching = new FullDiskSwitch(new QemuDiskBranching(images));
         Plugins plugins = new Plugins();
         plugins.addScheduler(new CreditSchedulerType());
@@ -117,13 +170,16 @@ class DiskSnapshotTest {
             int id = d.id();
 
             writeSector(dm, id, 1, (byte) 'A', true);
-            // a write not waited for when the snapshot is asked for: in the old image, not lost (not repeated: the overlay
-            // reads it through from there)
+            // a write still on the IDE executor (400 ms slow disk) when the snapshot pauses the domain: drained into the
+            // old image before the switch, not lost, not repeated (the overlay reads it through from there)
+            slow.slowMillis = 400;
             writeSector(dm, id, 2, (byte) 'P', false);
             long t0 = System.nanoTime();
             SnapshotInfo s1 = xen.snapshotCreate(id, "s1");
-            figures.add(String.format("snapshot-create with a disk: %.1f ms (paused %.1f ms)", (System.nanoTime() - t0) / 1e6,
-                    s1.pausedNanos() / 1e6));
+            slow.slowMillis = 0;
+            assertEquals(1, slow.slowWritesDone.get(), "the slow write finished once, inside the snapshot (the pause drained it)");
+            figures.add(String.format("snapshot-create with a disk and a 400 ms write in flight: %.1f ms (paused %.1f ms)",
+                    (System.nanoTime() - t0) / 1e6, s1.pausedNanos() / 1e6));
             Path o1 = target(xen, id);
             figures.add("a fresh overlay: " + Files.size(o1) + " bytes; du: " + run("du", "-k", o1.toString()).strip());
             assertTrue(o1.startsWith(snapRoot) && o1.getFileName().toString().matches("disk-hda-[0-9a-f]{8}\\.qcow2"), o1.toString());
@@ -131,7 +187,8 @@ class DiskSnapshotTest {
                     "the domain's disk now names its overlay: " + xen.lookup(id).orElseThrow().config().disks());
             assertFalse(Files.getPosixFilePermissions(base).contains(PosixFilePermission.OWNER_WRITE), "the snapshot's image is read-only");
             assertSector(base, 1, (byte) 'A');
-            assertSector(base, 2, (byte) 'P'); // the write not waited for landed before the switch
+            assertSector(base, 2, (byte) 'P'); // the in-flight write landed before the switch
+            assertTrue(s1.pausedNanos() >= 200_000_000L, "the pause covered the drain: " + s1.pausedNanos() / 1e6 + " ms");
             String chain = qemuImg("info", "--backing-chain", "-U", o1.toString());
             assertTrue(chain.contains("backing file: " + base), chain);
             figures.add("qemu-img info --backing-chain " + o1.getFileName() + ":\n" + chain.strip());
@@ -140,7 +197,10 @@ class DiskSnapshotTest {
             writeSector(dm, id, 3, (byte) 'D', true);
             assertEquals('C', readSector(dm, id, 1)[0]);
             assertEquals('P', readSector(dm, id, 2)[0], "read through the overlay from its backing image");
+            t0 = System.nanoTime();
             SnapshotInfo s2 = xen.snapshotCreate(id, "s2");
+            figures.add(String.format("snapshot-create with a disk, nothing in flight: %.1f ms (paused %.1f ms)",
+                    (System.nanoTime() - t0) / 1e6, s2.pausedNanos() / 1e6));
             Path o2 = target(xen, id);
             assertNotEquals(o1, o2);
             writeSector(dm, id, 4, (byte) 'E', true);
