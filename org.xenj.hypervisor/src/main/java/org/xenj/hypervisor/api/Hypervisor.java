@@ -113,8 +113,9 @@ public interface Hypervisor {
      * Takes a snapshot of a running or paused domain: pauses it briefly, captures its memory and
      * every device's state into one image (the save stream), and lets it go on as it was. The new
      * snapshot's parent is the domain's current snapshot, and it becomes the current one. Refused,
-     * with nothing changed, for a duplicate or malformed name, a domain that cannot be saved, or
-     * one with a writable disk (disk branching is not there yet).
+     * with nothing changed, for a duplicate or malformed name or a domain that cannot be saved.
+     * Each writable disk branches: its image becomes read-only and the snapshot's, and the domain
+     * goes on in a new qcow2 overlay over it (refused without a disk-branching service).
      *
      * @since 1.4
      */

@@ -115,6 +115,8 @@ class GuestDevicesBootTest {
     volatile ClockChecks.Sample pcClockStart;
     /** pc's interface names for the RTL8139 and the NE2000. */
     volatile String pcRtl;
+    /** pc's hda overlay after step 16's snapshot and revert (null: the step did not run). */
+    volatile Path pcOverlay;
     volatile String pcNe;
 
     /** The images both guests get, made by the host's own tools. */
@@ -154,6 +156,7 @@ class GuestDevicesBootTest {
         plugins.addBuilder(new HvmGuestBuilder());
         qemuDm = new QemuDeviceModel(sw, images); // as in Karaf: qemu-dm has the block layer and the switch
         plugins.addDeviceModel(qemuDm);
+        plugins.addDiskBranching(new org.xenj.hvm.qemudm.internal.QemuDiskBranching(images)); // as DS registers it in Karaf
         plugins.addBackend(blkback, BlkbackService.KIND);
         plugins.addBackend(netback, Netback.KIND);
         vfb = new VfbBackend(); // pv's xen-fbfront and xen-kbdfront (vfb = [ 'vnc=1' ])
@@ -161,6 +164,7 @@ class GuestDevicesBootTest {
         // room for a second pc (200 MiB) while it migrates to localhost
         xen = new HypervisorCore(CoreConfig.parse("680M", 2, "32M", "credit"), plugins);
         migrationPort = xen.configureMigration(MIGRATION_SECRET, true, "127.0.0.1", 0);
+        xen.configureSnapshots(tmp.resolve("snapshots").toString());
         pvHost = xen;
         blkback.setBackendHotplug(xen.backends()); // as DS wires them in Karaf
         netback.setBackendHotplug(xen.backends());
@@ -447,6 +451,12 @@ class GuestDevicesBootTest {
 
     @Test
     @Order(16)
+    void theBarePcsDisksBranchAtASnapshotAndARevertDiscardsWhatCameAfter() throws Exception {
+        new SnapshotChecks(this).barePcDisksBranchAndARevertDiscardsWhatCameAfter();
+    }
+
+    @Test
+    @Order(17)
     void afterPoweroffTheHostToolsReadWhatTheGuestsWrote() throws Exception {
         for (GuestShell g : List.of(pv, pc)) {
             g.powerOff();
@@ -460,7 +470,8 @@ class GuestDevicesBootTest {
         new PvhvmChecks(this).blkbackServedFlushesAndIndirectRequests();
         images.close(); // every image closed before the host's tools look at them
         new PvhvmChecks(this).hostReadsBlkfrontImages();
-        new BarePcChecks(this).hostReadsIdeImage();
+        new BarePcChecks(this).hostReadsIdeImage(); // hda's raw image: read-only since step 16's snapshot, sda unmounted then
+        new SnapshotChecks(this).hostReadsTheOverlayChain();
     }
 
     @AfterAll

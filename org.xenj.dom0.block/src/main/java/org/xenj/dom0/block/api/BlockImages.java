@@ -40,4 +40,13 @@ public interface BlockImages {
      * and tests; never use it on an image a guest has written.
      */
     ImageFormat probe(Path path) throws IOException;
+
+    /**
+     * The backing file a qcow2 image's header names, resolved against the image's folder as
+     * {@link #open} resolves it; null for a raw image or a qcow2 image without one. Reads the
+     * header only: the chain is not opened (use {@link #open} read-only to check it whole).
+     *
+     * @since 1.2
+     */
+    Path backingFile(Path path) throws IOException;
 }

@@ -5,7 +5,7 @@
  * as a service and never implement these types, except {@link org.xenj.dom0.block.api.RemovableMedia}:
  * the CD-ROM drives a consumer serves, for the toolstack's medium changes.
  */
-@Version("1.1.0")
+@Version("1.2.0")
 @Export
 package org.xenj.dom0.block.api;
 

@@ -134,6 +134,15 @@ public final class BlockImagesService implements BlockImages, AutoCloseable {
         }
     }
 
+    @Override
+    public Path backingFile(Path path) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            return probe(ch) == ImageFormat.QCOW2 ? Qcow2Opener.backingFile(path, ch) : null;
+        } catch (NoSuchFileException e) {
+            throw new BlockImageException(path + ": no such file");
+        }
+    }
+
     private static ImageFormat probe(FileChannel ch) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(4);
         if (FileIo.readFully(ch, b, 0) && java.util.Arrays.equals(b.array(), QCOW2_MAGIC)) {

@@ -106,6 +106,34 @@ class BlockImagesServiceTest {
     }
 
     @Test
+    void backingFileIsWhatTheHeaderNamesResolvedAsOpenResolvesIt() throws IOException {
+        Path base = dir.resolve("base.raw");
+        images.create(base, ImageFormat.RAW, 1 << 20, null, null);
+        Path abs = dir.resolve("abs.qcow2");
+        images.create(abs, ImageFormat.QCOW2, 1 << 20, base.toString(), ImageFormat.RAW);
+        Path rel = dir.resolve("rel.qcow2");
+        images.create(rel, ImageFormat.QCOW2, 1 << 20, "abs.qcow2", ImageFormat.QCOW2);
+        assertEquals(base, images.backingFile(abs));
+        assertEquals(abs, images.backingFile(rel), "relative to the image's folder");
+        assertEquals(null, images.backingFile(base), "raw: none");
+        Path plain = dir.resolve("plain.qcow2");
+        images.create(plain, ImageFormat.QCOW2, 1 << 20, null, null);
+        assertEquals(null, images.backingFile(plain));
+        // qemu-img agrees where installed
+        String info;
+        try {
+            info = QemuImg.run("qemu-img", "info", rel.toString()).output();
+        } catch (IOException notInstalled) {
+            info = null;
+        }
+        assertTrue(info == null || info.contains("backing file: abs.qcow2"), info);
+        BlockImageException e = assertThrows(BlockImageException.class, () -> images.backingFile(dir.resolve("none.qcow2")));
+        assertTrue(e.getMessage().contains("no such file"), e.getMessage());
+        java.nio.file.Files.write(dir.resolve("junk.qcow2"), new byte[] {'Q', 'F', 'I', (byte) 0xfb, 0, 0, 0, 9});
+        assertThrows(BlockImageException.class, () -> images.backingFile(dir.resolve("junk.qcow2")), "a damaged header");
+    }
+
+    @Test
     void probeKnowsQcow2ByItsMagic() throws IOException {
         Path q = dir.resolve("x.qcow2");
         images.create(q, ImageFormat.QCOW2, 1 << 20, null, null);

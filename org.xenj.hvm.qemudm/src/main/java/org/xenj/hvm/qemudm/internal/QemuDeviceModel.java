@@ -125,6 +125,11 @@ public final class QemuDeviceModel implements DeviceModel, RemovableMedia {
         return d == null ? null : d.display();
     }
 
+    /** The devices of {@code domid} now (null: not served), for tests in this package that drive them as a guest would. */
+    PcDevices devices(int domid) {
+        return domains.get(domid);
+    }
+
     @Override
     public boolean hasDrive(int domid, String vdev) {
         PcDevices d = domains.get(domid);

@@ -29,7 +29,8 @@ final class DomainImpl implements Domain {
     private final HypervisorCore core;
     final int id;
     final UUID uuid;
-    final DomainConfig config;
+    /** Changes only while the domain is paused with its devices detached: a snapshot or revert retargets its writable disks to new overlays. */
+    volatile DomainConfig config;
     final DomainMemory memory;
     /** Null for Domain-0, which runs no guest code. */
     final SchedDomain sched;

@@ -142,6 +142,16 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
         plugins.removeGate(g);
     }
 
+    /** Branches writable disks at snapshots, reverts and clones (qemu-dm's, through the block layer). */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindDiskBranching(org.xenj.hypervisor.spi.DiskBranching b) {
+        plugins.addDiskBranching(b);
+    }
+
+    void unbindDiskBranching(org.xenj.hypervisor.spi.DiskBranching b) {
+        plugins.removeDiskBranching(b);
+    }
+
     /** Hypercall extensions of other bundles; one leaving is removed at once (its number answers -ENOSYS). */
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     void bindHypercallExtension(HypercallExtension e) {

@@ -566,6 +566,22 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         snapshots.setRoot(dir == null || dir.isBlank() ? Snapshots.defaultRoot() : java.nio.file.Path.of(dir.trim()).toAbsolutePath());
     }
 
+    /** The disk-branching service (qemu-dm's), or null. */
+    org.xenj.hypervisor.spi.DiskBranching diskBranching() {
+        return plugins.diskBranching();
+    }
+
+    /** The configurations of every domain here now (a snapshot's garbage collection keeps their disks). */
+    List<DomainConfig> domainConfigs() {
+        List<DomainConfig> out = new java.util.ArrayList<>();
+        for (DomainImpl d : domains.values()) {
+            if (d.phase != DomainImpl.Phase.GONE) {
+                out.add(d.config);
+            }
+        }
+        return out;
+    }
+
     private synchronized DomainImpl liveGuest(int domid) {
         checkOpen();
         return requireGuest(domid);

@@ -184,4 +184,20 @@ public final class Plugins {
         java.util.Collections.reverse(out);
         return out;
     }
+
+    private final CopyOnWriteArrayList<org.xenj.hypervisor.spi.DiskBranching> diskBranching = new CopyOnWriteArrayList<>();
+
+    public void addDiskBranching(org.xenj.hypervisor.spi.DiskBranching b) {
+        diskBranching.addIfAbsent(b);
+    }
+
+    public void removeDiskBranching(org.xenj.hypervisor.spi.DiskBranching b) {
+        diskBranching.remove(b);
+    }
+
+    /** The newest disk-branching service, or null (snapshots of domains with writable disks are then refused). */
+    public org.xenj.hypervisor.spi.DiskBranching diskBranching() {
+        Object[] all = diskBranching.toArray();
+        return all.length == 0 ? null : (org.xenj.hypervisor.spi.DiskBranching) all[all.length - 1];
+    }
 }

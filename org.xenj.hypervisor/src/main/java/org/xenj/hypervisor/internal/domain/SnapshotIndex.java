@@ -17,7 +17,9 @@ import org.xenj.hypervisor.api.HypervisorException;
 /**
  * A domain's snapshot tree as it is kept on disk: {@code <dir>/index}, a small text file with one
  * line per snapshot ({@code snapshot <TAB> name <TAB> parent|- <TAB> created ms <TAB> guest ns
- * <TAB> bytes}) and one {@code current <TAB> name|-} line last (so a file cut short is found),
+ * <TAB> bytes}), one per disk image of the tree ({@code disk <TAB> snapshot|- <TAB> vdev <TAB> raw|qcow2
+ * <TAB> absolute path}: a snapshot's image, or {@code -} for the running branch's overlay) and one
+ * {@code current <TAB> name|-} line last (so a file cut short is found),
  * written to a temporary file, synced and renamed, so a crash leaves the old index or the new one.
  * The images lie beside it as {@code <name>.xjsnap}. A line that does not parse, a parent that is not in the file, a cycle or a
  * current snapshot that does not exist is refused with the line named: the tree is then left
@@ -33,8 +35,19 @@ final class SnapshotIndex {
     record Entry(String name, String parent, long createdMillis, long guestNanos, long bytes) {
     }
 
+    /**
+     * A disk image of the tree: {@code owner} the snapshot whose disk state it holds (read-only, a
+     * backing file of what came after), or null for the running branch's overlay.
+     */
+    record Disk(String owner, String vdev, String format, Path image) {
+    }
+
+    private static final Pattern VDEV = Pattern.compile("[a-z][a-z0-9]{1,15}");
+
     final Path dir;
     final Map<String, Entry> entries = new LinkedHashMap<>();
+    /** Every snapshot's disk images and the running branch's overlays ({@code disk} lines). */
+    final List<Disk> disks = new ArrayList<>();
     String current;
 
     private SnapshotIndex(Path dir) {
@@ -88,6 +101,18 @@ final class SnapshotIndex {
                         throw damaged(dir, i + 1, "snapshot '" + f[1] + "' twice");
                     }
                     x.entries.put(f[1], new Entry(f[1], parent, Long.parseLong(f[3]), Long.parseLong(f[4]), Long.parseLong(f[5])));
+                } else if (f[0].equals("disk") && f.length == 5 && !sawCurrent) {
+                    String owner = f[1].equals("-") ? null : f[1];
+                    if (owner != null && !x.entries.containsKey(owner) || !VDEV.matcher(f[2]).matches()
+                            || !f[3].equals("raw") && !f[3].equals("qcow2") || f[4].isEmpty() || !Path.of(f[4]).isAbsolute()) {
+                        throw damaged(dir, i + 1, "bad disk line '" + line + "' (owner a snapshot above or -, vdev, raw|qcow2, absolute path)");
+                    }
+                    for (Disk k : x.disks) {
+                        if (java.util.Objects.equals(k.owner(), owner) && k.vdev().equals(f[2])) {
+                            throw damaged(dir, i + 1, "disk " + f[2] + " of " + f[1] + " twice");
+                        }
+                    }
+                    x.disks.add(new Disk(owner, f[2], f[3], Path.of(f[4])));
                 } else if (f[0].equals("current") && f.length == 2 && !sawCurrent && (f[1].equals("-") || NAME.matcher(f[1]).matches())) {
                     sawCurrent = true;
                     cur = f[1].equals("-") ? null : f[1];
@@ -96,6 +121,8 @@ final class SnapshotIndex {
                 }
             } catch (NumberFormatException e) {
                 throw damaged(dir, i + 1, "not a number: " + e.getMessage());
+            } catch (java.nio.file.InvalidPathException e) {
+                throw damaged(dir, i + 1, "not a path: " + e.getMessage());
             }
         }
         if (lines.isEmpty()) {
@@ -135,6 +162,10 @@ final class SnapshotIndex {
             sb.append("snapshot\t").append(e.name()).append('\t').append(e.parent() == null ? "-" : e.parent()).append('\t')
                     .append(e.createdMillis()).append('\t').append(e.guestNanos()).append('\t').append(e.bytes()).append('\n');
         }
+        for (Disk k : disks) {
+            sb.append("disk\t").append(k.owner() == null ? "-" : k.owner()).append('\t').append(k.vdev()).append('\t')
+                    .append(k.format()).append('\t').append(k.image().toAbsolutePath()).append('\n');
+        }
         sb.append("current\t").append(current == null ? "-" : current).append('\n');
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, ".index.", ".part");
@@ -147,6 +178,11 @@ final class SnapshotIndex {
                 Files.deleteIfExists(tmp);
             }
         }
+    }
+
+    /** The disk images of snapshot {@code owner} (null: the running branch's overlays). */
+    List<Disk> disksOf(String owner) {
+        return disks.stream().filter(k -> java.util.Objects.equals(k.owner(), owner)).toList();
     }
 
     /** Parents before children; roots and siblings oldest first. */

@@ -23,6 +23,7 @@ import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.save.SaveFormatException;
 import org.xenj.hypervisor.internal.save.SaveHeader;
 import org.xenj.hypervisor.internal.save.SaveStream;
+import org.xenj.hypervisor.spi.DiskBranching;
 
 /**
  * The VM state tree: snapshots of a live domain (pause, capture as a save stream, resume), revert
@@ -60,17 +61,46 @@ final class Snapshots {
 
     synchronized SnapshotInfo create(DomainImpl d, String name) {
         SnapshotIndex.checkName(name);
-        requireCapturable(d, "snapshot");
+        requireCapturable(d, "snapshot", true);
         SnapshotIndex x = SnapshotIndex.load(dirOf(d));
         if (x.entries.containsKey(name)) {
             throw new HypervisorException("domain " + d.id + " (" + d.name + ") already has a snapshot named '" + name + "'");
         }
+        DiskBranching b = core.diskBranching();
+        List<SnapshotDisks.Branch> disks = b == null ? List.of() : branches(d, b, "snapshot");
         Path file = x.image(name);
         Captured c;
+        List<Path> overlays = List.of();
         try {
             Files.createDirectories(x.dir);
-            c = captureExclusively(d, file, "snapshot '" + name + "'");
-        } catch (IOException e) {
+            // the overlays are made before the pause: a full disk refuses the snapshot with the domain untouched
+            overlays = SnapshotDisks.createOverlays(b, x.dir, disks.stream()
+                    .map(k -> new SnapshotIndex.Disk(null, k.disk().vdev(), k.disk().format(), k.disk().image())).toList());
+        } catch (IOException | RuntimeException e) {
+            throw new HypervisorException("cannot snapshot domain " + d.id + " (" + d.name + "): cannot create an overlay for its disk"
+                    + (disks.size() == 1 ? " " + disks.get(0).disk().image() : "s") + ": " + e.getMessage()
+                    + "; nothing was changed, it runs on its old image", e);
+        }
+        List<Path> made = overlays;
+        boolean[] switched = {false};
+        long[] switchNanos = {0};
+        try {
+            c = captureExclusively(d, file, "snapshot '" + name + "'", disks.isEmpty() ? null : () -> {
+                long t = System.nanoTime();
+                switchDisks(d, b, disks, made);
+                switchNanos[0] = System.nanoTime() - t;
+                switched[0] = true;
+            });
+        } catch (IOException | RuntimeException e) {
+            if (!switched[0]) {
+                SnapshotDisks.deleteAll(made);
+            } else {
+                // the image failed after the switch: the domain goes on in its new overlays, whose chain holds every write
+                recordRunning(d, x, disks, made, null);
+            }
+            if (e instanceof HypervisorException h) {
+                throw h;
+            }
             throw new HypervisorException("cannot snapshot domain " + d.id + " (" + d.name + "): " + e.getMessage()
                     + "; nothing was kept", e);
         }
@@ -78,17 +108,81 @@ final class Snapshots {
         x.entries.put(name, e);
         String before = x.current;
         x.current = name;
+        List<SnapshotIndex.Disk> diskLines = new ArrayList<>(x.disks);
+        if (!disks.isEmpty()) {
+            recordRunning(d, x, disks, made, name);
+        }
         try {
             x.store();
         } catch (IOException ex) {
             x.entries.remove(name);
             x.current = before;
+            x.disks.clear();
+            x.disks.addAll(diskLines);
             deleteQuietly(file);
-            throw new HypervisorException("cannot write the snapshot index in " + x.dir + ": " + ex.getMessage() + "; nothing was kept", ex);
+            throw new HypervisorException("cannot write the snapshot index in " + x.dir + ": " + ex.getMessage() + "; nothing was kept"
+                    + (disks.isEmpty() ? "" : " (the domain goes on in new disk overlays over its old images)"), ex);
         }
-        core.log(String.format("d%d (%s) snapshot '%s' (parent %s): %d bytes, paused %.1f ms", d.id, d.name, name,
-                e.parent() == null ? "none" : "'" + e.parent() + "'", c.bytes, c.pausedNanos / 1e6));
+        core.log(String.format("d%d (%s) snapshot '%s' (parent %s): %d bytes, paused %.1f ms%s", d.id, d.name, name,
+                e.parent() == null ? "none" : "'" + e.parent() + "'", c.bytes, c.pausedNanos / 1e6,
+                disks.isEmpty() ? "" : String.format(", %d disk(s) now in %s (devices reopened in %.1f ms)", disks.size(), made,
+                        switchNanos[0] / 1e6)));
         return info(d, x, e, c.pausedNanos);
+    }
+
+    /**
+     * With the domain paused and its image taken: the device models hand their devices over to
+     * themselves (in-flight disk I/O drained, images flushed and closed), the configuration names
+     * the new overlays, and the devices come back in the same state, now opening the overlays. The
+     * old images are then made read-only.
+     */
+    private void switchDisks(DomainImpl d, DiskBranching b, List<SnapshotDisks.Branch> disks, List<Path> overlays) {
+        Map<String, byte[]> states = d.guest.detachDevicesForMigration();
+        DomainConfig before = d.config;
+        d.config = SnapshotDisks.retarget(b, before, disks, overlays);
+        try {
+            d.guest.reattachDevices(states);
+        } catch (RuntimeException e) {
+            d.config = before;
+            try {
+                d.guest.reattachDevices(states);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw new HypervisorException("its device models did not take the new disk overlays: " + e.getMessage(), e);
+        }
+        for (SnapshotDisks.Branch k : disks) {
+            SnapshotDisks.freeze(k.disk().image(), core::log);
+        }
+    }
+
+    /** The index after a switch: each old image is {@code owner}'s (null: nobody's, kept as a backing file), the overlays run. */
+    private void recordRunning(DomainImpl d, SnapshotIndex x, List<SnapshotDisks.Branch> disks, List<Path> overlays, String owner) {
+        for (int i = 0; i < disks.size(); i++) {
+            DiskBranching.WritableDisk w = disks.get(i).disk();
+            x.disks.removeIf(k -> k.owner() == null && k.vdev().equals(w.vdev()));
+            if (owner != null) {
+                x.disks.add(new SnapshotIndex.Disk(owner, w.vdev(), w.format(), w.image().toAbsolutePath()));
+            }
+            x.disks.add(new SnapshotIndex.Disk(null, w.vdev(), "qcow2", overlays.get(i).toAbsolutePath()));
+        }
+        if (owner == null) {
+            try {
+                x.store();
+            } catch (IOException e) {
+                core.log("d" + d.id + ": cannot record its new disk overlays " + overlays + " in " + x.dir + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** The domain's writable disks; refused when they cannot be branched. */
+    private static List<SnapshotDisks.Branch> branches(DomainImpl d, DiskBranching b, String what) {
+        try {
+            return SnapshotDisks.writable(b, d.config);
+        } catch (HypervisorException e) {
+            throw new HypervisorException("cannot " + what + " domain " + d.id + " (" + d.name + "): " + e.getMessage()
+                    + "; nothing was changed", e);
+        }
     }
 
     synchronized List<SnapshotInfo> list(DomainImpl d) {
@@ -119,6 +213,64 @@ final class Snapshots {
                     + file + " holds another machine (" + h.domainType() + ", " + h.memoryMiB() + " MiB, " + h.vcpus() + " vCPUs, UUID "
                     + h.uuid() + "); nothing was changed");
         }
+        DiskBranching b = core.diskBranching();
+        List<SnapshotDisks.Branch> disks = List.of();
+        List<Path> overlays = List.of();
+        if (b != null) {
+            disks = branches(d, b, "revert");
+            overlays = revertOverlays(d, x, name, b, disks);
+        } else if (!x.disksOf(name).isEmpty()) {
+            throw new HypervisorException("cannot revert domain " + d.id + " (" + d.name + ") to snapshot '" + name + "': it holds disk"
+                    + " images and no disk-branching service (qemu-dm with the block layer) is running; nothing was changed");
+        }
+        try {
+            SnapshotInfo out = revertTo(d, x, e, file, s, b, disks, overlays);
+            overlays = List.of();
+            return out;
+        } finally {
+            SnapshotDisks.deleteAll(overlays);
+        }
+    }
+
+    /**
+     * New overlays on the snapshot's images for the domain's writable disks, each image checked
+     * first (it and its backing chain open and read): a missing or damaged one refuses the revert.
+     */
+    private List<Path> revertOverlays(DomainImpl d, SnapshotIndex x, String name, DiskBranching b, List<SnapshotDisks.Branch> disks) {
+        String what = "cannot revert domain " + d.id + " (" + d.name + ") to snapshot '" + name + "'";
+        List<SnapshotIndex.Disk> on = snapshotImages(x, name, b, disks, what);
+        try {
+            return SnapshotDisks.createOverlays(b, x.dir, on);
+        } catch (IOException | RuntimeException ex) {
+            throw new HypervisorException(what + ": cannot create an overlay on its disk image: " + ex.getMessage()
+                    + "; nothing was changed", ex);
+        }
+    }
+
+    /** The snapshot's image of each of {@code disks} (by vdev), each checked whole; refused with {@code what} otherwise. */
+    private static List<SnapshotIndex.Disk> snapshotImages(SnapshotIndex x, String name, DiskBranching b,
+            List<SnapshotDisks.Branch> disks, String what) {
+        List<SnapshotIndex.Disk> on = new ArrayList<>();
+        for (SnapshotDisks.Branch k : disks) {
+            SnapshotIndex.Disk img = x.disksOf(name).stream().filter(t -> t.vdev().equals(k.disk().vdev())).findFirst().orElse(null);
+            if (img == null) {
+                throw new HypervisorException(what + ": it holds no image of the writable disk " + k.disk().vdev()
+                        + "; nothing was changed");
+            }
+            try {
+                b.check(img.image(), img.format());
+            } catch (IOException | RuntimeException ex) {
+                throw new HypervisorException(what + ": its image of disk " + img.vdev() + " (" + img.image() + ") is unusable: "
+                        + ex.getMessage() + "; nothing was changed", ex);
+            }
+            on.add(img);
+        }
+        return on;
+    }
+
+    private SnapshotInfo revertTo(DomainImpl d, SnapshotIndex x, SnapshotIndex.Entry e, Path file, SaveStream.Scanned s,
+            DiskBranching b, List<SnapshotDisks.Branch> disks, List<Path> overlays) {
+        String name = e.name();
         boolean wasPaused;
         synchronized (core) {
             requireRevertible(d);
@@ -144,6 +296,7 @@ final class Snapshots {
         }
         long tLoaded;
         RevertSink sink = new RevertSink(d.memory);
+        DomainConfig configBefore = d.config;
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
             try {
                 SaveStream.loadPages(in, sink);
@@ -151,10 +304,15 @@ final class Snapshots {
                 sink.done();
             }
             tLoaded = System.nanoTime();
+            if (!disks.isEmpty()) {
+                // the devices come back opening the new overlays on the snapshot's images
+                d.config = SnapshotDisks.retarget(b, configBefore, disks, overlays);
+            }
             d.guest.restoreMachine(s.image());
         } catch (IOException | SaveFormatException | RuntimeException | LinkageError ex) {
             // an image changed on disk since the scan, or a device model refusing its own record: memory is part old, part new
             String why = ex.getMessage() != null ? ex.getMessage() : ex.toString();
+            d.config = configBefore;
             try {
                 d.guest.reattachDevices(devices);
             } catch (RuntimeException again) {
@@ -168,10 +326,20 @@ final class Snapshots {
         resume(d, wasPaused);
         long paused = System.nanoTime() - t0;
         x.current = name;
+        for (int i = 0; i < disks.size(); i++) {
+            String vdev = disks.get(i).disk().vdev();
+            x.disks.removeIf(k -> k.owner() == null && k.vdev().equals(vdev));
+            x.disks.add(new SnapshotIndex.Disk(null, vdev, "qcow2", overlays.get(i).toAbsolutePath()));
+        }
         try {
             x.store();
         } catch (IOException ex) {
             core.log("d" + d.id + ": reverted to '" + name + "', but the index could not record it as current: " + ex.getMessage());
+        }
+        if (!disks.isEmpty()) {
+            // the writes after the snapshot (the old running overlay) go unless something still builds on them
+            List<Path> gone = SnapshotDisks.collect(root, b, core.domainConfigs(), core::log);
+            core.log("d" + d.id + " (" + d.name + ") disks now in " + overlays + (gone.isEmpty() ? "" : "; removed " + gone));
         }
         core.log(String.format("d%d (%s) reverted to snapshot '%s': %d of %d pages differed, paused %.1f ms (stop %.1f, devices off and"
                 + " pages %.1f, state %.1f)", d.id, d.name, name, sink.changed, sink.pages, paused / 1e6, (tStopped - t0) / 1e6,
@@ -184,6 +352,8 @@ final class Snapshots {
         SnapshotIndex x = SnapshotIndex.load(dirOf(d));
         SnapshotIndex.Entry e = requireEntry(d, x, name);
         x.entries.remove(name);
+        List<SnapshotIndex.Disk> diskLines = new ArrayList<>(x.disks);
+        x.disks.removeIf(k -> name.equals(k.owner()));
         x.entries.replaceAll((k, v) -> name.equals(v.parent())
                 ? new SnapshotIndex.Entry(v.name(), e.parent(), v.createdMillis(), v.guestNanos(), v.bytes()) : v);
         if (name.equals(x.current)) {
@@ -195,6 +365,12 @@ final class Snapshots {
             throw new HypervisorException("cannot write the snapshot index in " + x.dir + ": " + ex.getMessage() + "; nothing was changed", ex);
         }
         deleteQuietly(x.image(name));
+        DiskBranching b = core.diskBranching();
+        if (b != null && diskLines.size() != x.disks.size()) {
+            List<Path> gone = SnapshotDisks.collect(root, b, core.domainConfigs(), core::log);
+            core.log("d" + d.id + " (" + d.name + ") snapshot '" + name + "': disk images " + (gone.isEmpty()
+                    ? "kept (backing files of overlays still in use)" : "removed: " + gone));
+        }
         core.log("d" + d.id + " (" + d.name + ") snapshot '" + name + "' deleted" + (e.parent() == null ? "" : ", its children now under '"
                 + e.parent() + "'"));
     }
@@ -213,6 +389,10 @@ final class Snapshots {
         long t0 = System.nanoTime();
         long pausedNanos = 0;
         String from;
+        UUID uuid = UUID.randomUUID();
+        DiskBranching b = core.diskBranching();
+        List<SnapshotIndex.Disk> diskImages = List.of();
+        List<Path> overlays = List.of();
         synchronized (this) {
             if (snapshot != null) {
                 SnapshotIndex.checkName(snapshot);
@@ -220,9 +400,39 @@ final class Snapshots {
                 requireEntry(d, x, snapshot);
                 file = x.image(snapshot);
                 from = "snapshot '" + snapshot + "'";
+                String what = "cannot clone domain " + d.id + " (" + d.name + ") from " + from;
                 if (!Files.isRegularFile(file)) {
-                    throw new HypervisorException("cannot clone domain " + d.id + " (" + d.name + ") from " + from + ": its image " + file
-                            + " is missing; nothing was created");
+                    throw new HypervisorException(what + ": its image " + file + " is missing; nothing was created");
+                }
+                diskImages = x.disksOf(snapshot);
+                if (!diskImages.isEmpty()) {
+                    if (b == null) {
+                        throw new HypervisorException(what + ": it holds disk images and no disk-branching service (qemu-dm with the"
+                                + " block layer) is running; nothing was created");
+                    }
+                    for (SnapshotIndex.Disk k : diskImages) {
+                        try {
+                            b.check(k.image(), k.format());
+                        } catch (IOException | RuntimeException ex) {
+                            throw new HypervisorException(what + ": its image of disk " + k.vdev() + " (" + k.image() + ") is unusable: "
+                                    + ex.getMessage() + "; nothing was created", ex);
+                        }
+                    }
+                    try {
+                        // the clone's own tree: its overlays on the snapshot's images, recorded at once as its running branch
+                        // (a garbage collection by another operation must not take them while the clone is being built)
+                        overlays = SnapshotDisks.createOverlays(b, root.resolve(uuid.toString()), diskImages);
+                        SnapshotIndex cx = SnapshotIndex.load(root.resolve(uuid.toString()));
+                        for (int i = 0; i < overlays.size(); i++) {
+                            cx.disks.add(new SnapshotIndex.Disk(null, diskImages.get(i).vdev(), "qcow2", overlays.get(i).toAbsolutePath()));
+                        }
+                        cx.store();
+                    } catch (IOException | RuntimeException ex) {
+                        SnapshotDisks.deleteAll(overlays);
+                        removeTree(root.resolve(uuid.toString()));
+                        throw new HypervisorException(what + ": cannot create an overlay on its disk image: " + ex.getMessage()
+                                + "; nothing was created", ex);
+                    }
                 }
             } else {
                 requireCapturable(d, "clone");
@@ -239,9 +449,13 @@ final class Snapshots {
                 from = "its state now";
             }
         }
+        List<SnapshotIndex.Disk> images = diskImages;
+        List<Path> made = overlays;
+        boolean created = false;
         try {
-            UUID uuid = UUID.randomUUID();
-            Domain c = saveRestore.restore(file, Map.of("name", newName), false, uuid, Snapshots::freshMacs);
+            Domain c = saveRestore.restore(file, Map.of("name", newName), false, uuid,
+                    conf -> cloneDisks(b, freshMacs(conf), images, made));
+            created = true;
             core.log(String.format("d%d (%s) cloned from d%d (%s), %s: %.1f ms (source paused %.1f ms)", c.id(), c.name(), d.id, d.name,
                     from, (System.nanoTime() - t0) / 1e6, pausedNanos / 1e6));
             return c;
@@ -250,7 +464,33 @@ final class Snapshots {
                     + ") from " + from), e);
         } finally {
             deleteQuietly(temporary);
+            if (!created && !made.isEmpty()) {
+                synchronized (this) {
+                    SnapshotDisks.deleteAll(made);
+                    removeTree(root.resolve(uuid.toString()));
+                }
+            }
         }
+    }
+
+    /** The clone's configuration with each writable disk on its new overlay (by vdev). */
+    private static DomainConfig cloneDisks(DiskBranching b, DomainConfig c, List<SnapshotIndex.Disk> images, List<Path> overlays) {
+        if (b == null) {
+            return c;
+        }
+        List<SnapshotDisks.Branch> disks = SnapshotDisks.writable(b, c);
+        List<Path> on = new ArrayList<>();
+        for (SnapshotDisks.Branch k : disks) {
+            int i = 0;
+            while (i < images.size() && !images.get(i).vdev().equals(k.disk().vdev())) {
+                i++;
+            }
+            if (i == images.size()) {
+                throw new HypervisorException("the snapshot holds no image of the writable disk " + k.disk().vdev());
+            }
+            on.add(overlays.get(i));
+        }
+        return SnapshotDisks.retarget(b, c, disks, on);
     }
 
     /**
@@ -321,10 +561,14 @@ final class Snapshots {
     }
 
     private Captured captureExclusively(DomainImpl d, Path file, String what) throws IOException {
+        return captureExclusively(d, file, what, null);
+    }
+
+    private Captured captureExclusively(DomainImpl d, Path file, String what, Runnable whilePaused) throws IOException {
         try {
             return d.exclusively(what, () -> {
                 try {
-                    return capture(d, file);
+                    return capture(d, file, whilePaused);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
@@ -339,7 +583,7 @@ final class Snapshots {
      * after the resume, so the pause covers the copy only. A failure leaves no file and the
      * domain's pause state as it was.
      */
-    private Captured capture(DomainImpl d, Path file) throws IOException {
+    private Captured capture(DomainImpl d, Path file, Runnable whilePaused) throws IOException {
         boolean wasPaused;
         synchronized (core) {
             wasPaused = d.userPaused;
@@ -357,6 +601,9 @@ final class Snapshots {
                     throw new HypervisorException("its vCPUs did not stop within 5 s");
                 }
                 w = SaveRestore.writeImage(core, d, tmp);
+                if (whilePaused != null) {
+                    whilePaused.run();
+                }
             } finally {
                 resume(d, wasPaused);
                 paused = System.nanoTime() - t0;
@@ -402,8 +649,15 @@ final class Snapshots {
         return e;
     }
 
-    /** What a snapshot or a live clone needs: a saveable HVM guest without writable disks. */
-    private static void requireCapturable(DomainImpl d, String what) {
+    private void requireCapturable(DomainImpl d, String what) {
+        requireCapturable(d, what, false);
+    }
+
+    /**
+     * What a snapshot or a live clone needs: a saveable HVM guest; writable disks only for a
+     * snapshot with a disk-branching service here ({@code branching}).
+     */
+    private void requireCapturable(DomainImpl d, String what, boolean branching) {
         String why = null;
         if (d.phase != DomainImpl.Phase.LIVE) {
             why = "it is " + d.state().name().toLowerCase(Locale.ROOT);
@@ -415,9 +669,11 @@ final class Snapshots {
             why = d.guest.saveRefusal();
         } else {
             String disk = writableDisk(d.config);
-            if (disk != null) {
-                why = "its disk '" + disk + "' is writable, and branching disks (a qcow2 overlay per snapshot) is not there yet;"
-                        + " snapshots take domains whose disks are read-only (access=ro, CD-ROMs)";
+            if (disk != null && !branching) {
+                why = "its disk '" + disk + "' is writable: a clone of its state now would share it; snapshot it and clone the"
+                        + " snapshot (each branch then writes its own overlay)";
+            } else if (disk != null && core.diskBranching() == null) {
+                why = "its disk '" + disk + "' is writable and no disk-branching service (qemu-dm with the block layer) is running";
             }
         }
         if (why != null) {
@@ -468,6 +724,12 @@ final class Snapshots {
     private SnapshotInfo info(DomainImpl d, SnapshotIndex x, SnapshotIndex.Entry e, long pausedNanos) {
         return new SnapshotInfo(d.name, e.name(), e.parent(), e.name().equals(x.current), e.createdMillis(), e.guestNanos(), e.bytes(),
                 pausedNanos, x.image(e.name()).toString());
+    }
+
+    /** A clone's tree that never came to be: its index and folder (its overlays are gone already). */
+    private void removeTree(Path dir) {
+        deleteQuietly(dir.resolve("index"));
+        deleteQuietly(dir);
     }
 
     private void deleteQuietly(Path p) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 
 import org.junit.jupiter.api.Test;
@@ -30,6 +31,9 @@ class SnapshotIndexFuzzTest {
                 + "snapshot\tb\ta\t2000\t6\t200\n"
                 + "snapshot\tc\tb\t3000\t7\t300\n"
                 + "snapshot\td\ta\t4000\t8\t400\n"
+                + "disk\ta\thda\traw\t/srv/hda.raw\n"
+                + "disk\tb\thda\tqcow2\t/x/t/disk-hda-0000aaaa.qcow2\n"
+                + "disk\t-\thda\tqcow2\t/x/t/disk-hda-0000bbbb.qcow2\n"
                 + "current\tc\n";
         Files.writeString(dir.resolve("index"), good);
         assertEquals(4, SnapshotIndex.load(dir).treeOrder().size());
@@ -45,6 +49,9 @@ class SnapshotIndexFuzzTest {
                         StandardCharsets.UTF_8));
                 assertTrue(x.current == null || x.entries.containsKey(x.current));
                 x.entries.values().forEach(e -> assertTrue(e.parent() == null || x.entries.containsKey(e.parent())));
+                // a disk image belongs to a snapshot in the tree or to the running branch, and is named by an absolute path
+                x.disks.forEach(k -> assertTrue((k.owner() == null || x.entries.containsKey(k.owner())) && k.image().isAbsolute()
+                        && (k.format().equals("raw") || k.format().equals("qcow2")), k.toString()));
                 read++;
             } catch (HypervisorException e) {
                 assertTrue(e.getMessage().startsWith("the snapshot index ") || e.getMessage().startsWith("cannot read the snapshot index"),
@@ -57,6 +64,29 @@ class SnapshotIndexFuzzTest {
         System.out.printf("index fuzz: 2000 damaged copies, %d refused, %d read as a consistent tree, %.0f ms%n", refused, read,
                 (System.nanoTime() - t0) / 1e6);
         assertTrue(refused > 1400, "most damage is found: " + refused);
+    }
+
+    @Test
+    void diskLinesRoundTripAndBadOnesAreRefusedWithTheLineNamed() throws Exception {
+        Path tree = dir.resolve("t");
+        Files.createDirectories(tree);
+        String good = SnapshotIndex.HEADER + "\nsnapshot\ts1\t-\t1\t2\t3\ndisk\ts1\thda\traw\t/srv/a.raw\n"
+                + "disk\t-\thda\tqcow2\t/srv/t/disk-hda-1.qcow2\ncurrent\ts1\n";
+        Files.writeString(tree.resolve("index"), good);
+        SnapshotIndex x = SnapshotIndex.load(tree);
+        assertEquals(List.of(new SnapshotIndex.Disk("s1", "hda", "raw", Path.of("/srv/a.raw"))), x.disksOf("s1"));
+        assertEquals(Path.of("/srv/t/disk-hda-1.qcow2"), x.disksOf(null).get(0).image());
+        x.store();
+        assertEquals(good, Files.readString(tree.resolve("index")), "stored as read");
+        for (String bad : List.of("disk\ts2\thda\traw\t/srv/a.raw", "disk\ts1\thda\traw\trelative.raw",
+                "disk\ts1\thda\tvmdk\t/srv/a.vmdk", "disk\ts1\tHDA\traw\t/srv/a.raw", "disk\ts1\thda\traw",
+                "disk\t-\thda\tqcow2\t/srv/t/disk-hda-1.qcow2")) {
+            List<String> lines = new java.util.ArrayList<>(good.lines().toList());
+            lines.add(lines.size() - 1, bad);
+            HypervisorException e = org.junit.jupiter.api.Assertions.assertThrows(HypervisorException.class,
+                    () -> SnapshotIndex.parse(tree, lines), bad);
+            assertTrue(e.getMessage().contains("is damaged at line 5"), e.getMessage());
+        }
     }
 
     private static byte[] mutate(String good, Random rnd) {

@@ -29,17 +29,8 @@ public final class Qcow2Opener {
                     + "(repair it with qemu-img check -r all)");
         }
         BlockDevice backing = null;
-        if (h.backingFile != null) {
-            Path parent = path.toAbsolutePath().getParent();
-            Path b;
-            try {
-                b = Path.of(h.backingFile);
-            } catch (java.nio.file.InvalidPathException e) {
-                throw Qcow2Header.corrupt(name, "backing file name \"" + h.backingFile + "\" is not a path");
-            }
-            if (!b.isAbsolute() && parent != null) {
-                b = parent.resolve(b);
-            }
+        Path b = backingPath(path, h);
+        if (b != null) {
             ImageFormat format = backingFormat(name, h.backingFormat);
             backing = backingOpener.open(b, format);
         }
@@ -51,6 +42,25 @@ public final class Qcow2Opener {
             }
             throw e;
         }
+    }
+
+    /** The backing file the header of the qcow2 image in {@code ch} names, resolved against the image's folder; null if none. */
+    public static Path backingFile(Path path, FileChannel ch) throws IOException {
+        return backingPath(path, Qcow2Header.read(ch, path.toString()));
+    }
+
+    private static Path backingPath(Path path, Qcow2Header h) throws BlockImageException {
+        if (h.backingFile == null) {
+            return null;
+        }
+        Path parent = path.toAbsolutePath().getParent();
+        Path b;
+        try {
+            b = Path.of(h.backingFile);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw Qcow2Header.corrupt(path.toString(), "backing file name \"" + h.backingFile + "\" is not a path");
+        }
+        return !b.isAbsolute() && parent != null ? parent.resolve(b) : b;
     }
 
     /** {@code null}: the header does not say; the service probes the file. */

@@ -10,8 +10,8 @@ import org.xenj.hypervisor.api.SnapshotInfo;
 @Service
 @Command(scope = "xen", name = "snapshot-create", description = "Takes a snapshot of a domain's whole state (memory, vCPUs, devices)",
         detailedDescription = "xen:snapshot-create <domain> <name>: pauses the domain briefly, captures it and lets it go on; the new "
-                + "snapshot's parent is the current one, and it becomes current. Names: 1 to 64 of A-Z a-z 0-9 . _ + -. Domains with "
-                + "writable disks are refused (disk branching is not there yet).")
+                + "snapshot's parent is the current one, and it becomes current. Names: 1 to 64 of A-Z a-z 0-9 . _ + -. Writable "
+                + "disks branch: the image becomes read-only and the snapshot's, the domain goes on in a new qcow2 overlay over it.")
 public class SnapshotCreateCommand extends XenCommand {
 
     @Argument(index = 0, name = "domain", description = "Domain name or id", required = true)
