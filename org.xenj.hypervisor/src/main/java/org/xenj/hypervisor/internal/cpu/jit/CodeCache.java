@@ -83,10 +83,11 @@ public final class CodeCache {
         return (((at ^ System.identityHashCode(ch) * 0x01000193) * 0x9E3779B1) >>> (32 - setBits)) << WAY_BITS;
     }
 
-    private int find(Object ch, int at, int m, int base, int limit) {
+    /** The way holding the block at {@code ch[at]} under this CS with {@code n} code bytes, or -1. */
+    private int find(Object ch, int at, int m, int base, int limit, int n) {
         int f = first(ch, at);
         for (int w = f; w < f + WAYS; w++) {
-            if (chunk[w] == ch && idx[w] == at && mode[w] == m && csBase[w] == base && csLimit[w] == limit) {
+            if (chunk[w] == ch && idx[w] == at && mode[w] == m && csBase[w] == base && csLimit[w] == limit && len[w] == n) {
                 return w;
             }
         }
@@ -100,18 +101,15 @@ public final class CodeCache {
      * address whose bytes differ is dropped ({@link #stale}).
      */
     public synchronized CompiledBlock reattach(Object ch, int at, int m, int base, int limit, byte[] code, int off, int n, int flat, boolean stack32) {
-        int w = find(ch, at, m, base, limit);
+        // recordings of one address can differ in length (one was cut short by a slice's end or a
+        // break): each length is an entry of its own, so that the two do not push each other out
+        int w = find(ch, at, m, base, limit, n);
         if (w < 0) {
             return null;
         }
-        int common = Math.min(n, len[w]);
-        if (!Arrays.equals(bytes, w * MAX_BYTES, w * MAX_BYTES + common, code, off, off + common)) {
+        if (!Arrays.equals(bytes, w * MAX_BYTES, w * MAX_BYTES + n, code, off, off + n)) {
             stale++; // the code there changed while no slot held it
             drop(w);
-            return null;
-        }
-        if (n != len[w]) {
-            // one of the two recordings was cut short (the slice's end, a break): same code, other block
             return null;
         }
         int g = guards[w];
@@ -129,7 +127,7 @@ public final class CodeCache {
         if (n < 1 || n > MAX_BYTES) {
             return;
         }
-        int w = find(ch, at, m, base, limit);
+        int w = find(ch, at, m, base, limit, n);
         if (w >= 0) {
             replaced++; // compiled again meanwhile (another vCPU, or a recording of another length)
             drop(w);
@@ -168,10 +166,12 @@ public final class CodeCache {
 
     /** Forgets the block at {@code ch[at]} (its code changed: the block cache saw other bytes there). */
     public synchronized void invalidate(Object ch, int at, int m, int base, int limit) {
-        int w = find(ch, at, m, base, limit);
-        if (w >= 0) {
-            stale++;
-            drop(w);
+        int f = first(ch, at);
+        for (int w = f; w < f + WAYS; w++) {
+            if (chunk[w] == ch && idx[w] == at && mode[w] == m && csBase[w] == base && csLimit[w] == limit) {
+                stale++; // every recorded length of it
+                drop(w);
+            }
         }
     }
 

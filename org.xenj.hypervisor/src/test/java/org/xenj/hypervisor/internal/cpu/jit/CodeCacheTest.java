@@ -75,21 +75,33 @@ class CodeCacheTest {
     }
 
     @Test
-    void aShorterRecordingOfTheSameCodeIsNotGivenTheLongerBlockNorDropsIt() {
+    void recordingsOfOneAddressOfOtherLengthsAreEntriesOfTheirOwn() {
         CodeCache c = new CodeCache(64);
         byte[] code = code(3, 40);
-        CompiledBlock b = block();
+        CompiledBlock b = block(), shortB = block();
         c.put(CHUNK, 0x3000, 1, 0, CS_LIMIT, code, 0, 40, b, 500, 0);
-        // a recording cut by the slice's end: a prefix of the same bytes
+        // a recording cut by the slice's end: a prefix of the same bytes, not given the longer block
         assertNull(c.reattach(CHUNK, 0x3000, 1, 0, CS_LIMIT, code, 0, 12, 0, false));
         assertEquals(1, c.entries());
         assertEquals(0, c.stale());
+        // compiled, it is kept beside the longer one (before, the two replaced each other)
+        c.put(CHUNK, 0x3000, 1, 0, CS_LIMIT, code, 0, 12, shortB, 300, 0);
+        assertEquals(2, c.entries());
         assertSame(b, c.reattach(CHUNK, 0x3000, 1, 0, CS_LIMIT, code, 0, 40, 0, false));
-        // a shorter recording whose bytes differ: the code changed
+        assertSame(shortB, c.reattach(CHUNK, 0x3000, 1, 0, CS_LIMIT, code, 0, 12, 0, false));
+        // the code changed: a recording of either length with the new bytes drops that entry
         byte[] changed = code.clone();
         changed[3] ^= 0x55;
         assertNull(c.reattach(CHUNK, 0x3000, 1, 0, CS_LIMIT, changed, 0, 12, 0, false));
         assertEquals(1, c.stale());
+        assertEquals(1, c.entries());
+        assertNull(c.reattach(CHUNK, 0x3000, 1, 0, CS_LIMIT, changed, 0, 40, 0, false));
+        assertEquals(2, c.stale());
+        assertEquals(0, c.entries());
+        // and a slot that saw the change drops every length at once
+        c.put(CHUNK, 0x3000, 1, 0, CS_LIMIT, code, 0, 40, b, 500, 0);
+        c.put(CHUNK, 0x3000, 1, 0, CS_LIMIT, code, 0, 12, shortB, 300, 0);
+        c.invalidate(CHUNK, 0x3000, 1, 0, CS_LIMIT);
         assertEquals(0, c.entries());
     }
 
