@@ -118,6 +118,16 @@ public final class AcpiPm implements IoHandler {
         control = SCI_EN;
     }
 
+    public synchronized AcpiPmState saveState() {
+        return new AcpiPmState(enable);
+    }
+
+    /** Loads {@code s}; SCI_EN stays set, no sleep is pending. */
+    public synchronized void restoreState(AcpiPmState s) {
+        enable = s.enable();
+        control = SCI_EN;
+    }
+
     /** PM1a_EN as the guest last wrote it (for the platform's debug state and tests). */
     public synchronized int enable() {
         return enable;

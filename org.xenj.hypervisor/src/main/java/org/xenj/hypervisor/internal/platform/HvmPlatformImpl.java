@@ -275,7 +275,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
             lapics[i] = fabric.lapic(i).saveState();
         }
         return new PlatformState(pit.saveState(), fabric.pic().saveState(), fabric.ioApic().saveState(), lapics,
-                rtc.saveState());
+                rtc.saveState(), acpiPm == null ? null : acpiPm.saveState());
     }
 
     /**
@@ -287,10 +287,17 @@ public final class HvmPlatformImpl implements HvmPlatform {
      */
     public void restoreState(PlatformState s) {
         fabric.checkFits(s.lapics()); // before anything changes: a refused state leaves the platform as it was
+        if (s.acpiPm() != null && acpiPm == null) {
+            throw new IllegalArgumentException("the platform state has an ACPI PM block and this domain has none (acpi=1 in its configuration?)");
+        }
         // The RTC drives IRQ8 to its saved level first; the controllers' records then set every
         // line level and latch as saved, so nothing is delivered twice.
         pit.restoreState(s.pit());
         rtc.restoreState(s.rtc());
+        if (acpiPm != null) {
+            // a record from before the block existed (or from a domain without it) means power-on state
+            acpiPm.restoreState(s.acpiPm() == null ? new AcpiPmState(0) : s.acpiPm());
+        }
         fabric.restoreControllers(s.pic(), s.ioApic(), s.lapics());
         timersChanged = false;
         serviceTimers(clock.nanoTime());
