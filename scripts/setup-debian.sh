@@ -7,7 +7,8 @@
 #           qemu-utils (qemu-img: the oracle of the block layer's raw/qcow2 interop tests),
 #           e2fsprogs (mkfs.ext4, e2fsck, debugfs: the oracles of tests/guest-devices.sh),
 #           vncsnapshot + tesseract-ocr (the VNC console's oracles), seabios (the stdvga's VGA BIOS),
-#           extlinux (the ext4 disk SeaBIOS boots: scripts/make-ext4-image.sh)
+#           extlinux (the ext4 disk SeaBIOS boots: scripts/make-ext4-image.sh),
+#           acpica-tools (iasl, acpiexec: the ACPI tables' oracle)
 #   guests: i386 as a foreign architecture, used only by `apt-get download` of guest packages
 #           (the kernel and busybox the default guest is made of); nothing i386 gets installed.
 # Runs as root (CI) or through sudo.
@@ -47,6 +48,8 @@ have wget || missing+=(wget)
 # debugfs), the ISO9660 CD-ROM image (genisoimage or xorriso)
 { have mkfs.ext4 || have /usr/sbin/mkfs.ext4; } && { have debugfs || have /usr/sbin/debugfs; } || missing+=(e2fsprogs)
 have genisoimage || have xorriso || missing+=(genisoimage)
+# ACPI tables of HVM direct boot: ACPICA's iasl -d and acpiexec are AcpiTablesTest's oracle
+have iasl || missing+=(acpica-tools)
 # VNC console checks of tests/guest-devices.sh: a real RFB client takes the picture (vncsnapshot),
 # OCR reads the guest's text on it (tesseract); the stdvga's VGA BIOS (vgabios-stdvga.bin) comes with seabios below
 have vncsnapshot || missing+=(vncsnapshot)

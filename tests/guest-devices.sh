@@ -34,7 +34,7 @@
 # Env: XENJ_PAE_GUEST_DIR (default ./guest-pae, built with KERNEL_FLAVOUR=686-pae), XENJ_GUEST_DIR
 # (pc's guest, default ./guest: scripts/build-guest.sh's default 686 build, as tests/boot-linux.sh
 # uses; a given directory is used as it is, e.g. a 686-pae build to boot pc with that instead), XENJ_BOOT_TIMEOUT seconds to the
-# prompts (default 1500).
+# prompts (default 1500), XENJ_GUEST_ACPI=true boots both guests with apic=1 acpi=1 (ACPI tables; default false).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/counts.sh
@@ -55,6 +55,6 @@ surefire_clear org.xenj.itest.guests GuestDevicesBootTest PvhBootTest
 rc=0
 mvn -B $OFFLINE -q -pl org.xenj.itest.guests -am test \
   -Dtest=GuestDevicesBootTest,PvhBootTest -Dsurefire.failIfNoSpecifiedTests=false \
-  -Dxenj.pvhvm.dir="$GUEST" -Dxenj.pvh.dir="$GUEST" -Dxenj.pc.dir="$PC_GUEST" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1500}" || rc=$?
+  -Dxenj.pvhvm.dir="$GUEST" -Dxenj.pvh.dir="$GUEST" -Dxenj.pc.dir="$PC_GUEST" -Dxenj.guest.acpi="${XENJ_GUEST_ACPI:-false}" -Dxenj.boot.timeout="${XENJ_BOOT_TIMEOUT:-1500}" || rc=$?
 surefire_result guest-devices org.xenj.itest.guests GuestDevicesBootTest PvhBootTest || exit 1
 exit "$rc"

@@ -4,7 +4,10 @@
 # Builds the default 686 guest (scripts/build-guest.sh, cached in ./guest), then the litmus program
 # from guests/litmus/litmus.c (a static i386 binary, gcc -m32) and an initramfs that adds it as
 # /bin/litmus (guests/litmus/build.sh, into org.xenj.hvm.qemudm/target/litmus), then runs
-# LitmusSmpTest: the guest boots with vcpus=2 (LITMUS_VCPUS), /proc/cpuinfo must list them, and
+# LitmusSmpTest: the guest boots with vcpus=2 (LITMUS_VCPUS) and acpi=1 — its boot log must show the ACPI
+# tables (RSDP at 0xF0000, RSDT, FACP, FACS, DSDT, APIC), "Using ACPI (MADT) for SMP configuration", the
+# PM timer at 0xb008 registered as the acpi_pm clocksource and S0/S5 support; the final poweroff -f goes
+# through ACPI S5 — /proc/cpuinfo must list the vCPUs, and
 # `litmus -n $LITMUS_ITERS -i $LITMUS_IRIW_ITERS` runs SB, SB+mfence, MP, LB (2 threads pinned to
 # CPUs 0 and 1, a barrier before every iteration), IRIW (4 threads on the 2 CPUs, a barrier every 16
 # iterations; with 4 vCPUs one CPU each and a barrier per iteration) and locked increments (LOCK XADD,

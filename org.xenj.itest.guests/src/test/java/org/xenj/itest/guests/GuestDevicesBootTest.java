@@ -64,6 +64,8 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
 class GuestDevicesBootTest {
 
     static final String MIGRATION_SECRET = "guest-devices-migration";
+    /** -Dxenj.guest.acpi=true: both guests boot with apic=1 acpi=1 (the ACPI tables, _PRT routing of their PCI devices). */
+    static final boolean ACPI = Boolean.getBoolean("xenj.guest.acpi");
     static final String CMDLINE = System.getProperty("xenj.boot.cmdline", "console=ttyS0 cryptomgr.notests nokaslr");
     /**
      * Module options busybox's modprobe takes from the kernel command line: a 4-page ring (Linux's
@@ -208,8 +210,12 @@ class GuestDevicesBootTest {
     private DomainConfig config(String name, String platformPci, String cmdline, List<String> disks, List<String> vifs, Path guest) {
         // the bare PC has a screen: the stdvga with a VNC console (VgaConsoleChecks)
         // the PVHVM guest has a PV framebuffer and keyboard served over VNC (PvConsole checks)
-        Map<String, String> raw = name.equals("pc") ? Map.of("xen_platform_pci", platformPci, "vga", "\"stdvga\"", "vnc", "1")
-                : Map.of("xen_platform_pci", platformPci, "vfb", "[ 'vnc=1' ]");
+        Map<String, String> raw = new java.util.HashMap<>(name.equals("pc") ? Map.of("xen_platform_pci", platformPci, "vga", "\"stdvga\"", "vnc", "1")
+                : Map.of("xen_platform_pci", platformPci, "vfb", "[ 'vnc=1' ]"));
+        if (ACPI) {
+            raw.put("apic", "1"); // the MADT describes the local APIC: acpi=1 needs it
+            raw.put("acpi", "1");
+        }
         return DomainConfig.builder(name).type(DomainType.HVM).memoryMiB(200)
                 .kernel(guest.resolve("bzImage").toString()).ramdisk(guest.resolve("initramfs.cpio.gz").toString())
                 .cmdline(cmdline).onPoweroff(ShutdownAction.DESTROY).disks(disks).vifs(vifs)

@@ -117,6 +117,9 @@ public final class HvmGuestBuilder implements GuestBuilder {
                 if (Ia32VCpuFactory.apicEnabled(context)) {
                     writeMpTable(context, platform);
                 }
+                if (acpiEnabled(context)) {
+                    writeAcpiTables(context, platform, map.ramTop());
+                }
             } else {
                 platform.sealMemoryLayout(); // the firmware enumerates PCI and assigns BARs itself
             }
@@ -146,6 +149,43 @@ public final class HvmGuestBuilder implements GuestBuilder {
                 MP_CPU_FEATURES, pci::intxIrq);
         context.log(String.format("MP table at 0x%x (%d bytes): %d CPU(s), IOAPIC ID %d", MpTable.FLOATING_POINTER_ADDRESS,
                 size, vcpus, platform.fabric().ioApic().id()));
+    }
+
+    /** xl.cfg key: ACPI tables and the ACPI PM block for a directly booted kernel ({@code acpi=1|0}, as Xen's xl.cfg). */
+    static final String ACPI = "acpi";
+
+    /**
+     * {@code acpi=} on a direct boot: off unless set, and only with the local APIC (the MADT
+     * describes local APICs and the IOAPIC; a guest without them gets the PIC and no ACPI).
+     *
+     * @throws HypervisorException for {@code acpi=1} with the local APIC off, or a value other than 0/1
+     */
+    static boolean acpiEnabled(GuestContext context) {
+        String v = context.config().raw().get(ACPI);
+        if (v == null || v.isBlank()) {
+            return false;
+        }
+        v = v.trim();
+        boolean on = v.equals("1") || v.equalsIgnoreCase("true");
+        if (!on && !v.equals("0") && !v.equalsIgnoreCase("false")) {
+            throw new HypervisorException("acpi = " + v + ": expected 1 or 0");
+        }
+        if (on && !Ia32VCpuFactory.apicEnabled(context)) {
+            throw new HypervisorException("acpi = 1 needs the local APIC (apic = 1 or vcpus > 1): the MADT describes it");
+        }
+        return on;
+    }
+
+    /** RSDP, RSDT, FADT, FACS, MADT and DSDT in the BIOS area, and the PM block they name. */
+    private static void writeAcpiTables(GuestContext context, HvmPlatformImpl platform, long ramTop) {
+        int vcpus = context.config().vcpus();
+        var pci = platform.pciBus();
+        int size = AcpiTables.write(context.memory(), vcpus, platform.fabric().ioApic().id(), pci::intxIrq,
+                org.xenj.hypervisor.internal.platform.pci.PciFirmware.memoryStart(ramTop));
+        platform.attachAcpiPm();
+        context.log(String.format("ACPI tables at 0x%x (%d bytes): RSDP, RSDT, FADT (PM block at 0x%x, SCI IRQ %d), MADT (%d CPUs), DSDT (PCI0 _CRS/_PRT, _S5)",
+                AcpiTables.BASE, size, org.xenj.hypervisor.internal.platform.AcpiPm.BASE,
+                org.xenj.hypervisor.internal.platform.AcpiPm.SCI_IRQ, vcpus));
     }
 
     /** The processor entries' feature flags: FPU and APIC (CPUID leaf 1 EDX bits 0 and 9). */

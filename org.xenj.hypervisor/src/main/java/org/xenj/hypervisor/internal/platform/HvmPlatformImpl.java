@@ -35,6 +35,10 @@ public final class HvmPlatformImpl implements HvmPlatform {
 
     private final GuestContext context;
     private final TimeSource clock;
+    /** The clock's instant of power-on (guest time 0): the ACPI PM timer counts from it. */
+    private final long epochNanos;
+    /** The ACPI PM1a/PM timer block, when the builder wrote ACPI tables (xl.cfg acpi=1). */
+    private AcpiPm acpiPm;
     /** Maps a timer deadline on {@link #clock} to the host instant the host timer must fire at. */
     private final java.util.function.LongUnaryOperator hostNanosOf;
     private final IoPortBus ports;
@@ -65,12 +69,14 @@ public final class HvmPlatformImpl implements HvmPlatform {
 
     /** A platform on a bare time source whose instants are host instants (tests). */
     public HvmPlatformImpl(GuestContext context, TimeSource clock, long wallClockMillis) {
-        this(context, clock, instant -> instant, wallClockMillis);
+        this(context, clock, instant -> instant, wallClockMillis, clock.nanoTime());
     }
 
-    private HvmPlatformImpl(GuestContext context, TimeSource clock, java.util.function.LongUnaryOperator hostNanosOf, long wallClockMillis) {
+    private HvmPlatformImpl(GuestContext context, TimeSource clock, java.util.function.LongUnaryOperator hostNanosOf, long wallClockMillis,
+            long epochNanos) {
         this.context = context;
         this.clock = clock;
+        this.epochNanos = epochNanos;
         this.hostNanosOf = hostNanosOf;
         int vcpus = context.config().vcpus();
         VCpuWaker[] wakers = new VCpuWaker[vcpus];
@@ -154,7 +160,8 @@ public final class HvmPlatformImpl implements HvmPlatform {
 
     /** The platform on the domain's virtual clock: its timers, the RTC's time and the TSC agree. */
     public HvmPlatformImpl(GuestContext context) {
-        this(context, context.clock()::nanoTime, context.clock()::hostNanosOf, context.clock().wallclockNanos() / 1_000_000L);
+        this(context, context.clock()::nanoTime, context.clock()::hostNanosOf, context.clock().wallclockNanos() / 1_000_000L,
+                context.clock().epochNanos());
     }
 
     public CpuEnvironment environment(int vcpu) {
@@ -191,6 +198,18 @@ public final class HvmPlatformImpl implements HvmPlatform {
         }, context::log);
     }
 
+    /**
+     * Maps the ACPI PM1a event/control block and PM timer at {@link AcpiPm#BASE} (the FADT the
+     * builder writes names them); S5 powers the domain off. Call before the vCPUs run.
+     */
+    public AcpiPm attachAcpiPm() {
+        if (acpiPm == null) {
+            acpiPm = new AcpiPm(clock, epochNanos, () -> requestShutdown(ShutdownReason.POWEROFF), context::log);
+            ports.map(AcpiPm.BASE, AcpiPm.PORTS, acpiPm);
+        }
+        return acpiPm;
+    }
+
     IoPortBus ports() {
         return ports;
     }
@@ -204,6 +223,9 @@ public final class HvmPlatformImpl implements HvmPlatform {
         fabric.reset();
         pit.reset();
         pci.reset();
+        if (acpiPm != null) {
+            acpiPm.reset();
+        }
         fabric.flushWakes();
     }
 
@@ -253,7 +275,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
             lapics[i] = fabric.lapic(i).saveState();
         }
         return new PlatformState(pit.saveState(), fabric.pic().saveState(), fabric.ioApic().saveState(), lapics,
-                rtc.saveState());
+                rtc.saveState(), acpiPm == null ? null : acpiPm.saveState());
     }
 
     /**
@@ -265,10 +287,17 @@ public final class HvmPlatformImpl implements HvmPlatform {
      */
     public void restoreState(PlatformState s) {
         fabric.checkFits(s.lapics()); // before anything changes: a refused state leaves the platform as it was
+        if (s.acpiPm() != null && acpiPm == null) {
+            throw new IllegalArgumentException("the platform state has an ACPI PM block and this domain has none (acpi=1 in its configuration?)");
+        }
         // The RTC drives IRQ8 to its saved level first; the controllers' records then set every
         // line level and latch as saved, so nothing is delivered twice.
         pit.restoreState(s.pit());
         rtc.restoreState(s.rtc());
+        if (acpiPm != null) {
+            // a record from before the block existed (or from a domain without it) means power-on state
+            acpiPm.restoreState(s.acpiPm() == null ? new AcpiPmState(0) : s.acpiPm());
+        }
         fabric.restoreControllers(s.pic(), s.ioApic(), s.lapics());
         timersChanged = false;
         serviceTimers(clock.nanoTime());

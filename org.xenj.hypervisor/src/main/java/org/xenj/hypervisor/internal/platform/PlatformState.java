@@ -29,12 +29,15 @@ import org.xenj.hypervisor.internal.platform.rtc.RtcState;
  * @param ioApic the I/O APIC
  * @param lapics the local APICs, by vCPU
  * @param rtc    the MC146818 RTC and CMOS
+ * @param acpiPm the ACPI PM block (xl.cfg acpi=1), or null for a platform without one; version 1
+ *               records (before the block existed) read as null
  */
-public record PlatformState(PitState pit, PicState pic, IoApicState ioApic, LocalApicState[] lapics, RtcState rtc) {
+public record PlatformState(PitState pit, PicState pic, IoApicState ioApic, LocalApicState[] lapics, RtcState rtc, AcpiPmState acpiPm) {
 
     /** "XJPF". */
     public static final int MAGIC = 0x584a5046;
-    public static final int VERSION = 1;
+    /** 2 adds the ACPI PM block (a presence byte, then its record); 1 is still read. */
+    public static final int VERSION = 2;
     /** Local APIC IDs are 8 bits wide (0xff is broadcast). */
     public static final int MAX_VCPUS = 255;
 
@@ -46,6 +49,11 @@ public record PlatformState(PitState pit, PicState pic, IoApicState ioApic, Loca
         if (lapics.length < 1 || lapics.length > MAX_VCPUS || Arrays.asList(lapics).contains(null)) {
             throw new IllegalArgumentException("platform state has " + lapics.length + " local APICs (or a missing one)");
         }
+    }
+
+    /** A platform without the ACPI PM block. */
+    public PlatformState(PitState pit, PicState pic, IoApicState ioApic, LocalApicState[] lapics, RtcState rtc) {
+        this(pit, pic, ioApic, lapics, rtc, null);
     }
 
     @Override
@@ -88,6 +96,10 @@ public record PlatformState(PitState pit, PicState pic, IoApicState ioApic, Loca
             l.write(out);
         }
         rtc.write(out);
+        out.writeBoolean(acpiPm != null);
+        if (acpiPm != null) {
+            acpiPm.write(out);
+        }
     }
 
     public static PlatformState read(DataInput in) throws IOException {
@@ -95,7 +107,7 @@ public record PlatformState(PitState pit, PicState pic, IoApicState ioApic, Loca
             throw new IOException("not a platform state record");
         }
         int version = in.readInt();
-        if (version != VERSION) {
+        if (version != VERSION && version != 1) {
             throw new IOException("platform state version " + version + " is not supported (this xenj reads " + VERSION + ")");
         }
         PitState pit = PitState.read(in);
@@ -109,7 +121,16 @@ public record PlatformState(PitState pit, PicState pic, IoApicState ioApic, Loca
         for (int i = 0; i < n; i++) {
             lapics[i] = LocalApicState.read(in);
         }
-        return new PlatformState(pit, pic, ioApic, lapics, RtcState.read(in));
+        RtcState rtc = RtcState.read(in);
+        AcpiPmState acpiPm = null;
+        if (version >= 2) {
+            int present = in.readUnsignedByte();
+            if (present > 1) {
+                throw new IOException("platform state record is damaged (ACPI PM presence byte " + present + ")");
+            }
+            acpiPm = present == 1 ? AcpiPmState.read(in) : null;
+        }
+        return new PlatformState(pit, pic, ioApic, lapics, rtc, acpiPm);
     }
 
     @Override

@@ -120,6 +120,29 @@ class HvmGuestBuilderTest {
         assertEquals(List.of("attach 1", "detach"), events);
     }
 
+    /** acpi=1: the tables at 0xF0000 and the PM block on the ports; acpi=0/unset: neither; bad values and no APIC refused. */
+    @Test
+    void acpiKeyWritesTheTablesAndMapsThePmBlock() throws Exception {
+        FakeGuestContext ctx = context(DomainConfig.builder("a").vcpus(2).kernel(kernel.toString()).raw(java.util.Map.of("acpi", "1")));
+        Guest guest = builder.build(ctx);
+        byte[] rsdp = new byte[8];
+        ctx.memory.read(AcpiTables.BASE, rsdp, 0, 8);
+        assertEquals("RSD PTR ", new String(rsdp, java.nio.charset.StandardCharsets.US_ASCII));
+        assertTrue(ctx.logs.stream().anyMatch(l -> l.contains("ACPI tables at 0xf0000")), ctx.logs.toString());
+        guest.destroy();
+
+        FakeGuestContext off = context(DomainConfig.builder("b").vcpus(2).kernel(kernel.toString()).raw(java.util.Map.of("acpi", "0")));
+        builder.build(off).destroy();
+        assertEquals(0, off.memory.read8(AcpiTables.BASE), "acpi=0 writes no RSDP");
+
+        HypervisorException e = assertThrows(HypervisorException.class, () -> builder.build(context(DomainConfig.builder("c")
+                .kernel(kernel.toString()).raw(java.util.Map.of("acpi", "1")))));
+        assertTrue(e.getMessage().contains("needs the local APIC"), e.getMessage());
+        e = assertThrows(HypervisorException.class, () -> builder.build(context(DomainConfig.builder("d").vcpus(2)
+                .kernel(kernel.toString()).raw(java.util.Map.of("acpi", "yes please")))));
+        assertTrue(e.getMessage().contains("expected 1 or 0"), e.getMessage());
+    }
+
     @Test
     void clearErrorsForMissingPieces() {
         FakeGuestContext noDm = new FakeGuestContext(DomainConfig.builder("x").memoryMiB(64).kernel(kernel.toString()).build());

@@ -160,6 +160,39 @@ class PlatformStateTest {
         return new PlatformState(s.pit(), s.pic(), s.ioApic(), new LocalApicState[] {s.lapics()[1], s.lapics()[0]}, s.rtc());
     }
 
+    /** PM1a_EN travels in version 2; a version-1 record (no block) restores the block to power-on; a block into a domain without one is refused. */
+    @Test
+    void theAcpiPmBlockIsSavedAndVersion1RecordsStillRead() throws IOException {
+        Probe a = new Probe(1_764_925_200_000L);
+        a.platform.attachAcpiPm();
+        a.cpu[0].ioWrite(AcpiPm.BASE + 2, 2, 0x0120); // PWRBTN_EN, GBL_EN
+        PlatformState saved = a.platform.saveState();
+        assertEquals(new AcpiPmState(0x0120), saved.acpiPm());
+        Probe b = new Probe(0);
+        b.platform.attachAcpiPm();
+        b.platform.restoreState(PlatformState.fromBytes(saved.toBytes()));
+        assertEquals(0x0120, b.cpu[0].ioRead(AcpiPm.BASE + 2, 2));
+
+        Probe none = new Probe(0);
+        PlatformState before = none.platform.saveState();
+        assertThrows(IllegalArgumentException.class, () -> none.platform.restoreState(saved));
+        assertEquals(before, none.platform.saveState(), "a refused state changes nothing");
+
+        // version 1: the same bytes without the presence byte
+        byte[] v2 = before.toBytes();
+        assertEquals(0, v2[v2.length - 1], "no block: presence byte 0");
+        byte[] v1 = Arrays.copyOf(v2, v2.length - 1);
+        v1[7] = 1;
+        PlatformState old = PlatformState.fromBytes(v1);
+        assertEquals(null, old.acpiPm());
+        b.platform.restoreState(old);
+        assertEquals(0, b.cpu[0].ioRead(AcpiPm.BASE + 2, 2), "power-on PM1a_EN");
+
+        byte[] bad = saved.toBytes();
+        bad[bad.length - 2] = (byte) 0xff; // PM1a_EN bits the block lacks
+        assertTrue(assertThrows(IOException.class, () -> PlatformState.fromBytes(bad)).getMessage().contains("ACPI PM"));
+    }
+
     @Test
     void damagedRecordsAreRefusedWithTheReason() throws IOException {
         byte[] good = busyPlatform().platform.saveState().toBytes();
@@ -167,8 +200,8 @@ class PlatformStateTest {
         magic[0] = 0;
         assertTrue(assertThrows(IOException.class, () -> PlatformState.fromBytes(magic)).getMessage().contains("not a platform"));
         byte[] version = good.clone();
-        version[7] = 2;
-        assertTrue(assertThrows(IOException.class, () -> PlatformState.fromBytes(version)).getMessage().contains("version 2"));
+        version[7] = 3;
+        assertTrue(assertThrows(IOException.class, () -> PlatformState.fromBytes(version)).getMessage().contains("version 3"));
         byte[] pit = good.clone();
         pit[8] = 0; // the PIT record's magic
         assertTrue(assertThrows(IOException.class, () -> PlatformState.fromBytes(pit)).getMessage().contains("PIT"));

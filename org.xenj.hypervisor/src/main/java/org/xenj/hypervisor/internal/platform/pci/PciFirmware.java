@@ -27,6 +27,11 @@ public final class PciFirmware {
     private PciFirmware() {
     }
 
+    /** The first address memory BARs are placed at (the ACPI host bridge's memory window starts there). */
+    public static long memoryStart(long ramTop) {
+        return Math.max(MEM_START, ramTop);
+    }
+
     /**
      * @param elcr receives (irq, level-triggered) for the IRQs the links use
      * @param ramTop first guest-physical address above low RAM: memory BARs start at or above it
@@ -58,7 +63,7 @@ public final class PciFirmware {
             }
         }
         wants.sort(Comparator.comparingLong((Want w) -> w.desc.size()).reversed());
-        long mem = Math.max(MEM_START, ramTop);
+        long mem = memoryStart(ramTop);
         long io = IO_START;
         for (Want w : wants) {
             long size = w.desc.size();
