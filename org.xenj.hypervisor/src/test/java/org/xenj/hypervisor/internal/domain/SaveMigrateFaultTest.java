@@ -248,4 +248,25 @@ class SaveMigrateFaultTest {
         }
         System.out.println("channel cut at each of " + types.size() + " record types " + types + ": the source ran on each time");
     }
+
+    @Test
+    void aGuestMigratedThereAndBackArrivesUnderItsOwnNameAndSavesUnderIt() throws Exception {
+        int dstPort = dst.core().configureMigration(SECRET, true, "127.0.0.1", 0);
+        int srcPort = src.core().configureMigration(SECRET, true, "127.0.0.1", 0);
+        Domain d = counting("trip");
+        src.core().migrate(d.id(), "127.0.0.1", dstPort, true, 20, 30);
+        Domain there = dst.core().lookup("trip").orElseThrow();
+        assertTrue(TestCores.await(() -> counter.last(there.id()) > 1000, 10_000), "it counts there");
+        // back: before, the stream carried the configuration of its arrival ("trip--incoming"), so it came back under that
+        dst.core().migrate(there.id(), "127.0.0.1", srcPort, true, 20, 30);
+        assertTrue(TestCores.await(() -> dst.core().lookup(there.id()).isEmpty(), 5_000));
+        assertEquals(List.of("Domain-0", "trip"), src.core().list().stream().map(Domain::name).sorted().toList());
+        Domain back = src.core().lookup("trip").orElseThrow();
+        assertTrue(TestCores.await(() -> counter.last(back.id()) > 1000, 10_000), "it counts back here");
+        Path image = dir.resolve("trip.save");
+        src.core().save(back.id(), image, false);
+        Domain r = src.core().restore(image, Map.of(), false);
+        assertEquals("trip", r.name(), "a restore of its image");
+        assertCountsOn(r);
+    }
 }
