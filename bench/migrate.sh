@@ -11,13 +11,14 @@
 # figures, and the load average at each measurement (the host is shared).
 # Guest-side downtime (a 1 ms ping through a TAP) is not measured: the bench guest has no NIC.
 # Env: GUEST (default guest/ of this repository), PORT_A/PORT_B (47311/47312), DOWNTIME_MS (20,
-#      the idle target) and DIRTY_DOWNTIME_MS (60), BENCH_TIMEOUT seconds (900), XENJ_JAVA_OPTS.
+#      the idle target) and DIRTY_DOWNTIME_MS (60), BENCH_TIMEOUT seconds (900), XENJ_JAVA_OPTS, NO_BUILD.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 GUEST=${GUEST:-$ROOT/guest}
 [ -f "$GUEST/bzImage" ] && [ -f "$GUEST/initramfs.cpio.gz" ] || { echo "migrate: no guest in $GUEST (scripts/build-guest.sh)" >&2; exit 2; }
 cd "$ROOT"
-mvn -B -o -q -pl org.xenj.hypervisor,org.xenj.hvm.qemudm -am test-compile -DskipTests >&2
+# NO_BUILD=1: use the classes as built (e.g. while a test suite runs in the same worktree)
+[ -n "${NO_BUILD:-}" ] || mvn -B -o -q -pl org.xenj.hypervisor,org.xenj.hvm.qemudm -am test-compile -DskipTests >&2
 CP=org.xenj.hypervisor/target/classes:org.xenj.dom0.block/target/classes:org.xenj.dom0.vswitch/target/classes:org.xenj.dom0.vnc/target/classes
 CP=$CP:org.xenj.sched.credit/target/classes:org.xenj.hvm.qemudm/target/classes:org.xenj.hvm.qemudm/target/test-classes
 M2=$( { sed -n 's/.*-Dmaven.repo.local=\([^ ]*\).*/\1/p' .mvn/maven.config 2>/dev/null || true; } | head -n1)

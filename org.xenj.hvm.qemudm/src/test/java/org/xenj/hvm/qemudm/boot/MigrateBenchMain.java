@@ -88,7 +88,17 @@ public final class MigrateBenchMain {
                     try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(d.id()))) {
                         int from = c.text().length();
                         c.access.write(DIRTY.getBytes(StandardCharsets.US_ASCII));
-                        check(c.waitFor(PROMPT, from, 60_000) >= 0, "the dirtying loop did not start:\n" + BootText.tail(c.text()));
+                        if (c.waitFor(PROMPT, from, 120_000) < 0) {
+                            // what is left of the guest: does its shell still answer, what is its state, what did the core log
+                            String before = BootText.tail(c.text());
+                            int at = c.text().length();
+                            c.access.write("\necho diag-$((6*7))\n".getBytes(StandardCharsets.US_ASCII));
+                            boolean answers = c.waitFor("diag-42", at, 60_000) >= 0;
+                            throw new Failed("the dirtying loop did not start (no prompt within 120 s); the shell "
+                                    + (answers ? "answers" : "does not answer") + " a second command; domain " + d.state()
+                                    + "; console:\n" + before + "\n---\n" + BootText.tail(c.text().substring(at)) + "\nlog tail:\n"
+                                    + String.join("\n", xen.dmesg().subList(Math.max(0, xen.dmesg().size() - 15), xen.dmesg().size())));
+                        }
                     }
                 }
                 Thread.sleep(dirty ? Long.getLong("xenj.migbench.dirtyMillis", 5_000) : 3_000);

@@ -292,7 +292,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         Admission.refuseUnbuildableType(config, plugins);
         if (frames > machine.freeFrames()) {
             // the whole guest at once: the layout's allocations below would each name only their own part
-            throw new HypervisorException("cannot create domain '" + config.name() + "': not enough free memory: it needs "
+            throw new HypervisorException("cannot create domain '" + config.name() + "': not enough free memory: asked for "
                     + (frames << MachineMemory.PAGE_SHIFT >> 10) + " KiB, " + ((long) machine.freeFrames() << MachineMemory.PAGE_SHIFT >> 10)
                     + " KiB free of " + ((long) machine.totalFrames() << MachineMemory.PAGE_SHIFT >> 10) + " KiB");
         }

@@ -186,7 +186,7 @@ class SaveMigrateFaultTest {
         HypervisorException e = assertThrows(HypervisorException.class, () -> src.core().restore(image, Map.of(), false));
         System.out.println("restore without the memory: " + e.getMessage());
         assertTrue(e.getMessage().contains("not enough free memory"), e.getMessage());
-        assertTrue(e.getMessage().contains("nothing was created") && e.getMessage().contains("it needs 16384 KiB"), e.getMessage());
+        assertTrue(e.getMessage().contains("nothing was created") && e.getMessage().contains("asked for 16384 KiB"), e.getMessage());
         assertEquals(domains, src.core().list().size(), "no domain left");
         assertTrue(src.core().lookup("big").isEmpty());
         assertEquals(free, src.core().info().freeMemoryKiB(), "memory accounting unchanged");
