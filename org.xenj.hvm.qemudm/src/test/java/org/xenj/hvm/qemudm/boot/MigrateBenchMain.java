@@ -173,8 +173,13 @@ public final class MigrateBenchMain {
                 saved.pausedNanos() / 1e6, saved.bytes(), saved.pages(), saved.zeroPages(), (v2 - v1) / 1e6, loadavg());
         xen.dmesg().stream().filter(l -> l.contains("saved to") || l.contains("restored from") || l.contains("snapshot")
                 || l.contains("clone")).forEach(l -> System.out.println("# a: " + l));
-        Files.deleteIfExists(image);
         xen.destroy(restored.id());
+        // the snapshot image (≈ 42 MB) and the save image: leave nothing behind in the temporary directory
+        try (java.util.stream.Stream<Path> all = Files.walk(snaps)) {
+            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private static void runB(HypervisorCore xen, int peerPort, long timeoutMs) throws Exception {
