@@ -290,6 +290,12 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             throw new HypervisorException("memory=" + config.memoryMiB() + " MiB is more than xenj can give one domain");
         }
         Admission.refuseUnbuildableType(config, plugins);
+        if (frames > machine.freeFrames()) {
+            // the whole guest at once: the layout's allocations below would each name only their own part
+            throw new HypervisorException("cannot create domain '" + config.name() + "': not enough free memory: asked for "
+                    + (frames << MachineMemory.PAGE_SHIFT >> 10) + " KiB, " + ((long) machine.freeFrames() << MachineMemory.PAGE_SHIFT >> 10)
+                    + " KiB free of " + ((long) machine.totalFrames() << MachineMemory.PAGE_SHIFT >> 10) + " KiB");
+        }
         int domid = nextDomid;
         DomainMemory memory = new DomainMemory(machine, domid);
         try {
@@ -299,6 +305,8 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
                 memory.populate(0, (int) frames);
             }
         } catch (HypervisorException e) {
+            // an HVM layout populates in two parts (below the VGA hole, above it): the first may have succeeded
+            memory.releaseAll();
             throw new HypervisorException("cannot create domain '" + config.name() + "': " + e.getMessage(), e);
         }
         nextDomid = domid + 1 >= 0x7ff0 ? 1 : domid + 1;

@@ -127,7 +127,7 @@ final class LiveMigration {
             SaveStream.PageSource src = SaveRestore.pages(mem, xenFrames);
             mem.startLogDirty();
             flush(mem);
-            out.header(header(d, xenFrames.cardinality()), d.config);
+            out.header(header(d, xenFrames.cardinality()), SaveRestore.currentConfig(d));
             // round 1: everything; later rounds: what was dirtied during the previous one
             BitSet send = null;
             long prevDirty = Long.MAX_VALUE;
@@ -175,6 +175,7 @@ final class LiveMigration {
             long tQuiet = System.nanoTime();
             long guestNanos = d.clock.guestNanos();
             MachineImage m = d.guest.saveMachine();
+            long tState = System.nanoTime();
             if (pv != null) {
                 pv.releaseBackends(m); // the destination opens the same disk images: one writer per image
             }
@@ -186,6 +187,7 @@ final class LiveMigration {
             last.or(send);
             out.stop(guestNanos);
             long[] fin = out.pages(last, src);
+            long tPages = System.nanoTime();
             report(progress, new MigrationInfo.Progress("stopped", rounds.size(), out.pagesSent(), last.cardinality(),
                     bytesPerNano * 1e3, (System.nanoTime() - tPause) / 1e6));
             out.state(m);
@@ -214,11 +216,13 @@ final class LiveMigration {
             // a PVHVM guest is out of service from its suspend request on (it freezes its tasks then)
             long down = tResumed - (pv != null ? tSuspend : tPause);
             core.log(String.format("d%d (%s) migrated to %s as d%d: %d rounds, %d pages + %d last, %d bytes, downtime %.1f ms"
-                    + " (%sstop %.1f, state and last pages %.1f%s, destination loads %.1f, resume %.1f), total %.1f ms, %.1f MB/s",
+                    + " (%sstop %.1f, state and last pages %.1f%s [state %.1f, devices detached %.1f, last pages %.1f, records %.1f],"
+                    + " destination loads %.1f, resume %.1f), total %.1f ms, %.1f MB/s",
                     d.id, name, where, held.domid(), rounds.size(), pagesSent - fin[0] - fin[1], fin[0] + fin[1], bytes,
                     down / 1e6, pv != null ? String.format("PVHVM suspend %.1f, ", (tPause - tSuspend) / 1e6) : "",
                     (tQuiet - tPause) / 1e6, (tSent - tQuiet) / 1e6, pv != null ? String.format(" (backends released %.1f, state and"
-                            + " devices %.1f)", pv.releaseNanos() / 1e6, (tDetached - tQuiet - pv.releaseNanos()) / 1e6) : "", (tHeld - tSent) / 1e6,
+                            + " devices %.1f)", pv.releaseNanos() / 1e6, (tDetached - tQuiet - pv.releaseNanos()) / 1e6) : "",
+                    (tState - tQuiet) / 1e6, (tDetached - tState) / 1e6, (tPages - tDetached) / 1e6, (tSent - tPages) / 1e6, (tHeld - tSent) / 1e6,
                     (tResumed - tHeld) / 1e6, total / 1e6, bytes * 1e3 / Math.max(total, 1)));
             report(progress, new MigrationInfo.Progress("done", rounds.size(), pagesSent, 0, bytesPerNano * 1e3, down / 1e6));
             return new MigrationInfo(where, held.domid(), rounds, fin[0] + fin[1], pagesSent, bytes, down, total);

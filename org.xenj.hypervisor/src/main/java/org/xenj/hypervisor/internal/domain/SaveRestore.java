@@ -143,7 +143,7 @@ final class SaveRestore {
                 d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), guestNanos,
                 d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), mem.populatedFrames() - xenFrames.cardinality());
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(target), 1 << 20)) {
-            return SaveStream.write(out, h, d.config, m, pages(mem, xenFrames));
+            return SaveStream.write(out, h, currentConfig(d), m, pages(mem, xenFrames));
         }
     }
 
@@ -292,6 +292,16 @@ final class SaveRestore {
                 machine.wroteRam();
             }
         };
+    }
+
+    /**
+     * The domain's configuration under the name it has now: a domain that arrived by migration was
+     * created as {@code <name>--incoming} and renamed at the switch, and a stream must carry the
+     * name it runs under, or its next move (or a restore of its image) lands under the stale one.
+     */
+    static DomainConfig currentConfig(DomainImpl d) {
+        String name = d.name;
+        return name.equals(d.config.name()) ? d.config : adjust(d.config, Map.of("name", name));
     }
 
     /** The saved configuration with the overrides a restore may make. */

@@ -18,7 +18,10 @@ import org.xenj.hypervisor.internal.save.RecordStream;
  * The receiving end of {@code xen:migrate} ({@code xl migrate-receive}): a TCP listener, off
  * unless configured, bound to 127.0.0.1 by default, that authenticates each connection with the
  * shared secret ({@link MigrationAuth}) before handing it to the domain core. Two incoming
- * migrations at a time at most; each on its own thread, never on a vCPU's.
+ * migrations at a time at most; each on its own thread, never on a vCPU's. A peer that has not
+ * authenticated holds no migration slot: handshakes have their own limit ({@link #HANDSHAKES}) and
+ * must finish within {@link #HANDSHAKE_MILLIS} (5 s), so silent or garbage connections cannot keep a
+ * real migration out for longer than that.
  */
 public final class MigrationListener implements AutoCloseable {
 
@@ -31,11 +34,24 @@ public final class MigrationListener implements AutoCloseable {
     private final byte[] secret;
     private final Handler handler;
     private final Consumer<String> log;
+    /** Authenticated incoming migrations at a time. */
     private final Semaphore slots = new Semaphore(2);
+    /** Connections still in the handshake at a time. */
+    static final int HANDSHAKES = 8;
+    /** How long a peer has to prove it knows the secret, by default. */
+    static final int HANDSHAKE_MILLIS = 5_000;
+    private final int handshakeMillis;
+    private final Semaphore handshakes = new Semaphore(HANDSHAKES);
     private final Thread acceptor;
     private volatile boolean closed;
 
     public MigrationListener(String bind, int port, byte[] secret, Handler handler, Consumer<String> log) throws IOException {
+        this(bind, port, secret, handler, log, HANDSHAKE_MILLIS);
+    }
+
+    /** As above, with the time a peer has for the handshake (tests: short). */
+    MigrationListener(String bind, int port, byte[] secret, Handler handler, Consumer<String> log, int handshakeMillis) throws IOException {
+        this.handshakeMillis = handshakeMillis;
         if (secret == null || secret.length < 8) {
             throw new IllegalArgumentException("the migration listener needs xenj.migrate.secret (8 bytes or more)");
         }
@@ -67,8 +83,8 @@ public final class MigrationListener implements AutoCloseable {
                 }
                 return;
             }
-            if (!slots.tryAcquire()) {
-                log.accept("migration receiver: refusing " + s.getRemoteSocketAddress() + ", two migrations already arriving");
+            if (!handshakes.tryAcquire()) {
+                log.accept("migration receiver: refusing " + s.getRemoteSocketAddress() + ", " + HANDSHAKES + " handshakes already under way");
                 close(s);
                 continue;
             }
@@ -79,9 +95,10 @@ public final class MigrationListener implements AutoCloseable {
     }
 
     private void serve(Socket s) {
+        boolean handshaking = true, slot = false;
         try {
             s.setTcpNoDelay(true);
-            s.setSoTimeout(30_000);
+            s.setSoTimeout(handshakeMillis);
             RecordStream.Reader in = new RecordStream.Reader(new BufferedInputStream(s.getInputStream(), 1 << 20));
             MigrationStream.Out out = new MigrationStream.Out(new BufferedOutputStream(s.getOutputStream(), 1 << 16));
             long t0 = System.nanoTime();
@@ -89,22 +106,42 @@ public final class MigrationListener implements AutoCloseable {
                 MigrationAuth.asReceiver(in, out, secret);
             } catch (MigrationAuth.AuthException e) {
                 log.accept("migration receiver: " + s.getRemoteSocketAddress() + " refused: " + e.getMessage());
-                try {
-                    out.raw(MigrationStream.STATUS, MigrationStream.status(new MigrationStream.Status(false, -1, "authentication failed")));
-                    out.flush();
-                } catch (IOException ignored) {
-                    // the peer may be gone
-                }
+                refuse(out, "authentication failed");
                 return;
             }
+            handshakes.release();
+            handshaking = false;
+            if (!(slot = slots.tryAcquire())) {
+                log.accept("migration receiver: refusing " + s.getRemoteSocketAddress() + ", two migrations already arriving");
+                refuse(out, "two migrations are already arriving here; try again later");
+                return;
+            }
+            s.setSoTimeout(30_000);
             handler.handle(in, out, System.nanoTime() - t0);
+        } catch (java.net.SocketTimeoutException e) {
+            log.accept("migration receiver: " + s.getRemoteSocketAddress() + " went silent" + (handshaking ? " in the handshake ("
+                    + handshakeMillis + " ms)" : " (30 s)") + "; connection closed");
         } catch (SocketException e) {
             log.accept("migration receiver: connection from " + s.getRemoteSocketAddress() + " lost: " + e.getMessage());
         } catch (Exception e) {
             log.accept("migration receiver: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
         } finally {
             close(s);
-            slots.release();
+            if (handshaking) {
+                handshakes.release();
+            }
+            if (slot) {
+                slots.release();
+            }
+        }
+    }
+
+    private static void refuse(MigrationStream.Out out, String why) {
+        try {
+            out.raw(MigrationStream.STATUS, MigrationStream.status(new MigrationStream.Status(false, -1, why)));
+            out.flush();
+        } catch (IOException ignored) {
+            // the peer may be gone
         }
     }
 
