@@ -233,16 +233,17 @@ final class CpuJit {
     }
 
     /**
-     * Forgets every translation (the domain got a second vCPU: blocks translated with plain guest
-     * accesses must not run any more, see {@code BlockSpec.ordered}). Compilations in flight are
-     * dropped when they arrive (their slots' generations moved on).
+     * Forgets this vCPU's translations (the domain got a second vCPU: blocks translated with plain
+     * guest accesses must not run any more, see {@code BlockSpec.ordered}). Compilations in flight
+     * are dropped when they arrive (their slots' generations moved on). The code cache is left
+     * alone: its keys carry the ordering mode ({@link #cacheMode}), so a plain block is never
+     * handed out again, and it is the domain's &mdash; another vCPU that started earlier has put
+     * its ordered blocks there (clearing it here lost them whenever a vCPU started late, as an AP
+     * does at its STARTUP IPI).
      */
     void dropAll() {
         for (int s = 0; s < compiled.length; s++) {
             slotReplaced(s, true);
-        }
-        if (codeCache != null) {
-            codeCache.clear();
         }
     }
 

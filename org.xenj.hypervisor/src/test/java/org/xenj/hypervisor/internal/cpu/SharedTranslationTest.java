@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
  * compiled again when vCPU 1 runs it; vCPU 1 takes vCPU 0's compiled blocks from the cache. Both
  * compute the same result. With {@code xenj.jit.sharedcode=false} (a cache per vCPU, as before)
  * vCPU 1 compiles the function's blocks itself, which is what makes the comparison able to fail.
+ * vCPU 1 starts only after vCPU 0 has halted (an AP starts late too).
  */
 class SharedTranslationTest {
 
@@ -46,7 +47,20 @@ class SharedTranslationTest {
         // vCPU 0 runs fn first (compiling it), then lets vCPU 1 go
         String code0 = caller + " mov dword [" + FLAG + "], 1\n hlt\n" + fn;
         String code1 = "spin: cmp dword [" + FLAG + "], 1\n jne spin\n" + caller + " hlt\n";
-        SmpAtomicityTest.runBoth(cpus, code0, code1);
+        // one after the other, vCPU 1 starting only when vCPU 0 has halted: a late start (as an AP's at
+        // its STARTUP IPI) once cleared the domain's cache of vCPU 0's blocks (the first CI run of this test)
+        String[] code = {code0, code1};
+        int[] org = {SmpAtomicityTest.CODE0, SmpAtomicityTest.CODE1};
+        for (int i = 0; i < 2; i++) {
+            byte[] bin = CpuTestSupport.asm("bits 32\norg " + org[i] + "\n" + code[i] + "\n");
+            SmpAtomicityTest.memOf(cpus[0]).write(org[i], bin, 0, bin.length);
+            cpus[i].enterFlatProtectedMode32(0);
+            cpus[i].setEip(org[i]);
+            cpus[i].setReg32(Cpu.ESP, 0x80000 + i * 0x10000);
+        }
+        for (int i = 0; i < 2; i++) {
+            assertEquals(-1, cpus[i].runTest(10_000_000), "vCPU " + i + " halts: " + cpus[i].stateString());
+        }
         assertEquals(SUM, cpus[0].getReg32(Cpu.EAX), "vCPU 0's sum");
         assertEquals(SUM, cpus[1].getReg32(Cpu.EAX), "vCPU 1's sum");
         System.out.printf("[shared-jit] shared=%s vCPU0: %s%n vCPU1: %s%n", shared, cpus[0].jitStatistics(), cpus[1].jitStatistics());
