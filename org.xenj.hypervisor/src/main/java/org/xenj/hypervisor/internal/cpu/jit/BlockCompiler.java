@@ -31,6 +31,11 @@ public final class BlockCompiler extends BlockEmitter {
 
     /** Name of the generated classes (defined as hidden classes, which get a unique suffix). */
     public static final String CLASS_NAME = "org/xenj/hypervisor/internal/cpu/JitBlock";
+    /**
+     * The class name of blocks translated for a domain with several vCPUs ({@link BlockSpec#ordered}):
+     * another name so that a compiler directive can leave these, and only these, to C1 ({@link HotSpotTier}).
+     */
+    public static final String SMP_CLASS_NAME = "org/xenj/hypervisor/internal/cpu/JitBlockSmp";
 
 
     /**
@@ -147,7 +152,7 @@ public final class BlockCompiler extends BlockEmitter {
                 return "java/lang/Object"; // only ever merges our own locals: no class loading here
             }
         };
-        cw.visit(V17, ACC_FINAL | ACC_SUPER, CLASS_NAME, null, BASE, null);
+        cw.visit(V17, ACC_FINAL | ACC_SUPER, spec.ordered() ? SMP_CLASS_NAME : CLASS_NAME, null, BASE, null);
         MethodVisitor init = cw.visitMethod(0, "<init>", "()V", null, null);
         init.visitCode();
         init.visitVarInsn(ALOAD, 0);
