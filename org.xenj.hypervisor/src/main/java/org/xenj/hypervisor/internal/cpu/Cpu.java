@@ -496,6 +496,11 @@ public final class Cpu extends CpuBlocks {
         stopBlock = true;
     }
 
+    /** Leaves the halted state without an interrupt (a PV vCPU started or brought back up by VCPUOP_up). */
+    public void unhalt() {
+        halted = false;
+    }
+
     /** Ends the current block after this instruction (state changed behind the CPU's back, e.g. by a hypercall). */
     public void endBlock() {
         stopBlock = true;

@@ -129,6 +129,15 @@ final class CpuStateOps {
         for (int i = 0; i < nr; i++) {
             frames[i] = c.memory.read32(frameList + 4 * i);
         }
+        return loadGdt(d, c.vcpu, frames, entries);
+    }
+
+    /**
+     * Makes {@code frames} (machine frames, validated as descriptor pages) vCPU {@code v}'s GDT of
+     * {@code entries} entries, releasing the old one's; set_gdt, and VCPUOP_initialise for another vCPU.
+     */
+    static int loadGdt(XenDomain d, XenVcpu v, int[] frames, int entries) {
+        int nr = frames.length;
         synchronized (d.mmuLock) {
             PvPageTables pt = d.pageTables;
             for (int i = 0; i < nr; i++) {
@@ -140,7 +149,6 @@ final class CpuStateOps {
                     return rc;
                 }
             }
-            XenVcpu v = c.vcpu;
             for (int i = 0; i < (v.gdtEntries * 8 + 4095) / 4096; i++) {
                 pt.putType(v.gdtFrames[i]);
             }

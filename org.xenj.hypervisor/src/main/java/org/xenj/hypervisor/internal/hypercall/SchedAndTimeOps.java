@@ -162,8 +162,14 @@ final class SchedAndTimeOps {
             case VCPUOP_IS_UP -> {
                 return v.up ? 1 : 0;
             }
-            case VCPUOP_UP, VCPUOP_DOWN -> {
-                return -EINVAL; // secondary vCPU bring-up needs VCPUOP_initialise, not offered yet
+            case VCPUOP_INITIALISE -> {
+                return VcpuContextOps.initialise(c, v, arg);
+            }
+            case VCPUOP_UP -> {
+                return VcpuContextOps.up(c, v);
+            }
+            case VCPUOP_DOWN -> {
+                return VcpuContextOps.down(c, v);
             }
             case VCPUOP_SET_SINGLESHOT_TIMER -> {
                 long t = c.memory.read64(arg);

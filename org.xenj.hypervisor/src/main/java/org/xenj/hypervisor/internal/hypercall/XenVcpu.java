@@ -31,6 +31,15 @@ public final class XenVcpu {
     /** CR0.TS as the guest set it with fpu_taskswitch. */
     public boolean fpuTaskSwitched;
     public volatile boolean up = true;
+    /**
+     * Whether the vCPU has a context: vCPU 0 from the domain builder, the others from
+     * VCPUOP_initialise (once; Xen answers -EEXIST after that).
+     */
+    public volatile boolean initialised = true;
+    /** Registers VCPUOP_initialise left for the vCPU's own thread to load at its next run, or null. */
+    public volatile PvVcpuStart pendingStart;
+    /** Makes the vCPU's loop return soon (set by its executor's owner): VCPUOP_down of a running vCPU. */
+    public volatile Runnable kick;
 
     /** Set by SCHEDOP_block/poll/yield; the vCPU loop consumes them after the hypercall returns. */
     public volatile boolean blockRequested;

@@ -99,9 +99,62 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         if (id == 0) {
             enter(boot);
         } else {
+            // down until VCPUOP_initialise gives it a context and VCPUOP_up starts it
             v.up = false;
+            v.initialised = false;
             cpu.halt();
         }
+        v.kick = executor::requestExit;
+    }
+
+    /** Whether this vCPU is halted because VCPUOP_down stopped it (not because it blocked itself). */
+    private boolean haltedForDown;
+
+    /** VCPUOP_down took effect: the CPU stops where it is; VCPUOP_up lets it go on from there. */
+    private void stopForDown() {
+        if (!cpu.isHalted() && v.initialised) {
+            haltedForDown = true;
+        }
+        cpu.halt();
+    }
+
+    /**
+     * Loads the registers VCPUOP_initialise left ({@link XenVcpu#pendingStart}) into this vCPU's CPU,
+     * on its own thread: ring 1 with Xen's GDT window, the context's page-table base (validated by
+     * the hypercall), segments, EFLAGS (IF always set: the event mask is the guest's interrupt flag).
+     * Selectors that do not load leave the vCPU down, with the reason in the domain's log.
+     */
+    private void start(org.xenj.hypervisor.internal.hypercall.PvVcpuStart s) {
+        cpu.enterFlatProtectedMode32(0);
+        cpu.setCr(4, GUEST_CR4);
+        cpu.setCr(3, (int) v.cr3);
+        cpu.setCr(0, CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
+        loadedCr3 = v.cr3;
+        cpu.setGdtr(PvHypervisorArea.gdtBase(v.id), PvHypervisorArea.GDT_WINDOW - 1);
+        cpu.setIdtr(0, 0);
+        v.tlbFlushRequested = false;
+        cpu.flushTlbAll();
+        try {
+            cpu.loadSegment(CS, s.cs());
+            cpu.loadSegment(SS, s.ss());
+            cpu.loadSegment(DS, s.ds());
+            cpu.loadSegment(ES, s.es());
+            cpu.loadSegment(FS, s.fs());
+            cpu.loadSegment(GS, s.gs());
+        } catch (RuntimeException e) {
+            v.up = false;
+            v.initialised = false;
+            d.context.log("vCPU " + v.id + ": the selectors of its VCPUOP_initialise context do not load (" + e.getMessage()
+                    + "): it stays down");
+            return;
+        }
+        cpu.setEflags(s.eflags() | IF | 2);
+        cpu.setEip(s.eip());
+        int[] r = {s.eax(), s.ecx(), s.edx(), s.ebx(), s.esp(), s.ebp(), s.esi(), s.edi()};
+        for (int i = 0; i < 8; i++) {
+            cpu.setReg32(i, r[i]);
+        }
+        cpu.unhalt();
     }
 
     /** Start of day: protected mode, PAE paging on the pinned tables, ring 1, ESI = start_info. */
@@ -137,6 +190,19 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
     private final VCpuExecutor scheduled = new VCpuExecutor() {
         @Override
         public RunExit run(long deadlineNanos) {
+            org.xenj.hypervisor.internal.hypercall.PvVcpuStart s = v.pendingStart;
+            if (s != null) {
+                v.pendingStart = null;
+                start(s);
+            }
+            if (!v.up) {
+                stopForDown();
+                return RunExit.BLOCKED;
+            }
+            if (haltedForDown) {
+                haltedForDown = false;
+                cpu.unhalt(); // VCPUOP_up: on from where VCPUOP_down stopped it
+            }
             d.updateTime(v.id);
             return executor.run(deadlineNanos);
         }
@@ -148,7 +214,7 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
 
         @Override
         public boolean wakeupPending() {
-            return executor.wakeupPending();
+            return v.up && (v.pendingStart != null || executor.wakeupPending());
         }
 
         @Override
@@ -200,6 +266,10 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         if (v.blockRequested) {
             v.blockRequested = false;
             cpu.halt();
+        }
+        if (!v.up) {
+            stopForDown(); // VCPUOP_down on itself: nothing after the hypercall runs until VCPUOP_up
+            executor.requestExit();
         }
         if (v.yieldRequested) {
             v.yieldRequested = false;

@@ -174,6 +174,7 @@ public final class XenAbi {
     public static final int XENMAPSPACE_GRANT_TABLE = 1;
 
     // ---- vcpu_op ----
+    public static final int VCPUOP_INITIALISE = 0;
     public static final int VCPUOP_UP = 1;
     public static final int VCPUOP_DOWN = 2;
     public static final int VCPUOP_IS_UP = 3;

@@ -32,9 +32,13 @@ public final class PvFixture {
         }
 
         Dom(int domid, byte[] code) {
+            this(domid, code, 1);
+        }
+
+        Dom(int domid, byte[] code, int vcpus) {
             ctx = new TestContext(machine, domid, DomainType.PV);
             int[] p2m = ctx.memory.populateIdentity(PAGES);
-            xen = host.createDomain(ctx, true, 1, PAGES + 64);
+            xen = host.createDomain(ctx, true, vcpus, PAGES + 64);
             PvDomainServices.allocatePorts(xen);
             ElfKernel k = new ElfKernel(TestElf.kernel(VIRT_BASE, code, code.length, VIRT_BASE + 4096));
             boot = PvStartOfDay.build(xen, k, p2m, "console=hvc0");
@@ -76,6 +80,11 @@ public final class PvFixture {
     /** A PV domain whose kernel image starts with {@code code} (3 pages; page 1 becomes the hypercall page). */
     public Dom pv(int domid, byte[] code) {
         return new Dom(domid, code);
+    }
+
+    /** As {@link #pv(int, byte[])} with {@code vcpus} vCPUs (vCPU 0 boots; the others wait for VCPUOP_initialise/up). */
+    public Dom pv(int domid, byte[] code, int vcpus) {
+        return new Dom(domid, code, vcpus);
     }
 
     private static byte[] hltKernel() {
