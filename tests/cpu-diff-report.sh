@@ -16,8 +16,15 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 mvn -B -q -o -pl org.xenj.hypervisor -am test-compile -DskipTests >/dev/null 2>&1 \
   || mvn -B -q -pl org.xenj.hypervisor -am test-compile -DskipTests || exit 1
+# the translator's blocks need ASM (from the local repository Maven uses; .mvn/maven.config may move it):
+# without it every compilation failed with NoClassDefFoundError and the "translated" runs were interpreted
+M2=$( { sed -n 's/.*-Dmaven.repo.local=\([^ ]*\).*/\1/p' .mvn/maven.config 2>/dev/null || true; } | head -n1)
+M2=${M2:-$HOME/.m2/repository}
+ASM_VERSION=$(sed -n 's:.*<asm.version>\(.*\)</asm.version>.*:\1:p' pom.xml | head -n1)
+ASM_JAR=$M2/org/ow2/asm/asm/$ASM_VERSION/asm-$ASM_VERSION.jar
+[ -f "$ASM_JAR" ] || { echo "cpu-diff-report: $ASM_JAR not found (the translator needs it)" >&2; exit 1; }
 cd org.xenj.hypervisor
-cp=target/classes:target/test-classes
+cp=target/classes:target/test-classes:$ASM_JAR
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 java -Xss4m -cp "$cp" org.xenj.hypervisor.internal.cpu.diff.DiffReport "${1:-20000}" "${2:-0x5EED}" | tee "$out"
