@@ -115,7 +115,7 @@ class AcpiPmTest {
         assertFalse(other.newGeneration(memory, new byte[16]));
 
         byte[] bad = b.toByteArray();
-        bad[8 + 2] = 1; // GPE0_STS bit 24: wider than the block
+        bad[8 + 6] = (byte) 0x80; // the ID's address: magic, version, PM1a_EN, GPE0_STS, GPE0_EN, then 8 bytes
         assertThrows(IOException.class, () -> AcpiPmState.read(new DataInputStream(new ByteArrayInputStream(bad))));
         byte[] version3 = b.toByteArray();
         version3[7] = 3;

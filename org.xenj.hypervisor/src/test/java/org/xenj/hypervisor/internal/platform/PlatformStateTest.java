@@ -200,7 +200,7 @@ class PlatformStateTest {
      */
     @Test
     void aNewGenerationIdReachesTheIoApicThroughTheSciAndSurvivesARestore() throws IOException {
-        Probe p = busyPlatform(); // IOAPIC pin 9 programmed level-triggered
+        Probe p = new Probe(0); // the IOAPIC records its input lines whether or not a pin is programmed
         AcpiPm pm = p.platform.attachAcpiPm();
         assertFalse(p.platform.newGenerationId(), "no address: no device");
         pm.setGenerationIdAddress(0xf4ff0);
