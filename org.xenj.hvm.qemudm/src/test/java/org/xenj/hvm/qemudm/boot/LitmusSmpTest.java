@@ -29,12 +29,14 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
 
 /**
  * The x86-TSO litmus suite (guests/litmus/litmus.c) inside a real 2-vCPU Debian guest (issue 13):
- * boots the default 686 kernel with {@code vcpus=2} ({@code -Dxenj.litmus.vcpus}; MP table, INIT/SIPI, a thread per vCPU as
- * {@link SmpMain} does) on the initramfs guests/litmus/build.sh made, checks that /proc/cpuinfo
+ * boots the default 686 kernel with {@code vcpus=2} ({@code -Dxenj.litmus.vcpus}; ACPI MADT, INIT/SIPI) in the domain core
+ * (credit scheduler, a pCPU per host core up to the vCPUs) on the initramfs guests/litmus/build.sh made, checks that /proc/cpuinfo
  * lists that many processors, runs {@code litmus -n ITERS -i IRIW_ITERS} and checks every row it prints
  * here again, from its counts rather than from its own verdict: the forbidden outcome of MP, LB,
  * SB+mfence and IRIW never seen, every iteration accounted for by a 0/1 outcome, the locked
- * counters exact. SB's relaxed outcome is allowed and only reported.
+ * counters exact. SB's relaxed outcome is allowed and only reported. The same boot then serves
+ * issue 15 §3 (see {@link #generationIdStep}): snapshot, clone and revert, and Linux's vmgenid
+ * driver reseeding its RNG in the copies only.
  * Runs only when {@code -Dxenj.litmus.ramdisk=FILE} names that initramfs (tests/litmus-smp.sh);
  * {@code -Dxenj.guest.dir} the kernel's directory, {@code -Dxenj.litmus.iters} (default 10^6),
  * {@code -Dxenj.litmus.iriw.iters} (default the same), {@code -Dxenj.boot.timeout} seconds to the prompt.
