@@ -228,7 +228,22 @@ class SnapshotTest {
         assertTrue(log.stream().anyMatch(l -> l.contains("(gen) reverted to snapshot 'base': new VM generation ID")), String.join("\n", log));
         assertTrue(log.stream().noneMatch(l -> l.contains(Domain.NO_GENERATION_ID_WARNING)), String.join("\n", log));
         fx.core().destroy(c.id());
-        fx.core().destroy(d.id());
+
+        // xen:restore of the snapshot image (the original may still run): a new ID, as for a clone
+        String image = fx.core().snapshots(d.id()).stream().filter(x -> x.name().equals("base")).findFirst().orElseThrow().file();
+        Domain r = fx.core().restore(Path.of(image), Map.of("name", "gen-again"), true);
+        byte[] idRestored = generationId(r);
+        assertFalse(Arrays.equals(id0, idRestored) || Arrays.equals(idReverted, idRestored), "a snapshot image restored: a new ID");
+        assertEquals(1 << org.xenj.hypervisor.internal.platform.AcpiPm.GPE_VMGENID, gpeStatus(r));
+        assertTrue(fx.core().dmesg().stream().anyMatch(l -> l.contains("(gen-again) restored from snapshot image")), "logged");
+        fx.core().destroy(r.id());
+        // xen:save then xen:restore: the same machine goes on, with its ID and no new event
+        Path saved = dir.resolve("gen.save");
+        fx.core().save(d.id(), saved, false);
+        Domain back = fx.core().restore(saved, Map.of(), true);
+        assertArrayEquals(idReverted, generationId(back), "a save image keeps its ID");
+        assertEquals(1 << org.xenj.hypervisor.internal.platform.AcpiPm.GPE_VMGENID, gpeStatus(back), "the revert's raised GPE, as saved");
+        fx.core().destroy(back.id());
 
         // no acpi=1: no device, nothing written, the warning in the log
         Domain plain = counter("plain", 16);
