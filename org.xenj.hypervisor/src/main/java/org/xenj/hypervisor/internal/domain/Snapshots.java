@@ -496,8 +496,8 @@ final class Snapshots {
      */
     private void newGeneration(DomainImpl d, String why) {
         if (d.guest != null && d.guest.newGenerationId()) {
-            core.log("d" + d.id + " (" + d.name + ") " + why + ": new VM generation ID, the guest notified (GPE0 " + org.xenj.hypervisor.internal.platform.AcpiPm.GPE_VMGENID
-                    + ", SCI)");
+            core.log("d" + d.id + " (" + d.name + ") " + why + ": new VM generation ID, GPE "
+                    + org.xenj.hypervisor.internal.platform.AcpiPm.GPE_VMGENID + " raised for the guest's ACPI (SCI once enabled)");
         } else {
             core.log("d" + d.id + " (" + d.name + ") " + why + ": warning: " + Domain.NO_GENERATION_ID_WARNING);
         }
