@@ -564,18 +564,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             throw new HypervisorException("no file to restore from");
         }
         checkOpen();
-        if (!snapshots.holdsImage(file)) {
-            // a saved domain resumes as the one machine it was (Hyper-V keeps the generation ID over save and
-            // resume, and over live migration): restoring the same file twice makes copies, which xen:clone is for
-            return saveRestore.restore(file, overrides, paused);
-        }
-        // a snapshot image: its original may still run, as after a clone
-        Domain d = saveRestore.restore(file, overrides, true);
-        snapshots.restoredFromSnapshot((DomainImpl) d, file);
-        if (!paused) {
-            unpause(d.id());
-        }
-        return d;
+        return snapshots.restore(file, overrides, paused, saveRestore); // a snapshot image gets a new VM generation ID
     }
 
     // ------------------------------------------------------------------ the VM state tree (Snapshots)

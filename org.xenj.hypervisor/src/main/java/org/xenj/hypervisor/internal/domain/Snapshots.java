@@ -61,9 +61,21 @@ final class Snapshots {
         return r != null && file.toAbsolutePath().normalize().startsWith(r.toAbsolutePath().normalize());
     }
 
-    /** After {@code xen:restore} of a snapshot image (paused, before it runs): a new generation, as for a clone. */
-    void restoredFromSnapshot(DomainImpl d, Path file) {
-        newGeneration(d, "restored from snapshot image " + file);
+    /**
+     * {@code xen:restore}: a snapshot image (its original may still run) gets a new VM generation ID
+     * before it runs, as a clone does; a save image resumes as the one machine it was (Hyper-V keeps
+     * the ID over save/resume and live migration) — restoring it twice makes copies, which xen:clone is for.
+     */
+    Domain restore(Path file, Map<String, String> overrides, boolean paused, SaveRestore saveRestore) {
+        if (!holdsImage(file)) {
+            return saveRestore.restore(file, overrides, paused);
+        }
+        Domain d = saveRestore.restore(file, overrides, true);
+        newGeneration((DomainImpl) d, "restored from snapshot image " + file);
+        if (!paused) {
+            core.unpause(d.id());
+        }
+        return d;
     }
 
     private Path dirOf(DomainImpl d) {
