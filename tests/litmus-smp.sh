@@ -13,6 +13,10 @@
 # iterations; with 4 vCPUs one CPU each and a barrier per iteration) and locked increments (LOCK XADD,
 # LOCK CMPXCHG, a split-line LOCK XADD, an XCHG lock with a plain release) from CPUs 0 and 1. The test checks every row's counts itself (forbidden
 # outcomes never seen, every iteration accounted for, counters exact) and prints the table.
+# Then, in the same boot (issue 15 §3, the VM Generation ID): the guest's crng is made ready (a read of
+# /dev/random), its dmesg must have no "random: crng reseeded due to virtual machine fork"; a snapshot,
+# a clone of it whose dmesg must have that line once while the original's still has none, and a
+# revert of the original after which it has it once too.
 # Part of ./xenj test: with the default 10^5 it took 67 and 81 s on a quiet 2-core host (load 2-4;
 # boot 36-39 s), 219 s at load 4-5 and 454 s at load 10-15. 10^6 took 160 s in the guest at load 1.4-5 (548 s at load 9-10):
 # too long for CI.

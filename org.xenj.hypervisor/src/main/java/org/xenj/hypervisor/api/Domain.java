@@ -45,6 +45,25 @@ public interface Domain {
         return java.util.OptionalInt.empty();
     }
 
+    /**
+     * What a clone or a revert of a domain without a VM Generation ID device leaves behind: one
+     * wording for the hypervisor's log and the toolstack.
+     *
+     * @since 1.6
+     */
+    String NO_GENERATION_ID_WARNING = "the guest has no VM Generation ID device (HVM with acpi=1 has one), so it was not told"
+            + " it is a copy: its RNG state, and anything else it derived before the snapshot, is the original's";
+
+    /**
+     * Whether the guest has a VM Generation ID device (an HVM domain built with acpi=1): its
+     * clones and reverts get a new ID and an ACPI notification, and Linux reseeds its RNG.
+     *
+     * @since 1.6
+     */
+    default boolean hasGenerationId() {
+        return false;
+    }
+
     default boolean isPrivileged() {
         return id() == PRIVILEGED_ID;
     }

@@ -15,17 +15,28 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.xenj.hypervisor.api.Domain;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainType;
+import org.xenj.hypervisor.api.ShutdownAction;
+import org.xenj.hypervisor.internal.builder.HvmGuestBuilder;
+import org.xenj.hypervisor.internal.domain.CoreConfig;
+import org.xenj.hypervisor.internal.domain.HypervisorCore;
+import org.xenj.hypervisor.internal.domain.Plugins;
+import org.xenj.hvm.qemudm.internal.QemuDeviceModel;
+import org.xenj.sched.credit.internal.CreditSchedulerType;
 
 /**
  * The x86-TSO litmus suite (guests/litmus/litmus.c) inside a real 2-vCPU Debian guest (issue 13):
- * boots the default 686 kernel with {@code vcpus=2} ({@code -Dxenj.litmus.vcpus}; MP table, INIT/SIPI, a thread per vCPU as
- * {@link SmpMain} does) on the initramfs guests/litmus/build.sh made, checks that /proc/cpuinfo
+ * boots the default 686 kernel with {@code vcpus=2} ({@code -Dxenj.litmus.vcpus}; ACPI MADT, INIT/SIPI) in the domain core
+ * (credit scheduler, a pCPU per host core up to the vCPUs) on the initramfs guests/litmus/build.sh made, checks that /proc/cpuinfo
  * lists that many processors, runs {@code litmus -n ITERS -i IRIW_ITERS} and checks every row it prints
  * here again, from its counts rather than from its own verdict: the forbidden outcome of MP, LB,
  * SB+mfence and IRIW never seen, every iteration accounted for by a 0/1 outcome, the locked
- * counters exact. SB's relaxed outcome is allowed and only reported.
+ * counters exact. SB's relaxed outcome is allowed and only reported. The same boot then serves
+ * issue 15 §3 (see {@link #generationIdStep}): snapshot, clone and revert, and Linux's vmgenid
+ * driver reseeding its RNG in the copies only.
  * Runs only when {@code -Dxenj.litmus.ramdisk=FILE} names that initramfs (tests/litmus-smp.sh);
  * {@code -Dxenj.guest.dir} the kernel's directory, {@code -Dxenj.litmus.iters} (default 10^6),
  * {@code -Dxenj.litmus.iriw.iters} (default the same), {@code -Dxenj.boot.timeout} seconds to the prompt.
@@ -49,44 +60,122 @@ class LitmusSmpTest {
     private boolean poweredOff;
     private String runSummary = "";
 
+    @TempDir
+    static Path snapshotDir;
+
+    /** The original's dmesg lines about a VM fork before the snapshot, after the clone ran, and after its revert. */
+    private String forkBefore = "", forkOriginalAfterClone = "", forkClone = "", forkReverted = "";
+    private boolean cloneHasDevice, crngReady;
+    private final java.util.List<String> hypervisorLog = new java.util.ArrayList<>();
+
     @BeforeAll
     void bootAndRun() throws Exception {
         assumeTrue(RAMDISK != null, "set -Dxenj.litmus.ramdisk (tests/litmus-smp.sh): a guest boot takes minutes");
         Path dir = Path.of(System.getProperty("xenj.guest.dir", "guest"));
         long bootMillis = Long.getLong("xenj.boot.timeout", 900) * 1000;
         DomainConfig cfg = DomainConfig.builder("litmus").type(DomainType.HVM).memoryMiB(256).vcpus(VCPUS)
-                .kernel(dir.resolve("bzImage").toString()).ramdisk(RAMDISK)
+                .kernel(dir.resolve("bzImage").toString()).ramdisk(RAMDISK).onPoweroff(ShutdownAction.DESTROY)
                 .cmdline("console=ttyS0 cryptomgr.notests nokaslr").raw(Map.of("xen_platform_pci", "0", "acpi", "1")).build();
-        try (DirectBootRunner r = new DirectBootRunner(cfg, System.out)) {
+        Plugins plugins = new Plugins();
+        plugins.addScheduler(new CreditSchedulerType());
+        plugins.addBuilder(new HvmGuestBuilder());
+        plugins.addDeviceModel(new QemuDeviceModel());
+        // room for the original and its clone; a pCPU per host core (2 here), as the vCPU threads had before
+        int pcpus = Math.max(1, Math.min(VCPUS, Runtime.getRuntime().availableProcessors()));
+        try (HypervisorCore xen = new HypervisorCore(CoreConfig.parse("640M", pcpus, "32M", "credit"), plugins)) {
+            xen.configureSnapshots(snapshotDir.toString());
             long t0 = System.nanoTime();
-            r.start();
-            assertTrue(r.waitFor(LinuxBootTest.PROMPT, 0, bootMillis) >= 0, "no shell prompt within the boot timeout");
-            double bootSec = (System.nanoTime() - t0) / 1e9;
-            bootLog = r.consoleText();
-            int from = r.consoleText().length();
-            // $((1+1)) keeps the echoed command line from matching the marker
-            r.type("grep -c ^processor /proc/cpuinfo; echo CPUS-$((1+1))DONE\n");
-            int end = r.waitFor("CPUS-2DONE", from, 120_000);
-            assertTrue(end >= 0, "no answer to the /proc/cpuinfo question");
-            cpuinfo = r.consoleText().substring(from, end);
-            from = r.consoleText().length();
-            long s = System.nanoTime();
-            // the marker's "5" comes from the shell, so the echoed command line never matches it
-            r.type("litmus -n " + ITERS + " -i " + IRIW_ITERS + "; echo LITMUS-RC=$? DONE-$((2+3))\n");
-            end = r.waitFor("DONE-5", from, Long.getLong("xenj.litmus.timeout", 3600) * 1000);
-            runSummary = String.format("boot to prompt %.1f s, litmus run %.1f s (host wall clock)%n", bootSec,
-                    (System.nanoTime() - s) / 1e9);
-            System.out.print("\n[litmus] " + runSummary);
-            assertTrue(end >= 0, "litmus did not finish");
-            output = r.consoleText().substring(from, end);
-            for (String line : output.split("\r?\n")) {
-                if (line.startsWith("TEST ")) {
-                    rows.put(line.split(" ")[1], line);
+            Domain d = xen.create(cfg);
+            try (LinuxBootTest.Console r = new LinuxBootTest.Console(xen.console(d.id()))) {
+                assertTrue(r.waitFor(LinuxBootTest.PROMPT, 0, bootMillis) >= 0, "no shell prompt within the boot timeout");
+                double bootSec = (System.nanoTime() - t0) / 1e9;
+                bootLog = r.text();
+                // $((1+1)) keeps the echoed command line from matching the marker
+                cpuinfo = ask(r, "grep -c ^processor /proc/cpuinfo", "CPUS", 120_000);
+                int from = r.text().length();
+                long s = System.nanoTime();
+                // the marker's "5" comes from the shell, so the echoed command line never matches it
+                type(r, "litmus -n " + ITERS + " -i " + IRIW_ITERS + "; echo LITMUS-RC=$? DONE-$((2+3))\n");
+                int end = r.waitFor("DONE-5", from, Long.getLong("xenj.litmus.timeout", 3600) * 1000);
+                runSummary = String.format("boot to prompt %.1f s, litmus run %.1f s (host wall clock)%n", bootSec,
+                        (System.nanoTime() - s) / 1e9);
+                System.out.print("\n[litmus] " + runSummary);
+                assertTrue(end >= 0, "litmus did not finish");
+                output = r.text().substring(from, end);
+                for (String line : output.split("\r?\n")) {
+                    if (line.startsWith("TEST ")) {
+                        rows.put(line.split(" ")[1], line);
+                    }
                 }
+                generationIdStep(xen, d, r);
+                type(r, "poweroff -f\n");
+                poweredOff = waitGone(xen, d.id(), 120_000);
+            } finally {
+                hypervisorLog.addAll(xen.dmesg());
+                hypervisorLog.stream().filter(l -> l.contains("snapshot 'vmgenid'") || l.contains("cloned from") || l.contains("generation ID"))
+                        .forEach(l -> System.out.println("[litmus] " + l));
             }
-            r.type("poweroff -f\n");
-            poweredOff = r.waitForShutdown(120_000);
         }
+    }
+
+    /**
+     * Issue 15 §3 in the same boot: the VM Generation ID. Linux's crng must be initialised first
+     * ({@code add_vmfork_randomness} reseeds, and says so, only then): reading /dev/random waits
+     * for it. The original's dmesg has no "virtual machine fork" line; a snapshot, a clone of it
+     * (new ID + GPE notification before it runs) whose dmesg has the line while the original's
+     * still has not; then a revert of the original to the same snapshot, after which it has it too.
+     */
+    private void generationIdStep(HypervisorCore xen, Domain d, LinuxBootTest.Console r) throws Exception {
+        String crng = ask(r, "head -c 16 /dev/random >/dev/null; dmesg | grep -c 'crng init done'", "CRNG", 300_000);
+        crngReady = crng.lines().anyMatch(l -> l.trim().equals("1"));
+        forkBefore = ask(r, FORK_QUERY, "FORK", 60_000);
+        xen.snapshotCreate(d.id(), "vmgenid");
+        Domain c = xen.cloneDomain(d.id(), "vmgenid", "litmus-clone");
+        cloneHasDevice = c.hasGenerationId();
+        try (LinuxBootTest.Console cc = new LinuxBootTest.Console(xen.console(c.id()))) {
+            // the clone runs on from the snapshot's instant: its shell waits at the prompt, its kernel handles the SCI
+            forkClone = ask(cc, FORK_QUERY, "FORK", 120_000);
+            forkOriginalAfterClone = ask(r, FORK_QUERY, "FORK", 60_000);
+            type(cc, "poweroff -f\n");
+            waitGone(xen, c.id(), 120_000);
+        }
+        xen.snapshotRevert(d.id(), "vmgenid");
+        int from = r.text().length();
+        forkReverted = ask(r, FORK_QUERY, "FORK", 120_000);
+        System.out.println("[litmus] vmgenid: crng ready " + crngReady + "; original before: " + forkBefore.strip() + "; clone: "
+                + forkClone.strip() + "; original after the clone: " + forkOriginalAfterClone.strip() + "; original after revert: "
+                + forkReverted.strip() + " (console from " + from + ")");
+    }
+
+    /** The dmesg lines of add_vmfork_randomness, and their count (busybox grep; "|| true" keeps the echo). */
+    static final String FORK_QUERY = "dmesg | grep 'virtual machine fork'; dmesg | grep -c 'virtual machine fork'";
+
+    /** Types {@code command}, waits for its end marker and returns what it printed ("$((1+1))" keeps the echoed line from matching). */
+    static String ask(LinuxBootTest.Console c, String command, String tag, long millis) throws InterruptedException {
+        int from = c.text().length();
+        type(c, command + "; echo " + tag + "-$((1+1))DONE\n");
+        int end = c.waitFor(tag + "-2DONE", from, millis);
+        assertTrue(end >= 0, "no answer to '" + command + "':\n" + c.text().substring(Math.max(0, c.text().length() - 2000)));
+        String out = c.text().substring(from, end);
+        int nl = out.indexOf('\n');
+        return nl < 0 ? out : out.substring(nl + 1); // without the echoed command line
+    }
+
+    static void type(LinuxBootTest.Console c, String text) {
+        c.access.write(text.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    }
+
+    /** Whether domain {@code id} is gone (destroyed on power-off) or shut down within the time. */
+    static boolean waitGone(HypervisorCore xen, int id, long millis) throws InterruptedException {
+        long end = System.currentTimeMillis() + millis;
+        while (System.currentTimeMillis() < end) {
+            var d = xen.lookup(id);
+            if (d.isEmpty() || d.get().state() == org.xenj.hypervisor.api.DomainState.SHUTDOWN) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return false;
     }
 
     /** The table, also into {@code -Dxenj.litmus.table=FILE} for the script to print after Maven's noise. */
@@ -139,6 +228,34 @@ class LitmusSmpTest {
         }
         // going backwards or standing still would be the device's fault whatever the load
         assertTrue(!bootLog.contains("PM-Timer had inconsistent") && !bootLog.contains("PM-Timer failed consistency"), log);
+    }
+
+    /**
+     * The VM Generation ID (issue 15 §3), with Linux's own vmgenid driver and random.c as the oracle:
+     * no "crng reseeded due to virtual machine fork" before anything happened (so the check can
+     * fail), one in the clone, none in the original while only its clone was told, one in the
+     * original after its revert.
+     */
+    @Test
+    void cloneAndRevertReseedTheGuestRng() {
+        assertTrue(crngReady, "the guest's crng never became ready (add_vmfork_randomness reseeds only then)");
+        assertTrue(cloneHasDevice, "the clone has no generation ID device");
+        assertEquals("0", lastLine(forkBefore), "a VM fork before any snapshot: " + forkBefore);
+        assertTrue(forkClone.contains(FORK_LINE) && lastLine(forkClone).equals("1"), "the clone was not told it is a copy: " + forkClone);
+        assertEquals("0", lastLine(forkOriginalAfterClone), "the original was told of its clone's fork: " + forkOriginalAfterClone);
+        assertTrue(forkReverted.contains(FORK_LINE) && lastLine(forkReverted).equals("1"), "the reverted original was not told: "
+                + forkReverted);
+        assertTrue(hypervisorLog.stream().anyMatch(l -> l.contains("new VM generation ID") && l.contains("cloned from")),
+                String.join("\n", hypervisorLog));
+        assertTrue(hypervisorLog.stream().noneMatch(l -> l.contains(Domain.NO_GENERATION_ID_WARNING)), String.join("\n", hypervisorLog));
+    }
+
+    /** What Linux 6.1's random.c prints from add_vmfork_randomness (pr_notice with its "random: " prefix). */
+    static final String FORK_LINE = "random: crng reseeded due to virtual machine fork";
+
+    static String lastLine(String s) {
+        String[] lines = s.strip().split("\r?\n");
+        return lines[lines.length - 1].trim();
     }
 
     @Test

@@ -19,16 +19,21 @@ import org.xenj.hypervisor.spi.GuestMemory;
  * <li>FACS (64-byte aligned; no global lock, no waking vector);
  * <li>RSDT listing FADT and MADT;
  * <li>FADT revision 1 (116 bytes): SCI on IRQ {@link AcpiPm#SCI_IRQ}, SMI_CMD 0 (ACPI is always enabled),
- * the PM1a event/control blocks and the 24-bit PM timer of {@link AcpiPm}, no GPE blocks, C2/C3
+ * the PM1a event/control blocks, the 24-bit PM timer and the GPE0 block of {@link AcpiPm} (no GPE1), C2/C3
  * latencies that say "not supported", flags WBINVD, PROC_C1, no fixed power or sleep button;
  * <li>MADT: the local APIC address, PCAT_COMPAT (8259s present), one enabled local APIC per vCPU
  * (processor ID = APIC ID = vCPU number), the IOAPIC at GSI base 0, interrupt source overrides as a
  * PC has them — IRQ 0 on GSI 2, the SCI level/active-high, the PCI links' IRQs level/active-low —
  * and LINT1 as NMI on every processor;
  * <li>DSDT (revision 2): the PCI host bridge {@code \_SB.PCI0} with its resource windows and a
- * {@code _PRT} of GSIs (see {@link #dsdtAml}), and {@code Name (_S5, Package () {5, 5, 0, 0})}, the
- * sleep type that {@link AcpiPm} turns into a poweroff.
+ * {@code _PRT} of GSIs (see {@link #dsdtAml}), the VM Generation ID device {@code \_SB.VGEN} with
+ * {@code \_GPE._E01} to notify it, and {@code Name (_S5, Package () {5, 5, 0, 0})}, the sleep type
+ * that {@link AcpiPm} turns into a poweroff.
  * </ul>
+ * The 16-byte generation ID itself sits at {@link #GENERATION_ID_ADDRESS}, the last 16 bytes below
+ * the MP table: inside the BIOS area the e820 map reserves (type 2), so the guest never takes it for
+ * RAM, as SeaBIOS reserves the blob QEMU's vmgenid lives in. (ACPI NVS would do as well;
+ * ACPI-reclaimable memory would not: the OS may reuse it once it has read the tables.)
  * Every table's checksum (and the RSDP's) makes its bytes sum to 0 mod 256.
  */
 public final class AcpiTables {
@@ -39,6 +44,10 @@ public final class AcpiTables {
     static final int HEADER = 36;
     static final int RSDP_SIZE = 20, FACS_SIZE = 64, FADT_SIZE = 116;
     static final String OEM_ID = "XENJ  ", OEM_TABLE = "XENJ HVM";
+    /** Where the VM generation ID lives (16-byte aligned; Hyper-V asks for 8), just below the MP table. */
+    public static final long GENERATION_ID_ADDRESS = MpTable.FLOATING_POINTER_ADDRESS - AcpiPm.GENERATION_ID_SIZE;
+    /** The VM Generation ID device's IDs: the _HID Linux's vmgenid.c matches, and Hyper-V's _CID, which Linux matches too. */
+    static final String VMGENID_HID = "VMGENCTR", VMGENID_CID = "VM_Gen_Counter";
     /** FADT flags: WBINVD (0), PROC_C1 (2), PWR_BUTTON (4) and SLP_BUTTON (5) — no fixed buttons. */
     static final int FADT_FLAGS = 1 | 1 << 2 | 1 << 4 | 1 << 5;
     /** MADT interrupt flags: polarity bits 1:0 (1 high, 3 low), trigger bits 3:2 (3 level). */
@@ -78,9 +87,9 @@ public final class AcpiTables {
         byte[] madtBytes = madt(cpus, ioApicId, pciIrqs);
         int dsdt = align16(madt + madtBytes.length);
         int end = dsdt + HEADER + aml.length;
-        if (BASE + end > LIMIT) {
+        if (BASE + end > GENERATION_ID_ADDRESS) {
             throw new IllegalArgumentException("ACPI tables for " + cpus + " CPUs need " + end + " bytes; "
-                    + (LIMIT - BASE) + " are free below the MP table");
+                    + (GENERATION_ID_ADDRESS - BASE) + " are free below the generation ID and the MP table");
         }
         ByteBuffer b = ByteBuffer.allocate(end).order(ByteOrder.LITTLE_ENDIAN);
 
@@ -109,9 +118,9 @@ public final class AcpiTables {
         b.putInt(AcpiPm.BASE + AcpiPm.PM1_CNT_OFFSET).putInt(0); // PM1a, PM1b control blocks
         b.putInt(0); // PM2 control block
         b.putInt(AcpiPm.BASE + AcpiPm.PM_TMR_OFFSET);
-        b.putInt(0).putInt(0); // GPE0, GPE1 blocks
+        b.putInt(AcpiPm.BASE + AcpiPm.GPE0_OFFSET).putInt(0); // GPE0 block, no GPE1
         b.put((byte) AcpiPm.PM1_EVT_LEN).put((byte) AcpiPm.PM1_CNT_LEN).put((byte) 0).put((byte) AcpiPm.PM_TMR_LEN);
-        b.put((byte) 0).put((byte) 0).put((byte) 0).put((byte) 0); // GPE0/GPE1 lengths, GPE1 base, CST_CNT
+        b.put((byte) AcpiPm.GPE0_LEN).put((byte) 0).put((byte) 0).put((byte) 0); // GPE0/GPE1 lengths, GPE1 base, CST_CNT
         b.putShort((short) 101).putShort((short) 1001); // P_LVL2_LAT > 100, P_LVL3_LAT > 1000: no C2, no C3
         b.putShort((short) 0).putShort((short) 0); // FLUSH_SIZE, FLUSH_STRIDE
         b.put((byte) 0).put((byte) 0); // DUTY_OFFSET, DUTY_WIDTH
@@ -135,7 +144,8 @@ public final class AcpiTables {
 
     /**
      * The DSDT's definition block: {@code \_SB.PCI0}, the host bridge (PNP0A03) with its windows
-     * in {@code _CRS} and a {@code _PRT} naming each slot's INTA#-INTD# GSI, then {@code _S5}.
+     * in {@code _CRS} and a {@code _PRT} naming each slot's INTA#-INTD# GSI, {@code \_SB.VGEN} and
+     * {@code \_GPE._E01} (see {@link #vmGenerationId}), then {@code _S5}.
      * Without a PNP0A03 device, Linux with ACPI scans no PCI bus at all (its legacy scan runs only
      * without ACPI IRQ routing).
      */
@@ -154,7 +164,26 @@ public final class AcpiTables {
         byte[] pci0 = Aml.device("PCI0", Aml.name("_HID", Aml.eisaId("PNP0A03")), Aml.name("_ADR", Aml.integer(0)),
                 Aml.name("_UID", Aml.integer(0)), Aml.name("_CRS", Aml.buffer(hostBridgeResources(pciMemStart))),
                 Aml.name("_PRT", Aml.pkg(routes.toArray(byte[][]::new))));
-        return Aml.cat(Aml.scope("\\_SB_", pci0), S5_AML);
+        return Aml.cat(Aml.scope("\\_SB_", pci0, vmGenerationId()), gpeMethods(), S5_AML);
+    }
+
+    /**
+     * The VM Generation ID device as Linux's drivers/virt/vmgenid.c finds it: matched by _HID
+     * {@value #VMGENID_HID} (or Hyper-V's _CID), it evaluates {@code ADDR} for a package of two
+     * integers, the low and high 32 bits of the ID's guest-physical address, maps the 16 bytes
+     * there, and on a device notification (0x80) reads them again; a changed ID goes to the RNG
+     * ({@code add_vmfork_randomness}). No _CRS: the ID's page is reserved in the e820 map already.
+     */
+    static byte[] vmGenerationId() {
+        return Aml.device("VGEN", Aml.name("_HID", Aml.string(VMGENID_HID)), Aml.name("_CID", Aml.string(VMGENID_CID)),
+                Aml.name("_DDN", Aml.string(VMGENID_CID)),
+                Aml.name("ADDR", Aml.pkg(Aml.dword(GENERATION_ID_ADDRESS & 0xffffffffL), Aml.dword(GENERATION_ID_ADDRESS >>> 32))));
+    }
+
+    /** {@code Scope (\_GPE) { Method (_E01) { Notify (\_SB.VGEN, 0x80) } }}: GPE 1, edge (ACPICA clears its status, then runs it). */
+    static byte[] gpeMethods() {
+        String e = String.format("_E%02X", AcpiPm.GPE_VMGENID);
+        return Aml.scope("\\_GPE", Aml.method(e, 0, Aml.notify(Aml.rootPath("_SB_", "VGEN"), 0x80)));
     }
 
     /**

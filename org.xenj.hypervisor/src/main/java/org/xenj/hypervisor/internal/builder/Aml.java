@@ -5,13 +5,14 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The few ACPI Machine Language encodings the DSDT of {@link AcpiTables} needs (ACPI 6.4 §20.2):
- * names, integers, packages, buffers, scopes and devices, each as its bytes. Lengths use the
+ * names, integers, strings, packages, buffers, scopes, devices, methods and {@code Notify}, each as its bytes. Lengths use the
  * PkgLength encoding (§20.2.4: one byte up to 63, else a lead byte with the count of following
  * bytes and the low nibble).
  */
 final class Aml {
 
-    static final int NAME_OP = 0x08, PACKAGE_OP = 0x12, BUFFER_OP = 0x11, SCOPE_OP = 0x10, EXT_OP = 0x5b, DEVICE_OP = 0x82;
+    static final int NAME_OP = 0x08, PACKAGE_OP = 0x12, BUFFER_OP = 0x11, SCOPE_OP = 0x10, EXT_OP = 0x5b, DEVICE_OP = 0x82,
+            STRING_PREFIX = 0x0d, DWORD_PREFIX = 0x0c, METHOD_OP = 0x14, NOTIFY_OP = 0x86, ROOT_CHAR = '\\', DUAL_NAME_PREFIX = 0x2e;
 
     private Aml() {
     }
@@ -33,6 +34,38 @@ final class Aml {
             b[1 + i] = (byte) (v >>> (8 * i));
         }
         return b;
+    }
+
+    /** A DWord integer whatever its value (DWordPrefix): a fixed length, for values patched or compared later. */
+    static byte[] dword(long v) {
+        if (v < 0 || v > 0xffffffffL) {
+            throw new IllegalArgumentException("DWord " + v);
+        }
+        return new byte[] { DWORD_PREFIX, (byte) v, (byte) (v >>> 8), (byte) (v >>> 16), (byte) (v >>> 24) };
+    }
+
+    /** A string constant (StringPrefix, ASCII, NUL). */
+    static byte[] string(String s) {
+        return cat(new byte[] { STRING_PREFIX }, s.getBytes(StandardCharsets.US_ASCII), new byte[] { 0 });
+    }
+
+    /** {@code Method (seg, args, NotSerialized) {terms}}. */
+    static byte[] method(String seg, int args, byte[]... terms) {
+        if (args < 0 || args > 7) {
+            throw new IllegalArgumentException(args + " method arguments");
+        }
+        byte[] body = cat(nameSeg(seg), new byte[] { (byte) args }, cat(terms));
+        return cat(new byte[] { METHOD_OP }, pkgLength(body.length), body);
+    }
+
+    /** {@code Notify (object, value)}: {@code object} a name string such as {@link #rootPath}'s. */
+    static byte[] notify(byte[] object, int value) {
+        return cat(new byte[] { (byte) NOTIFY_OP }, object, integer(value));
+    }
+
+    /** The absolute name string {@code \a.b} of two segments (RootChar, DualNamePrefix). */
+    static byte[] rootPath(String first, String second) {
+        return cat(new byte[] { ROOT_CHAR, DUAL_NAME_PREFIX }, nameSeg(first), nameSeg(second));
     }
 
     /** An EISA ID string such as "PNP0A03" as the DWord integer ACPI stores it (the {@code EisaId} macro). */

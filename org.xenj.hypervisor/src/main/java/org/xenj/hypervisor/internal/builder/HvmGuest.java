@@ -249,6 +249,16 @@ final class HvmGuest implements Guest {
     }
 
     @Override
+    public boolean newGenerationId() {
+        return platform.newGenerationId();
+    }
+
+    @Override
+    public boolean hasGenerationId() {
+        return platform.acpiPm() != null && platform.acpiPm().generationIdAddress() != 0;
+    }
+
+    @Override
     public String debugState() {
         return platform.debugState();
     }

@@ -182,10 +182,16 @@ public final class HvmGuestBuilder implements GuestBuilder {
         var pci = platform.pciBus();
         int size = AcpiTables.write(context.memory(), vcpus, platform.fabric().ioApic().id(), pci::intxIrq,
                 org.xenj.hypervisor.internal.platform.pci.PciFirmware.memoryStart(ramTop));
-        platform.attachAcpiPm();
-        context.log(String.format("ACPI tables at 0x%x (%d bytes): RSDP, RSDT, FADT (PM block at 0x%x, SCI IRQ %d), MADT (%d CPUs), DSDT (PCI0 _CRS/_PRT, _S5)",
-                AcpiTables.BASE, size, org.xenj.hypervisor.internal.platform.AcpiPm.BASE,
-                org.xenj.hypervisor.internal.platform.AcpiPm.SCI_IRQ, vcpus));
+        var pm = platform.attachAcpiPm();
+        // the first generation: a random ID, as QEMU's guid=auto and Hyper-V give a new VM
+        byte[] id = HvmPlatformImpl.randomGenerationId();
+        context.memory().write(AcpiTables.GENERATION_ID_ADDRESS, id, 0, id.length);
+        pm.setGenerationIdAddress(AcpiTables.GENERATION_ID_ADDRESS);
+        context.log(String.format("ACPI tables at 0x%x (%d bytes): RSDP, RSDT, FADT (PM block at 0x%x, GPE0 at 0x%x, SCI IRQ %d), MADT (%d CPUs),"
+                + " DSDT (PCI0 _CRS/_PRT, VGEN with its generation ID at 0x%x, _S5)", AcpiTables.BASE, size,
+                org.xenj.hypervisor.internal.platform.AcpiPm.BASE,
+                org.xenj.hypervisor.internal.platform.AcpiPm.BASE + org.xenj.hypervisor.internal.platform.AcpiPm.GPE0_OFFSET,
+                org.xenj.hypervisor.internal.platform.AcpiPm.SCI_IRQ, vcpus, AcpiTables.GENERATION_ID_ADDRESS));
     }
 
     /** The processor entries' feature flags: FPU and APIC (CPUID leaf 1 EDX bits 0 and 9). */

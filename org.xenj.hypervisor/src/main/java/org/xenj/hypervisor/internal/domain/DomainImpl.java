@@ -115,6 +115,12 @@ final class DomainImpl implements Domain {
     }
 
     @Override
+    public boolean hasGenerationId() {
+        Guest g = guest;
+        return g != null && g.hasGenerationId();
+    }
+
+    @Override
     public DomainState state() {
         switch (phase) {
             case SHUTDOWN:

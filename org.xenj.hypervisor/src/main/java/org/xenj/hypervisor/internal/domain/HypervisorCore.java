@@ -564,7 +564,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
             throw new HypervisorException("no file to restore from");
         }
         checkOpen();
-        return saveRestore.restore(file, overrides, paused);
+        return snapshots.restore(file, overrides, paused, saveRestore); // a snapshot image gets a new VM generation ID
     }
 
     // ------------------------------------------------------------------ the VM state tree (Snapshots)

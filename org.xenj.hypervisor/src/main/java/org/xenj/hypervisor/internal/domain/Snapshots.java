@@ -55,6 +55,29 @@ final class Snapshots {
         this.root = root;
     }
 
+    /** Whether {@code file} is a snapshot image in a tree here (a restore of it may run beside the original). */
+    boolean holdsImage(Path file) {
+        Path r = root;
+        return r != null && file.toAbsolutePath().normalize().startsWith(r.toAbsolutePath().normalize());
+    }
+
+    /**
+     * {@code xen:restore}: a snapshot image (its original may still run) gets a new VM generation ID
+     * before it runs, as a clone does; a save image resumes as the one machine it was (Hyper-V keeps
+     * the ID over save/resume and live migration) — restoring it twice makes copies, which xen:clone is for.
+     */
+    Domain restore(Path file, Map<String, String> overrides, boolean paused, SaveRestore saveRestore) {
+        if (!holdsImage(file)) {
+            return saveRestore.restore(file, overrides, paused);
+        }
+        Domain d = saveRestore.restore(file, overrides, true);
+        newGeneration((DomainImpl) d, "restored from snapshot image " + file);
+        if (!paused) {
+            core.unpause(d.id());
+        }
+        return d;
+    }
+
     private Path dirOf(DomainImpl d) {
         return root.resolve(d.uuid.toString());
     }
@@ -309,6 +332,8 @@ final class Snapshots {
                 d.config = SnapshotDisks.retarget(b, configBefore, disks, overlays);
             }
             d.guest.restoreMachine(s.image());
+            // the snapshot may already run elsewhere (a clone) or be reverted to again: a new generation
+            newGeneration(d, "reverted to snapshot '" + name + "'");
         } catch (IOException | SaveFormatException | RuntimeException | LinkageError ex) {
             // an image changed on disk since the scan, or a device model refusing its own record: memory is part old, part new
             String why = ex.getMessage() != null ? ex.getMessage() : ex.toString();
@@ -453,9 +478,12 @@ final class Snapshots {
         List<Path> made = overlays;
         boolean created = false;
         try {
-            Domain c = saveRestore.restore(file, Map.of("name", newName), false, uuid,
+            // paused until the clone has its own generation ID: its vCPUs must not run on the original's
+            Domain c = saveRestore.restore(file, Map.of("name", newName), true, uuid,
                     conf -> cloneDisks(b, freshMacs(conf), images, made));
             created = true;
+            newGeneration((DomainImpl) c, "cloned from d" + d.id + " (" + d.name + ")");
+            core.unpause(c.id());
             core.log(String.format("d%d (%s) cloned from d%d (%s), %s: %.1f ms (source paused %.1f ms)", c.id(), c.name(), d.id, d.name,
                     from, (System.nanoTime() - t0) / 1e6, pausedNanos / 1e6));
             return c;
@@ -470,6 +498,20 @@ final class Snapshots {
                     removeTree(root.resolve(uuid.toString()));
                 }
             }
+        }
+    }
+
+    /**
+     * A guest that may now be one of several copies gets a new VM generation ID and its ACPI
+     * notification (Linux then reseeds its RNG: "crng reseeded due to virtual machine fork"); one
+     * without the device is logged with {@link Domain#NO_GENERATION_ID_WARNING}.
+     */
+    private void newGeneration(DomainImpl d, String why) {
+        if (d.guest != null && d.guest.newGenerationId()) {
+            core.log("d" + d.id + " (" + d.name + ") " + why + ": new VM generation ID, GPE "
+                    + org.xenj.hypervisor.internal.platform.AcpiPm.GPE_VMGENID + " raised for the guest's ACPI (SCI once enabled)");
+        } else {
+            core.log("d" + d.id + " (" + d.name + ") " + why + ": warning: " + Domain.NO_GENERATION_ID_WARNING);
         }
     }
 

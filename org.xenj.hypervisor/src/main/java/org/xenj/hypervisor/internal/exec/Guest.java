@@ -48,6 +48,21 @@ public interface Guest {
         throw new org.xenj.hypervisor.api.HypervisorException("this kind of guest cannot be restored yet (HVM guests can)");
     }
 
+    /**
+     * With the vCPUs stopped (or not yet run), for a guest that may now be one of several copies
+     * (a clone, a revert): a new VM generation ID and the guest's notification of it.
+     *
+     * @return false when this guest has no VM Generation ID device (its RNG state stays the original's)
+     */
+    default boolean newGenerationId() {
+        return false;
+    }
+
+    /** Whether this guest has a VM Generation ID device (HVM with acpi=1). */
+    default boolean hasGenerationId() {
+        return false;
+    }
+
     /** Why this guest cannot be saved or migrated now (checked before a migration starts), or null. */
     default String saveRefusal() {
         return "this kind of guest cannot be saved or migrated yet (HVM guests can)";

@@ -200,13 +200,50 @@ public final class HvmPlatformImpl implements HvmPlatform {
 
     /**
      * Maps the ACPI PM1a event/control block and PM timer at {@link AcpiPm#BASE} (the FADT the
-     * builder writes names them); S5 powers the domain off. Call before the vCPUs run.
+     * builder writes names them); S5 powers the domain off; the GPE0 block drives the SCI. Call before the vCPUs run.
      */
     public AcpiPm attachAcpiPm() {
         if (acpiPm == null) {
-            acpiPm = new AcpiPm(clock, epochNanos, () -> requestShutdown(ShutdownReason.POWEROFF), context::log);
+            acpiPm = new AcpiPm(clock, epochNanos, () -> requestShutdown(ShutdownReason.POWEROFF), context::log, (irq, level) -> {
+                fabric.set(irq, level);
+                fabric.flushWakes();
+            });
             ports.map(AcpiPm.BASE, AcpiPm.PORTS, acpiPm);
         }
+        return acpiPm;
+    }
+
+    /**
+     * A new VM generation ID (random, different from the one in guest memory) and its ACPI
+     * notification, for a guest that may now be one of several copies (a clone, a revert).
+     *
+     * @return false when this domain has no generation ID device (no acpi=1, or state from before it)
+     */
+    public boolean newGenerationId() {
+        if (acpiPm == null || acpiPm.generationIdAddress() == 0) {
+            return false;
+        }
+        GuestMemory memory = context.memory();
+        byte[] old = new byte[AcpiPm.GENERATION_ID_SIZE];
+        memory.read(acpiPm.generationIdAddress(), old, 0, old.length);
+        byte[] id = randomGenerationId();
+        while (java.util.Arrays.equals(id, old)) {
+            id = randomGenerationId(); // Linux ignores a notify whose ID did not change
+        }
+        return acpiPm.newGeneration(memory, id);
+    }
+
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /** 128 random bits (Hyper-V's generation ID is a random GUID; QEMU's guid=auto makes one as well). */
+    public static byte[] randomGenerationId() {
+        byte[] id = new byte[AcpiPm.GENERATION_ID_SIZE];
+        RANDOM.nextBytes(id);
+        return id;
+    }
+
+    /** The ACPI PM block, or null without acpi=1. */
+    public AcpiPm acpiPm() {
         return acpiPm;
     }
 

@@ -81,7 +81,10 @@ class AcpiTablesTest {
         assertEquals(List.of("RSDP", "RSDT", "FACP", "FACS", "DSDT", "APIC"), new ArrayList<>(t.keySet()));
         assertEquals(0, AcpiTables.BASE % 16, "Linux scans 16-byte boundaries");
         assertTrue(AcpiTables.BASE >= 0xe0000 && AcpiTables.BASE + AcpiTables.build(2, IOAPIC_ID, PCI_IRQS, MEM).length
-                <= MpTable.FLOATING_POINTER_ADDRESS, "inside the scanned BIOS area, below the MP table");
+                <= AcpiTables.GENERATION_ID_ADDRESS, "inside the scanned BIOS area, below the generation ID");
+        // the ID's 16 bytes: between the tables and the MP table, in the BIOS area the e820 map reserves (0xF0000-0xFFFFF)
+        assertEquals(MpTable.FLOATING_POINTER_ADDRESS, AcpiTables.GENERATION_ID_ADDRESS + 16);
+        assertTrue(AcpiTables.GENERATION_ID_ADDRESS >= 0xf0000 && AcpiTables.GENERATION_ID_ADDRESS % 8 == 0);
     }
 
     @Test
@@ -96,6 +99,9 @@ class AcpiTablesTest {
         assertEquals(4, f.get(88));
         assertEquals(2, f.get(89));
         assertEquals(4, f.get(91));
+        assertEquals(AcpiPm.BASE + 12, f.getInt(80), "GPE0_BLK");
+        assertEquals(0, f.getInt(84), "no GPE1_BLK");
+        assertEquals(4, f.get(92), "GPE0_BLK_LEN: 2 status bytes, 2 enable bytes");
         assertEquals(0, f.getInt(112) & 1 << 8, "TMR_VAL_EXT clear: a 24-bit timer");
     }
 
@@ -156,6 +162,9 @@ class AcpiTablesTest {
         assertField(fadt, "PM Timer Block Length", "04");
         assertField(fadt, "0112   4]        Flags (decoded below)", "00000035");
         assertField(fadt, "32-bit PM Timer (V1)", "0");
+        assertField(fadt, "GPE0 Block Address", "0000B00C");
+        assertField(fadt, "GPE0 Block Length", "04");
+        assertField(fadt, "GPE1 Block Length", "00");
         String madt = dsl.get("APIC");
         assertEquals(2, madt.split("Processor Local APIC", -1).length - 1, madt);
         assertTrue(madt.contains("Interrupt Source Override"), madt);
@@ -172,6 +181,12 @@ class AcpiTablesTest {
         }
         assertTrue(dsl.get("DSDT").matches("(?s).*_S5, Package \\(0x04\\)[^{]*\\{\\s*0x05,\\s*0x05,\\s*Zero,\\s*Zero\\s*\\}.*"),
                 dsl.get("DSDT"));
+        // the VM Generation ID device as Linux's vmgenid.c looks for it, and the GPE method that notifies it
+        for (String v : new String[] { "Device (VGEN)", "Name (_HID, \"VMGENCTR\")", "Name (_CID, \"VM_Gen_Counter\")",
+                "Scope (\\_GPE)", "Method (_E01, 0, NotSerialized)", "Notify (\\_SB.VGEN, 0x80)" }) {
+            assertTrue(dsdt.contains(v), "no '" + v + "' in\n" + dsdt);
+        }
+        assertTrue(dsdt.matches("(?s).*Name \\(ADDR, Package \\(0x02\\)\\s*\\{\\s*0x000F4FF0,\\s*0x00000000\\s*\\}.*"), dsdt);
         // ACPICA's interpreter (the code Linux runs) loads the DSDT and evaluates \\_S5 as the kernel's poweroff does
         Path acpiexec = iasl.resolveSibling("acpiexec");
         if (Files.isExecutable(acpiexec)) {
@@ -182,6 +197,21 @@ class AcpiTablesTest {
             assertTrue(out.matches("(?s).*Evaluation of \\\\_S5 returned.*Contains 4 Elements:\\s*\\[Integer\\] = 0+5\\s*\\[Integer\\] = 0+5.*"),
                     "acpiexec:\n" + out);
             assertTrue(!out.contains("Error") && !out.contains("Exception"), "acpiexec:\n" + out);
+
+            // what Linux's vmgenid driver evaluates (ADDR: low, high), the IDs it matches, and the GPE method's Notify
+            p = new ProcessBuilder(acpiexec.toString(), "-b",
+                    "evaluate \\_SB.VGEN.ADDR; evaluate \\_SB.VGEN._HID; evaluate \\_SB.VGEN._CID; evaluate \\_GPE._E01", "dsdt.dat")
+                    .directory(dir.toFile()).redirectErrorStream(true).start();
+            out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "acpiexec hung");
+            assertTrue(out.matches("(?s).*Evaluation of \\\\_SB.VGEN.ADDR returned.*Contains 2 Elements:\\s*\\[Integer\\] = 0+F4FF0\\s*"
+                    + "\\[Integer\\] = 0+\\s.*"), "acpiexec ADDR:\n" + out);
+            assertTrue(out.contains("[String] Length 08 = \"VMGENCTR\""), "acpiexec _HID:\n" + out);
+            // ACPICA upper-cases a _CID string: what Linux compares with its "VM_GEN_COUNTER"
+            assertTrue(out.contains("[String] Length 0E = \"VM_GEN_COUNTER\""), "acpiexec _CID:\n" + out);
+            assertTrue(out.matches("(?s).*Evaluating \\\\_GPE._E01\\s+ACPI Exec: \\w+:\\s+Received a Device Notify on \\[VGEN\\][^\\n]*"
+                    + "Value 0x80.*"), "acpiexec _E01:\n" + out);
+            assertTrue(!out.contains("Error") && !out.contains("Exception") && !out.contains("Warning"), "acpiexec:\n" + out);
         }
         System.out.println("[acpi] iasl -d: " + String.join(", ", dsl.keySet()) + " disassembled cleanly\n" + dsl.get("DSDT"));
     }

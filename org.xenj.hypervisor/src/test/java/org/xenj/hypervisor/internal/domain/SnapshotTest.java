@@ -1,5 +1,6 @@
 package org.xenj.hypervisor.internal.domain;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -10,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -172,6 +174,89 @@ class SnapshotTest {
         try (var files = Files.list(dir.resolve("snapshots"))) {
             assertTrue(files.noneMatch(p -> p.getFileName().toString().startsWith(".clone-")), "no temporary image left");
         }
+    }
+
+    /** The 16 bytes of the VM generation ID in {@code d}'s memory. */
+    private byte[] generationId(Domain d) {
+        byte[] id = new byte[16];
+        fx.core().domainOrNull(d.id()).memory.read(org.xenj.hypervisor.internal.builder.AcpiTables.GENERATION_ID_ADDRESS, id, 0, 16);
+        return id;
+    }
+
+    /** GPE0_STS as {@code d}'s platform record has it (the counter guest never enables or clears a GPE). */
+    private int gpeStatus(Domain d) {
+        return fx.core().domainOrNull(d.id()).guest.saveMachine().platform().acpiPm().gpeStatus();
+    }
+
+    /**
+     * Issue 15 §3: with acpi=1 a clone and a revert each get a new VM generation ID in guest memory
+     * and GPE 1 raised (the SCI waits for the guest's enable); the original keeps its ID while its
+     * clone is told. Without acpi=1 there is no device and the log says what that leaves behind.
+     */
+    @Test
+    void cloneAndRevertGetANewGenerationIdWithAcpiAndAWarningWithout() throws Exception {
+        start("96M");
+        Path elf = CounterDeviceModel.counterElf(dir, "gen");
+        Domain d = fx.core().create(DomainConfig.builder("gen").type(DomainType.HVM).memoryMiB(16)
+                .raw(Map.of("firmware_override", elf.toString(), "xen_platform_pci", "0", "acpi", "1", "apic", "1")).build());
+        assertTrue(TestCores.await(() -> seen(d) > 1000, 10_000), "the guest counts: " + seen(d));
+        assertTrue(d.hasGenerationId());
+        fx.core().pause(d.id());
+        byte[] id0 = generationId(d);
+        assertFalse(Arrays.equals(new byte[16], id0), "the builder wrote a first, random ID");
+        assertEquals(0, gpeStatus(d));
+        fx.core().snapshotCreate(d.id(), "base");
+        fx.core().unpause(d.id());
+
+        Domain c = fx.core().cloneDomain(d.id(), "base", "gen-twin");
+        fx.core().pause(c.id());
+        assertTrue(c.hasGenerationId());
+        byte[] idClone = generationId(c);
+        assertFalse(Arrays.equals(id0, idClone), "the clone has a new ID");
+        assertEquals(1 << org.xenj.hypervisor.internal.platform.AcpiPm.GPE_VMGENID, gpeStatus(c), "and GPE 1 raised");
+        fx.core().pause(d.id());
+        assertArrayEquals(id0, generationId(d), "the original keeps its ID");
+        assertEquals(0, gpeStatus(d));
+
+        fx.core().snapshotRevert(d.id(), "base");
+        byte[] idReverted = generationId(d);
+        assertFalse(Arrays.equals(id0, idReverted) || Arrays.equals(idClone, idReverted), "a revert gets a new ID too");
+        assertEquals(1 << org.xenj.hypervisor.internal.platform.AcpiPm.GPE_VMGENID, gpeStatus(d));
+        List<String> log = fx.core().dmesg();
+        assertTrue(log.stream().anyMatch(l -> l.contains("(gen-twin) cloned from d" + d.id() + " (gen): new VM generation ID")),
+                String.join("\n", log));
+        assertTrue(log.stream().anyMatch(l -> l.contains("(gen) reverted to snapshot 'base': new VM generation ID")), String.join("\n", log));
+        assertTrue(log.stream().noneMatch(l -> l.contains(Domain.NO_GENERATION_ID_WARNING)), String.join("\n", log));
+        fx.core().destroy(c.id());
+
+        // xen:restore of the snapshot image (the original may still run): a new ID, as for a clone
+        String image = fx.core().snapshots(d.id()).stream().filter(x -> x.name().equals("base")).findFirst().orElseThrow().file();
+        Domain r = fx.core().restore(Path.of(image), Map.of("name", "gen-again"), true);
+        byte[] idRestored = generationId(r);
+        assertFalse(Arrays.equals(id0, idRestored) || Arrays.equals(idReverted, idRestored), "a snapshot image restored: a new ID");
+        assertEquals(1 << org.xenj.hypervisor.internal.platform.AcpiPm.GPE_VMGENID, gpeStatus(r));
+        assertTrue(fx.core().dmesg().stream().anyMatch(l -> l.contains("(gen-again) restored from snapshot image")), "logged");
+        fx.core().destroy(r.id());
+        // xen:save then xen:restore: the same machine goes on, with its ID and no new event
+        Path saved = dir.resolve("gen.save");
+        fx.core().save(d.id(), saved, false);
+        Domain back = fx.core().restore(saved, Map.of(), true);
+        assertArrayEquals(idReverted, generationId(back), "a save image keeps its ID");
+        assertEquals(1 << org.xenj.hypervisor.internal.platform.AcpiPm.GPE_VMGENID, gpeStatus(back), "the revert's raised GPE, as saved");
+        fx.core().destroy(back.id());
+
+        // no acpi=1: no device, nothing written, the warning in the log
+        Domain plain = counter("plain", 16);
+        assertFalse(plain.hasGenerationId());
+        fx.core().snapshotCreate(plain.id(), "p");
+        Domain pc = fx.core().cloneDomain(plain.id(), "p", "plain-twin");
+        assertFalse(pc.hasGenerationId());
+        fx.core().snapshotRevert(plain.id(), "p");
+        List<String> warned = fx.core().dmesg().stream().filter(l -> l.contains(Domain.NO_GENERATION_ID_WARNING)).toList();
+        assertEquals(2, warned.size(), String.join("\n", fx.core().dmesg()));
+        assertTrue(warned.get(0).contains("(plain-twin) cloned from") && warned.get(1).contains("(plain) reverted to snapshot 'p'"),
+                warned.toString());
+        assertNull(error.get());
     }
 
     @Test

@@ -189,8 +189,41 @@ class PlatformStateTest {
         assertEquals(0, b.cpu[0].ioRead(AcpiPm.BASE + 2, 2), "power-on PM1a_EN");
 
         byte[] bad = saved.toBytes();
-        bad[bad.length - 2] = (byte) 0xff; // PM1a_EN bits the block lacks
+        bad[bad.length - 14] = (byte) 0xff; // PM1a_EN bits the block lacks (GPE0_STS, GPE0_EN and the ID's address follow)
         assertTrue(assertThrows(IOException.class, () -> PlatformState.fromBytes(bad)).getMessage().contains("ACPI PM"));
+    }
+
+    /**
+     * The VM generation ID through the platform: a new random ID in guest memory, GPE0_STS bit 1,
+     * the SCI at IOAPIC pin 9 once the guest enables the GPE, kept through a save and restore,
+     * dropped by the guest's write-1-to-clear.
+     */
+    @Test
+    void aNewGenerationIdReachesTheIoApicThroughTheSciAndSurvivesARestore() throws IOException {
+        Probe p = new Probe(0); // the IOAPIC records its input lines whether or not a pin is programmed
+        AcpiPm pm = p.platform.attachAcpiPm();
+        assertFalse(p.platform.newGenerationId(), "no address: no device");
+        pm.setGenerationIdAddress(0xf4ff0);
+        byte[] before = new byte[16], after = new byte[16];
+        p.ctx.memory().read(0xf4ff0, before, 0, 16);
+        assertTrue(p.platform.newGenerationId());
+        p.ctx.memory().read(0xf4ff0, after, 0, 16);
+        assertFalse(Arrays.equals(before, after), "a new ID in guest memory");
+        int gpe = AcpiPm.BASE + AcpiPm.GPE0_OFFSET;
+        assertEquals(2, p.cpu[0].ioRead(gpe, 2) & 0xffff);
+        assertEquals(0, p.platform.saveState().ioApic().pinLevels() & 1 << AcpiPm.SCI_IRQ, "not enabled yet");
+        p.cpu[0].ioWrite(gpe + 2, 2, 2);
+        assertTrue((p.platform.saveState().ioApic().pinLevels() & 1 << AcpiPm.SCI_IRQ) != 0, "SCI asserted");
+
+        PlatformState saved = PlatformState.fromBytes(p.platform.saveState().toBytes());
+        assertEquals(new AcpiPmState(0, 2, 2, 0xf4ff0), saved.acpiPm());
+        Probe q = new Probe(0);
+        q.platform.attachAcpiPm();
+        q.platform.restoreState(saved);
+        assertTrue((q.platform.saveState().ioApic().pinLevels() & 1 << AcpiPm.SCI_IRQ) != 0, "still asserted after the restore");
+        q.cpu[0].ioWrite(gpe, 2, 2); // the guest's write 1 to clear
+        assertEquals(0, q.platform.saveState().ioApic().pinLevels() & 1 << AcpiPm.SCI_IRQ);
+        assertEquals(0xf4ff0, q.platform.acpiPm().generationIdAddress());
     }
 
     @Test

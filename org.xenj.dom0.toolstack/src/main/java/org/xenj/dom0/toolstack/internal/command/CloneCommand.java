@@ -32,5 +32,8 @@ public class CloneCommand extends XenCommand {
         Domain c = hypervisor.cloneDomain(d.id(), snapshot, newName);
         out().printf("Cloned domain %s (id %d)%s as %s (id %d) in %.1f ms%n", d.name(), d.id(),
                 snapshot == null ? "" : " snapshot '" + snapshot + "'", c.name(), c.id(), (System.nanoTime() - t0) / 1e6);
+        if (!c.hasGenerationId()) {
+            out().println("Warning: " + Domain.NO_GENERATION_ID_WARNING);
+        }
     }
 }

@@ -26,5 +26,8 @@ public class SnapshotRevertCommand extends XenCommand {
         Domain d = domain(domain);
         SnapshotInfo s = hypervisor.snapshotRevert(d.id(), name);
         out().printf("Domain %s (id %d) reverted to snapshot '%s', paused %.1f ms%n", d.name(), d.id(), s.name(), s.pausedNanos() / 1e6);
+        if (!d.hasGenerationId()) {
+            out().println("Warning: " + Domain.NO_GENERATION_ID_WARNING);
+        }
     }
 }

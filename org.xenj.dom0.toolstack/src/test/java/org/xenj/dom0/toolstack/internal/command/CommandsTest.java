@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xenj.dom0.toolstack.internal.xlcfg.XlConfigException;
+import org.xenj.hypervisor.api.Domain;
 import org.xenj.hypervisor.api.DomainState;
 import org.xenj.hypervisor.api.HypervisorException;
 
@@ -199,7 +200,9 @@ class CommandsTest {
         SnapshotRevertCommand r = new SnapshotRevertCommand();
         r.domain = "1";
         r.name = "b";
-        assertEquals("Domain w1 (id 1) reverted to snapshot 'b', paused 6.6 ms\n", exec(r));
+        // w1 has no acpi=1: no VM Generation ID device, so the revert says what that leaves in the guest
+        assertEquals("Domain w1 (id 1) reverted to snapshot 'b', paused 6.6 ms\nWarning: " + Domain.NO_GENERATION_ID_WARNING + "\n",
+                exec(r));
         SnapshotRevertCommand bad = new SnapshotRevertCommand();
         bad.domain = "w1";
         bad.name = "nope";
@@ -216,6 +219,7 @@ class CommandsTest {
         cl.source = "w1/b";
         cl.newName = "w2";
         assertTrue(exec(cl).startsWith("Cloned domain w1 (id 1) snapshot 'b' as w2 (id 2) in "), output());
+        assertTrue(output().endsWith(" ms\nWarning: " + Domain.NO_GENERATION_ID_WARNING + "\n"), output());
         bytes.reset();
         CloneCommand live = new CloneCommand();
         live.source = "w1";
@@ -223,6 +227,14 @@ class CommandsTest {
         assertTrue(exec(live).startsWith("Cloned domain w1 (id 1) as w3 (id 3) in "), output());
         assertEquals(List.of("snapshot-create 1 b", "snapshot-revert 1 b", "snapshot-revert 1 nope", "snapshot-delete 1 a",
                 "clone 1 b w2", "create w2", "clone 1 null w3", "create w3"), hv.calls);
+        // an HVM domain with acpi=1 has the device: its clone is told, so no warning
+        Domain h = hv.create(org.xenj.hypervisor.api.DomainConfig.builder("h1").type(org.xenj.hypervisor.api.DomainType.HVM).memoryMiB(64)
+                .raw(java.util.Map.of("acpi", "1")).build());
+        bytes.reset();
+        CloneCommand told = new CloneCommand();
+        told.source = "h1";
+        told.newName = "h2";
+        assertTrue(exec(told).startsWith("Cloned domain h1 (id " + h.id() + ") as h2 ") && !output().contains("Warning"), output());
 
         long t = java.time.LocalDateTime.of(2026, 12, 6, 8, 0, 0).toInstant(java.time.ZoneOffset.UTC).toEpochMilli();
         hv.snapshots.put(1, List.of(snap("a", null, false, t, 10_000), snap("b", "a", false, t + 1000, 2_000_000),

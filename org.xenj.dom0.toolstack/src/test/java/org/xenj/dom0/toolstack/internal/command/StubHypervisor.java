@@ -62,6 +62,8 @@ class StubHypervisor implements Hypervisor {
         @Override public int id() { return id; }
         @Override public String name() { return config.name(); }
         @Override public UUID uuid() { return new UUID(0, id); }
+        /** As the core answers: an HVM domain built with acpi=1 has the VM Generation ID device. */
+        @Override public boolean hasGenerationId() { return "1".equals(config.raw().get("acpi")); }
         @Override public DomainState state() { return state; }
         @Override public DomainType type() { return config.type(); }
         @Override public int vcpus() { return config.vcpus(); }
@@ -212,7 +214,8 @@ class StubHypervisor implements Hypervisor {
     @Override
     public Domain cloneDomain(int domid, String snapshot, String newName) {
         calls.add("clone " + domid + " " + snapshot + " " + newName);
-        return create(DomainConfig.builder(newName).type(DomainType.HVM).memoryMiB(64).build());
+        DomainConfig from = domains.get(domid).config;
+        return create(DomainConfig.builder(newName).type(DomainType.HVM).memoryMiB(64).raw(from.raw()).build());
     }
 
     @Override public void clearDmesg() { calls.add("clearDmesg"); log.clear(); }
