@@ -142,8 +142,13 @@ final class LiveMigration {
                 }
                 BitSet dirty = mem.takeDirty();
                 flush(mem);
-                long nanos = System.nanoTime() - r0;
                 out.roundEnd(round, sent[0] + sent[1], dirty.cardinality());
+                // wait until the destination has loaded the round: what the socket buffers still held
+                // is then not part of a stop, and the rate below is what reaches guest memory there
+                awaitAck(ch, round);
+                dirty.or(mem.takeDirty()); // and what the guest dirtied meanwhile
+                flush(mem);
+                long nanos = System.nanoTime() - r0;
                 rounds.add(new MigrationInfo.Round(sent[0] + sent[1], dirty.cardinality(), nanos));
                 bytesPerNano = Math.max(bytesPerNano, (out.bytes() - b0) / (double) Math.max(nanos, 1));
                 long fits = Math.max(SMALL_SET, (long) (bytesPerNano * downtimeMillis * 1e6 / MachineMemory.PAGE_SIZE));
@@ -265,6 +270,15 @@ final class LiveMigration {
         }
     }
 
+    /** The destination's ROUND_ACK of {@code round}; anything else (a refusal, a damaged record) fails the migration. */
+    private static void awaitAck(MigrationChannel ch, int round) throws IOException, SaveFormatException {
+        MigrationStream.RoundAck ack = MigrationStream.parseRoundAck(
+                ch.expect(MigrationStream.ROUND_ACK, "the destination's acknowledgement of round " + round));
+        if (ack.round() != round) {
+            throw new SaveFormatException("the destination acknowledged round " + ack.round() + " where round " + round + " ended");
+        }
+    }
+
     private static void flush(DomainMemory mem) {
         if (!mem.machine().dirtyLog().flushWriteCaches(5_000)) {
             throw new HypervisorException("a vCPU did not drop its cached write permissions within 5 s");
@@ -292,7 +306,7 @@ final class LiveMigration {
 
     /** One authenticated incoming connection (listener thread). */
     void receive(RecordStream.Reader in, MigrationStream.Out out, long handshakeNanos) throws IOException {
-        Incoming inc = new Incoming(handshakeNanos);
+        Incoming inc = new Incoming(handshakeNanos, out);
         try {
             MachineImage image = MigrationStream.receive(in, inc);
             long tEnd = System.nanoTime();
@@ -358,6 +372,7 @@ final class LiveMigration {
     /** The domain being received. */
     private final class Incoming implements MigrationStream.Target {
         private final long leadNanos;
+        private final MigrationStream.Out out;
         DomainImpl d;
         String name;
         int rounds;
@@ -366,8 +381,9 @@ final class LiveMigration {
         long pages0;
         boolean resumed;
 
-        Incoming(long handshakeNanos) {
+        Incoming(long handshakeNanos, MigrationStream.Out out) {
             this.leadNanos = handshakeNanos;
+            this.out = out;
         }
 
         @Override
@@ -403,9 +419,12 @@ final class LiveMigration {
         }
 
         @Override
-        public void roundEnd(int round, long sent, long dirty) {
+        public void roundEnd(int round, long sent, long dirty, long pagesLoaded) throws IOException {
             rounds = round;
             pages += sent;
+            // every page of the round is in guest memory here: the source may now decide to stop
+            out.raw(MigrationStream.ROUND_ACK, MigrationStream.roundAck(new MigrationStream.RoundAck(round, pagesLoaded)));
+            out.flush();
         }
 
         void discard(String why) {

@@ -40,9 +40,17 @@ public final class MigrationStream {
     public static final int STATUS = 51;
     /** Sender → receiver: the source is retired, resume the domain. Empty. */
     public static final int GO = 52;
+    /**
+     * Receiver → sender (protocol 2): {@code u32 round, u64 pages loaded so far}, sent when the
+     * receiver has loaded every page up to that round's ROUND_END. The sender waits for it before
+     * it decides to stop, so the stop never includes a receiver still reading earlier rounds out
+     * of the socket buffers (several MB on loopback), and its rate is the end-to-end one.
+     */
+    public static final int ROUND_ACK = 53;
 
     public static final long MAGIC = 0x584a4d4947524154L; // "XJMIGRAT"
-    public static final int PROTOCOL_VERSION = 1;
+    /** 2: the receiver acknowledges each round (ROUND_ACK); version 1 had no acknowledgement. */
+    public static final int PROTOCOL_VERSION = 2;
 
     private MigrationStream() {
     }
@@ -91,6 +99,35 @@ public final class MigrationStream {
         byte[] b = in.blob();
         in.end();
         return b;
+    }
+
+    /** A receiver's acknowledgement of a round. */
+    public record RoundAck(int round, long pagesLoaded) {
+    }
+
+    public static byte[] roundAck(RoundAck a) throws IOException {
+        return new Payload.Out().i32(a.round()).i64(a.pagesLoaded()).toBytes();
+    }
+
+    public static RoundAck parseRoundAck(byte[] p) throws SaveFormatException {
+        Payload.In in = new Payload.In(p, "the receiver's acknowledgement");
+        int round = in.i32();
+        long pages = in.i64();
+        in.end();
+        if (round < 1 || pages < 0) {
+            throw new SaveFormatException("the receiver's acknowledgement is damaged (round " + round + ", " + pages + " pages)");
+        }
+        return new RoundAck(round, pages);
+    }
+
+    /** The round a ROUND_END closes (for receivers other than {@link #receive}). */
+    public static int roundOf(byte[] roundEnd) throws SaveFormatException {
+        Payload.In in = new Payload.In(roundEnd, "ROUND_END");
+        int round = in.i32();
+        in.i64();
+        in.i64();
+        in.end();
+        return round;
     }
 
     /** A receiver's answer. */
@@ -229,8 +266,11 @@ public final class MigrationStream {
         /** Header and configuration checked: create the domain (paused) and say where its pages go. */
         SaveStream.PageSink begin(SaveHeader header, DomainConfig config) throws SaveFormatException;
 
-        /** A pre-copy round ended (for the log and progress). */
-        default void roundEnd(int round, long sent, long dirty) {
+        /**
+         * A pre-copy round ended and every page before it is loaded: the receiver acknowledges it
+         * (protocol 2) and keeps it for its log.
+         */
+        default void roundEnd(int round, long sent, long dirty, long pagesLoaded) throws IOException {
         }
 
         /** The source stopped at this guest time. */
@@ -260,7 +300,7 @@ public final class MigrationStream {
         SaveStream.PageSink sink = target.begin(header, config);
         boolean stopped = false;
         int rounds = 0;
-        long pages = 0;
+        long pages = 0, pagesBefore = 0;
         CpuState[] cpus = new CpuState[header.vcpus()];
         PlatformState platform = null;
         Map<Integer, int[]> pci = null;
@@ -304,8 +344,13 @@ public final class MigrationStream {
                     if (stopped || round != rounds + 1 || sent < 0 || dirty < 0) {
                         throw new SaveFormatException(what + " is out of order (round " + round + " after " + rounds + ")");
                     }
+                    if (pagesBefore + sent != pages) {
+                        throw new SaveFormatException(what + " counts " + sent + " pages in round " + round + ", the stream had "
+                                + (pages - pagesBefore));
+                    }
                     rounds = round;
-                    target.roundEnd(round, sent, dirty);
+                    pagesBefore = pages;
+                    target.roundEnd(round, sent, dirty, pages);
                 } else if (t == STOP) {
                     Payload.In p = new Payload.In(rec.payload(), what);
                     long guestNanos = p.i64();

@@ -61,6 +61,7 @@ public enum RecordType {
             case 50 -> "AUTH_OK";
             case 51 -> "STATUS";
             case 52 -> "GO";
+            case 53 -> "ROUND_ACK";
             default -> null;
         };
         if (migration != null) {

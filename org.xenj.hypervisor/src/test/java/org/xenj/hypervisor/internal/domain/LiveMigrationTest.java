@@ -259,6 +259,12 @@ class LiveMigrationTest {
      * until {@code cut} says stop, and drops the connection (also PvhvmMigrationFuzzTest's recorder).
      */
     static int dyingReceiver(String secret, Predicate<RecordStream.Record> cut, List<RecordStream.Record> keep) throws IOException {
+        return dyingReceiver(secret, cut, keep, round -> round);
+    }
+
+    /** As above, acknowledging round n as {@code ackRound(n)} (a wrong one for the tests of the acknowledgement). */
+    static int dyingReceiver(String secret, Predicate<RecordStream.Record> cut, List<RecordStream.Record> keep,
+            java.util.function.IntUnaryOperator ackRound) throws IOException {
         ServerSocket server = new ServerSocket(0);
         Thread t = new Thread(() -> {
             try (server; Socket s = server.accept()) {
@@ -271,6 +277,11 @@ class LiveMigrationTest {
                     }
                     if (cut.test(r)) {
                         return; // closes the socket
+                    }
+                    if (r.type() == MigrationStream.ROUND_END) { // protocol 2: the sender waits for it
+                        int round = MigrationStream.roundOf(r.payload());
+                        out.raw(MigrationStream.ROUND_ACK, MigrationStream.roundAck(new MigrationStream.RoundAck(ackRound.applyAsInt(round), 0)));
+                        out.flush();
                     }
                 }
             } catch (Exception e) {
@@ -302,6 +313,21 @@ class LiveMigrationTest {
         assertRunsOnHere(d, dyingReceiver(r -> r.type() == MigrationStream.STOP, null));
         assertRunsOnHere(d, dyingReceiver(r -> r.type() == RecordType.END.number(), null));
         assertEquals(1, dst.core().list().size(), "the real receiver got nothing");
+    }
+
+    @Test
+    void aRoundIsOnlyOverWhenTheDestinationAcknowledgesIt() throws Exception {
+        Domain d = looping("loop");
+        // a receiver acknowledging another round than the one that ended: the source stops and runs on
+        HypervisorException e = assertThrows(HypervisorException.class,
+                () -> src.core().migrate(d.id(), "127.0.0.1", dyingReceiver(SECRET, r -> false, null, n -> n + 1), true, 20, 30));
+        assertTrue(e.getMessage().contains("acknowledged round 2 where round 1 ended") && e.getMessage().contains("it runs on here"),
+                e.getMessage());
+        assertRunsOnHere(d, dyingReceiver(SECRET, r -> r.type() == MigrationStream.ROUND_END, null, n -> n));
+        // a real migration: the log's round carries the wait for the acknowledgement (no stop before it)
+        MigrationInfo info = src.core().migrate(d.id(), "127.0.0.1", port, true, 20, 30);
+        assertTrue(info.rounds().size() >= 1 && info.rounds().get(0).pagesSent() > 0, info.toString());
+        assertTrue(dst.core().dmesg().stream().anyMatch(l -> l.contains("arrived by migration")), String.join("\n", dst.core().dmesg()));
     }
 
     @Test
