@@ -409,6 +409,9 @@ final class Snapshots {
             throw new HypervisorException("cannot clone domain " + d.id + " (" + d.name + "): a domain named '" + newName
                     + "' already exists");
         }
+        if (snapshot == null && BranchConfigs.writableDisk(d.config) != null) {
+            return cloneThroughSnapshot(d, newName, saveRestore);
+        }
         Path file;
         Path temporary = null;
         long t0 = System.nanoTime();
@@ -480,7 +483,7 @@ final class Snapshots {
         try {
             // paused until the clone has its own generation ID: its vCPUs must not run on the original's
             Domain c = saveRestore.restore(file, Map.of("name", newName), true, uuid,
-                    conf -> cloneDisks(b, freshMacs(conf), images, made));
+                    conf -> cloneDisks(b, BranchConfigs.freshMacs(conf), images, made));
             created = true;
             newGeneration((DomainImpl) c, "cloned from d" + d.id + " (" + d.name + ")");
             core.unpause(c.id());
@@ -499,6 +502,44 @@ final class Snapshots {
                 }
             }
         }
+    }
+
+    /**
+     * A clone of the state now of a domain with writable disks: both branches must write their own
+     * overlays on a common frozen image, and a frozen image belongs to a snapshot, so the domain is
+     * snapshotted first (as libvirt's external snapshots do: the original goes on in a new overlay)
+     * under a name that says what it is for, {@code clone-<newname>}, and the clone is made from it. The
+     * snapshot stays in the original's tree (it is where the branches part; delete it like any other).
+     */
+    private Domain cloneThroughSnapshot(DomainImpl d, String newName, SaveRestore saveRestore) {
+        String name;
+        synchronized (this) {
+            name = freeSnapshotName(d, "clone-" + newName.replaceAll("[^A-Za-z0-9._+-]", "_"));
+            try {
+                create(d, name);
+            } catch (HypervisorException e) {
+                throw new HypervisorException(e.getMessage().replace("cannot snapshot", "cannot clone")
+                        + " (a clone of a domain with writable disks branches them at a snapshot)", e);
+            }
+        }
+        core.log("d" + d.id + " (" + d.name + ") snapshot '" + name + "' taken for the clone '" + newName
+                + "' (its writable disks branch there)");
+        try {
+            return cloneDomain(d, name, newName, saveRestore);
+        } catch (HypervisorException e) {
+            throw new HypervisorException(e.getMessage() + " (the snapshot '" + name + "' taken for it stays)", e);
+        }
+    }
+
+    /** {@code base}, or {@code base-2}, {@code base-3} … whichever the domain's tree does not have yet (64 characters at most). */
+    private String freeSnapshotName(DomainImpl d, String base) {
+        String b = base.length() > 60 ? base.substring(0, 60) : base;
+        java.util.Set<String> taken = SnapshotIndex.load(dirOf(d)).entries.keySet();
+        String name = b;
+        for (int i = 2; taken.contains(name); i++) {
+            name = b + "-" + i;
+        }
+        return name;
     }
 
     /**
@@ -577,26 +618,6 @@ final class Snapshots {
                 machine.wroteRam();
             }
         }
-    }
-
-    /** The clone's vifs without their {@code mac=}: each device derives a new address from the clone's name. */
-    static DomainConfig freshMacs(DomainConfig c) {
-        List<String> vifs = new ArrayList<>();
-        for (String v : c.vifs()) {
-            String s = v.trim();
-            boolean quoted = s.length() >= 2 && (s.charAt(0) == '\'' || s.charAt(0) == '"') && s.charAt(s.length() - 1) == s.charAt(0);
-            if (quoted) {
-                s = s.substring(1, s.length() - 1);
-            }
-            List<String> keep = new ArrayList<>();
-            for (String item : s.split(",")) {
-                if (!item.trim().toLowerCase(Locale.ROOT).startsWith("mac=")) {
-                    keep.add(item.trim());
-                }
-            }
-            vifs.add(String.join(",", keep));
-        }
-        return c.toBuilder().vifs(vifs).build();
     }
 
     private record Captured(long bytes, long guestNanos, long pausedNanos) {
@@ -710,10 +731,10 @@ final class Snapshots {
         } else if (d.guest.saveRefusal() != null) {
             why = d.guest.saveRefusal();
         } else {
-            String disk = writableDisk(d.config);
+            String disk = BranchConfigs.writableDisk(d.config);
             if (disk != null && !branching) {
-                why = "its disk '" + disk + "' is writable: a clone of its state now would share it; snapshot it and clone the"
-                        + " snapshot (each branch then writes its own overlay)";
+                // cloneDomain takes a snapshot first for these; this is the guard that it did
+                why = "its disk '" + disk + "' is writable: a clone of its state now would share it";
             } else if (disk != null && core.diskBranching() == null) {
                 why = "its disk '" + disk + "' is writable and no disk-branching service (qemu-dm with the block layer) is running";
             }
@@ -731,36 +752,6 @@ final class Snapshots {
         if (d.guest == null) {
             throw new HypervisorException("cannot revert domain " + d.id + " (" + d.name + "): it has not been built yet");
         }
-    }
-
-    /**
-     * The first disk of {@code c} a guest could write, or null. xl's rules (xl-disk-configuration):
-     * access defaults to rw; {@code access=ro}/{@code r}, a positional fourth field {@code r}/{@code ro},
-     * and CD-ROMs ({@code devtype=cdrom}, {@code cdrom}, a {@code :cdrom} vdev) are read-only.
-     */
-    static String writableDisk(DomainConfig c) {
-        for (String spec : c.disks()) {
-            String s = spec.trim();
-            if (s.length() >= 2 && (s.charAt(0) == '\'' || s.charAt(0) == '"') && s.charAt(s.length() - 1) == s.charAt(0)) {
-                s = s.substring(1, s.length() - 1);
-            }
-            boolean readOnly = false;
-            int positional = 0;
-            for (String item : s.split(",")) {
-                String t = item.trim().toLowerCase(Locale.ROOT);
-                if (t.equals("cdrom") || t.equals("devtype=cdrom") || t.endsWith(":cdrom") || t.equals("access=ro") || t.equals("access=r")
-                        || t.equals("ro") && positional == 3 || t.equals("r") && positional == 3) {
-                    readOnly = true;
-                }
-                if (!t.contains("=")) {
-                    positional++;
-                }
-            }
-            if (!readOnly) {
-                return spec;
-            }
-        }
-        return null;
     }
 
     private SnapshotInfo info(DomainImpl d, SnapshotIndex x, SnapshotIndex.Entry e, long pausedNanos) {

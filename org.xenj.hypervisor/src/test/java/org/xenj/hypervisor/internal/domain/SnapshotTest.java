@@ -359,11 +359,11 @@ class SnapshotTest {
     @Test
     void writableDisksAreRefusedAndClonesGetNewMacs() {
         DomainConfig.Builder b = DomainConfig.builder("x").type(DomainType.HVM).memoryMiB(16);
-        assertNull(Snapshots.writableDisk(b.disks(List.of("target=/srv/cd.iso,devtype=cdrom,vdev=hdc", "/srv/a.img,raw,xvda,r",
+        assertNull(BranchConfigs.writableDisk(b.disks(List.of("target=/srv/cd.iso,devtype=cdrom,vdev=hdc", "/srv/a.img,raw,xvda,r",
                 "target=/srv/b.qcow2,format=qcow2,vdev=xvdb,access=ro")).build()));
-        assertEquals("/srv/a.img,raw,xvda,rw", Snapshots.writableDisk(b.disks(List.of("/srv/a.img,raw,xvda,rw")).build()));
-        assertEquals("target=/srv/b.qcow2,vdev=xvdb", Snapshots.writableDisk(b.disks(List.of("target=/srv/b.qcow2,vdev=xvdb")).build()));
-        DomainConfig c = Snapshots.freshMacs(b.vifs(List.of("mac=00:16:3e:01:02:03,bridge=xenbr0", "'bridge=br1, MAC=00:16:3e:aa:bb:cc'",
+        assertEquals("/srv/a.img,raw,xvda,rw", BranchConfigs.writableDisk(b.disks(List.of("/srv/a.img,raw,xvda,rw")).build()));
+        assertEquals("target=/srv/b.qcow2,vdev=xvdb", BranchConfigs.writableDisk(b.disks(List.of("target=/srv/b.qcow2,vdev=xvdb")).build()));
+        DomainConfig c = BranchConfigs.freshMacs(b.vifs(List.of("mac=00:16:3e:01:02:03,bridge=xenbr0", "'bridge=br1, MAC=00:16:3e:aa:bb:cc'",
                 "model=ne2k_pci")).build());
         assertEquals(List.of("bridge=xenbr0", "bridge=br1", "model=ne2k_pci"), c.vifs(), "the devices derive new MACs from the clone's name");
     }
