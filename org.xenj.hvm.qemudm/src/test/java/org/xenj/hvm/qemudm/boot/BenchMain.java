@@ -100,10 +100,27 @@ public final class BenchMain {
             if (boot < 0 || end < 0) {
                 System.out.println("# console tail:\n" + BootText.tail(vm.consoleText()));
             }
+            // issue 11 asks for the peak resident set of xenj with its one guest (the kernel's high-water mark)
+            System.out.println("# peak RSS: " + procStatus("VmHWM") + " (heap max " + Runtime.getRuntime().maxMemory() / (1 << 20)
+                    + " MiB, guest " + cfg.memoryMiB() + " MiB)");
             // CPU seconds of the whole JVM (vCPU, compile thread, GC, devices): the contention-robust view, as peers.sh's *_cpu
             System.out.printf("xenj boot_s=%s work_s=%s md5=%s boot_cpu=%s work_cpu=%s%n", fmt(bootS), fmt(workS), md5,
                     fmt(boot < 0 ? Double.NaN : bootCpu), fmt(workCpu));
         }
+    }
+
+    /** A line of /proc/self/status ("VmHWM" → "612344 kB"), or "n/a" off Linux. */
+    private static String procStatus(String key) {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (l.startsWith(key + ":")) {
+                    return l.substring(key.length() + 1).trim();
+                }
+            }
+        } catch (java.io.IOException e) {
+            // not Linux: said below
+        }
+        return "n/a";
     }
 
     private static double processCpuSeconds() {
