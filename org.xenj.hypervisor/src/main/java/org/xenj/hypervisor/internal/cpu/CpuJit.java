@@ -144,7 +144,7 @@ final class CpuJit {
                     }
                 }
                 GuestInsn[] insns = cpu.slotInsns(s);
-                if (insns.length > 1 && cpu.code32 && !BlockCompiler.supported(insns[0])) {
+                if (insns.length > 1 && cpu.code32 && !BlockCompiler.runnable(insns[0], !lockstep && !cpu.smp)) {
                     // nothing of it would compile, so the interpreter would replay all of it every
                     // time: it keeps the first instruction only, and the rest becomes a block of its
                     // own (on the next dispatch) that can be compiled. Not in 16-bit code, where
