@@ -112,8 +112,7 @@ abstract class CpuBlocks extends CpuExec0F {
             jit = null;
         } else if (jit == null && ENABLED) {
             JitOptions o = JitOptions.fromSystemProperties();
-            jit = new CpuJit((Cpu) this, new JitOptions(true, o.threshold(), o.synchronous(), o.lockstep(), o.strict(), o.queue(), o.chain()),
-                    SLOTS);
+            jit = new CpuJit((Cpu) this, o.on(), SLOTS);
         }
     }
 
@@ -197,8 +196,6 @@ abstract class CpuBlocks extends CpuExec0F {
     long slices, writerEpochs, breakEpochs, pushEpochs;
     /** Statistics: breaks that ended a block without a new epoch (code-segment or privilege changes). */
     long modeBreaks;
-    /** Whether chaining crosses code pages ({@code xenj.jit.chainPages}, default true). */
-    private static final boolean CHAIN_PAGES = !"false".equalsIgnoreCase(System.getProperty("xenj.jit.chainPages", "true"));
     /** Compiled blocks chained to from a block on another code page (see {@link #chain}). */
     long crossPageChains;
 
@@ -335,7 +332,7 @@ abstract class CpuBlocks extends CpuExec0F {
             }
             int t;
             if ((lin & PAGE_MASK) != page) {
-                if (!CHAIN_PAGES) {
+                if (!j.chainPages) {
                     return;
                 }
                 // another code page: what the dispatcher would do (fetch window, watch the page,

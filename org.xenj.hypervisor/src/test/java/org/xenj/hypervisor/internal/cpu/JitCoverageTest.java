@@ -166,7 +166,8 @@ class JitCoverageTest {
 
     @Test
     void instructionsLeftToTheInterpreterRunInPlaceInsideCompiledBlocks() {
-        Map<String, String> inline = Map.of("xenj.jit", "true", "xenj.jit.threshold", "2", "xenj.jit.sync", "true", "xenj.jit.lockstep", "false");
+        Map<String, String> inline = Map.of("xenj.jit", "true", "xenj.jit.threshold", "2", "xenj.jit.sync", "true", "xenj.jit.lockstep", "false",
+                "xenj.jit.inPlace", "true");
         CpuTestSupport t = CpuTestSupport.withProperties(INTERPRETED);
         t.cpu.setFpu(new X87(t.cpu.fpuMemory()));
         t.flat32(0x1000, INLINE_LOOP);

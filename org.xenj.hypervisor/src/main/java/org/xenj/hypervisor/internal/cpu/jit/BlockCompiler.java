@@ -50,14 +50,14 @@ public final class BlockCompiler extends BlockEmitter {
 
     private BlockCompiler(BlockSpec spec, boolean shadow) {
         super(spec, shadow);
-        inline = !shadow && !spec.ordered();
+        inline = !shadow && spec.inPlace();
     }
 
     /** Whether instructions the translator does not handle may run through the interpreter in place. */
     private final boolean inline;
 
     public static Result compile(BlockSpec spec, boolean shadow) {
-        boolean inline = !shadow && !spec.ordered();
+        boolean inline = !shadow && spec.inPlace();
         int n = compilable(spec.insns(), inline);
         if (n == 0) {
             return new Result(null, 0, 0);
