@@ -290,7 +290,7 @@ final class CpuJit {
             long now = System.nanoTime();
             if (now - nextPrint > 0) {
                 if (nextPrint != 0) {
-                    System.err.println("[xenj-jit] " + statistics() + " instructions=" + cpu.instructionCount()
+                    System.err.println("[xenj-jit] " + statistics() + " instructions=" + cpu.instructionCount() + " " + cpu.blockCacheStatistics()
                             + (mismatchLog.isEmpty() ? "" : " first mismatches: " + mismatchLog));
                 }
                 nextPrint = now + 10_000_000_000L;
