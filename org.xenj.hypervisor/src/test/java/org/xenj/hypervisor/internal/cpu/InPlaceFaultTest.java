@@ -84,7 +84,9 @@ class InPlaceFaultTest {
 
     /**
      * REP MOVSD across into a page made not present each round, between compiled instructions that
-     * set and use ECX/ESI/EDI; a DIV whose divisor is 0 every fourth round.
+     * set and use ECX/ESI/EDI; a DIV whose divisor is 0 every fourth round. The copy moves the
+     * dwords down by one (source = destination + 4), so it is not idempotent: resuming it from
+     * the start instead of from its progress after the fault would move the first part twice.
      */
     private static final String FAULTING_LOOP = SYSTEM + """
                 xor ebx, ebx
@@ -92,7 +94,7 @@ class InPlaceFaultTest {
             top:
                 and dword [0x21000 + 0x301 * 4], ~1
                 invlpg [0x301000]
-                mov esi, 0x200000
+                mov esi, 0x300f04
                 mov edi, 0x300f00
                 lea ecx, [ebp + 100]
                 add ebx, ecx
@@ -184,7 +186,7 @@ class InPlaceFaultTest {
     private static Result run(Map<String, String> props, String program, java.util.function.Consumer<CpuTestSupport> extra) {
         CpuTestSupport t = CpuTestSupport.withProperties(props);
         pageTables(t);
-        for (int a = 0x200000; a < 0x201000; a += 4) {
+        for (int a = 0x300000; a < 0x302000; a += 4) {
             t.mem.write32(a, a * 0x9e3779b1);
         }
         if (extra != null) {
