@@ -112,8 +112,7 @@ abstract class CpuBlocks extends CpuExec0F {
             jit = null;
         } else if (jit == null && ENABLED) {
             JitOptions o = JitOptions.fromSystemProperties();
-            jit = new CpuJit((Cpu) this, new JitOptions(true, o.threshold(), o.synchronous(), o.lockstep(), o.strict(), o.queue(), o.chain()),
-                    SLOTS);
+            jit = new CpuJit((Cpu) this, o.on(), SLOTS);
         }
     }
 
@@ -132,7 +131,8 @@ abstract class CpuBlocks extends CpuExec0F {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
                 + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs + " slices=" + slices + " writerEpochs=" + writerEpochs
                 + " breakEpochs=" + breakEpochs + " modeBreaks=" + modeBreaks + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites
-                + " lockedReads=" + lockedReads + " pauses=" + pauses + " pauseExits=" + pauseExits + (sharedCode == null ? "" : " sharedEpochs=" + sharedEpochs + " codeMarks=" + sharedCode.marks() + " codeWrites=" + sharedCode.writes());
+                + " lockedReads=" + lockedReads + " pauses=" + pauses + " pauseExits=" + pauseExits + " crossPageChains=" + crossPageChains + " inlineInterpreted=" + inlineInterpreted
+                + (sharedCode == null ? "" : " sharedEpochs=" + sharedEpochs + " codeMarks=" + sharedCode.marks() + " codeWrites=" + sharedCode.writes());
     }
 
     private void allocate() {
@@ -196,6 +196,8 @@ abstract class CpuBlocks extends CpuExec0F {
     long slices, writerEpochs, breakEpochs, pushEpochs;
     /** Statistics: breaks that ended a block without a new epoch (code-segment or privilege changes). */
     long modeBreaks;
+    /** Compiled blocks chained to from a block on another code page (see {@link #chain}). */
+    long crossPageChains;
 
     /**
      * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}:
@@ -325,17 +327,41 @@ abstract class CpuBlocks extends CpuExec0F {
         while (!stopBlock && !blockBreak && sliceDone < end) {
             int e = eip;
             int lin = csBase + e;
-            if ((lin & PAGE_MASK) != page || Integer.compareUnsigned(e, segLimit[CS]) > 0) {
+            if (Integer.compareUnsigned(e, segLimit[CS]) > 0) {
                 return;
             }
-            int nIdx = pageIdx + (lin & ~PAGE_MASK);
-            int t = j.link(s, nIdx);
-            if (t < 0) {
-                t = findSlot(chunk, nIdx);
+            int t;
+            if ((lin & PAGE_MASK) != page) {
+                if (!j.chainPages) {
+                    return;
+                }
+                // another code page: what the dispatcher would do (fetch window, watch the page,
+                // look the block up) without going back through it. Links are not kept across
+                // pages: the linear page may map another frame by the next time.
+                startEip = e;
+                int idx = codeIndexAtEip(); // may fault, exactly as at the dispatcher's block start
+                if (idx < 0) {
+                    return; // not RAM: the dispatcher decodes it
+                }
+                chunk = fMem;
+                otherCodePage(lin); // a page pushed out of the watched set moves the epoch: the guard below sends us back
+                page = codeWatchPage;
+                pageIdx = idx - (lin & ~PAGE_MASK);
+                t = findSlot(chunk, idx);
                 if (t < 0) {
                     return;
                 }
-                j.setLink(s, nIdx, t);
+                crossPageChains++;
+            } else {
+                int nIdx = pageIdx + (lin & ~PAGE_MASK);
+                t = j.link(s, nIdx);
+                if (t < 0) {
+                    t = findSlot(chunk, nIdx);
+                    if (t < 0) {
+                        return;
+                    }
+                    j.setLink(s, nIdx, t);
+                }
             }
             int mi = t * META;
             if (mt[mi + M_EPOCH] != epoch) {
@@ -350,6 +376,29 @@ abstract class CpuBlocks extends CpuExec0F {
             s = t;
         }
     }
+
+    private final int[] rowScratch = new int[STRIDE];
+
+    /**
+     * Runs one instruction, given as its row ({@code GuestInsn.row}), for compiled code that
+     * leaves it to the interpreter in place (x87, strings, bit tests... see
+     * {@code BlockCompiler.interpretable}): EIP is the instruction's, the registers are written
+     * back; afterwards EIP is the next instruction's unless it faulted (thrown) or stopped early.
+     */
+    final void execRow(int w0, int w1, int disp, int imm, int imm2) {
+        int[] r = rowScratch;
+        r[0] = w0;
+        r[1] = w1;
+        r[2] = disp;
+        r[3] = imm;
+        r[4] = imm2;
+        loadRow(r, 0);
+        execute(op);
+        inlineInterpreted++;
+    }
+
+    /** Instructions compiled code ran through {@link #execRow}. */
+    long inlineInterpreted;
 
     /** The slot holding the block at {@code chunk[idx]} for the current code mode and CS, or -1. */
     private int findSlot(byte[] chunk, int idx) {

@@ -48,6 +48,14 @@ final class CpuJit {
     private static final int LINK_STRIDE = 8;
     /** Whether compiled blocks run their compiled successors directly ({@code xenj.jit.chain}, default true). */
     final boolean chaining;
+    /** Chaining follows compiled blocks onto other code pages ({@code xenj.jit.chainPages}). */
+    final boolean chainPages;
+    /**
+     * Compiled blocks run the instructions {@code BlockCompiler.interpretable} names through the
+     * interpreter in place ({@code xenj.jit.inPlace}; never in lockstep, whose shadow stores are
+     * buffered, nor with several vCPUs: see {@link #enter}).
+     */
+    final boolean inPlace;
     /**
      * Compiled blocks that outlive their slot ({@code xenj.jit.codecache} entries, default
      * {@value #CODE_CACHE_DEFAULT}; 0: none, a block pushed out of its slot is compiled again).
@@ -82,18 +90,20 @@ final class CpuJit {
             links[k + 3] = -1;
         }
         chaining = options.chain();
+        chainPages = options.chainPages();
+        inPlace = options.inPlace() && !options.lockstep();
         int cap = Integer.getInteger("xenj.jit.codecache", CODE_CACHE_DEFAULT);
         if (cap <= 0) {
             codeCache = null;
         } else if (!"false".equalsIgnoreCase(System.getProperty("xenj.jit.sharedcode", "true").trim())) {
-            codeCache = cpu.memory.vcpuShared(new CodeCacheKey(options.lockstep()), CodeCache.class, () -> new CodeCache(cap));
+            codeCache = cpu.memory.vcpuShared(new CodeCacheKey(options.lockstep(), inPlace), CodeCache.class, () -> new CodeCache(cap));
         } else {
             codeCache = new CodeCache(cap);
         }
     }
 
-    /** The key of a domain's shared code cache: lockstep blocks (shadow accesses) are kept apart. */
-    private record CodeCacheKey(boolean lockstep) {
+    /** The key of a domain's shared code cache: lockstep blocks (shadow accesses) and in-place ones are kept apart. */
+    private record CodeCacheKey(boolean lockstep, boolean inPlace) {
     }
 
     /** The code cache's mode key for a block of CS mode {@code mode} on this vCPU now. */
@@ -144,7 +154,7 @@ final class CpuJit {
                     }
                 }
                 GuestInsn[] insns = cpu.slotInsns(s);
-                if (insns.length > 1 && cpu.code32 && !BlockCompiler.supported(insns[0])) {
+                if (insns.length > 1 && cpu.code32 && !BlockCompiler.runnable(insns[0], inPlace && !cpu.smp)) {
                     // nothing of it would compile, so the interpreter would replay all of it every
                     // time: it keeps the first instruction only, and the rest becomes a block of its
                     // own (on the next dispatch) that can be compiled. Not in 16-bit code, where
@@ -153,7 +163,7 @@ final class CpuJit {
                     splits++;
                     return false;
                 }
-                engine.submit(new BlockSpec(cpu.eip, insns, cpu.flatRead & cpu.flatWrite, cpu.stack32(), cpu.smp), s,
+                engine.submit(new BlockSpec(cpu.eip, insns, cpu.flatRead & cpu.flatWrite, cpu.stack32(), cpu.smp, inPlace && !cpu.smp), s,
                         generation[s]);
                 if (engine.options().synchronous()) {
                     install();
@@ -280,7 +290,7 @@ final class CpuJit {
             long now = System.nanoTime();
             if (now - nextPrint > 0) {
                 if (nextPrint != 0) {
-                    System.err.println("[xenj-jit] " + statistics() + " instructions=" + cpu.instructionCount()
+                    System.err.println("[xenj-jit] " + statistics() + " instructions=" + cpu.instructionCount() + " " + cpu.blockCacheStatistics()
                             + (mismatchLog.isEmpty() ? "" : " first mismatches: " + mismatchLog));
                 }
                 nextPrint = now + 10_000_000_000L;

@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.xenj.hypervisor.internal.cpu.fpu.X87;
 
 /**
  * What the translator covers beyond 32-bit operands, and what happens around what it does not:
@@ -51,13 +52,14 @@ class JitCoverageTest {
                 hlt
             """;
 
-    /** Hot blocks that start with an instruction the translator leaves to the interpreter (BT). */
+    /** Hot blocks that start with an instruction compiled code cannot run at all (XLAT). */
     private static final String SPLIT_LOOP = """
                 xor eax, eax
                 xor edx, edx
+                mov ebx, 0x10000
                 mov ecx, 3000
             top:
-                bt ecx, 2
+                xlatb
                 adc eax, ecx
                 add edx, eax
                 rol edx, 1
@@ -110,6 +112,84 @@ class JitCoverageTest {
         assertEquals(1, jit[0].splits, jit[0].statistics());
         // the ADC..JNZ rest of the loop runs compiled on nearly every iteration
         assertTrue(jit[0].entered > 2900, jit[0].statistics());
+    }
+
+    /**
+     * A loop through the instructions compiled code hands to the interpreter in place (x87, REP
+     * MOVSD/STOSB, REPE CMPSB, BT/BTS, SHLD, BSF, MUL/DIV, CMPXCHG, XADD, XCHG with memory, CLD/STC)
+     * between translated ones: the interpreter's results, and the loop never leaves compiled code
+     * for them.
+     */
+    private static final String INLINE_LOOP = """
+                cld
+                finit
+                mov dword [0x20000], 3
+                fild dword [0x20000]
+                mov ebp, 400
+            top:
+                mov esi, 0x10000
+                mov edi, 0x11000
+                mov ecx, 16
+                rep movsd
+                mov esi, 0x10000
+                mov edi, 0x11000
+                mov ecx, 64
+                repe cmpsb
+                mov [0x20004], ebp
+                fild dword [0x20004]
+                fmul st0, st1
+                fsqrt
+                fistp dword [0x20008]
+                mov eax, [0x20008]
+                bt eax, 3
+                adc ebx, eax
+                bts ebx, 7
+                shld edx, ebx, 5
+                bsf ecx, ebx
+                mov eax, ebp
+                mov ecx, 7
+                mul ecx
+                div ecx
+                cmpxchg [0x2000c], ebx
+                xadd [0x20010], eax
+                xchg [0x20014], edx
+                stc
+                adc ebx, ebp
+                mov edi, 0x12000
+                mov ecx, 33
+                mov al, bl
+                rep stosb
+                dec ebp
+                jnz top
+                hlt
+            """;
+
+    @Test
+    void instructionsLeftToTheInterpreterRunInPlaceInsideCompiledBlocks() {
+        Map<String, String> inline = Map.of("xenj.jit", "true", "xenj.jit.threshold", "2", "xenj.jit.sync", "true", "xenj.jit.lockstep", "false",
+                "xenj.jit.inPlace", "true");
+        CpuTestSupport t = CpuTestSupport.withProperties(INTERPRETED);
+        t.cpu.setFpu(new X87(t.cpu.fpuMemory()));
+        t.flat32(0x1000, INLINE_LOOP);
+        t.runDeliveringToHlt();
+        CpuTestSupport c = CpuTestSupport.withProperties(inline);
+        c.cpu.setFpu(new X87(c.cpu.fpuMemory()));
+        c.flat32(0x1000, INLINE_LOOP);
+        c.runDeliveringToHlt();
+        for (int r = 0; r < 8; r++) {
+            assertEquals(t.reg(r), c.reg(r), "register " + r);
+        }
+        assertEquals(t.cpu.getEflags(), c.cpu.getEflags());
+        for (int a = 0x20000; a < 0x20018; a += 4) {
+            assertEquals(t.cpu.readLinear32(a), c.cpu.readLinear32(a), "memory at " + Integer.toHexString(a));
+        }
+        for (int a = 0x11000; a < 0x12040; a += 4) {
+            assertEquals(t.cpu.readLinear32(a), c.cpu.readLinear32(a), "memory at " + Integer.toHexString(a));
+        }
+        // 400 iterations × 19 interpreted in place, and the loop body compiled each time
+        assertTrue(c.cpu.inlineInterpreted > 400 * 15, c.cpu.blockCacheStatistics() + " " + c.cpu.jitStatistics());
+        assertTrue(c.cpu.jit.entered > 390, c.cpu.jitStatistics());
+        assertEquals(0, c.cpu.jit.splits, c.cpu.jitStatistics());
     }
 
     @Test

@@ -50,24 +50,66 @@ public final class BlockCompiler extends BlockEmitter {
 
     private BlockCompiler(BlockSpec spec, boolean shadow) {
         super(spec, shadow);
+        inline = !shadow && spec.inPlace();
     }
 
+    /** Whether instructions the translator does not handle may run through the interpreter in place. */
+    private final boolean inline;
+
     public static Result compile(BlockSpec spec, boolean shadow) {
-        int n = 0;
-        GuestInsn[] insns = spec.insns();
-        while (n < insns.length && supported(insns[n])) {
-            n++;
-            if (endsBlock(insns[n - 1])) {
-                break;
-            }
-        }
+        boolean inline = !shadow && spec.inPlace();
+        int n = compilable(spec.insns(), inline);
         if (n == 0) {
             return new Result(null, 0, 0);
         }
         return new BlockCompiler(spec, shadow).generate(n);
     }
 
+    /**
+     * How many of {@code insns}, from the first, the translator compiles (up to a control transfer
+     * or one it does not handle); with {@code inline}, the ones it leaves to the interpreter in
+     * place ({@link #interpretable}) count as compiled.
+     */
+    public static int compilable(GuestInsn[] insns, boolean inline) {
+        int n = 0;
+        while (n < insns.length && runnable(insns[n], inline)) {
+            n++;
+            if (endsBlock(insns[n - 1])) {
+                break;
+            }
+        }
+        return n;
+    }
+
     // ------------------------------------------------------------------ the subset
+
+    /** Whether compiled code can run {@code g}: translated, or (with {@code inline}) through the interpreter in place. */
+    public static boolean runnable(GuestInsn g, boolean inline) {
+        return supported(g) || inline && interpretable(g);
+    }
+
+    /**
+     * Instructions compiled code hands to the interpreter in place ({@code Cpu.execRow}) instead of
+     * ending the block before them: ones that never transfer control or change the mode, segments
+     * or paging, and whose own semantics are long (x87, string moves and compares with their REP
+     * loops, bit tests and scans, double shifts, multiply/divide, CMPXCHG/XADD, XCHG with memory,
+     * flag operations). Before, each ended its block, so a loop of x87 code (busybox awk's
+     * arithmetic) went back to the dispatcher once per few instructions. Not for the lockstep's
+     * shadow run (its stores go through a buffer the interpreter does not know) nor for several
+     * vCPUs (the interpreter's ordered loop adds an ordering point per instruction).
+     */
+    public static boolean interpretable(GuestInsn g) {
+        int op = g.op();
+        if (op >= 0xd8 && op <= 0xdf) {
+            return true;
+        }
+        return switch (op) {
+            case 0x9b, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xf5, 0xf8, 0xf9, 0xfc, 0xfd, 0x9e, 0x9f, 0x98, 0x99,
+                 0x86, 0x87, 0x1a3, 0x1a4, 0x1a5, 0x1ab, 0x1ac, 0x1ad, 0x1b0, 0x1b1, 0x1b3, 0x1ba, 0x1bb, 0x1bc, 0x1bd, 0x1c0, 0x1c1 -> true;
+            case 0xf6, 0xf7 -> g.reg() >= 4;
+            default -> false;
+        };
+    }
 
     /** Whether the translator handles {@code g} (everything else ends the translation before it). */
     public static boolean supported(GuestInsn g) {
@@ -202,7 +244,7 @@ public final class BlockCompiler extends BlockEmitter {
             mv.visitInsn(IALOAD);
             mv.visitVarInsn(ISTORE, L_REG + r);
         }
-        for (int l : new int[] {L_CUR_EIP, L_DONE, L_LIN, L_VAL, L_EXIT_EIP, L_EXIT_N, L_RMW, L_T}) {
+        for (int l : new int[] {L_CUR_EIP, L_DONE, L_LIN, L_VAL, L_EXIT_EIP, L_EXIT_N, L_RMW, L_T, L_NOWB}) {
             iconst(0);
             mv.visitVarInsn(ISTORE, l);
         }
@@ -210,33 +252,7 @@ public final class BlockCompiler extends BlockEmitter {
         Label start = new Label(), end = new Label(), handler = new Label();
         mv.visitTryCatchBlock(start, end, handler, FAULT);
         mv.visitLabel(start);
-        int eip = spec.startEip();
-        for (int i = 0; i < n; i++) {
-            GuestInsn g = insns[i];
-            eipConst(eip);
-            mv.visitVarInsn(ISTORE, L_CUR_EIP);
-            iconst(i);
-            mv.visitVarInsn(ISTORE, L_DONE);
-            int next = eip + g.length();
-            boolean memory = emit(g, next, i + 1);
-            if (endsBlock(g)) {
-                break; // emit() jumped to the exit
-            }
-            if (memory) {
-                // a store into the running code page, or a device that wants the executor: end here
-                Label go = new Label();
-                cpuField("blockBreak", "Z");
-                cpuField("stopBlock", "Z");
-                mv.visitInsn(IOR);
-                mv.visitJumpInsn(IFEQ, go);
-                exitTo(next, i + 1);
-                mv.visitLabel(go);
-            }
-            if (i == n - 1) {
-                exitTo(next, n);
-            }
-            eip = next;
-        }
+        emitBlock(insns, n);
         mv.visitLabel(end);
 
         // the common exit: registers back, EIP, instruction count
@@ -256,7 +272,11 @@ public final class BlockCompiler extends BlockEmitter {
         // a guest fault: state as at the start of the faulting instruction, then on to the slice loop
         mv.visitLabel(handler);
         mv.visitVarInsn(ASTORE, L_T + 1);
+        Label interpreted = new Label();
+        mv.visitVarInsn(ILOAD, L_NOWB);
+        mv.visitJumpInsn(IFNE, interpreted);
         writeBack();
+        mv.visitLabel(interpreted);
         loadCpu();
         mv.visitVarInsn(ILOAD, L_CUR_EIP);
         mv.visitFieldInsn(PUTFIELD, CPU, "startEip", "I");
@@ -275,6 +295,83 @@ public final class BlockCompiler extends BlockEmitter {
         mv.visitEnd();
         cw.visitEnd();
         return new Result(cw.toByteArray(), n, guardSegs | (usesStack ? CodeCache.GUARD_STACK32 : 0));
+    }
+
+    /** The block's first {@code n} instructions; every way out ends in a jump to the exit. */
+    private void emitBlock(GuestInsn[] insns, int n) {
+        int eip = spec.startEip();
+        for (int i = 0; i < n; i++) {
+            GuestInsn g = insns[i];
+            eipConst(eip);
+            mv.visitVarInsn(ISTORE, L_CUR_EIP);
+            iconst(i);
+            mv.visitVarInsn(ISTORE, L_DONE);
+            int next = eip + g.length();
+            boolean memory = false;
+            if (!supported(g)) {
+                interpretInPlace(g, next, i + 1);
+            } else {
+                memory = emit(g, next, i + 1);
+                if (endsBlock(g)) {
+                    return; // emit() jumped to the exit
+                }
+            }
+            if (memory) {
+                // a store into the running code page, or a device that wants the executor: end here
+                Label go = new Label();
+                cpuField("blockBreak", "Z");
+                cpuField("stopBlock", "Z");
+                mv.visitInsn(IOR);
+                mv.visitJumpInsn(IFEQ, go);
+                exitTo(next, i + 1);
+                mv.visitLabel(go);
+            }
+            if (i == n - 1) {
+                exitTo(next, n);
+            }
+            eip = next;
+        }
+    }
+
+    /**
+     * {@code g}, at the EIP in {@code L_CUR_EIP}, run by the interpreter ({@code Cpu.execRow}):
+     * the registers changed so far back first, all of them reloaded after. If it faults, the registers it may have changed (a REP string's counts) stand: the
+     * handler does not write the locals over them ({@code L_NOWB}). If it did not go on to
+     * {@code next} (a REP loop that stopped for the executor) or a store or device asked to stop,
+     * the block ends there, as the interpreter's replay would.
+     */
+    private void interpretInPlace(GuestInsn g, int next, int count) {
+        writeBack();
+        loadCpu();
+        mv.visitVarInsn(ILOAD, L_CUR_EIP);
+        mv.visitFieldInsn(PUTFIELD, CPU, "eip", "I");
+        iconst(1);
+        mv.visitVarInsn(ISTORE, L_NOWB);
+        loadCpu();
+        for (int w : g.row()) {
+            iconst(w);
+        }
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "execRow", "(IIIII)V", false);
+        iconst(0);
+        mv.visitVarInsn(ISTORE, L_NOWB);
+        for (int r = 0; r < 8; r++) {
+            mv.visitVarInsn(ALOAD, L_REGS);
+            iconst(r);
+            mv.visitInsn(IALOAD);
+            mv.visitVarInsn(ISTORE, L_REG + r);
+        }
+        Label out = new Label(), go = new Label();
+        cpuField("eip", "I");
+        eipConst(next);
+        mv.visitJumpInsn(IF_ICMPNE, out);
+        cpuField("blockBreak", "Z");
+        cpuField("stopBlock", "Z");
+        mv.visitInsn(IOR);
+        mv.visitJumpInsn(IFEQ, go);
+        mv.visitLabel(out);
+        cpuField("eip", "I");
+        exitToStack(count);
+        mv.visitLabel(go);
     }
 
     /** Collects what the guards must check: flat segments used for memory, the stack. */

@@ -23,7 +23,7 @@ abstract class BlockEmitter {
 
     // locals of run(Cpu cpu, int max)
     static final int L_CPU = 1, L_MAX = 2, L_REG = 3, L_CUR_EIP = 11, L_DONE = 12, L_LIN = 13, L_VAL = 14,
-            L_EXIT_EIP = 15, L_EXIT_N = 16, L_REGS = 17, L_RMW = 18, L_T = 19, L_BASE = 21;
+            L_EXIT_EIP = 15, L_EXIT_N = 16, L_REGS = 17, L_RMW = 18, L_T = 19, L_BASE = 21, L_NOWB = 22;
 
     final BlockSpec spec;
     /** Shadow variant for lockstep checking: loads and stores go through the glue's buffer. */

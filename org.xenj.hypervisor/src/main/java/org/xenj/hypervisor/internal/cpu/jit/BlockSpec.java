@@ -7,7 +7,9 @@ package org.xenj.hypervisor.internal.cpu.jit;
  * and then uses offsets as linear addresses. {@code stack32} likewise for SS's B bit.
  * {@code ordered}: the domain has several vCPUs, so guest loads and stores use the CPU's ordered
  * accessors (x86 TSO against the JIT compiler's reordering); a vCPU drops all its translations
- * when this changes, so it needs no guard.
+ * when this changes, so it needs no guard. {@code inPlace}: instructions the translator does not
+ * handle but {@code BlockCompiler.interpretable} names run through the interpreter inside the
+ * compiled code ({@code xenj.jit.inPlace}, never with {@code ordered}).
  */
-public record BlockSpec(int startEip, GuestInsn[] insns, int flatSegments, boolean stack32, boolean ordered) {
+public record BlockSpec(int startEip, GuestInsn[] insns, int flatSegments, boolean stack32, boolean ordered, boolean inPlace) {
 }
