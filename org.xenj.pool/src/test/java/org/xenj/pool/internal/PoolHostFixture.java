@@ -33,25 +33,36 @@ final class PoolHostFixture implements AutoCloseable {
     /** HA tests: {@code haSweepMs} how often the HA leader looks; its grace for a returning owner is the real session time. */
     PoolHostFixture(String name, int serverPort, History history, String secret, long memoryKiB, Placements placements, long haSweepMs)
             throws Exception {
+        this(name, serverPort, history, secret, memoryKiB, placements, haSweepMs, SESSION_MS);
+    }
+
+    /** {@code sessionMs}: tests that never let a session expire use a long one (a loaded CI host can stall 3 s). */
+    PoolHostFixture(String name, int serverPort, History history, String secret, long memoryKiB, Placements placements, long haSweepMs,
+            int sessionMs) throws Exception {
         this.name = name;
         this.placements = placements;
         this.hypervisor = new FakeHypervisor(name, history, memoryKiB);
         this.link = new TcpProxy(serverPort);
-        this.client = PoolClients.create(link.connectString(), secret, SESSION_MS);
+        this.client = PoolClients.create(link.connectString(), secret, sessionMs);
         if (!client.blockUntilConnected(20, java.util.concurrent.TimeUnit.SECONDS)) {
             throw new IllegalStateException(name + " did not connect");
         }
-        this.pool = new ZkPool(client, hypervisor, name, name + ".test", link.connectString(), false, log::add, placements, SESSION_MS,
+        this.pool = new ZkPool(client, hypervisor, name, name + ".test", link.connectString(), false, log::add, placements, sessionMs,
                 haSweepMs);
         this.hypervisor.gate = pool.handover();
     }
 
     /** {@code n} members "host-a", "host-b", … of one server, {@link FakeHypervisor#TOTAL_KIB} each, joined. */
     static List<PoolHostFixture> members(int n, int serverPort, History history, long haSweepMs) throws Exception {
+        return members(n, serverPort, history, haSweepMs, SESSION_MS);
+    }
+
+    /** As above with ZooKeeper sessions of {@code sessionMs} (the server's tick must allow it). */
+    static List<PoolHostFixture> members(int n, int serverPort, History history, long haSweepMs, int sessionMs) throws Exception {
         List<PoolHostFixture> hosts = new java.util.ArrayList<>();
         for (int i = 0; i < n; i++) {
             PoolHostFixture h = new PoolHostFixture("host-" + (char) ('a' + i), serverPort, history, SECRET, FakeHypervisor.TOTAL_KIB,
-                    new Placements(), haSweepMs);
+                    new Placements(), haSweepMs, sessionMs);
             h.pool.join();
             hosts.add(h);
         }

@@ -14,7 +14,12 @@ final class ZkServers {
     }
 
     static TestingServer start(Path dataDir) throws Exception {
-        InstanceSpec spec = new InstanceSpec(dataDir.toFile(), -1, -1, -1, false, 1, TICK_MS, 100);
+        return start(dataDir, TICK_MS);
+    }
+
+    /** With another tick: sessions may last 2 to 20 ticks. */
+    static TestingServer start(Path dataDir, int tickMs) throws Exception {
+        InstanceSpec spec = new InstanceSpec(dataDir.toFile(), -1, -1, -1, false, 1, tickMs, 100);
         TestingServer s = new TestingServer(spec, false);
         s.start();
         return s;
