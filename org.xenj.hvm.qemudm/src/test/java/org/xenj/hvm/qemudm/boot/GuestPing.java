@@ -1,0 +1,220 @@
+package org.xenj.hvm.qemudm.boot;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * bench/migrate.sh's guest-side downtime: iputils' {@code ping -i 0.001 -D -n} at the bench guest's
+ * RTL8139 from the bench's network namespace (the command prefix comes from the script, e.g.
+ * {@code ip netns exec xmig123 ping}), through the namespace's Linux bridge and the TAP of the
+ * xenj process the guest is in. One ping process per migration leg, started by the source before
+ * its pause and stopped a few seconds after the destination runs the guest: the guest-side downtime
+ * is the longest gap between two consecutive replies (reply timestamps from {@code -D}), the lost
+ * count the requests between the first and the last answered one that got no answer. The ping's
+ * own noise (a 2-core host shared with other work) is the longest gap before the migration started,
+ * printed beside it.
+ */
+final class GuestPing {
+
+    /** {@code [1765100000.123456] 64 bytes from 10.98.0.2: icmp_seq=12 ttl=64 time=0.51 ms}. */
+    private static final Pattern REPLY = Pattern.compile("^\\[(\\d+\\.\\d+)\\] \\d+ bytes from [^:]+: icmp_seq=(\\d+) ");
+
+    private final List<String> prefix;
+    final String ip;
+
+    private GuestPing(List<String> prefix, String ip) {
+        this.prefix = prefix;
+        this.ip = ip;
+    }
+
+    /** From {@code xenj.migbench.ping} (the command, split at spaces) and {@code xenj.migbench.guestIp}; null when not set. */
+    static GuestPing fromProperties() {
+        String cmd = System.getProperty("xenj.migbench.ping", "");
+        String ip = System.getProperty("xenj.migbench.guestIp", "");
+        return cmd.isBlank() || ip.isBlank() ? null : new GuestPing(List.of(cmd.trim().split("\\s+")), ip);
+    }
+
+    /**
+     * The Linux bridge's forwarding entry for {@code mac} (from {@code xenj.migbench.fdb}, e.g.
+     * {@code bridge -n xmig123 fdb show br br0}): which TAP it learned the guest on. Null when not set.
+     */
+    static String fdb(String mac) throws IOException, InterruptedException {
+        String cmd = System.getProperty("xenj.migbench.fdb", "");
+        if (cmd.isBlank()) {
+            return null;
+        }
+        Process p = new ProcessBuilder(cmd.trim().split("\\s+")).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(10, TimeUnit.SECONDS);
+        return out.lines().filter(l -> l.startsWith(mac)).findFirst().orElse("no entry for " + mac);
+    }
+
+    /**
+     * At the destination, from the moment the arrived guest is seen running: for {@code millis},
+     * when the first frames went through its NIC's switch port {@code portName} on {@code bridge}
+     * — from the NIC (the self-announce counts here: it is sent through the NIC's port) and to it —
+     * in ms from {@code t0} (epoch ms). Tells where the guest-side gap goes beyond the pause.
+     */
+    static String watchPort(org.xenj.dom0.vswitch.api.Bridge bridge, String portName, long t0, long millis) throws InterruptedException {
+        org.xenj.dom0.vswitch.api.Port port = null;
+        long end = t0 + millis;
+        List<String> from = new ArrayList<>(), to = new ArrayList<>();
+        long rx = -1, tx = -1;
+        while (System.currentTimeMillis() < end && (from.size() < 3 || to.size() < 3)) {
+            if (port == null) {
+                port = bridge.ports().stream().filter(p -> p.name().equals(portName)).findFirst().orElse(null);
+            }
+            if (port != null) {
+                org.xenj.dom0.vswitch.api.PortCounters c = port.counters();
+                long now = System.currentTimeMillis();
+                if (rx >= 0 && c.rxFrames() != rx && from.size() < 3) {
+                    from.add("+" + (now - t0));
+                }
+                if (tx >= 0 && c.txFrames() != tx && to.size() < 3) {
+                    to.add("+" + (now - t0));
+                }
+                rx = c.rxFrames();
+                tx = c.txFrames();
+            }
+            Thread.sleep(1);
+        }
+        return port == null ? "no port " + portName : "frames from the NIC at " + from + " ms, to it at " + to + " ms";
+    }
+
+    /** The guest answers one ping within {@code seconds} (tries each second); the last output when it does not. */
+    String reachable(int seconds) throws IOException, InterruptedException {
+        String out = "";
+        for (int i = 0; i < seconds; i++) {
+            List<String> cmd = new ArrayList<>(prefix);
+            cmd.addAll(List.of("-c", "1", "-W", "1", "-n", ip));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (p.waitFor() == 0) {
+                return null;
+            }
+        }
+        return out.strip();
+    }
+
+    /** Starts pinging; returns once the first reply came, or after 10 s without one ({@link Run#answered} false). */
+    Run start() throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(List.of("-i", "0.001", "-D", "-n", ip));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Run r = new Run(p);
+        long end = System.currentTimeMillis() + 10_000;
+        while (r.replies() == 0 && System.currentTimeMillis() < end && p.isAlive()) {
+            Thread.sleep(10);
+        }
+        return r;
+    }
+
+    /** One ping process and the replies it printed. */
+    static final class Run {
+        private final Process process;
+        private final Thread reader;
+        private final List<Double> times = new ArrayList<>();
+        private final List<Long> seqs = new ArrayList<>();
+        private final List<String> other = new ArrayList<>();
+        private final StringBuilder raw = new StringBuilder();
+
+        Run(Process process) {
+            this.process = process;
+            this.reader = new Thread(this::read, "migbench-ping");
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        private void read() {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                long wraps = 0, prev = -1;
+                for (String line; (line = in.readLine()) != null;) {
+                    Matcher m = REPLY.matcher(line);
+                    synchronized (this) {
+                        raw.append(line).append('\n');
+                        if (m.find()) {
+                            long s = Long.parseLong(m.group(2));
+                            if (prev >= 0 && s < prev && prev - s > 32768) {
+                                wraps++; // icmp_seq is 16 bits: 65 s at 1 ms
+                            }
+                            prev = s;
+                            times.add(Double.parseDouble(m.group(1)));
+                            seqs.add(s + (wraps << 16));
+                        } else if (other.size() < 20) {
+                            other.add(line);
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+        }
+
+        synchronized int replies() {
+            return times.size();
+        }
+
+        boolean answered() {
+            return replies() > 0;
+        }
+
+        /**
+         * Stops the ping (SIGINT, as a user's Ctrl-C) and measures: {@code fromEpochMillis} is when
+         * the migration started (the gaps before it are the baseline).
+         */
+        /** Everything ping printed (for the bench's logs). */
+        synchronized String output() {
+            return raw.toString();
+        }
+
+        Result stop(long fromEpochMillis) throws IOException, InterruptedException {
+            new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+            reader.join(5_000);
+            synchronized (this) {
+                if (times.size() < 2) {
+                    return new Result(Double.NaN, -1, times.size(), Double.NaN, Double.NaN, Double.NaN, String.join(" | ", other));
+                }
+                double from = fromEpochMillis / 1e3, gap = 0, base = 0, gapEnd = from;
+                for (int i = 1; i < times.size(); i++) {
+                    double g = times.get(i) - times.get(i - 1);
+                    if (times.get(i) <= from) {
+                        base = Math.max(base, g);
+                    } else if (g > gap) {
+                        gap = g;
+                        gapEnd = times.get(i);
+                    }
+                }
+                long span = seqs.get(seqs.size() - 1) - seqs.get(0) + 1;
+                double rate = (times.size() - 1) / (times.get(times.size() - 1) - times.get(0));
+                return new Result(gap * 1e3, span - times.size(), times.size(), base * 1e3, (gapEnd - from) * 1e3, rate, "");
+            }
+        }
+    }
+
+    /**
+     * @param gapMs      the longest gap between consecutive replies from the migration's start on
+     * @param lost       requests between the first and the last answered one without an answer
+     * @param replies    replies received
+     * @param baseGapMs  the longest gap before the migration started (the measurement's noise)
+     * @param gapEndMs   when the reply that ended the longest gap came, from the migration's start
+     * @param rateHz     replies per second over the whole ping (what the host let ping send)
+     * @param why        the ping's own output when it got fewer than 2 replies
+     */
+    record Result(double gapMs, long lost, int replies, double baseGapMs, double gapEndMs, double rateHz, String why) {
+        String fields() {
+            return Double.isNaN(gapMs) ? "guest_gap_ms=n/a guest_lost=n/a guest_replies=" + replies + " guest_base_gap_ms=n/a"
+                    : String.format("guest_gap_ms=%.1f guest_lost=%d guest_replies=%d guest_base_gap_ms=%.1f guest_gap_end_ms=%.1f"
+                            + " guest_ping_hz=%.0f", gapMs, lost, replies, baseGapMs, gapEndMs, rateHz);
+        }
+    }
+}
