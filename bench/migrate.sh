@@ -15,8 +15,9 @@
 # virtual switch bridge xenbr0, which joins a TAP (xmA<pid>, xmB<pid>); the script moves both TAPs
 # into one Linux bridge in a network namespace of its own (xmig<pid>, 10.98.0.1) and each leg's
 # source pings the guest from there at 1 ms intervals (iputils ping -i 0.001 -D) from a few seconds
-# before the leg to 3 s after it: the longest gap between consecutive replies once the leg started,
-# and the requests lost. After a leg the Linux bridge reaches the guest through the other TAP only
+# before the leg to 3 s after it: the gap between the replies before and after the source paused
+# the guest (guest-side downtime), the longest gap of the leg, the requests lost, and the longest gap
+# before the leg (the noise of a shared host). After a leg the Linux bridge reaches the guest through the other TAP only
 # because the destination's qemu-dm announced the guest's MAC (RARP, as QEMU's self-announce).
 # MIGRATE_NET=netns: each JVM runs in its own namespace (xmiga<pid>, xmigb<pid>) with a veth into the
 # bench's bridge (10.98.1.1, 10.98.1.2), and the migration channel runs over those addresses.
@@ -164,14 +165,14 @@ grep -h '^# rounds' "$OUT/a.log" "$OUT/b.log" || true
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 echo
 printf '%-16s %6s %10s %10s %6s %11s %9s %12s %10s %10s %13s %7s %s\n' leg rounds pages_sent last_pages MB downtime_ms total_ms \
-  guest_gap_ms gap_end_ms guest_lost ping_noise_ms ping_hz load
+  guest_gap_ms max_gap_ms guest_lost ping_noise_ms ping_hz load
 for leg in 1 2 3 4 5 6; do
   L=$(grep -h "^RESULT migrate-[a-z]*-$leg " "$OUT/a.log" "$OUT/b.log" | tail -n1)
   [ -n "$L" ] || { echo "leg $leg: no result"; continue; }
   what=$(sed -n 's/^RESULT migrate-\([a-z]*\)-.*/\1/p' <<<"$L")
   [ $((leg % 2)) = 1 ] && dir="a->b" || dir="b->a"
   gg=$(field guest_gap_ms "$L"); gl=$(field guest_lost "$L"); gb=$(field guest_base_gap_ms "$L")
-  ge=$(field guest_gap_end_ms "$L"); gh=$(field guest_ping_hz "$L")
+  ge=$(field guest_max_gap_ms "$L"); gh=$(field guest_ping_hz "$L")
   printf '%-16s %6s %10s %10s %6.1f %11s %9s %12s %10s %10s %13s %7s %s\n' "$leg $what $dir" "$(field rounds "$L")" "$(field pages_sent "$L")" \
     "$(field last_pages "$L")" "$(awk -v b="$(field bytes "$L")" 'BEGIN { print b / 1e6 }')" "$(field downtime_ms "$L")" \
     "$(field total_ms "$L")" "${gg:--}" "${ge:--}" "${gl:--}" "${gb:--}" "${gh:--}" "$(field load "$L")"
@@ -181,8 +182,8 @@ L=$(grep -h '^RESULT save ' "$OUT/a.log" || true)
 L=$(grep -h '^RESULT snapshot ' "$OUT/a.log" || true)
 [ -z "$L" ] || echo "snapshot create: $(field create_ms "$L") ms, revert: $(field revert_ms "$L") ms, clone: $(field clone_ms "$L") ms; load $(field load "$L")"
 [ -z "$NOPING" ] || echo "guest_gap_ms, guest_lost: not measured ($NOPING)"
-[ -n "$NOPING" ] || echo "guest_gap_ms: longest gap between ping replies from the leg's start on (gap_end_ms: when it ended, from" \
-  "the start; total_ms is when the destination ran it); guest_lost: requests unanswered; ping_noise_ms: longest gap in the 3-5 s" \
-  "before the leg (the same ping, no migration); ping_hz: replies per second the host let ping -i 0.001 have"
+[ -n "$NOPING" ] || echo "guest_gap_ms: the gap between the ping replies before and after the source paused the guest;" \
+  "max_gap_ms: the longest gap from the leg's start to 3 s after it; guest_lost: requests unanswered; ping_noise_ms: the longest" \
+  "gap in the 3-5 s before the leg (the same ping, no migration); ping_hz: replies per second the host let ping -i 0.001 have"
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$RA" = 0 ] && [ "$RB" = 0 ] || { echo "migrate: a exited $RA, b exited $RB (logs in $OUT)" >&2; exit 1; }

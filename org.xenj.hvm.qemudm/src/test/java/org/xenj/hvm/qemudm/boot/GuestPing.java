@@ -14,12 +14,13 @@ import java.util.regex.Pattern;
  * bench/migrate.sh's guest-side downtime: iputils' {@code ping -i 0.001 -D -n} at the bench guest's
  * RTL8139 from the bench's network namespace (the command prefix comes from the script, e.g.
  * {@code ip netns exec xmig123 ping}), through the namespace's Linux bridge and the TAP of the
- * xenj process the guest is in. One ping process per migration leg, started by the source before
- * its pause and stopped a few seconds after the destination runs the guest: the guest-side downtime
- * is the longest gap between two consecutive replies (reply timestamps from {@code -D}), the lost
- * count the requests between the first and the last answered one that got no answer. The ping's
- * own noise (a 2-core host shared with other work) is the longest gap before the migration started,
- * printed beside it.
+ * xenj process the guest is in. One ping process per migration leg, started by the source a few
+ * seconds before the leg and stopped 3 s after the destination runs the guest: the guest-side
+ * downtime is the gap between the two consecutive replies (timestamps from {@code -D}) around the
+ * moment the source paused the guest (when the migration returned, less the host-side downtime);
+ * the longest gap from the leg's start on and the longest before it (the noise of a 2-core host
+ * shared with other work: the guest or ping waiting for a core) are printed beside it, and the lost
+ * count is the requests between the first and the last answered one that got no answer.
  */
 final class GuestPing {
 
@@ -174,7 +175,11 @@ final class GuestPing {
             return raw.toString();
         }
 
-        Result stop(long fromEpochMillis) throws IOException, InterruptedException {
+        /**
+         * Stops the ping (SIGINT, as a user's Ctrl-C) and measures: the migration started at
+         * {@code fromEpochMillis} and the guest was paused at the source at {@code pausedEpochMillis}.
+         */
+        Result stop(long fromEpochMillis, long pausedEpochMillis) throws IOException, InterruptedException {
             new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
             if (!process.waitFor(5, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
@@ -182,39 +187,44 @@ final class GuestPing {
             reader.join(5_000);
             synchronized (this) {
                 if (times.size() < 2) {
-                    return new Result(Double.NaN, -1, times.size(), Double.NaN, Double.NaN, Double.NaN, String.join(" | ", other));
+                    return new Result(Double.NaN, Double.NaN, -1, times.size(), Double.NaN, Double.NaN, String.join(" | ", other));
                 }
-                double from = fromEpochMillis / 1e3, gap = 0, base = 0, gapEnd = from;
+                double from = fromEpochMillis / 1e3, paused = pausedEpochMillis / 1e3, gap = 0, base = 0, across = Double.NaN;
                 for (int i = 1; i < times.size(); i++) {
                     double g = times.get(i) - times.get(i - 1);
                     if (times.get(i) <= from) {
                         base = Math.max(base, g);
-                    } else if (g > gap) {
-                        gap = g;
-                        gapEnd = times.get(i);
+                    } else {
+                        gap = Math.max(gap, g);
+                    }
+                    if (times.get(i - 1) <= paused && paused < times.get(i)) {
+                        across = g;
                     }
                 }
                 long span = seqs.get(seqs.size() - 1) - seqs.get(0) + 1;
                 double rate = (times.size() - 1) / (times.get(times.size() - 1) - times.get(0));
-                return new Result(gap * 1e3, span - times.size(), times.size(), base * 1e3, (gapEnd - from) * 1e3, rate, "");
+                return new Result(across * 1e3, gap * 1e3, span - times.size(), times.size(), base * 1e3, rate, "");
             }
         }
     }
 
     /**
-     * @param gapMs      the longest gap between consecutive replies from the migration's start on
+     * @param gapMs      the gap between the replies before and after the source paused the guest
+     *                   (NaN: no reply on one side of it)
+     * @param maxGapMs   the longest gap between consecutive replies from the migration's start on
      * @param lost       requests between the first and the last answered one without an answer
      * @param replies    replies received
      * @param baseGapMs  the longest gap before the migration started (the measurement's noise)
-     * @param gapEndMs   when the reply that ended the longest gap came, from the migration's start
      * @param rateHz     replies per second over the whole ping (what the host let ping send)
      * @param why        the ping's own output when it got fewer than 2 replies
      */
-    record Result(double gapMs, long lost, int replies, double baseGapMs, double gapEndMs, double rateHz, String why) {
+    record Result(double gapMs, double maxGapMs, long lost, int replies, double baseGapMs, double rateHz, String why) {
         String fields() {
-            return Double.isNaN(gapMs) ? "guest_gap_ms=n/a guest_lost=n/a guest_replies=" + replies + " guest_base_gap_ms=n/a"
-                    : String.format("guest_gap_ms=%.1f guest_lost=%d guest_replies=%d guest_base_gap_ms=%.1f guest_gap_end_ms=%.1f"
-                            + " guest_ping_hz=%.0f", gapMs, lost, replies, baseGapMs, gapEndMs, rateHz);
+            if (Double.isNaN(maxGapMs)) {
+                return "guest_gap_ms=n/a guest_lost=n/a guest_replies=" + replies;
+            }
+            return String.format("guest_gap_ms=%s guest_max_gap_ms=%.1f guest_lost=%d guest_replies=%d guest_base_gap_ms=%.1f guest_ping_hz=%.0f",
+                    Double.isNaN(gapMs) ? "n/a" : String.format("%.1f", gapMs), maxGapMs, lost, replies, baseGapMs, rateHz);
         }
     }
 }

@@ -129,15 +129,16 @@ public final class MigrateBenchMain {
                 Thread.sleep(dirty ? Long.getLong("xenj.migbench.dirtyMillis", 5_000) : 3_000);
                 long m0 = System.currentTimeMillis();
                 MigrationInfo info = xen.migrate(d.id(), PEER, peerPort, true, dirty ? dirtyTarget : idleTarget, 30);
+                long paused = System.currentTimeMillis() - info.downtimeNanos() / 1_000_000; // downtime ends with the destination's answer
                 String guestSide = "";
                 if (ping != null) {
                     Thread.sleep(3_000); // replies through the destination's TAP once the Linux bridge moved the MAC
-                    GuestPing.Result r = ping.stop(m0);
+                    GuestPing.Result r = ping.stop(m0, paused);
                     guestSide = " " + r.fields();
                     String dir = System.getProperty("xenj.migbench.logdir", "");
                     if (!dir.isBlank()) {
-                        Files.writeString(Path.of(dir, "ping-leg" + leg + ".log"), "# migration started at " + m0 / 1e3 + ", returned at "
-                                + System.currentTimeMillis() / 1e3 + " (3 s before this line)\n" + ping.output());
+                        Files.writeString(Path.of(dir, "ping-leg" + leg + ".log"), "# migration started at " + m0 / 1e3 + ", guest paused at "
+                                + paused / 1e3 + "\n" + ping.output());
                     }
                     if (!r.why().isEmpty()) {
                         System.out.println("# leg " + leg + ": ping: " + r.why());

@@ -2,6 +2,7 @@ package org.xenj.hvm.qemudm.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -39,7 +40,10 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
  * live migration the destination's uplink gets five RARP reverse requests per NIC from the NIC's MAC
  * and the destination's bridge has learned the MAC on the NIC's new port before the guest sent a
  * frame (it spins: it never does); the source's uplink gets none. A restore announces again; a
- * migration that fails (wrong secret) announces nothing anywhere.
+ * migration that fails (wrong secret) announces nothing anywhere. Through a Linux bridge (Linux's
+ * own learning as the oracle): each side's bridge joins a TAP, both TAPs are ports of one Linux
+ * bridge in a network namespace of this test; the guest's MAC, learned on the source's TAP, is on
+ * the destination's TAP in the Linux bridge's forwarding database after the migration.
  */
 class SelfAnnounceTest {
 
@@ -144,6 +148,92 @@ class SelfAnnounceTest {
             assertEquals("vif" + restored.id() + ".0-emu", learnedAfter);
             dst.core.destroy(restored.id());
         }
+    }
+
+    @Test
+    void aLinuxBridgeBehindTheTapsMovesTheMacToTheDestinationsTap() throws Exception {
+        skipUnless(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun");
+        long pid = ProcessHandle.current().pid();
+        String ns = "xenjsa" + pid, tapA = "xsaA" + pid % 100000, tapB = "xsaB" + pid % 100000;
+        String added = sh("ip", "netns", "add", ns);
+        skipUnless(!added.startsWith("exit"), "cannot create a network namespace: " + added.trim());
+        try (Side src = new Side(); Side dst = new Side()) {
+            for (String[] c : new String[][] {{"link", "add", "br0", "type", "bridge"}, {"link", "set", "br0", "up"}}) {
+                assertEquals("", sh(concat(new String[] {"ip", "-n", ns}, c)));
+            }
+            for (Object[] side : new Object[][] {{src, tapA}, {dst, tapB}}) {
+                String tap = (String) side[1];
+                String link = ((Side) side[0]).bridge.attachTap(tap);
+                skipUnless(!link.contains("unavailable"), link);
+                assertEquals("", sh("ip", "link", "set", tap, "netns", ns));
+                assertEquals("", sh("ip", "-n", ns, "link", "set", tap, "master", "br0", "up"));
+            }
+            int port = dst.core.configureMigration(SECRET, true, "127.0.0.1", 0);
+            src.core.configureMigration(SECRET, false, null, 0);
+            Domain d = src.core.create(DomainConfig.builder("moving").type(DomainType.HVM).memoryMiB(16).kernel(spinKernel().toString())
+                    .vifs(List.of("model=rtl8139,mac=" + MAC1)).build());
+            // the guest spins and sends nothing: a frame from its MAC on the source's side teaches the Linux bridge where it is
+            org.xenj.dom0.vswitch.api.Port here = src.bridge.attach("as-the-guest", src.uplinkThread, (f, len) -> { });
+            byte[] hello = new byte[60];
+            Arrays.fill(hello, 0, 6, (byte) 0xff);
+            System.arraycopy(mac(MAC1), 0, hello, 6, 6);
+            hello[12] = (byte) 0x88; // a local experimental EtherType: nobody answers it
+            hello[13] = (byte) 0xb5;
+            here.send(hello, hello.length);
+            assertTrue(awaitFdb(ns, MAC1, tapA), "the Linux bridge learned the guest on " + tapA + ": " + fdb(ns));
+            here.close();
+
+            src.core.migrate(d.id(), "127.0.0.1", port, true, 20, 30);
+            assertTrue(awaitFdb(ns, MAC1, tapB), "after the migration the Linux bridge has the guest on " + tapB + ": " + fdb(ns));
+            System.out.println("[self-announce] Linux bridge after the migration: " + fdb(ns).lines().filter(l -> l.startsWith(MAC1))
+                    .findFirst().orElse("?"));
+        } finally {
+            sh("ip", "netns", "del", ns);
+        }
+    }
+
+    private static boolean awaitFdb(String ns, String mac, String tap) throws Exception {
+        long end = System.currentTimeMillis() + 20_000;
+        while (System.currentTimeMillis() < end) {
+            if (fdb(ns).lines().anyMatch(l -> l.startsWith(mac + " dev " + tap + " "))) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    private static String fdb(String ns) throws Exception {
+        return sh("bridge", "-n", ns, "fdb", "show", "br", "br0");
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    /** A host command's output, or "exit N: output". */
+    private static String sh(String... cmd) throws Exception {
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            return "exit -1: " + e.getMessage();
+        }
+        if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return "exit -1: timeout";
+        }
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        return p.exitValue() == 0 ? out : "exit " + p.exitValue() + ": " + out;
+    }
+
+    private static void skipUnless(boolean condition, String why) {
+        if (!condition) {
+            System.out.println("[self-announce] skipped: " + why);
+        }
+        assumeTrue(condition, why);
     }
 
     /** The frame, field by field, against the RARP layout (RFC 903 over RFC 826's packet). */
