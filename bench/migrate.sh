@@ -15,9 +15,9 @@
 # virtual switch bridge xenbr0, which joins a TAP (xmA<pid>, xmB<pid>); the script moves both TAPs
 # into one Linux bridge in a network namespace of its own (xmig<pid>, 10.98.0.1) and each leg's
 # source pings the guest from there at 1 ms intervals (iputils ping -i 0.001 -D) from a few seconds
-# before the leg to 3 s after it: the gap between the replies before and after the source paused
-# the guest (guest-side downtime), the longest gap of the leg, the requests lost, and the longest gap
-# before the leg (the noise of a shared host). After a leg the Linux bridge reaches the guest through the other TAP only
+# before the leg to 3 s after it: the longest gap between replies that overlaps the host-side pause
+# (guest-side downtime), the longest gap of the leg, the requests lost, and the longest gap before
+# the leg (the noise of a shared host). After a leg the Linux bridge reaches the guest through the other TAP only
 # because the destination's qemu-dm announced the guest's MAC (RARP, as QEMU's self-announce).
 # MIGRATE_NET=netns: each JVM runs in its own namespace (xmiga<pid>, xmigb<pid>) with a veth into the
 # bench's bridge (10.98.1.1, 10.98.1.2), and the migration channel runs over those addresses.
@@ -182,7 +182,7 @@ L=$(grep -h '^RESULT save ' "$OUT/a.log" || true)
 L=$(grep -h '^RESULT snapshot ' "$OUT/a.log" || true)
 [ -z "$L" ] || echo "snapshot create: $(field create_ms "$L") ms, revert: $(field revert_ms "$L") ms, clone: $(field clone_ms "$L") ms; load $(field load "$L")"
 [ -z "$NOPING" ] || echo "guest_gap_ms, guest_lost: not measured ($NOPING)"
-[ -n "$NOPING" ] || echo "guest_gap_ms: the gap between the ping replies before and after the source paused the guest;" \
+[ -n "$NOPING" ] || echo "guest_gap_ms: the longest gap between ping replies that overlaps the host-side pause;" \
   "max_gap_ms: the longest gap from the leg's start to 3 s after it; guest_lost: requests unanswered; ping_noise_ms: the longest" \
   "gap in the 3-5 s before the leg (the same ping, no migration); ping_hz: replies per second the host let ping -i 0.001 have"
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -16,8 +16,8 @@ import java.util.regex.Pattern;
  * {@code ip netns exec xmig123 ping}), through the namespace's Linux bridge and the TAP of the
  * xenj process the guest is in. One ping process per migration leg, started by the source a few
  * seconds before the leg and stopped 3 s after the destination runs the guest: the guest-side
- * downtime is the gap between the two consecutive replies (timestamps from {@code -D}) around the
- * moment the source paused the guest (when the migration returned, less the host-side downtime);
+ * downtime is the longest gap between two consecutive replies (timestamps from {@code -D}) that
+ * overlaps the host-side pause (from the source's pause to the destination's "running");
  * the longest gap from the leg's start on and the longest before it (the noise of a 2-core host
  * shared with other work: the guest or ping waiting for a core) are printed beside it, and the lost
  * count is the requests between the first and the last answered one that got no answer.
@@ -177,9 +177,10 @@ final class GuestPing {
 
         /**
          * Stops the ping (SIGINT, as a user's Ctrl-C) and measures: the migration started at
-         * {@code fromEpochMillis} and the guest was paused at the source at {@code pausedEpochMillis}.
+         * {@code fromEpochMillis}, the guest was paused at the source at {@code pausedEpochMillis}
+         * for {@code downtimeMillis} (host-side).
          */
-        Result stop(long fromEpochMillis, long pausedEpochMillis) throws IOException, InterruptedException {
+        Result stop(long fromEpochMillis, long pausedEpochMillis, double downtimeMillis) throws IOException, InterruptedException {
             new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
             if (!process.waitFor(5, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
@@ -189,7 +190,8 @@ final class GuestPing {
                 if (times.size() < 2) {
                     return new Result(Double.NaN, Double.NaN, -1, times.size(), Double.NaN, Double.NaN, String.join(" | ", other));
                 }
-                double from = fromEpochMillis / 1e3, paused = pausedEpochMillis / 1e3, gap = 0, base = 0, across = Double.NaN;
+                double from = fromEpochMillis / 1e3, paused = pausedEpochMillis / 1e3, resumed = paused + downtimeMillis / 1e3;
+                double gap = 0, base = 0, across = Double.NaN;
                 for (int i = 1; i < times.size(); i++) {
                     double g = times.get(i) - times.get(i - 1);
                     if (times.get(i) <= from) {
@@ -197,8 +199,8 @@ final class GuestPing {
                     } else {
                         gap = Math.max(gap, g);
                     }
-                    if (times.get(i - 1) <= paused && paused < times.get(i)) {
-                        across = g;
+                    if (times.get(i - 1) < resumed && times.get(i) > paused && !(g <= across)) {
+                        across = g; // overlaps the pause: the longest such gap is the outage around it
                     }
                 }
                 long span = seqs.get(seqs.size() - 1) - seqs.get(0) + 1;
@@ -209,7 +211,7 @@ final class GuestPing {
     }
 
     /**
-     * @param gapMs      the gap between the replies before and after the source paused the guest
+     * @param gapMs      the longest gap between consecutive replies that overlaps the host-side pause
      *                   (NaN: no reply on one side of it)
      * @param maxGapMs   the longest gap between consecutive replies from the migration's start on
      * @param lost       requests between the first and the last answered one without an answer

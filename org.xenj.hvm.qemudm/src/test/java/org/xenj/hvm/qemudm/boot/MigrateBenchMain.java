@@ -128,12 +128,18 @@ public final class MigrateBenchMain {
                 }
                 Thread.sleep(dirty ? Long.getLong("xenj.migbench.dirtyMillis", 5_000) : 3_000);
                 long m0 = System.currentTimeMillis();
-                MigrationInfo info = xen.migrate(d.id(), PEER, peerPort, true, dirty ? dirtyTarget : idleTarget, 30);
-                long paused = System.currentTimeMillis() - info.downtimeNanos() / 1_000_000; // downtime ends with the destination's answer
+                // the "stopped" report comes after the last pages, with the time since the pause: when the guest stopped here
+                java.util.concurrent.atomic.AtomicLong pausedAt = new java.util.concurrent.atomic.AtomicLong();
+                MigrationInfo info = xen.migrate(d.id(), PEER, peerPort, true, dirty ? dirtyTarget : idleTarget, 30, p -> {
+                    if (p.phase().equals("stopped")) {
+                        pausedAt.set(System.currentTimeMillis() - Math.round(p.expectedDowntimeMillis()));
+                    }
+                });
+                long paused = pausedAt.get();
                 String guestSide = "";
                 if (ping != null) {
                     Thread.sleep(3_000); // replies through the destination's TAP once the Linux bridge moved the MAC
-                    GuestPing.Result r = ping.stop(m0, paused);
+                    GuestPing.Result r = ping.stop(m0, paused, info.downtimeNanos() / 1e6);
                     guestSide = " " + r.fields();
                     String dir = System.getProperty("xenj.migbench.logdir", "");
                     if (!dir.isBlank()) {
