@@ -183,7 +183,7 @@ L=$(grep -h '^RESULT snapshot ' "$OUT/a.log" || true)
 [ -z "$L" ] || echo "snapshot create: $(field create_ms "$L") ms, revert: $(field revert_ms "$L") ms, clone: $(field clone_ms "$L") ms; load $(field load "$L")"
 [ -z "$NOPING" ] || echo "guest_gap_ms, guest_lost: not measured ($NOPING)"
 [ -n "$NOPING" ] || echo "guest_gap_ms: the longest gap between ping replies that overlaps the host-side pause;" \
-  "max_gap_ms: the longest gap from the leg's start to 3 s after it; guest_lost: requests unanswered; ping_noise_ms: the longest" \
+  "(>: no reply after the pause until the ping stopped) max_gap_ms: the longest gap from the leg's start to 3 s after it; guest_lost: requests unanswered; ping_noise_ms: the longest" \
   "gap in the 3-5 s before the leg (the same ping, no migration); ping_hz: replies per second the host let ping -i 0.001 have"
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ "$RA" = 0 ] && [ "$RB" = 0 ] || { echo "migrate: a exited $RA, b exited $RB (logs in $OUT)" >&2; exit 1; }

@@ -20,10 +20,14 @@ import java.util.regex.Pattern;
  * overlaps the host-side pause (from the source's pause to the destination's "running");
  * the longest gap from the leg's start on and the longest before it (the noise of a 2-core host
  * shared with other work: the guest or ping waiting for a core) are printed beside it, and the lost
- * count is the requests between the first and the last answered one that got no answer.
+ * count is the requests between the first and the last answered one without an answer (ping's own
+ * summary is printed to the log). No answer after the pause at all (the guest
+ * unreachable: e.g. a bridge that still sends its traffic to the source) gives a lower bound, "&gt;".
  */
 final class GuestPing {
 
+    /** {@code 2000 packets transmitted, 1990 received, ...}: ping's summary at SIGINT. */
+    private static final Pattern SUMMARY = Pattern.compile("^(\\d+) packets transmitted, (\\d+) received");
     /** {@code [1765100000.123456] 64 bytes from 10.98.0.2: icmp_seq=12 ttl=64 time=0.51 ms}. */
     private static final Pattern REPLY = Pattern.compile("^\\[(\\d+\\.\\d+)\\] \\d+ bytes from [^:]+: icmp_seq=(\\d+) ");
 
@@ -148,8 +152,10 @@ final class GuestPing {
                             prev = s;
                             times.add(Double.parseDouble(m.group(1)));
                             seqs.add(s + (wraps << 16));
-                        } else if (other.size() < 20) {
-                            other.add(line);
+                        } else {
+                            if (!SUMMARY.matcher(line).find() && other.size() < 20) {
+                                other.add(line);
+                            }
                         }
                     }
                 }
@@ -181,6 +187,7 @@ final class GuestPing {
          * for {@code downtimeMillis} (host-side).
          */
         Result stop(long fromEpochMillis, long pausedEpochMillis, double downtimeMillis) throws IOException, InterruptedException {
+            double stopped = System.currentTimeMillis() / 1e3;
             new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
             if (!process.waitFor(5, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
@@ -188,7 +195,7 @@ final class GuestPing {
             reader.join(5_000);
             synchronized (this) {
                 if (times.size() < 2) {
-                    return new Result(Double.NaN, Double.NaN, -1, times.size(), Double.NaN, Double.NaN, String.join(" | ", other));
+                    return new Result(Double.NaN, false, Double.NaN, -1, times.size(), Double.NaN, Double.NaN, String.join(" | ", other));
                 }
                 double from = fromEpochMillis / 1e3, paused = pausedEpochMillis / 1e3, resumed = paused + downtimeMillis / 1e3;
                 double gap = 0, base = 0, across = Double.NaN;
@@ -203,16 +210,25 @@ final class GuestPing {
                         across = g; // overlaps the pause: the longest such gap is the outage around it
                     }
                 }
-                long span = seqs.get(seqs.size() - 1) - seqs.get(0) + 1;
-                double rate = (times.size() - 1) / (times.get(times.size() - 1) - times.get(0));
-                return new Result(across * 1e3, gap * 1e3, span - times.size(), times.size(), base * 1e3, rate, "");
+                double last = times.get(times.size() - 1);
+                boolean never = last <= paused; // no answer after the pause until the ping stopped: an outage of at least this
+                if (never) {
+                    across = stopped - last;
+                    gap = Math.max(gap, across);
+                }
+                // between the first and the last answered request (ping's own transmitted - received also counts the
+                // requests sent before the first answer and after the last, which are not the migration's)
+                long lost = seqs.get(seqs.size() - 1) - seqs.get(0) + 1 - times.size();
+                double rate = (times.size() - 1) / (last - times.get(0));
+                return new Result(across * 1e3, never, gap * 1e3, lost, times.size(), base * 1e3, rate, "");
             }
         }
     }
 
     /**
      * @param gapMs      the longest gap between consecutive replies that overlaps the host-side pause
-     *                   (NaN: no reply on one side of it)
+     *                   (NaN: no reply before it)
+     * @param noAnswer   no reply came after the pause until the ping stopped: {@code gapMs} is a lower bound
      * @param maxGapMs   the longest gap between consecutive replies from the migration's start on
      * @param lost       requests between the first and the last answered one without an answer
      * @param replies    replies received
@@ -220,13 +236,14 @@ final class GuestPing {
      * @param rateHz     replies per second over the whole ping (what the host let ping send)
      * @param why        the ping's own output when it got fewer than 2 replies
      */
-    record Result(double gapMs, double maxGapMs, long lost, int replies, double baseGapMs, double rateHz, String why) {
+    record Result(double gapMs, boolean noAnswer, double maxGapMs, long lost, int replies, double baseGapMs, double rateHz, String why) {
         String fields() {
             if (Double.isNaN(maxGapMs)) {
                 return "guest_gap_ms=n/a guest_lost=n/a guest_replies=" + replies;
             }
             return String.format("guest_gap_ms=%s guest_max_gap_ms=%.1f guest_lost=%d guest_replies=%d guest_base_gap_ms=%.1f guest_ping_hz=%.0f",
-                    Double.isNaN(gapMs) ? "n/a" : String.format("%.1f", gapMs), maxGapMs, lost, replies, baseGapMs, rateHz);
+                    Double.isNaN(gapMs) ? "n/a" : (noAnswer ? ">" : "") + String.format("%.1f", gapMs), maxGapMs, lost, replies, baseGapMs,
+                    rateHz);
         }
     }
 }
