@@ -17,8 +17,9 @@
 # source pings the guest from there at 1 ms intervals (iputils ping -i 0.001 -D) from a few seconds
 # before the leg to 3 s after it: the longest gap between replies that overlaps the host-side pause
 # (guest-side downtime), the longest gap of the leg, the requests lost, and the longest gap before
-# the leg (the noise of a shared host). After a leg the Linux bridge reaches the guest through the other TAP only
-# because the destination's qemu-dm announced the guest's MAC (RARP, as QEMU's self-announce).
+# the leg (the noise of a shared host). After each leg the script's log shows the Linux bridge's
+# entry for the guest's MAC on the destination's TAP: the destination's qemu-dm announces it (RARP,
+# as QEMU's self-announce), so the bridge need not wait for the guest's own traffic.
 # MIGRATE_NET=netns: each JVM runs in its own namespace (xmiga<pid>, xmigb<pid>) with a veth into the
 # bench's bridge (10.98.1.1, 10.98.1.2), and the migration channel runs over those addresses.
 # Namespaces, TAPs and veths are the bench's own (names with its pid) and are removed on exit, also
