@@ -71,8 +71,12 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  # anything still running in the bench's own namespaces is the bench's (a ping a failed JVM left behind);
   # the namespaces take their veths, bridge and the TAPs moved into them; a TAP not moved yet goes with its JVM
-  for n in "${NETNS_MADE[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+  for n in "${NETNS_MADE[@]}"; do
+    ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
+    ip netns del "$n" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

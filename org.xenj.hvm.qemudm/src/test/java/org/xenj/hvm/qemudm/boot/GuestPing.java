@@ -176,6 +176,11 @@ final class GuestPing {
          * Stops the ping (SIGINT, as a user's Ctrl-C) and measures: {@code fromEpochMillis} is when
          * the migration started (the gaps before it are the baseline).
          */
+        /** Ends the ping without measuring (the leg failed). */
+        void kill() {
+            process.destroyForcibly();
+        }
+
         /** Everything ping printed (for the bench's logs). */
         synchronized String output() {
             return raw.toString();

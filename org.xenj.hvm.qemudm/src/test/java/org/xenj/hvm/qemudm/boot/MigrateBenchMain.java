@@ -130,11 +130,19 @@ public final class MigrateBenchMain {
                 long m0 = System.currentTimeMillis();
                 // the "stopped" report comes after the last pages, with the time since the pause: when the guest stopped here
                 java.util.concurrent.atomic.AtomicLong pausedAt = new java.util.concurrent.atomic.AtomicLong();
-                MigrationInfo info = xen.migrate(d.id(), PEER, peerPort, true, dirty ? dirtyTarget : idleTarget, 30, p -> {
-                    if (p.phase().equals("stopped")) {
-                        pausedAt.set(System.currentTimeMillis() - Math.round(p.expectedDowntimeMillis()));
+                MigrationInfo info;
+                try {
+                    info = xen.migrate(d.id(), PEER, peerPort, true, dirty ? dirtyTarget : idleTarget, 30, p -> {
+                        if (p.phase().equals("stopped")) {
+                            pausedAt.set(System.currentTimeMillis() - Math.round(p.expectedDowntimeMillis()));
+                        }
+                    });
+                } catch (RuntimeException e) {
+                    if (ping != null) {
+                        ping.kill(); // a child process outlives the JVM: no ping left running at 1 ms
                     }
-                });
+                    throw e;
+                }
                 long paused = pausedAt.get();
                 String guestSide = "";
                 if (ping != null) {
