@@ -44,6 +44,8 @@ have qemu-system-i386 || missing+=(qemu-system-x86)
 have ip || missing+=(iproute2)
 have python3 || missing+=(python3)
 have wget || missing+=(wget)
+# bench/migrate.sh: the guest-side downtime (a 1 ms ping from the bench's namespace through the TAPs)
+have ping || missing+=(iputils-ping)
 # disk checks of tests/guest-devices.sh: ext4 images made and checked on the host (mkfs.ext4, e2fsck,
 # debugfs), the ISO9660 CD-ROM image (genisoimage or xorriso)
 { have mkfs.ext4 || have /usr/sbin/mkfs.ext4; } && { have debugfs || have /usr/sbin/debugfs; } || missing+=(e2fsprogs)

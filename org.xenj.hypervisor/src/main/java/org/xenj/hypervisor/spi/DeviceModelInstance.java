@@ -24,4 +24,17 @@ public interface DeviceModelInstance {
     default byte[] saveState() {
         return null;
     }
+
+    /**
+     * The domain runs on this host from a saved state that came from elsewhere: it arrived by live
+     * migration (called once it is unpaused here) or was restored from a save image. Its guest does
+     * not know it moved, so devices that face a network announce the guest's addresses now, as
+     * QEMU's self-announce does after an incoming migration (so learning bridges move them to this
+     * host's ports at once). Not called after a hand-over of the model (same host, same ports) nor a
+     * snapshot revert. Must not block; the default does nothing.
+     *
+     * @since 1.8
+     */
+    default void resumedHere() {
+    }
 }

@@ -332,6 +332,15 @@ public final class PcDevices implements DeviceModelInstance {
         }
     }
 
+    /** Arrived here by migration or restored: the NICs announce the guest's MACs (QEMU's self-announce). */
+    @Override
+    public void resumedHere() {
+        Nics n = nics;
+        if (n != null) {
+            n.announce();
+        }
+    }
+
     @Override
     public void reset() {
         com1.reset();

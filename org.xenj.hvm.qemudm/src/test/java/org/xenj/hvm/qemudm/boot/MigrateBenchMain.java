@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import org.xenj.dom0.block.internal.BlockImagesService;
+import org.xenj.dom0.vswitch.internal.SwitchService;
 import org.xenj.hypervisor.api.Domain;
 import org.xenj.hypervisor.api.DomainConfig;
 import org.xenj.hypervisor.api.DomainState;
@@ -23,11 +24,16 @@ import org.xenj.sched.credit.internal.CreditSchedulerType;
 
 /**
  * bench/migrate.sh's two xenj processes (issue 15 §5): live migration of the Debian 686 guest
- * (256 MiB) between two JVMs on this host over the authenticated loopback channel.
- Process {@code a} boots the guest; then six legs a → b → a … (see {@link #legs}):
+ * (256 MiB) between two JVMs on this host over the authenticated channel (loopback, or veth
+ * addresses between two network namespaces: {@code xenj.migbench.bind}, {@code xenj.migbench.peer}).
+ * Process {@code a} boots the guest; then six legs a → b → a … (see {@link #legs}):
  * three idle, three while the guest runs a dirtying loop (busybox {@code dd} of 8 MiB into a
  * tmpfs, without end); then a times snapshot create / revert / clone and save / restore of it
  * (still dirtying).
+ * With {@code xenj.migbench.tap} each process's virtual switch joins that TAP (the script puts both
+ * into one Linux bridge in its namespace), the guest gets an RTL8139 (8139too) at
+ * {@code xenj.migbench.guestIp}, and each leg's source pings it from the namespace ({@link GuestPing}):
+ * the guest-side downtime beside the host-side one.
  * Args: role, guest dir, own port, peer port, timeout seconds; the secret is {@code XENJ_MIGRATE_SECRET}.
  * Result lines start with {@code RESULT} (the script makes the table of them); a failed check
  * prints {@code FAILED …} and exits 1.
@@ -36,6 +42,13 @@ public final class MigrateBenchMain {
 
     static final String PROMPT = "~ # ";
     static final String NAME = "mig";
+    /** The bench guest's RTL8139: an address under Xen's OUI. */
+    static final String MAC = "00:16:3e:6d:69:67";
+    static final String BIND = System.getProperty("xenj.migbench.bind", "127.0.0.1");
+    static final String PEER = System.getProperty("xenj.migbench.peer", "127.0.0.1");
+    static final GuestPing PING = GuestPing.fromProperties();
+    /** This process's switch: the destination watches the arrived NIC's port on it. */
+    static SwitchService vswitchHere;
     static final String DIRTY = "mkdir -p /t && mount -t tmpfs -o size=64m tmpfs /t && "
             + "(i=0; while :; do dd if=/dev/zero of=/t/f bs=1M count=8 2>/dev/null; i=$((i+1)); echo $i >/t/n; done) &\n";
 
@@ -53,12 +66,19 @@ public final class MigrateBenchMain {
         plugins.addScheduler(new CreditSchedulerType());
         plugins.addBuilder(new HvmGuestBuilder());
         BlockImagesService blocks = new BlockImagesService();
-        plugins.addDeviceModel(new QemuDeviceModel(blocks));
+        SwitchService vswitch = new SwitchService();
+        vswitchHere = vswitch;
+        String tap = System.getProperty("xenj.migbench.tap", "");
+        if (!tap.isBlank()) {
+            // the script moves the TAP into its namespace's Linux bridge once it appears
+            System.out.println("# " + role + ": bridge xenbr0: " + vswitch.bridge("xenbr0").attachTap(tap));
+        }
+        plugins.addDeviceModel(new QemuDeviceModel(vswitch, blocks));
         // a: the guest, then its clone beside it; b: the guest only. One pCPU each: two processes on a 2-core host
         String memory = role.equals("a") ? "640M" : "320M";
-        try (blocks; HypervisorCore xen = new HypervisorCore(CoreConfig.parse(memory, 1, "32M", "credit"), plugins)) {
-            xen.configureMigration(secret, true, "127.0.0.1", ownPort);
-            System.out.println("# " + role + ": listening on 127.0.0.1:" + ownPort + ", load " + loadavg());
+        try (blocks; AutoCloseable sw = vswitch::close; HypervisorCore xen = new HypervisorCore(CoreConfig.parse(memory, 1, "32M", "credit"), plugins)) {
+            xen.configureMigration(secret, true, BIND, ownPort);
+            System.out.println("# " + role + ": listening on " + BIND + ":" + ownPort + ", load " + loadavg());
             if (role.equals("a")) {
                 runA(xen, guest, peerPort, timeoutMs);
             } else {
@@ -101,13 +121,57 @@ public final class MigrateBenchMain {
                         }
                     }
                 }
+                // the ping runs through the wait before the leg too: its gaps then are the measurement's noise
+                GuestPing.Run ping = PING == null ? null : PING.start();
+                if (ping != null && !ping.answered()) {
+                    System.out.println("# leg " + leg + ": the guest does not answer the ping before the leg (guest-side downtime n/a)");
+                }
                 Thread.sleep(dirty ? Long.getLong("xenj.migbench.dirtyMillis", 5_000) : 3_000);
-                MigrationInfo info = xen.migrate(d.id(), "127.0.0.1", peerPort, true, dirty ? dirtyTarget : idleTarget, 30);
-                result((dirty ? "dirty" : "idle") + "-" + leg, info, xen);
+                long m0 = System.currentTimeMillis();
+                // the "stopped" report comes after the last pages, with the time since the pause: when the guest stopped here
+                java.util.concurrent.atomic.AtomicLong pausedAt = new java.util.concurrent.atomic.AtomicLong();
+                MigrationInfo info;
+                try {
+                    info = xen.migrate(d.id(), PEER, peerPort, true, dirty ? dirtyTarget : idleTarget, 30, p -> {
+                        if (p.phase().equals("stopped")) {
+                            pausedAt.set(System.currentTimeMillis() - Math.round(p.expectedDowntimeMillis()));
+                        }
+                    });
+                } catch (RuntimeException e) {
+                    if (ping != null) {
+                        ping.kill(); // a child process outlives the JVM: no ping left running at 1 ms
+                    }
+                    throw e;
+                }
+                long paused = pausedAt.get();
+                String guestSide = "";
+                if (ping != null) {
+                    Thread.sleep(3_000); // replies through the destination's TAP once the Linux bridge moved the MAC
+                    GuestPing.Result r = ping.stop(m0, paused, info.downtimeNanos() / 1e6);
+                    guestSide = " " + r.fields();
+                    String dir = System.getProperty("xenj.migbench.logdir", "");
+                    if (!dir.isBlank()) {
+                        Files.writeString(Path.of(dir, "ping-leg" + leg + ".log"), "# migration started at " + m0 / 1e3 + ", guest paused at "
+                                + paused / 1e3 + "\n" + ping.output());
+                    }
+                    if (!r.why().isEmpty()) {
+                        System.out.println("# leg " + leg + ": ping: " + r.why());
+                    }
+                    String fdb = GuestPing.fdb(MAC);
+                    if (fdb != null) {
+                        System.out.println("# leg " + leg + ": the Linux bridge's entry after it: " + fdb);
+                    }
+                }
+                result((dirty ? "dirty" : "idle") + "-" + leg, info, xen, guestSide);
                 d = null;
             } else {
                 d = awaitRunning(xen, timeoutMs);
-                System.out.println("# leg " + leg + ": it arrived as d" + d.id());
+                long seen = System.currentTimeMillis();
+                System.out.println("# leg " + leg + ": it arrived as d" + d.id() + ", seen running at " + seen / 1e3);
+                if (PING != null) {
+                    System.out.println("# leg " + leg + ": after it ran here, " + GuestPing.watchPort(vswitchHere.bridge("xenbr0"),
+                            "vif" + d.id() + ".0-emu", seen, 3_000));
+                }
                 try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(d.id()))) {
                     answers(c, "leg" + leg, timeoutMs);
                     if (dirty) {
@@ -127,15 +191,22 @@ public final class MigrateBenchMain {
 
     private static void runA(HypervisorCore xen, Path guest, int peerPort, long timeoutMs) throws Exception {
         String cmdline = System.getProperty("xenj.boot.cmdline", "console=ttyS0 cryptomgr.notests nokaslr");
-        DomainConfig cfg = DomainConfig.builder(NAME).type(DomainType.HVM).memoryMiB(256).kernel(guest.resolve("bzImage").toString())
+        DomainConfig.Builder b = DomainConfig.builder(NAME).type(DomainType.HVM).memoryMiB(256).kernel(guest.resolve("bzImage").toString())
                 .ramdisk(guest.resolve("initramfs.cpio.gz").toString()).cmdline(cmdline).onPoweroff(ShutdownAction.DESTROY)
-                .raw(Map.of("xen_platform_pci", "0")).build();
+                .raw(Map.of("xen_platform_pci", "0"));
+        if (PING != null) {
+            b.vifs(java.util.List.of("model=rtl8139,mac=" + MAC + ",bridge=xenbr0"));
+        }
+        DomainConfig cfg = b.build();
         long t0 = System.nanoTime();
         Domain d = xen.create(cfg);
         try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(d.id()))) {
             check(c.waitFor(PROMPT, 0, timeoutMs) >= 0, "no shell prompt; console:\n" + BootText.tail(c.text()));
             System.out.printf("# a: prompt after %.1f s%n", (System.nanoTime() - t0) / 1e9);
             answers(c, "boot", timeoutMs);
+            if (PING != null) {
+                networkUp(c, timeoutMs);
+            }
         }
         Domain back = legs(xen, true, d, peerPort, timeoutMs);
 
@@ -182,16 +253,32 @@ public final class MigrateBenchMain {
         }
     }
 
+    /** 8139too's eth0 (the only NIC) gets the bench's address; the namespace must reach it. */
+    private static void networkUp(LinuxBootTest.Console c, long timeoutMs) throws Exception {
+        int from = c.text().length();
+        c.access.write(("ip addr add " + PING.ip + "/24 dev eth0 && ip link set eth0 up && echo \"net-$((6*7)) $(cat /sys/class/net/eth0/address)"
+                + " $(readlink /sys/class/net/eth0/device/driver)\"\n").getBytes(StandardCharsets.US_ASCII));
+        int at = c.waitFor("net-42 ", from, timeoutMs);
+        check(at >= 0, "the guest's eth0 did not come up:\n" + BootText.tail(c.text()));
+        String line = c.text().substring(at).lines().findFirst().orElse("");
+        System.out.println("# a: guest " + line.replace("net-42 ", "eth0 ") + " at " + PING.ip);
+        check(line.contains(MAC), "eth0 is not the RTL8139 " + MAC + ": " + line);
+        String why = PING.reachable(30);
+        check(why == null, "the bench's namespace does not reach the guest at " + PING.ip + ": " + why);
+        System.out.println("# a: the guest answers ping from the bench's namespace");
+    }
+
     private static void runB(HypervisorCore xen, int peerPort, long timeoutMs) throws Exception {
         legs(xen, false, null, peerPort, timeoutMs);
     }
 
     /** The shell answers {@code echo <tag>-$((6*7))} with {@code <tag>-42}: the guest runs here. */
     private static void answers(LinuxBootTest.Console c, String tag, long timeoutMs) throws Exception {
+        long t0 = System.nanoTime();
         int from = c.text().length();
         c.access.write(("echo " + tag + "-$((6*7))\n").getBytes(StandardCharsets.US_ASCII));
         check(c.waitFor(tag + "-42", from, timeoutMs) >= 0, "the guest did not answer after '" + tag + "':\n" + BootText.tail(c.text()));
-        System.out.println("# the guest answers (" + tag + ")");
+        System.out.printf("# the guest answers (%s) in %.0f ms%n", tag, (System.nanoTime() - t0) / 1e6);
     }
 
     private static Domain awaitRunning(HypervisorCore xen, long timeoutMs) throws Exception {
@@ -203,8 +290,8 @@ public final class MigrateBenchMain {
             if (d.isPresent() && (d.get().state() == DomainState.RUNNING || d.get().state() == DomainState.BLOCKED)) {
                 return d.get();
             }
-            Thread.sleep(20);
-            if (++polls % 500 == 0) {
+            Thread.sleep(PING != null ? 2 : 20); // the guest-side figures line up with this moment
+            if (++polls % (PING != null ? 5000 : 500) == 0) {
                 System.out.println("# waiting for '" + NAME + "': " + xen.list().stream().map(x -> "d" + x.id() + " " + x.name() + " "
                         + x.state()).toList());
             }
@@ -213,10 +300,10 @@ public final class MigrateBenchMain {
                 + xen.list().stream().map(x -> x.name() + " " + x.state()).toList() + "; log:\n" + String.join("\n", xen.dmesg()));
     }
 
-    private static void result(String what, MigrationInfo info, HypervisorCore xen) {
-        System.out.printf("RESULT migrate-%s rounds=%d pages_sent=%d last_pages=%d bytes=%d downtime_ms=%.1f total_ms=%.1f load=%s%n",
+    private static void result(String what, MigrationInfo info, HypervisorCore xen, String guestSide) {
+        System.out.printf("RESULT migrate-%s rounds=%d pages_sent=%d last_pages=%d bytes=%d downtime_ms=%.1f total_ms=%.1f%s load=%s%n",
                 what, info.rounds().size(), info.pagesSent(), info.finalPages(), info.bytes(), info.downtimeNanos() / 1e6,
-                info.totalNanos() / 1e6, loadavg());
+                info.totalNanos() / 1e6, guestSide, loadavg());
         System.out.println("# rounds (pages sent/dirtied during, ms): " + info.rounds().stream()
                 .map(r -> r.pagesSent() + "/" + r.dirtyPages() + " " + String.format("%.1f", r.nanos() / 1e6)).toList());
         xen.dmesg().stream().filter(l -> l.contains("migrated to") || l.contains("migrat") && l.contains("downtime"))

@@ -245,6 +245,11 @@ class NicHandOverTest {
                     return atPeer.stream().anyMatch(b -> b.length == out.length && java.util.Arrays.equals(b, out));
                 }
             }, "the transmitted frame reaches the peer");
+            synchronized (atPeer) {
+                // a hand-over stays on this host's ports: no self-announce (that is for a migration or restore)
+                assertFalse(atPeer.stream().anyMatch(b -> b.length >= 14 && (b[12] & 0xff) == 0x80 && (b[13] & 0xff) == 0x35),
+                        "RARP frames after a hand-over");
+            }
             second.detach();
         } finally {
             p.executor.shutdownNow();

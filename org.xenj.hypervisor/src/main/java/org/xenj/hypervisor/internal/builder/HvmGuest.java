@@ -259,6 +259,25 @@ final class HvmGuest implements Guest {
     }
 
     @Override
+    public void resumedHere() {
+        List<DeviceModelInstance> live;
+        synchronized (this) {
+            live = new ArrayList<>(devices);
+        }
+        for (int i = 0; i < live.size(); i++) {
+            DeviceModelInstance d = live.get(i);
+            if (d != null) {
+                try {
+                    d.resumedHere();
+                } catch (RuntimeException e) {
+                    // an announce is a courtesy to the network: the guest runs here either way
+                    platform.log("device model " + names.get(i) + " failed to announce the guest: " + e);
+                }
+            }
+        }
+    }
+
+    @Override
     public String debugState() {
         return platform.debugState();
     }

@@ -344,6 +344,7 @@ final class LiveMigration {
             core.rename(inc.d, name);
             core.unpause(inc.d.id);
             inc.resumed = true; // from here on it is the only copy running: never destroyed for a lost answer
+            inc.d.guest.resumedHere(); // its NICs announce it here (the source's copy is stopped for good)
             core.log(String.format("d%d (%s) arrived by migration: %d rounds, %d pages before the stop; STOP to END %.1f ms,"
                     + " devices and state %.1f ms, waited for GO %.1f ms", inc.d.id, name, inc.rounds, inc.pages,
                     (tEnd - inc.tStop) / 1e6, (tRestored - tEnd) / 1e6, (tGo - tRestored) / 1e6));

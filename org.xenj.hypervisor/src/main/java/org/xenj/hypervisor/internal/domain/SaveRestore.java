@@ -273,6 +273,9 @@ final class SaveRestore {
         if (!paused) {
             core.unpause(d.id);
         }
+        // as QEMU after an incoming migration (a restore is one from a file), also when left paused:
+        // the frames come from the host side, and the restored domain is where the guest lives now
+        d.guest.resumedHere();
         return d;
     }
 

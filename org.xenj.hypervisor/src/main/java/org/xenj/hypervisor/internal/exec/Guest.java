@@ -63,6 +63,13 @@ public interface Guest {
         return false;
     }
 
+    /**
+     * The guest runs here from a save image or an incoming migration: its device models announce it
+     * ({@link org.xenj.hypervisor.spi.DeviceModelInstance#resumedHere}). Never throws.
+     */
+    default void resumedHere() {
+    }
+
     /** Why this guest cannot be saved or migrated now (checked before a migration starts), or null. */
     default String saveRefusal() {
         return "this kind of guest cannot be saved or migrated yet (HVM guests can)";

@@ -199,6 +199,28 @@ public final class Nics {
         }
     }
 
+    /**
+     * The guest runs here after a migration or restore: each connected NIC announces its MAC on its
+     * bridge ({@link SelfAnnounce}). A guest that unplugged its NICs has none here: its netfront
+     * sends its own gratuitous ARP when it reconnects to netback, so nothing is doubled.
+     * {@code -Dxenj.qemudm.announce=false} turns it off (QEMU: announce-rounds=0), for measuring what it is worth.
+     */
+    public void announce() {
+        if (!Boolean.parseBoolean(System.getProperty("xenj.qemudm.announce", "true"))) {
+            if (!nics.isEmpty()) {
+                platform.log("qemu-dm: not announcing the guest's MACs (xenj.qemudm.announce=false)");
+            }
+            return;
+        }
+        for (Nic n : nics) {
+            Port p = n.port;
+            if (p != null && SelfAnnounce.start(p, n.spec.mac()) > 0) {
+                platform.log("qemu-dm: vif " + n.spec.devid() + ": announcing " + format(n.spec.mac()) + " on " + n.spec.bridge()
+                        + " (5 RARP frames over 0.8 s)");
+            }
+        }
+    }
+
     public NicsState saveState() {
         List<NicsState.Entry> list = new ArrayList<>();
         for (Nic n : nics) {
