@@ -238,12 +238,7 @@ public final class BlockCompiler extends BlockEmitter {
         // EIPs are relative to the entry EIP: the same physical code may run at other linear addresses
         cpuField("eip", "I");
         mv.visitVarInsn(ISTORE, L_BASE);
-        for (int r = 0; r < 8; r++) {
-            mv.visitVarInsn(ALOAD, L_REGS);
-            iconst(r);
-            mv.visitInsn(IALOAD);
-            mv.visitVarInsn(ISTORE, L_REG + r);
-        }
+        loadRegisters();
         for (int l : new int[] {L_CUR_EIP, L_DONE, L_LIN, L_VAL, L_EXIT_EIP, L_EXIT_N, L_RMW, L_T, L_NOWB}) {
             iconst(0);
             mv.visitVarInsn(ISTORE, l);
@@ -354,12 +349,7 @@ public final class BlockCompiler extends BlockEmitter {
         mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "execRow", "(IIIII)V", false);
         iconst(0);
         mv.visitVarInsn(ISTORE, L_NOWB);
-        for (int r = 0; r < 8; r++) {
-            mv.visitVarInsn(ALOAD, L_REGS);
-            iconst(r);
-            mv.visitInsn(IALOAD);
-            mv.visitVarInsn(ISTORE, L_REG + r);
-        }
+        loadRegisters();
         Label out = new Label(), go = new Label();
         cpuField("eip", "I");
         eipConst(next);

@@ -252,6 +252,16 @@ abstract class BlockEmitter {
         mv.visitFieldInsn(GETFIELD, CPU, name, desc);
     }
 
+    /** The eight guest registers from the CPU's array (in L_REGS) into their locals: at entry and after an in-place instruction. */
+    final void loadRegisters() {
+        for (int r = 0; r < 8; r++) {
+            mv.visitVarInsn(ALOAD, L_REGS);
+            iconst(r);
+            mv.visitInsn(IALOAD);
+            mv.visitVarInsn(ISTORE, L_REG + r);
+        }
+    }
+
     final void iconst(int v) {
         if (v >= -1 && v <= 5) {
             mv.visitInsn(ICONST_0 + v);
