@@ -17,12 +17,12 @@ package org.xenj.hypervisor.internal.cpu.jit;
  * <li>{@code xenj.jit.queue} (default 256): pending compilations beyond this are dropped;</li>
  * <li>{@code xenj.jit.chain} (default true): a compiled block runs its compiled successor on the
  * same code page directly, without going back through the block cache's lookup;</li>
- * <li>{@code xenj.jit.inPlace} (default false): compiled blocks run x87, string, bit-test,
+ * <li>{@code xenj.jit.inPlace} (default true since 2026-12-07): compiled blocks run x87, string, bit-test,
  * MUL/DIV, CMPXCHG/XADD, XCHG-with-memory and flag instructions through the interpreter in place
- * ({@code Cpu.execRow}) instead of ending before them (jit8; off until the hang of a restored
- * Debian domain in CI ci5 is explained: DESIGN-jit.md);</li>
- * <li>{@code xenj.jit.chainPages} (default false): chaining follows a compiled block onto another
- * code page (jit8, off for the same reason).</li>
+ * ({@code Cpu.execRow}) instead of ending before them (jit8; {@code false} gives the translator
+ * as before it, DESIGN-jit.md);</li>
+ * <li>{@code xenj.jit.chainPages} (default true since 2026-12-07): chaining follows a compiled block
+ * onto another code page (jit8).</li>
  * </ul>
  */
 public record JitOptions(boolean enabled, int threshold, boolean synchronous, boolean lockstep, boolean strict, int queue, boolean chain,
@@ -41,8 +41,8 @@ public record JitOptions(boolean enabled, int threshold, boolean synchronous, bo
                 threshold == 0 || Boolean.getBoolean("xenj.jit.sync"), lockstep,
                 Boolean.getBoolean("xenj.jit.strict"), Math.max(1, Integer.getInteger("xenj.jit.queue", 256)),
                 !"false".equalsIgnoreCase(System.getProperty("xenj.jit.chain", "true").trim()),
-                Boolean.parseBoolean(System.getProperty("xenj.jit.inPlace", "false").trim()),
-                Boolean.parseBoolean(System.getProperty("xenj.jit.chainPages", "false").trim()));
+                Boolean.parseBoolean(System.getProperty("xenj.jit.inPlace", "true").trim()),
+                Boolean.parseBoolean(System.getProperty("xenj.jit.chainPages", "true").trim()));
     }
 
     /** The xl.cfg key that turns the translator off (or on) for one domain. */
