@@ -8,10 +8,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.xenj.hypervisor.api.ConsoleAccess;
@@ -68,7 +64,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final BackendHost backends;
     private final SchedulingCore sched;
     private final CpuPoolManager pools;
-    private final ExecutorService control;
+    private final DomainEvents events;
     private final ConcurrentSkipListMap<Integer, DomainImpl> domains = new ConcurrentSkipListMap<>();
     private final DeviceModelHandOver deviceHandOver = new DeviceModelHandOver(this);
     private final SaveRestore saveRestore = new SaveRestore(this);
@@ -77,14 +73,12 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     private final Snapshots snapshots = new Snapshots(this, Snapshots.defaultRoot());
     private final HostQueries queries;
     final LiveMigration migration = new LiveMigration(this);
-    private final CopyOnWriteArrayList<DomainListener> listeners = new CopyOnWriteArrayList<>();
     private final long startNanos = System.nanoTime();
     private final String hostname;
     private final DomainImpl dom0;
     private final ShutdownHandler shutdowns;
     private int nextDomid = 1;
     private volatile boolean closing;
-    private volatile boolean closed;
 
     public HypervisorCore(CoreConfig settings, Plugins plugins) {
         this.settings = settings;
@@ -105,11 +99,7 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         this.xen = new XenHost(machine);
         this.backends = new BackendHost(xen, this::log);
         this.timer = new HostTimerThread(this::log);
-        this.control = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "xenj-control");
-            t.setDaemon(true);
-            return t;
-        });
+        this.events = new DomainEvents(this::log);
         this.hostname = hostname();
         this.sched = new SchedulingCore(settings.pcpus(), this::log);
         this.pools = new CpuPoolManager(sched, new CoreDomainDirectory(this), settings.scheduler(), this::log);
@@ -210,36 +200,14 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         return Math.max(0, total - guests);
     }
 
+    /** Tells the domain listeners, on the control thread ({@link DomainEvents}). */
     void fire(Consumer<DomainListener> event) {
-        if (listeners.isEmpty() || closed) {
-            return;
-        }
-        onControl(() -> {
-            for (DomainListener l : listeners) {
-                try {
-                    event.accept(l);
-                } catch (RuntimeException e) {
-                    log("domain listener " + l.getClass().getName() + " failed: " + e);
-                }
-            }
-        });
+        events.fire(event);
     }
 
+    /** Runs {@code task} on the control thread, off pCPU threads and this object's monitor. */
     void onControl(Runnable task) {
-        if (closed) {
-            return;
-        }
-        try {
-            control.execute(() -> {
-                try {
-                    task.run();
-                } catch (RuntimeException e) {
-                    log("control task failed: " + e);
-                }
-            });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // stopping: the hypervisor is going away with its domains
-        }
+        events.run(task);
     }
 
     private DomainImpl requireDomain(int domid) {
@@ -767,14 +735,12 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
 
     @Override
     public void addListener(DomainListener listener) {
-        if (listener != null) {
-            listeners.addIfAbsent(listener);
-        }
+        events.add(listener);
     }
 
     @Override
     public void removeListener(DomainListener listener) {
-        listeners.remove(listener);
+        events.remove(listener);
     }
 
     // ------------------------------------------------------------------ stop
@@ -796,16 +762,11 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
                 }
             }
         }
-        closed = true;
+        events.stop(); // no listener hears of the teardown below
         backends.close();
         sched.shutdown();
         timer.close();
-        control.shutdown();
-        try {
-            control.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        events.close();
     }
 
     // ---- what CorePluginListener needs
