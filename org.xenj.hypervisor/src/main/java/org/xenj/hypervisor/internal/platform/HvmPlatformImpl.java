@@ -323,10 +323,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
      * @throws IllegalArgumentException if {@code s} was taken from a domain with another number of vCPUs
      */
     public void restoreState(PlatformState s) {
-        fabric.checkFits(s.lapics()); // before anything changes: a refused state leaves the platform as it was
-        if (s.acpiPm() != null && acpiPm == null) {
-            throw new IllegalArgumentException("the platform state has an ACPI PM block and this domain has none (acpi=1 in its configuration?)");
-        }
+        checkFits(s); // before anything changes: a refused state leaves the platform as it was
         // The RTC drives IRQ8 to its saved level first; the controllers' records then set every
         // line level and latch as saved, so nothing is delivered twice.
         pit.restoreState(s.pit());
@@ -338,6 +335,38 @@ public final class HvmPlatformImpl implements HvmPlatform {
         fabric.restoreControllers(s.pic(), s.ioApic(), s.lapics());
         timersChanged = false;
         serviceTimers(clock.nanoTime());
+    }
+
+    /**
+     * Whether {@code s} fits this platform (vCPUs, BSP, ACPI PM block), as {@link #restoreState} checks first.
+     *
+     * @throws IllegalArgumentException if it does not
+     */
+    public void checkFits(PlatformState s) {
+        fabric.checkFits(s.lapics());
+        if (s.acpiPm() != null && acpiPm == null) {
+            throw new IllegalArgumentException("the platform state has an ACPI PM block and this domain has none (acpi=1 in its configuration?)");
+        }
+    }
+
+    /**
+     * A restore's platform part with the device models' (vCPUs paused): loads {@code s}, then runs
+     * {@code attachDevices}, which attaches the models with their saved records; each drives its
+     * interrupt lines to the level its record implies. The two records are taken at different
+     * instants of a save while host threads (console and keyboard input, NIC receive, disk I/O)
+     * may still change a device between them, so the controllers' line levels can disagree with
+     * the devices': restored the other way round, a line recorded high whose device is low stays
+     * high for the controllers, the device's next request makes no edge, and an edge-triggered
+     * interrupt (COM1, the keyboard) is never seen again. Lines no device model drives (PIT, RTC,
+     * ACPI SCI, the Xen callback GSI) keep the record's levels.
+     */
+    public void restoreState(PlatformState s, Runnable attachDevices) {
+        restoreState(s);
+        try {
+            attachDevices.run();
+        } finally {
+            fabric.flushWakes();
+        }
     }
 
     /** Interrupt controllers and timers, for xl debug-keys 'd' (read under their own locks). */

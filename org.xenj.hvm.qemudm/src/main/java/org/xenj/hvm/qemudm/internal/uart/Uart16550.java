@@ -88,7 +88,7 @@ public final class Uart16550 implements IoHandler {
         return new UartState(ier, lcr, mcr, lsrErrors, msr, scr, dll, dlm, fifoEnabled, triggerLevel, thrInterrupt, rx, typed);
     }
 
-    /** Puts the UART in {@code s} and drives its interrupt line to match. */
+    /** Puts the UART in {@code s} and drives its interrupt line to match (low as well as high). */
     public synchronized void restoreState(UartState s) {
         ier = s.ier() & 0x0f;
         lcr = s.lcr() & 0xff;
@@ -109,8 +109,11 @@ public final class Uart16550 implements IoHandler {
         System.arraycopy(typed, 0, backlog, 0, typed.length);
         backlogHead = 0;
         backlogCount = typed.length;
-        irqHigh = false;
-        updateIrq();
+        // Driven both ways, not only raised: the controllers may hold the line at another level
+        // (their record is another instant's, see HvmPlatformImpl.restoreState(s, attachDevices)),
+        // and a line they think high gives the guest no edge for the next byte.
+        irqHigh = pendingInterrupt() != IIR_NO_INT && (mcr & MCR_OUT2) != 0;
+        irq.accept(irqHigh ? 1 : 0);
     }
 
     /** Console input (any thread). */
