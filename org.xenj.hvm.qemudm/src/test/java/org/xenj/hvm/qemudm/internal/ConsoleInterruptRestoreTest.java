@@ -206,6 +206,12 @@ class ConsoleInterruptRestoreTest {
             Machine m = booted(ioApic);
             m.type("q");
             assertTrue(m.cpu.interruptPending(), "raised, not taken (IF=0)");
+            // what LinuxBootTest's report of a silent console shows
+            assertTrue(m.devices.com1().debugState().matches(".*IER=05 IIR\\(pending\\)=0c .* rx=1 backlog=0 line=high"),
+                    m.devices.com1().debugState());
+            if (ioApic) {
+                assertTrue(m.platform.debugState().contains("IOAPIC lines=000010 unmasked: 4->34E\n"), m.platform.debugState());
+            }
             Machine r = restore(save(m, () -> { }), ioApic, m);
             assertEquals(1, r.runGuest(), "the pending interrupt is delivered once (ioApic=" + ioApic + ")");
             assertEquals("q", r.received.toString());

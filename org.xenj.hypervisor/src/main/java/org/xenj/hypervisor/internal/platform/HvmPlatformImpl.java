@@ -377,7 +377,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
             host = hostTimerDeadline;
         }
         StringBuilder b = new StringBuilder(256);
-        b.append(fabric.pic().debugState()).append('\n').append(pit.debugState(now)).append('\n');
+        b.append(fabric.pic().debugState()).append('\n').append(ioApicDebugState()).append('\n').append(pit.debugState(now)).append('\n');
         b.append("host timer ").append(host == Long.MAX_VALUE ? "not armed" : String.format("in %.3f ms", (host - now) / 1e6));
         for (int i = 0; i < fabric.vcpus(); i++) {
             long lapic = fabric.lapic(i).nextDeadline();
@@ -385,6 +385,20 @@ public final class HvmPlatformImpl implements HvmPlatform {
             b.append(String.format("%nvCPU %d: interrupt deliverable %s, LAPIC timer %s, TPR %02x, ISR %s, IRR %s, start-up %d", i,
                     fabric.interruptPending(i), lapic == Long.MAX_VALUE ? "idle" : String.format("in %.3f ms", (lapic - now) / 1e6),
                     apic.readRegister(0x80), vectors(apic, 0x100), vectors(apic, 0x200), fabric.processorState(i)));
+        }
+        return b.toString();
+    }
+
+    /** The IOAPIC's input levels and each unmasked pin: vector, level/edge, remote IRR. */
+    private String ioApicDebugState() {
+        org.xenj.hypervisor.internal.platform.apic.IoApicState s = fabric.ioApic().saveState();
+        StringBuilder b = new StringBuilder(String.format("IOAPIC lines=%06x unmasked:", s.pinLevels()));
+        long[] r = s.redirection();
+        for (int pin = 0; pin < r.length; pin++) {
+            if ((r[pin] & 1L << 16) == 0) {
+                b.append(String.format(" %d->%02x%s%s", pin, r[pin] & 0xff, (r[pin] & 1L << 15) != 0 ? "L" : "E",
+                        (r[pin] & 1L << 14) != 0 ? "R" : ""));
+            }
         }
         return b.toString();
     }

@@ -116,6 +116,13 @@ public final class Uart16550 implements IoHandler {
         irq.accept(irqHigh ? 1 : 0);
     }
 
+    /** Registers, pending interrupt, FIFO and backlog fill and the line's level, for a failed test's report. */
+    public synchronized String debugState() {
+        return String.format("16550 IER=%02x IIR(pending)=%02x LCR=%02x MCR=%02x LSR=%02x MSR=%02x FCR fifo=%s trigger=%d THRE latch=%s"
+                + " rx=%d backlog=%d line=%s", ier, pendingInterrupt(), lcr, mcr, lsr(), msr, fifoEnabled, triggerLevel, thrInterrupt,
+                rxCount, backlogCount, irqHigh ? "high" : "low");
+    }
+
     /** Console input (any thread). */
     public synchronized void receive(byte[] data) {
         for (byte b : data) {
