@@ -125,6 +125,12 @@ public final class QemuDeviceModel implements DeviceModel, RemovableMedia {
         return d == null ? null : d.display();
     }
 
+    /** COM1's registers and line in {@code domid} (null: not served), for a boot test's failure report. */
+    public String consoleUartState(int domid) {
+        PcDevices d = domains.get(domid);
+        return d == null ? null : d.com1().debugState();
+    }
+
     /** The devices of {@code domid} now (null: not served), for tests in this package that drive them as a guest would. */
     PcDevices devices(int domid) {
         return domains.get(domid);

@@ -112,7 +112,8 @@ class LinuxBootTest {
         plugins.addScheduler(new CreditSchedulerType());
         plugins.addBuilder(new HvmGuestBuilder());
         BlockImagesService blocks = new BlockImagesService();
-        plugins.addDeviceModel(new QemuDeviceModel(blocks));
+        QemuDeviceModel qemu = new QemuDeviceModel(blocks);
+        plugins.addDeviceModel(qemu);
         int pcpus = Math.max(1, Math.min(domains, Runtime.getRuntime().availableProcessors()));
         try (blocks; HypervisorCore xen = new HypervisorCore(CoreConfig.parse(((long) domains * 260 + 64) + "M", pcpus, "32M", "credit"), plugins)) {
             long t0 = System.nanoTime();
@@ -147,7 +148,10 @@ class LinuxBootTest {
                 c.access.write(COMMAND.getBytes(StandardCharsets.US_ASCII));
                 int answer = c.waitFor(md5 + "  -", prompt, 300_000);
                 String reply = c.text().substring(prompt);
-                assertTrue(answer >= 0, "domain " + i + ": md5sum did not answer " + md5 + "; console:\n" + tail(reply));
+                if (answer < 0) { // the report is only built on failure: it takes debug-keys and a second
+                    org.junit.jupiter.api.Assertions.fail("domain " + i + ": md5sum did not answer " + md5 + "; console:\n"
+                            + tail(reply) + stuckReport(xen, qemu, doms.get(i)));
+                }
                 assertTrue(reply.matches("(?s).*Linux \\S+ 6\\.\\d+\\S* .*"), "uname -a:\n" + tail(reply));
                 assertTrue(reply.contains(" i686 ") || reply.contains(" i586 "), "uname machine:\n" + tail(reply));
                 assertTrue(reply.contains("processor\t: 0") && reply.contains("vendor_id"), "/proc/cpuinfo:\n" + tail(reply));
@@ -174,7 +178,7 @@ class LinuxBootTest {
                 c.access.write(Ext4FirmwareBoot.COMMAND.getBytes(StandardCharsets.US_ASCII));
             }
             if (SAVE_RESTORE) {
-                midWorkload(xen, doms, consoles, images);
+                midWorkload(xen, qemu, doms, consoles, images);
             }
             if (ext4Domain >= 0) {
                 Console c = consoles.get(ext4Domain);
@@ -265,7 +269,8 @@ class LinuxBootTest {
     }
 
     /** Domain 0 runs a loop of md5sums; it is saved after the first answer and restored; every answer must be right. */
-    static void midWorkload(HypervisorCore xen, List<Domain> doms, List<Console> consoles, Path images) throws Exception {
+    static void midWorkload(HypervisorCore xen, QemuDeviceModel qemu, List<Domain> doms, List<Console> consoles, Path images)
+            throws Exception {
         String expected = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(new byte[64 * 1024 * 32]));
         Console c = consoles.get(0);
         int from = c.text().length();
@@ -277,8 +282,10 @@ class LinuxBootTest {
         xen.unpause(r.id());
         doms.set(0, r);
         consoles.set(0, rc);
-        assertTrue(rc.waitFor("WL-42-DONE", 0, 300_000) >= 0, "the workload did not finish after the restore; console:\n" + tail(rc.text())
-                + "\nbefore the save:\n" + tail(before) + "\ndmesg:\n" + String.join("\n", xen.dmesg()));
+        if (rc.waitFor("WL-42-DONE", 0, 300_000) < 0) {
+            org.junit.jupiter.api.Assertions.fail("the workload did not finish after the restore; console:\n" + tail(rc.text())
+                    + "\nbefore the save:\n" + tail(before) + stuckReport(xen, qemu, r));
+        }
         String all = before + rc.text();
         long right = all.lines().filter(l -> l.strip().equals(expected + "  -")).count();
         long answers = all.lines().filter(l -> l.strip().matches("[0-9a-f]{32}  -")).count();
@@ -291,7 +298,32 @@ class LinuxBootTest {
         int prompt = rc.text().length();
         rc.access.write("echo ok | md5sum\n".getBytes(StandardCharsets.US_ASCII));
         String okMd5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest("ok\n".getBytes(StandardCharsets.US_ASCII)));
-        assertTrue(rc.waitFor(okMd5 + "  -", prompt, 120_000) >= 0, "the shell answers after the restore:\n" + tail(rc.text()));
+        if (rc.waitFor(okMd5 + "  -", prompt, 120_000) < 0) {
+            org.junit.jupiter.api.Assertions.fail("the shell answers after the restore:\n" + tail(rc.text()) + stuckReport(xen, qemu, r));
+        }
+    }
+
+    /**
+     * What a domain that stopped answering its console looks like inside: COM1's registers and
+     * line, then (xl debug-keys d) each vCPU's registers, IF and pending interrupt, the PIC, the
+     * IOAPIC's lines and pins and each local APIC's IRR/ISR — whether the byte sits in the UART,
+     * the interrupt in a controller, or the guest is elsewhere.
+     */
+    static String stuckReport(HypervisorCore xen, QemuDeviceModel qemu, Domain d) {
+        StringBuilder b = new StringBuilder("\ndmesg:\n" + String.join("\n", xen.dmesg()));
+        b.append("\nCOM1 of d").append(d.id()).append(": ").append(qemu.consoleUartState(d.id()));
+        for (int round = 0; round < 2; round++) { // twice, a second apart: moving or stuck
+            xen.clearDmesg();
+            xen.debugKeys("d");
+            b.append("\ndebug-keys d:\n").append(String.join("\n", xen.dmesg()));
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return b.toString();
     }
 
     static String tail(String s) {

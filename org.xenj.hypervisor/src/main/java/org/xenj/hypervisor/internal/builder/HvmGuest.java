@@ -224,7 +224,10 @@ final class HvmGuest implements Guest {
                 throw new IllegalArgumentException("the image has devices of model " + name + ", which does not serve this domain here");
             }
         }
-        // the freshly built devices make way for ones in the saved state, as in a hand-over
+        platform.checkFits(image.platform()); // refused before anything changes
+        // the freshly built devices make way for ones in the saved state, as in a hand-over; the saved
+        // ones attach after the controllers' record, so that the lines they drive win over the record's
+        List<DeviceModel> incoming = new ArrayList<>();
         for (int i = 0; i < devices.size(); i++) {
             DeviceModel m = models.get(i);
             if (m != null) {
@@ -232,13 +235,17 @@ final class HvmGuest implements Guest {
             } else {
                 m = placeModels.get(i); // built for an incoming migration: the place is vacant
             }
-            attachDeviceModel(m, image.deviceModels().get(names.get(i)));
+            incoming.add(m);
         }
+        platform.restoreState(image.platform(), () -> {
+            for (int i = 0; i < incoming.size(); i++) {
+                attachDeviceModel(incoming.get(i), image.deviceModels().get(names.get(i)));
+            }
+        });
         platform.pciBus().restoreHeaders(image.pciHeaders());
         for (int i = 0; i < executors.length; i++) {
             cpuOf(executors[i]).restoreState(image.vcpus().get(i));
         }
-        platform.restoreState(image.platform());
         if (image.pvhvm() != null) {
             // SCHEDOP_shutdown(SHUTDOWN_suspend) returns 0: "resumed in a new domain"; the guest now
             // maps shared_info again, registers vcpu_info, re-binds its event channels and reconnects

@@ -323,10 +323,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
      * @throws IllegalArgumentException if {@code s} was taken from a domain with another number of vCPUs
      */
     public void restoreState(PlatformState s) {
-        fabric.checkFits(s.lapics()); // before anything changes: a refused state leaves the platform as it was
-        if (s.acpiPm() != null && acpiPm == null) {
-            throw new IllegalArgumentException("the platform state has an ACPI PM block and this domain has none (acpi=1 in its configuration?)");
-        }
+        checkFits(s); // before anything changes: a refused state leaves the platform as it was
         // The RTC drives IRQ8 to its saved level first; the controllers' records then set every
         // line level and latch as saved, so nothing is delivered twice.
         pit.restoreState(s.pit());
@@ -340,6 +337,38 @@ public final class HvmPlatformImpl implements HvmPlatform {
         serviceTimers(clock.nanoTime());
     }
 
+    /**
+     * Whether {@code s} fits this platform (vCPUs, BSP, ACPI PM block), as {@link #restoreState} checks first.
+     *
+     * @throws IllegalArgumentException if it does not
+     */
+    public void checkFits(PlatformState s) {
+        fabric.checkFits(s.lapics());
+        if (s.acpiPm() != null && acpiPm == null) {
+            throw new IllegalArgumentException("the platform state has an ACPI PM block and this domain has none (acpi=1 in its configuration?)");
+        }
+    }
+
+    /**
+     * A restore's platform part with the device models' (vCPUs paused): loads {@code s}, then runs
+     * {@code attachDevices}, which attaches the models with their saved records; each drives its
+     * interrupt lines to the level its record implies. The two records are taken at different
+     * instants of a save while host threads (console and keyboard input, NIC receive, disk I/O)
+     * may still change a device between them, so the controllers' line levels can disagree with
+     * the devices': restored the other way round, a line recorded high whose device is low stays
+     * high for the controllers, the device's next request makes no edge, and an edge-triggered
+     * interrupt (COM1, the keyboard) is never seen again. Lines no device model drives (PIT, RTC,
+     * ACPI SCI, the Xen callback GSI) keep the record's levels.
+     */
+    public void restoreState(PlatformState s, Runnable attachDevices) {
+        restoreState(s);
+        try {
+            attachDevices.run();
+        } finally {
+            fabric.flushWakes();
+        }
+    }
+
     /** Interrupt controllers and timers, for xl debug-keys 'd' (read under their own locks). */
     public String debugState() {
         long now = clock.nanoTime();
@@ -348,7 +377,7 @@ public final class HvmPlatformImpl implements HvmPlatform {
             host = hostTimerDeadline;
         }
         StringBuilder b = new StringBuilder(256);
-        b.append(fabric.pic().debugState()).append('\n').append(pit.debugState(now)).append('\n');
+        b.append(fabric.pic().debugState()).append('\n').append(ioApicDebugState()).append('\n').append(pit.debugState(now)).append('\n');
         b.append("host timer ").append(host == Long.MAX_VALUE ? "not armed" : String.format("in %.3f ms", (host - now) / 1e6));
         for (int i = 0; i < fabric.vcpus(); i++) {
             long lapic = fabric.lapic(i).nextDeadline();
@@ -356,6 +385,20 @@ public final class HvmPlatformImpl implements HvmPlatform {
             b.append(String.format("%nvCPU %d: interrupt deliverable %s, LAPIC timer %s, TPR %02x, ISR %s, IRR %s, start-up %d", i,
                     fabric.interruptPending(i), lapic == Long.MAX_VALUE ? "idle" : String.format("in %.3f ms", (lapic - now) / 1e6),
                     apic.readRegister(0x80), vectors(apic, 0x100), vectors(apic, 0x200), fabric.processorState(i)));
+        }
+        return b.toString();
+    }
+
+    /** The IOAPIC's input levels and each unmasked pin: vector, level/edge, remote IRR. */
+    private String ioApicDebugState() {
+        org.xenj.hypervisor.internal.platform.apic.IoApicState s = fabric.ioApic().saveState();
+        StringBuilder b = new StringBuilder(String.format("IOAPIC lines=%06x unmasked:", s.pinLevels()));
+        long[] r = s.redirection();
+        for (int pin = 0; pin < r.length; pin++) {
+            if ((r[pin] & 1L << 16) == 0) {
+                b.append(String.format(" %d->%02x%s%s", pin, r[pin] & 0xff, (r[pin] & 1L << 15) != 0 ? "L" : "E",
+                        (r[pin] & 1L << 14) != 0 ? "R" : ""));
+            }
         }
         return b.toString();
     }

@@ -152,7 +152,7 @@ public final class I8042 implements IoHandler {
                 mouse.save());
     }
 
-    /** Puts the controller in {@code s} and drives its interrupt lines to match. */
+    /** Puts the controller in {@code s} and drives its interrupt lines to match (low as well as high). */
     public synchronized void restoreState(I8042State s) {
         status = s.status() & 0xff;
         ctr = s.ctr() & 0xff;
@@ -179,6 +179,13 @@ public final class I8042 implements IoHandler {
         kbdIrqHigh = false;
         auxIrqHigh = false;
         updateIrq();
+        // Both lines driven, low included: the controllers' restored record may hold one high (see Uart16550.restoreState).
+        if (!kbdIrqHigh) {
+            irq.accept(KBD_IRQ, false);
+        }
+        if (!auxIrqHigh) {
+            irq.accept(AUX_IRQ, false);
+        }
     }
 
     private void enqueue(int value, boolean aux) {

@@ -88,7 +88,7 @@ public final class Uart16550 implements IoHandler {
         return new UartState(ier, lcr, mcr, lsrErrors, msr, scr, dll, dlm, fifoEnabled, triggerLevel, thrInterrupt, rx, typed);
     }
 
-    /** Puts the UART in {@code s} and drives its interrupt line to match. */
+    /** Puts the UART in {@code s} and drives its interrupt line to match (low as well as high). */
     public synchronized void restoreState(UartState s) {
         ier = s.ier() & 0x0f;
         lcr = s.lcr() & 0xff;
@@ -109,8 +109,18 @@ public final class Uart16550 implements IoHandler {
         System.arraycopy(typed, 0, backlog, 0, typed.length);
         backlogHead = 0;
         backlogCount = typed.length;
-        irqHigh = false;
-        updateIrq();
+        // Driven both ways, not only raised: the controllers may hold the line at another level
+        // (their record is another instant's, see HvmPlatformImpl.restoreState(s, attachDevices)),
+        // and a line they think high gives the guest no edge for the next byte.
+        irqHigh = pendingInterrupt() != IIR_NO_INT && (mcr & MCR_OUT2) != 0;
+        irq.accept(irqHigh ? 1 : 0);
+    }
+
+    /** Registers, pending interrupt, FIFO and backlog fill and the line's level, for a failed test's report. */
+    public synchronized String debugState() {
+        return String.format("16550 IER=%02x IIR(pending)=%02x LCR=%02x MCR=%02x LSR=%02x MSR=%02x FCR fifo=%s trigger=%d THRE latch=%s"
+                + " rx=%d backlog=%d line=%s", ier, pendingInterrupt(), lcr, mcr, lsr(), msr, fifoEnabled, triggerLevel, thrInterrupt,
+                rxCount, backlogCount, irqHigh ? "high" : "low");
     }
 
     /** Console input (any thread). */
