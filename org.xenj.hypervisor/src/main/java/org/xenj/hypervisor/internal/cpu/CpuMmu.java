@@ -178,12 +178,18 @@ abstract class CpuMmu extends CpuTlb {
             mmioRange = null;
             return -1;
         }
+        // copy-on-write: a shared frame is never cached writable; the store that reaches here unshares it
+        boolean shared = machine.owner(mfn) == MachineMemory.SHARED;
+        if (shared && write) {
+            mfn = unshareFrame(pa >>> 12, mfn);
+            shared = false;
+        }
         // a watched code page (see watchedPages) keeps its write tag dropped, whatever refills it
         boolean watched = isWatched(page);
         if (write && watched) {
             breakEpoch(); // a store into a page blocks ran from in this epoch
         }
-        int writeTag = walkWritable && !romPage && !watched ? page : -1;
+        int writeTag = walkWritable && !romPage && !watched && !shared ? page : -1;
         SharedCode sc = sharedCode;
         if (sc != null && sc.marked(mfn)) {
             // another vCPU (or this one) runs code from this frame: no write tag, and a store is counted
@@ -652,6 +658,9 @@ abstract class CpuMmu extends CpuTlb {
             memory.write32(pa, v); // never for an aligned entry; the counted path splits it
             return;
         }
+        if (machine.owner(mfn) == MachineMemory.SHARED) {
+            mfn = unshareFrame(pa >>> 12, mfn); // a page table in a shared frame: its A/D bits are this domain's store
+        }
         machine.markDirty(mfn);
         byte[] chunk = machine.chunk(mfn);
         int frameIdx = MachineMemory.offset(mfn);
@@ -666,6 +675,16 @@ abstract class CpuMmu extends CpuTlb {
         }
         tableWrites++;
         wroteFrame(chunk, frameIdx);
+    }
+
+    /**
+     * This vCPU's store into shared frame {@code old} behind guest frame {@code gfn}: drops its own
+     * translations of it (aliases too), then gives the gfn a frame of its own ({@link
+     * DomainMemory#unshare}; the other vCPUs drop theirs before their next block). Returns it.
+     */
+    private int unshareFrame(long gfn, int old) {
+        dropFrame(old);
+        return memory.unshare(gfn, this);
     }
 
     /** Statistics: accessed/dirty-bit stores of the page walker (not counted as other writers'). */

@@ -400,6 +400,12 @@ final class Snapshots {
                 + e.parent() + "'"));
     }
 
+    /**
+     * Whether a live clone shares the original's memory copy-on-write ({@code -Dxenj.clone.cow=false}:
+     * copies it, as before; for measurements and as a way back).
+     */
+    static final boolean SHARE_CLONES = Boolean.parseBoolean(System.getProperty("xenj.clone.cow", "true"));
+
     /** A new running domain from {@code snapshot} (null: the domain's state now, with a brief pause). */
     Domain cloneDomain(DomainImpl d, String snapshot, String newName, SaveRestore saveRestore) {
         if (newName == null || newName.isBlank()) {
@@ -421,6 +427,8 @@ final class Snapshots {
         DiskBranching b = core.diskBranching();
         List<SnapshotIndex.Disk> diskImages = List.of();
         List<Path> overlays = List.of();
+        // the live clone's RAM: the original's frames, shared copy-on-write (taken in the capture's pause)
+        DomainMemory.SharedFrames[] shared = new DomainMemory.SharedFrames[1];
         synchronized (this) {
             if (snapshot != null) {
                 SnapshotIndex.checkName(snapshot);
@@ -467,8 +475,12 @@ final class Snapshots {
                 try {
                     Files.createDirectories(root);
                     temporary = Files.createTempFile(root, ".clone-" + d.uuid + ".", ".part");
-                    pausedNanos = captureExclusively(d, temporary, "a clone").pausedNanos;
+                    pausedNanos = captureExclusively(d, temporary, "a clone", SHARE_CLONES
+                            ? () -> shared[0] = d.memory.shareForClone() : null).pausedNanos;
                 } catch (IOException | RuntimeException e) {
+                    if (shared[0] != null) {
+                        shared[0].release();
+                    }
                     deleteQuietly(temporary);
                     throw e instanceof HypervisorException h ? h : new HypervisorException("cannot clone domain " + d.id + " (" + d.name
                             + "): " + e.getMessage() + "; nothing was created", e);
@@ -483,7 +495,7 @@ final class Snapshots {
         try {
             // paused until the clone has its own generation ID: its vCPUs must not run on the original's
             Domain c = saveRestore.restore(file, Map.of("name", newName), true, uuid,
-                    conf -> cloneDisks(b, BranchConfigs.freshMacs(conf), images, made));
+                    conf -> cloneDisks(b, BranchConfigs.freshMacs(conf), images, made), shared[0]);
             created = true;
             newGeneration((DomainImpl) c, "cloned from d" + d.id + " (" + d.name + ")");
             core.unpause(c.id());
@@ -494,6 +506,9 @@ final class Snapshots {
             throw new HypervisorException(e.getMessage().replace("cannot restore " + file, "cannot clone domain " + d.id + " (" + d.name
                     + ") from " + from), e);
         } finally {
+            if (shared[0] != null) {
+                shared[0].release(); // a no-op once the clone took them
+            }
             deleteQuietly(temporary);
             if (!created && !made.isEmpty()) {
                 synchronized (this) {
@@ -597,7 +612,7 @@ final class Snapshots {
         @Override
         public boolean populated(long gfn) {
             int mfn = mem.mfn(gfn);
-            return mfn >= 0 && machine.owner(mfn) == mem.domid();
+            return mfn >= 0 && mem.holds(mfn);
         }
 
         @Override
@@ -607,6 +622,11 @@ final class Snapshots {
             int at = MachineMemory.offset(mfn);
             pages++;
             if (!Arrays.equals(chunk, at, at + MachineMemory.PAGE_SIZE, src, off, off + MachineMemory.PAGE_SIZE)) {
+                if (machine.owner(mfn) == MachineMemory.SHARED) {
+                    mfn = mem.unshare(gfn, null); // the revert writes this domain's copy only
+                    chunk = machine.chunk(mfn);
+                    at = MachineMemory.offset(mfn);
+                }
                 System.arraycopy(src, off, chunk, at, MachineMemory.PAGE_SIZE);
                 machine.markDirty(mfn);
                 changed++;

@@ -111,6 +111,7 @@ public final class DomainMemory implements GuestMemory {
      * Returns the machine frames in allocation order (the PV guest's pfn -> mfn list).
      */
     public synchronized int[] populateIdentity(int frames) {
+        identityPlan = true;
         int[] mfns = machine.allocate(domid, frames);
         int end = 0;
         for (int m : mfns) {
@@ -135,6 +136,7 @@ public final class DomainMemory implements GuestMemory {
      * PV guest's pfn -> mfn list). Nothing is allocated or freed.
      */
     public synchronized int[] toIdentity() {
+        identityPlan = true;
         int[] map = p2m;
         int n = 0;
         int end = 0;
@@ -224,6 +226,8 @@ public final class DomainMemory implements GuestMemory {
         machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
         if (machine.owner(mfn) == domid) {
             machine.free(domid, new int[] {mfn});
+        } else if (machine.owner(mfn) == MachineMemory.SHARED) {
+            deferUnref(mfn);
         }
         return true;
     }
@@ -265,6 +269,7 @@ public final class DomainMemory implements GuestMemory {
         for (int gfn = 0; gfn < map.length; gfn++) {
             int m = map[gfn];
             if (m != INVALID_MFN && log.testAndClear(m) && machine.owner(m) == domid) {
+                // (a shared frame is never written: an unshare gives the gfn a new, marked frame)
                 out.set(gfn);
             }
         }
@@ -285,6 +290,259 @@ public final class DomainMemory implements GuestMemory {
         machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
         // Foreign frames (grant mappings) are mapped, not owned: only owned frames go back.
         machine.free(domid, Arrays.stream(map).filter(m -> m != INVALID_MFN && machine.owner(m) == domid).distinct().toArray());
+        // Shared frames: this domain's references go (no vCPU of it runs any more); a frame is
+        // free when its last sharer lets go.
+        for (int m : map) {
+            if (m != INVALID_MFN && machine.owner(m) == MachineMemory.SHARED) {
+                machine.unref(m);
+            }
+        }
+        for (int k = 0; k < pendingCount; k++) {
+            machine.unref(pendingMfns[k]);
+        }
+        pendingCount = 0;
+    }
+
+    // ------------------------------------------------------------------ copy-on-write sharing (clones)
+
+    /** Set by the PV memory plans (guest frame = machine frame): such a domain never shares or maps a shared frame. */
+    private boolean identityPlan;
+
+    /** A holder of cached translations of this domain's p2m (a vCPU's TLB). */
+    public interface RemapSync {
+        /** The {@link #remapEpoch} whose translations this vCPU dropped (volatile). */
+        long remapSeen();
+
+        /** The vCPU dropped its translations of the frame being unshared itself, having seen every earlier remap. */
+        void remapSeen(long epoch);
+
+        /** Whether it is in its run loop (volatile); one that is not syncs before its next access. */
+        boolean active();
+    }
+
+    private volatile RemapSync[] remapSyncs = new RemapSync[0];
+    /** Moves on at every p2m entry that left a shared frame; vCPUs drop their TLB when it does. */
+    private volatile long remapEpoch;
+    /** Shared frames this p2m left, whose reference is dropped once every vCPU saw {@link #pendingEpochs}. */
+    private int[] pendingMfns = new int[16];
+    private long[] pendingEpochs = new long[16];
+    private int pendingCount;
+
+    /** A vCPU's TLB, from its construction. */
+    public synchronized void registerRemapSync(RemapSync s) {
+        RemapSync[] a = Arrays.copyOf(remapSyncs, remapSyncs.length + 1);
+        a[a.length - 1] = s;
+        remapSyncs = a;
+    }
+
+    /** vCPU side, once per block of instructions: a different value than seen means drop every translation. */
+    public long remapEpoch() {
+        return remapEpoch;
+    }
+
+    /**
+     * Gives guest frame {@code gfn} a frame of its own if it maps a {@link MachineMemory#SHARED}
+     * one ("break before write", Xen's unshare): allocates, copies 4 KiB, swaps the p2m entry,
+     * marks the new frame for log-dirty and moves {@link #remapEpoch} on, so that every vCPU drops
+     * its translations before its next block. The reference to the shared frame is dropped only
+     * once every running vCPU has done so — until then it may still read it, which is safe because
+     * nobody writes a shared frame. {@code self}: the vCPU asking, which has dropped its own
+     * entries for the old frame already. Returns the frame now behind {@code gfn}.
+     */
+    public synchronized int unshare(long gfn, RemapSync self) {
+        int[] map = p2m;
+        int old = gfn >= 0 && gfn < map.length ? map[(int) gfn] : INVALID_MFN;
+        if (old == INVALID_MFN || machine.owner(old) != MachineMemory.SHARED) {
+            return old;
+        }
+        int nu = machine.allocate(domid, 1)[0];
+        System.arraycopy(machine.chunk(old), MachineMemory.offset(old), machine.chunk(nu), MachineMemory.offset(nu), MachineMemory.PAGE_SIZE);
+        machine.markDirty(nu);
+        boolean selfSynced = self != null && self.remapSeen() == remapEpoch;
+        // in place: readers without the lock see the old (still referenced, unchanged) or the new frame
+        map[(int) gfn] = nu;
+        long e = remapEpoch + 1;
+        remapEpoch = e; // publishes the entry to whoever reads the epoch
+        if (selfSynced) {
+            self.remapSeen(e);
+        }
+        unshares++;
+        deferUnref(old);
+        machine.wroteRam(); // another frame behind a guest address
+        return nu;
+    }
+
+    /** {@link #mfn} of a frame this domain owns, unshared first; INVALID_MFN if it maps none of its own (hypercalls that keep an mfn). */
+    public int ownFrameForWrite(long gfn) {
+        int mfn = mfn(gfn);
+        if (mfn != INVALID_MFN && machine.owner(mfn) == MachineMemory.SHARED) {
+            mfn = unshare(gfn, null);
+        }
+        return mfn != INVALID_MFN && machine.owner(mfn) == domid ? mfn : INVALID_MFN;
+    }
+
+    /**
+     * Whether {@code mfn} (found in this p2m) is this domain's RAM: its own frame, or a shared one
+     * (only clones' p2m entries point at those). Save, migration and revert read such frames as
+     * the domain's; writers must {@link #unshare} first.
+     */
+    public boolean holds(int mfn) {
+        int o = machine.owner(mfn);
+        return o == domid || o == MachineMemory.SHARED;
+    }
+
+    /** Unshares done in this domain (statistics). */
+    private long unshares;
+
+    public synchronized long unshares() {
+        return unshares;
+    }
+
+    /** Frames of this p2m that are shared (statistics, {@code xen:info}). */
+    public int sharedFramesMapped() {
+        int n = 0;
+        for (int m : p2m) {
+            if (m != INVALID_MFN && machine.owner(m) == MachineMemory.SHARED) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private void deferUnref(int mfn) {
+        if (pendingCount == pendingMfns.length) {
+            pendingMfns = Arrays.copyOf(pendingMfns, pendingCount * 2);
+            pendingEpochs = Arrays.copyOf(pendingEpochs, pendingCount * 2);
+        }
+        pendingMfns[pendingCount] = mfn;
+        pendingEpochs[pendingCount++] = remapEpoch;
+        reclaim();
+    }
+
+    /** Drops the references whose epoch every running vCPU has seen (under the lock). */
+    private void reclaim() {
+        long synced = remapEpoch;
+        for (RemapSync s : remapSyncs) {
+            if (s.active()) {
+                synced = Math.min(synced, s.remapSeen());
+            }
+        }
+        int keep = 0;
+        for (int k = 0; k < pendingCount; k++) {
+            if (pendingEpochs[k] <= synced) {
+                machine.unref(pendingMfns[k]);
+            } else {
+                pendingMfns[keep] = pendingMfns[k];
+                pendingEpochs[keep++] = pendingEpochs[k];
+            }
+        }
+        pendingCount = keep;
+    }
+
+    /** Shared frames this domain left but still holds a reference to (a vCPU has not synced yet). */
+    public synchronized int pendingUnrefs() {
+        reclaim();
+        return pendingCount;
+    }
+
+    /**
+     * The RAM of a clone, shared: every frame this domain owns becomes {@link MachineMemory#SHARED}
+     * (or gets one more reference if it is already), with one reference held by the returned
+     * token until {@link #adoptShared} or {@link SharedFrames#release}. Only while no vCPU of this
+     * domain runs (paused, off every pCPU): the epoch moves on, so each drops its write tags before
+     * its next store. Frames it does not own (grant mappings) are left out.
+     */
+    public synchronized SharedFrames shareForClone() {
+        if (identityPlan) {
+            throw new IllegalStateException("domain " + domid + " has a PV memory plan: its frames cannot be shared");
+        }
+        int[] map = p2m;
+        int[] out = new int[map.length];
+        Arrays.fill(out, INVALID_MFN);
+        int n = 0;
+        for (int gfn = 0; gfn < map.length; gfn++) {
+            int m = map[gfn];
+            if (m != INVALID_MFN && machine.share(domid, m, 1)) {
+                out[gfn] = m;
+                n++;
+            }
+        }
+        remapEpoch = remapEpoch + 1; // its vCPUs' write tags of those frames go
+        machine.wroteRam();
+        return new SharedFrames(machine, out, n);
+    }
+
+    /**
+     * Replaces this (new, not yet running) domain's own frames by the token's shared ones where
+     * both have RAM, taking over the token's references; the own frames go back to the pool.
+     * Returns how many frames are now shared.
+     */
+    public synchronized int adoptShared(SharedFrames token) {
+        if (identityPlan) {
+            throw new IllegalStateException("domain " + domid + " has a PV memory plan: it cannot map shared frames");
+        }
+        int[] shared = token.take();
+        int[] map = p2m.clone();
+        int[] freed = new int[map.length];
+        int nf = 0;
+        int n = 0;
+        for (int gfn = 0; gfn < shared.length; gfn++) {
+            int s = shared[gfn];
+            if (s == INVALID_MFN) {
+                continue;
+            }
+            if (gfn < map.length && map[gfn] != INVALID_MFN && machine.owner(map[gfn]) == domid) {
+                freed[nf++] = map[gfn];
+                map[gfn] = s;
+                n++;
+            } else {
+                machine.unref(s); // no RAM there in the clone: the token's reference goes
+            }
+        }
+        p2m = map;
+        remapEpoch = remapEpoch + 1;
+        machine.free(domid, Arrays.copyOf(freed, nf));
+        return n;
+    }
+
+    /** Shared frames handed from a domain to its clone ({@link #shareForClone}): one reference each until taken. */
+    public static final class SharedFrames {
+        private final MachineMemory machine;
+        private int[] gfnToMfn;
+        private final int frames;
+
+        SharedFrames(MachineMemory machine, int[] gfnToMfn, int frames) {
+            this.machine = machine;
+            this.gfnToMfn = gfnToMfn;
+            this.frames = frames;
+        }
+
+        /** Frames shared. */
+        public int frames() {
+            return frames;
+        }
+
+        synchronized int[] take() {
+            int[] t = gfnToMfn;
+            if (t == null) {
+                throw new IllegalStateException("the shared frames were taken already");
+            }
+            gfnToMfn = null;
+            return t;
+        }
+
+        /** Drops the references not taken (a clone that failed before it adopted them); idempotent. */
+        public synchronized void release() {
+            int[] t = gfnToMfn;
+            gfnToMfn = null;
+            if (t != null) {
+                for (int m : t) {
+                    if (m != INVALID_MFN) {
+                        machine.unref(m);
+                    }
+                }
+            }
+        }
     }
 
     private static int[] grow(int[] map, int size) {
@@ -341,7 +599,8 @@ public final class DomainMemory implements GuestMemory {
     public int populatedFrames() {
         int n = 0;
         for (int m : p2m) {
-            if (m != INVALID_MFN && machine.owner(m) == domid) {
+            int o;
+            if (m != INVALID_MFN && ((o = machine.owner(m)) == domid || o == MachineMemory.SHARED)) {
                 n++;
             }
         }
@@ -374,6 +633,12 @@ public final class DomainMemory implements GuestMemory {
         return mfn;
     }
 
+    /** {@link #mfnOrThrow} for a store: a shared frame is unshared first (the one break of the device/loader door). */
+    private int mfnForWrite(long gpa) {
+        int mfn = mfnOrThrow(gpa);
+        return machine.owner(mfn) == MachineMemory.SHARED ? unshare(gpa >>> MachineMemory.PAGE_SHIFT, null) : mfn;
+    }
+
     @Override
     public void read(long gpa, byte[] dst, int off, int len) {
         while (len > 0) {
@@ -390,7 +655,7 @@ public final class DomainMemory implements GuestMemory {
     @Override
     public void write(long gpa, byte[] src, int off, int len) {
         while (len > 0) {
-            int mfn = mfnOrThrow(gpa);
+            int mfn = mfnForWrite(gpa);
             int inPage = (int) (gpa & (MachineMemory.PAGE_SIZE - 1));
             int n = Math.min(len, MachineMemory.PAGE_SIZE - inPage);
             machine.markDirty(mfn);
@@ -428,7 +693,7 @@ public final class DomainMemory implements GuestMemory {
 
     @Override
     public void write8(long gpa, int value) {
-        int mfn = mfnOrThrow(gpa);
+        int mfn = mfnForWrite(gpa);
         machine.markDirty(mfn);
         machine.chunk(mfn)[MachineMemory.offset(mfn) + (int) (gpa & 0xfff)] = (byte) value;
         machine.wroteRam();
@@ -441,7 +706,7 @@ public final class DomainMemory implements GuestMemory {
             write8(gpa + 1, value >>> 8);
             return;
         }
-        int mfn = mfnOrThrow(gpa);
+        int mfn = mfnForWrite(gpa);
         machine.markDirty(mfn);
         LE16.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), (short) value);
         machine.wroteRam();
@@ -454,7 +719,7 @@ public final class DomainMemory implements GuestMemory {
             write16(gpa + 2, value >>> 16);
             return;
         }
-        int mfn = mfnOrThrow(gpa);
+        int mfn = mfnForWrite(gpa);
         machine.markDirty(mfn);
         LE32.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), value);
         machine.wroteRam();
