@@ -684,6 +684,9 @@ abstract class CpuMmu extends CpuTlb {
      */
     private int unshareFrame(long gfn, int old) {
         dropFrame(old);
+        if (codeMfn == old) {
+            flushFetch(); // it runs code from the frame it writes: the next fetch must read the new copy
+        }
         return memory.unshare(gfn, this);
     }
 

@@ -330,7 +330,8 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode
 
     /**
      * Drops every translation of machine frame {@code mfn} (this vCPU is about to unshare it; aliases
-     * of the frame at other linear pages must not read the old copy after the store).
+     * of the frame at other linear pages must not read the old copy after the store). The caller
+     * drops the fetch cache too if it holds the frame.
      */
     final void dropFrame(int mfn) {
         for (int i = 0; i < TLB_SIZE; i++) {
@@ -341,7 +342,6 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode
                 uTagR[i] = uTagW[i] = -1;
             }
         }
-        flushFetch();
     }
 
     CpuTlb(DomainMemory memory, CpuEnvironment env) {
