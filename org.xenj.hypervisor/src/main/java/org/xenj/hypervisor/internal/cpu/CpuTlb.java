@@ -308,6 +308,15 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode
             Arrays.fill(uTagW, -1);
             flushedEpoch = e;
         }
+        syncRemap();
+    }
+
+    /**
+     * Drops every translation if the p2m left a shared frame since the last look; also right before
+     * an external interrupt is delivered: a device that unshared a frame for its DMA and then raised
+     * the interrupt must not have its handler read the old copy in the block it starts.
+     */
+    public final void syncRemap() {
         long r = memory.remapEpoch();
         if (r != remapSeen) {
             flushTlb(true);
