@@ -452,7 +452,26 @@ public final class DomainMemory implements GuestMemory {
      * domain runs (paused, off every pCPU): the epoch moves on, so each drops its write tags before
      * its next store. Frames it does not own (grant mappings) are left out.
      */
-    public synchronized SharedFrames shareForClone() {
+    public SharedFrames shareForClone() {
+        // no device write may be between its check and its store meanwhile (gate, then monitor: the writers' order too)
+        var gate = shareGate.writeLock();
+        gate.lock();
+        try {
+            return shareForCloneGated();
+        } finally {
+            gate.unlock();
+        }
+    }
+
+    /**
+     * Held for reading by {@code DomainMemory} writers from their shared-frame check to their store,
+     * for writing by {@link #shareForClone}: a device's write racing the share lands before it (in
+     * both branches' pre-share state, which the clone's restore compares with its image) or after
+     * it (unshared), never into a frame already handed to the clone.
+     */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock shareGate = new java.util.concurrent.locks.ReentrantReadWriteLock();
+
+    private synchronized SharedFrames shareForCloneGated() {
         if (identityPlan) {
             throw new IllegalStateException("domain " + domid + " has a PV memory plan: its frames cannot be shared");
         }
@@ -654,6 +673,16 @@ public final class DomainMemory implements GuestMemory {
 
     @Override
     public void write(long gpa, byte[] src, int off, int len) {
+        var gate = shareGate.readLock();
+        gate.lock();
+        try {
+            writeGated(gpa, src, off, len);
+        } finally {
+            gate.unlock();
+        }
+    }
+
+    private void writeGated(long gpa, byte[] src, int off, int len) {
         while (len > 0) {
             int mfn = mfnForWrite(gpa);
             int inPage = (int) (gpa & (MachineMemory.PAGE_SIZE - 1));
@@ -693,9 +722,15 @@ public final class DomainMemory implements GuestMemory {
 
     @Override
     public void write8(long gpa, int value) {
-        int mfn = mfnForWrite(gpa);
-        machine.markDirty(mfn);
-        machine.chunk(mfn)[MachineMemory.offset(mfn) + (int) (gpa & 0xfff)] = (byte) value;
+        var gate = shareGate.readLock();
+        gate.lock();
+        try {
+            int mfn = mfnForWrite(gpa);
+            machine.markDirty(mfn);
+            machine.chunk(mfn)[MachineMemory.offset(mfn) + (int) (gpa & 0xfff)] = (byte) value;
+        } finally {
+            gate.unlock();
+        }
         machine.wroteRam();
     }
 
@@ -706,9 +741,15 @@ public final class DomainMemory implements GuestMemory {
             write8(gpa + 1, value >>> 8);
             return;
         }
-        int mfn = mfnForWrite(gpa);
-        machine.markDirty(mfn);
-        LE16.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), (short) value);
+        var gate = shareGate.readLock();
+        gate.lock();
+        try {
+            int mfn = mfnForWrite(gpa);
+            machine.markDirty(mfn);
+            LE16.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), (short) value);
+        } finally {
+            gate.unlock();
+        }
         machine.wroteRam();
     }
 
@@ -719,9 +760,15 @@ public final class DomainMemory implements GuestMemory {
             write16(gpa + 2, value >>> 16);
             return;
         }
-        int mfn = mfnForWrite(gpa);
-        machine.markDirty(mfn);
-        LE32.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), value);
+        var gate = shareGate.readLock();
+        gate.lock();
+        try {
+            int mfn = mfnForWrite(gpa);
+            machine.markDirty(mfn);
+            LE32.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), value);
+        } finally {
+            gate.unlock();
+        }
         machine.wroteRam();
     }
 }
