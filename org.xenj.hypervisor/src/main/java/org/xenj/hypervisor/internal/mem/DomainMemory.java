@@ -205,6 +205,10 @@ public final class DomainMemory implements GuestMemory {
         if (gfn < 0 || gfn >= map.length || map[(int) gfn] == INVALID_MFN) {
             return INVALID_MFN;
         }
+        if (machine.owner(map[(int) gfn]) == MachineMemory.SHARED) {
+            unshare(gfn, null); // the caller gets a frame of this domain (to free or map elsewhere), not a shared one
+            map = p2m;
+        }
         int[] copy = map.clone();
         int mfn = copy[(int) gfn];
         copy[(int) gfn] = INVALID_MFN;

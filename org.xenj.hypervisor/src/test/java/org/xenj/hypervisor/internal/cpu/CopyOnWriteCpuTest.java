@@ -133,7 +133,12 @@ class CopyOnWriteCpuTest {
         twin.write16(0x30ffe, 0xbeef); // a device's DMA into the clone
         assertEquals(0xbeef, twin.read16(0x30ffe));
         assertEquals(0, t.mem.read16(0x30ffe));
-        assertTrue(twin.pendingUnrefs() >= 0);
+        t.mem.write32(0x31000, 77);
+        int shared = twin.mfn(0x32);
+        int taken = twin.unmapFrame(0x32); // a frame leaving the p2m by hand (add_to_physmap, grants) is the domain's own first
+        assertEquals(2, t.mem.machine().owner(taken), "the caller gets a frame of the twin's own");
+        assertNotEquals(shared, taken);
+        assertEquals(MachineMemory.SHARED, t.mem.machine().owner(t.mem.mfn(0x32)), "the other sharer keeps the shared one");
     }
 
     @Test
