@@ -255,7 +255,20 @@ abstract class CpuMmu extends CpuTlb {
     /** The MMIO read {@link #fill} just resolved: through the cached range, else by address. */
     private long mmioReadFilled(int size) {
         MmioRange r = mmioRange;
-        return r != null ? env.mmioRead(r, mmioOffset, size) : env.mmioRead(mmioPhys, size);
+        long v = r != null ? env.mmioRead(r, mmioOffset, size) : env.mmioRead(mmioPhys, size);
+        syncRemap();
+        return v;
+    }
+
+    /**
+     * A device register read through the cached range, then {@link #syncRemap}: a device that
+     * unshared a frame for its DMA before it set the status read here must not have the guest read
+     * the old copy of the buffer next (copy-on-write clones; the same order as before an interrupt).
+     */
+    private long mmioReadCached(int size) {
+        long v = env.mmioRead(mmioRange, mmioOffset, size);
+        syncRemap();
+        return v;
     }
 
     private void mmioWriteFilled(int size, long v) {
@@ -369,7 +382,7 @@ abstract class CpuMmu extends CpuTlb {
             return capture.load8(lin);
         }
         if (mmioHit(lin, false, user)) {
-            return (int) env.mmioRead(mmioRange, mmioOffset, 1) & 0xff;
+            return (int) mmioReadCached(1) & 0xff;
         }
         int i = fill(lin, false, user);
         if (i < 0) {
@@ -410,7 +423,7 @@ abstract class CpuMmu extends CpuTlb {
             return capture.load8(lin) | capture.load8(lin + 1) << 8;
         }
         if (mmioHit(lin, false, user)) {
-            return (int) env.mmioRead(mmioRange, mmioOffset, 2) & 0xffff;
+            return (int) mmioReadCached(2) & 0xffff;
         }
         int i = fill(lin, false, user);
         if (i < 0) {
@@ -431,7 +444,7 @@ abstract class CpuMmu extends CpuTlb {
             return capture.load8(lin) | capture.load8(lin + 1) << 8 | capture.load8(lin + 2) << 16 | capture.load8(lin + 3) << 24;
         }
         if (mmioHit(lin, false, user)) {
-            return (int) env.mmioRead(mmioRange, mmioOffset, 4);
+            return (int) mmioReadCached(4);
         }
         int i = fill(lin, false, user);
         if (i < 0) {
@@ -687,7 +700,9 @@ abstract class CpuMmu extends CpuTlb {
         if (codeMfn == old) {
             flushFetch(); // it runs code from the frame it writes: the next fetch must read the new copy
         }
-        return memory.unshare(gfn, this);
+        int nu = memory.unshare(gfn, this);
+        memory.awaitOthersRemapped(this); // the other vCPUs read the new frame before this store lands in it
+        return nu;
     }
 
     /** Statistics: accessed/dirty-bit stores of the page walker (not counted as other writers'). */

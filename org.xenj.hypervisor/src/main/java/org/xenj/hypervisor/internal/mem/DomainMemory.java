@@ -322,6 +322,61 @@ public final class DomainMemory implements GuestMemory {
 
         /** Whether it is in its run loop (volatile); one that is not syncs before its next access. */
         boolean active();
+
+        /** Drops every translation if the epoch moved (the vCPU's own thread only). */
+        void syncRemap();
+    }
+
+    /**
+     * How long a vCPU that unshared a frame waits for the domain's other running vCPUs to drop
+     * their translations ({@link #awaitOthersRemapped}). They do so at least every 1,024
+     * instructions, so the bound is only met when one cannot get there: its host thread not
+     * scheduled, or it waits for something this vCPU holds (a split lock).
+     */
+    static final long REMAP_WAIT_NANOS = 20_000_000L;
+
+    /** {@link #REMAP_WAIT_NANOS}, longer in tests that must not depend on how the host schedules threads. */
+    volatile long remapWaitNanos = REMAP_WAIT_NANOS;
+
+    /** Waits that ran out ({@link #REMAP_WAIT_NANOS}; statistics). */
+    private final java.util.concurrent.atomic.AtomicLong remapWaitTimeouts = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * The TLB shootdown of a vCPU's unshare in a domain with more vCPUs (Xen flushes the other CPUs'
+     * TLBs before the p2m change takes effect): returns when every other vCPU in its run loop has
+     * seen the current {@link #remapEpoch}, i.e. reads the gfn's new frame. Without it another vCPU
+     * could read the old copy of a page after it read a flag this one stored later (store order
+     * broken across pages). Called by the unsharing vCPU's own thread outside this object's monitor;
+     * meanwhile it keeps its own translations current, so that two vCPUs unsharing at once do not
+     * wait for each other. Bounded ({@link #REMAP_WAIT_NANOS}): then it goes on, the old frame
+     * still referenced (so no stale read ever sees another domain's data).
+     */
+    public void awaitOthersRemapped(RemapSync self) {
+        RemapSync[] syncs = remapSyncs;
+        if (syncs.length < 2) {
+            return;
+        }
+        self.syncRemap(); // first: another vCPU may be waiting for this one to see its own unshare
+        long epoch = remapEpoch;
+        long deadline = 0;
+        for (RemapSync s : syncs) {
+            while (s != self && s.active() && s.remapSeen() < epoch) {
+                long now = System.nanoTime();
+                if (deadline == 0) {
+                    deadline = now + remapWaitNanos;
+                } else if (now - deadline > 0) {
+                    remapWaitTimeouts.incrementAndGet();
+                    return;
+                }
+                self.syncRemap();
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** Shootdown waits that ran out of time (statistics; see {@link #awaitOthersRemapped}). */
+    public long remapWaitTimeouts() {
+        return remapWaitTimeouts.get();
     }
 
     private volatile RemapSync[] remapSyncs = new RemapSync[0];
