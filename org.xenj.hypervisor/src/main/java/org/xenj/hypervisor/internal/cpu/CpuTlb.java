@@ -19,7 +19,7 @@ import org.xenj.hypervisor.internal.mem.SharedCode;
  * log-dirty epoch that drops every write tag. {@link CpuMmu} fills the slots (page walks) and reads
  * through them; the arrays are package-private for it, never for devices.
  */
-abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode.Sharer, DomainMemory.RemapSync {
+abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode.Sharer, org.xenj.hypervisor.internal.mem.RemapSync {
 
     static final VarHandle LE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     static final VarHandle LE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);

@@ -212,7 +212,7 @@ final class SaveRestore {
      * not written (so they stay shared).
      */
     Domain restore(Path file, Map<String, String> overrides, boolean paused, java.util.UUID uuid,
-            java.util.function.UnaryOperator<DomainConfig> reshape, DomainMemory.SharedFrames shared) {
+            java.util.function.UnaryOperator<DomainConfig> reshape, org.xenj.hypervisor.internal.mem.SharedFrames shared) {
         long t0 = System.nanoTime();
         SaveStream.Scanned s;
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {

@@ -89,7 +89,7 @@ final class Snapshots {
      * pause (after the image and the disk switch) and the token left in {@code shareOut[0]}: the
      * snapshot's memory for a clone made from it at once ({@link #cloneThroughSnapshot}).
      */
-    private synchronized SnapshotInfo create(DomainImpl d, String name, DomainMemory.SharedFrames[] shareOut) {
+    private synchronized SnapshotInfo create(DomainImpl d, String name, org.xenj.hypervisor.internal.mem.SharedFrames[] shareOut) {
         SnapshotIndex.checkName(name);
         requireCapturable(d, "snapshot", true);
         SnapshotIndex x = SnapshotIndex.load(dirOf(d));
@@ -428,7 +428,7 @@ final class Snapshots {
     }
 
     /** As above; {@code sharedNow}: the snapshot's memory, shared in its pause (a clone through a snapshot taken now). */
-    private Domain cloneDomain(DomainImpl d, String snapshot, String newName, SaveRestore saveRestore, DomainMemory.SharedFrames sharedNow) {
+    private Domain cloneDomain(DomainImpl d, String snapshot, String newName, SaveRestore saveRestore, org.xenj.hypervisor.internal.mem.SharedFrames sharedNow) {
         if (newName == null || newName.isBlank()) {
             throw new HypervisorException("a clone needs a name");
         }
@@ -449,7 +449,7 @@ final class Snapshots {
         List<SnapshotIndex.Disk> diskImages = List.of();
         List<Path> overlays = List.of();
         // the live clone's RAM: the original's frames, shared copy-on-write (taken in the capture's pause)
-        DomainMemory.SharedFrames[] shared = {sharedNow};
+        org.xenj.hypervisor.internal.mem.SharedFrames[] shared = {sharedNow};
         synchronized (this) {
             if (snapshot != null) {
                 SnapshotIndex.checkName(snapshot);
@@ -551,7 +551,7 @@ final class Snapshots {
      */
     private Domain cloneThroughSnapshot(DomainImpl d, String newName, SaveRestore saveRestore) {
         String name;
-        DomainMemory.SharedFrames[] shared = new DomainMemory.SharedFrames[1];
+        org.xenj.hypervisor.internal.mem.SharedFrames[] shared = new org.xenj.hypervisor.internal.mem.SharedFrames[1];
         synchronized (this) {
             name = freeSnapshotName(d, "clone-" + newName.replaceAll("[^A-Za-z0-9._+-]", "_"));
             try {

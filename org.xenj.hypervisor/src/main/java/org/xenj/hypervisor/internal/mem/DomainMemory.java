@@ -312,21 +312,6 @@ public final class DomainMemory implements GuestMemory {
     /** Set by the PV memory plans (guest frame = machine frame): such a domain never shares or maps a shared frame. */
     private boolean identityPlan;
 
-    /** A holder of cached translations of this domain's p2m (a vCPU's TLB). */
-    public interface RemapSync {
-        /** The {@link #remapEpoch} whose translations this vCPU dropped (volatile). */
-        long remapSeen();
-
-        /** The vCPU dropped its translations of the frame being unshared itself, having seen every earlier remap. */
-        void remapSeen(long epoch);
-
-        /** Whether it is in its run loop (volatile); one that is not syncs before its next access. */
-        boolean active();
-
-        /** Drops every translation if the epoch moved (the vCPU's own thread only). */
-        void syncRemap();
-    }
-
     /**
      * How long a vCPU that unshared a frame waits for the domain's other running vCPUs to drop
      * their translations ({@link #awaitOthersRemapped}). They do so at least every 1,024
@@ -581,46 +566,6 @@ public final class DomainMemory implements GuestMemory {
         remapEpoch = remapEpoch + 1;
         machine.free(domid, Arrays.copyOf(freed, nf));
         return n;
-    }
-
-    /** Shared frames handed from a domain to its clone ({@link #shareForClone}): one reference each until taken. */
-    public static final class SharedFrames {
-        private final MachineMemory machine;
-        private int[] gfnToMfn;
-        private final int frames;
-
-        SharedFrames(MachineMemory machine, int[] gfnToMfn, int frames) {
-            this.machine = machine;
-            this.gfnToMfn = gfnToMfn;
-            this.frames = frames;
-        }
-
-        /** Frames shared. */
-        public int frames() {
-            return frames;
-        }
-
-        synchronized int[] take() {
-            int[] t = gfnToMfn;
-            if (t == null) {
-                throw new IllegalStateException("the shared frames were taken already");
-            }
-            gfnToMfn = null;
-            return t;
-        }
-
-        /** Drops the references not taken (a clone that failed before it adopted them); idempotent. */
-        public synchronized void release() {
-            int[] t = gfnToMfn;
-            gfnToMfn = null;
-            if (t != null) {
-                for (int m : t) {
-                    if (m != INVALID_MFN) {
-                        machine.unref(m);
-                    }
-                }
-            }
-        }
     }
 
     private static int[] grow(int[] map, int size) {

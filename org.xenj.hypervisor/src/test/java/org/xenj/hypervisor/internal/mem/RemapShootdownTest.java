@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class RemapShootdownTest {
 
     /** A vCPU's TLB as DomainMemory sees it. */
-    static final class FakeTlb implements DomainMemory.RemapSync {
+    static final class FakeTlb implements RemapSync {
         final DomainMemory memory;
         volatile long seen;
         volatile boolean active = true;
