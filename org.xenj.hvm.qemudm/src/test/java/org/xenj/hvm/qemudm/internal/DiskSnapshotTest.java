@@ -297,6 +297,8 @@ class DiskSnapshotTest {
                     liveNanos / 1e6));
             assertTrue(xen.snapshots(id).stream().anyMatch(s -> s.name().equals("clone-live-clone")),
                     xen.snapshots(id).toString());
+            assertTrue(xen.dmesg().stream().anyMatch(l -> l.contains("(live-clone) cloned from") && l.contains("shared copy-on-write")),
+                    "the clone shares the frames of the snapshot's pause: " + String.join("\n", xen.dmesg()));
             Path oLive = target(xen, live.id()), oOrig = target(xen, id);
             assertNotEquals(o3, oOrig, "the original goes on in a new overlay");
             assertNotEquals(oOrig, oLive);

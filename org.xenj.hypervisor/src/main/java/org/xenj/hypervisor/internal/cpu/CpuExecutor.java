@@ -163,6 +163,7 @@ public final class CpuExecutor implements VCpuExecutor {
                 }
                 int vector = env.acknowledgeInterrupt();
                 if (vector >= 0) {
+                    cpu.syncRemap(); // copy-on-write: the device's unshare came before its interrupt
                     cpu.deliverExternal(vector);
                 }
             }

@@ -178,12 +178,18 @@ abstract class CpuMmu extends CpuTlb {
             mmioRange = null;
             return -1;
         }
+        // copy-on-write: a shared frame is never cached writable; the store that reaches here unshares it
+        boolean shared = machine.owner(mfn) == MachineMemory.SHARED;
+        if (shared && write) {
+            mfn = unshareFrame(pa >>> 12, mfn);
+            shared = false;
+        }
         // a watched code page (see watchedPages) keeps its write tag dropped, whatever refills it
         boolean watched = isWatched(page);
         if (write && watched) {
             breakEpoch(); // a store into a page blocks ran from in this epoch
         }
-        int writeTag = walkWritable && !romPage && !watched ? page : -1;
+        int writeTag = walkWritable && !romPage && !watched && !shared ? page : -1;
         SharedCode sc = sharedCode;
         if (sc != null && sc.marked(mfn)) {
             // another vCPU (or this one) runs code from this frame: no write tag, and a store is counted
@@ -249,7 +255,20 @@ abstract class CpuMmu extends CpuTlb {
     /** The MMIO read {@link #fill} just resolved: through the cached range, else by address. */
     private long mmioReadFilled(int size) {
         MmioRange r = mmioRange;
-        return r != null ? env.mmioRead(r, mmioOffset, size) : env.mmioRead(mmioPhys, size);
+        long v = r != null ? env.mmioRead(r, mmioOffset, size) : env.mmioRead(mmioPhys, size);
+        syncRemap();
+        return v;
+    }
+
+    /**
+     * A device register read through the cached range, then {@link #syncRemap}: a device that
+     * unshared a frame for its DMA before it set the status read here must not have the guest read
+     * the old copy of the buffer next (copy-on-write clones; the same order as before an interrupt).
+     */
+    private long mmioReadCached(int size) {
+        long v = env.mmioRead(mmioRange, mmioOffset, size);
+        syncRemap();
+        return v;
     }
 
     private void mmioWriteFilled(int size, long v) {
@@ -363,7 +382,7 @@ abstract class CpuMmu extends CpuTlb {
             return capture.load8(lin);
         }
         if (mmioHit(lin, false, user)) {
-            return (int) env.mmioRead(mmioRange, mmioOffset, 1) & 0xff;
+            return (int) mmioReadCached(1) & 0xff;
         }
         int i = fill(lin, false, user);
         if (i < 0) {
@@ -404,7 +423,7 @@ abstract class CpuMmu extends CpuTlb {
             return capture.load8(lin) | capture.load8(lin + 1) << 8;
         }
         if (mmioHit(lin, false, user)) {
-            return (int) env.mmioRead(mmioRange, mmioOffset, 2) & 0xffff;
+            return (int) mmioReadCached(2) & 0xffff;
         }
         int i = fill(lin, false, user);
         if (i < 0) {
@@ -425,7 +444,7 @@ abstract class CpuMmu extends CpuTlb {
             return capture.load8(lin) | capture.load8(lin + 1) << 8 | capture.load8(lin + 2) << 16 | capture.load8(lin + 3) << 24;
         }
         if (mmioHit(lin, false, user)) {
-            return (int) env.mmioRead(mmioRange, mmioOffset, 4);
+            return (int) mmioReadCached(4);
         }
         int i = fill(lin, false, user);
         if (i < 0) {
@@ -652,6 +671,9 @@ abstract class CpuMmu extends CpuTlb {
             memory.write32(pa, v); // never for an aligned entry; the counted path splits it
             return;
         }
+        if (machine.owner(mfn) == MachineMemory.SHARED) {
+            mfn = unshareFrame(pa >>> 12, mfn); // a page table in a shared frame: its A/D bits are this domain's store
+        }
         machine.markDirty(mfn);
         byte[] chunk = machine.chunk(mfn);
         int frameIdx = MachineMemory.offset(mfn);
@@ -666,6 +688,21 @@ abstract class CpuMmu extends CpuTlb {
         }
         tableWrites++;
         wroteFrame(chunk, frameIdx);
+    }
+
+    /**
+     * This vCPU's store into shared frame {@code old} behind guest frame {@code gfn}: drops its own
+     * translations of it (aliases too), then gives the gfn a frame of its own ({@link
+     * DomainMemory#unshare}; the other vCPUs drop theirs before their next block). Returns it.
+     */
+    private int unshareFrame(long gfn, int old) {
+        dropFrame(old);
+        if (codeMfn == old) {
+            flushFetch(); // it runs code from the frame it writes: the next fetch must read the new copy
+        }
+        int nu = memory.unshare(gfn, this);
+        memory.awaitOthersRemapped(this); // the other vCPUs read the new frame before this store lands in it
+        return nu;
     }
 
     /** Statistics: accessed/dirty-bit stores of the page walker (not counted as other writers'). */

@@ -19,7 +19,7 @@ import org.xenj.hypervisor.internal.mem.SharedCode;
  * log-dirty epoch that drops every write tag. {@link CpuMmu} fills the slots (page walks) and reads
  * through them; the arrays are package-private for it, never for devices.
  */
-abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode.Sharer {
+abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode.Sharer, org.xenj.hypervisor.internal.mem.RemapSync {
 
     static final VarHandle LE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     static final VarHandle LE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
@@ -296,13 +296,60 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode
         syncSharedCode(); // a vCPU that stops running is synced while it sleeps; one that starts drops stale tags first
     }
 
-    /** Drops every write tag if the log-dirty epoch moved on; between blocks of instructions. */
+    /**
+     * Drops every write tag if the log-dirty epoch moved on, and every translation if the p2m left
+     * a shared frame ({@link DomainMemory#unshare}: another thread gave a gfn a frame of its own;
+     * a clone shared the frames); between blocks of instructions.
+     */
     public final void syncWriteCache() {
         long e = machine.dirtyLog().epoch();
         if (e != flushedEpoch) {
             Arrays.fill(kTagW, -1);
             Arrays.fill(uTagW, -1);
             flushedEpoch = e;
+        }
+        syncRemap();
+    }
+
+    /**
+     * Drops every translation if the p2m left a shared frame since the last look; also right before
+     * an external interrupt is delivered: a device that unshared a frame for its DMA and then raised
+     * the interrupt must not have its handler read the old copy in the block it starts.
+     */
+    public final void syncRemap() {
+        long r = memory.remapEpoch();
+        if (r != remapSeen) {
+            flushTlb(true);
+            remapSeen = r; // after the flush: the unsharer may now drop its reference to the old frame
+        }
+    }
+
+    /** Copy-on-write: the remap epoch whose translations this vCPU dropped. */
+    private volatile long remapSeen;
+
+    @Override
+    public final long remapSeen() {
+        return remapSeen;
+    }
+
+    @Override
+    public final void remapSeen(long epoch) {
+        remapSeen = epoch;
+    }
+
+    /**
+     * Drops every translation of machine frame {@code mfn} (this vCPU is about to unshare it; aliases
+     * of the frame at other linear pages must not read the old copy after the store). The caller
+     * drops the fetch cache too if it holds the frame.
+     */
+    final void dropFrame(int mfn) {
+        for (int i = 0; i < TLB_SIZE; i++) {
+            if (kMfn[i] == mfn) {
+                kTagR[i] = kTagW[i] = -1;
+            }
+            if (uMfn[i] == mfn) {
+                uTagR[i] = uTagW[i] = -1;
+            }
         }
     }
 
@@ -311,6 +358,8 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode
         this.machine = memory.machine();
         this.env = env;
         machine.dirtyLog().register(this);
+        memory.registerRemapSync(this);
+        remapSeen = memory.remapEpoch();
         Arrays.fill(kTagR, -1);
         Arrays.fill(kTagW, -1);
         Arrays.fill(uTagR, -1);

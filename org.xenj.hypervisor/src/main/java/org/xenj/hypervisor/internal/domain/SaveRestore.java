@@ -184,7 +184,7 @@ final class SaveRestore {
             @Override
             public boolean read(long gfn, byte[] dst, int off) {
                 int mfn = mem.mfn(gfn);
-                if (mfn < 0 || machine.owner(mfn) != mem.domid() || leaveOut.get((int) gfn)) {
+                if (mfn < 0 || !mem.holds(mfn) || leaveOut.get((int) gfn)) { // shared frames are its RAM too
                     return false;
                 }
                 System.arraycopy(machine.chunk(mfn), MachineMemory.offset(mfn), dst, off, MachineMemory.PAGE_SIZE);
@@ -203,6 +203,16 @@ final class SaveRestore {
      */
     Domain restore(Path file, Map<String, String> overrides, boolean paused, java.util.UUID uuid,
             java.util.function.UnaryOperator<DomainConfig> reshape) {
+        return restore(file, overrides, paused, uuid, reshape, null);
+    }
+
+    /**
+     * As above; a live clone also gives the frames it shares with its original ({@code shared}, null:
+     * none): they replace the new domain's own before the pages load, and the pages that agree are
+     * not written (so they stay shared).
+     */
+    Domain restore(Path file, Map<String, String> overrides, boolean paused, java.util.UUID uuid,
+            java.util.function.UnaryOperator<DomainConfig> reshape, org.xenj.hypervisor.internal.mem.SharedFrames shared) {
         long t0 = System.nanoTime();
         SaveStream.Scanned s;
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
@@ -243,6 +253,9 @@ final class SaveRestore {
             }
             tBuilt = System.nanoTime();
             long loaded;
+            if (shared != null) {
+                d.memory.adoptShared(shared);
+            }
             try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
                 loaded = SaveStream.loadPages(in, sink(d.memory));
             }
@@ -285,12 +298,21 @@ final class SaveRestore {
             @Override
             public boolean populated(long gfn) {
                 int mfn = mem.mfn(gfn);
-                return mfn >= 0 && machine.owner(mfn) == mem.domid();
+                return mfn >= 0 && mem.holds(mfn);
             }
 
             @Override
             public void write(long gfn, byte[] src, int off) {
                 int mfn = mem.mfn(gfn);
+                if (machine.owner(mfn) == MachineMemory.SHARED) {
+                    // a clone's page shared with its original: written only if the image differs (a
+                    // device wrote the original between the capture and the share, both in the pause)
+                    if (java.util.Arrays.equals(machine.chunk(mfn), MachineMemory.offset(mfn), MachineMemory.offset(mfn)
+                            + MachineMemory.PAGE_SIZE, src, off, off + MachineMemory.PAGE_SIZE)) {
+                        return;
+                    }
+                    mfn = mem.unshare(gfn, null);
+                }
                 System.arraycopy(src, off, machine.chunk(mfn), MachineMemory.offset(mfn), MachineMemory.PAGE_SIZE);
                 machine.wroteRam();
             }

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -19,7 +18,6 @@ import org.xenj.hypervisor.api.DomainType;
 import org.xenj.hypervisor.api.HypervisorException;
 import org.xenj.hypervisor.api.SnapshotInfo;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
-import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.save.SaveFormatException;
 import org.xenj.hypervisor.internal.save.SaveHeader;
 import org.xenj.hypervisor.internal.save.SaveStream;
@@ -83,6 +81,15 @@ final class Snapshots {
     }
 
     synchronized SnapshotInfo create(DomainImpl d, String name) {
+        return create(d, name, null);
+    }
+
+    /**
+     * As above; with {@code shareOut}, the domain's frames are also shared copy-on-write in the same
+     * pause (after the image and the disk switch) and the token left in {@code shareOut[0]}: the
+     * snapshot's memory for a clone made from it at once ({@link #cloneThroughSnapshot}).
+     */
+    private synchronized SnapshotInfo create(DomainImpl d, String name, org.xenj.hypervisor.internal.mem.SharedFrames[] shareOut) {
         SnapshotIndex.checkName(name);
         requireCapturable(d, "snapshot", true);
         SnapshotIndex x = SnapshotIndex.load(dirOf(d));
@@ -108,13 +115,22 @@ final class Snapshots {
         boolean[] switched = {false};
         long[] switchNanos = {0};
         try {
-            c = captureExclusively(d, file, "snapshot '" + name + "'", disks.isEmpty() ? null : () -> {
-                long t = System.nanoTime();
-                switchDisks(d, b, disks, made);
-                switchNanos[0] = System.nanoTime() - t;
-                switched[0] = true;
+            c = captureExclusively(d, file, "snapshot '" + name + "'", disks.isEmpty() && shareOut == null ? null : () -> {
+                if (!disks.isEmpty()) {
+                    long t = System.nanoTime();
+                    switchDisks(d, b, disks, made);
+                    switchNanos[0] = System.nanoTime() - t;
+                    switched[0] = true;
+                }
+                if (shareOut != null) {
+                    shareOut[0] = d.memory.shareForClone();
+                }
             });
         } catch (IOException | RuntimeException e) {
+            if (shareOut != null && shareOut[0] != null) {
+                shareOut[0].release();
+                shareOut[0] = null;
+            }
             if (!switched[0]) {
                 SnapshotDisks.deleteAll(made);
             } else {
@@ -318,7 +334,7 @@ final class Snapshots {
                     ex);
         }
         long tLoaded;
-        RevertSink sink = new RevertSink(d.memory);
+        SnapshotRevertSink sink = new SnapshotRevertSink(d.memory);
         DomainConfig configBefore = d.config;
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
             try {
@@ -400,8 +416,19 @@ final class Snapshots {
                 + e.parent() + "'"));
     }
 
+    /**
+     * Whether a live clone shares the original's memory copy-on-write ({@code -Dxenj.clone.cow=false}:
+     * copies it, as before; for measurements and as a way back).
+     */
+    static final boolean SHARE_CLONES = Boolean.parseBoolean(System.getProperty("xenj.clone.cow", "true"));
+
     /** A new running domain from {@code snapshot} (null: the domain's state now, with a brief pause). */
     Domain cloneDomain(DomainImpl d, String snapshot, String newName, SaveRestore saveRestore) {
+        return cloneDomain(d, snapshot, newName, saveRestore, null);
+    }
+
+    /** As above; {@code sharedNow}: the snapshot's memory, shared in its pause (a clone through a snapshot taken now). */
+    private Domain cloneDomain(DomainImpl d, String snapshot, String newName, SaveRestore saveRestore, org.xenj.hypervisor.internal.mem.SharedFrames sharedNow) {
         if (newName == null || newName.isBlank()) {
             throw new HypervisorException("a clone needs a name");
         }
@@ -421,6 +448,8 @@ final class Snapshots {
         DiskBranching b = core.diskBranching();
         List<SnapshotIndex.Disk> diskImages = List.of();
         List<Path> overlays = List.of();
+        // the live clone's RAM: the original's frames, shared copy-on-write (taken in the capture's pause)
+        org.xenj.hypervisor.internal.mem.SharedFrames[] shared = {sharedNow};
         synchronized (this) {
             if (snapshot != null) {
                 SnapshotIndex.checkName(snapshot);
@@ -467,8 +496,12 @@ final class Snapshots {
                 try {
                     Files.createDirectories(root);
                     temporary = Files.createTempFile(root, ".clone-" + d.uuid + ".", ".part");
-                    pausedNanos = captureExclusively(d, temporary, "a clone").pausedNanos;
+                    pausedNanos = captureExclusively(d, temporary, "a clone", SHARE_CLONES
+                            ? () -> shared[0] = d.memory.shareForClone() : null).pausedNanos;
                 } catch (IOException | RuntimeException e) {
+                    if (shared[0] != null) {
+                        shared[0].release();
+                    }
                     deleteQuietly(temporary);
                     throw e instanceof HypervisorException h ? h : new HypervisorException("cannot clone domain " + d.id + " (" + d.name
                             + "): " + e.getMessage() + "; nothing was created", e);
@@ -483,17 +516,22 @@ final class Snapshots {
         try {
             // paused until the clone has its own generation ID: its vCPUs must not run on the original's
             Domain c = saveRestore.restore(file, Map.of("name", newName), true, uuid,
-                    conf -> cloneDisks(b, BranchConfigs.freshMacs(conf), images, made));
+                    conf -> cloneDisks(b, BranchConfigs.freshMacs(conf), images, made), shared[0]);
             created = true;
             newGeneration((DomainImpl) c, "cloned from d" + d.id + " (" + d.name + ")");
             core.unpause(c.id());
-            core.log(String.format("d%d (%s) cloned from d%d (%s), %s: %.1f ms (source paused %.1f ms)", c.id(), c.name(), d.id, d.name,
-                    from, (System.nanoTime() - t0) / 1e6, pausedNanos / 1e6));
+            int sharing = ((DomainImpl) c).memory.sharedFramesMapped();
+            core.log(String.format("d%d (%s) cloned from d%d (%s), %s: %.1f ms (source paused %.1f ms)%s", c.id(), c.name(), d.id, d.name,
+                    from, (System.nanoTime() - t0) / 1e6, pausedNanos / 1e6, sharing == 0 ? ", memory copied"
+                    : String.format(", %d of its %d frames shared copy-on-write with d%d", sharing, ((DomainImpl) c).memory.populatedFrames(), d.id)));
             return c;
         } catch (HypervisorException e) {
             throw new HypervisorException(e.getMessage().replace("cannot restore " + file, "cannot clone domain " + d.id + " (" + d.name
                     + ") from " + from), e);
         } finally {
+            if (shared[0] != null) {
+                shared[0].release(); // a no-op once the clone took them
+            }
             deleteQuietly(temporary);
             if (!created && !made.isEmpty()) {
                 synchronized (this) {
@@ -513,10 +551,11 @@ final class Snapshots {
      */
     private Domain cloneThroughSnapshot(DomainImpl d, String newName, SaveRestore saveRestore) {
         String name;
+        org.xenj.hypervisor.internal.mem.SharedFrames[] shared = new org.xenj.hypervisor.internal.mem.SharedFrames[1];
         synchronized (this) {
             name = freeSnapshotName(d, "clone-" + newName.replaceAll("[^A-Za-z0-9._+-]", "_"));
             try {
-                create(d, name);
+                create(d, name, SHARE_CLONES ? shared : null);
             } catch (HypervisorException e) {
                 throw new HypervisorException(e.getMessage().replace("cannot snapshot", "cannot clone")
                         + " (a clone of a domain with writable disks branches them at a snapshot)", e);
@@ -525,9 +564,13 @@ final class Snapshots {
         core.log("d" + d.id + " (" + d.name + ") snapshot '" + name + "' taken for the clone '" + newName
                 + "' (its writable disks branch there)");
         try {
-            return cloneDomain(d, name, newName, saveRestore);
+            return cloneDomain(d, name, newName, saveRestore, shared[0]);
         } catch (HypervisorException e) {
             throw new HypervisorException(e.getMessage() + " (the snapshot '" + name + "' taken for it stays)", e);
+        } finally {
+            if (shared[0] != null) {
+                shared[0].release(); // a no-op once the clone took them
+            }
         }
     }
 
@@ -574,50 +617,6 @@ final class Snapshots {
             on.add(overlays.get(i));
         }
         return SnapshotDisks.retarget(b, c, disks, on);
-    }
-
-    /**
-     * Loads a snapshot's pages into the live domain's own frames, writing only those that differ:
-     * reading a page costs a fraction of writing it, and most of a domain's memory (zero pages,
-     * code) is what it was at the snapshot. Every changed frame is marked for log-dirty; the code
-     * caches learn of the writes from one {@link MachineMemory#wroteRam} at the end (the vCPUs are
-     * stopped, and it comes after every store).
-     */
-    private static final class RevertSink implements SaveStream.PageSink {
-        private final DomainMemory mem;
-        private final MachineMemory machine;
-        long pages;
-        long changed;
-
-        RevertSink(DomainMemory mem) {
-            this.mem = mem;
-            this.machine = mem.machine();
-        }
-
-        @Override
-        public boolean populated(long gfn) {
-            int mfn = mem.mfn(gfn);
-            return mfn >= 0 && machine.owner(mfn) == mem.domid();
-        }
-
-        @Override
-        public void write(long gfn, byte[] src, int off) {
-            int mfn = mem.mfn(gfn);
-            byte[] chunk = machine.chunk(mfn);
-            int at = MachineMemory.offset(mfn);
-            pages++;
-            if (!Arrays.equals(chunk, at, at + MachineMemory.PAGE_SIZE, src, off, off + MachineMemory.PAGE_SIZE)) {
-                System.arraycopy(src, off, chunk, at, MachineMemory.PAGE_SIZE);
-                machine.markDirty(mfn);
-                changed++;
-            }
-        }
-
-        void done() {
-            if (changed > 0) {
-                machine.wroteRam();
-            }
-        }
     }
 
     private record Captured(long bytes, long guestNanos, long pausedNanos) {

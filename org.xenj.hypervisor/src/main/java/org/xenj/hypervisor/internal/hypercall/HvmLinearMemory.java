@@ -27,7 +27,7 @@ public final class HvmLinearMemory extends TranslatingGuestMemory {
         this.walker = new PageWalker(new PageWalker.TableMemory() {
             @Override
             public long readEntry(long gpa, boolean wide) {
-                long ma = machineAddress(gpa);
+                long ma = machineAddress(gpa, false);
                 if (ma < 0) {
                     return 0; // a table outside RAM reads as not present
                 }
@@ -36,7 +36,7 @@ public final class HvmLinearMemory extends TranslatingGuestMemory {
 
             @Override
             public void writeEntryLow(long gpa, int value) {
-                long ma = machineAddress(gpa);
+                long ma = machineAddress(gpa, true);
                 if (ma >= 0) {
                     MachineFrames.write32(machine, ma, value);
                 }
@@ -48,8 +48,12 @@ public final class HvmLinearMemory extends TranslatingGuestMemory {
         this.cpu = cpu;
     }
 
-    private long machineAddress(long gpa) {
+    /** Through the p2m; for a write a shared frame is unshared first (MachineFrames refuses shared frames). */
+    private long machineAddress(long gpa, boolean write) {
         int mfn = memory.mfn(gpa >>> 12);
+        if (write && mfn != DomainMemory.INVALID_MFN && memory.machine().owner(mfn) == org.xenj.hypervisor.internal.mem.MachineMemory.SHARED) {
+            mfn = memory.unshare(gpa >>> 12, null);
+        }
         return mfn == DomainMemory.INVALID_MFN ? -1 : ((long) mfn << 12) | (gpa & 0xfff);
     }
 
@@ -58,13 +62,13 @@ public final class HvmLinearMemory extends TranslatingGuestMemory {
         long lin = va & 0xffffffffL;
         Cpu c = cpu;
         if (c == null || (c.getCr0() & Cpu.CR0_PG) == 0) {
-            return machineAddress(lin);
+            return machineAddress(lin, write);
         }
         int cr4 = c.getCr4();
         walker.nxe = c.noExecuteEnabled(); // else a kernel's NX data pages would read as reserved-bit faults
         // a hypercall runs at CPL 0: supervisor rights, CR0.WP as the guest set it
         long gpa = walker.walk(c.getCr3() & 0xffffffffL, (cr4 & Cpu.CR4_PAE) != 0, (cr4 & Cpu.CR4_PSE) != 0,
                 (c.getCr0() & Cpu.CR0_WP) != 0, va, write, false);
-        return gpa == PageWalker.FAULT ? -1 : machineAddress(gpa);
+        return gpa == PageWalker.FAULT ? -1 : machineAddress(gpa, write);
     }
 }

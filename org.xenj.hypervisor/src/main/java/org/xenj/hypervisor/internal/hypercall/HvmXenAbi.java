@@ -184,7 +184,7 @@ public final class HvmXenAbi {
             return false;
         }
         long gfn = value >>> 12;
-        int mfn = domain.memory.mfn(gfn);
+        int mfn = domain.memory.ownFrameForWrite(gfn);
         if (mfn < 0 || domain.machine.owner(mfn) != domain.domid) {
             return false;
         }

@@ -20,6 +20,9 @@ public final class PhysicalGuestMemory extends TranslatingGuestMemory {
     protected long translate(int va, boolean write) {
         long gfn = (va & 0xffffffffL) >>> 12;
         int mfn = memory.mfn(gfn);
+        if (write && mfn != DomainMemory.INVALID_MFN && memory.machine().owner(mfn) == org.xenj.hypervisor.internal.mem.MachineMemory.SHARED) {
+            mfn = memory.unshare(gfn, null); // MachineFrames refuses shared frames
+        }
         return mfn == DomainMemory.INVALID_MFN ? -1 : ((long) mfn << 12) | (va & 0xfff);
     }
 }

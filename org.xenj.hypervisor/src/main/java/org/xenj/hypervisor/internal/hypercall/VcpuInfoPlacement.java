@@ -30,7 +30,7 @@ final class VcpuInfoPlacement {
                 return -EINVAL;
             }
         } else {
-            mfn = d.memory.mfn(frame);
+            mfn = d.memory.ownFrameForWrite(frame); // written by mfn from now on: never a shared frame
         }
         if (mfn < 0 || d.machine.owner(mfn) != d.domid || d.isSpecialFrame(mfn)
                 || d.pageTables != null && d.pageTables.typeOf(mfn) != org.xenj.hypervisor.internal.mem.PvPageTables.NONE) {

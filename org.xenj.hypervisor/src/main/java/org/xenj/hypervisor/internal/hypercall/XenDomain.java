@@ -173,7 +173,7 @@ public final class XenDomain {
         if (pv) {
             return gfn < machine.totalFrames() && machine.owner(gfn) == domid ? (int) gfn : -1;
         }
-        int mfn = memory.mfn(gfn);
+        int mfn = memory.ownFrameForWrite(gfn); // kept by mfn (grants, mappings): never a shared frame
         return mfn >= 0 && machine.owner(mfn) == domid ? mfn : -1;
     }
 
@@ -253,7 +253,7 @@ public final class XenDomain {
             if (pv) {
                 return frame >= 0 && machine.owner(frame) == domid ? frame : -1;
             }
-            int mfn = memory.mfn(frame & 0xffffffffL);
+            int mfn = memory.ownFrameForWrite(frame & 0xffffffffL); // kept by mfn: never a shared frame
             return mfn >= 0 && machine.owner(mfn) == domid ? mfn : -1;
         }
 

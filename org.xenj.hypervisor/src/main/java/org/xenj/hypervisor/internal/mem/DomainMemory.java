@@ -111,6 +111,7 @@ public final class DomainMemory implements GuestMemory {
      * Returns the machine frames in allocation order (the PV guest's pfn -> mfn list).
      */
     public synchronized int[] populateIdentity(int frames) {
+        identityPlan = true;
         int[] mfns = machine.allocate(domid, frames);
         int end = 0;
         for (int m : mfns) {
@@ -135,6 +136,7 @@ public final class DomainMemory implements GuestMemory {
      * PV guest's pfn -> mfn list). Nothing is allocated or freed.
      */
     public synchronized int[] toIdentity() {
+        identityPlan = true;
         int[] map = p2m;
         int n = 0;
         int end = 0;
@@ -203,6 +205,10 @@ public final class DomainMemory implements GuestMemory {
         if (gfn < 0 || gfn >= map.length || map[(int) gfn] == INVALID_MFN) {
             return INVALID_MFN;
         }
+        if (machine.owner(map[(int) gfn]) == MachineMemory.SHARED) {
+            unshare(gfn, null); // the caller gets a frame of this domain (to free or map elsewhere), not a shared one
+            map = p2m;
+        }
         int[] copy = map.clone();
         int mfn = copy[(int) gfn];
         copy[(int) gfn] = INVALID_MFN;
@@ -224,6 +230,8 @@ public final class DomainMemory implements GuestMemory {
         machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
         if (machine.owner(mfn) == domid) {
             machine.free(domid, new int[] {mfn});
+        } else if (machine.owner(mfn) == MachineMemory.SHARED) {
+            deferUnref(mfn);
         }
         return true;
     }
@@ -265,6 +273,7 @@ public final class DomainMemory implements GuestMemory {
         for (int gfn = 0; gfn < map.length; gfn++) {
             int m = map[gfn];
             if (m != INVALID_MFN && log.testAndClear(m) && machine.owner(m) == domid) {
+                // (a shared frame is never written: an unshare gives the gfn a new, marked frame)
                 out.set(gfn);
             }
         }
@@ -285,6 +294,278 @@ public final class DomainMemory implements GuestMemory {
         machine.wroteRam(); // other frames behind guest addresses: cached code must be compared again
         // Foreign frames (grant mappings) are mapped, not owned: only owned frames go back.
         machine.free(domid, Arrays.stream(map).filter(m -> m != INVALID_MFN && machine.owner(m) == domid).distinct().toArray());
+        // Shared frames: this domain's references go (no vCPU of it runs any more); a frame is
+        // free when its last sharer lets go.
+        for (int m : map) {
+            if (m != INVALID_MFN && machine.owner(m) == MachineMemory.SHARED) {
+                machine.unref(m);
+            }
+        }
+        for (int k = 0; k < pendingCount; k++) {
+            machine.unref(pendingMfns[k]);
+        }
+        pendingCount = 0;
+    }
+
+    // ------------------------------------------------------------------ copy-on-write sharing (clones)
+
+    /** Set by the PV memory plans (guest frame = machine frame): such a domain never shares or maps a shared frame. */
+    private boolean identityPlan;
+
+    /**
+     * How long a vCPU that unshared a frame waits for the domain's other running vCPUs to drop
+     * their translations ({@link #awaitOthersRemapped}). They do so at least every 1,024
+     * instructions, so the bound is only met when one cannot get there: its host thread not
+     * scheduled, or it waits for something this vCPU holds (a split lock).
+     */
+    static final long REMAP_WAIT_NANOS = 20_000_000L;
+
+    /** {@link #REMAP_WAIT_NANOS}, longer in tests that must not depend on how the host schedules threads. */
+    volatile long remapWaitNanos = REMAP_WAIT_NANOS;
+
+    /** Waits that ran out ({@link #REMAP_WAIT_NANOS}; statistics). */
+    private final java.util.concurrent.atomic.AtomicLong remapWaitTimeouts = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * The TLB shootdown of a vCPU's unshare in a domain with more vCPUs (Xen flushes the other CPUs'
+     * TLBs before the p2m change takes effect): returns when every other vCPU in its run loop has
+     * seen the current {@link #remapEpoch}, i.e. reads the gfn's new frame. Without it another vCPU
+     * could read the old copy of a page after it read a flag this one stored later (store order
+     * broken across pages). Called by the unsharing vCPU's own thread outside this object's monitor;
+     * meanwhile it keeps its own translations current, so that two vCPUs unsharing at once do not
+     * wait for each other. Bounded ({@link #REMAP_WAIT_NANOS}): then it goes on, the old frame
+     * still referenced (so no stale read ever sees another domain's data).
+     */
+    public void awaitOthersRemapped(RemapSync self) {
+        RemapSync[] syncs = remapSyncs;
+        if (syncs.length < 2) {
+            return;
+        }
+        self.syncRemap(); // first: another vCPU may be waiting for this one to see its own unshare
+        long epoch = remapEpoch;
+        long deadline = 0;
+        for (RemapSync s : syncs) {
+            while (s != self && s.active() && s.remapSeen() < epoch) {
+                long now = System.nanoTime();
+                if (deadline == 0) {
+                    deadline = now + remapWaitNanos;
+                } else if (now - deadline > 0) {
+                    remapWaitTimeouts.incrementAndGet();
+                    return;
+                }
+                self.syncRemap();
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** Shootdown waits that ran out of time (statistics; see {@link #awaitOthersRemapped}). */
+    public long remapWaitTimeouts() {
+        return remapWaitTimeouts.get();
+    }
+
+    private volatile RemapSync[] remapSyncs = new RemapSync[0];
+    /** Moves on at every p2m entry that left a shared frame; vCPUs drop their TLB when it does. */
+    private volatile long remapEpoch;
+    /** Shared frames this p2m left, whose reference is dropped once every vCPU saw {@link #pendingEpochs}. */
+    private int[] pendingMfns = new int[16];
+    private long[] pendingEpochs = new long[16];
+    private int pendingCount;
+
+    /** A vCPU's TLB, from its construction. */
+    public synchronized void registerRemapSync(RemapSync s) {
+        RemapSync[] a = Arrays.copyOf(remapSyncs, remapSyncs.length + 1);
+        a[a.length - 1] = s;
+        remapSyncs = a;
+    }
+
+    /** vCPU side, once per block of instructions: a different value than seen means drop every translation. */
+    public long remapEpoch() {
+        return remapEpoch;
+    }
+
+    /**
+     * Gives guest frame {@code gfn} a frame of its own if it maps a {@link MachineMemory#SHARED}
+     * one ("break before write", Xen's unshare): allocates, copies 4 KiB, swaps the p2m entry,
+     * marks the new frame for log-dirty and moves {@link #remapEpoch} on, so that every vCPU drops
+     * its translations before its next block. The reference to the shared frame is dropped only
+     * once every running vCPU has done so — until then it may still read it, which is safe because
+     * nobody writes a shared frame. {@code self}: the vCPU asking, which has dropped its own
+     * entries for the old frame already. Returns the frame now behind {@code gfn}.
+     */
+    public synchronized int unshare(long gfn, RemapSync self) {
+        int[] map = p2m;
+        int old = gfn >= 0 && gfn < map.length ? map[(int) gfn] : INVALID_MFN;
+        if (old == INVALID_MFN || machine.owner(old) != MachineMemory.SHARED) {
+            return old;
+        }
+        int nu = machine.allocate(domid, 1)[0];
+        System.arraycopy(machine.chunk(old), MachineMemory.offset(old), machine.chunk(nu), MachineMemory.offset(nu), MachineMemory.PAGE_SIZE);
+        machine.markDirty(nu);
+        boolean selfSynced = self != null && self.remapSeen() == remapEpoch;
+        // in place: readers without the lock see the old (still referenced, unchanged) or the new frame
+        map[(int) gfn] = nu;
+        long e = remapEpoch + 1;
+        remapEpoch = e; // publishes the entry to whoever reads the epoch
+        if (selfSynced) {
+            self.remapSeen(e);
+        }
+        unshares++;
+        deferUnref(old);
+        machine.wroteRam(); // another frame behind a guest address
+        return nu;
+    }
+
+    /** {@link #mfn} of a frame this domain owns, unshared first; INVALID_MFN if it maps none of its own (hypercalls that keep an mfn). */
+    public int ownFrameForWrite(long gfn) {
+        int mfn = mfn(gfn);
+        if (mfn != INVALID_MFN && machine.owner(mfn) == MachineMemory.SHARED) {
+            mfn = unshare(gfn, null);
+        }
+        return mfn != INVALID_MFN && machine.owner(mfn) == domid ? mfn : INVALID_MFN;
+    }
+
+    /**
+     * Whether {@code mfn} (found in this p2m) is this domain's RAM: its own frame, or a shared one
+     * (only clones' p2m entries point at those). Save, migration and revert read such frames as
+     * the domain's; writers must {@link #unshare} first.
+     */
+    public boolean holds(int mfn) {
+        int o = machine.owner(mfn);
+        return o == domid || o == MachineMemory.SHARED;
+    }
+
+    /** Unshares done in this domain (statistics). */
+    private long unshares;
+
+    public synchronized long unshares() {
+        return unshares;
+    }
+
+    /** Frames of this p2m that are shared (statistics, {@code xen:info}). */
+    public int sharedFramesMapped() {
+        int n = 0;
+        for (int m : p2m) {
+            if (m != INVALID_MFN && machine.owner(m) == MachineMemory.SHARED) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private void deferUnref(int mfn) {
+        if (pendingCount == pendingMfns.length) {
+            pendingMfns = Arrays.copyOf(pendingMfns, pendingCount * 2);
+            pendingEpochs = Arrays.copyOf(pendingEpochs, pendingCount * 2);
+        }
+        pendingMfns[pendingCount] = mfn;
+        pendingEpochs[pendingCount++] = remapEpoch;
+        reclaim();
+    }
+
+    /** Drops the references whose epoch every running vCPU has seen (under the lock). */
+    private void reclaim() {
+        long synced = remapEpoch;
+        for (RemapSync s : remapSyncs) {
+            if (s.active()) {
+                synced = Math.min(synced, s.remapSeen());
+            }
+        }
+        int keep = 0;
+        for (int k = 0; k < pendingCount; k++) {
+            if (pendingEpochs[k] <= synced) {
+                machine.unref(pendingMfns[k]);
+            } else {
+                pendingMfns[keep] = pendingMfns[k];
+                pendingEpochs[keep++] = pendingEpochs[k];
+            }
+        }
+        pendingCount = keep;
+    }
+
+    /** Shared frames this domain left but still holds a reference to (a vCPU has not synced yet). */
+    public synchronized int pendingUnrefs() {
+        reclaim();
+        return pendingCount;
+    }
+
+    /**
+     * The RAM of a clone, shared: every frame this domain owns becomes {@link MachineMemory#SHARED}
+     * (or gets one more reference if it is already), with one reference held by the returned
+     * token until {@link #adoptShared} or {@link SharedFrames#release}. Only while no vCPU of this
+     * domain runs (paused, off every pCPU): the epoch moves on, so each drops its write tags before
+     * its next store. Frames it does not own (grant mappings) are left out.
+     */
+    public SharedFrames shareForClone() {
+        // no device write may be between its check and its store meanwhile (gate, then monitor: the writers' order too)
+        var gate = shareGate.writeLock();
+        gate.lock();
+        try {
+            return shareForCloneGated();
+        } finally {
+            gate.unlock();
+        }
+    }
+
+    /**
+     * Held for reading by {@code DomainMemory} writers from their shared-frame check to their store,
+     * for writing by {@link #shareForClone}: a device's write racing the share lands before it (in
+     * both branches' pre-share state, which the clone's restore compares with its image) or after
+     * it (unshared), never into a frame already handed to the clone.
+     */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock shareGate = new java.util.concurrent.locks.ReentrantReadWriteLock();
+
+    private synchronized SharedFrames shareForCloneGated() {
+        if (identityPlan) {
+            throw new IllegalStateException("domain " + domid + " has a PV memory plan: its frames cannot be shared");
+        }
+        int[] map = p2m;
+        int[] out = new int[map.length];
+        Arrays.fill(out, INVALID_MFN);
+        int n = 0;
+        for (int gfn = 0; gfn < map.length; gfn++) {
+            int m = map[gfn];
+            if (m != INVALID_MFN && machine.share(domid, m, 1)) {
+                out[gfn] = m;
+                n++;
+            }
+        }
+        remapEpoch = remapEpoch + 1; // its vCPUs' write tags of those frames go
+        machine.wroteRam();
+        return new SharedFrames(machine, out, n);
+    }
+
+    /**
+     * Replaces this (new, not yet running) domain's own frames by the token's shared ones where
+     * both have RAM, taking over the token's references; the own frames go back to the pool.
+     * Returns how many frames are now shared.
+     */
+    public synchronized int adoptShared(SharedFrames token) {
+        if (identityPlan) {
+            throw new IllegalStateException("domain " + domid + " has a PV memory plan: it cannot map shared frames");
+        }
+        int[] shared = token.take();
+        int[] map = p2m.clone();
+        int[] freed = new int[map.length];
+        int nf = 0;
+        int n = 0;
+        for (int gfn = 0; gfn < shared.length; gfn++) {
+            int s = shared[gfn];
+            if (s == INVALID_MFN) {
+                continue;
+            }
+            if (gfn < map.length && map[gfn] != INVALID_MFN && machine.owner(map[gfn]) == domid) {
+                freed[nf++] = map[gfn];
+                map[gfn] = s;
+                n++;
+            } else {
+                machine.unref(s); // no RAM there in the clone: the token's reference goes
+            }
+        }
+        p2m = map;
+        remapEpoch = remapEpoch + 1;
+        machine.free(domid, Arrays.copyOf(freed, nf));
+        return n;
     }
 
     private static int[] grow(int[] map, int size) {
@@ -341,7 +622,8 @@ public final class DomainMemory implements GuestMemory {
     public int populatedFrames() {
         int n = 0;
         for (int m : p2m) {
-            if (m != INVALID_MFN && machine.owner(m) == domid) {
+            int o;
+            if (m != INVALID_MFN && ((o = machine.owner(m)) == domid || o == MachineMemory.SHARED)) {
                 n++;
             }
         }
@@ -374,6 +656,12 @@ public final class DomainMemory implements GuestMemory {
         return mfn;
     }
 
+    /** {@link #mfnOrThrow} for a store: a shared frame is unshared first (the one break of the device/loader door). */
+    private int mfnForWrite(long gpa) {
+        int mfn = mfnOrThrow(gpa);
+        return machine.owner(mfn) == MachineMemory.SHARED ? unshare(gpa >>> MachineMemory.PAGE_SHIFT, null) : mfn;
+    }
+
     @Override
     public void read(long gpa, byte[] dst, int off, int len) {
         while (len > 0) {
@@ -389,8 +677,18 @@ public final class DomainMemory implements GuestMemory {
 
     @Override
     public void write(long gpa, byte[] src, int off, int len) {
+        var gate = shareGate.readLock();
+        gate.lock();
+        try {
+            writeGated(gpa, src, off, len);
+        } finally {
+            gate.unlock();
+        }
+    }
+
+    private void writeGated(long gpa, byte[] src, int off, int len) {
         while (len > 0) {
-            int mfn = mfnOrThrow(gpa);
+            int mfn = mfnForWrite(gpa);
             int inPage = (int) (gpa & (MachineMemory.PAGE_SIZE - 1));
             int n = Math.min(len, MachineMemory.PAGE_SIZE - inPage);
             machine.markDirty(mfn);
@@ -428,9 +726,15 @@ public final class DomainMemory implements GuestMemory {
 
     @Override
     public void write8(long gpa, int value) {
-        int mfn = mfnOrThrow(gpa);
-        machine.markDirty(mfn);
-        machine.chunk(mfn)[MachineMemory.offset(mfn) + (int) (gpa & 0xfff)] = (byte) value;
+        var gate = shareGate.readLock();
+        gate.lock();
+        try {
+            int mfn = mfnForWrite(gpa);
+            machine.markDirty(mfn);
+            machine.chunk(mfn)[MachineMemory.offset(mfn) + (int) (gpa & 0xfff)] = (byte) value;
+        } finally {
+            gate.unlock();
+        }
         machine.wroteRam();
     }
 
@@ -441,9 +745,15 @@ public final class DomainMemory implements GuestMemory {
             write8(gpa + 1, value >>> 8);
             return;
         }
-        int mfn = mfnOrThrow(gpa);
-        machine.markDirty(mfn);
-        LE16.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), (short) value);
+        var gate = shareGate.readLock();
+        gate.lock();
+        try {
+            int mfn = mfnForWrite(gpa);
+            machine.markDirty(mfn);
+            LE16.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), (short) value);
+        } finally {
+            gate.unlock();
+        }
         machine.wroteRam();
     }
 
@@ -454,9 +764,15 @@ public final class DomainMemory implements GuestMemory {
             write16(gpa + 2, value >>> 16);
             return;
         }
-        int mfn = mfnOrThrow(gpa);
-        machine.markDirty(mfn);
-        LE32.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), value);
+        var gate = shareGate.readLock();
+        gate.lock();
+        try {
+            int mfn = mfnForWrite(gpa);
+            machine.markDirty(mfn);
+            LE32.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), value);
+        } finally {
+            gate.unlock();
+        }
         machine.wroteRam();
     }
 }

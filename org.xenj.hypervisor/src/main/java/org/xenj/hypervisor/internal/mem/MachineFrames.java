@@ -23,6 +23,20 @@ public final class MachineFrames {
     private MachineFrames() {
     }
 
+    /**
+     * Every writer's first step: refuses a {@link MachineMemory#SHARED} frame (these writers have
+     * no domain in hand to unshare for: whoever resolved {@code ma} from a p2m must have unshared
+     * it, e.g. {@link DomainMemory#ownFrameForWrite}; a shared frame here is a missed door, and
+     * writing it would write every sharer's memory), then marks it for log-dirty.
+     */
+    private static void written(MachineMemory m, long ma) {
+        int mfn = (int) (ma >>> 12);
+        if (m.owner(mfn) == MachineMemory.SHARED) {
+            throw new IllegalStateException("write by machine address into shared frame " + mfn + " (not unshared by its domain)");
+        }
+        m.markDirty(mfn);
+    }
+
     private static int idx(long ma) {
         return MachineMemory.offset((int) (ma >>> 12)) + (int) (ma & 0xfff);
     }
@@ -36,7 +50,7 @@ public final class MachineFrames {
     }
 
     public static void write8(MachineMemory m, long ma, int v) {
-        m.markDirty((int) (ma >>> 12));
+        written(m, ma);
         chunk(m, ma)[idx(ma)] = (byte) v;
         m.wroteRam();
     }
@@ -47,7 +61,7 @@ public final class MachineFrames {
     }
 
     public static void write16(MachineMemory m, long ma, int v) {
-        m.markDirty((int) (ma >>> 12));
+        written(m, ma);
         LE16.set(chunk(m, ma), idx(ma), (short) v);
         m.wroteRam();
     }
@@ -58,14 +72,14 @@ public final class MachineFrames {
     }
 
     public static void write32(MachineMemory m, long ma, int v) {
-        m.markDirty((int) (ma >>> 12));
+        written(m, ma);
         LE32.setVolatile(chunk(m, ma), idx(ma), v);
         m.wroteRam();
     }
 
     /** Atomically ORs {@code bits} into the aligned word at {@code ma}; returns the old value. */
     public static int getAndOr32(MachineMemory m, long ma, int bits) {
-        m.markDirty((int) (ma >>> 12));
+        written(m, ma);
         var lock = m.atomicStripe(idx(ma)); // a guest's locked instruction on the word retries its CAS (see MachineMemory)
         lock.lock();
         try {
@@ -79,7 +93,7 @@ public final class MachineFrames {
 
     /** Atomically ANDs {@code bits} into the aligned word at {@code ma}; returns the old value. */
     public static int getAndAnd32(MachineMemory m, long ma, int bits) {
-        m.markDirty((int) (ma >>> 12));
+        written(m, ma);
         var lock = m.atomicStripe(idx(ma));
         lock.lock();
         try {
@@ -92,7 +106,7 @@ public final class MachineFrames {
     }
 
     public static boolean compareAndSet16(MachineMemory m, long ma, int expect, int update) {
-        m.markDirty((int) (ma >>> 12));
+        written(m, ma);
         // 16-bit CAS through the containing aligned word (VarHandles offer no 16-bit atomics).
         long word = ma & ~3L;
         int shift = (int) (ma & 2) * 8;
@@ -120,13 +134,13 @@ public final class MachineFrames {
     }
 
     public static void write64(MachineMemory m, long ma, long v) {
-        m.markDirty((int) (ma >>> 12));
+        written(m, ma);
         LE64.setVolatile(chunk(m, ma), idx(ma), v);
         m.wroteRam();
     }
 
     public static void copyIn(MachineMemory m, long ma, byte[] src, int off, int len) {
-        m.markDirty((int) (ma >>> 12));
+        written(m, ma);
         System.arraycopy(src, off, chunk(m, ma), idx(ma), len);
         m.wroteRam();
     }
@@ -136,7 +150,7 @@ public final class MachineFrames {
     }
 
     public static void zeroFrame(MachineMemory m, int mfn) {
-        m.markDirty(mfn);
+        written(m, (long) mfn << 12);
         java.util.Arrays.fill(m.chunk(mfn), MachineMemory.offset(mfn), MachineMemory.offset(mfn) + MachineMemory.PAGE_SIZE, (byte) 0);
         m.wroteRam();
     }

@@ -20,11 +20,22 @@ public final class MachineMemory {
     public static final int CHUNK_FRAMES = 1 << CHUNK_FRAMES_SHIFT;
     /** Owner value of a free frame. */
     public static final int FREE = -1;
+    /**
+     * Owner value of a frame shared copy-on-write between domains' p2m entries (clones; Xen's
+     * {@code dom_cow}). Such a frame is never written while shared: every writer of a domain
+     * "unshares" first ({@link DomainMemory#unshare}), and every {@code owner(mfn) == domid} check
+     * refuses it. Its {@link #shareRefs} count the p2m entries (and clone tokens) pointing at it.
+     */
+    public static final int SHARED = -3;
 
     private final int totalFrames;
     private final byte[][] chunks;
     private final int[] chunkUse;
     private final int[] owner;
+    /** References to each {@link #SHARED} frame (0 for every other frame). */
+    private final int[] shareRefs;
+    /** Frames now {@link #SHARED}. */
+    private int sharedFrames;
     /** Frames given by {@link #reserve}: owned, but not counted in {@link #chunkUse}, maybe no chunk. */
     private final boolean[] unbacked;
     /** Free frames as a stack, lowest mfn on top at start so that allocations are compact. */
@@ -44,6 +55,7 @@ public final class MachineMemory {
         this.owner = new int[totalFrames];
         Arrays.fill(owner, FREE);
         this.unbacked = new boolean[totalFrames];
+        this.shareRefs = new int[totalFrames];
         this.freeStack = new int[totalFrames];
         for (int i = 0; i < totalFrames; i++) {
             freeStack[i] = totalFrames - 1 - i;
@@ -180,6 +192,62 @@ public final class MachineMemory {
             freeStack[freeTop++] = mfn;
         }
         wroteRam(); // scrubbed
+    }
+
+    /**
+     * Adds {@code refs} references to {@code mfn}, which {@code domid} owns (it then becomes
+     * {@link #SHARED} with one reference for the domain's own p2m entry plus {@code refs}) or which
+     * is shared already. Returns false, changing nothing, for any other frame (free, another
+     * domain's, reserved without bytes).
+     */
+    public synchronized boolean share(int domid, int mfn, int refs) {
+        if (mfn < 0 || mfn >= totalFrames || refs < 1) {
+            return false;
+        }
+        if (owner[mfn] == SHARED) {
+            shareRefs[mfn] += refs;
+            return true;
+        }
+        if (owner[mfn] != domid || domid < 0 || unbacked[mfn]) {
+            return false;
+        }
+        owner[mfn] = SHARED;
+        shareRefs[mfn] = 1 + refs;
+        sharedFrames++;
+        return true;
+    }
+
+    /**
+     * Drops one reference to a {@link #SHARED} frame; at none left it is scrubbed and free again.
+     * Only after every vCPU that could have cached it dropped its translations (see
+     * {@link DomainMemory#unshare}): a shared frame is only read, so a stale read sees what it held,
+     * never what its next owner writes.
+     */
+    public synchronized void unref(int mfn) {
+        if (mfn < 0 || mfn >= totalFrames || owner[mfn] != SHARED || shareRefs[mfn] <= 0) {
+            throw new IllegalStateException("frame " + mfn + " is not shared");
+        }
+        if (--shareRefs[mfn] == 0) {
+            sharedFrames--;
+            owner[mfn] = FREE;
+            int c = mfn >>> CHUNK_FRAMES_SHIFT;
+            Arrays.fill(chunks[c], offset(mfn), offset(mfn) + PAGE_SIZE, (byte) 0);
+            if (--chunkUse[c] == 0) {
+                chunks[c] = null;
+            }
+            freeStack[freeTop++] = mfn;
+            wroteRam();
+        }
+    }
+
+    /** References to {@code mfn} if it is {@link #SHARED}, else 0. */
+    public synchronized int shareRefs(int mfn) {
+        return mfn >= 0 && mfn < totalFrames && owner[mfn] == SHARED ? shareRefs[mfn] : 0;
+    }
+
+    /** Frames now shared copy-on-write (each counted once, however many domains map it). */
+    public synchronized int sharedFrames() {
+        return sharedFrames;
     }
 
     /** Moves ownership of one frame (grant transfer, page exchange). A reserved frame gets its bytes. */

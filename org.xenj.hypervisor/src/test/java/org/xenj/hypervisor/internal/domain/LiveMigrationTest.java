@@ -189,7 +189,7 @@ class LiveMigrationTest {
         byte[] page = new byte[4096];
         for (long gfn = 0; gfn < mem.gfnLimit(); gfn++) {
             int mfn = mem.mfn(gfn);
-            if (mfn >= 0 && mem.machine().owner(mfn) == mem.domid()) {
+            if (mfn >= 0 && mem.holds(mfn)) { // its own frames and those it shares copy-on-write (a clone)
                 mem.read(gfn << 12, page, 0, page.length);
                 md.update(ByteBuffer.allocate(8).putLong(gfn).array());
                 md.update(page);
@@ -302,6 +302,49 @@ class LiveMigrationTest {
         assertFalse(src.core().domainOrNull(d.id()).memory.logsDirty(), "log-dirty is off again");
         assertTrue(TestCores.await(() -> last.get() > before + 20_000, 20_000), "it goes on counting: " + e.getMessage());
         assertEquals(null, error.get(), "its device came back in its state");
+    }
+
+    /**
+     * A live clone migrates with the memory it shares copy-on-write with its original: every page
+     * is sent (shared ones too), the destination's memory equals the clone's at the switch, and the
+     * original — paused meanwhile, then running again — keeps its own memory and counts on.
+     */
+    @Test
+    void aCloneMovesWithItsSharedMemory() throws Exception {
+        Domain d = looping("orig");
+        src.core().configureSnapshots(dir.resolve("snapshots").toString());
+        src.core().pause(d.id()); // one counting domain at a time: the device checks one sequence
+        DomainMemory om = src.core().domainOrNull(d.id()).memory;
+        byte[] original = md5(om);
+        Domain c = src.core().cloneDomain(d.id(), null, "twin");
+        DomainMemory cm = src.core().domainOrNull(c.id()).memory;
+        int shared0 = src.core().machineMemory().sharedFrames();
+        assertTrue(shared0 > 4000, "the clone shares the original's frames: " + shared0);
+        int from = last.get();
+        assertTrue(TestCores.await(() -> last.get() > from + 5_000, 20_000), "the clone counts on");
+        AtomicReference<byte[][]> sums = new AtomicReference<>();
+        dst.core().migration.arrivedHook = arrived -> {
+            try {
+                sums.set(new byte[][] {md5(cm), md5(arrived.memory)});
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        MigrationInfo info = src.core().migrate(c.id(), "localhost", port, true, 1, 30);
+        assertEquals(4096, info.rounds().get(0).pagesSent(), "round 1 sends every page, the shared ones too");
+        assertNotNull(sums.get());
+        assertArrayEquals(sums.get()[0], sums.get()[1], "the destination has the clone's memory");
+        assertTrue(TestCores.await(() -> src.core().lookup(c.id()).isEmpty(), 5_000), "the source clone is gone");
+        assertArrayEquals(original, md5(om), "the original's memory is its own: the clone's writes never reached it");
+        int at = last.get();
+        assertTrue(TestCores.await(() -> last.get() > at + 5_000, 20_000), "the clone counts on at the destination");
+        assertEquals(null, error.get(), "one sequence, in order");
+        dst.core().destroy(dst.core().lookup("twin").orElseThrow().id());
+        int at2 = last.get();
+        src.core().unpause(d.id()); // the original resumes where it was paused: before the clone's values
+        assertTrue(TestCores.await(() -> src.core().domainOrNull(d.id()).memory.unshares() > 0, 10_000), "its stores unshare");
+        assertTrue(last.get() != at2 || TestCores.await(() -> last.get() != at2, 10_000), "the original counts again");
+        assertEquals(DomainState.RUNNING, d.state());
     }
 
     @Test

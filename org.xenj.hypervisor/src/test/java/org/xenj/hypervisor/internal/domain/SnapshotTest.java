@@ -392,10 +392,13 @@ class SnapshotTest {
         c0 = mx.getCurrentThreadCpuTime();
         Domain c = fx.core().cloneDomain(d.id(), "s", "bigclone");
         long clone = System.nanoTime() - t0, cloneCpu = mx.getCurrentThreadCpuTime() - c0;
+        int free0 = fx.core().machineMemory().freeFrames();
         t0 = System.nanoTime();
         c0 = mx.getCurrentThreadCpuTime();
         Domain c2 = fx.core().cloneDomain(d.id(), null, "bigclone2");
         long liveClone = System.nanoTime() - t0, liveCloneCpu = mx.getCurrentThreadCpuTime() - c0;
+        System.out.printf("live clone: %d frames taken from the pool, %d shared; ", free0 - fx.core().machineMemory().freeFrames(),
+                fx.core().machineMemory().sharedFrames());
         assertTrue(TestCores.await(() -> seen(c) > 1000 && seen(c2) > 1000, 10_000));
         assertNull(error.get());
         System.out.printf("256 MiB (wall / this thread's CPU): snapshot-create %.1f / %.1f ms (paused %.1f ms, %d bytes), snapshot-revert"
