@@ -62,23 +62,37 @@ final class LearningBridge implements Bridge {
     @Override
     public Port attach(String portName, Executor executor, int queueCapacity, FrameReceiver receiver) {
         SwitchPort p = new SwitchPort(this, portName, executor, queueCapacity, receiver);
-        ports.add(p);
-        for (SwitchPort q : ports) {
-            if (q != p && q.isParked() && q.name().equals(portName)) {
-                // a hand-over: the new port takes the parked one's addresses and waiting frames
-                macs.values().forEach(l -> {
-                    if (l.port == q) {
-                        l.port = p;
+        synchronized (this) {
+            boolean placed = false;
+            for (SwitchPort q : ports) {
+                if (q.isParked() && q.name().equals(portName)) {
+                    // A hand-over. Order matters: first the parked port's waiting frames go to p and
+                    // anything reaching q from now on follows them there; only then may senders reach p
+                    // directly (addresses re-pointed, p in the flooding list). The other way round a
+                    // frame sent to p directly overtook older ones still waiting in q.
+                    q.handTo(p);
+                    macs.values().forEach(l -> {
+                        if (l.port == q) {
+                            l.port = p;
+                        }
+                    });
+                    // one step: a flood reaches q (and through it p) or p, never both (that was a duplicate)
+                    if (placed) {
+                        ports.remove(q);
+                    } else {
+                        ports.set(ports.indexOf(q), p);
+                        placed = true;
                     }
-                });
-                ports.remove(q);
-                q.handTo(p);
+                }
+            }
+            if (!placed) {
+                ports.add(p);
             }
         }
         return p;
     }
 
-    void detach(SwitchPort p) {
+    synchronized void detach(SwitchPort p) {
         ports.remove(p);
         macs.values().removeIf(l -> l.port == p);
     }
