@@ -255,9 +255,7 @@ abstract class CpuMmu extends CpuTlb {
     /** The MMIO read {@link #fill} just resolved: through the cached range, else by address. */
     private long mmioReadFilled(int size) {
         MmioRange r = mmioRange;
-        long v = r != null ? env.mmioRead(r, mmioOffset, size) : env.mmioRead(mmioPhys, size);
-        syncRemap();
-        return v;
+        return r != null ? env.mmioRead(r, mmioOffset, size) : env.mmioRead(mmioPhys, size);
     }
 
     /**
@@ -266,9 +264,7 @@ abstract class CpuMmu extends CpuTlb {
      * the old copy of the buffer next (copy-on-write clones; the same order as before an interrupt).
      */
     private long mmioReadCached(int size) {
-        long v = env.mmioRead(mmioRange, mmioOffset, size);
-        syncRemap();
-        return v;
+        return env.mmioRead(mmioRange, mmioOffset, size);
     }
 
     private void mmioWriteFilled(int size, long v) {

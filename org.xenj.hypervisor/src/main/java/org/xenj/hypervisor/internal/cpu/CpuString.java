@@ -263,7 +263,6 @@ abstract class CpuString extends CpuDecode {
     final int in(int port, int size) {
         checkIo(port, size);
         int v = env.ioRead(port, size);
-        syncRemap(); // copy-on-write: a device's unshare for DMA came before the status read here (see CpuMmu.mmioReadCached)
         return size == 4 ? v : v & ((1 << (size * 8)) - 1);
     }
 
