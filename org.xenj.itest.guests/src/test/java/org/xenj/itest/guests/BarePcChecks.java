@@ -118,6 +118,49 @@ final class BarePcChecks {
         assertEquals(2, nics, "no counters for both NICs:\n" + out);
     }
 
+    /**
+     * Both NICs interrupt at the same instant, as when a migration's self-announce sends each one's
+     * RARP to the other: the RTL8139 (00:04.0, PIRQA) and the NE2000 (00:05.0, PIRQB) share IRQ 10,
+     * and a host port on xenbr0 sends broadcast frames that both receive at once. The line is the
+     * two pins' wired-OR: with each link driving IRQ 10 alone, ne2k's handler lowering its pin
+     * dropped a request the RTL8139 raised meanwhile, the RTL8139 waited for an EOI that never came
+     * and 8139too's transmit watchdog fired (CI, after a live migration). After the frames every
+     * echo through each NIC must come back and no watchdog fire.
+     */
+    void broadcastsReachBothNicsAtOnce(org.xenj.dom0.vswitch.api.Bridge bridge, String viaRtl, String viaNe, int frames) throws Exception {
+        pc.run("dmesg -c >/dev/null; echo cleared", 60);
+        String before = pc.run("grep -E ' 10:' /proc/interrupts", 60);
+        org.xenj.dom0.vswitch.api.Port port = bridge.attach("irq-share-test", Runnable::run, (f, l) -> {
+        });
+        long t0 = System.nanoTime();
+        try {
+            for (int i = 0; i < frames; i++) {
+                byte[] f = new byte[60];
+                java.util.Arrays.fill(f, 0, 6, (byte) 0xff);
+                f[6] = 0x02; // a locally administered source MAC
+                f[11] = 0x42;
+                f[12] = (byte) 0x88;
+                f[13] = (byte) 0xb5; // IEEE 802 local experimental EtherType: the guest drops it after the interrupt
+                f[14] = (byte) (i >> 8);
+                f[15] = (byte) i;
+                port.send(f, f.length);
+                if (i % 4 == 3) {
+                    Thread.sleep(2);
+                }
+            }
+        } finally {
+            port.close();
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        String out = pc.run("ping -c 5 -s 1000 " + viaRtl + " | grep received; ping -c 5 -s 1000 " + viaNe + " | grep received;"
+                + " echo watchdog $(dmesg | grep -c 'timed out'); grep -E ' 10:' /proc/interrupts", 120);
+        System.out.printf("[guest-devices] pc: %d broadcasts to both NICs at once in %.1f s; IRQ 10 before: %s; then:%n%s%n", frames, secs,
+                before.trim(), out.trim());
+        assertTrue(out.contains("watchdog 0"), "a NIC's transmit watchdog fired after the broadcasts:\n" + out);
+        assertEquals(2, out.lines().filter(l -> l.contains("5 packets transmitted, 5 packets received")).count(),
+                "every echo through each NIC answered after the broadcasts:\n" + out);
+    }
+
     /** e2fsck clean on hda and debugfs gives back what ata_piix wrote. */
     void hostReadsIdeImage() throws Exception {
         assertNotNull(t.pcRandMd5, "the IDE write check did not run");

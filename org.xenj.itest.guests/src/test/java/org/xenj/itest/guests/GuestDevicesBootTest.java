@@ -252,6 +252,20 @@ class GuestDevicesBootTest {
         return xen == null ? "" : String.join("\n", xen.dmesg());
     }
 
+    /** pc's NICs (registers, lines), its dmesg's NIC lines and the controllers (debug-keys d): for a failed ping. */
+    String nicReport() {
+        StringBuilder b = new StringBuilder("pc's NICs in qemu-dm:\n").append(qemuDm.nicState(pcDom.id()));
+        try {
+            b.append("pc's dmesg:\n").append(pc.run("dmesg | grep -iE 'eth|8139|ne2k|irq' | tail -n 20; grep -E ' 10:' /proc/interrupts", 60));
+        } catch (Exception | AssertionError e) {
+            b.append("(pc's dmesg not read: ").append(e.getMessage()).append(")\n");
+        }
+        xen.debugKeys("d");
+        java.util.List<String> log = xen.dmesg();
+        b.append("host log, last lines (debug-keys d):\n").append(String.join("\n", log.subList(Math.max(0, log.size() - 40), log.size())));
+        return b.toString();
+    }
+
     /** Runs two guests' checks at once (each guest has its own pCPU); the first failure is rethrown. */
     static void both(Callable<?> a, Callable<?> b) throws Exception {
         CompletableFuture<?> fb = CompletableFuture.supplyAsync(() -> {
@@ -357,6 +371,7 @@ class GuestDevicesBootTest {
             return Net.ping(pc, PV_IP2, 10, 0);
         });
         new BarePcChecks(this).eachNicCarriedItsPings(10);
+        new BarePcChecks(this).broadcastsReachBothNicsAtOnce(sw.bridge("xenbr0"), PV_IP, PV_IP2, 2000);
         for (Port p : sw.bridge("xenbr0").ports()) {
             System.out.println("[guest-devices] port " + p.name() + " " + p.counters());
         }
@@ -443,26 +458,35 @@ class GuestDevicesBootTest {
         new SaveRestoreChecks(this).barePcSavedMidWorkload();
     }
 
+    /** Opt-in: {@code -Dxenj.guest.migrationStress=N} migrations in a row under traffic on both NICs (MigrationStressChecks). */
     @Test
     @Order(14)
+    void theBarePcIsLiveMigratedRepeatedlyWhileBothNicsCarryPings() throws Exception {
+        int times = Integer.getInteger("xenj.guest.migrationStress", 0);
+        org.junit.jupiter.api.Assumptions.assumeTrue(times > 0, "opt-in: -Dxenj.guest.migrationStress=N");
+        new MigrationStressChecks(this).pcMigratedRepeatedlyWithBothNicsBusy(times);
+    }
+
+    @Test
+    @Order(15)
     void theBarePcIsLiveMigratedToLocalhostMidWorkloadItsDisksAndNicsGoOn() throws Exception {
         new MigrationChecks(this).barePcMigratedToLocalhostMidWorkload();
     }
 
     @Test
-    @Order(15)
+    @Order(16)
     void thePvhvmGuestIsLiveMigratedToASecondXenjItsFrontendsReconnectThere() throws Exception {
         new PvhvmMigrationChecks(this).pvhvmLiveMigratedToASecondXenj(RTL_IP);
     }
 
     @Test
-    @Order(16)
+    @Order(17)
     void theBarePcsDisksBranchAtASnapshotAndARevertDiscardsWhatCameAfter() throws Exception {
         new SnapshotChecks(this).barePcDisksBranchAndARevertDiscardsWhatCameAfter();
     }
 
     @Test
-    @Order(17)
+    @Order(18)
     void afterPoweroffTheHostToolsReadWhatTheGuestsWrote() throws Exception {
         for (GuestShell g : List.of(pv, pc)) {
             g.powerOff();

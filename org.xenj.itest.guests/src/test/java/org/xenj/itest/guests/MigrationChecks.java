@@ -35,43 +35,11 @@ final class MigrationChecks {
         pc.type("i=0; while [ $i -lt " + ROUNDS + " ]; do dd if=/dev/sdb bs=64k count=16 iflag=direct 2>/dev/null | md5sum;"
                 + " i=$((i+1)); done; echo LM-$((6*7))-DONE\n");
         assertTrue(pc.waitFor(zeroMd5 + "  -", from, 300_000) >= 0, "pc: the read loop gave no md5:\n" + pc.tail());
-        // the destination's console from its creation on (paused), so that no output of the resumed guest is missed
-        AtomicReference<GuestShell> arriving = new AtomicReference<>();
-        DomainListener watch = new DomainListener() {
-            @Override
-            public void created(Domain d) {
-                if (d.name().startsWith("pc--incoming")) {
-                    arriving.set(new GuestShell("pc", t.xen.console(d.id())));
-                }
-            }
-        };
-        t.xen.addListener(watch);
-        int oldId = t.pcDom.id();
-        MigrationInfo info;
-        try {
-            info = t.xen.migrate(oldId, "localhost", t.migrationPort, true, 100, 30);
-        } finally {
-            t.xen.removeListener(watch);
-        }
+        MigrationInfo info = migrateToLocalhost();
         String before = pc.text().substring(from);
         pc.close();
-        System.out.printf("[guest-devices] pc migrated to localhost mid-workload: %d rounds, last %d pages, %d pages in all, %d bytes,"
-                + " downtime %.1f ms, total %.1f ms%n", info.rounds().size(), info.finalPages(), info.pagesSent(), info.bytes(),
-                info.downtimeNanos() / 1e6, info.totalNanos() / 1e6);
-        for (int i = 0; i < info.rounds().size(); i++) {
-            MigrationInfo.Round r = info.rounds().get(i);
-            System.out.printf("[guest-devices]   round %d: %d pages sent, %d dirtied, %.1f ms%n", i + 1, r.pagesSent(), r.dirtyPages(),
-                    r.nanos() / 1e6);
-        }
-        t.xen.dmesg().stream().filter(l -> l.contains("migrated to") || l.contains("arrived by migration"))
-                .forEach(l -> System.out.println("[guest-devices] " + l.trim()));
-        assertTrue(t.xen.lookup(oldId).isEmpty(), "the source pc is destroyed");
-        Domain moved = t.xen.lookup("pc").orElseThrow(() -> new AssertionError("no domain pc after the migration"));
-        assertTrue(moved.state() == DomainState.RUNNING || moved.state() == DomainState.BLOCKED, "pc runs: " + moved.state());
-        GuestShell after = arriving.get();
-        assertTrue(after != null, "the destination's console was watched");
-        t.pcDom = moved;
-        t.pc = after;
+        printMigration(info);
+        GuestShell after = t.pc;
         assertTrue(after.waitFor("LM-42-DONE", 0, 600_000) >= 0, "pc: the read loop did not finish after the migration:\n" + after.tail()
                 + "\nbefore:\n" + GuestShell.tail(before) + "\nhost log:\n" + t.hostLog());
         String all = before + after.text();
@@ -89,7 +57,56 @@ final class MigrationChecks {
         assertTrue(fs.contains("fs-ok-42") && md5s.size() == 2 && md5s.get(0).equals(md5s.get(1)),
                 "pc: ext4 on sda after the migration:\n" + fs);
         System.out.println("[guest-devices] pc after the migration: sda ext4 written, remounted, read back: " + md5s.get(0));
-        Net.ping(after, GuestDevicesBootTest.PV_IP, 5, 1400); // through the RTL8139
-        Net.ping(after, GuestDevicesBootTest.PV_IP2, 5, 1400); // through the NE2000
+        try {
+            Net.ping(after, GuestDevicesBootTest.PV_IP, 5, 1400); // through the RTL8139
+            Net.ping(after, GuestDevicesBootTest.PV_IP2, 5, 1400); // through the NE2000
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n" + t.nicReport(), e);
+        }
+    }
+    /**
+     * xl migrate of pc to localhost: the destination's console is watched from its creation on
+     * (paused), so that no output of the resumed guest is missed; {@code t.pcDom} and {@code t.pc}
+     * are the arrived domain's afterwards (the old console is left open for the caller to read).
+     */
+    MigrationInfo migrateToLocalhost() throws Exception {
+        AtomicReference<GuestShell> arriving = new AtomicReference<>();
+        DomainListener watch = new DomainListener() {
+            @Override
+            public void created(Domain d) {
+                if (d.name().startsWith("pc--incoming")) {
+                    arriving.set(new GuestShell("pc", t.xen.console(d.id())));
+                }
+            }
+        };
+        t.xen.addListener(watch);
+        int oldId = t.pcDom.id();
+        MigrationInfo info;
+        try {
+            info = t.xen.migrate(oldId, "localhost", t.migrationPort, true, 100, 30);
+        } finally {
+            t.xen.removeListener(watch);
+        }
+        assertTrue(t.xen.lookup(oldId).isEmpty(), "the source pc is destroyed");
+        Domain moved = t.xen.lookup("pc").orElseThrow(() -> new AssertionError("no domain pc after the migration"));
+        assertTrue(moved.state() == DomainState.RUNNING || moved.state() == DomainState.BLOCKED, "pc runs: " + moved.state());
+        GuestShell after = arriving.get();
+        assertTrue(after != null, "the destination's console was watched");
+        t.pcDom = moved;
+        t.pc = after;
+        return info;
+    }
+
+    private void printMigration(MigrationInfo info) {
+        System.out.printf("[guest-devices] pc migrated to localhost mid-workload: %d rounds, last %d pages, %d pages in all, %d bytes,"
+                + " downtime %.1f ms, total %.1f ms%n", info.rounds().size(), info.finalPages(), info.pagesSent(), info.bytes(),
+                info.downtimeNanos() / 1e6, info.totalNanos() / 1e6);
+        for (int i = 0; i < info.rounds().size(); i++) {
+            MigrationInfo.Round r = info.rounds().get(i);
+            System.out.printf("[guest-devices]   round %d: %d pages sent, %d dirtied, %.1f ms%n", i + 1, r.pagesSent(), r.dirtyPages(),
+                    r.nanos() / 1e6);
+        }
+        t.xen.dmesg().stream().filter(l -> l.contains("migrated to") || l.contains("arrived by migration"))
+                .forEach(l -> System.out.println("[guest-devices] " + l.trim()));
     }
 }

@@ -131,6 +131,12 @@ public final class QemuDeviceModel implements DeviceModel, RemovableMedia {
         return d == null ? null : d.com1().debugState();
     }
 
+    /** The emulated NICs' registers and lines in {@code domid} (null: not served), for a failure report. */
+    public String nicState(int domid) {
+        PcDevices d = domains.get(domid);
+        return d == null || d.nics() == null ? null : d.nics().debugState();
+    }
+
     /** The devices of {@code domid} now (null: not served), for tests in this package that drive them as a guest would. */
     PcDevices devices(int domid) {
         return domains.get(domid);

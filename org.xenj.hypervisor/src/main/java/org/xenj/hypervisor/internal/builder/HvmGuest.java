@@ -239,10 +239,12 @@ final class HvmGuest implements Guest {
         }
         platform.restoreState(image.platform(), () -> {
             for (int i = 0; i < incoming.size(); i++) {
+                platform.pciBus().keepHeaders(image.pciHeaders()); // functions plug as saved: bus master on for restarted DMA
                 attachDeviceModel(incoming.get(i), image.deviceModels().get(names.get(i)));
             }
         });
         platform.pciBus().restoreHeaders(image.pciHeaders());
+        platform.pciBus().driveInterruptLinks(); // PCI IRQs to what the restored devices assert, low ones too
         for (int i = 0; i < executors.length; i++) {
             cpuOf(executors[i]).restoreState(image.vcpus().get(i));
         }

@@ -8,7 +8,6 @@ import org.xenj.hypervisor.internal.exec.HostTimer;
 import org.xenj.hypervisor.internal.exec.VCpuWaker;
 import org.xenj.hypervisor.internal.hypercall.HvmXenAbi;
 import org.xenj.hypervisor.internal.platform.apic.IoApic;
-import org.xenj.hypervisor.internal.platform.apic.LocalApicState;
 import org.xenj.hypervisor.internal.platform.pic.PicPair;
 import org.xenj.hypervisor.internal.platform.pit.Pit8254;
 import org.xenj.hypervisor.internal.platform.rtc.Mc146818Rtc;
@@ -307,11 +306,8 @@ public final class HvmPlatformImpl implements HvmPlatform {
      * their own records). Take it with the vCPUs paused, so that it is one instant's state.
      */
     public PlatformState saveState() {
-        LocalApicState[] lapics = new LocalApicState[fabric.vcpus()];
-        for (int i = 0; i < lapics.length; i++) {
-            lapics[i] = fabric.lapic(i).saveState();
-        }
-        return new PlatformState(pit.saveState(), fabric.pic().saveState(), fabric.ioApic().saveState(), lapics,
+        InterruptFabric.Records controllers = fabric.saveControllers();
+        return new PlatformState(pit.saveState(), controllers.pic(), controllers.ioApic(), controllers.lapics(),
                 rtc.saveState(), acpiPm == null ? null : acpiPm.saveState());
     }
 

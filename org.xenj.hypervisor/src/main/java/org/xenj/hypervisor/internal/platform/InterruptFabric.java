@@ -85,6 +85,27 @@ public final class InterruptFabric implements IrqLine, ApicBus {
         }
     }
 
+    /** The PIC's, IOAPIC's and local APICs' records of one instant. */
+    public record Records(PicState pic, IoApicState ioApic, LocalApicState[] lapics) {
+    }
+
+    /**
+     * Takes the controllers' records in one critical section. Host threads (device executors, the
+     * timer thread) raise lines while a save runs; taken one by one, an IOAPIC delivery between the
+     * local APICs' record and the IOAPIC's leaves a level pin with remote IRR set and its vector in
+     * no APIC: after the restore nothing ever EOIs it and the pin stays deaf (a NIC's interrupts
+     * stop; the driver's transmit watchdog fires).
+     */
+    public Records saveControllers() {
+        synchronized (lock) {
+            LocalApicState[] states = new LocalApicState[lapics.length];
+            for (int i = 0; i < lapics.length; i++) {
+                states[i] = lapics[i].saveState();
+            }
+            return new Records(pic.saveState(), ioApic.saveState(), states);
+        }
+    }
+
     /**
      * Loads the controllers' records in one critical section, so that no vCPU sees a half-restored
      * fabric, then recomputes every vCPU's interrupt output (wake-ups go out at {@link #flushWakes}).

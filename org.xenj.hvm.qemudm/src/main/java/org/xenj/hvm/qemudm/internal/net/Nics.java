@@ -260,6 +260,15 @@ public final class Nics {
         }
     }
 
+    /** Each NIC's registers and line, one per line, for a failure report. */
+    public String debugState() {
+        StringBuilder b = new StringBuilder();
+        for (Nic n : nics) {
+            b.append(n.device instanceof Rtl8139 r ? r.debugState() : ((Ne2000) n.device).debugState()).append('\n');
+        }
+        return b.toString();
+    }
+
     /** {@code 00:16:3e:01:02:03}. */
     public static String format(byte[] mac) {
         StringBuilder b = new StringBuilder(17);

@@ -84,7 +84,7 @@ public final class PciBus {
             s.resetHeader();
             slots[device << 3 | function] = s;
             int[] kept = keptHeaders.remove(device << 3 | function);
-            if (kept != null && s.restoreHeader(kept)) {
+            if (kept != null && kept.length == s.saveHeader().length && s.restoreHeader(kept)) {
                 remap(); // the handed-over function decodes where the guest put it
             }
             return s;
@@ -106,6 +106,30 @@ public final class PciBus {
                 }
             }
         }
+    }
+
+    /**
+     * A restore is about to plug a saved machine's functions: each takes its saved header as it
+     * plugs, so that a device restarting its saved DMA at once (a NIC's pending transmit, a disk's
+     * request) finds bus mastering and its BARs as the guest left them. Until {@link #dropKeptHeaders}.
+     */
+    public void keepHeaders(java.util.Map<Integer, int[]> saved) {
+        synchronized (lock) {
+            keptHeaders.clear();
+            saved.forEach((bdf, h) -> keptHeaders.put(bdf, h.clone()));
+        }
+    }
+
+    /**
+     * Drives every routed PIRQ IRQ to the level of its links, low ones included: after a restore's
+     * devices attached, so that an IRQ the controllers' record holds high and no device asserts now
+     * goes low (a level input left high would interrupt for ever with nobody to answer).
+     */
+    public void driveInterruptLinks() {
+        synchronized (lock) {
+            router.driveAll();
+        }
+        afterInterrupt.run();
     }
 
     /** Every present function's header (BARs, command, interrupt line) by bdf, for a save. */

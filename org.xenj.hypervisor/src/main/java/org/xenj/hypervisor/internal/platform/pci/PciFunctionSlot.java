@@ -124,7 +124,11 @@ public final class PciFunctionSlot implements PciSlot {
         if (h[0] != (id.vendor() << 16 | id.device()) || h[5] != id.revision()) {
             return false;
         }
+        int before = command;
         command = h[1];
+        if (((before ^ command) & CMD_INTX_DISABLE) != 0 && intxLevel) {
+            bus.intxMaskChanged(this); // an asserted pin appears or vanishes on its link
+        }
         cacheLine = h[2];
         latency = h[3];
         interruptLine = h[4];

@@ -6,8 +6,11 @@ import org.xenj.hypervisor.internal.platform.IrqLine;
 
 /**
  * PIIX3's four PCI interrupt links PIRQA#-PIRQD#: each is the wired-OR of the INTx# pins swizzled
- * onto it and, when routed, drives one ISA IRQ. Only IRQs 3-7, 9-12, 14 and 15 are routable, as on
- * the PIIX3; anything else leaves the link unrouted with a log line. Caller holds the bus lock.
+ * onto it and, when routed, drives one ISA IRQ. Links routed to the same IRQ are wired-OR'ed too
+ * (the firmware routes A and B to IRQ 10, C and D to 11): the IRQ is high while any of its links
+ * is, so one device lowering its pin never drops another's request on the shared line. Only IRQs
+ * 3-7, 9-12, 14 and 15 are routable, as on the PIIX3; anything else leaves the link unrouted with
+ * a log line. Caller holds the bus lock.
  */
 final class PirqRouter {
 
@@ -52,20 +55,49 @@ final class PirqRouter {
         if (before == next) {
             return;
         }
-        if (asserted[link] > 0 && before >= 0) {
-            irqs.set(before, false);
-        }
+        boolean oldIrqWas = irqAsserted(before), newIrqWas = irqAsserted(next);
         route[link] = next;
-        if (asserted[link] > 0 && next >= 0) {
-            irqs.set(next, true);
-        }
+        drive(before, oldIrqWas);
+        drive(next, newIrqWas);
     }
 
     void assertPin(int link, boolean level) {
-        int before = asserted[link];
-        asserted[link] = Math.max(0, before + (level ? 1 : -1));
-        if ((before == 0) != (asserted[link] == 0) && route[link] >= 0) {
-            irqs.set(route[link], asserted[link] > 0);
+        int irq = route[link];
+        boolean was = irqAsserted(irq);
+        asserted[link] = Math.max(0, asserted[link] + (level ? 1 : -1));
+        drive(irq, was);
+    }
+
+    /** Whether any link routed to {@code irq} is asserted; false for -1 (unrouted). */
+    private boolean irqAsserted(int irq) {
+        if (irq < 0) {
+            return false;
+        }
+        for (int l = 0; l < LINKS; l++) {
+            if (route[l] == irq && asserted[l] > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Sets {@code irq} to its links' OR if that differs from {@code was}. */
+    private void drive(int irq, boolean was) {
+        boolean now = irqAsserted(irq);
+        if (irq >= 0 && now != was) {
+            irqs.set(irq, now);
+        }
+    }
+
+    /**
+     * Drives every routed IRQ to its links' level, low ones too: after a restore, whose controller
+     * record may hold an IRQ high that no restored device asserts any more.
+     */
+    void driveAll() {
+        for (int l = 0; l < LINKS; l++) {
+            if (route[l] >= 0) {
+                irqs.set(route[l], irqAsserted(route[l]));
+            }
         }
     }
 

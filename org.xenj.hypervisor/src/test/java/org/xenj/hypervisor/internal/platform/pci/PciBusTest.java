@@ -297,6 +297,99 @@ class PciBusTest {
         assertEquals(0, irqLevel[10]);
     }
 
+    /** A bus without BAR space whose IRQ lines record levels (the fabric's semantics), not edge counts. */
+    private PciBus levelBus(boolean[] level) {
+        return new PciBus(new BarSpace() {
+            @Override
+            public void mapIo(int base, int count, IoHandler handler) {
+            }
+
+            @Override
+            public void unmapIo(int base, int count) {
+            }
+
+            @Override
+            public void mapMmio(long base, long size, MmioHandler handler) {
+            }
+
+            @Override
+            public void unmapMmio(long base, long size) {
+            }
+
+            @Override
+            public boolean overlapsRam(long base, long size) {
+                return false;
+            }
+        }, (irq, l) -> level[irq] = l, log::add, () -> {
+        });
+    }
+
+    /**
+     * PIIX3 firmware routes PIRQA and PIRQB both to IRQ 10 (the RTL8139 at 00:04.0 and the NE2000 at
+     * 00:05.0 of a bare PC): the IRQ is their wired-OR, as on the board. Each link driving the
+     * line on its own lost the RTL8139's request whenever the NE2000 lowered its pin (8139too's
+     * transmit watchdog fired after a migration in CI); this checks levels, not edge counts.
+     */
+    @Test
+    void linksRoutedToOneIrqAreWiredOr() {
+        boolean[] level = new boolean[16];
+        PciBus levels = levelBus(level);
+        PciSlot rtl = levels.plug(4, 0, TestDevice.withIoAndMemory(1)); // INTA# -> link A
+        PciSlot ne = levels.plug(5, 0, TestDevice.withIoAndMemory(1)); // INTA# -> link B
+        levels.setLinkRoute(0, 10);
+        levels.setLinkRoute(1, 10);
+        rtl.setIntx(true);
+        ne.setIntx(true);
+        ne.setIntx(false);
+        assertTrue(level[10], "the NE2000 lowering its pin leaves the RTL8139's request on IRQ 10");
+        rtl.setIntx(false);
+        assertFalse(level[10], "both low: IRQ 10 low");
+        ne.setIntx(true);
+        levels.setLinkRoute(1, 11); // B moves away while asserted: 10 drops, 11 rises
+        assertFalse(level[10]);
+        assertTrue(level[11]);
+        rtl.setIntx(true);
+        levels.setLinkRoute(0, 11); // A joins B on 11: 10 low, 11 stays high
+        levels.setLinkRoute(1, -1); // B unrouted: A still holds 11
+        assertFalse(level[10]);
+        assertTrue(level[11]);
+        levels.unplug(rtl);
+        assertFalse(level[11], "the unplugged function's pin is released");
+    }
+
+    @Test
+    void afterARestoreTheLinksDriveTheirIrqsLowAsWellAsHigh() {
+        boolean[] level = new boolean[16];
+        PciBus levels = levelBus(level);
+        PciSlot rtl = levels.plug(4, 0, TestDevice.withIoAndMemory(1));
+        levels.setLinkRoute(0, 10);
+        levels.setLinkRoute(3, 11);
+        level[11] = true; // the controllers' record holds IRQ 11 high; no device asserts it now
+        rtl.setIntx(true);
+        levels.driveInterruptLinks();
+        assertTrue(level[10]);
+        assertFalse(level[11]);
+    }
+
+    @Test
+    void functionsPlugWithTheHeadersARestoreKeeps() {
+        PciSlot s = bus.plug(3, 0, TestDevice.withIoAndMemory(1));
+        cfgWrite(3, 0x10, 4, 0xc000);
+        cfgWrite(3, 0x04, 2, 0x05); // I/O decode, bus master
+        java.util.Map<Integer, int[]> saved = bus.saveHeaders();
+        bus.unplug(s);
+        bus.keepHeaders(saved);
+        PciSlot again = bus.plug(3, 0, TestDevice.withIoAndMemory(1));
+        bus.dropKeptHeaders();
+        assertTrue(again.busMaster(), "bus mastering as saved, before any restoreHeaders");
+        assertEquals(0xc000, bus.decodedAt(again, 0));
+        saved.put(3 << 3, new int[] { 1, 2 }); // damaged: too short
+        bus.unplug(again);
+        bus.keepHeaders(saved);
+        PciSlot fresh = bus.plug(3, 0, TestDevice.withIoAndMemory(1));
+        assertFalse(fresh.busMaster(), "a damaged header is not taken: power-on header");
+    }
+
     @Test
     void nonsensePirqRoutesAreLoggedAndLeaveTheLinkUnrouted() {
         PciSlot s = bus.plug(3, 0, TestDevice.withIoAndMemory(1));

@@ -502,4 +502,10 @@ public final class Ne2000 implements PciDevice {
     public String toString() {
         return "NE2000 " + org.xenj.hvm.qemudm.internal.net.Nics.format(mac());
     }
+
+    /** Registers and line for a failure report (a NIC that stopped answering). */
+    public synchronized String debugState() {
+        return String.format("NE2000 ISR=%02x IMR=%02x line=%s PSTART=%02x PSTOP=%02x BNRY=%02x CURR=%02x TSR=%02x RSR=%02x%s", isr, imr,
+                intx ? "high" : "low", pstart, pstop, bnry, curr, tsr, rsr, unplugged ? " unplugged" : "");
+    }
 }

@@ -597,6 +597,13 @@ public final class Rtl8139 implements PciDevice {
         }
     }
 
+    /** Registers and line for a failure report (a NIC that stopped answering). */
+    public synchronized String debugState() {
+        return String.format("RTL8139 %s CR=%02x ISR=%04x IMR=%04x line=%s TSD=[%08x %08x %08x %08x] pending=%x next=%d RCR=%08x"
+                + " CBR=%04x CAPR+16=%04x missed=%d%s", org.xenj.hvm.qemudm.internal.net.Nics.format(mac), cr, isr, imr, intx ? "high" : "low",
+                tsd[0], tsd[1], tsd[2], tsd[3], txPending, txNext, rcr, cbr, readPointer, missed, unplugged ? " unplugged" : "");
+    }
+
     @Override
     public String toString() {
         return "RTL8139 " + org.xenj.hvm.qemudm.internal.net.Nics.format(mac);
