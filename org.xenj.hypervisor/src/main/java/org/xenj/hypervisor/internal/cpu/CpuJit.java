@@ -216,6 +216,11 @@ final class CpuJit {
         return false;
     }
 
+    /** Passes self-loop blocks made inside their compiled method (not counted in {@link #entered}). */
+    long loopIterations() {
+        return cpu.loopIterations;
+    }
+
     /** Slot {@code s}'s remembered successor starting at chunk index {@code idx}, or -1. */
     int link(int s, int idx) {
         int[] l = links;
