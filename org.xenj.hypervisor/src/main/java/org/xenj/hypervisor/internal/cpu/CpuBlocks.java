@@ -196,6 +196,10 @@ abstract class CpuBlocks extends CpuExec0F {
     long slices, writerEpochs, breakEpochs, pushEpochs;
     /** Statistics: breaks that ended a block without a new epoch (code-segment or privilege changes). */
     long modeBreaks;
+    /** No block is chained to, nor a self-loop block goes round again, at or past this count ({@link #runBlock}'s {@code end}). */
+    int chainEnd;
+    /** Passes of self-loop blocks that went round inside their compiled method ({@code xenj.jit.loops}). */
+    long loopIterations;
     /** Compiled blocks chained to from a block on another code page (see {@link #chain}). */
     long crossPageChains;
 
@@ -206,6 +210,7 @@ abstract class CpuBlocks extends CpuExec0F {
      */
     final void runBlock(int end, int limit) {
         int max = limit;
+        chainEnd = end;
         startEip = eip;
         int idx = ENABLED ? codeIndexAtEip() : -1;
         if (idx < 0) {
@@ -373,6 +378,9 @@ abstract class CpuBlocks extends CpuExec0F {
             }
             mt[mi + M_USED] = ++useClock;
             blockHits++;
+            if (t == s) {
+                j.selfChains++;
+            }
             s = t;
         }
     }

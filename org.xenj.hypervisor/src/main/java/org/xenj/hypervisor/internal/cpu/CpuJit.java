@@ -69,6 +69,10 @@ final class CpuJit {
 
     /** Statistics (vCPU thread). */
     long entered, chained, guardFails, invalidations, evictions, liveBlocks, liveBytes;
+    /** Statistics: chained entries of the block that had just run (a one-block loop going round through the chain). */
+    long selfChains;
+    /** Self-loop blocks go round inside their compiled method ({@code xenj.jit.loops}, with chaining). */
+    final boolean loops;
     /** Statistics: hot blocks cut to their first instruction because it cannot be compiled. */
     long splits;
     long checked, mismatches, unchecked;
@@ -92,18 +96,19 @@ final class CpuJit {
         chaining = options.chain();
         chainPages = options.chainPages();
         inPlace = options.inPlace() && !options.lockstep();
+        loops = options.loops() && options.chain();
         int cap = Integer.getInteger("xenj.jit.codecache", CODE_CACHE_DEFAULT);
         if (cap <= 0) {
             codeCache = null;
         } else if (!"false".equalsIgnoreCase(System.getProperty("xenj.jit.sharedcode", "true").trim())) {
-            codeCache = cpu.memory.vcpuShared(new CodeCacheKey(options.lockstep(), inPlace), CodeCache.class, () -> new CodeCache(cap));
+            codeCache = cpu.memory.vcpuShared(new CodeCacheKey(options.lockstep(), inPlace, loops), CodeCache.class, () -> new CodeCache(cap));
         } else {
             codeCache = new CodeCache(cap);
         }
     }
 
     /** The key of a domain's shared code cache: lockstep blocks (shadow accesses) and in-place ones are kept apart. */
-    private record CodeCacheKey(boolean lockstep, boolean inPlace) {
+    private record CodeCacheKey(boolean lockstep, boolean inPlace, boolean loops) {
     }
 
     /** The code cache's mode key for a block of CS mode {@code mode} on this vCPU now. */
@@ -163,7 +168,7 @@ final class CpuJit {
                     splits++;
                     return false;
                 }
-                engine.submit(new BlockSpec(cpu.eip, insns, cpu.flatRead & cpu.flatWrite, cpu.stack32(), cpu.smp, inPlace && !cpu.smp), s,
+                engine.submit(new BlockSpec(cpu.eip, insns, cpu.flatRead & cpu.flatWrite, cpu.stack32(), cpu.smp, inPlace && !cpu.smp, loops), s,
                         generation[s]);
                 if (engine.options().synchronous()) {
                     install();
@@ -209,6 +214,11 @@ final class CpuJit {
         }
         guardFails++;
         return false;
+    }
+
+    /** Passes self-loop blocks made inside their compiled method (not counted in {@link #entered}). */
+    long loopIterations() {
+        return cpu.loopIterations;
     }
 
     /** Slot {@code s}'s remembered successor starting at chunk index {@code idx}, or -1. */
@@ -320,7 +330,7 @@ final class CpuJit {
                 .append(" queueDrops=").append(engine.droppedCount())
                 .append(String.format(" compileMs=%.1f", engine.compileNanos() / 1e6)).append(" classBytes=")
                 .append(engine.classBytesTotal()).append(" live=").append(liveBlocks).append(" liveBytes=").append(liveBytes)
-                .append(" splits=").append(splits).append(" sharedHits=").append(sharedHits).append(" entered=").append(entered).append(" chained=").append(chained).append(" guardFails=").append(guardFails).append(" invalidations=")
+                .append(" splits=").append(splits).append(" sharedHits=").append(sharedHits).append(" entered=").append(entered).append(" chained=").append(chained).append(" selfChains=").append(selfChains).append(" loopIterations=").append(cpu.loopIterations).append(" guardFails=").append(guardFails).append(" invalidations=")
                 .append(invalidations).append(" evictions=").append(evictions);
         if (codeCache != null) {
             b.append(' ').append(codeCache.statistics());
@@ -465,7 +475,10 @@ final class CpuJit {
         checked++;
         CpuFault interpreterFault = null;
         try {
-            cpu.replay(s, sDone + n);
+            // a self-loop block may have gone round several times: the interpreter replays each pass
+            do {
+                cpu.replay(s, sDone + n);
+            } while (loops && cpu.sliceDone < sDone + n && cpu.eip == sEip && !cpu.stopBlock && !cpu.blockBreak);
         } catch (CpuFault f) {
             interpreterFault = f;
         }

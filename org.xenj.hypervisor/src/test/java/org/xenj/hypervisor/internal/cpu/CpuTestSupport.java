@@ -26,6 +26,8 @@ class CpuTestSupport {
         int timerCalls;
         /** Called on every port write (port, value) when set: a test's chipset. */
         java.util.function.BiConsumer<Integer, Integer> onOut;
+        /** Called on every {@link #serviceTimers} when set: a test's timer raising interrupts at points that depend only on the instruction count. */
+        Runnable onTimers;
         /** Answered (and cleared) by {@link #takeTlbFlushRequest}. */
         boolean flushRequested;
 
@@ -78,6 +80,9 @@ class CpuTestSupport {
         @Override
         public long serviceTimers(long nowNanos) {
             timerCalls++;
+            if (onTimers != null) {
+                onTimers.run();
+            }
             return Long.MAX_VALUE;
         }
     }

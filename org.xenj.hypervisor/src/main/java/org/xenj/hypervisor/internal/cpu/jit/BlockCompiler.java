@@ -244,9 +244,17 @@ public final class BlockCompiler extends BlockEmitter {
             mv.visitVarInsn(ISTORE, l);
         }
         exit = new Label();
+        blockInsns = n;
+        if (spec.loops() && selfLoop(spec, insns, n)) {
+            loopHead = new Label();
+            modified = 0xff; // an exit in a later pass writes back what an earlier pass changed further on
+        }
         Label start = new Label(), end = new Label(), handler = new Label();
         mv.visitTryCatchBlock(start, end, handler, FAULT);
         mv.visitLabel(start);
+        if (loopHead != null) {
+            mv.visitLabel(loopHead);
+        }
         emitBlock(insns, n);
         mv.visitLabel(end);
 
@@ -398,7 +406,8 @@ public final class BlockCompiler extends BlockEmitter {
         }
     }
 
-    private void exitTo(int eip, int count) {
+    @Override
+    void exitTo(int eip, int count) {
         eipConst(eip);
         mv.visitVarInsn(ISTORE, L_EXIT_EIP);
         iconst(count);
@@ -449,7 +458,7 @@ public final class BlockCompiler extends BlockEmitter {
             Label notTaken = new Label();
             cond(op & 15);
             mv.visitJumpInsn(IFEQ, notTaken);
-            exitTo(next + rel, count);
+            branch(next + rel, count);
             mv.visitLabel(notTaken);
             return false;
         }
@@ -660,8 +669,7 @@ public final class BlockCompiler extends BlockEmitter {
                 return true;
             }
             case 0xe9, 0xeb -> {
-                eipConst(next + (op == 0xeb ? (byte) g.imm() : g.imm()));
-                exitToStack(count);
+                branch(next + (op == 0xeb ? (byte) g.imm() : g.imm()), count);
                 return false;
             }
             case 0x1b6, 0x1b7, 0x1be, 0x1bf -> {

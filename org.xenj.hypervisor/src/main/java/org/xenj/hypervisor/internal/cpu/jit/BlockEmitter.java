@@ -2,6 +2,7 @@ package org.xenj.hypervisor.internal.cpu.jit;
 
 import static org.objectweb.asm.Opcodes.*;
 
+import org.objectweb.asm.Label;
 import org.objectweb.asm.MethodVisitor;
 
 /**
@@ -35,9 +36,90 @@ abstract class BlockEmitter {
     int guardSegs;
     boolean usesStack;
 
+    /**
+     * A self-loop block ({@link BlockSpec#loops}): where a branch back to the block's own start
+     * jumps to (after the entry guards and the register loads); null when the block does not loop.
+     */
+    Label loopHead;
+    /** The compiled instruction count: what the entry guard wants left of the slice, again at each loop-back. */
+    int blockInsns;
+
     BlockEmitter(BlockSpec spec, boolean shadow) {
         this.spec = spec;
         this.shadow = shadow;
+    }
+
+    /** Ends the block: EIP {@code eip}, {@code count} more instructions done (the registers are written back). */
+    abstract void exitTo(int eip, int count);
+
+    /**
+     * A direct branch to {@code target} taken after {@code count} instructions of this pass: exits,
+     * or, when it is the block's own start and the block loops, goes round again inside the method
+     * with the registers kept in locals. Each pass back does what the block's exit and
+     * {@code CpuBlocks.chain} re-entering the same block would: counts the pass in {@code
+     * sliceDone}; stops (to the dispatcher, EIP at the start) on {@code stopBlock} or
+     * {@code blockBreak} (a store into a watched code page, hence also a new validation epoch),
+     * when the chain's end {@code chainEnd} is reached, or when less than the whole block is left
+     * before {@code max} (the entry guard). Segments, stack size, CS and the slot cannot change
+     * inside a block without one of those flags, so the other guards still hold.
+     */
+    final void branch(int target, int count) {
+        if (loopHead == null || target != spec.startEip()) {
+            exitTo(target, count);
+            return;
+        }
+        Label leave = new Label();
+        loadCpu();
+        mv.visitInsn(DUP);
+        mv.visitFieldInsn(GETFIELD, CPU, "sliceDone", "I");
+        iconst(count);
+        mv.visitInsn(IADD);
+        mv.visitFieldInsn(PUTFIELD, CPU, "sliceDone", "I");
+        cpuField("blockBreak", "Z");
+        cpuField("stopBlock", "Z");
+        mv.visitInsn(IOR);
+        mv.visitJumpInsn(IFNE, leave);
+        cpuField("sliceDone", "I");
+        cpuField("chainEnd", "I");
+        mv.visitJumpInsn(IF_ICMPGE, leave);
+        mv.visitVarInsn(ILOAD, L_MAX);
+        cpuField("sliceDone", "I");
+        mv.visitInsn(ISUB);
+        iconst(blockInsns);
+        mv.visitJumpInsn(IF_ICMPLT, leave);
+        loadCpu();
+        mv.visitInsn(DUP);
+        mv.visitFieldInsn(GETFIELD, CPU, "loopIterations", "J");
+        mv.visitInsn(LCONST_1);
+        mv.visitInsn(LADD);
+        mv.visitFieldInsn(PUTFIELD, CPU, "loopIterations", "J");
+        mv.visitJumpInsn(GOTO, loopHead);
+        mv.visitLabel(leave);
+        exitTo(target, 0); // this pass is counted already
+    }
+
+    /** Whether {@code insns[0..n)} hold a direct branch back to the block's start (a self-loop). */
+    static boolean selfLoop(BlockSpec spec, GuestInsn[] insns, int n) {
+        int eip = spec.startEip();
+        for (int i = 0; i < n; i++) {
+            GuestInsn g = insns[i];
+            int next = eip + g.length();
+            int op = g.op();
+            int target;
+            if (op >= 0x70 && op <= 0x7f || op == 0xeb) {
+                target = next + (byte) g.imm();
+            } else if (op >= 0x180 && op <= 0x18f || op == 0xe9) {
+                target = next + g.imm();
+            } else {
+                eip = next;
+                continue;
+            }
+            if (target == spec.startEip()) {
+                return true;
+            }
+            eip = next;
+        }
+        return false;
     }
 
     final void aluCall(int kind, int bits, Runnable a, Runnable b) {

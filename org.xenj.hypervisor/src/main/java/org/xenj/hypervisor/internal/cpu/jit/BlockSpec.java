@@ -9,7 +9,9 @@ package org.xenj.hypervisor.internal.cpu.jit;
  * accessors (x86 TSO against the JIT compiler's reordering); a vCPU drops all its translations
  * when this changes, so it needs no guard. {@code inPlace}: instructions the translator does not
  * handle but {@code BlockCompiler.interpretable} names run through the interpreter inside the
- * compiled code ({@code xenj.jit.inPlace}, never with {@code ordered}).
+ * compiled code ({@code xenj.jit.inPlace}, never with {@code ordered}). {@code loops}: a direct
+ * branch back to the block's own start goes round inside the compiled method ({@code xenj.jit.loops}).
  */
-public record BlockSpec(int startEip, GuestInsn[] insns, int flatSegments, boolean stack32, boolean ordered, boolean inPlace) {
+public record BlockSpec(int startEip, GuestInsn[] insns, int flatSegments, boolean stack32, boolean ordered, boolean inPlace,
+        boolean loops) {
 }

@@ -23,14 +23,17 @@ package org.xenj.hypervisor.internal.cpu.jit;
  * as before it, DESIGN-jit.md);</li>
  * <li>{@code xenj.jit.chainPages} (default true since 2026-12-07): chaining follows a compiled block
  * onto another code page (jit8).</li>
+ * <li>{@code xenj.jit.loops} (default false: no gain measured, see DESIGN-jit.md): a self-loop block (its taken branch jumps back to its own
+ * start) goes round inside its compiled method, the registers kept in locals, instead of returning
+ * and being chained to again; only with {@code xenj.jit.chain} (DESIGN-jit.md "Self-loop blocks").</li>
  * </ul>
  */
 public record JitOptions(boolean enabled, int threshold, boolean synchronous, boolean lockstep, boolean strict, int queue, boolean chain,
-        boolean inPlace, boolean chainPages) {
+        boolean inPlace, boolean chainPages, boolean loops) {
 
     /** These options with the translator on (a domain's xl.cfg {@code jit = 1} over {@code -Dxenj.jit=false}). */
     public JitOptions on() {
-        return new JitOptions(true, threshold, synchronous, lockstep, strict, queue, chain, inPlace, chainPages);
+        return new JitOptions(true, threshold, synchronous, lockstep, strict, queue, chain, inPlace, chainPages, loops);
     }
 
     public static JitOptions fromSystemProperties() {
@@ -42,7 +45,8 @@ public record JitOptions(boolean enabled, int threshold, boolean synchronous, bo
                 Boolean.getBoolean("xenj.jit.strict"), Math.max(1, Integer.getInteger("xenj.jit.queue", 256)),
                 !"false".equalsIgnoreCase(System.getProperty("xenj.jit.chain", "true").trim()),
                 Boolean.parseBoolean(System.getProperty("xenj.jit.inPlace", "true").trim()),
-                Boolean.parseBoolean(System.getProperty("xenj.jit.chainPages", "true").trim()));
+                Boolean.parseBoolean(System.getProperty("xenj.jit.chainPages", "true").trim()),
+                Boolean.parseBoolean(System.getProperty("xenj.jit.loops", "false").trim()));
     }
 
     /** The xl.cfg key that turns the translator off (or on) for one domain. */
