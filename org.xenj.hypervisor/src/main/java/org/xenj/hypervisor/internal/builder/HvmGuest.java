@@ -41,16 +41,27 @@ final class HvmGuest implements Guest {
 
     @Override
     public synchronized java.util.Map<String, byte[]> detachDevicesForMigration() {
-        java.util.Map<String, byte[]> states = new java.util.LinkedHashMap<>();
         for (int i = 0; i < devices.size(); i++) {
-            if (devices.get(i) == null || devices.get(i).saveState() == null) {
-                throw new org.xenj.hypervisor.api.HypervisorException("device model " + names.get(i)
-                        + (devices.get(i) == null ? " is being handed over" : " keeps no state record") + ": cannot migrate");
+            if (devices.get(i) == null) {
+                throw new org.xenj.hypervisor.api.HypervisorException("device model " + names.get(i) + " is being handed over: cannot migrate");
             }
         }
+        // each record is taken once, in the pause, and looked at before its devices detach: a model that
+        // keeps none (or fails to give it) is still attached when the ones detached before it go back
+        // (taking every record first, to check, and again in the detach cost qemu-dm's record twice)
+        java.util.Map<String, byte[]> states = new java.util.LinkedHashMap<>();
         try {
             for (int i = 0; i < devices.size(); i++) {
-                states.put(names.get(i), detachDeviceModel(models.get(i)));
+                DeviceModelInstance inst = devices.get(i);
+                byte[] st = inst.saveState();
+                if (st == null) {
+                    throw new org.xenj.hypervisor.api.HypervisorException("device model " + names.get(i) + " keeps no state record: cannot migrate");
+                }
+                models.set(i, null);
+                devices.set(i, null);
+                platform.pciBus().keepHeaders(); // the next instance's functions keep their BARs
+                inst.detach();
+                states.put(names.get(i), st);
             }
         } catch (RuntimeException e) {
             reattachDevices(states);
@@ -119,7 +130,16 @@ final class HvmGuest implements Guest {
     }
 
     @Override
-    public synchronized org.xenj.hypervisor.internal.save.MachineImage saveMachine() {
+    public org.xenj.hypervisor.internal.save.MachineImage saveMachine() {
+        return saveMachine(true);
+    }
+
+    @Override
+    public org.xenj.hypervisor.internal.save.MachineImage saveMachineWithoutDevices() {
+        return saveMachine(false);
+    }
+
+    private synchronized org.xenj.hypervisor.internal.save.MachineImage saveMachine(boolean withDevices) {
         org.xenj.hypervisor.internal.hypercall.HvmXenAbi abi = platform.xenAbi();
         String engaged = xenAbiInUse(abi);
         org.xenj.hypervisor.internal.save.PvhvmSuspendState pvhvm = null;
@@ -135,7 +155,7 @@ final class HvmGuest implements Guest {
             cpus.add(cpuOf(e).saveState());
         }
         java.util.Map<String, byte[]> states = new java.util.LinkedHashMap<>();
-        for (int i = 0; i < devices.size(); i++) {
+        for (int i = 0; withDevices && i < devices.size(); i++) {
             if (devices.get(i) == null) {
                 throw new org.xenj.hypervisor.api.HypervisorException("device model " + names.get(i)
                         + " is being handed over; save again once it is back");
