@@ -108,6 +108,23 @@ final class LiveMigration {
         t.start();
     }
 
+    /**
+     * The arrived domain's restore paths once on its own power-on state, on a background thread
+     * while round 1 arrives ({@link org.xenj.hypervisor.internal.exec.Guest#warmRestorePath}); the
+     * restore at END waits for it (the guest's lock) and it never runs after that has begun.
+     */
+    private void warmRestore(DomainImpl d) {
+        Thread t = new Thread(() -> {
+            try {
+                d.guest.warmRestorePath();
+            } catch (RuntimeException | LinkageError e) {
+                core.log("d" + d.id + ": warming the restore paths failed (the restore at the end takes them cold): " + e);
+            }
+        }, "xenj-migration-warm-restore");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** Lets a warm-up still running finish first (the guest still runs meanwhile), at most {@code millis}. */
     private void awaitWarmUp(long millis) {
         Thread t = warming;
@@ -418,8 +435,9 @@ final class LiveMigration {
             }
             // logged after the answer: the source counts the pause until it has it
             core.log(String.format("d%d (%s) arrived by migration: %d rounds, %d pages before the stop; STOP to END %.1f ms,"
-                    + " devices and state %.1f ms, waited for GO %.1f ms, GO to running %.1f ms", inc.d.id, name, inc.rounds, inc.pages,
-                    (tEnd - inc.tStop) / 1e6, (tRestored - tEnd) / 1e6, (tGo - tRestored) / 1e6, (tResumed - tGo) / 1e6));
+                    + " devices and state %.1f ms [%s], waited for GO %.1f ms, GO to running %.1f ms", inc.d.id, name, inc.rounds, inc.pages,
+                    (tEnd - inc.tStop) / 1e6, (tRestored - tEnd) / 1e6, inc.d.guest.restoreBreakdown(), (tGo - tRestored) / 1e6,
+                    (tResumed - tGo) / 1e6));
         } catch (IOException | SaveFormatException | RuntimeException | LinkageError e) {
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
             inc.discard(why);
@@ -472,6 +490,7 @@ final class LiveMigration {
             if (d.guest == null) {
                 throw new HypervisorException("a plugin it needs is missing (" + Admission.missingPlugin(d.config, core.plugins()) + ")");
             }
+            warmRestore(d);
             // a PVHVM source leaves Xen's frames out (at most 128; the PVHVM_SUSPEND record at the end says which)
             pages0 = h.pages();
             if (Math.abs(d.memory.populatedFrames() - h.pages()) > org.xenj.hypervisor.internal.save.PvhvmSuspendState.MAX_XEN_FRAMES) {

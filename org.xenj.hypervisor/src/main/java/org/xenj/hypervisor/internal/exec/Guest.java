@@ -52,6 +52,20 @@ public interface Guest {
         return saveMachine();
     }
 
+    /**
+     * Incoming migration, before the state arrives (the domain paused, never run, its device places
+     * vacant): runs the restore's vCPU and platform paths once on the guest's own power-on records,
+     * so that the restore at the stream's END is not the JVM's first. Does nothing once
+     * {@link #restoreMachine} has begun.
+     */
+    default void warmRestorePath() {
+    }
+
+    /** Where the last {@link #restoreMachine} spent its time (for the log), or empty. */
+    default String restoreBreakdown() {
+        return "";
+    }
+
     /** Before the vCPUs ever ran, with memory already loaded: puts the saved state back. */
     default void restoreMachine(org.xenj.hypervisor.internal.save.MachineImage image) {
         throw new org.xenj.hypervisor.api.HypervisorException("this kind of guest cannot be restored yet (HVM guests can)");
