@@ -59,26 +59,26 @@ public record PcDevicesState(UartState com1, I8042State kbc, byte[] hostBridgeCo
     }
 
     public byte[] toBytes() {
-        ByteArrayOutputStream b = new ByteArrayOutputStream(1024);
+        byte[] u = com1.toBytes(), k = kbc.toBytes(), n = nics.toBytes();
+        byte[] i = ide == null ? new byte[0] : ide.toBytes();
+        byte[] g = vga == null ? new byte[0] : vga.toBytes();
+        // sized up front: with the VGA's memory the record is ≈ 200 KB, and a growing buffer copied it
+        // over and over (in a live migration's pause)
+        ByteArrayOutputStream b = new ByteArrayOutputStream(8 + 5 * 4 + u.length + k.length + 2 * 0xc0 + 1 + n.length + i.length + g.length);
         try (DataOutputStream out = new DataOutputStream(b)) {
             out.writeInt(MAGIC);
             out.writeInt(VERSION);
-            byte[] u = com1.toBytes();
             out.writeInt(u.length);
             out.write(u);
-            byte[] k = kbc.toBytes();
             out.writeInt(k.length);
             out.write(k);
             out.write(hostBridgeConfig);
             out.write(isaBridgeConfig);
             out.writeByte(port92);
-            byte[] n = nics.toBytes();
             out.writeInt(n.length);
             out.write(n);
-            byte[] i = ide == null ? new byte[0] : ide.toBytes();
             out.writeInt(i.length);
             out.write(i);
-            byte[] g = vga == null ? new byte[0] : vga.toBytes();
             out.writeInt(g.length);
             out.write(g);
         } catch (IOException e) {

@@ -23,7 +23,7 @@ import org.xenj.hypervisor.spi.HvmPlatform;
  * domain's devices over) when they come or go.
  */
 @Component(service = {DeviceModel.class, RemovableMedia.class})
-public final class QemuDeviceModel implements DeviceModel, RemovableMedia {
+public final class QemuDeviceModel implements DeviceModel, RemovableMedia, org.xenj.hypervisor.spi.MigrationWarmUp {
 
     /** The domains this qemu-dm serves now, for medium changes. */
     private final java.util.Map<Integer, PcDevices> domains = new java.util.concurrent.ConcurrentHashMap<>();
@@ -69,6 +69,16 @@ public final class QemuDeviceModel implements DeviceModel, RemovableMedia {
     @Override
     public String name() {
         return "qemu-dm";
+    }
+
+    /** Attaches, saves, reads back and detaches throw-away devices once, before a migration's pause needs those paths. */
+    @Override
+    public void warmUp() {
+        try {
+            WarmUp.run();
+        } catch (RuntimeException | LinkageError e) {
+            // only a warm-up: the migration takes the same paths cold and reports what fails there
+        }
     }
 
     @Override

@@ -370,7 +370,9 @@ class LiveMigrationTest {
         // a real migration: the log's round carries the wait for the acknowledgement (no stop before it)
         MigrationInfo info = src.core().migrate(d.id(), "127.0.0.1", port, true, 20, 30);
         assertTrue(info.rounds().size() >= 1 && info.rounds().get(0).pagesSent() > 0, info.toString());
-        assertTrue(dst.core().dmesg().stream().anyMatch(l -> l.contains("arrived by migration")), String.join("\n", dst.core().dmesg()));
+        // the receiver logs its line after its last answer (the source's pause ends with that answer)
+        assertTrue(TestCores.await(() -> dst.core().dmesg().stream().anyMatch(l -> l.contains("arrived by migration")), 5_000),
+                String.join("\n", dst.core().dmesg()));
     }
 
     @Test

@@ -31,7 +31,7 @@ public record StdVgaState(int[] scalars, int[] seq, int[] crtc, int[] gc, int[] 
     static StdVgaState of(VgaRegisters r, VgaMemory m) {
         int[] s = { r.misc, r.seqIndex, r.crtcIndex, r.gcIndex, r.acIndex, r.acFlipFlop ? 1 : 0, r.dacReadIndex,
                 r.dacWriteIndex, r.dacSub, r.pelMask, r.dacState, r.featureControl, m.latch, r.vbeIndex };
-        int used = m.vram.length;
+        int used = Math.min(m.top, m.vram.length); // above top it is all zero
         while (used > 0 && m.vram[used - 1] == 0) {
             used--;
         }
@@ -73,7 +73,12 @@ public record StdVgaState(int[] scalars, int[] seq, int[] crtc, int[] gc, int[] 
         }
         r.recomputeVbe();
         System.arraycopy(vram, 0, m.vram, 0, vram.length);
-        Arrays.fill(m.vram, vram.length, VgaMemory.SIZE, (byte) 0);
+        // above the record's end only what was ever written can be non-zero (a fresh instance's
+        // 16 MiB need no second clearing in a migration's pause)
+        if (m.top > vram.length) {
+            Arrays.fill(m.vram, vram.length, Math.min(m.top, VgaMemory.SIZE), (byte) 0);
+        }
+        m.top = vram.length;
     }
 
     private static void mask(int[] from, int[] to) {

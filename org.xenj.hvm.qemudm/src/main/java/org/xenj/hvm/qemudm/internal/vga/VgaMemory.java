@@ -17,6 +17,13 @@ final class VgaMemory {
     final byte[] dirty = new byte[SIZE >>> PAGE_SHIFT];
     /** The four latches, plane 0 in the low byte. */
     int latch;
+    /**
+     * No byte at or above this offset was written since the memory was made or restored: all zero
+     * there. A state record ends at the last non-zero byte, and finding it by scanning down from
+     * 16 MiB cost milliseconds in the pause of a live migration (tens in a JVM that had not run it yet)
+     * for a guest that only ever used the text mode's first 200 KB.
+     */
+    int top;
 
     void markDirty(int offset) {
         dirty[offset >>> PAGE_SHIFT] = 1;
@@ -32,6 +39,9 @@ final class VgaMemory {
         }
         for (int i = 0; i < size; i++) {
             vram[offset + i] = (byte) (value >>> (8 * i));
+        }
+        if (offset + size > top) {
+            top = offset + size;
         }
         dirty[offset >>> PAGE_SHIFT] = 1;
         dirty[(offset + size - 1) >>> PAGE_SHIFT] = 1;
@@ -85,6 +95,7 @@ final class VgaMemory {
                 int off = addr & (SIZE - 1);
                 vram[off] = (byte) value;
                 dirty[off >>> PAGE_SHIFT] = 1;
+                raiseTop(off + 1);
             }
             return;
         }
@@ -94,6 +105,7 @@ final class VgaMemory {
                 int off = ((addr >>> 1 << 2) | plane) & (SIZE - 1);
                 vram[off] = (byte) value;
                 dirty[off >>> PAGE_SHIFT] = 1;
+                raiseTop(off + 1);
             }
             return;
         }
@@ -105,6 +117,13 @@ final class VgaMemory {
             }
         }
         dirty[base >>> PAGE_SHIFT] = 1;
+        raiseTop(base + 4);
+    }
+
+    private void raiseTop(int end) {
+        if (end > top) {
+            top = end;
+        }
     }
 
     /** The four plane bytes a planar write of {@code value} produces under write modes 0-3. */

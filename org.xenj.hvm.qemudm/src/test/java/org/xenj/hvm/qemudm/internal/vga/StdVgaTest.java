@@ -113,6 +113,34 @@ class StdVgaTest {
         assertEquals(0xffffff, fb.pixels()[100 * 640 + 5]);
     }
 
+    /**
+     * The record ends at the last non-zero byte of video memory, found from the highest byte ever
+     * written rather than by scanning 16 MiB: a write far up (LFB, bank window, legacy window) is in
+     * it, and restoring a shorter record clears what was written above its end.
+     */
+    @Test
+    void theRecordEndsAtTheLastWrittenNonZeroByteAndARestoreClearsAboveIt() {
+        StdVga other = new StdVga(null);
+        assertEquals(0, vga.saveState().vram().length, "power-on memory is all zero");
+        StdVgaState empty = vga.saveState();
+        setVbe(1024, 768, 32);
+        lfb.mmioWrite(12L << 20, 4, 0x11223344); // far up, through the linear framebuffer
+        dispi(5, 200); // the 64 KiB bank 200 of the legacy window: 12.5 MiB
+        window.mmioWrite(0x20, 1, 0x5a);
+        StdVgaState high = vga.saveState();
+        assertEquals((200 << 16) + 0x21, high.vram().length, "up to the bank window's byte");
+        assertEquals(0x44, high.vram()[12 << 20] & 0xff);
+        lfb.mmioWrite((200L << 16) + 0x20, 1, 0); // the last byte written back to zero: the record shrinks
+        assertEquals((12 << 20) + 4, vga.saveState().vram().length);
+        other.restoreState(high);
+        assertEquals(high, other.saveState(), "a restored record reads back the same");
+        vga.restoreState(empty);
+        assertEquals(0, vga.saveState().vram().length, "what was written above the record's end is cleared");
+        assertEquals(0, lfb.mmioRead(12L << 20, 4));
+        other.restoreState(empty);
+        assertEquals(empty, other.saveState());
+    }
+
     void setVbe(int x, int y, int bpp) {
         dispi(4, 0);
         dispi(1, x);
