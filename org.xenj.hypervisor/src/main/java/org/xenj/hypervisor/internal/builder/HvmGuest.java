@@ -62,10 +62,7 @@ final class HvmGuest implements Guest {
                 if (st == null) {
                     throw new org.xenj.hypervisor.api.HypervisorException("device model " + names.get(i) + " keeps no state record: cannot migrate");
                 }
-                models.set(i, null);
-                devices.set(i, null);
-                platform.pciBus().keepHeaders(); // the next instance's functions keep their BARs
-                inst.detach();
+                vacate(i, inst);
                 states.put(names.get(i), st);
             }
         } catch (RuntimeException e) {
@@ -110,12 +107,17 @@ final class HvmGuest implements Guest {
         try {
             state = d.saveState();
         } finally {
-            models.set(i, null);
-            devices.set(i, null);
-            platform.pciBus().keepHeaders(); // the next instance's functions keep their BARs
-            d.detach();
+            vacate(i, d);
         }
         return state;
+    }
+
+    /** Place {@code i} becomes vacant: its instance {@code d} detaches, its functions' headers are kept for the next one. */
+    private void vacate(int i, DeviceModelInstance d) {
+        models.set(i, null);
+        devices.set(i, null);
+        platform.pciBus().keepHeaders(); // the next instance's functions keep their BARs
+        d.detach();
     }
 
     @Override
