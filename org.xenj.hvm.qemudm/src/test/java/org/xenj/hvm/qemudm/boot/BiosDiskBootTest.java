@@ -172,10 +172,11 @@ class BiosDiskBootTest {
             .compile("(?:SYS|ISO)LINUX [^\n]*? et al|Loading [A-Za-z0-9_-]+(?:\\.[a-z]+)?");
 
     /**
-     * The boot loader's messages in order, each once. From there on two writers share COM1: syslinux's own serial
-     * copy and SeaBIOS's serial console mirroring the text screen with cursor-positioning escapes, flushed from its
-     * timer. How their bytes interleave depends on when the timer fires, on QEMU as on xenj (CI saw
-     * {@code "Loading\e[05;07H\e[05;08H vmlinuz"}), so the messages are compared, not the interleaving.
+     * The boot loader's messages in order, each once. SeaBIOS's serial console mirrors the text screen onto COM1
+     * with cursor-positioning escapes, flushed from its timer, so where the escapes fall depends on when the timer
+     * fires (CI saw {@code "Loading\e[05;07H\e[05;08H vmlinuz"}): the messages are compared, not the bytes. The
+     * disk's syslinux does not write COM1 itself (no SERIAL line): a second writer's bytes were cut into by the
+     * mirror's flushes at random points, on QEMU as on xenj.
      */
     static List<String> loaderMessages(String console) {
         String plain = CSI.matcher(firmwarePart(console)).replaceAll("");
