@@ -422,9 +422,11 @@ final class LiveMigration {
                     throw new IOException("refused here before it ran: " + (e.getMessage() != null ? e.getMessage() : e), e);
                 }
             }
+            long tAdmitted = System.nanoTime();
             core.rename(inc.d, name);
             core.unpause(inc.d.id);
             inc.resumed = true; // from here on it is the only copy running: never destroyed for a lost answer
+            long tUnpaused = System.nanoTime();
             inc.d.guest.resumedHere(); // its NICs announce it here (the source's copy is stopped for good)
             long tResumed = System.nanoTime();
             try {
@@ -435,9 +437,10 @@ final class LiveMigration {
             }
             // logged after the answer: the source counts the pause until it has it
             core.log(String.format("d%d (%s) arrived by migration: %d rounds, %d pages before the stop; STOP to END %.1f ms,"
-                    + " devices and state %.1f ms [%s], waited for GO %.1f ms, GO to running %.1f ms", inc.d.id, name, inc.rounds, inc.pages,
+                    + " devices and state %.1f ms [%s], waited for GO %.1f ms, GO to running %.1f ms [gates %.1f, rename and unpause %.1f,"
+                    + " announce %.1f]", inc.d.id, name, inc.rounds, inc.pages,
                     (tEnd - inc.tStop) / 1e6, (tRestored - tEnd) / 1e6, inc.d.guest.restoreBreakdown(), (tGo - tRestored) / 1e6,
-                    (tResumed - tGo) / 1e6));
+                    (tResumed - tGo) / 1e6, (tAdmitted - tGo) / 1e6, (tUnpaused - tAdmitted) / 1e6, (tResumed - tUnpaused) / 1e6));
         } catch (IOException | SaveFormatException | RuntimeException | LinkageError e) {
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
             inc.discard(why);
