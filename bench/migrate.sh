@@ -26,7 +26,7 @@
 # on failure. Without root, /dev/net/tun, ip or ping the guest-side figures are skipped with the
 # reason (and MIGRATE_NET=netns refuses to run); the host-side ones are measured either way.
 # Env: GUEST (default guest/ of this repository), PORT_A/PORT_B (47311/47312), DOWNTIME_MS (20,
-#      the idle target) and DIRTY_DOWNTIME_MS (60), BENCH_TIMEOUT seconds (900), XENJ_JAVA_OPTS, NO_BUILD,
+#      the idle target) and DIRTY_DOWNTIME_MS (60), BENCH_TIMEOUT seconds (900), XENJ_JAVA_OPTS, XENJ_GC (-XX:+UseZGC), NO_BUILD,
 #      MIGRATE_NET (loopback | netns), GUEST_PING=0 (no NIC, no ping: host-side figures only).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -113,7 +113,8 @@ for d in ${CP//:/ }; do
   if [ -d "$d" ]; then mkdir -p "$OUT/cp/$d" && cp -r "$d/." "$OUT/cp/$d/" && COPY=$COPY:$OUT/cp/$d; else COPY=$COPY:$d; fi
 done
 CP=${COPY#:}
-JAVA=(java -Xss8m -Xmx1500m -Dxenj.migbench.downtime="${DOWNTIME_MS:-20}" -Dxenj.migbench.downtime.dirty="${DIRTY_DOWNTIME_MS:-60}")
+# the collector xenj runs with in Karaf (xenj-assembly bin/setenv): ZGC; XENJ_GC="" for the JVM default (G1)
+JAVA=(java -Xss8m -Xmx1500m ${XENJ_GC--XX:+UseZGC} -Dxenj.migbench.downtime="${DOWNTIME_MS:-20}" -Dxenj.migbench.downtime.dirty="${DIRTY_DOWNTIME_MS:-60}")
 if [ -z "$NOPING" ]; then
   JAVA+=(-Dxenj.migbench.ping="ip netns exec $NS ping" -Dxenj.migbench.guestIp=$GUEST_IP -Dxenj.migbench.fdb="bridge -n $NS fdb show br br0")
 fi

@@ -214,9 +214,9 @@ public final class Nics {
         }
         for (Nic n : nics) {
             Port p = n.port;
-            if (p != null && SelfAnnounce.start(p, n.spec.mac())) {
-                platform.log("qemu-dm: vif " + n.spec.devid() + ": announcing " + format(n.spec.mac()) + " on " + n.spec.bridge()
-                        + " (5 RARP frames over 0.8 s)");
+            if (p != null) {
+                SelfAnnounce.start(p, n.spec.mac(), () -> platform.log("qemu-dm: vif " + n.spec.devid() + ": announcing "
+                        + format(n.spec.mac()) + " on " + n.spec.bridge() + " (5 RARP frames over 0.8 s)"));
             }
         }
     }

@@ -81,26 +81,33 @@ public final class SelfAnnounce {
      * not wait for it. A cold first send (the switch's and the TAP's paths, the timer's thread) took
      * 21-22 ms of the host-side downtime of a JVM's first incoming migration on the caller's thread;
      * QEMU's announce too runs from a timer after the guest runs. Stops early when the port closes
-     * (the NIC detached: a hand-over, the domain destroyed). Returns whether the frames were started
-     * (false: the port is closed).
+     * (the NIC detached: a hand-over, the domain destroyed). {@code firstSent} runs on the timer
+     * once the first frame is out (the caller's log line: writing it is not free either). Returns
+     * whether the frames were started (false: the port is closed).
      */
-    public static boolean start(Port port, byte[] mac) {
+    public static boolean start(Port port, byte[] mac, Runnable firstSent) {
         if (!port.isOpen()) {
             return false;
         }
         byte[] m = mac.clone();
         frame(m); // a wrong MAC fails the caller here, not the timer
-        send(port, m, -1, 0);
+        send(port, m, -1, 0, firstSent);
         return true;
     }
 
     /** Sends frame {@code round + 1} after {@code delayMs}; the next one follows after its gap. */
-    private static void send(Port port, byte[] mac, int round, long delayMs) {
+    private static void send(Port port, byte[] mac, int round, long delayMs, Runnable sent) {
         TIMER.schedule(() -> {
             // a fresh array each time: the switch takes the frame over and may still hold the previous one
+            if (!port.isOpen() || !port.send(frame(mac), LENGTH)) {
+                return;
+            }
+            if (sent != null) {
+                sent.run();
+            }
             int next = round + 1;
-            if (port.isOpen() && port.send(frame(mac), LENGTH) && next < GAPS_MS.length) {
-                send(port, mac, next, GAPS_MS[next]);
+            if (next < GAPS_MS.length) {
+                send(port, mac, next, GAPS_MS[next], null);
             }
         }, delayMs, TimeUnit.MILLISECONDS);
     }
