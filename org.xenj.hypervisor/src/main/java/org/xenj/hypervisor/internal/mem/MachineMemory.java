@@ -240,6 +240,21 @@ public final class MachineMemory {
         }
     }
 
+    /**
+     * A {@link #SHARED} frame with one reference left, held by {@code domid}, becomes that domain's
+     * own again (its content stays): the end of a snapshot's share, so that the domain's later
+     * writes there need no copy. False (nothing changed) if others still hold it.
+     */
+    public synchronized boolean reclaimSole(int domid, int mfn) {
+        if (mfn < 0 || mfn >= totalFrames || owner[mfn] != SHARED || shareRefs[mfn] != 1 || domid < 0) {
+            return false;
+        }
+        owner[mfn] = domid;
+        shareRefs[mfn] = 0;
+        sharedFrames--;
+        return true;
+    }
+
     /** References to {@code mfn} if it is {@link #SHARED}, else 0. */
     public synchronized int shareRefs(int mfn) {
         return mfn >= 0 && mfn < totalFrames && owner[mfn] == SHARED ? shareRefs[mfn] : 0;

@@ -17,6 +17,23 @@ public final class SharedFrames {
         return frames;
     }
 
+    /**
+     * The shared frame the token holds for guest frame {@code gfn}, or {@link DomainMemory#INVALID_MFN}
+     * (none, or released). Its content is the one at the share: every writer unshares first. For
+     * the thread that holds the token (a snapshot's writer), not after {@link #release}.
+     */
+    public int mfn(long gfn) {
+        int[] t = gfnToMfn;
+        return t == null || gfn < 0 || gfn >= t.length ? DomainMemory.INVALID_MFN : t[(int) gfn];
+    }
+
+    /** The references not taken or released yet, now the caller's; null if none. */
+    synchronized int[] takeIfHeld() {
+        int[] t = gfnToMfn;
+        gfnToMfn = null;
+        return t;
+    }
+
     synchronized int[] take() {
         int[] t = gfnToMfn;
         if (t == null) {
