@@ -203,6 +203,36 @@ class SnapshotLiveWriteTest {
     }
 
     @Test
+    void duringTheWriteARevertIsRefusedAndADestroyLeavesTheImageWhole() throws Exception {
+        start();
+        Domain d = counting("gone");
+        MachineMemory machine = impl(d).memory.machine();
+        int sharedBefore = machine.sharedFrames();
+        int freeBefore = machine.freeFrames();
+        fx.core().snapshotCreate(d.id(), "s0");
+        AtomicReference<byte[][]> atPause = new AtomicReference<>();
+        SnapshotCapture.pausedHook = x -> atPause.set(pages(x.memory));
+        AtomicReference<String> refused = new AtomicReference<>();
+        SnapshotCapture.writingHook = x -> {
+            // the capture holds the domain's state for the whole write: a revert now would change what it writes
+            try {
+                fx.core().snapshotRevert(x.id, "s0");
+            } catch (HypervisorException e) {
+                refused.set(e.getMessage());
+            }
+            fx.core().destroy(x.id); // the frozen frames outlive the domain until the write ends
+        };
+        var s = fx.core().snapshotCreate(d.id(), "s1");
+        assertNotNull(refused.get(), "the revert was refused");
+        assertTrue(refused.get().contains("busy with snapshot 's1'"), refused.get());
+        assertNull(fx.core().domainOrNull(d.id()), "destroyed");
+        assertSamePages(atPause.get(), imagePages(Path.of(s.file()), atPause.get().length), "the image is the memory at the pause");
+        assertEquals(sharedBefore, machine.sharedFrames(), "the frozen frames went with the write's end");
+        assertTrue(TestCores.await(() -> machine.freeFrames() >= freeBefore + 16 * 256, 10_000),
+                "the domain's memory is free again: " + machine.freeFrames() + " vs " + freeBefore);
+    }
+
+    @Test
     void aDomainThatCannotShareIsWrittenInThePause() throws Exception {
         start();
         Domain d = counting("noshare");
