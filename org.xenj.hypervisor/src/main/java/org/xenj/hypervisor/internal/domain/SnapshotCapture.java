@@ -21,10 +21,11 @@ final class SnapshotCapture {
     }
 
     /**
-     * {@code pausedNanos}: the domain stopped; {@code writtenNanos}: the image written after it ran
-     * on again (0: written in the pause); {@code frozen}: frames shared for that write (0: none).
+     * {@code pausedNanos}: the domain stopped ({@code pauseParts}: where that went); {@code writtenNanos}:
+     * the image written after it ran on again (0: written in the pause); {@code frozen}: frames shared
+     * for that write (0: none).
      */
-    record Captured(long bytes, long guestNanos, long pausedNanos, long writtenNanos, int frozen) {
+    record Captured(long bytes, long guestNanos, long pausedNanos, long writtenNanos, int frozen, String pauseParts) {
     }
 
     /**
@@ -86,6 +87,7 @@ final class SnapshotCapture {
         long guestNanos = d.clock.guestNanos();
         FrozenPages frozen = null;
         int frozenFrames = 0;
+        long tStopped = t0, tRecords = t0, tFrozen = t0;
         try {
             try {
                 SaveRestore.Prepared p = null;
@@ -94,13 +96,17 @@ final class SnapshotCapture {
                     if (!core.awaitQuiescent(d)) {
                         throw new HypervisorException("its vCPUs did not stop within 5 s");
                     }
+                    tStopped = System.nanoTime();
                     if (liveWrite && d.memory.canShare()) {
                         p = SaveRestore.prepareImage(core, d);
+                        tRecords = System.nanoTime();
                         frozen = FrozenPages.take(d.memory, p.leaveOut());
                         frozenFrames = frozen.sharedFrames();
                     } else {
                         w = SaveRestore.writeImage(core, d, tmp);
+                        tRecords = System.nanoTime();
                     }
+                    tFrozen = System.nanoTime();
                     if (whilePaused != null) {
                         whilePaused.run();
                     }
@@ -139,7 +145,10 @@ final class SnapshotCapture {
             }
         }
         long written = frozen == null ? 0 : System.nanoTime() - t0 - paused;
-        return new Captured(w.bytes(), guestNanos, paused, written, frozenFrames);
+        String parts = String.format("stop %.1f, %s %.1f, %sswitch and resume %.1f", (tStopped - t0) / 1e6, frozen == null ? "image" : "records",
+                (tRecords - tStopped) / 1e6, frozen == null ? "" : String.format("freeze %.1f, ", (tFrozen - tRecords) / 1e6),
+                (t0 + paused - tFrozen) / 1e6);
+        return new Captured(w.bytes(), guestNanos, paused, written, frozenFrames, parts);
     }
 
     /** Back to the pause state before the capture, unless the domain is going. */

@@ -522,14 +522,7 @@ public final class DomainMemory implements GuestMemory {
         int[] map = p2m;
         int[] out = new int[map.length];
         Arrays.fill(out, INVALID_MFN);
-        int n = 0;
-        for (int gfn = 0; gfn < map.length; gfn++) {
-            int m = map[gfn];
-            if (m != INVALID_MFN && machine.share(domid, m, 1)) {
-                out[gfn] = m;
-                n++;
-            }
-        }
+        int n = machine.shareMapped(domid, map, out);
         remapEpoch = remapEpoch + 1; // its vCPUs' write tags of those frames go
         machine.wroteRam();
         return new SharedFrames(machine, out, n);

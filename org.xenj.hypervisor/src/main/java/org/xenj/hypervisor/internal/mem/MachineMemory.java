@@ -241,6 +241,23 @@ public final class MachineMemory {
     }
 
     /**
+     * {@link #share} with one more reference for each frame of {@code p2m} (a domain's map) that can
+     * be shared, under one lock acquisition (a 256 MiB domain has 65,536): {@code out[gfn]} gets the
+     * frame, the others stay as they are. Returns how many were shared.
+     */
+    public synchronized int shareMapped(int domid, int[] p2m, int[] out) {
+        int n = 0;
+        for (int gfn = 0; gfn < p2m.length; gfn++) {
+            int m = p2m[gfn];
+            if (m >= 0 && share(domid, m, 1)) {
+                out[gfn] = m;
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
      * A {@link #SHARED} frame with one reference left, held by {@code domid}, becomes that domain's
      * own again (its content stays): the end of a snapshot's share, so that the domain's later
      * writes there need no copy. False (nothing changed) if others still hold it.
