@@ -43,7 +43,8 @@ final class FrozenPages implements SaveStream.PageSource, AutoCloseable {
             SaveStream.PageSource now = SaveRestore.pages(mem, leaveOut);
             Map<Integer, byte[]> copied = new HashMap<>();
             int limit = mem.gfnLimit();
-            for (int gfn = 0; gfn < limit; gfn++) {
+            // usually every frame it holds was shared: then there is nothing to look for (the pause waits for this loop)
+            for (int gfn = 0; token.heldNotShared() > 0 && gfn < limit; gfn++) {
                 if (token.mfn(gfn) == DomainMemory.INVALID_MFN && !leaveOut.get(gfn)) {
                     byte[] page = new byte[MachineMemory.PAGE_SIZE];
                     if (now.read(gfn, page, 0)) {

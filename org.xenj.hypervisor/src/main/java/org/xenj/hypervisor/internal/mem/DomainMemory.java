@@ -522,10 +522,10 @@ public final class DomainMemory implements GuestMemory {
         int[] map = p2m;
         int[] out = new int[map.length];
         Arrays.fill(out, INVALID_MFN);
-        int n = machine.shareMapped(domid, map, out);
+        int[] n = machine.shareMapped(domid, map, out);
         remapEpoch = remapEpoch + 1; // its vCPUs' write tags of those frames go
         machine.wroteRam();
-        return new SharedFrames(machine, out, n);
+        return new SharedFrames(machine, out, n[0], n[1]);
     }
 
     /** Whether {@link #shareForClone} can share this domain's frames (not a PV memory plan). */

@@ -242,19 +242,33 @@ public final class MachineMemory {
 
     /**
      * {@link #share} with one more reference for each frame of {@code p2m} (a domain's map) that can
-     * be shared, under one lock acquisition (a 256 MiB domain has 65,536): {@code out[gfn]} gets the
-     * frame, the others stay as they are. Returns how many were shared.
+     * be shared, in one tight loop under one lock (a 256 MiB domain has 65,536, and a snapshot's
+     * pause waits for it): {@code out[gfn]} gets the frame, the others stay as they are. Returns
+     * {frames shared, frames the domain holds (its own or shared) that could not be}.
      */
-    public synchronized int shareMapped(int domid, int[] p2m, int[] out) {
+    public synchronized int[] shareMapped(int domid, int[] p2m, int[] out) {
         int n = 0;
+        int left = 0;
         for (int gfn = 0; gfn < p2m.length; gfn++) {
             int m = p2m[gfn];
-            if (m >= 0 && share(domid, m, 1)) {
-                out[gfn] = m;
-                n++;
+            if (m < 0 || m >= totalFrames) {
+                continue;
             }
+            int o = owner[m];
+            if (o == SHARED) {
+                shareRefs[m]++;
+            } else if (o == domid && domid >= 0 && !unbacked[m]) {
+                owner[m] = SHARED;
+                shareRefs[m] = 2;
+                sharedFrames++;
+            } else {
+                left += o == domid ? 1 : 0;
+                continue;
+            }
+            out[gfn] = m;
+            n++;
         }
-        return n;
+        return new int[] {n, left};
     }
 
     /**

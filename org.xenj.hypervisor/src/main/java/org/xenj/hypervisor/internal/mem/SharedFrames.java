@@ -5,11 +5,18 @@ public final class SharedFrames {
     private final MachineMemory machine;
     private int[] gfnToMfn;
     private final int frames;
+    private final int heldNotShared;
 
-    SharedFrames(MachineMemory machine, int[] gfnToMfn, int frames) {
+    SharedFrames(MachineMemory machine, int[] gfnToMfn, int frames, int heldNotShared) {
         this.machine = machine;
         this.gfnToMfn = gfnToMfn;
         this.frames = frames;
+        this.heldNotShared = heldNotShared;
+    }
+
+    /** Frames the domain held (its own or shared) at the share that could not be shared (unbacked ones): not in the token. */
+    public int heldNotShared() {
+        return heldNotShared;
     }
 
     /** Frames shared. */
