@@ -146,8 +146,8 @@ final class SnapshotCapture {
         }
         long written = frozen == null ? 0 : System.nanoTime() - t0 - paused;
         String parts = String.format("stop %.1f, %s %.1f, %sswitch and resume %.1f", (tStopped - t0) / 1e6,
-                frozen == null ? "image" : "records", (tRecords - tStopped) / 1e6, frozen == null ? "" : String.format("freeze %.1f, ", (tFrozen - tRecords) / 1e6),
-                (t0 + paused - tFrozen) / 1e6);
+                frozen == null ? "image" : "records", (tRecords - tStopped) / 1e6,
+                frozen == null ? "" : String.format("freeze %.1f, ", (tFrozen - tRecords) / 1e6), (t0 + paused - tFrozen) / 1e6);
         return new Captured(w.bytes(), guestNanos, paused, written, frozenFrames, parts);
     }
 

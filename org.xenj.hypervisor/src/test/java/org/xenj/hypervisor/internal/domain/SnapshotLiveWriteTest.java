@@ -151,7 +151,8 @@ class SnapshotLiveWriteTest {
         assertTrue(s.pausedNanos() > 0);
         byte[][] image = imagePages(Path.of(s.file()), atPause.get().length);
         assertSamePages(atPause.get(), image, "the image is the memory at the pause");
-        assertEquals(countAtPause.get(), java.nio.ByteBuffer.wrap(image[COUNTER_GPA >>> 12]).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt());
+        assertEquals(countAtPause.get(), java.nio.ByteBuffer.wrap(image[COUNTER_GPA >>> 12]).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(),
+                "the image's counter page holds the pause's value");
         assertEquals(sharedBefore, machine.sharedFrames(), "the share ended with the write");
         assertEquals(0, impl(d).memory.sharedFramesMapped(), "the domain owns its frames again");
         assertTrue(fx.core().dmesg().stream().anyMatch(l -> l.contains("snapshot 's1'") && l.contains("frozen copy-on-write")),
