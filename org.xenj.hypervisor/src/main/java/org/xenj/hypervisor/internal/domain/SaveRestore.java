@@ -127,6 +127,20 @@ final class SaveRestore {
      * platform's relative timer records are taken at: a restore's clock starts there.
      */
     static SaveStream.Written writeImage(HypervisorCore core, DomainImpl d, Path target) throws IOException {
+        Prepared p = prepareImage(core, d);
+        return writeImage(p, pages(d.memory, p.leaveOut()), target);
+    }
+
+    /**
+     * Everything of an image but the page contents, taken with the vCPUs stopped: the header (with
+     * the page count), the configuration and the machine state; {@code leaveOut}: the guest frames
+     * that are not part of it (Xen's own in a PVHVM guest's physmap).
+     */
+    record Prepared(SaveHeader header, DomainConfig config, MachineImage machine, java.util.BitSet leaveOut) {
+    }
+
+    /** The records of {@link #writeImage}, vCPUs stopped; the pages may be written later from a frozen source. */
+    static Prepared prepareImage(HypervisorCore core, DomainImpl d) {
         // the guest time the platform's relative timer records are taken at: the restore's clock starts here
         long guestNanos = d.clock.guestNanos();
         MachineImage m = d.guest.saveMachine().withXenstore(xenstoreOf(core, d.id));
@@ -142,8 +156,13 @@ final class SaveRestore {
         SaveHeader h = new SaveHeader(HypervisorCore.VERSION, core.info().hostname(), MachineMemory.PAGE_SIZE, d.config.type().name(),
                 d.sched.vcpuCount(), d.config.memoryMiB(), d.name, d.uuid, System.currentTimeMillis(), guestNanos,
                 d.clock.tscHz(), d.clock.wallclockAtEpochNanos(), mem.populatedFrames() - xenFrames.cardinality());
+        return new Prepared(h, currentConfig(d), m, xenFrames);
+    }
+
+    /** The stream of {@code p} with the pages from {@code pages}, in {@code target}, not yet synced. */
+    static SaveStream.Written writeImage(Prepared p, SaveStream.PageSource pages, Path target) throws IOException {
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(target), 1 << 20)) {
-            return SaveStream.write(out, h, currentConfig(d), m, pages(mem, xenFrames));
+            return SaveStream.write(out, p.header(), p.config(), p.machine(), pages);
         }
     }
 

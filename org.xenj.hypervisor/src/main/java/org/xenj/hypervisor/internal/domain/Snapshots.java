@@ -36,10 +36,12 @@ final class Snapshots {
 
     private final HypervisorCore core;
     private volatile Path root;
+    private final SnapshotCapture capture;
 
     Snapshots(HypervisorCore core, Path root) {
         this.core = core;
         this.root = root;
+        this.capture = new SnapshotCapture(core);
     }
 
     /** {@code ${karaf.data}/xenj/snapshots} in Karaf, else a folder under the temporary directory. */
@@ -99,7 +101,7 @@ final class Snapshots {
         DiskBranching b = core.diskBranching();
         List<SnapshotDisks.Branch> disks = b == null ? List.of() : branches(d, b, "snapshot");
         Path file = x.image(name);
-        Captured c;
+        SnapshotCapture.Captured c;
         List<Path> overlays = List.of();
         try {
             Files.createDirectories(x.dir);
@@ -115,7 +117,7 @@ final class Snapshots {
         boolean[] switched = {false};
         long[] switchNanos = {0};
         try {
-            c = captureExclusively(d, file, "snapshot '" + name + "'", disks.isEmpty() && shareOut == null ? null : () -> {
+            c = capture.exclusively(d, file, "snapshot '" + name + "'", disks.isEmpty() && shareOut == null ? null : () -> {
                 if (!disks.isEmpty()) {
                     long t = System.nanoTime();
                     switchDisks(d, b, disks, made);
@@ -143,7 +145,7 @@ final class Snapshots {
             throw new HypervisorException("cannot snapshot domain " + d.id + " (" + d.name + "): " + e.getMessage()
                     + "; nothing was kept", e);
         }
-        SnapshotIndex.Entry e = new SnapshotIndex.Entry(name, x.current, System.currentTimeMillis(), c.guestNanos, c.bytes);
+        SnapshotIndex.Entry e = new SnapshotIndex.Entry(name, x.current, System.currentTimeMillis(), c.guestNanos(), c.bytes());
         x.entries.put(name, e);
         String before = x.current;
         x.current = name;
@@ -162,11 +164,13 @@ final class Snapshots {
             throw new HypervisorException("cannot write the snapshot index in " + x.dir + ": " + ex.getMessage() + "; nothing was kept"
                     + (disks.isEmpty() ? "" : " (the domain goes on in new disk overlays over its old images)"), ex);
         }
-        core.log(String.format("d%d (%s) snapshot '%s' (parent %s): %d bytes, paused %.1f ms%s", d.id, d.name, name,
-                e.parent() == null ? "none" : "'" + e.parent() + "'", c.bytes, c.pausedNanos / 1e6,
+        core.log(String.format("d%d (%s) snapshot '%s' (parent %s): %d bytes, paused %.1f ms (%s), %s%s", d.id, d.name, name,
+                e.parent() == null ? "none" : "'" + e.parent() + "'", c.bytes(), c.pausedNanos() / 1e6, c.pauseParts(), c.frozen() == 0
+                ? "memory written in the pause" : String.format("written %.1f ms after it (and synced) from %d frames frozen copy-on-write",
+                        c.writtenNanos() / 1e6, c.frozen()),
                 disks.isEmpty() ? "" : String.format(", %d disk(s) now in %s (devices reopened in %.1f ms)", disks.size(), made,
                         switchNanos[0] / 1e6)));
-        return info(d, x, e, c.pausedNanos);
+        return info(d, x, e, c.pausedNanos());
     }
 
     /**
@@ -496,8 +500,8 @@ final class Snapshots {
                 try {
                     Files.createDirectories(root);
                     temporary = Files.createTempFile(root, ".clone-" + d.uuid + ".", ".part");
-                    pausedNanos = captureExclusively(d, temporary, "a clone", SHARE_CLONES
-                            ? () -> shared[0] = d.memory.shareForClone() : null).pausedNanos;
+                    pausedNanos = capture.exclusively(d, temporary, "a clone", SHARE_CLONES
+                            ? () -> shared[0] = d.memory.shareForClone() : null).pausedNanos();
                 } catch (IOException | RuntimeException e) {
                     if (shared[0] != null) {
                         shared[0].release();
@@ -619,75 +623,8 @@ final class Snapshots {
         return SnapshotDisks.retarget(b, c, disks, on);
     }
 
-    private record Captured(long bytes, long guestNanos, long pausedNanos) {
-    }
-
-    private Captured captureExclusively(DomainImpl d, Path file, String what) throws IOException {
-        return captureExclusively(d, file, what, null);
-    }
-
-    private Captured captureExclusively(DomainImpl d, Path file, String what, Runnable whilePaused) throws IOException {
-        try {
-            return d.exclusively(what, () -> {
-                try {
-                    return capture(d, file, whilePaused);
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
-        } catch (java.io.UncheckedIOException e) {
-            throw e.getCause();
-        }
-    }
-
-    /**
-     * Pause, write the image to {@code file} (via a temporary file), resume; the sync happens
-     * after the resume, so the pause covers the copy only. A failure leaves no file and the
-     * domain's pause state as it was.
-     */
-    private Captured capture(DomainImpl d, Path file, Runnable whilePaused) throws IOException {
-        boolean wasPaused;
-        synchronized (core) {
-            wasPaused = d.userPaused;
-            d.userPaused = true;
-            core.applyActive(d);
-        }
-        long t0 = System.nanoTime();
-        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName() + ".", ".part");
-        SaveStream.Written w;
-        long paused;
-        long guestNanos = d.clock.guestNanos();
-        try {
-            try {
-                if (!core.awaitQuiescent(d)) {
-                    throw new HypervisorException("its vCPUs did not stop within 5 s");
-                }
-                w = SaveRestore.writeImage(core, d, tmp);
-                if (whilePaused != null) {
-                    whilePaused.run();
-                }
-            } finally {
-                resume(d, wasPaused);
-                paused = System.nanoTime() - t0;
-            }
-            SaveRestore.syncAndRename(tmp, file);
-            tmp = null;
-        } catch (HypervisorException e) {
-            throw new HypervisorException("cannot capture domain " + d.id + " (" + d.name + "): " + e.getMessage()
-                    + (wasPaused ? "" : "; it runs on"), e);
-        } finally {
-            deleteQuietly(tmp);
-        }
-        return new Captured(w.bytes(), guestNanos, paused);
-    }
-
     private void resume(DomainImpl d, boolean wasPaused) {
-        synchronized (core) {
-            if (d.phase == DomainImpl.Phase.LIVE) {
-                d.userPaused = wasPaused;
-                core.applyActive(d);
-            }
-        }
+        capture.resume(d, wasPaused);
     }
 
     private static SaveStream.Scanned scan(Path file, String what) {

@@ -522,17 +522,41 @@ public final class DomainMemory implements GuestMemory {
         int[] map = p2m;
         int[] out = new int[map.length];
         Arrays.fill(out, INVALID_MFN);
-        int n = 0;
-        for (int gfn = 0; gfn < map.length; gfn++) {
-            int m = map[gfn];
-            if (m != INVALID_MFN && machine.share(domid, m, 1)) {
-                out[gfn] = m;
-                n++;
-            }
-        }
+        int[] n = machine.shareMapped(domid, map, out);
         remapEpoch = remapEpoch + 1; // its vCPUs' write tags of those frames go
         machine.wroteRam();
-        return new SharedFrames(machine, out, n);
+        return new SharedFrames(machine, out, n[0], n[1]);
+    }
+
+    /** Whether {@link #shareForClone} can share this domain's frames (not a PV memory plan). */
+    public synchronized boolean canShare() {
+        return !identityPlan;
+    }
+
+    /**
+     * Ends a share this domain made for itself (a snapshot's frozen memory): the token's references
+     * go, and each frame still mapped at its gfn with no other sharer is this domain's own again
+     * (as before the share; a vCPU that cached it as shared finds it owned on its slow path). After
+     * the domain's destruction only the references go. Idempotent with {@link SharedFrames#release}.
+     */
+    public int endShare(SharedFrames token) {
+        var gate = shareGate.writeLock();
+        gate.lock();
+        try {
+            synchronized (this) {
+                int[] t = token.takeIfHeld();
+                int owned = 0;
+                for (int gfn = 0; t != null && gfn < t.length; gfn++) {
+                    if (t[gfn] != INVALID_MFN) {
+                        machine.unref(t[gfn]);
+                        owned += gfn < p2m.length && p2m[gfn] == t[gfn] && machine.reclaimSole(domid, t[gfn]) ? 1 : 0;
+                    }
+                }
+                return owned;
+            }
+        } finally {
+            gate.unlock();
+        }
     }
 
     /**

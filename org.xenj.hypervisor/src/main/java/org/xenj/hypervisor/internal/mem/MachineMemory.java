@@ -240,6 +240,52 @@ public final class MachineMemory {
         }
     }
 
+    /**
+     * {@link #share} with one more reference for each frame of {@code p2m} (a domain's map) that can
+     * be shared, in one tight loop under one lock (a 256 MiB domain has 65,536, and a snapshot's
+     * pause waits for it): {@code out[gfn]} gets the frame, the others stay as they are. Returns
+     * {frames shared, frames the domain holds (its own or shared) that could not be}.
+     */
+    public synchronized int[] shareMapped(int domid, int[] p2m, int[] out) {
+        int n = 0;
+        int left = 0;
+        for (int gfn = 0; gfn < p2m.length; gfn++) {
+            int m = p2m[gfn];
+            if (m < 0 || m >= totalFrames) {
+                continue;
+            }
+            int o = owner[m];
+            if (o == SHARED) {
+                shareRefs[m]++;
+            } else if (o == domid && domid >= 0 && !unbacked[m]) {
+                owner[m] = SHARED;
+                shareRefs[m] = 2;
+                sharedFrames++;
+            } else {
+                left += o == domid ? 1 : 0;
+                continue;
+            }
+            out[gfn] = m;
+            n++;
+        }
+        return new int[] {n, left};
+    }
+
+    /**
+     * A {@link #SHARED} frame with one reference left, held by {@code domid}, becomes that domain's
+     * own again (its content stays): the end of a snapshot's share, so that the domain's later
+     * writes there need no copy. False (nothing changed) if others still hold it.
+     */
+    public synchronized boolean reclaimSole(int domid, int mfn) {
+        if (mfn < 0 || mfn >= totalFrames || owner[mfn] != SHARED || shareRefs[mfn] != 1 || domid < 0) {
+            return false;
+        }
+        owner[mfn] = domid;
+        shareRefs[mfn] = 0;
+        sharedFrames--;
+        return true;
+    }
+
     /** References to {@code mfn} if it is {@link #SHARED}, else 0. */
     public synchronized int shareRefs(int mfn) {
         return mfn >= 0 && mfn < totalFrames && owner[mfn] == SHARED ? shareRefs[mfn] : 0;
