@@ -142,6 +142,13 @@ class LitmusSmpTest {
             type(cc, "poweroff -f\n");
             waitGone(xen, c.id(), 120_000);
         }
+        // waitGone is satisfied by SHUTDOWN, before on_poweroff=destroy has freed the clone's RAM: the live clone's
+        // count of frames taken must not see those 65,536 frames come back meanwhile (CI saw "took -65467 frames")
+        long end = System.currentTimeMillis() + 60_000;
+        while (xen.lookup(c.id()).isPresent() && System.currentTimeMillis() < end) {
+            Thread.sleep(50);
+        }
+        assertTrue(xen.lookup(c.id()).isEmpty(), "the powered-off clone was not destroyed within 60 s");
         liveCloneStep(xen, d, r);
         xen.snapshotRevert(d.id(), "vmgenid");
         int from = r.text().length();
