@@ -356,6 +356,14 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
     }
 
     /** Tells the scheduling core whether the domain may run now. */
+    /** Pauses {@code d} for a capture (save, snapshot) and says whether the user had paused it already. */
+    synchronized boolean holdPaused(DomainImpl d) {
+        boolean was = d.userPaused;
+        d.userPaused = true;
+        applyActive(d);
+        return was;
+    }
+
     void applyActive(DomainImpl d) {
         d.sched.pool().setActive(d.sched, d.shouldRun());
         for (int i = 0; i < d.sched.vcpuCount(); i++) {

@@ -68,12 +68,7 @@ final class SaveRestore {
                 throw new HypervisorException("cannot save domain " + d.id + " (" + d.name + ") to " + file + ": " + e.getMessage(), e);
             }
         }
-        boolean wasPaused;
-        synchronized (core) {
-            wasPaused = d.userPaused;
-            d.userPaused = true;
-            core.applyActive(d);
-        }
+        boolean wasPaused = core.holdPaused(d);
         long t0 = System.nanoTime();
         Path tmp = null;
         SaveStream.Written w;

@@ -74,12 +74,7 @@ final class SnapshotCapture {
      * pause as before. A failure leaves no file, no share and the domain's pause state as it was.
      */
     private Captured capture(DomainImpl d, Path file, Runnable whilePaused) throws IOException {
-        boolean wasPaused;
-        synchronized (core) {
-            wasPaused = d.userPaused;
-            d.userPaused = true;
-            core.applyActive(d);
-        }
+        boolean wasPaused = core.holdPaused(d);
         long t0 = System.nanoTime();
         Path tmp = null;
         SaveStream.Written w = null;

@@ -201,6 +201,11 @@ public final class MachineMemory {
      * domain's, reserved without bytes).
      */
     public synchronized boolean share(int domid, int mfn, int refs) {
+        return shareHeld(domid, mfn, refs);
+    }
+
+    /** {@link #share}'s work, for callers that hold this object's lock. */
+    private boolean shareHeld(int domid, int mfn, int refs) {
         if (mfn < 0 || mfn >= totalFrames || refs < 1) {
             return false;
         }
@@ -251,22 +256,12 @@ public final class MachineMemory {
         int left = 0;
         for (int gfn = 0; gfn < p2m.length; gfn++) {
             int m = p2m[gfn];
-            if (m < 0 || m >= totalFrames) {
-                continue;
+            if (shareHeld(domid, m, 1)) {
+                out[gfn] = m;
+                n++;
+            } else if (m >= 0 && m < totalFrames && owner[m] == domid) {
+                left++; // held but not shareable (unbacked)
             }
-            int o = owner[m];
-            if (o == SHARED) {
-                shareRefs[m]++;
-            } else if (o == domid && domid >= 0 && !unbacked[m]) {
-                owner[m] = SHARED;
-                shareRefs[m] = 2;
-                sharedFrames++;
-            } else {
-                left += o == domid ? 1 : 0;
-                continue;
-            }
-            out[gfn] = m;
-            n++;
         }
         return new int[] {n, left};
     }
