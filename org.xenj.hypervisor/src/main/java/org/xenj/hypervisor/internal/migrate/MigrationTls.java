@@ -17,13 +17,12 @@ import java.util.Date;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
+import javax.net.ssl.X509TrustManager;
 
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
@@ -128,9 +127,10 @@ public final class MigrationTls {
 
     /**
      * Accepts any certificate that is present and currently valid: who is behind it is settled by
-     * the secret's proof over its fingerprint ({@link MigrationAuth}), not by a signature chain.
+     * the secret's proof over its fingerprint ({@link MigrationAuth}), not by a signature chain. A
+     * plain {@link X509TrustManager}: the JDK wraps it and adds its algorithm-constraint checks.
      */
-    private static final class AnyCertificate extends X509ExtendedTrustManager {
+    private static final class AnyCertificate implements X509TrustManager {
         private static void check(X509Certificate[] chain) throws CertificateException {
             if (chain == null || chain.length == 0) {
                 throw new CertificateException("no certificate");
@@ -145,26 +145,6 @@ public final class MigrationTls {
 
         @Override
         public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
             check(chain);
         }
 
