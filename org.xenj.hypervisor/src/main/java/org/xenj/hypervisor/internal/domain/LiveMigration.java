@@ -96,7 +96,11 @@ final class LiveMigration {
                 String.format("%.1f ms (%s %d)", t0 / 1e6, "warm", todo.size()).length();
                 if (tls) {
                     // the first key and certificate load Bouncy Castle and the EC classes (~0.1-0.3 s): not at the connect
-                    MigrationTls.create();
+                    try {
+                        MigrationTls.create();
+                    } catch (RuntimeException | LinkageError e) {
+                        core.log("migration warm-up: no TLS key could be made (a migration will say why again): " + e);
+                    }
                 }
             }
             for (org.xenj.hypervisor.spi.MigrationWarmUp w : todo) {
