@@ -27,7 +27,8 @@
 # reason (and MIGRATE_NET=netns refuses to run); the host-side ones are measured either way.
 # Env: GUEST (default guest/ of this repository), PORT_A/PORT_B (47311/47312), DOWNTIME_MS (20,
 #      the idle target) and DIRTY_DOWNTIME_MS (60), BENCH_TIMEOUT seconds (900), XENJ_JAVA_OPTS, XENJ_GC (-XX:+UseZGC), NO_BUILD,
-#      MIGRATE_NET (loopback | netns), GUEST_PING=0 (no NIC, no ping: host-side figures only).
+#      MIGRATE_NET (loopback | netns), GUEST_PING=0 (no NIC, no ping: host-side figures only),
+#      MIGRATE_TLS (true, as xenj.migrate.tls defaults; false: the stream in the clear, to compare).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 GUEST=${GUEST:-$ROOT/guest}
@@ -44,6 +45,13 @@ ASM_JAR=$M2/org/ow2/asm/asm/$ASM_VERSION/asm-$ASM_VERSION.jar
 [ -f "$ASM_JAR" ] || { echo "migrate: $ASM_JAR not found (needed by the translator)" >&2; exit 2; }
 OSGI_JAR=$(ls "$M2"/org/osgi/osgi.core/*/osgi.core-*.jar 2>/dev/null | grep -v sources | tail -n1)
 CP=$CP:$ASM_JAR:$OSGI_JAR:$(ls "$M2"/net/java/dev/jna/jna/*/jna-*.jar 2>/dev/null | grep -v sources | tail -n1)
+# the migration channel's TLS certificates (Bouncy Castle, the version the pom names)
+BC_VERSION=$(sed -n 's:.*<bouncycastle.version>\(.*\)</bouncycastle.version>.*:\1:p' pom.xml | head -n1)
+for j in bcprov bcutil bcpkix; do
+  BC_JAR=$M2/org/bouncycastle/$j-jdk18on/$BC_VERSION/$j-jdk18on-$BC_VERSION.jar
+  [ -f "$BC_JAR" ] || { echo "migrate: $BC_JAR not found (mvn -B install fetches it)" >&2; exit 2; }
+  CP=$CP:$BC_JAR
+done
 
 PORT_A=${PORT_A:-47311}
 PORT_B=${PORT_B:-47312}
@@ -114,7 +122,7 @@ for d in ${CP//:/ }; do
 done
 CP=${COPY#:}
 # the collector xenj runs with in Karaf (xenj-assembly bin/setenv): ZGC; XENJ_GC="" for the JVM default (G1)
-JAVA=(java -Xss8m -Xmx1500m ${XENJ_GC--XX:+UseZGC} -Dxenj.migbench.downtime="${DOWNTIME_MS:-20}" -Dxenj.migbench.downtime.dirty="${DIRTY_DOWNTIME_MS:-60}")
+JAVA=(java -Xss8m -Xmx1500m ${XENJ_GC--XX:+UseZGC} -Dxenj.migbench.downtime="${DOWNTIME_MS:-20}" -Dxenj.migbench.downtime.dirty="${DIRTY_DOWNTIME_MS:-60}" -Dxenj.migrate.tls="${MIGRATE_TLS:-true}")
 if [ -z "$NOPING" ]; then
   JAVA+=(-Dxenj.migbench.ping="ip netns exec $NS ping" -Dxenj.migbench.guestIp=$GUEST_IP -Dxenj.migbench.fdb="bridge -n $NS fdb show br br0")
 fi

@@ -77,8 +77,9 @@ public final class MigrateBenchMain {
         // a: the guest, then its clone beside it; b: the guest only. One pCPU each: two processes on a 2-core host
         String memory = role.equals("a") ? "640M" : "320M";
         try (blocks; AutoCloseable sw = vswitch::close; HypervisorCore xen = new HypervisorCore(CoreConfig.parse(memory, 1, "32M", "credit"), plugins)) {
-            xen.configureMigration(secret, true, BIND, ownPort);
-            System.out.println("# " + role + ": listening on " + BIND + ":" + ownPort + ", load " + loadavg());
+            boolean tls = !"false".equals(System.getProperty("xenj.migrate.tls"));
+            xen.configureMigration(secret, true, BIND, ownPort, tls);
+            System.out.println("# " + role + ": listening on " + BIND + ":" + ownPort + (tls ? " (TLS)" : " (no TLS)") + ", load " + loadavg());
             if (role.equals("a")) {
                 runA(xen, guest, peerPort, timeoutMs);
             } else {

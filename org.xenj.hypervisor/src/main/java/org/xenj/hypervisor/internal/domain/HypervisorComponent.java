@@ -69,6 +69,9 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
         @AttributeDefinition(description = "Port of the migration receiver (and the default of xen:migrate)")
         int xenj_migrate_port() default 8002;
 
+        @AttributeDefinition(description = "Migration stream over TLS 1.3 (both hosts alike); false: in the clear")
+        boolean xenj_migrate_tls() default true;
+
         @AttributeDefinition(description = "Where snapshot trees are kept (one folder per domain UUID); blank: ${karaf.data}/xenj/snapshots")
         String xenj_snapshot_dir() default "";
     }
@@ -81,7 +84,7 @@ public final class HypervisorComponent implements Hypervisor, BackendHotplug {
         core = new HypervisorCore(CoreConfig.parse(config.xenj_memory(), config.xenj_pcpus(), config.xenj_dom0_memory(),
                 config.xenj_scheduler()), plugins);
         core.configureMigration(config.xenj_migrate_secret(), config.xenj_migrate_listen(), config.xenj_migrate_bind(),
-                config.xenj_migrate_port());
+                config.xenj_migrate_port(), config.xenj_migrate_tls());
         core.configureSnapshots(config.xenj_snapshot_dir());
     }
 

@@ -597,9 +597,14 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         return snapshots.cloneDomain(liveGuest(domid), snapshot, newName, saveRestore);
     }
 
-    /** Migration settings: the shared secret, and whether (where) to receive; returns the receiver's port or -1. */
+    /** Migration settings: the shared secret, and whether (where) to receive; returns the receiver's port or -1. Over TLS. */
     public int configureMigration(String secret, boolean listen, String bind, int port) {
-        return migration.configure(secret, listen, bind, port);
+        return configureMigration(secret, listen, bind, port, true);
+    }
+
+    /** As above; {@code tls}: the stream over TLS 1.3 (both hosts alike), else in the clear. */
+    public int configureMigration(String secret, boolean listen, String bind, int port, boolean tls) {
+        return migration.configure(secret, listen, bind, port, tls);
     }
 
     @Override

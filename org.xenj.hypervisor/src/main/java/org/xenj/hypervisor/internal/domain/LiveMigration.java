@@ -16,6 +16,7 @@ import org.xenj.hypervisor.internal.mem.MachineMemory;
 import org.xenj.hypervisor.internal.migrate.MigrationAuth;
 import org.xenj.hypervisor.internal.migrate.MigrationChannel;
 import org.xenj.hypervisor.internal.migrate.MigrationListener;
+import org.xenj.hypervisor.internal.migrate.MigrationTls;
 import org.xenj.hypervisor.internal.save.MachineImage;
 import org.xenj.hypervisor.internal.save.MigrationStream;
 import org.xenj.hypervisor.internal.save.RecordStream;
@@ -48,6 +49,8 @@ final class LiveMigration {
 
     private final HypervisorCore core;
     private volatile byte[] secret;
+    /** The migration stream over TLS ({@code xenj.migrate.tls}). */
+    private volatile boolean tls = true;
     private MigrationListener listener;
     /** Tests: runs on the destination when the domain is held paused, before the source is told. */
     volatile java.util.function.Consumer<DomainImpl> arrivedHook;
@@ -91,6 +94,14 @@ final class LiveMigration {
             if (first) {
                 // java.util.Formatter's first %.1f costs milliseconds; the stop's log lines use it
                 String.format("%.1f ms (%s %d)", t0 / 1e6, "warm", todo.size()).length();
+                if (tls) {
+                    // the first key and certificate load Bouncy Castle and the EC classes (~0.1-0.3 s): not at the connect
+                    try {
+                        MigrationTls.create();
+                    } catch (RuntimeException | LinkageError e) {
+                        core.log("migration warm-up: no TLS key could be made (a migration will say why again): " + e);
+                    }
+                }
             }
             for (org.xenj.hypervisor.spi.MigrationWarmUp w : todo) {
                 try {
@@ -138,8 +149,9 @@ final class LiveMigration {
     }
 
     /** Sets the shared secret and (when {@code listen}) starts the receiver; returns its port or -1. */
-    synchronized int configure(String secretText, boolean listen, String bind, int port) {
+    synchronized int configure(String secretText, boolean listen, String bind, int port, boolean overTls) {
         stop();
+        tls = overTls;
         secret = secretText == null || secretText.isBlank() ? null : secretText.trim().getBytes(StandardCharsets.UTF_8);
         if (secret != null) {
             warmUp(); // this host may send or receive a migration: its first pause should not load classes
@@ -152,8 +164,8 @@ final class LiveMigration {
             return -1;
         }
         try {
-            listener = new MigrationListener(bind == null || bind.isBlank() ? "127.0.0.1" : bind.trim(), port, secret, this::receive,
-                    core::log);
+            listener = new MigrationListener(bind == null || bind.isBlank() ? "127.0.0.1" : bind.trim(), port, secret,
+                    overTls ? MigrationTls.create() : null, this::receive, core::log);
             return listener.port();
         } catch (IOException | RuntimeException e) {
             core.log("migration receiver not started on " + bind + ":" + port + ": " + e.getMessage());
@@ -200,7 +212,7 @@ final class LiveMigration {
         Map<String, byte[]> devices = null;
         PvhvmMigration pv = pvhvm ? new PvhvmMigration(core, d, p -> report(progress, p)) : null;
         List<MigrationInfo.Round> rounds = new ArrayList<>();
-        try (MigrationChannel ch = MigrationChannel.connect(host, port, key, 10_000)) {
+        try (MigrationChannel ch = MigrationChannel.connect(host, port, key, 10_000, tls ? MigrationTls.create() : null)) {
             MigrationStream.Out out = ch.out;
             // Xen's own frames in a PVHVM guest's physmap stay out of every round, as out of a save
             java.util.BitSet xenFrames = pv != null ? pv.xenFrames() : new java.util.BitSet();

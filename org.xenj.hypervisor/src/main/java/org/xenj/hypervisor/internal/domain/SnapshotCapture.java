@@ -23,9 +23,9 @@ final class SnapshotCapture {
     /**
      * {@code pausedNanos}: the domain stopped ({@code pauseParts}: where that went); {@code writtenNanos}:
      * the image written after it ran on again (0: written in the pause); {@code frozen}: frames shared
-     * for that write (0: none).
+     * for that write (0: none); {@code syncNanos}: of all that, making the file durable and renaming it.
      */
-    record Captured(long bytes, long guestNanos, long pausedNanos, long writtenNanos, int frozen, String pauseParts) {
+    record Captured(long bytes, long guestNanos, long pausedNanos, long writtenNanos, int frozen, String pauseParts, long syncNanos) {
     }
 
     /**
@@ -82,7 +82,7 @@ final class SnapshotCapture {
         long guestNanos = d.clock.guestNanos();
         FrozenPages frozen = null;
         int frozenFrames = 0;
-        long tStopped = t0, tRecords = t0, tFrozen = t0;
+        long tStopped = t0, tRecords = t0, tFrozen = t0, tSync, syncNanos;
         try {
             try {
                 SaveRestore.Prepared p = null;
@@ -125,7 +125,9 @@ final class SnapshotCapture {
                     frozen.release();
                 }
             }
+            tSync = System.nanoTime();
             SaveRestore.syncAndRename(tmp, file);
+            syncNanos = System.nanoTime() - tSync;
             tmp = null;
         } catch (HypervisorException e) {
             throw new HypervisorException("cannot capture domain " + d.id + " (" + d.name + "): " + e.getMessage()
@@ -143,7 +145,7 @@ final class SnapshotCapture {
         String parts = String.format("stop %.1f, %s %.1f, %sswitch and resume %.1f", (tStopped - t0) / 1e6,
                 frozen == null ? "image" : "records", (tRecords - tStopped) / 1e6,
                 frozen == null ? "" : String.format("freeze %.1f, ", (tFrozen - tRecords) / 1e6), (t0 + paused - tFrozen) / 1e6);
-        return new Captured(w.bytes(), guestNanos, paused, written, frozenFrames, parts);
+        return new Captured(w.bytes(), guestNanos, paused, written, frozenFrames, parts, syncNanos);
     }
 
     /** Back to the pause state before the capture, unless the domain is going. */

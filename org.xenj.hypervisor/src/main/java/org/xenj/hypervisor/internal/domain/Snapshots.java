@@ -166,8 +166,8 @@ final class Snapshots {
         }
         core.log(String.format("d%d (%s) snapshot '%s' (parent %s): %d bytes, paused %.1f ms (%s), %s%s", d.id, d.name, name,
                 e.parent() == null ? "none" : "'" + e.parent() + "'", c.bytes(), c.pausedNanos() / 1e6, c.pauseParts(), c.frozen() == 0
-                ? "memory written in the pause" : String.format("written %.1f ms after it (and synced) from %d frames frozen copy-on-write",
-                        c.writtenNanos() / 1e6, c.frozen()),
+                ? "memory written in the pause" : String.format("written %.1f ms after it (of which sync and rename %.1f) from %d frames frozen"
+                        + " copy-on-write", c.writtenNanos() / 1e6, c.syncNanos() / 1e6, c.frozen()),
                 disks.isEmpty() ? "" : String.format(", %d disk(s) now in %s (devices reopened in %.1f ms)", disks.size(), made,
                         switchNanos[0] / 1e6)));
         return info(d, x, e, c.pausedNanos());

@@ -750,16 +750,7 @@ public final class DomainMemory implements GuestMemory {
 
     @Override
     public void write8(long gpa, int value) {
-        var gate = shareGate.readLock();
-        gate.lock();
-        try {
-            int mfn = mfnForWrite(gpa);
-            machine.markDirty(mfn);
-            machine.chunk(mfn)[MachineMemory.offset(mfn) + (int) (gpa & 0xfff)] = (byte) value;
-        } finally {
-            gate.unlock();
-        }
-        machine.wroteRam();
+        store(gpa, value, 1);
     }
 
     @Override
@@ -769,16 +760,7 @@ public final class DomainMemory implements GuestMemory {
             write8(gpa + 1, value >>> 8);
             return;
         }
-        var gate = shareGate.readLock();
-        gate.lock();
-        try {
-            int mfn = mfnForWrite(gpa);
-            machine.markDirty(mfn);
-            LE16.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), (short) value);
-        } finally {
-            gate.unlock();
-        }
-        machine.wroteRam();
+        store(gpa, value, 2);
     }
 
     @Override
@@ -788,12 +770,23 @@ public final class DomainMemory implements GuestMemory {
             write16(gpa + 2, value >>> 16);
             return;
         }
+        store(gpa, value, 4);
+    }
+
+    /** A store of {@code size} bytes inside one page: under the share gate, the frame unshared and marked dirty first. */
+    private void store(long gpa, int value, int size) {
         var gate = shareGate.readLock();
         gate.lock();
         try {
             int mfn = mfnForWrite(gpa);
             machine.markDirty(mfn);
-            LE32.set(machine.chunk(mfn), MachineMemory.offset(mfn) + (int) (gpa & 0xfff), value);
+            byte[] chunk = machine.chunk(mfn);
+            int at = MachineMemory.offset(mfn) + (int) (gpa & 0xfff);
+            switch (size) {
+                case 1 -> chunk[at] = (byte) value;
+                case 2 -> LE16.set(chunk, at, (short) value);
+                default -> LE32.set(chunk, at, value);
+            }
         } finally {
             gate.unlock();
         }

@@ -10,13 +10,13 @@ import org.xenj.hypervisor.internal.save.MigrationStream;
 import org.xenj.hypervisor.internal.save.RecordStream;
 import org.xenj.hypervisor.internal.save.SaveFormatException;
 
-/** One authenticated migration connection: framed records both ways. */
+/** One authenticated migration connection (over TLS unless turned off): framed records both ways. */
 public final class MigrationChannel implements AutoCloseable {
 
     public final Socket socket;
     public final RecordStream.Reader in;
     public final MigrationStream.Out out;
-    private long handshakeNanos;
+    private long handshakeNanos, tlsNanos;
 
     MigrationChannel(Socket socket) throws IOException {
         this.socket = socket;
@@ -24,26 +24,51 @@ public final class MigrationChannel implements AutoCloseable {
         this.out = new MigrationStream.Out(new BufferedOutputStream(socket.getOutputStream(), 1 << 20));
     }
 
-    /** How long the handshake took (two round trips). */
+    /** How long the TLS handshake took (0 without TLS). */
+    public long tlsNanos() {
+        return tlsNanos;
+    }
+
+    /** How long the secret's handshake took (two round trips, after TLS's). */
     public long handshakeNanos() {
         return handshakeNanos;
     }
 
-    /** Connects to a receiver and authenticates both ways; the caller closes it. */
-    public static MigrationChannel connect(String host, int port, byte[] secret, int timeoutMillis)
+    /**
+     * Connects to a receiver, over TLS with a fresh key unless {@code tls} is null, and
+     * authenticates both ways; the caller closes it.
+     */
+    public static MigrationChannel connect(String host, int port, byte[] secret, int timeoutMillis, MigrationTls tls)
             throws IOException, SaveFormatException, MigrationAuth.AuthException {
-        Socket s = new Socket();
+        Socket plain = new Socket();
+        Socket s = plain;
         try {
-            s.setTcpNoDelay(true);
-            s.connect(new InetSocketAddress(host, port), timeoutMillis);
-            s.setSoTimeout(timeoutMillis);
-            MigrationChannel c = new MigrationChannel(s);
+            plain.setTcpNoDelay(true);
+            plain.connect(new InetSocketAddress(host, port), timeoutMillis);
+            plain.setSoTimeout(timeoutMillis);
             long t0 = System.nanoTime();
-            MigrationAuth.asSender(c.in, c.out, secret);
-            c.handshakeNanos = System.nanoTime() - t0;
+            byte[] binding = new byte[0];
+            long tTls = t0;
+            if (tls != null) {
+                javax.net.ssl.SSLSocket ssl;
+                try {
+                    ssl = tls.wrap(plain, true);
+                } catch (IOException e) {
+                    throw new IOException("no TLS session with " + host + ":" + port + " (" + e.getMessage()
+                            + "); both ends need xenj.migrate.tls alike", e);
+                }
+                s = ssl;
+                binding = MigrationAuth.binding(tls.fingerprint(), MigrationTls.peerFingerprint(ssl));
+                tTls = System.nanoTime();
+            }
+            MigrationChannel c = new MigrationChannel(s);
+            MigrationAuth.asSender(c.in, c.out, secret, binding);
+            c.handshakeNanos = System.nanoTime() - tTls;
+            c.tlsNanos = tTls - t0;
             return c;
         } catch (IOException | SaveFormatException | MigrationAuth.AuthException | RuntimeException e) {
             s.close();
+            plain.close();
             throw e;
         }
     }

@@ -16,8 +16,9 @@ import org.xenj.hypervisor.internal.save.RecordStream;
 
 /**
  * The receiving end of {@code xen:migrate} ({@code xl migrate-receive}): a TCP listener, off
- * unless configured, bound to 127.0.0.1 by default, that authenticates each connection with the
- * shared secret ({@link MigrationAuth}) before handing it to the domain core. Two incoming
+ * unless configured, bound to 127.0.0.1 by default, that speaks TLS ({@link MigrationTls}, one key
+ * for the listener's life) unless turned off, and authenticates each connection with the shared
+ * secret ({@link MigrationAuth}) before handing it to the domain core. Two incoming
  * migrations at a time at most; each on its own thread, never on a vCPU's. A peer that has not
  * authenticated holds no migration slot: handshakes have their own limit ({@link #HANDSHAKES}) and
  * must finish within {@link #HANDSHAKE_MILLIS} (5 s), so silent or garbage connections cannot keep a
@@ -32,6 +33,8 @@ public final class MigrationListener implements AutoCloseable {
 
     private final ServerSocket server;
     private final byte[] secret;
+    /** Null: the stream in the clear ({@code xenj.migrate.tls=false}). */
+    private final MigrationTls tls;
     private final Handler handler;
     private final Consumer<String> log;
     /** Authenticated incoming migrations at a time. */
@@ -45,13 +48,15 @@ public final class MigrationListener implements AutoCloseable {
     private final Thread acceptor;
     private volatile boolean closed;
 
-    public MigrationListener(String bind, int port, byte[] secret, Handler handler, Consumer<String> log) throws IOException {
-        this(bind, port, secret, handler, log, HANDSHAKE_MILLIS);
+    public MigrationListener(String bind, int port, byte[] secret, MigrationTls tls, Handler handler, Consumer<String> log) throws IOException {
+        this(bind, port, secret, tls, handler, log, HANDSHAKE_MILLIS);
     }
 
     /** As above, with the time a peer has for the handshake (tests: short). */
-    MigrationListener(String bind, int port, byte[] secret, Handler handler, Consumer<String> log, int handshakeMillis) throws IOException {
+    MigrationListener(String bind, int port, byte[] secret, MigrationTls tls, Handler handler, Consumer<String> log, int handshakeMillis)
+            throws IOException {
         this.handshakeMillis = handshakeMillis;
+        this.tls = tls;
         if (secret == null || secret.length < 8) {
             throw new IllegalArgumentException("the migration listener needs xenj.migrate.secret (8 bytes or more)");
         }
@@ -64,7 +69,7 @@ public final class MigrationListener implements AutoCloseable {
         this.acceptor = new Thread(this::acceptLoop, "xenj-migrate-listener");
         acceptor.setDaemon(true);
         acceptor.start();
-        log.accept("migration receiver listening on " + server.getLocalSocketAddress());
+        log.accept("migration receiver listening on " + server.getLocalSocketAddress() + (tls != null ? " (TLS 1.3)" : " (no TLS: the stream is in the clear)"));
     }
 
     public int port() {
@@ -94,16 +99,30 @@ public final class MigrationListener implements AutoCloseable {
         }
     }
 
-    private void serve(Socket s) {
+    private void serve(Socket plain) {
         boolean handshaking = true, slot = false;
+        Socket s = plain;
         try {
-            s.setTcpNoDelay(true);
-            s.setSoTimeout(handshakeMillis);
+            plain.setTcpNoDelay(true);
+            plain.setSoTimeout(handshakeMillis);
+            byte[] binding = new byte[0];
+            if (tls != null) {
+                javax.net.ssl.SSLSocket ssl;
+                try {
+                    ssl = tls.wrap(plain, false);
+                } catch (IOException e) {
+                    log.accept("migration receiver: " + plain.getRemoteSocketAddress() + ": no TLS session (" + e.getMessage()
+                            + "); both ends need xenj.migrate.tls alike");
+                    return;
+                }
+                s = ssl;
+                binding = MigrationAuth.binding(MigrationTls.peerFingerprint(ssl), tls.fingerprint());
+            }
             RecordStream.Reader in = new RecordStream.Reader(new BufferedInputStream(s.getInputStream(), 1 << 20));
             MigrationStream.Out out = new MigrationStream.Out(new BufferedOutputStream(s.getOutputStream(), 1 << 16));
             long t0 = System.nanoTime();
             try {
-                MigrationAuth.asReceiver(in, out, secret);
+                MigrationAuth.asReceiver(in, out, secret, binding);
             } catch (MigrationAuth.AuthException e) {
                 log.accept("migration receiver: " + s.getRemoteSocketAddress() + " refused: " + e.getMessage());
                 refuse(out, "authentication failed");
@@ -127,6 +146,7 @@ public final class MigrationListener implements AutoCloseable {
             log.accept("migration receiver: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
         } finally {
             close(s);
+            close(plain);
             if (handshaking) {
                 handshakes.release();
             }

@@ -65,6 +65,11 @@ class HypervisorComponentTest {
             }
 
             @Override
+            public boolean xenj_migrate_tls() {
+                return true;
+            }
+
+            @Override
             public String xenj_snapshot_dir() {
                 return "";
             }

@@ -42,6 +42,7 @@ import org.xenj.hypervisor.api.MigrationInfo;
 import org.xenj.hypervisor.internal.builder.HvmGuestBuilder;
 import org.xenj.hypervisor.internal.mem.DomainMemory;
 import org.xenj.hypervisor.internal.migrate.MigrationAuth;
+import org.xenj.hypervisor.internal.migrate.MigrationTls;
 import org.xenj.hypervisor.internal.save.MigrationStream;
 import org.xenj.hypervisor.internal.save.RecordStream;
 import org.xenj.hypervisor.internal.save.RecordType;
@@ -274,10 +275,13 @@ class LiveMigrationTest {
             java.util.function.IntUnaryOperator ackRound) throws IOException {
         ServerSocket server = new ServerSocket(0);
         Thread t = new Thread(() -> {
-            try (server; Socket s = server.accept()) {
+            // TLS as the real receiver speaks it (xenj.migrate.tls defaults to true)
+            MigrationTls tls = MigrationTls.create();
+            try (server; Socket plain = server.accept(); javax.net.ssl.SSLSocket s = tls.wrap(plain, false)) {
                 RecordStream.Reader in = new RecordStream.Reader(s.getInputStream());
                 MigrationStream.Out out = new MigrationStream.Out(s.getOutputStream());
-                MigrationAuth.asReceiver(in, out, secret.getBytes(StandardCharsets.UTF_8));
+                MigrationAuth.asReceiver(in, out, secret.getBytes(StandardCharsets.UTF_8),
+                        MigrationAuth.binding(MigrationTls.peerFingerprint(s), tls.fingerprint()));
                 for (RecordStream.Record r; (r = in.next()) != null;) {
                     if (keep != null) {
                         keep.add(r);

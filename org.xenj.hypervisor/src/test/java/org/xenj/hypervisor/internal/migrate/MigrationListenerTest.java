@@ -42,7 +42,7 @@ class MigrationListenerTest {
 
     @BeforeEach
     void start() throws IOException {
-        listener = new MigrationListener("127.0.0.1", 0, SECRET, this::handle, log::add, HANDSHAKE_MILLIS);
+        listener = new MigrationListener("127.0.0.1", 0, SECRET, null, this::handle, log::add, HANDSHAKE_MILLIS);
     }
 
     /** The core's stand-in: counts, then reads to the end, so that closing sends no reset over unread bytes. */
@@ -69,7 +69,7 @@ class MigrationListenerTest {
     private void goodSenderGetsThrough() throws Exception {
         int before = handled.get();
         try (Socket s = connect()) {
-            MigrationAuth.asSender(new RecordStream.Reader(s.getInputStream()), new MigrationStream.Out(s.getOutputStream()), SECRET);
+            MigrationAuth.asSender(new RecordStream.Reader(s.getInputStream()), new MigrationStream.Out(s.getOutputStream()), SECRET, new byte[0]);
         }
         long end = System.nanoTime() + 5_000_000_000L;
         while (handled.get() == before && System.nanoTime() < end) {
@@ -139,7 +139,7 @@ class MigrationListenerTest {
             byte[] theirs = MigrationStream.parseHello(hello(s).payload());
             byte[] mine = new byte[32];
             new Random(2).nextBytes(mine);
-            good = frame(MigrationStream.AUTH, MigrationStream.twoBlobs(mine, MigrationAuth.proof(SECRET, "sender", theirs, mine)));
+            good = frame(MigrationStream.AUTH, MigrationStream.twoBlobs(mine, MigrationAuth.proof(SECRET, "sender", theirs, mine, new byte[0])));
             byte[] answer = sendAndDrain(s, good);
             assertEquals(MigrationStream.AUTH_OK, new RecordStream.Reader(new java.io.ByteArrayInputStream(answer)).next().type());
         }
@@ -177,7 +177,7 @@ class MigrationListenerTest {
     @Test
     void peersThatNeverAuthenticateDoNotKeepAMigrationOut() throws Exception {
         listener.close(); // silent peers must stay open through the test: the default handshake time
-        listener = new MigrationListener("127.0.0.1", 0, SECRET, this::handle, log::add);
+        listener = new MigrationListener("127.0.0.1", 0, SECRET, null, this::handle, log::add);
         List<Socket> silent = new ArrayList<>();
         try {
             // two silent peers used to take both migration slots for 30 s: a real sender was refused meanwhile
@@ -220,18 +220,18 @@ class MigrationListenerTest {
                 byte[] theirs = MigrationStream.parseHello(hello(s).payload());
                 byte[] mine = new byte[32];
                 rnd.nextBytes(mine);
-                byte[] good = frame(MigrationStream.AUTH, MigrationStream.twoBlobs(mine, MigrationAuth.proof(SECRET, "sender", theirs, mine)));
+                byte[] good = frame(MigrationStream.AUTH, MigrationStream.twoBlobs(mine, MigrationAuth.proof(SECRET, "sender", theirs, mine, new byte[0])));
                 byte[] bad = switch (i % 5) {
                     case 0 -> flip(good, rnd.nextInt(good.length)); // anywhere: type, length, payload, checksum
                     case 1 -> Arrays.copyOf(good, rnd.nextInt(good.length)); // cut
                     case 2 -> concat(good, new byte[] {(byte) rnd.nextInt()}); // a byte after it: a second record's start
                     case 3 -> { // re-checksummed: the payload changed behind a valid frame
-                        byte[] p = MigrationStream.twoBlobs(mine, MigrationAuth.proof(SECRET, "sender", theirs, mine));
+                        byte[] p = MigrationStream.twoBlobs(mine, MigrationAuth.proof(SECRET, "sender", theirs, mine, new byte[0]));
                         p[rnd.nextInt(p.length)] ^= (byte) (1 << rnd.nextInt(8));
                         yield frame(MigrationStream.AUTH, p);
                     }
                     default -> { // re-checksummed, its payload cut short: the blobs' lengths run past it
-                        byte[] p = MigrationStream.twoBlobs(mine, MigrationAuth.proof(SECRET, "sender", theirs, mine));
+                        byte[] p = MigrationStream.twoBlobs(mine, MigrationAuth.proof(SECRET, "sender", theirs, mine, new byte[0]));
                         yield frame(MigrationStream.AUTH, Arrays.copyOf(p, rnd.nextInt(p.length)));
                     }
                 };
@@ -259,6 +259,6 @@ class MigrationListenerTest {
 
     @Test
     void aShortSecretIsRefusedAtConfiguration() {
-        assertThrows(IllegalArgumentException.class, () -> new MigrationListener("127.0.0.1", 0, new byte[7], (in, out, rtt) -> { }, log::add));
+        assertThrows(IllegalArgumentException.class, () -> new MigrationListener("127.0.0.1", 0, new byte[7], null, (in, out, rtt) -> { }, log::add));
     }
 }
