@@ -152,13 +152,12 @@ public final class SaveStream {
     }
 
     static void flushBatch(RecordStream.Writer w, int[] gfns, byte[] data, int n) throws IOException {
-        byte[] payload = new byte[4 + 4 * n + n * PAGE];
-        RecordStream.putInt(payload, 0, n);
+        byte[] numbers = new byte[4 + 4 * n];
+        RecordStream.putInt(numbers, 0, n);
         for (int i = 0; i < n; i++) {
-            RecordStream.putInt(payload, 4 + 4 * i, gfns[i]);
+            RecordStream.putInt(numbers, 4 + 4 * i, gfns[i]);
         }
-        System.arraycopy(data, 0, payload, 4 + 4 * n, n * PAGE);
-        w.write(RecordType.PAGE_BATCH, payload);
+        w.write(RecordType.PAGE_BATCH.number(), numbers, 0, numbers.length, data, 0, n * PAGE);
     }
 
     static void flushZeros(RecordStream.Writer w, int[] gfns, int n) throws IOException {
