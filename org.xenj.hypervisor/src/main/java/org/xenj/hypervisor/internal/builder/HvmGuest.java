@@ -25,6 +25,8 @@ final class HvmGuest implements Guest {
 
     /** Set when restoreMachine begins: the warm-up must never put power-on state over a restored guest. */
     private boolean restored;
+    /** Set, without the lock, when restoreMachine is called: a warm-up holding the lock stops at its next step. */
+    private volatile boolean restoreWaiting;
     /** Where restoreMachine's time went, for the migration's log line. */
     private volatile String restoreBreakdown = "";
 
@@ -234,7 +236,12 @@ final class HvmGuest implements Guest {
     }
 
     @Override
-    public synchronized void restoreMachine(org.xenj.hypervisor.internal.save.MachineImage image) {
+    public void restoreMachine(org.xenj.hypervisor.internal.save.MachineImage image) {
+        restoreWaiting = true;
+        restoreLocked(image);
+    }
+
+    private synchronized void restoreLocked(org.xenj.hypervisor.internal.save.MachineImage image) {
         restored = true; // from here on warmRestorePath() leaves this guest alone
         long t0 = System.nanoTime();
         if (image.vcpus().size() != executors.length) {
@@ -308,7 +315,8 @@ final class HvmGuest implements Guest {
      * shows it (no disks, no display, no console), its record taken, and detached again. Everything it
      * sets, restoreMachine sets again from the real records; it never runs once that has begun
      * ({@code restored}, under this guest's lock), nor on a guest that ran (the caller's: a domain
-     * built for an incoming migration, paused, its device places vacant). A device model that fails
+     * built for an incoming migration, paused, its device places vacant), and once restoreMachine is
+     * called it stops at its next step (the pause waits for this lock). A device model that fails
      * here is detached again and named in the exception, after the rest has run.
      */
     @Override
@@ -318,7 +326,7 @@ final class HvmGuest implements Guest {
         }
         RuntimeException failed = null;
         java.util.Map<Integer, byte[]> records = new java.util.LinkedHashMap<>();
-        for (int i = 0; i < devices.size(); i++) {
+        for (int i = 0; i < devices.size() && !restoreWaiting; i++) {
             if (devices.get(i) == null && models.get(i) == null && placeModels.get(i) instanceof org.xenj.hypervisor.spi.MigrationWarmUp) {
                 try {
                     records.put(i, warmAttach(i, null));
@@ -326,6 +334,12 @@ final class HvmGuest implements Guest {
                     failed = warmFailure(failed, i, e);
                 }
             }
+        }
+        if (restoreWaiting) { // the pause has begun and waits for this lock: the restore takes the rest cold
+            if (failed != null) {
+                throw failed;
+            }
+            return;
         }
         try {
             org.xenj.hypervisor.internal.save.MachineImage m = saveMachine(false);
@@ -336,6 +350,9 @@ final class HvmGuest implements Guest {
             platform.restoreState(ps, () -> {
                 // as restoreMachine: the models attach from their records after the controllers' record
                 for (java.util.Map.Entry<Integer, byte[]> r : records.entrySet()) {
+                    if (restoreWaiting) {
+                        break;
+                    }
                     try {
                         platform.pciBus().keepHeaders(m.pciHeaders());
                         warmAttach(r.getKey(), r.getValue());

@@ -368,7 +368,8 @@ final class LiveMigration {
             // a PVHVM guest is out of service from its suspend request on (it freezes its tasks then)
             long down = tResumed - (pv != null ? tSuspend : tPause);
             core.log(String.format("d%d (%s) migrated to %s as d%d: %d rounds, %d pages + %d last, %d bytes, downtime %.1f ms"
-                    + " (%sstop %.1f, state and last pages %.1f%s [state %.1f, devices detached %.1f, xenstore %.1f, last pages %.1f, records %.1f, end %.1f],"
+                    + " (%sstop %.1f, state and last pages %.1f%s [state %.1f, devices detached %.1f, xenstore %.1f, last pages %.1f,"
+                    + " records %.1f, end %.1f],"
                     + " destination loads %.1f, resume %.1f), total %.1f ms, %.1f MB/s",
                     d.id, name, where, held.domid(), rounds.size(), pagesSent - fin[0] - fin[1], fin[0] + fin[1], bytes,
                     down / 1e6, pv != null ? String.format("PVHVM suspend %.1f, ", (tPause - tSuspend) / 1e6) : "",
