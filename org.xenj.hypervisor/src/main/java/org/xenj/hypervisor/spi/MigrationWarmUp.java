@@ -10,6 +10,13 @@ import org.osgi.annotation.versioning.ConsumerType;
  * pay for it. The model exercises those paths on devices of its own that no domain sees (no disk
  * opened, no switch port, no service registered).
  *
+ * <p>The core also attaches such a model to a domain that is arriving by migration, while its
+ * memory arrives (paused, never run, the model's place vacant): once fresh and once from the record
+ * that attach gave, each detached again, on a view of the domain's platform whose configuration has
+ * no disks and no display and whose console, timers, reset and log go nowhere. So the attach at the
+ * end of the migration runs the domain's own platform paths (ports, PCI bus, interrupt lines, switch
+ * bridge) for the second time; a detach must leave nothing of that attach behind.
+ *
  * @since 1.9
  */
 @ConsumerType

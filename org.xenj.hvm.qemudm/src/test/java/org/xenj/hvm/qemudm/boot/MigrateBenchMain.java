@@ -185,7 +185,7 @@ public final class MigrateBenchMain {
                 }
                 xen.dmesg().stream().filter(l -> l.contains("arrived by migration")).reduce((x, y) -> y)
                         .ifPresent(l -> System.out.println("# " + l));
-                xen.dmesg().stream().filter(l -> l.contains("migration paths of")).forEach(l -> System.out.println("# " + l));
+                xen.dmesg().stream().filter(l -> l.contains("warm")).forEach(l -> System.out.println("# " + l));
             }
         }
         return d;

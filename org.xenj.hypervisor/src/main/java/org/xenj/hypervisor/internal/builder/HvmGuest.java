@@ -25,6 +25,8 @@ final class HvmGuest implements Guest {
 
     /** Set when restoreMachine begins: the warm-up must never put power-on state over a restored guest. */
     private boolean restored;
+    /** Set, without the lock, when restoreMachine is called: a warm-up holding the lock stops at its next step. */
+    private volatile boolean restoreWaiting;
     /** Where restoreMachine's time went, for the migration's log line. */
     private volatile String restoreBreakdown = "";
 
@@ -234,7 +236,12 @@ final class HvmGuest implements Guest {
     }
 
     @Override
-    public synchronized void restoreMachine(org.xenj.hypervisor.internal.save.MachineImage image) {
+    public void restoreMachine(org.xenj.hypervisor.internal.save.MachineImage image) {
+        restoreWaiting = true;
+        restoreLocked(image);
+    }
+
+    private synchronized void restoreLocked(org.xenj.hypervisor.internal.save.MachineImage image) {
         restored = true; // from here on warmRestorePath() leaves this guest alone
         long t0 = System.nanoTime();
         if (image.vcpus().size() != executors.length) {
@@ -302,14 +309,36 @@ final class HvmGuest implements Guest {
 
     /**
      * The restore's own paths, on this guest's power-on state, while an incoming migration's rounds
-     * arrive: the vCPU and platform records taken, written and read back, and put back. Everything it
+     * arrive: the vCPU and platform records taken, written and read back, and put back; and each
+     * vacant place's device model (one that offers {@link org.xenj.hypervisor.spi.MigrationWarmUp})
+     * attached once fresh and once from its own record on this platform as {@link WarmUpPlatform}
+     * shows it (no disks, no display, no console), its record taken, and detached again. Everything it
      * sets, restoreMachine sets again from the real records; it never runs once that has begun
      * ({@code restored}, under this guest's lock), nor on a guest that ran (the caller's: a domain
-     * built for an incoming migration, paused, its device places vacant).
+     * built for an incoming migration, paused, its device places vacant), and once restoreMachine is
+     * called it stops at its next step (the pause waits for this lock). A device model that fails
+     * here is detached again and named in the exception, after the rest has run.
      */
     @Override
     public synchronized void warmRestorePath() {
         if (restored) {
+            return;
+        }
+        RuntimeException failed = null;
+        java.util.Map<Integer, byte[]> records = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < devices.size() && !restoreWaiting; i++) {
+            if (devices.get(i) == null && models.get(i) == null && placeModels.get(i) instanceof org.xenj.hypervisor.spi.MigrationWarmUp) {
+                try {
+                    records.put(i, warmAttach(i, null));
+                } catch (RuntimeException | LinkageError e) {
+                    failed = warmFailure(failed, i, e);
+                }
+            }
+        }
+        if (restoreWaiting) { // the pause has begun and waits for this lock: the restore takes the rest cold
+            if (failed != null) {
+                throw failed;
+            }
             return;
         }
         try {
@@ -317,7 +346,22 @@ final class HvmGuest implements Guest {
             org.xenj.hypervisor.internal.platform.PlatformState ps =
                     org.xenj.hypervisor.internal.platform.PlatformState.fromBytes(m.platform().toBytes());
             platform.checkFits(ps);
-            platform.restoreState(ps, () -> { });
+            RuntimeException[] inRestore = {null};
+            platform.restoreState(ps, () -> {
+                // as restoreMachine: the models attach from their records after the controllers' record
+                for (java.util.Map.Entry<Integer, byte[]> r : records.entrySet()) {
+                    if (restoreWaiting) {
+                        break;
+                    }
+                    try {
+                        platform.pciBus().keepHeaders(m.pciHeaders());
+                        warmAttach(r.getKey(), r.getValue());
+                    } catch (RuntimeException | LinkageError e) {
+                        inRestore[0] = warmFailure(inRestore[0], r.getKey(), e);
+                    }
+                }
+            });
+            failed = failed != null ? failed : inRestore[0];
             platform.pciBus().restoreHeaders(m.pciHeaders());
             for (int i = 0; i < executors.length; i++) {
                 cpuOf(executors[i]).restoreState(org.xenj.hypervisor.internal.cpu.CpuState.fromBytes(m.vcpus().get(i).toBytes()));
@@ -325,6 +369,43 @@ final class HvmGuest implements Guest {
         } catch (java.io.IOException e) {
             throw new IllegalStateException("the power-on records did not read back: " + e.getMessage(), e);
         }
+        if (failed != null) {
+            throw failed;
+        }
+    }
+
+    /**
+     * Place {@code i}'s model attached to the warm-up view of this platform (from {@code record}, or
+     * fresh when null), its record taken, and detached again whatever happened: the place stays vacant.
+     */
+    private byte[] warmAttach(int i, byte[] record) {
+        DeviceModel model = placeModels.get(i);
+        WarmUpPlatform view = new WarmUpPlatform(platform);
+        DeviceModelInstance inst = null;
+        try {
+            inst = record == null ? model.attach(view) : model.attach(view, record);
+            byte[] st = inst.saveState();
+            if (st == null) {
+                throw new IllegalStateException("it kept no record");
+            }
+            return st;
+        } finally {
+            try {
+                if (inst != null) {
+                    inst.detach();
+                }
+            } finally {
+                platform.pciBus().dropKeptHeaders();
+            }
+        }
+    }
+
+    private RuntimeException warmFailure(RuntimeException first, int i, Throwable e) {
+        if (first != null) {
+            first.addSuppressed(e);
+            return first;
+        }
+        return new IllegalStateException("device model " + names.get(i) + " failed its warm-up attach: " + e, e);
     }
 
     @Override
