@@ -144,15 +144,9 @@ class LiveMigrationWarmUpTest {
         }
     }
 
-    /**
-     * mov edx, 0x500; xor eax, eax; l: inc eax; mov ebx, eax; and ebx, 0xff; shl ebx, 12;
-     * mov [ebx + 0x200000], eax; out dx, eax; jmp l. (256 pages dirtied over and over: a second round.)
-     */
+    /** {@link LiveMigrationTest#COUNTING_CODE} in a 16 MiB domain, running. */
     private Domain counting(String name) throws Exception {
-        byte[] code = {(byte) 0xBA, 0x00, 0x05, 0x00, 0x00, 0x31, (byte) 0xC0, 0x40, (byte) 0x89, (byte) 0xC3, (byte) 0x81, (byte) 0xE3,
-            (byte) 0xFF, 0x00, 0x00, 0x00, (byte) 0xC1, (byte) 0xE3, 0x0C, (byte) 0x89, (byte) 0x83, 0x00, 0x00, 0x20, 0x00, (byte) 0xEF,
-            (byte) 0xEB, (byte) 0xEB};
-        Path elf = FlatElf.write(dir.resolve(name + ".elf"), code);
+        Path elf = FlatElf.write(dir.resolve(name + ".elf"), LiveMigrationTest.COUNTING_CODE);
         Domain d = src.core().create(DomainConfig.builder(name).type(DomainType.HVM).memoryMiB(16)
                 .raw(Map.of("firmware_override", elf.toString(), "xen_platform_pci", "0")).build());
         assertTrue(TestCores.await(() -> last.get() > 20_000, 20_000), "the guest runs: " + last.get());
