@@ -35,6 +35,16 @@ final class BlockSlot {
     int idx1 = -1, gen1;
     BlockSlot to1;
 
+    /**
+     * The last successor on another code page (chaining across pages): its linear address, slot
+     * and generation, and the host chunk and offset its page mapped to ({@code chunk[xOff + lin]}
+     * is its first byte). Used only while the TLB still maps that page so and the page is watched
+     * with that frame ({@code CpuBlocks.chain}); null {@code xTo}: none.
+     */
+    int xLin, xGen, xOff;
+    byte[] xMem;
+    BlockSlot xTo;
+
     BlockSlot(int index) {
         this.index = index;
     }
@@ -74,11 +84,22 @@ final class BlockSlot {
         gen0 = t.generation;
     }
 
+    /** Remembers {@code t} as the successor on another page at linear {@code lin}, that page mapped at {@code mem[off + lin]}. */
+    void crossLink(int lin, BlockSlot t, byte[] mem, int off) {
+        xLin = lin;
+        xTo = t;
+        xGen = t.generation;
+        xMem = mem;
+        xOff = off;
+    }
+
     /** Forgets the successors (the slot is being rebuilt). */
     void unlink() {
         idx0 = -1;
         idx1 = -1;
         to0 = null;
         to1 = null;
+        xTo = null;
+        xMem = null;
     }
 }

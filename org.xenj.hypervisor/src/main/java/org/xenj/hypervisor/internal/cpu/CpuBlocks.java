@@ -137,7 +137,7 @@ abstract class CpuBlocks extends CpuExec0F {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
                 + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs + " slices=" + slices + " writerEpochs=" + writerEpochs
                 + " breakEpochs=" + breakEpochs + " modeBreaks=" + modeBreaks + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites
-                + " lockedReads=" + lockedReads + " pauses=" + pauses + " pauseExits=" + pauseExits + " crossPageChains=" + crossPageChains + " inlineInterpreted=" + inlineInterpreted
+                + " lockedReads=" + lockedReads + " pauses=" + pauses + " pauseExits=" + pauseExits + " crossPageChains=" + crossPageChains + " crossPageLinked=" + crossPageLinked + " chainCompares=" + chainCompares + " inlineInterpreted=" + inlineInterpreted
                 + (sharedCode == null ? "" : " sharedEpochs=" + sharedEpochs + " codeMarks=" + sharedCode.marks() + " codeWrites=" + sharedCode.writes());
     }
 
@@ -208,6 +208,27 @@ abstract class CpuBlocks extends CpuExec0F {
     long loopIterations;
     /** Compiled blocks chained to from a block on another code page (see {@link #chain}). */
     long crossPageChains;
+    /** Of those, found through the block's remembered successor on another page ({@link #crossLinkHolds}). */
+    long crossPageLinked;
+    /** Chained blocks whose bytes the chain compared (not yet compared in the epoch). */
+    long chainCompares;
+
+    /**
+     * Whether slot {@code s}'s remembered successor on another page (at linear {@code lin}) is
+     * still what {@link #codeIndexAtEip}, {@link #otherCodePage} and {@link #findSlot} would give:
+     * one vCPU (with several, watching marks the frame each time); the TLB entry of the page is a
+     * hit for an instruction fetch, to the same chunk and offset (so no fault, no walk, the same
+     * frame); the page is in the watched set with that frame (watched since before this epoch's
+     * blocks were compared on it; watching it again would change nothing and not move the epoch).
+     */
+    private boolean crossLinkHolds(BlockSlot s, int lin) {
+        int i = (lin >>> 12) & TLB_MASK;
+        int pg = lin & PAGE_MASK;
+        int w = (pg >>> 12) & (WATCH_SLOTS - 1);
+        byte[] mem = s.xMem;
+        return sharedCode == null && tagR[i] == pg && !tNoExec[i] && tMem[i] == mem && tOff[i] == s.xOff && watchedPages[w] == pg
+                && watchedChunks[w] == mem && watchedFrameIdx[w] == s.xOff + pg;
+    }
 
     /**
      * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}:
@@ -346,23 +367,38 @@ abstract class CpuBlocks extends CpuExec0F {
                 if (!j.chainPages) {
                     return;
                 }
-                // another code page: what the dispatcher would do (fetch window, watch the page,
-                // look the block up) without going back through it. Links are not kept across
-                // pages: the linear page may map another frame by the next time.
                 startEip = e;
-                int idx = codeIndexAtEip(); // may fault, exactly as at the dispatcher's block start
-                if (idx < 0) {
-                    return; // not RAM: the dispatcher decodes it
+                int pg = lin & PAGE_MASK;
+                t = s.xTo;
+                if (t != null && s.xLin == lin && t.generation == s.xGen && crossLinkHolds(s, lin)) {
+                    // the dispatcher's steps would find the same: the TLB maps the page to the
+                    // same frame (fetching from it cannot fault), the page is watched with that
+                    // frame in this epoch (watching it again changes nothing), and the slot still
+                    // holds the block linked (its key: that address and this CS, see BlockSlot)
+                    chunk = s.xMem;
+                    pageIdx = s.xOff + pg;
+                    codeWatchPage = pg;
+                    crossPageLinked++;
+                } else {
+                    // what the dispatcher would do (fetch window, watch the page, look the block
+                    // up) without going back through it
+                    int idx = codeIndexAtEip(); // may fault, exactly as at the dispatcher's block start
+                    if (idx < 0) {
+                        return; // not RAM: the dispatcher decodes it
+                    }
+                    chunk = fMem;
+                    otherCodePage(lin); // a page pushed out of the watched set moves the epoch: the guard below sends us back
+                    pageIdx = idx - (lin & ~PAGE_MASK);
+                    int w = findSlot(chunk, idx);
+                    if (w < 0) {
+                        return;
+                    }
+                    t = blockSlots[w];
+                    if (sharedCode == null) {
+                        s.crossLink(lin, t, chunk, idx - lin); // not with several vCPUs: watching a page marks its frame (SharedCode) each time
+                    }
                 }
-                chunk = fMem;
-                otherCodePage(lin); // a page pushed out of the watched set moves the epoch: the guard below sends us back
-                page = codeWatchPage;
-                pageIdx = idx - (lin & ~PAGE_MASK);
-                int w = findSlot(chunk, idx);
-                if (w < 0) {
-                    return;
-                }
-                t = blockSlots[w];
+                page = pg;
                 crossPageChains++;
             } else {
                 int nIdx = pageIdx + (lin & ~PAGE_MASK);
@@ -377,8 +413,19 @@ abstract class CpuBlocks extends CpuExec0F {
                 }
             }
             CompiledBlock b = t.block;
-            if (t.epoch != epoch || b == null) {
-                return; // its bytes are compared by the dispatcher first; or nothing compiled to chain to
+            if (b == null) {
+                return; // nothing compiled to chain to: the dispatcher replays it
+            }
+            if (t.epoch != epoch) {
+                // not compared in this epoch: compared here as the dispatcher would (t's key is the
+                // block at chunk[pageIdx + offset] for this CS, and its page is watched)
+                int ti = t.index;
+                blockCompares++;
+                if (!sameBytes(chunk, pageIdx + (lin & ~PAGE_MASK), ti * MAX_BYTES, meta[ti * META + M_LEN])) {
+                    return; // changed: the dispatcher decodes it again
+                }
+                t.epoch = epoch;
+                chainCompares++;
             }
             startEip = e;
             if (!j.enterLinked(t, b, max)) {
