@@ -214,23 +214,6 @@ abstract class CpuBlocks extends CpuExec0F {
     long chainCompares;
 
     /**
-     * Whether slot {@code s}'s remembered successor on another page (at linear {@code lin}) is
-     * still what {@link #codeIndexAtEip}, {@link #otherCodePage} and {@link #findSlot} would give:
-     * one vCPU (with several, watching marks the frame each time); the TLB entry of the page is a
-     * hit for an instruction fetch, to the same chunk and offset (so no fault, no walk, the same
-     * frame); the page is in the watched set with that frame (watched since before this epoch's
-     * blocks were compared on it; watching it again would change nothing and not move the epoch).
-     */
-    private boolean crossLinkHolds(BlockSlot s, int lin) {
-        int i = (lin >>> 12) & TLB_MASK;
-        int pg = lin & PAGE_MASK;
-        int w = (pg >>> 12) & (WATCH_SLOTS - 1);
-        byte[] mem = s.xMem;
-        return sharedCode == null && tagR[i] == pg && !tNoExec[i] && tMem[i] == mem && tOff[i] == s.xOff && watchedPages[w] == pg
-                && watchedChunks[w] == mem && watchedFrameIdx[w] == s.xOff + pg;
-    }
-
-    /**
      * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}:
      * no instruction past {@code limit}, and no chained block begun at or past {@code end}
      * ({@code end <= limit}). Faults propagate to the caller with {@link #startEip} set.
@@ -370,14 +353,13 @@ abstract class CpuBlocks extends CpuExec0F {
                 startEip = e;
                 int pg = lin & PAGE_MASK;
                 t = s.xTo;
-                if (t != null && s.xLin == lin && t.generation == s.xGen && crossLinkHolds(s, lin)) {
+                if (t != null && s.xLin == lin && t.generation == s.xGen && crossLinkHolds(lin, s.xMem, s.xOff)) {
                     // the dispatcher's steps would find the same: the TLB maps the page to the
                     // same frame (fetching from it cannot fault), the page is watched with that
                     // frame in this epoch (watching it again changes nothing), and the slot still
                     // holds the block linked (its key: that address and this CS, see BlockSlot)
                     chunk = s.xMem;
                     pageIdx = s.xOff + pg;
-                    codeWatchPage = pg;
                     crossPageLinked++;
                 } else {
                     // what the dispatcher would do (fetch window, watch the page, look the block

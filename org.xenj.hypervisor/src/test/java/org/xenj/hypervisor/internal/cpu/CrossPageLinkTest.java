@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
  * rewrites the leaf page's PTE to another frame (no INVLPG) and reads a page with the same TLB
  * index, which pushes the leaf page's entry out, so the call's fetch walks the new PTE: the
  * interpreter then runs the new frame's leaf. The page stays watched with the old frame (no store
- * into code, no new epoch), so only the TLB comparison in {@code CpuBlocks.crossLinkHolds} stands
+ * into code, no new epoch), so only the TLB comparison in {@code CpuTlb.crossLinkHolds} stands
  * between the chain and the old frame's compiled leaf.
  */
 class CrossPageLinkTest {
