@@ -61,10 +61,16 @@ abstract class CpuBlocks extends CpuExec0F {
     private static final int[] REP_OF = {0, 0xf2, 0xf3, 0};
 
     private byte[][] slotChunk;
-    /** Per slot, in one cache line: first byte's index, CS size, CS base, CS limit, rows, bytes. */
+    /** Per slot, in one cache line: first byte's index, CS size, CS base, CS limit, rows, bytes (padded to 8: a set is two lines). */
     private int[] meta;
-    private static final int M_START = 0, M_MODE = 1, M_CS_BASE = 2, M_CS_LIMIT = 3, M_COUNT = 4, M_LEN = 5, M_EPOCH = 6, M_USED = 7, META = 8;
-    /** Stamps {@code M_USED} (compared by difference, so wrapping around is harmless). */
+    private static final int M_START = 0, M_MODE = 1, M_CS_BASE = 2, M_CS_LIMIT = 3, M_COUNT = 4, M_LEN = 5, META = 8;
+    /**
+     * Per slot, what chaining and the hit path read and write: epoch, use stamp, generation,
+     * compiled block, successors ({@link BlockSlot}). Allocated with the vCPU (the translator's
+     * state lives in it too).
+     */
+    final BlockSlot[] blockSlots = BlockSlot.array(SLOTS);
+    /** Stamps {@link BlockSlot#used} (compared by difference, so wrapping around is harmless). */
     private int useClock;
 
     /**
@@ -131,7 +137,7 @@ abstract class CpuBlocks extends CpuExec0F {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
                 + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs + " slices=" + slices + " writerEpochs=" + writerEpochs
                 + " breakEpochs=" + breakEpochs + " modeBreaks=" + modeBreaks + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites
-                + " lockedReads=" + lockedReads + " pauses=" + pauses + " pauseExits=" + pauseExits + " crossPageChains=" + crossPageChains + " inlineInterpreted=" + inlineInterpreted
+                + " lockedReads=" + lockedReads + " pauses=" + pauses + " pauseExits=" + pauseExits + " crossPageChains=" + crossPageChains + " crossPageLinked=" + crossPageLinked + " chainCompares=" + chainCompares + " inlineInterpreted=" + inlineInterpreted
                 + (sharedCode == null ? "" : " sharedEpochs=" + sharedEpochs + " codeMarks=" + sharedCode.marks() + " codeWrites=" + sharedCode.writes());
     }
 
@@ -202,6 +208,10 @@ abstract class CpuBlocks extends CpuExec0F {
     long loopIterations;
     /** Compiled blocks chained to from a block on another code page (see {@link #chain}). */
     long crossPageChains;
+    /** Of those, found through the block's remembered successor on another page ({@link #crossLinkHolds}). */
+    long crossPageLinked;
+    /** Chained blocks whose bytes the chain compared (not yet compared in the epoch). */
+    long chainCompares;
 
     /**
      * Runs one block starting at CS:EIP, counting completed instructions in {@link #sliceDone}:
@@ -245,15 +255,15 @@ abstract class CpuBlocks extends CpuExec0F {
         }
         boolean changed = false;
         if (s >= 0) {
-            int mi = s * META;
-            if (mt[mi + M_EPOCH] == epoch || ++blockCompares > 0 && sameBytes(chunk, idx, s * MAX_BYTES, mt[mi + M_LEN])) {
-                mt[mi + M_EPOCH] = epoch;
-                mt[mi + M_USED] = ++useClock;
+            BlockSlot sl = blockSlots[s];
+            if (sl.epoch == epoch || ++blockCompares > 0 && sameBytes(chunk, idx, s * MAX_BYTES, mt[s * META + M_LEN])) {
+                sl.epoch = epoch;
+                sl.used = ++useClock;
                 blockHits++;
-                if (jit == null || !jit.enter(s, max)) {
+                if (jit == null || !jit.enter(sl, max)) {
                     replay(s, max);
                 } else if (jit.chaining) {
-                    chain(s, chunk, idx - (lin & ~PAGE_MASK), end, max);
+                    chain(sl, chunk, idx - (lin & ~PAGE_MASK), end, max);
                 }
                 return;
             }
@@ -264,7 +274,7 @@ abstract class CpuBlocks extends CpuExec0F {
                 blockEvictions++;
             }
         }
-        meta[s * META + M_USED] = ++useClock;
+        blockSlots[s].used = ++useClock;
         blockBuilds++;
         if (jit != null) {
             jit.slotReplaced(s, changed);
@@ -275,7 +285,7 @@ abstract class CpuBlocks extends CpuExec0F {
             boolean stack32 = stack32();
             if (jit.forced() && predecode(s, chunk, idx, mode)) {
                 reattach(s, flat, stack32);
-                if (!jit.enter(s, max)) {
+                if (!jit.enter(blockSlots[s], max)) {
                     replay(s, max);
                 }
                 return;
@@ -322,61 +332,88 @@ abstract class CpuBlocks extends CpuExec0F {
      * {@link #blockBreak} would be set), compiled, of the slot's current generation, and already
      * validated in this epoch (its bytes were compared since the last slice start, code-page change
      * or break). Anything else returns to the dispatcher, which does the full checks. Each block
-     * remembers its last two successors ({@link CpuJit#link}); nothing is allocated.
+     * remembers its last two successors ({@link BlockSlot#successor}); nothing is allocated.
+     * CS base and limit are read once: a CS load raises {@link #blockBreak}, which ends the loop.
      */
-    private void chain(int s, byte[] chunk, int pageIdx, int end, int max) {
+    private void chain(BlockSlot s, byte[] chunk, int pageIdx, int end, int max) {
         CpuJit j = jit;
-        int[] mt = meta;
         int page = codeWatchPage;
-        int csBase = segBase[CS];
+        int csBase = segBase[CS], csLimit = segLimit[CS];
         while (!stopBlock && !blockBreak && sliceDone < end) {
             int e = eip;
-            int lin = csBase + e;
-            if (Integer.compareUnsigned(e, segLimit[CS]) > 0) {
+            if (Integer.compareUnsigned(e, csLimit) > 0) {
                 return;
             }
-            int t;
+            int lin = csBase + e;
+            BlockSlot t;
             if ((lin & PAGE_MASK) != page) {
                 if (!j.chainPages) {
                     return;
                 }
-                // another code page: what the dispatcher would do (fetch window, watch the page,
-                // look the block up) without going back through it. Links are not kept across
-                // pages: the linear page may map another frame by the next time.
                 startEip = e;
-                int idx = codeIndexAtEip(); // may fault, exactly as at the dispatcher's block start
-                if (idx < 0) {
-                    return; // not RAM: the dispatcher decodes it
+                int pg = lin & PAGE_MASK;
+                t = s.xTo;
+                if (t != null && s.xLin == lin && t.generation == s.xGen && crossLinkHolds(lin, s.xMem, s.xOff)) {
+                    // the dispatcher's steps would find the same: the TLB maps the page to the
+                    // same frame (fetching from it cannot fault), the page is watched with that
+                    // frame in this epoch (watching it again changes nothing), and the slot still
+                    // holds the block linked (its key: that address and this CS, see BlockSlot)
+                    chunk = s.xMem;
+                    pageIdx = s.xOff + pg;
+                    crossPageLinked++;
+                } else {
+                    // what the dispatcher would do (fetch window, watch the page, look the block
+                    // up) without going back through it
+                    int idx = codeIndexAtEip(); // may fault, exactly as at the dispatcher's block start
+                    if (idx < 0) {
+                        return; // not RAM: the dispatcher decodes it
+                    }
+                    chunk = fMem;
+                    otherCodePage(lin); // a page pushed out of the watched set moves the epoch: the guard below sends us back
+                    pageIdx = idx - (lin & ~PAGE_MASK);
+                    int w = findSlot(chunk, idx);
+                    if (w < 0) {
+                        return;
+                    }
+                    t = blockSlots[w];
+                    if (sharedCode == null) {
+                        s.crossLink(lin, t, chunk, idx - lin); // not with several vCPUs: watching a page marks its frame (SharedCode) each time
+                    }
                 }
-                chunk = fMem;
-                otherCodePage(lin); // a page pushed out of the watched set moves the epoch: the guard below sends us back
-                page = codeWatchPage;
-                pageIdx = idx - (lin & ~PAGE_MASK);
-                t = findSlot(chunk, idx);
-                if (t < 0) {
-                    return;
-                }
+                page = pg;
                 crossPageChains++;
             } else {
                 int nIdx = pageIdx + (lin & ~PAGE_MASK);
-                t = j.link(s, nIdx);
-                if (t < 0) {
-                    t = findSlot(chunk, nIdx);
-                    if (t < 0) {
+                t = s.successor(nIdx);
+                if (t == null) {
+                    int w = findSlot(chunk, nIdx);
+                    if (w < 0) {
                         return;
                     }
-                    j.setLink(s, nIdx, t);
+                    t = blockSlots[w];
+                    s.link(nIdx, t);
                 }
             }
-            int mi = t * META;
-            if (mt[mi + M_EPOCH] != epoch) {
-                return; // its bytes are compared by the dispatcher first
+            CompiledBlock b = t.block;
+            if (b == null) {
+                return; // nothing compiled to chain to: the dispatcher replays it
+            }
+            if (t.epoch != epoch) {
+                // not compared in this epoch: compared here as the dispatcher would (t's key is the
+                // block at chunk[pageIdx + offset] for this CS, and its page is watched)
+                int ti = t.index;
+                blockCompares++;
+                if (!sameBytes(chunk, pageIdx + (lin & ~PAGE_MASK), ti * MAX_BYTES, meta[ti * META + M_LEN])) {
+                    return; // changed: the dispatcher decodes it again
+                }
+                t.epoch = epoch;
+                chainCompares++;
             }
             startEip = e;
-            if (!j.enterLinked(t, max)) {
+            if (!j.enterLinked(t, b, max)) {
                 return;
             }
-            mt[mi + M_USED] = ++useClock;
+            t.used = ++useClock;
             blockHits++;
             if (t == s) {
                 j.selfChains++;
@@ -431,7 +468,7 @@ abstract class CpuBlocks extends CpuExec0F {
             if (slotChunk[w] == null) {
                 return w;
             }
-            if (meta[w * META + M_USED] - meta[best * META + M_USED] < 0) {
+            if (blockSlots[w].used - blockSlots[best].used < 0) {
                 best = w;
             }
         }
@@ -672,7 +709,7 @@ abstract class CpuBlocks extends CpuExec0F {
         meta[mi + M_CS_LIMIT] = segLimit[CS];
         meta[mi + M_COUNT] = n;
         meta[mi + M_LEN] = len;
-        meta[mi + M_EPOCH] = epoch;
+        blockSlots[s].epoch = epoch;
         return true;
     }
 
@@ -722,7 +759,7 @@ abstract class CpuBlocks extends CpuExec0F {
                 meta[mi + M_CS_LIMIT] = csLimit;
                 meta[mi + M_COUNT] = n;
                 meta[mi + M_LEN] = len;
-                meta[mi + M_EPOCH] = epoch;
+                blockSlots[s].epoch = epoch;
             }
         }
     }

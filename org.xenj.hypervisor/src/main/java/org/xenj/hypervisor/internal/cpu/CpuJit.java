@@ -16,7 +16,8 @@ import org.xenj.hypervisor.internal.cpu.jit.JitOptions;
 /**
  * The block cache's side of the translator (package-private state is needed here, so this glue
  * lives with the CPU; the translator itself is in {@code jit}). Per block-cache slot: a hit
- * counter, a generation (bumped whenever the slot is rebuilt) and the compiled block. A block
+ * counter, and in its {@link BlockSlot} a generation (bumped whenever the slot is rebuilt), the
+ * compiled block and the links to its successors. A block
  * becomes hot after {@link JitOptions#threshold} cache hits; its compiled code is installed only
  * if the slot still holds the generation it was compiled from, and dropped with the slot's
  * block: whatever makes the cache decode a block again (its bytes changed &mdash; self-modifying
@@ -40,12 +41,10 @@ final class CpuJit {
     private final JitEngine engine;
     private final int threshold;
     private final boolean lockstep, strict;
-    private final CompiledBlock[] compiled;
-    private final int[] hits, generation, codeBytes;
-    /** Per slot, its last two successors: chunk index, slot, and that slot's generation when linked. */
-    private final int[] links;
-    /** Per slot in {@link #links}: (chunk index, slot, generation) twice, padded to 8 ints: one read of one line. */
-    private static final int LINK_STRIDE = 8;
+    /** The vCPU's block-cache slots (generation, compiled block, successors live there). */
+    private final BlockSlot[] slots;
+    /** Per slot: cache hits while not compiled; the compiled block's class size (statistics). Not on the chaining path. */
+    private final int[] hits, codeBytes;
     /** Whether compiled blocks run their compiled successors directly ({@code xenj.jit.chain}, default true). */
     final boolean chaining;
     /** Chaining follows compiled blocks onto other code pages ({@code xenj.jit.chainPages}). */
@@ -78,21 +77,15 @@ final class CpuJit {
     long checked, mismatches, unchecked;
     private final List<String> mismatchLog = new ArrayList<>();
 
-    CpuJit(Cpu cpu, JitOptions options, int slots) {
+    CpuJit(Cpu cpu, JitOptions options, int n) {
         this.cpu = cpu;
         this.engine = new JitEngine(MethodHandles.lookup(), options);
         this.threshold = options.threshold();
         this.lockstep = options.lockstep();
         this.strict = options.strict();
-        compiled = new CompiledBlock[slots];
-        hits = new int[slots];
-        generation = new int[slots];
-        codeBytes = new int[slots];
-        links = new int[slots * LINK_STRIDE];
-        for (int k = 0; k < links.length; k += LINK_STRIDE) {
-            links[k] = -1;
-            links[k + 3] = -1;
-        }
+        this.slots = cpu.blockSlots;
+        hits = new int[n];
+        codeBytes = new int[n];
         chaining = options.chain();
         chainPages = options.chainPages();
         inPlace = options.inPlace() && !options.lockstep();
@@ -122,12 +115,12 @@ final class CpuJit {
      */
     void reattach(int s, Object chunk, int idx, int mode, int csBase, int csLimit, byte[] code, int off, int len, int flat,
             boolean stack32) {
-        if (codeCache == null || compiled[s] != null) {
+        if (codeCache == null || slots[s].block != null) {
             return;
         }
         CompiledBlock b = codeCache.reattach(chunk, idx, cacheMode(mode), csBase, csLimit, code, off, len, flat, stack32);
         if (b != null) {
-            compiled[s] = b;
+            slots[s].block = b;
             codeBytes[s] = b.classBytes();
             liveBlocks++;
             liveBytes += codeBytes[s];
@@ -145,17 +138,18 @@ final class CpuJit {
      * A cache hit on slot {@code s} at the block's first instruction: runs its compiled code if
      * there is some and its guards hold (returns true), else counts the hit (false: replay it).
      */
-    boolean enter(int s, int max) {
-        CompiledBlock b = compiled[s];
+    boolean enter(BlockSlot sl, int max) {
+        CompiledBlock b = sl.block;
+        int s = sl.index;
         if (b == null) {
             if (++hits[s] == Math.max(threshold, 1)) {
                 if (codeCache != null && cpu.smp) {
                     // another vCPU may have compiled these bytes since this slot was built
                     cpu.reattachSlot(s);
-                    b = compiled[s];
+                    b = sl.block;
                     if (b != null) {
                         sharedHits++;
-                        return enter(s, max);
+                        return enter(sl, max);
                     }
                 }
                 GuestInsn[] insns = cpu.slotInsns(s);
@@ -169,10 +163,10 @@ final class CpuJit {
                     return false;
                 }
                 engine.submit(new BlockSpec(cpu.eip, insns, cpu.flatRead & cpu.flatWrite, cpu.stack32(), cpu.smp, inPlace && !cpu.smp, loops), s,
-                        generation[s]);
+                        sl.generation);
                 if (engine.options().synchronous()) {
                     install();
-                    b = compiled[s];
+                    b = sl.block;
                 }
             }
             if (b == null) {
@@ -191,17 +185,13 @@ final class CpuJit {
     }
 
     /**
-     * Chained entry (see {@code CpuBlocks.chain}): runs slot {@code s}'s compiled block if it has
-     * one and its guards hold; false (nothing done, no hit counted) sends the caller back to the
-     * dispatcher.
+     * Chained entry (see {@code CpuBlocks.chain}): runs slot {@code t}'s compiled block {@code b}
+     * (read from it by the caller) if its guards hold; false (nothing done, no hit counted) sends
+     * the caller back to the dispatcher.
      */
-    boolean enterLinked(int s, int max) {
-        CompiledBlock b = compiled[s];
-        if (b == null) {
-            return false;
-        }
+    boolean enterLinked(BlockSlot t, CompiledBlock b, int max) {
         if (lockstep) {
-            boolean ran = lockstep(b, s, max);
+            boolean ran = lockstep(b, t.index, max);
             if (ran) {
                 chained++;
             }
@@ -221,37 +211,6 @@ final class CpuJit {
         return cpu.loopIterations;
     }
 
-    /** Slot {@code s}'s remembered successor starting at chunk index {@code idx}, or -1. */
-    int link(int s, int idx) {
-        int[] l = links;
-        int k = s * LINK_STRIDE;
-        if (l[k] == idx) {
-            int t = l[k + 1];
-            if (generation[t] == l[k + 2]) {
-                return t;
-            }
-        }
-        if (l[k + 3] == idx) {
-            int t = l[k + 4];
-            if (generation[t] == l[k + 5]) {
-                return t;
-            }
-        }
-        return -1;
-    }
-
-    /** Remembers slot {@code t} (its current generation) as a successor of {@code s}; the older of two is replaced. */
-    void setLink(int s, int idx, int t) {
-        int[] l = links;
-        int k = s * LINK_STRIDE;
-        l[k + 3] = l[k];
-        l[k + 4] = l[k + 1];
-        l[k + 5] = l[k + 2];
-        l[k] = idx;
-        l[k + 1] = t;
-        l[k + 2] = generation[t];
-    }
-
     /**
      * Forgets this vCPU's translations (the domain got a second vCPU: blocks translated with plain
      * guest accesses must not run any more, see {@code BlockSpec.ordered}). Compilations in flight
@@ -262,7 +221,7 @@ final class CpuJit {
      * does at its STARTUP IPI).
      */
     void dropAll() {
-        for (int s = 0; s < compiled.length; s++) {
+        for (int s = 0; s < slots.length; s++) {
             slotReplaced(s, true);
         }
     }
@@ -274,17 +233,17 @@ final class CpuJit {
 
     /** Slot {@code s} is being rebuilt: the same block's bytes changed ({@code sameBlock}) or another took it. */
     void slotReplaced(int s, boolean sameBlock) {
-        generation[s]++;
+        BlockSlot sl = slots[s];
+        sl.generation++;
         hits[s] = 0;
-        links[s * LINK_STRIDE] = -1;
-        links[s * LINK_STRIDE + 3] = -1;
-        if (compiled[s] != null) {
+        sl.unlink();
+        if (sl.block != null) {
             if (sameBlock) {
                 invalidations++;
             } else {
                 evictions++;
             }
-            compiled[s] = null;
+            sl.block = null;
             liveBlocks--;
             liveBytes -= codeBytes[s];
         }
@@ -312,8 +271,9 @@ final class CpuJit {
         JitEngine.Translation t;
         while ((t = engine.poll()) != null) {
             int s = t.slot();
-            if (generation[s] == t.generation() && compiled[s] == null) {
-                compiled[s] = t.block();
+            BlockSlot sl = slots[s];
+            if (sl.generation == t.generation() && sl.block == null) {
+                sl.block = t.block();
                 codeBytes[s] = t.classBytes();
                 liveBlocks++;
                 liveBytes += t.classBytes();

@@ -160,6 +160,28 @@ abstract class CpuTlb extends CpuRegs implements DirtyLog.WriteCache, SharedCode
         return old == 1 || old == page;
     }
 
+    /**
+     * Whether a block's remembered successor on another page, at linear {@code lin} of a page that
+     * mapped to {@code mem[off + lin]} when it was linked, is still what the dispatcher's steps
+     * ({@code codeIndexAtEip}, {@code otherCodePage}, the set scan) would reach: one vCPU (with
+     * several, watching marks the frame in {@link SharedCode} each time); the page's TLB entry is an
+     * instruction-fetch hit to the same chunk and offset (no fault, no walk, the same frame); the
+     * page is in the watched set with that frame (watched since before this epoch's blocks on it
+     * were compared; watching it again would change nothing and not move the epoch). Sets
+     * {@link #codeWatchPage} as watching would.
+     */
+    final boolean crossLinkHolds(int lin, byte[] mem, int off) {
+        int i = (lin >>> 12) & TLB_MASK;
+        int pg = lin & PAGE_MASK;
+        int w = (pg >>> 12) & (WATCH_SLOTS - 1);
+        if (sharedCode == null && tagR[i] == pg && !tNoExec[i] && tMem[i] == mem && tOff[i] == off && watchedPages[w] == pg
+                && watchedChunks[w] == mem && watchedFrameIdx[w] == off + pg) {
+            codeWatchPage = pg;
+            return true;
+        }
+        return false;
+    }
+
     /** Empties the watched set (a new validation epoch starts: everything is compared again anyway). */
     final void unwatchAll() {
         Arrays.fill(watchedPages, 1);
