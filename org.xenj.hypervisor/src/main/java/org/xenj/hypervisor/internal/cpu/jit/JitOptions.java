@@ -23,9 +23,9 @@ package org.xenj.hypervisor.internal.cpu.jit;
  * as before it, DESIGN-jit.md);</li>
  * <li>{@code xenj.jit.chainPages} (default true since 2026-12-07): chaining follows a compiled block
  * onto another code page (jit8).</li>
- * <li>{@code xenj.jit.loops} (default false: no gain measured, see DESIGN-jit.md): a self-loop block (its taken branch jumps back to its own
+ * <li>{@code xenj.jit.loops} (default false: no gain measured, see BENCH-jit.md): a self-loop block (its taken branch jumps back to its own
  * start) goes round inside its compiled method, the registers kept in locals, instead of returning
- * and being chained to again; only with {@code xenj.jit.chain} (DESIGN-jit.md "Self-loop blocks").</li>
+ * and being chained to again; only with {@code xenj.jit.chain} (BENCH-jit.md "Self-loop blocks").</li>
  * </ul>
  */
 public record JitOptions(boolean enabled, int threshold, boolean synchronous, boolean lockstep, boolean strict, int queue, boolean chain,
