@@ -69,14 +69,6 @@ class MigrationTlsTest {
         return l;
     }
 
-    private void awaitHandled(int n) throws InterruptedException {
-        long end = System.nanoTime() + 5_000_000_000L;
-        while (handled.get() < n && System.nanoTime() < end) {
-            Thread.sleep(2);
-        }
-        assertEquals(n, handled.get(), "log:\n" + String.join("\n", log));
-    }
-
     private static boolean contains(byte[] hay, byte[] needle, int len) {
         outer:
         for (int i = 0; i + len <= hay.length; i++) {
@@ -90,29 +82,38 @@ class MigrationTlsTest {
         return false;
     }
 
-    /** Sends one page record through a recording TCP relay to a listener; returns what the relay saw, both ways. */
-    private byte[] sendThroughRecorder(MigrationTls senderTls, MigrationTls listenerTls) throws Exception {
+    /**
+     * Sends one page record through a recording TCP relay to a listener, and waits until the
+     * receiver has read it (so the relay has passed all of it); returns what the relay saw from the
+     * sender ([0]) and from the receiver ([1]).
+     */
+    private byte[][] sendThroughRecorder(MigrationTls senderTls, MigrationTls listenerTls) throws Exception {
+        received.set(null);
         MigrationListener l = listener(listenerTls);
         Relay relay = new Relay(l.port(), null, null);
         try (MigrationChannel ch = MigrationChannel.connect("127.0.0.1", relay.port(), SECRET, 5_000, senderTls)) {
             ch.out.raw(RecordType.PAGE_BATCH.number(), PAGE);
             ch.out.flush();
+            long end = System.nanoTime() + 5_000_000_000L;
+            while (received.get() == null && System.nanoTime() < end) {
+                Thread.sleep(2);
+            }
         }
-        awaitHandled(1);
-        assertArrayEquals(PAGE, received.get(), "the receiver got the page as sent");
-        return relay.recorded();
+        assertArrayEquals(PAGE, received.get(), "the receiver got the page as sent; log:\n" + String.join("\n", log));
+        return new byte[][] {relay.recorded(0), relay.recorded(1)};
     }
 
     @Test
     void theWireCarriesNoGuestBytesOverTlsAndAllOfThemWithout() throws Exception {
-        byte[] wire = sendThroughRecorder(MigrationTls.create(), MigrationTls.create());
-        assertTrue(wire.length > PAGE.length, "the relay saw the stream (" + wire.length + " bytes)");
-        assertFalse(contains(wire, PAGE, 16), "16 bytes of the page in the clear on the wire over TLS");
-        assertFalse(contains(wire, "xenj-migrate".getBytes(StandardCharsets.US_ASCII), 12), "handshake text in the clear");
+        byte[] magic = "XJMIGRAT".getBytes(StandardCharsets.US_ASCII); // the receiver's HELLO
+        byte[][] wire = sendThroughRecorder(MigrationTls.create(), MigrationTls.create());
+        assertTrue(wire[0].length > PAGE.length, "the relay saw the stream (" + wire[0].length + " bytes)");
+        assertFalse(contains(wire[0], PAGE, 16), "16 bytes of the page in the clear on the wire over TLS");
+        assertFalse(contains(wire[1], magic, magic.length), "the receiver's HELLO in the clear over TLS");
 
-        handled.set(0);
-        byte[] clear = sendThroughRecorder(null, null);
-        assertTrue(contains(clear, PAGE, PAGE.length), "without TLS the recorder sees the page: it records what crosses");
+        byte[][] clear = sendThroughRecorder(null, null);
+        assertTrue(contains(clear[0], PAGE, PAGE.length), "without TLS the recorder sees the page: it records what crosses");
+        assertTrue(contains(clear[1], magic, magic.length), "without TLS the recorder sees the HELLO");
     }
 
     @Test
@@ -185,7 +186,8 @@ class MigrationTlsTest {
      */
     private final class Relay {
         private final ServerSocket server;
-        private final ByteArrayOutputStream recorded = new ByteArrayOutputStream();
+        /** What came from the client ([0]) and from the target ([1]). */
+        private final ByteArrayOutputStream[] recorded = {new ByteArrayOutputStream(), new ByteArrayOutputStream()};
         private final AtomicInteger pumped = new AtomicInteger();
 
         Relay(int targetPort, MigrationTls towardsClient, MigrationTls towardsTarget) throws IOException {
@@ -204,8 +206,8 @@ class MigrationTlsTest {
                         closeLater.add(c);
                         closeLater.add(g);
                     }
-                    Thread back = pump(g.getInputStream(), c.getOutputStream());
-                    pump(c.getInputStream(), g.getOutputStream()).join();
+                    Thread back = pump(g.getInputStream(), c.getOutputStream(), recorded[1]);
+                    pump(c.getInputStream(), g.getOutputStream(), recorded[0]).join();
                     back.join();
                 } catch (IOException | InterruptedException e) {
                     // the test asserts on the ends
@@ -215,13 +217,13 @@ class MigrationTlsTest {
             t.start();
         }
 
-        private Thread pump(InputStream in, OutputStream out) {
+        private Thread pump(InputStream in, OutputStream out, ByteArrayOutputStream record) {
             Thread t = new Thread(() -> {
                 byte[] buf = new byte[8192];
                 try (in; out) {
                     for (int n; (n = in.read(buf)) > 0;) {
-                        synchronized (recorded) {
-                            recorded.write(buf, 0, n);
+                        synchronized (record) {
+                            record.write(buf, 0, n);
                         }
                         pumped.addAndGet(n);
                         out.write(buf, 0, n);
@@ -244,9 +246,9 @@ class MigrationTlsTest {
             return pumped.get();
         }
 
-        byte[] recorded() {
-            synchronized (recorded) {
-                return recorded.toByteArray();
+        byte[] recorded(int from) {
+            synchronized (recorded[from]) {
+                return recorded[from].toByteArray();
             }
         }
     }
