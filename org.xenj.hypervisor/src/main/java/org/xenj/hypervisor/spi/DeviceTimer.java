@@ -14,4 +14,20 @@ public interface DeviceTimer {
     void arm(long deadlineNanos);
 
     void cancel();
+
+    /**
+     * A timer that never fires and holds nothing: for platforms that exist only to exercise a device
+     * model (warm-ups, examples), never for a domain's devices.
+     */
+    static DeviceTimer inert() {
+        return new DeviceTimer() {
+            @Override
+            public void arm(long deadlineNanos) {
+            }
+
+            @Override
+            public void cancel() {
+            }
+        };
+    }
 }

@@ -2,7 +2,7 @@
  * Service provider interfaces: what policy and driver bundles implement (schedulers, device
  * models) and the narrow views of the hypervisor they are given.
  */
-@Version("1.9.0")
+@Version("1.10.0")
 @Export
 package org.xenj.hypervisor.spi;
 

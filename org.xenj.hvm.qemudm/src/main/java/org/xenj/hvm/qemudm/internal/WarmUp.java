@@ -84,22 +84,7 @@ final class WarmUp {
 
         @Override
         public PciSlot plugPci(int device, int function, PciDevice pci) {
-            int bdf = device << 3 | function;
-            return new PciSlot() {
-                @Override
-                public int bdf() {
-                    return bdf;
-                }
-
-                @Override
-                public void setIntx(boolean asserted) {
-                }
-
-                @Override
-                public boolean busMaster() {
-                    return false;
-                }
-            };
+            return PciSlot.inert(device << 3 | function);
         }
 
         @Override
@@ -130,15 +115,7 @@ final class WarmUp {
 
         @Override
         public DeviceTimer newTimer(Runnable onExpiry) {
-            return new DeviceTimer() {
-                @Override
-                public void arm(long deadlineNanos) {
-                }
-
-                @Override
-                public void cancel() {
-                }
-            };
+            return DeviceTimer.inert();
         }
 
         @Override

@@ -140,15 +140,7 @@ class NicHandOverTest {
 
         @Override
         public DeviceTimer newTimer(Runnable onExpiry) {
-            return new DeviceTimer() {
-                @Override
-                public void arm(long deadlineNanos) {
-                }
-
-                @Override
-                public void cancel() {
-                }
-            };
+            return DeviceTimer.inert();
         }
 
         @Override

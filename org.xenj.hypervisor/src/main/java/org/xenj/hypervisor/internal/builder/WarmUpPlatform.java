@@ -112,15 +112,7 @@ final class WarmUpPlatform implements HvmPlatform {
     /** Never fires, and the domain keeps no reference to it (a real timer lives until the domain goes). */
     @Override
     public DeviceTimer newTimer(Runnable onExpiry) {
-        return new DeviceTimer() {
-            @Override
-            public void arm(long deadlineNanos) {
-            }
-
-            @Override
-            public void cancel() {
-            }
-        };
+        return DeviceTimer.inert();
     }
 
     @Override

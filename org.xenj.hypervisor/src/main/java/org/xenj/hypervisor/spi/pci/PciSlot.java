@@ -17,4 +17,27 @@ public interface PciSlot {
 
     /** Whether the guest enabled bus mastering (DMA) in the command register. */
     boolean busMaster();
+
+    /**
+     * A slot wired to nothing, at {@code bdf}: its interrupt goes nowhere and bus mastering stays off.
+     * For platforms that exist only to exercise a device model (warm-ups, examples), never for a
+     * domain's devices.
+     */
+    static PciSlot inert(int bdf) {
+        return new PciSlot() {
+            @Override
+            public int bdf() {
+                return bdf;
+            }
+
+            @Override
+            public void setIntx(boolean asserted) {
+            }
+
+            @Override
+            public boolean busMaster() {
+                return false;
+            }
+        };
+    }
 }

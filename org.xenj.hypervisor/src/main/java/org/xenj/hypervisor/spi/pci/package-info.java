@@ -5,7 +5,7 @@
  * org.xenj.hypervisor.spi.pci.PciSlot} to raise its interrupt. Devices see BAR offsets, never
  * absolute addresses.
  */
-@Version("1.2.0")
+@Version("1.3.0")
 @Export
 package org.xenj.hypervisor.spi.pci;
 

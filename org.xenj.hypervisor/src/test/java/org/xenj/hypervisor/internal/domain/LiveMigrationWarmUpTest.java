@@ -3,12 +3,10 @@ package org.xenj.hypervisor.internal.domain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,7 +23,6 @@ import org.xenj.hypervisor.internal.testsupport.TestCores;
 import org.xenj.hypervisor.spi.DeviceModel;
 import org.xenj.hypervisor.spi.DeviceModelInstance;
 import org.xenj.hypervisor.spi.HvmPlatform;
-import org.xenj.hypervisor.spi.IoHandler;
 import org.xenj.hypervisor.spi.MigrationWarmUp;
 
 /**
@@ -38,14 +35,13 @@ import org.xenj.hypervisor.spi.MigrationWarmUp;
 class LiveMigrationWarmUpTest {
 
     private static final String SECRET = "migration-test-secret";
-    private static final int PORT = 0x500;
 
     @TempDir
     Path dir;
     private TestCores.Fixture src, dst;
     private int port;
-    private final AtomicInteger last = new AtomicInteger();
-    private final AtomicReference<String> error = new AtomicReference<>();
+    /** Both hosts' models report into it: the guest's count goes on across the migration. */
+    private final CounterDeviceModel counter = new CounterDeviceModel();
     /** Attaches the destination's model saw on the warm-up's view of the platform, and real ones. */
     private final AtomicInteger warmAttaches = new AtomicInteger(), realAttaches = new AtomicInteger();
     private volatile boolean failWarm;
@@ -69,7 +65,10 @@ class LiveMigrationWarmUpTest {
         dst.close();
     }
 
-    /** Checks the guest's count at its port; a warmable model, so the destination warms it on its platform. */
+    /**
+     * {@link CounterDeviceModel} made warmable, so the destination warms it on its platform; counts the
+     * destination's attaches on the warm-up's view of the platform and on the real one.
+     */
     private final class Counter implements DeviceModel, MigrationWarmUp {
         private final boolean destination;
 
@@ -84,7 +83,7 @@ class LiveMigrationWarmUpTest {
 
         @Override
         public boolean supports(DomainConfig config) {
-            return config.type() == DomainType.HVM;
+            return counter.supports(config);
         }
 
         @Override
@@ -106,41 +105,8 @@ class LiveMigrationWarmUpTest {
             if (warm && failWarm) {
                 throw new IllegalStateException("test: the warm-up attach breaks");
             }
-            int[] seen = {ByteBuffer.wrap(state).getInt()};
-            IoHandler io = new IoHandler() {
-                @Override
-                public int ioRead(int offset, int size) {
-                    return 0;
-                }
-
-                @Override
-                public synchronized void ioWrite(int offset, int size, int value) {
-                    if (value != seen[0] + 1) {
-                        error.compareAndSet(null, "after " + seen[0] + " came " + value);
-                    }
-                    seen[0] = value;
-                    last.set(value);
-                }
-            };
-            // the real platform's ports: an attach left behind by the warm-up makes the real one fail here
-            platform.mapIo(PORT, 4, io);
-            return new DeviceModelInstance() {
-                @Override
-                public void reset() {
-                }
-
-                @Override
-                public void detach() {
-                    platform.unmapIo(PORT, 4);
-                }
-
-                @Override
-                public byte[] saveState() {
-                    synchronized (io) {
-                        return ByteBuffer.allocate(4).putInt(seen[0]).array();
-                    }
-                }
-            };
+            // maps the real platform's ports: an attach left behind by the warm-up makes the real one fail there
+            return counter.attach(platform, state);
         }
     }
 
@@ -149,7 +115,7 @@ class LiveMigrationWarmUpTest {
         Path elf = FlatElf.write(dir.resolve(name + ".elf"), LiveMigrationTest.COUNTING_CODE);
         Domain d = src.core().create(DomainConfig.builder(name).type(DomainType.HVM).memoryMiB(16)
                 .raw(Map.of("firmware_override", elf.toString(), "xen_platform_pci", "0")).build());
-        assertTrue(TestCores.await(() -> last.get() > 20_000, 20_000), "the guest runs: " + last.get());
+        assertTrue(TestCores.await(() -> counter.last.get() > 20_000, 20_000), "the guest runs: " + counter.last.get());
         return d;
     }
 
@@ -160,20 +126,20 @@ class LiveMigrationWarmUpTest {
         // reached the destination by round 2, which comes because round 1 lasts until the guest dirtied its ring twice
         src.core().migration.roundSentHook = round -> {
             if (round == 1) {
-                int from = last.get();
-                assertTrue(TestCores.await(() -> last.get() > from + 512, 20_000), "the guest runs during round 1");
+                int from = counter.last.get();
+                assertTrue(TestCores.await(() -> counter.last.get() > from + 512, 20_000), "the guest runs during round 1");
             } else if (round == 2) {
                 assertTrue(TestCores.await(() -> dst.core().dmesg().stream().anyMatch(l -> l.contains("restore paths")), 20_000),
                         () -> "the destination's warm-up ended:\n" + String.join("\n", dst.core().dmesg()) + "\n" + warmThread());
             }
         };
         MigrationInfo info = src.core().migrate(d.id(), "localhost", port, true, 1, 30);
-        int atMigration = last.get();
+        int atMigration = counter.last.get();
         System.out.printf("migrate: downtime %.1f ms%n", info.downtimeNanos() / 1e6);
         Domain moved = dst.core().lookup(name).orElseThrow();
-        assertTrue(TestCores.await(() -> last.get() > atMigration + 20_000, 20_000), "counting goes on at the destination");
+        assertTrue(TestCores.await(() -> counter.last.get() > atMigration + 20_000, 20_000), "counting goes on at the destination");
         assertEquals(DomainState.RUNNING, moved.state());
-        assertEquals(null, error.get(), "every value exactly once, in order, across the migration");
+        assertEquals(null, counter.error.get(), "every value exactly once, in order, across the migration");
         assertEquals(1, realAttaches.get(), "the arrived domain's model attached once, from the migrated record");
     }
 
