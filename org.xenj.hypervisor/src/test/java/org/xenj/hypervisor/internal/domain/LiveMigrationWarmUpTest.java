@@ -212,6 +212,33 @@ class LiveMigrationWarmUpTest {
                 String.join("\n", src.core().dmesg()));
     }
 
+    /**
+     * The source's dry run of its stop (the last pages from a bit set, STOP, END) reads the guest's
+     * frames into a throwaway stream: it must change no byte of the guest and mark no page in the
+     * dirty log (a mark would be sent again; a write would be the guest's memory changed by a
+     * migration that has not stopped it).
+     */
+    @Test
+    void theStopsDryRunChangesNeitherTheGuestNorTheDirtyLog() throws Exception {
+        Domain d = counting("dry");
+        src.core().pause(d.id());
+        org.xenj.hypervisor.internal.mem.DomainMemory mem = src.core().domainOrNull(d.id()).memory;
+        mem.startLogDirty();
+        try {
+            mem.takeDirty();
+            byte[] before = LiveMigrationTest.md5(mem);
+            LiveMigration.dryRunStop(mem);
+            assertEquals(0, mem.takeDirty().cardinality(), "the dry run marked no page");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(before, LiveMigrationTest.md5(mem), "the guest's memory as before");
+        } finally {
+            mem.stopLogDirty();
+        }
+        int paused = last.get();
+        src.core().unpause(d.id());
+        assertTrue(TestCores.await(() -> last.get() > paused + 20_000, 20_000), "it counts on");
+        assertEquals(null, error.get(), "every value exactly once, in order");
+    }
+
     @Test
     void theSourceRecordClassesAllExist() throws Exception {
         for (String c : LiveMigration.SOURCE_RECORD_CLASSES) {
