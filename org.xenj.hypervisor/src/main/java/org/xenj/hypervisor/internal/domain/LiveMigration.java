@@ -79,6 +79,7 @@ final class LiveMigration {
      * 76-232 ms against 14-25 ms later, the destination's attach of qemu-dm 54-110 ms of it.
      */
     void warmUp() {
+        SaveWarmUp.start(core); // a host that migrates also saves and snapshots
         java.util.List<org.xenj.hypervisor.spi.MigrationWarmUp> todo = new ArrayList<>();
         for (org.xenj.hypervisor.spi.DeviceModel m : core.plugins().deviceModels()) {
             if (m instanceof org.xenj.hypervisor.spi.MigrationWarmUp w && warmed.add(m)) {

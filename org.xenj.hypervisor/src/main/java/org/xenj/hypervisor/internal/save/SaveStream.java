@@ -137,6 +137,18 @@ public final class SaveStream {
         }
     }
 
+    /**
+     * The page records of {@code pages} into {@code out} (flushed), without the other records: a
+     * save's, a snapshot's page loop run on a throwaway source and stream, so that a JVM's first
+     * capture does not run it interpreted. Returns {pages with contents, zero pages}.
+     */
+    public static long[] dryRunPages(OutputStream out, PageSource pages) throws IOException {
+        RecordStream.Writer w = new RecordStream.Writer(out);
+        long[] counts = writePages(w, pages);
+        w.flush();
+        return counts;
+    }
+
     private static long[] writePages(RecordStream.Writer w, PageSource pages) throws IOException {
         byte[] data = new byte[BATCH_PAGES * PAGE];
         int[] gfns = new int[BATCH_PAGES];
