@@ -207,15 +207,23 @@ final class LiveMigration {
         t.start();
     }
 
+    /**
+     * Times {@link #dryRunReceive} reads its stream: loads, links and initialises the parsers; 200 (to
+     * compile them) took 194-383 ms of a core during a first round 1 at load 11 and the first STOP to
+     * END stayed 13.4 ms there (quiet hosts had 0.6-1.3 ms without any dry run): what it costs the
+     * stop is not the parsers' code.
+     */
+    static final int RECEIVE_DRY_RUNS = 20;
+
     /** Tests: runs before the receiver's dry run (a test makes it throw). */
     volatile Runnable receiveDryRunHook;
 
     /**
-     * The receiver's reading of a stop on a throwaway stream, {@link #DRY_RUNS} times: a stream of
+     * The receiver's reading of a stop on a throwaway stream, {@link #RECEIVE_DRY_RUNS} times: a stream of
      * {@code image}'s records (the arriving domain's power-on ones) after a round of three pages and a
      * STOP, as the source sends them, read by {@link MigrationStream#receive} into a target that keeps
-     * nothing. In a JVM's first arrival the real STOP to END took 4.9-12.7 ms against 0.5-1.6 later:
-     * its state records' parsers and the receive loop's branches past round 1 ran cold. No domain,
+     * nothing: a JVM's first arrival then does not load and link the state records' parsers and the
+     * receive loop's branches past round 1 inside the pause. No domain,
      * page or record of the real stream is touched. Ends early once {@code stopped} (the source stopped).
      */
     static void dryRunReceive(SaveHeader h, DomainConfig config, MachineImage image, java.util.function.BooleanSupplier stopped)
@@ -263,7 +271,7 @@ final class LiveMigration {
             public void roundEnd(int round, long sent, long dirty, long pagesLoaded) {
             }
         };
-        for (int i = 0; i < DRY_RUNS && !stopped.getAsBoolean(); i++) { // never beside the real stop: it would take a core from it
+        for (int i = 0; i < RECEIVE_DRY_RUNS && !stopped.getAsBoolean(); i++) { // never beside the real stop: it would take a core from it
             MigrationStream.receive(new RecordStream.Reader(new java.io.ByteArrayInputStream(stream)), nowhere);
         }
     }

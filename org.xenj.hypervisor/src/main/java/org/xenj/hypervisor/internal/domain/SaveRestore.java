@@ -326,6 +326,8 @@ final class SaveRestore {
         return d;
     }
 
+    private static final byte[] ZERO = new byte[MachineMemory.PAGE_SIZE];
+
     static SaveStream.PageSink sink(DomainMemory mem) {
         MachineMemory machine = mem.machine();
         return new SaveStream.PageSink() {
@@ -349,6 +351,16 @@ final class SaveRestore {
                 }
                 System.arraycopy(src, off, machine.chunk(mfn), MachineMemory.offset(mfn), MachineMemory.PAGE_SIZE);
                 machine.wroteRam();
+            }
+
+            @Override
+            public void writeZero(long gfn) {
+                // looked at, not written, when zero already: a new domain's frames are, except what the
+                // builder loaded (and a clone's shared frames that differ, unshared by the write)
+                int mfn = mem.mfn(gfn);
+                if (!SaveStream.isZeroPage(machine.chunk(mfn), MachineMemory.offset(mfn))) {
+                    write(gfn, ZERO, 0);
+                }
             }
         };
     }

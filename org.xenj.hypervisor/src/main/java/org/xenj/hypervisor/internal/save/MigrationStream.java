@@ -429,7 +429,6 @@ public final class MigrationStream {
         return rec;
     }
 
-    private static final byte[] ZERO = new byte[SaveStream.PAGE];
 
     private static int loadPages(byte[] p, boolean data, SaveStream.PageSink sink, String what, BitSet received)
             throws SaveFormatException {
@@ -449,7 +448,11 @@ public final class MigrationStream {
         }
         for (int i = 0; i < n; i++) {
             long gfn = RecordStream.getInt(p, 4 + 4 * i) & 0xffffffffL;
-            sink.write(gfn, data ? p : ZERO, data ? 4 + 4 * n + i * SaveStream.PAGE : 0);
+            if (data) {
+                sink.write(gfn, p, 4 + 4 * n + i * SaveStream.PAGE);
+            } else {
+                sink.writeZero(gfn);
+            }
             received.set((int) gfn);
         }
         return n;

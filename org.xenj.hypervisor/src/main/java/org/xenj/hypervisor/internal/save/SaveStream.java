@@ -73,6 +73,15 @@ public final class SaveStream {
         boolean populated(long gfn);
 
         void write(long gfn, byte[] src, int off);
+
+        /**
+         * Makes frame {@code gfn} all zero (a ZERO_PAGES entry). The default writes zeros; a sink that
+         * can look at the frame leaves one that is zero already alone: a new domain's frames are
+         * (55,000 of a 256 MiB bench guest's 65,536 are zero pages in its image).
+         */
+        default void writeZero(long gfn) {
+            write(gfn, ZERO, 0);
+        }
     }
 
     /** What {@link #write} wrote. */
@@ -421,7 +430,7 @@ public final class SaveStream {
                 if (data) {
                     sink.write(gfn, p, 4 + 4 * n + i * PAGE);
                 } else {
-                    sink.write(gfn, ZERO, 0);
+                    sink.writeZero(gfn);
                 }
                 loaded++;
             }
