@@ -282,7 +282,8 @@ final class LiveMigration {
     /**
      * The stop's sending path on a throwaway stream: the last pages go out of a bit set (round 1 sends
      * every frame without one, so a JVM's first stop ran that branch and the small-record writes
-     * cold: 1.1-6.2 ms of "last pages" and up to 5.5 ms of "end"), then STOP and END, flushed.
+     * cold: 1.1-6.2 ms of "last pages" in the warmleg runs), then STOP and END, flushed. A first
+     * "end" is the flush to the receiver over the real channel, which this does not reach.
      * Reads a few frames of the running guest (as round 1 does) and writes into nothing: neither
      * the guest, the real stream nor the dirty log sees it.
      */
