@@ -41,17 +41,6 @@ public final class MachineMemory {
     /** Free frames as a stack, lowest mfn on top at start so that allocations are compact. */
     private final int[] freeStack;
     private int freeTop;
-    /**
-     * Chunks whose frames were all freed (each scrubbed then, so all zero), kept for the next
-     * allocation instead of left to the collector, at most {@link #SPARE_CHUNKS}: allocating a
-     * 256 MiB domain's chunks took 14.6 ms when ZGC had free pages at hand and 70-325 ms when it had
-     * to commit and fault in new ones; a restore right after a save (the saved domain destroyed)
-     * now creates its domain in 13.6-31.1 ms against 66-184 ms.
-     */
-    private final java.util.ArrayDeque<byte[]> spare = new java.util.ArrayDeque<>();
-    /** {@code xenj.memory.spareMiB} (512): the most freed chunk memory kept for reuse; 0: none (the host gets it back). */
-    static final int SPARE_CHUNKS = (int) (Long.getLong("xenj.memory.spareMiB", 512) * (1 << 20) / ((long) CHUNK_FRAMES << PAGE_SHIFT));
-
     /** Log-dirty bits for live migration (see {@link DirtyLog}). */
     private final DirtyLog dirtyLog;
 
@@ -171,7 +160,7 @@ public final class MachineMemory {
             if (backed) {
                 int c = mfn >>> CHUNK_FRAMES_SHIFT;
                 if (chunks[c] == null) {
-                    chunks[c] = newChunk();
+                    chunks[c] = new byte[CHUNK_FRAMES << PAGE_SHIFT];
                 }
                 chunkUse[c]++;
             } else {
@@ -197,31 +186,12 @@ public final class MachineMemory {
                 int c = mfn >>> CHUNK_FRAMES_SHIFT;
                 Arrays.fill(chunks[c], offset(mfn), offset(mfn) + PAGE_SIZE, (byte) 0);
                 if (--chunkUse[c] == 0) {
-                    dropChunk(c);
+                    chunks[c] = null; // give the host its memory back
                 }
             }
             freeStack[freeTop++] = mfn;
         }
         wroteRam(); // scrubbed
-    }
-
-    /** A zero chunk: a spare one, or a new one. Lock held. */
-    private byte[] newChunk() {
-        byte[] b = spare.poll();
-        return b != null ? b : new byte[CHUNK_FRAMES << PAGE_SHIFT];
-    }
-
-    /** Chunk {@code c} has no frame in use (all scrubbed): kept as a spare, or given back to the host. Lock held. */
-    private void dropChunk(int c) {
-        if (spare.size() < SPARE_CHUNKS) {
-            spare.push(chunks[c]);
-        }
-        chunks[c] = null;
-    }
-
-    /** Chunks kept for reuse now (tests). */
-    public synchronized int spareChunks() {
-        return spare.size();
     }
 
     /**
@@ -268,7 +238,7 @@ public final class MachineMemory {
             int c = mfn >>> CHUNK_FRAMES_SHIFT;
             Arrays.fill(chunks[c], offset(mfn), offset(mfn) + PAGE_SIZE, (byte) 0);
             if (--chunkUse[c] == 0) {
-                dropChunk(c);
+                chunks[c] = null;
             }
             freeStack[freeTop++] = mfn;
             wroteRam();
@@ -330,7 +300,7 @@ public final class MachineMemory {
             unbacked[mfn] = false;
             int c = mfn >>> CHUNK_FRAMES_SHIFT;
             if (chunks[c] == null) {
-                chunks[c] = newChunk();
+                chunks[c] = new byte[CHUNK_FRAMES << PAGE_SHIFT];
             }
             chunkUse[c]++;
         }
