@@ -320,9 +320,9 @@ final class HvmGuest implements Guest {
      * here is detached again and named in the exception, after the rest has run.
      */
     @Override
-    public synchronized void warmRestorePath() {
+    public synchronized org.xenj.hypervisor.internal.save.MachineImage warmRestorePath() {
         if (restored) {
-            return;
+            return null;
         }
         RuntimeException failed = null;
         java.util.Map<Integer, byte[]> records = new java.util.LinkedHashMap<>();
@@ -339,10 +339,11 @@ final class HvmGuest implements Guest {
             if (failed != null) {
                 throw failed;
             }
-            return;
+            return null;
         }
+        org.xenj.hypervisor.internal.save.MachineImage m;
         try {
-            org.xenj.hypervisor.internal.save.MachineImage m = saveMachine(false);
+            m = saveMachine(false);
             org.xenj.hypervisor.internal.platform.PlatformState ps =
                     org.xenj.hypervisor.internal.platform.PlatformState.fromBytes(m.platform().toBytes());
             platform.checkFits(ps);
@@ -372,6 +373,7 @@ final class HvmGuest implements Guest {
         if (failed != null) {
             throw failed;
         }
+        return m;
     }
 
     /**

@@ -90,6 +90,19 @@ final class FrozenPages implements SaveStream.PageSource, AutoCloseable {
         return true;
     }
 
+    @Override
+    public int readNonZero(long gfn, byte[] dst, int off) {
+        if (leaveOut.get((int) gfn)) {
+            return SaveStream.ABSENT;
+        }
+        int mfn = token.mfn(gfn);
+        if (mfn != DomainMemory.INVALID_MFN) {
+            return SaveRestore.copyUnlessZero(machine.chunk(mfn), MachineMemory.offset(mfn), dst, off);
+        }
+        byte[] page = copied.get((int) gfn);
+        return page == null ? SaveStream.ABSENT : SaveRestore.copyUnlessZero(page, 0, dst, off);
+    }
+
     /** Ends the share: the frames the domain did not write since are its own again, the others go. Idempotent. */
     void release() {
         mem.endShare(token);

@@ -79,6 +79,7 @@ final class LiveMigration {
      * 76-232 ms against 14-25 ms later, the destination's attach of qemu-dm 54-110 ms of it.
      */
     void warmUp() {
+        SaveWarmUp.start(core); // a host that migrates also saves and snapshots
         java.util.List<org.xenj.hypervisor.spi.MigrationWarmUp> todo = new ArrayList<>();
         for (org.xenj.hypervisor.spi.DeviceModel m : core.plugins().deviceModels()) {
             if (m instanceof org.xenj.hypervisor.spi.MigrationWarmUp w && warmed.add(m)) {
@@ -124,13 +125,24 @@ final class LiveMigration {
      * while round 1 arrives ({@link org.xenj.hypervisor.internal.exec.Guest#warmRestorePath}); the
      * restore at END waits for it (the guest's lock) and it never runs after that has begun.
      */
-    private void warmRestore(DomainImpl d) {
+    private void warmRestore(DomainImpl d, java.util.function.BooleanSupplier stopped) {
         Thread t = new Thread(() -> {
             try {
                 long t0 = System.nanoTime();
-                d.guest.warmRestorePath();
-                core.log(String.format("d%d: restore paths warmed in %.1f ms", d.id, (System.nanoTime() - t0) / 1e6));
-            } catch (RuntimeException | LinkageError e) {
+                MachineImage m = d.guest.warmRestorePath();
+                long t1 = System.nanoTime();
+                if (m != null) {
+                    Runnable hook = receiveDryRunHook;
+                    if (hook != null) {
+                        hook.run();
+                    }
+                    dryRunReceive(header(d, 0), d.config, new MachineImage(m.vcpus(), m.platform(), m.pciHeaders(),
+                            Map.of("dry-run", new byte[64]), m.backends(), m.evtchn(), m.gnttab(), SaveRestore.xenstoreOf(core, d.id), null),
+                            stopped);
+                }
+                core.log(String.format("d%d: restore paths warmed in %.1f ms (the receiver's dry run %.1f)", d.id,
+                        (System.nanoTime() - t0) / 1e6, (System.nanoTime() - t1) / 1e6));
+            } catch (RuntimeException | LinkageError | IOException | SaveFormatException e) {
                 core.log("d" + d.id + ": warming the restore paths failed (the restore at the end takes them cold): " + e);
             }
         }, "xenj-migration-warm-restore");
@@ -184,14 +196,108 @@ final class LiveMigration {
                 for (String c : SOURCE_RECORD_CLASSES) {
                     Class.forName(c, true, loader);
                 }
+                dryRunStop(d.memory);
                 core.log(String.format("d%d: the source's stop paths warmed in %.1f ms", d.id, (System.nanoTime() - t0) / 1e6));
-            } catch (RuntimeException | LinkageError | ClassNotFoundException e) {
+            } catch (RuntimeException | LinkageError | ClassNotFoundException | IOException e) {
                 core.log("d" + d.id + ": warming the source's stop paths failed (the stop takes them cold): " + e);
             }
         }, "xenj-migration-warm-source");
         t.setDaemon(true);
         sourceWarming = t;
         t.start();
+    }
+
+    /**
+     * Times {@link #dryRunReceive} reads its stream: loads, links and initialises the parsers; 200 (to
+     * compile them) took 194-383 ms of a core during a first round 1 at load 11 and the first STOP to
+     * END stayed 13.4 ms there (quiet hosts had 0.6-1.3 ms without any dry run): what it costs the
+     * stop is not the parsers' code.
+     */
+    static final int RECEIVE_DRY_RUNS = 20;
+
+    /** Tests: runs before the receiver's dry run (a test makes it throw). */
+    volatile Runnable receiveDryRunHook;
+
+    /**
+     * The receiver's reading of a stop on a throwaway stream, {@link #RECEIVE_DRY_RUNS} times: a stream of
+     * {@code image}'s records (the arriving domain's power-on ones) after a round of three pages and a
+     * STOP, as the source sends them, read by {@link MigrationStream#receive} into a target that keeps
+     * nothing: a JVM's first arrival then does not load and link the state records' parsers and the
+     * receive loop's branches past round 1 inside the pause. No domain,
+     * page or record of the real stream is touched. Ends early once {@code stopped} (the source stopped).
+     */
+    static void dryRunReceive(SaveHeader h, DomainConfig config, MachineImage image, java.util.function.BooleanSupplier stopped)
+            throws IOException, SaveFormatException {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        MigrationStream.Out out = new MigrationStream.Out(bytes);
+        SaveStream.PageSource three = new SaveStream.PageSource() {
+            @Override
+            public long gfnLimit() {
+                return 3;
+            }
+
+            @Override
+            public boolean read(long gfn, byte[] dst, int off) {
+                java.util.Arrays.fill(dst, off, off + MachineMemory.PAGE_SIZE, (byte) (gfn == 2 ? 0 : gfn + 1)); // two with data, one zero
+                return true;
+            }
+        };
+        BitSet all = new BitSet();
+        all.set(0, 3);
+        out.header(h, config);
+        out.pages(all, three);
+        out.roundEnd(1, 3, 0);
+        out.stop(h.guestNanos());
+        out.pages(all, three);
+        out.state(image);
+        out.end();
+        byte[] stream = bytes.toByteArray();
+        MigrationStream.Target nowhere = new MigrationStream.Target() {
+            @Override
+            public SaveStream.PageSink begin(SaveHeader header, DomainConfig c) {
+                return new SaveStream.PageSink() {
+                    @Override
+                    public boolean populated(long gfn) {
+                        return true;
+                    }
+
+                    @Override
+                    public void write(long gfn, byte[] src, int off) {
+                    }
+                };
+            }
+
+            @Override
+            public void roundEnd(int round, long sent, long dirty, long pagesLoaded) {
+            }
+        };
+        for (int i = 0; i < RECEIVE_DRY_RUNS && !stopped.getAsBoolean(); i++) { // never beside the real stop: it would take a core from it
+            MigrationStream.receive(new RecordStream.Reader(new java.io.ByteArrayInputStream(stream)), nowhere);
+        }
+    }
+
+    /** Times {@link #dryRunStop} sends its records: enough for HotSpot to compile the small-record paths. */
+    static final int DRY_RUNS = 200;
+
+    /**
+     * The stop's sending path on a throwaway stream: the last pages go out of a bit set (round 1 sends
+     * every frame without one, so a JVM's first stop ran that branch and the small-record writes
+     * cold: 1.1-6.2 ms of "last pages" in the warmleg runs), then STOP and END, flushed. A first
+     * "end" is the flush to the receiver over the real channel, which this does not reach.
+     * Reads a few frames of the running guest (as round 1 does) and writes into nothing: neither
+     * the guest, the real stream nor the dirty log sees it.
+     */
+    static void dryRunStop(DomainMemory mem) throws java.io.IOException {
+        SaveStream.PageSource src = SaveRestore.pages(mem, new BitSet());
+        BitSet few = new BitSet();
+        few.set(0, 64);
+        MigrationStream.Out dry = new MigrationStream.Out(java.io.OutputStream.nullOutputStream());
+        for (int i = 0; i < DRY_RUNS; i++) {
+            dry.pages(few, src);
+            dry.stop(i);
+            dry.endRecord();
+            dry.flush();
+        }
     }
 
     /** Lets a warm-up still running finish first (the guest still runs meanwhile), at most {@code millis}. */
@@ -355,7 +461,9 @@ final class LiveMigration {
                     bytesPerNano * 1e3, (System.nanoTime() - tPause) / 1e6));
             out.state(m);
             long tRecords = System.nanoTime();
-            out.end();
+            out.endRecord();
+            long tEndRecord = System.nanoTime();
+            out.flush();
             long tSent = System.nanoTime();
             MigrationStream.Status held = MigrationStream.parseStatus(ch.expect(MigrationStream.STATUS, "the destination's answer"));
             if (!held.ok()) {
@@ -367,6 +475,7 @@ final class LiveMigration {
             goSent = true; // from here on the destination may run it
             out.raw(MigrationStream.GO, new byte[0]);
             out.flush();
+            long tGoSent = System.nanoTime();
             MigrationStream.Status running = MigrationStream.parseStatus(ch.expect(MigrationStream.STATUS, "the destination's resume"));
             if (!running.ok()) {
                 throw new IOException("the destination did not resume it: " + running.message());
@@ -381,15 +490,15 @@ final class LiveMigration {
             long down = tResumed - (pv != null ? tSuspend : tPause);
             core.log(String.format("d%d (%s) migrated to %s as d%d: %d rounds, %d pages + %d last, %d bytes, downtime %.1f ms"
                     + " (%sstop %.1f, state and last pages %.1f%s [state %.1f, devices detached %.1f, xenstore %.1f, last pages %.1f,"
-                    + " records %.1f, end %.1f],"
-                    + " destination loads %.1f, resume %.1f), total %.1f ms, %.1f MB/s",
+                    + " records %.1f, end %.1f (record %.1f, flush %.1f)],"
+                    + " destination loads %.1f, resume %.1f [rename and GO %.1f, answer %.1f]), total %.1f ms, %.1f MB/s",
                     d.id, name, where, held.domid(), rounds.size(), pagesSent - fin[0] - fin[1], fin[0] + fin[1], bytes,
                     down / 1e6, pv != null ? String.format("PVHVM suspend %.1f, ", (tPause - tSuspend) / 1e6) : "",
                     (tQuiet - tPause) / 1e6, (tSent - tQuiet) / 1e6, pv != null ? String.format(" (backends released %.1f, state and"
                             + " devices %.1f)", pv.releaseNanos() / 1e6, (tDetached - tQuiet - pv.releaseNanos()) / 1e6) : "",
                     (tState - tQuiet) / 1e6, (tDetached - tState) / 1e6, (tXenstore - tDetached) / 1e6, (tPages - tXenstore) / 1e6,
-                    (tRecords - tPages) / 1e6, (tSent - tRecords) / 1e6, (tHeld - tSent) / 1e6,
-                    (tResumed - tHeld) / 1e6, total / 1e6, bytes * 1e3 / Math.max(total, 1)));
+                    (tRecords - tPages) / 1e6, (tSent - tRecords) / 1e6, (tEndRecord - tRecords) / 1e6, (tSent - tEndRecord) / 1e6,
+                    (tHeld - tSent) / 1e6, (tResumed - tHeld) / 1e6, (tGoSent - tHeld) / 1e6, (tResumed - tGoSent) / 1e6, total / 1e6, bytes * 1e3 / Math.max(total, 1)));
             report(progress, new MigrationInfo.Progress("done", rounds.size(), pagesSent, 0, bytesPerNano * 1e3, down / 1e6));
             return new MigrationInfo(where, held.domid(), rounds, fin[0] + fin[1], pagesSent, bytes, down, total);
         } catch (IOException | SaveFormatException | MigrationAuth.AuthException | RuntimeException e) {
@@ -504,6 +613,7 @@ final class LiveMigration {
             }
             long tAdmitted = System.nanoTime();
             core.rename(inc.d, name);
+            long tRenamed = System.nanoTime();
             core.unpause(inc.d.id);
             inc.resumed = true; // from here on it is the only copy running: never destroyed for a lost answer
             long tResumed = System.nanoTime();
@@ -521,10 +631,11 @@ final class LiveMigration {
             long tAnnounced = System.nanoTime();
             // logged after the answer: the source counts the pause until it has it
             core.log(String.format("d%d (%s) arrived by migration: %d rounds, %d pages before the stop; STOP to END %.1f ms,"
-                    + " devices and state %.1f ms [%s], waited for GO %.1f ms, GO to running %.1f ms [gates %.1f, rename and unpause %.1f];"
-                    + " announce after the answer %.1f ms", inc.d.id, name, inc.rounds, inc.pages,
+                    + " devices and state %.1f ms [%s], waited for GO %.1f ms, GO to running %.1f ms [gates %.1f, rename %.1f, unpause %.1f],"
+                    + " answer sent %.1f ms; announce after the answer %.1f ms", inc.d.id, name, inc.rounds, inc.pages,
                     (tEnd - inc.tStop) / 1e6, (tRestored - tEnd) / 1e6, inc.d.guest.restoreBreakdown(), (tGo - tRestored) / 1e6,
-                    (tResumed - tGo) / 1e6, (tAdmitted - tGo) / 1e6, (tResumed - tAdmitted) / 1e6, (tAnnounced - tAnswered) / 1e6));
+                    (tResumed - tGo) / 1e6, (tAdmitted - tGo) / 1e6, (tRenamed - tAdmitted) / 1e6, (tResumed - tRenamed) / 1e6,
+                    (tAnswered - tResumed) / 1e6, (tAnnounced - tAnswered) / 1e6));
         } catch (IOException | SaveFormatException | RuntimeException | LinkageError e) {
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
             inc.discard(why);
@@ -549,7 +660,7 @@ final class LiveMigration {
         String name;
         int rounds;
         long pages;
-        long tStop;
+        volatile long tStop;
         long pages0;
         boolean resumed;
 
@@ -577,7 +688,7 @@ final class LiveMigration {
             if (d.guest == null) {
                 throw new HypervisorException("a plugin it needs is missing (" + Admission.missingPlugin(d.config, core.plugins()) + ")");
             }
-            warmRestore(d);
+            warmRestore(d, () -> tStop != 0);
             // a PVHVM source leaves Xen's frames out (at most 128; the PVHVM_SUSPEND record at the end says which)
             pages0 = h.pages();
             if (Math.abs(d.memory.populatedFrames() - h.pages()) > org.xenj.hypervisor.internal.save.PvhvmSuspendState.MAX_XEN_FRAMES) {

@@ -204,7 +204,27 @@ final class SaveRestore {
                 System.arraycopy(machine.chunk(mfn), MachineMemory.offset(mfn), dst, off, MachineMemory.PAGE_SIZE);
                 return true;
             }
+
+            @Override
+            public int readNonZero(long gfn, byte[] dst, int off) {
+                int mfn = mem.mfn(gfn);
+                if (mfn < 0 || !mem.holds(mfn) || leaveOut.get((int) gfn)) {
+                    return SaveStream.ABSENT;
+                }
+                // a running guest (pre-copy) may write the frame between the look and the copy: its
+                // dirty bit is set then, and the next round sends it again
+                return copyUnlessZero(machine.chunk(mfn), MachineMemory.offset(mfn), dst, off);
+            }
         };
+    }
+
+    /** {@link SaveStream.PageSource#readNonZero} of a frame at {@code chunk[at]}: looked at in place, copied only if not all zero. */
+    static int copyUnlessZero(byte[] chunk, int at, byte[] dst, int off) {
+        if (SaveStream.isZeroPage(chunk, at)) {
+            return SaveStream.ZERO_PAGE;
+        }
+        System.arraycopy(chunk, at, dst, off, MachineMemory.PAGE_SIZE);
+        return SaveStream.COPIED;
     }
 
     Domain restore(Path file, Map<String, String> overrides, boolean paused) {
@@ -306,6 +326,8 @@ final class SaveRestore {
         return d;
     }
 
+    private static final byte[] ZERO = new byte[MachineMemory.PAGE_SIZE];
+
     static SaveStream.PageSink sink(DomainMemory mem) {
         MachineMemory machine = mem.machine();
         return new SaveStream.PageSink() {
@@ -329,6 +351,16 @@ final class SaveRestore {
                 }
                 System.arraycopy(src, off, machine.chunk(mfn), MachineMemory.offset(mfn), MachineMemory.PAGE_SIZE);
                 machine.wroteRam();
+            }
+
+            @Override
+            public void writeZero(long gfn) {
+                // looked at, not written, when zero already: a new domain's frames are, except what the
+                // builder loaded (and a clone's shared frames that differ, unshared by the write)
+                int mfn = mem.mfn(gfn);
+                if (!SaveStream.isZeroPage(machine.chunk(mfn), MachineMemory.offset(mfn))) {
+                    write(gfn, ZERO, 0);
+                }
             }
         };
     }

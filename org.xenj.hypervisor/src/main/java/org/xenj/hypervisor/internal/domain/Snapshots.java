@@ -53,6 +53,7 @@ final class Snapshots {
 
     void setRoot(Path root) {
         this.root = root;
+        SaveWarmUp.start(core); // this host takes snapshots: its first should not run the page loop interpreted
     }
 
     /** Whether {@code file} is a snapshot image in a tree here (a restore of it may run beside the original). */

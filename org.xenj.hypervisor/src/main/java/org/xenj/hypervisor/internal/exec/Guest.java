@@ -56,9 +56,11 @@ public interface Guest {
      * Incoming migration, before the state arrives (the domain paused, never run, its device places
      * vacant): runs the restore's vCPU and platform paths once on the guest's own power-on records,
      * so that the restore at the stream's END is not the JVM's first. Does nothing once
-     * {@link #restoreMachine} has begun.
+     * {@link #restoreMachine} has begun. Returns the power-on records it restored (the receiver's
+     * dry run parses a stream of them), or null when it stopped before taking them.
      */
-    default void warmRestorePath() {
+    default org.xenj.hypervisor.internal.save.MachineImage warmRestorePath() {
+        return null;
     }
 
     /** Where the last {@link #restoreMachine} spent its time (for the log), or empty. */

@@ -196,10 +196,11 @@ public final class MigrationStream {
             long limit = src.gfnLimit();
             for (long gfn = set == null ? 0 : set.nextSetBit(0); gfn >= 0 && gfn < limit;
                     gfn = set == null ? gfn + 1 : set.nextSetBit((int) gfn + 1)) {
-                if (!src.read(gfn, data, n * SaveStream.PAGE)) {
+                int got = src.readNonZero(gfn, data, n * SaveStream.PAGE);
+                if (got == SaveStream.ABSENT) {
                     continue;
                 }
-                if (isZero(data, n * SaveStream.PAGE)) {
+                if (got == SaveStream.ZERO_PAGE) {
                     zeros[z++] = (int) gfn;
                     zero++;
                     if (z == zeros.length) {
@@ -239,24 +240,14 @@ public final class MigrationStream {
         }
 
         public void end() throws IOException {
-            w.write(RecordType.END, new Payload.Out().i32(w.records()).i64(pagesSent).toBytes());
+            endRecord();
             w.flush();
         }
-    }
 
-    private static boolean isZero(byte[] b, int off) {
-        for (int i = off; i < off + SaveStream.PAGE; i += 8) {
-            if ((long) LongView.LONGS.get(b, i) != 0) {
-                return false;
-            }
+        /** The END record without the flush that sends it (the source times the two apart). */
+        public void endRecord() throws IOException {
+            w.write(RecordType.END, new Payload.Out().i32(w.records()).i64(pagesSent).toBytes());
         }
-        return true;
-    }
-
-    /** A long view for the zero test. */
-    private static final class LongView {
-        static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class,
-                java.nio.ByteOrder.LITTLE_ENDIAN);
     }
 
     // ------------------------------------------------------------------ receiver
@@ -438,7 +429,6 @@ public final class MigrationStream {
         return rec;
     }
 
-    private static final byte[] ZERO = new byte[SaveStream.PAGE];
 
     private static int loadPages(byte[] p, boolean data, SaveStream.PageSink sink, String what, BitSet received)
             throws SaveFormatException {
@@ -458,7 +448,11 @@ public final class MigrationStream {
         }
         for (int i = 0; i < n; i++) {
             long gfn = RecordStream.getInt(p, 4 + 4 * i) & 0xffffffffL;
-            sink.write(gfn, data ? p : ZERO, data ? 4 + 4 * n + i * SaveStream.PAGE : 0);
+            if (data) {
+                sink.write(gfn, p, 4 + 4 * n + i * SaveStream.PAGE);
+            } else {
+                sink.writeZero(gfn);
+            }
             received.set((int) gfn);
         }
         return n;

@@ -44,6 +44,27 @@ public final class SaveStream {
 
         /** Copies frame {@code gfn} into {@code dst} at {@code off}; false if the frame is not populated. */
         boolean read(long gfn, byte[] dst, int off);
+
+        /**
+         * As {@link #read}, but a frame that is all zero is only reported, not copied: {@link #ABSENT},
+         * {@link #ZERO_PAGE} or {@link #COPIED}. Most of a guest's frames are zero (55,000 of 65,536 in
+         * the 256 MiB bench guest): looking at them where they are saves copying 200+ MiB per image.
+         * The default copies, then looks.
+         */
+        default int readNonZero(long gfn, byte[] dst, int off) {
+            if (!read(gfn, dst, off)) {
+                return ABSENT;
+            }
+            return isZeroPage(dst, off) ? ZERO_PAGE : COPIED;
+        }
+    }
+
+    /** {@link PageSource#readNonZero}'s answers. */
+    public static final int ABSENT = -1, ZERO_PAGE = 0, COPIED = 1;
+
+    /** Whether the page at {@code off} in {@code b} is all zero. */
+    public static boolean isZeroPage(byte[] b, int off) {
+        return Arrays.equals(b, off, off + PAGE, ZERO, 0, PAGE);
     }
 
     /** Where a restore puts guest pages. */
@@ -52,6 +73,15 @@ public final class SaveStream {
         boolean populated(long gfn);
 
         void write(long gfn, byte[] src, int off);
+
+        /**
+         * Makes frame {@code gfn} all zero (a ZERO_PAGES entry). The default writes zeros; a sink that
+         * can look at the frame leaves one that is zero already alone: a new domain's frames are
+         * (55,000 of a 256 MiB bench guest's 65,536 are zero pages in its image).
+         */
+        default void writeZero(long gfn) {
+            write(gfn, ZERO, 0);
+        }
     }
 
     /** What {@link #write} wrote. */
@@ -116,6 +146,18 @@ public final class SaveStream {
         }
     }
 
+    /**
+     * The page records of {@code pages} into {@code out} (flushed), without the other records: a
+     * save's, a snapshot's page loop run on a throwaway source and stream, so that a JVM's first
+     * capture does not run it interpreted. Returns {pages with contents, zero pages}.
+     */
+    public static long[] dryRunPages(OutputStream out, PageSource pages) throws IOException {
+        RecordStream.Writer w = new RecordStream.Writer(out);
+        long[] counts = writePages(w, pages);
+        w.flush();
+        return counts;
+    }
+
     private static long[] writePages(RecordStream.Writer w, PageSource pages) throws IOException {
         byte[] data = new byte[BATCH_PAGES * PAGE];
         int[] gfns = new int[BATCH_PAGES];
@@ -123,10 +165,11 @@ public final class SaveStream {
         int n = 0, z = 0;
         long full = 0, zero = 0;
         for (long gfn = 0; gfn < pages.gfnLimit(); gfn++) {
-            if (!pages.read(gfn, data, n * PAGE)) {
+            int got = pages.readNonZero(gfn, data, n * PAGE);
+            if (got == ABSENT) {
                 continue;
             }
-            if (Arrays.equals(data, n * PAGE, n * PAGE + PAGE, ZERO, 0, PAGE)) {
+            if (got == ZERO_PAGE) {
                 zeros[z++] = (int) gfn;
                 zero++;
                 if (z == zeros.length) {
@@ -387,7 +430,7 @@ public final class SaveStream {
                 if (data) {
                     sink.write(gfn, p, 4 + 4 * n + i * PAGE);
                 } else {
-                    sink.write(gfn, ZERO, 0);
+                    sink.writeZero(gfn);
                 }
                 loaded++;
             }

@@ -194,7 +194,7 @@ class LiveMigrationTest {
         return d;
     }
 
-    private static byte[] md5(DomainMemory mem) throws Exception {
+    static byte[] md5(DomainMemory mem) throws Exception {
         MessageDigest md = MessageDigest.getInstance("MD5");
         byte[] page = new byte[4096];
         for (long gfn = 0; gfn < mem.gfnLimit(); gfn++) {

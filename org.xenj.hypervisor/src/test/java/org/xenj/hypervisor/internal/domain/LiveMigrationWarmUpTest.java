@@ -160,7 +160,8 @@ class LiveMigrationWarmUpTest {
     void theDestinationWarmsItsModelOnTheArrivingPlatformAndTheSourceItsStop() throws Exception {
         migrateAndCountOn("warm");
         assertEquals(2, warmAttaches.get(), "warm-up attaches: fresh, then from its own record");
-        assertTrue(dst.core().dmesg().stream().anyMatch(l -> l.contains("restore paths warmed")), String.join("\n", dst.core().dmesg()));
+        assertTrue(dst.core().dmesg().stream().anyMatch(l -> l.contains("restore paths warmed") && l.contains("the receiver's dry run")),
+                String.join("\n", dst.core().dmesg()));
         assertTrue(TestCores.await(() -> src.core().dmesg().stream().anyMatch(l -> l.contains("the source's stop paths warmed")), 5_000),
                 "every record class loaded and the xenstore walked:\n" + String.join("\n", src.core().dmesg()));
     }
@@ -176,6 +177,71 @@ class LiveMigrationWarmUpTest {
         assertTrue(dst.core().dmesg().stream().anyMatch(l -> l.contains("failed its warm-up attach")), String.join("\n", dst.core().dmesg()));
         assertTrue(TestCores.await(() -> src.core().dmesg().stream().anyMatch(l -> l.contains("warming the source's stop paths failed")), 5_000),
                 String.join("\n", src.core().dmesg()));
+    }
+
+    /**
+     * The source's dry run of its stop (the last pages from a bit set, STOP, END) reads the guest's
+     * frames into a throwaway stream: it must change no byte of the guest and mark no page in the
+     * dirty log (a mark would be sent again; a write would be the guest's memory changed by a
+     * migration that has not stopped it).
+     */
+    @Test
+    void theStopsDryRunChangesNeitherTheGuestNorTheDirtyLog() throws Exception {
+        Domain d = counting("dry");
+        src.core().pause(d.id());
+        org.xenj.hypervisor.internal.mem.DomainMemory mem = src.core().domainOrNull(d.id()).memory;
+        mem.startLogDirty();
+        try {
+            mem.takeDirty();
+            byte[] before = LiveMigrationTest.md5(mem);
+            LiveMigration.dryRunStop(mem);
+            assertEquals(0, mem.takeDirty().cardinality(), "the dry run marked no page");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(before, LiveMigrationTest.md5(mem), "the guest's memory as before");
+        } finally {
+            mem.stopLogDirty();
+        }
+        int paused = last.get();
+        src.core().unpause(d.id());
+        assertTrue(TestCores.await(() -> last.get() > paused + 20_000, 20_000), "it counts on");
+        assertEquals(null, error.get(), "every value exactly once, in order");
+    }
+
+    @Test
+    void aReceiverDryRunThatBreaksIsLoggedAndTheMigrationGoesThrough() throws Exception {
+        dst.core().migration.receiveDryRunHook = () -> {
+            throw new IllegalStateException("test: the receiver's dry run breaks");
+        };
+        migrateAndCountOn("dryfail");
+        assertTrue(dst.core().dmesg().stream().anyMatch(l -> l.contains("warming the restore paths failed") && l.contains("dry run breaks")),
+                String.join("\n", dst.core().dmesg()));
+    }
+
+    /**
+     * The receiver's dry run reads a stream of a domain's own records into nothing: it must read
+     * back (a stream it refused would leave the paths cold, and only a log line would say so), and
+     * neither that domain's memory nor the domains change.
+     */
+    @Test
+    void theReceiversDryRunReadsItsStreamAndTouchesNothing() throws Exception {
+        Domain d = counting("dryrx");
+        src.core().pause(d.id());
+        DomainImpl di = src.core().domainOrNull(d.id());
+        byte[] before = LiveMigrationTest.md5(di.memory);
+        int domains = src.core().list().size();
+        org.xenj.hypervisor.internal.save.MachineImage m = di.guest.saveMachine();
+        org.xenj.hypervisor.internal.save.SaveHeader h = new org.xenj.hypervisor.internal.save.SaveHeader("test", "host", 4096, "HVM",
+                1, 16, "dryrx", di.uuid, 0, di.clock.guestNanos(), di.clock.tscHz(), di.clock.wallclockAtEpochNanos(),
+                di.memory.populatedFrames());
+        LiveMigration.dryRunReceive(h, di.config, m, () -> false);
+        int[] asked = {0};
+        LiveMigration.dryRunReceive(h, di.config, m, () -> ++asked[0] > 1); // the source stopped: it ends after one
+        assertEquals(2, asked[0], "it asks before each read and stops at once");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(before, LiveMigrationTest.md5(di.memory), "the domain's memory as before");
+        assertEquals(domains, src.core().list().size(), "no domain made");
+        int paused = last.get();
+        src.core().unpause(d.id());
+        assertTrue(TestCores.await(() -> last.get() > paused + 20_000, 20_000), "it counts on");
+        assertEquals(null, error.get(), "every value exactly once, in order");
     }
 
     @Test
