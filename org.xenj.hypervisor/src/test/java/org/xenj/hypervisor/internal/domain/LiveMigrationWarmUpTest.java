@@ -200,10 +200,10 @@ class LiveMigrationWarmUpTest {
         } finally {
             mem.stopLogDirty();
         }
-        int paused = last.get();
+        int paused = counter.last.get();
         src.core().unpause(d.id());
-        assertTrue(TestCores.await(() -> last.get() > paused + 20_000, 20_000), "it counts on");
-        assertEquals(null, error.get(), "every value exactly once, in order");
+        assertTrue(TestCores.await(() -> counter.last.get() > paused + 20_000, 20_000), "it counts on");
+        assertEquals(null, counter.error.get(), "every value exactly once, in order");
     }
 
     @Test
@@ -238,10 +238,10 @@ class LiveMigrationWarmUpTest {
         assertEquals(2, asked[0], "it asks before each read and stops at once");
         org.junit.jupiter.api.Assertions.assertArrayEquals(before, LiveMigrationTest.md5(di.memory), "the domain's memory as before");
         assertEquals(domains, src.core().list().size(), "no domain made");
-        int paused = last.get();
+        int paused = counter.last.get();
         src.core().unpause(d.id());
-        assertTrue(TestCores.await(() -> last.get() > paused + 20_000, 20_000), "it counts on");
-        assertEquals(null, error.get(), "every value exactly once, in order");
+        assertTrue(TestCores.await(() -> counter.last.get() > paused + 20_000, 20_000), "it counts on");
+        assertEquals(null, counter.error.get(), "every value exactly once, in order");
     }
 
     @Test
