@@ -323,6 +323,11 @@ public final class XenStore {
 
     // ------------------------------------------------------------------ transactions
 
+    /** Whether {@code domid} has a transaction open (a PV save waits for it to end). */
+    public synchronized boolean inTransaction(int domid) {
+        return transactions.values().stream().anyMatch(x -> x.domid == domid);
+    }
+
     public synchronized int transactionStart(int domid) {
         long open = transactions.values().stream().filter(x -> x.domid == domid).count();
         if (domid != 0 && open >= MAX_TRANSACTIONS_PER_DOMAIN) {

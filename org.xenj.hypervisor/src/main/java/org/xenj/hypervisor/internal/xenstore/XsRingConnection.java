@@ -48,6 +48,13 @@ public final class XsRingConnection {
         this.protocol = new XsProtocol(store, domid, this, this::queue);
     }
 
+    /** Whether no request is half read and no reply or event waits for ring space (a PV save needs that). */
+    public boolean idle() {
+        synchronized (ringLock) {
+            return !broken && headerFill == 0 && payload == null && out.isEmpty();
+        }
+    }
+
     public boolean broken() {
         return broken;
     }
