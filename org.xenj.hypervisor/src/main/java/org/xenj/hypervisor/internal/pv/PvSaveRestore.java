@@ -161,8 +161,15 @@ final class PvSaveRestore {
         if (s == null) {
             throw new IllegalArgumentException("the image is not a PV domain's");
         }
+        int[] types = s.pageTypes();
+        for (int i = 0; i < types.length; i += PvDomainState.TYPE_ROW_INTS) {
+            if (types[i] >= d.machine.totalFrames()) {
+                throw new IllegalArgumentException("the image types machine frame " + types[i] + ", past this host's "
+                        + d.machine.totalFrames());
+            }
+        }
         synchronized (d.mmuLock) {
-            d.pageTables.restoreTypes(s.pageTypes());
+            d.pageTables.restoreTypes(types);
             int[] m2p = s.m2p();
             for (int i = 0; i < m2p.length; i += 2) {
                 d.setM2p(m2p[i], m2p[i + 1]);

@@ -36,7 +36,11 @@ public record PvDomainState(int[] p2m, int[] specialFrames, int sharedInfoMfn, i
     static final int MAX_VCPUS = 32;
     static final int MAX_PORT = 4095;
     static final int TYPE_ROW = 6;
+    /** Ints per frame in {@link #pageTypes}. */
+    public static final int TYPE_ROW_INTS = TYPE_ROW;
     static final int MAX_TYPE = 5;
+    /** xenj's largest machine memory (4 TiB): a frame number past it is damage. */
+    static final int MAX_MACHINE_FRAMES = 1 << 30;
 
     /**
      * One vCPU's PV state ({@code XenVcpu}, {@code PvVcpu}, the vcpu_info placement).
@@ -109,14 +113,14 @@ public record PvDomainState(int[] p2m, int[] specialFrames, int sharedInfoMfn, i
         int last = -1;
         for (int i = 0; i < pageTypes.length; i += TYPE_ROW) {
             int mfn = pageTypes[i];
-            if (mfn <= last || pageTypes[i + 1] < 0 || pageTypes[i + 1] > MAX_TYPE || pageTypes[i + 2] < 0 || pageTypes[i + 3] < 0
+            if (mfn <= last || mfn >= MAX_MACHINE_FRAMES || pageTypes[i + 1] < 0 || pageTypes[i + 1] > MAX_TYPE || pageTypes[i + 2] < 0 || pageTypes[i + 3] < 0
                     || pageTypes[i + 4] < 0 || (pageTypes[i + 5] & ~3) != 0 || pageTypes[i + 3] > pageTypes[i + 4]) {
                 throw new IllegalArgumentException("PV domain state: page type row of frame " + mfn);
             }
             last = mfn;
         }
         for (int i = 0; i < m2p.length; i += 2) {
-            if (!frames.get(m2p[i]) || m2p[i + 1] < -1) {
+            if (m2p[i] < 0 || !frames.get(m2p[i]) || m2p[i + 1] < -1) {
                 throw new IllegalArgumentException("PV domain state: M2P entry of frame " + m2p[i] + " (not the domain's)");
             }
         }
