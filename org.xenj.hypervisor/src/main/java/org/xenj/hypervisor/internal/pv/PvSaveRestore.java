@@ -116,8 +116,10 @@ final class PvSaveRestore {
                 m2p[k++] = d.m2p(f);
             }
         }
+        List<PvDomainState.Watch> watches = d.host.store.watchesOf(d.domid).stream()
+                .map(w -> new PvDomainState.Watch(w.path(), w.token(), w.relative())).toList();
         PvDomainState state = new PvDomainState(p2m, special, d.sharedInfoMfn, d.consoleMfn, d.consolePort, d.storeMfn, d.storePort,
-                d.vmAssist, d.pseudoPhysPages(), d.maxPages, vs, types, m2p);
+                d.vmAssist, d.pseudoPhysPages(), d.maxPages, vs, types, m2p, watches);
         return new MachineImage(cpus, null, Map.of(), Map.of(), Map.of(), d.evtchn.saveState(), d.gnttab.saveState(), Map.of(), null,
                 state);
     }
@@ -212,6 +214,9 @@ final class PvSaveRestore {
         }
         d.evtchn.restoreKeeping(image.evtchn(), new int[] {d.consolePort, d.storePort});
         restoreStore(d, image.xenstore());
+        for (PvDomainState.Watch w : s.watches()) { // the guest's watches on Domain 0's new end of its ring
+            g.services().store().adoptWatch(w.path(), w.token(), w.relative());
+        }
         for (int i = 0; i < d.vcpus.length; i++) {
             long deadline = s.vcpus().get(i).timerDeadline();
             if (deadline != 0) {

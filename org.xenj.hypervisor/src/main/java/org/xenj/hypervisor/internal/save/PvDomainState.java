@@ -24,9 +24,24 @@ import java.util.List;
  * @param vcpus          each vCPU's PV state
  * @param pageTypes      page types, counts and pins ({@code PvPageTables.saveTypes}, 6 ints a frame)
  * @param m2p            (mfn, pfn) pairs: the M2P entries of the domain's frames
+ * @param watches        the guest's xenstore watches (absolute path, token, whether it asked with a relative path)
  */
 public record PvDomainState(int[] p2m, int[] specialFrames, int sharedInfoMfn, int consoleMfn, int consolePort, int storeMfn,
-        int storePort, int vmAssist, int pseudoPhysPages, long maxPages, List<Vcpu> vcpus, int[] pageTypes, int[] m2p) {
+        int storePort, int vmAssist, int pseudoPhysPages, long maxPages, List<Vcpu> vcpus, int[] pageTypes, int[] m2p,
+        List<Watch> watches) {
+
+    /** One xenstore watch of the guest. */
+    public record Watch(String path, String token, boolean relative) {
+        public Watch {
+            if (path == null || token == null || !path.startsWith("/") && !path.startsWith("@") || path.length() > 3072
+                    || token.length() > 3072) {
+                throw new IllegalArgumentException("xenstore watch " + path);
+            }
+        }
+    }
+
+    /** Most watches a domain may hold (xenstore's quota is lower). */
+    static final int MAX_WATCHES = 1024;
 
     /** "XJPV" as a big-endian int. */
     static final int MAGIC = 0x584a5056;
@@ -88,6 +103,10 @@ public record PvDomainState(int[] p2m, int[] specialFrames, int sharedInfoMfn, i
         pageTypes = pageTypes.clone();
         m2p = m2p.clone();
         vcpus = List.copyOf(vcpus);
+        watches = List.copyOf(watches);
+        if (watches.size() > MAX_WATCHES) {
+            throw new IllegalArgumentException("PV domain state: " + watches.size() + " xenstore watches");
+        }
         if (p2m.length == 0 || p2m.length > MAX_FRAMES || specialFrames.length > MAX_SPECIAL || vcpus.isEmpty()
                 || vcpus.size() > MAX_VCPUS || pageTypes.length % TYPE_ROW != 0 || m2p.length % 2 != 0) {
             throw new IllegalArgumentException("PV domain state: " + p2m.length + " pages, " + specialFrames.length + " special frames, "
@@ -180,6 +199,10 @@ public record PvDomainState(int[] p2m, int[] specialFrames, int sharedInfoMfn, i
             }
             ints(o, pageTypes);
             ints(o, m2p);
+            o.i32(watches.size());
+            for (Watch w : watches) {
+                o.str(w.path).str(w.token).i32(w.relative ? 1 : 0);
+            }
             return o.toBytes();
         } catch (IOException e) {
             throw new IllegalStateException(e);
@@ -245,9 +268,15 @@ public record PvDomainState(int[] p2m, int[] specialFrames, int sharedInfoMfn, i
             }
             int[] types = ints(in);
             int[] m2p = ints(in);
+            int nw = in.count(12);
+            List<Watch> watches = new ArrayList<>();
+            for (int i = 0; i < nw; i++) {
+                String path = in.str(), token = in.str();
+                watches.add(new Watch(path, token, bool(in, "a watch's relative flag")));
+            }
             in.end();
             return new PvDomainState(p2m, special, sharedInfo, consoleMfn, consolePort, storeMfn, storePort, vmAssist, nrPages, maxPages,
-                    vcpus, types, m2p);
+                    vcpus, types, m2p, watches);
         } catch (IllegalArgumentException e) {
             throw new SaveFormatException("the PV_DOMAIN record is damaged: " + e.getMessage(), e);
         }

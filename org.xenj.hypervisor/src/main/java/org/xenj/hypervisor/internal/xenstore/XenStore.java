@@ -381,6 +381,30 @@ public final class XenStore {
 
     // ------------------------------------------------------------------ watches
 
+    /** {@code domid}'s watches (a PV save carries them to the restored domain's connection). */
+    public synchronized List<XenStoreState.WatchRecord> watchesOf(int domid) {
+        List<XenStoreState.WatchRecord> out = new java.util.ArrayList<>();
+        for (Watch w : watches) {
+            if (w.domid == domid) {
+                out.add(new XenStoreState.WatchRecord(w.domid, w.path, w.token, w.relative));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A restore: the watch {@code path} (absolute, as {@link #watchesOf} gives it) with {@code token}
+     * for the connection {@code owner}, without the initial event (the guest had it before the save).
+     */
+    public synchronized void adoptWatch(int domid, Object owner, String path, String token, boolean relative, XsWatcher sink) {
+        for (Watch w : watches) {
+            if (w.owner == owner && w.path.equals(path) && w.token.equals(token)) {
+                return;
+            }
+        }
+        watches.add(new Watch(domid, owner, path, token, relative, sink));
+    }
+
     public void watch(int domid, Object owner, String path, String token, XsWatcher sink) {
         String abs;
         boolean relative;

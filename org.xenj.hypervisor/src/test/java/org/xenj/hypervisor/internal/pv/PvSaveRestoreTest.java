@@ -43,7 +43,8 @@ class PvSaveRestoreTest {
     Path dir;
 
     /** What the test compares between the original and its restored copies. */
-    private record XenFacts(List<int[]> traps, List<int[]> callbacks, List<Long> cr3, List<EventChannelsState.Port> ports, int[] types) {
+    private record XenFacts(List<int[]> traps, List<int[]> callbacks, List<Long> cr3, List<EventChannelsState.Port> ports, int[] types,
+            List<String> watches) {
     }
 
     private static XenFacts facts(PvGuest g) {
@@ -70,7 +71,11 @@ class PvSaveRestoreTest {
         synchronized (d.mmuLock) {
             types = d.pageTables.saveTypes();
         }
-        return new XenFacts(traps, cbs, cr3, ports, types);
+        // the guest's xenstore watches, by path relative to its home (its domain id changes) and token
+        String home = "/local/domain/" + d.domid + "/";
+        List<String> watches = d.host.store.watchesOf(d.domid).stream().map(w -> w.path().replace(home, "~/") + " " + w.token()).sorted()
+                .toList();
+        return new XenFacts(traps, cbs, cr3, ports, types, watches);
     }
 
     private static void assertSameFacts(XenFacts a, XenFacts b) {
@@ -81,6 +86,7 @@ class PvSaveRestoreTest {
         assertEquals(a.cr3, b.cr3, "page-table bases");
         assertEquals(a.ports, b.ports, "event channel bindings");
         assertArrayEquals(a.types, b.types, "page types, counts and pins");
+        assertEquals(a.watches, b.watches, "xenstore watches");
     }
 
     @Test
@@ -95,6 +101,8 @@ class PvSaveRestoreTest {
             f.core().pause(d.id());
             PvGuest original = (PvGuest) f.core().guestOf(d.id());
             XenFacts before = facts(original);
+            System.out.println("Mini-OS's xenstore watches at the save: " + before.watches());
+            assertFalse(before.watches().isEmpty(), "Mini-OS watches control/shutdown (and its frontends their backends)");
             List<Double> ticksBefore = ticks(console(f, d.id()));
             double lastBefore = ticksBefore.get(ticksBefore.size() - 1);
             f.core().unpause(d.id()); // the save pauses it itself, mid-run
@@ -154,7 +162,16 @@ class PvSaveRestoreTest {
                             busy.getMessage());
                     assertEquals(n, f.core().list().size());
                 }
-                f.core().destroy(r.id());
+                if (round == 1) {
+                    f.core().destroy(r.id());
+                    continue;
+                }
+                // xenstore and the restored watch work: Domain 0 asks it to power off, its shutdown thread's
+                // watch on control/shutdown fires through the new connection and the guest shuts itself down
+                f.core().shutdown(r.id(), org.xenj.hypervisor.api.ShutdownReason.POWEROFF);
+                assertTrue(TestCores.await(() -> f.core().lookup(r.id()).isEmpty(), 60_000),
+                        "the restored Mini-OS powers off when asked through xenstore:\n" + console(f, r.id()) + "\n"
+                                + String.join("\n", f.core().dmesg()));
             }
         }
     }

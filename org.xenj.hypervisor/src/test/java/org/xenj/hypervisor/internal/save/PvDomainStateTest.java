@@ -24,7 +24,8 @@ class PvDomainStateTest {
                 false, 0, 0, (1002L << 12) + 64);
         int[] types = {1001, 3, 1, 0, 0, 1, 1003, 2, 1, 0, 1, 2, 1004, 1, 1, 0, 3, 0};
         int[] m2p = {1000, 63, 1063, 0, 2000, -1};
-        return new PvDomainState(p2m, new int[] {2000, 2001, 2002}, 2000, 1005, 1, 1006, 2, 1, 64, 80, List.of(v0, v1), types, m2p);
+        return new PvDomainState(p2m, new int[] {2000, 2001, 2002}, 2000, 1005, 1, 1006, 2, 1, 64, 80, List.of(v0, v1), types, m2p,
+                List.of(new PvDomainState.Watch("/local/domain/5/control/shutdown", "control/shutdown", true)));
     }
 
     @Test
@@ -37,6 +38,7 @@ class PvDomainStateTest {
         assertEquals(s.vcpus().get(0).timerDeadline(), r.vcpus().get(0).timerDeadline());
         assertEquals(s.vcpus().get(1).vcpuInfoMa(), r.vcpus().get(1).vcpuInfoMa());
         assertArrayEquals(s.pageTypes(), r.pageTypes());
+        assertEquals(s.watches(), r.watches());
         assertEquals(67, r.allFrames().length);
     }
 
@@ -63,22 +65,22 @@ class PvDomainStateTest {
         PvDomainState.Vcpu v = s.vcpus().get(0);
         // a frame twice, shared_info not a hypervisor frame, console ring outside the RAM, ports out of range or equal
         assertThrows(IllegalArgumentException.class, () -> new PvDomainState(s.p2m(), new int[] {1000}, 1000, 1005, 1, 1006, 2, 0, 64, 80,
-                s.vcpus(), new int[0], new int[0]));
+                s.vcpus(), new int[0], new int[0], List.of()));
         assertThrows(IllegalArgumentException.class, () -> new PvDomainState(s.p2m(), new int[] {2000}, 1001, 1005, 1, 1006, 2, 0, 64, 80,
-                s.vcpus(), new int[0], new int[0]));
+                s.vcpus(), new int[0], new int[0], List.of()));
         assertThrows(IllegalArgumentException.class, () -> new PvDomainState(s.p2m(), new int[] {2000}, 2000, 2000, 1, 1006, 2, 0, 64, 80,
-                s.vcpus(), new int[0], new int[0]));
+                s.vcpus(), new int[0], new int[0], List.of()));
         assertThrows(IllegalArgumentException.class, () -> new PvDomainState(s.p2m(), new int[] {2000}, 2000, 1005, 4096, 1006, 2, 0, 64, 80,
-                s.vcpus(), new int[0], new int[0]));
+                s.vcpus(), new int[0], new int[0], List.of()));
         assertThrows(IllegalArgumentException.class, () -> new PvDomainState(s.p2m(), new int[] {2000}, 2000, 1005, 2, 1006, 2, 0, 64, 80,
-                s.vcpus(), new int[0], new int[0]));
+                s.vcpus(), new int[0], new int[0], List.of()));
         // a page type 6, negative counts, rows out of order; an M2P entry of a frame not the domain's
         assertThrows(IllegalArgumentException.class, () -> new PvDomainState(s.p2m(), new int[] {2000}, 2000, 1005, 1, 1006, 2, 0, 64, 80,
-                s.vcpus(), new int[] {1001, 6, 0, 0, 0, 0}, new int[0]));
+                s.vcpus(), new int[] {1001, 6, 0, 0, 0, 0}, new int[0], List.of()));
         assertThrows(IllegalArgumentException.class, () -> new PvDomainState(s.p2m(), new int[] {2000}, 2000, 1005, 1, 1006, 2, 0, 64, 80,
-                s.vcpus(), new int[] {1002, 1, 0, 0, 0, 0, 1001, 1, 0, 0, 0, 0}, new int[0]));
+                s.vcpus(), new int[] {1002, 1, 0, 0, 0, 0, 1001, 1, 0, 0, 0, 0}, new int[0], List.of()));
         assertThrows(IllegalArgumentException.class, () -> new PvDomainState(s.p2m(), new int[] {2000}, 2000, 1005, 1, 1006, 2, 0, 64, 80,
-                s.vcpus(), new int[0], new int[] {5, 1}));
+                s.vcpus(), new int[0], new int[] {5, 1}, List.of()));
         // a trap vector twice or past 255
         assertThrows(IllegalArgumentException.class, () -> new PvDomainState.Vcpu(new int[] {14, 1, 2, 0, 14, 1, 2, 0}, 0, 0, 0, 0, false, 0,
                 0, 0, new int[16], 0, 0, 0, 0, false, true, true, false, 0, 0, 0));
