@@ -116,8 +116,10 @@ final class PvSaveRestore {
                 m2p[k++] = d.m2p(f);
             }
         }
+        String home = XenStore.domainPath(d.domid) + "/";
         List<PvDomainState.Watch> watches = d.host.store.watchesOf(d.domid).stream()
-                .map(w -> new PvDomainState.Watch(w.path(), w.token(), w.relative())).toList();
+                .map(w -> new PvDomainState.Watch(w.relative() && w.path().startsWith(home) ? w.path().substring(home.length()) : w.path(),
+                        w.token(), w.relative() && w.path().startsWith(home))).toList();
         PvDomainState state = new PvDomainState(p2m, special, d.sharedInfoMfn, d.consoleMfn, d.consolePort, d.storeMfn, d.storePort,
                 d.vmAssist, d.pseudoPhysPages(), d.maxPages, vs, types, m2p, watches);
         return new MachineImage(cpus, null, Map.of(), Map.of(), Map.of(), d.evtchn.saveState(), d.gnttab.saveState(), Map.of(), null,
@@ -214,14 +216,18 @@ final class PvSaveRestore {
         }
         d.evtchn.restoreKeeping(image.evtchn(), new int[] {d.consolePort, d.storePort});
         restoreStore(d, image.xenstore());
-        for (PvDomainState.Watch w : s.watches()) { // the guest's watches on Domain 0's new end of its ring
-            g.services().store().adoptWatch(w.path(), w.token(), w.relative());
+        String home = XenStore.domainPath(d.domid) + "/";
+        for (PvDomainState.Watch w : s.watches()) { // the guest's watches on Domain 0's new end of its ring, relative ones in its new home
+            g.services().store().adoptWatch(w.relative() ? home + w.path() : w.path(), w.token(), w.relative());
         }
         for (int i = 0; i < d.vcpus.length; i++) {
             long deadline = s.vcpus().get(i).timerDeadline();
             if (deadline != 0) {
                 d.armSingleShotTimer(i, deadline); // on the restored clock: a deadline already past fires at once
             }
+            // a vCPU saved blocked with an event already pending (its timer fired, the original's wake-up was
+            // spent before the pause) must look again: the new scheduler never saw that wake-up
+            d.context.waker(i).wake();
         }
     }
 

@@ -30,11 +30,15 @@ public record PvDomainState(int[] p2m, int[] specialFrames, int sharedInfoMfn, i
         int storePort, int vmAssist, int pseudoPhysPages, long maxPages, List<Vcpu> vcpus, int[] pageTypes, int[] m2p,
         List<Watch> watches) {
 
-    /** One xenstore watch of the guest. */
+    /**
+     * One xenstore watch of the guest: a {@code relative} one by its path under the domain's home
+     * (the restored domain's home has another id), any other by its absolute path or special name.
+     */
     public record Watch(String path, String token, boolean relative) {
         public Watch {
-            if (path == null || token == null || !path.startsWith("/") && !path.startsWith("@") || path.length() > 3072
-                    || token.length() > 3072) {
+            if (path == null || token == null || path.length() > 3072 || token.length() > 3072 || path.contains("..")
+                    || (relative ? path.isEmpty() || path.startsWith("/") || path.startsWith("@")
+                            : !path.startsWith("/") && !path.startsWith("@"))) {
                 throw new IllegalArgumentException("xenstore watch " + path);
             }
         }

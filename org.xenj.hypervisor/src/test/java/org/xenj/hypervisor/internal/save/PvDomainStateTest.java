@@ -25,7 +25,7 @@ class PvDomainStateTest {
         int[] types = {1001, 3, 1, 0, 0, 1, 1003, 2, 1, 0, 1, 2, 1004, 1, 1, 0, 3, 0};
         int[] m2p = {1000, 63, 1063, 0, 2000, -1};
         return new PvDomainState(p2m, new int[] {2000, 2001, 2002}, 2000, 1005, 1, 1006, 2, 1, 64, 80, List.of(v0, v1), types, m2p,
-                List.of(new PvDomainState.Watch("/local/domain/5/control/shutdown", "control/shutdown", true)));
+                List.of(new PvDomainState.Watch("control/shutdown", "control/shutdown", true), new PvDomainState.Watch("@releaseDomain", "r", false)));
     }
 
     @Test
