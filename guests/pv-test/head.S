@@ -43,6 +43,11 @@ hypervisor_callback:            /* frame: EIP, CS, EFLAGS (events masked by Xen)
     popl %eax
     iret
 
+    .globl soft_trap
+soft_trap:                      /* int $0x81 through the trap table (count mode): frame EIP, CS, EFLAGS */
+    incl soft_traps
+    iret
+
     .globl failsafe_callback
 failsafe_callback:              /* frame: DS, ES, FS, GS, then EIP, CS, EFLAGS */
     popl %ds

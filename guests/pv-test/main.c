@@ -377,6 +377,54 @@ static void writable_page_tables(void) {
     print("pv-test: writable page tables: stores into its own L1 mapped and unmapped a page: ok\n");
 }
 
+/* count mode: the software interrupt's handler (head.S) counts here */
+extern void soft_trap(void);
+volatile u32 soft_traps;
+
+/*
+ * count=<ms>: a workload for save/restore tests instead of steps 3-6. It counts, once a tick of
+ * <ms> of Xen system time (single-shot timer, VIRQ_TIMER), through an int $0x81 its own trap table
+ * sends to soft_trap, and prints "pv-test: count N traps T" every 10 ticks; every 10 ticks it also
+ * writes the count to data/count in xenstore and reads control/shutdown, and powers off when that
+ * says anything. A lost trap table makes the int a #GP the kernel has no handler for (the domain
+ * crashes); a lost timer binding stops the count; a lost xenstore ring hangs it.
+ */
+static void count_mode(u32 ms) {
+    struct { u8 vector, flags; u16 cs; u32 address; } traps[2] = { { 0x81, 1, 0xe019, (u32)soft_trap }, { 0, 0, 0, 0 } };
+    if (HYPERCALL(HC_set_trap_table, traps, 0, 0, 0, 0) != 0) fail("set_trap_table");
+    u32 seen = events_seen[timer_port];
+    for (u32 n = 1;; n++) {
+        u64 when = now_ns() + (u64)ms * 1000000ull;
+        HYPERCALL(HC_set_timer_op, (u32)when, (u32)(when >> 32), 0, 0, 0);
+        for (;;) { /* as wait_for_event, for the next event on the port */
+            shared->vcpu_info[0].upcall_mask = 1;
+            barrier();
+            if (events_seen[timer_port] != seen) break;
+            HYPERCALL(HC_sched_op, SCHEDOP_block, 0, 0, 0, 0);
+        }
+        shared->vcpu_info[0].upcall_mask = 0;
+        seen = events_seen[timer_port];
+        __asm__ volatile("int $0x81" ::: "memory");
+        if (soft_traps != n) fail("count mode: the trap handler did not count");
+        if (n % 10 == 0) {
+            char num[12], buf[32];
+            fmt_num(num, n);
+            print("pv-test: count ");
+            print(num);
+            print(" traps ");
+            print_num(soft_traps);
+            print("\n");
+            if (xs_write("data/count", num)) fail("count mode: xenstore write");
+            if (xs_request(XS_READ, "control/shutdown", 0, buf, sizeof(buf)) == XS_READ && buf[0]) {
+                print("pv-test: counted ");
+                print(num);
+                print(", asked to shut down\n");
+                shutdown(SHUTDOWN_poweroff);
+            }
+        }
+    }
+}
+
 void kernel_main(struct start_info *start) {
     si = start;
     cons = mfn_to_va(si->console_mfn);
@@ -405,6 +453,12 @@ void kernel_main(struct start_info *start) {
     print("pv-test: timer fired on port ");
     print_num(timer_port);
     print("\n");
+    char cbuf[12];
+    if (cmdline_value("count", cbuf, sizeof(cbuf))) {
+        u32 ms = 0;
+        for (const char *p = cbuf; *p >= '0' && *p <= '9'; p++) ms = ms * 10 + (u32)(*p - '0');
+        count_mode(ms ? ms : 10);
+    }
 
     /* a page and a port for the Domain 0 backend, announced in xenstore */
     struct { u16 dom, nr; u32 nr_frames; u16 status, pad; u32 frame_list; } st = { DOMID_SELF, 0, 1, 0, 0, 0 };

@@ -33,6 +33,7 @@ struct grant_entry { u16 flags, domid; u32 frame; };
     r_; })
 
 /* hypercall numbers and sub-ops (xen.h and friends) */
+#define HC_set_trap_table 0
 #define HC_set_callbacks 4
 #define HC_update_va_mapping 14
 #define HC_set_timer_op 15

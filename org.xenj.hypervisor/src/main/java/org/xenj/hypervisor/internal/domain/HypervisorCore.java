@@ -313,6 +313,11 @@ public final class HypervisorCore implements Hypervisor, AutoCloseable {
         return d;
     }
 
+    /** The host's machine memory (a PV restore plans which frames the new domain gets). */
+    MachineMemory machine() {
+        return machine;
+    }
+
     private void checkOpen() {
         if (closing) {
             throw new HypervisorException("the hypervisor is shutting down");

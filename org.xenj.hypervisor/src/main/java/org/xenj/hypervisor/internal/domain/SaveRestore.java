@@ -49,9 +49,9 @@ final class SaveRestore {
     }
 
     SaveInfo save(DomainImpl d, Path file, boolean leavePaused) {
-        if (d.config.type() != DomainType.HVM) {
+        if (d.config.type() != DomainType.HVM && d.config.type() != DomainType.PV) {
             throw new HypervisorException("domain " + d.id + " (" + d.name + ") is " + d.config.type()
-                    + ": xenj saves HVM domains only so far");
+                    + ": xenj saves HVM and PV domains only so far");
         }
         if (d.guest == null) {
             throw new HypervisorException("domain " + d.id + " (" + d.name + ") has not been built yet: nothing to save");
@@ -66,6 +66,14 @@ final class SaveRestore {
             } catch (HypervisorException e) {
                 core.log("d" + d.id + " (" + d.name + ") save to " + file + " failed: " + e.getMessage());
                 throw new HypervisorException("cannot save domain " + d.id + " (" + d.name + ") to " + file + ": " + e.getMessage(), e);
+            }
+        }
+        if (d.config.type() == DomainType.PV) {
+            // a transaction cannot be carried to the new domain: let the running guest end the ones it has open
+            // (Xen's PV guests do so in their suspend handler); one opened in between fails the save below
+            long until = System.nanoTime() + 5_000_000_000L;
+            while (core.xen().store.inTransaction(d.id) && System.nanoTime() < until) {
+                sleepMillis(2);
             }
         }
         boolean wasPaused = core.holdPaused(d);
@@ -114,6 +122,15 @@ final class SaveRestore {
             core.destroy(d.id);
         }
         return new SaveInfo(file.toString(), w.bytes(), w.pages(), w.zeroPages(), paused, !leavePaused);
+    }
+
+    private static void sleepMillis(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HypervisorException("interrupted");
+        }
     }
 
     /**
@@ -259,9 +276,13 @@ final class SaveRestore {
             throw new HypervisorException("cannot restore " + file + ": " + e + "; nothing was created", e);
         }
         SaveHeader h = s.header();
-        if (!DomainType.HVM.name().equals(h.domainType())) {
+        boolean pv = DomainType.PV.name().equals(h.domainType());
+        if (!DomainType.HVM.name().equals(h.domainType()) && !pv) {
             throw new HypervisorException("cannot restore " + file + ": it holds a " + h.domainType()
-                    + " domain; xenj restores HVM domains only so far");
+                    + " domain; xenj restores HVM and PV domains only so far");
+        }
+        if (pv && (shared != null || uuid != null)) {
+            throw new HypervisorException("cannot clone " + file + ": a PV guest keeps its machine frames, so it has one copy only");
         }
         DomainConfig config = adjust(s.config(), overrides == null ? Map.of() : overrides);
         if (reshape != null) {
@@ -276,9 +297,21 @@ final class SaveRestore {
         }
         DomainImpl d;
         long tBuilt = 0, tLoaded = 0;
+        if (pv) {
+            // a PV guest names machine frames: it gets back exactly the ones it had (DESIGN-save.md, "PV guests")
+            try {
+                core.machine().planAllocations(s.image().pv().allFrames());
+            } catch (HypervisorException e) {
+                throw new HypervisorException("cannot restore " + file + ": " + e.getMessage() + ", and a PV guest needs its own machine"
+                        + " frames back; nothing was created", e);
+            }
+        }
         try {
             d = core.createDomain(config, uuid != null ? uuid : h.uuid(), true, clock, false);
         } catch (HypervisorException e) {
+            if (pv) {
+                core.machine().endPlan();
+            }
             throw new HypervisorException("cannot restore " + file + ": " + e.getMessage() + "; nothing was created", e);
         }
         try {
@@ -290,6 +323,7 @@ final class SaveRestore {
             if (shared != null) {
                 d.memory.adoptShared(shared);
             }
+            d.guest.prepareRestore(s.image());
             try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
                 loaded = SaveStream.loadPages(in, sink(d.memory));
             }
@@ -302,7 +336,13 @@ final class SaveRestore {
             }
             tLoaded = System.nanoTime();
             d.guest.restoreMachine(s.image());
+            if (pv) {
+                core.machine().endPlan();
+            }
         } catch (IOException | SaveFormatException | RuntimeException | LinkageError e) {
+            if (pv) {
+                core.machine().endPlan();
+            }
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
             core.log("d" + d.id + " (" + d.name + ") restore from " + file + " failed: " + why + "; destroying it");
             try {

@@ -362,6 +362,59 @@ public final class EventChannels {
     }
 
     /**
+     * A PV restore into a freshly built domain: the saved table, except the ports in {@code keep},
+     * which the builder bound again already (the console's and xenstore's, to Domain 0's new ends)
+     * and which {@code s} must have bound to Domain 0 as well. Nothing is cleared in shared_info:
+     * the restored page holds the saved pending and mask bits. An interdomain port to anyone else
+     * is refused (IllegalArgumentException), as is a table for another number of vCPUs.
+     */
+    public void restoreKeeping(EventChannelsState s, int[] keep) {
+        if (s.vcpus() != vcpus) {
+            throw new IllegalArgumentException("event channel state of " + s.vcpus() + " vCPUs for a domain of " + vcpus);
+        }
+        java.util.BitSet kept = new java.util.BitSet();
+        for (int k : keep) {
+            kept.set(k);
+        }
+        synchronized (hub.lock) {
+            for (int k : keep) {
+                EventChannelsState.Port saved = s.ports().stream().filter(p -> p.port() == k).findFirst().orElse(null);
+                if (saved == null || saved.status() != EVTCHNSTAT_INTERDOMAIN || saved.remoteDom() != 0
+                        || state[k] != EVTCHNSTAT_INTERDOMAIN || remoteDom[k] != 0) {
+                    throw new IllegalArgumentException("event channel port " + k + " (console or xenstore) is not bound to Domain 0"
+                            + (saved == null ? " in the image" : " both in the image and here"));
+                }
+            }
+            for (EventChannelsState.Port p : s.ports()) {
+                if (!kept.get(p.port()) && p.status() == EVTCHNSTAT_INTERDOMAIN) {
+                    throw new IllegalArgumentException("event channel port " + p.port() + " is bound to d" + p.remoteDom() + " port "
+                            + p.remotePort() + ", which cannot be reconnected");
+                }
+            }
+            for (int p = 1; p < EVTCHN_2L_PORTS; p++) {
+                if (state[p] != EVTCHNSTAT_CLOSED && !kept.get(p)) {
+                    closeLocked(p);
+                }
+            }
+            for (EventChannelsState.Port p : s.ports()) {
+                int port = p.port();
+                if (kept.get(port)) {
+                    notifyVcpu[port] = p.vcpu();
+                    continue;
+                }
+                state[port] = p.status();
+                notifyVcpu[port] = p.vcpu();
+                remoteDom[port] = p.remoteDom();
+                remotePort[port] = p.remotePort();
+                virqOf[port] = p.virq();
+                if (p.status() == EVTCHNSTAT_VIRQ) {
+                    virqPorts[p.vcpu()][p.virq()] = port;
+                }
+            }
+        }
+    }
+
+    /**
      * Puts this table in {@code s} exactly (its ports closed first). Only this domain's side: an
      * interdomain port's peer is the peer's own state. Refused (IllegalArgumentException) for
      * another number of vCPUs.

@@ -67,6 +67,13 @@ public final class SharedInfoEvents implements EventDelivery {
         kickVcpu.accept(vcpu);
     }
 
+    /** A restore: {@code vcpu}'s vcpu_info is at {@code ma} (0: in shared_info), contents as they are. */
+    public synchronized void placeVcpuInfo(int vcpu, long ma) {
+        long[] copy = java.util.Arrays.copyOf(vcpuInfo, Math.max(vcpuInfo.length, vcpu + 1));
+        copy[vcpu] = ma;
+        vcpuInfo = copy;
+    }
+
     private long word(int offset, int port) {
         return base + offset + 4L * (port >>> 5);
     }

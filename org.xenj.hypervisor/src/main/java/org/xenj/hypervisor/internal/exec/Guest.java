@@ -68,6 +68,13 @@ public interface Guest {
         return "";
     }
 
+    /**
+     * A restore, before the pages load: lets the guest take the frames its state names that the
+     * build did not (a PV domain's grant frames, set up at run time). Nothing by default.
+     */
+    default void prepareRestore(org.xenj.hypervisor.internal.save.MachineImage image) {
+    }
+
     /** Before the vCPUs ever ran, with memory already loaded: puts the saved state back. */
     default void restoreMachine(org.xenj.hypervisor.internal.save.MachineImage image) {
         throw new org.xenj.hypervisor.api.HypervisorException("this kind of guest cannot be restored yet (HVM guests can)");

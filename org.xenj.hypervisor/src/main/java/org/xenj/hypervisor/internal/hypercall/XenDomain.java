@@ -156,6 +156,18 @@ public final class XenDomain {
         return false;
     }
 
+    /** A restore: arms {@code vcpu}'s single-shot timer at {@code systemTime} on this domain's clock (as VCPUOP_set_singleshot_timer). */
+    public void armSingleShotTimer(int vcpu, long systemTime) {
+        SchedAndTimeOps.armTimer(this, vcpus[vcpu], systemTime);
+    }
+
+    /** The special frames in the order they were allocated (a PV save). */
+    public int[] specialFrames() {
+        synchronized (specialFrames) {
+            return specialFrames.stream().mapToInt(Integer::intValue).toArray();
+        }
+    }
+
     public boolean isSpecialFrame(int mfn) {
         synchronized (specialFrames) {
             return specialFrames.contains(mfn);

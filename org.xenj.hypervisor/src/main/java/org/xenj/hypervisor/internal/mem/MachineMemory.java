@@ -144,9 +144,91 @@ public final class MachineMemory {
         return take(domid, count, false);
     }
 
+    /**
+     * A PV restore's allocation plan (see {@link #planAllocations}): the frames the thread that set
+     * it takes next, in order, for any domain but Domain 0 (a PV guest's frame numbers are machine
+     * frame numbers, so its restore must get back exactly the frames it had).
+     */
+    private int[] plan;
+    private int planNext;
+    private Thread planThread;
+
+    /**
+     * From now on, and until {@link #endPlan}, backed allocations made on this thread for a domain
+     * other than 0 take {@code frames} in this order (then, once used up, any free frame). Refused
+     * with the first frame that is not free and its owner, changing nothing.
+     */
+    public synchronized void planAllocations(int[] frames) {
+        java.util.BitSet seen = new java.util.BitSet();
+        for (int f : frames) {
+            if (f < 0 || f >= totalFrames) {
+                throw new HypervisorException("machine frame " + f + " is outside this host's " + totalFrames + " frames");
+            }
+            if (owner[f] != FREE) {
+                throw new HypervisorException("machine frame 0x" + Integer.toHexString(f) + " is held by "
+                        + (owner[f] == SHARED ? "shared clones" : "domain " + owner[f]));
+            }
+            if (seen.get(f)) {
+                throw new HypervisorException("machine frame 0x" + Integer.toHexString(f) + " is planned twice");
+            }
+            seen.set(f);
+        }
+        plan = frames.clone();
+        planNext = 0;
+        planThread = Thread.currentThread();
+    }
+
+    /** Ends this thread's plan; returns how many of its frames were taken. */
+    public synchronized int endPlan() {
+        int used = planNext;
+        if (planThread == Thread.currentThread()) {
+            plan = null;
+            planThread = null;
+        }
+        return used;
+    }
+
+    /** Takes the next {@code count} planned frames off the free stack (one pass), or null when no plan applies. */
+    private int[] takePlanned(int domid, int count, boolean backed) {
+        if (plan == null || planThread != Thread.currentThread() || domid == 0 || !backed || planNext + count > plan.length) {
+            return null;
+        }
+        java.util.BitSet want = new java.util.BitSet();
+        for (int i = 0; i < count; i++) {
+            int f = plan[planNext + i];
+            if (owner[f] != FREE) {
+                throw new HypervisorException("machine frame 0x" + Integer.toHexString(f) + " is held by "
+                        + (owner[f] == SHARED ? "shared clones" : "domain " + owner[f]));
+            }
+            want.set(f);
+        }
+        int w = 0;
+        for (int i = 0; i < freeTop; i++) {
+            if (!want.get(freeStack[i])) {
+                freeStack[w++] = freeStack[i];
+            }
+        }
+        freeTop = w;
+        int[] mfns = java.util.Arrays.copyOfRange(plan, planNext, planNext + count);
+        planNext += count;
+        for (int mfn : mfns) {
+            owner[mfn] = domid;
+            int c = mfn >>> CHUNK_FRAMES_SHIFT;
+            if (chunks[c] == null) {
+                chunks[c] = new byte[CHUNK_FRAMES << PAGE_SHIFT];
+            }
+            chunkUse[c]++;
+        }
+        return mfns;
+    }
+
     private int[] take(int domid, int count, boolean backed) {
         if (domid < 0) {
             throw new IllegalArgumentException("bad domid " + domid);
+        }
+        int[] planned = takePlanned(domid, count, backed);
+        if (planned != null) {
+            return planned;
         }
         if (count < 0 || count > freeTop) {
             throw new HypervisorException("not enough free memory: asked for " + ((long) count << PAGE_SHIFT >> 10)

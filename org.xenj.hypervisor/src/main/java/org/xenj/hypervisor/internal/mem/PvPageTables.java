@@ -77,6 +77,59 @@ public final class PvPageTables {
         }
     }
 
+    /** Ints per frame in {@link #saveTypes}: mfn, type, type refs, writable maps, maps, flags (1 pinned, 2 Xen's L2). */
+    public static final int TYPE_ROW = 6;
+
+    /**
+     * Every frame with a type, a reference or a pin, {@link #TYPE_ROW} ints each, by mfn (a PV save:
+     * the restored domain holds the same frames, so the counts apply as they are).
+     */
+    public int[] saveTypes() {
+        int n = 0;
+        for (int m = 0; m < type.length; m++) {
+            if (used(m)) {
+                n++;
+            }
+        }
+        int[] out = new int[n * TYPE_ROW];
+        int i = 0;
+        for (int m = 0; m < type.length; m++) {
+            if (used(m)) {
+                out[i++] = m;
+                out[i++] = type[m];
+                out[i++] = typeRefs[m];
+                out[i++] = writeRefs[m];
+                out[i++] = mapRefs[m];
+                out[i++] = (pinned[m] ? 1 : 0) | (xenL2[m] ? 2 : 0);
+            }
+        }
+        return out;
+    }
+
+    private boolean used(int m) {
+        return type[m] != NONE || typeRefs[m] != 0 || writeRefs[m] != 0 || mapRefs[m] != 0 || pinned[m] || xenL2[m];
+    }
+
+    /** Replaces every type, count and pin with {@code rows} (from {@link #saveTypes}, checked by the record). */
+    public void restoreTypes(int[] rows) {
+        type = new int[0];
+        typeRefs = new int[0];
+        writeRefs = new int[0];
+        mapRefs = new int[0];
+        pinned = new boolean[0];
+        xenL2 = new boolean[0];
+        for (int i = 0; i + TYPE_ROW <= rows.length; i += TYPE_ROW) {
+            int m = rows[i];
+            ensure(m);
+            type[m] = rows[i + 1];
+            typeRefs[m] = rows[i + 2];
+            writeRefs[m] = rows[i + 3];
+            mapRefs[m] = rows[i + 4];
+            pinned[m] = (rows[i + 5] & 1) != 0;
+            xenL2[m] = (rows[i + 5] & 2) != 0;
+        }
+    }
+
     public boolean owns(long mfn) {
         return mfn >= 0 && mfn <= Integer.MAX_VALUE && machine.owner(mfn) == domid;
     }

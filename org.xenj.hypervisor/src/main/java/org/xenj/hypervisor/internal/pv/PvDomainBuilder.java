@@ -50,7 +50,7 @@ public final class PvDomainBuilder implements GuestBuilder {
             PvDomainServices services = new PvDomainServices(host, d, cfg.name());
             context.log("PV kernel " + cfg.kernel() + ": entry 0x" + Integer.toHexString(boot.eip()) + ", " + p2m.length
                     + " pages, start_info at 0x" + Integer.toHexString(boot.startInfoVa()));
-            return new PvGuest(host, d, boot, services);
+            return new PvGuest(host, d, boot, services, p2m);
         } catch (RuntimeException e) {
             host.destroyDomain(d.domid);
             if (e instanceof HypervisorException) {

@@ -17,8 +17,12 @@ public final class PvGuest implements Guest {
     private final PvVcpu[] vcpus;
     private final PvDomainServices services;
 
-    PvGuest(XenHost host, XenDomain domain, PvBootState boot, PvDomainServices services) {
+    /** The guest's RAM as the builder laid it out, pfn -> mfn (a save names its frames by it). */
+    private final int[] p2m;
+
+    PvGuest(XenHost host, XenDomain domain, PvBootState boot, PvDomainServices services, int[] p2m) {
         this.host = host;
+        this.p2m = p2m.clone();
         this.domain = domain;
         this.services = services;
         this.vcpus = new PvVcpu[domain.vcpus.length];
@@ -42,6 +46,30 @@ public final class PvGuest implements Guest {
 
     public PvDomainServices services() {
         return services;
+    }
+
+    int[] p2m() {
+        return p2m.clone();
+    }
+
+    @Override
+    public String saveRefusal() {
+        return PvSaveRestore.refusal(this);
+    }
+
+    @Override
+    public org.xenj.hypervisor.internal.save.MachineImage saveMachine() {
+        return PvSaveRestore.save(this);
+    }
+
+    @Override
+    public void prepareRestore(org.xenj.hypervisor.internal.save.MachineImage image) {
+        PvSaveRestore.prepare(this, image);
+    }
+
+    @Override
+    public void restoreMachine(org.xenj.hypervisor.internal.save.MachineImage image) {
+        PvSaveRestore.restore(this, image);
     }
 
     /** Asks the guest to shut down the PV way: {@code control/shutdown} in its xenstore home. */

@@ -177,6 +177,23 @@ public final class PvVcpu implements CpuEnvironment, HypercallHandler, DeliveryH
         cpu.setReg32(ESI, boot.esi());
     }
 
+    /** Whether VCPUOP_down stopped this vCPU (a save). */
+    boolean haltedForDown() {
+        return haltedForDown;
+    }
+
+    /**
+     * A restore, before the vCPU ever ran, its {@link XenVcpu} already restored: the registers, and
+     * the page-table base they name taken as loaded (the builder's start-of-day state is gone).
+     */
+    void restore(org.xenj.hypervisor.internal.cpu.CpuState state, boolean downHalted) {
+        cpu.restoreState(state);
+        loadedCr3 = v.cr3;
+        haltedForDown = downHalted;
+        v.tlbFlushRequested = false;
+        cpu.flushTlbAll();
+    }
+
     /** The CPU's executor (tests and diagnostics); the scheduler gets {@link #scheduled()}. */
     public CpuExecutor executor() {
         return executor;

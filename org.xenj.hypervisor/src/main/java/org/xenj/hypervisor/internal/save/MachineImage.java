@@ -21,10 +21,18 @@ import org.xenj.hypervisor.internal.platform.PlatformState;
  * @param gnttab        the domain's grant table (null: no Xen ABI)
  * @param xenstore      the domain's own xenstore subtree, paths relative to {@code /local/domain/<id>}
  * @param pvhvm         a PVHVM guest suspended through Xen's protocol: its Xen facts (null: a bare-PC HVM guest)
+ * @param pv            a PV domain's Xen state (null: HVM); such an image has no platform (null) and no PCI headers
  */
 public record MachineImage(List<CpuState> vcpus, PlatformState platform, Map<Integer, int[]> pciHeaders,
         Map<String, byte[]> deviceModels, Map<String, byte[]> backends, EventChannelsState evtchn, GrantTableState gnttab,
-        Map<String, byte[]> xenstore, PvhvmSuspendState pvhvm) {
+        Map<String, byte[]> xenstore, PvhvmSuspendState pvhvm, PvDomainState pv) {
+
+    /** An HVM guest's image (PVHVM facts or null). */
+    public MachineImage(List<CpuState> vcpus, PlatformState platform, Map<Integer, int[]> pciHeaders, Map<String, byte[]> deviceModels,
+            Map<String, byte[]> backends, EventChannelsState evtchn, GrantTableState gnttab, Map<String, byte[]> xenstore,
+            PvhvmSuspendState pvhvm) {
+        this(vcpus, platform, pciHeaders, deviceModels, backends, evtchn, gnttab, xenstore, pvhvm, null);
+    }
 
     /** A guest that never used Xen's PV interfaces. */
     public MachineImage(List<CpuState> vcpus, PlatformState platform, Map<Integer, int[]> pciHeaders, Map<String, byte[]> deviceModels,
@@ -34,6 +42,6 @@ public record MachineImage(List<CpuState> vcpus, PlatformState platform, Map<Int
 
     /** The same image with the domain's xenstore subtree. */
     public MachineImage withXenstore(Map<String, byte[]> store) {
-        return new MachineImage(vcpus, platform, pciHeaders, deviceModels, backends, evtchn, gnttab, store, pvhvm);
+        return new MachineImage(vcpus, platform, pciHeaders, deviceModels, backends, evtchn, gnttab, store, pvhvm, pv);
     }
 }

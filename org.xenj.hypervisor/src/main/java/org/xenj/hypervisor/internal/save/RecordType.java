@@ -18,6 +18,8 @@ public enum RecordType {
     EVENT_CHANNELS(10),
     GRANT_TABLE(11),
     XENSTORE(12),
+    /** PV domains: {@link PvDomainState} (once, after XENSTORE; instead of PLATFORM and PCI_HEADERS). */
+    PV_DOMAIN(13),
     END(15),
     /** PVHVM guests saved through Xen's suspend protocol: {@link PvhvmSuspendState} (once, before END). */
     PVHVM_SUSPEND(34);

@@ -115,15 +115,17 @@ public final class SaveStream {
             byte[] cpu = image.vcpus().get(i).toBytes();
             w.write(RecordType.VCPU, new Payload.Out().i32(i).blob(cpu).toBytes());
         }
-        w.write(RecordType.PLATFORM, image.platform().toBytes());
-        Payload.Out pci = new Payload.Out().i32(image.pciHeaders().size());
-        for (Map.Entry<Integer, int[]> e : new TreeMap<>(image.pciHeaders()).entrySet()) {
-            pci.i32(e.getKey()).i32(e.getValue().length);
-            for (int v : e.getValue()) {
-                pci.i32(v);
+        if (image.pv() == null) { // a PV domain has neither: its Xen state is in PV_DOMAIN
+            w.write(RecordType.PLATFORM, image.platform().toBytes());
+            Payload.Out pci = new Payload.Out().i32(image.pciHeaders().size());
+            for (Map.Entry<Integer, int[]> e : new TreeMap<>(image.pciHeaders()).entrySet()) {
+                pci.i32(e.getKey()).i32(e.getValue().length);
+                for (int v : e.getValue()) {
+                    pci.i32(v);
+                }
             }
+            w.write(RecordType.PCI_HEADERS, pci.toBytes());
         }
-        w.write(RecordType.PCI_HEADERS, pci.toBytes());
         for (Map.Entry<String, byte[]> e : image.deviceModels().entrySet()) {
             w.write(RecordType.DEVICE_MODEL, new Payload.Out().str(e.getKey()).blob(e.getValue()).toBytes());
         }
@@ -143,6 +145,9 @@ public final class SaveStream {
         w.write(RecordType.XENSTORE, xs.toBytes());
         if (image.pvhvm() != null) {
             w.write(RecordType.PVHVM_SUSPEND, image.pvhvm().toBytes());
+        }
+        if (image.pv() != null) {
+            w.write(RecordType.PV_DOMAIN, image.pv().toBytes());
         }
     }
 
@@ -244,6 +249,8 @@ public final class SaveStream {
         GrantTableState gnttab = null;
         Map<String, byte[]> xenstore = null;
         PvhvmSuspendState pvhvm = null;
+        PvDomainState pv = null;
+        boolean pvType = "PV".equals(header.domainType());
         BitSet gfns = new BitSet();
         long pages = 0, zeroPages = 0;
         EnumSet<RecordType> seen = EnumSet.of(RecordType.HEADER, RecordType.DOMAIN_CONFIG);
@@ -311,6 +318,17 @@ public final class SaveStream {
                             }
                         }
                     }
+                    case PV_DOMAIN -> {
+                        if (!pvType) {
+                            throw new SaveFormatException(what + " is in the image of a " + header.domainType() + " domain");
+                        }
+                        pv = PvDomainState.fromBytes(rec.payload());
+                        if (pv.vcpus().size() != cpus.length || pv.p2m().length + pv.specialFrames().length != header.pages()) {
+                            throw new SaveFormatException(what + " is damaged (" + pv.vcpus().size() + " vCPUs, "
+                                    + (pv.p2m().length + pv.specialFrames().length) + " frames; the header says " + cpus.length
+                                    + " and " + header.pages() + ")");
+                        }
+                    }
                     case END -> {
                         Payload.In p = new Payload.In(rec.payload(), what);
                         int before = p.i32();
@@ -326,14 +344,31 @@ public final class SaveStream {
                                 throw new SaveFormatException("the image has no VCPU record for vCPU " + i);
                             }
                         }
-                        if (platform == null || pci == null || xenstore == null) {
+                        if (pvType) {
+                            if (pv == null || xenstore == null || evtchn == null || gnttab == null) {
+                                throw new SaveFormatException("the image lacks its " + (pv == null ? "PV_DOMAIN" : xenstore == null
+                                        ? "XENSTORE" : evtchn == null ? "EVENT_CHANNELS" : "GRANT_TABLE") + " record");
+                            }
+                            if (platform != null || pci != null || pvhvm != null || !models.isEmpty()) {
+                                throw new SaveFormatException("the image of a PV domain has HVM records (PLATFORM, PCI_HEADERS,"
+                                        + " PVHVM_SUSPEND or DEVICE_MODEL)");
+                            }
+                            BitSet mine = new BitSet();
+                            for (int f : pv.allFrames()) {
+                                mine.set(f);
+                            }
+                            if (!mine.equals(gfns)) {
+                                throw new SaveFormatException("the PV_DOMAIN record's frames are not the page records' frames");
+                            }
+                        } else if (platform == null || pci == null || xenstore == null) {
                             throw new SaveFormatException("the image lacks its " + (platform == null ? "PLATFORM" : pci == null
                                     ? "PCI_HEADERS" : "XENSTORE") + " record");
                         }
                         if (in.read() != -1) {
                             throw new SaveFormatException("the image has data after its END record");
                         }
-                        MachineImage image = new MachineImage(List.of(cpus), platform, pci, models, backends, evtchn, gnttab, xenstore, pvhvm);
+                        MachineImage image = new MachineImage(List.of(cpus), platform, pvType ? Map.of() : pci, models, backends, evtchn,
+                                gnttab, xenstore, pvhvm, pv);
                         return new Scanned(header, config, image, pages, zeroPages, gfns);
                     }
                     default -> throw new SaveFormatException(what + " is not expected");

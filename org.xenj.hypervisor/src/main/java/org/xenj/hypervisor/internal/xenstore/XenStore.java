@@ -323,6 +323,11 @@ public final class XenStore {
 
     // ------------------------------------------------------------------ transactions
 
+    /** Whether {@code domid} has a transaction open (a PV save waits for it to end). */
+    public synchronized boolean inTransaction(int domid) {
+        return transactions.values().stream().anyMatch(x -> x.domid == domid);
+    }
+
     public synchronized int transactionStart(int domid) {
         long open = transactions.values().stream().filter(x -> x.domid == domid).count();
         if (domid != 0 && open >= MAX_TRANSACTIONS_PER_DOMAIN) {
@@ -375,6 +380,30 @@ public final class XenStore {
     }
 
     // ------------------------------------------------------------------ watches
+
+    /** {@code domid}'s watches (a PV save carries them to the restored domain's connection). */
+    public synchronized List<XenStoreState.WatchRecord> watchesOf(int domid) {
+        List<XenStoreState.WatchRecord> out = new java.util.ArrayList<>();
+        for (Watch w : watches) {
+            if (w.domid == domid) {
+                out.add(new XenStoreState.WatchRecord(w.domid, w.path, w.token, w.relative));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A restore: the watch {@code path} (absolute, as {@link #watchesOf} gives it) with {@code token}
+     * for the connection {@code owner}, without the initial event (the guest had it before the save).
+     */
+    public synchronized void adoptWatch(int domid, Object owner, String path, String token, boolean relative, XsWatcher sink) {
+        for (Watch w : watches) {
+            if (w.owner == owner && w.path.equals(path) && w.token.equals(token)) {
+                return;
+            }
+        }
+        watches.add(new Watch(domid, owner, path, token, relative, sink));
+    }
 
     public void watch(int domid, Object owner, String path, String token, XsWatcher sink) {
         String abs;

@@ -19,6 +19,11 @@ final class XsProtocol {
     private final Object owner;
     private final Consumer<byte[]> sink;
 
+    /** A restore: the guest's watch, events to this connection from now on, none fired now. */
+    void adoptWatch(String absPath, String token, boolean relative) {
+        store.adoptWatch(domid, owner, absPath, token, relative, this::watchEvent);
+    }
+
     XsProtocol(XenStore store, int domid, Object owner, Consumer<byte[]> sink) {
         this.store = store;
         this.domid = domid;

@@ -48,6 +48,18 @@ public final class XsRingConnection {
         this.protocol = new XsProtocol(store, domid, this, this::queue);
     }
 
+    /** A restore: the guest's watch (absolute path) on this new connection, without an initial event. */
+    public void adoptWatch(String absPath, String token, boolean relative) {
+        protocol.adoptWatch(absPath, token, relative);
+    }
+
+    /** Whether no request is half read and no reply or event waits for ring space (a PV save needs that). */
+    public boolean idle() {
+        synchronized (ringLock) {
+            return !broken && headerFill == 0 && payload == null && out.isEmpty();
+        }
+    }
+
     public boolean broken() {
         return broken;
     }
