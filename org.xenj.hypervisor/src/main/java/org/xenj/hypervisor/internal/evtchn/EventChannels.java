@@ -397,18 +397,10 @@ public final class EventChannels {
                 }
             }
             for (EventChannelsState.Port p : s.ports()) {
-                int port = p.port();
-                if (kept.get(port)) {
-                    notifyVcpu[port] = p.vcpu();
-                    continue;
-                }
-                state[port] = p.status();
-                notifyVcpu[port] = p.vcpu();
-                remoteDom[port] = p.remoteDom();
-                remotePort[port] = p.remotePort();
-                virqOf[port] = p.virq();
-                if (p.status() == EVTCHNSTAT_VIRQ) {
-                    virqPorts[p.vcpu()][p.virq()] = port;
+                if (kept.get(p.port())) {
+                    notifyVcpu[p.port()] = p.vcpu();
+                } else {
+                    putLocked(p);
                 }
             }
         }
@@ -426,16 +418,21 @@ public final class EventChannels {
         synchronized (hub.lock) {
             closeAll();
             for (EventChannelsState.Port p : s.ports()) {
-                int port = p.port();
-                state[port] = p.status();
-                notifyVcpu[port] = p.vcpu();
-                remoteDom[port] = p.remoteDom();
-                remotePort[port] = p.remotePort();
-                virqOf[port] = p.virq();
-                if (p.status() == EVTCHNSTAT_VIRQ) {
-                    virqPorts[p.vcpu()][p.virq()] = port;
-                }
+                putLocked(p);
             }
+        }
+    }
+
+    /** One saved port's state back in its place (the hub's lock held). */
+    private void putLocked(EventChannelsState.Port p) {
+        int port = p.port();
+        state[port] = p.status();
+        notifyVcpu[port] = p.vcpu();
+        remoteDom[port] = p.remoteDom();
+        remotePort[port] = p.remotePort();
+        virqOf[port] = p.virq();
+        if (p.status() == EVTCHNSTAT_VIRQ) {
+            virqPorts[p.vcpu()][p.virq()] = port;
         }
     }
 }
