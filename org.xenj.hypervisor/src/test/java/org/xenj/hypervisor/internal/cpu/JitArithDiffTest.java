@@ -90,11 +90,13 @@ class JitArithDiffTest {
         int n = 10 + r.nextInt(14);
         for (int i = 0; i < n; i++) {
             b.append(insn(r)).append('\n');
-            switch (r.nextInt(5)) {
+            switch (r.nextInt(6)) {
                 case 0 -> b.append("adc ").append(reg(r)).append(", ebp\n"); // the carry into the registers
                 case 1 -> b.append("set").append(new String[] {"o", "s", "z", "p", "c", "be", "l", "le"}[r.nextInt(8)]).append(' ')
                         .append(new String[] {"al", "cl", "dh", "byte [ebx + 300]"}[r.nextInt(4)]).append('\n');
-                case 2 -> b.append("cmovo ").append(reg(r)).append(", ").append(reg(r)).append('\n');
+                case 2 -> b.append("cmov").append(new String[] {"o", "c", "s", "nz"}[r.nextInt(4)]).append(' ').append(reg(r)).append(", ")
+                        .append(reg(r)).append('\n');
+                case 3 -> b.append("xchg esi, eax\nlahf\nxchg esi, eax\n"); // SF ZF AF PF CF into SI's high byte
                 default -> {
                 }
             }
