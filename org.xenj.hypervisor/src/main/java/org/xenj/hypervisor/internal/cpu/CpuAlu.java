@@ -204,6 +204,12 @@ abstract class CpuAlu extends CpuTransfer {
 
     /** Unsigned multiply of AL/AX/EAX by {@code src}; sets CF=OF when the high half is non-zero. */
     final void mul(int bits, int src) {
+        if (bits == 32) {
+            long r = mul32(regs[EAX], src);
+            regs[EAX] = (int) r;
+            regs[EDX] = (int) (r >>> 32);
+            return;
+        }
         int high;
         int low;
         if (bits == 8) {
@@ -211,25 +217,36 @@ abstract class CpuAlu extends CpuTransfer {
             setReg16(EAX, r);
             high = r >>> 8;
             low = r & 0xff;
-        } else if (bits == 16) {
+        } else {
             int r = (regs[EAX] & 0xffff) * (src & 0xffff);
             setReg16(EAX, r);
             setReg16(EDX, r >>> 16);
             high = r >>> 16;
             low = r & 0xffff;
-        } else {
-            long r = (regs[EAX] & 0xffffffffL) * (src & 0xffffffffL);
-            regs[EAX] = (int) r;
-            regs[EDX] = (int) (r >>> 32);
-            high = (int) (r >>> 32);
-            low = (int) r;
         }
         int c = high != 0 ? 1 : 0;
         setFlagsCarryOf(bits, low, c, c);
     }
 
+    /**
+     * MUL r/m32: the product EDX:EAX of {@code eax} and {@code src}, flags set (CF=OF: EDX non-zero).
+     * The interpreter's and compiled code's one definition (BlockCompiler's ArithEmitter calls it).
+     */
+    final long mul32(int eax, int src) {
+        long r = (eax & 0xffffffffL) * (src & 0xffffffffL);
+        int c = (r >>> 32) != 0 ? 1 : 0;
+        setFlagsCarryOf(32, (int) r, c, c);
+        return r;
+    }
+
     /** One-operand IMUL. */
     final void imul1(int bits, int src) {
+        if (bits == 32) {
+            long r = imul32(regs[EAX], src);
+            regs[EAX] = (int) r;
+            regs[EDX] = (int) (r >>> 32);
+            return;
+        }
         boolean overflow;
         int low;
         if (bits == 8) {
@@ -237,21 +254,23 @@ abstract class CpuAlu extends CpuTransfer {
             setReg16(EAX, r);
             overflow = r != (byte) r;
             low = r;
-        } else if (bits == 16) {
+        } else {
             int r = (short) regs[EAX] * (short) src;
             setReg16(EAX, r);
             setReg16(EDX, r >>> 16);
             overflow = r != (short) r;
             low = r;
-        } else {
-            long r = (long) regs[EAX] * (long) src;
-            regs[EAX] = (int) r;
-            regs[EDX] = (int) (r >>> 32);
-            overflow = r != (int) r;
-            low = (int) r;
         }
         int c = overflow ? 1 : 0;
         setFlagsCarryOf(bits, low, c, c);
+    }
+
+    /** IMUL r/m32 (one operand): the signed product EDX:EAX, flags set (CF=OF: it does not fit EAX). Shared with compiled code. */
+    final long imul32(int eax, int src) {
+        long r = (long) eax * (long) src;
+        int c = r != (int) r ? 1 : 0;
+        setFlagsCarryOf(32, (int) r, c, c);
+        return r;
     }
 
     /** Two/three-operand IMUL: returns the truncated product. */
@@ -287,18 +306,28 @@ abstract class CpuAlu extends CpuTransfer {
             setReg16(EAX, (int) (n / d));
             setReg16(EDX, (int) (n % d));
         } else {
-            long d = src & 0xffffffffL;
-            long n = ((long) regs[EDX] << 32) | (regs[EAX] & 0xffffffffL);
-            if (d == 0) {
-                throw fault(DE, 0);
-            }
-            long q = Long.divideUnsigned(n, d);
-            if ((q >>> 32) != 0) {
-                throw fault(DE, 0);
-            }
-            regs[EAX] = (int) q;
-            regs[EDX] = (int) Long.remainderUnsigned(n, d);
+            long r = div32(regs[EDX], regs[EAX], src);
+            regs[EAX] = (int) r;
+            regs[EDX] = (int) (r >>> 32);
         }
+    }
+
+    /**
+     * DIV r/m32: EDX:EAX by {@code src}, the remainder in the high half and the quotient in the
+     * low; #DE (nothing changed) for a zero divisor or a quotient wider than 32 bits. Shared with
+     * compiled code, which stores the halves only after it returns.
+     */
+    final long div32(int edx, int eax, int src) {
+        long d = src & 0xffffffffL;
+        long n = ((long) edx << 32) | (eax & 0xffffffffL);
+        if (d == 0) {
+            throw fault(DE, 0);
+        }
+        long q = Long.divideUnsigned(n, d);
+        if ((q >>> 32) != 0) {
+            throw fault(DE, 0);
+        }
+        return Long.remainderUnsigned(n, d) << 32 | q;
     }
 
     final void idiv(int bits, int src) {
@@ -326,18 +355,52 @@ abstract class CpuAlu extends CpuTransfer {
             setReg16(EAX, (int) q);
             setReg16(EDX, n % d);
         } else {
-            long d = src;
-            long n = ((long) regs[EDX] << 32) | (regs[EAX] & 0xffffffffL);
-            if (d == 0 || (n == Long.MIN_VALUE && d == -1)) {
-                throw fault(DE, 0);
-            }
-            long q = n / d;
-            if (q != (int) q) {
-                throw fault(DE, 0);
-            }
-            regs[EAX] = (int) q;
-            regs[EDX] = (int) (n % d);
+            long r = idiv32(regs[EDX], regs[EAX], src);
+            regs[EAX] = (int) r;
+            regs[EDX] = (int) (r >>> 32);
         }
+    }
+
+    /** IDIV r/m32: as {@link #div32}, signed (#DE also when the quotient does not fit 32 bits). */
+    final long idiv32(int edx, int eax, int src) {
+        long d = src;
+        long n = ((long) edx << 32) | (eax & 0xffffffffL);
+        if (d == 0 || (n == Long.MIN_VALUE && d == -1)) {
+            throw fault(DE, 0);
+        }
+        long q = n / d;
+        if (q != (int) q) {
+            throw fault(DE, 0);
+        }
+        return (n % d) << 32 | (q & 0xffffffffL);
+    }
+
+    /** CF set to {@code cf} (0/1), the other arithmetic flags evaluated and kept: BT/BTS/BTR/BTC, CLC/STC/CMC. */
+    final void setCarry(int cf) {
+        setArith((eflags() & ~CF) | cf);
+    }
+
+    /**
+     * BSF ({@code reverse} false) / BSR of {@code v} (cut to the operand width): returns the new
+     * destination, {@code old} unchanged when {@code v} is 0 (ZF set), else the bit's index (ZF clear).
+     */
+    final int bitScan(boolean reverse, int v, int old) {
+        if (v == 0) {
+            setArith(eflags() | ZF);
+            return old;
+        }
+        setArith(eflags() & ~ZF);
+        return reverse ? 31 - Integer.numberOfLeadingZeros(v) : Integer.numberOfTrailingZeros(v);
+    }
+
+    /** SAHF: SF, ZF, AF, PF, CF from bits 8-15 of {@code eax}. */
+    final void sahf(int eax) {
+        setArith((eflags() & ~0xff) | (eax >>> 8 & (SF | ZF | AF | PF | CF)));
+    }
+
+    /** LAHF: {@code eax} with AH replaced by SF, ZF, AF, PF, CF (and bit 1). */
+    final int lahf(int eax) {
+        return (eax & ~0xff00) | ((eflags() & (SF | ZF | AF | PF | CF)) | 2) << 8;
     }
 
     // ------------------------------------------------------------------ BCD

@@ -137,7 +137,7 @@ abstract class CpuBlocks extends CpuExec0F {
         return "blocks: from cache=" + blockHits + " compared=" + blockCompares + " decoded=" + blockBuilds + " evicted=" + blockEvictions + " (" + SLOTS + " slots, "
                 + WAYS + "-way) epochs=" + epoch + " sliceEpochs=" + sliceEpochs + " slices=" + slices + " writerEpochs=" + writerEpochs
                 + " breakEpochs=" + breakEpochs + " modeBreaks=" + modeBreaks + " pushEpochs=" + pushEpochs + " tableWrites=" + tableWrites
-                + " lockedReads=" + lockedReads + " pauses=" + pauses + " pauseExits=" + pauseExits + " crossPageChains=" + crossPageChains + " crossPageLinked=" + crossPageLinked + " chainCompares=" + chainCompares + " inlineInterpreted=" + inlineInterpreted
+                + " lockedReads=" + lockedReads + " pauses=" + pauses + " pauseExits=" + pauseExits + " crossPageChains=" + crossPageChains + " crossPageLinked=" + crossPageLinked + " chainCompares=" + chainCompares + " inlineInterpreted=" + inlineInterpreted + (opStats == null ? "" : opStats.toString())
                 + (sharedCode == null ? "" : " sharedEpochs=" + sharedEpochs + " codeMarks=" + sharedCode.marks() + " codeWrites=" + sharedCode.writes());
     }
 
@@ -440,10 +440,15 @@ abstract class CpuBlocks extends CpuExec0F {
         loadRow(r, 0);
         execute(op);
         inlineInterpreted++;
+        if (opStats != null) {
+            opStats.inPlace(w0);
+        }
     }
 
     /** Instructions compiled code ran through {@link #execRow}. */
     long inlineInterpreted;
+    /** Per-opcode counts of what the translator leaves to the interpreter ({@code xenj.jit.opstats}), or null. */
+    final OpStats opStats = OpStats.create();
 
     /** The slot holding the block at {@code chunk[idx]} for the current code mode and CS, or -1. */
     private int findSlot(byte[] chunk, int idx) {
@@ -552,6 +557,9 @@ abstract class CpuBlocks extends CpuExec0F {
         int p = s * (MAX_INSNS * STRIDE);
         int end = p + meta[s * META + M_COUNT] * STRIDE;
         while (true) {
+            if (opStats != null && code32 && jit != null) {
+                opStats.replayed(this, r[p], p, jit.inPlace);
+            }
             int next = loadRow(r, p);
             execute(op);
             sliceDone++;
@@ -642,7 +650,7 @@ abstract class CpuBlocks extends CpuExec0F {
         return out;
     }
 
-    private GuestInsn rowInsn(int p) {
+    final GuestInsn rowInsn(int p) {
         int w0 = rows[p], w1 = rows[p + 1];
         boolean ea = (w0 & W0_EA) != 0;
         return new GuestInsn(w0 & 0x1ff, (w0 >>> 9) & 0xff, (w0 & W0_O32) != 0, (w0 & W0_A32) != 0, (w0 & W0_LOCK) != 0,

@@ -107,8 +107,8 @@ abstract class CpuExec extends CpuString {
             case 0x9b -> fwait();
             case 0x9c -> pushf();
             case 0x9d -> popf();
-            case 0x9e -> setArith((eflags() & ~0xff) | (regs[EAX] >>> 8 & (SF | ZF | AF | PF | CF)));
-            case 0x9f -> setReg8(4, (eflags() & (SF | ZF | AF | PF | CF)) | 2);
+            case 0x9e -> sahf(regs[EAX]);
+            case 0x9f -> regs[EAX] = lahf(regs[EAX]);
             case 0xa0 -> setReg8(EAX, readMem(8, dataSeg(), imm));
             case 0xa1 -> setReg(opBits(), EAX, readMem(opBits(), dataSeg(), imm));
             case 0xa2 -> writeMem(8, dataSeg(), imm, regs[EAX]);
@@ -182,11 +182,11 @@ abstract class CpuExec extends CpuString {
                 interrupt(DB, DeliveryHook.EXCEPTION, -1);
             }
             case 0xf4 -> hlt();
-            case 0xf5 -> setArith(eflags() ^ CF);
+            case 0xf5 -> setCarry(cf() ^ 1);
             case 0xf6 -> group3(8);
             case 0xf7 -> group3(opBits());
-            case 0xf8 -> setArith(eflags() & ~CF);
-            case 0xf9 -> setArith(eflags() | CF);
+            case 0xf8 -> setCarry(0);
+            case 0xf9 -> setCarry(1);
             case 0xfa -> cli();
             case 0xfb -> sti();
             case 0xfc -> flags &= ~DF;

@@ -104,7 +104,7 @@ abstract class CpuExec0F extends CpuSimdFloat {
                 bitOp(reg - 4, imm & (opBits() - 1));
             }
             case 0xbb -> bitOp(3, regs[reg]);
-            case 0xbc, 0xbd -> bitScan(op == 0x1bd);
+            case 0xbc, 0xbd -> bitScanOp(op == 0x1bd);
             case 0xbe -> setReg(opBits(), reg, (byte) readE(8));
             case 0xbf -> setReg(opBits(), reg, (short) readE(16));
             case 0xc0 -> xadd(8);
@@ -223,7 +223,7 @@ abstract class CpuExec0F extends CpuSimdFloat {
         if (mod == 3) {
             int b = bit & (bits - 1);
             int v = getReg(bits, rm);
-            setArith((eflags() & ~CF) | ((v >>> b) & 1));
+            setCarry((v >>> b) & 1);
             if (kind != 0) {
                 setReg(bits, rm, kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b));
             }
@@ -241,7 +241,7 @@ abstract class CpuExec0F extends CpuSimdFloat {
         int size = bits >>> 3;
         if (kind == 0) {
             int v = readMem(bits, eaSeg, off);
-            setArith((eflags() & ~CF) | ((v >>> b) & 1));
+            setCarry((v >>> b) & 1);
             return;
         }
         int lin = linW(eaSeg, off, size);
@@ -252,26 +252,21 @@ abstract class CpuExec0F extends CpuSimdFloat {
             do {
                 v = (int) lockedRead(lin, size);
             } while (!lockedWrite((kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b)) & 0xffffffffL));
-            setArith((eflags() & ~CF) | ((v >>> b) & 1));
+            setCarry((v >>> b) & 1);
             return;
         }
         int v = readLin(bits, lin);
-        setArith((eflags() & ~CF) | ((v >>> b) & 1));
+        setCarry((v >>> b) & 1);
         writeLin(bits, lin, kind == 1 ? v | (1 << b) : kind == 2 ? v & ~(1 << b) : v ^ (1 << b));
     }
 
-    private void bitScan(boolean reverse) {
+    private void bitScanOp(boolean reverse) {
         int bits = opBits();
         int v = readE(bits);
         if (bits == 16) {
             v &= 0xffff;
         }
-        if (v == 0) {
-            setArith(eflags() | ZF);
-            return;
-        }
-        setReg(bits, reg, reverse ? 31 - Integer.numberOfLeadingZeros(v) : Integer.numberOfTrailingZeros(v));
-        setArith(eflags() & ~ZF);
+        setReg(bits, reg, bitScan(reverse, v, getReg(bits, reg)));
     }
 
     private void cmpxchg(int bits) {

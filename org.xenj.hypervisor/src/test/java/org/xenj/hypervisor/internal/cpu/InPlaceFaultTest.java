@@ -126,10 +126,11 @@ class InPlaceFaultTest {
         assertEquals(expected, got, got.stats);
         assertEquals(300, got.pageFaults, got.stats);
         assertEquals(75, got.divideErrors, got.stats);
-        assertTrue(got.inline > 300, got.stats); // REP MOVSD (twice: it resumes after the fault), DIV, at least once a round
+        // REP MOVSD nearly once a round (its resumption after the fault starts a block of its own); the DIV is translated (ArithEmitter)
+        assertTrue(got.inline > 250, got.stats);
         Result byDefault = run(DEFAULTS, FAULTING_LOOP, null);
         assertEquals(expected, byDefault, byDefault.stats);
-        assertTrue(byDefault.inline > 300, "xenj.jit.inPlace is on by default: " + byDefault.stats);
+        assertTrue(byDefault.inline > 250, "xenj.jit.inPlace is on by default: " + byDefault.stats);
         Result off = run(NEITHER, FAULTING_LOOP, null);
         assertEquals(expected, off, off.stats);
         assertEquals(0, off.inline, "-Dxenj.jit.inPlace=false turns it off: " + off.stats);

@@ -27,7 +27,7 @@ import org.objectweb.asm.MethodVisitor;
  * before it and the interpreter continues from there. The operand and memory-access pieces every
  * instruction is built from are in {@link BlockEmitter}.
  */
-public final class BlockCompiler extends BlockEmitter {
+public final class BlockCompiler extends ArithEmitter {
 
     /** Name of the generated classes (defined as hidden classes, which get a unique suffix). */
     public static final String CLASS_NAME = "org/xenj/hypervisor/internal/cpu/JitBlock";
@@ -115,6 +115,9 @@ public final class BlockCompiler extends BlockEmitter {
     public static boolean supported(GuestInsn g) {
         if (!g.a32() || g.lock()) {
             return false;
+        }
+        if (ARITH && arith(g)) {
+            return true; // multiply/divide, bit tests and scans, double shifts...: ArithEmitter
         }
         int op = g.op();
         int reg = g.reg();
@@ -431,6 +434,9 @@ public final class BlockCompiler extends BlockEmitter {
         int op = g.op();
         int reg = g.reg();
         boolean mem = g.mod() != 3;
+        if (ARITH && arith(g)) {
+            return emitArith(g);
+        }
         if (op < 0x40) {
             return aluForm(g, op);
         }

@@ -26,6 +26,11 @@ package org.xenj.hypervisor.internal.cpu.jit;
  * <li>{@code xenj.jit.loops} (default false: no gain measured, see BENCH-jit.md): a self-loop block (its taken branch jumps back to its own
  * start) goes round inside its compiled method, the registers kept in locals, instead of returning
  * and being chained to again; only with {@code xenj.jit.chain} (BENCH-jit.md "Self-loop blocks").</li>
+ * <li>{@code xenj.jit.arith} (default true, JVM-wide, read once: {@code ArithEmitter.ARITH}): MUL/DIV r/m32, bit
+ * tests and scans, double shifts, CMPXCHG/XADD and the flag instructions are translated instead of
+ * run in place (BENCH-jit.md "cover");</li>
+ * <li>{@code xenj.jit.opstats} (default false): per-opcode counts of what runs in place and what compiled
+ * code cannot run, in the block-cache statistics ({@code cpu.OpStats}).</li>
  * </ul>
  */
 public record JitOptions(boolean enabled, int threshold, boolean synchronous, boolean lockstep, boolean strict, int queue, boolean chain,
