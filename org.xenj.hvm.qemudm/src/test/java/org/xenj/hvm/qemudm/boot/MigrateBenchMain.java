@@ -174,7 +174,7 @@ public final class MigrateBenchMain {
                             "vif" + d.id() + ".0-emu", seen, 3_000));
                 }
                 try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(d.id()))) {
-                    answers(c, "leg" + leg, timeoutMs);
+                    answers(xen, c, "leg" + leg, timeoutMs);
                     if (dirty) {
                         // the dirtying loop came along and runs on here: its count goes up
                         int from = c.text().length();
@@ -205,7 +205,7 @@ public final class MigrateBenchMain {
         try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(d.id()))) {
             check(c.waitFor(PROMPT, 0, timeoutMs) >= 0, "no shell prompt; console:\n" + BootText.tail(c.text()));
             System.out.printf("# a: prompt after %.1f s%n", (System.nanoTime() - t0) / 1e9);
-            answers(c, "boot", timeoutMs);
+            answers(xen, c, "boot", timeoutMs);
             if (PING != null) {
                 networkUp(c, timeoutMs);
             }
@@ -224,10 +224,10 @@ public final class MigrateBenchMain {
         Domain clone = xen.cloneDomain(back.id(), "s1", "mig-clone");
         long s4 = System.nanoTime();
         try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(back.id()))) {
-            answers(c, "revert", timeoutMs);
+            answers(xen, c, "revert", timeoutMs);
         }
         try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(clone.id()))) {
-            answers(c, "clone", timeoutMs);
+            answers(xen, c, "clone", timeoutMs);
         }
         System.out.printf("RESULT snapshot create_ms=%.1f revert_ms=%.1f clone_ms=%.1f load=%s%n", (s1 - s0) / 1e6, (s3 - s2) / 1e6,
                 (s4 - s3) / 1e6, loadavg());
@@ -240,7 +240,7 @@ public final class MigrateBenchMain {
         Domain restored = xen.restore(image, Map.of(), false);
         long v2 = System.nanoTime();
         try (LinuxBootTest.Console c = new LinuxBootTest.Console(xen.console(restored.id()))) {
-            answers(c, "restore", timeoutMs);
+            answers(xen, c, "restore", timeoutMs);
         }
         System.out.printf("RESULT save save_ms=%.1f paused_ms=%.1f bytes=%d pages=%d zero=%d restore_ms=%.1f load=%s%n", (v1 - v0) / 1e6,
                 saved.pausedNanos() / 1e6, saved.bytes(), saved.pages(), saved.zeroPages(), (v2 - v1) / 1e6, loadavg());
@@ -275,11 +275,27 @@ public final class MigrateBenchMain {
     }
 
     /** The shell answers {@code echo <tag>-$((6*7))} with {@code <tag>-42}: the guest runs here. */
-    private static void answers(LinuxBootTest.Console c, String tag, long timeoutMs) throws Exception {
+    private static void answers(HypervisorCore xen, LinuxBootTest.Console c, String tag, long timeoutMs) throws Exception {
         long t0 = System.nanoTime();
         int from = c.text().length();
         c.access.write(("echo " + tag + "-$((6*7))\n").getBytes(StandardCharsets.US_ASCII));
-        check(c.waitFor(tag + "-42", from, timeoutMs) >= 0, "the guest did not answer after '" + tag + "':\n" + BootText.tail(c.text()));
+        if (c.waitFor(tag + "-42", from, timeoutMs) < 0) {
+            // a hung guest: its vCPUs, interrupt controllers and timers, twice 2 s apart (what moves?)
+            System.out.println("# the guest did not answer after '" + tag + "': debug-keys 'd' follows");
+            for (int i = 0; i < 2; i++) {
+                xen.debugKeys("d");
+                java.util.List<String> log = xen.dmesg(); // a bounded ring: its tail holds the dump
+                int at = log.size() - 1;
+                while (at > 0 && !log.get(at).contains("'d' pressed")) {
+                    at--;
+                }
+                for (String l : log.subList(Math.max(0, at), log.size())) {
+                    System.out.println("# dump" + i + ": " + l);
+                }
+                Thread.sleep(2_000);
+            }
+            throw new Failed("the guest did not answer after '" + tag + "':\n" + BootText.tail(c.text()));
+        }
         System.out.printf("# the guest answers (%s) in %.0f ms%n", tag, (System.nanoTime() - t0) / 1e6);
     }
 
